@@ -1,0 +1,87 @@
+/**
+ * Runs code in a real browser for tests: Debian's Chromium driven by playwright-core
+ * (STYLE §15). A test bundles a browser entry file with esbuild, serves it from a local
+ * HTTP server on 127.0.0.1 and evaluates functions inside the page.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { build } from 'esbuild';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+/** Flags required on these machines: no sandbox as root, no calls home. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+}
+
+/** Bundles `entry` for the browser; its exports land on `globalThis[globalName]`. */
+export async function bundleForBrowser(entry: string, globalName = 'testApi'): Promise<string> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'iife',
+    globalName,
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  const file = result.outputFiles[0];
+  if (!file) throw new Error(`esbuild produced no output for ${entry}`);
+  return file.text;
+}
+
+/** A page serving one bundled script at http://127.0.0.1:<port>/ (a secure context). */
+export interface BrowserHarness {
+  readonly browser: Browser;
+  readonly url: string;
+  /** A fresh, isolated context (its own IndexedDB) with the bundle loaded. */
+  newPage(context?: BrowserContext): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function startBrowserHarness(entry: string, globalName = 'testApi'): Promise<BrowserHarness> {
+  const script = await bundleForBrowser(entry, globalName);
+  const html = `<!doctype html><meta charset="utf-8"><title>test</title><script src="/bundle.js"></script>`;
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/bundle.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
+    } else {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(html);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}/`;
+  const browser = await launchChromium();
+  return {
+    browser,
+    url,
+    async newPage(context?: BrowserContext): Promise<Page> {
+      const ctx = context ?? (await browser.newContext());
+      const page = await ctx.newPage();
+      await page.goto(url);
+      await page.waitForFunction(
+        (name) => (globalThis as Record<string, unknown>)[name] !== undefined,
+        globalName,
+      );
+      return page;
+    },
+    async close(): Promise<void> {
+      await browser.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
