@@ -1,0 +1,337 @@
+/**
+ * BigInt-safe JSON for the Kaspa wRPC JSON protocol (FACTS §6.2). Every u64 travels as a
+ * bare JSON integer: MAX_SOMPI (2.9e18), u64::MAX sequences and UNACCEPTED_DAA_SCORE exceed
+ * 2^53, so `JSON.parse` would silently round them and `JSON.stringify` refuses bigint.
+ *
+ * Written by hand because no installed library does this and the standard alternative,
+ * `JSON.parse` with the reviver `context.source` argument, is missing from Node 20 and
+ * from older browsers. The grammar is RFC 8259 exactly; anything else is a DecodeError.
+ */
+import { DecodeError } from '../../util/errors.ts';
+
+/** Nesting limit: deeper input is refused instead of exhausting the stack. */
+export const MAX_JSON_DEPTH = 256;
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
+
+/**
+ * Parses RFC 8259 JSON text. Integer literals (no fraction, no exponent) outside
+ * ±(2^53 − 1) become `bigint`; every other number is a `number`. Malformed input, lone
+ * surrogates aside (JSON allows them), throws DecodeError('MALFORMED'); nesting beyond
+ * MAX_JSON_DEPTH throws DecodeError('TOO_LARGE').
+ */
+export function parseJson(text: string): unknown {
+  if (typeof text !== 'string') throw new TypeError(`"text" expected a string, got ${typeof text}`);
+  const p = new Parser(text);
+  p.skipWs();
+  const value = p.value(0);
+  p.skipWs();
+  if (p.pos !== text.length) p.fail('unexpected trailing characters');
+  return value;
+}
+
+class Parser {
+  pos = 0;
+  constructor(readonly src: string) {}
+
+  fail(what: string): never {
+    throw new DecodeError('MALFORMED', `invalid JSON at offset ${this.pos}: ${what}`);
+  }
+
+  skipWs(): void {
+    const s = this.src;
+    let i = this.pos;
+    for (;;) {
+      const c = s.charCodeAt(i);
+      // RFC 8259 §2: only space, tab, LF and CR are whitespace.
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else break;
+    }
+    this.pos = i;
+  }
+
+  value(depth: number): unknown {
+    const c = this.src.charCodeAt(this.pos);
+    switch (c) {
+      case 0x7b /* { */:
+        return this.object(depth + 1);
+      case 0x5b /* [ */:
+        return this.array(depth + 1);
+      case 0x22 /* " */:
+        return this.string();
+      case 0x74 /* t */:
+        return this.literal('true', true);
+      case 0x66 /* f */:
+        return this.literal('false', false);
+      case 0x6e /* n */:
+        return this.literal('null', null);
+      default:
+        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
+        return this.fail(Number.isNaN(c) ? 'unexpected end of input' : 'unexpected character');
+    }
+  }
+
+  literal<T>(word: string, v: T): T {
+    if (!this.src.startsWith(word, this.pos)) this.fail(`expected ${word}`);
+    this.pos += word.length;
+    return v;
+  }
+
+  object(depth: number): Record<string, unknown> {
+    if (depth > MAX_JSON_DEPTH) {
+      throw new DecodeError('TOO_LARGE', `JSON nested deeper than ${MAX_JSON_DEPTH} at offset ${this.pos}`);
+    }
+    this.pos++;
+    const out: Record<string, unknown> = {};
+    this.skipWs();
+    if (this.src.charCodeAt(this.pos) === 0x7d) {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      if (this.src.charCodeAt(this.pos) !== 0x22) this.fail('expected a string key');
+      const key = this.string();
+      this.skipWs();
+      if (this.src.charCodeAt(this.pos) !== 0x3a) this.fail("expected ':'");
+      this.pos++;
+      this.skipWs();
+      const v = this.value(depth);
+      // A "__proto__" key must become an own property, as JSON.parse does, not a prototype.
+      if (key === '__proto__') {
+        Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+      } else {
+        out[key] = v;
+      }
+      this.skipWs();
+      const c = this.src.charCodeAt(this.pos);
+      this.pos++;
+      if (c === 0x7d) return out;
+      if (c !== 0x2c) {
+        this.pos--;
+        this.fail("expected ',' or '}'");
+      }
+      this.skipWs();
+    }
+  }
+
+  array(depth: number): unknown[] {
+    if (depth > MAX_JSON_DEPTH) {
+      throw new DecodeError('TOO_LARGE', `JSON nested deeper than ${MAX_JSON_DEPTH} at offset ${this.pos}`);
+    }
+    this.pos++;
+    const out: unknown[] = [];
+    this.skipWs();
+    if (this.src.charCodeAt(this.pos) === 0x5d) {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      out.push(this.value(depth));
+      this.skipWs();
+      const c = this.src.charCodeAt(this.pos);
+      this.pos++;
+      if (c === 0x5d) return out;
+      if (c !== 0x2c) {
+        this.pos--;
+        this.fail("expected ',' or ']'");
+      }
+      this.skipWs();
+    }
+  }
+
+  string(): string {
+    const s = this.src;
+    let i = this.pos + 1;
+    let start = i;
+    let out = '';
+    for (;;) {
+      const c = s.charCodeAt(i);
+      if (c === 0x22) {
+        this.pos = i + 1;
+        return out + s.slice(start, i);
+      }
+      if (c === 0x5c) {
+        out += s.slice(start, i);
+        const e = s.charCodeAt(i + 1);
+        i += 2;
+        switch (e) {
+          case 0x22:
+            out += '"';
+            break;
+          case 0x5c:
+            out += '\\';
+            break;
+          case 0x2f:
+            out += '/';
+            break;
+          case 0x62:
+            out += '\b';
+            break;
+          case 0x66:
+            out += '\f';
+            break;
+          case 0x6e:
+            out += '\n';
+            break;
+          case 0x72:
+            out += '\r';
+            break;
+          case 0x74:
+            out += '\t';
+            break;
+          case 0x75: {
+            const hex = s.slice(i, i + 4);
+            if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
+              this.pos = i;
+              this.fail('bad \\u escape');
+            }
+            out += String.fromCharCode(parseInt(hex, 16));
+            i += 4;
+            break;
+          }
+          default:
+            this.pos = i - 1;
+            this.fail('bad escape');
+        }
+        start = i;
+        continue;
+      }
+      if (c < 0x20 || Number.isNaN(c)) {
+        this.pos = i;
+        this.fail(Number.isNaN(c) ? 'unterminated string' : 'control character in string');
+      }
+      i++;
+    }
+  }
+
+  number(): number | bigint {
+    const s = this.src;
+    const start = this.pos;
+    let i = start;
+    if (s.charCodeAt(i) === 0x2d) i++;
+    const first = s.charCodeAt(i);
+    if (first === 0x30) {
+      i++;
+    } else if (first >= 0x31 && first <= 0x39) {
+      while (isDigit(s.charCodeAt(i))) i++;
+    } else {
+      this.pos = i;
+      this.fail('expected a digit');
+    }
+    let integer = true;
+    if (s.charCodeAt(i) === 0x2e) {
+      integer = false;
+      i++;
+      if (!isDigit(s.charCodeAt(i))) {
+        this.pos = i;
+        this.fail('expected a digit after the decimal point');
+      }
+      while (isDigit(s.charCodeAt(i))) i++;
+    }
+    const e = s.charCodeAt(i);
+    if (e === 0x65 || e === 0x45) {
+      integer = false;
+      i++;
+      const sign = s.charCodeAt(i);
+      if (sign === 0x2b || sign === 0x2d) i++;
+      if (!isDigit(s.charCodeAt(i))) {
+        this.pos = i;
+        this.fail('expected a digit in the exponent');
+      }
+      while (isDigit(s.charCodeAt(i))) i++;
+    }
+    this.pos = i;
+    const lexeme = s.slice(start, i);
+    // 15 digits always fit in a double exactly; only longer integers need the bigint check.
+    if (integer && lexeme.length > 15) {
+      const big = BigInt(lexeme);
+      if (big > MAX_SAFE || big < MIN_SAFE) return big;
+      return Number(big);
+    }
+    return Number(lexeme);
+  }
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/**
+ * Serialises a JSON value: `bigint` becomes a bare integer literal, never a string or an
+ * exponent. Object properties whose value is `undefined` are omitted (as in
+ * JSON.stringify). Misuse throws: unsafe-integer or non-finite numbers (RangeError: a
+ * u64 must be passed as bigint), and anything that is not null, boolean, number, bigint,
+ * string, array or plain object, or a cycle (TypeError).
+ */
+export function stringifyJson(value: unknown): string {
+  const parts: string[] = [];
+  write(value, parts, new Set(), '$');
+  return parts.join('');
+}
+
+function write(v: unknown, out: string[], seen: Set<object>, path: string): void {
+  switch (typeof v) {
+    case 'string':
+      out.push(JSON.stringify(v));
+      return;
+    case 'boolean':
+      out.push(v ? 'true' : 'false');
+      return;
+    case 'bigint':
+      out.push(v.toString());
+      return;
+    case 'number':
+      if (!Number.isFinite(v)) throw new RangeError(`"${path}" is not a finite number: ${v}`);
+      if (Number.isInteger(v)) {
+        if (!Number.isSafeInteger(v)) {
+          throw new RangeError(`"${path}" is an integer beyond 2^53 (${v}); pass it as a bigint`);
+        }
+        // Integers print without exponent below 2^53, and -0 prints as 0.
+        out.push(String(v === 0 ? 0 : v));
+      } else {
+        out.push(String(v));
+      }
+      return;
+    case 'object': {
+      if (v === null) {
+        out.push('null');
+        return;
+      }
+      if (seen.has(v)) throw new TypeError(`"${path}" is a circular reference`);
+      if (Array.isArray(v)) {
+        seen.add(v);
+        out.push('[');
+        for (let i = 0; i < v.length; i++) {
+          if (i > 0) out.push(',');
+          const item: unknown = v[i];
+          if (item === undefined) throw new TypeError(`"${path}[${i}]" is undefined`);
+          write(item, out, seen, `${path}[${i}]`);
+        }
+        out.push(']');
+        seen.delete(v);
+        return;
+      }
+      const proto: unknown = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) {
+        throw new TypeError(`"${path}" is not a plain object (${v.constructor.name}); convert it first`);
+      }
+      seen.add(v);
+      out.push('{');
+      let first = true;
+      for (const key of Object.keys(v)) {
+        const item: unknown = (v as Record<string, unknown>)[key];
+        if (item === undefined) continue;
+        if (!first) out.push(',');
+        first = false;
+        out.push(JSON.stringify(key), ':');
+        write(item, out, seen, `${path}.${key}`);
+      }
+      out.push('}');
+      seen.delete(v);
+      return;
+    }
+    default:
+      throw new TypeError(`"${path}" cannot be represented in JSON (${typeof v})`);
+  }
+}
