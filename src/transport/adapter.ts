@@ -1,0 +1,65 @@
+/**
+ * The small slice of a WebRTC stack the link logic needs. `webrtc-browser.ts` maps it onto
+ * the native `RTCPeerConnection`, `webrtc-node.ts` onto werift; everything stateful (ICE
+ * gathering policy, framing, heartbeat, backpressure, the link state machine) lives once in
+ * `webrtc.ts` over this interface. Adapters translate and never decide.
+ */
+import type { IceServer, SignalCandidate } from './types.ts';
+
+/** Coarse connection state of the peer connection (W3C `RTCPeerConnectionState`). */
+export type RtcConnectionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+/** Callbacks a peer connection reports to. */
+export interface RtcPeerEvents {
+  onDataChannel(channel: RtcChannel): void;
+  /** A local candidate; `null` when gathering is complete. */
+  onLocalCandidate(candidate: SignalCandidate | null): void;
+  onConnectionState(state: RtcConnectionState): void;
+}
+
+/** One peer connection. */
+export interface RtcPeer {
+  listen(events: RtcPeerEvents): void;
+  /** An ordered, reliable data channel (RFC 8831 §6.1) with the given sub-protocol. */
+  createDataChannel(label: string, protocol: string): RtcChannel;
+  /** Creates an offer and sets it as the local description. */
+  setLocalOffer(): Promise<void>;
+  /** Creates an answer and sets it as the local description. */
+  setLocalAnswer(): Promise<void>;
+  setRemoteDescription(type: 'offer' | 'answer', sdp: string): Promise<void>;
+  addRemoteCandidate(candidate: SignalCandidate): Promise<void>;
+  /** Current local SDP, with whatever candidates were gathered so far. */
+  localSdp(): string | undefined;
+  /** Gathering finished (W3C `iceGatheringState === 'complete'`). */
+  gatheringComplete(): boolean;
+  close(): void;
+}
+
+/** Callbacks a data channel reports to. */
+export interface RtcChannelEvents {
+  onOpen(): void;
+  onClose(): void;
+  /** A binary message, or a string one (which this protocol never sends). */
+  onMessage(data: Uint8Array | string): void;
+  onBufferedAmountLow(): void;
+}
+
+/** One data channel. */
+export interface RtcChannel {
+  readonly protocol: string;
+  readonly isOpen: boolean;
+  readonly bufferedAmount: number;
+  listen(events: RtcChannelEvents): void;
+  setBufferedAmountLowThreshold(bytes: number): void;
+  send(data: Uint8Array): void;
+  close(): void;
+}
+
+/** A runtime's WebRTC stack. */
+export interface RtcStack {
+  /** Short name for diagnostics and benchmark tables ("chromium", "werift"). */
+  readonly name: string;
+  /** Whether `.local` host candidates resolve here (browsers yes, werift no). */
+  readonly resolvesMdns: boolean;
+  createPeer(config: { readonly iceServers: readonly IceServer[] }): RtcPeer;
+}

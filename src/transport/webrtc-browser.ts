@@ -1,0 +1,120 @@
+/**
+ * WebRTC links in the browser through the native `RTCPeerConnection`. Only translation
+ * lives here; the behaviour is in `webrtc.ts`.
+ */
+import type { RtcChannel, RtcChannelEvents, RtcPeer, RtcPeerEvents, RtcStack } from './adapter.ts';
+import { createWebRtcTransport } from './webrtc.ts';
+import type { IceServer, PeerTransport, TransportOptions } from './types.ts';
+
+class NativeChannel implements RtcChannel {
+  constructor(private readonly dc: RTCDataChannel) {
+    // Binary messages as ArrayBuffer: synchronous to read, unlike the default Blob.
+    dc.binaryType = 'arraybuffer';
+  }
+
+  get protocol(): string {
+    return this.dc.protocol;
+  }
+
+  get isOpen(): boolean {
+    return this.dc.readyState === 'open';
+  }
+
+  get bufferedAmount(): number {
+    return this.dc.bufferedAmount;
+  }
+
+  listen(events: RtcChannelEvents): void {
+    this.dc.addEventListener('open', () => events.onOpen());
+    this.dc.addEventListener('close', () => events.onClose());
+    this.dc.addEventListener('message', (ev: MessageEvent<unknown>) => {
+      const data = ev.data;
+      if (typeof data === 'string') events.onMessage(data);
+      else if (data instanceof ArrayBuffer) events.onMessage(new Uint8Array(data));
+    });
+    this.dc.addEventListener('bufferedamountlow', () => events.onBufferedAmountLow());
+  }
+
+  setBufferedAmountLowThreshold(bytes: number): void {
+    this.dc.bufferedAmountLowThreshold = bytes;
+  }
+
+  send(data: Uint8Array): void {
+    this.dc.send(data as Uint8Array<ArrayBuffer>);
+  }
+
+  close(): void {
+    this.dc.close();
+  }
+}
+
+class NativePeer implements RtcPeer {
+  private readonly pc: RTCPeerConnection;
+
+  constructor(iceServers: readonly IceServer[]) {
+    this.pc = new RTCPeerConnection({
+      iceServers: iceServers.map((s) => ({
+        urls: typeof s.urls === 'string' ? s.urls : [...s.urls],
+        ...(s.username === undefined ? {} : { username: s.username }),
+        ...(s.credential === undefined ? {} : { credential: s.credential }),
+      })),
+    });
+  }
+
+  listen(events: RtcPeerEvents): void {
+    this.pc.addEventListener('datachannel', (ev) => events.onDataChannel(new NativeChannel(ev.channel)));
+    this.pc.addEventListener('icecandidate', (ev) => {
+      const c = ev.candidate;
+      if (c === null || c.candidate === '') events.onLocalCandidate(null);
+      else events.onLocalCandidate({ type: 'candidate', candidate: c.candidate, sdpMid: c.sdpMid });
+    });
+    this.pc.addEventListener('icegatheringstatechange', () => {
+      if (this.pc.iceGatheringState === 'complete') events.onLocalCandidate(null);
+    });
+    this.pc.addEventListener('connectionstatechange', () =>
+      events.onConnectionState(this.pc.connectionState),
+    );
+  }
+
+  createDataChannel(label: string, protocol: string): RtcChannel {
+    return new NativeChannel(this.pc.createDataChannel(label, { ordered: true, protocol }));
+  }
+
+  async setLocalOffer(): Promise<void> {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+  }
+
+  async setLocalAnswer(): Promise<void> {
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+  }
+
+  async setRemoteDescription(type: 'offer' | 'answer', sdp: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type, sdp });
+  }
+
+  async addRemoteCandidate(c: { candidate: string; sdpMid: string | null }): Promise<void> {
+    await this.pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: 0 });
+  }
+
+  localSdp(): string | undefined {
+    return this.pc.localDescription?.sdp;
+  }
+
+  gatheringComplete(): boolean {
+    return this.pc.iceGatheringState === 'complete';
+  }
+
+  close(): void {
+    this.pc.close();
+  }
+}
+
+/** The browser's native WebRTC as an `RtcStack`. */
+export function nativeStack(): RtcStack {
+  return { name: 'native', resolvesMdns: true, createPeer: ({ iceServers }) => new NativePeer(iceServers) };
+}
+
+/** The browser transport: WebRTC links through the native `RTCPeerConnection`. */
+export function createBrowserTransport(defaults: TransportOptions = {}): PeerTransport {
+  return createWebRtcTransport(nativeStack(), defaults);
+}

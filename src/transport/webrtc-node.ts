@@ -1,0 +1,146 @@
+/**
+ * WebRTC links in Node through werift (a WebRTC stack in TypeScript; Node has no native
+ * one). Only translation lives here; the behaviour is in `webrtc.ts`.
+ */
+import { RTCPeerConnection, type RTCDataChannel } from 'werift';
+import type { RtcChannel, RtcChannelEvents, RtcPeer, RtcPeerEvents, RtcStack } from './adapter.ts';
+import { createWebRtcTransport } from './webrtc.ts';
+import type { IceServer, PeerTransport, TransportOptions } from './types.ts';
+
+/** Node-only knobs of the werift stack. */
+export interface NodeStackOptions {
+  /**
+   * Extra host addresses to offer as candidates. werift skips loopback by default; tests and
+   * benchmarks on one host pass `['127.0.0.1']` so links never leave the machine.
+   * @default []
+   */
+  readonly additionalHostAddresses?: readonly string[];
+  /** Gather IPv6 host candidates too. @default false */
+  readonly ipv6?: boolean;
+}
+
+class WeriftChannel implements RtcChannel {
+  constructor(private readonly dc: RTCDataChannel) {}
+
+  get protocol(): string {
+    return this.dc.protocol;
+  }
+
+  get isOpen(): boolean {
+    return this.dc.readyState === 'open';
+  }
+
+  get bufferedAmount(): number {
+    return this.dc.bufferedAmount;
+  }
+
+  listen(events: RtcChannelEvents): void {
+    this.dc.stateChanged.subscribe((state) => {
+      if (state === 'open') events.onOpen();
+      else if (state === 'closed') events.onClose();
+    });
+    this.dc.onMessage.subscribe((data) => {
+      events.onMessage(
+        typeof data === 'string' ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      );
+    });
+    this.dc.bufferedAmountLow.subscribe(() => events.onBufferedAmountLow());
+  }
+
+  setBufferedAmountLowThreshold(bytes: number): void {
+    this.dc.bufferedAmountLowThreshold = bytes;
+  }
+
+  send(data: Uint8Array): void {
+    this.dc.send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  close(): void {
+    this.dc.close();
+  }
+}
+
+class WeriftPeer implements RtcPeer {
+  private readonly pc: RTCPeerConnection;
+
+  constructor(iceServers: readonly IceServer[], options: NodeStackOptions) {
+    this.pc = new RTCPeerConnection({
+      iceServers: iceServers.map((s) => ({
+        urls: typeof s.urls === 'string' ? s.urls : [...s.urls],
+        ...(s.username === undefined ? {} : { username: s.username }),
+        ...(s.credential === undefined ? {} : { credential: s.credential }),
+      })),
+      iceAdditionalHostAddresses: [...(options.additionalHostAddresses ?? [])],
+      iceUseIpv6: options.ipv6 ?? false,
+    });
+  }
+
+  listen(events: RtcPeerEvents): void {
+    this.pc.onDataChannel.subscribe((dc) => events.onDataChannel(new WeriftChannel(dc)));
+    this.pc.onIceCandidate.subscribe((c) => {
+      if (c === undefined || c.candidate === '') events.onLocalCandidate(null);
+      else events.onLocalCandidate({ type: 'candidate', candidate: c.candidate, sdpMid: c.sdpMid ?? null });
+    });
+    this.pc.iceGatheringStateChange.subscribe((s) => {
+      if (s === 'complete') events.onLocalCandidate(null);
+    });
+    this.pc.connectionStateChange.subscribe((s) => events.onConnectionState(s));
+  }
+
+  createDataChannel(label: string, protocol: string): RtcChannel {
+    return new WeriftChannel(this.pc.createDataChannel(label, { ordered: true, protocol }));
+  }
+
+  async setLocalOffer(): Promise<void> {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+  }
+
+  async setLocalAnswer(): Promise<void> {
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+  }
+
+  async setRemoteDescription(type: 'offer' | 'answer', sdp: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type, sdp });
+  }
+
+  async addRemoteCandidate(c: { candidate: string; sdpMid: string | null }): Promise<void> {
+    await this.pc.addIceCandidate({
+      candidate: c.candidate,
+      ...(c.sdpMid === null ? { sdpMLineIndex: 0 } : { sdpMid: c.sdpMid }),
+    });
+  }
+
+  localSdp(): string | undefined {
+    return this.pc.localDescription?.sdp;
+  }
+
+  gatheringComplete(): boolean {
+    return this.pc.iceGatheringState === 'complete';
+  }
+
+  close(): void {
+    void this.pc.close().catch(() => undefined);
+  }
+}
+
+/** werift as an `RtcStack`. */
+export function weriftStack(options: NodeStackOptions = {}): RtcStack {
+  return {
+    name: 'werift',
+    // werift resolves no mDNS names; `.local` candidates are skipped with MDNS_UNSUPPORTED.
+    resolvesMdns: false,
+    createPeer: ({ iceServers }) => new WeriftPeer(iceServers, options),
+  };
+}
+
+/** The Node transport: WebRTC links through werift. */
+export function createNodeTransport(defaults: TransportOptions & NodeStackOptions = {}): PeerTransport {
+  const { additionalHostAddresses, ipv6, ...transport } = defaults;
+  return createWebRtcTransport(
+    weriftStack({
+      ...(additionalHostAddresses === undefined ? {} : { additionalHostAddresses }),
+      ...(ipv6 === undefined ? {} : { ipv6 }),
+    }),
+    transport,
+  );
+}
