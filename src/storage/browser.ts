@@ -1,0 +1,3 @@
+/** Storage entry point for browser bundles: everything portable plus the IndexedDB backend. */
+export * from './index.ts';
+export { deleteIndexedDbStore, openIndexedDbStore, type IndexedDbOptions } from './indexeddb.ts';

@@ -1,0 +1,46 @@
+/** The last step of opening storage, the same in every runtime: seal, then migrate. */
+import { openEncryptedStore, type EncryptionOptions } from './encrypted.ts';
+import { migrate } from './schema.ts';
+import type { KeyValueStore, StorageSchema } from './types.ts';
+
+/** Options of `openStorage`. */
+export interface OpenStorageOptions extends EncryptionOptions {
+  /**
+   * 32-byte key from the unlocked vault that seals every value at rest, or `null` for an
+   * unencrypted database (tests, throwaway devnet wallets). Required so that going
+   * without encryption is always a visible choice.
+   */
+  readonly storageKey: Uint8Array | null;
+}
+
+/**
+ * Turns a structurally opened backend (`openSqliteStore`, `openIndexedDbStore`,
+ * `openMemoryStore`) into the handle the application uses: values sealed under
+ * `storageKey`, data migrated to `schema.version` (migrations run above the seal, so they
+ * see plaintext). On failure `raw` is closed. Typical browser start-up:
+ *
+ * ```ts
+ * const raw = await openIndexedDbStore('p2pcomm', SCHEMA);
+ * const vaultBlob = await raw.get('vault', VAULT_KEY);          // 'vault' is sealed by the password
+ * const storageKey = await unlockVault(vaultBlob, password);
+ * const db = await openStorage(raw, SCHEMA, { storageKey, clearStores: ['vault'] });
+ * ```
+ */
+export async function openStorage(
+  raw: KeyValueStore,
+  schema: StorageSchema,
+  options: OpenStorageOptions,
+): Promise<KeyValueStore> {
+  try {
+    if (typeof options !== 'object' || options === null || options.storageKey === undefined) {
+      throw new TypeError('"options.storageKey" expected a 32-byte Uint8Array or null');
+    }
+    const { storageKey, ...encryption } = options;
+    const db = storageKey === null ? raw : await openEncryptedStore(raw, storageKey, encryption);
+    await migrate(db, schema);
+    return db;
+  } catch (e) {
+    await raw.close();
+    throw e;
+  }
+}
