@@ -1,0 +1,230 @@
+/**
+ * Contact card: what a user hands out (invite link, QR) so others can reach them.
+ *
+ * Binary layout (version 1):
+ *
+ *   u8 version=1 | identityKey[32] (Ed25519) | varuint preKeyId | preKey[32] (X25519)
+ *   | varuint issuedAt (Unix seconds; the card version) | u8 n=1..4 | n × address
+ *   | varbytes displayName (UTF-8, ≤ 64 bytes) | signature[64]
+ *   address = u8 network (index in NETWORK_PREFIXES) | u8 version | payload (32 or 33 bytes)
+ *
+ * One Ed25519 signature by the identity key covers every byte before it, domain-separated
+ * by CARD_DOMAIN. It is also the pre-key signature of Signal X3DH §3.2 ("Sig(IK, SPK)"),
+ * over more than the pre-key alone, which saves 64 bytes on every QR code. The version is
+ * the issue time in seconds: monotonic without any counter to keep, so a card issued after
+ * a restore from the recovery key still replaces the older ones.
+ */
+import { base64urlnopad } from '@scure/base';
+import { Address, AddressVersion, NETWORK_PREFIXES } from '../../kaspa/address.ts';
+import { ContactCardError } from '../errors.ts';
+import { ByteReader, ByteWriter } from '../../util/binary.ts';
+import { DecodeError, assertInteger } from '../../util/errors.ts';
+import { bytesToUtf8, concatBytes, equalBytes, utf8ToBytes } from '../../util/bytes.ts';
+import {
+  asEd25519PublicKey,
+  asX25519PublicKey,
+  ed25519ToX25519,
+  verifyEd25519,
+  type Ed25519PublicKey,
+  type X25519PublicKey,
+} from '../identity/keys.ts';
+import { peerIdFromPublicKey, type PeerId } from '../identity/peer-id.ts';
+import type { Identity } from '../identity/identity.ts';
+
+const VERSION = 1;
+const CARD_DOMAIN = utf8ToBytes('p2pcomm/v1/contact-card');
+/** Longest display name in UTF-8 bytes; longer names would push the QR code past 300 chars. */
+export const MAX_DISPLAY_NAME_BYTES = 64;
+/** Most notification addresses a card may list. */
+export const MAX_ADDRESSES = 4;
+/** Largest possible card in bytes (bounds the decoder). */
+export const MAX_CARD_BYTES = 1 + 32 + 5 + 32 + 5 + 1 + MAX_ADDRESSES * 35 + 1 + MAX_DISPLAY_NAME_BYTES + 64;
+/** URI scheme of the text form. */
+export const CARD_URI_PREFIX = 'p2pcomm:';
+
+const PAYLOAD_BYTES: Readonly<Record<number, number>> = {
+  [AddressVersion.PubKey]: 32,
+  [AddressVersion.PubKeyECDSA]: 33,
+  [AddressVersion.ScriptHash]: 32,
+};
+
+/** What the owner chooses when issuing a card. */
+export interface ContactCardFields {
+  /** Kaspa addresses where this contact wants notification outputs (1 to 4). */
+  readonly addresses: readonly Address[];
+  readonly displayName: string;
+  /** Signed pre-key id (default 0). */
+  readonly preKeyId?: number;
+  /** Issue time in Unix seconds; the card version (default: now). */
+  readonly issuedAt?: number;
+}
+
+/** A verified contact card. Instances exist only after the signature checked out. */
+export class ContactCard {
+  readonly identityKey: Ed25519PublicKey;
+  readonly preKeyId: number;
+  readonly preKey: X25519PublicKey;
+  readonly issuedAt: number;
+  readonly addresses: readonly Address[];
+  readonly displayName: string;
+  readonly #bytes: Uint8Array;
+
+  private constructor(
+    bytes: Uint8Array,
+    f: {
+      identityKey: Ed25519PublicKey;
+      preKeyId: number;
+      preKey: X25519PublicKey;
+      issuedAt: number;
+      addresses: Address[];
+      displayName: string;
+    },
+  ) {
+    this.#bytes = bytes;
+    this.identityKey = f.identityKey;
+    this.preKeyId = f.preKeyId;
+    this.preKey = f.preKey;
+    this.issuedAt = f.issuedAt;
+    this.addresses = Object.freeze(f.addresses);
+    this.displayName = f.displayName;
+  }
+
+  /** Issues and signs a card for `identity`. */
+  static create(identity: Identity, fields: ContactCardFields): ContactCard {
+    const preKeyId = fields.preKeyId ?? 0;
+    assertInteger('preKeyId', preKeyId, 0, 0xffff_ffff);
+    const issuedAt = fields.issuedAt ?? Math.floor(Date.now() / 1000);
+    assertInteger('issuedAt', issuedAt, 0, Number.MAX_SAFE_INTEGER);
+    if (
+      !Array.isArray(fields.addresses) ||
+      fields.addresses.length < 1 ||
+      fields.addresses.length > MAX_ADDRESSES
+    ) {
+      throw new RangeError(`"addresses" expected 1..${MAX_ADDRESSES} addresses`);
+    }
+    for (const a of fields.addresses) {
+      if (!(a instanceof Address)) throw new TypeError('"addresses" expected Address instances');
+    }
+    if (typeof fields.displayName !== 'string') throw new TypeError('"displayName" expected a string');
+    const name = utf8ToBytes(fields.displayName.normalize('NFC'));
+    if (name.length > MAX_DISPLAY_NAME_BYTES) {
+      throw new RangeError(`"displayName" is ${name.length} UTF-8 bytes, at most ${MAX_DISPLAY_NAME_BYTES}`);
+    }
+    const w = new ByteWriter(MAX_CARD_BYTES)
+      .u8(VERSION)
+      .bytes(identity.publicKey)
+      .varUint(preKeyId)
+      .bytes(identity.signedPreKey(preKeyId).publicKey)
+      .varUint(issuedAt)
+      .u8(fields.addresses.length);
+    for (const a of fields.addresses) w.u8(NETWORK_PREFIXES.indexOf(a.prefix)).u8(a.version).bytes(a.payload);
+    const body = w.varBytes(name).finish();
+    const signature = identity.sign(concatBytes(CARD_DOMAIN, body));
+    return ContactCard.deserialize(concatBytes(body, signature));
+  }
+
+  /**
+   * Decodes and verifies a card. DecodeError for malformed bytes, ContactCardError
+   * BAD_SIGNATURE when the signature does not match (tampered card).
+   */
+  static deserialize(bytes: Uint8Array): ContactCard {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('"bytes" expected Uint8Array');
+    if (bytes.length > MAX_CARD_BYTES)
+      throw new DecodeError('TOO_LARGE', `contact card exceeds ${MAX_CARD_BYTES} bytes`);
+    const r = new ByteReader(bytes);
+    const version = r.u8('card version');
+    if (version !== VERSION)
+      throw new DecodeError('UNKNOWN_VERSION', `contact card version ${version} is not supported`);
+    const identityKey = asEd25519PublicKey(r.bytes(32, 'identity key'));
+    const preKeyId = r.varUint('pre-key id');
+    if (preKeyId > 0xffff_ffff) throw new DecodeError('MALFORMED', 'pre-key id exceeds 32 bits');
+    const preKey = asX25519PublicKey(r.bytes(32, 'pre-key'));
+    const issuedAt = r.varUint('issuedAt');
+    const count = r.u8('address count');
+    if (count < 1 || count > MAX_ADDRESSES)
+      throw new DecodeError('MALFORMED', `contact card lists ${count} addresses`);
+    const addresses: Address[] = [];
+    for (let i = 0; i < count; i++) {
+      const network = NETWORK_PREFIXES[r.u8('address network')];
+      const av = r.u8('address version');
+      const len = PAYLOAD_BYTES[av];
+      if (network === undefined) throw new DecodeError('MALFORMED', 'unknown address network');
+      if (len === undefined) throw new DecodeError('MALFORMED', `unknown address version ${av}`);
+      addresses.push(new Address(network, av, r.bytes(len, 'address payload')));
+    }
+    const nameBytes = r.varBytes(MAX_DISPLAY_NAME_BYTES, 'display name');
+    let displayName: string;
+    try {
+      displayName = bytesToUtf8(nameBytes);
+    } catch (e) {
+      throw new DecodeError('MALFORMED', 'display name is not valid UTF-8', { cause: e });
+    }
+    const bodyLength = r.offset;
+    const signature = r.bytes(64, 'signature');
+    r.end('contact card');
+    const body = bytes.subarray(0, bodyLength);
+    if (!verifyEd25519(signature, concatBytes(CARD_DOMAIN, body), identityKey)) {
+      throw new ContactCardError(
+        'BAD_SIGNATURE',
+        'contact card signature does not verify (tampered or forged)',
+      );
+    }
+    return new ContactCard(bytes.slice(), {
+      identityKey,
+      preKeyId,
+      preKey,
+      issuedAt,
+      addresses,
+      displayName,
+    });
+  }
+
+  /** The signed card bytes. */
+  serialize(): Uint8Array {
+    return this.#bytes.slice();
+  }
+
+  /** `p2pcomm:<base64url>`, short enough for an invite link or a QR code. */
+  toLink(): string {
+    return CARD_URI_PREFIX + base64urlnopad.encode(this.#bytes);
+  }
+
+  /** Parses `toLink()` output (also accepted: the bare base64url, or after a `#` in a URL). */
+  static fromLink(text: string): ContactCard {
+    if (typeof text !== 'string') throw new TypeError(`"text" expected a string, got ${typeof text}`);
+    let s = text.trim();
+    const hash = s.lastIndexOf('#');
+    if (hash >= 0) s = s.slice(hash + 1);
+    if (s.toLowerCase().startsWith(CARD_URI_PREFIX)) s = s.slice(CARD_URI_PREFIX.length);
+    if (s.length === 0 || s.length > Math.ceil((MAX_CARD_BYTES * 4) / 3) || !/^[A-Za-z0-9_-]+$/.test(s)) {
+      throw new ContactCardError('BAD_LINK', 'not a p2pComm contact link');
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = base64urlnopad.decode(s);
+    } catch (e) {
+      throw new ContactCardError('BAD_LINK', 'contact link is not valid base64url', { cause: e });
+    }
+    return ContactCard.deserialize(bytes);
+  }
+
+  /** BLAKE3 of the identity key. */
+  get peerId(): PeerId {
+    return peerIdFromPublicKey(this.identityKey);
+  }
+
+  /** X25519 form of the identity key (X3DH IK). */
+  get identityDhKey(): X25519PublicKey {
+    return ed25519ToX25519(this.identityKey);
+  }
+
+  /** True when both cards belong to the same identity. */
+  sameIdentity(other: ContactCard): boolean {
+    return equalBytes(this.identityKey, other.identityKey);
+  }
+
+  /** True when this card should replace `other` (same identity, issued later). */
+  supersedes(other: ContactCard): boolean {
+    return this.sameIdentity(other) && this.issuedAt > other.issuedAt;
+  }
+}

@@ -1,0 +1,1098 @@
+/**
+ * The delivery engine: one client's outgoing queue and inbox, and the choice of path for
+ * every message (docs/delivery.md). A direct WebRTC link carries envelopes when one is open;
+ * otherwise they are batched into a Kaspa transaction whose notification coin the recipient
+ * returns as an on-chain receipt. WebRTC offers and answers ride the chain path, so a link
+ * comes up with no server. Nothing is dropped silently: a message is queued, sent,
+ * published, delivered, read or failed, and every change is persisted before it is shown.
+ *
+ * Concurrency: every state change runs on one serial queue (`run`), so the in-memory maps,
+ * the store and the events never disagree; I/O towards the chain and links runs outside it
+ * and re-enters it with its result.
+ */
+import { bytesToHex, equalBytes, hexToBytes, randomBytes, utf8ToBytes } from '../../util/bytes.ts';
+import { DecodeError } from '../../util/errors.ts';
+import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
+import { systemClock, type Clock, type Timer } from './clock.ts';
+import { DeliveryError } from './errors.ts';
+import {
+  MAX_RECEIPT_IDS,
+  MESSAGE_ID_BYTES,
+  MAX_TEXT_BYTES,
+  decodeFrames,
+  encodeFrames,
+  type DeliveryFrame,
+} from './frames.ts';
+import type { IncomingMessage, Message, OutgoingMessage, Route } from './messages.ts';
+import type {
+  ChainAcceptance,
+  ChainPort,
+  ContactDirectory,
+  ContactId,
+  DirectLink,
+  Funds,
+  IncomingTransaction,
+  PeerPort,
+  SessionPort,
+} from './ports.ts';
+import { DeliveryStore } from './store.ts';
+
+/** How a contact can be reached right now (the words the conversation header uses). */
+export type ConnectionState = 'connected' | 'connecting' | 'offline';
+
+/** The funds picture in user terms (NOTES §1, §2). */
+export interface FundsView extends Funds {
+  /** Chain messages `spendable` still pays for at `costPerMessage`. */
+  readonly messagesLeft: number;
+  /** True while queued messages wait because the wallet cannot pay (they are kept). */
+  readonly insufficient: boolean;
+}
+
+/** What the UI renders; listeners re-read what they show (events carry no authority). */
+export type DeliveryEvent =
+  | { readonly type: 'message'; readonly message: Message }
+  | { readonly type: 'connection'; readonly contact: ContactId; readonly state: ConnectionState }
+  | { readonly type: 'funds'; readonly funds: FundsView }
+  /** A notification coin arrived whose payload the node no longer keeps (NOTES §3). */
+  | { readonly type: 'pruned'; readonly txId: string }
+  /** A background operation failed; the engine keeps going (and retries where it can). */
+  | { readonly type: 'error'; readonly error: Error };
+
+/** Tunables, each with its default. */
+export interface DeliverySettings {
+  /** Wait this long to batch chain messages (docs/delivery.md). @default 1_500 */
+  readonly batchWindowMs: number;
+  /** Batch window of the cheaper mode. @default 30_000 */
+  readonly cheapBatchWindowMs: number;
+  /** Use the cheaper (longer) batch window. @default false */
+  readonly cheap: boolean;
+  /** Messages wait for a direct link instead of going on chain. @default false */
+  readonly p2pOnly: boolean;
+  /** Send read receipts. @default true */
+  readonly readReceipts: boolean;
+  /** A direct send without receipt after this long also goes on chain. @default 10_000 */
+  readonly directAckTimeoutMs: number;
+  /** Failed publication attempts before a message is marked failed. @default 6 */
+  readonly maxAttempts: number;
+  /** First retry delay; doubles per attempt (exponential backoff). @default 2_000 */
+  readonly backoffBaseMs: number;
+  /** Republish a message without receipt after this long (below the ~30 h window, NOTES §3). @default 20 h */
+  readonly republishAfterMs: number;
+  /** Chain publications of one message before it is reported undeliverable. @default 4 */
+  readonly maxPublications: number;
+  /** Largest chain payload of one transaction, bytes (NOTES §2). @default 16_384 */
+  readonly maxPayloadBytes: number;
+  /** Most recipients per transaction (each may cost a notification output). @default 4 */
+  readonly maxRecipientsPerTx: number;
+  /** Offers older than this are ignored (the offerer has given up). @default 120_000 */
+  readonly signalMaxAgeMs: number;
+  /** An attempt without answer is abandoned after this long. @default 90_000 */
+  readonly connectTimeoutMs: number;
+  /** Incoming chat frames accepted per contact per minute (flood control). @default 600 */
+  readonly maxIncomingPerMinute: number;
+}
+
+/** The defaults of every setting. */
+export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
+  batchWindowMs: 1_500,
+  cheapBatchWindowMs: 30_000,
+  cheap: false,
+  p2pOnly: false,
+  readReceipts: true,
+  directAckTimeoutMs: 10_000,
+  maxAttempts: 6,
+  backoffBaseMs: 2_000,
+  republishAfterMs: 20 * 3600_000,
+  maxPublications: 4,
+  maxPayloadBytes: 16_384,
+  maxRecipientsPerTx: 4,
+  signalMaxAgeMs: 120_000,
+  connectTimeoutMs: 90_000,
+  maxIncomingPerMinute: 600,
+};
+
+/** Everything an engine is built from (STYLE §9: injectable clock and transports). */
+export interface DeliveryOptions {
+  readonly db: KeyValueStore;
+  readonly sessions: SessionPort;
+  readonly contacts: ContactDirectory;
+  readonly chain: ChainPort;
+  /** Direct links; without it every message goes on chain. */
+  readonly peers?: PeerPort;
+  readonly clock?: Clock;
+  readonly settings?: Partial<DeliverySettings>;
+  /** Subscribed before start, so it also sees what catch-up produces. */
+  readonly listener?: (e: DeliveryEvent) => void;
+}
+
+interface LinkState {
+  linkId: Uint8Array;
+  /** Set once the data channel is open. */
+  link?: DirectLink;
+  /** Messages already written on this link (each goes once per link). */
+  sent: Set<string>;
+  /** Our own attempt (we sent the offer) or theirs. */
+  ours: boolean;
+  timer: Timer | undefined;
+}
+
+interface ContactState {
+  link: LinkState | undefined;
+  /** Frames that ride the next bundle to this contact by whatever path. */
+  receipts: { delivered: Set<string>; read: Set<string> };
+  signals: DeliveryFrame[];
+  /**
+   * Delivered receipts for messages that came by chain: they go on chain even when a link is
+   * up, because that publication returns the sender's notification coin (docs/delivery.md).
+   */
+  chainReceipts: Set<string>;
+  /** Flood control: start of the current minute and chat frames seen in it. */
+  window: { start: number; count: number };
+  lastState: ConnectionState;
+}
+
+/** What one contact gets in one chain transaction. */
+interface ChainEntry {
+  readonly contact: ContactId;
+  readonly frames: readonly DeliveryFrame[];
+  /** Chat message ids among the frames. */
+  readonly ids: readonly string[];
+  readonly size: number;
+}
+
+/** One client's delivery engine. Create with `DeliveryEngine.open`. */
+export class DeliveryEngine {
+  private readonly store: DeliveryStore;
+  private readonly clock: Clock;
+  private settings: DeliverySettings;
+  private readonly listeners = new Set<(e: DeliveryEvent) => void>();
+  /** Outgoing messages not yet delivered, by id. */
+  private readonly active = new Map<string, OutgoingMessage>();
+  private readonly contactState = new Map<ContactId, ContactState>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private flushTimer: Timer | undefined;
+  private flushAt = Infinity;
+  private flushing = false;
+  private flushAgain = false;
+  private dueTimer: Timer | undefined;
+  private dueAt = Infinity;
+  private insufficientRetry: Timer | undefined;
+  /** Message ids of recent publications, by tx id, for acceptance updates. */
+  private readonly proofIds = new Map<string, readonly string[]>();
+  private lastFunds: Funds | undefined;
+  private insufficient = false;
+  private closed = false;
+
+  private constructor(private readonly opts: DeliveryOptions) {
+    this.store = new DeliveryStore(opts.db);
+    this.clock = opts.clock ?? systemClock;
+    this.settings = { ...DEFAULT_DELIVERY_SETTINGS, ...opts.settings };
+    if (opts.listener) this.listeners.add(opts.listener);
+  }
+
+  /**
+   * Loads the queues, starts the chain watcher (catching up from the saved cursor) and the
+   * peer listener, and resumes every unfinished message.
+   */
+  static async open(opts: DeliveryOptions): Promise<DeliveryEngine> {
+    const engine = new DeliveryEngine(opts);
+    await engine.start();
+    return engine;
+  }
+
+  private async start(): Promise<void> {
+    const now = this.clock.now();
+    for (const m of await this.store.unfinishedOutgoing()) {
+      if (m.direction !== 'out') continue;
+      // A direct send without receipt could not survive the restart (the link is gone):
+      // it goes on chain at once; published messages keep their republication deadline.
+      const resumed: OutgoingMessage =
+        m.status === 'sent'
+          ? { ...m, dueAt: now }
+          : m.status === 'queued'
+            ? { ...m, dueAt: m.dueAt ?? now }
+            : m;
+      this.active.set(m.id, resumed);
+    }
+    for (const [contact, ids] of await this.store.owedReceipts()) {
+      for (const id of ids) this.state(contact).chainReceipts.add(id);
+    }
+    this.opts.peers?.listen({
+      opened: (c, id, link) => this.enqueue(() => this.onLinkOpened(c, id, link)),
+      message: (c, id, bytes) => this.enqueue(() => this.onLinkMessage(c, id, bytes)),
+      closed: (c, id) => this.enqueue(() => this.onLinkClosed(c, id)),
+    });
+    await this.opts.chain.start(
+      {
+        incoming: (tx) => this.run(() => this.onIncoming(tx)),
+        accepted: (txId, acc) => this.enqueue(() => this.onAccepted(txId, acc)),
+        funds: (f) => this.enqueue(() => this.onFunds(f)),
+        checkpoint: (cursor) => this.enqueue(() => this.store.write([this.store.cursorOp(cursor)])),
+      },
+      await this.store.cursor(),
+    );
+    await this.run(async () => this.scheduleDue());
+  }
+
+  // ---- public API -------------------------------------------------------------------------
+
+  /** Subscribes to events; returns the unsubscribe function. */
+  subscribe(listener: (e: DeliveryEvent) => void): () => void {
+    if (typeof listener !== 'function') throw new TypeError('"listener" expected a function');
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Queues a text message to `contact`; resolves once it is durably stored (status queued).
+   * Progress comes as `message` events.
+   */
+  send(contact: ContactId, text: string): Promise<OutgoingMessage> {
+    if (typeof contact !== 'string') throw new TypeError('"contact" expected a string');
+    if (typeof text !== 'string') throw new TypeError('"text" expected a string');
+    if (text.length === 0) throw new RangeError('"text" is empty');
+    if (utf8ToBytes(text).length > MAX_TEXT_BYTES)
+      throw new RangeError(`"text" exceeds ${MAX_TEXT_BYTES} UTF-8 bytes`);
+    return this.run(async () => {
+      this.checkOpen();
+      if (!this.opts.contacts.has(contact))
+        throw new DeliveryError('UNKNOWN_CONTACT', `unknown contact ${contact}`);
+      const seq = (await this.store.lastSeq(contact)) + 1;
+      const m: OutgoingMessage = {
+        direction: 'out',
+        id: bytesToHex(randomBytes(MESSAGE_ID_BYTES)),
+        contact,
+        seq,
+        sentAt: this.clock.now(),
+        text,
+        status: 'queued',
+        publications: 0,
+        attempts: 0,
+        dueAt: this.clock.now(),
+      };
+      await this.store.write([...this.store.putOps(m), this.store.seqOp(contact, seq)]);
+      this.active.set(m.id, m);
+      this.emit({ type: 'message', message: m });
+      this.dispatch(contact);
+      return m;
+    });
+  }
+
+  /** Requeues a failed message (fresh retry budget). Rejects UNKNOWN_MESSAGE or NOT_RETRYABLE. */
+  retry(id: string): Promise<OutgoingMessage> {
+    if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id))
+      throw new TypeError('"id" expected 32 hex characters');
+    return this.run(async () => {
+      this.checkOpen();
+      const m = this.active.get(id) ?? (await this.store.byId('out', id));
+      if (!m || m.direction !== 'out') throw new DeliveryError('UNKNOWN_MESSAGE', `unknown message ${id}`);
+      if (m.status !== 'failed') throw new DeliveryError('NOT_RETRYABLE', `message ${id} is ${m.status}`);
+      const { failure: _f, ...rest } = m;
+      const next: OutgoingMessage = {
+        ...rest,
+        status: 'queued',
+        attempts: 0,
+        publications: 0,
+        dueAt: this.clock.now(),
+      };
+      await this.save(next);
+      this.dispatch(m.contact);
+      return next;
+    });
+  }
+
+  /** Marks every incoming message of `contact` read (and sends read receipts when enabled). */
+  markRead(contact: ContactId): Promise<void> {
+    return this.run(async () => {
+      this.checkOpen();
+      const unread = (await this.store.conversation(contact, 'in')).filter(
+        (m): m is IncomingMessage => m.direction === 'in' && !m.read,
+      );
+      if (unread.length === 0) return;
+      const updated = unread.map((m) => ({ ...m, read: true }));
+      await this.store.write(updated.flatMap((m) => this.store.putOps(m)));
+      for (const m of updated) this.emit({ type: 'message', message: m });
+      if (this.settings.readReceipts) {
+        const st = this.state(contact);
+        for (const m of updated) st.receipts.read.add(m.id);
+        // Read receipts never cause a chain publication of their own: they ride the next
+        // bundle to this contact by whichever path (they are a courtesy, not a guarantee).
+        this.sendDirect(contact);
+      }
+    });
+  }
+
+  /** A conversation, oldest first (by the writer's clock, then sequence). */
+  async messages(contact: ContactId): Promise<Message[]> {
+    this.checkOpen();
+    const [inc, out] = await Promise.all([
+      this.store.conversation(contact, 'in'),
+      this.store.conversation(contact, 'out'),
+    ]);
+    const fresh = out.map((m) => this.active.get(m.id) ?? m);
+    return [...inc, ...fresh].sort((a, b) => a.sentAt - b.sentAt || a.seq - b.seq);
+  }
+
+  /** One outgoing message, with its chain proof when published. */
+  async message(id: string): Promise<OutgoingMessage | undefined> {
+    this.checkOpen();
+    const m = this.active.get(id) ?? (await this.store.byId('out', id));
+    return m?.direction === 'out' ? m : undefined;
+  }
+
+  /** How `contact` can be reached right now. */
+  connection(contact: ContactId): ConnectionState {
+    const link = this.contactState.get(contact)?.link;
+    return link?.link ? 'connected' : link ? 'connecting' : 'offline';
+  }
+
+  /** The funds picture at the current fee estimate. */
+  async funds(): Promise<FundsView> {
+    this.checkOpen();
+    this.lastFunds = await this.opts.chain.funds();
+    return this.fundsView(this.lastFunds);
+  }
+
+  /** Changes settings at run time (batching mode, P2P-only, read receipts, …). */
+  configure(patch: Partial<DeliverySettings>): Promise<void> {
+    return this.run(async () => {
+      this.settings = { ...this.settings, ...patch };
+      for (const c of this.opts.contacts.list()) this.dispatch(c);
+    });
+  }
+
+  /**
+   * Asks for a direct link to `contact` now (an offer goes on chain). Normally not needed:
+   * the engine asks whenever it has something to send and no link.
+   */
+  connect(contact: ContactId): Promise<void> {
+    return this.run(async () => {
+      this.checkOpen();
+      if (!this.opts.contacts.has(contact))
+        throw new DeliveryError('UNKNOWN_CONTACT', `unknown contact ${contact}`);
+      this.startAttempt(contact);
+      this.scheduleFlush(this.settings.batchWindowMs);
+    });
+  }
+
+  /** Stops timers, links and the chain watcher. Queued messages stay stored. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.flushTimer?.cancel();
+    this.dueTimer?.cancel();
+    this.insufficientRetry?.cancel();
+    for (const st of this.contactState.values()) {
+      st.link?.timer?.cancel();
+      st.link?.link?.close();
+    }
+    await this.queue.catch(() => undefined);
+    await this.opts.peers?.stop();
+    await this.opts.chain.stop();
+  }
+
+  // ---- serial queue and events ------------------------------------------------------------
+
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Runs `fn` on the queue; its failure is reported as an event, not thrown. */
+  private enqueue(fn: () => Promise<void> | void): void {
+    this.run(async () => {
+      if (!this.closed) await fn();
+    }).catch((error: unknown) => this.report(error));
+  }
+
+  private report(error: unknown): void {
+    this.emit({ type: 'error', error: error instanceof Error ? error : new Error(String(error)) });
+  }
+
+  private emit(e: DeliveryEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // A faulty listener must not break delivery for the others.
+      }
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new DeliveryError('CLOSED', 'the delivery engine is closed');
+  }
+
+  private state(contact: ContactId): ContactState {
+    let st = this.contactState.get(contact);
+    if (!st) {
+      st = {
+        receipts: { delivered: new Set(), read: new Set() },
+        signals: [],
+        chainReceipts: new Set(),
+        link: undefined,
+        window: { start: 0, count: 0 },
+        lastState: 'offline',
+      };
+      this.contactState.set(contact, st);
+    }
+    return st;
+  }
+
+  private async save(m: OutgoingMessage): Promise<void> {
+    await this.store.write(this.store.putOps(m));
+    if (m.status === 'delivered' || m.status === 'read') this.active.delete(m.id);
+    else this.active.set(m.id, m);
+    this.emit({ type: 'message', message: m });
+  }
+
+  private fundsView(f: Funds): FundsView {
+    const messagesLeft = f.costPerMessage > 0n ? Number(f.spendable / f.costPerMessage) : 0;
+    return { ...f, messagesLeft, insufficient: this.insufficient };
+  }
+
+  private connectionChanged(contact: ContactId): void {
+    const st = this.state(contact);
+    const now = this.connection(contact);
+    if (now !== st.lastState) {
+      st.lastState = now;
+      this.emit({ type: 'connection', contact, state: now });
+    }
+  }
+
+  // ---- choosing a path -------------------------------------------------------------------
+
+  /** Sends what is due to `contact` directly if a link is open, else schedules the chain. */
+  private dispatch(contact: ContactId): void {
+    const st = this.state(contact);
+    if (this.sendDirect(contact)) {
+      if (st.chainReceipts.size > 0) this.scheduleFlush(this.settings.batchWindowMs);
+      return;
+    }
+    const now = this.clock.now();
+    const due = [...this.active.values()].some(
+      (m) => m.contact === contact && m.status !== 'failed' && m.dueAt !== undefined && m.dueAt <= now,
+    );
+    if (due) {
+      // Whatever the chain carries, a link is asked for too: the offer rides the same batch.
+      this.startAttempt(contact);
+      const cheap = this.settings.cheap && !this.settings.p2pOnly;
+      this.scheduleFlush(cheap ? this.settings.cheapBatchWindowMs : this.settings.batchWindowMs);
+    } else if (st.signals.length > 0 || st.chainReceipts.size > 0 || st.receipts.delivered.size > 0) {
+      this.scheduleFlush(this.settings.batchWindowMs);
+    }
+    this.scheduleDue();
+  }
+
+  /** Writes everything due to `contact` on its open link; false when no link is open. */
+  private sendDirect(contact: ContactId): boolean {
+    const st = this.state(contact);
+    const ls = st.link;
+    if (!ls?.link) return false;
+    // Everything undelivered goes over the link once, published messages too: the receipt
+    // comes sooner than by chain, and the recipient shows each message once whatever the path.
+    const chats = [...this.active.values()]
+      .filter((m) => m.contact === contact && m.status !== 'failed' && !ls.sent.has(m.id))
+      .sort((a, b) => a.seq - b.seq);
+    const frames: DeliveryFrame[] = [...this.takeReceipts(st), ...chats.map(chatFrame)];
+    if (frames.length === 0) return true;
+    for (const m of chats) ls.sent.add(m.id);
+    void this.transmitDirect(
+      contact,
+      ls,
+      frames,
+      chats.map((m) => m.id),
+    );
+    return true;
+  }
+
+  private async transmitDirect(
+    contact: ContactId,
+    ls: LinkState,
+    frames: DeliveryFrame[],
+    ids: readonly string[],
+  ): Promise<void> {
+    try {
+      const ciphertext = await this.opts.sessions.seal(contact, encodeFrames(frames));
+      if (!ls.link) throw new DeliveryError('CLOSED', 'the link closed before the send');
+      await ls.link.send(ciphertext);
+    } catch {
+      // The link broke under us: its closure requeues these on chain.
+      this.enqueue(() => this.onLinkClosed(contact, ls.linkId));
+      return;
+    }
+    this.enqueue(async () => {
+      const ackBy = this.clock.now() + this.settings.directAckTimeoutMs;
+      for (const id of ids) {
+        const m = this.active.get(id);
+        if (!m || m.status === 'delivered' || m.status === 'read' || m.status === 'failed') continue;
+        if (m.status === 'published') continue; // keeps its proof and republication deadline
+        await this.save({ ...m, status: 'sent', route: 'direct', dueAt: ackBy });
+      }
+      this.scheduleDue();
+    });
+  }
+
+  /** Pending receipts of `contact` as frames (taken: they are requeued if their send fails). */
+  private takeReceipts(st: ContactState): DeliveryFrame[] {
+    const frames: DeliveryFrame[] = [];
+    const take = (set: Set<string>, kind: 'delivered' | 'read'): void => {
+      while (set.size > 0) {
+        const ids = [...set].slice(0, MAX_RECEIPT_IDS);
+        for (const id of ids) set.delete(id);
+        frames.push({ type: 'receipt', kind, ids: ids.map((h) => hexToBytes(h)) });
+      }
+    };
+    take(st.receipts.delivered, 'delivered');
+    take(st.receipts.read, 'read');
+    return frames;
+  }
+
+  // ---- timers ----------------------------------------------------------------------------
+
+  private scheduleFlush(delayMs: number): void {
+    if (this.closed) return;
+    const at = this.clock.now() + delayMs;
+    if (at >= this.flushAt) return;
+    this.flushTimer?.cancel();
+    this.flushAt = at;
+    this.flushTimer = this.clock.after(delayMs, () => {
+      this.flushAt = Infinity;
+      this.flushTimer = undefined;
+      this.enqueue(() => this.flush());
+    });
+  }
+
+  /** Arms one timer for the earliest due message (republication, backoff, ack timeout). */
+  private scheduleDue(): void {
+    if (this.closed) return;
+    const now = this.clock.now();
+    let next = Infinity;
+    for (const m of this.active.values()) {
+      if (m.status !== 'failed' && m.dueAt !== undefined && m.dueAt > now) next = Math.min(next, m.dueAt);
+    }
+    if (next === Infinity || next >= this.dueAt) return;
+    this.dueTimer?.cancel();
+    this.dueAt = next;
+    this.dueTimer = this.clock.after(next - now, () => {
+      this.dueAt = Infinity;
+      this.dueTimer = undefined;
+      this.enqueue(() => this.onDue());
+    });
+  }
+
+  private onDue(): void {
+    const now = this.clock.now();
+    const contacts = new Set<ContactId>();
+    for (const m of this.active.values()) {
+      if (m.status === 'failed' || m.dueAt === undefined || m.dueAt > now) continue;
+      contacts.add(m.contact);
+      const ls = this.state(m.contact).link;
+      // A direct send whose receipt is overdue on a link that still looks open: the link is
+      // dead in a way its heartbeat has not noticed yet, so the chain takes over.
+      if (m.status === 'sent' && ls?.link && ls.sent.has(m.id)) this.onLinkClosed(m.contact, ls.linkId);
+    }
+    for (const c of contacts) this.dispatch(c);
+    this.scheduleDue();
+  }
+
+  // ---- chain path ------------------------------------------------------------------------
+
+  /**
+   * Collects everything due on chain into transactions within the limits and publishes them
+   * off the serial queue (a node round trip must not hold up receiving).
+   */
+  private async flush(): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    const now = this.clock.now();
+    const byContact = new Map<ContactId, OutgoingMessage[]>();
+    for (const m of [...this.active.values()]) {
+      if (m.status === 'failed' || m.dueAt === undefined || m.dueAt > now) continue;
+      if (this.state(m.contact).link?.link) continue;
+      if (await this.expire(m)) continue;
+      if (this.settings.p2pOnly || this.insufficient) continue;
+      const list = byContact.get(m.contact) ?? [];
+      list.push(m);
+      byContact.set(m.contact, list);
+    }
+    const contacts = new Set<ContactId>(byContact.keys());
+    for (const [c, st] of this.contactState) {
+      if (
+        st.signals.length > 0 ||
+        st.chainReceipts.size > 0 ||
+        (st.receipts.delivered.size > 0 && !st.link?.link)
+      ) {
+        contacts.add(c);
+      }
+    }
+    const entries: ChainEntry[] = [];
+    for (const contact of contacts) {
+      const st = this.state(contact);
+      const linked = st.link?.link !== undefined;
+      if (linked) this.sendDirect(contact);
+      const receipts = new Set<string>([...st.chainReceipts, ...(linked ? [] : st.receipts.delivered)]);
+      st.chainReceipts.clear();
+      if (!linked) st.receipts.delivered.clear();
+      const frames: DeliveryFrame[] = [...st.signals];
+      st.signals = [];
+      for (let ids = [...receipts]; ids.length > 0; ids = ids.slice(MAX_RECEIPT_IDS)) {
+        frames.push({
+          type: 'receipt',
+          kind: 'delivered',
+          ids: ids.slice(0, MAX_RECEIPT_IDS).map((h) => hexToBytes(h)),
+        });
+      }
+      const chats = (byContact.get(contact) ?? []).sort((a, b) => a.seq - b.seq);
+      if (!linked && chats.length > 0 && st.receipts.read.size > 0) frames.push(...this.takeReceipts(st));
+      // Each entry stays within half the payload budget so that two contacts always fit in
+      // one transaction; what does not fit goes in the next flush.
+      const ids: string[] = [];
+      let size = frames.length > 0 ? encodeFrames(frames).length : 0;
+      for (const m of chats) {
+        const f = chatFrame(m);
+        const add = encodeFrames([f]).length;
+        if (ids.length > 0 && size + add > this.settings.maxPayloadBytes / 2) break;
+        frames.push(f);
+        ids.push(m.id);
+        size += add;
+      }
+      if (frames.length > 0) entries.push({ contact, frames, ids, size });
+    }
+    if (entries.length === 0) return;
+    const groups: ChainEntry[][] = [];
+    for (const e of entries) {
+      const g = groups.at(-1);
+      const bytes = g?.reduce((n, x) => n + x.size, 0) ?? 0;
+      if (g && g.length < this.settings.maxRecipientsPerTx && bytes + e.size <= this.settings.maxPayloadBytes)
+        g.push(e);
+      else groups.push([e]);
+    }
+    this.flushing = true;
+    void this.publishAll(groups);
+  }
+
+  private async publishAll(groups: ChainEntry[][]): Promise<void> {
+    for (const group of groups) {
+      let result: { txId: Uint8Array } | { error: unknown };
+      try {
+        const payload = await this.opts.sessions.sealBatch(
+          group.map((e) => ({ contact: e.contact, plaintext: encodeFrames(e.frames) })),
+        );
+        result = await this.opts.chain.publish(
+          payload,
+          group.map((e) => e.contact),
+        );
+      } catch (error) {
+        result = { error };
+      }
+      await this.run(() =>
+        'txId' in result ? this.published(group, result.txId) : this.publishFailed(group, result.error),
+      ).catch((error: unknown) => this.report(error));
+    }
+    this.enqueue(() => {
+      this.flushing = false;
+      if (this.flushAgain || this.hasDue()) {
+        this.flushAgain = false;
+        this.scheduleFlush(0);
+      }
+      this.scheduleDue();
+    });
+  }
+
+  private hasDue(): boolean {
+    if (this.insufficient || this.settings.p2pOnly) return false;
+    const now = this.clock.now();
+    for (const m of this.active.values()) {
+      if (m.status === 'failed' || m.dueAt === undefined || m.dueAt > now) continue;
+      if (!this.state(m.contact).link?.link) return true;
+    }
+    return false;
+  }
+
+  private async published(group: readonly ChainEntry[], txId: Uint8Array): Promise<void> {
+    if (this.insufficient) {
+      this.insufficient = false;
+      if (this.lastFunds) this.emit({ type: 'funds', funds: this.fundsView(this.lastFunds) });
+    }
+    const now = this.clock.now();
+    const proof = { txId: bytesToHex(txId), publishedAt: now };
+    const ids = group.flatMap((e) => e.ids);
+    const settled = group.flatMap((e) =>
+      e.frames.flatMap((f) =>
+        f.type === 'receipt' && f.kind === 'delivered'
+          ? f.ids.map((id) => this.store.receiptOp(e.contact, bytesToHex(id), true))
+          : [],
+      ),
+    );
+    await this.store.write(settled);
+    this.rememberProof(proof.txId, ids);
+    for (const id of ids) {
+      const m = this.active.get(id);
+      if (!m || m.status === 'delivered' || m.status === 'read' || m.status === 'failed') continue;
+      const { failure: _f, ...rest } = m;
+      await this.save({
+        ...rest,
+        status: 'published',
+        route: 'chain',
+        proof,
+        publications: m.publications + 1,
+        attempts: 0,
+        // After the last allowed publication one more period is left for a receipt; then
+        // `expire` reports the message undeliverable.
+        dueAt: now + this.settings.republishAfterMs,
+      });
+    }
+  }
+
+  private rememberProof(txId: string, ids: readonly string[]): void {
+    this.proofIds.set(txId, ids);
+    // Acceptance normally follows within seconds; keep a bounded window of recent ones.
+    if (this.proofIds.size > 4096) this.proofIds.delete(this.proofIds.keys().next().value!);
+  }
+
+  private async publishFailed(group: readonly ChainEntry[], error: unknown): Promise<void> {
+    // Control frames are requeued so a receipt or an offer is not lost with the transaction.
+    for (const e of group) {
+      const st = this.state(e.contact);
+      for (const f of e.frames) {
+        if (f.type === 'signal') {
+          if (st.link && equalBytes(st.link.linkId, f.linkId)) st.signals.push(f);
+        } else if (f.type === 'receipt') {
+          for (const id of f.ids)
+            (f.kind === 'delivered' ? st.chainReceipts : st.receipts.read).add(bytesToHex(id));
+        }
+      }
+    }
+    const now = this.clock.now();
+    if (error instanceof DeliveryError && error.code === 'INSUFFICIENT_FUNDS') {
+      // Messages stay queued, unchanged; publication resumes when funds arrive (onFunds) or
+      // at the next retry.
+      if (!this.insufficient) {
+        this.insufficient = true;
+        const funds = await this.opts.chain.funds().catch(() => this.lastFunds);
+        if (funds) this.lastFunds = funds;
+        this.emit({
+          type: 'funds',
+          funds: this.fundsView(funds ?? { spendable: 0n, locked: 0n, costPerMessage: 0n }),
+        });
+      }
+      const retryAt = now + this.settings.backoffBaseMs * 8;
+      for (const id of group.flatMap((e) => e.ids)) {
+        const m = this.active.get(id);
+        if (m) this.active.set(id, { ...m, dueAt: retryAt });
+      }
+      this.insufficientRetry?.cancel();
+      this.insufficientRetry = this.clock.after(retryAt - now, () =>
+        this.enqueue(() => {
+          this.insufficient = false;
+          this.scheduleFlush(0);
+        }),
+      );
+      return;
+    }
+    this.report(error);
+    for (const id of group.flatMap((e) => e.ids)) {
+      const m = this.active.get(id);
+      if (!m) continue;
+      const attempts = m.attempts + 1;
+      if (attempts >= this.settings.maxAttempts) {
+        const { dueAt: _d, ...rest } = m;
+        await this.save({ ...rest, status: 'failed', attempts, failure: 'publish' });
+      } else {
+        await this.save({ ...m, attempts, dueAt: now + this.settings.backoffBaseMs * 2 ** (attempts - 1) });
+      }
+    }
+    for (const e of group) if (e.ids.length === 0) this.scheduleFlush(this.settings.backoffBaseMs);
+  }
+
+  private async onFunds(f: Funds): Promise<void> {
+    this.lastFunds = f;
+    if (this.insufficient && f.spendable >= f.costPerMessage) {
+      this.insufficient = false;
+      this.insufficientRetry?.cancel();
+      const now = this.clock.now();
+      for (const m of this.active.values()) {
+        if (m.status === 'queued' || (m.status === 'sent' && m.dueAt !== undefined && m.dueAt > now)) {
+          this.active.set(m.id, { ...m, dueAt: now });
+        }
+      }
+      this.scheduleFlush(0);
+    }
+    this.emit({ type: 'funds', funds: this.fundsView(f) });
+  }
+
+  private async onAccepted(txId: Uint8Array, acc: ChainAcceptance): Promise<void> {
+    const hex = bytesToHex(txId);
+    for (const id of this.proofIds.get(hex) ?? []) {
+      const m = this.active.get(id) ?? (await this.store.byId('out', id));
+      if (m?.direction !== 'out' || m.proof?.txId !== hex) continue;
+      await this.save({
+        ...m,
+        proof: { ...m.proof, acceptingBlockHash: bytesToHex(acc.blockHash), acceptingDaaScore: acc.daaScore },
+      });
+    }
+  }
+
+  /** A message published `maxPublications` times whose last deadline passed is undeliverable. */
+  private async expire(m: OutgoingMessage): Promise<boolean> {
+    if (m.status !== 'published' || m.publications < this.settings.maxPublications) return false;
+    const { dueAt: _d, ...rest } = m;
+    await this.save({ ...rest, status: 'failed', failure: 'undeliverable' });
+    return true;
+  }
+
+  // ---- receiving -------------------------------------------------------------------------
+
+  private async onIncoming(tx: IncomingTransaction): Promise<readonly ContactId[]> {
+    if (this.closed) return [];
+    if (tx.payload === null) {
+      this.emit({ type: 'pruned', txId: bytesToHex(tx.txId) });
+      if (tx.cursor) await this.store.write([this.store.cursorOp(tx.cursor)]);
+      return [];
+    }
+    let entries: { contact: ContactId; plaintext: Uint8Array }[];
+    try {
+      entries = await this.opts.sessions.openBatch(tx.payload);
+    } catch (error) {
+      // A payload that is not ours or is malformed costs this one attempt and nothing more.
+      if (!(error instanceof DecodeError) && !(error instanceof DeliveryError)) this.report(error);
+      entries = [];
+    }
+    const senders: ContactId[] = [];
+    const ops: BatchOp[] = tx.cursor ? [this.store.cursorOp(tx.cursor)] : [];
+    for (const { contact, plaintext } of entries) {
+      if (!this.opts.contacts.has(contact)) continue;
+      let frames: DeliveryFrame[];
+      try {
+        frames = decodeFrames(plaintext);
+      } catch {
+        continue;
+      }
+      senders.push(contact);
+      await this.processFrames(contact, frames, 'chain', ops);
+    }
+    await this.store.write(ops);
+    for (const c of senders) this.dispatch(c);
+    return senders;
+  }
+
+  private async onLinkMessage(contact: ContactId, linkId: Uint8Array, bytes: Uint8Array): Promise<void> {
+    const st = this.state(contact);
+    if (!st.link || !equalBytes(st.link.linkId, linkId)) return;
+    const plaintext = await this.opts.sessions.open(contact, bytes);
+    if (!plaintext) return;
+    let frames: DeliveryFrame[];
+    try {
+      frames = decodeFrames(plaintext);
+    } catch {
+      return;
+    }
+    const ops: BatchOp[] = [];
+    await this.processFrames(contact, frames, 'direct', ops);
+    await this.store.write(ops);
+    this.sendDirect(contact);
+  }
+
+  /**
+   * Applies frames from `contact`. New chat messages are written through `ops` (committed
+   * by the caller with the chain cursor); duplicates are dropped but receipted again, since
+   * the sender evidently missed our receipt.
+   */
+  private async processFrames(
+    contact: ContactId,
+    frames: readonly DeliveryFrame[],
+    route: Route,
+    ops: BatchOp[],
+  ): Promise<void> {
+    const st = this.state(contact);
+    const now = this.clock.now();
+    const added: IncomingMessage[] = [];
+    for (const f of frames) {
+      if (f.type === 'chat') {
+        const id = bytesToHex(f.id);
+        const duplicate = added.some((m) => m.id === id) || (await this.store.hasIncoming(id));
+        if (!duplicate) {
+          if (now - st.window.start >= 60_000) st.window = { start: now, count: 0 };
+          // Flood control: past the per-minute budget, frames are not stored and not
+          // receipted, so an honest sender republishes them later.
+          if (st.window.count >= this.settings.maxIncomingPerMinute) continue;
+          st.window.count++;
+          const m: IncomingMessage = {
+            direction: 'in',
+            id,
+            contact,
+            seq: f.seq,
+            sentAt: f.sentAt,
+            text: f.text,
+            receivedAt: now,
+            route,
+            read: false,
+          };
+          ops.push(...this.store.putOps(m));
+          added.push(m);
+        }
+        st.receipts.delivered.add(id);
+        if (route === 'chain' && !st.chainReceipts.has(id)) {
+          st.chainReceipts.add(id);
+          ops.push(this.store.receiptOp(contact, id));
+        }
+      } else if (f.type === 'receipt') {
+        for (const raw of f.ids) await this.onReceipt(contact, bytesToHex(raw), f.kind);
+      } else {
+        await this.onSignal(contact, f);
+      }
+    }
+    // Shown only once stored: the caller commits `ops` before the events reach listeners.
+    if (added.length > 0) {
+      await this.store.write(ops.splice(0));
+      for (const m of added) this.emit({ type: 'message', message: m });
+    }
+  }
+
+  private async onReceipt(contact: ContactId, id: string, kind: 'delivered' | 'read'): Promise<void> {
+    let m = this.active.get(id);
+    if (!m && kind === 'read') {
+      const stored = await this.store.byId('out', id);
+      if (stored?.direction === 'out') m = stored;
+    }
+    if (!m || m.contact !== contact) return;
+    if (kind === 'delivered' && (m.status === 'delivered' || m.status === 'read')) return;
+    if (kind === 'read' && m.status === 'read') return;
+    const { dueAt: _d, failure: _f, ...rest } = m;
+    await this.save({ ...rest, status: kind });
+  }
+
+  // ---- direct links and signaling --------------------------------------------------------
+
+  /** Starts a connection attempt to `contact` unless one is open or under way. */
+  private startAttempt(contact: ContactId): void {
+    const peers = this.opts.peers;
+    const st = this.state(contact);
+    if (!peers || st.link) return;
+    const linkId = randomBytes(MESSAGE_ID_BYTES);
+    const ls: LinkState = { linkId, ours: true, sent: new Set(), timer: undefined };
+    st.link = ls;
+    ls.timer = this.clock.after(this.settings.connectTimeoutMs, () =>
+      this.enqueue(() => this.abandonAttempt(contact, linkId)),
+    );
+    this.connectionChanged(contact);
+    peers.offer(contact, linkId).then(
+      (description) =>
+        this.enqueue(() => {
+          if (st.link !== ls) return;
+          st.signals.push({ type: 'signal', kind: 'offer', linkId, sentAt: this.clock.now(), description });
+          this.scheduleFlush(this.settings.batchWindowMs);
+        }),
+      (error: unknown) => {
+        this.report(error);
+        this.enqueue(() => this.abandonAttempt(contact, linkId));
+      },
+    );
+  }
+
+  private abandonAttempt(contact: ContactId, linkId: Uint8Array): void {
+    const st = this.state(contact);
+    if (!st.link || !equalBytes(st.link.linkId, linkId) || st.link.link) return;
+    st.link.timer?.cancel();
+    st.link = undefined;
+    this.opts.peers?.abandon(contact, linkId);
+    this.connectionChanged(contact);
+  }
+
+  private async onSignal(contact: ContactId, f: DeliveryFrame & { type: 'signal' }): Promise<void> {
+    const peers = this.opts.peers;
+    if (!peers) return;
+    const st = this.state(contact);
+    if (f.kind === 'answer') {
+      if (!st.link?.ours || st.link.link || !equalBytes(st.link.linkId, f.linkId)) return;
+      const ls = st.link;
+      peers.complete(contact, f.linkId, f.description).catch((error: unknown) => {
+        this.report(error);
+        this.enqueue(() => this.abandonAttempt(contact, ls.linkId));
+      });
+      return;
+    }
+    // An offer. Stale ones (caught up after a long absence) are ignored: their sender gave up.
+    if (this.clock.now() - f.sentAt > this.settings.signalMaxAgeMs) return;
+    if (st.link?.link) {
+      // They lost the link we still think is open (their side restarted): take the new one.
+      st.link.link.close();
+      st.link = undefined;
+    } else if (st.link?.ours) {
+      // Both offered at once: the side with the smaller id keeps its own attempt.
+      if (this.opts.contacts.self < contact) return;
+      st.link.timer?.cancel();
+      peers.abandon(contact, st.link.linkId);
+      st.signals = st.signals.filter((s) => !(s.type === 'signal' && s.kind === 'offer'));
+      st.link = undefined;
+    } else if (st.link && equalBytes(st.link.linkId, f.linkId)) {
+      return; // the same offer twice (chain duplicate)
+    } else if (st.link) {
+      peers.abandon(contact, st.link.linkId);
+      st.link.timer?.cancel();
+      st.link = undefined;
+    }
+    const ls: LinkState = { linkId: f.linkId, ours: false, sent: new Set(), timer: undefined };
+    st.link = ls;
+    ls.timer = this.clock.after(this.settings.connectTimeoutMs, () =>
+      this.enqueue(() => this.abandonAttempt(contact, f.linkId)),
+    );
+    this.connectionChanged(contact);
+    peers.answer(contact, f.linkId, f.description).then(
+      (description) =>
+        this.enqueue(() => {
+          if (st.link !== ls) return;
+          st.signals.push({
+            type: 'signal',
+            kind: 'answer',
+            linkId: f.linkId,
+            sentAt: this.clock.now(),
+            description,
+          });
+          // The answer goes at once: the offerer is online and waiting.
+          this.scheduleFlush(0);
+        }),
+      (error: unknown) => {
+        this.report(error);
+        this.enqueue(() => this.abandonAttempt(contact, f.linkId));
+      },
+    );
+  }
+
+  private onLinkOpened(contact: ContactId, linkId: Uint8Array, link: DirectLink): void {
+    const st = this.state(contact);
+    if (!st.link || !equalBytes(st.link.linkId, linkId)) {
+      link.close();
+      return;
+    }
+    st.link.timer?.cancel();
+    st.link.link = link;
+    // Signals for this contact are moot now that the link is up.
+    st.signals = [];
+    this.connectionChanged(contact);
+    this.sendDirect(contact);
+  }
+
+  private onLinkClosed(contact: ContactId, linkId: Uint8Array): void {
+    const st = this.state(contact);
+    if (!st.link || !equalBytes(st.link.linkId, linkId)) return;
+    st.link.timer?.cancel();
+    st.link.link?.close();
+    st.link = undefined;
+    this.connectionChanged(contact);
+    // Direct sends without receipt go on chain now; the next send re-establishes the link.
+    const now = this.clock.now();
+    for (const m of this.active.values()) {
+      if (m.contact === contact && m.status === 'sent') this.active.set(m.id, { ...m, dueAt: now });
+    }
+    this.dispatch(contact);
+  }
+}
+
+function chatFrame(m: OutgoingMessage): DeliveryFrame {
+  return { type: 'chat', id: hexToBytes(m.id), seq: m.seq, sentAt: m.sentAt, text: m.text };
+}

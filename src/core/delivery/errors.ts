@@ -1,0 +1,27 @@
+/** Typed failures of the delivery engine; callers branch on `code` (STYLE §6). */
+import { P2pCommError } from '../../util/errors.ts';
+
+/**
+ * - UNKNOWN_CONTACT: no contact with that id is known to this client.
+ * - UNKNOWN_MESSAGE: no outgoing message with that id exists.
+ * - NOT_RETRYABLE: `retry` on a message that has not failed.
+ * - INSUFFICIENT_FUNDS: the wallet cannot pay for a chain publication (messages stay queued).
+ * - PUBLISH_FAILED: the node refused or could not take a transaction (retried with backoff).
+ * - PAYLOAD_PRUNED: a received coin's payload is no longer kept by the node (NOTES §3).
+ * - UNDELIVERABLE: a message ran out of republications without a receipt (NOTES §3).
+ * - CORRUPT_RECORD: a stored delivery record is malformed.
+ * - CLOSED: the engine was closed.
+ */
+export type DeliveryErrorCode =
+  | 'UNKNOWN_CONTACT'
+  | 'UNKNOWN_MESSAGE'
+  | 'NOT_RETRYABLE'
+  | 'INSUFFICIENT_FUNDS'
+  | 'PUBLISH_FAILED'
+  | 'PAYLOAD_PRUNED'
+  | 'UNDELIVERABLE'
+  | 'CORRUPT_RECORD'
+  | 'CLOSED';
+
+/** Every delivery failure that is not caller misuse (misuse throws TypeError/RangeError). */
+export class DeliveryError extends P2pCommError<DeliveryErrorCode> {}

@@ -1,0 +1,23 @@
+/** The delivery engine's public surface: engine, ports to implement, records and errors. */
+export {
+  DeliveryEngine,
+  DEFAULT_DELIVERY_SETTINGS,
+  type ConnectionState,
+  type DeliveryEvent,
+  type DeliveryOptions,
+  type DeliverySettings,
+  type FundsView,
+} from './engine.ts';
+export { DeliveryError, type DeliveryErrorCode } from './errors.ts';
+export { systemClock, ManualClock, type Clock, type Timer } from './clock.ts';
+export { DELIVERY_STORES } from './store.ts';
+export type {
+  ChainProof,
+  FailureReason,
+  IncomingMessage,
+  Message,
+  OutgoingMessage,
+  OutgoingStatus,
+  Route,
+} from './messages.ts';
+export type * from './ports.ts';

@@ -1,0 +1,173 @@
+/**
+ * Message records as the engine keeps and shows them: statuses, routes and the chain proof.
+ * Stored as versioned JSON values under the `KeyValueStore` (the encrypted-at-rest wrapper
+ * encrypts values; keys hold no secret: contact id, sequence number, random message id).
+ */
+import { bytesToUtf8, utf8ToBytes } from '../../util/bytes.ts';
+import { DeliveryError } from './errors.ts';
+import type { ContactId } from './ports.ts';
+
+/**
+ * Progress of an outgoing message:
+ * queued = not yet handed to a path (or waiting for funds); sent = written to a direct link;
+ * published = in a Kaspa transaction (proof kept); delivered = the recipient's receipt
+ * arrived; read = its read receipt arrived; failed = gave up (the user can retry).
+ */
+export type OutgoingStatus = 'queued' | 'sent' | 'published' | 'delivered' | 'read' | 'failed';
+
+/** The path that carried a message (last one used, for outgoing). */
+export type Route = 'direct' | 'chain';
+
+/** Why an outgoing message failed. */
+export type FailureReason =
+  /** Publication kept failing (node refused or unreachable) past the retry budget. */
+  | 'publish'
+  /** Republished until the retry budget ran out without a receipt (NOTES §3). */
+  | 'undeliverable';
+
+/** Chain evidence of a published message (NOTES §7). */
+export interface ChainProof {
+  /** Transaction id, 64 hex characters (the latest publication). */
+  readonly txId: string;
+  /** Unix ms when the node took the transaction. */
+  readonly publishedAt: number;
+  /** Accepting chain block, 64 hex, once accepted. */
+  readonly acceptingBlockHash?: string;
+  /** DAA score of the accepting block, once accepted. */
+  readonly acceptingDaaScore?: bigint;
+}
+
+/** A message this client wrote. */
+export interface OutgoingMessage {
+  readonly direction: 'out';
+  /** 128-bit random id, 32 hex characters. */
+  readonly id: string;
+  readonly contact: ContactId;
+  /** Sequence number in this conversation, from 1. */
+  readonly seq: number;
+  /** Unix ms when written. */
+  readonly sentAt: number;
+  readonly text: string;
+  readonly status: OutgoingStatus;
+  readonly route?: Route;
+  readonly proof?: ChainProof;
+  /** Chain publications made so far (first one and republications). */
+  readonly publications: number;
+  /** Failed publication attempts since the last success (drives the backoff). */
+  readonly attempts: number;
+  /** When the next publication or republication is due (Unix ms), if one is planned. */
+  readonly dueAt?: number;
+  readonly failure?: FailureReason;
+}
+
+/** A message a contact wrote. */
+export interface IncomingMessage {
+  readonly direction: 'in';
+  readonly id: string;
+  readonly contact: ContactId;
+  readonly seq: number;
+  /** The sender's clock, Unix ms. */
+  readonly sentAt: number;
+  readonly text: string;
+  /** Unix ms when this client first stored it. */
+  readonly receivedAt: number;
+  /** The path it first arrived by. */
+  readonly route: Route;
+  /** Whether the user has seen it (markRead). */
+  readonly read: boolean;
+}
+
+/** Either direction, as a conversation lists them. */
+export type Message = OutgoingMessage | IncomingMessage;
+
+const RECORD_VERSION = 1;
+
+/** Serializes a record for storage. */
+export function encodeMessage(m: Message): Uint8Array {
+  const proof =
+    m.direction === 'out' && m.proof
+      ? { ...m.proof, acceptingDaaScore: m.proof.acceptingDaaScore?.toString() }
+      : undefined;
+  return utf8ToBytes(JSON.stringify({ v: RECORD_VERSION, ...m, proof }));
+}
+
+function fail(what: string): never {
+  throw new DeliveryError('CORRUPT_RECORD', `stored message record: ${what}`);
+}
+
+function str(o: Record<string, unknown>, k: string): string {
+  const v = o[k];
+  if (typeof v !== 'string') fail(`"${k}" is not a string`);
+  return v;
+}
+
+function int(o: Record<string, unknown>, k: string): number {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(`"${k}" is not a count`);
+  return v;
+}
+
+function oneOf<T extends string>(o: Record<string, unknown>, k: string, values: readonly T[]): T {
+  const v = o[k];
+  if (!values.includes(v as T)) fail(`"${k}" has an unknown value`);
+  return v as T;
+}
+
+/** Parses a stored record; anything malformed is DeliveryError CORRUPT_RECORD. */
+export function decodeMessage(bytes: Uint8Array): Message {
+  let o: unknown;
+  try {
+    o = JSON.parse(bytesToUtf8(bytes));
+  } catch (cause) {
+    throw new DeliveryError('CORRUPT_RECORD', 'stored message record is not JSON', { cause });
+  }
+  if (typeof o !== 'object' || o === null) fail('not an object');
+  const r = o as Record<string, unknown>;
+  if (r['v'] !== RECORD_VERSION) fail(`unknown version ${String(r['v'])}`);
+  const base = {
+    id: str(r, 'id'),
+    contact: str(r, 'contact'),
+    seq: int(r, 'seq'),
+    sentAt: int(r, 'sentAt'),
+    text: str(r, 'text'),
+  };
+  if (r['direction'] === 'in') {
+    return {
+      direction: 'in',
+      ...base,
+      receivedAt: int(r, 'receivedAt'),
+      route: oneOf(r, 'route', ['direct', 'chain'] as const),
+      read: r['read'] === true,
+    };
+  }
+  if (r['direction'] !== 'out') fail('unknown direction');
+  const out: {
+    -readonly [K in keyof OutgoingMessage]: OutgoingMessage[K];
+  } = {
+    direction: 'out',
+    ...base,
+    status: oneOf(r, 'status', ['queued', 'sent', 'published', 'delivered', 'read', 'failed'] as const),
+    publications: int(r, 'publications'),
+    attempts: int(r, 'attempts'),
+  };
+  if (r['route'] !== undefined) out.route = oneOf(r, 'route', ['direct', 'chain'] as const);
+  if (r['dueAt'] !== undefined) out.dueAt = int(r, 'dueAt');
+  if (r['failure'] !== undefined) out.failure = oneOf(r, 'failure', ['publish', 'undeliverable'] as const);
+  const p = r['proof'];
+  if (p !== undefined) {
+    if (typeof p !== 'object' || p === null) fail('"proof" is not an object');
+    const pr = p as Record<string, unknown>;
+    const proof: { -readonly [K in keyof ChainProof]: ChainProof[K] } = {
+      txId: str(pr, 'txId'),
+      publishedAt: int(pr, 'publishedAt'),
+    };
+    if (pr['acceptingBlockHash'] !== undefined) proof.acceptingBlockHash = str(pr, 'acceptingBlockHash');
+    if (pr['acceptingDaaScore'] !== undefined) {
+      const s = str(pr, 'acceptingDaaScore');
+      if (!/^\d{1,20}$/.test(s)) fail('"acceptingDaaScore" is not an integer');
+      proof.acceptingDaaScore = BigInt(s);
+    }
+    out.proof = proof;
+  }
+  return out;
+}

@@ -1,0 +1,133 @@
+/**
+ * What the delivery engine needs from the rest of p2pComm, as small interfaces (STYLE §9):
+ * sessions (encryption), the chain (Kaspa), direct links (WebRTC) and the contact list.
+ * Each has a production adapter beside the engine and a fake in the tests, so the engine's
+ * state machines are tested without a node or a browser, and the adapters with them.
+ */
+
+/** A contact's id as the contact layer names it (opaque to the engine). */
+export type ContactId = string;
+
+/** Encryption for one client: Double Ratchet sessions and the chain batch container. */
+export interface SessionPort {
+  /** Encrypts a bundle for `contact` (advances and persists its ratchet). */
+  seal(contact: ContactId, plaintext: Uint8Array): Promise<Uint8Array>;
+  /** Decrypts a direct-link message from `contact`; undefined when it does not authenticate. */
+  open(contact: ContactId, ciphertext: Uint8Array): Promise<Uint8Array | undefined>;
+  /** One chain payload carrying an entry per contact, each findable only by its recipient. */
+  sealBatch(entries: readonly { contact: ContactId; plaintext: Uint8Array }[]): Promise<Uint8Array>;
+  /**
+   * The entries of a chain payload addressed to this client by known contacts, decrypted;
+   * entries for others, from strangers or that fail to authenticate are left out (bounded work).
+   */
+  openBatch(payload: Uint8Array): Promise<{ contact: ContactId; plaintext: Uint8Array }[]>;
+}
+
+/** The contacts the engine may talk to. */
+export interface ContactDirectory {
+  /** Whether `contact` is known (messages to or from others are refused or ignored). */
+  has(contact: ContactId): boolean;
+  /** Every known contact. */
+  list(): readonly ContactId[];
+  /**
+   * This client's own id in the same namespace, used only to break ties when both sides
+   * offer a WebRTC connection at once.
+   */
+  readonly self: string;
+}
+
+/** Where a published transaction landed (NOTES §7: the delivery-proof view). */
+export interface ChainAcceptance {
+  readonly blockHash: Uint8Array;
+  readonly daaScore: bigint;
+}
+
+/** The result of handing a transaction to the node. */
+export interface Publication {
+  readonly txId: Uint8Array;
+}
+
+/** Money in user terms (sompi); `costPerMessage` at the current fee estimate (NOTES §2). */
+export interface Funds {
+  /** Value available to pay for new publications. */
+  readonly spendable: bigint;
+  /** Value held in notification coins not yet returned (NOTES §1), shown apart. */
+  readonly locked: bigint;
+  /** What one chain message to a contact costs now (fee, and coin value when none is in hand). */
+  readonly costPerMessage: bigint;
+}
+
+/** A transaction that paid a notification coin to one of this client's addresses. */
+export interface IncomingTransaction {
+  readonly txId: Uint8Array;
+  /** The payload, or null when the node no longer keeps it (pruned, NOTES §3). */
+  readonly payload: Uint8Array | null;
+  readonly acceptance?: ChainAcceptance;
+  /** Where to resume after this transaction: persisted with what it produced (exactly once). */
+  readonly cursor?: Uint8Array;
+}
+
+/** Events from the chain adapter; the engine processes `incoming` one at a time, in order. */
+export interface ChainHandler {
+  /**
+   * A notification arrived (live or during catch-up). Returns the contacts whose coins in it
+   * may be returned; a coin from anyone else is never returned nor shown (docs/delivery.md).
+   */
+  incoming(tx: IncomingTransaction): Promise<readonly ContactId[]>;
+  /** A transaction this client published was accepted by a chain block. */
+  accepted(txId: Uint8Array, acceptance: ChainAcceptance): void;
+  /** The wallet's funds changed (a coin arrived, returned or was spent). */
+  funds(funds: Funds): void;
+  /** Nothing to process up to `cursor` (persisted so a restart resumes from there). */
+  checkpoint(cursor: Uint8Array): void;
+}
+
+/** The Kaspa side of delivery: publication, notification coins, watching, catch-up. */
+export interface ChainPort {
+  /** Starts watching this client's addresses and replays what arrived since `cursor`. */
+  start(handler: ChainHandler, cursor: Uint8Array | undefined): Promise<void>;
+  /**
+   * Publishes `payload` with a notification to each recipient (returning a coin of theirs
+   * when one is held, docs/delivery.md "Bounce"). Throws DeliveryError INSUFFICIENT_FUNDS or
+   * PUBLISH_FAILED.
+   */
+  publish(payload: Uint8Array, recipients: readonly ContactId[]): Promise<Publication>;
+  /** The current funds picture. */
+  funds(): Promise<Funds>;
+  /** Stops watching; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** An open direct link to a contact. */
+export interface DirectLink {
+  /** Sends one message; rejects when the link is closed. */
+  send(bytes: Uint8Array): Promise<void>;
+  /** Closes the link; idempotent. */
+  close(): void;
+}
+
+/** Events from the WebRTC adapter. */
+export interface PeerHandler {
+  /** A connection attempt (ours or theirs) opened its data channel. */
+  opened(contact: ContactId, linkId: Uint8Array, link: DirectLink): void;
+  /** A message arrived on an open link. */
+  message(contact: ContactId, linkId: Uint8Array, bytes: Uint8Array): void;
+  /** The link closed or the attempt failed (heartbeat loss, ICE failure, peer closed). */
+  closed(contact: ContactId, linkId: Uint8Array): void;
+}
+
+/** WebRTC connection set-up with offers and answers carried by the engine (NOTES §4). */
+export interface PeerPort {
+  /** Registers the engine's handler; called once before any other method. */
+  listen(handler: PeerHandler): void;
+  /** Starts an attempt; resolves with an offer whose ICE candidates are already gathered. */
+  offer(contact: ContactId, linkId: Uint8Array): Promise<Uint8Array>;
+  /** Accepts an offer; resolves with the answer to send back. */
+  answer(contact: ContactId, linkId: Uint8Array, offer: Uint8Array): Promise<Uint8Array>;
+  /** Completes our attempt with the peer's answer. */
+  complete(contact: ContactId, linkId: Uint8Array, answer: Uint8Array): Promise<void>;
+  /** Abandons an attempt or closes its link; idempotent. */
+  abandon(contact: ContactId, linkId: Uint8Array): void;
+  /** Closes everything; idempotent. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,140 @@
+/**
+ * Persistence of the delivery engine over the `KeyValueStore` contract, so the same engine
+ * runs on IndexedDB in the browser and SQLite in Node (encrypted at rest by the wrapper).
+ *
+ * Stores and keys (tuple-encoded, `storage/keys.ts`):
+ *   delivery.messages  (contact, "i"|"o", seq)  -> message record   (a conversation in order)
+ *   delivery.index     ("i"|"o", id)            -> messages key      (exactly-once, receipts)
+ *   delivery.meta      ("cursor")               -> chain cursor
+ *                      ("seq", contact)         -> last outgoing seq
+ *                      ("rcpt", contact, id)    -> (empty) delivered receipt owed on chain
+ * Every change that must be all-or-nothing (a message and its index entry, an incoming
+ * message and the chain cursor past it) goes in one atomic batch.
+ */
+import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
+import { decodeKey, encodeKey, u64Key } from '../../storage/keys.ts';
+import { bytesToHex, hexToBytes } from '../../util/bytes.ts';
+import { DeliveryError } from './errors.ts';
+import { decodeMessage, encodeMessage, type Message } from './messages.ts';
+import type { ContactId } from './ports.ts';
+
+/** Store names the engine needs; declare them in the application's `StorageSchema`. */
+export const DELIVERY_STORES = ['delivery.messages', 'delivery.index', 'delivery.meta'] as const;
+
+const MESSAGES = 'delivery.messages';
+const INDEX = 'delivery.index';
+const META = 'delivery.meta';
+const CURSOR_KEY = encodeKey('cursor');
+
+type Dir = 'i' | 'o';
+
+function dirOf(m: Message): Dir {
+  return m.direction === 'in' ? 'i' : 'o';
+}
+
+function messageKey(contact: ContactId, dir: Dir, seq: number): Uint8Array {
+  return encodeKey(contact, dir, seq);
+}
+
+/** Typed access to the delivery stores; writes are collected into atomic batches. */
+export class DeliveryStore {
+  constructor(private readonly db: KeyValueStore) {
+    for (const s of DELIVERY_STORES) {
+      if (!db.stores.includes(s))
+        throw new TypeError(`"db" lacks store "${s}" (declare DELIVERY_STORES in its schema)`);
+    }
+  }
+
+  /** The ops that store `m` (record and id index). */
+  putOps(m: Message): BatchOp[] {
+    const key = messageKey(m.contact, dirOf(m), m.seq);
+    return [
+      { type: 'put', store: MESSAGES, key, value: encodeMessage(m) },
+      { type: 'put', store: INDEX, key: encodeKey(dirOf(m), hexToBytes(m.id)), value: key },
+    ];
+  }
+
+  /** The op that records the last outgoing sequence number towards `contact`. */
+  seqOp(contact: ContactId, seq: number): BatchOp {
+    return { type: 'put', store: META, key: encodeKey('seq', contact), value: u64Key(seq) };
+  }
+
+  /** The op that records the chain cursor. */
+  cursorOp(cursor: Uint8Array): BatchOp {
+    return { type: 'put', store: META, key: CURSOR_KEY, value: cursor };
+  }
+
+  /**
+   * The op that records (or, with `done`, clears) a delivered receipt owed on chain for a
+   * message that came by chain: stored with the message, so a crash cannot lose it.
+   */
+  receiptOp(contact: ContactId, id: string, done = false): BatchOp {
+    const key = encodeKey('rcpt', contact, hexToBytes(id));
+    return done
+      ? { type: 'delete', store: META, key }
+      : { type: 'put', store: META, key, value: new Uint8Array(0) };
+  }
+
+  /** Every receipt owed on chain, by contact. */
+  async owedReceipts(): Promise<Map<ContactId, string[]>> {
+    const out = new Map<ContactId, string[]>();
+    for (const [key] of await this.db.scan(META, { prefix: encodeKey('rcpt') })) {
+      const [, contact, id] = decodeKey(key);
+      if (typeof contact !== 'string' || !(id instanceof Uint8Array)) {
+        throw new DeliveryError('CORRUPT_RECORD', 'malformed owed-receipt key');
+      }
+      out.set(contact, [...(out.get(contact) ?? []), bytesToHex(id)]);
+    }
+    return out;
+  }
+
+  /** Applies ops atomically. */
+  async write(ops: readonly BatchOp[]): Promise<void> {
+    if (ops.length > 0) await this.db.batch(ops);
+  }
+
+  /** The last outgoing sequence number towards `contact` (0 before the first message). */
+  async lastSeq(contact: ContactId): Promise<number> {
+    const v = await this.db.get(META, encodeKey('seq', contact));
+    if (!v) return 0;
+    if (v.length !== 8) throw new DeliveryError('CORRUPT_RECORD', 'stored sequence number is not 8 bytes');
+    return Number(new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, false));
+  }
+
+  /** The chain cursor, if one was saved. */
+  cursor(): Promise<Uint8Array | undefined> {
+    return this.db.get(META, CURSOR_KEY);
+  }
+
+  /** A message by direction and id. */
+  async byId(direction: 'in' | 'out', id: string): Promise<Message | undefined> {
+    const key = await this.db.get(INDEX, encodeKey(direction === 'in' ? 'i' : 'o', hexToBytes(id)));
+    if (!key) return undefined;
+    const v = await this.db.get(MESSAGES, key);
+    return v ? decodeMessage(v) : undefined;
+  }
+
+  /** Whether an incoming message id was already stored (exactly once, docs/delivery.md). */
+  async hasIncoming(id: string): Promise<boolean> {
+    return (await this.db.get(INDEX, encodeKey('i', hexToBytes(id)))) !== undefined;
+  }
+
+  /** Messages of one conversation in one direction, by sequence number. */
+  async conversation(contact: ContactId, direction: 'in' | 'out'): Promise<Message[]> {
+    const entries = await this.db.scan(MESSAGES, {
+      prefix: encodeKey(contact, direction === 'in' ? 'i' : 'o'),
+    });
+    return entries.map(([, v]) => decodeMessage(v));
+  }
+
+  /** Every outgoing message not yet at a final state (for the engine's queues on start). */
+  async unfinishedOutgoing(): Promise<Message[]> {
+    const out: Message[] = [];
+    for (const [key, value] of await this.db.scan(MESSAGES)) {
+      if (decodeKey(key)[1] !== 'o') continue;
+      const m = decodeMessage(value);
+      if (m.direction === 'out' && m.status !== 'delivered' && m.status !== 'read') out.push(m);
+    }
+    return out;
+  }
+}

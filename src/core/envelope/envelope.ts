@@ -1,0 +1,243 @@
+/**
+ * Envelopes: the plaintext inside every session frame, on every transport.
+ *
+ *   u8 version=1 | u8 type | id[16] | u64 timestamp (Unix ms) | body (by type)
+ *
+ *   1 chat             varbytes text (UTF-8) | u8 hasReplyTo | replyTo[16]?
+ *   2 delivery receipt varuint n (1..256) | n × id[16]
+ *   3 read receipt     same as 2
+ *   4 WebRTC offer     connectionId[16] | varbytes sdp
+ *   5 WebRTC answer    connectionId[16] | varbytes sdp
+ *   6 ICE candidates   connectionId[16] | u8 complete | varuint n (0..64)
+ *                      | n × (varbytes candidate | varbytes sdpMid | u8 sdpMLineIndex)
+ *
+ * Type numbers 7-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
+ * and group key updates will take the next numbers (a new type never changes an old one).
+ * The message ID is random (128 bits) and, with the timestamp, feeds the replay guard.
+ * Binary, not JSON: on chain every byte is paid for (NOTES §2).
+ */
+import { ByteReader, ByteWriter } from '../../util/binary.ts';
+import { DecodeError, assertBytes, assertInteger } from '../../util/errors.ts';
+import { bytesToUtf8, randomBytes, utf8ToBytes } from '../../util/bytes.ts';
+
+/** 16 random bytes identifying one envelope. */
+export type MessageId = Uint8Array & { readonly __brand: 'MessageId' };
+
+const VERSION = 1;
+/** Limits that bound every decoded field (and so every allocation). */
+export const ENVELOPE_LIMITS = {
+  text: 60_000,
+  sdp: 16_384,
+  candidate: 1024,
+  sdpMid: 64,
+  candidates: 64,
+  receiptIds: 256,
+} as const;
+
+/** Envelope type codes (wire values). */
+export const EnvelopeType = {
+  chat: 1,
+  deliveryReceipt: 2,
+  readReceipt: 3,
+  webrtcOffer: 4,
+  webrtcAnswer: 5,
+  webrtcIce: 6,
+} as const;
+
+/** One ICE candidate as RTCIceCandidateInit carries it. */
+export interface IceCandidate {
+  readonly candidate: string;
+  readonly sdpMid: string;
+  readonly sdpMLineIndex: number;
+}
+
+/** What an envelope says. */
+export type EnvelopeBody =
+  | { readonly type: 'chat'; readonly text: string; readonly replyTo?: MessageId }
+  | { readonly type: 'delivery-receipt'; readonly ids: readonly MessageId[] }
+  | { readonly type: 'read-receipt'; readonly ids: readonly MessageId[] }
+  | { readonly type: 'webrtc-offer'; readonly connectionId: Uint8Array; readonly sdp: string }
+  | { readonly type: 'webrtc-answer'; readonly connectionId: Uint8Array; readonly sdp: string }
+  | {
+      readonly type: 'webrtc-ice';
+      readonly connectionId: Uint8Array;
+      readonly candidates: readonly IceCandidate[];
+      /** True when the sender's gathering is complete (end of candidates). */
+      readonly complete: boolean;
+    };
+
+/** An envelope: unique id, sender's timestamp, body. */
+export interface Envelope {
+  readonly id: MessageId;
+  /** Sender clock, Unix milliseconds. */
+  readonly timestamp: number;
+  readonly body: EnvelopeBody;
+}
+
+/** A fresh random message ID. */
+export function newMessageId(): MessageId {
+  return randomBytes(16) as MessageId;
+}
+
+/** An envelope with a fresh ID, stamped `now` (default Date.now()). */
+export function createEnvelope(body: EnvelopeBody, now: number = Date.now()): Envelope {
+  return { id: newMessageId(), timestamp: now, body };
+}
+
+function text(w: ByteWriter, name: string, s: string, max: number): void {
+  if (typeof s !== 'string') throw new TypeError(`"${name}" expected a string`);
+  const b = utf8ToBytes(s);
+  if (b.length > max) throw new RangeError(`"${name}" is ${b.length} UTF-8 bytes, at most ${max}`);
+  w.varBytes(b);
+}
+
+function readText(r: ByteReader, what: string, max: number): string {
+  const b = r.varBytes(max, what);
+  try {
+    return bytesToUtf8(b);
+  } catch (e) {
+    throw new DecodeError('MALFORMED', `${what} is not valid UTF-8`, { cause: e });
+  }
+}
+
+function ids(w: ByteWriter, list: readonly MessageId[]): void {
+  if (!Array.isArray(list) || list.length < 1 || list.length > ENVELOPE_LIMITS.receiptIds) {
+    throw new RangeError(`"ids" expected 1..${ENVELOPE_LIMITS.receiptIds} message ids`);
+  }
+  w.varUint(list.length);
+  for (const id of list) {
+    assertBytes('ids[]', id, 16);
+    w.bytes(id);
+  }
+}
+
+function readIds(r: ByteReader): MessageId[] {
+  const n = r.varUint('receipt count');
+  if (n < 1 || n > ENVELOPE_LIMITS.receiptIds) throw new DecodeError('MALFORMED', `receipt lists ${n} ids`);
+  const out: MessageId[] = [];
+  for (let i = 0; i < n; i++) out.push(r.bytes(16, 'receipt id') as MessageId);
+  return out;
+}
+
+/** Envelope bytes; RangeError/TypeError when a field breaks the limits above. */
+export function encodeEnvelope(e: Envelope): Uint8Array {
+  assertBytes('id', e.id, 16);
+  assertInteger('timestamp', e.timestamp, 0, Number.MAX_SAFE_INTEGER);
+  const w = new ByteWriter(64).u8(VERSION);
+  const b = e.body;
+  switch (b.type) {
+    case 'chat':
+      w.u8(EnvelopeType.chat).bytes(e.id).u64(e.timestamp);
+      text(w, 'text', b.text, ENVELOPE_LIMITS.text);
+      if (b.replyTo === undefined) w.u8(0);
+      else {
+        assertBytes('replyTo', b.replyTo, 16);
+        w.u8(1).bytes(b.replyTo);
+      }
+      break;
+    case 'delivery-receipt':
+    case 'read-receipt':
+      w.u8(b.type === 'delivery-receipt' ? EnvelopeType.deliveryReceipt : EnvelopeType.readReceipt)
+        .bytes(e.id)
+        .u64(e.timestamp);
+      ids(w, b.ids);
+      break;
+    case 'webrtc-offer':
+    case 'webrtc-answer':
+      assertBytes('connectionId', b.connectionId, 16);
+      w.u8(b.type === 'webrtc-offer' ? EnvelopeType.webrtcOffer : EnvelopeType.webrtcAnswer)
+        .bytes(e.id)
+        .u64(e.timestamp)
+        .bytes(b.connectionId);
+      text(w, 'sdp', b.sdp, ENVELOPE_LIMITS.sdp);
+      break;
+    case 'webrtc-ice':
+      assertBytes('connectionId', b.connectionId, 16);
+      if (!Array.isArray(b.candidates) || b.candidates.length > ENVELOPE_LIMITS.candidates) {
+        throw new RangeError(`"candidates" expected at most ${ENVELOPE_LIMITS.candidates} candidates`);
+      }
+      w.u8(EnvelopeType.webrtcIce)
+        .bytes(e.id)
+        .u64(e.timestamp)
+        .bytes(b.connectionId)
+        .u8(b.complete ? 1 : 0)
+        .varUint(b.candidates.length);
+      for (const c of b.candidates) {
+        text(w, 'candidate', c.candidate, ENVELOPE_LIMITS.candidate);
+        text(w, 'sdpMid', c.sdpMid, ENVELOPE_LIMITS.sdpMid);
+        assertInteger('sdpMLineIndex', c.sdpMLineIndex, 0, 255);
+        w.u8(c.sdpMLineIndex);
+      }
+      break;
+    default: {
+      const never: never = b;
+      throw new TypeError(`unknown envelope body ${JSON.stringify(never)}`);
+    }
+  }
+  return w.finish();
+}
+
+/** Decodes envelope bytes; DecodeError on anything malformed, truncated or unknown. */
+export function decodeEnvelope(bytes: Uint8Array): Envelope {
+  assertBytes('bytes', bytes);
+  const r = new ByteReader(bytes);
+  const version = r.u8('envelope version');
+  if (version !== VERSION)
+    throw new DecodeError('UNKNOWN_VERSION', `envelope version ${version} is not supported`);
+  const type = r.u8('envelope type');
+  const id = r.bytes(16, 'message id') as MessageId;
+  const ts = r.u64('timestamp');
+  if (ts > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError('MALFORMED', 'timestamp out of range');
+  const timestamp = Number(ts);
+  let body: EnvelopeBody;
+  switch (type) {
+    case EnvelopeType.chat: {
+      const t = readText(r, 'chat text', ENVELOPE_LIMITS.text);
+      const hasReply = r.u8('reply flag');
+      if (hasReply > 1) throw new DecodeError('MALFORMED', 'reply flag');
+      body =
+        hasReply === 1
+          ? { type: 'chat', text: t, replyTo: r.bytes(16, 'replyTo') as MessageId }
+          : { type: 'chat', text: t };
+      break;
+    }
+    case EnvelopeType.deliveryReceipt:
+      body = { type: 'delivery-receipt', ids: readIds(r) };
+      break;
+    case EnvelopeType.readReceipt:
+      body = { type: 'read-receipt', ids: readIds(r) };
+      break;
+    case EnvelopeType.webrtcOffer:
+    case EnvelopeType.webrtcAnswer: {
+      const connectionId = r.bytes(16, 'connection id');
+      const sdp = readText(r, 'sdp', ENVELOPE_LIMITS.sdp);
+      body = {
+        type: type === EnvelopeType.webrtcOffer ? 'webrtc-offer' : 'webrtc-answer',
+        connectionId,
+        sdp,
+      };
+      break;
+    }
+    case EnvelopeType.webrtcIce: {
+      const connectionId = r.bytes(16, 'connection id');
+      const complete = r.u8('complete flag');
+      if (complete > 1) throw new DecodeError('MALFORMED', 'complete flag');
+      const n = r.varUint('candidate count');
+      if (n > ENVELOPE_LIMITS.candidates) throw new DecodeError('TOO_LARGE', `${n} ICE candidates`);
+      const candidates: IceCandidate[] = [];
+      for (let i = 0; i < n; i++) {
+        candidates.push({
+          candidate: readText(r, 'candidate', ENVELOPE_LIMITS.candidate),
+          sdpMid: readText(r, 'sdpMid', ENVELOPE_LIMITS.sdpMid),
+          sdpMLineIndex: r.u8('sdpMLineIndex'),
+        });
+      }
+      body = { type: 'webrtc-ice', connectionId, candidates, complete: complete === 1 };
+      break;
+    }
+    default:
+      throw new DecodeError('UNKNOWN_TYPE', `envelope type ${type} is not known to this version`);
+  }
+  r.end('envelope');
+  return { id, timestamp, body };
+}

@@ -1,0 +1,538 @@
+/**
+ * Double Ratchet with header encryption (Signal, "The Double Ratchet Algorithm", rev. 1,
+ * §3 and §4), one instance per session.
+ *
+ * Frame = tag[8] | encHeader | ciphertext
+ *   tag        = headerTag(HKs, Ns).tag (kdf.ts): pseudorandom, different for every message
+ *   encHeader  = XChaCha20-Poly1305(HKs, headerTag(HKs, Ns).nonce, aad = tag)(header)
+ *   header     = u8 version=1 | DHs public[32] | u32 PN          (DR §3.2 HEADER, §4.3)
+ *   ciphertext = XChaCha20-Poly1305(mk)(plaintext, aad = AD | tag | encHeader)   (DR §3.4)
+ *
+ * The message number N is not sent: it is implied by the tag, which the recipient looks up
+ * among the tags it precomputed for HKr and NHKr (the two keys DR §4.4 DecryptHeader tries)
+ * and for its skipped message keys. A lookup replaces the trial decryptions of §4.4 and is
+ * what lets a device pick its entries out of a public batch (envelope/batch.ts). Nothing in
+ * a frame is constant across messages, so an observer cannot link two frames (NOTES §6).
+ *
+ * State changes are made on a copy and kept only when the message authenticates (DR §3.5:
+ * a forged message must not advance or corrupt the state).
+ */
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { SessionError } from '../errors.ts';
+import { ByteReader, ByteWriter } from '../../util/binary.ts';
+import { DecodeError } from '../../util/errors.ts';
+import { bytesToHex, concatBytes, equalBytes, hexToBytes, wipe } from '../../util/bytes.ts';
+import {
+  asX25519PublicKey,
+  randomX25519KeyPair,
+  x25519KeyPair,
+  x25519Shared,
+  type X25519KeyPair,
+  type X25519PublicKey,
+} from '../identity/keys.ts';
+import { TAG_BYTES, headerTag, kdfChain, kdfRoot, messageCipherKeys } from './kdf.ts';
+
+/** Bounds on what a session keeps for late messages. */
+export interface RatchetLimits {
+  /** Messages ahead of the last received one whose tags are precomputed (and most a chain may skip). */
+  readonly lookahead: number;
+  /** Most skipped message keys kept; the oldest go first (DR §3.5 MAX_SKIP, §8.4). */
+  readonly maxSkipped: number;
+  /** Age after which a skipped key is deleted, so a late copy cannot be opened forever. */
+  readonly maxSkippedAgeMs: number;
+  /** Tags of delivered messages remembered to recognise duplicates. */
+  readonly recentTags: number;
+}
+
+/** Defaults sized for the chain path: messages republished within the ~30 h pruning window (NOTES §3). */
+export const DEFAULT_RATCHET_LIMITS: RatchetLimits = {
+  lookahead: 128,
+  maxSkipped: 1000,
+  maxSkippedAgeMs: 30 * 24 * 3600 * 1000,
+  recentTags: 256,
+};
+
+const STATE_VERSION = 1;
+const HEADER_VERSION = 1;
+const HEADER_BYTES = 1 + 32 + 4;
+const ENC_HEADER_BYTES = HEADER_BYTES + 16;
+/** Bytes a frame adds to its plaintext: tag, encrypted header, AEAD tag. */
+export const FRAME_OVERHEAD = TAG_BYTES + ENC_HEADER_BYTES + 16;
+const MAX_AD_BYTES = 256;
+
+interface SkippedKey {
+  readonly hk: Uint8Array;
+  readonly n: number;
+  readonly mk: Uint8Array;
+  readonly at: number;
+  readonly tag: string;
+}
+
+type Slot =
+  | { readonly kind: 'current'; readonly n: number }
+  | { readonly kind: 'next'; readonly n: number }
+  | { readonly kind: 'skipped'; readonly key: SkippedKey };
+
+/** Outcome of `Ratchet.decrypt`. */
+export type RatchetResult =
+  { readonly kind: 'message'; readonly plaintext: Uint8Array } | { readonly kind: 'duplicate' };
+
+function aead(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array): ReturnType<typeof xchacha20poly1305> {
+  return xchacha20poly1305(key, nonce, aad);
+}
+
+/** Per-header-key cache of derived tags: HMACs are recomputed only when a window moves. */
+class TagCache {
+  readonly #byKey = new Map<string, string[]>();
+
+  tags(hk: Uint8Array, from: number, count: number): string[] {
+    const id = bytesToHex(hk);
+    let list = this.#byKey.get(id);
+    if (list === undefined) {
+      list = [];
+      this.#byKey.set(id, list);
+    }
+    while (list.length < from + count) list.push(bytesToHex(headerTag(hk, list.length).tag));
+    return list.slice(from, from + count);
+  }
+
+  retain(keys: readonly (Uint8Array | null)[]): void {
+    const keep = new Set(keys.filter((k): k is Uint8Array => k !== null).map(bytesToHex));
+    for (const id of this.#byKey.keys()) if (!keep.has(id)) this.#byKey.delete(id);
+  }
+}
+
+/** The Double Ratchet state of one session and its two operations. */
+export class Ratchet {
+  #ad: Uint8Array;
+  #dhs: X25519KeyPair;
+  #dhr: X25519PublicKey | null;
+  #rk: Uint8Array;
+  #cks: Uint8Array | null;
+  #ckr: Uint8Array | null;
+  #ns: number;
+  #nr: number;
+  #pn: number;
+  #hks: Uint8Array | null;
+  #hkr: Uint8Array | null;
+  #nhks: Uint8Array;
+  #nhkr: Uint8Array;
+  #skipped: SkippedKey[];
+  #recent: string[];
+  #cache = new TagCache();
+  #slots: Map<string, Slot> | null = null;
+  readonly limits: RatchetLimits;
+
+  private constructor(
+    s: {
+      ad: Uint8Array;
+      dhs: X25519KeyPair;
+      dhr: X25519PublicKey | null;
+      rk: Uint8Array;
+      cks: Uint8Array | null;
+      ckr: Uint8Array | null;
+      ns: number;
+      nr: number;
+      pn: number;
+      hks: Uint8Array | null;
+      hkr: Uint8Array | null;
+      nhks: Uint8Array;
+      nhkr: Uint8Array;
+      skipped: SkippedKey[];
+      recent: string[];
+    },
+    limits: RatchetLimits,
+  ) {
+    this.#ad = s.ad;
+    this.#dhs = s.dhs;
+    this.#dhr = s.dhr;
+    this.#rk = s.rk;
+    this.#cks = s.cks;
+    this.#ckr = s.ckr;
+    this.#ns = s.ns;
+    this.#nr = s.nr;
+    this.#pn = s.pn;
+    this.#hks = s.hks;
+    this.#hkr = s.hkr;
+    this.#nhks = s.nhks;
+    this.#nhkr = s.nhkr;
+    this.#skipped = s.skipped;
+    this.#recent = s.recent;
+    this.limits = limits;
+  }
+
+  /**
+   * RatchetInitAliceHE (DR §4.2, §7.1): the initiator, holding the X3DH secret `sk`, the
+   * recipient's signed pre-key as its first ratchet key, and the two shared header keys.
+   */
+  static initInitiator(
+    sk: Uint8Array,
+    peerRatchetKey: X25519PublicKey,
+    sharedHka: Uint8Array,
+    sharedNhkb: Uint8Array,
+    ad: Uint8Array,
+    limits: RatchetLimits = DEFAULT_RATCHET_LIMITS,
+  ): Ratchet {
+    const dhs = randomX25519KeyPair();
+    const r = kdfRoot(sk, x25519Shared(dhs.secretKey, peerRatchetKey));
+    return new Ratchet(
+      {
+        ad: ad.slice(),
+        dhs,
+        dhr: peerRatchetKey,
+        rk: r.rk,
+        cks: r.ck,
+        ckr: null,
+        ns: 0,
+        nr: 0,
+        pn: 0,
+        hks: sharedHka.slice(),
+        hkr: null,
+        nhks: r.nhk,
+        nhkr: sharedNhkb.slice(),
+        skipped: [],
+        recent: [],
+      },
+      limits,
+    );
+  }
+
+  /** RatchetInitBobHE (DR §4.2): the responder, whose signed pre-key is the first ratchet key. */
+  static initResponder(
+    sk: Uint8Array,
+    ownRatchetKey: X25519KeyPair,
+    sharedHka: Uint8Array,
+    sharedNhkb: Uint8Array,
+    ad: Uint8Array,
+    limits: RatchetLimits = DEFAULT_RATCHET_LIMITS,
+  ): Ratchet {
+    return new Ratchet(
+      {
+        ad: ad.slice(),
+        dhs: ownRatchetKey,
+        dhr: null,
+        rk: sk.slice(),
+        cks: null,
+        ckr: null,
+        ns: 0,
+        nr: 0,
+        pn: 0,
+        hks: null,
+        hkr: null,
+        nhks: sharedNhkb.slice(),
+        nhkr: sharedHka.slice(),
+        skipped: [],
+        recent: [],
+      },
+      limits,
+    );
+  }
+
+  /** True once this side can send (the initiator at once, the responder after a first message). */
+  get canSend(): boolean {
+    return this.#cks !== null && this.#hks !== null;
+  }
+
+  /** True once a message from the peer has been decrypted in this session. */
+  get hasReceived(): boolean {
+    return this.#ckr !== null;
+  }
+
+  /** The X3DH associated data bound into every message (X3DH §3.3). */
+  get associatedData(): Uint8Array {
+    return this.#ad.slice();
+  }
+
+  /** RatchetEncryptHE (DR §4.3): one frame for `plaintext`. */
+  encrypt(plaintext: Uint8Array): Uint8Array {
+    if (this.#cks === null || this.#hks === null) {
+      throw new SessionError('BAD_STATE', 'this side cannot send before it has received a message');
+    }
+    if (this.#ns >= 0xffff_ffff) throw new SessionError('BAD_STATE', 'sending chain exhausted');
+    const { ck, mk } = kdfChain(this.#cks);
+    this.#cks = ck;
+    const header = new ByteWriter(HEADER_BYTES)
+      .u8(HEADER_VERSION)
+      .bytes(this.#dhs.publicKey)
+      .u32(this.#pn)
+      .finish();
+    const { tag, nonce } = headerTag(this.#hks, this.#ns);
+    const encHeader = aead(this.#hks, nonce, tag).encrypt(header);
+    this.#ns += 1;
+    const keys = messageCipherKeys(mk);
+    const ciphertext = aead(keys.key, keys.nonce, concatBytes(this.#ad, tag, encHeader)).encrypt(plaintext);
+    wipe(mk, keys.key);
+    return concatBytes(tag, encHeader, ciphertext);
+  }
+
+  /** Tags (hex) this session would accept now, plus those of delivered messages (duplicates). */
+  expectedTags(): string[] {
+    return [...this.#slotMap().keys(), ...this.#recent];
+  }
+
+  /** True when `tag` (hex) belongs to this session: an expected message or a duplicate. */
+  recognises(tagHex: string): boolean {
+    return this.#slotMap().has(tagHex) || this.#recent.includes(tagHex);
+  }
+
+  #slotMap(): Map<string, Slot> {
+    if (this.#slots !== null) return this.#slots;
+    const m = new Map<string, Slot>();
+    const w = this.limits.lookahead;
+    if (this.#hkr !== null && this.#ckr !== null) {
+      this.#cache
+        .tags(this.#hkr, this.#nr, w)
+        .forEach((t, i) => m.set(t, { kind: 'current', n: this.#nr + i }));
+    }
+    this.#cache.tags(this.#nhkr, 0, w).forEach((t, i) => m.set(t, { kind: 'next', n: i }));
+    for (const key of this.#skipped) m.set(key.tag, { kind: 'skipped', key });
+    this.#cache.retain([this.#hkr, this.#nhkr]);
+    this.#slots = m;
+    return m;
+  }
+
+  /**
+   * RatchetDecryptHE (DR §4.4). Returns the plaintext, or `duplicate` for a message
+   * already delivered. SessionError DECRYPT_FAILED when the frame is not from this session
+   * or was altered; the state is then unchanged.
+   */
+  decrypt(frame: Uint8Array, now: number): RatchetResult {
+    if (frame.length < FRAME_OVERHEAD)
+      throw new DecodeError('TRUNCATED', 'frame is shorter than its fixed overhead');
+    const tag = frame.subarray(0, TAG_BYTES);
+    const encHeader = frame.subarray(TAG_BYTES, TAG_BYTES + ENC_HEADER_BYTES);
+    const ciphertext = frame.subarray(TAG_BYTES + ENC_HEADER_BYTES);
+    const tagHex = bytesToHex(tag);
+    if (this.#recent.includes(tagHex)) return { kind: 'duplicate' };
+    this.#prune(now);
+    const slot = this.#slotMap().get(tagHex);
+    if (slot === undefined) throw new SessionError('DECRYPT_FAILED', 'frame does not belong to this session');
+
+    const next = this.#copy();
+    let mk: Uint8Array;
+    if (slot.kind === 'skipped') {
+      mk = slot.key.mk;
+      next.#skipped = next.#skipped.filter((k) => k !== slot.key);
+    } else {
+      const hk = slot.kind === 'current' ? next.#hkr! : next.#nhkr;
+      const header = openHeader(hk, slot.n, tag, encHeader);
+      if (slot.kind === 'next') {
+        next.#skipUntil(header.pn, now);
+        next.#dhRatchet(header.dh);
+      } else if (!equalBytes(header.dh, next.#dhr!)) {
+        throw new SessionError('DECRYPT_FAILED', 'header ratchet key does not match the receiving chain');
+      }
+      next.#skipUntil(slot.n, now);
+      const step = kdfChain(next.#ckr!);
+      next.#ckr = step.ck;
+      next.#nr += 1;
+      mk = step.mk;
+    }
+    const keys = messageCipherKeys(mk);
+    let plaintext: Uint8Array;
+    try {
+      plaintext = aead(keys.key, keys.nonce, concatBytes(this.#ad, tag, encHeader)).decrypt(ciphertext);
+    } catch (e) {
+      throw new SessionError('DECRYPT_FAILED', 'message authentication failed', { cause: e });
+    }
+    wipe(keys.key);
+    next.#recent.push(tagHex);
+    if (next.#recent.length > this.limits.recentTags)
+      next.#recent.splice(0, next.#recent.length - this.limits.recentTags);
+    this.#commit(next);
+    return { kind: 'message', plaintext };
+  }
+
+  /** SkipMessageKeysHE (DR §4.4): keeps the keys of messages up to `until` of the current chain. */
+  #skipUntil(until: number, now: number): void {
+    if (this.#ckr === null || this.#hkr === null) return;
+    if (until - this.#nr > this.limits.lookahead) {
+      throw new SessionError(
+        'TOO_MANY_SKIPPED',
+        `peer skipped ${until - this.#nr} messages, limit ${this.limits.lookahead}`,
+      );
+    }
+    while (this.#nr < until) {
+      const step = kdfChain(this.#ckr);
+      this.#ckr = step.ck;
+      this.#skipped.push({
+        hk: this.#hkr,
+        n: this.#nr,
+        mk: step.mk,
+        at: now,
+        tag: bytesToHex(headerTag(this.#hkr, this.#nr).tag),
+      });
+      this.#nr += 1;
+    }
+    if (this.#skipped.length > this.limits.maxSkipped) {
+      this.#skipped.splice(0, this.#skipped.length - this.limits.maxSkipped);
+    }
+  }
+
+  /** DHRatchetHE (DR §4.4). */
+  #dhRatchet(dh: X25519PublicKey): void {
+    this.#pn = this.#ns;
+    this.#ns = 0;
+    this.#nr = 0;
+    this.#hks = this.#nhks;
+    this.#hkr = this.#nhkr;
+    this.#dhr = dh;
+    const recv = kdfRoot(this.#rk, agree(this.#dhs, dh));
+    this.#ckr = recv.ck;
+    this.#nhkr = recv.nhk;
+    this.#dhs = randomX25519KeyPair();
+    const send = kdfRoot(recv.rk, agree(this.#dhs, dh));
+    this.#rk = send.rk;
+    this.#cks = send.ck;
+    this.#nhks = send.nhk;
+  }
+
+  #prune(now: number): void {
+    const before = this.#skipped.length;
+    this.#skipped = this.#skipped.filter((k) => now - k.at <= this.limits.maxSkippedAgeMs);
+    if (this.#skipped.length !== before) this.#slots = null;
+  }
+
+  #copy(): Ratchet {
+    return new Ratchet(
+      {
+        ad: this.#ad,
+        dhs: this.#dhs,
+        dhr: this.#dhr,
+        rk: this.#rk,
+        cks: this.#cks,
+        ckr: this.#ckr,
+        ns: this.#ns,
+        nr: this.#nr,
+        pn: this.#pn,
+        hks: this.#hks,
+        hkr: this.#hkr,
+        nhks: this.#nhks,
+        nhkr: this.#nhkr,
+        skipped: [...this.#skipped],
+        recent: [...this.#recent],
+      },
+      this.limits,
+    );
+  }
+
+  #commit(next: Ratchet): void {
+    // Old chain and message keys are dropped here; noble returns fresh arrays for every
+    // derivation, so no other reference to them is kept (DR §6.2 deletion of used keys).
+    this.#dhs = next.#dhs;
+    this.#dhr = next.#dhr;
+    this.#rk = next.#rk;
+    this.#cks = next.#cks;
+    this.#ckr = next.#ckr;
+    this.#ns = next.#ns;
+    this.#nr = next.#nr;
+    this.#pn = next.#pn;
+    this.#hks = next.#hks;
+    this.#hkr = next.#hkr;
+    this.#nhks = next.#nhks;
+    this.#nhkr = next.#nhkr;
+    this.#skipped = next.#skipped;
+    this.#recent = next.#recent;
+    this.#slots = null;
+  }
+
+  /** Versioned state bytes, for storage between runs. They hold secrets: store them encrypted. */
+  serialize(): Uint8Array {
+    const flags =
+      (this.#dhr !== null ? 1 : 0) |
+      (this.#cks !== null ? 2 : 0) |
+      (this.#ckr !== null ? 4 : 0) |
+      (this.#hks !== null ? 8 : 0) |
+      (this.#hkr !== null ? 16 : 0);
+    const w = new ByteWriter(512).u8(STATE_VERSION).varBytes(this.#ad).bytes(this.#dhs.secretKey).u8(flags);
+    if (this.#dhr !== null) w.bytes(this.#dhr);
+    w.bytes(this.#rk);
+    if (this.#cks !== null) w.bytes(this.#cks);
+    if (this.#ckr !== null) w.bytes(this.#ckr);
+    w.u32(this.#ns).u32(this.#nr).u32(this.#pn);
+    if (this.#hks !== null) w.bytes(this.#hks);
+    if (this.#hkr !== null) w.bytes(this.#hkr);
+    w.bytes(this.#nhks).bytes(this.#nhkr);
+    w.varUint(this.#skipped.length);
+    for (const k of this.#skipped) w.bytes(k.hk).u32(k.n).bytes(k.mk).u64(k.at);
+    w.varUint(this.#recent.length);
+    for (const t of this.#recent) w.bytes(hexToBytes(t));
+    return w.finish();
+  }
+
+  /** Reads `serialize()` output; DecodeError on anything else. */
+  static deserialize(bytes: Uint8Array, limits: RatchetLimits = DEFAULT_RATCHET_LIMITS): Ratchet {
+    const r = new ByteReader(bytes);
+    const version = r.u8('ratchet state version');
+    if (version !== STATE_VERSION)
+      throw new DecodeError('UNKNOWN_VERSION', `ratchet state version ${version}`);
+    const ad = r.varBytes(MAX_AD_BYTES, 'associated data');
+    const dhs = x25519KeyPair(r.bytes(32, 'DHs'));
+    const flags = r.u8('flags');
+    if (flags > 31) throw new DecodeError('MALFORMED', 'unknown ratchet state flags');
+    const dhr = flags & 1 ? asX25519PublicKey(r.bytes(32, 'DHr')) : null;
+    const rk = r.bytes(32, 'RK');
+    const cks = flags & 2 ? r.bytes(32, 'CKs') : null;
+    const ckr = flags & 4 ? r.bytes(32, 'CKr') : null;
+    const ns = r.u32('Ns');
+    const nr = r.u32('Nr');
+    const pn = r.u32('PN');
+    const hks = flags & 8 ? r.bytes(32, 'HKs') : null;
+    const hkr = flags & 16 ? r.bytes(32, 'HKr') : null;
+    const nhks = r.bytes(32, 'NHKs');
+    const nhkr = r.bytes(32, 'NHKr');
+    const skippedCount = r.varUint('skipped count');
+    if (skippedCount > limits.maxSkipped)
+      throw new DecodeError('TOO_LARGE', 'too many skipped keys in state');
+    const skipped: SkippedKey[] = [];
+    for (let i = 0; i < skippedCount; i++) {
+      const hk = r.bytes(32, 'skipped HK');
+      const n = r.u32('skipped N');
+      const mk = r.bytes(32, 'skipped MK');
+      const at = r.u64('skipped time');
+      if (at > BigInt(Number.MAX_SAFE_INTEGER))
+        throw new DecodeError('MALFORMED', 'skipped key time out of range');
+      skipped.push({ hk, n, mk, at: Number(at), tag: bytesToHex(headerTag(hk, n).tag) });
+    }
+    const recentCount = r.varUint('recent count');
+    if (recentCount > limits.recentTags) throw new DecodeError('TOO_LARGE', 'too many recent tags in state');
+    const recent: string[] = [];
+    for (let i = 0; i < recentCount; i++) recent.push(bytesToHex(r.bytes(TAG_BYTES, 'recent tag')));
+    r.end('ratchet state');
+    return new Ratchet(
+      { ad, dhs, dhr, rk, cks, ckr, ns, nr, pn, hks, hkr, nhks, nhkr, skipped, recent },
+      limits,
+    );
+  }
+}
+
+function agree(own: X25519KeyPair, peer: X25519PublicKey): Uint8Array {
+  try {
+    return x25519Shared(own.secretKey, peer);
+  } catch (e) {
+    // A low-order ratchet key gives an all-zero secret (RFC 7748 §6.1): refuse the message.
+    throw new SessionError('DECRYPT_FAILED', 'peer ratchet key is invalid', { cause: e });
+  }
+}
+
+function openHeader(
+  hk: Uint8Array,
+  n: number,
+  tag: Uint8Array,
+  encHeader: Uint8Array,
+): { dh: X25519PublicKey; pn: number } {
+  let header: Uint8Array;
+  try {
+    header = aead(hk, headerTag(hk, n).nonce, tag).decrypt(encHeader);
+  } catch (e) {
+    throw new SessionError('DECRYPT_FAILED', 'header authentication failed', { cause: e });
+  }
+  const r = new ByteReader(header);
+  const version = r.u8('header version');
+  if (version !== HEADER_VERSION)
+    throw new DecodeError('UNKNOWN_VERSION', `message header version ${version}`);
+  const dh = asX25519PublicKey(r.bytes(32, 'header DH'));
+  const pn = r.u32('header PN');
+  r.end('header');
+  return { dh, pn };
+}

@@ -1,0 +1,40 @@
+/** Test fixtures shared by the core tests: identities with cards and session managers. */
+import { Address, AddressVersion } from '../../src/kaspa/address.ts';
+import { Identity } from '../../src/core/identity/identity.ts';
+import { ContactCard } from '../../src/core/contact/card.ts';
+import { SessionManager, type SessionManagerOptions } from '../../src/core/session/session-manager.ts';
+
+/** A user of the tests: identity, card, sessions, and a settable clock. */
+export interface TestUser {
+  readonly identity: Identity;
+  readonly card: ContactCard;
+  readonly sessions: SessionManager;
+  readonly clock: { now: number };
+}
+
+/** A fresh identity with a card (one testnet address) and an empty session manager. */
+export function makeUser(name: string, options: SessionManagerOptions = {}, seed?: Uint8Array): TestUser {
+  const identity = seed === undefined ? Identity.generate() : Identity.fromSeed(seed);
+  const card = ContactCard.create(identity, {
+    displayName: name,
+    addresses: [new Address('kaspatest', AddressVersion.PubKey, identity.publicKey)],
+    issuedAt: 1_760_000_000,
+  });
+  const clock = { now: 1_760_000_000_000 };
+  const sessions = SessionManager.create(identity, { now: () => clock.now, ...options });
+  sessions.setOwnCard(card);
+  return { identity, card, sessions, clock };
+}
+
+/** Two users who know each other's cards. */
+export function makePair(options: SessionManagerOptions = {}): [TestUser, TestUser] {
+  const a = makeUser('alice', options);
+  const b = makeUser('bob', options);
+  a.sessions.addContact(b.card);
+  b.sessions.addContact(a.card);
+  return [a, b];
+}
+
+/** UTF-8 text to bytes and back, for readable assertions. */
+export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
