@@ -1,0 +1,333 @@
+/**
+ * In-memory stand-ins for the engine's ports: a shared ledger (the chain), a switchboard
+ * (direct links) and transparent sessions, each with the faults the tests inject. They model
+ * the behaviour the engine relies on (ordering, catch-up from a cursor, pruning, coin
+ * return, funds), not Kaspa itself; the Kaspa and WebRTC adapters have their own tests.
+ */
+import { ByteReader, ByteWriter } from '../../../src/util/binary.ts';
+import { bytesToUtf8, randomBytes, utf8ToBytes } from '../../../src/util/bytes.ts';
+import { DeliveryError } from '../../../src/core/delivery/errors.ts';
+import type {
+  ChainHandler,
+  ChainPort,
+  ContactDirectory,
+  DirectLink,
+  Funds,
+  PeerHandler,
+  PeerPort,
+  Publication,
+  SessionPort,
+} from '../../../src/core/delivery/ports.ts';
+import { DELIVERY_STORES } from '../../../src/core/delivery/store.ts';
+import { MemoryDatabase, openMemoryStore } from '../../../src/storage/memory.ts';
+import type { KeyValueStore } from '../../../src/storage/types.ts';
+
+/** Opens a delivery database (reopening the same `MemoryDatabase` is a process restart). */
+export function openDb(data: MemoryDatabase): Promise<KeyValueStore> {
+  return openMemoryStore({ version: 1, stores: [...DELIVERY_STORES] }, data);
+}
+
+export { MemoryDatabase };
+
+/** Sessions that only frame (sender, recipient, plaintext): the engine's logic is under test. */
+export class FakeSessions implements SessionPort {
+  constructor(private readonly self: string) {}
+
+  async seal(_contact: string, plaintext: Uint8Array): Promise<Uint8Array> {
+    return new ByteWriter().varBytes(utf8ToBytes(this.self)).varBytes(plaintext).finish();
+  }
+
+  async open(contact: string, ciphertext: Uint8Array): Promise<Uint8Array | undefined> {
+    const r = new ByteReader(ciphertext);
+    if (bytesToUtf8(r.varBytes(64)) !== contact) return undefined;
+    return r.varBytes(1 << 20);
+  }
+
+  async sealBatch(entries: readonly { contact: string; plaintext: Uint8Array }[]): Promise<Uint8Array> {
+    const w = new ByteWriter().varUint(entries.length);
+    for (const e of entries)
+      w.varBytes(utf8ToBytes(e.contact)).varBytes(utf8ToBytes(this.self)).varBytes(e.plaintext);
+    return w.finish();
+  }
+
+  async openBatch(payload: Uint8Array): Promise<{ contact: string; plaintext: Uint8Array }[]> {
+    const r = new ByteReader(payload);
+    const out: { contact: string; plaintext: Uint8Array }[] = [];
+    for (let n = r.varUint(); n > 0; n--) {
+      const to = bytesToUtf8(r.varBytes(64));
+      const from = bytesToUtf8(r.varBytes(64));
+      const plaintext = r.varBytes(1 << 20);
+      if (to === this.self) out.push({ contact: from, plaintext });
+    }
+    return out;
+  }
+}
+
+/** Everyone knows everyone in `names` but themselves. */
+export function directory(self: string, names: readonly string[]): ContactDirectory {
+  const others = names.filter((n) => n !== self);
+  return { self, has: (c) => others.includes(c), list: () => others };
+}
+
+interface LedgerTx {
+  readonly index: number;
+  readonly txId: Uint8Array;
+  readonly from: string;
+  readonly recipients: readonly string[];
+  payload: Uint8Array | null;
+}
+
+/**
+ * The chain: an ordered list of transactions delivered to each recipient that watches, with
+ * catch-up from a cursor (the index), pruning of old payloads and per-client funds.
+ */
+export class FakeLedger {
+  readonly txs: LedgerTx[] = [];
+  readonly balances = new Map<string, bigint>();
+  readonly watchers = new Map<string, FakeChain>();
+  /** Fee of one transaction; a notification coin of `coinValue` per recipient not held. */
+  fee = 1_000n;
+  coinValue = 20_000n;
+  /** Payloads of transactions more than this many positions back are pruned. */
+  pruneDepth = Infinity;
+  /** The next `failPublishes` publications throw PUBLISH_FAILED. */
+  failPublishes = 0;
+  /** Deliver every transaction twice (and the second one late). */
+  duplicate = false;
+  /** Hold live deliveries back and release them in reverse order with `releaseHeld`. */
+  holdLive = false;
+  private held: (() => void)[] = [];
+
+  chain(name: string): FakeChain {
+    return new FakeChain(this, name);
+  }
+
+  fund(name: string, amount: bigint): void {
+    this.balances.set(name, (this.balances.get(name) ?? 0n) + amount);
+    this.watchers.get(name)?.notifyFunds();
+  }
+
+  /** Publications by `name` (to count costs and batches). */
+  sentBy(name: string): LedgerTx[] {
+    return this.txs.filter((t) => t.from === name);
+  }
+
+  releaseHeld(): void {
+    const held = this.held.reverse();
+    this.held = [];
+    for (const f of held) f();
+  }
+
+  publish(from: string, payload: Uint8Array, recipients: readonly string[]): Publication {
+    if (this.failPublishes > 0) {
+      this.failPublishes--;
+      throw new DeliveryError('PUBLISH_FAILED', 'node unreachable (injected)');
+    }
+    const cost = this.fee + this.coinValue * BigInt(recipients.length);
+    const balance = this.balances.get(from) ?? 0n;
+    if (balance < cost) throw new DeliveryError('INSUFFICIENT_FUNDS', `need ${cost}, have ${balance}`);
+    this.balances.set(from, balance - cost);
+    const tx: LedgerTx = { index: this.txs.length, txId: randomBytes(32), from, recipients, payload };
+    this.txs.push(tx);
+    for (const t of this.txs) if (tx.index - t.index > this.pruneDepth) t.payload = null;
+    for (const r of recipients) {
+      // The coin moves to the recipient, who returns it (with a receipt) later.
+      this.balances.set(r, (this.balances.get(r) ?? 0n) + this.coinValue);
+      const w = this.watchers.get(r);
+      if (!w) continue;
+      const deliver = (): void => w.deliver(tx);
+      if (this.holdLive) this.held.push(deliver);
+      else setTimeout(deliver, 0);
+      if (this.duplicate) setTimeout(deliver, 5);
+    }
+    const publisher = this.watchers.get(from);
+    setTimeout(() => publisher?.acceptedTx(tx), 0);
+    publisher?.notifyFunds();
+    return { txId: tx.txId };
+  }
+}
+
+/** One client's view of the ledger. */
+export class FakeChain implements ChainPort {
+  private handler: ChainHandler | undefined;
+  private serial: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly ledger: FakeLedger,
+    private readonly name: string,
+  ) {}
+
+  async start(handler: ChainHandler, cursor: Uint8Array | undefined): Promise<void> {
+    this.handler = handler;
+    const from = cursor ? Number(new DataView(cursor.buffer, cursor.byteOffset).getUint32(0)) : 0;
+    this.ledger.watchers.set(this.name, this);
+    for (const tx of this.ledger.txs.slice(from)) if (tx.recipients.includes(this.name)) this.deliver(tx);
+    await this.serial;
+  }
+
+  deliver(tx: LedgerTx): void {
+    const cursor = new Uint8Array(4);
+    new DataView(cursor.buffer).setUint32(0, tx.index + 1);
+    const h = this.handler;
+    if (!h || this.ledger.watchers.get(this.name) !== this) return;
+    this.serial = this.serial.then(() =>
+      h.incoming({ txId: tx.txId, payload: tx.payload, cursor }).catch(() => undefined),
+    );
+  }
+
+  acceptedTx(tx: LedgerTx): void {
+    if (this.ledger.watchers.get(this.name) !== this) return;
+    this.handler?.accepted(tx.txId, { blockHash: tx.txId, daaScore: BigInt(tx.index + 1) });
+  }
+
+  notifyFunds(): void {
+    if (this.ledger.watchers.get(this.name) !== this) return;
+    const f = this.current();
+    setTimeout(() => this.handler?.funds(f), 0);
+  }
+
+  async publish(payload: Uint8Array, recipients: readonly string[]): Promise<Publication> {
+    if (this.ledger.watchers.get(this.name) !== this) throw new DeliveryError('CLOSED', 'chain stopped');
+    return this.ledger.publish(this.name, payload, recipients);
+  }
+
+  private current(): Funds {
+    return {
+      spendable: this.ledger.balances.get(this.name) ?? 0n,
+      locked: 0n,
+      costPerMessage: this.ledger.fee + this.ledger.coinValue,
+    };
+  }
+
+  async funds(): Promise<Funds> {
+    return this.current();
+  }
+
+  async stop(): Promise<void> {
+    if (this.ledger.watchers.get(this.name) === this) this.ledger.watchers.delete(this.name);
+    await this.serial;
+  }
+}
+
+interface FakeLinkEnd {
+  readonly owner: string;
+  readonly peer: string;
+  readonly linkId: Uint8Array;
+  open: boolean;
+  other?: FakeLinkEnd;
+}
+
+/** Direct links between clients that are "online" (registered). */
+export class FakeSwitchboard {
+  readonly handlers = new Map<string, PeerHandler>();
+  private readonly pending = new Map<string, { from: string; linkId: Uint8Array }>();
+  private readonly links: FakeLinkEnd[] = [];
+  /** Refuse every connection (peers behind a NAT without TURN). */
+  refuse = false;
+
+  peers(name: string): FakePeers {
+    return new FakePeers(this, name);
+  }
+
+  offer(from: string, linkId: Uint8Array): Uint8Array {
+    const token = randomBytes(16);
+    this.pending.set(Buffer.from(token).toString('hex'), { from, linkId });
+    return token;
+  }
+
+  answer(to: string, linkId: Uint8Array, offer: Uint8Array): Uint8Array {
+    const p = this.pending.get(Buffer.from(offer).toString('hex'));
+    if (!p) throw new Error('unknown offer');
+    this.pending.set(Buffer.from(offer).toString('hex') + ':answered', { from: to, linkId });
+    return offer;
+  }
+
+  complete(from: string, linkId: Uint8Array, answer: Uint8Array): void {
+    const key = Buffer.from(answer).toString('hex');
+    const o = this.pending.get(key);
+    const a = this.pending.get(key + ':answered');
+    if (!o || !a) return;
+    const ha = this.handlers.get(o.from);
+    const hb = this.handlers.get(a.from);
+    if (this.refuse) {
+      // ICE finds no pair: both attempts fail, as the transport reports it.
+      setTimeout(() => {
+        ha?.closed(a.from, linkId);
+        hb?.closed(o.from, linkId);
+      }, 0);
+      return;
+    }
+    if (!ha || !hb || o.from !== from) return;
+    const ea: FakeLinkEnd = { owner: o.from, peer: a.from, linkId, open: true };
+    const eb: FakeLinkEnd = { owner: a.from, peer: o.from, linkId, open: true };
+    ea.other = eb;
+    eb.other = ea;
+    this.links.push(ea, eb);
+    setTimeout(() => {
+      ha.opened(a.from, linkId, this.direct(ea));
+      hb.opened(o.from, linkId, this.direct(eb));
+    }, 0);
+  }
+
+  private direct(end: FakeLinkEnd): DirectLink {
+    return {
+      send: async (bytes) => {
+        if (!end.open) throw new Error('closed');
+        const other = end.other!;
+        const h = this.handlers.get(other.owner);
+        setTimeout(() => {
+          if (other.open) h?.message(other.peer, other.linkId, bytes);
+        }, 0);
+      },
+      close: () => this.cut(end),
+    };
+  }
+
+  private cut(end: FakeLinkEnd): void {
+    for (const e of [end, end.other!]) {
+      if (!e.open) continue;
+      e.open = false;
+      const h = this.handlers.get(e.owner);
+      setTimeout(() => h?.closed(e.peer, e.linkId), 0);
+    }
+  }
+
+  /** Drops every open link of `name` (network failure). */
+  drop(name: string): void {
+    for (const e of this.links) if (e.owner === name && e.open) this.cut(e);
+  }
+
+  openLinks(name: string): number {
+    return this.links.filter((e) => e.owner === name && e.open).length;
+  }
+}
+
+export class FakePeers implements PeerPort {
+  constructor(
+    private readonly board: FakeSwitchboard,
+    private readonly name: string,
+  ) {}
+
+  listen(handler: PeerHandler): void {
+    this.board.handlers.set(this.name, handler);
+  }
+
+  async offer(_contact: string, linkId: Uint8Array): Promise<Uint8Array> {
+    return this.board.offer(this.name, linkId);
+  }
+
+  async answer(_contact: string, linkId: Uint8Array, offer: Uint8Array): Promise<Uint8Array> {
+    return this.board.answer(this.name, linkId, offer);
+  }
+
+  async complete(_contact: string, linkId: Uint8Array, answer: Uint8Array): Promise<void> {
+    this.board.complete(this.name, linkId, answer);
+  }
+
+  abandon(): void {}
+
+  async stop(): Promise<void> {
+    this.board.drop(this.name);
+    this.board.handlers.delete(this.name);
+  }
+}
