@@ -4,8 +4,13 @@
  * the behaviour the engine relies on (ordering, catch-up from a cursor, pruning, coin
  * return, funds), not Kaspa itself; the Kaspa and WebRTC adapters have their own tests.
  */
-import { ByteReader, ByteWriter } from '../../../src/util/binary.ts';
-import { bytesToUtf8, randomBytes, utf8ToBytes } from '../../../src/util/bytes.ts';
+import { bytesToHex, bytesToUtf8, hexToBytes, randomBytes, utf8ToBytes } from '../../../src/util/bytes.ts';
+import type {
+  ChatFrame,
+  DeliveryFrame,
+  ReceiptFrame,
+  SignalFrame,
+} from '../../../src/core/delivery/frames.ts';
 import { DeliveryError } from '../../../src/core/delivery/errors.ts';
 import type {
   ChainHandler,
@@ -29,37 +34,47 @@ export function openDb(data: MemoryDatabase): Promise<KeyValueStore> {
 
 export { MemoryDatabase };
 
-/** Sessions that only frame (sender, recipient, plaintext): the engine's logic is under test. */
+type WireFrame = Record<string, unknown>;
+
+function toWire(f: DeliveryFrame): WireFrame {
+  if (f.type === 'chat') return { ...f, id: bytesToHex(f.id) };
+  if (f.type === 'receipt') return { ...f, ids: f.ids.map((id) => bytesToHex(id)) };
+  return { ...f, linkId: bytesToHex(f.linkId) };
+}
+
+function fromWire(w: WireFrame): DeliveryFrame {
+  if (w['type'] === 'chat') return { ...(w as unknown as ChatFrame), id: hexToBytes(w['id'] as string) };
+  if (w['type'] === 'receipt') {
+    return { ...(w as unknown as ReceiptFrame), ids: (w['ids'] as string[]).map((h) => hexToBytes(h)) };
+  }
+  return { ...(w as unknown as SignalFrame), linkId: hexToBytes(w['linkId'] as string) };
+}
+
+/** Sessions that only frame (sender, recipient, frames) as JSON: the engine's logic is under test. */
 export class FakeSessions implements SessionPort {
   constructor(private readonly self: string) {}
 
-  async seal(_contact: string, plaintext: Uint8Array): Promise<Uint8Array> {
-    return new ByteWriter().varBytes(utf8ToBytes(this.self)).varBytes(plaintext).finish();
+  async seal(_contact: string, frames: readonly DeliveryFrame[]): Promise<Uint8Array[]> {
+    return frames.map((f) => utf8ToBytes(JSON.stringify({ from: this.self, frame: toWire(f) })));
   }
 
-  async open(contact: string, ciphertext: Uint8Array): Promise<Uint8Array | undefined> {
-    const r = new ByteReader(ciphertext);
-    if (bytesToUtf8(r.varBytes(64)) !== contact) return undefined;
-    return r.varBytes(1 << 20);
+  async open(contact: string, message: Uint8Array): Promise<DeliveryFrame[]> {
+    const m = JSON.parse(bytesToUtf8(message)) as { from: string; frame: WireFrame };
+    return m.from === contact ? [fromWire(m.frame)] : [];
   }
 
-  async sealBatch(entries: readonly { contact: string; plaintext: Uint8Array }[]): Promise<Uint8Array> {
-    const w = new ByteWriter().varUint(entries.length);
-    for (const e of entries)
-      w.varBytes(utf8ToBytes(e.contact)).varBytes(utf8ToBytes(this.self)).varBytes(e.plaintext);
-    return w.finish();
+  async sealBatch(
+    entries: readonly { contact: string; frames: readonly DeliveryFrame[] }[],
+  ): Promise<Uint8Array> {
+    const body = entries.map((e) => ({ to: e.contact, from: this.self, frames: e.frames.map(toWire) }));
+    return utf8ToBytes(JSON.stringify(body));
   }
 
-  async openBatch(payload: Uint8Array): Promise<{ contact: string; plaintext: Uint8Array }[]> {
-    const r = new ByteReader(payload);
-    const out: { contact: string; plaintext: Uint8Array }[] = [];
-    for (let n = r.varUint(); n > 0; n--) {
-      const to = bytesToUtf8(r.varBytes(64));
-      const from = bytesToUtf8(r.varBytes(64));
-      const plaintext = r.varBytes(1 << 20);
-      if (to === this.self) out.push({ contact: from, plaintext });
-    }
-    return out;
+  async openBatch(payload: Uint8Array): Promise<{ contact: string; frames: DeliveryFrame[] }[]> {
+    const body = JSON.parse(bytesToUtf8(payload)) as { to: string; from: string; frames: WireFrame[] }[];
+    return body
+      .filter((e) => e.to === this.self)
+      .map((e) => ({ contact: e.from, frames: e.frames.map(fromWire) }));
   }
 }
 
@@ -229,21 +244,20 @@ export class FakeSwitchboard {
     return new FakePeers(this, name);
   }
 
-  offer(from: string, linkId: Uint8Array): Uint8Array {
-    const token = randomBytes(16);
-    this.pending.set(Buffer.from(token).toString('hex'), { from, linkId });
+  offer(from: string, linkId: Uint8Array): string {
+    const token = bytesToHex(randomBytes(16));
+    this.pending.set(token, { from, linkId });
     return token;
   }
 
-  answer(to: string, linkId: Uint8Array, offer: Uint8Array): Uint8Array {
-    const p = this.pending.get(Buffer.from(offer).toString('hex'));
-    if (!p) throw new Error('unknown offer');
-    this.pending.set(Buffer.from(offer).toString('hex') + ':answered', { from: to, linkId });
+  answer(to: string, linkId: Uint8Array, offer: string): string {
+    if (!this.pending.get(offer)) throw new Error('unknown offer');
+    this.pending.set(offer + ':answered', { from: to, linkId });
     return offer;
   }
 
-  complete(from: string, linkId: Uint8Array, answer: Uint8Array): void {
-    const key = Buffer.from(answer).toString('hex');
+  complete(from: string, linkId: Uint8Array, answer: string): void {
+    const key = answer;
     const o = this.pending.get(key);
     const a = this.pending.get(key + ':answered');
     if (!o || !a) return;
@@ -312,15 +326,15 @@ export class FakePeers implements PeerPort {
     this.board.handlers.set(this.name, handler);
   }
 
-  async offer(_contact: string, linkId: Uint8Array): Promise<Uint8Array> {
+  async offer(_contact: string, linkId: Uint8Array): Promise<string> {
     return this.board.offer(this.name, linkId);
   }
 
-  async answer(_contact: string, linkId: Uint8Array, offer: Uint8Array): Promise<Uint8Array> {
+  async answer(_contact: string, linkId: Uint8Array, offer: string): Promise<string> {
     return this.board.answer(this.name, linkId, offer);
   }
 
-  async complete(_contact: string, linkId: Uint8Array, answer: Uint8Array): Promise<void> {
+  async complete(_contact: string, linkId: Uint8Array, answer: string): Promise<void> {
     this.board.complete(this.name, linkId, answer);
   }
 
