@@ -19,8 +19,7 @@ import {
   MAX_RECEIPT_IDS,
   MESSAGE_ID_BYTES,
   MAX_TEXT_BYTES,
-  decodeFrames,
-  encodeFrames,
+  frameCost,
   type DeliveryFrame,
 } from './frames.ts';
 import type { IncomingMessage, Message, OutgoingMessage, Route } from './messages.ts';
@@ -257,20 +256,24 @@ export class DeliveryEngine {
       this.checkOpen();
       if (!this.opts.contacts.has(contact))
         throw new DeliveryError('UNKNOWN_CONTACT', `unknown contact ${contact}`);
-      const seq = (await this.store.lastSeq(contact)) + 1;
+      const last = await this.store.lastOutgoing(contact);
+      const seq = (last?.direction === 'out' ? last.seq : 0) + 1;
+      // Strictly increasing per conversation, so the recipient orders by (sentAt, id) exactly
+      // as written even when the clock stands still or steps back.
+      const sentAt = Math.max(this.clock.now(), (last?.sentAt ?? 0) + 1);
       const m: OutgoingMessage = {
         direction: 'out',
         id: bytesToHex(randomBytes(MESSAGE_ID_BYTES)),
         contact,
         seq,
-        sentAt: this.clock.now(),
+        sentAt,
         text,
         status: 'queued',
         publications: 0,
         attempts: 0,
         dueAt: this.clock.now(),
       };
-      await this.store.write([...this.store.putOps(m), this.store.seqOp(contact, seq)]);
+      await this.store.write(this.store.putOps(m));
       this.active.set(m.id, m);
       this.emit({ type: 'message', message: m });
       this.dispatch(contact);
@@ -322,7 +325,7 @@ export class DeliveryEngine {
     });
   }
 
-  /** A conversation, oldest first (by the writer's clock, then sequence). */
+  /** A conversation, oldest first (by the writer's clock; ties: incoming first, then id). */
   async messages(contact: ContactId): Promise<Message[]> {
     this.checkOpen();
     const [inc, out] = await Promise.all([
@@ -330,7 +333,11 @@ export class DeliveryEngine {
       this.store.conversation(contact, 'out'),
     ]);
     const fresh = out.map((m) => this.active.get(m.id) ?? m);
-    return [...inc, ...fresh].sort((a, b) => a.sentAt - b.sentAt || a.seq - b.seq);
+    return [...inc, ...fresh].sort(
+      (a, b) =>
+        a.sentAt - b.sentAt ||
+        (a.direction === b.direction ? (a.id < b.id ? -1 : 1) : a.direction === 'in' ? -1 : 1),
+    );
   }
 
   /** One outgoing message, with its chain proof when published. */
@@ -514,9 +521,11 @@ export class DeliveryEngine {
     ids: readonly string[],
   ): Promise<void> {
     try {
-      const ciphertext = await this.opts.sessions.seal(contact, encodeFrames(frames));
-      if (!ls.link) throw new DeliveryError('CLOSED', 'the link closed before the send');
-      await ls.link.send(ciphertext);
+      const messages = await this.opts.sessions.seal(contact, frames);
+      for (const bytes of messages) {
+        if (!ls.link) throw new DeliveryError('CLOSED', 'the link closed before the send');
+        await ls.link.send(bytes);
+      }
     } catch {
       // The link broke under us: its closure requeues these on chain.
       this.enqueue(() => this.onLinkClosed(contact, ls.linkId));
@@ -651,10 +660,10 @@ export class DeliveryEngine {
       // Each entry stays within half the payload budget so that two contacts always fit in
       // one transaction; what does not fit goes in the next flush.
       const ids: string[] = [];
-      let size = frames.length > 0 ? encodeFrames(frames).length : 0;
+      let size = frames.reduce((n, f) => n + frameCost(f), 0);
       for (const m of chats) {
         const f = chatFrame(m);
-        const add = encodeFrames([f]).length;
+        const add = frameCost(f);
         if (ids.length > 0 && size + add > this.settings.maxPayloadBytes / 2) break;
         frames.push(f);
         ids.push(m.id);
@@ -680,7 +689,7 @@ export class DeliveryEngine {
       let result: { txId: Uint8Array } | { error: unknown };
       try {
         const payload = await this.opts.sessions.sealBatch(
-          group.map((e) => ({ contact: e.contact, plaintext: encodeFrames(e.frames) })),
+          group.map((e) => ({ contact: e.contact, frames: e.frames })),
         );
         result = await this.opts.chain.publish(
           payload,
@@ -854,7 +863,7 @@ export class DeliveryEngine {
       if (tx.cursor) await this.store.write([this.store.cursorOp(tx.cursor)]);
       return [];
     }
-    let entries: { contact: ContactId; plaintext: Uint8Array }[];
+    let entries: { contact: ContactId; frames: DeliveryFrame[] }[];
     try {
       entries = await this.opts.sessions.openBatch(tx.payload);
     } catch (error) {
@@ -864,14 +873,8 @@ export class DeliveryEngine {
     }
     const senders: ContactId[] = [];
     const ops: BatchOp[] = tx.cursor ? [this.store.cursorOp(tx.cursor)] : [];
-    for (const { contact, plaintext } of entries) {
-      if (!this.opts.contacts.has(contact)) continue;
-      let frames: DeliveryFrame[];
-      try {
-        frames = decodeFrames(plaintext);
-      } catch {
-        continue;
-      }
+    for (const { contact, frames } of entries) {
+      if (!this.opts.contacts.has(contact) || frames.length === 0) continue;
       senders.push(contact);
       await this.processFrames(contact, frames, 'chain', ops);
     }
@@ -883,14 +886,8 @@ export class DeliveryEngine {
   private async onLinkMessage(contact: ContactId, linkId: Uint8Array, bytes: Uint8Array): Promise<void> {
     const st = this.state(contact);
     if (!st.link || !equalBytes(st.link.linkId, linkId)) return;
-    const plaintext = await this.opts.sessions.open(contact, bytes);
-    if (!plaintext) return;
-    let frames: DeliveryFrame[];
-    try {
-      frames = decodeFrames(plaintext);
-    } catch {
-      return;
-    }
+    const frames = await this.opts.sessions.open(contact, bytes);
+    if (frames.length === 0) return;
     const ops: BatchOp[] = [];
     await this.processFrames(contact, frames, 'direct', ops);
     await this.store.write(ops);
@@ -925,7 +922,6 @@ export class DeliveryEngine {
             direction: 'in',
             id,
             contact,
-            seq: f.seq,
             sentAt: f.sentAt,
             text: f.text,
             receivedAt: now,
@@ -1094,5 +1090,5 @@ export class DeliveryEngine {
 }
 
 function chatFrame(m: OutgoingMessage): DeliveryFrame {
-  return { type: 'chat', id: hexToBytes(m.id), seq: m.seq, sentAt: m.sentAt, text: m.text };
+  return { type: 'chat', id: hexToBytes(m.id), sentAt: m.sentAt, text: m.text };
 }

@@ -65,8 +65,7 @@ export interface IncomingMessage {
   readonly direction: 'in';
   readonly id: string;
   readonly contact: ContactId;
-  readonly seq: number;
-  /** The sender's clock, Unix ms. */
+  /** The sender's clock, Unix ms (orders the conversation with `id`). */
   readonly sentAt: number;
   readonly text: string;
   /** Unix ms when this client first stored it. */
@@ -127,7 +126,6 @@ export function decodeMessage(bytes: Uint8Array): Message {
   const base = {
     id: str(r, 'id'),
     contact: str(r, 'contact'),
-    seq: int(r, 'seq'),
     sentAt: int(r, 'sentAt'),
     text: str(r, 'text'),
   };
@@ -146,6 +144,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
   } = {
     direction: 'out',
     ...base,
+    seq: int(r, 'seq'),
     status: oneOf(r, 'status', ['queued', 'sent', 'published', 'delivered', 'read', 'failed'] as const),
     publications: int(r, 'publications'),
     attempts: int(r, 'attempts'),

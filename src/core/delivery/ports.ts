@@ -4,23 +4,26 @@
  * Each has a production adapter beside the engine and a fake in the tests, so the engine's
  * state machines are tested without a node or a browser, and the adapters with them.
  */
+import type { DeliveryFrame } from './frames.ts';
 
 /** A contact's id as the contact layer names it (opaque to the engine). */
 export type ContactId = string;
 
 /** Encryption for one client: Double Ratchet sessions and the chain batch container. */
 export interface SessionPort {
-  /** Encrypts a bundle for `contact` (advances and persists its ratchet). */
-  seal(contact: ContactId, plaintext: Uint8Array): Promise<Uint8Array>;
-  /** Decrypts a direct-link message from `contact`; undefined when it does not authenticate. */
-  open(contact: ContactId, ciphertext: Uint8Array): Promise<Uint8Array | undefined>;
-  /** One chain payload carrying an entry per contact, each findable only by its recipient. */
-  sealBatch(entries: readonly { contact: ContactId; plaintext: Uint8Array }[]): Promise<Uint8Array>;
+  /** Encrypts frames for `contact` (advancing and persisting its ratchet): one link message each. */
+  seal(contact: ContactId, frames: readonly DeliveryFrame[]): Promise<Uint8Array[]>;
+  /** Decrypts a direct-link message from `contact`; [] when it does not authenticate. */
+  open(contact: ContactId, message: Uint8Array): Promise<DeliveryFrame[]>;
+  /** One chain payload carrying each contact's frames, each findable only by its recipient. */
+  sealBatch(
+    entries: readonly { contact: ContactId; frames: readonly DeliveryFrame[] }[],
+  ): Promise<Uint8Array>;
   /**
-   * The entries of a chain payload addressed to this client by known contacts, decrypted;
+   * The frames of a chain payload addressed to this client by known contacts, decrypted;
    * entries for others, from strangers or that fail to authenticate are left out (bounded work).
    */
-  openBatch(payload: Uint8Array): Promise<{ contact: ContactId; plaintext: Uint8Array }[]>;
+  openBatch(payload: Uint8Array): Promise<{ contact: ContactId; frames: DeliveryFrame[] }[]>;
 }
 
 /** The contacts the engine may talk to. */
@@ -120,12 +123,12 @@ export interface PeerHandler {
 export interface PeerPort {
   /** Registers the engine's handler; called once before any other method. */
   listen(handler: PeerHandler): void;
-  /** Starts an attempt; resolves with an offer whose ICE candidates are already gathered. */
-  offer(contact: ContactId, linkId: Uint8Array): Promise<Uint8Array>;
-  /** Accepts an offer; resolves with the answer to send back. */
-  answer(contact: ContactId, linkId: Uint8Array, offer: Uint8Array): Promise<Uint8Array>;
+  /** Starts an attempt; resolves with an offer (SDP) whose ICE candidates are already gathered. */
+  offer(contact: ContactId, linkId: Uint8Array): Promise<string>;
+  /** Accepts an offer; resolves with the answer (SDP) to send back. */
+  answer(contact: ContactId, linkId: Uint8Array, offer: string): Promise<string>;
   /** Completes our attempt with the peer's answer. */
-  complete(contact: ContactId, linkId: Uint8Array, answer: Uint8Array): Promise<void>;
+  complete(contact: ContactId, linkId: Uint8Array, answer: string): Promise<void>;
   /** Abandons an attempt or closes its link; idempotent. */
   abandon(contact: ContactId, linkId: Uint8Array): void;
   /** Closes everything; idempotent. */

@@ -3,16 +3,16 @@
  * runs on IndexedDB in the browser and SQLite in Node (encrypted at rest by the wrapper).
  *
  * Stores and keys (tuple-encoded, `storage/keys.ts`):
- *   delivery.messages  (contact, "i"|"o", seq)  -> message record   (a conversation in order)
+ *   delivery.messages  (contact, "o", seq)      -> outgoing record  (in writing order)
+ *                      (contact, "i", sentAt, id) -> incoming record (in the sender's order)
  *   delivery.index     ("i"|"o", id)            -> messages key      (exactly-once, receipts)
  *   delivery.meta      ("cursor")               -> chain cursor
- *                      ("seq", contact)         -> last outgoing seq
  *                      ("rcpt", contact, id)    -> (empty) delivered receipt owed on chain
  * Every change that must be all-or-nothing (a message and its index entry, an incoming
  * message and the chain cursor past it) goes in one atomic batch.
  */
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
-import { decodeKey, encodeKey, u64Key } from '../../storage/keys.ts';
+import { decodeKey, encodeKey } from '../../storage/keys.ts';
 import { bytesToHex, hexToBytes } from '../../util/bytes.ts';
 import { DeliveryError } from './errors.ts';
 import { decodeMessage, encodeMessage, type Message } from './messages.ts';
@@ -32,8 +32,10 @@ function dirOf(m: Message): Dir {
   return m.direction === 'in' ? 'i' : 'o';
 }
 
-function messageKey(contact: ContactId, dir: Dir, seq: number): Uint8Array {
-  return encodeKey(contact, dir, seq);
+function messageKey(m: Message): Uint8Array {
+  return m.direction === 'out'
+    ? encodeKey(m.contact, 'o', m.seq)
+    : encodeKey(m.contact, 'i', m.sentAt, hexToBytes(m.id));
 }
 
 /** Typed access to the delivery stores; writes are collected into atomic batches. */
@@ -47,16 +49,11 @@ export class DeliveryStore {
 
   /** The ops that store `m` (record and id index). */
   putOps(m: Message): BatchOp[] {
-    const key = messageKey(m.contact, dirOf(m), m.seq);
+    const key = messageKey(m);
     return [
       { type: 'put', store: MESSAGES, key, value: encodeMessage(m) },
       { type: 'put', store: INDEX, key: encodeKey(dirOf(m), hexToBytes(m.id)), value: key },
     ];
-  }
-
-  /** The op that records the last outgoing sequence number towards `contact`. */
-  seqOp(contact: ContactId, seq: number): BatchOp {
-    return { type: 'put', store: META, key: encodeKey('seq', contact), value: u64Key(seq) };
   }
 
   /** The op that records the chain cursor. */
@@ -93,12 +90,14 @@ export class DeliveryStore {
     if (ops.length > 0) await this.db.batch(ops);
   }
 
-  /** The last outgoing sequence number towards `contact` (0 before the first message). */
-  async lastSeq(contact: ContactId): Promise<number> {
-    const v = await this.db.get(META, encodeKey('seq', contact));
-    if (!v) return 0;
-    if (v.length !== 8) throw new DeliveryError('CORRUPT_RECORD', 'stored sequence number is not 8 bytes');
-    return Number(new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, false));
+  /** The newest outgoing message towards `contact`, if any. */
+  async lastOutgoing(contact: ContactId): Promise<Message | undefined> {
+    const [entry] = await this.db.scan(MESSAGES, {
+      prefix: encodeKey(contact, 'o'),
+      reverse: true,
+      limit: 1,
+    });
+    return entry ? decodeMessage(entry[1]) : undefined;
   }
 
   /** The chain cursor, if one was saved. */
