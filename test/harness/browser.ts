@@ -22,8 +22,17 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+/**
+ * Launches Chromium with the required flags plus `extraArgs` (e.g.
+ * `--disable-features=WebRtcHideLocalIpsWithMdns` so WebRTC host candidates carry IP
+ * addresses a non-browser peer can reach instead of mDNS names).
+ */
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
+    headless: true,
+  });
 }
 
 /** Bundles `entry` for the browser; its exports land on `globalThis[globalName]`. */
@@ -52,7 +61,17 @@ export interface BrowserHarness {
   close(): Promise<void>;
 }
 
-export async function startBrowserHarness(entry: string, globalName = 'testApi'): Promise<BrowserHarness> {
+/** Options of `startBrowserHarness`. */
+export interface BrowserHarnessOptions {
+  /** Chromium flags added to `CHROMIUM_ARGS`. @default [] */
+  readonly extraArgs?: readonly string[];
+}
+
+export async function startBrowserHarness(
+  entry: string,
+  globalName = 'testApi',
+  options: BrowserHarnessOptions = {},
+): Promise<BrowserHarness> {
   const script = await bundleForBrowser(entry, globalName);
   const html = `<!doctype html><meta charset="utf-8"><title>test</title><script src="/bundle.js"></script>`;
   const server: Server = createServer((req, res) => {
@@ -65,7 +84,7 @@ export async function startBrowserHarness(entry: string, globalName = 'testApi')
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}/`;
-  const browser = await launchChromium();
+  const browser = await launchChromium(options.extraArgs);
   return {
     browser,
     url,
