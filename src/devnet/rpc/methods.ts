@@ -1,0 +1,663 @@
+/**
+ * The wRPC methods of the local node: request bodies are read with the shared checked readers
+ * (a bad field is a "request deserialization error", FACTS §6.2), answers are built in the exact
+ * JSON of FACTS §6.5 with the shared converters, and failures carry the node's error text.
+ */
+import { bytesToHex } from '../../util/bytes.ts';
+import {
+  Address,
+  AddressError,
+  addressToScriptPublicKey,
+  scriptPublicKeyToAddress,
+} from '../../kaspa/address.ts';
+import {
+  RpcFieldError,
+  prop,
+  readArray,
+  readBool,
+  readHex,
+  readObject,
+  readOptional,
+  readString,
+  readU64,
+  readUint,
+} from '../../kaspa/rpc/fields.ts';
+import {
+  hashToRpc,
+  mempoolEntryToRpc,
+  scriptPublicKeyToHex,
+  transactionFromRpc,
+  transactionToRpc,
+  u64ToRpc,
+  utxosByAddressesEntryToRpc,
+} from '../../kaspa/rpc/convert.ts';
+import type {
+  RpcBlock,
+  RpcDataVerbosityLevel,
+  RpcMempoolEntry,
+  RpcTransaction,
+  RpcUtxosByAddressesEntry,
+} from '../../kaspa/rpc/wire.ts';
+import { MIN_RELAY_FEE_RATE } from '../../kaspa/fee.ts';
+import { MAX_SOMPI, type ScriptPublicKey, type Transaction, type Utxo } from '../../kaspa/types.ts';
+import type { Block, Chain } from '../chain.ts';
+import { blockDifficulty } from '../chain.ts';
+import { headerFromRpc, headerToRpc, rawHeaderToRpc } from '../codec.ts';
+import { DevnetError } from '../errors.ts';
+import type { MempoolEntry } from '../mempool.ts';
+import {
+  ADDRESS_PREFIX,
+  BLOCK_MASS_LIMITS,
+  MAX_CHAIN_BLOCKS_PER_CALL,
+  NETWORK_ID,
+  SERVER_VERSION,
+  TARGET_TIME_PER_BLOCK_MS,
+} from '../params.ts';
+import { computeMass, isCoinbaseTransaction, standardClass, transactionHash } from '../rules.ts';
+import { spkKey } from '../utxo-set.ts';
+
+/** A method handler: checked request params in, response params out. */
+export type MethodHandler = (params: Readonly<Record<string, unknown>>) => unknown;
+
+/** What the methods need beyond the chain. */
+export interface MethodContext {
+  readonly chain: Chain;
+  /** Node id reported by getInfo. */
+  readonly p2pId: string;
+  /** Open wRPC connections (getConnections). */
+  connectionCount(): number;
+}
+
+/** Every method name kaspad registers on its wRPC router (FACTS §6.3). */
+export const KNOWN_METHODS: ReadonlySet<string> = new Set([
+  'ping',
+  'addPeer',
+  'ban',
+  'unban',
+  'shutdown',
+  'estimateNetworkHashesPerSecond',
+  'getBalanceByAddress',
+  'getBalancesByAddresses',
+  'getBlock',
+  'getBlocks',
+  'getBlockCount',
+  'getBlockDagInfo',
+  'getBlockTemplate',
+  'getCurrentBlockColor',
+  'getBlockRewardInfo',
+  'getCoinSupply',
+  'getConnectedPeerInfo',
+  'getConnections',
+  'getCurrentNetwork',
+  'getDaaScoreTimestampEstimate',
+  'getUtxoReturnAddress',
+  'getFeeEstimate',
+  'getFeeEstimateExperimental',
+  'getHeaders',
+  'getInfo',
+  'getMempoolEntries',
+  'getMempoolEntriesByAddresses',
+  'getMempoolEntry',
+  'getMetrics',
+  'getPeerAddresses',
+  'getServerInfo',
+  'getSink',
+  'getSinkBlueScore',
+  'getSubnetwork',
+  'getSyncStatus',
+  'getSystemInfo',
+  'getUtxosByAddresses',
+  'getVirtualChainFromBlock',
+  'getVirtualChainFromBlockV2',
+  'getSeqCommitLaneProof',
+  'resolveFinalityConflict',
+  'submitBlock',
+  'submitTransaction',
+  'submitTransactionReplacement',
+  'subscribe',
+  'unsubscribe',
+]);
+
+/** Methods that need `--unsaferpc` on kaspad; this node never runs in unsafe mode. */
+const UNSAFE_METHODS = new Set(['addPeer', 'ban', 'unban', 'shutdown', 'resolveFinalityConflict']);
+
+const fail = (message: string): never => {
+  throw new DevnetError('BAD_REQUEST', message);
+};
+
+/** A `kaspa…:` address; a malformed one fails deserialization, as the node's `Address` serde does. */
+function readAddress(v: unknown, field: string): Address {
+  const text = readString(v, field);
+  try {
+    return Address.decode(text);
+  } catch (e) {
+    if (e instanceof AddressError) throw new RpcFieldError(field, e.message);
+    throw e;
+  }
+}
+
+function addressOf(spk: ScriptPublicKey): string | null {
+  return scriptPublicKeyToAddress(spk, ADDRESS_PREFIX)?.toString() ?? null;
+}
+
+function entryToRpc(u: Utxo): RpcUtxosByAddressesEntry {
+  return utxosByAddressesEntryToRpc({ ...u, address: addressOf(u.entry.scriptPublicKey) });
+}
+
+function mempoolToRpc(e: MempoolEntry): RpcMempoolEntry {
+  return mempoolEntryToRpc({ fee: e.fee, transaction: e.tx, isOrphan: false });
+}
+
+/** A transaction of a block with the verbose data getBlock and BlockAdded carry (FACTS §6.5). */
+export function verboseTransactionToRpc(tx: Transaction, block: Block): RpcTransaction {
+  const base = transactionToRpc(tx);
+  return {
+    ...base,
+    inputs: base.inputs.map((i) => ({ ...i, verboseData: null })),
+    outputs: base.outputs.map((o, i) => {
+      const spk = tx.outputs[i]!.scriptPublicKey;
+      const address = addressOf(spk);
+      return {
+        ...o,
+        verboseData:
+          address === null
+            ? null
+            : { scriptPublicKeyType: standardClass(spk), scriptPublicKeyAddress: address },
+      };
+    }),
+    verboseData: {
+      transactionId: hashToRpc(transactionIdOf(block, tx)),
+      hash: hashToRpc(transactionHash(tx)),
+      computeMass: u64ToRpc('computeMass', isCoinbaseTransaction(tx) ? 0n : computeMass(tx)),
+      blockHash: block.hashHex,
+      blockTime: u64ToRpc('blockTime', block.header.timestamp),
+    },
+  };
+}
+
+function transactionIdOf(block: Block, tx: Transaction): Uint8Array {
+  const i = block.transactions!.indexOf(tx);
+  return block.transactionIds![i]!;
+}
+
+/** A block in the getBlock / BlockAdded shape, with verbose data. */
+export function blockToRpc(chain: Chain, block: Block, includeTransactions: boolean): RpcBlock {
+  const txs = block.transactions;
+  const selectedParent = block.header.parentsByLevel[0]?.[0];
+  return {
+    header: headerToRpc(block.hash, block.header),
+    transactions:
+      includeTransactions && txs !== undefined ? txs.map((t) => verboseTransactionToRpc(t, block)) : [],
+    verboseData: {
+      hash: block.hashHex,
+      difficulty: blockDifficulty(block.header),
+      selectedParentHash:
+        selectedParent === undefined ? bytesToHex(new Uint8Array(32)) : bytesToHex(selectedParent),
+      transactionIds: (block.transactionIds ?? []).map((id) => bytesToHex(id)),
+      isHeaderOnly: txs === undefined,
+      blueScore: u64ToRpc('blueScore', block.header.blueScore),
+      childrenHashes: block.children.map((h) => bytesToHex(h)),
+      mergeSetBluesHashes: selectedParent === undefined ? [] : [bytesToHex(selectedParent)],
+      mergeSetRedsHashes: [],
+      isChainBlock: block.isChainBlock && chain.chainIndex(block) >= 0,
+    },
+  };
+}
+
+/** Resolves a hash to a known block or fails with the consensus text. */
+function knownBlock(chain: Chain, hex: string, what: 'header' | 'full block'): Block {
+  return chain.block(hex) ?? fail(`cannot find ${what} ${hex}`);
+}
+
+/** The chain path from `start` to the sink: removed side-chain hashes, then added chain blocks. */
+function chainPath(chain: Chain, startHex: string): { removed: Block[]; added: Block[] } {
+  let cursor = knownBlock(chain, startHex, 'header');
+  const removed: Block[] = [];
+  while (chain.chainIndex(cursor) < 0) {
+    removed.push(cursor);
+    const parent = cursor.header.parentsByLevel[0]?.[0];
+    if (parent === undefined) break;
+    cursor = knownBlock(chain, bytesToHex(parent), 'header');
+  }
+  const from = chain.chainIndex(cursor);
+  if (from < chain.chainIndex(chain.pruningPoint))
+    fail(`block ${cursor.hashHex} is too deep (before the current pruning point)`);
+  const added = chain.chain.slice(from + 1, from + 1 + MAX_CHAIN_BLOCKS_PER_CALL);
+  return { removed, added };
+}
+
+function applyMinConfirmations(chain: Chain, added: Block[], min: bigint | undefined): void {
+  if (min === undefined || min === 0n) return;
+  const sinkBlueScore = chain.sink.header.blueScore;
+  while (added.length > 0) {
+    const last = added[added.length - 1]!;
+    if (sinkBlueScore - last.header.blueScore > min) break;
+    added.pop();
+  }
+}
+
+/** Transactions a chain block accepted: its selected parent's, with the block that holds them. */
+function acceptedTransactions(
+  chain: Chain,
+  block: Block,
+): { holder: Block; txs: readonly Transaction[] } | undefined {
+  const parentHash = block.header.parentsByLevel[0]?.[0];
+  if (parentHash === undefined) return undefined;
+  const holder = chain.block(bytesToHex(parentHash));
+  if (holder?.transactions === undefined) return undefined;
+  return { holder, txs: holder.transactions };
+}
+
+const LEVELS: readonly RpcDataVerbosityLevel[] = ['None', 'Low', 'High', 'Full'];
+
+/** The chain-block header of getVirtualChainFromBlockV2 at a verbosity level; absent fields are null. */
+function optionalHeader(block: Block, level: number): Record<string, unknown> {
+  const full = rawHeaderToRpc(block.header);
+  const pick = <K extends keyof typeof full>(k: K, min: number): (typeof full)[K] | null =>
+    level >= min ? full[k] : null;
+  return {
+    hash: block.hashHex,
+    version: pick('version', 1),
+    parentsByLevel: pick('parentsByLevel', 2),
+    hashMerkleRoot: pick('hashMerkleRoot', 2),
+    acceptedIdMerkleRoot: pick('acceptedIdMerkleRoot', 2),
+    utxoCommitment: pick('utxoCommitment', 3),
+    timestamp: pick('timestamp', 1),
+    bits: pick('bits', 1),
+    nonce: pick('nonce', 1),
+    daaScore: pick('daaScore', 1),
+    blueWork: pick('blueWork', 1),
+    blueScore: pick('blueScore', 1),
+    pruningPoint: pick('pruningPoint', 3),
+  };
+}
+
+/** An accepted transaction at a verbosity level (FACTS §6.5 table; `rpc/core/src/convert/verbosity.rs`). */
+function optionalTransaction(
+  chain: Chain,
+  tx: Transaction,
+  holder: Block,
+  level: number,
+): Record<string, unknown> {
+  const rpc = verboseTransactionToRpc(tx, holder);
+  const spentCoins = spentBy(chain, holder, tx);
+  const at = <T>(min: number, v: T): T | null => (level >= min ? v : null);
+  if (level === 0) {
+    return {
+      version: null,
+      inputs: [],
+      outputs: [],
+      lockTime: null,
+      subnetworkId: null,
+      gas: null,
+      payload: null,
+      storageMass: null,
+      mass: null,
+      verboseData: null,
+    };
+  }
+  return {
+    version: at(3, rpc.version),
+    inputs: rpc.inputs.map((i, n) => {
+      const coin = spentCoins[n];
+      return {
+        previousOutpoint: at(2, i.previousOutpoint),
+        signatureScript: i.signatureScript,
+        sequence: at(2, i.sequence),
+        sigOpCount: at(2, i.sigOpCount),
+        computeBudget: at(2, i.computeBudget ?? 0),
+        verboseData:
+          level >= 2 && coin !== undefined
+            ? {
+                utxoEntry: {
+                  amount: u64ToRpc('amount', coin.entry.amount),
+                  scriptPublicKey: scriptPublicKeyToHex(coin.entry.scriptPublicKey),
+                  blockDaaScore: at(3, u64ToRpc('blockDaaScore', coin.entry.blockDaaScore)),
+                  isCoinbase: coin.entry.isCoinbase,
+                  verboseData: null,
+                  covenantId: null,
+                },
+              }
+            : null,
+      };
+    }),
+    outputs: rpc.outputs.map((o) => ({
+      value: o.value,
+      scriptPublicKey: o.scriptPublicKey,
+      verboseData: o.verboseData,
+      covenant: o.covenant ?? null,
+    })),
+    lockTime: at(3, rpc.lockTime),
+    subnetworkId: at(3, rpc.subnetworkId),
+    gas: at(3, rpc.gas),
+    payload: at(2, rpc.payload),
+    storageMass: at(2, rpc.storageMass),
+    mass: at(2, rpc.storageMass),
+    verboseData: {
+      transactionId: rpc.verboseData!.transactionId,
+      hash: rpc.verboseData!.hash,
+      computeMass: at(2, rpc.verboseData!.computeMass),
+      blockHash: rpc.verboseData!.blockHash,
+      blockTime: rpc.verboseData!.blockTime,
+    },
+  };
+}
+
+/** The coins a transaction of `holder` spent, read back from the holder's UTXO diff. */
+function spentBy(_chain: Chain, holder: Block, tx: Transaction): (Utxo | undefined)[] {
+  const removed = new Map(
+    (holder.diff?.removed ?? []).map((u) => [
+      `${bytesToHex(u.outpoint.transactionId)}:${u.outpoint.index}`,
+      u,
+    ]),
+  );
+  return tx.inputs.map((i) =>
+    removed.get(`${bytesToHex(i.previousOutpoint.transactionId)}:${i.previousOutpoint.index}`),
+  );
+}
+
+/** Builds the method table over a chain. */
+export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
+  const { chain } = ctx;
+  const m = new Map<string, MethodHandler>();
+
+  m.set('ping', () => ({}));
+  m.set('getServerInfo', () => ({
+    rpcApiVersion: 1,
+    rpcApiRevision: 0,
+    serverVersion: SERVER_VERSION,
+    networkId: NETWORK_ID,
+    hasUtxoIndex: true,
+    isSynced: true,
+    virtualDaaScore: u64ToRpc('virtualDaaScore', chain.virtualDaaScore),
+  }));
+  m.set('getInfo', () => ({
+    p2pId: ctx.p2pId,
+    mempoolSize: chain.mempool.size,
+    serverVersion: SERVER_VERSION,
+    isUtxoIndexed: true,
+    isSynced: true,
+    hasNotifyCommand: true,
+    hasMessageId: true,
+  }));
+  m.set('getCurrentNetwork', () => ({ network: NETWORK_ID }));
+  m.set('getSyncStatus', () => ({ isSynced: true }));
+  m.set('getBlockCount', () => ({ headerCount: chain.blockCount, blockCount: chain.blockCount }));
+  m.set('getSink', () => ({ sink: chain.sink.hashHex }));
+  m.set('getSinkBlueScore', () => ({ blueScore: u64ToRpc('blueScore', chain.sink.header.blueScore) }));
+  m.set('getBlockDagInfo', () => ({
+    network: NETWORK_ID,
+    blockCount: chain.blockCount,
+    headerCount: chain.blockCount,
+    tipHashes: [chain.sink.hashHex],
+    difficulty: blockDifficulty(chain.sink.header),
+    pastMedianTime: u64ToRpc('pastMedianTime', chain.pastMedianTime),
+    virtualParentHashes: [chain.sink.hashHex],
+    pruningPointHash: chain.pruningPoint.hashHex,
+    virtualDaaScore: u64ToRpc('virtualDaaScore', chain.virtualDaaScore),
+    sink: chain.sink.hashHex,
+  }));
+  m.set('getCoinSupply', () => {
+    let circulating = 0n;
+    for (const u of chain.utxos.values()) circulating += u.entry.amount;
+    return {
+      maxSompi: u64ToRpc('maxSompi', MAX_SOMPI),
+      circulatingSompi: u64ToRpc('circulatingSompi', circulating),
+    };
+  });
+  m.set('getConnectedPeerInfo', () => ({ peerInfo: [] }));
+  m.set('getPeerAddresses', () => ({ knownAddresses: [], bannedAddresses: [] }));
+  m.set('getConnections', (p) => {
+    readBool(prop(p, 'includeProfileData'), 'includeProfileData');
+    return { clients: ctx.connectionCount(), peers: 0, profileData: null };
+  });
+  m.set('estimateNetworkHashesPerSecond', (p) => {
+    readUint(prop(p, 'windowSize'), 'windowSize', 0xffffffff);
+    return { networkHashesPerSecond: 0 };
+  });
+  m.set('getDaaScoreTimestampEstimate', (p) => {
+    const scores = readArray(prop(p, 'daaScores'), 'daaScores', readU64);
+    const blocks = chain.chain;
+    return {
+      timestamps: scores.map((s) => {
+        const b = blocks[Math.min(blocks.length - 1, Number(s))]!;
+        const ahead = s > b.header.daaScore ? (s - b.header.daaScore) * BigInt(TARGET_TIME_PER_BLOCK_MS) : 0n;
+        return u64ToRpc('timestamp', b.header.timestamp + ahead);
+      }),
+    };
+  });
+
+  m.set('getUtxosByAddresses', (p) => {
+    const addresses = readArray(prop(p, 'addresses'), 'addresses', readAddress);
+    const entries: RpcUtxosByAddressesEntry[] = [];
+    for (const a of addresses)
+      for (const u of chain.utxos.byScript(addressToScriptPublicKey(a))) entries.push(entryToRpc(u));
+    return { entries };
+  });
+  const balanceOf = (a: Address): bigint => {
+    let sum = 0n;
+    for (const u of chain.utxos.byScript(addressToScriptPublicKey(a))) sum += u.entry.amount;
+    return sum;
+  };
+  m.set('getBalanceByAddress', (p) => ({
+    balance: u64ToRpc('balance', balanceOf(readAddress(prop(p, 'address'), 'address'))),
+  }));
+  m.set('getBalancesByAddresses', (p) => ({
+    entries: readArray(prop(p, 'addresses'), 'addresses', readAddress).map((a) => ({
+      address: a.toString(),
+      balance: u64ToRpc('balance', balanceOf(a)),
+    })),
+  }));
+
+  m.set('submitTransaction', (p) => {
+    const raw = readObject(prop(p, 'transaction'), 'transaction');
+    readBool(prop(p, 'allowOrphan'), 'allowOrphan');
+    checkComputeCommitVariant(raw);
+    const tx = transactionFromRpc(raw);
+    const entry = chain.submitTransaction(tx);
+    return { transactionId: entry.idHex };
+  });
+
+  const mempoolQuery = (p: Readonly<Record<string, unknown>>): void => {
+    const includeOrphanPool = readBool(prop(p, 'includeOrphanPool'), 'includeOrphanPool');
+    const filterTransactionPool = readBool(prop(p, 'filterTransactionPool'), 'filterTransactionPool');
+    if (filterTransactionPool && !includeOrphanPool)
+      fail('transaction query must either not filter transactions or include orphans');
+  };
+  m.set('getMempoolEntry', (p) => {
+    const id = bytesToHex(readHex(prop(p, 'transactionId'), 'transactionId', 32));
+    mempoolQuery(p);
+    const filter = readBool(prop(p, 'filterTransactionPool'), 'filterTransactionPool');
+    const e = filter ? undefined : chain.mempool.get(id);
+    if (e === undefined) return fail(`Transaction ${id} not found`);
+    return { mempoolEntry: mempoolToRpc(e) };
+  });
+  m.set('getMempoolEntries', (p) => {
+    mempoolQuery(p);
+    const filter = readBool(prop(p, 'filterTransactionPool'), 'filterTransactionPool');
+    return { mempoolEntries: filter ? [] : chain.mempool.entries().map(mempoolToRpc) };
+  });
+  m.set('getMempoolEntriesByAddresses', (p) => {
+    const addresses = readArray(prop(p, 'addresses'), 'addresses', readAddress);
+    mempoolQuery(p);
+    const filter = readBool(prop(p, 'filterTransactionPool'), 'filterTransactionPool');
+    const all = filter ? [] : chain.mempool.entries();
+    return {
+      entries: addresses.map((a) => {
+        const key = spkKey(addressToScriptPublicKey(a));
+        return {
+          address: a.toString(),
+          sending: all
+            .filter((e) => e.spent.some((s) => spkKey(s.scriptPublicKey) === key))
+            .map(mempoolToRpc),
+          receiving: all
+            .filter((e) => e.tx.outputs.some((o) => spkKey(o.scriptPublicKey) === key))
+            .map(mempoolToRpc),
+        };
+      }),
+    };
+  });
+  m.set('getFeeEstimate', () => ({ estimate: feeEstimate(chain) }));
+
+  m.set('getBlock', (p) => {
+    const hash = bytesToHex(readHex(prop(p, 'hash'), 'hash', 32));
+    const include = readBool(prop(p, 'includeTransactions'), 'includeTransactions');
+    return { block: blockToRpc(chain, knownBlock(chain, hash, 'full block'), include) };
+  });
+  m.set('getBlocks', (p) => {
+    const low = readOptional(prop(p, 'lowHash'), 'lowHash', (v, f) => bytesToHex(readHex(v, f, 32)));
+    const includeBlocks = readBool(prop(p, 'includeBlocks'), 'includeBlocks');
+    const includeTransactions = readBool(prop(p, 'includeTransactions'), 'includeTransactions');
+    if (includeTransactions && !includeBlocks)
+      fail('If includeTransactions is set, then includeBlockVerboseData must be set as well.');
+    const start = low === undefined ? chain.pruningPoint : knownBlock(chain, low, 'header');
+    const from = Math.max(0, chain.chainIndex(start));
+    const blocks = chain.chain.slice(from, from + MAX_CHAIN_BLOCKS_PER_CALL);
+    return {
+      blockHashes: blocks.map((b) => b.hashHex),
+      blocks: includeBlocks ? blocks.map((b) => blockToRpc(chain, b, includeTransactions)) : [],
+    };
+  });
+
+  m.set('getVirtualChainFromBlock', (p) => {
+    const start = bytesToHex(readHex(prop(p, 'startHash'), 'startHash', 32));
+    const includeIds = readBool(prop(p, 'includeAcceptedTransactionIds'), 'includeAcceptedTransactionIds');
+    const min = readOptional(prop(p, 'minConfirmationCount'), 'minConfirmationCount', readU64);
+    const path = chainPath(chain, start);
+    applyMinConfirmations(chain, path.added, min);
+    return {
+      removedChainBlockHashes: path.removed.map((b) => b.hashHex),
+      addedChainBlockHashes: path.added.map((b) => b.hashHex),
+      acceptedTransactionIds: includeIds
+        ? path.added.map((b) => ({
+            acceptingBlockHash: b.hashHex,
+            acceptedTransactionIds: (b.acceptedIds ?? []).map((id) => bytesToHex(id)),
+          }))
+        : [],
+    };
+  });
+  m.set('getVirtualChainFromBlockV2', (p) => {
+    const start = bytesToHex(readHex(prop(p, 'startHash'), 'startHash', 32));
+    const levelName = readOptional(prop(p, 'dataVerbosityLevel'), 'dataVerbosityLevel', (v, f) => {
+      const s = readString(v, f);
+      if (!(LEVELS as readonly string[]).includes(s)) throw new RpcFieldError(f, `unknown verbosity ${s}`);
+      return s as RpcDataVerbosityLevel;
+    });
+    // The node's default is Full (`rpc/service/src/service.rs`).
+    const level = LEVELS.indexOf(levelName ?? 'Full');
+    const min = readOptional(prop(p, 'minConfirmationCount'), 'minConfirmationCount', readU64);
+    const path = chainPath(chain, start);
+    applyMinConfirmations(chain, path.added, min);
+    const accepted = [];
+    for (const b of path.added) {
+      const acc = acceptedTransactions(chain, b);
+      if (acc === undefined && b !== chain.genesis) break;
+      accepted.push({
+        chainBlockHeader: optionalHeader(b, level),
+        acceptedTransactions: (acc?.txs ?? []).map((t) => optionalTransaction(chain, t, acc!.holder, level)),
+      });
+    }
+    return {
+      removedChainBlockHashes: path.removed.map((b) => b.hashHex),
+      addedChainBlockHashes: path.added.slice(0, accepted.length).map((b) => b.hashHex),
+      chainBlockAcceptedTransactions: accepted,
+    };
+  });
+  m.set('getUtxoReturnAddress', (p) => {
+    const txid = bytesToHex(readHex(prop(p, 'txid'), 'txid', 32));
+    const daa = readU64(prop(p, 'acceptingBlockDaaScore'), 'acceptingBlockDaaScore');
+    // In a chain the DAA score of a chain block equals its position.
+    const accepting = daa < BigInt(chain.chain.length) ? chain.chain[Number(daa)] : undefined;
+    const acc = accepting === undefined ? undefined : acceptedTransactions(chain, accepting);
+    const tx = acc?.txs.find((_t, i) => bytesToHex(acc.holder.transactionIds![i]!) === txid);
+    if (acc === undefined || tx === undefined) return fail('utxo inquirer error: transaction not found');
+    if (isCoinbaseTransaction(tx)) return fail('utxo inquirer error: transaction is a coinbase');
+    const coin = spentBy(chain, acc.holder, tx)[0];
+    const address = coin === undefined ? null : addressOf(coin.entry.scriptPublicKey);
+    if (address === null) return fail('utxo inquirer error: non-standard script');
+    return { returnAddress: address };
+  });
+
+  m.set('getBlockTemplate', (p) => {
+    const payAddress = readAddress(prop(p, 'payAddress'), 'payAddress');
+    const extraData = readArray(prop(p, 'extraData'), 'extraData', (v, f) => readUint(v, f, 0xff));
+    if (payAddress.prefix !== ADDRESS_PREFIX) fail(`The address has an invalid prefix ${payAddress.prefix}`);
+    const t = chain.blockTemplate(addressToScriptPublicKey(payAddress), Uint8Array.from(extraData));
+    return {
+      block: { header: rawHeaderToRpc(t.header), transactions: t.transactions.map(transactionToRpc) },
+      isSynced: true,
+    };
+  });
+  m.set('submitBlock', (p) => {
+    const block = readObject(prop(p, 'block'), 'block');
+    const allow = prop(p, 'allowNonDaaBlocks') ?? prop(p, 'allowNonDAABlocks');
+    readBool(allow, 'allowNonDaaBlocks');
+    const header = headerFromRpc(prop(block, 'header'), 'block.header');
+    const transactions = readArray(prop(block, 'transactions'), 'block.transactions', (x, f) =>
+      transactionFromRpc(x, f),
+    );
+    const result = chain.submitBlock({ header, transactions });
+    return 'reason' in result
+      ? { report: { type: 'reject', reason: result.reason } }
+      : { report: { type: 'success' } };
+  });
+
+  for (const name of UNSAFE_METHODS) {
+    m.set(name, () => fail('Method unavailable in safe mode. Run the node with --unsaferpc argument.'));
+  }
+  for (const name of KNOWN_METHODS) {
+    if (!m.has(name) && name !== 'subscribe' && name !== 'unsubscribe')
+      m.set(name, () => fail('Not implemented'));
+  }
+  return m;
+}
+
+/**
+ * The node's RPC converter refuses a compute commitment of the wrong variant for the version
+ * before consensus sees the transaction (`rpc/core/src/convert/tx.rs`), with a general error.
+ */
+function checkComputeCommitVariant(raw: Readonly<Record<string, unknown>>): void {
+  const version = prop(raw, 'version');
+  const inputs = prop(raw, 'inputs');
+  if (typeof version !== 'number' || !Array.isArray(inputs)) return;
+  for (const input of inputs as unknown[]) {
+    if (typeof input !== 'object' || input === null) return;
+    const sigOpCount = prop(input as Record<string, unknown>, 'sigOpCount');
+    const computeBudget = prop(input as Record<string, unknown>, 'computeBudget');
+    if (version >= 1 && typeof sigOpCount === 'number' && sigOpCount !== 0) {
+      fail(`RpcTransactionInput.sig_op_count is inconsistent with transaction version ${version}`);
+    }
+    if (version === 0 && typeof computeBudget === 'number' && computeBudget !== 0) {
+      fail(`RpcTransactionInput.compute_budget is inconsistent with transaction version ${version}`);
+    }
+  }
+}
+
+/**
+ * Fee estimate (FACTS §4.6, sompi per normalized gram; the lowest bucket is never below the
+ * minimum relay feerate): every bucket sits at that minimum while the mempool fits in
+ * the next block; when it does not, the priority bucket outbids the feerate at the block's edge.
+ */
+function feeEstimate(chain: Chain): unknown {
+  const MIN = Number(MIN_RELAY_FEE_RATE);
+  const seconds = TARGET_TIME_PER_BLOCK_MS / 1000;
+  const entries = chain.mempool.entries().sort((a, b) => b.feerate - a.feerate);
+  let mass = 0n;
+  let edge = MIN;
+  for (const e of entries) {
+    const m = e.computeMass > e.storageMass ? e.computeMass : e.storageMass;
+    mass += m;
+    if (mass > BLOCK_MASS_LIMITS.compute) {
+      edge = Math.max(MIN, e.feerate);
+      break;
+    }
+  }
+  const congested = mass > BLOCK_MASS_LIMITS.compute;
+  return {
+    priorityBucket: { feerate: congested ? edge * 1.1 : MIN, estimatedSeconds: seconds },
+    normalBuckets: [
+      { feerate: congested ? edge : MIN, estimatedSeconds: congested ? seconds * 10 : seconds },
+    ],
+    lowBuckets: [{ feerate: MIN, estimatedSeconds: congested ? seconds * 60 : seconds }],
+  };
+}

@@ -1,0 +1,291 @@
+/**
+ * The data directory: the chain, the UTXO set and the mempool kept in SQLite through the
+ * project's storage layer (`src/storage`), so a restarted node resumes where it stopped, as a
+ * kaspad with `--appdir` does. Every change of the virtual state is written as one atomic
+ * batch, in the order the chain produced it.
+ */
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { bytesToHex, bytesToUtf8, concatBytes, utf8ToBytes } from '../util/bytes.ts';
+import type { BlockHash, Transaction, TxId, Utxo } from '../kaspa/types.ts';
+import { parseJson, stringifyJson } from '../kaspa/rpc/json.ts';
+import { prop, readArray, readBool, readHex, readObject, readU64 } from '../kaspa/rpc/fields.ts';
+import {
+  scriptPublicKeyFromRpc,
+  scriptPublicKeyToHex,
+  transactionFromRpc,
+  transactionToRpc,
+  u64ToRpc,
+} from '../kaspa/rpc/convert.ts';
+import { migrate, type BatchOp, type KeyValueStore } from '../storage/index.ts';
+import { openSqliteStore } from '../storage/node.ts';
+import type { Block, Chain, ChainListener, RestoredState } from './chain.ts';
+import { diffFromRpc, diffToRpc, headerFromRpc, headerToRpc } from './codec.ts';
+import { DevnetError } from './errors.ts';
+import { hashHeader } from './header.ts';
+import type { MempoolEntry } from './mempool.ts';
+import { GENESIS_HASH } from './params.ts';
+import { transactionId } from './rules.ts';
+import type { UtxoDiff } from './utxo-set.ts';
+
+const SCHEMA = { version: 1, stores: ['blocks', 'chain', 'utxos', 'mempool', 'meta'] } as const;
+const META_ALLOCATIONS = utf8ToBytes('allocations');
+const META_GENESIS = utf8ToBytes('genesis');
+const META_MEMPOOL_SEQ = utf8ToBytes('mempoolSeq');
+
+function u64Key(n: number | bigint): Uint8Array {
+  const k = new Uint8Array(8);
+  new DataView(k.buffer).setBigUint64(0, BigInt(n));
+  return k;
+}
+
+function outpointStoreKey(u: Utxo): Uint8Array {
+  const idx = new Uint8Array(4);
+  new DataView(idx.buffer).setUint32(0, u.outpoint.index);
+  return concatBytes(u.outpoint.transactionId, idx);
+}
+
+function json(value: unknown): Uint8Array {
+  return utf8ToBytes(stringifyJson(value));
+}
+
+/** Persists a chain into a data directory and loads it back. */
+export class DevnetStore {
+  readonly #db: KeyValueStore;
+  #queue: Promise<void> = Promise.resolve();
+  #failure: unknown;
+  #persistedPruningIndex = 0;
+  #mempoolSeq = 0;
+  readonly #mempoolKeys = new Map<string, Uint8Array>();
+
+  private constructor(db: KeyValueStore) {
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed) `<dir>/devnet.sqlite`. */
+  static async open(dir: string): Promise<DevnetStore> {
+    if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('"dir" expected a non-empty path');
+    mkdirSync(dir, { recursive: true });
+    // The chain can be rebuilt by mining again, so a commit that survives a process crash is enough.
+    const db = await openSqliteStore(join(dir, 'devnet.sqlite'), SCHEMA, { synchronous: 'normal' });
+    await migrate(db, SCHEMA);
+    return new DevnetStore(db);
+  }
+
+  /** Reads the saved state, or undefined for an empty directory. Throws DevnetError STORE_CORRUPT. */
+  async load(pruningDepth: number): Promise<RestoredState | undefined> {
+    const genesis = await this.#db.get('meta', META_GENESIS);
+    if (genesis === undefined) return undefined;
+    if (bytesToHex(genesis) !== bytesToHex(GENESIS_HASH)) {
+      throw new DevnetError('STORE_CORRUPT', 'the data directory belongs to another network');
+    }
+    try {
+      const chainRows = await this.#db.scan('chain');
+      const chain: Block[] = [];
+      const onChain = new Set<string>();
+      for (const [, hash] of chainRows) {
+        const raw = await this.#db.get('blocks', hash);
+        if (raw === undefined)
+          throw new DevnetError('STORE_CORRUPT', `chain block ${bytesToHex(hash)} is missing`);
+        const block = decodeBlock(raw);
+        chain.push(block);
+        onChain.add(block.hashHex);
+      }
+      const sideBlocks = (await this.#db.scan('blocks'))
+        .filter(([k]) => !onChain.has(bytesToHex(k)))
+        .map(([, v]) => decodeBlock(v));
+      const byHash = new Map([...chain, ...sideBlocks].map((b) => [b.hashHex, b]));
+      for (const b of byHash.values()) {
+        const parent = b.header.parentsByLevel[0]?.[0];
+        if (parent !== undefined) byHash.get(bytesToHex(parent))?.children.push(b.hash);
+      }
+      const utxos = (await this.#db.scan('utxos')).map(([, v]) => decodeCoin(v));
+      const mempoolRows = await this.#db.scan('mempool');
+      const mempool: Transaction[] = mempoolRows.map(([, v]) =>
+        transactionFromRpc(parseJson(bytesToUtf8(v))),
+      );
+      const allocations = await this.#db.get('meta', META_ALLOCATIONS);
+      const seq = await this.#db.get('meta', META_MEMPOOL_SEQ);
+      this.#mempoolSeq =
+        seq === undefined ? 0 : Number(new DataView(seq.buffer, seq.byteOffset).getBigUint64(0));
+      // The store keeps the rows it loaded; `attach` re-keys the mempool as the chain re-admits it.
+      await this.#db.batch(mempoolRows.map(([k]) => ({ type: 'delete', store: 'mempool', key: k })));
+      this.#persistedPruningIndex = Math.max(0, chain.length - pruningDepth);
+      return {
+        chain,
+        sideBlocks,
+        utxos,
+        mempool,
+        allocations: allocations === undefined ? 0 : Number(bytesToUtf8(allocations)),
+      };
+    } catch (e) {
+      if (e instanceof DevnetError) throw e;
+      throw new DevnetError(
+        'STORE_CORRUPT',
+        `unreadable data directory: ${e instanceof Error ? e.message : String(e)}`,
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+
+  /** Starts writing the chain's changes; returns the detach function. */
+  attach(chain: Chain): () => void {
+    const ops: BatchOp[] = [{ type: 'put', store: 'meta', key: META_GENESIS, value: GENESIS_HASH }];
+    for (const e of chain.mempool.entries()) ops.push(...this.#mempoolAdd(e));
+    this.#write(ops);
+    const listener: ChainListener = {
+      virtualChanged: (change) => {
+        const batch: BatchOp[] = [];
+        for (const b of change.removedChain) batch.push(this.#putBlock(b));
+        const newLength = chain.chain.length;
+        for (const b of change.removedChain) {
+          const pos = Number(b.header.blueScore);
+          if (pos >= newLength) batch.push({ type: 'delete', store: 'chain', key: u64Key(pos) });
+        }
+        for (const b of change.addedChain) {
+          batch.push(this.#putBlock(b));
+          batch.push({ type: 'put', store: 'chain', key: u64Key(b.header.blueScore), value: b.hash });
+        }
+        batch.push(...this.#putDiff(change.utxoDiff));
+        batch.push(...this.#prunedBodies(chain));
+        batch.push({
+          type: 'put',
+          store: 'meta',
+          key: META_ALLOCATIONS,
+          value: utf8ToBytes(String(chain.allocations)),
+        });
+        this.#write(batch);
+      },
+      mempoolChanged: (added, removed) => {
+        const batch: BatchOp[] = [];
+        for (const e of removed) {
+          const key = this.#mempoolKeys.get(e.idHex);
+          if (key === undefined) continue;
+          this.#mempoolKeys.delete(e.idHex);
+          batch.push({ type: 'delete', store: 'mempool', key });
+        }
+        for (const e of added) batch.push(...this.#mempoolAdd(e));
+        this.#write(batch);
+      },
+    };
+    return chain.listen(listener);
+  }
+
+  /** Waits until every change so far is on disk; rethrows a write failure. */
+  async flush(): Promise<void> {
+    await this.#queue;
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Flushes and closes the database. */
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      await this.#db.close();
+    }
+  }
+
+  #write(ops: BatchOp[]): void {
+    if (ops.length === 0) return;
+    this.#queue = this.#queue.then(async () => {
+      if (this.#failure !== undefined) return;
+      try {
+        await this.#db.batch(ops);
+      } catch (e) {
+        this.#failure = e;
+      }
+    });
+  }
+
+  #mempoolAdd(e: MempoolEntry): BatchOp[] {
+    const key = u64Key(++this.#mempoolSeq);
+    this.#mempoolKeys.set(e.idHex, key);
+    return [
+      { type: 'put', store: 'mempool', key, value: json(transactionToRpc(e.tx)) },
+      { type: 'put', store: 'meta', key: META_MEMPOOL_SEQ, value: u64Key(this.#mempoolSeq) },
+    ];
+  }
+
+  #putBlock(b: Block): BatchOp {
+    return { type: 'put', store: 'blocks', key: b.hash, value: encodeBlock(b) };
+  }
+
+  #putDiff(d: UtxoDiff): BatchOp[] {
+    const ops: BatchOp[] = [];
+    for (const u of d.removed) ops.push({ type: 'delete', store: 'utxos', key: outpointStoreKey(u) });
+    for (const u of d.added) {
+      ops.push({
+        type: 'put',
+        store: 'utxos',
+        key: outpointStoreKey(u),
+        value: json(diffToRpc({ added: [u], removed: [] }).added[0]),
+      });
+    }
+    return ops;
+  }
+
+  /** Rewrites blocks the chain pruned since the last write, now without bodies. */
+  #prunedBodies(chain: Chain): BatchOp[] {
+    const ops: BatchOp[] = [];
+    const target = chain.chainIndex(chain.pruningPoint);
+    for (; this.#persistedPruningIndex < target; this.#persistedPruningIndex++) {
+      const b = chain.chain[this.#persistedPruningIndex];
+      if (b !== undefined && this.#persistedPruningIndex > 0) ops.push(this.#putBlock(b));
+    }
+    return ops;
+  }
+}
+
+function encodeBlock(b: Block): Uint8Array {
+  return json({
+    header: headerToRpc(b.hash, b.header),
+    minerScript: scriptPublicKeyToHex(b.minerScript),
+    fees: u64ToRpc('fees', b.fees),
+    isChainBlock: b.isChainBlock,
+    body:
+      b.transactions === undefined
+        ? null
+        : {
+            transactions: b.transactions.map(transactionToRpc),
+            acceptedIds: (b.acceptedIds ?? []).map((id) => bytesToHex(id)),
+            diff: b.diff === undefined ? null : diffToRpc(b.diff),
+          },
+  });
+}
+
+function decodeBlock(raw: Uint8Array): Block {
+  const o = readObject(parseJson(bytesToUtf8(raw)), 'block');
+  const header = headerFromRpc(prop(o, 'header'), 'block.header');
+  const hash = hashHeader(header);
+  const bodyJson = prop(o, 'body');
+  const body = bodyJson === null ? undefined : readObject(bodyJson, 'block.body');
+  const transactions =
+    body === undefined
+      ? undefined
+      : readArray(prop(body, 'transactions'), 'block.body.transactions', (x, p) => transactionFromRpc(x, p));
+  const diffJson = body === undefined ? null : prop(body, 'diff');
+  return {
+    hash,
+    hashHex: bytesToHex(hash),
+    header,
+    transactions,
+    transactionIds: transactions?.map(transactionId),
+    acceptedIds:
+      body === undefined
+        ? undefined
+        : readArray(prop(body, 'acceptedIds'), 'block.body.acceptedIds', (x, p) => readHex(x, p, 32) as TxId),
+    minerScript: scriptPublicKeyFromRpc(prop(o, 'minerScript'), 'block.minerScript'),
+    fees: readU64(prop(o, 'fees'), 'block.fees'),
+    diff: diffJson === null || diffJson === undefined ? undefined : diffFromRpc(diffJson, 'block.body.diff'),
+    isChainBlock: readBool(prop(o, 'isChainBlock'), 'block.isChainBlock'),
+    children: [] as BlockHash[],
+  };
+}
+
+function decodeCoin(raw: Uint8Array): Utxo {
+  const d = diffFromRpc({ added: [parseJson(bytesToUtf8(raw))], removed: [] });
+  return d.added[0]!;
+}
