@@ -10,6 +10,7 @@ import {
   type DeliverySettings,
 } from '../../../src/core/delivery/engine.ts';
 import type { Message } from '../../../src/core/delivery/messages.ts';
+import type { ContactDirectory, SessionPort } from '../../../src/core/delivery/ports.ts';
 import { FakeLedger, FakeSessions, FakeSwitchboard, MemoryDatabase, directory, openDb } from './fakes.ts';
 
 /** Waits until `check` returns a value other than undefined/false, re-checking on events. */
@@ -31,6 +32,8 @@ export interface ClientOptions {
   readonly peers?: boolean;
   readonly settings?: Partial<DeliverySettings>;
   readonly funds?: bigint;
+  /** Real sessions and contacts instead of the transparent fake (made per start). */
+  readonly sessions?: () => SessionPort & ContactDirectory;
 }
 
 /** One client over the shared fakes. */
@@ -49,8 +52,12 @@ export class Client {
     const db = await openDb(this.data);
     const opts: DeliveryOptions = {
       db,
-      sessions: new FakeSessions(this.name),
-      contacts: directory(this.name, this.net.names),
+      ...(this.options.sessions
+        ? (() => {
+            const s = this.options.sessions();
+            return { sessions: s, contacts: s };
+          })()
+        : { sessions: new FakeSessions(this.name), contacts: directory(this.name, this.net.names) }),
       chain: this.net.ledger.chain(this.name),
       ...(this.options.peers ? { peers: this.net.board.peers(this.name) } : {}),
       listener: (e) => this.events.push(e),

@@ -1,0 +1,230 @@
+/**
+ * The production `SessionPort` and `ContactDirectory`: delivery frames become envelopes
+ * (`core/envelope/envelope.ts`), sealed by the Double Ratchet sessions of `SessionManager`
+ * and packed into the padded batch container for the chain. Session state is persisted
+ * after every change through `save` (secrets: give it encrypted storage only).
+ *
+ * Replays: the envelope replay guard refuses a second envelope with a known id, but the
+ * engine must see a republished chat message again to receipt it again (its sender
+ * evidently missed the first receipt), and it deduplicates by id durably itself. So a chat
+ * refused as REPLAY is still handed over; every other refusal drops the frame.
+ */
+import { ContactCard } from '../contact/card.ts';
+import { EnvelopeError } from '../errors.ts';
+import { formatPeerId, parsePeerId, type PeerId } from '../identity/peer-id.ts';
+import type { SessionManager } from '../session/session-manager.ts';
+import { isBatch, packBatch, unpackBatch, type BatchOptions } from '../envelope/batch.ts';
+import {
+  decodeEnvelope,
+  newMessageId,
+  type Envelope,
+  type EnvelopeBody,
+  type MessageId,
+} from '../envelope/envelope.ts';
+import { sealEnvelope } from '../envelope/sealed.ts';
+import { unpad } from '../envelope/padding.ts';
+import { ReplayGuard } from '../envelope/replay-guard.ts';
+import { P2pCommError } from '../../util/errors.ts';
+import type { DeliveryFrame } from './frames.ts';
+import type { ContactDirectory, ContactId, SessionPort } from './ports.ts';
+
+/** Everything the session adapter is built from. */
+export interface EnvelopeSessionsOptions {
+  /** This client's peer id (the contact id others know it by). */
+  readonly self: PeerId;
+  readonly sessions: SessionManager;
+  /** Persists `sessions.serialize()` output; called after every change, in order. */
+  readonly save: (state: Uint8Array) => Promise<void>;
+  /** Refuses replays and out-of-window envelopes. @default new ReplayGuard() */
+  readonly guard?: ReplayGuard;
+  /** Clock for envelope timestamps and the replay window. @default Date.now */
+  readonly now?: () => number;
+  /** Batch size policy (NOTES §2). @default the container's defaults */
+  readonly batch?: BatchOptions;
+  /**
+   * Whether a first-contact frame from someone not yet in the directory adds them (they hold
+   * this client's card, and paid a notification coin to use it). @default true
+   */
+  readonly acceptNewContacts?: boolean;
+  /** Told when a contact is added by a first-contact frame. */
+  readonly onNewContact?: (card: ContactCard) => void;
+}
+
+/** The contact id of a peer: its printable peer id. */
+export function contactIdOf(peer: PeerId): ContactId {
+  return formatPeerId(peer);
+}
+
+function toEnvelope(f: DeliveryFrame, now: number): Envelope {
+  switch (f.type) {
+    case 'chat':
+      return { id: f.id as MessageId, timestamp: f.sentAt, body: { type: 'chat', text: f.text } };
+    case 'receipt':
+      return {
+        id: newMessageId(),
+        timestamp: now,
+        body: {
+          type: f.kind === 'delivered' ? 'delivery-receipt' : 'read-receipt',
+          ids: f.ids as MessageId[],
+        },
+      };
+    case 'signal':
+      return {
+        id: newMessageId(),
+        timestamp: f.sentAt,
+        body: {
+          type: f.kind === 'offer' ? 'webrtc-offer' : 'webrtc-answer',
+          connectionId: f.linkId,
+          sdp: f.description,
+        },
+      };
+  }
+}
+
+function toFrame(e: Envelope): DeliveryFrame | undefined {
+  const b: EnvelopeBody = e.body;
+  switch (b.type) {
+    case 'chat':
+      return { type: 'chat', id: e.id, sentAt: e.timestamp, text: b.text };
+    case 'delivery-receipt':
+    case 'read-receipt':
+      return { type: 'receipt', kind: b.type === 'delivery-receipt' ? 'delivered' : 'read', ids: b.ids };
+    case 'webrtc-offer':
+    case 'webrtc-answer':
+      return {
+        type: 'signal',
+        kind: b.type === 'webrtc-offer' ? 'offer' : 'answer',
+        linkId: b.connectionId,
+        sentAt: e.timestamp,
+        description: b.sdp,
+      };
+    default:
+      // Trickled candidates are not used: offers and answers carry them (NOTES §4).
+      return undefined;
+  }
+}
+
+/** Sessions, envelopes and the contact list of one client. */
+export class EnvelopeSessions implements SessionPort, ContactDirectory {
+  readonly self: string;
+  private readonly cards = new Map<ContactId, ContactCard>();
+  private readonly guard: ReplayGuard;
+  private readonly now: () => number;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: EnvelopeSessionsOptions) {
+    this.self = contactIdOf(opts.self);
+    this.guard = opts.guard ?? new ReplayGuard();
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Adds or updates a contact from its card (e.g. an invite the user accepted). */
+  add(card: ContactCard): ContactId {
+    if (!(card instanceof ContactCard)) throw new TypeError('"card" expected a ContactCard');
+    this.opts.sessions.addContact(card);
+    const id = contactIdOf(card.peerId);
+    this.cards.set(id, this.opts.sessions.contact(card.peerId) ?? card);
+    return id;
+  }
+
+  /** The current card of a contact. */
+  card(contact: ContactId): ContactCard | undefined {
+    return this.cards.get(contact);
+  }
+
+  has(contact: ContactId): boolean {
+    return this.cards.has(contact);
+  }
+
+  list(): readonly ContactId[] {
+    return [...this.cards.keys()];
+  }
+
+  async seal(contact: ContactId, frames: readonly DeliveryFrame[]): Promise<Uint8Array[]> {
+    const peer = parsePeerId(contact);
+    const now = this.now();
+    const out = frames.map((f) => sealEnvelope(this.opts.sessions, peer, toEnvelope(f, now)));
+    await this.persist();
+    return out;
+  }
+
+  async open(contact: ContactId, message: Uint8Array): Promise<DeliveryFrame[]> {
+    const got = this.openFrame(message);
+    if (got.changed) await this.persist();
+    return got.contact === contact && got.frame ? [got.frame] : [];
+  }
+
+  async sealBatch(
+    entries: readonly { contact: ContactId; frames: readonly DeliveryFrame[] }[],
+  ): Promise<Uint8Array> {
+    const now = this.now();
+    const sealed = entries.flatMap((e) => {
+      const peer = parsePeerId(e.contact);
+      return e.frames.map((f) => sealEnvelope(this.opts.sessions, peer, toEnvelope(f, now)));
+    });
+    await this.persist();
+    return packBatch(sealed, this.opts.batch);
+  }
+
+  async openBatch(payload: Uint8Array): Promise<{ contact: ContactId; frames: DeliveryFrame[] }[]> {
+    // Anything that is not a well-formed batch costs one prefix check or one parse, no crypto.
+    if (!isBatch(payload)) return [];
+    let raw: Uint8Array[];
+    try {
+      raw = unpackBatch(payload, this.opts.batch);
+    } catch {
+      return [];
+    }
+    const byContact = new Map<ContactId, DeliveryFrame[]>();
+    let changed = false;
+    for (const frame of raw) {
+      const got = this.openFrame(frame);
+      changed ||= got.changed;
+      if (got.contact === undefined || !got.frame) continue;
+      byContact.set(got.contact, [...(byContact.get(got.contact) ?? []), got.frame]);
+    }
+    if (changed) await this.persist();
+    return [...byContact].map(([contact, frames]) => ({ contact, frames }));
+  }
+
+  /** Decrypts one session frame; undefined fields when it is not for us or is refused. */
+  private openFrame(bytes: Uint8Array): { contact?: ContactId; frame?: DeliveryFrame; changed: boolean } {
+    let r;
+    try {
+      r = this.opts.sessions.tryDecrypt(bytes);
+    } catch (error) {
+      if (error instanceof P2pCommError) return { changed: false };
+      throw error;
+    }
+    if (r === undefined) return { changed: false };
+    const contact = contactIdOf(r.sender);
+    if (r.kind === 'duplicate') return { changed: false };
+    if (!this.cards.has(contact)) {
+      if (!r.newSession || this.opts.acceptNewContacts === false) return { changed: true };
+      this.cards.set(contact, r.card);
+      this.opts.onNewContact?.(r.card);
+    }
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(unpad(r.plaintext));
+    } catch {
+      return { changed: true };
+    }
+    try {
+      this.guard.check(envelope.id, envelope.timestamp, this.now());
+    } catch (error) {
+      const replayedChat =
+        error instanceof EnvelopeError && error.code === 'REPLAY' && envelope.body.type === 'chat';
+      if (!replayedChat) return { changed: true };
+    }
+    const frame = toFrame(envelope);
+    return frame ? { contact, frame, changed: true } : { contact, changed: true };
+  }
+
+  private persist(): Promise<void> {
+    // Saves run one after another and each serializes the state current at its turn, so a
+    // slow save can never overwrite a newer state with an older one.
+    this.saving = this.saving.then(() => this.opts.save(this.opts.sessions.serialize()));
+    return this.saving;
+  }
+}
