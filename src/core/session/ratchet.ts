@@ -304,9 +304,13 @@ export class Ratchet {
     const ciphertext = frame.subarray(TAG_BYTES + ENC_HEADER_BYTES);
     const tagHex = bytesToHex(tag);
     if (this.#recent.includes(tagHex)) return { kind: 'duplicate' };
+    const expired = this.#slotMap().has(tagHex);
     this.#prune(now);
     const slot = this.#slotMap().get(tagHex);
-    if (slot === undefined) throw new SessionError('DECRYPT_FAILED', 'frame does not belong to this session');
+    if (slot === undefined) {
+      if (expired) throw new SessionError('EXPIRED', 'the key of this late message was deleted (too old)');
+      throw new SessionError('UNKNOWN_SESSION', 'frame does not belong to this session');
+    }
 
     const next = this.#copy();
     let mk: Uint8Array;

@@ -267,8 +267,13 @@ export class SessionManager {
 
   #decryptIn(key: string, entry: SessionEntry, frame: Uint8Array, newSession: boolean): Received {
     const rec = this.#peers.get(key)!;
-    const result = entry.ratchet.decrypt(frame, this.#now());
-    this.#reindex(key, entry);
+    let result;
+    try {
+      result = entry.ratchet.decrypt(frame, this.#now());
+    } finally {
+      // Expired skipped keys may have been pruned even when decryption failed.
+      this.#reindex(key, entry);
+    }
     const sender = rec.card.peerId;
     if (result.kind === 'duplicate') return { kind: 'duplicate', sender };
     return { kind: 'message', sender, card: rec.card, plaintext: result.plaintext, newSession };
