@@ -228,7 +228,7 @@ describe('forward secrecy and post-compromise security', () => {
     const inner = yesterday.map((f, i) => (i === 0 ? f.subarray(f.length - (8 + FRAME_OVERHEAD)) : f));
     const search = (state: Uint8Array, frames: Uint8Array[]): boolean => {
       for (let at = 0; at + 32 <= state.length; at++) {
-        let ck = state.slice(at, at + 32);
+        let ck: Uint8Array = state.slice(at, at + 32);
         for (let step = 0; step <= 8; step++) {
           const next = kdfChain(ck);
           if (frames.some((f) => opens(ck, f) || opens(next.mk, f))) return true;
