@@ -11,6 +11,7 @@ export {
 export { DeliveryError, type DeliveryErrorCode } from './errors.ts';
 export { systemClock, ManualClock, type Clock, type Timer } from './clock.ts';
 export { DELIVERY_STORES } from './store.ts';
+export { TransportLinks } from './links.ts';
 export { EnvelopeSessions, contactIdOf, type EnvelopeSessionsOptions } from './sessions.ts';
 export type {
   ChainProof,

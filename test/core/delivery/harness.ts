@@ -10,7 +10,7 @@ import {
   type DeliverySettings,
 } from '../../../src/core/delivery/engine.ts';
 import type { Message } from '../../../src/core/delivery/messages.ts';
-import type { ContactDirectory, SessionPort } from '../../../src/core/delivery/ports.ts';
+import type { ContactDirectory, PeerPort, SessionPort } from '../../../src/core/delivery/ports.ts';
 import { FakeLedger, FakeSessions, FakeSwitchboard, MemoryDatabase, directory, openDb } from './fakes.ts';
 
 /** Waits until `check` returns a value other than undefined/false, re-checking on events. */
@@ -29,7 +29,8 @@ export async function until<T>(
 }
 
 export interface ClientOptions {
-  readonly peers?: boolean;
+  /** Fake links (true), or a factory of real ones (made per start). */
+  readonly peers?: boolean | (() => PeerPort);
   readonly settings?: Partial<DeliverySettings>;
   readonly funds?: bigint;
   /** Real sessions and contacts instead of the transparent fake (made per start). */
@@ -59,7 +60,11 @@ export class Client {
           })()
         : { sessions: new FakeSessions(this.name), contacts: directory(this.name, this.net.names) }),
       chain: this.net.ledger.chain(this.name),
-      ...(this.options.peers ? { peers: this.net.board.peers(this.name) } : {}),
+      ...(typeof this.options.peers === 'function'
+        ? { peers: this.options.peers() }
+        : this.options.peers
+          ? { peers: this.net.board.peers(this.name) }
+          : {}),
       listener: (e) => this.events.push(e),
       settings: { batchWindowMs: 20, backoffBaseMs: 20, directAckTimeoutMs: 2_000, ...this.options.settings },
     };

@@ -1,0 +1,68 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { EnvelopeSessions, contactIdOf } from '../../../src/core/delivery/sessions.ts';
+import { TransportLinks } from '../../../src/core/delivery/links.ts';
+import { createNodeTransport } from '../../../src/transport/index.ts';
+import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
+import { makeUser, type TestUser } from '../helpers.ts';
+import { FakeNet, until } from './harness.ts';
+
+function sessionsOf(user: TestUser, contacts: readonly TestUser[]): () => EnvelopeSessions {
+  return () => {
+    const s = new EnvelopeSessions({
+      self: user.identity.peerId,
+      sessions: user.sessions,
+      save: async () => {},
+    });
+    for (const c of contacts) s.add(c.card);
+    return s;
+  };
+}
+
+/** Real WebRTC (werift) on loopback, fast heartbeats so a vanished peer is noticed quickly. */
+const links = (): TransportLinks =>
+  new TransportLinks(createNodeTransport({ additionalHostAddresses: ['127.0.0.1'] }), {
+    heartbeatIntervalMs: 200,
+    heartbeatTimeoutMs: 1_500,
+  });
+
+describe('delivery engine over real WebRTC links (werift), signaling on the chain path', () => {
+  it('signaling brings up P2P; online chat goes direct; the drop of a peer hands over to the chain', async () => {
+    const alice = makeUser('alice', { now: Date.now });
+    const bob = makeUser('bob', { now: Date.now });
+    alice.sessions.addContact(bob.card);
+    bob.sessions.addContact(alice.card);
+    const [a, b] = [contactIdOf(alice.identity.peerId), contactIdOf(bob.identity.peerId)];
+    const net = new FakeNet([a, b]);
+    const ca = await net.client(a, { sessions: sessionsOf(alice, [bob]), peers: links });
+    const cb = await net.client(b, { sessions: sessionsOf(bob, [alice]), peers: links });
+    try {
+      await ca.engine.send(b, 'first: rides the chain with the offer');
+      await cb.waitInbox(a, 1);
+      await until('alice connected', () => ca.engine.connection(b) === 'connected', 30_000);
+      await until('bob connected', () => cb.engine.connection(a) === 'connected', 30_000);
+      const chainBefore = net.ledger.txs.length;
+      for (let i = 0; i < 20; i++) await ca.engine.send(b, `direct ${i}`);
+      await cb.engine.send(a, 'direct reply');
+      await cb.waitInbox(a, 21);
+      await ca.waitInbox(b, 1);
+      const out = (await ca.allOut(b, ['delivered'], 21)) as OutgoingMessage[];
+      assert.ok(out.slice(1).every((m) => m.route === 'direct'));
+      assert.equal(net.ledger.txs.length, chainBefore, 'no chain transaction while the link is up');
+
+      // Bob's process dies: Alice's heartbeat notices, and her next message goes on chain.
+      await cb.stop();
+      await until('alice sees bob gone', () => ca.engine.connection(b) !== 'connected', 30_000);
+      await ca.engine.send(b, 'after the drop');
+      await ca.allOut(b, ['published', 'delivered'], 22);
+      await cb.start();
+      await cb.waitInbox(a, 22);
+      await ca.allOut(b, ['delivered'], 22);
+      const texts = (await cb.inbox(a)).map((m) => m.text);
+      assert.equal(new Set(texts).size, 22, 'each message once');
+      assert.equal(texts.at(-1), 'after the drop');
+    } finally {
+      await net.stop();
+    }
+  });
+});
