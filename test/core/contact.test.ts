@@ -1,0 +1,190 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Address, AddressVersion } from '../../src/kaspa/address.ts';
+import { Identity } from '../../src/core/identity/identity.ts';
+import { ContactCard, MAX_CARD_BYTES } from '../../src/core/contact/card.ts';
+import { ContactCardError } from '../../src/core/errors.ts';
+import { DecodeError, P2pCommError } from '../../src/util/errors.ts';
+
+const alice = Identity.generate();
+const address = new Address('kaspa', AddressVersion.PubKey, new Uint8Array(32).fill(7));
+const card = ContactCard.create(alice, {
+  displayName: 'Alice',
+  addresses: [address],
+  issuedAt: 1_760_000_000,
+});
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof P2pCommError, `expected a typed error, got ${String(e)}`);
+    return e.code;
+  }
+  assert.fail('expected an error');
+}
+
+describe('contact card', () => {
+  it('round-trips through bytes and the link form', () => {
+    for (const c of [ContactCard.deserialize(card.serialize()), ContactCard.fromLink(card.toLink())]) {
+      assert.deepEqual(c.identityKey, alice.publicKey);
+      assert.deepEqual(c.peerId, alice.peerId);
+      assert.deepEqual(c.preKey, alice.signedPreKey(0).publicKey);
+      assert.equal(c.displayName, 'Alice');
+      assert.equal(c.issuedAt, 1_760_000_000);
+      assert.equal(c.addresses[0]!.toString(), address.toString());
+      assert.deepEqual(c.identityDhKey, alice.dhPublicKey);
+    }
+  });
+
+  it('fits a QR code: under 300 characters with a 16-character name', () => {
+    const c = ContactCard.create(alice, { displayName: 'Alexandra Müller', addresses: [address] });
+    assert.ok(c.toLink().length < 300, `${c.toLink().length} chars`);
+  });
+
+  it('accepts the link inside an invite URL fragment and with spaces around', () => {
+    assert.deepEqual(
+      ContactCard.fromLink(` https://example.org/invite#${card.toLink()} `).peerId,
+      alice.peerId,
+    );
+  });
+
+  it('round-trips arbitrary names, addresses and versions (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 20 }),
+        fc.array(
+          fc.tuple(
+            fc.constantFrom(...(['kaspa', 'kaspatest', 'kaspasim', 'kaspadev'] as const)),
+            fc.constantFrom(0, 1, 8),
+          ),
+          {
+            minLength: 1,
+            maxLength: 4,
+          },
+        ),
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+        (name, addrs, issuedAt, preKeyId) => {
+          const addresses = addrs.map(
+            ([p, v]) => new Address(p, v, new Uint8Array(v === 1 ? 33 : 32).fill(v + 1)),
+          );
+          const c = ContactCard.create(alice, { displayName: name, addresses, issuedAt, preKeyId });
+          const d = ContactCard.deserialize(c.serialize());
+          assert.equal(d.displayName, name.normalize('NFC'));
+          assert.equal(d.issuedAt, issuedAt);
+          assert.equal(d.preKeyId, preKeyId);
+          assert.deepEqual(d.preKey, alice.signedPreKey(preKeyId).publicKey);
+          assert.deepEqual(d.addresses.map(String), addresses.map(String));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('any altered byte is refused with a typed error (tampering)', () => {
+    const bytes = card.serialize();
+    for (let i = 0; i < bytes.length; i++) {
+      const bad = bytes.slice();
+      bad[i]! ^= 0x04;
+      const c = code(() => ContactCard.deserialize(bad));
+      assert.ok(
+        [
+          'BAD_SIGNATURE',
+          'MALFORMED',
+          'UNKNOWN_VERSION',
+          'TRUNCATED',
+          'TRAILING_BYTES',
+          'TOO_LARGE',
+        ].includes(c),
+        `byte ${i}: ${c}`,
+      );
+    }
+  });
+
+  it('a card signed by someone else is BAD_SIGNATURE', () => {
+    const mallory = Identity.generate();
+    const forged = ContactCard.create(mallory, { displayName: 'Alice', addresses: [address] }).serialize();
+    forged.set(alice.publicKey, 1);
+    assert.equal(
+      code(() => ContactCard.deserialize(forged)),
+      'BAD_SIGNATURE',
+    );
+  });
+
+  it('truncated at every length, or with trailing bytes: DecodeError', () => {
+    const bytes = card.serialize();
+    for (let n = 0; n < bytes.length; n++) {
+      assert.throws(
+        () => ContactCard.deserialize(bytes.subarray(0, n)),
+        (e: unknown) => e instanceof DecodeError,
+      );
+    }
+    assert.equal(
+      code(() => ContactCard.deserialize(new Uint8Array([...bytes, 0]))),
+      'TRAILING_BYTES',
+    );
+    assert.equal(
+      code(() => ContactCard.deserialize(new Uint8Array(MAX_CARD_BYTES + 1))),
+      'TOO_LARGE',
+    );
+  });
+
+  it('random bytes and random links never crash the decoders', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (b) => {
+        try {
+          ContactCard.deserialize(b);
+          assert.fail('random bytes accepted');
+        } catch (e) {
+          assert.ok(e instanceof DecodeError || e instanceof ContactCardError, String(e));
+        }
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => {
+        try {
+          ContactCard.fromLink(s);
+        } catch (e) {
+          assert.ok(e instanceof P2pCommError, String(e));
+        }
+      }),
+      { numRuns: 300 },
+    );
+    assert.equal(
+      code(() => ContactCard.fromLink('p2pcomm:!!!')),
+      'BAD_LINK',
+    );
+  });
+
+  it('a newer card supersedes an older one of the same identity only', () => {
+    const newer = ContactCard.create(alice, {
+      displayName: 'Alice',
+      addresses: [address],
+      issuedAt: 1_760_000_100,
+      preKeyId: 1,
+    });
+    assert.equal(newer.supersedes(card), true);
+    assert.equal(card.supersedes(newer), false);
+    const other = ContactCard.create(Identity.generate(), {
+      displayName: 'x',
+      addresses: [address],
+      issuedAt: 2_000_000_000,
+    });
+    assert.equal(other.supersedes(card), false);
+  });
+
+  it('checks issuing arguments', () => {
+    assert.throws(
+      () => ContactCard.create(alice, { displayName: 'x'.repeat(65), addresses: [address] }),
+      RangeError,
+    );
+    assert.throws(() => ContactCard.create(alice, { displayName: 'x', addresses: [] }), RangeError);
+    assert.throws(
+      () => ContactCard.create(alice, { displayName: 'x', addresses: [address], preKeyId: -1 }),
+      RangeError,
+    );
+  });
+});
