@@ -1,0 +1,267 @@
+/**
+ * The view model of the web app: everything the screens need from the delivery engine, and
+ * nothing else. The UI never sees keys, coins, envelopes or RPC; the engine never sees the DOM.
+ *
+ * One implementation is the in-memory `FakeApi` (fake-api.ts) used for demos and UI tests; the
+ * engine implements the same interface and is plugged in at one place in main.ts.
+ *
+ * Words: members are named for what the user sees ("secure delivery", "recovery key"), and
+ * only `DeliveryProof` carries chain terms, because the proof view is the one screen that
+ * may show them (spec "No Blockchain Exposure"; NOTES §7).
+ */
+import { P2pCommError } from '../util/errors.ts';
+
+/** Reasons an `AppApi` call refuses a request; the UI branches on `code` (STYLE §6). */
+export type AppApiErrorCode =
+  | 'WRONG_PASSWORD'
+  | 'WEAK_PASSWORD'
+  | 'BAD_NAME'
+  | 'BAD_RECOVERY_KEY'
+  | 'BAD_INVITE'
+  | 'OWN_INVITE'
+  | 'BAD_BACKUP'
+  | 'BAD_SETTING'
+  | 'IDENTITY_EXISTS'
+  | 'NO_IDENTITY'
+  | 'LOCKED'
+  | 'UNKNOWN_CONTACT'
+  | 'UNKNOWN_MESSAGE'
+  | 'EMPTY_MESSAGE'
+  | 'MESSAGE_TOO_LONG';
+
+/** Typed refusal of an `AppApi` call (bad user input or wrong state, never a crash). */
+export class AppApiError extends P2pCommError<AppApiErrorCode> {}
+
+/** Networks the app can run on; `local` is a devnet/simnet node on this machine. */
+export type NetworkId = 'local' | 'testnet-10' | 'mainnet';
+
+/** Every network id, in the order the settings screen lists them. */
+export const NETWORK_IDS: readonly NetworkId[] = ['local', 'testnet-10', 'mainnet'];
+
+/** Opaque, stable id of a contact (and of the one-to-one conversation with it). */
+export type ContactId = string & { readonly __brand: 'ContactId' };
+
+/** Opaque, stable id of a message within this device's history. */
+export type MessageId = string & { readonly __brand: 'MessageId' };
+
+/** The user's own identity as shown on screen: a chosen name and a short fingerprint. */
+export interface IdentitySummary {
+  /** Name the user chose; shown to contacts on the shared card. */
+  readonly displayName: string;
+  /** Human-comparable fingerprint of the identity key, e.g. "5f3a 91c0 7be2 44d1". */
+  readonly fingerprint: string;
+}
+
+/** Whether an identity exists on this device and whether its vault is open. */
+export type VaultState =
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'locked'; readonly displayName: string }
+  | { readonly kind: 'unlocked'; readonly identity: IdentitySummary };
+
+/** Result of creating an identity: the recovery key is shown once and never stored in clear. */
+export interface CreatedIdentity {
+  readonly identity: IdentitySummary;
+  /** The recovery key as plain words, in order (shown numbered; the user writes them down). */
+  readonly recoveryWords: readonly string[];
+}
+
+/**
+ * How a contact can be reached right now, as the conversation header words it:
+ * connected = direct encrypted link; connecting = link being set up; offline = messages go
+ * by secure delivery (or wait, in P2P-only mode).
+ */
+export type ConnectionState = 'connected' | 'connecting' | 'offline';
+
+/** A contact as shown in lists and headers. */
+export interface ContactSummary {
+  readonly id: ContactId;
+  /** Name from the contact's card; untrusted text, always rendered as text. */
+  readonly displayName: string;
+  /** Fingerprint of the contact's identity key, for comparing in person. */
+  readonly fingerprint: string;
+  readonly connection: ConnectionState;
+}
+
+/** One row of the conversation list. */
+export interface ConversationSummary {
+  readonly contact: ContactSummary;
+  /** Newest message, if any. */
+  readonly last?: { readonly text: string; readonly at: number; readonly outgoing: boolean };
+  /** Incoming messages not yet shown to the user. */
+  readonly unread: number;
+}
+
+/**
+ * Delivery progress of an outgoing message (incoming messages carry `delivered`):
+ * sending = not yet handed to any path; sent = published (P2P frame written, or on chain);
+ * delivered = the recipient's signed receipt arrived; read = their read receipt arrived
+ * (only when both sides enable read receipts); failed = gave up after retries (NOTES §3).
+ */
+export type MessageStatus = 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
+
+/** Path a message travelled: a direct link, or secure (on-chain) delivery. */
+export type DeliveryRoute = 'direct' | 'secure';
+
+/** A message as the conversation view shows it. */
+export interface ChatMessage {
+  readonly id: MessageId;
+  readonly contactId: ContactId;
+  readonly outgoing: boolean;
+  /** Plain text; untrusted, always rendered as text. */
+  readonly text: string;
+  /** Unix time in milliseconds the sender wrote it (sender's clock, as shown). */
+  readonly sentAt: number;
+  readonly status: MessageStatus;
+  /** Undefined while the path is not chosen yet. */
+  readonly route?: DeliveryRoute;
+  /**
+   * True when the message went by secure delivery and its publication can be proven: the UI
+   * shows the "verified delivery" badge and offers the proof view. It proves the sender
+   * published, not that the recipient read it (NOTES §7).
+   */
+  readonly hasProof: boolean;
+}
+
+/** On-chain evidence for a message that went by secure delivery (the proof view, NOTES §7). */
+export interface DeliveryProof {
+  readonly messageId: MessageId;
+  readonly network: NetworkId;
+  /** Transaction id, 64 hex characters. */
+  readonly txId: string;
+  /** Hash of the chain block that accepted the transaction (64 hex), once accepted. */
+  readonly acceptingBlockHash?: string;
+  /** DAA score of the accepting block, once accepted. */
+  readonly acceptingDaaScore?: bigint;
+  /** Blue-score distance from the accepting block to the current sink; 0 while pending. */
+  readonly confirmations: number;
+  /** Whether the recipient's signed receipt for this message has arrived. */
+  readonly receiptReceived: boolean;
+}
+
+/**
+ * The secure delivery balance in user terms. Amounts are in sompi (bigint) for the proof
+ * and top-up code paths; the main screens show only message counts derived from them.
+ */
+export interface DeliveryBalance {
+  /** Value available to pay for new offline deliveries. */
+  readonly spendable: bigint;
+  /** Value held in notifications not yet returned by recipients (NOTES §1), shown apart. */
+  readonly lockedInPending: bigint;
+  /** What one offline message costs at the current fee estimate (NOTES §2). */
+  readonly costPerMessage: bigint;
+  /** Offline messages `spendable` still pays for at `costPerMessage`. */
+  readonly messagesLeft: number;
+  /** Messages whose held value is expected back when they are acknowledged. */
+  readonly pendingMessages: number;
+  /** Where a top-up link-out sends the user (mainnet only; carries only the address). */
+  readonly topUpUrl?: string;
+  /** When true, offline messages wait for a direct link instead of secure delivery. */
+  readonly p2pOnly: boolean;
+}
+
+/** A WebRTC ICE server (RTCIceServer without the deprecated fields). */
+export interface IceServer {
+  readonly urls: string;
+  readonly username?: string;
+  readonly credential?: string;
+}
+
+/** User-adjustable settings (the settings screen edits exactly these). */
+export interface AppSettings {
+  readonly network: NetworkId;
+  /** Node addresses (ws:// or wss://) tried in order for the chosen network. */
+  readonly nodeUrls: readonly string[];
+  /** STUN/TURN servers; empty works on one host or LAN (NOTES §4). */
+  readonly iceServers: readonly IceServer[];
+  /** Batch offline messages for a lower cost per message, at some added delay. */
+  readonly batching: boolean;
+  /** Send read receipts (and so see others' when they do too). */
+  readonly readReceipts: boolean;
+}
+
+/** What a pasted or scanned invite would add, shown before the user confirms. */
+export interface InvitePreview {
+  readonly displayName: string;
+  readonly fingerprint: string;
+}
+
+/** Changes the UI reacts to; it re-reads what it shows (events carry no authority). */
+export type AppEvent =
+  | { readonly type: 'vault'; readonly state: VaultState }
+  | { readonly type: 'conversations' }
+  | { readonly type: 'message'; readonly message: ChatMessage }
+  | { readonly type: 'connection'; readonly contactId: ContactId; readonly state: ConnectionState }
+  | { readonly type: 'balance'; readonly balance: DeliveryBalance }
+  | { readonly type: 'settings'; readonly settings: AppSettings };
+
+/** Stops a subscription. */
+export type Unsubscribe = () => void;
+
+/** Everything the web app asks of the delivery engine. */
+export interface AppApi {
+  /** Current vault state, synchronously (the first screen depends on it). */
+  vaultState(): VaultState;
+  /**
+   * Creates a fresh identity (random seed, never derived from the password, NOTES §5) and
+   * opens its vault encrypted under `password`. Rejects BAD_NAME, WEAK_PASSWORD,
+   * IDENTITY_EXISTS.
+   */
+  createIdentity(displayName: string, password: string): Promise<CreatedIdentity>;
+  /** Opens the vault. Rejects WRONG_PASSWORD (state unchanged) or NO_IDENTITY. */
+  unlock(password: string): Promise<IdentitySummary>;
+  /** Closes the vault and forgets keys in memory. */
+  lock(): Promise<void>;
+  /**
+   * Replaces this device's identity with the one the recovery words restore, encrypted
+   * under `newPassword`. Rejects BAD_RECOVERY_KEY, WEAK_PASSWORD, BAD_NAME.
+   */
+  restore(recoveryWords: string, displayName: string, newPassword: string): Promise<IdentitySummary>;
+
+  /** The user's own invite code (the part after `#/add/` in an invite link, URL-safe). */
+  myInviteCode(): Promise<string>;
+  /** Decodes an invite code without adding it. Rejects BAD_INVITE or OWN_INVITE. */
+  previewInvite(code: string): Promise<InvitePreview>;
+  /** Adds the contact an invite code describes (idempotent). Rejects like `previewInvite`. */
+  addContact(code: string): Promise<ContactSummary>;
+
+  /** Conversations, newest activity first. */
+  conversations(): Promise<readonly ConversationSummary[]>;
+  /** One contact. Rejects UNKNOWN_CONTACT. */
+  contact(id: ContactId): Promise<ContactSummary>;
+  /** Messages of a conversation, oldest first; `limit` newest ones when given. */
+  messages(id: ContactId, options?: { readonly limit?: number }): Promise<readonly ChatMessage[]>;
+  /**
+   * Queues a text message; resolves with it in status `sending`, progress comes as `message`
+   * events. Rejects EMPTY_MESSAGE, MESSAGE_TOO_LONG, UNKNOWN_CONTACT, LOCKED.
+   */
+  send(id: ContactId, text: string): Promise<ChatMessage>;
+  /** Marks a conversation as read (sends read receipts when enabled). */
+  markRead(id: ContactId): Promise<void>;
+  /** Retries a failed outgoing message. Rejects UNKNOWN_MESSAGE. */
+  retry(id: MessageId): Promise<void>;
+  /** The delivery proof of a message, or null when it went directly. Rejects UNKNOWN_MESSAGE. */
+  deliveryProof(id: MessageId): Promise<DeliveryProof | null>;
+
+  /** The secure delivery balance at the current fee estimate. */
+  balance(): Promise<DeliveryBalance>;
+  /** Turns P2P-only mode on or off (offline messages then wait instead of costing). */
+  setP2pOnly(on: boolean): Promise<DeliveryBalance>;
+
+  /** Current settings. */
+  settings(): Promise<AppSettings>;
+  /** Validates and applies a change. Rejects BAD_SETTING naming the field in its message. */
+  updateSettings(patch: Partial<AppSettings>): Promise<AppSettings>;
+  /** An encrypted backup file of identity, contacts and history (under the vault password). */
+  exportBackup(): Promise<Uint8Array>;
+  /** Restores a backup file made by `exportBackup`. Rejects BAD_BACKUP or WRONG_PASSWORD. */
+  importBackup(file: Uint8Array, password: string): Promise<IdentitySummary>;
+
+  /** Subscribes to changes; the listener is called synchronously after each change. */
+  subscribe(listener: (event: AppEvent) => void): Unsubscribe;
+}
+
+/** Length limit for one text message, in UTF-16 code units (chunking is the engine's job). */
+export const MAX_MESSAGE_LENGTH = 4000;
+
+/** Minimum password length accepted for the vault. */
+export const MIN_PASSWORD_LENGTH = 8;

@@ -1,0 +1,314 @@
+/**
+ * The app shell: picks the screen from the vault state and the URL hash, lays out the
+ * sidebar (conversation list) and main pane, and forwards engine events to the live screen.
+ * Routes: #/chats, #/chat/<id>, #/add[/<invite code>], #/share, #/balance, #/settings,
+ * #/restore. Hash routing keeps the app a set of static files (spec "Zero Infrastructure").
+ */
+import type { AppApi, AppEvent, ContactId, VaultState } from './app-api.ts';
+import { h, replaceChildren } from './dom.ts';
+import { isLowBalance } from './format.ts';
+import { balanceView } from './views/balance.ts';
+import { createChatList } from './views/chat-list.ts';
+import { addContactView, shareView } from './views/contacts.ts';
+import { conversationView } from './views/conversation.ts';
+import { createIdentityView, recoveryKeyView, restoreView, unlockView } from './views/onboarding.ts';
+import { settingsView } from './views/settings.ts';
+import type { View, ViewContext } from './views/view.ts';
+
+/** Options of `mountApp`. */
+export interface MountOptions {
+  readonly api: AppApi;
+  /** Element the app owns entirely. */
+  readonly root: HTMLElement;
+  /** The app's own address (invite links point here). */
+  readonly appUrl: string;
+  /** A notice shown on every screen, e.g. that this build simulates delivery. */
+  readonly notice?: string;
+}
+
+/** A mounted app. */
+export interface MountedApp {
+  dispose(): void;
+}
+
+type Route =
+  | { readonly name: 'chats' }
+  | { readonly name: 'chat'; readonly id: ContactId }
+  | { readonly name: 'add'; readonly code?: string }
+  | { readonly name: 'share' | 'balance' | 'settings' | 'restore' };
+
+/** Parses `location.hash`; anything unknown is the chat list. */
+export function parseRoute(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/');
+  const [head, arg] = parts;
+  switch (head) {
+    case 'chat':
+      return arg === undefined || arg === ''
+        ? { name: 'chats' }
+        : { name: 'chat', id: decodeURIComponent(arg) as ContactId };
+    case 'add':
+      return arg === undefined || arg === ''
+        ? { name: 'add' }
+        : { name: 'add', code: parts.slice(1).join('/') };
+    case 'share':
+    case 'balance':
+    case 'settings':
+    case 'restore':
+      return { name: head };
+    default:
+      return { name: 'chats' };
+  }
+}
+
+/** Mounts the app into `root` and keeps it in step with the engine and the URL. */
+export function mountApp(options: MountOptions): MountedApp {
+  const { api, root } = options;
+  const announcer = h('div', { class: 'sr-only', role: 'status', 'aria-live': 'polite' });
+  const ctx: ViewContext = {
+    api,
+    appUrl: options.appUrl,
+    navigate(hash) {
+      if (location.hash === hash) render();
+      else location.hash = hash;
+    },
+    announce(text) {
+      announcer.textContent = '';
+      // A fresh text node after clearing makes screen readers repeat identical messages.
+      setTimeout(() => (announcer.textContent = text), 30);
+    },
+  };
+
+  let vault: VaultState = api.vaultState();
+  let pendingWords: readonly string[] | undefined;
+  let view: View | undefined;
+  let shell: Shell | undefined;
+
+  const notice =
+    options.notice === undefined ? null : h('p', { class: 'notice', role: 'note' }, options.notice);
+
+  const show = (next: View, container: HTMLElement, focusTarget?: HTMLElement | null): void => {
+    view?.dispose?.();
+    view = next;
+    replaceChildren(container, next.el);
+    document.title = `${next.title} \u00b7 p2pcomm`;
+    const target = focusTarget ?? next.el.querySelector<HTMLElement>('h1, h2');
+    if (target !== null && target !== undefined) {
+      if (
+        !target.hasAttribute('tabindex') &&
+        !(target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement)
+      ) {
+        target.setAttribute('tabindex', '-1');
+      }
+      target.focus({ preventScroll: true });
+    }
+  };
+
+  const render = (): void => {
+    const route = parseRoute(location.hash);
+    if (vault.kind !== 'unlocked' || pendingWords !== undefined) {
+      shell?.dispose();
+      shell = undefined;
+      const page = h('main', { class: 'solo', id: 'main' });
+      replaceChildren(root, notice, page, announcer);
+      if (pendingWords !== undefined) {
+        show(
+          recoveryKeyView(ctx, pendingWords, () => {
+            pendingWords = undefined;
+            ctx.navigate('#/share');
+          }),
+          page,
+        );
+      } else if (route.name === 'restore') {
+        show(
+          restoreView(ctx, vault.kind !== 'empty', () => ctx.navigate('#/chats')),
+          page,
+        );
+      } else if (vault.kind === 'empty') {
+        show(
+          createIdentityView(ctx, (words) => {
+            pendingWords = words;
+            render();
+          }),
+          page,
+        );
+      } else if (vault.kind === 'locked') {
+        show(unlockView(ctx, vault.displayName), page, page.querySelector('input'));
+        page.querySelector('input')?.focus();
+      }
+      return;
+    }
+    if (shell === undefined) {
+      shell = createShell(ctx, vault.identity.displayName);
+      replaceChildren(root, notice, shell.el, announcer);
+    }
+    shell.setRoute(route);
+    let next: View;
+    switch (route.name) {
+      case 'chat':
+        next = conversationView(ctx, route.id);
+        break;
+      case 'add':
+        next = addContactView(ctx, route.code);
+        break;
+      case 'share':
+        next = shareView(ctx);
+        break;
+      case 'balance':
+        next = balanceView(ctx);
+        break;
+      case 'settings':
+        next = settingsView(ctx);
+        break;
+      case 'restore':
+        next = restoreView(ctx, true, () => ctx.navigate('#/chats'));
+        break;
+      case 'chats':
+        next = {
+          el: h(
+            'div',
+            { class: 'placeholder' },
+            h('h2', { class: 'pane-title' }, 'Chats'),
+            h('p', {}, 'Choose a conversation.'),
+          ),
+          title: 'Chats',
+        };
+        break;
+    }
+    const focus =
+      route.name === 'chat'
+        ? next.el.querySelector<HTMLElement>('textarea')
+        : route.name === 'chats'
+          ? shell.listFocus()
+          : null;
+    show(next, shell.main, focus);
+  };
+
+  const onEvent = (event: AppEvent): void => {
+    if (event.type === 'vault') {
+      const before = vault.kind;
+      vault = event.state;
+      if (before !== vault.kind) render();
+      return;
+    }
+    shell?.onEvent(event);
+    view?.onEvent?.(event);
+  };
+
+  const unsubscribe = api.subscribe(onEvent);
+  const onHash = (): void => render();
+  window.addEventListener('hashchange', onHash);
+  render();
+
+  return {
+    dispose() {
+      unsubscribe();
+      window.removeEventListener('hashchange', onHash);
+      view?.dispose?.();
+      shell?.dispose();
+      root.replaceChildren();
+    },
+  };
+}
+
+interface Shell {
+  readonly el: HTMLElement;
+  readonly main: HTMLElement;
+  setRoute(route: Route): void;
+  listFocus(): HTMLElement | null;
+  onEvent(event: AppEvent): void;
+  dispose(): void;
+}
+
+/** The unlocked layout: top bar, navigation, conversation list, main pane. */
+function createShell(ctx: ViewContext, displayName: string): Shell {
+  const list = createChatList();
+  const unreadBadge = h('span', { class: 'unread', hidden: true });
+  const lowPill = h('a', { href: '#/balance', class: 'pill warn', hidden: true }, 'Secure delivery low');
+  const lockBtn = h('button', { type: 'button', class: 'btn ghost' }, 'Lock');
+  lockBtn.addEventListener('click', () => void ctx.api.lock());
+  const links: [Route['name'], string, string][] = [
+    ['chats', '#/chats', 'Chats'],
+    ['add', '#/add', 'Add contact'],
+    ['share', '#/share', 'My card'],
+    ['balance', '#/balance', 'Delivery'],
+    ['settings', '#/settings', 'Settings'],
+  ];
+  const navLinks = links.map(([name, href, label]) => {
+    const a = h('a', { href, class: 'nav-link', 'data-route': name }, label);
+    if (name === 'chats') a.appendChild(unreadBadge);
+    return a;
+  });
+  const nav = h('nav', { class: 'nav', 'aria-label': 'Main' }, ...navLinks);
+  const top = h(
+    'header',
+    { class: 'topbar' },
+    h(
+      'a',
+      { href: '#/chats', class: 'brand small' },
+      h('span', { class: 'prompt', 'aria-hidden': 'true' }, '>_'),
+      h('span', { class: 'brand-name' }, 'p2pcomm'),
+    ),
+    h('span', { class: 'me', title: 'Your name' }, displayName),
+    lowPill,
+    lockBtn,
+  );
+  const main = h('main', { class: 'pane', id: 'main' });
+  const side = h('aside', { class: 'sidebar' }, list.el);
+  const skip = h('a', { href: '#main', class: 'skip' }, 'Skip to content');
+  skip.addEventListener('click', (e) => {
+    e.preventDefault();
+    main.querySelector<HTMLElement>('textarea, h2, h1')?.focus();
+  });
+  const el = h('div', { class: 'shell' }, skip, top, nav, h('div', { class: 'body' }, side, main));
+  let active: ContactId | undefined;
+  let disposed = false;
+
+  const refreshList = (): void => {
+    ctx.api.conversations().then(
+      (rows) => {
+        if (disposed) return;
+        list.update(rows, active);
+        const total = rows.reduce((n, r) => n + r.unread, 0);
+        unreadBadge.hidden = total === 0;
+        unreadBadge.textContent = String(total);
+        unreadBadge.setAttribute('aria-label', `${total} unread`);
+      },
+      () => undefined,
+    );
+  };
+  const refreshBalance = (): void => {
+    ctx.api.balance().then(
+      (b) => (lowPill.hidden = !isLowBalance(b.messagesLeft, b.p2pOnly)),
+      () => undefined,
+    );
+  };
+  refreshList();
+  refreshBalance();
+
+  return {
+    el,
+    main,
+    setRoute(route) {
+      active = route.name === 'chat' ? route.id : undefined;
+      el.dataset['route'] = route.name;
+      for (const a of navLinks) {
+        const on =
+          a.dataset['route'] === route.name || (route.name === 'chat' && a.dataset['route'] === 'chats');
+        if (on) a.setAttribute('aria-current', 'page');
+        else a.removeAttribute('aria-current');
+      }
+      refreshList();
+    },
+    listFocus() {
+      return list.el.querySelector<HTMLElement>('a.chat-row') ?? null;
+    },
+    onEvent(event) {
+      if (event.type === 'conversations' || event.type === 'connection') refreshList();
+      if (event.type === 'balance')
+        lowPill.hidden = !isLowBalance(event.balance.messagesLeft, event.balance.p2pOnly);
+    },
+    dispose() {
+      disposed = true;
+    },
+  };
+}

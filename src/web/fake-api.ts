@@ -1,0 +1,652 @@
+/**
+ * In-memory `AppApi` for demos, screenshots and UI tests. It simulates what the engine will
+ * do (ticks progressing, contacts connecting, secure delivery with a proof, a balance that
+ * drains) with a timer, and holds nothing beyond the page's lifetime.
+ *
+ * It is not a vault: the password is kept in memory only to compare on unlock, and the
+ * recovery words are real BIP-39 words from a random seed so the screens show the real shape.
+ */
+import { generateMnemonic, mnemonicToEntropy, validateMnemonic } from '@scure/bip39';
+import { wordlist } from '@scure/bip39/wordlists/english.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, bytesToUtf8, randomBytes, utf8ToBytes } from '../util/bytes.ts';
+import {
+  AppApiError,
+  MAX_MESSAGE_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  NETWORK_IDS,
+  type AppApi,
+  type AppEvent,
+  type AppSettings,
+  type ChatMessage,
+  type ConnectionState,
+  type ContactId,
+  type ContactSummary,
+  type ConversationSummary,
+  type CreatedIdentity,
+  type DeliveryBalance,
+  type DeliveryProof,
+  type IdentitySummary,
+  type InvitePreview,
+  type MessageId,
+  type Unsubscribe,
+  type VaultState,
+} from './app-api.ts';
+
+/** Options of the fake engine. */
+export interface FakeApiOptions {
+  /** Milliseconds between simulated steps (connecting, ticks, receipts). @default 400 */
+  readonly stepMs?: number;
+  /** Starts unlocked with an identity, demo contacts and conversations. @default false */
+  readonly seed?: boolean;
+  /** Extra messages in the first demo conversation (memory benchmarks). @default 0 */
+  readonly seedMessages?: number;
+  /** Connected demo contacts answer each message. @default false */
+  readonly autoReply?: boolean;
+  /** Starting spendable value in sompi. @default 5_000_000_000n (about 240 messages) */
+  readonly balance?: bigint;
+  /** Clock, injectable for tests. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Fee of one offline message: 1-in/2-out with a 200-byte payload at 100 sompi/gram (NOTES §2). */
+const COST_PER_MESSAGE = 223_600n;
+/** Value a notification output carries until the recipient returns it (NOTES §1: ~0.2 KAS). */
+const NOTIFICATION_VALUE = 20_000_000n;
+/** Default node addresses: the wRPC JSON ports of FACTS §6.1 on this machine. */
+const DEFAULT_NODE_URL: Record<AppSettings['network'], string> = {
+  local: 'ws://127.0.0.1:18610',
+  'testnet-10': 'ws://127.0.0.1:18210',
+  mainnet: 'ws://127.0.0.1:18110',
+};
+/** A blue score already past Toccata activation on mainnet (FACTS §1), so proofs look real. */
+const BASE_DAA_SCORE = 474_200_000n;
+
+interface Contact {
+  id: ContactId;
+  displayName: string;
+  fingerprint: string;
+  connection: ConnectionState;
+  unread: number;
+}
+
+interface StoredMessage {
+  id: MessageId;
+  contactId: ContactId;
+  outgoing: boolean;
+  text: string;
+  sentAt: number;
+  status: ChatMessage['status'];
+  route?: ChatMessage['route'];
+  proof?: { txId: string; blockHash: string; daaScore: bigint; acceptedAt: number; receipt: boolean };
+}
+
+interface Identity {
+  displayName: string;
+  fingerprint: string;
+  password: string;
+  words: string;
+}
+
+const toBase64Url = (bytes: Uint8Array): string =>
+  btoa(String.fromCharCode(...bytes))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '');
+
+function fromBase64Url(text: string): Uint8Array {
+  const bin = atob(text.replaceAll('-', '+').replaceAll('_', '/'));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+/** "5f3a 91c0 7be2 44d1": 8 bytes of a hash, grouped for reading aloud. */
+function fingerprintOf(bytes: Uint8Array): string {
+  return bytesToHex(sha256(bytes).subarray(0, 8)).replace(/(.{4})(?!$)/g, '$1 ');
+}
+
+function checkName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0 || trimmed.length > 64) {
+    throw new AppApiError('BAD_NAME', 'A name needs 1 to 64 characters');
+  }
+  return trimmed;
+}
+
+function checkPassword(password: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    throw new AppApiError('WEAK_PASSWORD', `A password needs at least ${MIN_PASSWORD_LENGTH} characters`);
+  }
+}
+
+/** The in-memory `AppApi`. */
+export class FakeApi implements AppApi {
+  readonly #stepMs: number;
+  readonly #autoReply: boolean;
+  readonly #now: () => number;
+  readonly #listeners = new Set<(event: AppEvent) => void>();
+  #identity: Identity | undefined;
+  #unlocked = false;
+  readonly #contacts = new Map<ContactId, Contact>();
+  readonly #messages = new Map<ContactId, StoredMessage[]>();
+  readonly #byId = new Map<MessageId, StoredMessage>();
+  #spendable: bigint;
+  #locked = 0n;
+  #p2pOnly = false;
+  #settings: AppSettings = {
+    network: 'local',
+    nodeUrls: [DEFAULT_NODE_URL.local],
+    iceServers: [],
+    batching: false,
+    readReceipts: true,
+  };
+  #counter = 0;
+
+  constructor(options: FakeApiOptions = {}) {
+    this.#stepMs = options.stepMs ?? 400;
+    this.#autoReply = options.autoReply ?? false;
+    this.#now = options.now ?? Date.now;
+    this.#spendable = options.balance ?? 5_000_000_000n;
+    if (options.seed === true) this.#seed(options.seedMessages ?? 0);
+  }
+
+  // --- vault ---------------------------------------------------------------------------
+
+  vaultState(): VaultState {
+    const id = this.#identity;
+    if (id === undefined) return { kind: 'empty' };
+    if (!this.#unlocked) return { kind: 'locked', displayName: id.displayName };
+    return { kind: 'unlocked', identity: { displayName: id.displayName, fingerprint: id.fingerprint } };
+  }
+
+  async createIdentity(displayName: string, password: string): Promise<CreatedIdentity> {
+    if (this.#identity !== undefined)
+      throw new AppApiError('IDENTITY_EXISTS', 'An identity already exists here');
+    const name = checkName(displayName);
+    checkPassword(password);
+    const words = generateMnemonic(wordlist, 256);
+    this.#identity = {
+      displayName: name,
+      fingerprint: fingerprintOf(mnemonicToEntropy(words, wordlist)),
+      password,
+      words,
+    };
+    this.#unlocked = true;
+    this.#emitVault();
+    return Promise.resolve({ identity: this.#summary(), recoveryWords: words.split(' ') });
+  }
+
+  async unlock(password: string): Promise<IdentitySummary> {
+    const id = this.#identity;
+    if (id === undefined) throw new AppApiError('NO_IDENTITY', 'No identity on this device');
+    // The engine runs a memory-hard KDF here (NOTES §5); a wrong password changes nothing.
+    await this.#delay(Math.min(this.#stepMs, 300));
+    if (password !== id.password) throw new AppApiError('WRONG_PASSWORD', 'Wrong password');
+    this.#unlocked = true;
+    this.#emitVault();
+    return this.#summary();
+  }
+
+  async lock(): Promise<void> {
+    this.#unlocked = false;
+    this.#emitVault();
+    return Promise.resolve();
+  }
+
+  async restore(recoveryWords: string, displayName: string, newPassword: string): Promise<IdentitySummary> {
+    const words = recoveryWords.trim().toLowerCase().split(/\s+/).join(' ');
+    if (!validateMnemonic(words, wordlist)) {
+      throw new AppApiError('BAD_RECOVERY_KEY', 'These words are not a valid recovery key');
+    }
+    const name = checkName(displayName);
+    checkPassword(newPassword);
+    this.#identity = {
+      displayName: name,
+      fingerprint: fingerprintOf(mnemonicToEntropy(words, wordlist)),
+      password: newPassword,
+      words,
+    };
+    this.#unlocked = true;
+    this.#emitVault();
+    return Promise.resolve(this.#summary());
+  }
+
+  // --- contacts --------------------------------------------------------------------------
+
+  async myInviteCode(): Promise<string> {
+    const id = this.#requireUnlocked();
+    return Promise.resolve(
+      toBase64Url(utf8ToBytes(JSON.stringify({ v: 1, n: id.displayName, f: id.fingerprint }))),
+    );
+  }
+
+  async previewInvite(code: string): Promise<InvitePreview> {
+    return Promise.resolve(this.#decodeInvite(code));
+  }
+
+  async addContact(code: string): Promise<ContactSummary> {
+    const preview = this.#decodeInvite(code);
+    const existing = [...this.#contacts.values()].find((c) => c.fingerprint === preview.fingerprint);
+    if (existing !== undefined) return Promise.resolve(this.#contactSummary(existing));
+    const contact = this.#addContact(preview.displayName, preview.fingerprint, 'connecting');
+    this.#later(3, () => this.#setConnection(contact, 'connected'));
+    this.#emit({ type: 'conversations' });
+    return Promise.resolve(this.#contactSummary(contact));
+  }
+
+  async contact(id: ContactId): Promise<ContactSummary> {
+    return Promise.resolve(this.#contactSummary(this.#requireContact(id)));
+  }
+
+  // --- conversations ---------------------------------------------------------------------
+
+  async conversations(): Promise<readonly ConversationSummary[]> {
+    this.#requireUnlocked();
+    const rows = [...this.#contacts.values()].map((c): ConversationSummary => {
+      const last = this.#messages.get(c.id)?.at(-1);
+      const summary = { contact: this.#contactSummary(c), unread: c.unread };
+      return last === undefined
+        ? summary
+        : { ...summary, last: { text: last.text, at: last.sentAt, outgoing: last.outgoing } };
+    });
+    rows.sort((a, b) => (b.last?.at ?? 0) - (a.last?.at ?? 0));
+    return Promise.resolve(rows);
+  }
+
+  async messages(id: ContactId, options: { readonly limit?: number } = {}): Promise<readonly ChatMessage[]> {
+    this.#requireUnlocked();
+    this.#requireContact(id);
+    const all = this.#messages.get(id) ?? [];
+    const slice = options.limit === undefined ? all : all.slice(-options.limit);
+    return Promise.resolve(slice.map((m) => this.#view(m)));
+  }
+
+  async send(id: ContactId, text: string): Promise<ChatMessage> {
+    this.#requireUnlocked();
+    const contact = this.#requireContact(id);
+    if (text.trim().length === 0) throw new AppApiError('EMPTY_MESSAGE', 'Nothing to send');
+    if (text.length > MAX_MESSAGE_LENGTH) {
+      throw new AppApiError('MESSAGE_TOO_LONG', `A message holds at most ${MAX_MESSAGE_LENGTH} characters`);
+    }
+    const m = this.#store(contact.id, true, text, this.#now(), 'sending');
+    this.#later(1, () => this.#dispatch(m));
+    return Promise.resolve(this.#view(m));
+  }
+
+  async markRead(id: ContactId): Promise<void> {
+    const contact = this.#requireContact(id);
+    if (contact.unread !== 0) {
+      contact.unread = 0;
+      this.#emit({ type: 'conversations' });
+    }
+    return Promise.resolve();
+  }
+
+  async retry(id: MessageId): Promise<void> {
+    const m = this.#byId.get(id);
+    if (m === undefined || !m.outgoing) throw new AppApiError('UNKNOWN_MESSAGE', 'No such message');
+    if (m.status === 'failed') {
+      this.#update(m, { status: 'sending' });
+      this.#later(1, () => this.#dispatch(m));
+    }
+    return Promise.resolve();
+  }
+
+  async deliveryProof(id: MessageId): Promise<DeliveryProof | null> {
+    const m = this.#byId.get(id);
+    if (m === undefined) throw new AppApiError('UNKNOWN_MESSAGE', 'No such message');
+    const p = m.proof;
+    if (p === undefined) return Promise.resolve(null);
+    // 10 blocks per second since acceptance stand in for confirmations (FACTS: 10 BPS).
+    const confirmations = Math.max(0, Math.floor((this.#now() - p.acceptedAt) / 100));
+    return Promise.resolve({
+      messageId: m.id,
+      network: this.#settings.network,
+      txId: p.txId,
+      acceptingBlockHash: p.blockHash,
+      acceptingDaaScore: p.daaScore,
+      confirmations,
+      receiptReceived: p.receipt,
+    });
+  }
+
+  // --- balance and settings ----------------------------------------------------------------
+
+  async balance(): Promise<DeliveryBalance> {
+    return Promise.resolve(this.#balance());
+  }
+
+  async setP2pOnly(on: boolean): Promise<DeliveryBalance> {
+    this.#p2pOnly = on;
+    const b = this.#balance();
+    this.#emit({ type: 'balance', balance: b });
+    if (!on) for (const m of this.#byId.values()) if (m.status === 'sending') this.#dispatch(m);
+    return Promise.resolve(b);
+  }
+
+  async settings(): Promise<AppSettings> {
+    return Promise.resolve(this.#settings);
+  }
+
+  async updateSettings(patch: Partial<AppSettings>): Promise<AppSettings> {
+    const next = { ...this.#settings, ...patch };
+    if (!NETWORK_IDS.includes(next.network)) throw new AppApiError('BAD_SETTING', 'network: unknown network');
+    for (const url of next.nodeUrls) {
+      if (!/^wss?:\/\/[^\s/]+/.test(url))
+        throw new AppApiError('BAD_SETTING', `nodeUrls: not a ws:// address: ${url}`);
+    }
+    if (
+      patch.network !== undefined &&
+      patch.network !== this.#settings.network &&
+      patch.nodeUrls === undefined
+    ) {
+      next.nodeUrls = [DEFAULT_NODE_URL[patch.network]];
+    }
+    this.#settings = next;
+    this.#emit({ type: 'settings', settings: next });
+    this.#emit({ type: 'balance', balance: this.#balance() });
+    return Promise.resolve(next);
+  }
+
+  async exportBackup(): Promise<Uint8Array> {
+    const id = this.#requireUnlocked();
+    // A real backup is encrypted under the vault key; the fake's is a marked JSON document.
+    const doc = { format: 'p2pcomm-fake-backup', v: 1, name: id.displayName, words: id.words };
+    return Promise.resolve(utf8ToBytes(JSON.stringify(doc)));
+  }
+
+  async importBackup(file: Uint8Array, password: string): Promise<IdentitySummary> {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(bytesToUtf8(file));
+    } catch (cause) {
+      throw new AppApiError('BAD_BACKUP', 'Not a backup file', { cause });
+    }
+    if (
+      typeof doc !== 'object' ||
+      doc === null ||
+      !('format' in doc && doc.format === 'p2pcomm-fake-backup') ||
+      !('name' in doc && typeof doc.name === 'string') ||
+      !('words' in doc && typeof doc.words === 'string')
+    ) {
+      throw new AppApiError('BAD_BACKUP', 'Not a backup file');
+    }
+    return this.restore(doc.words, doc.name, password);
+  }
+
+  subscribe(listener: (event: AppEvent) => void): Unsubscribe {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  // --- demo controls (not part of AppApi) --------------------------------------------------
+
+  /** Simulates an incoming message from a contact (demos and tests). */
+  receive(id: ContactId, text: string): ChatMessage {
+    const contact = this.#requireContact(id);
+    const m = this.#store(contact.id, false, text, this.#now(), 'delivered');
+    m.route = contact.connection === 'connected' ? 'direct' : 'secure';
+    contact.unread++;
+    this.#emit({ type: 'message', message: this.#view(m) });
+    this.#emit({ type: 'conversations' });
+    return this.#view(m);
+  }
+
+  /** Simulates a contact going online, connecting or offline (demos and tests). */
+  setConnection(id: ContactId, state: ConnectionState): void {
+    this.#setConnection(this.#requireContact(id), state);
+  }
+
+  // --- internals ---------------------------------------------------------------------------
+
+  #dispatch(m: StoredMessage): void {
+    if (m.status !== 'sending') return;
+    const contact = this.#contacts.get(m.contactId);
+    if (contact === undefined) return;
+    if (contact.connection === 'connected') {
+      this.#update(m, { status: 'sent', route: 'direct' });
+      this.#later(1, () => this.#update(m, { status: 'delivered' }));
+      if (this.#settings.readReceipts) this.#later(2, () => this.#update(m, { status: 'read' }));
+      if (this.#autoReply) this.#later(3, () => this.receive(contact.id, `Got it: "${m.text.slice(0, 40)}"`));
+      return;
+    }
+    // Offline: secure delivery unless P2P-only or out of balance; then it waits for a link.
+    if (this.#p2pOnly || this.#spendable < COST_PER_MESSAGE + NOTIFICATION_VALUE) return;
+    this.#spendable -= COST_PER_MESSAGE + NOTIFICATION_VALUE;
+    this.#locked += NOTIFICATION_VALUE;
+    m.proof = {
+      txId: bytesToHex(randomBytes(32)),
+      blockHash: bytesToHex(randomBytes(32)),
+      daaScore: BASE_DAA_SCORE + BigInt(this.#counter),
+      acceptedAt: this.#now(),
+      receipt: false,
+    };
+    this.#update(m, { status: 'sent', route: 'secure' });
+    this.#emit({ type: 'balance', balance: this.#balance() });
+  }
+
+  #setConnection(contact: Contact, state: ConnectionState): void {
+    if (contact.connection === state) return;
+    contact.connection = state;
+    this.#emit({ type: 'connection', contactId: contact.id, state });
+    if (state !== 'connected') return;
+    // A link is up: waiting messages go now, and pending secure deliveries get receipts.
+    for (const m of this.#messages.get(contact.id) ?? []) {
+      if (!m.outgoing) continue;
+      if (m.status === 'sending') this.#dispatch(m);
+      else if (m.status === 'sent' && m.proof !== undefined && !m.proof.receipt) {
+        m.proof.receipt = true;
+        this.#spendable += NOTIFICATION_VALUE;
+        this.#locked -= NOTIFICATION_VALUE;
+        this.#update(m, { status: 'delivered' });
+        this.#emit({ type: 'balance', balance: this.#balance() });
+      }
+    }
+  }
+
+  #store(
+    contactId: ContactId,
+    outgoing: boolean,
+    text: string,
+    sentAt: number,
+    status: ChatMessage['status'],
+  ): StoredMessage {
+    const m: StoredMessage = {
+      id: `m${++this.#counter}` as MessageId,
+      contactId,
+      outgoing,
+      text,
+      sentAt,
+      status,
+    };
+    let list = this.#messages.get(contactId);
+    if (list === undefined) this.#messages.set(contactId, (list = []));
+    list.push(m);
+    this.#byId.set(m.id, m);
+    return m;
+  }
+
+  #update(m: StoredMessage, patch: Partial<Pick<StoredMessage, 'status' | 'route'>>): void {
+    if (patch.status !== undefined) m.status = patch.status;
+    if (patch.route !== undefined) m.route = patch.route;
+    this.#emit({ type: 'message', message: this.#view(m) });
+    this.#emit({ type: 'conversations' });
+  }
+
+  #view(m: StoredMessage): ChatMessage {
+    const base = {
+      id: m.id,
+      contactId: m.contactId,
+      outgoing: m.outgoing,
+      text: m.text,
+      sentAt: m.sentAt,
+      status: m.status,
+      hasProof: m.proof !== undefined,
+    };
+    return m.route === undefined ? base : { ...base, route: m.route };
+  }
+
+  #balance(): DeliveryBalance {
+    const perMessage = COST_PER_MESSAGE + NOTIFICATION_VALUE;
+    const base = {
+      spendable: this.#spendable,
+      lockedInPending: this.#locked,
+      costPerMessage: COST_PER_MESSAGE,
+      messagesLeft: Number(this.#spendable / perMessage),
+      pendingMessages: Number(this.#locked / NOTIFICATION_VALUE),
+      p2pOnly: this.#p2pOnly,
+    };
+    // Link-out only on mainnet (NOTES §7); the address stands in for the engine's receive address.
+    return this.#settings.network === 'mainnet' ? { ...base, topUpUrl: 'https://kaspa.org/#buy' } : base;
+  }
+
+  #decodeInvite(code: string): InvitePreview {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(bytesToUtf8(fromBase64Url(code)));
+    } catch (cause) {
+      throw new AppApiError('BAD_INVITE', 'This is not an invite', { cause });
+    }
+    if (
+      typeof doc !== 'object' ||
+      doc === null ||
+      !('v' in doc && doc.v === 1) ||
+      !('n' in doc && typeof doc.n === 'string') ||
+      !('f' in doc && typeof doc.f === 'string' && /^[0-9a-f]{4}( [0-9a-f]{4}){3}$/.test(doc.f))
+    ) {
+      throw new AppApiError('BAD_INVITE', 'This is not an invite');
+    }
+    if (doc.f === this.#identity?.fingerprint) throw new AppApiError('OWN_INVITE', 'This is your own invite');
+    const name = doc.n.trim().slice(0, 64);
+    return { displayName: name === '' ? 'Unnamed contact' : name, fingerprint: doc.f };
+  }
+
+  #addContact(displayName: string, fingerprint: string, connection: ConnectionState): Contact {
+    const contact: Contact = {
+      id: `c${++this.#counter}` as ContactId,
+      displayName,
+      fingerprint,
+      connection,
+      unread: 0,
+    };
+    this.#contacts.set(contact.id, contact);
+    return contact;
+  }
+
+  #contactSummary(c: Contact): ContactSummary {
+    return { id: c.id, displayName: c.displayName, fingerprint: c.fingerprint, connection: c.connection };
+  }
+
+  #summary(): IdentitySummary {
+    const id = this.#requireIdentity();
+    return { displayName: id.displayName, fingerprint: id.fingerprint };
+  }
+
+  #requireIdentity(): Identity {
+    if (this.#identity === undefined) throw new AppApiError('NO_IDENTITY', 'No identity on this device');
+    return this.#identity;
+  }
+
+  #requireUnlocked(): Identity {
+    const id = this.#requireIdentity();
+    if (!this.#unlocked) throw new AppApiError('LOCKED', 'Unlock first');
+    return id;
+  }
+
+  #requireContact(id: ContactId): Contact {
+    const c = this.#contacts.get(id);
+    if (c === undefined) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    return c;
+  }
+
+  #emitVault(): void {
+    this.#emit({ type: 'vault', state: this.vaultState() });
+  }
+
+  #emit(event: AppEvent): void {
+    for (const l of this.#listeners) l(event);
+  }
+
+  #later(steps: number, fn: () => void): void {
+    setTimeout(fn, steps * this.#stepMs);
+  }
+
+  async #delay(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  #seed(extra: number): void {
+    const words = generateMnemonic(wordlist, 256);
+    this.#identity = {
+      displayName: 'Ada',
+      fingerprint: fingerprintOf(mnemonicToEntropy(words, wordlist)),
+      password: 'correct horse battery',
+      words,
+    };
+    this.#unlocked = true;
+    const fp = (): string => fingerprintOf(randomBytes(16));
+    const now = this.#now();
+    const min = 60_000;
+    const grace = this.#addContact('Grace Hopper', fp(), 'connected');
+    const linus = this.#addContact('Linus', fp(), 'offline');
+    const radia = this.#addContact('Radia Perlman', fp(), 'connecting');
+    this.#later(4, () => this.#setConnection(radia, 'connected'));
+
+    const t0 = now - extra * min;
+    for (let i = 0; i < extra; i++) {
+      const m = this.#store(
+        grace.id,
+        i % 2 === 0,
+        `Message ${i + 1} of the long history`,
+        t0 + i * min - 90 * min,
+        'read',
+      );
+      m.route = 'direct';
+    }
+    const g1 = this.#store(
+      grace.id,
+      false,
+      'Did the relay test pass on your side?',
+      now - 42 * min,
+      'delivered',
+    );
+    g1.route = 'direct';
+    const g2 = this.#store(
+      grace.id,
+      true,
+      'Yes. Direct link came up in under a second.',
+      now - 40 * min,
+      'read',
+    );
+    g2.route = 'direct';
+    const g3 = this.#store(grace.id, false, 'Then ship it.', now - 3 * min, 'delivered');
+    g3.route = 'direct';
+    grace.unread = 1;
+
+    const l1 = this.#store(
+      linus.id,
+      true,
+      'Sending the draft while you are away.',
+      now - 26 * 60 * min,
+      'delivered',
+    );
+    l1.route = 'secure';
+    l1.proof = {
+      txId: bytesToHex(randomBytes(32)),
+      blockHash: bytesToHex(randomBytes(32)),
+      daaScore: BASE_DAA_SCORE - 936_000n,
+      acceptedAt: now - 26 * 60 * min,
+      receipt: true,
+    };
+    const l2 = this.#store(linus.id, true, 'And the numbers for review.', now - 20 * min, 'sent');
+    l2.route = 'secure';
+    l2.proof = {
+      txId: bytesToHex(randomBytes(32)),
+      blockHash: bytesToHex(randomBytes(32)),
+      daaScore: BASE_DAA_SCORE - 12_000n,
+      acceptedAt: now - 20 * min,
+      receipt: false,
+    };
+    this.#spendable -= NOTIFICATION_VALUE;
+    this.#locked += NOTIFICATION_VALUE;
+  }
+}

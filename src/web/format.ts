@@ -1,0 +1,234 @@
+/**
+ * Words and numbers as the screens show them: pure functions, no DOM, so they are tested in
+ * Node and shared by every view. Main-screen words stay free of chain jargon (spec "No
+ * Blockchain Exposure"); only `explorerTxUrl` and the proof view speak of transactions.
+ */
+import type { ConnectionState, IceServer, MessageStatus, NetworkId } from './app-api.ts';
+
+/** Header words for a contact's connection state (as the issue words them). */
+export function connectionWords(state: ConnectionState, p2pOnly = false): string {
+  switch (state) {
+    case 'connected':
+      return 'Connected';
+    case 'connecting':
+      return 'Establishing secure connection...';
+    case 'offline':
+      return p2pOnly
+        ? 'Offline - messages will wait until you are both online'
+        : 'Offline - messages will be delivered securely';
+  }
+}
+
+/** Tick glyphs for a message status: one tick sent, two delivered, two bright read. */
+export function statusTicks(status: MessageStatus): string {
+  switch (status) {
+    case 'sending':
+      return '\u00b7\u00b7\u00b7';
+    case 'sent':
+      return '\u2713';
+    case 'delivered':
+    case 'read':
+      return '\u2713\u2713';
+    case 'failed':
+      return '!';
+  }
+}
+
+/** Screen-reader words for a message status. */
+export function statusWords(status: MessageStatus): string {
+  switch (status) {
+    case 'sending':
+      return 'Sending';
+    case 'sent':
+      return 'Sent';
+    case 'delivered':
+      return 'Delivered';
+    case 'read':
+      return 'Read';
+    case 'failed':
+      return 'Not delivered';
+  }
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/** "14:05" in the viewer's local time. */
+export function formatClock(at: number): string {
+  const d = new Date(at);
+  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+}
+
+/** "14:05" today, "Mon 14:05" within a week, else "2026-11-02". */
+export function formatWhen(at: number, now: number = Date.now()): string {
+  const d = new Date(at);
+  const today = new Date(now);
+  if (d.toDateString() === today.toDateString()) return formatClock(at);
+  if (now - at >= 0 && now - at < 6 * 86_400_000) {
+    return `${d.toLocaleDateString('en-US', { weekday: 'short' })} ${formatClock(at)}`;
+  }
+  return formatDay(at);
+}
+
+/** "2026-11-02" in the viewer's local time (day separators in a conversation). */
+export function formatDay(at: number): string {
+  const d = new Date(at);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
+}
+
+/** Full local date and time for tooltips and the proof view. */
+export function formatFull(at: number): string {
+  return `${formatDay(at)} ${formatClock(at)}:${pad2(new Date(at).getSeconds())}`;
+}
+
+/** "1 message" / "1,234 messages". */
+export function countMessages(n: number): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? 'message' : 'messages'}`;
+}
+
+/** Below this many offline messages left the low-balance banner shows (spec "Low Balance Handling"). */
+export const LOW_BALANCE_MESSAGES = 20;
+
+/** Whether the low-balance banner shows (never in P2P-only mode, where nothing is spent). */
+export function isLowBalance(messagesLeft: number, p2pOnly: boolean): boolean {
+  return !p2pOnly && messagesLeft < LOW_BALANCE_MESSAGES;
+}
+
+/** Sompi per KAS (FACTS: 1 KAS = 10^8 sompi); only the proof and top-up paths use it. */
+const SOMPI_PER_KAS = 100_000_000n;
+
+/** "0.00223600 KAS" with exact digits (bigint, no float rounding); proof view only. */
+export function formatKas(sompi: bigint): string {
+  const neg = sompi < 0n;
+  const abs = neg ? -sompi : sompi;
+  const whole = abs / SOMPI_PER_KAS;
+  const frac = String(abs % SOMPI_PER_KAS).padStart(8, '0');
+  return `${neg ? '-' : ''}${whole.toLocaleString('en-US')}.${frac} KAS`;
+}
+
+/**
+ * Public explorer page of a transaction, on networks that have one (a local node has none).
+ * The link carries only the public tx id.
+ */
+export function explorerTxUrl(network: NetworkId, txId: string): string | undefined {
+  if (!/^[0-9a-f]{64}$/.test(txId)) return undefined;
+  switch (network) {
+    case 'mainnet':
+      return `https://explorer.kaspa.org/txs/${txId}`;
+    case 'testnet-10':
+      return `https://explorer-tn10.kaspa.org/txs/${txId}`;
+    case 'local':
+      return undefined;
+  }
+}
+
+/** Names shown for networks in settings and the proof view. */
+export function networkWords(network: NetworkId): string {
+  switch (network) {
+    case 'local':
+      return 'Local test network';
+    case 'testnet-10':
+      return 'Test network (testnet-10)';
+    case 'mainnet':
+      return 'Main network';
+  }
+}
+
+/**
+ * Extracts an invite code from what the user pasted or scanned: a full invite link
+ * (`https://host/path#/add/<code>`), a `#/add/<code>` fragment, or the bare code. Returns
+ * undefined when nothing code-shaped is there; the engine still validates the code itself.
+ */
+export function inviteCodeFrom(input: string): string | undefined {
+  const text = input.trim();
+  const marker = '#/add/';
+  const at = text.indexOf(marker);
+  const code = at >= 0 ? text.slice(at + marker.length) : text;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(code);
+  } catch {
+    return undefined;
+  }
+  return /^[A-Za-z0-9_-]{8,4096}$/.test(decoded) ? decoded : undefined;
+}
+
+/** The invite link for `code` under the app's own address (what the QR code carries). */
+export function inviteLink(appUrl: string, code: string): string {
+  const url = new URL(appUrl);
+  url.search = '';
+  url.hash = `/add/${code}`;
+  return url.href;
+}
+
+/** Thrown by the settings parsers with the line at fault; the view shows it beside the field. */
+export class SettingsInputError extends RangeError {
+  constructor(
+    readonly field: 'nodeUrls' | 'iceServers',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SettingsInputError';
+  }
+}
+
+/** Node addresses from a textarea: one `ws://` or `wss://` URL per line, blank lines ignored. */
+export function parseNodeUrls(text: string): string[] {
+  const out: string[] = [];
+  for (const [i, raw] of text.split('\n').entries()) {
+    const line = raw.trim();
+    if (line === '') continue;
+    let url: URL;
+    try {
+      url = new URL(line);
+    } catch {
+      throw new SettingsInputError('nodeUrls', `Line ${i + 1}: not an address`);
+    }
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+      throw new SettingsInputError('nodeUrls', `Line ${i + 1}: must start with ws:// or wss://`);
+    }
+    out.push(line);
+  }
+  return out;
+}
+
+/**
+ * ICE servers from a textarea, one per line: `stun:host:port` or
+ * `turn:host:port username credential` (RFC 7064/7065 URI schemes).
+ */
+export function parseIceServers(text: string): IceServer[] {
+  const out: IceServer[] = [];
+  for (const [i, raw] of text.split('\n').entries()) {
+    const parts = raw
+      .trim()
+      .split(/\s+/)
+      .filter((p) => p !== '');
+    if (parts.length === 0) continue;
+    const [urls, username, credential, ...rest] = parts as [string, ...string[]];
+    if (!/^(stun|stuns|turn|turns):[^\s]+$/.test(urls) || rest.length > 0) {
+      throw new SettingsInputError(
+        'iceServers',
+        `Line ${i + 1}: expected "stun:host:port" or "turn:host:port user secret"`,
+      );
+    }
+    const isTurn = urls.startsWith('turn');
+    if (isTurn !== (username !== undefined && credential !== undefined)) {
+      throw new SettingsInputError(
+        'iceServers',
+        `Line ${i + 1}: TURN servers need a user and secret, STUN servers none`,
+      );
+    }
+    out.push(username !== undefined && credential !== undefined ? { urls, username, credential } : { urls });
+  }
+  return out;
+}
+
+/** The textarea form of ICE servers (inverse of `parseIceServers`). */
+export function formatIceServers(servers: readonly IceServer[]): string {
+  return servers
+    .map((s) =>
+      s.username !== undefined && s.credential !== undefined
+        ? `${s.urls} ${s.username} ${s.credential}`
+        : s.urls,
+    )
+    .join('\n');
+}

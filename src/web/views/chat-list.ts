@@ -1,0 +1,87 @@
+/** The conversation list: names, last message, unread counts, connection dots. */
+import type { ContactId, ConversationSummary } from '../app-api.ts';
+import { h, replaceChildren } from '../dom.ts';
+import { connectionWords, formatWhen } from '../format.ts';
+
+/** A live list element; call `update` with fresh rows and the open conversation. */
+export interface ChatList {
+  readonly el: HTMLElement;
+  update(rows: readonly ConversationSummary[], active?: ContactId): void;
+}
+
+/** Creates the conversation list (rendered into the sidebar, or the main pane on phones). */
+export function createChatList(): ChatList {
+  const list = h('ul', { class: 'chat-list', 'aria-label': 'Conversations' });
+  const empty = h(
+    'div',
+    { class: 'empty' },
+    h('p', {}, 'No conversations yet.'),
+    h(
+      'p',
+      {},
+      h('a', { href: '#/add', class: 'btn' }, 'Add a contact'),
+      ' ',
+      h('a', { href: '#/share', class: 'btn' }, 'Share my card'),
+    ),
+  );
+  const el = h(
+    'nav',
+    { class: 'chats', 'aria-label': 'Conversations' },
+    h('h2', { class: 'pane-title' }, 'Chats'),
+    list,
+    empty,
+  );
+
+  return {
+    el,
+    update(rows, active) {
+      empty.hidden = rows.length > 0;
+      replaceChildren(
+        list,
+        ...rows.map((row) => {
+          const c = row.contact;
+          const preview =
+            row.last === undefined
+              ? 'No messages yet'
+              : `${row.last.outgoing ? 'You: ' : ''}${row.last.text}`;
+          const unread =
+            row.unread > 0
+              ? h('span', { class: 'unread', 'aria-label': `${row.unread} unread` }, String(row.unread))
+              : null;
+          const link = h(
+            'a',
+            {
+              href: `#/chat/${encodeURIComponent(c.id)}`,
+              class: `chat-row${c.id === active ? ' active' : ''}`,
+              'aria-current': c.id === active ? 'page' : undefined,
+            },
+            h('span', {
+              class: `dot ${c.connection}`,
+              title: connectionWords(c.connection),
+              'aria-hidden': 'true',
+            }),
+            h(
+              'span',
+              { class: 'chat-main' },
+              h('span', { class: 'chat-name' }, c.displayName),
+              h(
+                'span',
+                { class: 'chat-preview' },
+                preview.length > 80 ? `${preview.slice(0, 80)}...` : preview,
+              ),
+            ),
+            h(
+              'span',
+              { class: 'chat-side' },
+              row.last === undefined
+                ? null
+                : h('time', { datetime: new Date(row.last.at).toISOString() }, formatWhen(row.last.at)),
+              unread,
+            ),
+          );
+          return h('li', {}, link);
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,194 @@
+/** Sharing one's contact (QR code + invite link) and adding a contact (paste or scan). */
+import { AppApiError, type InvitePreview } from '../app-api.ts';
+import { errorText, field, h } from '../dom.ts';
+import { inviteCodeFrom, inviteLink } from '../format.ts';
+import { createQrDecoder, qrSvg } from '../qr.ts';
+import type { View, ViewContext } from './view.ts';
+
+/** "My card": the invite as a QR code and a link to copy or share. */
+export function shareView(ctx: ViewContext): View {
+  const qrBox = h('div', { class: 'qr-box' }, h('p', {}, 'Preparing your card...'));
+  const linkInput = h('input', { type: 'text', readonly: true, class: 'mono' });
+  const linkF = field('Invite link', linkInput, 'Send it over any channel; it holds no secret.');
+  const copy = h('button', { type: 'button', class: 'btn' }, 'Copy link');
+  const share = h('button', { type: 'button', class: 'btn', hidden: !('share' in navigator) }, 'Share...');
+  const fp = h('p', { class: 'fp' });
+  const el = h(
+    'section',
+    { class: 'page share', 'aria-labelledby': 'share-title' },
+    h('h2', { id: 'share-title', class: 'pane-title' }, 'My card'),
+    h('p', { class: 'lede' }, 'Let a contact scan this code, or send them the link.'),
+    qrBox,
+    fp,
+    h('div', { class: 'card form' }, linkF.row, h('div', { class: 'row' }, copy, share)),
+  );
+  copy.addEventListener('click', () => {
+    navigator.clipboard.writeText(linkInput.value).then(
+      () => ctx.announce('Invite link copied'),
+      () => {
+        linkInput.select();
+        ctx.announce('Select and copy the link');
+      },
+    );
+  });
+  share.addEventListener('click', () => {
+    navigator.share({ title: 'p2pcomm invite', url: linkInput.value }).catch(() => undefined);
+  });
+  void (async () => {
+    try {
+      const code = await ctx.api.myInviteCode();
+      const vault = ctx.api.vaultState();
+      const link = inviteLink(ctx.appUrl, code);
+      linkInput.value = link;
+      qrBox.replaceChildren(qrSvg(link, 'QR code of your invite link'));
+      if (vault.kind === 'unlocked')
+        fp.textContent = `${vault.identity.displayName} \u00b7 key ${vault.identity.fingerprint}`;
+    } catch (err) {
+      qrBox.replaceChildren(h('p', { class: 'field-error' }, errorText(err)));
+    }
+  })();
+  return { el, title: 'My card' };
+}
+
+/** "Add contact": paste a link or scan a QR code, check the preview, confirm. */
+export function addContactView(ctx: ViewContext, initialCode?: string): View {
+  const input = h('input', { type: 'text', autocomplete: 'off', spellcheck: false, class: 'mono' });
+  const inputF = field('Invite link', input, 'Paste the link your contact sent you.');
+  const check = h('button', { type: 'submit', class: 'btn primary' }, 'Continue');
+  const scanBtn = h('button', { type: 'button', class: 'btn' }, 'Scan QR code');
+  const form = h(
+    'form',
+    { class: 'card form', novalidate: true },
+    inputF.row,
+    h('div', { class: 'row' }, check, scanBtn),
+  );
+  const video = h('video', {
+    class: 'scan-video',
+    muted: true,
+    playsinline: true,
+    'aria-label': 'Camera view',
+  });
+  const stopBtn = h('button', { type: 'button', class: 'btn' }, 'Stop camera');
+  const scanStatus = h('p', { class: 'hint', role: 'status' });
+  const scanner = h(
+    'div',
+    { class: 'scanner card', hidden: true },
+    video,
+    scanStatus,
+    h('div', { class: 'row' }, stopBtn),
+  );
+  const preview = h('div', { class: 'preview card', hidden: true, 'aria-live': 'polite' });
+  const el = h(
+    'section',
+    { class: 'page add', 'aria-labelledby': 'add-title' },
+    h('h2', { id: 'add-title', class: 'pane-title' }, 'Add contact'),
+    form,
+    scanner,
+    preview,
+  );
+
+  let stream: MediaStream | undefined;
+  let scanning = false;
+  const stopScan = (): void => {
+    scanning = false;
+    for (const t of stream?.getTracks() ?? []) t.stop();
+    stream = undefined;
+    video.srcObject = null;
+    scanner.hidden = true;
+  };
+
+  const showPreview = async (raw: string): Promise<void> => {
+    inputF.error.textContent = '';
+    preview.hidden = true;
+    const code = inviteCodeFrom(raw);
+    if (code === undefined) {
+      inputF.error.textContent = 'That is not an invite link';
+      input.focus();
+      return;
+    }
+    let p: InvitePreview;
+    try {
+      p = await ctx.api.previewInvite(code);
+    } catch (err) {
+      inputF.error.textContent =
+        err instanceof AppApiError && err.code === 'OWN_INVITE'
+          ? 'That is your own invite link'
+          : 'That is not an invite link';
+      input.focus();
+      return;
+    }
+    const add = h('button', { type: 'button', class: 'btn primary' }, 'Add contact');
+    const cancel = h('button', { type: 'button', class: 'btn' }, 'Cancel');
+    preview.replaceChildren(
+      h('h3', {}, 'Add ', h('span', { class: 'name' }, p.displayName), '?'),
+      h('p', { class: 'hint' }, 'Compare this key with the one on their screen if you can:'),
+      h('p', { class: 'fp' }, p.fingerprint),
+      h('div', { class: 'row' }, add, cancel),
+    );
+    preview.hidden = false;
+    add.focus();
+    cancel.addEventListener('click', () => {
+      preview.hidden = true;
+      input.focus();
+    });
+    add.addEventListener('click', () => {
+      add.disabled = true;
+      ctx.api.addContact(code).then(
+        (c) => ctx.navigate(`#/chat/${encodeURIComponent(c.id)}`),
+        (err: unknown) => {
+          add.disabled = false;
+          inputF.error.textContent = errorText(err);
+        },
+      );
+    });
+  };
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void showPreview(input.value);
+  });
+  stopBtn.addEventListener('click', () => {
+    stopScan();
+    scanBtn.focus();
+  });
+  scanBtn.addEventListener('click', () => {
+    void (async () => {
+      if (navigator.mediaDevices?.getUserMedia === undefined) {
+        inputF.error.textContent = 'This browser cannot use the camera here; paste the link instead.';
+        return;
+      }
+      try {
+        scanner.hidden = false;
+        scanStatus.textContent = 'Starting camera...';
+        stream = await navigator.mediaDevices.getUserMedia({
+          video: { facingMode: 'environment' },
+          audio: false,
+        });
+        video.srcObject = stream;
+        await video.play();
+        const decode = await createQrDecoder();
+        scanStatus.textContent = 'Point the camera at the QR code.';
+        scanning = true;
+        while (scanning) {
+          const text = await decode(video).catch(() => null);
+          if (text !== null && inviteCodeFrom(text) !== undefined) {
+            stopScan();
+            input.value = text;
+            await showPreview(text);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      } catch (err) {
+        stopScan();
+        inputF.error.textContent = `Camera unavailable: ${errorText(err)}`;
+      }
+    })();
+  });
+
+  if (initialCode !== undefined) {
+    input.value = initialCode;
+    void showPreview(initialCode);
+  }
+  return { el, title: 'Add contact', dispose: stopScan };
+}

@@ -1,0 +1,282 @@
+/**
+ * One conversation: connection state in words, messages with time, ticks and the "verified
+ * delivery" badge, the composer, and the delivery proof on long press, context menu or
+ * keyboard (Enter / context-menu key on a focused message).
+ */
+import {
+  AppApiError,
+  MAX_MESSAGE_LENGTH,
+  type AppEvent,
+  type ChatMessage,
+  type ContactId,
+  type ContactSummary,
+  type MessageId,
+} from '../app-api.ts';
+import { errorText, h } from '../dom.ts';
+import { connectionWords, formatClock, formatDay, formatFull, statusTicks, statusWords } from '../format.ts';
+import { openProofDialog } from './proof-dialog.ts';
+import type { View, ViewContext } from './view.ts';
+
+/** How long a press must last to count as a long press (common mobile convention). */
+const LONG_PRESS_MS = 500;
+
+/** Mounts the conversation with contact `id`. */
+export function conversationView(ctx: ViewContext, id: ContactId): View {
+  const name = h('h2', { class: 'conv-name' }, '');
+  const fingerprint = h('p', { class: 'conv-fp' });
+  const conn = h('p', { class: 'conn', role: 'status' });
+  const header = h(
+    'header',
+    { class: 'conv-head' },
+    h('a', { href: '#/chats', class: 'back', 'aria-label': 'Back to chats' }, '<'),
+    h('div', { class: 'conv-title' }, name, fingerprint),
+    conn,
+  );
+  const log = h('ol', {
+    class: 'msgs',
+    role: 'log',
+    'aria-live': 'polite',
+    'aria-label': 'Messages',
+    tabindex: 0,
+  });
+  const input = h('textarea', {
+    class: 'composer-input',
+    rows: 1,
+    maxlength: MAX_MESSAGE_LENGTH,
+    placeholder: 'Write a message',
+    'aria-label': 'Message',
+    autocomplete: 'off',
+  });
+  const sendError = h('p', { class: 'field-error', role: 'alert' });
+  const sendBtn = h('button', { type: 'submit', class: 'btn primary' }, 'Send');
+  const composer = h('form', { class: 'composer' }, input, sendBtn);
+  const el = h('section', { class: 'conv', 'aria-label': 'Conversation' }, header, log, sendError, composer);
+
+  const rows = new Map<MessageId, HTMLLIElement>();
+  const messages = new Map<MessageId, ChatMessage>();
+  let lastDay = '';
+  let contact: ContactSummary | undefined;
+  let p2pOnly = false;
+  let disposed = false;
+
+  const renderHeader = (): void => {
+    if (contact === undefined) return;
+    name.textContent = contact.displayName;
+    fingerprint.textContent = `key ${contact.fingerprint}`;
+    conn.textContent = connectionWords(contact.connection, p2pOnly);
+    conn.className = `conn ${contact.connection}`;
+  };
+
+  const renderMessage = (m: ChatMessage): HTMLLIElement => {
+    const meta = h(
+      'div',
+      { class: 'meta' },
+      m.hasProof ? h('span', { class: 'badge' }, 'verified delivery') : null,
+      h(
+        'time',
+        { datetime: new Date(m.sentAt).toISOString(), title: formatFull(m.sentAt) },
+        formatClock(m.sentAt),
+      ),
+      m.outgoing
+        ? h(
+            'span',
+            { class: `ticks ${m.status}`, role: 'img', 'aria-label': statusWords(m.status) },
+            statusTicks(m.status),
+          )
+        : null,
+    );
+    const actions = h('div', { class: 'msg-actions' });
+    if (m.hasProof) {
+      const b = h('button', { type: 'button', class: 'link-btn' }, 'proof');
+      b.setAttribute('aria-label', 'View delivery proof');
+      b.addEventListener('click', () => showProof(m.id));
+      actions.appendChild(b);
+    }
+    if (m.status === 'failed') {
+      const b = h('button', { type: 'button', class: 'link-btn' }, 'retry');
+      b.addEventListener(
+        'click',
+        () => void ctx.api.retry(m.id).catch((err: unknown) => ctx.announce(errorText(err))),
+      );
+      actions.appendChild(b);
+    }
+    const li = h(
+      'li',
+      {
+        class: `msg ${m.outgoing ? 'out' : 'in'}${m.route === 'secure' ? ' secure' : ''}`,
+        tabindex: -1,
+        'data-id': m.id,
+        'aria-label': `${m.outgoing ? 'You' : (contact?.displayName ?? 'Contact')}, ${formatClock(m.sentAt)}${
+          m.outgoing ? `, ${statusWords(m.status)}` : ''
+        }${m.hasProof ? ', verified delivery' : ''}`,
+      },
+      h('p', { class: 'text' }, m.text),
+      meta,
+      actions.childElementCount > 0 ? actions : null,
+    );
+    return li;
+  };
+
+  const nearBottom = (): boolean => log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+
+  const addMessage = (m: ChatMessage): void => {
+    const day = formatDay(m.sentAt);
+    if (day !== lastDay) {
+      lastDay = day;
+      log.appendChild(h('li', { class: 'day', role: 'separator' }, h('span', {}, day)));
+    }
+    const li = renderMessage(m);
+    rows.set(m.id, li);
+    messages.set(m.id, m);
+    log.appendChild(li);
+  };
+
+  const showProof = (messageId: MessageId): void => {
+    const m = messages.get(messageId);
+    if (m === undefined || !m.hasProof) return;
+    void openProofDialog(ctx, m, rows.get(messageId) ?? log);
+  };
+
+  // Long press (touch), context menu (mouse / keyboard menu key) and Enter all open the proof.
+  let pressTimer: ReturnType<typeof setTimeout> | undefined;
+  const msgIdOf = (target: EventTarget | null): MessageId | undefined => {
+    const li = target instanceof Element ? target.closest('li.msg') : null;
+    return (li?.getAttribute('data-id') ?? undefined) as MessageId | undefined;
+  };
+  log.addEventListener('contextmenu', (e) => {
+    const mid = msgIdOf(e.target);
+    if (mid === undefined || messages.get(mid)?.hasProof !== true) return;
+    e.preventDefault();
+    showProof(mid);
+  });
+  log.addEventListener('pointerdown', (e) => {
+    if (e.pointerType !== 'touch') return;
+    const mid = msgIdOf(e.target);
+    if (mid === undefined) return;
+    pressTimer = setTimeout(() => showProof(mid), LONG_PRESS_MS);
+  });
+  for (const type of ['pointerup', 'pointercancel', 'pointermove'] as const) {
+    log.addEventListener(type, () => clearTimeout(pressTimer));
+  }
+  // Keyboard: arrows move between messages (roving focus), Home/End jump, Enter opens proof.
+  log.addEventListener('keydown', (e) => {
+    const items = [...log.querySelectorAll<HTMLLIElement>('li.msg')];
+    if (items.length === 0) return;
+    const current =
+      document.activeElement instanceof HTMLLIElement ? items.indexOf(document.activeElement) : -1;
+    let next = -1;
+    if (e.key === 'ArrowUp') next = current === -1 ? items.length - 1 : Math.max(0, current - 1);
+    else if (e.key === 'ArrowDown')
+      next = current === -1 ? items.length - 1 : Math.min(items.length - 1, current + 1);
+    else if (e.key === 'Home') next = 0;
+    else if (e.key === 'End') next = items.length - 1;
+    else if (
+      (e.key === 'Enter' || e.key === 'ContextMenu' || (e.key === 'F10' && e.shiftKey)) &&
+      current >= 0
+    ) {
+      const mid = msgIdOf(items[current] ?? null);
+      if (mid !== undefined && messages.get(mid)?.hasProof === true) {
+        e.preventDefault();
+        showProof(mid);
+      }
+      return;
+    }
+    if (next >= 0) {
+      e.preventDefault();
+      items[next]?.focus();
+    }
+  });
+
+  const submit = (): void => {
+    const text = input.value;
+    if (text.trim() === '') return;
+    sendError.textContent = '';
+    input.value = '';
+    ctx.api.send(id, text).then(
+      (m) => {
+        if (!rows.has(m.id)) addMessage(m);
+        log.scrollTop = log.scrollHeight;
+      },
+      (err: unknown) => {
+        input.value = text;
+        sendError.textContent = err instanceof AppApiError ? err.message : errorText(err);
+      },
+    );
+  };
+  composer.addEventListener('submit', (e) => {
+    e.preventDefault();
+    submit();
+  });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      submit();
+    }
+  });
+
+  const markReadIfVisible = (): void => {
+    if (document.visibilityState === 'visible') void ctx.api.markRead(id).catch(() => undefined);
+  };
+
+  const load = async (): Promise<void> => {
+    try {
+      const [c, list, balance] = await Promise.all([
+        ctx.api.contact(id),
+        ctx.api.messages(id),
+        ctx.api.balance(),
+      ]);
+      if (disposed) return;
+      contact = c;
+      p2pOnly = balance.p2pOnly;
+      renderHeader();
+      for (const m of list) addMessage(m);
+      log.scrollTop = log.scrollHeight;
+      markReadIfVisible();
+    } catch (err) {
+      if (disposed) return;
+      name.textContent = 'Conversation not found';
+      conn.textContent = errorText(err);
+      composer.hidden = true;
+    }
+  };
+  void load();
+  const onVisible = (): void => markReadIfVisible();
+  document.addEventListener('visibilitychange', onVisible);
+
+  return {
+    el,
+    get title() {
+      return contact?.displayName ?? 'Conversation';
+    },
+    onEvent(event: AppEvent) {
+      if (event.type === 'message' && event.message.contactId === id) {
+        const m = event.message;
+        const old = rows.get(m.id);
+        if (old === undefined) {
+          const stick = nearBottom();
+          addMessage(m);
+          if (stick || m.outgoing) log.scrollTop = log.scrollHeight;
+          if (!m.outgoing) markReadIfVisible();
+        } else {
+          const focused = document.activeElement === old;
+          const li = renderMessage(m);
+          old.replaceWith(li);
+          rows.set(m.id, li);
+          messages.set(m.id, m);
+          if (focused) li.focus();
+        }
+      } else if (event.type === 'connection' && event.contactId === id && contact !== undefined) {
+        contact = { ...contact, connection: event.state };
+        renderHeader();
+      } else if (event.type === 'balance') {
+        p2pOnly = event.balance.p2pOnly;
+        renderHeader();
+      }
+    },
+    dispose() {
+      disposed = true;
+      clearTimeout(pressTimer);
+      document.removeEventListener('visibilitychange', onVisible);
+    },
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * Settings: network and node addresses, ICE servers (NOTES §4), cheaper batching, read
+ * receipts, notifications, and backup export/import.
+ */
+import { NETWORK_IDS, type AppSettings, type NetworkId } from '../app-api.ts';
+import { downloadFile, errorText, field, h } from '../dom.ts';
+import {
+  SettingsInputError,
+  formatIceServers,
+  networkWords,
+  parseIceServers,
+  parseNodeUrls,
+} from '../format.ts';
+import type { View, ViewContext } from './view.ts';
+
+/** The settings screen. */
+export function settingsView(ctx: ViewContext): View {
+  const network = h('select', {}, ...NETWORK_IDS.map((n) => h('option', { value: n }, networkWords(n))));
+  const nodes = h('textarea', { rows: 3, spellcheck: false, class: 'mono', autocomplete: 'off' });
+  const ice = h('textarea', { rows: 3, spellcheck: false, class: 'mono', autocomplete: 'off' });
+  const batching = h('input', { type: 'checkbox', id: 'set-batching' });
+  const receipts = h('input', { type: 'checkbox', id: 'set-receipts' });
+  const networkF = field('Network', network);
+  const nodesF = field('Node addresses', nodes, 'One ws:// or wss:// address per line, tried in order.');
+  const iceF = field(
+    'Connection helpers (ICE servers)',
+    ice,
+    'One per line: "stun:host:port" or "turn:host:port user secret". Leave empty on one network.',
+  );
+  const saved = h('p', { class: 'hint', role: 'status' });
+  const form = h(
+    'form',
+    { class: 'card form', novalidate: true },
+    h('fieldset', {}, h('legend', {}, 'Network'), networkF.row, nodesF.row, iceF.row),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Delivery'),
+      h(
+        'div',
+        { class: 'check' },
+        batching,
+        h('label', { for: 'set-batching' }, 'Cheaper batching (offline messages may wait up to a minute)'),
+      ),
+      h('div', { class: 'check' }, receipts, h('label', { for: 'set-receipts' }, 'Send read receipts')),
+    ),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn primary' }, 'Save settings'), saved),
+  );
+
+  const load = (s: AppSettings): void => {
+    network.value = s.network;
+    nodes.value = s.nodeUrls.join('\n');
+    ice.value = formatIceServers(s.iceServers);
+    batching.checked = s.batching;
+    receipts.checked = s.readReceipts;
+  };
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    for (const f of [networkF, nodesF, iceF]) f.error.textContent = '';
+    saved.textContent = '';
+    let patch: Partial<AppSettings>;
+    try {
+      patch = {
+        network: network.value as NetworkId,
+        nodeUrls: parseNodeUrls(nodes.value),
+        iceServers: parseIceServers(ice.value),
+        batching: batching.checked,
+        readReceipts: receipts.checked,
+      };
+    } catch (err) {
+      const target = err instanceof SettingsInputError && err.field === 'iceServers' ? iceF : nodesF;
+      target.error.textContent = errorText(err);
+      return;
+    }
+    ctx.api.updateSettings(patch).then(
+      (s) => {
+        load(s);
+        saved.textContent = 'Saved';
+      },
+      (err: unknown) => (nodesF.error.textContent = errorText(err)),
+    );
+  });
+  // Choosing another network proposes that network's default nodes (the engine knows them).
+  network.addEventListener('change', () => {
+    ctx.api.updateSettings({ network: network.value as NetworkId }).then(load, (err: unknown) => {
+      networkF.error.textContent = errorText(err);
+    });
+  });
+
+  // Notifications: permission is asked only from this button (a user gesture), never on load.
+  const notifyBtn = h('button', { type: 'button', class: 'btn' }, 'Allow notifications');
+  const notifyState = h('p', { class: 'hint', role: 'status' });
+  const renderNotify = (): void => {
+    if (typeof Notification === 'undefined') {
+      notifyState.textContent = 'This browser has no notifications.';
+      notifyBtn.hidden = true;
+      return;
+    }
+    const p = Notification.permission;
+    notifyBtn.hidden = p !== 'default';
+    notifyState.textContent =
+      p === 'granted'
+        ? 'On: you are told of new messages while the app is open in the background (no message text is shown).'
+        : p === 'denied'
+          ? 'Blocked in the browser settings for this site.'
+          : 'Off.';
+  };
+  notifyBtn.addEventListener('click', () => void Notification.requestPermission().then(renderNotify));
+  renderNotify();
+
+  // Backup: export downloads the encrypted file; import asks for its password.
+  const exportBtn = h('button', { type: 'button', class: 'btn' }, 'Export backup');
+  const importFile = h('input', {
+    type: 'file',
+    accept: '.p2pcomm,application/octet-stream,application/json',
+  });
+  const importPass = h('input', { type: 'password', autocomplete: 'current-password' });
+  const importFileF = field('Backup file', importFile);
+  const importPassF = field('Password of the backup', importPass);
+  const importBtn = h('button', { type: 'button', class: 'btn' }, 'Import backup');
+  const backupState = h('p', { class: 'hint', role: 'status' });
+  exportBtn.addEventListener('click', () => {
+    ctx.api.exportBackup().then(
+      (bytes) => {
+        downloadFile(
+          `p2pcomm-${new Date().toISOString().slice(0, 10)}.p2pcomm`,
+          new Blob([bytes as BlobPart]),
+        );
+        backupState.textContent = 'Backup saved. It is encrypted with your password.';
+      },
+      (err: unknown) => (backupState.textContent = errorText(err)),
+    );
+  });
+  importBtn.addEventListener('click', () => {
+    importFileF.error.textContent = importPassF.error.textContent = '';
+    const file = importFile.files?.[0];
+    if (file === undefined) return void (importFileF.error.textContent = 'Choose a backup file');
+    void (async () => {
+      try {
+        const id = await ctx.api.importBackup(new Uint8Array(await file.arrayBuffer()), importPass.value);
+        importPass.value = '';
+        backupState.textContent = `Restored ${id.displayName}.`;
+      } catch (err) {
+        importPassF.error.textContent = errorText(err);
+      }
+    })();
+  });
+
+  const el = h(
+    'section',
+    { class: 'page settings', 'aria-labelledby': 'set-title' },
+    h('h2', { id: 'set-title', class: 'pane-title' }, 'Settings'),
+    form,
+    h(
+      'div',
+      { class: 'card' },
+      h('h3', {}, 'Notifications'),
+      notifyState,
+      h('div', { class: 'row' }, notifyBtn),
+    ),
+    h(
+      'div',
+      { class: 'card form' },
+      h('h3', {}, 'Backup'),
+      h(
+        'p',
+        { class: 'hint' },
+        'A file with your identity, contacts and history, encrypted with your password.',
+      ),
+      h('div', { class: 'row' }, exportBtn),
+      importFileF.row,
+      importPassF.row,
+      h('div', { class: 'row' }, importBtn),
+      backupState,
+    ),
+  );
+  ctx.api.settings().then(load, (err: unknown) => (nodesF.error.textContent = errorText(err)));
+  return {
+    el,
+    title: 'Settings',
+    onEvent(event) {
+      if (event.type === 'settings' && document.activeElement?.closest('form') !== form) load(event.settings);
+    },
+  };
+}
