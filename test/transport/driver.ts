@@ -6,6 +6,7 @@
  */
 import type { RtcChannel, RtcStack } from '../../src/transport/adapter.ts';
 import { TransportError } from '../../src/transport/errors.ts';
+import { measureEchoRtt, measureThroughput, startProbeResponder } from '../../src/transport/probe.ts';
 import { createWebRtcTransport } from '../../src/transport/webrtc.ts';
 import type {
   CandidateOutcome,
@@ -223,6 +224,14 @@ export function createDriver(stack: RtcStack) {
       if (ch === undefined) throw new Error(`link ${id} has no channel`);
       ch.send(hexToBytes(hex));
     },
+    /** Makes the link answer probes (`src/transport/probe.ts`). */
+    respond: async (id: number): Promise<void> => {
+      startProbeResponder(get(id).link);
+    },
+    echoRtt: async (id: number, samples: number, bytes: number): Promise<number[]> =>
+      measureEchoRtt(get(id).link, samples, bytes),
+    throughput: async (id: number, count: number, bytes: number): Promise<number> =>
+      measureThroughput(get(id).link, count, bytes),
     close: async (id: number): Promise<void> => get(id).link.close(),
     closeAll: async (): Promise<void> => {
       for (const e of links.values()) e.link.close();
