@@ -12,6 +12,13 @@ export { DeliveryError, type DeliveryErrorCode } from './errors.ts';
 export { systemClock, ManualClock, type Clock, type Timer } from './clock.ts';
 export { DELIVERY_STORES } from './store.ts';
 export { TransportLinks } from './links.ts';
+export { KaspaChain, COINS_STORE, type KaspaChainOptions } from './kaspa-chain.ts';
+export {
+  buildPublication,
+  notificationValue,
+  typicalPublicationFee,
+  DEFAULT_NOTIFICATION_STORAGE_BUDGET,
+} from './chain-tx.ts';
 export { EnvelopeSessions, contactIdOf, type EnvelopeSessionsOptions } from './sessions.ts';
 export type {
   ChainProof,

@@ -19,7 +19,12 @@ import { decodeMessage, encodeMessage, type Message } from './messages.ts';
 import type { ContactId } from './ports.ts';
 
 /** Store names the engine needs; declare them in the application's `StorageSchema`. */
-export const DELIVERY_STORES = ['delivery.messages', 'delivery.index', 'delivery.meta'] as const;
+export const DELIVERY_STORES = [
+  'delivery.messages',
+  'delivery.index',
+  'delivery.meta',
+  'delivery.coins',
+] as const;
 
 const MESSAGES = 'delivery.messages';
 const INDEX = 'delivery.index';

@@ -1,0 +1,227 @@
+/**
+ * The transaction shapes of chain delivery (docs/delivery.md "The notification coin"),
+ * priced by the Toccata rules: the relay floor of 100 sompi per gram of max(compute,
+ * normalized transient) mass (FACTS §4.5) and the KIP-9 storage mass (FACTS §4.3) that
+ * sizes the notification coin. Shapes:
+ *   - publication: [held coins of the recipients, funding coins] → [one coin per recipient
+ *     (a bounced coin topped up to the notification value, or a new one), change];
+ *   - return (receipt only): [held coins] → [the same coins, less the fee, to their senders].
+ */
+import { addressToScriptPublicKey, type Address } from '../../kaspa/address.ts';
+import { minimumRelayFee } from '../../kaspa/fee.ts';
+import { MASS_LIMITS, P2PK_SIG_OP_COUNT, STORAGE_MASS_PARAMETER, storageMass } from '../../kaspa/mass.ts';
+import { signTransaction } from '../../kaspa/sign.ts';
+import {
+  NATIVE_SUBNETWORK_ID,
+  type Transaction,
+  type TxId,
+  type TxOutput,
+  type Utxo,
+} from '../../kaspa/types.ts';
+import { DeliveryError } from './errors.ts';
+
+/** Storage mass one notification output may add: a tenth of a block's storage budget. */
+export const DEFAULT_NOTIFICATION_STORAGE_BUDGET = 50_000n;
+
+/**
+ * The smallest coin whose storage mass (C / v, FACTS §4.3) stays within `budget` grams:
+ * 20,000,000 sompi (0.2 KAS) at the default budget. Computed, never hard-coded (NOTES §1).
+ */
+export function notificationValue(budget: bigint = DEFAULT_NOTIFICATION_STORAGE_BUDGET): bigint {
+  if (typeof budget !== 'bigint' || budget <= 0n) throw new RangeError('"budget" expected a positive bigint');
+  return (STORAGE_MASS_PARAMETER + budget - 1n) / budget;
+}
+
+/** A change output smaller than this would cost more storage mass than a notification. */
+function minChange(budget: bigint): bigint {
+  return notificationValue(budget);
+}
+
+/** A coin to spend, with whose key it is signed. */
+export interface Spendable {
+  readonly utxo: Utxo;
+  readonly privateKey: Uint8Array;
+}
+
+/** One recipient of a publication: its address, and its coin in hand to bounce back, if any. */
+export interface Notify {
+  readonly address: Address;
+  readonly held?: Spendable;
+}
+
+/** A built, signed transaction and what it spends. */
+export interface BuiltTransaction {
+  readonly tx: Transaction;
+  readonly spent: readonly Spendable[];
+  readonly fee: bigint;
+  /** Index of the change output, if any. */
+  readonly changeIndex?: number;
+  /** Value of new notification coins (not bounced ones): what this transaction locks. */
+  readonly locked: bigint;
+}
+
+/** What the builder needs to know. */
+export interface BuildRequest {
+  readonly payload: Uint8Array;
+  readonly recipients: readonly Notify[];
+  /** Funding coins, any order (the largest are used first). */
+  readonly funding: readonly Spendable[];
+  readonly changeAddress: Address;
+  /** @default DEFAULT_NOTIFICATION_STORAGE_BUDGET */
+  readonly storageBudget?: bigint;
+}
+
+const PLACEHOLDER_SIG = new Uint8Array(66);
+
+function assemble(
+  inputs: readonly Spendable[],
+  outputs: readonly TxOutput[],
+  payload: Uint8Array,
+): Transaction {
+  return {
+    version: 0,
+    inputs: inputs.map((s) => ({
+      previousOutpoint: s.utxo.outpoint,
+      // A signature script of the final length (FACTS §4.1) so the fee is priced on the real size.
+      signatureScript: PLACEHOLDER_SIG,
+      sequence: 0n,
+      sigOpCount: P2PK_SIG_OP_COUNT,
+      computeBudget: 0,
+    })),
+    outputs,
+    lockTime: 0n,
+    subnetworkId: NATIVE_SUBNETWORK_ID,
+    gas: 0n,
+    payload,
+    storageMass: 0n,
+  };
+}
+
+function finish(inputs: readonly Spendable[], outputs: TxOutput[], payload: Uint8Array): Transaction {
+  const unsigned = assemble(inputs, outputs, payload);
+  const spentEntries = inputs.map((s) => s.utxo.entry);
+  const storage = storageMass(unsigned, spentEntries);
+  if (storage === undefined || storage > MASS_LIMITS.storage) {
+    throw new DeliveryError('PUBLISH_FAILED', `storage mass ${String(storage)} exceeds the node limit`);
+  }
+  return signTransaction(
+    { ...unsigned, storageMass: storage },
+    spentEntries,
+    inputs.map((s) => s.privateKey),
+  );
+}
+
+function tryFinish(
+  inputs: readonly Spendable[],
+  outputs: TxOutput[],
+  payload: Uint8Array,
+): Transaction | undefined {
+  try {
+    return finish(inputs, outputs, payload);
+  } catch (error) {
+    if (error instanceof DeliveryError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Builds and signs a publication. When every recipient's coin is in hand and no funding is
+ * needed, it is a return: the fee comes out of the returned coins. Throws DeliveryError
+ * INSUFFICIENT_FUNDS when the funding coins cannot pay.
+ */
+export function buildPublication(req: BuildRequest): BuiltTransaction {
+  const budget = req.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET;
+  const v = notificationValue(budget);
+  const held = req.recipients.flatMap((r) => (r.held ? [r.held] : []));
+  const heldValue = held.reduce((n, s) => n + s.utxo.entry.amount, 0n);
+
+  if (held.length === req.recipients.length) {
+    // Return shape: each coin goes back to its sender less its share of the fee.
+    const outs = (fee: bigint): TxOutput[] =>
+      req.recipients.map((r, i) => ({
+        value: r.held!.utxo.entry.amount - (i === 0 ? fee : 0n),
+        scriptPublicKey: addressToScriptPublicKey(r.address),
+      }));
+    const fee = minimumRelayFee(assemble(held, outs(0n), req.payload));
+    const first = req.recipients[0]!.held!.utxo.entry.amount;
+    if (first - fee >= v / 2n) {
+      return { tx: finish(held, outs(fee), req.payload), spent: held, fee, locked: 0n };
+    }
+  }
+
+  const coinOut = (r: Notify): TxOutput => {
+    const bounced = r.held?.utxo.entry.amount ?? 0n;
+    return { value: bounced > v ? bounced : v, scriptPublicKey: addressToScriptPublicKey(r.address) };
+  };
+  const recipientOuts = req.recipients.map(coinOut);
+  const needOut = recipientOuts.reduce((n, o) => n + o.value, 0n);
+  const funding = [...req.funding].sort((a, b) => (a.utxo.entry.amount < b.utxo.entry.amount ? 1 : -1));
+  const inputs: Spendable[] = [...held];
+  let inValue = heldValue;
+  const changeScript = addressToScriptPublicKey(req.changeAddress);
+  for (const coin of [undefined, ...funding]) {
+    if (coin) {
+      inputs.push(coin);
+      inValue += coin.utxo.entry.amount;
+    }
+    if (inputs.length === 0) continue;
+    const withChange = [...recipientOuts, { value: 1n, scriptPublicKey: changeScript }];
+    const fee = minimumRelayFee(assemble(inputs, withChange, req.payload));
+    const change = inValue - needOut - fee;
+    if (change >= minChange(budget)) {
+      const outputs = [...recipientOuts, { value: change, scriptPublicKey: changeScript }];
+      return {
+        tx: finish(inputs, outputs, req.payload),
+        spent: inputs,
+        fee,
+        changeIndex: recipientOuts.length,
+        locked: needOut - heldValue,
+      };
+    }
+    const feeNoChange = minimumRelayFee(assemble(inputs, recipientOuts, req.payload));
+    // Without change only if what is left over is small: a tiny change output is not worth
+    // its storage mass, but a large leftover must not be burnt as fee.
+    const leftover = inValue - needOut - feeNoChange;
+    if (leftover >= 0n && leftover <= feeNoChange * 4n) {
+      return {
+        tx: finish(inputs, [...recipientOuts], req.payload),
+        spent: inputs,
+        fee: feeNoChange + leftover,
+        locked: needOut - heldValue,
+      };
+    }
+    if (change > 0n) {
+      // A smaller change output is still fine while the whole transaction stays within the
+      // node's storage limit (it only ranks lower under load, FACTS §4.7).
+      const outputs = [...recipientOuts, { value: change, scriptPublicKey: changeScript }];
+      const tx = tryFinish(inputs, outputs, req.payload);
+      if (tx) {
+        return { tx, spent: inputs, fee, changeIndex: recipientOuts.length, locked: needOut - heldValue };
+      }
+    }
+  }
+  throw new DeliveryError(
+    'INSUFFICIENT_FUNDS',
+    `funds ${inValue - heldValue} sompi cannot pay ${req.recipients.length} notification(s) and the fee`,
+  );
+}
+
+/**
+ * The relay fee of a typical publication: one funding input, a notification coin and change,
+ * one message of about 300 characters in a 1 KiB padded batch. For "messages left" figures.
+ */
+export function typicalPublicationFee(payloadBytes = 1024): bigint {
+  const p2pk = { version: 0, script: new Uint8Array(34) };
+  const coin: Spendable = {
+    utxo: {
+      outpoint: { transactionId: new Uint8Array(32) as TxId, index: 0 },
+      entry: { amount: 1n, scriptPublicKey: p2pk, blockDaaScore: 0n, isCoinbase: false },
+    },
+    privateKey: new Uint8Array(32),
+  };
+  const outs: TxOutput[] = [
+    { value: 1n, scriptPublicKey: p2pk },
+    { value: 1n, scriptPublicKey: p2pk },
+  ];
+  return minimumRelayFee(assemble([coin], outs, new Uint8Array(payloadBytes)));
+}

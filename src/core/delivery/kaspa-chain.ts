@@ -1,0 +1,320 @@
+/**
+ * The production `ChainPort`: Kaspa through the wRPC client (FACTS §6). One wallet address
+ * receives notifications, funds publications and takes change.
+ *
+ * Receiving. A notification is a coin paid to our address, and it stays unspent until we
+ * return it, so the UTXO set of our address is a complete list of what is still to process:
+ * the watcher's snapshot after (re)connecting is the catch-up, live UtxosChanged the rest
+ * (FACTS §6.4). For each new coin from a transaction we did not publish, the payload is
+ * fetched without a transaction index (FACTS §6.6, from the remembered chain block) and
+ * handed to the engine, one coin at a time, in acceptance order; the engine says whose coin
+ * it is, and it is held to be returned to that contact (docs/delivery.md). Coins nobody
+ * claims are funds. Processed coins are remembered, so a restart does not fetch them again.
+ *
+ * Publishing. `buildPublication` (chain-tx.ts) spends the recipients' coins in hand and
+ * funding coins; change from our own unconfirmed transactions is spent at once (the mempool
+ * accepts chains of transactions), so a burst of batches does not wait for blocks.
+ */
+import { Address } from '../../kaspa/address.ts';
+import type { KaspaRpcClient } from '../../kaspa/rpc/client.ts';
+import type { AddressedUtxo } from '../../kaspa/rpc/convert.ts';
+import { PayloadFetcher } from '../../kaspa/payload-fetch.ts';
+import { UtxoWatcher, outpointKey } from '../../kaspa/utxo-watcher.ts';
+import { transactionId } from '../../kaspa/txid.ts';
+import type { BlockHash, TxId, Utxo } from '../../kaspa/types.ts';
+import type { KeyValueStore } from '../../storage/types.ts';
+import { encodeKey } from '../../storage/keys.ts';
+import { bytesToHex, bytesToUtf8, utf8ToBytes } from '../../util/bytes.ts';
+import { P2pCommError } from '../../util/errors.ts';
+import {
+  buildPublication,
+  notificationValue,
+  typicalPublicationFee,
+  DEFAULT_NOTIFICATION_STORAGE_BUDGET,
+  type Spendable,
+} from './chain-tx.ts';
+import { DeliveryError } from './errors.ts';
+import type { ChainHandler, ChainPort, ContactId, Funds, Publication } from './ports.ts';
+
+/** The store that remembers processed coins; declare it with DELIVERY_STORES. */
+export const COINS_STORE = 'delivery.coins';
+
+/** Everything the Kaspa adapter is built from. */
+export interface KaspaChainOptions {
+  /** A connected client (reconnects on its own; the watcher catches up after each gap). */
+  readonly client: KaspaRpcClient;
+  /** This client's wallet address (notifications, funding, change). */
+  readonly address: Address;
+  /** Its 32-byte private key. */
+  readonly privateKey: Uint8Array;
+  /** A contact's notification address (from its card), or undefined when it has none. */
+  readonly addressOf: (contact: ContactId) => Address | undefined;
+  /** Holds processed-coin records (store COINS_STORE). */
+  readonly db: KeyValueStore;
+  /** Storage mass one notification may add. @default DEFAULT_NOTIFICATION_STORAGE_BUDGET */
+  readonly storageBudget?: bigint;
+}
+
+type CoinRole = { readonly kind: 'held'; readonly contact: ContactId } | { readonly kind: 'funds' };
+
+/** Kaspa chain path of one client. */
+export class KaspaChain implements ChainPort {
+  private readonly watcher: UtxoWatcher;
+  private readonly fetcher: PayloadFetcher;
+  private readonly addr: string;
+  private handler: ChainHandler | undefined;
+  private cursor: BlockHash | undefined;
+  /** Our coins by outpoint key, with what they are for. */
+  private readonly coins = new Map<string, { utxo: Utxo; role: CoinRole }>();
+  /** Spent by a transaction of ours not yet accepted. */
+  private readonly spending = new Set<string>();
+  /** Our publications not yet accepted (tx id hex). */
+  private readonly mine = new Set<string>();
+  /** Coins to process, in arrival order, and whether the worker runs. */
+  private readonly pending: AddressedUtxo[] = [];
+  private working = false;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: () => void = () => {};
+  private locked = 0n;
+  private readonly v: bigint;
+  private offChange: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: KaspaChainOptions) {
+    if (!opts.db.stores.includes(COINS_STORE)) throw new TypeError(`"db" lacks store "${COINS_STORE}"`);
+    this.watcher = new UtxoWatcher(opts.client);
+    this.fetcher = new PayloadFetcher(opts.client);
+    this.addr = opts.address.toString();
+    this.v = notificationValue(opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET);
+  }
+
+  async start(handler: ChainHandler, cursor: Uint8Array | undefined): Promise<void> {
+    this.handler = handler;
+    this.cursor = cursor?.length === 32 ? (cursor as BlockHash) : undefined;
+    this.locked = await this.loadLocked();
+    await this.fetcher.start();
+    // A fresh client starts from the current sink: nothing older can be addressed to it.
+    this.cursor ??= await this.opts.client.getSink();
+    handler.checkpoint(this.cursor);
+    this.offChange = this.watcher.on('change', (c) => {
+      for (const u of c.removed) this.onRemoved(u);
+      for (const u of c.added) this.onAdded(u);
+      this.kick();
+    });
+    await this.watcher.addAddresses([this.addr]);
+    // Catch-up is complete when the coins of the first snapshot are processed.
+    await this.idle;
+  }
+
+  async publish(payload: Uint8Array, recipients: readonly ContactId[]): Promise<Publication> {
+    if (this.stopped) throw new DeliveryError('CLOSED', 'the chain adapter is stopped');
+    const key = this.opts.privateKey;
+    const notify = recipients.map((contact) => {
+      const address = this.opts.addressOf(contact);
+      if (!address)
+        throw new DeliveryError('PUBLISH_FAILED', `contact ${contact} has no notification address`);
+      const held = this.heldFrom(contact);
+      return held ? { address, held: { utxo: held, privateKey: key } } : { address };
+    });
+    const funding: Spendable[] = [];
+    for (const [k, c] of this.coins) {
+      if (c.role.kind === 'funds' && !this.spending.has(k)) funding.push({ utxo: c.utxo, privateKey: key });
+    }
+    const built = buildPublication({
+      payload,
+      recipients: notify,
+      funding,
+      changeAddress: this.opts.address,
+    });
+    const txId = transactionId(built.tx);
+    for (const s of built.spent) this.spending.add(outpointKey(s.utxo.outpoint));
+    this.mine.add(bytesToHex(txId));
+    try {
+      await this.opts.client.submitTransaction(built.tx);
+    } catch (error) {
+      for (const s of built.spent) this.spending.delete(outpointKey(s.utxo.outpoint));
+      this.mine.delete(bytesToHex(txId));
+      throw new DeliveryError('PUBLISH_FAILED', 'the node refused or did not take the transaction', {
+        cause: error,
+      });
+    }
+    // Our change is spendable at once (a mempool chain); the watcher confirms it later.
+    if (built.changeIndex !== undefined) {
+      const change = built.tx.outputs[built.changeIndex]!;
+      const utxo: Utxo = {
+        outpoint: { transactionId: txId, index: built.changeIndex },
+        entry: {
+          amount: change.value,
+          scriptPublicKey: change.scriptPublicKey,
+          blockDaaScore: 0n,
+          isCoinbase: false,
+        },
+      };
+      this.coins.set(outpointKey(utxo.outpoint), { utxo, role: { kind: 'funds' } });
+    }
+    if (built.locked > 0n) await this.addLocked(built.locked);
+    this.emitFunds();
+    return { txId };
+  }
+
+  async funds(): Promise<Funds> {
+    return this.currentFunds();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.offChange?.();
+    await this.watcher.stop().catch(() => undefined);
+    await this.fetcher.stop().catch(() => undefined);
+  }
+
+  // ---- coins ------------------------------------------------------------------------------
+
+  private heldFrom(contact: ContactId): Utxo | undefined {
+    for (const [k, c] of this.coins) {
+      if (c.role.kind === 'held' && c.role.contact === contact && !this.spending.has(k)) return c.utxo;
+    }
+    return undefined;
+  }
+
+  private onRemoved(u: AddressedUtxo): void {
+    const k = outpointKey(u.outpoint);
+    this.coins.delete(k);
+    this.spending.delete(k);
+    void this.opts.db.delete(COINS_STORE, encodeKey('coin', k)).catch(() => undefined);
+  }
+
+  private onAdded(u: AddressedUtxo): void {
+    const k = outpointKey(u.outpoint);
+    const txHex = bytesToHex(u.outpoint.transactionId);
+    if (this.mine.has(txHex)) {
+      this.mine.delete(txHex);
+      this.coins.set(k, { utxo: u, role: { kind: 'funds' } });
+      this.reportAccepted(u.outpoint.transactionId, u.entry.blockDaaScore);
+      return;
+    }
+    if (this.coins.has(k)) {
+      // Our own unconfirmed change, now accepted: keep its role, take the real entry.
+      this.coins.set(k, { utxo: u, role: this.coins.get(k)!.role });
+      return;
+    }
+    this.pending.push(u);
+  }
+
+  private reportAccepted(txId: TxId, daaScore: bigint): void {
+    // The accepting block's hash comes from the fetcher's VirtualChainChanged cache.
+    this.fetcher
+      .fetch(txId, { acceptingDaaScore: daaScore })
+      .then((r) => {
+        if (r.status === 'found' && r.acceptingBlockHash) {
+          this.handler?.accepted(txId, { blockHash: r.acceptingBlockHash, daaScore });
+        }
+      })
+      .catch(() => undefined);
+  }
+
+  private kick(): void {
+    if (this.working || this.pending.length === 0) return;
+    this.working = true;
+    this.idle = new Promise((resolve) => (this.markIdle = resolve));
+    void this.work();
+  }
+
+  /** Processes new foreign coins one at a time, oldest acceptance first. */
+  private async work(): Promise<void> {
+    try {
+      while (this.pending.length > 0 && !this.stopped) {
+        this.pending.sort((a, b) => (a.entry.blockDaaScore < b.entry.blockDaaScore ? -1 : 1));
+        const u = this.pending.shift()!;
+        const k = outpointKey(u.outpoint);
+        if (this.coins.has(k)) continue;
+        const known = await this.opts.db.get(COINS_STORE, encodeKey('coin', k));
+        if (known) {
+          this.coins.set(k, { utxo: u, role: decodeRole(known) });
+          continue;
+        }
+        const role = await this.process(u);
+        this.coins.set(k, { utxo: u, role });
+        await this.opts.db.put(COINS_STORE, encodeKey('coin', k), encodeRole(role));
+        if (role.kind === 'held') await this.addLocked(-u.entry.amount);
+      }
+    } finally {
+      this.working = false;
+      this.markIdle();
+      this.emitFunds();
+    }
+  }
+
+  private async process(u: AddressedUtxo): Promise<CoinRole> {
+    const txId = u.outpoint.transactionId;
+    let payload: Uint8Array | null;
+    let acceptance: { blockHash: Uint8Array; daaScore: bigint } | undefined;
+    try {
+      const r = await this.fetcher.fetch(txId, {
+        ...(this.cursor ? { cursor: this.cursor } : {}),
+        acceptingDaaScore: u.entry.blockDaaScore,
+      });
+      if (r.status === 'found') {
+        payload = r.payload;
+        if (r.acceptingBlockHash)
+          acceptance = { blockHash: r.acceptingBlockHash, daaScore: u.entry.blockDaaScore };
+      } else if (r.status === 'pruned') {
+        payload = null;
+      } else {
+        // Not found by any route (no payload, or not reachable now): treat it as plain funds.
+        return { kind: 'funds' };
+      }
+      if (r.cursor) this.cursor = r.cursor;
+    } catch (error) {
+      if (error instanceof P2pCommError) return { kind: 'funds' };
+      throw error;
+    }
+    if (payload !== null && payload.length === 0) return { kind: 'funds' };
+    const senders = await this.handler!.incoming({
+      txId,
+      payload,
+      ...(acceptance ? { acceptance } : {}),
+      ...(this.cursor ? { cursor: this.cursor } : {}),
+    });
+    const from = senders[0];
+    return from === undefined ? { kind: 'funds' } : { kind: 'held', contact: from };
+  }
+
+  // ---- funds ------------------------------------------------------------------------------
+
+  private async loadLocked(): Promise<bigint> {
+    const v = await this.opts.db.get(COINS_STORE, encodeKey('locked'));
+    return v ? BigInt(bytesToUtf8(v)) : 0n;
+  }
+
+  /** Value of our coins held by contacts (NOTES §1: shown apart from the spendable balance). */
+  private async addLocked(delta: bigint): Promise<void> {
+    this.locked += delta;
+    if (this.locked < 0n) this.locked = 0n;
+    await this.opts.db.put(COINS_STORE, encodeKey('locked'), utf8ToBytes(this.locked.toString()));
+  }
+
+  private currentFunds(): Funds {
+    let spendable = 0n;
+    for (const [k, c] of this.coins)
+      if (c.role.kind === 'funds' && !this.spending.has(k)) spendable += c.utxo.entry.amount;
+    // One message to a contact with no coin in hand: the coin it locks and the relay fee of a
+    // typical single-message publication (FACTS §4.8).
+    const costPerMessage = this.v + typicalPublicationFee();
+    return { spendable, locked: this.locked, costPerMessage };
+  }
+
+  private emitFunds(): void {
+    this.handler?.funds(this.currentFunds());
+  }
+}
+
+function encodeRole(r: CoinRole): Uint8Array {
+  return utf8ToBytes(r.kind === 'held' ? `held:${r.contact}` : 'funds');
+}
+
+function decodeRole(b: Uint8Array): CoinRole {
+  const s = bytesToUtf8(b);
+  return s.startsWith('held:') ? { kind: 'held', contact: s.slice(5) } : { kind: 'funds' };
+}

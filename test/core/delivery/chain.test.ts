@@ -1,0 +1,86 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
+import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
+import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
+import { ChainUser } from './kaspa.ts';
+import { until } from './harness.ts';
+
+describe('chain delivery on the local Kaspa network', () => {
+  let devnet: DevnetHandle;
+  const url = (): string => devnet.url;
+  const alice = new ChainUser('alice', url);
+  const bob = new ChainUser('bob', url);
+  const carol = new ChainUser('carol', url);
+  alice.knows(bob, carol);
+  bob.knows(alice, carol);
+  carol.knows(alice, bob);
+
+  before(async () => {
+    devnet = await startDevnet({
+      port: 0,
+      controlPort: false,
+      blocksPerSecond: 20,
+      prefund: {
+        [alice.address.toString()]: 100n * SOMPI_PER_KAS,
+        [bob.address.toString()]: 100n * SOMPI_PER_KAS,
+      },
+    });
+    await alice.start();
+    await bob.start();
+  });
+  after(async () => {
+    for (const u of [alice, bob, carol]) await u.stop().catch(() => undefined);
+    await devnet.stop();
+  });
+
+  it('recipient online: published with its proof, delivered by the returned coin', async () => {
+    await alice.engine.send(bob.id, 'hello over Kaspa');
+    const [m] = await bob.waitInbox(alice, 1);
+    assert.equal(m!.text, 'hello over Kaspa');
+    const [out] = (await alice.allOut(bob, ['delivered'])) as OutgoingMessage[];
+    assert.equal(out!.route, 'chain');
+    assert.match(out!.proof!.txId, /^[0-9a-f]{64}$/);
+    const proved = await until('acceptance in the proof', async () => {
+      const p = (await alice.engine.message(out!.id))?.proof;
+      return p?.acceptingDaaScore !== undefined && p;
+    });
+    assert.ok(proved.acceptingBlockHash?.match(/^[0-9a-f]{64}$/));
+    const funds = await alice.engine.funds();
+    assert.ok(funds.spendable > 0n && funds.messagesLeft > 0);
+  });
+
+  it('first contact to a client with no funds: its receipt rides the returned coin, at no cost to it', async () => {
+    await carol.start();
+    await alice.engine.send(carol.id, 'welcome carol');
+    await carol.waitInbox(alice, 1);
+    await alice.allOut(carol, ['delivered']);
+    assert.equal((await carol.engine.funds()).spendable, 0n);
+  });
+
+  it('recipient offline, then online: catches up and shows each message once, in order', async () => {
+    await bob.stop();
+    for (const t of ['while away 1', 'while away 2', 'while away 3']) await alice.engine.send(bob.id, t);
+    await alice.allOut(bob, ['published', 'delivered'], 4);
+    await bob.start();
+    const inbox = await bob.waitInbox(alice, 4);
+    assert.deepEqual(
+      inbox.map((m) => m.text),
+      ['hello over Kaspa', 'while away 1', 'while away 2', 'while away 3'],
+    );
+    await alice.allOut(bob, ['delivered'], 4);
+  });
+
+  it('WebSocket drops mid-conversation: nothing lost, nothing twice', async () => {
+    const sends = [];
+    for (let i = 0; i < 5; i++) {
+      sends.push(alice.engine.send(bob.id, `through drops ${i}`));
+      if (i % 2 === 0) devnet.faults.dropConnections();
+    }
+    await Promise.all(sends);
+    await alice.allOut(bob, ['delivered'], 9, 120_000);
+    const texts = (await bob.inbox(alice)).map((m) => m.text);
+    assert.equal(texts.length, 9);
+    assert.equal(new Set(texts).size, 9);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * Clients on the local Kaspa network: identity, wallet key, card with a `kaspasim:` address,
+ * real sessions, the Kaspa chain adapter and (optionally) werift links, over a persistent
+ * in-memory database so a client can be killed and restarted.
+ */
+import { ContactCard } from '../../../src/core/contact/card.ts';
+import { Identity } from '../../../src/core/identity/identity.ts';
+import { SessionManager } from '../../../src/core/session/session-manager.ts';
+import {
+  DeliveryEngine,
+  type DeliveryEvent,
+  type DeliverySettings,
+} from '../../../src/core/delivery/engine.ts';
+import { EnvelopeSessions, contactIdOf } from '../../../src/core/delivery/sessions.ts';
+import { KaspaChain } from '../../../src/core/delivery/kaspa-chain.ts';
+import { TransportLinks } from '../../../src/core/delivery/links.ts';
+import type { Message } from '../../../src/core/delivery/messages.ts';
+import { KaspaHdWallet } from '../../../src/kaspa/hd.ts';
+import type { Address } from '../../../src/kaspa/address.ts';
+import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
+import { createNodeTransport } from '../../../src/transport/index.ts';
+import { MemoryDatabase, openDb } from './fakes.ts';
+import { until } from './harness.ts';
+
+/** One user of the local network. */
+export class ChainUser {
+  readonly identity = Identity.generate();
+  readonly wallet = KaspaHdWallet.fromSeed(this.identity.walletSeed(), 'testnet');
+  readonly address: Address = this.wallet.address('kaspasim', 0, 0, 0);
+  readonly card: ContactCard;
+  readonly id: string;
+  readonly data = new MemoryDatabase();
+  readonly events: DeliveryEvent[] = [];
+  engine!: DeliveryEngine;
+  client!: KaspaRpcClient;
+  private sessionState: Uint8Array | undefined;
+  private readonly contacts: ChainUser[] = [];
+
+  constructor(
+    readonly name: string,
+    private readonly url: () => string,
+    private readonly options: { links?: boolean; settings?: Partial<DeliverySettings> } = {},
+  ) {
+    this.card = ContactCard.create(this.identity, { displayName: name, addresses: [this.address] });
+    this.id = contactIdOf(this.identity.peerId);
+  }
+
+  /** Knows `others` (their cards came by invite). */
+  knows(...others: ChainUser[]): this {
+    this.contacts.push(...others);
+    return this;
+  }
+
+  async start(): Promise<this> {
+    const sessions = this.sessionState
+      ? SessionManager.deserialize(this.identity, this.sessionState)
+      : SessionManager.create(this.identity);
+    sessions.setOwnCard(this.card);
+    const port = new EnvelopeSessions({
+      self: this.identity.peerId,
+      sessions,
+      save: async (s) => {
+        this.sessionState = s;
+      },
+    });
+    for (const c of this.contacts) port.add(c.card);
+    const db = await openDb(this.data);
+    this.client = new KaspaRpcClient({
+      urls: this.url(),
+      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+    });
+    await this.client.connect();
+    const chain = new KaspaChain({
+      client: this.client,
+      address: this.address,
+      privateKey: this.wallet.privateKey(0, 0, 0),
+      addressOf: (c) => port.card(c)?.addresses[0],
+      db,
+    });
+    this.engine = await DeliveryEngine.open({
+      db,
+      sessions: port,
+      contacts: port,
+      chain,
+      ...(this.options.links
+        ? {
+            peers: new TransportLinks(createNodeTransport({ additionalHostAddresses: ['127.0.0.1'] }), {
+              heartbeatIntervalMs: 200,
+              heartbeatTimeoutMs: 1_500,
+            }),
+          }
+        : {}),
+      listener: (e) => this.events.push(e),
+      settings: { batchWindowMs: 50, backoffBaseMs: 200, ...this.options.settings },
+    });
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.engine.close();
+    this.client.close();
+  }
+
+  async inbox(from: ChainUser): Promise<Message[]> {
+    return (await this.engine.messages(from.id)).filter((m) => m.direction === 'in');
+  }
+
+  async outbox(to: ChainUser): Promise<Message[]> {
+    return (await this.engine.messages(to.id)).filter((m) => m.direction === 'out');
+  }
+
+  async waitInbox(from: ChainUser, n: number, timeoutMs = 60_000): Promise<Message[]> {
+    return until(
+      `${this.name} has ${n} from ${from.name}`,
+      async () => {
+        const m = await this.inbox(from);
+        return m.length >= n && m;
+      },
+      timeoutMs,
+    );
+  }
+
+  async allOut(
+    to: ChainUser,
+    statuses: readonly string[],
+    count?: number,
+    timeoutMs = 60_000,
+  ): Promise<Message[]> {
+    return until(
+      `${this.name} → ${to.name} all ${statuses.join('/')}`,
+      async () => {
+        const out = await this.outbox(to);
+        if (count !== undefined && out.length !== count) return false;
+        return out.every((m) => m.direction === 'out' && statuses.includes(m.status)) && out;
+      },
+      timeoutMs,
+    );
+  }
+}
