@@ -138,13 +138,13 @@ describe('envelope codec', () => {
 });
 
 describe('padding', () => {
-  it('round-trips; powers of two up to 512 bytes, Padmé (≤ 12 %) above', () => {
+  it('round-trips; powers of two up to 128 bytes, Padmé (≤ 12 %) above', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 5000 }), (b) => {
         const p = pad(b);
         assert.deepEqual(unpad(p), b);
         assert.equal(p.length, paddedLength(b.length + 1));
-        if (b.length >= 512) assert.ok(p.length <= (b.length + 1) * 1.12);
+        if (b.length >= 128) assert.ok(p.length <= (b.length + 1) * 1.12);
         else assert.ok(p.length >= 64 && (p.length & (p.length - 1)) === 0);
       }),
     );

@@ -1,5 +1,5 @@
 /**
- * Length hiding for envelopes inside their encryption. Up to 512 bytes (most chat messages,
+ * Length hiding for envelopes inside their encryption. Up to 128 bytes (short chat messages,
  * receipts, ICE candidates) the length is rounded up to a power of two, at least 64, so
  * short messages all look alike. Above, Padmé (Nikitin et al., "Reducing Metadata Leakage
  * from Encrypted Files and Communication with PURBs", PETS 2019 §4) rounds L to a value
@@ -22,7 +22,7 @@ export function padmeLength(length: number): number {
 /** Smallest padded envelope. */
 const MIN_PADDED = 64;
 /** Up to this size, lengths are rounded to powers of two. */
-const POWER_OF_TWO_UP_TO = 512;
+const POWER_OF_TWO_UP_TO = 128;
 
 /** The padded length of an envelope of `length` bytes (including the 0x80 marker). */
 export function paddedLength(length: number): number {
