@@ -15,7 +15,7 @@
  * funding coins; change from our own unconfirmed transactions is spent at once (the mempool
  * accepts chains of transactions), so a burst of batches does not wait for blocks.
  */
-import { Address } from '../../kaspa/address.ts';
+import type { Address } from '../../kaspa/address.ts';
 import type { KaspaRpcClient } from '../../kaspa/rpc/client.ts';
 import type { AddressedUtxo } from '../../kaspa/rpc/convert.ts';
 import { PayloadFetcher } from '../../kaspa/payload-fetch.ts';
