@@ -12,10 +12,11 @@ import type { View, ViewContext } from './view.ts';
 export function backgroundCheckWords(): string {
   const periodic =
     typeof ServiceWorkerRegistration !== 'undefined' && 'periodicSync' in ServiceWorkerRegistration.prototype;
+  const base = 'Messages are checked while the app is open and each time you open it. ';
   return periodic
-    ? 'Messages are checked when you open the app. Installed on this browser, it may also check now and then in the background.'
-    : 'Messages are checked when you open the app. This browser does not let web apps check in the background; ' +
-        'contacts can still send while you are away and you get everything on your next visit.';
+    ? `${base}Installed as an app, this browser may also let it check now and then in the background; do not count on it.`
+    : `${base}This browser does not let web apps check in the background; ` +
+        'what contacts send while you are away arrives when you next open the app.';
 }
 
 /** The balance screen. */
@@ -45,8 +46,7 @@ export function balanceView(ctx: ViewContext): View {
     ),
     banner,
     h('div', { class: 'card stat' }, big, sub, held),
-    h('div', { class: 'row' }, topUp),
-    topUpNote,
+    h('div', { class: 'row topup' }, topUp, topUpNote),
     h(
       'div',
       { class: 'card' },

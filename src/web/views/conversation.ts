@@ -68,9 +68,28 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
   };
 
   const renderMessage = (m: ChatMessage): HTMLLIElement => {
+    const actions: HTMLButtonElement[] = [];
+    if (m.hasProof) {
+      const b = h(
+        'button',
+        { type: 'button', class: 'link-btn', 'aria-label': 'View delivery proof' },
+        'proof',
+      );
+      b.addEventListener('click', () => showProof(m.id));
+      actions.push(b);
+    }
+    if (m.status === 'failed') {
+      const b = h('button', { type: 'button', class: 'link-btn' }, 'retry');
+      b.addEventListener(
+        'click',
+        () => void ctx.api.retry(m.id).catch((err: unknown) => ctx.announce(errorText(err))),
+      );
+      actions.push(b);
+    }
     const meta = h(
       'div',
       { class: 'meta' },
+      ...actions,
       m.hasProof ? h('span', { class: 'badge' }, 'verified delivery') : null,
       h(
         'time',
@@ -85,21 +104,6 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
           )
         : null,
     );
-    const actions = h('div', { class: 'msg-actions' });
-    if (m.hasProof) {
-      const b = h('button', { type: 'button', class: 'link-btn' }, 'proof');
-      b.setAttribute('aria-label', 'View delivery proof');
-      b.addEventListener('click', () => showProof(m.id));
-      actions.appendChild(b);
-    }
-    if (m.status === 'failed') {
-      const b = h('button', { type: 'button', class: 'link-btn' }, 'retry');
-      b.addEventListener(
-        'click',
-        () => void ctx.api.retry(m.id).catch((err: unknown) => ctx.announce(errorText(err))),
-      );
-      actions.appendChild(b);
-    }
     const li = h(
       'li',
       {
@@ -112,7 +116,6 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
       },
       h('p', { class: 'text' }, m.text),
       meta,
-      actions.childElementCount > 0 ? actions : null,
     );
     return li;
   };

@@ -25,7 +25,7 @@ export function settingsView(ctx: ViewContext): View {
   const iceF = field(
     'Connection helpers (ICE servers)',
     ice,
-    'One per line: "stun:host:port" or "turn:host:port user secret". Leave empty on one network.',
+    'One per line: "stun:host:port" or "turn:host:port user secret". Leave empty when both devices share a local network.',
   );
   const saved = h('p', { class: 'hint', role: 'status' });
   const form = h(

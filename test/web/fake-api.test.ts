@@ -1,0 +1,157 @@
+/**
+ * The fake engine behind demos and UI tests: it must honour the AppApi contract the UI relies
+ * on (typed refusals, state kept on a wrong password, ticks in order, balance accounting).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AppApiError, type AppEvent, type ChatMessage, type ContactId } from '../../src/web/app-api.ts';
+import { FakeApi } from '../../src/web/fake-api.ts';
+
+const code = (c: string) => (e: unknown) => e instanceof AppApiError && e.code === c;
+
+/** Resolves when `predicate` holds for an event, collecting the events seen. */
+async function until(api: FakeApi, predicate: (e: AppEvent) => boolean): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const stop = api.subscribe((e) => {
+      if (predicate(e)) {
+        stop();
+        resolve();
+      }
+    });
+  });
+}
+
+describe('FakeApi', () => {
+  it('creates an identity with 24 recovery words and refuses bad input by code', async () => {
+    const api = new FakeApi({ stepMs: 1 });
+    assert.deepEqual(api.vaultState(), { kind: 'empty' });
+    await assert.rejects(api.createIdentity('  ', 'password123'), code('BAD_NAME'));
+    await assert.rejects(api.createIdentity('Ann', 'short'), code('WEAK_PASSWORD'));
+    const created = await api.createIdentity('Ann', 'password123');
+    assert.equal(created.recoveryWords.length, 24);
+    assert.match(created.identity.fingerprint, /^[0-9a-f]{4}( [0-9a-f]{4}){3}$/);
+    await assert.rejects(api.createIdentity('Ann', 'password123'), code('IDENTITY_EXISTS'));
+  });
+
+  it('keeps everything on a wrong password and unlocks with the right one', async () => {
+    const api = new FakeApi({ stepMs: 1, seed: true });
+    const before = await api.conversations();
+    await api.lock();
+    assert.equal(api.vaultState().kind, 'locked');
+    await assert.rejects(api.conversations(), code('LOCKED'));
+    await assert.rejects(api.unlock('wrong password'), code('WRONG_PASSWORD'));
+    assert.equal(api.vaultState().kind, 'locked');
+    await api.unlock('correct horse battery');
+    assert.deepEqual(
+      (await api.conversations()).map((c) => c.contact.id),
+      before.map((c) => c.contact.id),
+    );
+  });
+
+  it('restores the same fingerprint from the same recovery words', async () => {
+    const a = new FakeApi({ stepMs: 1 });
+    const { recoveryWords, identity } = await a.createIdentity('Ann', 'password123');
+    const b = new FakeApi({ stepMs: 1 });
+    await assert.rejects(b.restore('abandon abandon', 'Ann', 'password123'), code('BAD_RECOVERY_KEY'));
+    const restored = await b.restore(recoveryWords.join('  ').toUpperCase(), 'Ann', 'password456');
+    assert.equal(restored.fingerprint, identity.fingerprint);
+    const backup = await a.exportBackup();
+    const c = new FakeApi({ stepMs: 1 });
+    assert.equal((await c.importBackup(backup, 'password789')).fingerprint, identity.fingerprint);
+    await assert.rejects(c.importBackup(new Uint8Array([1, 2, 3]), 'password789'), code('BAD_BACKUP'));
+  });
+
+  it('adds a contact from an invite once, and refuses junk and its own invite', async () => {
+    const alice = new FakeApi({ stepMs: 1 });
+    await alice.createIdentity('Alice', 'password123');
+    const bob = new FakeApi({ stepMs: 1 });
+    await bob.createIdentity('Bob', 'password123');
+    const invite = await alice.myInviteCode();
+    assert.equal((await bob.previewInvite(invite)).displayName, 'Alice');
+    const c1 = await bob.addContact(invite);
+    const c2 = await bob.addContact(invite);
+    assert.equal(c1.id, c2.id);
+    await assert.rejects(bob.addContact(await bob.myInviteCode()), code('OWN_INVITE'));
+    for (const junk of ['', 'AAAA', 'eyJ2IjoyfQ', '!!!!'])
+      await assert.rejects(bob.previewInvite(junk), code('BAD_INVITE'));
+  });
+
+  it('moves a direct message through sending, sent, delivered, read in order', async () => {
+    const api = new FakeApi({ stepMs: 2, seed: true });
+    const grace = (await api.conversations()).find((c) => c.contact.displayName === 'Grace Hopper');
+    assert.ok(grace);
+    const statuses: string[] = [];
+    const sent = await api.send(grace.contact.id, 'hello');
+    statuses.push(sent.status);
+    api.subscribe((e) => {
+      if (e.type === 'message' && e.message.id === sent.id) statuses.push(e.message.status);
+    });
+    await until(api, (e) => e.type === 'message' && e.message.id === sent.id && e.message.status === 'read');
+    assert.deepEqual(statuses, ['sending', 'sent', 'delivered', 'read']);
+    await assert.rejects(api.send(grace.contact.id, '   '), code('EMPTY_MESSAGE'));
+    await assert.rejects(api.send(grace.contact.id, 'x'.repeat(4001)), code('MESSAGE_TOO_LONG'));
+    await assert.rejects(api.send('nope' as ContactId, 'hi'), code('UNKNOWN_CONTACT'));
+    assert.equal(await api.deliveryProof(sent.id), null);
+  });
+
+  it('delivers to an offline contact securely: proof, balance spent and held, returned on receipt', async () => {
+    const api = new FakeApi({ stepMs: 1, seed: true });
+    const linus = (await api.conversations()).find((c) => c.contact.displayName === 'Linus');
+    assert.ok(linus);
+    const before = await api.balance();
+    const m = await api.send(linus.contact.id, 'while you were out');
+    let last: ChatMessage | undefined;
+    await until(
+      api,
+      (e) => e.type === 'message' && e.message.id === m.id && (last = e.message).status === 'sent',
+    );
+    assert.equal(last?.route, 'secure');
+    assert.equal(last?.hasProof, true);
+    const proof = await api.deliveryProof(m.id);
+    assert.match(proof?.txId ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(proof?.receiptReceived, false);
+    const after = await api.balance();
+    assert.equal(after.pendingMessages, before.pendingMessages + 1);
+    assert.equal(after.messagesLeft < before.messagesLeft, true);
+    assert.equal(after.topUpUrl, undefined, 'no top-up off mainnet');
+
+    api.setConnection(linus.contact.id, 'connected');
+    assert.equal((await api.deliveryProof(m.id))?.receiptReceived, true);
+    assert.equal((await api.balance()).lockedInPending, before.lockedInPending - 20_000_000n);
+  });
+
+  it('holds offline messages in P2P-only mode and sends them when a link comes up', async () => {
+    const api = new FakeApi({ stepMs: 1, seed: true });
+    const linus = (await api.conversations()).find((c) => c.contact.displayName === 'Linus');
+    assert.ok(linus);
+    assert.equal((await api.setP2pOnly(true)).p2pOnly, true);
+    const m = await api.send(linus.contact.id, 'wait for me');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await api.messages(linus.contact.id)).at(-1)?.status, 'sending');
+    api.setConnection(linus.contact.id, 'connected');
+    const now = (await api.messages(linus.contact.id)).find((x) => x.id === m.id);
+    assert.equal(now?.route, 'direct');
+    assert.equal(now?.hasProof, false);
+  });
+
+  it('validates settings and offers the top-up link on mainnet only', async () => {
+    const api = new FakeApi({ stepMs: 1, seed: true });
+    await assert.rejects(api.updateSettings({ nodeUrls: ['http://x'] }), code('BAD_SETTING'));
+    const s = await api.updateSettings({ network: 'mainnet' });
+    assert.deepEqual(s.nodeUrls, ['ws://127.0.0.1:18110']);
+    assert.match((await api.balance()).topUpUrl ?? '', /^https:\/\//);
+  });
+
+  it('counts unread incoming messages and clears them on markRead', async () => {
+    const api = new FakeApi({ stepMs: 1, seed: true });
+    const radia = (await api.conversations()).find((c) => c.contact.displayName === 'Radia Perlman');
+    assert.ok(radia);
+    api.receive(radia.contact.id, 'one');
+    api.receive(radia.contact.id, 'two');
+    const row = (await api.conversations()).find((c) => c.contact.id === radia.contact.id);
+    assert.equal(row?.unread, 2);
+    assert.equal(row?.last?.text, 'two');
+    await api.markRead(radia.contact.id);
+    assert.equal((await api.conversations()).find((c) => c.contact.id === radia.contact.id)?.unread, 0);
+  });
+});
