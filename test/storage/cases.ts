@@ -63,7 +63,7 @@ const put = (key: Uint8Array, value: Uint8Array, store = S): BatchOp => ({ type:
 const del = (key: Uint8Array, store = S): BatchOp => ({ type: 'delete', store, key });
 
 /** Deterministic filler (xorshift32): large values without crypto.getRandomValues' 64 KiB cap. */
-function pattern(length: number, seed: number): Uint8Array {
+export function pattern(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);
   let x = seed | 1;
   for (let i = 0; i < length; i++) {

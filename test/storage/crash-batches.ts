@@ -1,6 +1,7 @@
 /** The batches written by `crash-writer.ts` and checked by `crash.test.ts`. */
-import { u64Key, encodeKey } from '../../src/storage/keys.ts';
-import type { BatchOp, StorageSchema } from '../../src/storage/types.ts';
+import { decodeKey, encodeKey, u64Key } from '../../src/storage/keys.ts';
+import type { BatchOp, KeyValueStore, StorageSchema } from '../../src/storage/types.ts';
+import { bytesEqual, equal } from './check.ts';
 
 export const CRASH_SCHEMA: StorageSchema = { version: 1, stores: ['messages', 'cursor'] };
 export const CRASH_KEY = new Uint8Array(32).fill(7);
@@ -27,4 +28,26 @@ export function crashBatch(i: number): BatchOp[] {
   }
   ops.push({ type: 'put', store: 'cursor', key: HEAD, value: u64Key(i) });
   return ops;
+}
+
+/**
+ * Checks that `db` holds exactly batches 0..head, each whole (nothing of a half-written
+ * later batch), and returns head, or -1 when no batch committed. Runtime-neutral, so the
+ * browser "killed tab" test uses it too.
+ */
+export async function verifyCrashPrefix(db: KeyValueStore): Promise<number> {
+  const headBytes = await db.get('cursor', HEAD);
+  const head =
+    headBytes === undefined
+      ? -1
+      : Number(new DataView(headBytes.buffer, headBytes.byteOffset).getBigUint64(0));
+  const all = await db.scan('messages');
+  equal(all.length, (head + 1) * PER_BATCH, `messages for batches 0..${head}`);
+  all.forEach(([k, v], n) => {
+    const [i, j] = decodeKey(k) as [bigint, bigint];
+    equal(i, BigInt(Math.floor(n / PER_BATCH)), `batch number of entry ${n}`);
+    equal(j, BigInt(n % PER_BATCH), `index of entry ${n}`);
+    bytesEqual(v, crashValue(Number(i), Number(j)), `value of entry ${n}`);
+  });
+  return head;
 }
