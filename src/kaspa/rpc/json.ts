@@ -23,12 +23,59 @@ const MIN_SAFE = -MAX_SAFE;
  */
 export function parseJson(text: string): unknown {
   if (typeof text !== 'string') throw new TypeError(`"text" expected a string, got ${typeof text}`);
+  // Fast path: without a long digit run and without deep nesting, the platform parser gives
+  // the same result several times faster. Any input it rejects is re-parsed below so that
+  // the error is typed.
+  if (!needsExactParser(text)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // Fall through: the exact parser reports where and why.
+    }
+  }
   const p = new Parser(text);
   p.skipWs();
   const value = p.value(0);
   p.skipWs();
   if (p.pos !== text.length) p.fail('unexpected trailing characters');
   return value;
+}
+
+/**
+ * True if `text` may hold an integer literal beyond 2^53 − 1 (a run of 16+ digits outside
+ * strings; conservative: fraction digits count too) or nests deeper than MAX_JSON_DEPTH, or
+ * has an unterminated string. Strings are skipped with indexOf: wRPC frames are mostly hex.
+ */
+function needsExactParser(s: string): boolean {
+  let run = 0;
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) {
+      let j = s.indexOf('"', i + 1);
+      while (j !== -1 && isEscaped(s, j)) j = s.indexOf('"', j + 1);
+      if (j === -1) return true;
+      i = j;
+      run = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (++run > 15) return true;
+    } else {
+      run = 0;
+      if (c === 0x5b || c === 0x7b) {
+        if (++depth > MAX_JSON_DEPTH) return true;
+      } else if (c === 0x5d || c === 0x7d) {
+        depth--;
+      }
+    }
+  }
+  return false;
+}
+
+/** The quote at `j` is escaped when an odd number of backslashes precede it. */
+function isEscaped(s: string, j: number): boolean {
+  let n = 0;
+  while (s.charCodeAt(j - 1 - n) === 0x5c) n++;
+  return n % 2 === 1;
 }
 
 class Parser {

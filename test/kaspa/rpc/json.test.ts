@@ -48,6 +48,16 @@ describe('parseJson', () => {
     });
   });
 
+  it('finds unsafe integers next to escaped quotes and backslashes in strings', () => {
+    assert.deepEqual(parseJson('{"a":"x\\"99999999999999999","b":99999999999999999}'), {
+      a: 'x"99999999999999999',
+      b: 99999999999999999n,
+    });
+    assert.deepEqual(parseJson('["\\\\",12345678901234567890]'), ['\\', 12345678901234567890n]);
+    assert.deepEqual(parseJson('["12345678901234567890"]'), ['12345678901234567890']);
+    assert.equal(parseJson('1.0000000000000002'), 1.0000000000000002);
+  });
+
   it('agrees with JSON.parse on every value without unsafe integers', () => {
     fc.assert(
       fc.property(plainJson, (v) => {
