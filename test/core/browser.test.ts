@@ -19,14 +19,14 @@ import type * as Api from './browser-entry.ts';
 
 type TestApi = typeof Api;
 declare global {
-  var testApi: TestApi;
+  var coreTestApi: TestApi;
 }
 
 let harness: BrowserHarness;
 let page: Page;
 
 before(async () => {
-  harness = await startBrowserHarness(join(import.meta.dirname, 'browser-entry.ts'));
+  harness = await startBrowserHarness(join(import.meta.dirname, 'browser-entry.ts'), 'coreTestApi');
   page = await harness.newPage();
 });
 after(async () => {
@@ -35,7 +35,7 @@ after(async () => {
 
 describe('messaging core in Chromium', () => {
   it('vault unlock, wrong password and recovery key restore give typed results', async () => {
-    const [created, unlocked, restored, wrong] = await page.evaluate(() => testApi.vaultAndRecovery());
+    const [created, unlocked, restored, wrong] = await page.evaluate(() => coreTestApi.vaultAndRecovery());
     assert.equal(unlocked, created);
     assert.equal(restored, created);
     assert.equal(wrong, 'WRONG_PASSWORD');
@@ -43,7 +43,7 @@ describe('messaging core in Chromium', () => {
 
   it('Node and Chromium hold a conversation through chain batches', async () => {
     const alice = makeUser('node-alice');
-    const link = await page.evaluate((seed) => testApi.init(seed), bytesToHex(randomBytes(32)));
+    const link = await page.evaluate((seed) => coreTestApi.init(seed), bytesToHex(randomBytes(32)));
     const bob = ContactCard.fromLink(link);
     alice.sessions.addContact(bob);
     const guard = new ReplayGuard();
@@ -53,9 +53,9 @@ describe('messaging core in Chromium', () => {
         bob.peerId,
         createEnvelope({ type: 'chat', text: `ping ${round}` }),
       );
-      const seen = await page.evaluate((hex) => testApi.scan(hex), bytesToHex(packBatch([frame])));
+      const seen = await page.evaluate((hex) => coreTestApi.scan(hex), bytesToHex(packBatch([frame])));
       assert.deepEqual(seen, [`ping ${round}`]);
-      const payload = await page.evaluate(([peer, text]) => testApi.reply(peer, text), [
+      const payload = await page.evaluate(([peer, text]) => coreTestApi.reply(peer, text), [
         alice.card.toLink(),
         `pong ${round}`,
       ] as const);

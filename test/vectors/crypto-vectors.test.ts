@@ -16,6 +16,7 @@ import { bytesToHex, hexToBytes, utf8ToBytes } from '../../src/util/bytes.ts';
 import { verifyEd25519, type Ed25519PublicKey } from '../../src/core/identity/keys.ts';
 import { Identity } from '../../src/core/identity/identity.ts';
 import { decodeRecoveryKey, encodeRecoveryKey } from '../../src/core/identity/recovery-key.ts';
+import { identityWallet, receiveAddress } from '../../src/core/identity/wallet.ts';
 
 const load = <T>(name: string): T => JSON.parse(readFileSync(join(import.meta.dirname, name), 'utf8')) as T;
 
@@ -146,5 +147,28 @@ describe('Kaspa wallet vectors (FACTS §2.3) through the identity', () => {
     const key = encodeRecoveryKey(seed);
     assert.equal(key.split(' ').slice(0, 24).join(' '), phrase);
     assert.deepEqual(Identity.fromSeed(decodeRecoveryKey(key)).walletSeed(), identity.walletSeed());
+  });
+});
+
+describe('Kaspa addresses of an identity (FACTS §2.3 vector 1)', () => {
+  const phrase =
+    'fringe ceiling crater inject pilot travel gas nurse bulb bullet horn segment snack harbor dice laugh vital cigar push couple plastic into slender worry';
+  const identity = Identity.fromSeed(mnemonicToEntropy(phrase, wordlist));
+
+  it('m/44\'/111111\'/0\'/0/0, 0/1 and 1/0 give the documented addresses', () => {
+    const wallet = identityWallet(identity);
+    assert.equal(receiveAddress(identity, 'kaspa').toString(), 'kaspa:qqzrk3a4acjla3zc9ngr37u4grtkr0k0mqf6qhmd9lteks00av6asl6rqhjnm');
+    assert.equal(wallet.address('kaspa', 0, 0, 1).toString(), 'kaspa:qrqjaalxdcvuhjqhf8nuzkhxvdj7xv7tp3zlea689p8vh8hczvdt7avlxenuw');
+    assert.equal(wallet.address('kaspa', 0, 1, 0).toString(), 'kaspa:qq2qmmksw0n0s2rz445hc4dxx4y37upvq32fy7ee8kvq2s9vvpylqqqha378s');
+    assert.equal(
+      bytesToHex(wallet.privateKey(0, 0, 0)),
+      '1e59bd4c9c744db9b118eadfe2becf49ee36499d50174bc1209267d323397ca9',
+    );
+  });
+
+  it('a restore from the recovery key gives the same addresses and peer ID', () => {
+    const restored = Identity.fromSeed(decodeRecoveryKey(encodeRecoveryKey(identity.exportSeed())));
+    assert.deepEqual(restored.peerId, identity.peerId);
+    assert.equal(receiveAddress(restored, 'kaspa', 0, 5).toString(), receiveAddress(identity, 'kaspa', 0, 5).toString());
   });
 });
