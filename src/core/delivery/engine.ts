@@ -230,7 +230,12 @@ export class DeliveryEngine {
       },
       await this.store.cursor(),
     );
-    await this.run(async () => this.scheduleDue());
+    await this.run(async () => {
+      const contacts = new Set<ContactId>([...this.active.values()].map((m) => m.contact));
+      for (const [c, st] of this.contactState) if (st.chainReceipts.size > 0) contacts.add(c);
+      for (const c of contacts) this.dispatch(c);
+      this.scheduleDue();
+    });
   }
 
   // ---- public API -------------------------------------------------------------------------

@@ -14,7 +14,7 @@ describe('chain delivery on the local Kaspa network', () => {
   const carol = new ChainUser('carol', url);
   alice.knows(bob, carol);
   bob.knows(alice, carol);
-  carol.knows(alice, bob);
+  // Carol knows nobody: Alice holds her invite, and her first message introduces Alice.
 
   before(async () => {
     devnet = await startDevnet({
@@ -50,12 +50,21 @@ describe('chain delivery on the local Kaspa network', () => {
     assert.ok(funds.spendable > 0n && funds.messagesLeft > 0);
   });
 
-  it('first contact to a client with no funds: its receipt rides the returned coin, at no cost to it', async () => {
+  it('first contact entirely over the chain, to a client with no funds: its receipt rides the returned coin', async () => {
     await carol.start();
     await alice.engine.send(carol.id, 'welcome carol');
     await carol.waitInbox(alice, 1);
     await alice.allOut(carol, ['delivered']);
-    assert.equal((await carol.engine.funds()).spendable, 0n);
+    assert.equal((await carol.engine.funds()).spendable, 0n, 'receiving cost carol nothing');
+    // Her coin went back with the receipt, so her reply waits for funds, kept and said so.
+    await carol.engine.send(alice.id, 'thanks alice');
+    await until('insufficient funds reported', () =>
+      carol.events.some((e) => e.type === 'funds' && e.funds.insufficient),
+    );
+    assert.equal(((await carol.outbox(alice))[0] as OutgoingMessage).status, 'queued');
+    devnet.fund(carol.address.toString(), 10n * SOMPI_PER_KAS);
+    await alice.waitInbox(carol, 1);
+    await carol.allOut(alice, ['delivered']);
   });
 
   it('recipient offline, then online: catches up and shows each message once, in order', async () => {
@@ -71,6 +80,15 @@ describe('chain delivery on the local Kaspa network', () => {
     await alice.allOut(bob, ['delivered'], 4);
   });
 
+  it('sender restarts mid-send: the queued message is published after the restart', async () => {
+    await alice.engine.configure({ batchWindowMs: 60_000 });
+    await alice.engine.send(bob.id, 'survives a restart');
+    await alice.stop();
+    await alice.start();
+    await bob.waitInbox(alice, 5);
+    await alice.allOut(bob, ['delivered'], 5);
+  });
+
   it('WebSocket drops mid-conversation: nothing lost, nothing twice', async () => {
     const sends = [];
     for (let i = 0; i < 5; i++) {
@@ -78,9 +96,9 @@ describe('chain delivery on the local Kaspa network', () => {
       if (i % 2 === 0) devnet.faults.dropConnections();
     }
     await Promise.all(sends);
-    await alice.allOut(bob, ['delivered'], 9, 120_000);
+    await alice.allOut(bob, ['delivered'], 10, 120_000);
     const texts = (await bob.inbox(alice)).map((m) => m.text);
-    assert.equal(texts.length, 9);
-    assert.equal(new Set(texts).size, 9);
+    assert.equal(texts.length, 10);
+    assert.equal(new Set(texts).size, 10);
   });
 });

@@ -35,11 +35,13 @@ export class ChainUser {
   client!: KaspaRpcClient;
   private sessionState: Uint8Array | undefined;
   private readonly contacts: ChainUser[] = [];
+  private readonly learned: ContactCard[] = [];
 
   constructor(
     readonly name: string,
     private readonly url: () => string,
     private readonly options: { links?: boolean; settings?: Partial<DeliverySettings> } = {},
+    private readonly dataDir?: string,
   ) {
     this.card = ContactCard.create(this.identity, { displayName: name, addresses: [this.address] });
     this.id = contactIdOf(this.identity.peerId);
@@ -62,7 +64,10 @@ export class ChainUser {
       save: async (s) => {
         this.sessionState = s;
       },
+      // A contact learned from a first message is kept, as the app keeps it with its cards.
+      onNewContact: (card) => this.learned.push(card),
     });
+    for (const card of this.learned) port.add(card);
     for (const c of this.contacts) port.add(c.card);
     const db = await openDb(this.data);
     this.client = new KaspaRpcClient({
