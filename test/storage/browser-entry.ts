@@ -1,7 +1,7 @@
 /**
  * Browser side of `browser.test.ts`: bundled into the test page, it runs the compliance
  * cases against IndexedDB (plain and sealed) and the durability scenarios (reload, killed
- * tab, quota, another tab upgrading), and reports back through `globalThis.testApi`.
+ * tab, quota, another tab upgrading), and reports back through `globalThis.storageTestApi`.
  */
 import { openIndexedDbStore } from '../../src/storage/indexeddb.ts';
 import { openStorage } from '../../src/storage/open.ts';

@@ -10,15 +10,16 @@ import { launchOnProfile } from './chromium-profile.ts';
 import type * as Api from './browser-entry.ts';
 
 type TestApi = typeof Api;
+// A global name of its own: other test bundles declare `testApi` with their own type.
 declare global {
-  var testApi: TestApi;
+  var storageTestApi: TestApi;
 }
 
 let harness: BrowserHarness;
 let page: Page;
 
 before(async () => {
-  harness = await startBrowserHarness(join(import.meta.dirname, 'browser-entry.ts'));
+  harness = await startBrowserHarness(join(import.meta.dirname, 'browser-entry.ts'), 'storageTestApi');
   page = await harness.newPage();
 });
 after(async () => {
@@ -28,24 +29,24 @@ after(async () => {
 for (const kind of ['plain', 'sealed'] as const) {
   describe(`${kind === 'plain' ? 'indexeddb' : 'encrypted(indexeddb)'}: compliance in Chromium`, () => {
     for (const c of storageCases) {
-      it(c.name, () => page.evaluate(([k, n]) => testApi.runCase(k, n), [kind, c.name] as const));
+      it(c.name, () => page.evaluate(([k, n]) => storageTestApi.runCase(k, n), [kind, c.name] as const));
     }
   });
 }
 
 describe('encrypted(indexeddb): sealing in Chromium', () => {
   for (const c of sealingCases) {
-    it(c.name, () => page.evaluate((n) => testApi.runCase('sealing', n), c.name));
+    it(c.name, () => page.evaluate((n) => storageTestApi.runCase('sealing', n), c.name));
   }
 });
 
 describe('indexeddb durability in Chromium', () => {
   it('data survives a page reload in the same browser context', async () => {
     const p = await harness.newPage();
-    await p.evaluate(() => testApi.writeEntries('reload', 40));
+    await p.evaluate(() => storageTestApi.writeEntries('reload', 40));
     await p.reload();
-    await p.waitForFunction(() => globalThis.testApi !== undefined);
-    assert.equal(await p.evaluate(() => testApi.countEntries('reload')), 40);
+    await p.waitForFunction(() => globalThis.storageTestApi !== undefined);
+    assert.equal(await p.evaluate(() => storageTestApi.countEntries('reload')), 40);
     await p.context().close();
   });
 
@@ -53,9 +54,9 @@ describe('indexeddb durability in Chromium', () => {
     it(`a tab ${how} in the middle of writes leaves whole batches only`, async () => {
       const p = await harness.newPage();
       const context = p.context();
-      await p.evaluate(() => testApi.startWriter('killed'));
-      await p.waitForFunction(() => testApi.progress() >= 12);
-      const acknowledged = await p.evaluate(() => testApi.progress());
+      await p.evaluate(() => storageTestApi.startWriter('killed'));
+      await p.waitForFunction(() => storageTestApi.progress() >= 12);
+      const acknowledged = await p.evaluate(() => storageTestApi.progress());
       if (how === 'closed') {
         await p.close();
       } else {
@@ -67,7 +68,7 @@ describe('indexeddb durability in Chromium', () => {
         await p.close();
       }
       const next = await harness.newPage(context);
-      const head = await next.evaluate(() => testApi.verifyCrash('killed'));
+      const head = await next.evaluate(() => storageTestApi.verifyCrash('killed'));
       assert.ok(head >= acknowledged, `head ${head} is behind acknowledged batch ${acknowledged}`);
       await context.close();
     });
@@ -79,16 +80,16 @@ describe('indexeddb durability in Chromium', () => {
       let acknowledged = -1;
       for (let round = 0; round < 3; round++) {
         const chromium = await launchOnProfile(profile);
-        const p = await chromium.newPage(harness.url);
-        const head = await p.evaluate(() => testApi.verifyCrash('killed-browser'));
+        const p = await chromium.newPage(harness.url, 'storageTestApi');
+        const head = await p.evaluate(() => storageTestApi.verifyCrash('killed-browser'));
         assert.ok(head >= acknowledged, `head ${head} is behind acknowledged batch ${acknowledged}`);
         if (round === 2) {
           await chromium.close();
           break;
         }
-        await p.evaluate(() => testApi.startWriter('killed-browser'));
-        await p.waitForFunction((h) => testApi.progress() >= h + 8, head);
-        acknowledged = await p.evaluate(() => testApi.progress());
+        await p.evaluate(() => storageTestApi.startWriter('killed-browser'));
+        await p.waitForFunction((h) => storageTestApi.progress() >= h + 8, head);
+        acknowledged = await p.evaluate(() => storageTestApi.progress());
         await chromium.kill();
       }
     } finally {
@@ -103,7 +104,7 @@ describe('indexeddb durability in Chromium', () => {
       origin: new URL(harness.url).origin,
       quotaSize: 8 * 1024 * 1024,
     });
-    const r = await p.evaluate(() => testApi.fillUntilFull('quota'));
+    const r = await p.evaluate(() => storageTestApi.fillUntilFull('quota'));
     assert.equal(r.code, 'QUOTA_EXCEEDED');
     assert.ok(r.written > 0);
     assert.equal(r.kept, r.written, 'the failed batch left nothing behind');
@@ -113,9 +114,9 @@ describe('indexeddb durability in Chromium', () => {
   it('a tab holding the database steps aside (CLOSED) when another tab upgrades it', async () => {
     const a = await harness.newPage();
     const b = await harness.newPage(a.context());
-    await a.evaluate(() => testApi.hold('tabs', ['one']));
-    assert.equal(await b.evaluate(() => testApi.upgradeAndRead('tabs', ['one', 'two'])), 1);
-    assert.equal(await a.evaluate(() => testApi.probeHeld()), 'CLOSED');
+    await a.evaluate(() => storageTestApi.hold('tabs', ['one']));
+    assert.equal(await b.evaluate(() => storageTestApi.upgradeAndRead('tabs', ['one', 'two'])), 1);
+    assert.equal(await a.evaluate(() => storageTestApi.probeHeld()), 'CLOSED');
     await a.context().close();
   });
 });

@@ -55,7 +55,7 @@ export async function launchOnProfile(profileDir: string): Promise<ProfileBrowse
   return {
     browser,
     context,
-    async newPage(url, globalName = 'testApi') {
+    async newPage(url, globalName = 'storageTestApi') {
       const page = await context.newPage();
       await page.goto(url);
       await page.waitForFunction(
