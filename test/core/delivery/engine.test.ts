@@ -270,6 +270,7 @@ describe('delivery engine: direct links and signaling (fake links)', () => {
       await bob.waitInbox('alice', 2);
       assert.ok(net.ledger.sentBy('alice').length > before, 'went on chain');
       await alice.allOut('bob', ['delivered'], 2);
+      await until('refused attempt over', () => alice.engine.connection('bob') === 'offline');
       net.board.refuse = false;
       await alice.engine.connect('bob');
       await until('reconnected', () => alice.engine.connection('bob') === 'connected', 30_000);

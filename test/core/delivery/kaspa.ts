@@ -41,7 +41,6 @@ export class ChainUser {
     readonly name: string,
     private readonly url: () => string,
     private readonly options: { links?: boolean; settings?: Partial<DeliverySettings> } = {},
-    private readonly dataDir?: string,
   ) {
     this.card = ContactCard.create(this.identity, { displayName: name, addresses: [this.address] });
     this.id = contactIdOf(this.identity.peerId);
