@@ -5,6 +5,8 @@
  * The set-up time here is the floor for "time to establish WebRTC through Kaspa signaling".
  */
 import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { RTCPeerConnection as WeriftPeerConnection } from 'werift';
 import { createLoopbackTransport } from '../src/transport/loopback.ts';
 import { measureEchoRtt, measureThroughput, startProbeResponder } from '../src/transport/probe.ts';
 import type { PeerLink, PeerTransport, TransportOptions } from '../src/transport/types.ts';
@@ -46,9 +48,91 @@ interface Figures {
   readonly rtt: number[];
   readonly mbps: number;
   readonly establish: number[];
+  /** The bare stack moving the same bytes in 16 KiB sends, without p2pComm framing. */
+  readonly rawMbps: number;
 }
 
-async function measureInProcess(transport: PeerTransport): Promise<Figures> {
+const RAW_CHUNK = 16_384;
+const RAW_HIGH = 1 << 20;
+
+/** werift alone: one data channel, 16 KiB sends under the same high-water mark. */
+async function rawWeriftMbps(): Promise<number> {
+  const config = { iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false };
+  const a = new WeriftPeerConnection(config);
+  const b = new WeriftPeerConnection(config);
+  const dc = a.createDataChannel('raw');
+  a.onIceCandidate.subscribe((c) => void (c && b.addIceCandidate(c)));
+  b.onIceCandidate.subscribe((c) => void (c && a.addIceCandidate(c)));
+  const total = MB_MESSAGES * MB;
+  let got = 0;
+  const done = new Promise<void>((resolve) =>
+    b.onDataChannel.subscribe((ch) =>
+      ch.onMessage.subscribe((m) => {
+        got += m.length;
+        if (got >= total) resolve();
+      }),
+    ),
+  );
+  await a.setLocalDescription(await a.createOffer());
+  await b.setRemoteDescription(a.localDescription!);
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription!);
+  await new Promise<void>((resolve) => dc.stateChanged.subscribe((st) => st === 'open' && resolve()));
+  dc.bufferedAmountLowThreshold = RAW_HIGH / 4;
+  const chunk = Buffer.alloc(RAW_CHUNK);
+  const start = performance.now();
+  for (let sent = 0; sent < total; sent += RAW_CHUNK) {
+    if (dc.bufferedAmount > RAW_HIGH) await new Promise<void>((r) => dc.bufferedAmountLow.once(() => r()));
+    dc.send(chunk);
+  }
+  await done;
+  const mbps = total / 1e6 / ((performance.now() - start) / 1000);
+  await Promise.all([a.close(), b.close()]);
+  return mbps;
+}
+
+/** Chromium alone: two RTCPeerConnections in one page, same sends and high-water mark. */
+async function rawChromiumMbps(page: Page): Promise<number> {
+  return page.evaluate(
+    async ([total, chunkBytes, high]) => {
+      const a = new RTCPeerConnection();
+      const b = new RTCPeerConnection();
+      a.onicecandidate = (e) => void (e.candidate && b.addIceCandidate(e.candidate));
+      b.onicecandidate = (e) => void (e.candidate && a.addIceCandidate(e.candidate));
+      const dc = a.createDataChannel('raw');
+      let got = 0;
+      const done = new Promise<void>((resolve) => {
+        b.ondatachannel = (e) => {
+          e.channel.binaryType = 'arraybuffer';
+          e.channel.onmessage = (m: MessageEvent<ArrayBuffer>) => {
+            got += m.data.byteLength;
+            if (got >= total) resolve();
+          };
+        };
+      });
+      await a.setLocalDescription();
+      await b.setRemoteDescription(a.localDescription!);
+      await b.setLocalDescription();
+      await a.setRemoteDescription(b.localDescription!);
+      await new Promise((r) => (dc.onopen = r));
+      dc.bufferedAmountLowThreshold = high / 4;
+      const chunk = new Uint8Array(chunkBytes);
+      const start = performance.now();
+      for (let sent = 0; sent < total; sent += chunkBytes) {
+        if (dc.bufferedAmount > high) await new Promise((r) => (dc.onbufferedamountlow = r));
+        dc.send(chunk);
+      }
+      await done;
+      const mbps = total / 1e6 / ((performance.now() - start) / 1000);
+      a.close();
+      b.close();
+      return mbps;
+    },
+    [MB_MESSAGES * MB, RAW_CHUNK, RAW_HIGH] as const,
+  );
+}
+
+async function measureInProcess(transport: PeerTransport, raw: () => Promise<number>): Promise<Figures> {
   const establish: number[] = [];
   for (let i = 0; i < ESTABLISH_RUNS; i++) {
     const p = await connectPair(transport);
@@ -61,7 +145,7 @@ async function measureInProcess(transport: PeerTransport): Promise<Figures> {
   const rtt = await measureEchoRtt(a, ECHO_SAMPLES, ECHO_BYTES);
   const mbps = await measureThroughput(a, MB_MESSAGES, MB);
   a.close();
-  return { rtt, mbps, establish };
+  return { rtt, mbps, establish, rawMbps: await raw() };
 }
 
 async function connectPages(a: Endpoint, b: Endpoint): Promise<{ ia: number; ib: number; ms: number }> {
@@ -94,7 +178,9 @@ async function measureChromium(): Promise<Figures> {
     await a.call('echoRtt', ia, 20, ECHO_BYTES);
     const rtt = await a.call('echoRtt', ia, ECHO_SAMPLES, ECHO_BYTES);
     const mbps = await a.call('throughput', ia, MB_MESSAGES, MB);
-    return { rtt, mbps, establish };
+    await a.call('close', ia);
+    const rawMbps = await rawChromiumMbps(await harness.newPage());
+    return { rtt, mbps, establish, rawMbps };
   } finally {
     await harness.close();
   }
@@ -111,7 +197,8 @@ function rows(name: string, f: Figures, floor: Figures): BenchRow[] {
     {
       name: `${name}: throughput, ${MB_MESSAGES} × 1 MiB`,
       value: `${f.mbps.toFixed(1)} MB/s`,
-      reference: `loopback ${floor.mbps.toFixed(1)} MB/s`,
+      reference: `bare ${name.split(' ')[0]} channel ${f.rawMbps.toFixed(1)} MB/s; loopback ${floor.mbps.toFixed(1)} MB/s`,
+      note: 'bare: same bytes in 16 KiB sends, no framing',
     },
     {
       name: `${name}: offer created → both open (median of ${ESTABLISH_RUNS})`,
@@ -123,8 +210,11 @@ function rows(name: string, f: Figures, floor: Figures): BenchRow[] {
 }
 
 const bench: Bench = async () => {
-  const floor = await measureInProcess(createLoopbackTransport());
-  const werift = await measureInProcess(createNodeTransport({ additionalHostAddresses: ['127.0.0.1'] }));
+  const floor = await measureInProcess(createLoopbackTransport(), async () => NaN);
+  const werift = await measureInProcess(
+    createNodeTransport({ additionalHostAddresses: ['127.0.0.1'] }),
+    rawWeriftMbps,
+  );
   const chromium = await measureChromium();
   return {
     title: 'WebRTC transport (one host; werift pair in one Node process, Chromium pair in two contexts)',
