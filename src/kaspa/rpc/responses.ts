@@ -322,8 +322,9 @@ function acceptedTransactionFromRpc(json: unknown, path: string): AcceptedTransa
           `${path}.verboseData.transactionId`,
           txIdFromRpc,
         );
-  // Full verbosity carries every field; lower levels omit version/lockTime/subnetworkId/gas.
-  const complete = prop(o, 'version') !== undefined && prop(o, 'lockTime') !== undefined;
+  // Full verbosity carries every field; lower levels send version/lockTime/subnetworkId/gas
+  // as null (RpcOptionalTransaction serialises absent options as null).
+  const complete = ['version', 'lockTime', 'subnetworkId', 'gas'].every((k) => prop(o, k) != null);
   return {
     ...(id === undefined ? {} : { transactionId: id }),
     ...opt(o, 'payload', path, (v, p) => readHex(v, p)),
