@@ -169,6 +169,40 @@ describe('sessions: X3DH from a contact card, then the Double Ratchet', () => {
     assert.equal(text(b.sessions.decrypt(lost[0]!)), 'l0');
   });
 
+  it('a previous chain may end far beyond the lookahead: the new chain still opens, old keys are kept', () => {
+    const limits = { lookahead: 8, maxSkipped: 40, maxSkippedAgeMs: 60_000, recentTags: 16 };
+    const [a, b] = makePair({ limits });
+    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('open')));
+    a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('ok')));
+    const lost = Array.from({ length: 30 }, (_, i) => a.sessions.encrypt(b.identity.peerId, enc(`l${i}`)));
+    // Bob gets only the first; his answer carries a new ratchet key, so Alice's next chain starts.
+    assert.equal(text(b.sessions.decrypt(lost[0]!)), 'l0');
+    a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('new key')));
+    assert.equal(
+      text(b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('next chain')))),
+      'next chain',
+    );
+    assert.equal(text(b.sessions.decrypt(lost[29]!)), 'l29');
+    assert.equal(text(b.sessions.decrypt(lost[3]!)), 'l3');
+  });
+
+  it('a previous chain ending beyond maxSkipped is refused (TOO_MANY_SKIPPED), state unchanged', () => {
+    const limits = { lookahead: 8, maxSkipped: 20, maxSkippedAgeMs: 60_000, recentTags: 16 };
+    const [a, b] = makePair({ limits });
+    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('open')));
+    a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('ok')));
+    const first = a.sessions.encrypt(b.identity.peerId, enc('l0'));
+    for (let i = 1; i < 30; i++) a.sessions.encrypt(b.identity.peerId, enc(`l${i}`));
+    b.sessions.decrypt(first);
+    a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('new key')));
+    const before = bytesToHex(b.sessions.serialize());
+    assert.equal(
+      errorCode(() => b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('x')))),
+      'TOO_MANY_SKIPPED',
+    );
+    assert.equal(bytesToHex(b.sessions.serialize()), before);
+  });
+
   it('skipped keys expire: a late copy older than maxSkippedAgeMs no longer opens', () => {
     const limits = { lookahead: 8, maxSkipped: 16, maxSkippedAgeMs: 60_000, recentTags: 16 };
     const [a, b] = makePair({ limits });
@@ -282,8 +316,11 @@ describe('forward secrecy and post-compromise security', () => {
 
 describe('simultaneous initiation', () => {
   it('both sides start at once: both converge on the session of the lower peer ID, nothing is lost', () => {
-    for (let trial = 0; trial < 4; trial++) {
+    // Until both orders of the two peer IDs have been seen (the rule picks a different winner).
+    const seen = new Set<boolean>();
+    for (let trial = 0; seen.size < 2 || trial < 4; trial++) {
       const [a, b] = makePair();
+      seen.add(bytesToHex(a.identity.peerId) < bytesToHex(b.identity.peerId));
       const fa = a.sessions.encrypt(b.identity.peerId, enc('from a'));
       const fb = b.sessions.encrypt(a.identity.peerId, enc('from b'));
       assert.equal(text(b.sessions.decrypt(fa)), 'from a');

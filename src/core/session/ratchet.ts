@@ -347,13 +347,18 @@ export class Ratchet {
     return { kind: 'message', plaintext };
   }
 
-  /** SkipMessageKeysHE (DR §4.4): keeps the keys of messages up to `until` of the current chain. */
+  /**
+   * SkipMessageKeysHE (DR §4.4): keeps the keys of messages up to `until` of the current
+   * chain. Within a chain the tag window already bounds the gap by `lookahead`; the end of
+   * a previous chain (header PN) may be further away and is bounded by `maxSkipped`, the
+   * MAX_SKIP of DR §3.5, so a burst of lost messages does not stall the session.
+   */
   #skipUntil(until: number, now: number): void {
     if (this.#ckr === null || this.#hkr === null) return;
-    if (until - this.#nr > this.limits.lookahead) {
+    if (until - this.#nr > this.limits.maxSkipped) {
       throw new SessionError(
         'TOO_MANY_SKIPPED',
-        `peer skipped ${until - this.#nr} messages, limit ${this.limits.lookahead}`,
+        `peer skipped ${until - this.#nr} messages, limit ${this.limits.maxSkipped}`,
       );
     }
     while (this.#nr < until) {
