@@ -256,6 +256,12 @@ export interface AppApi {
   /** Restores a backup file made by `exportBackup`. Rejects BAD_BACKUP or WRONG_PASSWORD. */
   importBackup(file: Uint8Array, password: string): Promise<IdentitySummary>;
 
+  /**
+   * Checks for new messages now. The app calls it on open, on focus and when the service
+   * worker wakes it; browsers give web apps no reliable background schedule (NOTES §7).
+   */
+  checkForMessages(): Promise<void>;
+
   /** Subscribes to changes; the listener is called synchronously after each change. */
   subscribe(listener: (event: AppEvent) => void): Unsubscribe;
 }

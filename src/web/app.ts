@@ -114,7 +114,8 @@ export function mountApp(options: MountOptions): MountedApp {
         show(
           recoveryKeyView(ctx, pendingWords, () => {
             pendingWords = undefined;
-            ctx.navigate('#/share');
+            // An invite link that brought the user here is honoured once the identity exists.
+            ctx.navigate(route.name === 'add' && route.code !== undefined ? location.hash : '#/share');
           }),
           page,
         );
@@ -132,7 +133,7 @@ export function mountApp(options: MountOptions): MountedApp {
           page,
         );
       } else if (vault.kind === 'locked') {
-        show(unlockView(ctx, vault.displayName), page, page.querySelector('input'));
+        show(unlockView(ctx, vault.displayName), page);
         page.querySelector('input')?.focus();
       }
       return;
@@ -222,7 +223,13 @@ interface Shell {
 /** The unlocked layout: top bar, navigation, conversation list, main pane. */
 function createShell(ctx: ViewContext, displayName: string): Shell {
   const list = createChatList();
-  const unreadBadge = h('span', { class: 'unread', hidden: true });
+  const unreadCount = h('span', {});
+  const unreadBadge = h(
+    'span',
+    { class: 'unread', hidden: true },
+    unreadCount,
+    h('span', { class: 'sr-only' }, ' unread'),
+  );
   const lowPill = h('a', { href: '#/balance', class: 'pill warn', hidden: true }, 'Secure delivery low');
   const lockBtn = h('button', { type: 'button', class: 'btn ghost' }, 'Lock');
   lockBtn.addEventListener('click', () => void ctx.api.lock());
@@ -270,8 +277,7 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
         list.update(rows, active);
         const total = rows.reduce((n, r) => n + r.unread, 0);
         unreadBadge.hidden = total === 0;
-        unreadBadge.textContent = String(total);
-        unreadBadge.setAttribute('aria-label', `${total} unread`);
+        unreadCount.textContent = String(total);
       },
       () => undefined,
     );

@@ -373,6 +373,12 @@ export class FakeApi implements AppApi {
     return this.restore(doc.words, doc.name, password);
   }
 
+  async checkForMessages(): Promise<void> {
+    // Everything the fake knows is already in memory.
+    this.#requireUnlocked();
+    return Promise.resolve();
+  }
+
   subscribe(listener: (event: AppEvent) => void): Unsubscribe {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -495,8 +501,9 @@ export class FakeApi implements AppApi {
       pendingMessages: Number(this.#locked / NOTIFICATION_VALUE),
       p2pOnly: this.#p2pOnly,
     };
-    // Link-out only on mainnet (NOTES §7); the address stands in for the engine's receive address.
-    return this.#settings.network === 'mainnet' ? { ...base, topUpUrl: 'https://kaspa.org/#buy' } : base;
+    // Link-out only on mainnet (NOTES §7). The fake has no receive address to pass along; the
+    // engine's link carries the user's address and nothing else.
+    return this.#settings.network === 'mainnet' ? { ...base, topUpUrl: 'https://kaspa.org/' } : base;
   }
 
   #decodeInvite(code: string): InvitePreview {

@@ -4,6 +4,7 @@
  */
 import type { AppApi } from './app-api.ts';
 import { mountApp } from './app.ts';
+import { registerPeriodicCheck, startChecking } from './checking.ts';
 import { FakeApi } from './fake-api.ts';
 import { startNotifications } from './notify.ts';
 
@@ -33,6 +34,7 @@ const SW_URL = './sw.js';
 const appUrl = new URL('./', location.href).href;
 mountApp(notice === undefined ? { api, root, appUrl } : { api, root, appUrl, notice });
 startNotifications(api);
+startChecking(api);
 
 /** The one Trusted Types policy the CSP allows: it vouches for the worker's URL and nothing else. */
 interface TrustedTypesLike {
@@ -51,7 +53,10 @@ if ('serviceWorker' in navigator && params.get('sw') !== '0') {
     },
   });
   const scriptUrl = (policy?.createScriptURL(SW_URL) ?? SW_URL) as string;
-  navigator.serviceWorker.register(scriptUrl, { scope: './' }).catch(() => {
-    // Without a worker the app still runs; it just has no offline shell.
-  });
+  navigator.serviceWorker
+    .register(scriptUrl, { scope: './' })
+    .then(registerPeriodicCheck)
+    .catch(() => {
+      // Without a worker the app still runs; it just has no offline shell.
+    });
 }

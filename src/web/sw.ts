@@ -4,6 +4,8 @@
  * NOTES §7) by waking open windows to check for messages. It never touches keys or messages.
  */
 
+import { PERIODIC_TAG } from './checking.ts';
+
 // The project compiles against the DOM library only; these are the few worker-scope members
 // this file uses (Service Workers §4: ExtendableEvent, FetchEvent, Clients).
 interface ExtendableEventLike extends Event {
@@ -75,11 +77,10 @@ scope.addEventListener('fetch', (e) => {
 
 scope.addEventListener('periodicsync', (event: Event) => {
   const e = event as PeriodicSyncEventLike;
-  if (e.tag !== 'p2pcomm-check') return;
+  if (e.tag !== PERIODIC_TAG) return;
   e.waitUntil(
     scope.clients.matchAll({ type: 'window' }).then((clients) => {
       for (const c of clients) c.postMessage({ type: 'check-messages' });
     }),
   );
 });
-export {};

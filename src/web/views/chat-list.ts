@@ -46,7 +46,7 @@ export function createChatList(): ChatList {
               : `${row.last.outgoing ? 'You: ' : ''}${row.last.text}`;
           const unread =
             row.unread > 0
-              ? h('span', { class: 'unread', 'aria-label': `${row.unread} unread` }, String(row.unread))
+              ? h('span', { class: 'unread' }, String(row.unread), h('span', { class: 'sr-only' }, ' unread'))
               : null;
           const link = h(
             'a',
@@ -64,6 +64,7 @@ export function createChatList(): ChatList {
               'span',
               { class: 'chat-main' },
               h('span', { class: 'chat-name' }, c.displayName),
+              h('span', { class: 'sr-only' }, `, ${connectionWords(c.connection)}, `),
               h(
                 'span',
                 { class: 'chat-preview' },

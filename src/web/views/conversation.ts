@@ -232,6 +232,7 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
       contact = c;
       p2pOnly = balance.p2pOnly;
       renderHeader();
+      document.title = `${c.displayName} \u00b7 p2pcomm`;
       for (const m of list) addMessage(m);
       log.scrollTop = log.scrollHeight;
       markReadIfVisible();
