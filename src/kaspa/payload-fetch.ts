@@ -55,6 +55,7 @@ export interface PayloadFetchHints {
   readonly blockHash?: BlockHash;
 }
 
+/** Cache and paging bounds of a PayloadFetcher. */
 export interface PayloadFetcherOptions {
   /** Transactions kept from BlockAdded notifications. @default 20_000 */
   readonly cacheSize?: number;

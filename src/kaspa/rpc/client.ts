@@ -73,6 +73,7 @@ export interface ReconnectOptions {
   readonly maxDelayMs?: number;
 }
 
+/** Construction options; every timeout and delay is in milliseconds. */
 export interface KaspaRpcClientOptions {
   /** One or more `ws://host:port` node URLs; on failure the next one is tried, round robin. */
   readonly urls: string | readonly string[];

@@ -60,11 +60,13 @@ export function readNumber(v: unknown, field: string): number {
   throw new RpcFieldError(field, `expected a number, got ${describe(v)}`);
 }
 
+/** A JSON boolean. */
 export function readBool(v: unknown, field: string): boolean {
   if (typeof v === 'boolean') return v;
   throw new RpcFieldError(field, `expected a boolean, got ${describe(v)}`);
 }
 
+/** A JSON string. */
 export function readString(v: unknown, field: string): string {
   if (typeof v === 'string') return v;
   throw new RpcFieldError(field, `expected a string, got ${describe(v)}`);

@@ -47,6 +47,7 @@ export interface RpcNotificationFrame {
 // Transactions and UTXOs (FACTS §3.1, §6.4, §6.5)
 // ---------------------------------------------------------------------------------------
 
+/** `{"transactionId","index"}`. */
 export interface RpcOutpoint {
   readonly transactionId: RpcHex;
   readonly index: number;
@@ -58,6 +59,7 @@ export interface RpcCovenant {
   readonly covenantId: RpcHex;
 }
 
+/** A UTXO entry (FACTS §6.4); `covenantId` is null or absent before Toccata. */
 export interface RpcUtxoEntry {
   readonly amount: RpcU64;
   /** 2-byte big-endian version ‖ script, as one hex string. */
@@ -67,10 +69,12 @@ export interface RpcUtxoEntry {
   readonly covenantId?: RpcHex | null;
 }
 
+/** Input verbose data: the spent entry, as complete as the verbosity allows. */
 export interface RpcTransactionInputVerboseData {
   readonly utxoEntry?: Partial<RpcUtxoEntry> | null;
 }
 
+/** A transaction input; `computeBudget` defaults to 0 on input (FACTS §6.5). */
 export interface RpcTransactionInput {
   readonly previousOutpoint: RpcOutpoint;
   readonly signatureScript: RpcHex;
@@ -80,11 +84,13 @@ export interface RpcTransactionInput {
   readonly verboseData?: RpcTransactionInputVerboseData | null;
 }
 
+/** Output verbose data: script class and address. */
 export interface RpcTransactionOutputVerboseData {
   readonly scriptPublicKeyType: string;
   readonly scriptPublicKeyAddress: RpcAddress;
 }
 
+/** A transaction output; `covenant` is v1 only. */
 export interface RpcTransactionOutput {
   readonly value: RpcU64;
   readonly scriptPublicKey: RpcHex | { readonly version: number; readonly script: RpcHex };
@@ -92,6 +98,7 @@ export interface RpcTransactionOutput {
   readonly verboseData?: RpcTransactionOutputVerboseData | null;
 }
 
+/** Transaction verbose data: id, hash and placement, filled in by the node. */
 export interface RpcTransactionVerboseData {
   readonly transactionId: RpcHex;
   readonly hash: RpcHex;
@@ -100,6 +107,7 @@ export interface RpcTransactionVerboseData {
   readonly blockTime: RpcU64;
 }
 
+/** A full transaction as submitted and as returned (FACTS §6.5). */
 export interface RpcTransaction {
   readonly version: number;
   readonly inputs: readonly RpcTransactionInput[];
@@ -128,6 +136,7 @@ export type RpcOptionalTransaction = {
         : RpcTransaction[K];
 };
 
+/** A UTXO by address (getUtxosByAddresses, UtxosChanged). */
 export interface RpcUtxosByAddressesEntry {
   /** null for non-standard scripts. */
   readonly address: RpcAddress | null;
@@ -135,6 +144,7 @@ export interface RpcUtxosByAddressesEntry {
   readonly utxoEntry: RpcUtxoEntry;
 }
 
+/** A balance by address (getBalancesByAddresses). */
 export interface RpcBalancesByAddressEntry {
   readonly address: RpcAddress;
   /** Absent/null when the node could not compute it. */
@@ -145,6 +155,7 @@ export interface RpcBalancesByAddressEntry {
 // Blocks (FACTS §6.5 getBlock, getBlockTemplate)
 // ---------------------------------------------------------------------------------------
 
+/** A block header without its hash (block templates). */
 export interface RpcRawHeader {
   readonly version: number;
   readonly parentsByLevel: readonly (readonly RpcHex[])[];
@@ -162,6 +173,7 @@ export interface RpcRawHeader {
   readonly pruningPoint: RpcHex;
 }
 
+/** A block header with its hash. */
 export interface RpcHeader extends RpcRawHeader {
   readonly hash: RpcHex;
 }
@@ -169,6 +181,7 @@ export interface RpcHeader extends RpcRawHeader {
 /** A chain-block header in getVirtualChainFromBlockV2: `hash` plus what the verbosity adds. */
 export type RpcOptionalHeader = { readonly hash: RpcHex } & Partial<RpcRawHeader>;
 
+/** Block verbose data: DAG placement filled in by the node. */
 export interface RpcBlockVerboseData {
   readonly hash: RpcHex;
   readonly difficulty: number;
@@ -182,6 +195,7 @@ export interface RpcBlockVerboseData {
   readonly isChainBlock: boolean;
 }
 
+/** A block with its own transactions (getBlock, BlockAdded). */
 export interface RpcBlock {
   readonly header: RpcHeader;
   readonly transactions: readonly RpcTransaction[];
@@ -198,6 +212,7 @@ export interface RpcRawBlock {
 // Node state
 // ---------------------------------------------------------------------------------------
 
+/** getServerInfo response. */
 export interface RpcServerInfo {
   readonly rpcApiVersion: number;
   readonly rpcApiRevision: number;
@@ -209,6 +224,7 @@ export interface RpcServerInfo {
   readonly virtualDaaScore: RpcU64;
 }
 
+/** getInfo response. */
 export interface RpcInfo {
   readonly p2pId: string;
   readonly mempoolSize: RpcU64;
@@ -219,6 +235,7 @@ export interface RpcInfo {
   readonly hasMessageId: boolean;
 }
 
+/** getBlockDagInfo response. */
 export interface RpcBlockDagInfo {
   readonly network: string;
   readonly blockCount: RpcU64;
@@ -232,12 +249,14 @@ export interface RpcBlockDagInfo {
   readonly sink: RpcHex;
 }
 
+/** One fee-estimate bucket. */
 export interface RpcFeerateBucket {
   /** sompi per gram (FACTS §4.6). */
   readonly feerate: number;
   readonly estimatedSeconds: number;
 }
 
+/** getFeeEstimate `estimate`. */
 export interface RpcFeeEstimate {
   readonly priorityBucket: RpcFeerateBucket;
   readonly normalBuckets: readonly RpcFeerateBucket[];
@@ -251,17 +270,20 @@ export interface RpcMempoolEntry {
   readonly is_orphan: boolean;
 }
 
+/** Mempool entries spending from (`sending`) and paying to (`receiving`) one address. */
 export interface RpcMempoolEntryByAddress {
   readonly address: RpcAddress;
   readonly sending: readonly RpcMempoolEntry[];
   readonly receiving: readonly RpcMempoolEntry[];
 }
 
+/** Transaction ids accepted by one chain block. */
 export interface RpcAcceptedTransactionIds {
   readonly acceptingBlockHash: RpcHex;
   readonly acceptedTransactionIds: readonly RpcHex[];
 }
 
+/** One chain block of getVirtualChainFromBlockV2 with the transactions it accepted. */
 export interface RpcChainBlockAcceptedTransactions {
   readonly chainBlockHeader: RpcOptionalHeader;
   readonly acceptedTransactions: readonly RpcOptionalTransaction[];
@@ -393,25 +415,30 @@ export type RpcMethod = keyof RpcMethods;
 // Notifications (FACTS §6.3, §6.4): `{"method":"<name>","params":{"<Variant>":{…}}}`
 // ---------------------------------------------------------------------------------------
 
+/** UtxosChanged body. */
 export interface RpcUtxosChangedNotification {
   readonly added: readonly RpcUtxosByAddressesEntry[];
   readonly removed: readonly RpcUtxosByAddressesEntry[];
 }
 
+/** BlockAdded body. */
 export interface RpcBlockAddedNotification {
   readonly block: RpcBlock;
 }
 
+/** VirtualChainChanged body. */
 export interface RpcVirtualChainChangedNotification {
   readonly removedChainBlockHashes: readonly RpcHex[];
   readonly addedChainBlockHashes: readonly RpcHex[];
   readonly acceptedTransactionIds: readonly RpcAcceptedTransactionIds[];
 }
 
+/** VirtualDaaScoreChanged body. */
 export interface RpcVirtualDaaScoreChangedNotification {
   readonly virtualDaaScore: RpcU64;
 }
 
+/** SinkBlueScoreChanged body. */
 export interface RpcSinkBlueScoreChangedNotification {
   readonly sinkBlueScore: RpcU64;
 }
