@@ -1,0 +1,132 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
+import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
+import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
+import { ChainUser } from './kaspa.ts';
+import { until } from './harness.ts';
+
+function prefund(...users: ChainUser[]): Record<string, bigint> {
+  return Object.fromEntries(users.map((u) => [u.address.toString(), 100n * SOMPI_PER_KAS]));
+}
+
+describe('chain delivery under faults (local Kaspa network, real WebRTC)', () => {
+  it('signaling over Kaspa brings up P2P; a dropped peer hands over to the chain', async () => {
+    const box: { devnet?: DevnetHandle } = {};
+    const alice = new ChainUser('alice', () => box.devnet!.url, { links: true });
+    const bob = new ChainUser('bob', () => box.devnet!.url, { links: true });
+    alice.knows(bob);
+    bob.knows(alice);
+    const devnet = (box.devnet = await startDevnet({
+      port: 0,
+      controlPort: false,
+      blocksPerSecond: 20,
+      prefund: prefund(alice, bob),
+    }));
+    try {
+      await alice.start();
+      await bob.start();
+      await alice.engine.send(bob.id, 'first, with the offer');
+      await bob.waitInbox(alice, 1);
+      await until('alice connected', () => alice.engine.connection(bob.id) === 'connected', 60_000);
+      for (let i = 0; i < 10; i++) await alice.engine.send(bob.id, `direct ${i}`);
+      const out = (await alice.allOut(bob, ['delivered'], 11)) as OutgoingMessage[];
+      assert.equal(out[0]!.route, 'chain');
+      assert.ok(
+        out.slice(1).every((m) => m.route === 'direct'),
+        'after signaling, messages go direct',
+      );
+      await bob.stop();
+      await until('alice sees bob gone', () => alice.engine.connection(bob.id) !== 'connected', 30_000);
+      await alice.engine.send(bob.id, 'bob is gone: by chain');
+      await bob.start();
+      await bob.waitInbox(alice, 12);
+      const last = (await alice.allOut(bob, ['delivered'], 12)).at(-1) as OutgoingMessage;
+      assert.equal(last.route, 'chain');
+      assert.equal(new Set((await bob.inbox(alice)).map((m) => m.id)).size, 12);
+    } finally {
+      await alice.stop().catch(() => undefined);
+      await bob.stop().catch(() => undefined);
+      await devnet.stop();
+    }
+  });
+
+  it('node restarts: queued messages wait, then go through the restarted node', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'p2pcomm-devnet-'));
+    let devnet: DevnetHandle | undefined;
+    const alice = new ChainUser('alice', () => devnet!.url);
+    const bob = new ChainUser('bob', () => devnet!.url);
+    alice.knows(bob);
+    bob.knows(alice);
+    devnet = await startDevnet({
+      port: 0,
+      controlPort: false,
+      blocksPerSecond: 20,
+      dataDir: dir,
+      prefund: prefund(alice, bob),
+    });
+    const port = Number(new URL(devnet.url).port);
+    try {
+      await alice.start();
+      await bob.start();
+      await alice.engine.send(bob.id, 'before the restart');
+      await alice.allOut(bob, ['delivered'], 1);
+      await devnet.stop();
+      await alice.engine.send(bob.id, 'while the node is down');
+      devnet = await startDevnet({ port, controlPort: false, blocksPerSecond: 20, dataDir: dir });
+      await bob.waitInbox(alice, 2, 120_000);
+      await alice.allOut(bob, ['delivered'], 2, 120_000);
+    } finally {
+      await alice.stop().catch(() => undefined);
+      await bob.stop().catch(() => undefined);
+      await devnet.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('recipient offline longer than the pruning window: the pruned coin is reported, the republication delivers', async () => {
+    const box: { devnet?: DevnetHandle } = {};
+    const alice = new ChainUser('alice', () => box.devnet!.url, {
+      settings: { republishAfterMs: 1_500, maxPublications: 20 },
+    });
+    const bob = new ChainUser('bob', () => box.devnet!.url);
+    alice.knows(bob);
+    bob.knows(alice);
+    const devnet = (box.devnet = await startDevnet({
+      port: 0,
+      controlPort: false,
+      blocksPerSecond: 0,
+      pruningDepth: 100,
+      prefund: prefund(alice, bob),
+    }));
+    const miner = setInterval(() => devnet.mine(5), 50);
+    try {
+      await alice.start();
+      await bob.start();
+      await bob.stop();
+      await alice.engine.send(bob.id, 'are you there?');
+      await alice.allOut(bob, ['published']);
+      await until('republished', async () => {
+        const m = (await alice.outbox(bob))[0] as OutgoingMessage;
+        return m.publications >= 2;
+      });
+      devnet.mine(300); // the first publication's block body is now below the pruning point
+      await bob.start();
+      await bob.waitInbox(alice, 1);
+      await alice.allOut(bob, ['delivered'], 1);
+      assert.ok(
+        bob.events.some((e) => e.type === 'pruned'),
+        'the pruned notification was reported',
+      );
+      assert.equal((await bob.inbox(alice)).length, 1);
+    } finally {
+      clearInterval(miner);
+      await alice.stop().catch(() => undefined);
+      await bob.stop().catch(() => undefined);
+      await devnet.stop();
+    }
+  });
+});
