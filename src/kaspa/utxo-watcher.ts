@@ -69,7 +69,9 @@ export class UtxoWatcher {
 
   /**
    * Starts watching `addresses` (others stay watched): subscribes, then loads their current
-   * UTXOs, reporting the new ones as `added` with source `snapshot`.
+   * UTXOs, reporting the new ones as `added` with source `snapshot`. Call it once the client
+   * is connected. If the snapshot fails the addresses stay watched and the call rejects;
+   * `catchUp()` retries (it also runs by itself after every reconnect).
    */
   addAddresses(addresses: readonly string[], opts?: CallOptions): Promise<void> {
     if (!Array.isArray(addresses)) throw new TypeError('"addresses" expected an array of address strings');
@@ -104,6 +106,8 @@ export class UtxoWatcher {
 
   /** Stops watching everything. */
   stop(opts?: CallOptions): Promise<void> {
+    // Two overlapping subscriptions may deliver one notification twice for a moment while
+    // the set changes; the `known` map keeps every report exactly-once regardless.
     return this.removeAddresses([...this.addresses], opts).finally(() => {
       this.offReconnect?.();
       this.offReconnect = undefined;
