@@ -106,8 +106,6 @@ export class UtxoWatcher {
 
   /** Stops watching everything. */
   stop(opts?: CallOptions): Promise<void> {
-    // Two overlapping subscriptions may deliver one notification twice for a moment while
-    // the set changes; the `known` map keeps every report exactly-once regardless.
     return this.removeAddresses([...this.addresses], opts).finally(() => {
       this.offReconnect?.();
       this.offReconnect = undefined;
@@ -128,6 +126,8 @@ export class UtxoWatcher {
   /**
    * One client subscription covering the whole set. The new one is made before the old one
    * is dropped, so the client's reference counts send only the difference to the node.
+   * While both exist a notification may arrive twice; the `known` map keeps every report
+   * exactly-once regardless.
    */
   private async resubscribe(opts?: CallOptions): Promise<void> {
     const old = this.subscription;
