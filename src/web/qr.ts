@@ -44,10 +44,13 @@ interface BarcodeDetectorCtor {
 /** A decoder of QR codes in video frames or images; null result = nothing found. */
 export type QrDecoder = (source: HTMLVideoElement | ImageBitmap) => Promise<string | null>;
 
-/** Picks BarcodeDetector when it supports QR, else jsQR on a canvas. */
-export async function createQrDecoder(): Promise<QrDecoder> {
+/**
+ * Picks BarcodeDetector when it supports QR, else jsQR on a canvas. `native: false` forces
+ * jsQR (tests run both paths).
+ */
+export async function createQrDecoder(options: { readonly native?: boolean } = {}): Promise<QrDecoder> {
   const Ctor = (globalThis as { BarcodeDetector?: BarcodeDetectorCtor }).BarcodeDetector;
-  if (Ctor !== undefined) {
+  if (Ctor !== undefined && options.native !== false) {
     try {
       if ((await Ctor.getSupportedFormats()).includes('qr_code')) {
         const detector = new Ctor({ formats: ['qr_code'] });

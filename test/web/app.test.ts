@@ -135,6 +135,17 @@ describe('web app in Chromium (fake engine)', () => {
     assertClean(p);
   });
 
+  it('keeps an opened invite link through onboarding and offers it afterwards', async () => {
+    const other = new FakeApi({ seed: true, stepMs: 50 });
+    const p = await web.open(`#/add/${await other.myInviteCode()}`);
+    const { page } = p;
+    await createIdentity(page, 'Newcomer', 'a long enough password');
+    await page.getByLabel('I have saved my recovery key').check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Add Ada?' }).waitFor();
+    assertClean(p);
+  });
+
   it('sends messages and shows ticks progress: sending, sent, delivered, read', async () => {
     const p = await web.open('?demo=1');
     const { page } = p;
