@@ -53,6 +53,9 @@ export class ReplayGuard {
    */
   check(id: Uint8Array, timestamp: number, now: number): void {
     assertBytes('id', id, 16);
+    assertInteger('timestamp', timestamp, 0, Number.MAX_SAFE_INTEGER);
+    if (typeof now !== 'number' || !Number.isFinite(now))
+      throw new TypeError(`"now" expected a finite number`);
     const lowest = Math.max(now - this.maxAgeMs, this.#floor);
     if (timestamp <= lowest) throw new EnvelopeError('TOO_OLD', 'envelope is older than the accepted window');
     if (timestamp > now + this.maxFutureMs)

@@ -5,7 +5,7 @@
  */
 import type { PeerId } from '../identity/peer-id.ts';
 import type { ContactCard } from '../contact/card.ts';
-import type { SessionManager } from '../session/session-manager.ts';
+import type { Received, SessionManager } from '../session/session-manager.ts';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from './envelope.ts';
 import { pad, unpad } from './padding.ts';
 import type { ReplayGuard } from './replay-guard.ts';
@@ -44,11 +44,7 @@ export function openEnvelope(
 }
 
 /** Shared by `openEnvelope` and batch scanning. */
-export function checkReceived(
-  r: ReturnType<SessionManager['decrypt']>,
-  guard: ReplayGuard,
-  now: number,
-): OpenedEnvelope {
+export function checkReceived(r: Received, guard: ReplayGuard, now: number): OpenedEnvelope {
   if (r.kind === 'duplicate') return r;
   const envelope = decodeEnvelope(unpad(r.plaintext));
   guard.check(envelope.id, envelope.timestamp, now);
