@@ -157,11 +157,18 @@ export abstract class StoreBase implements KeyValueStore {
   }
 
   async put(store: string, key: Uint8Array, value: Uint8Array): Promise<void> {
-    return this.batch([{ type: 'put', store, key, value }]);
+    this.checkOpen();
+    this.checkStore(store);
+    checkKey('key', key);
+    assertBytes('value', value);
+    return this.doBatch([{ type: 'put', store, key, value }]);
   }
 
   async delete(store: string, key: Uint8Array): Promise<void> {
-    return this.batch([{ type: 'delete', store, key }]);
+    this.checkOpen();
+    this.checkStore(store);
+    checkKey('key', key);
+    return this.doBatch([{ type: 'delete', store, key }]);
   }
 
   async scan(store: string, options: ScanOptions = {}): Promise<Entry[]> {
