@@ -110,10 +110,9 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
         class: `msg ${m.outgoing ? 'out' : 'in'}${m.route === 'secure' ? ' secure' : ''}`,
         tabindex: -1,
         'data-id': m.id,
-        'aria-label': `${m.outgoing ? 'You' : (contact?.displayName ?? 'Contact')}, ${formatClock(m.sentAt)}${
-          m.outgoing ? `, ${statusWords(m.status)}` : ''
-        }${m.hasProof ? ', verified delivery' : ''}`,
       },
+      // Who wrote it, for screen readers; the text itself is read as content, never as a label.
+      h('span', { class: 'sr-only' }, `${m.outgoing ? 'You' : (contact?.displayName ?? 'Contact')}: `),
       h('p', { class: 'text' }, m.text),
       meta,
     );
