@@ -279,10 +279,14 @@ export class SessionManager {
     return { kind: 'message', sender, card: rec.card, plaintext: result.plaintext, newSession };
   }
 
+  /** Brings the tag index up to date with one session: only the tags that changed move. */
   #reindex(key: string, entry: SessionEntry): void {
-    this.#unindex(entry);
-    entry.indexed = entry.ratchet.expectedTags();
-    for (const t of entry.indexed) this.#index.set(t, { peer: key, entry });
+    const next = new Set(entry.ratchet.expectedTags());
+    for (const t of entry.indexed)
+      if (!next.has(t) && this.#index.get(t)?.entry === entry) this.#index.delete(t);
+    const ref = { peer: key, entry };
+    for (const t of next) if (this.#index.get(t)?.entry !== entry) this.#index.set(t, ref);
+    entry.indexed = [...next];
   }
 
   #unindex(entry: SessionEntry): void {
