@@ -6,7 +6,7 @@
  * consistent across crashes.
  *
  * Record layout: `0x01 (version) || nonce (24) || ciphertext || tag (16)`.
- * Associated data: `version || len(store) || store || key`, so a value copied or moved to
+ * Associated data: `version || LEB128 len(store) || store || key`, so a value copied or moved to
  * another key or store fails authentication (DECRYPT_FAILED) instead of being read as the
  * wrong record. Tampering fails the same way: garbage is never returned.
  *

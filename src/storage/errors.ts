@@ -10,7 +10,6 @@ import { P2pCommError } from '../util/errors.ts';
  * - UNKNOWN_STORE: a store name not declared in the schema.
  * - VERSION_TOO_NEW: the database was written by a newer schema version than this code knows.
  * - MIGRATION_MISSING: the schema lacks a migration needed to reach its version.
- * - BLOCKED: another connection (tab) holds the database and prevents the upgrade.
  * - ABORTED: the transaction was aborted; none of its writes happened.
  * - IO: any other failure of the underlying engine.
  */
@@ -23,7 +22,6 @@ export type StorageErrorCode =
   | 'UNKNOWN_STORE'
   | 'VERSION_TOO_NEW'
   | 'MIGRATION_MISSING'
-  | 'BLOCKED'
   | 'ABORTED'
   | 'IO';
 

@@ -171,7 +171,8 @@ class IndexedDbStore extends StoreBase {
  * Opens (creating if needed) the IndexedDB database `name` with the schema's stores.
  * Structural only: run `migrate` (or use `openBrowserStorage`) to apply the data version.
  * When another tab needs to upgrade the database, this handle closes itself (later calls
- * fail with CLOSED) rather than block it.
+ * fail with CLOSED) rather than block it; an upgrade of ours likewise waits until the
+ * handles of other tabs have closed themselves.
  */
 export async function openIndexedDbStore(
   name: string,
