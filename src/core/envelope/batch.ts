@@ -24,8 +24,13 @@ const VERSION = 1;
 
 /** Default limit of one payload: 32 KiB, "tens of KB" (NOTES §2). */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 32_768;
-/** Default size buckets: powers of two from 256 bytes, at most 2× padding. */
-export const DEFAULT_BUCKETS: readonly number[] = [256, 512, 1024, 2048, 4096, 8192, 16_384, 32_768];
+/**
+ * Default size buckets: powers of two up to 2 KiB, then steps of ×1.5 or ×1.33, so a large
+ * batch, whose bytes are paid for on chain, carries at most 50 % padding.
+ */
+export const DEFAULT_BUCKETS: readonly number[] = [
+  256, 512, 1024, 2048, 3072, 4096, 6144, 8192, 12_288, 16_384, 24_576, 32_768,
+];
 
 /** Size policy of batches. */
 export interface BatchOptions {
