@@ -30,9 +30,9 @@ export interface ScryptParams {
 }
 
 /**
- * Default cost: N = 2^16, r = 8, p = 1 (64 MiB). Measured at about 0.5 s per unlock with
- * @noble/hashes on the 2-core development machine under load (bench/core.bench.ts prints
- * the figure of each run beside the 0.5-1 s target).
+ * Default cost: N = 2^16, r = 8, p = 1 (64 MiB). Measured at 0.53 s per derivation with
+ * @noble/hashes on the 2-core development machine when lightly loaded (N = 2^17 took 0.92 s);
+ * bench/core.bench.ts prints the figure of each run beside the 0.5-1 s target.
  */
 export const DEFAULT_SCRYPT: ScryptParams = { logN: 16, r: 8, p: 1 };
 
