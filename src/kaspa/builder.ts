@@ -225,13 +225,15 @@ const sum = (xs: readonly bigint[]): bigint => xs.reduce((a, b) => a + b, 0n);
  * Prices fixed inputs and outputs, with whatever is left after the fee as change to `changeTo`.
  * Fee and change depend on each other through storage mass, so this iterates to a fixed point
  * (the fee only grows, so it ends). A change that cannot stand on its own (storage mass of a
- * tiny output, or nothing left) is left to the fee when it is at most MAX_ABSORBED_CHANGE.
+ * tiny output, or nothing left) is left to the fee when it is at most `maxAbsorbed`, or at
+ * most the fee itself when `maxAbsorbed` is undefined (more coins could still be added).
  */
 function priceWithChange(
   r: Resolved,
   utxos: readonly Utxo[],
   outputs: readonly TxOutput[],
   changeTo: ScriptPublicKey,
+  maxAbsorbed: bigint | undefined,
 ): BuiltTransaction | Failure {
   const totalIn = sum(utxos.map((u) => u.entry.amount));
   const totalOut = sum(outputs.map((o) => o.value));
@@ -260,7 +262,7 @@ function priceWithChange(
   const m = measure(r, utxos, outputs);
   if (!m.ok) return failure;
   const fee0 = totalIn - totalOut;
-  if (fee0 >= m.needed && fee0 - m.needed <= MAX_ABSORBED_CHANGE) return built(m, utxos, fee0, 0n);
+  if (fee0 >= m.needed && fee0 - m.needed <= (maxAbsorbed ?? m.needed)) return built(m, utxos, fee0, 0n);
   return failure;
 }
 
@@ -327,13 +329,22 @@ export function buildTransaction(req: BuildRequest): BuiltTransaction {
     .sort((a, b) => (a.entry.amount < b.entry.amount ? 1 : a.entry.amount > b.entry.amount ? -1 : 0));
   const selected = [...required];
   let last: BuiltTransaction | Failure | undefined;
+  // A leftover change may go to the fee in full (up to MAX_ABSORBED_CHANGE) only once no coin
+  // is left to add; before that, only when it is no larger than the fee itself.
   if (selected.length > 0) {
-    last = priceWithChange(r, selected, outputs, change);
+    last = priceWithChange(
+      r,
+      selected,
+      outputs,
+      change,
+      candidates.length === 0 ? MAX_ABSORBED_CHANGE : undefined,
+    );
     if (!('code' in last)) return last;
   }
-  for (const coin of candidates) {
+  for (const [i, coin] of candidates.entries()) {
     selected.push(coin);
-    last = priceWithChange(r, selected, outputs, change);
+    const isLast = i === candidates.length - 1;
+    last = priceWithChange(r, selected, outputs, change, isLast ? MAX_ABSORBED_CHANGE : undefined);
     if (!('code' in last)) return last;
     // More inputs only make compute mass worse.
     if (last.code === 'COMPUTE_MASS_TOO_HIGH' || last.code === 'TOO_MANY_INPUTS') break;
@@ -446,6 +457,8 @@ export function buildMirrorReturn(
       const half = (fee + 1n) / 2n;
       const va = a.utxo.entry.amount - half;
       const vb = b.utxo.entry.amount - (fee - half);
+      // At high feerates the fee taken from two small coins raises their storage mass faster
+      // than it is paid, and this ends in INSUFFICIENT_FUNDS: return them one by one instead.
       if (va <= 0n || vb <= 0n) return undefined;
       return [
         { value: va, scriptPublicKey: spkA },

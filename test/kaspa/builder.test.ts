@@ -179,6 +179,18 @@ describe('transaction builder', () => {
     assertNodeAccepts(b, 'absorbed change');
   });
 
+  it('adds a coin rather than give a sizeable change to the fee', () => {
+    const b = buildTransaction({
+      utxos: [coin(20_000_000n, 1), coin(20_000_000n, 2)],
+      outputs: [{ to: peers[0]!, amount: 19_000_000n }],
+      changeAddress: myChange,
+    });
+    assert.equal(b.tx.inputs.length, 2);
+    assert.ok(b.change > 20_000_000n, String(b.change));
+    assert.ok(b.mass.storage < 1_000n, String(b.mass.storage));
+    assertNodeAccepts(b, 'second coin instead of absorbed change');
+  });
+
   it('smallest safe output to a fresh address (FACTS §4.7)', () => {
     // FACTS: 1,999,997 sompi from a 1000-KAS coin, 2,000,813 from a 1-KAS coin (node limit);
     // 9,999,901 and 10,113,678 under the reference wallet's 100,000.
