@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { schnorr } from '@noble/curves/secp256k1.js';
+import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { DecodeError } from '../../src/util/errors.ts';
 import { Address, AddressError, AddressVersion, NETWORK_PREFIXES } from '../../src/kaspa/address.ts';
 import {
@@ -16,8 +16,8 @@ import {
   transactionId,
 } from '../../src/kaspa/txid.ts';
 import { HdError, KaspaHdWallet, seedFromMnemonic } from '../../src/kaspa/hd.ts';
-import { payToPubKey } from '../../src/kaspa/script.ts';
-import { signTransaction, verifyInputSignature } from '../../src/kaspa/sign.ts';
+import { payToPubKey, payToPubKeyEcdsa, payToScriptHash } from '../../src/kaspa/script.ts';
+import { SignError, signTransaction, verifyInputSignature } from '../../src/kaspa/sign.ts';
 import type { Transaction, TxId } from '../../src/kaspa/types.ts';
 
 const FULL = { signatureScripts: true, payload: true, massCommitment: true };
@@ -237,5 +237,47 @@ describe('HD and signing properties', () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('ECDSA and unsupported spends', () => {
+  const base = (spkScript: Transaction['outputs'][number]['scriptPublicKey']): Transaction => ({
+    version: 0,
+    inputs: [
+      {
+        previousOutpoint: { transactionId: new Uint8Array(32).fill(9) as TxId, index: 0 },
+        signatureScript: new Uint8Array(0),
+        sequence: 0n,
+        sigOpCount: 1,
+        computeBudget: 0,
+      },
+    ],
+    outputs: [{ value: 5_000_000n, scriptPublicKey: spkScript }],
+    lockTime: 0n,
+    subnetworkId: new Uint8Array(20),
+    gas: 0n,
+    payload: new Uint8Array(0),
+    storageMass: 0n,
+  });
+
+  it('signs and verifies P2PK-ECDSA spends; a wrong key is refused with KEY_MISMATCH', () => {
+    const key = new Uint8Array(32).fill(0x42);
+    const spk = payToPubKeyEcdsa(secp256k1.getPublicKey(key, true));
+    const spent = [{ amount: 6_000_000n, scriptPublicKey: spk, blockDaaScore: 0n, isCoinbase: false }];
+    const signed = signTransaction(base(spk), spent, [key]);
+    assert.equal(verifyInputSignature(signed, 0, spent), true);
+    assert.equal(verifyInputSignature(signed, 0, [{ ...spent[0]!, amount: 1n }]), false);
+    assert.throws(
+      () => signTransaction(base(spk), spent, [new Uint8Array(32).fill(0x43)]),
+      (e: unknown) => e instanceof SignError && e.code === 'KEY_MISMATCH',
+    );
+  });
+
+  it('P2SH spends are reported as UNSUPPORTED_SCRIPT, not guessed', () => {
+    const spk = payToScriptHash(new Uint8Array(32).fill(1));
+    const spent = [{ amount: 6_000_000n, scriptPublicKey: spk, blockDaaScore: 0n, isCoinbase: false }];
+    const isUnsupported = (e: unknown): boolean => e instanceof SignError && e.code === 'UNSUPPORTED_SCRIPT';
+    assert.throws(() => signTransaction(base(spk), spent, [new Uint8Array(32).fill(1)]), isUnsupported);
+    assert.throws(() => verifyInputSignature(base(spk), 0, spent), isUnsupported);
   });
 });
