@@ -63,14 +63,13 @@ describe('devnet faults', () => {
   it('delays notifications behind later replies', async () => {
     const client = await connect(devnet.url);
     const order: string[] = [];
-    const notified = waitFor<UtxosChanged>(
-      (push) =>
-        void client.subscribeUtxosChanged([BOB.address], (n) => {
-          order.push('notification');
-          push(n);
-        }),
-    );
-    await sleep(0);
+    let notify: (() => void) | undefined;
+    const notified = new Promise<void>((resolve) => (notify = resolve));
+    // Awaited: the node must know the subscription before the block is mined.
+    await client.subscribeUtxosChanged([BOB.address], () => {
+      order.push('notification');
+      notify?.();
+    });
     devnet.faults.delayNotifications(200);
     devnet.fund(BOB.address, KAS);
     devnet.mine();
