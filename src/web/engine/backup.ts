@@ -1,0 +1,108 @@
+/**
+ * The backup file: the vault exactly as stored (sealed by the password, core/vault), the
+ * display name and the contact cards, the latter sealed with XChaCha20-Poly1305 under a key
+ * derived from the identity seed, so the whole file opens with the vault password only.
+ *
+ *   "p2pb" | u8 version=1 | varbytes vault | varbytes name (UTF-8) | nonce[24]
+ *   | ciphertext = AEAD(backupKey, nonce, aad = every byte before it)(varuint n | n × varbytes card)
+ *
+ * Conversations and ratchet sessions are not in the file: restoring a ratchet state that
+ * contacts have moved past would break those sessions, and new ones start from the cards.
+ */
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { ByteReader, ByteWriter } from '../../util/binary.ts';
+import { bytesToUtf8, equalBytes, randomBytes, utf8ToBytes } from '../../util/bytes.ts';
+import { DecodeError } from '../../util/errors.ts';
+import { MAX_CARD_BYTES } from '../../core/contact/card.ts';
+import { AppApiError } from '../app-api.ts';
+
+const MAGIC = utf8ToBytes('p2pb');
+const VERSION = 1;
+const NONCE_BYTES = 24;
+const MAX_VAULT_BYTES = 1024;
+const MAX_NAME_BYTES = 256;
+const MAX_CONTACTS = 10_000;
+const INFO = utf8ToBytes('p2pcomm/v1/web/backup-key');
+
+/** What a backup holds. */
+export interface BackupContents {
+  readonly vault: Uint8Array;
+  readonly displayName: string;
+  readonly cards: readonly Uint8Array[];
+}
+
+function backupKey(seed: Uint8Array): Uint8Array {
+  return hkdf(sha256, seed, undefined, INFO, 32);
+}
+
+/** Writes the backup file of `contents`, sealing the cards under a key derived from `seed`. */
+export function encodeBackup(contents: BackupContents, seed: Uint8Array): Uint8Array {
+  const head = new ByteWriter()
+    .bytes(MAGIC)
+    .u8(VERSION)
+    .varBytes(contents.vault)
+    .varBytes(utf8ToBytes(contents.displayName))
+    .finish();
+  const body = new ByteWriter().varUint(contents.cards.length);
+  for (const c of contents.cards) body.varBytes(c);
+  const nonce = randomBytes(NONCE_BYTES);
+  const aad = new ByteWriter().bytes(head).bytes(nonce).finish();
+  const sealed = xchacha20poly1305(backupKey(seed), nonce, aad).encrypt(body.finish());
+  return new ByteWriter().bytes(aad).bytes(sealed).finish();
+}
+
+/** The parts of a backup file readable without the password; BAD_BACKUP when it is not one. */
+export function readBackupHeader(file: Uint8Array): { vault: Uint8Array; displayName: string } {
+  return parse(file).header;
+}
+
+/** Opens the sealed part with the seed the vault yielded; BAD_BACKUP when it fails. */
+export function openBackup(file: Uint8Array, seed: Uint8Array): BackupContents {
+  const p = parse(file);
+  let body: Uint8Array;
+  try {
+    body = xchacha20poly1305(backupKey(seed), p.nonce, p.aad).decrypt(p.sealed);
+  } catch (cause) {
+    throw new AppApiError('BAD_BACKUP', 'The backup file is damaged', { cause });
+  }
+  try {
+    const r = new ByteReader(body);
+    const n = r.varUint('contact count');
+    if (n > MAX_CONTACTS) throw new AppApiError('BAD_BACKUP', 'The backup file is damaged');
+    const cards: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) cards.push(r.varBytes(MAX_CARD_BYTES, 'card'));
+    r.end('backup');
+    return { ...p.header, cards };
+  } catch (cause) {
+    if (cause instanceof AppApiError) throw cause;
+    throw new AppApiError('BAD_BACKUP', 'The backup file is damaged', { cause });
+  }
+}
+
+function parse(file: Uint8Array): {
+  header: { vault: Uint8Array; displayName: string };
+  nonce: Uint8Array;
+  aad: Uint8Array;
+  sealed: Uint8Array;
+} {
+  if (!(file instanceof Uint8Array)) throw new TypeError('"file" expected a Uint8Array');
+  try {
+    const r = new ByteReader(file);
+    if (!equalBytes(r.bytes(MAGIC.length, 'magic'), MAGIC))
+      throw new AppApiError('BAD_BACKUP', 'Not a p2pComm backup file');
+    if (r.u8('version') !== VERSION)
+      throw new AppApiError('BAD_BACKUP', 'This backup was made by a newer version of p2pComm');
+    const vault = r.varBytes(MAX_VAULT_BYTES, 'vault');
+    const displayName = bytesToUtf8(r.varBytes(MAX_NAME_BYTES, 'name'));
+    const nonce = r.bytes(NONCE_BYTES, 'nonce');
+    const aadLength = r.offset;
+    return { header: { vault, displayName }, nonce, aad: file.subarray(0, aadLength), sealed: r.rest() };
+  } catch (cause) {
+    if (cause instanceof AppApiError) throw cause;
+    if (cause instanceof DecodeError || cause instanceof TypeError)
+      throw new AppApiError('BAD_BACKUP', 'Not a p2pComm backup file', { cause });
+    throw cause;
+  }
+}

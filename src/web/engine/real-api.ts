@@ -1,0 +1,882 @@
+/**
+ * The web app's `AppApi` over the real messenger core, in the browser: the vault in IndexedDB
+ * under the password, contacts from signed contact cards, the delivery engine on the sealed
+ * database, WebRTC links through the browser transport and the Kaspa node over wRPC.
+ *
+ * Life cycle. `RealApi.open` reads only the readable part of the database (is there a vault,
+ * whose name). Creating, unlocking or restoring an identity derives the storage key from the
+ * seed, seals the database and starts a session: sessions and contacts at once, then the node
+ * connection and the engine in the background, so a slow or absent node never blocks the
+ * lock screen; calls that need the engine wait for it. `lock` closes everything and wipes
+ * the seed from memory.
+ */
+import { ContactCard, CARD_URI_PREFIX, MAX_DISPLAY_NAME_BYTES } from '../../core/contact/card.ts';
+import { DeliveryEngine, type DeliveryEvent } from '../../core/delivery/engine.ts';
+import { DeliveryError } from '../../core/delivery/errors.ts';
+import { KaspaChain } from '../../core/delivery/kaspa-chain.ts';
+import { TransportLinks } from '../../core/delivery/links.ts';
+import type { Message } from '../../core/delivery/messages.ts';
+import { EnvelopeSessions, contactIdOf } from '../../core/delivery/sessions.ts';
+import { RecoveryKeyError, VaultError } from '../../core/errors.ts';
+import { Identity } from '../../core/identity/identity.ts';
+import { decodeRecoveryKey, encodeRecoveryKey } from '../../core/identity/recovery-key.ts';
+import { SessionManager } from '../../core/session/session-manager.ts';
+import { DEFAULT_SCRYPT, Vault, type ScryptParams } from '../../core/vault/vault.ts';
+import type { Address } from '../../kaspa/address.ts';
+import { KaspaHdWallet } from '../../kaspa/hd.ts';
+import { KaspaRpcClient } from '../../kaspa/rpc/client.ts';
+import { deleteIndexedDbStore } from '../../storage/indexeddb.ts';
+import type { KeyValueStore } from '../../storage/types.ts';
+import { createBrowserTransport } from '../../transport/webrtc-browser.ts';
+import { bytesToHex, bytesToUtf8, utf8ToBytes, wipe } from '../../util/bytes.ts';
+import {
+  AppApiError,
+  MAX_MESSAGE_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  NETWORK_IDS,
+  type AppApi,
+  type AppEvent,
+  type AppSettings,
+  type ChatMessage,
+  type ContactId,
+  type ContactSummary,
+  type ConversationSummary,
+  type CreatedIdentity,
+  type DeliveryBalance,
+  type DeliveryProof,
+  type IceServer,
+  type IdentitySummary,
+  type InvitePreview,
+  type MessageId,
+  type NetworkId,
+  type Unsubscribe,
+  type VaultState,
+} from '../app-api.ts';
+import { encodeBackup, openBackup, readBackupHeader } from './backup.ts';
+import { EvidenceRecorder } from './evidence.ts';
+import { requestLocalFunds } from './faucet.ts';
+import { NETWORKS } from './network.ts';
+import {
+  CONTACTS_STORE,
+  DEFAULT_DATABASE,
+  KEYS,
+  PROFILE_STORE,
+  STATE_STORE,
+  openRawProfile,
+  sealProfile,
+  storageKeyOf,
+} from './profile.ts';
+import { chatMessage, deliveryBalance } from './view.ts';
+
+/** How the real API is set up (main.ts passes what the page URL and build say). */
+export interface RealApiOptions {
+  /** IndexedDB database name. @default "p2pcomm" */
+  readonly database?: string;
+  /** Node of the `local` network for a new profile. @default ws://127.0.0.1:18510 (FACTS §6.1) */
+  readonly localNodeUrl?: string;
+  /** The local faucet (loopback only); without it a new identity gets no coins. */
+  readonly localFaucetUrl?: string;
+  /** Vault KDF cost. @default DEFAULT_SCRYPT (NOTES §5) */
+  readonly scrypt?: ScryptParams;
+  /** Told about failures of background work (node, faucet, engine); the app keeps going. */
+  readonly onError?: (error: Error) => void;
+}
+
+/** Settings as stored: the user's settings plus the P2P-only switch of the balance screen. */
+interface StoredSettings extends AppSettings {
+  readonly p2pOnly: boolean;
+}
+
+/** Everything that exists while the vault is open. */
+interface Session {
+  readonly seed: Uint8Array;
+  readonly identity: Identity;
+  readonly displayName: string;
+  readonly db: KeyValueStore;
+  readonly cards: Map<ContactId, ContactCard>;
+  /** Sessions and the contact directory (the engine's session port). */
+  readonly port: EnvelopeSessions;
+  readonly sessions: SessionManager;
+  settings: StoredSettings;
+  /** Our card on the current network (its address changes with the network). */
+  card: ContactCard;
+  /** The engine with its node connection, started in the background by `#wire`. */
+  engine: Promise<Running>;
+  running: Running | undefined;
+  closed: boolean;
+}
+
+interface Running {
+  readonly engine: DeliveryEngine;
+  readonly client: KaspaRpcClient;
+  readonly evidence: EvidenceRecorder;
+}
+
+const UNNAMED = 'Unnamed contact';
+
+function checkName(name: string): string {
+  if (typeof name !== 'string') throw new TypeError('"displayName" expected a string');
+  const trimmed = name.trim();
+  if (trimmed.length === 0 || utf8ToBytes(trimmed).length > MAX_DISPLAY_NAME_BYTES) {
+    throw new AppApiError('BAD_NAME', `A name needs 1 to ${MAX_DISPLAY_NAME_BYTES} bytes of text`);
+  }
+  return trimmed;
+}
+
+function checkPassword(password: string): void {
+  if (typeof password !== 'string') throw new TypeError('"password" expected a string');
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    throw new AppApiError('WEAK_PASSWORD', `A password needs at least ${MIN_PASSWORD_LENGTH} characters`);
+  }
+}
+
+/** "5f3a 91c0 7be2 44d1": the first 8 bytes of the peer id (BLAKE3 of the identity key). */
+function fingerprint(peerId: Uint8Array): string {
+  return bytesToHex(peerId.subarray(0, 8)).replace(/(.{4})(?!$)/g, '$1 ');
+}
+
+function checkNodeUrl(url: unknown): string {
+  if (typeof url !== 'string') throw new AppApiError('BAD_SETTING', 'nodeUrls: expected text');
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new AppApiError('BAD_SETTING', `nodeUrls: not an address: ${url}`);
+  }
+  if ((u.protocol !== 'ws:' && u.protocol !== 'wss:') || u.host === '')
+    throw new AppApiError('BAD_SETTING', `nodeUrls: not a ws:// or wss:// address: ${url}`);
+  return url;
+}
+
+function checkIceServer(s: unknown): IceServer {
+  const o = s as Partial<IceServer> | null;
+  if (
+    typeof o !== 'object' ||
+    o === null ||
+    typeof o.urls !== 'string' ||
+    !/^(stun|turns?):\S+$/.test(o.urls)
+  )
+    throw new AppApiError('BAD_SETTING', 'iceServers: expected stun:, turn: or turns: addresses');
+  if (o.username !== undefined && typeof o.username !== 'string')
+    throw new AppApiError('BAD_SETTING', 'iceServers: username must be text');
+  if (o.credential !== undefined && typeof o.credential !== 'string')
+    throw new AppApiError('BAD_SETTING', 'iceServers: credential must be text');
+  return {
+    urls: o.urls,
+    ...(o.username === undefined ? {} : { username: o.username }),
+    ...(o.credential === undefined ? {} : { credential: o.credential }),
+  };
+}
+
+/** Parses stored settings; anything unreadable falls back to the defaults field by field. */
+function readSettings(bytes: Uint8Array | undefined, defaults: StoredSettings): StoredSettings {
+  if (bytes === undefined) return defaults;
+  let o: Partial<Record<keyof StoredSettings, unknown>>;
+  try {
+    o = JSON.parse(bytesToUtf8(bytes)) as typeof o;
+  } catch {
+    return defaults;
+  }
+  const network = NETWORK_IDS.includes(o.network as NetworkId) ? (o.network as NetworkId) : defaults.network;
+  let nodeUrls = defaults.nodeUrls;
+  let iceServers = defaults.iceServers;
+  try {
+    if (Array.isArray(o.nodeUrls) && o.nodeUrls.length > 0) nodeUrls = o.nodeUrls.map(checkNodeUrl);
+    if (Array.isArray(o.iceServers)) iceServers = o.iceServers.map(checkIceServer);
+  } catch {
+    // A damaged field keeps its default; the rest of the settings still apply.
+  }
+  const bool = (v: unknown, d: boolean): boolean => (typeof v === 'boolean' ? v : d);
+  return {
+    network,
+    nodeUrls,
+    iceServers,
+    batching: bool(o.batching, defaults.batching),
+    readReceipts: bool(o.readReceipts, defaults.readReceipts),
+    p2pOnly: bool(o.p2pOnly, defaults.p2pOnly),
+  };
+}
+
+function publicSettings(s: StoredSettings): AppSettings {
+  const { p2pOnly: _p, ...rest } = s;
+  return rest;
+}
+
+/** The `AppApi` over the real core. Create with `RealApi.open`. */
+export class RealApi implements AppApi {
+  readonly #options: RealApiOptions;
+  readonly #databaseName: string;
+  readonly #listeners = new Set<(event: AppEvent) => void>();
+  /** The database while locked (only `profile` is read); the session owns it while open. */
+  #raw: KeyValueStore | undefined;
+  #vaultBytes: Uint8Array | undefined;
+  #displayName: string | undefined;
+  #session: Session | undefined;
+  /** Serializes vault transitions (create, unlock, restore, lock, import). */
+  #transition: Promise<unknown> = Promise.resolve();
+
+  private constructor(options: RealApiOptions, raw: KeyValueStore) {
+    this.#options = options;
+    this.#databaseName = options.database ?? DEFAULT_DATABASE;
+    this.#raw = raw;
+  }
+
+  /** Opens the database and reads whether an identity exists (the first screen needs it). */
+  static async open(options: RealApiOptions = {}): Promise<RealApi> {
+    if (options.localNodeUrl !== undefined) checkNodeUrl(options.localNodeUrl);
+    const api = new RealApi(options, await openRawProfile(options.database ?? DEFAULT_DATABASE));
+    await api.#loadProfile();
+    return api;
+  }
+
+  // --- vault -------------------------------------------------------------------------------
+
+  vaultState(): VaultState {
+    if (this.#session !== undefined) return { kind: 'unlocked', identity: this.#summary(this.#session) };
+    if (this.#vaultBytes === undefined) return { kind: 'empty' };
+    return { kind: 'locked', displayName: this.#displayName ?? '' };
+  }
+
+  createIdentity(displayName: string, password: string): Promise<CreatedIdentity> {
+    return this.#serial(async () => {
+      if (this.#vaultBytes !== undefined)
+        throw new AppApiError('IDENTITY_EXISTS', 'An identity already exists here');
+      const name = checkName(displayName);
+      checkPassword(password);
+      // A fresh random seed: the password only locks the vault (NOTES §5).
+      const vault = await Vault.create(password, undefined, this.#options.scrypt ?? DEFAULT_SCRYPT);
+      const seed = vault.exportSeed();
+      const bytes = vault.serialize();
+      vault.lock();
+      await this.#writeProfile(bytes, name);
+      const words = encodeRecoveryKey(seed).split(' ');
+      const session = await this.#startSession(seed, name);
+      this.#emitVault();
+      void this.#fundFromLocalFaucet(session);
+      return { identity: this.#summary(session), recoveryWords: words };
+    });
+  }
+
+  unlock(password: string): Promise<IdentitySummary> {
+    return this.#serial(async () => {
+      if (typeof password !== 'string') throw new TypeError('"password" expected a string');
+      if (this.#session !== undefined) return this.#summary(this.#session);
+      const bytes = this.#vaultBytes;
+      if (bytes === undefined) throw new AppApiError('NO_IDENTITY', 'No identity on this device');
+      let vault: Vault;
+      try {
+        vault = await Vault.unlock(bytes, password);
+      } catch (e) {
+        // Nothing is written on a failed unlock: the stored vault stays exactly as it was.
+        if (e instanceof VaultError && e.code === 'WRONG_PASSWORD')
+          throw new AppApiError('WRONG_PASSWORD', 'Wrong password', { cause: e });
+        throw e;
+      }
+      const seed = vault.exportSeed();
+      vault.lock();
+      const session = await this.#startSession(seed, this.#displayName ?? '');
+      this.#emitVault();
+      return this.#summary(session);
+    });
+  }
+
+  lock(): Promise<void> {
+    return this.#serial(async () => {
+      await this.#stopSession();
+      this.#emitVault();
+    });
+  }
+
+  restore(recoveryWords: string, displayName: string, newPassword: string): Promise<IdentitySummary> {
+    return this.#serial(async () => {
+      let seed: Uint8Array;
+      try {
+        seed = decodeRecoveryKey(recoveryWords);
+      } catch (e) {
+        if (e instanceof RecoveryKeyError) throw new AppApiError('BAD_RECOVERY_KEY', e.message, { cause: e });
+        throw e;
+      }
+      const name = checkName(displayName);
+      checkPassword(newPassword);
+      const vault = await Vault.create(newPassword, seed, this.#options.scrypt ?? DEFAULT_SCRYPT);
+      const bytes = vault.serialize();
+      vault.lock();
+      await this.#replaceDatabase();
+      await this.#writeProfile(bytes, name);
+      const session = await this.#startSession(seed, name);
+      this.#emitVault();
+      return this.#summary(session);
+    });
+  }
+
+  // --- contacts ----------------------------------------------------------------------------
+
+  async myInviteCode(): Promise<string> {
+    const s = this.#requireSession();
+    return s.card.toLink().slice(CARD_URI_PREFIX.length);
+  }
+
+  async previewInvite(code: string): Promise<InvitePreview> {
+    const card = this.#decodeInvite(code);
+    return { displayName: this.#nameOf(card), fingerprint: fingerprint(card.peerId) };
+  }
+
+  async addContact(code: string): Promise<ContactSummary> {
+    const card = this.#decodeInvite(code);
+    const s = this.#requireSession();
+    const id = contactIdOf(card.peerId) as ContactId;
+    const known = s.cards.get(id);
+    if (known === undefined || card.supersedes(known)) {
+      await this.#keepCard(s, card);
+      // Ask for a direct link now: the offer rides the chain path, so by the time the user
+      // writes, the contact may already be connected (docs/delivery.md).
+      const running = s.running;
+      if (running !== undefined) running.engine.connect(id).catch((e: unknown) => this.#report(e));
+      else void s.engine.then((r) => r.engine.connect(id)).catch((e: unknown) => this.#report(e));
+      this.#emit({ type: 'conversations' });
+    }
+    return this.#contactSummary(s, id);
+  }
+
+  async contact(id: ContactId): Promise<ContactSummary> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    return this.#contactSummary(s, id);
+  }
+
+  // --- conversations -----------------------------------------------------------------------
+
+  async conversations(): Promise<readonly ConversationSummary[]> {
+    const s = this.#requireSession();
+    const { engine, evidence } = await s.engine;
+    const rows = await Promise.all(
+      [...s.cards.keys()].map(async (id): Promise<ConversationSummary> => {
+        const all = await engine.messages(id);
+        const unread = all.filter((m) => m.direction === 'in' && !m.read).length;
+        const last = all.at(-1);
+        const contact = this.#contactSummary(s, id);
+        if (last === undefined) return { contact, unread };
+        const view = chatMessage(last, evidence.get(last.id) !== undefined);
+        return { contact, unread, last: { text: view.text, at: view.sentAt, outgoing: view.outgoing } };
+      }),
+    );
+    return rows.sort((a, b) => (b.last?.at ?? 0) - (a.last?.at ?? 0));
+  }
+
+  async messages(id: ContactId, options: { readonly limit?: number } = {}): Promise<readonly ChatMessage[]> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    const { limit } = options;
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0))
+      throw new RangeError('"options.limit" expected a non-negative integer');
+    const { engine, evidence } = await s.engine;
+    const all = await engine.messages(id);
+    const slice = limit === undefined ? all : all.slice(Math.max(0, all.length - limit));
+    return slice.map((m) => this.#view(m, evidence));
+  }
+
+  async send(id: ContactId, text: string): Promise<ChatMessage> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    if (typeof text !== 'string') throw new TypeError('"text" expected a string');
+    if (text.trim().length === 0) throw new AppApiError('EMPTY_MESSAGE', 'Nothing to send');
+    if (text.length > MAX_MESSAGE_LENGTH)
+      throw new AppApiError('MESSAGE_TOO_LONG', `A message holds at most ${MAX_MESSAGE_LENGTH} characters`);
+    const { engine, evidence } = await s.engine;
+    const m = await engine.send(id, text);
+    return this.#view(m, evidence);
+  }
+
+  async markRead(id: ContactId): Promise<void> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    const { engine } = await s.engine;
+    await engine.markRead(id);
+    this.#emit({ type: 'conversations' });
+  }
+
+  async retry(id: MessageId): Promise<void> {
+    const s = this.#requireSession();
+    if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id))
+      throw new AppApiError('UNKNOWN_MESSAGE', 'No such message');
+    const { engine } = await s.engine;
+    try {
+      await engine.retry(id);
+    } catch (e) {
+      if (e instanceof DeliveryError && e.code === 'UNKNOWN_MESSAGE')
+        throw new AppApiError('UNKNOWN_MESSAGE', 'No such message', { cause: e });
+      // Anything but a failed message is already on its way: nothing to retry.
+      if (e instanceof DeliveryError && e.code === 'NOT_RETRYABLE') return;
+      throw e;
+    }
+  }
+
+  async deliveryProof(id: MessageId): Promise<DeliveryProof | null> {
+    const s = this.#requireSession();
+    if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id))
+      throw new AppApiError('UNKNOWN_MESSAGE', 'No such message');
+    const { engine, evidence, client } = await s.engine;
+    const out = await engine.message(id);
+    let proof: { txId: string; acceptingBlockHash?: string; acceptingDaaScore?: bigint } | undefined;
+    let receiptReceived: boolean;
+    if (out !== undefined) {
+      proof = out.proof;
+      receiptReceived = out.status === 'delivered' || out.status === 'read';
+    } else {
+      // An incoming message: its publication is the sender's, and it reached us, so the
+      // receipt question is ours to answer (we sent one on receiving it).
+      proof = evidence.get(id);
+      receiptReceived = proof !== undefined;
+    }
+    if (proof === undefined) return null;
+    let confirmations = 0;
+    if (proof.acceptingDaaScore !== undefined) {
+      // DAA-score distance to the virtual chain tip: one per block at 10 BPS (FACTS §0).
+      const tip = client.isConnected
+        ? (await client.getBlockDagInfo({ timeoutMs: 5_000 }).catch(() => undefined))?.virtualDaaScore
+        : undefined;
+      if (tip !== undefined && tip > proof.acceptingDaaScore)
+        confirmations = Number(tip - proof.acceptingDaaScore);
+    }
+    return {
+      messageId: id,
+      network: s.settings.network,
+      txId: proof.txId,
+      ...(proof.acceptingBlockHash === undefined ? {} : { acceptingBlockHash: proof.acceptingBlockHash }),
+      ...(proof.acceptingDaaScore === undefined ? {} : { acceptingDaaScore: proof.acceptingDaaScore }),
+      confirmations,
+      receiptReceived,
+    };
+  }
+
+  // --- balance and settings ----------------------------------------------------------------
+
+  async balance(): Promise<DeliveryBalance> {
+    const s = this.#requireSession();
+    const { engine } = await s.engine;
+    return deliveryBalance(await engine.funds(), s.settings.p2pOnly);
+  }
+
+  async setP2pOnly(on: boolean): Promise<DeliveryBalance> {
+    if (typeof on !== 'boolean') throw new TypeError('"on" expected a boolean');
+    const s = this.#requireSession();
+    await this.#saveSettings(s, { ...s.settings, p2pOnly: on });
+    const { engine } = await s.engine;
+    await engine.configure({ p2pOnly: on });
+    const b = deliveryBalance(await engine.funds(), on);
+    this.#emit({ type: 'balance', balance: b });
+    return b;
+  }
+
+  async settings(): Promise<AppSettings> {
+    return publicSettings(this.#requireSession().settings);
+  }
+
+  async updateSettings(patch: Partial<AppSettings>): Promise<AppSettings> {
+    const s = this.#requireSession();
+    if (typeof patch !== 'object' || patch === null) throw new TypeError('"patch" expected an object');
+    const network = patch.network ?? s.settings.network;
+    if (!NETWORK_IDS.includes(network)) throw new AppApiError('BAD_SETTING', 'network: unknown network');
+    let nodeUrls = patch.nodeUrls ?? s.settings.nodeUrls;
+    if (patch.network !== undefined && patch.network !== s.settings.network && patch.nodeUrls === undefined)
+      nodeUrls = [this.#defaultNodeUrl(network)];
+    if (!Array.isArray(nodeUrls) || nodeUrls.length === 0)
+      throw new AppApiError('BAD_SETTING', 'nodeUrls: at least one node address is needed');
+    nodeUrls = nodeUrls.map(checkNodeUrl);
+    const iceServers = (patch.iceServers ?? s.settings.iceServers).map(checkIceServer);
+    for (const key of ['batching', 'readReceipts'] as const) {
+      if (patch[key] !== undefined && typeof patch[key] !== 'boolean')
+        throw new AppApiError('BAD_SETTING', `${key}: expected on or off`);
+    }
+    const next: StoredSettings = {
+      network,
+      nodeUrls,
+      iceServers,
+      batching: patch.batching ?? s.settings.batching,
+      readReceipts: patch.readReceipts ?? s.settings.readReceipts,
+      p2pOnly: s.settings.p2pOnly,
+    };
+    const before = s.settings;
+    await this.#saveSettings(s, next);
+    const rewire =
+      before.network !== next.network ||
+      JSON.stringify(before.nodeUrls) !== JSON.stringify(next.nodeUrls) ||
+      JSON.stringify(before.iceServers) !== JSON.stringify(next.iceServers);
+    if (rewire) {
+      // Another network means another address (and card); another node or ICE servers mean
+      // new connections: the engine restarts on the same database.
+      await this.#stopEngine(s);
+      const wallet = this.#wallet(s.identity, next.network);
+      s.card = this.#issueCard(s.identity, s.displayName, wallet.address);
+      this.#wire(s, wallet);
+    } else {
+      const { engine } = await s.engine;
+      await engine.configure({ cheap: next.batching, readReceipts: next.readReceipts });
+    }
+    const view = publicSettings(next);
+    this.#emit({ type: 'settings', settings: view });
+    return view;
+  }
+
+  async exportBackup(): Promise<Uint8Array> {
+    const s = this.#requireSession();
+    const vault = this.#vaultBytes;
+    if (vault === undefined) throw new AppApiError('NO_IDENTITY', 'No identity on this device');
+    const cards = [...s.cards.values()].map((c) => c.serialize());
+    return encodeBackup({ vault, displayName: s.displayName, cards }, s.seed);
+  }
+
+  importBackup(file: Uint8Array, password: string): Promise<IdentitySummary> {
+    return this.#serial(async () => {
+      const header = readBackupHeader(file);
+      let vault: Vault;
+      try {
+        vault = await Vault.unlock(header.vault, password);
+      } catch (e) {
+        if (e instanceof VaultError && e.code === 'WRONG_PASSWORD')
+          throw new AppApiError('WRONG_PASSWORD', 'Wrong password for this backup', { cause: e });
+        throw new AppApiError('BAD_BACKUP', 'The backup file is damaged', { cause: e });
+      }
+      const seed = vault.exportSeed();
+      vault.lock();
+      const contents = openBackup(file, seed);
+      const name = checkName(contents.displayName);
+      const cards = contents.cards.flatMap((bytes) => {
+        try {
+          return [ContactCard.deserialize(bytes)];
+        } catch {
+          return [];
+        }
+      });
+      await this.#replaceDatabase();
+      await this.#writeProfile(header.vault, name);
+      const session = await this.#startSession(seed, name, cards);
+      this.#emitVault();
+      return this.#summary(session);
+    });
+  }
+
+  async checkForMessages(): Promise<void> {
+    const s = this.#session;
+    if (s === undefined) return;
+    // The chain watcher runs while the app is open and catches up after every reconnect
+    // (kaspa-chain.ts); checking means making sure the node connection is there.
+    const { client } = await s.engine;
+    if (!client.isConnected)
+      await client.connect({ timeoutMs: 10_000 }).catch((e: unknown) => this.#report(e));
+  }
+
+  subscribe(listener: (event: AppEvent) => void): Unsubscribe {
+    if (typeof listener !== 'function') throw new TypeError('"listener" expected a function');
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  // --- session -----------------------------------------------------------------------------
+
+  async #loadProfile(): Promise<void> {
+    const raw = this.#raw;
+    if (raw === undefined) throw new Error('the database is not open');
+    this.#vaultBytes = await raw.get(PROFILE_STORE, KEYS.vault);
+    const name = await raw.get(PROFILE_STORE, KEYS.name);
+    this.#displayName = name === undefined ? undefined : bytesToUtf8(name);
+  }
+
+  async #writeProfile(vault: Uint8Array, name: string): Promise<void> {
+    const raw = this.#raw;
+    if (raw === undefined) throw new Error('the database is not open');
+    await raw.batch([
+      { type: 'put', store: PROFILE_STORE, key: KEYS.vault, value: vault },
+      { type: 'put', store: PROFILE_STORE, key: KEYS.name, value: utf8ToBytes(name) },
+    ]);
+    this.#vaultBytes = vault;
+    this.#displayName = name;
+  }
+
+  /** Deletes the database (another identity replaces this one) and opens an empty one. */
+  async #replaceDatabase(): Promise<void> {
+    await this.#stopSession();
+    await this.#raw?.close();
+    this.#raw = undefined;
+    this.#vaultBytes = undefined;
+    this.#displayName = undefined;
+    await deleteIndexedDbStore(this.#databaseName);
+    this.#raw = await openRawProfile(this.#databaseName);
+  }
+
+  async #startSession(
+    seed: Uint8Array,
+    displayName: string,
+    extraCards: readonly ContactCard[] = [],
+  ): Promise<Session> {
+    const raw = this.#raw;
+    if (raw === undefined) throw new Error('the database is not open');
+    this.#raw = undefined;
+    // The sealed handle owns `raw` from here on (and closes it when it fails to open).
+    const db = await sealProfile(raw, storageKeyOf(seed));
+    const defaults: StoredSettings = {
+      network: 'local',
+      nodeUrls: [this.#defaultNodeUrl('local')],
+      iceServers: [],
+      batching: false,
+      readReceipts: true,
+      p2pOnly: false,
+    };
+    const settings = readSettings(await db.get(STATE_STORE, KEYS.settings), defaults);
+    const identity = Identity.fromSeed(seed);
+    const state = await db.get(STATE_STORE, KEYS.sessions);
+    const sessions = state ? SessionManager.deserialize(identity, state) : SessionManager.create(identity);
+    const port = new EnvelopeSessions({
+      self: identity.peerId,
+      sessions,
+      save: (bytes) => db.put(STATE_STORE, KEYS.sessions, bytes),
+      // Someone who holds our card wrote first: keep their card like an accepted invite.
+      onNewContact: (card) => {
+        const current = this.#session;
+        if (current?.port !== port) return;
+        this.#keepCard(current, card)
+          .then(() => this.#emit({ type: 'conversations' }))
+          .catch((e: unknown) => this.#report(e));
+      },
+    });
+    const cards = new Map<ContactId, ContactCard>();
+    for (const [, value] of await db.scan(CONTACTS_STORE)) {
+      try {
+        const card = ContactCard.deserialize(value);
+        cards.set(contactIdOf(card.peerId) as ContactId, card);
+        port.add(card);
+      } catch (e) {
+        this.#report(e);
+      }
+    }
+    const wallet = this.#wallet(identity, settings.network);
+    const session: Session = {
+      seed,
+      identity,
+      displayName,
+      db,
+      cards,
+      port,
+      sessions,
+      settings,
+      card: this.#issueCard(identity, displayName, wallet.address),
+      // Replaced by `#wire` below, before anything can wait on it.
+      engine: new Promise<Running>(() => undefined),
+      running: undefined,
+      closed: false,
+    };
+    this.#session = session;
+    for (const card of extraCards) await this.#keepCard(session, card);
+    this.#wire(session, wallet);
+    return session;
+  }
+
+  /** The wallet key and notification address of an identity on a network (FACTS §2.3). */
+  #wallet(identity: Identity, network: NetworkId): { address: Address; privateKey: Uint8Array } {
+    const net = NETWORKS[network];
+    const hd = KaspaHdWallet.fromSeed(identity.walletSeed(), net.wallet);
+    return { address: hd.address(net.prefix, 0, 0, 0), privateKey: hd.privateKey(0, 0, 0) };
+  }
+
+  #issueCard(identity: Identity, displayName: string, address: Address): ContactCard {
+    return ContactCard.create(identity, { displayName, addresses: [address] });
+  }
+
+  /** Starts the node connection and the engine in the background (`s.engine`). */
+  #wire(s: Session, wallet: { address: Address; privateKey: Uint8Array }): void {
+    const prefix = NETWORKS[s.settings.network].prefix;
+    s.sessions.setOwnCard(s.card);
+    const started = (async (): Promise<Running> => {
+      const client = new KaspaRpcClient({ urls: s.settings.nodeUrls });
+      try {
+        await client.connect();
+        const chain = new KaspaChain({
+          client,
+          address: wallet.address,
+          privateKey: wallet.privateKey,
+          addressOf: (c) => s.port.card(c)?.addresses.find((a) => a.prefix === prefix),
+          db: s.db,
+        });
+        const evidence = await EvidenceRecorder.open(chain, s.db);
+        const peers = new TransportLinks(createBrowserTransport(), { iceServers: s.settings.iceServers });
+        const engine = await DeliveryEngine.open({
+          db: s.db,
+          sessions: s.port,
+          contacts: s.port,
+          chain: evidence,
+          peers,
+          listener: (e) => this.#onEngineEvent(s, evidence, e),
+          settings: {
+            cheap: s.settings.batching,
+            readReceipts: s.settings.readReceipts,
+            p2pOnly: s.settings.p2pOnly,
+          },
+        });
+        const running = { engine, client, evidence };
+        if (s.closed) {
+          await engine.close();
+          client.close();
+        } else {
+          s.running = running;
+          this.#emit({ type: 'conversations' });
+        }
+        return running;
+      } catch (e) {
+        client.close();
+        throw e;
+      }
+    })();
+    started.catch((e: unknown) => this.#report(e));
+    s.engine = started;
+  }
+
+  async #stopEngine(s: Session): Promise<void> {
+    const running = s.running ?? (await s.engine.catch(() => undefined));
+    s.running = undefined;
+    if (running === undefined) return;
+    await running.engine.close();
+    running.client.close();
+  }
+
+  async #stopSession(): Promise<void> {
+    const s = this.#session;
+    if (s === undefined) return;
+    this.#session = undefined;
+    s.closed = true;
+    await this.#stopEngine(s);
+    await s.db.close();
+    wipe(s.seed);
+    this.#raw = await openRawProfile(this.#databaseName);
+    await this.#loadProfile();
+  }
+
+  async #keepCard(s: Session, card: ContactCard): Promise<void> {
+    const id = contactIdOf(card.peerId) as ContactId;
+    await s.db.put(CONTACTS_STORE, utf8ToBytes(id), card.serialize());
+    s.cards.set(id, card);
+    s.port.add(card);
+  }
+
+  async #saveSettings(s: Session, next: StoredSettings): Promise<void> {
+    await s.db.put(STATE_STORE, KEYS.settings, utf8ToBytes(JSON.stringify(next)));
+    s.settings = next;
+  }
+
+  /** Local network only: a new identity gets coins from the devnet faucet (never elsewhere). */
+  async #fundFromLocalFaucet(s: Session): Promise<void> {
+    if (!NETWORKS[s.settings.network].hasLocalFaucet) return;
+    const faucet = this.#options.localFaucetUrl;
+    const address = s.card.addresses[0];
+    if (faucet === undefined || address === undefined) return;
+    try {
+      await requestLocalFunds(faucet, address.toString());
+    } catch (e) {
+      this.#report(e);
+    }
+  }
+
+  #onEngineEvent(s: Session, evidence: EvidenceRecorder, e: DeliveryEvent): void {
+    if (this.#session !== s) return;
+    switch (e.type) {
+      case 'message': {
+        const m = e.message;
+        if (m.direction === 'in' && m.route === 'chain')
+          evidence.note(m.id).catch((error: unknown) => this.#report(error));
+        this.#emit({ type: 'message', message: this.#view(m, evidence) });
+        this.#emit({ type: 'conversations' });
+        return;
+      }
+      case 'connection':
+        this.#emit({ type: 'connection', contactId: e.contact as ContactId, state: e.state });
+        return;
+      case 'funds':
+        this.#emit({ type: 'balance', balance: deliveryBalance(e.funds, s.settings.p2pOnly) });
+        return;
+      case 'pruned':
+        // A message whose payload the node no longer keeps (NOTES §3): its sender's copy
+        // stays "sent" and is republished, so there is nothing to show here.
+        return;
+      case 'error':
+        this.#report(e.error);
+        return;
+    }
+  }
+
+  // --- helpers -----------------------------------------------------------------------------
+
+  #view(m: Message, evidence: EvidenceRecorder): ChatMessage {
+    return chatMessage(m, evidence.get(m.id) !== undefined);
+  }
+
+  #defaultNodeUrl(network: NetworkId): string {
+    return network === 'local'
+      ? (this.#options.localNodeUrl ?? NETWORKS.local.defaultNodeUrl)
+      : NETWORKS[network].defaultNodeUrl;
+  }
+
+  #decodeInvite(code: string): ContactCard {
+    if (typeof code !== 'string') throw new TypeError('"code" expected a string');
+    let card: ContactCard;
+    try {
+      card = ContactCard.fromLink(code);
+    } catch (cause) {
+      throw new AppApiError('BAD_INVITE', 'This is not an invite', { cause });
+    }
+    const s = this.#session;
+    if (s !== undefined && card.sameIdentity(s.card))
+      throw new AppApiError('OWN_INVITE', 'This is your own invite');
+    return card;
+  }
+
+  #nameOf(card: ContactCard): string {
+    const name = card.displayName.trim();
+    return name === '' ? UNNAMED : name;
+  }
+
+  #contactSummary(s: Session, id: ContactId): ContactSummary {
+    const card = s.cards.get(id);
+    if (card === undefined) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    return {
+      id,
+      displayName: this.#nameOf(card),
+      fingerprint: fingerprint(card.peerId),
+      connection: s.running?.engine.connection(id) ?? 'offline',
+    };
+  }
+
+  #summary(s: Session): IdentitySummary {
+    return { displayName: s.displayName, fingerprint: fingerprint(s.identity.peerId) };
+  }
+
+  #requireSession(): Session {
+    const s = this.#session;
+    if (s !== undefined) return s;
+    if (this.#vaultBytes === undefined) throw new AppApiError('NO_IDENTITY', 'No identity on this device');
+    throw new AppApiError('LOCKED', 'Unlock first');
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#transition.then(fn, fn);
+    this.#transition = next.catch(() => undefined);
+    return next;
+  }
+
+  #emitVault(): void {
+    this.#emit({ type: 'vault', state: this.vaultState() });
+  }
+
+  #emit(event: AppEvent): void {
+    for (const l of this.#listeners) {
+      try {
+        l(event);
+      } catch (e) {
+        this.#report(e);
+      }
+    }
+  }
+
+  #report(error: unknown): void {
+    const e = error instanceof Error ? error : new Error(String(error));
+    (this.#options.onError ?? ((x: Error) => console.warn('p2pComm:', x)))(e);
+  }
+}

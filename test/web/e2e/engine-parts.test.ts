@@ -1,0 +1,168 @@
+/**
+ * The pure parts of the web app's real engine, in Node: the mapping of engine records to the
+ * app's words, the backup file, and which page parameters may point the app at a network.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { IncomingMessage, OutgoingMessage } from '../../../src/core/delivery/messages.ts';
+import { notificationValue } from '../../../src/core/delivery/chain-tx.ts';
+import { AppApiError } from '../../../src/web/app-api.ts';
+import { encodeBackup, openBackup, readBackupHeader } from '../../../src/web/engine/backup.ts';
+import { realApiOptionsFromUrl } from '../../../src/web/engine/config.ts';
+import { NETWORKS } from '../../../src/web/engine/network.ts';
+import { chatMessage, deliveryBalance } from '../../../src/web/engine/view.ts';
+import { randomBytes } from '../../../src/util/bytes.ts';
+
+const out = (patch: Partial<OutgoingMessage>): OutgoingMessage => ({
+  direction: 'out',
+  id: 'a'.repeat(32),
+  contact: 'p2p1contact',
+  seq: 1,
+  sentAt: 1_700_000_000_000,
+  text: 'hello',
+  status: 'queued',
+  publications: 0,
+  attempts: 0,
+  ...patch,
+});
+
+const inc = (patch: Partial<IncomingMessage>): IncomingMessage => ({
+  direction: 'in',
+  id: 'b'.repeat(32),
+  contact: 'p2p1contact',
+  sentAt: 1_700_000_000_000,
+  text: 'hi',
+  receivedAt: 1_700_000_000_500,
+  route: 'direct',
+  read: false,
+  ...patch,
+});
+
+describe('engine records in the app words', () => {
+  it('maps every outgoing status and route', () => {
+    const cases = [
+      ['queued', 'sending'],
+      ['sent', 'sent'],
+      ['published', 'sent'],
+      ['delivered', 'delivered'],
+      ['read', 'read'],
+      ['failed', 'failed'],
+    ] as const;
+    for (const [status, word] of cases) assert.equal(chatMessage(out({ status }), false).status, word);
+    assert.equal(chatMessage(out({}), false).route, undefined);
+    assert.equal(chatMessage(out({ route: 'direct' }), false).route, 'direct');
+    const published = chatMessage(
+      out({ status: 'published', route: 'chain', proof: { txId: 'c'.repeat(64), publishedAt: 1 } }),
+      false,
+    );
+    assert.equal(published.route, 'secure');
+    assert.equal(published.hasProof, true);
+    assert.equal(published.outgoing, true);
+  });
+
+  it('shows the verified badge on an incoming message only when it came by chain and its transaction is known', () => {
+    assert.equal(chatMessage(inc({ route: 'chain' }), true).hasProof, true);
+    assert.equal(chatMessage(inc({ route: 'chain' }), false).hasProof, false);
+    assert.equal(chatMessage(inc({ route: 'direct' }), true).hasProof, false);
+    const m = chatMessage(inc({ route: 'chain' }), true);
+    assert.equal(m.status, 'delivered');
+    assert.equal(m.route, 'secure');
+    assert.equal(m.outgoing, false);
+  });
+
+  it('counts messages left and value held apart', () => {
+    const coin = notificationValue();
+    const b = deliveryBalance(
+      {
+        spendable: 10_000_000n,
+        locked: 3n * coin,
+        costPerMessage: 1_000_000n,
+        messagesLeft: 10,
+        insufficient: false,
+      },
+      true,
+    );
+    assert.deepEqual(b, {
+      spendable: 10_000_000n,
+      lockedInPending: 3n * coin,
+      costPerMessage: 1_000_000n,
+      messagesLeft: 10,
+      pendingMessages: 3,
+      p2pOnly: true,
+    });
+  });
+});
+
+describe('backup file', () => {
+  const seed = randomBytes(32);
+  const contents = {
+    vault: randomBytes(110),
+    displayName: 'Zoë',
+    cards: [randomBytes(150), randomBytes(90)],
+  };
+
+  it('round-trips and opens only with the seed the vault yields', () => {
+    const file = encodeBackup(contents, seed);
+    assert.deepEqual(readBackupHeader(file), { vault: contents.vault, displayName: 'Zoë' });
+    assert.deepEqual(openBackup(file, seed), contents);
+    assert.throws(
+      () => openBackup(file, randomBytes(32)),
+      (e: unknown) => e instanceof AppApiError && e.code === 'BAD_BACKUP',
+    );
+  });
+
+  it('refuses any altered byte', () => {
+    const file = encodeBackup(contents, seed);
+    fc.assert(
+      fc.property(fc.nat(file.length - 1), fc.integer({ min: 1, max: 255 }), (i, x) => {
+        const bad = file.slice();
+        bad[i]! ^= x;
+        assert.throws(
+          () => openBackup(bad, seed),
+          (e: unknown) => e instanceof AppApiError && e.code === 'BAD_BACKUP',
+        );
+      }),
+    );
+  });
+
+  it('answers hostile input with BAD_BACKUP only', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
+        try {
+          openBackup(bytes, seed);
+          assert.fail('opened random bytes');
+        } catch (e) {
+          assert.ok(e instanceof AppApiError && e.code === 'BAD_BACKUP', String(e));
+        }
+      }),
+    );
+  });
+});
+
+describe('page parameters and networks', () => {
+  it('takes a node and faucet only on this machine', () => {
+    const page = 'http://127.0.0.1:8080/';
+    assert.deepEqual(
+      realApiOptionsFromUrl(`${page}?node=ws://127.0.0.1:4000&faucet=http://127.0.0.1:4001/devnet/fund`),
+      { localNodeUrl: 'ws://127.0.0.1:4000', localFaucetUrl: 'http://127.0.0.1:4001/devnet/fund' },
+    );
+    const sameOrigin = { localFaucetUrl: 'http://127.0.0.1:8080/devnet/fund' };
+    assert.deepEqual(realApiOptionsFromUrl(page), sameOrigin);
+    assert.deepEqual(realApiOptionsFromUrl(`${page}?node=ws://evil.example:4000`), sameOrigin);
+    assert.deepEqual(realApiOptionsFromUrl(`${page}?faucet=http://10.0.0.1/fund`), {});
+    assert.deepEqual(realApiOptionsFromUrl(`${page}?node=http://127.0.0.1:4000&faucet=ws://127.0.0.1:1`), {});
+    assert.deepEqual(realApiOptionsFromUrl('https://p2pcomm.example/?node=ws://127.0.0.1:1'), {
+      localNodeUrl: 'ws://127.0.0.1:1',
+    });
+  });
+
+  it('has a faucet on the local network only', () => {
+    assert.deepEqual(
+      Object.entries(NETWORKS)
+        .filter(([, n]) => n.hasLocalFaucet)
+        .map(([id]) => id),
+      ['local'],
+    );
+  });
+});
