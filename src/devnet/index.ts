@@ -6,7 +6,7 @@
 import { bytesToHex, randomBytes } from '../util/bytes.ts';
 import { Address, addressToScriptPublicKey } from '../kaspa/address.ts';
 import type { ScriptPublicKey } from '../kaspa/types.ts';
-import { Chain, type Block } from './chain.ts';
+import { Chain } from './chain.ts';
 import { startControlServer, type ControlServer } from './control.ts';
 import { DevnetError } from './errors.ts';
 import { Faucet } from './faucet.ts';
@@ -212,5 +212,3 @@ function simnetScript(address: string): ScriptPublicKey {
     throw new DevnetError('BAD_REQUEST', `The address has an invalid prefix ${a.prefix}`);
   return addressToScriptPublicKey(a);
 }
-
-export type { Block as DevnetBlock };

@@ -344,6 +344,8 @@ export class Mempool {
         `transaction has ${tx.outputs.length} outputs where the max allowed is ${TX_LIMITS.maxInputs}`,
       );
     }
+    // The next two texts reproduce the node's own wording verbatim (its TooManyOutputs names the input
+    // limit and its TooBigScriptPublicKey reuses the signature-script message), so clients see the same.
     tx.outputs.forEach((o, i) => {
       if (o.scriptPublicKey.script.length > TX_LIMITS.maxScriptPublicKeyLen) {
         reject(

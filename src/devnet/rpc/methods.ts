@@ -273,14 +273,9 @@ function optionalHeader(block: Block, level: number): Record<string, unknown> {
 }
 
 /** An accepted transaction at a verbosity level (FACTS §6.5 table; `rpc/core/src/convert/verbosity.rs`). */
-function optionalTransaction(
-  chain: Chain,
-  tx: Transaction,
-  holder: Block,
-  level: number,
-): Record<string, unknown> {
+function optionalTransaction(tx: Transaction, holder: Block, level: number): Record<string, unknown> {
   const rpc = verboseTransactionToRpc(tx, holder);
-  const spentCoins = spentBy(chain, holder, tx);
+  const spentCoins = spentBy(holder, tx);
   const at = <T>(min: number, v: T): T | null => (level >= min ? v : null);
   if (level === 0) {
     return {
@@ -344,7 +339,7 @@ function optionalTransaction(
 }
 
 /** The coins a transaction of `holder` spent, read back from the holder's UTXO diff. */
-function spentBy(_chain: Chain, holder: Block, tx: Transaction): (Utxo | undefined)[] {
+function spentBy(holder: Block, tx: Transaction): (Utxo | undefined)[] {
   const removed = new Map(
     (holder.diff?.removed ?? []).map((u) => [
       `${bytesToHex(u.outpoint.transactionId)}:${u.outpoint.index}`,
@@ -554,7 +549,7 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
       if (acc === undefined && b !== chain.genesis) break;
       accepted.push({
         chainBlockHeader: optionalHeader(b, level),
-        acceptedTransactions: (acc?.txs ?? []).map((t) => optionalTransaction(chain, t, acc!.holder, level)),
+        acceptedTransactions: (acc?.txs ?? []).map((t) => optionalTransaction(t, acc!.holder, level)),
       });
     }
     return {
@@ -572,7 +567,7 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     const tx = acc?.txs.find((_t, i) => bytesToHex(acc.holder.transactionIds![i]!) === txid);
     if (acc === undefined || tx === undefined) return fail('utxo inquirer error: transaction not found');
     if (isCoinbaseTransaction(tx)) return fail('utxo inquirer error: transaction is a coinbase');
-    const coin = spentBy(chain, acc.holder, tx)[0];
+    const coin = spentBy(acc.holder, tx)[0];
     const address = coin === undefined ? null : addressOf(coin.entry.scriptPublicKey);
     if (address === null) return fail('utxo inquirer error: non-standard script');
     return { returnAddress: address };

@@ -8,7 +8,12 @@
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { DecodeError } from '../../util/errors.ts';
-import { Address, AddressError, addressToScriptPublicKey } from '../../kaspa/address.ts';
+import {
+  Address,
+  AddressError,
+  addressToScriptPublicKey,
+  scriptPublicKeyToAddress,
+} from '../../kaspa/address.ts';
 import { parseJson, stringifyJson } from '../../kaspa/rpc/json.ts';
 import { prop, readArray, readBool, readObject, readString, RpcFieldError } from '../../kaspa/rpc/fields.ts';
 import { NOTIFICATION_METHODS } from '../../kaspa/rpc/wire.ts';
@@ -23,7 +28,6 @@ import {
   type MethodContext,
   type MethodHandler,
 } from './methods.ts';
-import { scriptPublicKeyToAddress } from '../../kaspa/address.ts';
 import { utxosByAddressesEntryToRpc } from '../../kaspa/rpc/convert.ts';
 import { ADDRESS_PREFIX } from '../params.ts';
 
