@@ -862,7 +862,8 @@ export class DeliveryEngine {
   // ---- receiving -------------------------------------------------------------------------
 
   private async onIncoming(tx: IncomingTransaction): Promise<readonly ContactId[]> {
-    if (this.closed) return [];
+    // Closing: the chain adapter must not record this coin as processed.
+    this.checkOpen();
     if (tx.payload === null) {
       this.emit({ type: 'pruned', txId: bytesToHex(tx.txId) });
       if (tx.cursor) await this.store.write([this.store.cursorOp(tx.cursor)]);

@@ -25,7 +25,6 @@ import type { BlockHash, TxId, Utxo } from '../../kaspa/types.ts';
 import type { KeyValueStore } from '../../storage/types.ts';
 import { encodeKey } from '../../storage/keys.ts';
 import { bytesToHex, bytesToUtf8, utf8ToBytes } from '../../util/bytes.ts';
-import { P2pCommError } from '../../util/errors.ts';
 import {
   buildPublication,
   notificationValue,
@@ -35,6 +34,9 @@ import {
 } from './chain-tx.ts';
 import { DeliveryError } from './errors.ts';
 import type { ChainHandler, ChainPort, ContactId, Funds, Publication } from './ports.ts';
+
+/** Payload fetches of one coin before it is reported as unrecoverable. */
+const MAX_FETCH_TRIES = 6;
 
 /** The store that remembers processed coins; declare it with DELIVERY_STORES. */
 export const COINS_STORE = 'delivery.coins';
@@ -63,7 +65,10 @@ export class KaspaChain implements ChainPort {
   private readonly fetcher: PayloadFetcher;
   private readonly addr: string;
   private handler: ChainHandler | undefined;
+  /** Where this session's scans start (saved by the engine, or the sink of a fresh client). */
   private cursor: BlockHash | undefined;
+  /** Accepting chain blocks seen, by DAA score, for cursors closer than `cursor`. */
+  private readonly checkpoints: { daa: bigint; hash: BlockHash }[] = [];
   /** Our coins by outpoint key, with what they are for. */
   private readonly coins = new Map<string, { utxo: Utxo; role: CoinRole }>();
   /** Spent by a transaction of ours not yet accepted. */
@@ -73,12 +78,15 @@ export class KaspaChain implements ChainPort {
   /** Coins to process, in arrival order, and whether the worker runs. */
   private readonly pending: AddressedUtxo[] = [];
   private working = false;
+  /** Undecided coins and how often they were tried. */
+  private readonly tries = new Map<string, number>();
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
   private locked = 0n;
   private readonly v: bigint;
   private offChange: (() => void) | undefined;
   private stopped = false;
+  private fresh = false;
 
   constructor(private readonly opts: KaspaChainOptions) {
     if (!opts.db.stores.includes(COINS_STORE)) throw new TypeError(`"db" lacks store "${COINS_STORE}"`);
@@ -93,7 +101,9 @@ export class KaspaChain implements ChainPort {
     this.cursor = cursor?.length === 32 ? (cursor as BlockHash) : undefined;
     this.locked = await this.loadLocked();
     await this.fetcher.start();
-    // A fresh client starts from the current sink: nothing older can be addressed to it.
+    // A fresh client starts from the current sink, and the coins it already holds are funds:
+    // nobody could address a message to it before it first published its card.
+    this.fresh = this.cursor === undefined;
     this.cursor ??= await this.opts.client.getSink();
     handler.checkpoint(this.cursor);
     this.offChange = this.watcher.on('change', (c) => {
@@ -104,6 +114,7 @@ export class KaspaChain implements ChainPort {
     await this.watcher.addAddresses([this.addr]);
     // Catch-up is complete when the coins of the first snapshot are processed.
     await this.idle;
+    this.fresh = false;
   }
 
   async publish(payload: Uint8Array, recipients: readonly ContactId[]): Promise<Publication> {
@@ -234,7 +245,30 @@ export class KaspaChain implements ChainPort {
           this.coins.set(k, { utxo: u, role: decodeRole(known) });
           continue;
         }
-        const role = await this.process(u);
+        let role: CoinRole | undefined;
+        try {
+          role = this.fresh ? { kind: 'funds' } : await this.process(u, this.tries.get(k) ?? 0);
+        } catch {
+          role = undefined;
+        }
+        // Undecided (node unreachable, engine closing): nothing is recorded and the coin is
+        // looked at again after a pause (never given up on: it may carry messages), or at the
+        // next start's snapshot.
+        if (role === undefined) {
+          if (this.stopped) break;
+          const tries = (this.tries.get(k) ?? 0) + 1;
+          this.tries.set(k, tries);
+          const retry = setTimeout(
+            () => {
+              this.pending.push(u);
+              this.kick();
+            },
+            Math.min(250 * 2 ** tries, 30_000),
+          );
+          if (typeof retry === 'object' && 'unref' in retry) retry.unref();
+          continue;
+        }
+        this.tries.delete(k);
         this.coins.set(k, { utxo: u, role });
         await this.opts.db.put(COINS_STORE, encodeKey('coin', k), encodeRole(role));
         if (role.kind === 'held') await this.addLocked(-u.entry.amount);
@@ -246,42 +280,58 @@ export class KaspaChain implements ChainPort {
     }
   }
 
-  private async process(u: AddressedUtxo): Promise<CoinRole> {
+  /** Fetches a coin's payload and lets the engine claim it; undefined when undecided. */
+  private async process(u: AddressedUtxo, tries: number): Promise<CoinRole | undefined> {
     const txId = u.outpoint.transactionId;
-    let payload: Uint8Array | null;
-    let acceptance: { blockHash: Uint8Array; daaScore: bigint } | undefined;
-    try {
-      const r = await this.fetcher.fetch(txId, {
-        ...(this.cursor ? { cursor: this.cursor } : {}),
-        acceptingDaaScore: u.entry.blockDaaScore,
-      });
-      if (r.status === 'found') {
-        payload = r.payload;
-        if (r.acceptingBlockHash)
-          acceptance = { blockHash: r.acceptingBlockHash, daaScore: u.entry.blockDaaScore };
-      } else if (r.status === 'pruned') {
-        payload = null;
-      } else {
-        // Not found by any route (no payload, or not reachable now): treat it as plain funds.
-        return { kind: 'funds' };
-      }
-      if (r.cursor) this.cursor = r.cursor;
-    } catch (error) {
-      if (error instanceof P2pCommError) return { kind: 'funds' };
-      throw error;
+    const start = this.cursorBefore(u.entry.blockDaaScore);
+    const r = await this.fetcher.fetch(txId, {
+      ...(start ? { cursor: start } : {}),
+      acceptingDaaScore: u.entry.blockDaaScore,
+    });
+    if (r.status === 'found' && r.acceptingBlockHash) {
+      this.checkpoints.push({ daa: u.entry.blockDaaScore, hash: r.acceptingBlockHash });
+      this.checkpoints.sort((a, b) => (a.daa < b.daa ? -1 : a.daa > b.daa ? 1 : 0));
+      if (this.checkpoints.length > 1024) this.checkpoints.splice(1, this.checkpoints.length - 1024);
     }
-    if (payload !== null && payload.length === 0) return { kind: 'funds' };
+    // Not found by any route yet (the node may lag its own notification): look again later;
+    // after MAX_FETCH_TRIES it is reported like a pruned one, never dropped silently.
+    if (r.status === 'not-found' && tries < MAX_FETCH_TRIES) return undefined;
+    if (r.status === 'found' && r.payload.length === 0) return { kind: 'funds' };
+    const payload = r.status === 'found' ? r.payload : null;
+    const acceptance =
+      r.status === 'found' && r.acceptingBlockHash
+        ? { blockHash: r.acceptingBlockHash, daaScore: u.entry.blockDaaScore }
+        : undefined;
+    // The cursor saved with what this coin produces must come before every coin still to
+    // process, so a restart's payload fetches find them all.
+    let oldest = u.entry.blockDaaScore;
+    for (const p of this.pending) if (p.entry.blockDaaScore < oldest) oldest = p.entry.blockDaaScore;
+    const cursor = this.cursorBefore(oldest);
     const senders = await this.handler!.incoming({
       txId,
       payload,
       ...(acceptance ? { acceptance } : {}),
-      ...(this.cursor ? { cursor: this.cursor } : {}),
+      ...(cursor ? { cursor } : {}),
     });
     const from = senders[0];
     return from === undefined ? { kind: 'funds' } : { kind: 'held', contact: from };
   }
 
   // ---- funds ------------------------------------------------------------------------------
+
+  /**
+   * The latest known chain block accepted before DAA score `daa` (chain blocks' DAA scores
+   * grow along the selected chain), or the start cursor: a payload fetch scanning the
+   * virtual chain from there reaches the transaction (FACTS §6.6).
+   */
+  private cursorBefore(daa: bigint): BlockHash | undefined {
+    let best = this.cursor;
+    for (const c of this.checkpoints) {
+      if (c.daa >= daa) break;
+      best = c.hash;
+    }
+    return best;
+  }
 
   private async loadLocked(): Promise<bigint> {
     const v = await this.opts.db.get(COINS_STORE, encodeKey('locked'));
