@@ -103,6 +103,8 @@ interface Session {
   /** The engine with its node connection, started in the background by `#wire`. */
   engine: Promise<Running>;
   running: Running | undefined;
+  /** The node client of the current wiring (closing it stops an engine still starting). */
+  client: KaspaRpcClient | undefined;
   closed: boolean;
 }
 
@@ -113,6 +115,9 @@ interface Running {
 }
 
 const UNNAMED = 'Unnamed contact';
+
+/** Longest wait in `unlock` for the engine's catch-up before the app is shown anyway. */
+const CATCH_UP_WAIT_MS = 15_000;
 
 function checkName(name: string): string {
   if (typeof name !== 'string') throw new TypeError('"displayName" expected a string');
@@ -275,6 +280,13 @@ export class RealApi implements AppApi {
       const seed = vault.exportSeed();
       vault.lock();
       const session = await this.#startSession(seed, this.#displayName ?? '');
+      // Messages that arrived while the app was closed are caught up as the engine starts;
+      // waiting for that (within a bound, so an unreachable node does not hold the lock
+      // screen) shows the conversations complete instead of filling in under the user.
+      await Promise.race([
+        session.engine.catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, CATCH_UP_WAIT_MS)),
+      ]);
       this.#emitVault();
       return this.#summary(session);
     });
@@ -348,7 +360,11 @@ export class RealApi implements AppApi {
 
   async conversations(): Promise<readonly ConversationSummary[]> {
     const s = this.#requireSession();
-    const { engine, evidence } = await s.engine;
+    // Until the node answers, the contacts are listed without their history; a
+    // `conversations` event follows once the engine runs.
+    if (s.running === undefined)
+      return [...s.cards.keys()].map((id) => ({ contact: this.#contactSummary(s, id), unread: 0 }));
+    const { engine, evidence } = s.running;
     const rows = await Promise.all(
       [...s.cards.keys()].map(async (id): Promise<ConversationSummary> => {
         const all = await engine.messages(id);
@@ -663,6 +679,7 @@ export class RealApi implements AppApi {
       // Replaced by `#wire` below, before anything can wait on it.
       engine: new Promise<Running>(() => undefined),
       running: undefined,
+      client: undefined,
       closed: false,
     };
     this.#session = session;
@@ -686,8 +703,9 @@ export class RealApi implements AppApi {
   #wire(s: Session, wallet: { address: Address; privateKey: Uint8Array }): void {
     const prefix = NETWORKS[s.settings.network].prefix;
     s.sessions.setOwnCard(s.card);
+    const client = new KaspaRpcClient({ urls: s.settings.nodeUrls });
+    s.client = client;
     const started = (async (): Promise<Running> => {
-      const client = new KaspaRpcClient({ urls: s.settings.nodeUrls });
       try {
         await client.connect();
         const chain = new KaspaChain({
@@ -712,30 +730,35 @@ export class RealApi implements AppApi {
             p2pOnly: s.settings.p2pOnly,
           },
         });
-        const running = { engine, client, evidence };
-        if (s.closed) {
+        if (s.closed || s.client !== client) {
+          // Locked or rewired while starting: this engine is not the session's any more.
           await engine.close();
-          client.close();
-        } else {
-          s.running = running;
-          this.#emit({ type: 'conversations' });
+          throw new AppApiError('LOCKED', 'The vault was locked');
         }
+        const running = { engine, client, evidence };
+        s.running = running;
+        this.#emit({ type: 'conversations' });
         return running;
       } catch (e) {
         client.close();
         throw e;
       }
     })();
-    started.catch((e: unknown) => this.#report(e));
+    started.catch((e: unknown) => {
+      // A start cut short by lock or rewiring is expected; anything else is worth a report.
+      if (s.client === client && !s.closed) this.#report(e);
+    });
     s.engine = started;
   }
 
   async #stopEngine(s: Session): Promise<void> {
-    const running = s.running ?? (await s.engine.catch(() => undefined));
+    const running = s.running;
+    const client = s.client;
     s.running = undefined;
-    if (running === undefined) return;
-    await running.engine.close();
-    running.client.close();
+    s.client = undefined;
+    if (running !== undefined) await running.engine.close();
+    // Also stops an engine still starting (its connect or open fails, and it is closed).
+    client?.close();
   }
 
   async #stopSession(): Promise<void> {
