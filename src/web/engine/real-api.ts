@@ -19,7 +19,11 @@ import type { Message } from '../../core/delivery/messages.ts';
 import { EnvelopeSessions, contactIdOf } from '../../core/delivery/sessions.ts';
 import { RecoveryKeyError, VaultError } from '../../core/errors.ts';
 import { Identity } from '../../core/identity/identity.ts';
-import { decodeRecoveryKey, encodeRecoveryKey } from '../../core/identity/recovery-key.ts';
+import {
+  RECOVERY_KEY_WORDS,
+  decodeRecoveryKey,
+  encodeRecoveryKey,
+} from '../../core/identity/recovery-key.ts';
 import { SessionManager } from '../../core/session/session-manager.ts';
 import { DEFAULT_SCRYPT, Vault, type ScryptParams } from '../../core/vault/vault.ts';
 import type { Address } from '../../kaspa/address.ts';
@@ -126,6 +130,18 @@ function checkName(name: string): string {
     throw new AppApiError('BAD_NAME', `A name needs 1 to ${MAX_DISPLAY_NAME_BYTES} bytes of text`);
   }
   return trimmed;
+}
+
+/** What is wrong with typed recovery words, in the words the restore screen shows. */
+function recoveryKeyProblem(e: RecoveryKeyError): string {
+  switch (e.code) {
+    case 'WORD_COUNT':
+      return `A recovery key has ${RECOVERY_KEY_WORDS} words`;
+    case 'UNKNOWN_WORD':
+      return `Word ${e.position ?? '?'} is not a recovery key word`;
+    case 'CHECKSUM':
+      return 'A word is mistyped or out of order';
+  }
 }
 
 function checkPassword(password: string): void {
@@ -305,7 +321,8 @@ export class RealApi implements AppApi {
       try {
         seed = decodeRecoveryKey(recoveryWords);
       } catch (e) {
-        if (e instanceof RecoveryKeyError) throw new AppApiError('BAD_RECOVERY_KEY', e.message, { cause: e });
+        if (e instanceof RecoveryKeyError)
+          throw new AppApiError('BAD_RECOVERY_KEY', recoveryKeyProblem(e), { cause: e });
         throw e;
       }
       const name = checkName(displayName);
