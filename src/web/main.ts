@@ -5,6 +5,8 @@
 import type { AppApi } from './app-api.ts';
 import { mountApp } from './app.ts';
 import { registerPeriodicCheck, startChecking } from './checking.ts';
+import { realApiOptionsFromUrl } from './engine/config.ts';
+import { RealApi } from './engine/real-api.ts';
 import { FakeApi } from './fake-api.ts';
 import { startNotifications } from './notify.ts';
 
@@ -16,19 +18,20 @@ const params = new URLSearchParams(location.search);
 const demo = __P2PCOMM_DEMO__ || params.get('demo') === '1';
 
 /**
- * The AppApi the app runs on. Until the delivery engine implements AppApi, every build runs
- * the in-memory FakeApi and says so on screen; the engine replaces this function's body.
+ * The AppApi the app runs on: the real messenger core (vault in IndexedDB, delivery engine,
+ * WebRTC, the Kaspa node), or with `?demo=1` the in-memory FakeApi, which says so on screen.
  */
-function createApi(): { api: AppApi; notice?: string } {
+async function createApi(): Promise<{ api: AppApi; notice?: string }> {
+  if (!demo) return { api: await RealApi.open(realApiOptionsFromUrl(location.href)) };
   const seedMessages = Math.min(100_000, Math.max(0, Number(params.get('messages') ?? 0) || 0));
-  const fake = new FakeApi({ seed: demo, seedMessages, autoReply: demo });
-  if (demo) (globalThis as { p2pcommDemo?: FakeApi }).p2pcommDemo = fake;
+  const fake = new FakeApi({ seed: true, seedMessages, autoReply: true });
+  (globalThis as { p2pcommDemo?: FakeApi }).p2pcommDemo = fake;
   return { api: fake, notice: 'Preview: delivery is simulated in this tab; nothing is sent or kept.' };
 }
 
 const root = document.getElementById('app');
 if (root === null) throw new Error('index.html has no #app element');
-const { api, notice } = createApi();
+const { api, notice } = await createApi();
 /** The service worker script, next to index.html. */
 const SW_URL = './sw.js';
 const appUrl = new URL('./', location.href).href;
