@@ -1,0 +1,248 @@
+/**
+ * Delivery engine figures, each beside the floor it cannot beat, measured in the same run on
+ * the local Kaspa network (in-process devnet) and real WebRTC (werift on loopback).
+ */
+import { startDevnet } from '../src/devnet/index.ts';
+import { SOMPI_PER_KAS, type TxId } from '../src/kaspa/types.ts';
+import { KaspaRpcClient } from '../src/kaspa/rpc/client.ts';
+import { createNodeTransport } from '../src/transport/index.ts';
+import { buildPublication, notificationValue } from '../src/core/delivery/chain-tx.ts';
+import { EnvelopeSessions } from '../src/core/delivery/sessions.ts';
+import type { ChatFrame } from '../src/core/delivery/frames.ts';
+import { SessionManager } from '../src/core/session/session-manager.ts';
+import { randomBytes } from '../src/util/bytes.ts';
+import { ChainUser } from '../test/core/delivery/kaspa.ts';
+import { connectPair, measureEchoRtt, startProbeResponder } from './transport.bench.ts';
+import { fmtMs, percentile, type Bench, type BenchRow } from './table.ts';
+
+const P2P_SAMPLES = 200;
+const progress = (what: string): void => {
+  if (process.env['BENCH_PROGRESS']) console.error(`[delivery bench] ${what}`);
+};
+const CHAIN_SAMPLES = 20;
+const CATCH_UP = Number(process.env['BENCH_CATCH_UP'] ?? 1_000);
+
+const p50p99 = (xs: number[]): string =>
+  `p50 ${fmtMs(percentile(xs, 50))} / p99 ${fmtMs(percentile(xs, 99))}`;
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('benchmark wait timed out');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Bare submitTransaction → UtxosChanged on the same network: one plain payment. */
+async function bareChainLatency(
+  url: string,
+  payer: ChainUser,
+  payee: ChainUser,
+  n: number,
+): Promise<number[]> {
+  const client = new KaspaRpcClient({ urls: url });
+  await client.connect();
+  const seen = new Map<string, () => void>();
+  const arrived = new Set<string>();
+  const sub = await client.subscribeUtxosChanged([payee.address.toString()], (c) => {
+    for (const u of c.added) {
+      const key = Buffer.from(u.outpoint.transactionId).toString('hex');
+      arrived.add(key);
+      seen.get(key)?.();
+    }
+  });
+  const out: number[] = [];
+  const key = payer.wallet.privateKey(0, 0, 0);
+  for (let i = 0; i < n; i++) {
+    const utxos = (await client.getUtxosByAddresses([payer.address.toString()])).filter(
+      (u) => u.entry.amount > SOMPI_PER_KAS,
+    );
+    const built = buildPublication({
+      payload: new Uint8Array(0),
+      recipients: [{ address: payee.address }],
+      funding: utxos.slice(0, 1).map((utxo) => ({ utxo, privateKey: key })),
+      changeAddress: payer.address,
+    });
+    const start = performance.now();
+    const id = Buffer.from(await client.submitTransaction(built.tx)).toString('hex');
+    // The notification may come before the submit call returns.
+    if (!arrived.has(id)) await new Promise<void>((resolve) => seen.set(id, resolve));
+    out.push(performance.now() - start);
+    await new Promise((r) => setTimeout(r, 100)); // let the change settle before the next spend
+  }
+  await sub.unsubscribe();
+  client.close();
+  return out;
+}
+
+async function costRows(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const n of [1, 10, 50]) {
+    const alice = new ChainUser('alice', () => '');
+    const bob = new ChainUser('bob', () => '');
+    const sm = SessionManager.create(alice.identity);
+    sm.setOwnCard(alice.card);
+    const sessions = new EnvelopeSessions({
+      self: alice.identity.peerId,
+      sessions: sm,
+      save: async () => {},
+    });
+    sessions.add(bob.card);
+    const frames: ChatFrame[] = Array.from({ length: n }, (_, i) => ({
+      type: 'chat',
+      id: randomBytes(16),
+      sentAt: 1_760_000_000_000 + i,
+      text: 'x'.repeat(100),
+    }));
+    const payload = await sessions.sealBatch([{ contact: bob.id, frames }]);
+    // The ciphertext alone: the same frames sealed again (first-contact wrapper included).
+    const cipher = (await sessions.seal(bob.id, frames)).reduce((a, b) => a + b.length, 0);
+    const funding = {
+      utxo: {
+        outpoint: { transactionId: randomBytes(32) as TxId, index: 0 },
+        entry: {
+          amount: 100n * SOMPI_PER_KAS,
+          scriptPublicKey: {
+            version: 0,
+            script: Uint8Array.of(0x20, ...bob.wallet.publicKey(0, 0, 0), 0xac),
+          },
+          blockDaaScore: 0n,
+          isCoinbase: false,
+        },
+      },
+      privateKey: bob.wallet.privateKey(0, 0, 0),
+    };
+    const built = buildPublication({
+      payload,
+      recipients: [{ address: alice.address }],
+      funding: [funding],
+      changeAddress: bob.address,
+    });
+    const floor = 200n * BigInt(cipher);
+    rows.push({
+      name: `cost per message, ${n === 1 ? 'alone' : `batched by ${n}`} (100-char text)`,
+      value: `${(built.fee / BigInt(n)).toLocaleString('en-US')} sompi`,
+      reference: `floor ${(floor / BigInt(n)).toLocaleString('en-US')} sompi (200 sompi/byte × ${Math.round(cipher / n)} ciphertext bytes)`,
+      note: `payload ${payload.length} B padded; tx fee ${built.fee.toLocaleString('en-US')}; storage mass ${built.tx.storageMass.toLocaleString('en-US')} g; coin ${notificationValue().toLocaleString('en-US')} sompi returned`,
+    });
+  }
+  return rows;
+}
+
+const bench: Bench = async () => {
+  const box: { url?: string } = {};
+  const url = (): string => box.url!;
+  const alice = new ChainUser('alice', url, { links: true, settings: { batchWindowMs: 20 } });
+  const bob = new ChainUser('bob', url, { links: true, settings: { batchWindowMs: 20 } });
+  const carol = new ChainUser('carol', url, { settings: { batchWindowMs: 20 } });
+  const dave = new ChainUser('dave', url, { settings: { batchWindowMs: 20 } });
+  alice.knows(bob);
+  bob.knows(alice);
+  carol.knows(dave);
+  dave.knows(carol);
+  const devnet = await startDevnet({
+    port: 0,
+    controlPort: false,
+    blocksPerSecond: 10,
+    prefund: Object.fromEntries(
+      [alice, bob, carol, dave].map((u) => [u.address.toString(), 10_000n * SOMPI_PER_KAS]),
+    ),
+  });
+  box.url = devnet.url;
+  const rows: BenchRow[] = [];
+  try {
+    // Floor of every chain figure: a bare payment, submit → UtxosChanged, same network.
+    const bare = await bareChainLatency(devnet.url, carol, dave, CHAIN_SAMPLES);
+
+    progress('Time to establish');
+    // Time to establish WebRTC through Kaspa signaling (offer and answer ride the chain path).
+    await alice.start();
+    await bob.start();
+    const t0 = performance.now();
+    await alice.engine.connect(bob.id);
+    await waitFor(() => alice.engine.connection(bob.id) === 'connected');
+    const establish = performance.now() - t0;
+    rows.push({
+      name: 'WebRTC established through Kaspa signaling',
+      value: fmtMs(establish),
+      reference: `2 × bare chain latency p50 = ${fmtMs(2 * percentile(bare, 50))}`,
+      note: 'offer by chain, answer by chain, ICE on loopback',
+    });
+
+    progress('P2P latency:');
+    // P2P latency: send → recipient decrypted and acknowledged (status delivered).
+    const p2p: number[] = [];
+    for (let i = 0; i < P2P_SAMPLES; i++) {
+      const start = performance.now();
+      const m = await alice.engine.send(bob.id, `p2p ${i}`);
+      await waitFor(async () => (await alice.engine.message(m.id))?.status === 'delivered');
+      p2p.push(performance.now() - start);
+    }
+    const pair = await connectPair(createNodeTransport({ additionalHostAddresses: ['127.0.0.1'] }));
+    const stop = startProbeResponder(pair.b);
+    const echo = await measureEchoRtt(pair.a, P2P_SAMPLES, 64);
+    stop();
+    pair.a.close();
+    pair.b.close();
+    rows.push({
+      name: 'P2P latency (send → recipient decrypted and acknowledged)',
+      value: p50p99(p2p),
+      reference: `bare data-channel echo ${p50p99(echo)}`,
+      note: `${P2P_SAMPLES} sequential messages, werift loopback`,
+    });
+
+    progress('Chain latency:');
+    // Chain latency: send → recipient decrypted (no link between carol and dave).
+    await carol.start();
+    await dave.start();
+    const chain: number[] = [];
+    for (let i = 0; i < CHAIN_SAMPLES; i++) {
+      const before = (await dave.inbox(carol)).length;
+      const start = performance.now();
+      await carol.engine.send(dave.id, `chain ${i}`);
+      await waitFor(async () => (await dave.inbox(carol)).length > before);
+      chain.push(performance.now() - start);
+    }
+    rows.push({
+      name: 'chain delivery latency (send → recipient decrypted)',
+      value: p50p99(chain),
+      reference: `bare submit → UtxosChanged ${p50p99(bare)}`,
+      note: `10 blocks/s, batch window 20 ms, ${CHAIN_SAMPLES} samples`,
+    });
+
+    progress('Catch-up:');
+    // Catch-up: dave offline while carol sends CATCH_UP messages, then dave comes back.
+    await dave.stop();
+    for (let i = 0; i < CATCH_UP; i++) await carol.engine.send(dave.id, `waiting ${i}`);
+    await waitFor(async () =>
+      (await carol.outbox(dave)).every((m) => m.direction === 'out' && m.status !== 'queued'),
+    );
+    const have = CHAIN_SAMPLES;
+    const c0 = performance.now();
+    await dave.start();
+    await waitFor(async () => (await dave.inbox(carol)).length >= have + CATCH_UP, 600_000);
+    const catchUp = performance.now() - c0;
+    const txs = new Set(
+      (await carol.outbox(dave)).flatMap((m) => (m.direction === 'out' && m.proof ? [m.proof.txId] : [])),
+    ).size;
+    const probe = new KaspaRpcClient({ urls: devnet.url });
+    await probe.connect();
+    const s0 = performance.now();
+    await probe.getUtxosByAddresses([dave.address.toString()]);
+    const snapshot = performance.now() - s0;
+    probe.close();
+    rows.push({
+      name: `catch-up: offline client shows ${CATCH_UP.toLocaleString('en-US')} waiting messages`,
+      value: fmtMs(catchUp),
+      reference: `${txs} transactions × bare chain latency p50 = ${fmtMs(txs * percentile(bare, 50))} if fetched one by one; UTXO snapshot alone ${fmtMs(snapshot)}`,
+      note: 'includes engine start, payload fetches, decryption, storage, receipts',
+    });
+  } finally {
+    for (const u of [alice, bob, carol, dave]) await u.stop().catch(() => undefined);
+    await devnet.stop();
+  }
+  rows.push(...(await costRows()));
+  return { title: 'Delivery engine (local Kaspa network, werift)', rows };
+};
+
+export default bench;
