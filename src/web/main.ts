@@ -19,12 +19,15 @@ const demo = __P2PCOMM_DEMO__ || params.get('demo') === '1';
 
 /**
  * The AppApi the app runs on: the real messenger core (vault in IndexedDB, delivery engine,
- * WebRTC, the Kaspa node), or with `?demo=1` the in-memory FakeApi, which says so on screen.
+ * WebRTC, the Kaspa node); with `?demo=1` the in-memory FakeApi with demo data, and with
+ * `?demo=empty` the FakeApi with nothing in it (UI tests of onboarding). The fake says so on
+ * screen.
  */
 async function createApi(): Promise<{ api: AppApi; notice?: string }> {
-  if (!demo) return { api: await RealApi.open(realApiOptionsFromUrl(location.href)) };
+  const emptyDemo = params.get('demo') === 'empty';
+  if (!demo && !emptyDemo) return { api: await RealApi.open(realApiOptionsFromUrl(location.href)) };
   const seedMessages = Math.min(100_000, Math.max(0, Number(params.get('messages') ?? 0) || 0));
-  const fake = new FakeApi({ seed: true, seedMessages, autoReply: true });
+  const fake = new FakeApi({ seed: demo, seedMessages, autoReply: demo });
   (globalThis as { p2pcommDemo?: FakeApi }).p2pcommDemo = fake;
   return { api: fake, notice: 'Preview: delivery is simulated in this tab; nothing is sent or kept.' };
 }
