@@ -213,13 +213,18 @@ export class KaspaChain implements ChainPort {
     this.pending.push(u);
   }
 
-  private reportAccepted(txId: TxId, daaScore: bigint): void {
-    // The accepting block's hash comes from the fetcher's VirtualChainChanged cache.
+  private reportAccepted(txId: TxId, daaScore: bigint, attempt = 0): void {
+    // The accepting block's hash comes from the fetcher's cache, or from a virtual-chain scan
+    // from a block before the acceptance; the cache may trail the UTXO notification a little.
+    const start = this.cursorBefore(daaScore);
     this.fetcher
-      .fetch(txId, { acceptingDaaScore: daaScore })
+      .fetch(txId, { acceptingDaaScore: daaScore, ...(start ? { cursor: start } : {}) })
       .then((r) => {
         if (r.status === 'found' && r.acceptingBlockHash) {
           this.handler?.accepted(txId, { blockHash: r.acceptingBlockHash, daaScore });
+        } else if (attempt < 5 && !this.stopped) {
+          const t = setTimeout(() => this.reportAccepted(txId, daaScore, attempt + 1), 300 * (attempt + 1));
+          if (typeof t === 'object' && 'unref' in t) t.unref();
         }
       })
       .catch(() => undefined);
