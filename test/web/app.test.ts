@@ -76,7 +76,7 @@ describe('web app in Chromium (fake engine)', () => {
   });
 
   it('creates an identity and shows the recovery key as numbered words', async () => {
-    const p = await web.open();
+    const p = await web.open('?demo=empty');
     const { page } = p;
     await page.getByRole('heading', { name: 'Create your identity' }).waitFor();
     await web.screenshot(page, 'desktop-01-create-identity');
@@ -116,7 +116,7 @@ describe('web app in Chromium (fake engine)', () => {
   it('adds a contact from a pasted invite link and opens the conversation', async () => {
     const other = new FakeApi({ seed: true, stepMs: 50 });
     const code = await other.myInviteCode();
-    const p = await web.open();
+    const p = await web.open('?demo=empty');
     const { page } = p;
     await createIdentity(page, 'Bob', 'another long password');
     await finishRecovery(page);
@@ -137,7 +137,7 @@ describe('web app in Chromium (fake engine)', () => {
 
   it('keeps an opened invite link through onboarding and offers it afterwards', async () => {
     const other = new FakeApi({ seed: true, stepMs: 50 });
-    const p = await web.open(`#/add/${await other.myInviteCode()}`);
+    const p = await web.open(`?demo=empty#/add/${await other.myInviteCode()}`);
     const { page } = p;
     await createIdentity(page, 'Newcomer', 'a long enough password');
     await page.getByLabel('I have saved my recovery key').check();
@@ -256,7 +256,7 @@ describe('web app in Chromium (fake engine)', () => {
   });
 
   it('can be used by keyboard alone: create, confirm key, open a chat, send, open a proof', async () => {
-    const p = await web.open();
+    const p = await web.open('?demo=empty');
     const { page } = p;
     await page.getByRole('heading', { name: 'Create your identity' }).waitFor();
     await tabTo(page, 'input[autocomplete="nickname"]');
@@ -358,7 +358,7 @@ describe('web app in Chromium (fake engine)', () => {
     await page.locator('svg.qr').waitFor();
     await noOverflow('my card');
     await web.screenshot(page, 'phone-04-my-card');
-    const fresh = await web.open('', PHONE);
+    const fresh = await web.open('?demo=empty', PHONE);
     await fresh.page.getByRole('heading', { name: 'Create your identity' }).waitFor();
     await web.screenshot(fresh.page, 'phone-05-create-identity');
     assertClean(p);

@@ -54,6 +54,7 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
 
   const rows = new Map<MessageId, HTMLLIElement>();
   const messages = new Map<MessageId, ChatMessage>();
+  let newestShown = -Infinity;
   let lastDay = '';
   let contact: ContactSummary | undefined;
   let p2pOnly = false;
@@ -121,7 +122,37 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
 
   const nearBottom = (): boolean => log.scrollHeight - log.scrollTop - log.clientHeight < 80;
 
+  const updateMessage = (m: ChatMessage, old: HTMLLIElement): void => {
+    const focused = document.activeElement === old;
+    const li = renderMessage(m);
+    old.replaceWith(li);
+    rows.set(m.id, li);
+    messages.set(m.id, m);
+    if (focused) li.focus();
+  };
+
+  /**
+   * Shows a message once, in the sender's order: events can race the first load and chain
+   * deliveries can arrive out of order, so a known id is updated in place and a message
+   * older than the last one shown is inserted before the first later one.
+   */
   const addMessage = (m: ChatMessage): void => {
+    const known = rows.get(m.id);
+    if (known !== undefined) {
+      updateMessage(m, known);
+      return;
+    }
+    const later =
+      m.sentAt >= newestShown ? undefined : [...messages.values()].find((x) => x.sentAt > m.sentAt);
+    const before = later === undefined ? undefined : rows.get(later.id);
+    if (before !== undefined) {
+      const li = renderMessage(m);
+      rows.set(m.id, li);
+      messages.set(m.id, m);
+      before.before(li);
+      return;
+    }
+    newestShown = m.sentAt;
     const day = formatDay(m.sentAt);
     if (day !== lastDay) {
       lastDay = day;
@@ -261,12 +292,7 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
           if (stick || m.outgoing) log.scrollTop = log.scrollHeight;
           if (!m.outgoing) markReadIfVisible();
         } else {
-          const focused = document.activeElement === old;
-          const li = renderMessage(m);
-          old.replaceWith(li);
-          rows.set(m.id, li);
-          messages.set(m.id, m);
-          if (focused) li.focus();
+          updateMessage(m, old);
         }
       } else if (event.type === 'connection' && event.contactId === id && contact !== undefined) {
         contact = { ...contact, connection: event.state };
