@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Conformance of a Kaspa node's wRPC JSON endpoint, driven by the official Kaspa Python SDK.
 
-Usage: devnet_conformance.py <ws-url> --private-key <hex> [--network simnet]
+Usage: devnet_conformance.py <ws-url> --private-key <hex> [--network simnet] [--mine-first N]
 
-The key must own mature coins on the node (the devnet prefunds it; on a real simnet kaspad,
-fund it first). The script connects with `kaspa.RpcClient` in JSON encoding, reads server
+The key must own mature coins on the node. The devnet prefunds it; on a fresh real
+`kaspad --simnet`, pass `--mine-first 1100` so the script mines past the coinbase maturity
+(1,000 DAA, FACTS §7.2) to the key's own address before the checks. The script connects with `kaspa.RpcClient` in JSON encoding, reads server
 info and UTXOs, subscribes to UtxosChanged, builds and signs one transaction with the SDK's
 Generator and one with create_transaction + sign_transaction, submits both, mines blocks over
 RPC (getBlockTemplate / submitBlock, as a miner would on simnet) and waits until both are
@@ -59,6 +60,7 @@ async def main():
     parser.add_argument("url")
     parser.add_argument("--private-key", required=True)
     parser.add_argument("--network", default="simnet")
+    parser.add_argument("--mine-first", type=int, default=0)
     args = parser.parse_args()
 
     client = kaspa.RpcClient(url=args.url, encoding="json", network_id=args.network)
@@ -73,6 +75,9 @@ async def main():
     key = kaspa.PrivateKey(args.private_key)
     address = key.to_address(args.network).to_string()
     recipient = kaspa.PrivateKey("11" * 32).to_address(args.network).to_string()
+    if args.mine_first > 0:
+        await mine(client, address, args.mine_first)
+        report("mineFirst", True, blocks=args.mine_first)
 
     loop = asyncio.get_running_loop()
     events = asyncio.Queue()
