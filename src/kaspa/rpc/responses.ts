@@ -4,6 +4,7 @@
  * data model. Every decoder fails only with RpcFieldError naming the field.
  */
 import type { BlockHash, Transaction, TxId } from '../types.ts';
+import type { RpcFeeEstimate, RpcFeerateBucket } from './wire.ts';
 import {
   type AddressedUtxo,
   type MempoolEntry,
@@ -61,18 +62,11 @@ export interface BlockDagInfo {
   readonly sink: BlockHash;
 }
 
-/** One fee bucket, in sompi per gram (FACTS §4.6). */
-export interface FeerateBucket {
-  readonly feerate: number;
-  readonly estimatedSeconds: number;
-}
+/** One fee bucket, in sompi per gram (FACTS §4.6): f64 on the wire, so decoded as is. */
+export type FeerateBucket = RpcFeerateBucket;
 
 /** getFeeEstimate. */
-export interface FeeEstimate {
-  readonly priorityBucket: FeerateBucket;
-  readonly normalBuckets: readonly FeerateBucket[];
-  readonly lowBuckets: readonly FeerateBucket[];
-}
+export type FeeEstimate = RpcFeeEstimate;
 
 /** getMempoolEntriesByAddresses, per address. */
 export interface MempoolEntriesByAddress {
