@@ -16,7 +16,7 @@ import { assertBytes, assertInteger } from '../util/errors.ts';
 import type { CallOptions, KaspaRpcClient, Subscription } from './rpc/client.ts';
 import { RpcError } from './rpc/errors.ts';
 import type { Block } from './rpc/responses.ts';
-import type { VirtualChainChanged } from './rpc/responses.ts';
+import type { VirtualChainChanged, VirtualChainV2 } from './rpc/responses.ts';
 import { transactionId } from './txid.ts';
 import type { BlockHash, Transaction, TxId } from './types.ts';
 
@@ -114,7 +114,7 @@ export class PayloadFetcher {
     if (pooled !== undefined) return found('mempool', txId, pooled, {});
 
     const cached = this.txs.get(key);
-    if (cached !== undefined) {
+    if (cached !== undefined && matches(cached.transaction, txId)) {
       const acceptingBlockHash = this.accepted.get(key);
       const daa =
         (acceptingBlockHash === undefined ? undefined : this.blockDaa.get(bytesToHex(acceptingBlockHash))) ??
@@ -200,6 +200,10 @@ export class PayloadFetcher {
         if (page === 0 && e instanceof RpcError && e.code === 'SERVER_ERROR') return { kind: 'cursor-gone' };
         throw e;
       }
+      // A page carries up to 2,480 chain blocks with every accepted transaction; keeping them
+      // lets the next coins of a catch-up be answered from the cache instead of re-paging the
+      // same stretch of chain once per coin.
+      this.rememberPage(vc.chainBlockAcceptedTransactions);
       for (const block of vc.chainBlockAcceptedTransactions) {
         const header = block.chainBlockHeader;
         for (const at of block.acceptedTransactions) {
@@ -237,6 +241,20 @@ export class PayloadFetcher {
     const dag = await this.client.getBlockDagInfo(opts);
     const pp = await this.client.getBlock(dag.pruningPointHash, { ...opts, includeTransactions: false });
     return pp.header.daaScore !== undefined && daaScore < pp.header.daaScore;
+  }
+
+  private rememberPage(blocks: VirtualChainV2['chainBlockAcceptedTransactions']): void {
+    for (const block of blocks) {
+      const header = block.chainBlockHeader;
+      if (header.daaScore !== undefined)
+        this.remember(this.blockDaa, bytesToHex(header.hash), header.daaScore);
+      for (const at of block.acceptedTransactions) {
+        if (at.transactionId === undefined || at.transaction === undefined) continue;
+        const key = bytesToHex(at.transactionId);
+        this.remember(this.txs, key, { transaction: at.transaction, blockHash: undefined });
+        this.remember(this.accepted, key, header.hash);
+      }
+    }
   }
 
   private onBlock(block: Block): void {
