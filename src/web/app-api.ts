@@ -153,7 +153,7 @@ export interface DeliveryBalance {
   readonly messagesLeft: number;
   /** Messages whose held value is expected back when they are acknowledged. */
   readonly pendingMessages: number;
-  /** Where a top-up link-out sends the user (mainnet only; carries only the address). */
+  /** Where a top-up link-out sends the user: `TOP_UP_URL`, on mainnet only (NOTES §7). */
   readonly topUpUrl?: string;
   /** When true, offline messages wait for a direct link instead of secure delivery. */
   readonly p2pOnly: boolean;
@@ -265,6 +265,12 @@ export interface AppApi {
   /** Subscribes to changes; the listener is called synchronously after each change. */
   subscribe(listener: (event: AppEvent) => void): Unsubscribe;
 }
+
+/**
+ * The top-up link-out: a neutral page explaining how to get KAS. It carries nothing about the
+ * user (no address, and the link is opened without a referrer).
+ */
+export const TOP_UP_URL = 'https://kaspa.org/';
 
 /** Length limit for one text message, in UTF-16 code units (chunking is the engine's job). */
 export const MAX_MESSAGE_LENGTH = 4000;

@@ -15,6 +15,7 @@ import {
   MAX_MESSAGE_LENGTH,
   MIN_PASSWORD_LENGTH,
   NETWORK_IDS,
+  TOP_UP_URL,
   type AppApi,
   type AppEvent,
   type AppSettings,
@@ -501,9 +502,8 @@ export class FakeApi implements AppApi {
       pendingMessages: Number(this.#locked / NOTIFICATION_VALUE),
       p2pOnly: this.#p2pOnly,
     };
-    // Link-out only on mainnet (NOTES §7). The fake has no receive address to pass along; the
-    // engine's link carries the user's address and nothing else.
-    return this.#settings.network === 'mainnet' ? { ...base, topUpUrl: 'https://kaspa.org/' } : base;
+    // Link-out only on mainnet (NOTES §7), as the engine does.
+    return this.#settings.network === 'mainnet' ? { ...base, topUpUrl: TOP_UP_URL } : base;
   }
 
   #decodeInvite(code: string): InvitePreview {

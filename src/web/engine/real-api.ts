@@ -487,7 +487,7 @@ export class RealApi implements AppApi {
   async balance(): Promise<DeliveryBalance> {
     const s = this.#requireSession();
     const { engine } = await s.engine;
-    return deliveryBalance(await engine.funds(), s.settings.p2pOnly);
+    return deliveryBalance(await engine.funds(), s.settings.p2pOnly, s.settings.network);
   }
 
   async setP2pOnly(on: boolean): Promise<DeliveryBalance> {
@@ -496,7 +496,7 @@ export class RealApi implements AppApi {
     await this.#saveSettings(s, { ...s.settings, p2pOnly: on });
     const { engine } = await s.engine;
     await engine.configure({ p2pOnly: on });
-    const b = deliveryBalance(await engine.funds(), on);
+    const b = deliveryBalance(await engine.funds(), on, s.settings.network);
     this.#emit({ type: 'balance', balance: b });
     return b;
   }
@@ -830,7 +830,10 @@ export class RealApi implements AppApi {
         this.#emit({ type: 'connection', contactId: e.contact as ContactId, state: e.state });
         return;
       case 'funds':
-        this.#emit({ type: 'balance', balance: deliveryBalance(e.funds, s.settings.p2pOnly) });
+        this.#emit({
+          type: 'balance',
+          balance: deliveryBalance(e.funds, s.settings.p2pOnly, s.settings.network),
+        });
         return;
       case 'pruned':
         // A message whose payload the node no longer keeps (NOTES §3): its sender's copy

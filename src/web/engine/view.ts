@@ -6,13 +6,15 @@
 import type { FundsView } from '../../core/delivery/engine.ts';
 import type { Message, OutgoingStatus, Route } from '../../core/delivery/messages.ts';
 import { notificationValue } from '../../core/delivery/chain-tx.ts';
-import type {
-  ChatMessage,
-  ContactId,
-  DeliveryBalance,
-  DeliveryRoute,
-  MessageId,
-  MessageStatus,
+import {
+  TOP_UP_URL,
+  type ChatMessage,
+  type ContactId,
+  type DeliveryBalance,
+  type DeliveryRoute,
+  type MessageId,
+  type MessageStatus,
+  type NetworkId,
 } from '../app-api.ts';
 
 const STATUS: Readonly<Record<OutgoingStatus, MessageStatus>> = {
@@ -60,11 +62,12 @@ export function chatMessage(m: Message, chainEvidence: boolean): ChatMessage {
 
 /**
  * The balance in user terms: messages left at the current fee, and the value held in
- * notification coins (returned when recipients acknowledge, NOTES §1) shown apart.
+ * notification coins (returned when recipients acknowledge, NOTES §1) shown apart. The top-up
+ * link-out exists on mainnet only: elsewhere coins have no price and come from a faucet.
  */
-export function deliveryBalance(funds: FundsView, p2pOnly: boolean): DeliveryBalance {
+export function deliveryBalance(funds: FundsView, p2pOnly: boolean, network: NetworkId): DeliveryBalance {
   const perCoin = notificationValue();
-  return {
+  const balance: DeliveryBalance = {
     spendable: funds.spendable,
     lockedInPending: funds.locked,
     costPerMessage: funds.costPerMessage,
@@ -72,4 +75,5 @@ export function deliveryBalance(funds: FundsView, p2pOnly: boolean): DeliveryBal
     pendingMessages: Number((funds.locked + perCoin - 1n) / perCoin),
     p2pOnly,
   };
+  return network === 'mainnet' ? { ...balance, topUpUrl: TOP_UP_URL } : balance;
 }

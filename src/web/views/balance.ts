@@ -71,7 +71,7 @@ export function balanceView(ctx: ViewContext): View {
       topUp.href = b.topUpUrl;
       topUp.hidden = false;
       topUpNote.textContent =
-        'Top-up opens an outside service in a new tab; it gets only your delivery address.';
+        'Opens a page in a new tab that explains how to get KAS. Nothing about you is sent to it.';
     } else {
       topUp.hidden = true;
       topUp.removeAttribute('href');

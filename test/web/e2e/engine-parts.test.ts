@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { IncomingMessage, OutgoingMessage } from '../../../src/core/delivery/messages.ts';
 import { notificationValue } from '../../../src/core/delivery/chain-tx.ts';
-import { AppApiError } from '../../../src/web/app-api.ts';
+import { AppApiError, TOP_UP_URL } from '../../../src/web/app-api.ts';
+import { FakeApi } from '../../../src/web/fake-api.ts';
 import { encodeBackup, openBackup, readBackupHeader } from '../../../src/web/engine/backup.ts';
 import { realApiOptionsFromUrl } from '../../../src/web/engine/config.ts';
 import { NETWORKS } from '../../../src/web/engine/network.ts';
@@ -82,6 +83,7 @@ describe('engine records in the app words', () => {
         insufficient: false,
       },
       true,
+      'local',
     );
     assert.deepEqual(b, {
       spendable: 10_000_000n,
@@ -91,6 +93,18 @@ describe('engine records in the app words', () => {
       pendingMessages: 3,
       p2pOnly: true,
     });
+  });
+
+  it('offers the top-up link-out on mainnet only, to the one neutral page the fake uses too', async () => {
+    const funds = { spendable: 0n, locked: 0n, costPerMessage: 1n, messagesLeft: 0, insufficient: true };
+    assert.equal(deliveryBalance(funds, false, 'mainnet').topUpUrl, TOP_UP_URL);
+    assert.equal(deliveryBalance(funds, false, 'testnet-10').topUpUrl, undefined);
+    assert.equal(deliveryBalance(funds, false, 'local').topUpUrl, undefined);
+    assert.equal(new URL(TOP_UP_URL).protocol, 'https:');
+    assert.equal(new URL(TOP_UP_URL).search + new URL(TOP_UP_URL).hash, '', 'the link carries nothing');
+    const fake = new FakeApi({ seed: true, stepMs: 1 });
+    await fake.updateSettings({ network: 'mainnet' });
+    assert.equal((await fake.balance()).topUpUrl, TOP_UP_URL);
   });
 });
 
