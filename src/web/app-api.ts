@@ -72,6 +72,14 @@ export interface CreatedIdentity {
  */
 export type ConnectionState = 'connected' | 'connecting' | 'offline';
 
+/**
+ * Whether the app reaches the network through the node addresses of the settings: online;
+ * connecting (the first attempt, or again after a drop); unreachable (every address failed;
+ * it keeps trying, and nothing queued or stored is lost meanwhile). The screens word it with
+ * `networkStateWords` (format.ts), without naming nodes or chains.
+ */
+export type NetworkState = 'online' | 'connecting' | 'unreachable';
+
 /** A contact as shown in lists and headers. */
 export interface ContactSummary {
   readonly id: ContactId;
@@ -192,7 +200,8 @@ export type AppEvent =
   | { readonly type: 'message'; readonly message: ChatMessage }
   | { readonly type: 'connection'; readonly contactId: ContactId; readonly state: ConnectionState }
   | { readonly type: 'balance'; readonly balance: DeliveryBalance }
-  | { readonly type: 'settings'; readonly settings: AppSettings };
+  | { readonly type: 'settings'; readonly settings: AppSettings }
+  | { readonly type: 'network'; readonly state: NetworkState };
 
 /** Stops a subscription. */
 export type Unsubscribe = () => void;
@@ -251,6 +260,8 @@ export interface AppApi {
   settings(): Promise<AppSettings>;
   /** Validates and applies a change. Rejects BAD_SETTING naming the field in its message. */
   updateSettings(patch: Partial<AppSettings>): Promise<AppSettings>;
+  /** Whether the network is reachable right now (`network` events report changes). */
+  networkState(): NetworkState;
   /** An encrypted backup file of identity, contacts and history (under the vault password). */
   exportBackup(): Promise<Uint8Array>;
   /** Restores a backup file made by `exportBackup`. Rejects BAD_BACKUP or WRONG_PASSWORD. */

@@ -4,9 +4,9 @@
  * Routes: #/chats, #/chat/<id>, #/add[/<invite code>], #/share, #/balance, #/settings,
  * #/restore. Hash routing keeps the app a set of static files (spec "Zero Infrastructure").
  */
-import type { AppApi, AppEvent, ContactId, VaultState } from './app-api.ts';
+import type { AppApi, AppEvent, ContactId, NetworkState, VaultState } from './app-api.ts';
 import { h, replaceChildren } from './dom.ts';
-import { isLowBalance } from './format.ts';
+import { isLowBalance, networkStateShort, networkStateWords } from './format.ts';
 import { balanceView } from './views/balance.ts';
 import { createChatList } from './views/chat-list.ts';
 import { addContactView, shareView } from './views/contacts.ts';
@@ -231,6 +231,14 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
     h('span', { class: 'sr-only' }, ' unread'),
   );
   const lowPill = h('a', { href: '#/balance', class: 'pill warn', hidden: true }, 'Secure delivery low');
+  // Said only when something is wrong: "Online" on every screen would be noise.
+  const netPill = h('a', { href: '#/settings', class: 'pill net', role: 'status', hidden: true });
+  const renderNetwork = (state: NetworkState): void => {
+    netPill.hidden = state === 'online';
+    netPill.textContent = state === 'online' ? '' : networkStateShort(state);
+    netPill.title = networkStateWords(state);
+  };
+  renderNetwork(ctx.api.networkState());
   const lockBtn = h('button', { type: 'button', class: 'btn ghost' }, 'Lock');
   lockBtn.addEventListener('click', () => void ctx.api.lock());
   const links: [Route['name'], string, string][] = [
@@ -256,6 +264,7 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
       h('span', { class: 'brand-name' }, 'p2pcomm'),
     ),
     h('span', { class: 'me', title: 'Your name' }, displayName),
+    netPill,
     lowPill,
     lockBtn,
   );
@@ -310,6 +319,7 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
     },
     onEvent(event) {
       if (event.type === 'conversations' || event.type === 'connection') refreshList();
+      if (event.type === 'network') renderNetwork(event.state);
       if (event.type === 'balance')
         lowPill.hidden = !isLowBalance(event.balance.messagesLeft, event.balance.p2pOnly);
     },

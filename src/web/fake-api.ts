@@ -30,6 +30,7 @@ import {
   type IdentitySummary,
   type InvitePreview,
   type MessageId,
+  type NetworkState,
   type Unsubscribe,
   type VaultState,
 } from './app-api.ts';
@@ -346,6 +347,11 @@ export class FakeApi implements AppApi {
     this.#emit({ type: 'settings', settings: next });
     this.#emit({ type: 'balance', balance: this.#balance() });
     return Promise.resolve(next);
+  }
+
+  networkState(): NetworkState {
+    // The fake has no network to lose.
+    return 'online';
   }
 
   async exportBackup(): Promise<Uint8Array> {

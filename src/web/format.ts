@@ -3,7 +3,7 @@
  * Node and shared by every view. Main-screen words stay free of chain jargon (spec "No
  * Blockchain Exposure"); only `explorerTxUrl` and the proof view speak of transactions.
  */
-import type { ConnectionState, IceServer, MessageStatus, NetworkId } from './app-api.ts';
+import type { ConnectionState, IceServer, MessageStatus, NetworkId, NetworkState } from './app-api.ts';
 
 /** Header words for a contact's connection state (as the issue words them). */
 export function connectionWords(state: ConnectionState, p2pOnly = false): string {
@@ -17,6 +17,40 @@ export function connectionWords(state: ConnectionState, p2pOnly = false): string
         ? 'Offline - messages will wait until you are both online'
         : 'Offline - messages will be delivered securely';
   }
+}
+
+/** Words for whether the network is reachable (top bar and settings), free of jargon. */
+export function networkStateWords(state: NetworkState): string {
+  switch (state) {
+    case 'online':
+      return 'Online';
+    case 'connecting':
+      return 'Connecting to the network...';
+    case 'unreachable':
+      return 'Cannot reach the network - nothing is lost; messages go out once it is back';
+  }
+}
+
+/** The same, short enough for the top bar (the full words are its tooltip and in settings). */
+export function networkStateShort(state: NetworkState): string {
+  switch (state) {
+    case 'online':
+      return 'Online';
+    case 'connecting':
+      return 'Connecting...';
+    case 'unreachable':
+      return 'Cannot reach the network';
+  }
+}
+
+/**
+ * Why outgoing messages wait in P2P-only mode while the contact is away, shown under the
+ * conversation; undefined when nothing waits for that reason.
+ */
+export function waitingWords(waiting: number, contactName: string): string | undefined {
+  if (waiting === 0) return undefined;
+  const what = waiting === 1 ? '1 message waits' : `${waiting.toLocaleString('en-US')} messages wait`;
+  return `${what}: direct only mode is on, so ${waiting === 1 ? 'it goes' : 'they go'} when ${contactName} is online. Nothing is spent.`;
 }
 
 /** Tick glyphs for a message status: one tick sent, two delivered, two bright read. */

@@ -13,10 +13,13 @@ import {
   inviteCodeFrom,
   inviteLink,
   isLowBalance,
+  networkStateShort,
+  networkStateWords,
   parseIceServers,
   parseNodeUrls,
   statusTicks,
   statusWords,
+  waitingWords,
 } from '../../src/web/format.ts';
 
 const TX = 'ab'.repeat(32);
@@ -27,6 +30,21 @@ describe('format', () => {
     assert.equal(connectionWords('connecting'), 'Establishing secure connection...');
     assert.equal(connectionWords('offline'), 'Offline - messages will be delivered securely');
     assert.match(connectionWords('offline', true), /wait/);
+  });
+
+  it('words the reach of the network without jargon, short and long', () => {
+    for (const state of ['online', 'connecting', 'unreachable'] as const) {
+      for (const words of [networkStateWords(state), networkStateShort(state)])
+        assert.doesNotMatch(words, /node|rpc|kaspa|chain|socket|wrpc/i);
+      assert.ok(networkStateWords(state).startsWith(networkStateShort(state).replace(/\.\.\.$/, '')));
+    }
+    assert.match(networkStateWords('unreachable'), /nothing is lost/);
+  });
+
+  it('says why messages wait in direct only mode, singular and plural', () => {
+    assert.equal(waitingWords(0, 'Bob'), undefined);
+    assert.match(waitingWords(1, 'Bob') ?? '', /^1 message waits: .* it goes when Bob is online/);
+    assert.match(waitingWords(1234, 'Bob') ?? '', /^1,234 messages wait: .* they go when Bob is online/);
   });
 
   it('has ticks and spoken words for every status', () => {

@@ -53,26 +53,32 @@ function decode(bytes: Uint8Array): IncomingEvidence | undefined {
   }
 }
 
+/** What earlier sessions recorded, by message id (also read while the engine is not running). */
+export async function loadEvidence(db: KeyValueStore): Promise<Map<string, IncomingEvidence>> {
+  const known = new Map<string, IncomingEvidence>();
+  for (const [key, value] of await db.scan(PROOFS_STORE)) {
+    const e = decode(value);
+    if (e !== undefined) known.set(bytesToUtf8(key), e);
+  }
+  return known;
+}
+
 /** The decorator; `note` is called from the engine's listener for each incoming chain message. */
 export class EvidenceRecorder implements ChainPort {
   readonly #inner: ChainPort;
   readonly #db: KeyValueStore;
-  readonly #known = new Map<string, IncomingEvidence>();
+  readonly #known: Map<string, IncomingEvidence>;
   #current: IncomingTransaction | undefined;
 
-  private constructor(inner: ChainPort, db: KeyValueStore) {
+  private constructor(inner: ChainPort, db: KeyValueStore, known: Map<string, IncomingEvidence>) {
     this.#inner = inner;
     this.#db = db;
+    this.#known = known;
   }
 
   /** Wraps `inner`, loading what earlier sessions recorded. */
   static async open(inner: ChainPort, db: KeyValueStore): Promise<EvidenceRecorder> {
-    const r = new EvidenceRecorder(inner, db);
-    for (const [key, value] of await db.scan(PROOFS_STORE)) {
-      const e = decode(value);
-      if (e !== undefined) r.#known.set(bytesToUtf8(key), e);
-    }
-    return r;
+    return new EvidenceRecorder(inner, db, await loadEvidence(db));
   }
 
   /** The evidence of an incoming message, if it came by chain. */

@@ -14,6 +14,7 @@ import { ContactCard, CARD_URI_PREFIX, MAX_DISPLAY_NAME_BYTES } from '../../core
 import { DeliveryEngine, type DeliveryEvent } from '../../core/delivery/engine.ts';
 import { DeliveryError } from '../../core/delivery/errors.ts';
 import { KaspaChain } from '../../core/delivery/kaspa-chain.ts';
+import { DeliveryStore } from '../../core/delivery/store.ts';
 import { TransportLinks } from '../../core/delivery/links.ts';
 import type { Message } from '../../core/delivery/messages.ts';
 import { EnvelopeSessions, contactIdOf } from '../../core/delivery/sessions.ts';
@@ -29,6 +30,7 @@ import { DEFAULT_SCRYPT, Vault, type ScryptParams } from '../../core/vault/vault
 import type { Address } from '../../kaspa/address.ts';
 import { KaspaHdWallet } from '../../kaspa/hd.ts';
 import { KaspaRpcClient } from '../../kaspa/rpc/client.ts';
+import { RpcError } from '../../kaspa/rpc/errors.ts';
 import { deleteIndexedDbStore } from '../../storage/indexeddb.ts';
 import type { KeyValueStore } from '../../storage/types.ts';
 import { createBrowserTransport } from '../../transport/webrtc-browser.ts';
@@ -53,11 +55,12 @@ import {
   type InvitePreview,
   type MessageId,
   type NetworkId,
+  type NetworkState,
   type Unsubscribe,
   type VaultState,
 } from '../app-api.ts';
 import { encodeBackup, openBackup, readBackupHeader } from './backup.ts';
-import { EvidenceRecorder } from './evidence.ts';
+import { EvidenceRecorder, loadEvidence } from './evidence.ts';
 import { requestLocalFunds } from './faucet.ts';
 import { NETWORKS } from './network.ts';
 import {
@@ -70,7 +73,7 @@ import {
   sealProfile,
   storageKeyOf,
 } from './profile.ts';
-import { chatMessage, deliveryBalance } from './view.ts';
+import { chatMessage, conversationOrder, deliveryBalance } from './view.ts';
 
 /** How the real API is set up (main.ts passes what the page URL and build say). */
 export interface RealApiOptions {
@@ -233,6 +236,8 @@ export class RealApi implements AppApi {
   #vaultBytes: Uint8Array | undefined;
   #displayName: string | undefined;
   #session: Session | undefined;
+  /** Reachability of the network through the current session's node client. */
+  #network: NetworkState = 'connecting';
   /** Serializes vault transitions (create, unlock, restore, lock, import). */
   #transition: Promise<unknown> = Promise.resolve();
 
@@ -377,19 +382,15 @@ export class RealApi implements AppApi {
 
   async conversations(): Promise<readonly ConversationSummary[]> {
     const s = this.#requireSession();
-    // Until the node answers, the contacts are listed without their history; a
-    // `conversations` event follows once the engine runs.
-    if (s.running === undefined)
-      return [...s.cards.keys()].map((id) => ({ contact: this.#contactSummary(s, id), unread: 0 }));
-    const { engine, evidence } = s.running;
+    const history = await this.#history(s);
     const rows = await Promise.all(
       [...s.cards.keys()].map(async (id): Promise<ConversationSummary> => {
-        const all = await engine.messages(id);
+        const all = await history.messages(id);
         const unread = all.filter((m) => m.direction === 'in' && !m.read).length;
         const last = all.at(-1);
         const contact = this.#contactSummary(s, id);
         if (last === undefined) return { contact, unread };
-        const view = chatMessage(last, evidence.get(last.id) !== undefined);
+        const view = history.view(last);
         return { contact, unread, last: { text: view.text, at: view.sentAt, outgoing: view.outgoing } };
       }),
     );
@@ -402,10 +403,10 @@ export class RealApi implements AppApi {
     const { limit } = options;
     if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0))
       throw new RangeError('"options.limit" expected a non-negative integer');
-    const { engine, evidence } = await s.engine;
-    const all = await engine.messages(id);
+    const history = await this.#history(s);
+    const all = await history.messages(id);
     const slice = limit === undefined ? all : all.slice(Math.max(0, all.length - limit));
-    return slice.map((m) => this.#view(m, evidence));
+    return slice.map((m) => history.view(m));
   }
 
   async send(id: ContactId, text: string): Promise<ChatMessage> {
@@ -549,6 +550,10 @@ export class RealApi implements AppApi {
     const view = publicSettings(next);
     this.#emit({ type: 'settings', settings: view });
     return view;
+  }
+
+  networkState(): NetworkState {
+    return this.#network;
   }
 
   async exportBackup(): Promise<Uint8Array> {
@@ -722,9 +727,28 @@ export class RealApi implements AppApi {
     s.sessions.setOwnCard(s.card);
     const client = new KaspaRpcClient({ urls: s.settings.nodeUrls });
     s.client = client;
+    this.#setNetwork(s, client, 'connecting');
+    // The client reconnects on its own, trying each address in turn with backoff; these
+    // events only put that in words. A failed round of addresses is "unreachable" until a
+    // connection opens again.
+    client.on('error', (e) => {
+      if (e instanceof RpcError && e.code === 'CONNECT_FAILED') this.#setNetwork(s, client, 'unreachable');
+    });
+    client.on('close', () => this.#setNetwork(s, client, 'connecting'));
+    client.on('reconnect', () => this.#setNetwork(s, client, 'online'));
     const started = (async (): Promise<Running> => {
       try {
-        await client.connect();
+        // However long the node stays away: a bounded wait would leave the session without
+        // an engine until the settings change, while the client is still trying.
+        for (;;) {
+          try {
+            await client.connect();
+            break;
+          } catch (e) {
+            if (s.closed || s.client !== client) throw e;
+          }
+        }
+        this.#setNetwork(s, client, 'online');
         const chain = new KaspaChain({
           client,
           address: wallet.address,
@@ -783,6 +807,7 @@ export class RealApi implements AppApi {
     if (s === undefined) return;
     this.#session = undefined;
     s.closed = true;
+    this.#network = 'connecting';
     await this.#stopEngine(s);
     await s.db.close();
     wipe(s.seed);
@@ -846,6 +871,36 @@ export class RealApi implements AppApi {
   }
 
   // --- helpers -----------------------------------------------------------------------------
+
+  /**
+   * Conversations as the engine keeps them, or, while it is not running (the node not
+   * reached yet, or unreachable), as stored: the history stays readable without a node.
+   */
+  async #history(s: Session): Promise<{
+    messages(id: ContactId): Promise<Message[]>;
+    view(m: Message): ChatMessage;
+  }> {
+    const running = s.running;
+    if (running !== undefined) {
+      const { engine, evidence } = running;
+      return { messages: (id) => engine.messages(id), view: (m) => this.#view(m, evidence) };
+    }
+    const store = new DeliveryStore(s.db);
+    const evidence = await loadEvidence(s.db);
+    return {
+      async messages(id) {
+        const [inc, out] = await Promise.all([store.conversation(id, 'in'), store.conversation(id, 'out')]);
+        return [...inc, ...out].sort(conversationOrder);
+      },
+      view: (m) => chatMessage(m, evidence.has(m.id)),
+    };
+  }
+
+  #setNetwork(s: Session, client: KaspaRpcClient, state: NetworkState): void {
+    if (this.#session !== s || s.client !== client || this.#network === state) return;
+    this.#network = state;
+    this.#emit({ type: 'network', state });
+  }
 
   #view(m: Message, evidence: EvidenceRecorder): ChatMessage {
     return chatMessage(m, evidence.get(m.id) !== undefined);

@@ -61,6 +61,17 @@ export function chatMessage(m: Message, chainEvidence: boolean): ChatMessage {
 }
 
 /**
+ * The order of a conversation, as `DeliveryEngine.messages` returns it: by the writer's clock;
+ * ties incoming first, then by id. Used on stored records while the engine is not running.
+ */
+export function conversationOrder(a: Message, b: Message): number {
+  return (
+    a.sentAt - b.sentAt ||
+    (a.direction === b.direction ? (a.id < b.id ? -1 : 1) : a.direction === 'in' ? -1 : 1)
+  );
+}
+
+/**
  * The balance in user terms: messages left at the current fee, and the value held in
  * notification coins (returned when recipients acknowledge, NOTES §1) shown apart. The top-up
  * link-out exists on mainnet only: elsewhere coins have no price and come from a faucet.

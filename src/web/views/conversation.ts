@@ -13,7 +13,15 @@ import {
   type MessageId,
 } from '../app-api.ts';
 import { errorText, h } from '../dom.ts';
-import { connectionWords, formatClock, formatDay, formatFull, statusTicks, statusWords } from '../format.ts';
+import {
+  connectionWords,
+  formatClock,
+  formatDay,
+  formatFull,
+  statusTicks,
+  statusWords,
+  waitingWords,
+} from '../format.ts';
 import { openProofDialog } from './proof-dialog.ts';
 import type { View, ViewContext } from './view.ts';
 
@@ -48,9 +56,18 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     autocomplete: 'off',
   });
   const sendError = h('p', { class: 'field-error', role: 'alert' });
+  const waitNote = h('p', { class: 'wait-note hint', role: 'status', hidden: true });
   const sendBtn = h('button', { type: 'submit', class: 'btn primary' }, 'Send');
   const composer = h('form', { class: 'composer' }, input, sendBtn);
-  const el = h('section', { class: 'conv', 'aria-label': 'Conversation' }, header, log, sendError, composer);
+  const el = h(
+    'section',
+    { class: 'conv', 'aria-label': 'Conversation' },
+    header,
+    log,
+    waitNote,
+    sendError,
+    composer,
+  );
 
   const rows = new Map<MessageId, HTMLLIElement>();
   const messages = new Map<MessageId, ChatMessage>();
@@ -66,6 +83,17 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     fingerprint.textContent = `key ${contact.fingerprint}`;
     conn.textContent = connectionWords(contact.connection, p2pOnly);
     conn.className = `conn ${contact.connection}`;
+    renderWaiting();
+  };
+
+  /** Says why messages stay "sending" when direct only mode holds them back. */
+  const renderWaiting = (): void => {
+    let waiting = 0;
+    if (p2pOnly && contact !== undefined && contact.connection !== 'connected')
+      for (const m of messages.values()) if (m.outgoing && m.status === 'sending') waiting++;
+    const words = contact === undefined ? undefined : waitingWords(waiting, contact.displayName);
+    waitNote.hidden = words === undefined;
+    waitNote.textContent = words ?? '';
   };
 
   const renderMessage = (m: ChatMessage): HTMLLIElement => {
@@ -228,6 +256,7 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     ctx.api.send(id, text).then(
       (m) => {
         if (!rows.has(m.id)) addMessage(m);
+        renderWaiting();
         log.scrollTop = log.scrollHeight;
       },
       (err: unknown) => {
@@ -253,14 +282,17 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
 
   const load = async (): Promise<void> => {
     try {
-      const [c, list, balance] = await Promise.all([
-        ctx.api.contact(id),
-        ctx.api.messages(id),
-        ctx.api.balance(),
-      ]);
+      // The balance (for the P2P-only words) needs the network; the history does not.
+      ctx.api.balance().then(
+        (b) => {
+          p2pOnly = b.p2pOnly;
+          renderHeader();
+        },
+        () => undefined,
+      );
+      const [c, list] = await Promise.all([ctx.api.contact(id), ctx.api.messages(id)]);
       if (disposed) return;
       contact = c;
-      p2pOnly = balance.p2pOnly;
       renderHeader();
       document.title = `${c.displayName} \u00b7 p2pcomm`;
       for (const m of list) addMessage(m);
@@ -294,6 +326,7 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
         } else {
           updateMessage(m, old);
         }
+        renderWaiting();
       } else if (event.type === 'connection' && event.contactId === id && contact !== undefined) {
         contact = { ...contact, connection: event.state };
         renderHeader();

@@ -7,6 +7,7 @@ import { downloadFile, errorText, field, h } from '../dom.ts';
 import {
   SettingsInputError,
   formatIceServers,
+  networkStateWords,
   networkWords,
   parseIceServers,
   parseNodeUrls,
@@ -28,10 +29,17 @@ export function settingsView(ctx: ViewContext): View {
     'One per line: "stun:host:port" or "turn:host:port user secret". Leave empty when both devices share a local network.',
   );
   const saved = h('p', { class: 'hint', role: 'status' });
+  const reach = h('p', { class: 'net-state', role: 'status' });
+  const renderReach = (): void => {
+    const state = ctx.api.networkState();
+    reach.textContent = networkStateWords(state);
+    reach.dataset['state'] = state;
+  };
+  renderReach();
   const form = h(
     'form',
     { class: 'card form', novalidate: true },
-    h('fieldset', {}, h('legend', {}, 'Network'), networkF.row, nodesF.row, iceF.row),
+    h('fieldset', {}, h('legend', {}, 'Network'), reach, networkF.row, nodesF.row, iceF.row),
     h(
       'fieldset',
       {},
@@ -181,6 +189,7 @@ export function settingsView(ctx: ViewContext): View {
     title: 'Settings',
     onEvent(event) {
       if (event.type === 'settings' && document.activeElement?.closest('form') !== form) load(event.settings);
+      if (event.type === 'network') renderReach();
     },
   };
 }

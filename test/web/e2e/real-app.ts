@@ -1,0 +1,204 @@
+/**
+ * The real app in real Chromium for end-to-end tests: the built app served beside the local
+ * faucet on one origin (src/web/engine/local-origin.ts, with its CSP), pointed at a local
+ * network started in this process with `?node=`, and people as independent browser contexts
+ * (each its own IndexedDB). Every wait is on DOM state with a generous bound (a broken build
+ * fails, a slow machine does not); nothing asserts a duration.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { buildWeb } from '../../../scripts/build-web.ts';
+import type { WebServer } from '../../../scripts/serve-web.ts';
+import { ContactCard } from '../../../src/core/contact/card.ts';
+import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
+import { serveAppWithLocalFaucet } from '../../../src/web/engine/local-origin.ts';
+import { launchChromium } from '../../harness/browser.ts';
+import { SCREENSHOT_DIR } from '../web-harness.ts';
+
+/** Bound on waits that involve the chain path and WebRTC set-up (offer and answer on chain). */
+export const SLOW = 180_000;
+/** Bound on waits for local UI work (vault KDF, IndexedDB, rendering). */
+export const UI = 60_000;
+
+/** One person: a browser context (own storage) and the page currently open in it. */
+export interface User {
+  readonly name: string;
+  readonly password: string;
+  readonly context: BrowserContext;
+  page: Page;
+  /** The invite link shown on "My card" once the identity exists. */
+  invite: string;
+  /** Everything the pages of this user reported that a clean run must not contain. */
+  readonly problems: string[];
+}
+
+/** A running app, its local network and browser. */
+export interface RealApp {
+  readonly devnet: DevnetHandle;
+  readonly browser: Browser;
+  /** The page address with `?node=` and no service worker (each reload runs the served build). */
+  readonly appUrl: string;
+  /** A new person in a fresh context, with the app open (`create` also makes the identity). */
+  newUser(name: string, password: string, options?: { readonly create?: boolean }): Promise<User>;
+  /** Opens a new page of `u` on the app (the old one stays open unless closed). */
+  openPage(u: User): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** Options of `startRealApp`. */
+export interface RealAppOptions {
+  /** Chromium flags beside those of `launchChromium`. */
+  readonly chromiumArgs?: readonly string[];
+}
+
+/** Starts a local network, builds and serves the app, and launches Chromium. */
+export async function startRealApp(options: RealAppOptions = {}): Promise<RealApp> {
+  const devnet = await startDevnet({ port: 0, blocksPerSecond: 10 });
+  const outDir = await mkdtemp(join(tmpdir(), 'p2pcomm-e2e-'));
+  let web: WebServer | undefined;
+  let browser: Browser | undefined;
+  try {
+    await buildWeb({ outDir });
+    web = await serveAppWithLocalFaucet({ root: outDir, port: 0, fund: (a, sompi) => devnet.fund(a, sompi) });
+    // Host candidates as IP addresses rather than mDNS names, as in the transport tests.
+    browser = await launchChromium([
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+      ...(options.chromiumArgs ?? []),
+    ]);
+    await mkdir(SCREENSHOT_DIR, { recursive: true });
+  } catch (e) {
+    await browser?.close();
+    await web?.close();
+    await devnet.stop();
+    await rm(outDir, { recursive: true, force: true });
+    throw e;
+  }
+  const appUrl = `${web.url}?sw=0&node=${encodeURIComponent(devnet.url)}`;
+  const b = browser;
+  const server = web;
+
+  async function openPage(u: User): Promise<Page> {
+    const page = await u.context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') u.problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => u.problems.push(`page error: ${e.message}`));
+    page.on('dialog', (d) => {
+      u.problems.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+    await page.goto(appUrl);
+    u.page = page;
+    return page;
+  }
+
+  return {
+    devnet,
+    browser: b,
+    appUrl,
+    openPage,
+    async newUser(name, password, opts = {}) {
+      const context = await b.newContext({ viewport: { width: 1200, height: 800 } });
+      const u: User = {
+        name,
+        password,
+        context,
+        page: undefined as unknown as Page,
+        invite: '',
+        problems: [],
+      };
+      await openPage(u);
+      if (opts.create !== false) await createIdentity(u);
+      return u;
+    },
+    async close() {
+      await b.close();
+      await server.close();
+      await devnet.stop();
+      await rm(outDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Creates `u`'s identity through the screens and keeps the invite link from "My card". */
+export async function createIdentity(u: User): Promise<void> {
+  const { page } = u;
+  await page.getByRole('heading', { name: 'Create your identity' }).waitFor({ timeout: UI });
+  await page.getByLabel('Your name').fill(u.name);
+  await page.getByLabel('Password', { exact: true }).fill(u.password);
+  await page.getByLabel('Repeat password').fill(u.password);
+  await page.getByRole('button', { name: 'Create identity' }).click();
+  await page.getByRole('heading', { name: 'Your recovery key' }).waitFor({ timeout: UI });
+  await page.getByLabel('I have saved my recovery key').check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { name: 'My card' }).waitFor({ timeout: UI });
+  u.invite = await page.getByRole('textbox', { name: 'Invite link' }).inputValue();
+  assert.match(u.invite, /#\/add\/[A-Za-z0-9_-]+$/);
+}
+
+/** The `kaspasim:` address on `u`'s card (where contacts' notifications to `u` go). */
+export function addressOf(u: User): string {
+  const code = u.invite.slice(u.invite.indexOf('#/add/') + '#/add/'.length);
+  const address = ContactCard.fromLink(code).addresses[0];
+  assert.ok(address !== undefined, `${u.name}'s card has an address`);
+  return address.toString();
+}
+
+/** `u` adds `other` by pasting the invite link and confirming; the conversation opens. */
+export async function addByLink(u: User, other: User): Promise<void> {
+  const { page } = u;
+  await page.getByRole('link', { name: 'Add contact' }).first().click();
+  await page.getByRole('textbox', { name: 'Invite link' }).fill(other.invite);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { name: `Add ${other.name}?` }).waitFor({ timeout: UI });
+  await page.getByRole('button', { name: 'Add contact' }).click();
+  await page.locator('.conv-name', { hasText: other.name }).waitFor({ timeout: UI });
+}
+
+/** Both add each other and wait until the direct link is up on both sides. */
+export async function connect(a: User, b: User): Promise<void> {
+  await addByLink(b, a);
+  await addByLink(a, b);
+  for (const u of [a, b]) await u.page.locator('.conn.connected').waitFor({ timeout: SLOW });
+}
+
+/** Waits for the lock screen and unlocks. */
+export async function unlock(u: User, password = u.password): Promise<void> {
+  const { page } = u;
+  await page.getByRole('heading', { name: /Welcome back/ }).waitFor({ timeout: UI });
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Unlock' }).click();
+}
+
+/** Opens the conversation with `withName` from the list. */
+export async function openChat(u: User, withName: string): Promise<void> {
+  await u.page.locator('a.chat-row', { hasText: withName }).click({ timeout: SLOW });
+  await u.page.locator('.conv-name', { hasText: withName }).waitFor({ timeout: UI });
+}
+
+/** Sends `text` in the open conversation and waits until it is listed. */
+export async function send(u: User, text: string): Promise<void> {
+  await u.page.getByLabel('Message', { exact: true }).fill(text);
+  await u.page.getByRole('button', { name: 'Send' }).click();
+  await u.page.locator('li.msg.out .text').filter({ hasText: text }).first().waitFor({ timeout: UI });
+}
+
+/** Opens Settings from the navigation. */
+export async function openSettings(u: User): Promise<void> {
+  await u.page.getByRole('link', { name: 'Settings' }).first().click();
+  await u.page.getByRole('heading', { name: 'Settings' }).waitFor({ timeout: UI });
+}
+
+/** Saves the settings form and waits for "Saved". */
+export async function saveSettings(u: User): Promise<void> {
+  await u.page.getByRole('button', { name: 'Save settings' }).click();
+  await u.page.getByText('Saved', { exact: true }).waitFor({ timeout: UI });
+}
+
+/** Keeps a screenshot beside those of chat.test.ts. */
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `e2e-${name}.png`) });
+}
