@@ -87,7 +87,11 @@ export interface DeliverySettings {
   readonly signalMaxAgeMs: number;
   /** An attempt without answer is abandoned after this long. @default 90_000 */
   readonly connectTimeoutMs: number;
-  /** Incoming chat frames accepted per contact per minute (flood control). @default 600 */
+  /**
+   * Incoming chat frames accepted per contact per minute (flood control), counted in the
+   * minute they were published: chain time for chain arrivals, so a backlog read at catch-up
+   * is judged by when it was written, not by how fast it is read. @default 600
+   */
   readonly maxIncomingPerMinute: number;
 }
 
@@ -145,10 +149,23 @@ interface ContactState {
    * up, because that publication returns the sender's notification coin (docs/delivery.md).
    */
   chainReceipts: Set<string>;
-  /** Flood control: start of the current minute and chat frames seen in it. */
-  window: { start: number; count: number };
+  /**
+   * Flood control: chat frames seen in the current minute, one window per clock. Direct
+   * arrivals count in wall-clock minutes; chain arrivals in minutes of DAA score (FLOOD_DAA_MINUTE),
+   * which the sender cannot fake and a catch-up does not compress.
+   */
+  window: { direct: FloodWindow; chain: FloodWindow };
   lastState: ConnectionState;
 }
+
+/** One flood-control window: which minute, and how many chat frames came in it. */
+interface FloodWindow {
+  minute: bigint;
+  count: number;
+}
+
+/** DAA score per minute at 10 blocks per second, the rate of every network since KIP-14 (FACTS §0). */
+const FLOOD_DAA_MINUTE = 600n;
 
 /** What one contact gets in one chain transaction. */
 interface ChainEntry {
@@ -444,7 +461,7 @@ export class DeliveryEngine {
         signals: [],
         chainReceipts: new Set(),
         link: undefined,
-        window: { start: 0, count: 0 },
+        window: { direct: { minute: -1n, count: 0 }, chain: { minute: -1n, count: 0 } },
         lastState: 'offline',
       };
       this.contactState.set(contact, st);
@@ -578,10 +595,14 @@ export class DeliveryEngine {
     });
   }
 
-  /** Arms one timer for the earliest due message (republication, backoff, ack timeout). */
-  private scheduleDue(): void {
+  /**
+   * Arms one timer for the earliest message due after `now` (republication, backoff, ack
+   * timeout). `onDue` passes the instant it judged by: a timer may fire a millisecond early
+   * by the wall clock, and a message due in that millisecond must get a new timer, not fall
+   * between the two readings of the clock.
+   */
+  private scheduleDue(now = this.clock.now()): void {
     if (this.closed) return;
-    const now = this.clock.now();
     let next = Infinity;
     for (const m of this.active.values()) {
       if (m.status !== 'failed' && m.dueAt !== undefined && m.dueAt > now) next = Math.min(next, m.dueAt);
@@ -608,7 +629,7 @@ export class DeliveryEngine {
       if (m.status === 'sent' && ls?.link && ls.sent.has(m.id)) this.onLinkClosed(m.contact, ls.linkId);
     }
     for (const c of contacts) this.dispatch(c);
-    this.scheduleDue();
+    this.scheduleDue(now);
   }
 
   // ---- chain path ------------------------------------------------------------------------
@@ -882,7 +903,7 @@ export class DeliveryEngine {
     for (const { contact, frames } of entries) {
       if (!this.opts.contacts.has(contact) || frames.length === 0) continue;
       senders.push(contact);
-      await this.processFrames(contact, frames, 'chain', ops);
+      await this.processFrames(contact, frames, 'chain', ops, tx.daaScore ?? tx.acceptance?.daaScore);
     }
     await this.store.write(ops);
     for (const c of senders) this.dispatch(c);
@@ -910,20 +931,27 @@ export class DeliveryEngine {
     frames: readonly DeliveryFrame[],
     route: Route,
     ops: BatchOp[],
+    daaScore?: bigint,
   ): Promise<void> {
     const st = this.state(contact);
     const now = this.clock.now();
+    // A chain arrival of unknown chain time counts as now.
+    const window = daaScore === undefined ? st.window.direct : st.window.chain;
+    const minute = daaScore === undefined ? BigInt(Math.floor(now / 60_000)) : daaScore / FLOOD_DAA_MINUTE;
     const added: IncomingMessage[] = [];
     for (const f of frames) {
       if (f.type === 'chat') {
         const id = bytesToHex(f.id);
         const duplicate = added.some((m) => m.id === id) || (await this.store.hasIncoming(id));
         if (!duplicate) {
-          if (now - st.window.start >= 60_000) st.window = { start: now, count: 0 };
+          if (window.minute !== minute) {
+            window.minute = minute;
+            window.count = 0;
+          }
           // Flood control: past the per-minute budget, frames are not stored and not
           // receipted, so an honest sender republishes them later.
-          if (st.window.count >= this.settings.maxIncomingPerMinute) continue;
-          st.window.count++;
+          if (window.count >= this.settings.maxIncomingPerMinute) continue;
+          window.count++;
           const m: IncomingMessage = {
             direction: 'in',
             id,

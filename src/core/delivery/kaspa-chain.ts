@@ -315,6 +315,7 @@ export class KaspaChain implements ChainPort {
     const senders = await this.handler!.incoming({
       txId,
       payload,
+      daaScore: u.entry.blockDaaScore,
       ...(acceptance ? { acceptance } : {}),
       ...(cursor ? { cursor } : {}),
     });

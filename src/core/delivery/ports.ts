@@ -66,6 +66,8 @@ export interface IncomingTransaction {
   /** The payload, or null when the node no longer keeps it (pruned, NOTES §3). */
   readonly payload: Uint8Array | null;
   readonly acceptance?: ChainAcceptance;
+  /** DAA score of the notification coin (its UTXO entry): when it was published, in chain time. */
+  readonly daaScore?: bigint;
   /** Where to resume after this transaction: persisted with what it produced (exactly once). */
   readonly cursor?: Uint8Array;
 }

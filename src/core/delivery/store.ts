@@ -8,6 +8,9 @@
  *   delivery.index     ("i"|"o", id)            -> messages key      (exactly-once, receipts)
  *   delivery.meta      ("cursor")               -> chain cursor
  *                      ("rcpt", contact, id)    -> (empty) delivered receipt owed on chain
+ *                      ("open", id)             -> messages key of an outgoing message not yet
+ *                                                  delivered or read (the queues on start)
+ *                      ("open-index")           -> (empty) the "open" entries are complete
  * Every change that must be all-or-nothing (a message and its index entry, an incoming
  * message and the chain cursor past it) goes in one atomic batch.
  */
@@ -30,6 +33,12 @@ const MESSAGES = 'delivery.messages';
 const INDEX = 'delivery.index';
 const META = 'delivery.meta';
 const CURSOR_KEY = encodeKey('cursor');
+/** Marks a database whose "open" entries cover every unfinished message (see `unfinishedOutgoing`). */
+const OPEN_INDEX_KEY = encodeKey('open-index');
+
+function isFinished(m: Message): boolean {
+  return m.direction === 'in' || m.status === 'delivered' || m.status === 'read';
+}
 
 type Dir = 'i' | 'o';
 
@@ -52,13 +61,23 @@ export class DeliveryStore {
     }
   }
 
-  /** The ops that store `m` (record and id index). */
+  /** The ops that store `m` (record, id index, and its place among the unfinished). */
   putOps(m: Message): BatchOp[] {
     const key = messageKey(m);
-    return [
+    const id = hexToBytes(m.id);
+    const ops: BatchOp[] = [
       { type: 'put', store: MESSAGES, key, value: encodeMessage(m) },
-      { type: 'put', store: INDEX, key: encodeKey(dirOf(m), hexToBytes(m.id)), value: key },
+      { type: 'put', store: INDEX, key: encodeKey(dirOf(m), id), value: key },
     ];
+    if (m.direction === 'out') {
+      const open = encodeKey('open', id);
+      ops.push(
+        isFinished(m)
+          ? { type: 'delete', store: META, key: open }
+          : { type: 'put', store: META, key: open, value: key },
+      );
+    }
+    return ops;
   }
 
   /** The op that records the chain cursor. */
@@ -131,14 +150,34 @@ export class DeliveryStore {
     return entries.map(([, v]) => decodeMessage(v));
   }
 
-  /** Every outgoing message not yet at a final state (for the engine's queues on start). */
+  /**
+   * Every outgoing message not yet at a final state (for the engine's queues on start), read
+   * through the "open" entries so that start-up costs what is in flight, not the whole
+   * history. A database written before those entries existed is scanned once and indexed.
+   */
   async unfinishedOutgoing(): Promise<Message[]> {
+    if ((await this.db.get(META, OPEN_INDEX_KEY)) === undefined) return this.indexUnfinished();
     const out: Message[] = [];
+    for (const [, key] of await this.db.scan(META, { prefix: encodeKey('open') })) {
+      const v = await this.db.get(MESSAGES, key);
+      if (!v) throw new DeliveryError('CORRUPT_RECORD', 'an unfinished message is missing');
+      const m = decodeMessage(v);
+      if (!isFinished(m)) out.push(m);
+    }
+    return out;
+  }
+
+  private async indexUnfinished(): Promise<Message[]> {
+    const out: Message[] = [];
+    const ops: BatchOp[] = [{ type: 'put', store: META, key: OPEN_INDEX_KEY, value: new Uint8Array(0) }];
     for (const [key, value] of await this.db.scan(MESSAGES)) {
       if (decodeKey(key)[1] !== 'o') continue;
       const m = decodeMessage(value);
-      if (m.direction === 'out' && m.status !== 'delivered' && m.status !== 'read') out.push(m);
+      if (isFinished(m)) continue;
+      out.push(m);
+      ops.push({ type: 'put', store: META, key: encodeKey('open', hexToBytes(m.id)), value: key });
     }
+    await this.write(ops);
     return out;
   }
 }

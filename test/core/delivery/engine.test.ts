@@ -210,6 +210,38 @@ describe('delivery engine over fake transports', () => {
     await assert.rejects(alice.engine.send('bob', 'closed'), { code: 'CLOSED' });
   });
 
+  for (const { daaPerTx, shown, what } of [
+    { daaPerTx: 1n, shown: 5, what: 'a flood written within one chain minute is cut at the budget' },
+    { daaPerTx: 600n, shown: 8, what: 'a backlog written over several chain minutes is shown whole' },
+  ]) {
+    it(`flood control counts chain time, not catch-up time: ${what}`, async () => {
+      const net = new FakeNet(['alice', 'bob']);
+      net.ledger.daaPerTx = daaPerTx;
+      const alice = await net.client('alice', { settings: { batchWindowMs: 0 } });
+      const bob = await net.client('bob', { settings: { maxIncomingPerMinute: 5 } });
+      try {
+        await bob.stop();
+        for (let i = 0; i < 8; i++) {
+          await alice.engine.send('bob', `m${i}`);
+          await alice.allOut('bob', ['published'], i + 1); // one transaction each
+        }
+        await bob.start();
+        await alice.allOut('bob', ['delivered', 'published'], 8);
+        await until('receipts', async () => {
+          const out = await alice.outbox('bob');
+          return out.filter((m) => m.direction === 'out' && m.status === 'delivered').length === shown;
+        });
+        // Frames past the budget were neither stored nor receipted: their sender republishes.
+        assert.deepEqual(
+          texts(await bob.inbox('alice')),
+          Array.from({ length: shown }, (_, i) => `m${i}`),
+        );
+      } finally {
+        await net.stop();
+      }
+    });
+  }
+
   it('read receipts turn delivered messages read', async () => {
     const net = new FakeNet(['alice', 'bob']);
     const alice = await net.client('alice', { peers: true });

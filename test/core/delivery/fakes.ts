@@ -109,9 +109,16 @@ export class FakeLedger {
   failPublishes = 0;
   /** Deliver every transaction twice (and the second one late). */
   duplicate = false;
+  /** DAA score between consecutive transactions (chain time; 600 is a minute at 10 BPS). */
+  daaPerTx = 1n;
   /** Hold live deliveries back and release them in reverse order with `releaseHeld`. */
   holdLive = false;
   private held: (() => void)[] = [];
+
+  /** The chain time of `tx`. */
+  daaOf(tx: LedgerTx): bigint {
+    return BigInt(tx.index + 1) * this.daaPerTx;
+  }
 
   chain(name: string): FakeChain {
     return new FakeChain(this, name);
@@ -186,13 +193,15 @@ export class FakeChain implements ChainPort {
     const h = this.handler;
     if (!h || this.ledger.watchers.get(this.name) !== this) return;
     this.serial = this.serial.then(() =>
-      h.incoming({ txId: tx.txId, payload: tx.payload, cursor }).catch(() => undefined),
+      h
+        .incoming({ txId: tx.txId, payload: tx.payload, daaScore: this.ledger.daaOf(tx), cursor })
+        .catch(() => undefined),
     );
   }
 
   acceptedTx(tx: LedgerTx): void {
     if (this.ledger.watchers.get(this.name) !== this) return;
-    this.handler?.accepted(tx.txId, { blockHash: tx.txId, daaScore: BigInt(tx.index + 1) });
+    this.handler?.accepted(tx.txId, { blockHash: tx.txId, daaScore: this.ledger.daaOf(tx) });
   }
 
   notifyFunds(): void {

@@ -1,0 +1,70 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeliveryStore } from '../../../src/core/delivery/store.ts';
+import type { OutgoingMessage, OutgoingStatus } from '../../../src/core/delivery/messages.ts';
+import type { KeyValueStore, ScanOptions } from '../../../src/storage/types.ts';
+import { bytesToHex, randomBytes } from '../../../src/util/bytes.ts';
+import { MemoryDatabase, openDb } from './fakes.ts';
+
+const outgoing = (seq: number, status: OutgoingStatus): OutgoingMessage => ({
+  direction: 'out',
+  id: bytesToHex(randomBytes(16)),
+  contact: 'bob',
+  seq,
+  sentAt: 1_760_000_000_000 + seq,
+  text: `m${seq}`,
+  status,
+  publications: 0,
+  attempts: 0,
+});
+
+/** Counts the records a store reads from the messages table. */
+function counting(db: KeyValueStore): { db: KeyValueStore; reads: () => number } {
+  let reads = 0;
+  const wrapped: KeyValueStore = Object.create(db) as KeyValueStore;
+  wrapped.scan = async (store: string, options?: ScanOptions) => {
+    const entries = await db.scan(store, options);
+    if (store === 'delivery.messages') reads += entries.length;
+    return entries;
+  };
+  wrapped.get = async (store: string, key: Uint8Array) => {
+    if (store === 'delivery.messages') reads++;
+    return db.get(store, key);
+  };
+  return { db: wrapped, reads: () => reads };
+}
+
+describe('delivery store: the unfinished messages on start', () => {
+  it('reads what is in flight, not the whole history', async () => {
+    const data = new MemoryDatabase();
+    const store = new DeliveryStore(await openDb(data));
+    assert.deepEqual(await store.unfinishedOutgoing(), []); // a fresh database is indexed at once
+    const history = Array.from({ length: 200 }, (_, i) => outgoing(i + 1, 'delivered'));
+    const inFlight = [outgoing(201, 'queued'), outgoing(202, 'published'), outgoing(203, 'failed')];
+    await store.write([...history, ...inFlight].flatMap((m) => store.putOps(m)));
+    // One becomes delivered: its entry goes with the status change, in the same batch.
+    await store.write(store.putOps({ ...inFlight[1]!, status: 'delivered' }));
+
+    const { db, reads } = counting(await openDb(data));
+    const unfinished = await new DeliveryStore(db).unfinishedOutgoing();
+    assert.deepEqual(unfinished.map((m) => m.text).sort(), ['m201', 'm203']);
+    assert.equal(reads(), 2);
+  });
+
+  it('indexes a database written before the index existed, once', async () => {
+    const data = new MemoryDatabase();
+    const db = await openDb(data);
+    const store = new DeliveryStore(db);
+    const ms = [outgoing(1, 'delivered'), outgoing(2, 'queued'), outgoing(3, 'sent')];
+    // The records alone, as an older version wrote them (no "open" entries, no marker).
+    await db.batch(ms.flatMap((m) => store.putOps(m)).filter((op) => op.store !== 'delivery.meta'));
+
+    assert.deepEqual((await store.unfinishedOutgoing()).map((m) => m.text).sort(), ['m2', 'm3']);
+    const again = counting(db);
+    assert.deepEqual((await new DeliveryStore(again.db).unfinishedOutgoing()).map((m) => m.text).sort(), [
+      'm2',
+      'm3',
+    ]);
+    assert.equal(again.reads(), 2);
+  });
+});
