@@ -9,7 +9,8 @@
  */
 import { addressToScriptPublicKey, type Address } from '../../kaspa/address.ts';
 import { minimumRelayFee } from '../../kaspa/fee.ts';
-import { MASS_LIMITS, P2PK_SIG_OP_COUNT, STORAGE_MASS_PARAMETER, storageMass } from '../../kaspa/mass.ts';
+import { notificationAmount } from '../../kaspa/builder.ts';
+import { MASS_LIMITS, P2PK_SIG_OP_COUNT, storageMass } from '../../kaspa/mass.ts';
 import { signTransaction } from '../../kaspa/sign.ts';
 import {
   NATIVE_SUBNETWORK_ID,
@@ -20,16 +21,20 @@ import {
 } from '../../kaspa/types.ts';
 import { DeliveryError } from './errors.ts';
 
-/** Storage mass one notification output may add: a tenth of a block's storage budget. */
-export const DEFAULT_NOTIFICATION_STORAGE_BUDGET = 50_000n;
+/**
+ * Storage mass a first-contact transaction (one coin and the change) may have: a fifth of a
+ * block's budget, which the reference wallet and pre-Toccata nodes also accept
+ * (docs/kaspa-mass.md "What the notification amount must be").
+ */
+export const DEFAULT_NOTIFICATION_STORAGE_BUDGET = MASS_LIMITS.storage / 5n;
 
 /**
- * The smallest coin whose storage mass (C / v, FACTS §4.3) stays within `budget` grams:
- * 20,000,000 sompi (0.2 KAS) at the default budget. Computed, never hard-coded (NOTES §1).
+ * The value of one conversation coin: the library's notification amount for one recipient
+ * within `budget` grams, 11,111,112 sompi (about 0.11 KAS) at the default. Computed from the
+ * storage-mass rule (FACTS §4.3), never hard-coded (NOTES §1).
  */
 export function notificationValue(budget: bigint = DEFAULT_NOTIFICATION_STORAGE_BUDGET): bigint {
-  if (typeof budget !== 'bigint' || budget <= 0n) throw new RangeError('"budget" expected a positive bigint');
-  return (STORAGE_MASS_PARAMETER + budget - 1n) / budget;
+  return notificationAmount(1, budget);
 }
 
 /** A change output smaller than this would cost more storage mass than a notification. */

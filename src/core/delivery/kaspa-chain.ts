@@ -53,7 +53,7 @@ export interface KaspaChainOptions {
   readonly addressOf: (contact: ContactId) => Address | undefined;
   /** Holds processed-coin records (store COINS_STORE). */
   readonly db: KeyValueStore;
-  /** Storage mass one notification may add. @default DEFAULT_NOTIFICATION_STORAGE_BUDGET */
+  /** Storage mass of a first-contact transaction (coin and change). @default DEFAULT_NOTIFICATION_STORAGE_BUDGET */
   readonly storageBudget?: bigint;
 }
 
