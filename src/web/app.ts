@@ -186,9 +186,18 @@ export function mountApp(options: MountOptions): MountedApp {
 
   const onEvent = (event: AppEvent): void => {
     if (event.type === 'vault') {
-      const before = vault.kind;
+      const before = vault;
       vault = event.state;
-      if (before !== vault.kind) render();
+      // Another identity (an imported backup) gets a fresh shell: its name, its contacts.
+      const swapped =
+        before.kind === 'unlocked' &&
+        vault.kind === 'unlocked' &&
+        before.identity.fingerprint !== vault.identity.fingerprint;
+      if (swapped) {
+        shell?.dispose();
+        shell = undefined;
+      }
+      if (before.kind !== vault.kind || swapped) render();
       return;
     }
     shell?.onEvent(event);

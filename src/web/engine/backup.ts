@@ -1,13 +1,19 @@
 /**
  * The backup file: the vault exactly as stored (sealed by the password, core/vault), the
- * display name and the contact cards, the latter sealed with XChaCha20-Poly1305 under a key
- * derived from the identity seed, so the whole file opens with the vault password only.
+ * display name, and the records of the sealed stores that make up contacts and history,
+ * the latter sealed with XChaCha20-Poly1305 under a key derived from the identity seed, so the
+ * whole file opens with the vault password only.
  *
- *   "p2pb" | u8 version=1 | varbytes vault | varbytes name (UTF-8) | nonce[24]
- *   | ciphertext = AEAD(backupKey, nonce, aad = every byte before it)(varuint n | n × varbytes card)
+ *   "p2pb" | u8 version=2 | varbytes vault | varbytes name (UTF-8) | nonce[24]
+ *   | ciphertext = AEAD(backupKey, nonce, aad = every byte before it)(
+ *       varuint n | n × (u8 store index into BACKUP_STORES | varbytes key | varbytes value))
  *
- * Conversations and ratchet sessions are not in the file: restoring a ratchet state that
- * contacts have moved past would break those sessions, and new ones start from the cards.
+ * The records are those of the profile layout (profile.ts, WEB_SCHEMA): contact cards, chain
+ * evidence, and the delivery engine's messages, index, cursor and processed coins, so the
+ * restored engine resumes where the exported one stood (unfinished messages go on, coins
+ * already handled are not fetched again). Ratchet sessions are not in the file: restoring a
+ * ratchet state that contacts have moved past would break those sessions, and new ones
+ * start from the cards. Nor are settings: node addresses belong to the device.
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
@@ -15,29 +21,44 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { ByteReader, ByteWriter } from '../../util/binary.ts';
 import { bytesToUtf8, equalBytes, randomBytes, utf8ToBytes } from '../../util/bytes.ts';
 import { DecodeError } from '../../util/errors.ts';
-import { MAX_CARD_BYTES } from '../../core/contact/card.ts';
+import { DELIVERY_STORES } from '../../core/delivery/store.ts';
 import { AppApiError } from '../app-api.ts';
+import { CONTACTS_STORE, PROOFS_STORE } from './profile.ts';
 
 const MAGIC = utf8ToBytes('p2pb');
-const VERSION = 1;
+const VERSION = 2;
 const NONCE_BYTES = 24;
 const MAX_VAULT_BYTES = 1024;
 const MAX_NAME_BYTES = 256;
-const MAX_CONTACTS = 10_000;
+/** Bounds that only a damaged or hostile file reaches (a message record is a few KiB). */
+const MAX_RECORDS = 10_000_000;
+const MAX_KEY_BYTES = 1024;
+const MAX_VALUE_BYTES = 1 << 20;
+
+/** The sealed stores a backup carries, in the order their index is written. */
+export const BACKUP_STORES: readonly string[] = [CONTACTS_STORE, PROOFS_STORE, ...DELIVERY_STORES];
 const INFO = utf8ToBytes('p2pcomm/v1/web/backup-key');
+
+/** One record of a sealed store. */
+export interface BackupRecord {
+  /** One of `BACKUP_STORES`. */
+  readonly store: string;
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+}
 
 /** What a backup holds. */
 export interface BackupContents {
   readonly vault: Uint8Array;
   readonly displayName: string;
-  readonly cards: readonly Uint8Array[];
+  readonly records: readonly BackupRecord[];
 }
 
 function backupKey(seed: Uint8Array): Uint8Array {
   return hkdf(sha256, seed, undefined, INFO, 32);
 }
 
-/** Writes the backup file of `contents`, sealing the cards under a key derived from `seed`. */
+/** Writes the backup file of `contents`, sealing the records under a key derived from `seed`. */
 export function encodeBackup(contents: BackupContents, seed: Uint8Array): Uint8Array {
   const head = new ByteWriter()
     .bytes(MAGIC)
@@ -45,8 +66,12 @@ export function encodeBackup(contents: BackupContents, seed: Uint8Array): Uint8A
     .varBytes(contents.vault)
     .varBytes(utf8ToBytes(contents.displayName))
     .finish();
-  const body = new ByteWriter().varUint(contents.cards.length);
-  for (const c of contents.cards) body.varBytes(c);
+  const body = new ByteWriter().varUint(contents.records.length);
+  for (const r of contents.records) {
+    const index = BACKUP_STORES.indexOf(r.store);
+    if (index < 0) throw new RangeError(`"records" holds a record of store "${r.store}", not backed up`);
+    body.u8(index).varBytes(r.key).varBytes(r.value);
+  }
   const nonce = randomBytes(NONCE_BYTES);
   const aad = new ByteWriter().bytes(head).bytes(nonce).finish();
   const sealed = xchacha20poly1305(backupKey(seed), nonce, aad).encrypt(body.finish());
@@ -69,12 +94,20 @@ export function openBackup(file: Uint8Array, seed: Uint8Array): BackupContents {
   }
   try {
     const r = new ByteReader(body);
-    const n = r.varUint('contact count');
-    if (n > MAX_CONTACTS) throw new AppApiError('BAD_BACKUP', 'The backup file is damaged');
-    const cards: Uint8Array[] = [];
-    for (let i = 0; i < n; i++) cards.push(r.varBytes(MAX_CARD_BYTES, 'card'));
+    const n = r.varUint('record count');
+    if (n > MAX_RECORDS) throw new AppApiError('BAD_BACKUP', 'The backup file is damaged');
+    const records: BackupRecord[] = [];
+    for (let i = 0; i < n; i++) {
+      const store = BACKUP_STORES[r.u8('store')];
+      if (store === undefined) throw new AppApiError('BAD_BACKUP', 'The backup file is damaged');
+      records.push({
+        store,
+        key: r.varBytes(MAX_KEY_BYTES, 'key'),
+        value: r.varBytes(MAX_VALUE_BYTES, 'value'),
+      });
+    }
     r.end('backup');
-    return { ...p.header, cards };
+    return { ...p.header, records };
   } catch (cause) {
     if (cause instanceof AppApiError) throw cause;
     throw new AppApiError('BAD_BACKUP', 'The backup file is damaged', { cause });
@@ -93,7 +126,7 @@ function parse(file: Uint8Array): {
     if (!equalBytes(r.bytes(MAGIC.length, 'magic'), MAGIC))
       throw new AppApiError('BAD_BACKUP', 'Not a p2pComm backup file');
     if (r.u8('version') !== VERSION)
-      throw new AppApiError('BAD_BACKUP', 'This backup was made by a newer version of p2pComm');
+      throw new AppApiError('BAD_BACKUP', 'This backup was made by another version of p2pComm');
     const vault = r.varBytes(MAX_VAULT_BYTES, 'vault');
     const displayName = bytesToUtf8(r.varBytes(MAX_NAME_BYTES, 'name'));
     const nonce = r.bytes(NONCE_BYTES, 'nonce');

@@ -59,7 +59,7 @@ import {
   type Unsubscribe,
   type VaultState,
 } from '../app-api.ts';
-import { encodeBackup, openBackup, readBackupHeader } from './backup.ts';
+import { BACKUP_STORES, encodeBackup, openBackup, readBackupHeader, type BackupRecord } from './backup.ts';
 import { EvidenceRecorder, loadEvidence } from './evidence.ts';
 import { requestLocalFunds } from './faucet.ts';
 import { NETWORKS } from './network.ts';
@@ -560,8 +560,10 @@ export class RealApi implements AppApi {
     const s = this.#requireSession();
     const vault = this.#vaultBytes;
     if (vault === undefined) throw new AppApiError('NO_IDENTITY', 'No identity on this device');
-    const cards = [...s.cards.values()].map((c) => c.serialize());
-    return encodeBackup({ vault, displayName: s.displayName, cards }, s.seed);
+    const records: BackupRecord[] = [];
+    for (const store of BACKUP_STORES)
+      for (const [key, value] of await s.db.scan(store)) records.push({ store, key, value });
+    return encodeBackup({ vault, displayName: s.displayName, records }, s.seed);
   }
 
   importBackup(file: Uint8Array, password: string): Promise<IdentitySummary> {
@@ -577,18 +579,21 @@ export class RealApi implements AppApi {
       }
       const seed = vault.exportSeed();
       vault.lock();
-      const contents = openBackup(file, seed);
-      const name = checkName(contents.displayName);
-      const cards = contents.cards.flatMap((bytes) => {
-        try {
-          return [ContactCard.deserialize(bytes)];
-        } catch {
-          return [];
-        }
-      });
+      // Everything is checked before anything is replaced: a refused file changes nothing.
+      let contents: ReturnType<typeof openBackup>;
+      let name: string;
+      try {
+        contents = openBackup(file, seed);
+        name = checkName(contents.displayName);
+      } catch (e) {
+        wipe(seed);
+        if (e instanceof AppApiError && e.code === 'BAD_NAME')
+          throw new AppApiError('BAD_BACKUP', 'The backup file is damaged', { cause: e });
+        throw e;
+      }
       await this.#replaceDatabase();
       await this.#writeProfile(header.vault, name);
-      const session = await this.#startSession(seed, name, cards);
+      const session = await this.#startSession(seed, name, contents.records);
       this.#emitVault();
       return this.#summary(session);
     });
@@ -645,13 +650,16 @@ export class RealApi implements AppApi {
   async #startSession(
     seed: Uint8Array,
     displayName: string,
-    extraCards: readonly ContactCard[] = [],
+    imported: readonly BackupRecord[] = [],
   ): Promise<Session> {
     const raw = this.#raw;
     if (raw === undefined) throw new Error('the database is not open');
     this.#raw = undefined;
     // The sealed handle owns `raw` from here on (and closes it when it fails to open).
     const db = await sealProfile(raw, storageKeyOf(seed));
+    // A backup's records go in before anything reads the stores, in one atomic batch.
+    if (imported.length > 0)
+      await db.batch(imported.map((r) => ({ type: 'put', store: r.store, key: r.key, value: r.value })));
     const defaults: StoredSettings = {
       network: 'local',
       nodeUrls: [this.#defaultNodeUrl('local')],
@@ -705,7 +713,6 @@ export class RealApi implements AppApi {
       closed: false,
     };
     this.#session = session;
-    for (const card of extraCards) await this.#keepCard(session, card);
     this.#wire(session, wallet);
     return session;
   }

@@ -4,6 +4,7 @@
  */
 import { AppApiError, MIN_PASSWORD_LENGTH, type IdentitySummary } from '../app-api.ts';
 import { downloadFile, errorText, field, h } from '../dom.ts';
+import { backupImportForm } from './backup.ts';
 import type { View, ViewContext } from './view.ts';
 
 function passwordInput(autocomplete: 'new-password' | 'current-password'): HTMLInputElement {
@@ -84,7 +85,7 @@ export function createIdentityView(ctx: ViewContext, onCreated: (words: readonly
       'End-to-end encrypted messages, delivered even when the other side is offline.',
     ),
     form,
-    h('p', { class: 'alt' }, h('a', { href: '#/restore' }, 'Restore from a recovery key')),
+    h('p', { class: 'alt' }, h('a', { href: '#/restore' }, 'Restore from a recovery key or a backup')),
   );
   return { el, title: 'Create identity' };
 }
@@ -160,7 +161,7 @@ export function unlockView(ctx: ViewContext, displayName: string): View {
     h('h1', { id: 'unlock-title' }, 'Welcome back, ', h('span', { class: 'name' }, displayName)),
     h('p', { class: 'lede' }, 'Your messages are locked on this device.'),
     form,
-    h('p', { class: 'alt' }, h('a', { href: '#/restore' }, 'Restore from a recovery key')),
+    h('p', { class: 'alt' }, h('a', { href: '#/restore' }, 'Restore from a recovery key or a backup')),
   );
   return { el, title: 'Unlock' };
 }
@@ -210,11 +211,19 @@ export function restoreView(
     'section',
     { class: 'onboarding', 'aria-labelledby': 'restore-title' },
     brand(),
-    h('h1', { id: 'restore-title' }, 'Restore from a recovery key'),
+    h('h1', { id: 'restore-title' }, 'Restore your identity'),
     hasIdentity
       ? h('p', { class: 'banner warn', role: 'note' }, 'This replaces the identity stored on this device.')
       : null,
+    h('h2', {}, 'From a recovery key'),
     form,
+    h('h2', {}, 'From a backup file'),
+    h(
+      'div',
+      { class: 'card' },
+      h('p', { class: 'hint' }, 'A backup also brings back your contacts and conversations.'),
+      backupImportForm(ctx, onRestored),
+    ),
     h('p', { class: 'alt' }, h('a', { href: '#/' }, 'Back')),
   );
   return { el, title: 'Restore' };

@@ -12,6 +12,7 @@ import {
   parseIceServers,
   parseNodeUrls,
 } from '../format.ts';
+import { backupImportForm } from './backup.ts';
 import type { View, ViewContext } from './view.ts';
 
 /** The settings screen. */
@@ -119,14 +120,6 @@ export function settingsView(ctx: ViewContext): View {
 
   // Backup: export downloads the encrypted file; import asks for its password.
   const exportBtn = h('button', { type: 'button', class: 'btn' }, 'Export backup');
-  const importFile = h('input', {
-    type: 'file',
-    accept: '.p2pcomm,application/octet-stream,application/json',
-  });
-  const importPass = h('input', { type: 'password', autocomplete: 'current-password' });
-  const importFileF = field('Backup file', importFile);
-  const importPassF = field('Password of the backup', importPass);
-  const importBtn = h('button', { type: 'button', class: 'btn' }, 'Import backup');
   const backupState = h('p', { class: 'hint', role: 'status' });
   exportBtn.addEventListener('click', () => {
     ctx.api.exportBackup().then(
@@ -140,20 +133,7 @@ export function settingsView(ctx: ViewContext): View {
       (err: unknown) => (backupState.textContent = errorText(err)),
     );
   });
-  importBtn.addEventListener('click', () => {
-    importFileF.error.textContent = importPassF.error.textContent = '';
-    const file = importFile.files?.[0];
-    if (file === undefined) return void (importFileF.error.textContent = 'Choose a backup file');
-    void (async () => {
-      try {
-        const id = await ctx.api.importBackup(new Uint8Array(await file.arrayBuffer()), importPass.value);
-        importPass.value = '';
-        backupState.textContent = `Restored ${id.displayName}.`;
-      } catch (err) {
-        importPassF.error.textContent = errorText(err);
-      }
-    })();
-  });
+  const importForm = backupImportForm(ctx, () => ctx.navigate('#/chats'));
 
   const el = h(
     'section',
@@ -177,10 +157,10 @@ export function settingsView(ctx: ViewContext): View {
         'A file with your identity, contacts and history, encrypted with your password.',
       ),
       h('div', { class: 'row' }, exportBtn),
-      importFileF.row,
-      importPassF.row,
-      h('div', { class: 'row' }, importBtn),
       backupState,
+      h('h4', {}, 'Import'),
+      h('p', { class: 'hint' }, 'Importing replaces the identity on this device with the one in the file.'),
+      importForm,
     ),
   );
   ctx.api.settings().then(load, (err: unknown) => (nodesF.error.textContent = errorText(err)));

@@ -9,7 +9,9 @@ import type { IncomingMessage, OutgoingMessage } from '../../../src/core/deliver
 import { notificationValue } from '../../../src/core/delivery/chain-tx.ts';
 import { AppApiError, TOP_UP_URL } from '../../../src/web/app-api.ts';
 import { FakeApi } from '../../../src/web/fake-api.ts';
-import { encodeBackup, openBackup, readBackupHeader } from '../../../src/web/engine/backup.ts';
+import { BACKUP_STORES, encodeBackup, openBackup, readBackupHeader } from '../../../src/web/engine/backup.ts';
+import { CONTACTS_STORE, PROFILE_STORE, PROOFS_STORE, STATE_STORE } from '../../../src/web/engine/profile.ts';
+import { DELIVERY_STORES } from '../../../src/core/delivery/store.ts';
 import { realApiOptionsFromUrl } from '../../../src/web/engine/config.ts';
 import { NETWORKS } from '../../../src/web/engine/network.ts';
 import { chatMessage, deliveryBalance } from '../../../src/web/engine/view.ts';
@@ -113,8 +115,25 @@ describe('backup file', () => {
   const contents = {
     vault: randomBytes(110),
     displayName: 'Zoë',
-    cards: [randomBytes(150), randomBytes(90)],
+    records: BACKUP_STORES.map((store, i) => ({
+      store,
+      key: randomBytes(1 + i),
+      value: randomBytes(90 + i),
+    })),
   };
+
+  it('carries contacts, evidence and every delivery store, never ratchet sessions or settings', () => {
+    assert.deepEqual([...BACKUP_STORES].sort(), [CONTACTS_STORE, PROOFS_STORE, ...DELIVERY_STORES].sort());
+    assert.ok(!BACKUP_STORES.includes(STATE_STORE) && !BACKUP_STORES.includes(PROFILE_STORE));
+    assert.throws(
+      () =>
+        encodeBackup(
+          { ...contents, records: [{ store: STATE_STORE, key: randomBytes(1), value: randomBytes(1) }] },
+          seed,
+        ),
+      RangeError,
+    );
+  });
 
   it('round-trips and opens only with the seed the vault yields', () => {
     const file = encodeBackup(contents, seed);

@@ -135,6 +135,8 @@ export async function createIdentity(u: User): Promise<void> {
   await page.getByLabel('I have saved my recovery key').check();
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByRole('heading', { name: 'My card' }).waitFor({ timeout: UI });
+  // The link, its QR code and the fingerprint are filled in together once the card is made.
+  await page.locator('svg.qr path').waitFor({ timeout: UI });
   u.invite = await page.getByRole('textbox', { name: 'Invite link' }).inputValue();
   assert.match(u.invite, /#\/add\/[A-Za-z0-9_-]+$/);
 }
