@@ -6,9 +6,21 @@
 import { encode } from 'uqr';
 import { svg } from './dom.ts';
 
-/** An SVG QR code of `text`, error correction M (survives ~15% damage: screens, glare). */
+/**
+ * The modules of the QR code of `text` (true = dark), quiet zone included: error correction M
+ * (survives ~15% damage: screens, glare) and a 2-module border, enough on a screen's plain
+ * background. What `qrSvg` draws; tests also rasterize it into camera frames.
+ */
+export function qrModules(text: string): {
+  readonly size: number;
+  readonly data: readonly (readonly boolean[])[];
+} {
+  return encode(text, { ecc: 'M', border: 2 });
+}
+
+/** An SVG QR code of `text` (`qrModules`), labelled for screen readers. */
 export function qrSvg(text: string, label: string): SVGSVGElement {
-  const qr = encode(text, { ecc: 'M', border: 2 });
+  const qr = qrModules(text);
   let d = '';
   for (let y = 0; y < qr.size; y++) {
     const row = qr.data[y];

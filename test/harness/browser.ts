@@ -35,6 +35,46 @@ export async function launchChromium(extraArgs: readonly string[] = []): Promise
   });
 }
 
+/**
+ * Chromium flags for a fake camera that plays `y4mPath` in a loop and grants camera access
+ * without a prompt (Chromium's media switches; the file is read at launch).
+ */
+export function fakeCameraArgs(y4mPath: string): string[] {
+  return [
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    `--use-file-for-fake-video-capture=${y4mPath}`,
+  ];
+}
+
+/**
+ * A YUV4MPEG2 video of grey frames (the format Chromium's fake camera reads): each frame is
+ * a luma plane of `width` × `height` bytes; chroma is neutral (128), so the video is exactly
+ * the grey image given. Planar 4:2:0, so both sides must be even.
+ */
+export function y4mVideo(width: number, height: number, frames: readonly Uint8Array[], fps = 10): Uint8Array {
+  if (
+    !Number.isInteger(width) ||
+    !Number.isInteger(height) ||
+    width <= 0 ||
+    height <= 0 ||
+    width % 2 ||
+    height % 2
+  )
+    throw new RangeError(`"width" and "height" expected positive even integers, got ${width}×${height}`);
+  if (frames.length === 0) throw new RangeError('"frames" expected at least one frame');
+  const header = Buffer.from(`YUV4MPEG2 W${width} H${height} F${fps}:1 Ip A1:1 C420jpeg\n`, 'latin1');
+  const marker = Buffer.from('FRAME\n', 'latin1');
+  const chroma = Buffer.alloc((width / 2) * (height / 2) * 2, 128);
+  const parts: Uint8Array[] = [header];
+  for (const [i, luma] of frames.entries()) {
+    if (luma.length !== width * height)
+      throw new RangeError(`"frames[${i}]" expected ${width * height} bytes, got ${luma.length}`);
+    parts.push(marker, luma, chroma);
+  }
+  return Buffer.concat(parts);
+}
+
 /** Bundles `entry` for the browser; its exports land on `globalThis[globalName]`. */
 export async function bundleForBrowser(entry: string, globalName = 'testApi'): Promise<string> {
   const result = await build({

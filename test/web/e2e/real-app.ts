@@ -41,8 +41,15 @@ export interface RealApp {
   readonly browser: Browser;
   /** The page address with `?node=` and no service worker (each reload runs the served build). */
   readonly appUrl: string;
-  /** A new person in a fresh context, with the app open (`create` also makes the identity). */
-  newUser(name: string, password: string, options?: { readonly create?: boolean }): Promise<User>;
+  /**
+   * A new person in a fresh context, with the app open: `create` (default true) also makes
+   * the identity; `browser` opens the context in another browser (e.g. one with a fake camera).
+   */
+  newUser(
+    name: string,
+    password: string,
+    options?: { readonly create?: boolean; readonly browser?: Browser },
+  ): Promise<User>;
   /** Opens a new page of `u` on the app (the old one stays open unless closed). */
   openPage(u: User): Promise<Page>;
   close(): Promise<void>;
@@ -101,7 +108,7 @@ export async function startRealApp(options: RealAppOptions = {}): Promise<RealAp
     appUrl,
     openPage,
     async newUser(name, password, opts = {}) {
-      const context = await b.newContext({ viewport: { width: 1200, height: 800 } });
+      const context = await (opts.browser ?? b).newContext({ viewport: { width: 1200, height: 800 } });
       const u: User = {
         name,
         password,
