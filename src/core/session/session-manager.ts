@@ -73,6 +73,9 @@ interface PeerRecord {
   retired: SessionEntry[];
 }
 
+/** Verified sender cards remembered (see `#verifiedCards`). */
+const VERIFIED_CARDS_KEPT = 64;
+
 /** All sessions of one identity. */
 export class SessionManager {
   readonly #identity: Identity;
@@ -81,6 +84,12 @@ export class SessionManager {
   readonly #limits: RatchetLimits;
   readonly #peers = new Map<string, PeerRecord>();
   readonly #index = new Map<string, { peer: string; entry: SessionEntry }>();
+  /**
+   * Cards already verified, by their bytes. A sender repeats its card in every first-contact
+   * frame until it hears back, so a backlog of such frames would otherwise pay one Ed25519
+   * verification each, more than the rest of the decryption. Bounded; oldest dropped first.
+   */
+  readonly #verifiedCards = new Map<string, ContactCard>();
   #ownCard: ContactCard | null = null;
 
   private constructor(identity: Identity, options: SessionManagerOptions) {
@@ -195,7 +204,7 @@ export class SessionManager {
 
     let card: ContactCard;
     try {
-      card = ContactCard.deserialize(opened.senderCard);
+      card = this.#verifiedCard(opened.senderCard);
     } catch (e) {
       if (e instanceof DecodeError || e instanceof ContactCardError) {
         throw new SessionError('SENDER_MISMATCH', 'first-contact frame carries an invalid card', {
@@ -243,6 +252,18 @@ export class SessionManager {
       plaintext: result.plaintext,
       newSession: true,
     };
+  }
+
+  #verifiedCard(bytes: Uint8Array): ContactCard {
+    const key = bytesToHex(bytes);
+    const known = this.#verifiedCards.get(key);
+    if (known) return known;
+    const card = ContactCard.deserialize(bytes);
+    if (this.#verifiedCards.size >= VERIFIED_CARDS_KEPT) {
+      this.#verifiedCards.delete(this.#verifiedCards.keys().next().value!);
+    }
+    this.#verifiedCards.set(key, card);
+    return card;
   }
 
   /** Places a new responder session per the simultaneous-initiation rule (module doc). */
