@@ -11,6 +11,10 @@ import { EnvelopeSessions } from '../src/core/delivery/sessions.ts';
 import type { ChatFrame } from '../src/core/delivery/frames.ts';
 import { SessionManager } from '../src/core/session/session-manager.ts';
 import { randomBytes } from '../src/util/bytes.ts';
+import { encodeEnvelope, type MessageId } from '../src/core/envelope/envelope.ts';
+
+/** Poly1305 tag of every AEAD message (RFC 8439 §2.5). */
+const AEAD_TAG_BYTES = 16;
 import { ChainUser } from '../test/core/delivery/kaspa.ts';
 import { connectPair, measureEchoRtt, startProbeResponder } from './transport.bench.ts';
 import { fmtMs, percentile, type Bench, type BenchRow } from './table.ts';
@@ -97,8 +101,16 @@ async function costRows(): Promise<BenchRow[]> {
       text: 'x'.repeat(100),
     }));
     const payload = await sessions.sealBatch([{ contact: bob.id, frames }]);
-    // The ciphertext alone: the same frames sealed again (first-contact wrapper included).
-    const cipher = (await sessions.seal(bob.id, frames)).reduce((a, b) => a + b.length, 0);
+    // The ciphertext alone: each message's envelope under an AEAD tag, with no session
+    // header, first-contact seal, padding or batch framing.
+    const cipher = frames.reduce(
+      (n, f) =>
+        n +
+        encodeEnvelope({ id: f.id as MessageId, timestamp: f.sentAt, body: { type: 'chat', text: f.text } })
+          .length +
+        AEAD_TAG_BYTES,
+      0,
+    );
     const funding = {
       utxo: {
         outpoint: { transactionId: randomBytes(32) as TxId, index: 0 },

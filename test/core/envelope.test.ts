@@ -15,6 +15,7 @@ import { ReplayGuard } from '../../src/core/envelope/replay-guard.ts';
 import { openEnvelope, sealEnvelope } from '../../src/core/envelope/sealed.ts';
 import { EnvelopeError } from '../../src/core/errors.ts';
 import { DecodeError } from '../../src/util/errors.ts';
+import { ByteWriter } from '../../src/util/binary.ts';
 import { makePair } from './helpers.ts';
 
 const id16 = fc.uint8Array({ minLength: 16, maxLength: 16 });
@@ -51,11 +52,22 @@ const bodyArb: fc.Arbitrary<EnvelopeBody> = fc.oneof(
     ),
   }),
 );
-const envelopeArb: fc.Arbitrary<Envelope> = fc.record({
+const singleArb: fc.Arbitrary<Envelope> = fc.record({
   id: id16.map((b) => b as MessageId),
   timestamp: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
   body: bodyArb,
 });
+const envelopeArb: fc.Arbitrary<Envelope> = fc.oneof(
+  singleArb,
+  fc.record({
+    id: id16.map((b) => b as MessageId),
+    timestamp: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    body: fc.record({
+      type: fc.constant('bundle' as const),
+      envelopes: fc.array(singleArb, { minLength: 1, maxLength: 6 }),
+    }),
+  }),
+);
 
 describe('envelope codec', () => {
   it('round-trips every type (property)', () => {
@@ -67,6 +79,28 @@ describe('envelope codec', () => {
         assert.equal(d.body.type, e.body.type);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('bundles several envelopes, never a bundle in a bundle', () => {
+    const chat = (text: string): Envelope => createEnvelope({ type: 'chat', text });
+    const bundle = createEnvelope({ type: 'bundle', envelopes: [chat('a'), chat('b')] });
+    const d = decodeEnvelope(encodeEnvelope(bundle));
+    assert.equal(d.body.type, 'bundle');
+    assert.deepEqual(
+      d.body.type === 'bundle' && d.body.envelopes.map((e) => e.body.type === 'chat' && e.body.text),
+      ['a', 'b'],
+    );
+    assert.throws(() => encodeEnvelope(createEnvelope({ type: 'bundle', envelopes: [bundle] })), RangeError);
+    assert.throws(() => encodeEnvelope(createEnvelope({ type: 'bundle', envelopes: [] })), RangeError);
+    // Hand-made nesting: a bundle whose one envelope is itself a bundle.
+    const inner = encodeEnvelope(bundle);
+    const outer = encodeEnvelope(createEnvelope({ type: 'bundle', envelopes: [chat('x')] }));
+    // Version, type, id and timestamp (26 bytes), then a count of one and the inner bundle.
+    const nested = new ByteWriter(64).bytes(outer.subarray(0, 26)).varUint(1).varBytes(inner).finish();
+    assert.throws(
+      () => decodeEnvelope(nested),
+      (e: unknown) => e instanceof DecodeError && e.code === 'MALFORMED',
     );
   });
 
@@ -96,7 +130,7 @@ describe('envelope codec', () => {
     };
     assert.equal(code(new Uint8Array([...bytes, 0])), 'TRAILING_BYTES');
     assert.equal(code(Uint8Array.of(2, ...bytes.subarray(1))), 'UNKNOWN_VERSION');
-    assert.equal(code(Uint8Array.of(1, 7, ...bytes.subarray(2))), 'UNKNOWN_TYPE');
+    assert.equal(code(Uint8Array.of(1, 8, ...bytes.subarray(2))), 'UNKNOWN_TYPE');
     assert.equal(code(Uint8Array.of(1, 99, ...bytes.subarray(2))), 'UNKNOWN_TYPE');
   });
 

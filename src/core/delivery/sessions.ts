@@ -15,6 +15,7 @@ import { formatPeerId, parsePeerId, type PeerId } from '../identity/peer-id.ts';
 import type { SessionManager } from '../session/session-manager.ts';
 import { isBatch, packBatch, unpackBatch, type BatchOptions } from '../envelope/batch.ts';
 import {
+  createEnvelope,
   decodeEnvelope,
   newMessageId,
   type Envelope,
@@ -151,16 +152,19 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   async open(contact: ContactId, message: Uint8Array): Promise<DeliveryFrame[]> {
     const got = this.openFrame(message);
     if (got.changed) await this.persist();
-    return got.contact === contact && got.frame ? [got.frame] : [];
+    return got.contact === contact ? got.frames : [];
   }
 
   async sealBatch(
     entries: readonly { contact: ContactId; frames: readonly DeliveryFrame[] }[],
   ): Promise<Uint8Array> {
     const now = this.now();
-    const sealed = entries.flatMap((e) => {
-      const peer = parsePeerId(e.contact);
-      return e.frames.map((f) => sealEnvelope(this.opts.sessions, peer, toEnvelope(f, now)));
+    // One session frame per contact: several frames ride in one bundle envelope, so the
+    // ratchet step, its header and any first-contact seal are paid once per contact.
+    const sealed = entries.map((e) => {
+      const envelopes = e.frames.map((f) => toEnvelope(f, now));
+      const one = envelopes.length === 1 ? envelopes[0]! : createEnvelope({ type: 'bundle', envelopes }, now);
+      return sealEnvelope(this.opts.sessions, parsePeerId(e.contact), one);
     });
     await this.persist();
     return packBatch(sealed, this.opts.batch);
@@ -180,27 +184,27 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     for (const frame of raw) {
       const got = this.openFrame(frame);
       changed ||= got.changed;
-      if (got.contact === undefined || !got.frame) continue;
-      byContact.set(got.contact, [...(byContact.get(got.contact) ?? []), got.frame]);
+      if (got.contact === undefined || got.frames.length === 0) continue;
+      byContact.set(got.contact, [...(byContact.get(got.contact) ?? []), ...got.frames]);
     }
     if (changed) await this.persist();
     return [...byContact].map(([contact, frames]) => ({ contact, frames }));
   }
 
-  /** Decrypts one session frame; undefined fields when it is not for us or is refused. */
-  private openFrame(bytes: Uint8Array): { contact?: ContactId; frame?: DeliveryFrame; changed: boolean } {
+  /** Decrypts one session frame; no frames when it is not for us or is refused. */
+  private openFrame(bytes: Uint8Array): { contact?: ContactId; frames: DeliveryFrame[]; changed: boolean } {
     let r;
     try {
       r = this.opts.sessions.tryDecrypt(bytes);
     } catch (error) {
-      if (error instanceof P2pCommError) return { changed: false };
+      if (error instanceof P2pCommError) return { frames: [], changed: false };
       throw error;
     }
-    if (r === undefined) return { changed: false };
+    if (r === undefined) return { frames: [], changed: false };
     const contact = contactIdOf(r.sender);
-    if (r.kind === 'duplicate') return { changed: false };
+    if (r.kind === 'duplicate') return { frames: [], changed: false };
     if (!this.cards.has(contact)) {
-      if (!r.newSession || this.opts.acceptNewContacts === false) return { changed: true };
+      if (!r.newSession || this.opts.acceptNewContacts === false) return { frames: [], changed: true };
       this.cards.set(contact, r.card);
       this.opts.onNewContact?.(r.card);
     }
@@ -208,17 +212,27 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     try {
       envelope = decodeEnvelope(unpad(r.plaintext));
     } catch {
-      return { changed: true };
+      return { contact, frames: [], changed: true };
     }
+    const now = this.now();
+    const inner = envelope.body.type === 'bundle' ? envelope.body.envelopes : [envelope];
+    if (envelope.body.type === 'bundle' && !this.admit(envelope, now))
+      return { contact, frames: [], changed: true };
+    const frames = inner.flatMap((e) => {
+      const frame = this.admit(e, now) ? toFrame(e) : undefined;
+      return frame ? [frame] : [];
+    });
+    return { contact, frames, changed: true };
+  }
+
+  /** The replay guard's verdict, except that a replayed chat is let through (module doc). */
+  private admit(envelope: Envelope, now: number): boolean {
     try {
-      this.guard.check(envelope.id, envelope.timestamp, this.now());
+      this.guard.check(envelope.id, envelope.timestamp, now);
+      return true;
     } catch (error) {
-      const replayedChat =
-        error instanceof EnvelopeError && error.code === 'REPLAY' && envelope.body.type === 'chat';
-      if (!replayedChat) return { changed: true };
+      return error instanceof EnvelopeError && error.code === 'REPLAY' && envelope.body.type === 'chat';
     }
-    const frame = toFrame(envelope);
-    return frame ? { contact, frame, changed: true } : { contact, changed: true };
   }
 
   private persist(): Promise<void> {

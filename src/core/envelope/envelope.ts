@@ -32,6 +32,10 @@ export const ENVELOPE_LIMITS = {
   sdpMid: 64,
   candidates: 64,
   receiptIds: 256,
+  /** Envelopes in one bundle. */
+  bundle: 256,
+  /** Bytes of one envelope inside a bundle: the largest chat with its header. */
+  bundled: 60_000 + 64,
 } as const;
 
 /** Envelope type codes (wire values). */
@@ -42,6 +46,7 @@ export const EnvelopeType = {
   webrtcOffer: 4,
   webrtcAnswer: 5,
   webrtcIce: 6,
+  bundle: 7,
 } as const;
 
 /** One ICE candidate as RTCIceCandidateInit carries it. */
@@ -64,7 +69,13 @@ export type EnvelopeBody =
       readonly candidates: readonly IceCandidate[];
       /** True when the sender's gathering is complete (end of candidates). */
       readonly complete: boolean;
-    };
+    }
+  /**
+   * Several envelopes to one peer under one session frame: a chain batch pays one ratchet
+   * step, one header and (before the first reply) one first-contact seal per contact instead
+   * of one per message. Bundles do not nest.
+   */
+  | { readonly type: 'bundle'; readonly envelopes: readonly Envelope[] };
 
 /** An envelope: unique id, sender's timestamp, body. */
 export interface Envelope {
@@ -121,6 +132,10 @@ function readIds(r: ByteReader): MessageId[] {
 
 /** Envelope bytes; RangeError/TypeError when a field breaks the limits above. */
 export function encodeEnvelope(e: Envelope): Uint8Array {
+  return encode(e, false);
+}
+
+function encode(e: Envelope, nested: boolean): Uint8Array {
   assertBytes('id', e.id, 16);
   assertInteger('timestamp', e.timestamp, 0, Number.MAX_SAFE_INTEGER);
   const w = new ByteWriter(64).u8(VERSION);
@@ -169,6 +184,18 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
         w.u8(c.sdpMLineIndex);
       }
       break;
+    case 'bundle':
+      if (nested) throw new RangeError('a bundle cannot hold a bundle');
+      if (
+        !Array.isArray(b.envelopes) ||
+        b.envelopes.length < 1 ||
+        b.envelopes.length > ENVELOPE_LIMITS.bundle
+      ) {
+        throw new RangeError(`"envelopes" expected 1..${ENVELOPE_LIMITS.bundle} envelopes`);
+      }
+      w.u8(EnvelopeType.bundle).bytes(e.id).u64(e.timestamp).varUint(b.envelopes.length);
+      for (const inner of b.envelopes) w.varBytes(encode(inner, true));
+      break;
     default: {
       const never: never = b;
       throw new TypeError(`unknown envelope body ${JSON.stringify(never)}`);
@@ -180,6 +207,10 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
 /** Decodes envelope bytes; DecodeError on anything malformed, truncated or unknown. */
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   assertBytes('bytes', bytes);
+  return decode(bytes, false);
+}
+
+function decode(bytes: Uint8Array, nested: boolean): Envelope {
   const r = new ByteReader(bytes);
   const version = r.u8('envelope version');
   if (version !== VERSION)
@@ -233,6 +264,16 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
         });
       }
       body = { type: 'webrtc-ice', connectionId, candidates, complete: complete === 1 };
+      break;
+    }
+    case EnvelopeType.bundle: {
+      if (nested) throw new DecodeError('MALFORMED', 'a bundle inside a bundle');
+      const n = r.varUint('bundle count');
+      if (n < 1 || n > ENVELOPE_LIMITS.bundle) throw new DecodeError('MALFORMED', `bundle of ${n} envelopes`);
+      const envelopes: Envelope[] = [];
+      for (let i = 0; i < n; i++)
+        envelopes.push(decode(r.varBytes(ENVELOPE_LIMITS.bundled, 'bundled envelope'), true));
+      body = { type: 'bundle', envelopes };
       break;
     }
     default:

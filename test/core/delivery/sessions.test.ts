@@ -4,6 +4,7 @@ import { EnvelopeSessions, contactIdOf } from '../../../src/core/delivery/sessio
 import { SessionManager } from '../../../src/core/session/session-manager.ts';
 import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
 import { makeUser, type TestUser } from '../helpers.ts';
+import { unpackBatch } from '../../../src/core/envelope/batch.ts';
 import { FakeNet, until } from './harness.ts';
 
 /** A user whose session state survives restarts the way the app persists it. */
@@ -23,6 +24,31 @@ function persistent(user: TestUser, contacts: readonly TestUser[]): () => Envelo
     return s;
   };
 }
+
+describe('session port: chain batches', () => {
+  it('one session frame per contact carries all its frames, in order', async () => {
+    const alice = makeUser('alice', { now: Date.now });
+    const bob = makeUser('bob', { now: Date.now });
+    const carol = makeUser('carol', { now: Date.now });
+    const send = persistent(alice, [bob, carol])();
+    const [b, c] = [contactIdOf(bob.identity.peerId), contactIdOf(carol.identity.peerId)];
+    const chat = (text: string, i: number) =>
+      ({ type: 'chat', id: new Uint8Array(16).fill(i), sentAt: Date.now() + i, text }) as const;
+    const payload = await send.sealBatch([
+      { contact: b, frames: [chat('one', 1), chat('two', 2), chat('three', 3)] },
+      { contact: c, frames: [chat('for carol', 4)] },
+    ]);
+    assert.equal(unpackBatch(payload).length, 2);
+    const got = await persistent(bob, [alice])().openBatch(payload);
+    assert.deepEqual(
+      got.map((e) => e.frames.map((f) => f.type === 'chat' && f.text)),
+      [['one', 'two', 'three']],
+    );
+    // Bundling pays the first-contact seal once: three messages cost far less than three frames.
+    const single = await persistent(alice, [bob])().sealBatch([{ contact: b, frames: [chat('one', 1)] }]);
+    assert.ok(payload.length < 2 * single.length + 512, `${payload.length} vs ${single.length}`);
+  });
+});
 
 describe('delivery engine with real sessions and envelopes', () => {
   it('first contact entirely over the chain: the recipient learns the sender from the first message', async () => {
