@@ -1,10 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
-import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
+import { SOMPI_PER_KAS, type Utxo } from '../../../src/kaspa/types.ts';
 import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
 import { ChainUser } from './kaspa.ts';
 import { until } from './harness.ts';
+import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
+import { buildPublication } from '../../../src/core/delivery/chain-tx.ts';
+import { packBatch } from '../../../src/core/envelope/batch.ts';
+import { bytesToHex, randomBytes } from '../../../src/util/bytes.ts';
 
 describe('chain delivery on the local Kaspa network', () => {
   let devnet: DevnetHandle;
@@ -89,16 +93,68 @@ describe('chain delivery on the local Kaspa network', () => {
     await alice.allOut(bob, ['delivered'], 5);
   });
 
+  it('dust and garbage from strangers are never shown, never returned, and harm nothing', async () => {
+    const mallory = new ChainUser('mallory', url);
+    const client = new KaspaRpcClient({ urls: devnet.url });
+    await client.connect();
+    try {
+      devnet.fund(mallory.address.toString(), 10n * SOMPI_PER_KAS);
+      const key = mallory.wallet.privateKey(0, 0, 0);
+      const submitted = new Set<string>();
+      const spent = new Set<string>();
+      const outpointKey = (u: Utxo): string => `${bytesToHex(u.outpoint.transactionId)}:${u.outpoint.index}`;
+      const payloads = [
+        new Uint8Array(0), // a bare payment
+        randomBytes(700), // noise
+        packBatch([randomBytes(300), randomBytes(40)]), // a batch of frames for nobody
+        packBatch([bob.card.serialize()]), // bytes that mean something, but not a frame
+      ];
+      for (const payload of payloads) {
+        // Her change once it is in a block; coins already spent stay listed until then.
+        const utxos = await until('mallory funded', async () => {
+          const us = await client.getUtxosByAddresses([mallory.address.toString()]);
+          const fresh = us.filter((u) => !spent.has(outpointKey(u)));
+          return fresh.length > 0 && fresh;
+        });
+        const built = buildPublication({
+          payload,
+          recipients: [{ address: bob.address }],
+          funding: utxos.map((utxo) => ({ utxo, privateKey: key })),
+          changeAddress: mallory.address,
+        });
+        for (const u of utxos) spent.add(outpointKey(u));
+        submitted.add(bytesToHex(await client.submitTransaction(built.tx)));
+      }
+      const before = bob.events.length;
+      await alice.engine.send(bob.id, 'after the noise');
+      const inbox = await bob.waitInbox(alice, 6);
+      assert.equal(inbox.at(-1)!.text, 'after the noise');
+      await alice.allOut(bob, ['delivered'], 6);
+      const seen = bob.events.slice(before);
+      assert.ok(!seen.some((e) => e.type === 'error'), 'noise is not an error of ours');
+      assert.ok(
+        seen.every((e) => e.type !== 'message' || e.message.contact === alice.id),
+        'nothing from a stranger is shown',
+      );
+      // Every coin Mallory holds is change of her own transactions: none came back.
+      const hers = await client.getUtxosByAddresses([mallory.address.toString()]);
+      assert.ok(hers.every((u) => submitted.has(bytesToHex(u.outpoint.transactionId))));
+    } finally {
+      client.close();
+    }
+  });
+
   it('WebSocket drops mid-conversation: nothing lost, nothing twice', async () => {
+    const before = (await bob.inbox(alice)).length;
     const sends = [];
     for (let i = 0; i < 5; i++) {
       sends.push(alice.engine.send(bob.id, `through drops ${i}`));
       if (i % 2 === 0) devnet.faults.dropConnections();
     }
     await Promise.all(sends);
-    await alice.allOut(bob, ['delivered'], 10, 120_000);
+    await alice.allOut(bob, ['delivered'], before + 5, 120_000);
     const texts = (await bob.inbox(alice)).map((m) => m.text);
-    assert.equal(texts.length, 10);
-    assert.equal(new Set(texts).size, 10);
+    assert.equal(texts.length, before + 5);
+    assert.equal(new Set(texts).size, before + 5);
   });
 });
