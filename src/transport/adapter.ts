@@ -63,3 +63,61 @@ export interface RtcStack {
   readonly resolvesMdns: boolean;
   createPeer(config: { readonly iceServers: readonly IceServer[] }): RtcPeer;
 }
+
+/** ICE servers in the W3C `RTCIceServer` shape both stacks take, absent credentials left out. */
+export function w3cIceServers(
+  servers: readonly IceServer[],
+): { urls: string | string[]; username?: string; credential?: string }[] {
+  return servers.map((s) => ({
+    urls: typeof s.urls === 'string' ? s.urls : [...s.urls],
+    ...(s.username === undefined ? {} : { username: s.username }),
+    ...(s.credential === undefined ? {} : { credential: s.credential }),
+  }));
+}
+
+/**
+ * The offer/answer part of the W3C `RTCPeerConnection`, which werift copies call for call.
+ * Descriptions only travel from `createOffer`/`createAnswer` back into the same connection, so
+ * their type is left to each stack.
+ */
+interface W3cSessionApi {
+  createOffer(): Promise<unknown>;
+  createAnswer(): Promise<unknown>;
+  setLocalDescription(description: unknown): Promise<unknown>;
+  setRemoteDescription(description: { type: 'offer' | 'answer'; sdp: string }): Promise<unknown>;
+  readonly localDescription: { readonly sdp: string } | null | undefined;
+  readonly iceGatheringState: string;
+}
+
+/**
+ * The `RtcPeer` calls that read the same over any W3C-shaped peer connection; each stack adds
+ * only what differs (its events, channels, candidates and closing).
+ */
+export abstract class W3cPeer<PC extends W3cSessionApi> implements RtcPeer {
+  protected constructor(protected readonly pc: PC) {}
+
+  abstract listen(events: RtcPeerEvents): void;
+  abstract createDataChannel(label: string, protocol: string): RtcChannel;
+  abstract addRemoteCandidate(candidate: SignalCandidate): Promise<void>;
+  abstract close(): void;
+
+  async setLocalOffer(): Promise<void> {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+  }
+
+  async setLocalAnswer(): Promise<void> {
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+  }
+
+  async setRemoteDescription(type: 'offer' | 'answer', sdp: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type, sdp });
+  }
+
+  localSdp(): string | undefined {
+    return this.pc.localDescription?.sdp;
+  }
+
+  gatheringComplete(): boolean {
+    return this.pc.iceGatheringState === 'complete';
+  }
+}

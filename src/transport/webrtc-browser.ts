@@ -2,7 +2,14 @@
  * WebRTC links in the browser through the native `RTCPeerConnection`. Only translation
  * lives here; the behaviour is in `webrtc.ts`.
  */
-import type { RtcChannel, RtcChannelEvents, RtcPeer, RtcPeerEvents, RtcStack } from './adapter.ts';
+import {
+  W3cPeer,
+  w3cIceServers,
+  type RtcChannel,
+  type RtcChannelEvents,
+  type RtcPeerEvents,
+  type RtcStack,
+} from './adapter.ts';
 import { createWebRtcTransport } from './webrtc.ts';
 import type { IceServer, PeerTransport, TransportOptions } from './types.ts';
 
@@ -48,17 +55,9 @@ class NativeChannel implements RtcChannel {
   }
 }
 
-class NativePeer implements RtcPeer {
-  private readonly pc: RTCPeerConnection;
-
+class NativePeer extends W3cPeer<RTCPeerConnection> {
   constructor(iceServers: readonly IceServer[]) {
-    this.pc = new RTCPeerConnection({
-      iceServers: iceServers.map((s) => ({
-        urls: typeof s.urls === 'string' ? s.urls : [...s.urls],
-        ...(s.username === undefined ? {} : { username: s.username }),
-        ...(s.credential === undefined ? {} : { credential: s.credential }),
-      })),
-    });
+    super(new RTCPeerConnection({ iceServers: w3cIceServers(iceServers) }));
   }
 
   listen(events: RtcPeerEvents): void {
@@ -80,28 +79,8 @@ class NativePeer implements RtcPeer {
     return new NativeChannel(this.pc.createDataChannel(label, { ordered: true, protocol }));
   }
 
-  async setLocalOffer(): Promise<void> {
-    await this.pc.setLocalDescription(await this.pc.createOffer());
-  }
-
-  async setLocalAnswer(): Promise<void> {
-    await this.pc.setLocalDescription(await this.pc.createAnswer());
-  }
-
-  async setRemoteDescription(type: 'offer' | 'answer', sdp: string): Promise<void> {
-    await this.pc.setRemoteDescription({ type, sdp });
-  }
-
   async addRemoteCandidate(c: { candidate: string; sdpMid: string | null }): Promise<void> {
     await this.pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: 0 });
-  }
-
-  localSdp(): string | undefined {
-    return this.pc.localDescription?.sdp;
-  }
-
-  gatheringComplete(): boolean {
-    return this.pc.iceGatheringState === 'complete';
   }
 
   close(): void {

@@ -3,7 +3,14 @@
  * one). Only translation lives here; the behaviour is in `webrtc.ts`.
  */
 import { RTCPeerConnection, type RTCDataChannel } from 'werift';
-import type { RtcChannel, RtcChannelEvents, RtcPeer, RtcPeerEvents, RtcStack } from './adapter.ts';
+import {
+  W3cPeer,
+  w3cIceServers,
+  type RtcChannel,
+  type RtcChannelEvents,
+  type RtcPeerEvents,
+  type RtcStack,
+} from './adapter.ts';
 import { createWebRtcTransport } from './webrtc.ts';
 import type { IceServer, PeerTransport, TransportOptions } from './types.ts';
 
@@ -60,19 +67,15 @@ class WeriftChannel implements RtcChannel {
   }
 }
 
-class WeriftPeer implements RtcPeer {
-  private readonly pc: RTCPeerConnection;
-
+class WeriftPeer extends W3cPeer<RTCPeerConnection> {
   constructor(iceServers: readonly IceServer[], options: NodeStackOptions) {
-    this.pc = new RTCPeerConnection({
-      iceServers: iceServers.map((s) => ({
-        urls: typeof s.urls === 'string' ? s.urls : [...s.urls],
-        ...(s.username === undefined ? {} : { username: s.username }),
-        ...(s.credential === undefined ? {} : { credential: s.credential }),
-      })),
-      iceAdditionalHostAddresses: [...(options.additionalHostAddresses ?? [])],
-      iceUseIpv6: options.ipv6 ?? false,
-    });
+    super(
+      new RTCPeerConnection({
+        iceServers: w3cIceServers(iceServers),
+        iceAdditionalHostAddresses: [...(options.additionalHostAddresses ?? [])],
+        iceUseIpv6: options.ipv6 ?? false,
+      }),
+    );
   }
 
   listen(events: RtcPeerEvents): void {
@@ -91,31 +94,11 @@ class WeriftPeer implements RtcPeer {
     return new WeriftChannel(this.pc.createDataChannel(label, { ordered: true, protocol }));
   }
 
-  async setLocalOffer(): Promise<void> {
-    await this.pc.setLocalDescription(await this.pc.createOffer());
-  }
-
-  async setLocalAnswer(): Promise<void> {
-    await this.pc.setLocalDescription(await this.pc.createAnswer());
-  }
-
-  async setRemoteDescription(type: 'offer' | 'answer', sdp: string): Promise<void> {
-    await this.pc.setRemoteDescription({ type, sdp });
-  }
-
   async addRemoteCandidate(c: { candidate: string; sdpMid: string | null }): Promise<void> {
     await this.pc.addIceCandidate({
       candidate: c.candidate,
       ...(c.sdpMid === null ? { sdpMLineIndex: 0 } : { sdpMid: c.sdpMid }),
     });
-  }
-
-  localSdp(): string | undefined {
-    return this.pc.localDescription?.sdp;
-  }
-
-  gatheringComplete(): boolean {
-    return this.pc.iceGatheringState === 'complete';
   }
 
   close(): void {
