@@ -2,7 +2,8 @@
  * The web app's figures: what the browser downloads (beside the spec's 1.8 MB WASM budget),
  * time from navigation to a usable screen in headless Chromium (beside a static page from the
  * same server), and JS heap of a tab holding 1,000 messages (beside an empty tab and the app
- * with a short conversation). All against the fake engine, so they measure the UI alone.
+ * with a short conversation; only a window of the long one is rendered). All against the fake
+ * engine, so they measure the UI alone.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { buildWeb } from '../scripts/build-web.ts';
 import { serveWeb } from '../scripts/serve-web.ts';
+import { MAX_ROWS } from '../src/web/views/message-window.ts';
 import { launchChromium } from '../test/harness/browser.ts';
 import { fmtMs, percentile, type Bench, type BenchTable } from './table.ts';
 
@@ -105,7 +107,7 @@ const bench: Bench = async () => {
     const measureTab = async (
       url: string | undefined,
       ready?: string,
-    ): Promise<{ heap: number; nodes: number }> => {
+    ): Promise<{ heap: number; nodes: number; rows: number }> => {
       const context = await browser.newContext();
       const page = await context.newPage();
       if (url !== undefined) {
@@ -113,18 +115,19 @@ const bench: Bench = async () => {
         if (ready !== undefined) await page.waitForFunction(ready);
       }
       const m = await heapAfterGc(page);
+      const rows = await page.locator('li.msg').count();
       await context.close();
-      return m;
+      return { ...m, rows };
     };
     // Contact ids are assigned in seeding order; the first demo contact is "c1".
     const empty = await measureTab(undefined);
     const short = await measureTab(
       `${server.url}?demo=1&sw=0#/chat/c1`,
-      `document.querySelectorAll('li.msg').length >= 3`,
+      `document.querySelector('.msgs')?.dataset.count === '3'`,
     );
     const long = await measureTab(
       `${server.url}?demo=1&sw=0&messages=1000#/chat/c1`,
-      `document.querySelectorAll('li.msg').length >= 1003`,
+      `document.querySelector('.msgs')?.dataset.count === '1003'`,
     );
     const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(2)} MB`;
     const memory: BenchTable = {
@@ -134,7 +137,9 @@ const bench: Bench = async () => {
           name: 'app, conversation with 1,003 messages',
           value: `heap ${mb(long.heap)}, ${long.nodes.toLocaleString('en-US')} DOM nodes`,
           reference: `empty tab: heap ${mb(empty.heap)}, ${empty.nodes} nodes`,
-          note: `${((long.heap - short.heap) / 1000 / 1024).toFixed(2)} KB heap per extra message`,
+          note:
+            `${((long.heap - short.heap) / 1000 / 1024).toFixed(2)} KB heap per extra message; ` +
+            `${long.rows} rows rendered (window of at most ${MAX_ROWS})`,
         },
         {
           name: 'app, conversation with 3 messages',

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { FakeApi } from '../../src/web/fake-api.ts';
 import { inviteLink } from '../../src/web/format.ts';
+import { MAX_ROWS } from '../../src/web/views/message-window.ts';
 import { startWebHarness, type WebHarness, type WebPage } from './web-harness.ts';
 
 const DEMO_PASSWORD = 'correct horse battery';
@@ -331,6 +332,59 @@ describe('web app in Chromium (fake engine)', () => {
     await page.evaluate(() => (location.hash = '#/settings'));
     await page.locator('select').waitFor();
     await web.screenshot(page, 'desktop-11-settings');
+    assertClean(p);
+  });
+
+  it('renders only a window of a 1,500-message conversation, reachable whole by keyboard and scrolling', async () => {
+    const p = await web.open('?demo=1&messages=1500&sw=0#/chat/c1');
+    const { page } = p;
+    await page.locator('.msgs[data-count="1503"]').waitFor();
+    const rendered = (): Promise<number> => page.locator('li.msg').count();
+    const firstText = (): Promise<string> =>
+      page.evaluate(() => document.querySelector('li.msg .text')?.textContent ?? '');
+    assert.ok((await rendered()) <= MAX_ROWS, 'a window, not the whole conversation');
+    assert.equal(await page.locator('li.msg .text').last().textContent(), 'Then ship it.');
+    assert.equal(await page.getByRole('log', { name: 'Messages' }).getAttribute('aria-live'), 'polite');
+
+    // Scrolling to the top adds older messages above without moving what the reader sees.
+    const before = await firstText();
+    // Where the first row is once scrolled to the top, read before the scroll event is
+    // dispatched (at the next frame) and the window grows.
+    const top = await page.locator('.msgs').evaluate((log) => {
+      log.scrollTop = 0;
+      return log.querySelector('li.msg')?.getBoundingClientRect().top ?? NaN;
+    });
+    await page.waitForFunction((t) => document.querySelector('li.msg .text')?.textContent !== t, before);
+    const kept = page.locator('li.msg', { has: page.getByText(before, { exact: true }) });
+    assert.ok(Math.abs((await kept.evaluate((li) => li.getBoundingClientRect().top)) - top) < 2, 'anchored');
+    assert.ok((await rendered()) <= MAX_ROWS);
+    // The same by button, for those who do not scroll.
+    const again = await firstText();
+    await page.getByRole('button', { name: 'Show older messages' }).click();
+    await page.waitForFunction((t) => document.querySelector('li.msg .text')?.textContent !== t, again);
+
+    // Home reaches the very first message, End the newest, arrows step across page edges.
+    await page.locator('.msgs').focus();
+    await page.keyboard.press('Home');
+    const focused = (): Promise<string> =>
+      page.evaluate(() => document.activeElement?.querySelector('.text')?.textContent ?? '');
+    assert.equal(await focused(), 'Message 1 of the long history');
+    assert.equal(await page.getByRole('button', { name: 'Show older messages' }).count(), 0);
+    for (let i = 0; i < MAX_ROWS + 5; i++) await page.keyboard.press('ArrowDown');
+    assert.equal(await focused(), `Message ${MAX_ROWS + 6} of the long history`);
+    assert.ok((await rendered()) <= MAX_ROWS);
+    await page.keyboard.press('End');
+    assert.equal(await focused(), 'Then ship it.');
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await focused(), 'Yes. Direct link came up in under a second.');
+
+    // A message sent from far back in the history brings the newest into view with it.
+    await page.keyboard.press('Home');
+    await page.getByLabel('Message', { exact: true }).fill('Written from the top');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.locator('li.msg.out .text', { hasText: 'Written from the top' }).waitFor();
+    assert.equal(await page.locator('.msgs[data-count="1504"]').count(), 1);
+    assert.ok((await rendered()) <= MAX_ROWS);
     assertClean(p);
   });
 

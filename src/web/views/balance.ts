@@ -71,7 +71,7 @@ export function balanceView(ctx: ViewContext): View {
       topUp.href = b.topUpUrl;
       topUp.hidden = false;
       topUpNote.textContent =
-        'Opens a page in a new tab that explains how to get KAS. Nothing about you is sent to it.';
+        'Opens a page in a new tab that explains how to add funds. Nothing about you is sent to it.';
     } else {
       topUp.hidden = true;
       topUp.removeAttribute('href');

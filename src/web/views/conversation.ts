@@ -16,12 +16,12 @@ import { errorText, h } from '../dom.ts';
 import {
   connectionWords,
   formatClock,
-  formatDay,
   formatFull,
   statusTicks,
   statusWords,
   waitingWords,
 } from '../format.ts';
+import { MessageWindow } from './message-window.ts';
 import { openProofDialog } from './proof-dialog.ts';
 import type { View, ViewContext } from './view.ts';
 
@@ -69,10 +69,6 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     composer,
   );
 
-  const rows = new Map<MessageId, HTMLLIElement>();
-  const messages = new Map<MessageId, ChatMessage>();
-  let newestShown = -Infinity;
-  let lastDay = '';
   let contact: ContactSummary | undefined;
   let p2pOnly = false;
   let disposed = false;
@@ -90,7 +86,7 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
   const renderWaiting = (): void => {
     let waiting = 0;
     if (p2pOnly && contact !== undefined && contact.connection !== 'connected')
-      for (const m of messages.values()) if (m.outgoing && m.status === 'sending') waiting++;
+      for (const m of history.all()) if (m.outgoing && m.status === 'sending') waiting++;
     const words = contact === undefined ? undefined : waitingWords(waiting, contact.displayName);
     waitNote.hidden = words === undefined;
     waitNote.textContent = words ?? '';
@@ -150,53 +146,16 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
 
   const nearBottom = (): boolean => log.scrollHeight - log.scrollTop - log.clientHeight < 80;
 
-  const updateMessage = (m: ChatMessage, old: HTMLLIElement): void => {
-    const focused = document.activeElement === old;
-    const li = renderMessage(m);
-    old.replaceWith(li);
-    rows.set(m.id, li);
-    messages.set(m.id, m);
-    if (focused) li.focus();
+  /** Opens the proof of a message that has one; false when it has none. */
+  const showProof = (messageId: MessageId): boolean => {
+    const m = history.get(messageId);
+    if (m === undefined || !m.hasProof) return false;
+    void openProofDialog(ctx, m, history.row(messageId) ?? log);
+    return true;
   };
-
-  /**
-   * Shows a message once, in the sender's order: events can race the first load and chain
-   * deliveries can arrive out of order, so a known id is updated in place and a message
-   * older than the last one shown is inserted before the first later one.
-   */
-  const addMessage = (m: ChatMessage): void => {
-    const known = rows.get(m.id);
-    if (known !== undefined) {
-      updateMessage(m, known);
-      return;
-    }
-    const later =
-      m.sentAt >= newestShown ? undefined : [...messages.values()].find((x) => x.sentAt > m.sentAt);
-    const before = later === undefined ? undefined : rows.get(later.id);
-    if (before !== undefined) {
-      const li = renderMessage(m);
-      rows.set(m.id, li);
-      messages.set(m.id, m);
-      before.before(li);
-      return;
-    }
-    newestShown = m.sentAt;
-    const day = formatDay(m.sentAt);
-    if (day !== lastDay) {
-      lastDay = day;
-      log.appendChild(h('li', { class: 'day', role: 'separator' }, h('span', {}, day)));
-    }
-    const li = renderMessage(m);
-    rows.set(m.id, li);
-    messages.set(m.id, m);
-    log.appendChild(li);
-  };
-
-  const showProof = (messageId: MessageId): void => {
-    const m = messages.get(messageId);
-    if (m === undefined || !m.hasProof) return;
-    void openProofDialog(ctx, m, rows.get(messageId) ?? log);
-  };
+  // Keyboard (arrows, Home/End, Enter) lives with the rendered window, which knows what is
+  // beyond the rows in the DOM.
+  const history = new MessageWindow({ log, render: (m) => renderMessage(m), activate: showProof });
 
   // Long press (touch), context menu (mouse / keyboard menu key) and Enter all open the proof.
   let pressTimer: ReturnType<typeof setTimeout> | undefined;
@@ -206,48 +165,18 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
   };
   log.addEventListener('contextmenu', (e) => {
     const mid = msgIdOf(e.target);
-    if (mid === undefined || messages.get(mid)?.hasProof !== true) return;
+    if (mid === undefined || !showProof(mid)) return;
     e.preventDefault();
-    showProof(mid);
   });
   log.addEventListener('pointerdown', (e) => {
     if (e.pointerType !== 'touch') return;
     const mid = msgIdOf(e.target);
     if (mid === undefined) return;
-    pressTimer = setTimeout(() => showProof(mid), LONG_PRESS_MS);
+    pressTimer = setTimeout(() => void showProof(mid), LONG_PRESS_MS);
   });
   for (const type of ['pointerup', 'pointercancel', 'pointermove'] as const) {
     log.addEventListener(type, () => clearTimeout(pressTimer));
   }
-  // Keyboard: arrows move between messages (roving focus), Home/End jump, Enter opens proof.
-  log.addEventListener('keydown', (e) => {
-    const items = [...log.querySelectorAll<HTMLLIElement>('li.msg')];
-    if (items.length === 0) return;
-    const current =
-      document.activeElement instanceof HTMLLIElement ? items.indexOf(document.activeElement) : -1;
-    let next = -1;
-    if (e.key === 'ArrowUp') next = current === -1 ? items.length - 1 : Math.max(0, current - 1);
-    else if (e.key === 'ArrowDown')
-      next = current === -1 ? items.length - 1 : Math.min(items.length - 1, current + 1);
-    else if (e.key === 'Home') next = 0;
-    else if (e.key === 'End') next = items.length - 1;
-    else if (
-      (e.key === 'Enter' || e.key === 'ContextMenu' || (e.key === 'F10' && e.shiftKey)) &&
-      current >= 0
-    ) {
-      const mid = msgIdOf(items[current] ?? null);
-      if (mid !== undefined && messages.get(mid)?.hasProof === true) {
-        e.preventDefault();
-        showProof(mid);
-      }
-      return;
-    }
-    if (next >= 0) {
-      e.preventDefault();
-      items[next]?.focus();
-    }
-  });
-
   const submit = (): void => {
     const text = input.value;
     if (text.trim() === '') return;
@@ -255,7 +184,9 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     input.value = '';
     ctx.api.send(id, text).then(
       (m) => {
-        if (!rows.has(m.id)) addMessage(m);
+        // Writing brings the newest into view, wherever the reader was in the history.
+        if (!history.showsNewest) history.showNewest();
+        history.put(m);
         renderWaiting();
         log.scrollTop = log.scrollHeight;
       },
@@ -295,7 +226,10 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
       contact = c;
       renderHeader();
       document.title = `${c.displayName} \u00b7 p2pcomm`;
-      for (const m of list) addMessage(m);
+      // Events may have added messages already; the load is the full picture in order.
+      const early = history.all().filter((m) => !list.some((x) => x.id === m.id));
+      history.reset(list);
+      for (const m of early) history.put(m);
       log.scrollTop = log.scrollHeight;
       markReadIfVisible();
     } catch (err) {
@@ -317,14 +251,13 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     onEvent(event: AppEvent) {
       if (event.type === 'message' && event.message.contactId === id) {
         const m = event.message;
-        const old = rows.get(m.id);
-        if (old === undefined) {
-          const stick = nearBottom();
-          addMessage(m);
-          if (stick || m.outgoing) log.scrollTop = log.scrollHeight;
-          if (!m.outgoing) markReadIfVisible();
-        } else {
-          updateMessage(m, old);
+        const stick = history.showsNewest && nearBottom();
+        const { added, shown } = history.put(m);
+        if (added && shown && (stick || m.outgoing)) log.scrollTop = log.scrollHeight;
+        if (added && !m.outgoing) {
+          markReadIfVisible();
+          // Reading far back in the history: the new message is not in the log to be read out.
+          if (!shown) ctx.announce(`New message from ${contact?.displayName ?? 'your contact'}`);
         }
         renderWaiting();
       } else if (event.type === 'connection' && event.contactId === id && contact !== undefined) {
