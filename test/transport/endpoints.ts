@@ -5,8 +5,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import type { BrowserHarness } from '../harness/browser.ts';
+import { startBrowserHarness, type BrowserHarness } from '../harness/browser.ts';
 import type { Driver, DriverMethod } from './driver.ts';
+import type { Pair, PairSource } from './suite.ts';
 
 /** Chromium flags for WebRTC tests: host candidates with IP addresses instead of mDNS names. */
 export const WEBRTC_TEST_ARGS = ['--disable-features=WebRtcHideLocalIpsWithMdns'];
@@ -80,6 +81,30 @@ export async function childEndpoint(label: string): Promise<Endpoint> {
     async dispose() {
       if (!dead) child.kill('SIGKILL');
       await exited;
+    },
+  };
+}
+
+/**
+ * Set-up for pairs with a Chromium side: one browser serving the driver bundle for the whole
+ * suite, with host candidates as IP addresses (WEBRTC_TEST_ARGS); `makePair` gets it.
+ */
+export function withChromium(makePair: (harness: BrowserHarness) => Promise<Pair>): PairSource {
+  let harness: BrowserHarness | undefined;
+  return {
+    async setUp() {
+      harness = await startBrowserHarness(
+        fileURLToPath(new URL('./driver-browser.ts', import.meta.url)),
+        'testApi',
+        { extraArgs: WEBRTC_TEST_ARGS },
+      );
+    },
+    async tearDown() {
+      await harness?.close();
+    },
+    makePair() {
+      if (harness === undefined) throw new Error('the Chromium harness is not started');
+      return makePair(harness);
     },
   };
 }

@@ -24,6 +24,23 @@ export interface PairSource {
   makePair(): Promise<Pair>;
 }
 
+/** A pair of `a` and a `b` from `spawnB`, which also brings `b` back after it was killed. */
+export async function respawnablePair(a: Endpoint, spawnB: () => Promise<Endpoint>): Promise<Pair> {
+  const pair: Pair = {
+    a,
+    b: await spawnB(),
+    async respawnB() {
+      await pair.b.dispose();
+      pair.b = await spawnB();
+      return pair.b;
+    },
+    async dispose() {
+      await Promise.all([a.dispose(), pair.b.dispose()]);
+    },
+  };
+  return pair;
+}
+
 interface Linked {
   readonly a: number;
   readonly b: number;
