@@ -27,7 +27,7 @@ export function networkStateWords(state: NetworkState): string {
     case 'connecting':
       return 'Connecting to the network...';
     case 'unreachable':
-      return 'Cannot reach the network - nothing is lost; messages go out once it is back';
+      return 'Cannot reach the network - nothing is lost; queued messages go out once it is back';
   }
 }
 

@@ -416,6 +416,10 @@ export class RealApi implements AppApi {
     if (text.trim().length === 0) throw new AppApiError('EMPTY_MESSAGE', 'Nothing to send');
     if (text.length > MAX_MESSAGE_LENGTH)
       throw new AppApiError('MESSAGE_TOO_LONG', `A message holds at most ${MAX_MESSAGE_LENGTH} characters`);
+    // The engine queues durably only once it runs, and it starts with the first connection;
+    // until then a message would live in this call alone, so it is refused, not lost.
+    if (s.running === undefined && this.#network === 'unreachable')
+      throw new AppApiError('UNREACHABLE', 'Cannot reach the network, so this message was not sent yet');
     const { engine, evidence } = await s.engine;
     const m = await engine.send(id, text);
     return this.#view(m, evidence);

@@ -13,122 +13,40 @@
  * bound (a broken build fails, a slow machine does not); nothing asserts a duration.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { buildWeb } from '../../../scripts/build-web.ts';
-import type { WebServer } from '../../../scripts/serve-web.ts';
 import { ContactCard } from '../../../src/core/contact/card.ts';
-import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
-import { serveAppWithLocalFaucet } from '../../../src/web/engine/local-origin.ts';
-import { launchChromium } from '../../harness/browser.ts';
-import { SCREENSHOT_DIR } from '../web-harness.ts';
-
-/** Bound on waits that involve the chain path and WebRTC set-up (offer and answer on chain). */
-const SLOW = 180_000;
-/** Bound on waits for local UI work (vault KDF, IndexedDB, rendering). */
-const UI = 60_000;
-
-/** One person: a browser context (own storage) and the page currently open in it. */
-interface User {
-  readonly name: string;
-  readonly password: string;
-  readonly context: BrowserContext;
-  page: Page;
-  /** The recovery key as shown on creation, and the key fingerprint on "My card". */
-  words: string[];
-  fingerprint: string;
-  /** Everything the pages of this user reported that a clean run must not contain. */
-  readonly problems: string[];
-  invite: string;
-}
+import {
+  SLOW,
+  UI,
+  addByLink,
+  openChat,
+  send,
+  shot,
+  startRealApp,
+  unlock,
+  type RealApp,
+  type User,
+} from './real-app.ts';
 
 describe('p2pComm end to end in Chromium on a local network', () => {
-  let devnet: DevnetHandle;
-  let outDir: string;
-  let web: WebServer;
-  let browser: Browser;
-  let appUrl: string;
+  let app: RealApp;
   let alice: User;
   let bob: User;
-
-  async function openPage(u: User): Promise<Page> {
-    const page = await u.context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') u.problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => u.problems.push(`page error: ${e.message}`));
-    page.on('dialog', (d) => {
-      u.problems.push(`dialog: ${d.message()}`);
-      void d.dismiss();
-    });
-    await page.goto(appUrl);
-    u.page = page;
-    return page;
-  }
-
-  async function newUser(name: string, password: string): Promise<User> {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-    const u: User = {
-      name,
-      password,
-      context,
-      page: undefined as unknown as Page,
-      words: [],
-      fingerprint: '',
-      problems: [],
-      invite: '',
-    };
-    await openPage(u);
-    return u;
-  }
-
-  async function shot(page: Page, name: string): Promise<void> {
-    await page.screenshot({ path: join(SCREENSHOT_DIR, `e2e-${name}.png`) });
-  }
-
-  async function unlock(u: User, password = u.password): Promise<void> {
-    const { page } = u;
-    await page.getByRole('heading', { name: /Welcome back/ }).waitFor({ timeout: UI });
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Unlock' }).click();
-  }
-
-  async function openChat(u: User, withName: string): Promise<void> {
-    await u.page.locator('a.chat-row', { hasText: withName }).click({ timeout: SLOW });
-    await u.page.locator('.conv-name', { hasText: withName }).waitFor({ timeout: UI });
-  }
-
-  async function send(u: User, text: string): Promise<void> {
-    await u.page.getByLabel('Message', { exact: true }).fill(text);
-    await u.page.getByRole('button', { name: 'Send' }).click();
-    await u.page.locator('li.msg.out .text').filter({ hasText: text }).first().waitFor({ timeout: UI });
-  }
+  /** The recovery key as shown on creation, and the key fingerprint on "My card". */
+  const words = new Map<User, string[]>();
+  const fingerprints = new Map<User, string>();
 
   before(async () => {
-    devnet = await startDevnet({ port: 0, blocksPerSecond: 10 });
-    outDir = await mkdtemp(join(tmpdir(), 'p2pcomm-e2e-'));
-    await buildWeb({ outDir });
-    web = await serveAppWithLocalFaucet({ root: outDir, port: 0, fund: (a, sompi) => devnet.fund(a, sompi) });
-    // Host candidates as IP addresses rather than mDNS names, as in the transport tests.
-    browser = await launchChromium(['--disable-features=WebRtcHideLocalIpsWithMdns']);
-    await mkdir(SCREENSHOT_DIR, { recursive: true });
-    // No service worker: each reload runs the served build, not a cached shell.
-    appUrl = `${web.url}?sw=0&node=${encodeURIComponent(devnet.url)}`;
+    app = await startRealApp();
   });
 
   after(async () => {
-    await browser?.close();
-    await web?.close();
-    await devnet?.stop();
-    if (outDir) await rm(outDir, { recursive: true, force: true });
+    await app?.close();
   });
 
   it('creates two identities, each with a 25-word recovery key and an invite link', async () => {
-    alice = await newUser('Alice', 'alice-vault-password');
-    bob = await newUser('Bob', 'bob-vault-password');
+    alice = await app.newUser('Alice', 'alice-vault-password', { create: false });
+    bob = await app.newUser('Bob', 'bob-vault-password', { create: false });
     for (const u of [alice, bob]) {
       const { page } = u;
       await page.getByRole('heading', { name: 'Create your identity' }).waitFor({ timeout: UI });
@@ -137,18 +55,20 @@ describe('p2pComm end to end in Chromium on a local network', () => {
       await page.getByLabel('Repeat password').fill(u.password);
       await page.getByRole('button', { name: 'Create identity' }).click();
       await page.getByRole('heading', { name: 'Your recovery key' }).waitFor({ timeout: UI });
-      u.words = (await page.locator('ol.words li').allTextContents()).map((w) =>
+      const key = (await page.locator('ol.words li').allTextContents()).map((w) =>
         w.replace(/^\s*\d+\.?\s*/, '').trim(),
       );
-      assert.equal(u.words.length, 25);
+      assert.equal(key.length, 25);
+      words.set(u, key);
       if (u === alice) await shot(page, '01-recovery-key');
       await page.getByLabel('I have saved my recovery key').check();
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.getByRole('heading', { name: 'My card' }).waitFor({ timeout: UI });
       await page.locator('svg.qr path').waitFor({ timeout: UI });
       u.invite = await page.getByRole('textbox', { name: 'Invite link' }).inputValue();
-      u.fingerprint = (await page.locator('p.fp').first().textContent()) ?? '';
-      assert.match(u.fingerprint, new RegExp(`^${u.name} . key [0-9a-f]{4}( [0-9a-f]{4}){3}$`));
+      const fingerprint = (await page.locator('p.fp').first().textContent()) ?? '';
+      assert.match(fingerprint, new RegExp(`^${u.name} . key [0-9a-f]{4}( [0-9a-f]{4}){3}$`));
+      fingerprints.set(u, fingerprint);
       assert.match(u.invite, /#\/add\/[A-Za-z0-9_-]+$/);
       if (u === alice) await shot(page, '02-my-card');
       // The code in the link is the signed contact card, with an address on the local network.
@@ -163,14 +83,7 @@ describe('p2pComm end to end in Chromium on a local network', () => {
       [bob, alice],
       [alice, bob],
     ] as const) {
-      const { page } = u;
-      await page.getByRole('link', { name: 'Add contact' }).first().click();
-      await page.getByRole('textbox', { name: 'Invite link' }).fill(other.invite);
-      await page.getByRole('button', { name: 'Continue' }).click();
-      await page.getByRole('heading', { name: `Add ${other.name}?` }).waitFor({ timeout: UI });
-      if (u === bob) await shot(page, '03-add-contact');
-      await page.getByRole('button', { name: 'Add contact' }).click();
-      await page.locator('.conv-name', { hasText: other.name }).waitFor({ timeout: UI });
+      await addByLink(u, other, u === bob ? '03-add-contact' : undefined);
     }
     for (const u of [alice, bob]) {
       await u.page.locator('.conn.connected').waitFor({ timeout: SLOW });
@@ -204,7 +117,7 @@ describe('p2pComm end to end in Chromium on a local network', () => {
     }
     await shot(alice.page, '05-secure-sent');
 
-    const page = await openPage(bob);
+    const page = await app.openPage(bob);
     await unlock(bob);
     await openChat(bob, 'Alice');
     for (const text of away) {
@@ -299,11 +212,11 @@ describe('p2pComm end to end in Chromium on a local network', () => {
   });
 
   it('restores Alice on another device from her recovery key, refusing a mistyped one', async () => {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-    const device: User = { ...alice, context, problems: [], page: undefined as unknown as Page };
-    const page = await openPage(device);
+    const device = await app.newUser('Alice', 'alice-new-device', { create: false });
+    const { page } = device;
     await page.getByRole('link', { name: 'Restore from a recovery key' }).click();
-    const swapped = [...alice.words];
+    const aliceWords = words.get(alice) ?? [];
+    const swapped = [...aliceWords];
     [swapped[3], swapped[4]] = [swapped[4]!, swapped[3]!];
     await page.getByRole('textbox', { name: 'Recovery key' }).fill(swapped.join(' '));
     await page.getByLabel('Your name').fill('Alice');
@@ -311,18 +224,18 @@ describe('p2pComm end to end in Chromium on a local network', () => {
     await page.getByRole('button', { name: 'Restore identity' }).click();
     await page.getByText('A word is mistyped or out of order').waitFor({ timeout: UI });
     await shot(page, '11-restore-refused');
-    await page.getByRole('textbox', { name: 'Recovery key' }).fill(alice.words.join(' '));
+    await page.getByRole('textbox', { name: 'Recovery key' }).fill(aliceWords.join(' '));
     await page.getByLabel('New password').fill('alice-new-device');
     await page.getByRole('button', { name: 'Restore identity' }).click();
     await page.getByRole('link', { name: 'My card' }).first().click({ timeout: UI });
     await page.getByRole('heading', { name: 'My card' }).waitFor({ timeout: UI });
     await page.locator('svg.qr path').waitFor({ timeout: UI });
-    assert.equal(await page.locator('p.fp').first().textContent(), alice.fingerprint);
+    assert.equal(await page.locator('p.fp').first().textContent(), fingerprints.get(alice));
     const restored = await page.getByRole('textbox', { name: 'Invite link' }).inputValue();
     const code = (link: string): string => link.slice(link.indexOf('#/add/') + '#/add/'.length);
     assert.ok(ContactCard.fromLink(code(restored)).sameIdentity(ContactCard.fromLink(code(alice.invite))));
     assert.deepEqual(device.problems, []);
-    await context.close();
+    await device.context.close();
   });
 
   it('reported no page errors, dialogs or unexpected console errors', () => {

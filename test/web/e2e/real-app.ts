@@ -156,13 +156,17 @@ export function addressOf(u: User): string {
   return address.toString();
 }
 
-/** `u` adds `other` by pasting the invite link and confirming; the conversation opens. */
-export async function addByLink(u: User, other: User): Promise<void> {
+/**
+ * `u` adds `other` by pasting the invite link and confirming; the conversation opens.
+ * `screenshot` names a screenshot of the confirmation step.
+ */
+export async function addByLink(u: User, other: User, screenshot?: string): Promise<void> {
   const { page } = u;
   await page.getByRole('link', { name: 'Add contact' }).first().click();
   await page.getByRole('textbox', { name: 'Invite link' }).fill(other.invite);
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByRole('heading', { name: `Add ${other.name}?` }).waitFor({ timeout: UI });
+  if (screenshot !== undefined) await shot(page, screenshot);
   await page.getByRole('button', { name: 'Add contact' }).click();
   await page.locator('.conv-name', { hasText: other.name }).waitFor({ timeout: UI });
 }

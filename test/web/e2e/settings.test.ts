@@ -152,6 +152,15 @@ describe('settings with the real core in Chromium', () => {
     await openChat(alice, 'Bob');
     await page.locator('li.msg .text', { hasText: history.at(-1)! }).waitFor({ timeout: UI });
     assert.deepEqual(await page.locator('li.msg .text').allTextContents(), history, 'nothing lost');
+    // Writing now is refused in words, and the text stays in the box.
+    const draft = 'Written while the network is away';
+    await page.getByLabel('Message', { exact: true }).fill(draft);
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page
+      .getByText('Cannot reach the network, so this message was not sent yet')
+      .waitFor({ timeout: UI });
+    assert.equal(await page.getByLabel('Message', { exact: true }).inputValue(), draft);
+    await page.getByLabel('Message', { exact: true }).fill('');
 
     // Back to the first network: online again, the balance readable again.
     await moveTo(app.devnet.url, 'online');
