@@ -23,35 +23,57 @@ export type ScriptClass = 'PubKey' | 'PubKeyECDSA' | 'ScriptHash' | 'NonStandard
 /** The only script public key version the mempool accepts (FACTS §4.5). */
 export const STANDARD_SPK_VERSION = 0;
 
+/** The opcodes before the key or hash a standard script commits to, its length, the closing opcode. */
+interface Template {
+  readonly head: readonly number[];
+  readonly size: number;
+  readonly tail: number;
+}
+
+/** The three standard shapes (FACTS §1.4), one description each for building, classifying and reading. */
+const TEMPLATES = {
+  PubKey: { head: [OP.DATA_32], size: 32, tail: OP.CHECKSIG },
+  PubKeyECDSA: { head: [OP.DATA_33], size: 33, tail: OP.CHECKSIG_ECDSA },
+  ScriptHash: { head: [OP.BLAKE2B, OP.DATA_32], size: 32, tail: OP.EQUAL },
+} as const satisfies Record<Exclude<ScriptClass, 'NonStandard'>, Template>;
+
+const STANDARD_CLASSES = ['PubKey', 'PubKeyECDSA', 'ScriptHash'] as const;
+
+/** `head ‖ body ‖ tail`; the caller has checked `body`'s length. */
+function assemble(head: readonly number[], body: Uint8Array, tail: number): Uint8Array {
+  const out = new Uint8Array(head.length + body.length + 1);
+  out.set(head);
+  out.set(body, head.length);
+  out[out.length - 1] = tail;
+  return out;
+}
+
+function fromTemplate(t: Template, name: string, body: Uint8Array): ScriptPublicKey {
+  assertBytes(name, body, t.size);
+  return { version: STANDARD_SPK_VERSION, script: assemble(t.head, body, t.tail) };
+}
+
+function matches(t: Template, script: Uint8Array): boolean {
+  return (
+    script.length === t.head.length + t.size + 1 &&
+    t.head.every((op, i) => script[i] === op) &&
+    script[script.length - 1] === t.tail
+  );
+}
+
 /** P2PK Schnorr: OP_DATA_32 ‖ x-only key ‖ OP_CHECKSIG (34 bytes). */
 export function payToPubKey(xOnlyPublicKey: Uint8Array): ScriptPublicKey {
-  assertBytes('xOnlyPublicKey', xOnlyPublicKey, 32);
-  const script = new Uint8Array(34);
-  script[0] = OP.DATA_32;
-  script.set(xOnlyPublicKey, 1);
-  script[33] = OP.CHECKSIG;
-  return { version: STANDARD_SPK_VERSION, script };
+  return fromTemplate(TEMPLATES.PubKey, 'xOnlyPublicKey', xOnlyPublicKey);
 }
 
 /** P2PK ECDSA: OP_DATA_33 ‖ compressed key ‖ OP_CHECKSIGECDSA (35 bytes). */
 export function payToPubKeyEcdsa(compressedPublicKey: Uint8Array): ScriptPublicKey {
-  assertBytes('compressedPublicKey', compressedPublicKey, 33);
-  const script = new Uint8Array(35);
-  script[0] = OP.DATA_33;
-  script.set(compressedPublicKey, 1);
-  script[34] = OP.CHECKSIG_ECDSA;
-  return { version: STANDARD_SPK_VERSION, script };
+  return fromTemplate(TEMPLATES.PubKeyECDSA, 'compressedPublicKey', compressedPublicKey);
 }
 
 /** P2SH: OP_BLAKE2B ‖ OP_DATA_32 ‖ hash ‖ OP_EQUAL (35 bytes), from the 32-byte script hash. */
 export function payToScriptHash(scriptHash: Uint8Array): ScriptPublicKey {
-  assertBytes('scriptHash', scriptHash, 32);
-  const script = new Uint8Array(35);
-  script[0] = OP.BLAKE2B;
-  script[1] = OP.DATA_32;
-  script.set(scriptHash, 2);
-  script[34] = OP.EQUAL;
-  return { version: STANDARD_SPK_VERSION, script };
+  return fromTemplate(TEMPLATES.ScriptHash, 'scriptHash', scriptHash);
 }
 
 /** Plain, unkeyed BLAKE2b-256 of a redeem script: the P2SH commitment (FACTS §1.4). */
@@ -63,37 +85,22 @@ export function scriptHash(redeemScript: Uint8Array): Uint8Array {
 /** Classifies a script public key; anything but the three standard shapes at version 0 is NonStandard. */
 export function scriptClass(spk: ScriptPublicKey): ScriptClass {
   if (spk.version !== STANDARD_SPK_VERSION) return 'NonStandard';
-  const s = spk.script;
-  if (s.length === 34 && s[0] === OP.DATA_32 && s[33] === OP.CHECKSIG) return 'PubKey';
   // Like the node, the class looks at the script's shape only, not at the key's SEC1 prefix.
-  if (s.length === 35 && s[0] === OP.DATA_33 && s[34] === OP.CHECKSIG_ECDSA) return 'PubKeyECDSA';
-  if (s.length === 35 && s[0] === OP.BLAKE2B && s[1] === OP.DATA_32 && s[34] === OP.EQUAL)
-    return 'ScriptHash';
-  return 'NonStandard';
+  return STANDARD_CLASSES.find((c) => matches(TEMPLATES[c], spk.script)) ?? 'NonStandard';
 }
 
 /** The key or hash a standard script commits to, or undefined for a non-standard script. */
 export function scriptPayload(spk: ScriptPublicKey): Uint8Array | undefined {
-  switch (scriptClass(spk)) {
-    case 'PubKey':
-      return spk.script.slice(1, 33);
-    case 'PubKeyECDSA':
-      return spk.script.slice(1, 34);
-    case 'ScriptHash':
-      return spk.script.slice(2, 34);
-    case 'NonStandard':
-      return undefined;
-  }
+  const c = scriptClass(spk);
+  if (c === 'NonStandard') return undefined;
+  const { head, size } = TEMPLATES[c];
+  return spk.script.slice(head.length, head.length + size);
 }
 
 /** Signature script of a P2PK spend: OP_DATA_65 ‖ 64-byte signature ‖ sighash type (FACTS §3.5). */
 export function p2pkSignatureScript(signature: Uint8Array, hashType: number): Uint8Array {
   assertBytes('signature', signature, 64);
-  const out = new Uint8Array(66);
-  out[0] = OP.DATA_65;
-  out.set(signature, 1);
-  out[65] = hashType;
-  return out;
+  return assemble([OP.DATA_65], signature, hashType);
 }
 
 /** Length of a P2PK signature script, used to estimate mass before signing (FACTS §4.1). */

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { DecodeError } from '../../src/util/errors.ts';
+import { bytesToHex } from '../../src/util/bytes.ts';
 import { Address, AddressError, AddressVersion, NETWORK_PREFIXES } from '../../src/kaspa/address.ts';
 import {
   decodeTransaction,
@@ -16,7 +17,14 @@ import {
   transactionId,
 } from '../../src/kaspa/txid.ts';
 import { HdError, KaspaHdWallet, seedFromMnemonic } from '../../src/kaspa/hd.ts';
-import { payToPubKey, payToPubKeyEcdsa, payToScriptHash } from '../../src/kaspa/script.ts';
+import {
+  p2pkSignatureScript,
+  payToPubKey,
+  payToPubKeyEcdsa,
+  payToScriptHash,
+  scriptClass,
+  scriptPayload,
+} from '../../src/kaspa/script.ts';
 import { SignError, signTransaction, verifyInputSignature } from '../../src/kaspa/sign.ts';
 import type { Transaction, TxId } from '../../src/kaspa/types.ts';
 
@@ -169,6 +177,68 @@ describe('address properties', () => {
         if (mutated !== valid) assert.equal(Address.validate(mutated), false, mutated);
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('script properties', () => {
+  const builders = [
+    { build: payToPubKey, size: 32, cls: 'PubKey', hex: /^20[0-9a-f]{64}ac$/ },
+    { build: payToPubKeyEcdsa, size: 33, cls: 'PubKeyECDSA', hex: /^21[0-9a-f]{66}ab$/ },
+    { build: payToScriptHash, size: 32, cls: 'ScriptHash', hex: /^aa20[0-9a-f]{64}87$/ },
+  ] as const;
+
+  it('each standard builder gives its FACTS §1.4 bytes, its class and back its payload', () => {
+    for (const { build, size, cls, hex } of builders) {
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: size, maxLength: size }), (body) => {
+          const spk = build(body);
+          assert.equal(spk.version, 0);
+          assert.match(bytesToHex(spk.script), hex);
+          assert.equal(scriptClass(spk), cls);
+          assert.deepEqual(scriptPayload(spk), body);
+          assert.throws(() => build(body.subarray(1)), RangeError);
+        }),
+      );
+    }
+  });
+
+  it('a changed opcode, length or version makes a standard script NonStandard', () => {
+    for (const { build, size } of builders) {
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ minLength: size, maxLength: size }),
+          fc.boolean(),
+          fc.integer({ min: 1, max: 255 }),
+          (body, atEnd, delta) => {
+            const { script } = build(body);
+            const opcodeAt = atEnd ? script.length - 1 : 0;
+            const changed = script.slice();
+            changed[opcodeAt] = (changed[opcodeAt]! + delta) & 0xff;
+            for (const spk of [
+              { version: 0, script: changed },
+              { version: 0, script: script.subarray(0, -1) },
+              { version: 0, script: Uint8Array.of(...script, 0) },
+              { version: 1, script },
+            ]) {
+              assert.equal(scriptClass(spk), 'NonStandard');
+              assert.equal(scriptPayload(spk), undefined);
+            }
+          },
+        ),
+      );
+    }
+  });
+
+  it('a P2PK signature script is OP_DATA_65 ‖ signature ‖ sighash type', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 64, maxLength: 64 }),
+        fc.constantFrom(1, 2, 4, 0x81),
+        (sig, type) => {
+          assert.deepEqual(p2pkSignatureScript(sig, type), Uint8Array.of(0x41, ...sig, type));
+        },
+      ),
     );
   });
 });
