@@ -35,8 +35,19 @@ const MAX_RECORDS = 10_000_000;
 const MAX_KEY_BYTES = 1024;
 const MAX_VALUE_BYTES = 1 << 20;
 
-/** The sealed stores a backup carries, in the order their index is written. */
-export const BACKUP_STORES: readonly string[] = [CONTACTS_STORE, PROOFS_STORE, ...DELIVERY_STORES];
+/**
+ * The sealed stores a backup carries (a record names its store by index in this list), in
+ * the order they are read on export. The engine keeps running meanwhile and each store is
+ * read on its own, so the order makes a late write harmless: progress (processed coins, the
+ * cursor) is read before the index and messages it vouches for, so a restored engine may
+ * handle a coin twice, which it deduplicates by message id, but never skips one; evidence
+ * and contacts, written after the messages they concern, come last.
+ */
+export const BACKUP_STORES: readonly string[] = [
+  ...[...DELIVERY_STORES].reverse(),
+  PROOFS_STORE,
+  CONTACTS_STORE,
+];
 const INFO = utf8ToBytes('p2pcomm/v1/web/backup-key');
 
 /** One record of a sealed store. */

@@ -124,6 +124,10 @@ describe('backup file', () => {
 
   it('carries contacts, evidence and every delivery store, never ratchet sessions or settings', () => {
     assert.deepEqual([...BACKUP_STORES].sort(), [CONTACTS_STORE, PROOFS_STORE, ...DELIVERY_STORES].sort());
+    // Progress before what it vouches for (see BACKUP_STORES).
+    const at = (store: string): number => BACKUP_STORES.indexOf(store);
+    assert.ok(at('delivery.coins') < at('delivery.index') && at('delivery.meta') < at('delivery.index'));
+    assert.ok(at('delivery.index') < at('delivery.messages') && at('delivery.messages') < at(PROOFS_STORE));
     assert.ok(!BACKUP_STORES.includes(STATE_STORE) && !BACKUP_STORES.includes(PROFILE_STORE));
     assert.throws(
       () =>
