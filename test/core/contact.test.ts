@@ -6,6 +6,7 @@ import { Identity } from '../../src/core/identity/identity.ts';
 import { ContactCard, MAX_CARD_BYTES } from '../../src/core/contact/card.ts';
 import { ContactCardError } from '../../src/core/errors.ts';
 import { DecodeError, P2pCommError } from '../../src/util/errors.ts';
+import { errorCode } from './helpers.ts';
 
 const alice = Identity.generate();
 const address = new Address('kaspa', AddressVersion.PubKey, new Uint8Array(32).fill(7));
@@ -14,16 +15,6 @@ const card = ContactCard.create(alice, {
   addresses: [address],
   issuedAt: 1_760_000_000,
 });
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof P2pCommError, `expected a typed error, got ${String(e)}`);
-    return e.code;
-  }
-  assert.fail('expected an error');
-}
 
 describe('contact card', () => {
   it('round-trips through bytes and the link form', () => {
@@ -88,7 +79,7 @@ describe('contact card', () => {
     for (let i = 0; i < bytes.length; i++) {
       const bad = bytes.slice();
       bad[i]! ^= 0x04;
-      const c = code(() => ContactCard.deserialize(bad));
+      const c = errorCode(() => ContactCard.deserialize(bad));
       assert.ok(
         [
           'BAD_SIGNATURE',
@@ -108,7 +99,7 @@ describe('contact card', () => {
     const forged = ContactCard.create(mallory, { displayName: 'Alice', addresses: [address] }).serialize();
     forged.set(alice.publicKey, 1);
     assert.equal(
-      code(() => ContactCard.deserialize(forged)),
+      errorCode(() => ContactCard.deserialize(forged)),
       'BAD_SIGNATURE',
     );
   });
@@ -122,11 +113,11 @@ describe('contact card', () => {
       );
     }
     assert.equal(
-      code(() => ContactCard.deserialize(new Uint8Array([...bytes, 0]))),
+      errorCode(() => ContactCard.deserialize(new Uint8Array([...bytes, 0]))),
       'TRAILING_BYTES',
     );
     assert.equal(
-      code(() => ContactCard.deserialize(new Uint8Array(MAX_CARD_BYTES + 1))),
+      errorCode(() => ContactCard.deserialize(new Uint8Array(MAX_CARD_BYTES + 1))),
       'TOO_LARGE',
     );
   });
@@ -154,7 +145,7 @@ describe('contact card', () => {
       { numRuns: 300 },
     );
     assert.equal(
-      code(() => ContactCard.fromLink('p2pcomm:!!!')),
+      errorCode(() => ContactCard.fromLink('p2pcomm:!!!')),
       'BAD_LINK',
     );
   });

@@ -1,8 +1,10 @@
 /** Test fixtures shared by the core tests: identities with cards and session managers. */
+import assert from 'node:assert/strict';
 import { Address, AddressVersion } from '../../src/kaspa/address.ts';
 import { Identity } from '../../src/core/identity/identity.ts';
 import { ContactCard } from '../../src/core/contact/card.ts';
 import { SessionManager, type SessionManagerOptions } from '../../src/core/session/session-manager.ts';
+import { P2pCommError } from '../../src/util/errors.ts';
 
 /** A user of the tests: identity, card, sessions, and a settable clock. */
 export interface TestUser {
@@ -38,3 +40,20 @@ export function makePair(options: SessionManagerOptions = {}): [TestUser, TestUs
 /** UTF-8 text to bytes and back, for readable assertions. */
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/**
+ * The `code` of the typed error `fn` throws, or "none" when it returns; anything thrown that is
+ * not a `type` (by default any `P2pCommError`) fails the test.
+ */
+export function errorCode(
+  fn: () => unknown,
+  type: abstract new (...args: never[]) => P2pCommError = P2pCommError,
+): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof type, `expected ${type.name}, got ${String(e)}`);
+    return e.code;
+  }
+  return 'none';
+}

@@ -8,21 +8,11 @@ import { DecodeError, P2pCommError } from '../../src/util/errors.ts';
 import { bytesToHex, concatBytes } from '../../src/util/bytes.ts';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { TAG_BYTES, kdfChain, messageCipherKeys } from '../../src/core/session/kdf.ts';
-import { makePair, makeUser, enc, dec } from './helpers.ts';
+import { makePair, makeUser, enc, dec, errorCode } from './helpers.ts';
 
 function text(r: Received): string {
   assert.equal(r.kind, 'message');
   return r.kind === 'message' ? dec(r.plaintext) : '';
-}
-
-function errorCode(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof P2pCommError, `expected a typed error, got ${String(e)}`);
-    return e.code;
-  }
-  assert.fail('expected an error');
 }
 
 describe('sessions: X3DH from a contact card, then the Double Ratchet', () => {

@@ -8,6 +8,7 @@ import {
   MIN_FRAME_BYTES,
   encodeMessageFrames,
 } from '../../src/transport/framing.ts';
+import { errorCode } from '../core/helpers.ts';
 
 function reassemble(frames: Uint8Array[], max = 1 << 24): Uint8Array[] {
   const r = new FrameReassembler(max);
@@ -20,15 +21,7 @@ function reassemble(frames: Uint8Array[], max = 1 << 24): Uint8Array[] {
   return out;
 }
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof TransportError, `expected TransportError, got ${String(e)}`);
-    return e.code;
-  }
-  return 'none';
-}
+const code = (fn: () => unknown): string => errorCode(fn, TransportError);
 
 describe('transport framing', () => {
   it('round-trips any message at any frame budget, never exceeding the budget', () => {

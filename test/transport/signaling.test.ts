@@ -13,6 +13,7 @@ import {
   stripMdnsCandidates,
 } from '../../src/transport/signaling.ts';
 import type { Signal } from '../../src/transport/types.ts';
+import { errorCode } from '../core/helpers.ts';
 
 /** A data-channel offer as werift writes it (ICE credentials and fingerprint shortened). */
 const SDP = [
@@ -39,15 +40,7 @@ const SDP = [
 const CANDIDATE =
   'candidate:626da4e5384a0ce2d0d93678a 1 udp 2116026367 127.0.0.1 46992 typ host generation 0';
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof TransportError, `expected TransportError, got ${String(e)}`);
-    return e.code;
-  }
-  return 'none';
-}
+const code = (fn: () => unknown): string => errorCode(fn, TransportError);
 
 describe('transport signaling', () => {
   it('encodes and decodes offers, answers and candidates', () => {
