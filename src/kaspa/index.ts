@@ -42,6 +42,7 @@ export {
   type EncodingOptions,
 } from './txid.ts';
 export {
+  SIGHASH_TYPES,
   SigHashType,
   SighashReusedValues,
   ecdsaSignatureHash,

@@ -20,9 +20,19 @@ export enum SigHashType {
   SingleAnyoneCanPay = 0x84,
 }
 
+/** The six sighash types consensus accepts, in byte order. */
+export const SIGHASH_TYPES: readonly SigHashType[] = [
+  SigHashType.All,
+  SigHashType.None,
+  SigHashType.Single,
+  SigHashType.AllAnyoneCanPay,
+  SigHashType.NoneAnyoneCanPay,
+  SigHashType.SingleAnyoneCanPay,
+];
+
 const ANYONE_CAN_PAY = 0x80;
 const ZERO_HASH = new Uint8Array(32);
-const ALLOWED = new Set<number>([0x01, 0x02, 0x04, 0x81, 0x82, 0x84]);
+const ALLOWED = new Set<number>(SIGHASH_TYPES);
 
 /** True for the six sighash type bytes consensus accepts. */
 export function isStandardSigHashType(value: number): value is SigHashType {

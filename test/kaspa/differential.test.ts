@@ -17,7 +17,12 @@ import {
   addressToScriptPublicKey,
 } from '../../src/kaspa/address.ts';
 import { KaspaHdWallet, seedFromMnemonic } from '../../src/kaspa/hd.ts';
-import { SigHashType, ecdsaSignatureHash, schnorrSignatureHash } from '../../src/kaspa/sighash.ts';
+import {
+  SIGHASH_TYPES,
+  type SigHashType,
+  ecdsaSignatureHash,
+  schnorrSignatureHash,
+} from '../../src/kaspa/sighash.ts';
 import { transactionId } from '../../src/kaspa/txid.ts';
 import { computeMass, storageMass, transactionSerializedSize } from '../../src/kaspa/mass.ts';
 import { signTransaction, verifyInputSignature } from '../../src/kaspa/sign.ts';
@@ -26,14 +31,6 @@ import { schnorr } from '@noble/curves/secp256k1.js';
 import type { Transaction, TxId, UtxoEntry } from '../../src/kaspa/types.ts';
 import { KaspaOracle } from './oracle.ts';
 
-const HASH_TYPES = [
-  SigHashType.All,
-  SigHashType.None,
-  SigHashType.Single,
-  SigHashType.AllAnyoneCanPay,
-  SigHashType.NoneAnyoneCanPay,
-  SigHashType.SingleAnyoneCanPay,
-];
 const RUNS = Number(process.env['KASPA_DIFF_RUNS'] ?? 1000);
 const SEED = 20261125;
 
@@ -169,7 +166,7 @@ describe('differential: official Kaspa Python SDK 2.1.0', () => {
     let sighashes = 0;
     let masses = 0;
     for (const [n, g] of samples.entries()) {
-      const res = await oracle.call({ op: 'tx', tx: toJson(g.tx, g.spent), hashTypes: HASH_TYPES });
+      const res = await oracle.call({ op: 'tx', tx: toJson(g.tx, g.spent), hashTypes: SIGHASH_TYPES });
       assert.equal(res['txId'], bytesToHex(transactionId(g.tx)), `tx ${n} id`);
       for (const s of res['sighashes'] as {
         input: number;
