@@ -344,7 +344,8 @@ describe('web app in Chromium (fake engine)', () => {
       page.evaluate(() => document.querySelector('li.msg .text')?.textContent ?? '');
     assert.ok((await rendered()) <= MAX_ROWS, 'a window, not the whole conversation');
     assert.equal(await page.locator('li.msg .text').last().textContent(), 'Then ship it.');
-    assert.equal(await page.getByRole('log', { name: 'Messages' }).getAttribute('aria-live'), 'polite');
+    // Moving the window re-inserts rows: the log must not read them out as new.
+    assert.equal(await page.getByRole('log', { name: 'Messages' }).getAttribute('aria-live'), 'off');
 
     // Scrolling to the top adds older messages above without moving what the reader sees.
     const before = await firstText();
@@ -385,6 +386,28 @@ describe('web app in Chromium (fake engine)', () => {
     await page.locator('li.msg.out .text', { hasText: 'Written from the top' }).waitFor();
     assert.equal(await page.locator('.msgs[data-count="1504"]').count(), 1);
     assert.ok((await rendered()) <= MAX_ROWS);
+
+    // New messages are said once through the status line: in full when on screen, and only
+    // that one came while the reader is far back.
+    const receive = (text: string): Promise<unknown> =>
+      page.evaluate(
+        (t) => (globalThis as unknown as { p2pcommDemo: FakeApi }).p2pcommDemo.receive('c1' as never, t),
+        text,
+      );
+    await receive('On screen when it comes');
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('div.sr-only[role="status"]')].some(
+        (e) => e.textContent === 'Grace Hopper: On screen when it comes',
+      ),
+    );
+    await page.locator('.msgs').focus();
+    await page.keyboard.press('Home');
+    await receive('Far below the reader');
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('div.sr-only[role="status"]')].some(
+        (e) => e.textContent === 'New message from Grace Hopper',
+      ),
+    );
     assertClean(p);
   });
 

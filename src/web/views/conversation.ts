@@ -40,10 +40,13 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     h('div', { class: 'conv-title' }, name, fingerprint),
     conn,
   );
+  // Not a live region itself: the rendered window re-inserts rows as it moves and rows are
+  // replaced as ticks change, which a live log would read out again. New incoming messages
+  // are announced once, through the app's status line.
   const log = h('ol', {
     class: 'msgs',
     role: 'log',
-    'aria-live': 'polite',
+    'aria-live': 'off',
     'aria-label': 'Messages',
     tabindex: 0,
   });
@@ -256,8 +259,9 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
         if (added && shown && (stick || m.outgoing)) log.scrollTop = log.scrollHeight;
         if (added && !m.outgoing) {
           markReadIfVisible();
-          // Reading far back in the history: the new message is not in the log to be read out.
-          if (!shown) ctx.announce(`New message from ${contact?.displayName ?? 'your contact'}`);
+          const from = contact?.displayName ?? 'Contact';
+          // Far back in the history the message is not on screen: say only that it came.
+          ctx.announce(shown ? `${from}: ${m.text}` : `New message from ${from}`);
         }
         renderWaiting();
       } else if (event.type === 'connection' && event.contactId === id && contact !== undefined) {
