@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { startBrowserHarness, type BrowserHarness } from '../../harness/browser.ts';
 import { FakeWrpcServer, NO_REPLY } from './fake-server.ts';
+import { SERVER_INFO_U64_MAX } from './fixtures.ts';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
@@ -43,15 +44,7 @@ describe('wRPC client in the browser', () => {
     });
 
     it('connects with the native WebSocket, keeps u64 exact, gets notifications, reconnects, times out', async () => {
-      server.on('getServerInfo', () => ({
-        rpcApiVersion: 1,
-        rpcApiRevision: 0,
-        serverVersion: '2.0.1',
-        networkId: 'simnet',
-        hasUtxoIndex: true,
-        isSynced: true,
-        virtualDaaScore: 18446744073709551615n,
-      }));
+      server.on('getServerInfo', () => SERVER_INFO_U64_MAX);
       server.on('getInfo', () => NO_REPLY);
       const page = await harness.newPage();
       const url = server.url;

@@ -12,7 +12,7 @@ import { bytesToHex, hexToBytes } from '../../../src/util/bytes.ts';
 import type { BlockHash, TxId } from '../../../src/kaspa/types.ts';
 import type { UtxosChanged } from '../../../src/kaspa/rpc/responses.ts';
 import { CLOSE, FakeWrpcServer, NO_REPLY, ZERO_HASH } from './fake-server.ts';
-import { FACTS_SUBMIT_TX_JSON, FACTS_UTXOS_CHANGED_JSON } from './fixtures.ts';
+import { FACTS_SUBMIT_TX_JSON, FACTS_UTXOS_CHANGED_JSON, SERVER_INFO_U64_MAX } from './fixtures.ts';
 
 const ADDR = 'kaspa:qrqjaalxdcvuhjqhf8nuzkhxvdj7xv7tp3zlea689p8vh8hczvdt7avlxenuw';
 const ADDR2 = 'kaspa:qqzrk3a4acjla3zc9ngr37u4grtkr0k0mqf6qhmd9lteks00av6asl6rqhjnm';
@@ -78,15 +78,7 @@ describe('KaspaRpcClient', () => {
 
   it('speaks the FACTS §6.2 envelope: small incrementing ids, params {} for empty requests, results under params', async () => {
     await fresh();
-    server.on('getServerInfo', () => ({
-      rpcApiVersion: 1,
-      rpcApiRevision: 0,
-      serverVersion: '2.0.1',
-      networkId: 'simnet',
-      hasUtxoIndex: true,
-      isSynced: true,
-      virtualDaaScore: 18446744073709551615n,
-    }));
+    server.on('getServerInfo', () => SERVER_INFO_U64_MAX);
     const c = client();
     await c.connect();
     await c.ping();

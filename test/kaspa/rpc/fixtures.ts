@@ -27,6 +27,17 @@ export const FACTS_UTXOS_CHANGED_JSON = `{"method":"utxosChangedNotification","p
                          "blockDaaScore":123456,"isCoinbase":false,"covenantId":null}}],
   "removed":[]}}}`;
 
+/** A getServerInfo answer of a synced simnet node whose virtual DAA score is u64::MAX, so u64 exactness shows. */
+export const SERVER_INFO_U64_MAX = {
+  rpcApiVersion: 1,
+  rpcApiRevision: 0,
+  serverVersion: '2.0.1',
+  networkId: 'simnet',
+  hasUtxoIndex: true,
+  isSynced: true,
+  virtualDaaScore: 18446744073709551615n,
+} as const;
+
 const rec = <T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> =>
   fc.record(model, { noNullPrototype: true }) as fc.Arbitrary<T>;
 
