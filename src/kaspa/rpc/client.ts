@@ -25,7 +25,16 @@ import {
 } from './convert.ts';
 import { Emitter } from './emitter.ts';
 import { RpcError, serverError } from './errors.ts';
-import { prop, readArray, readBool, readObject, readOptional, readString, readU64 } from './fields.ts';
+import {
+  arrayOf,
+  prop,
+  readArray,
+  readBool,
+  readObject,
+  readOptional,
+  readString,
+  readU64,
+} from './fields.ts';
 import { parseJson, stringifyJson } from './json.ts';
 import {
   type Block,
@@ -303,12 +312,7 @@ export class KaspaRpcClient {
 
   /** `getSink`: the virtual's selected parent, a chain block to start getVirtualChainFromBlock* from. */
   async getSink(opts?: CallOptions): Promise<BlockHash> {
-    const sink = await this.call(
-      'getSink',
-      {},
-      (p) => blockHashFromRpc(prop(readObject(p, 'getSink'), 'sink'), 'getSink.sink'),
-      opts,
-    );
+    const sink = await this.callField('getSink', {}, 'sink', blockHashFromRpc, opts);
     this.lastSeen.sink = sink;
     return sink;
   }
@@ -316,15 +320,11 @@ export class KaspaRpcClient {
   /** `getUtxosByAddresses` (node needs `--utxoindex`). */
   async getUtxosByAddresses(addresses: readonly string[], opts?: CallOptions): Promise<AddressedUtxo[]> {
     checkAddresses(addresses);
-    return this.call(
+    return this.callField(
       'getUtxosByAddresses',
       { addresses: [...addresses] },
-      (p) =>
-        readArray(
-          prop(readObject(p, 'getUtxosByAddresses'), 'entries'),
-          'getUtxosByAddresses.entries',
-          utxosByAddressesEntryFromRpc,
-        ),
+      'entries',
+      arrayOf(utxosByAddressesEntryFromRpc),
       opts,
     );
   }
@@ -332,12 +332,7 @@ export class KaspaRpcClient {
   /** `getBalanceByAddress`, in sompi. */
   async getBalanceByAddress(address: string, opts?: CallOptions): Promise<bigint> {
     checkAddresses([address]);
-    return this.call(
-      'getBalanceByAddress',
-      { address },
-      (p) => readU64(prop(readObject(p, 'getBalanceByAddress'), 'balance'), 'getBalanceByAddress.balance'),
-      opts,
-    );
+    return this.callField('getBalanceByAddress', { address }, 'balance', readU64, opts);
   }
 
   /** `getBalancesByAddresses`; `balance` is undefined where the node reports none. */
@@ -346,21 +341,17 @@ export class KaspaRpcClient {
     opts?: CallOptions,
   ): Promise<{ readonly address: string; readonly balance: bigint | undefined }[]> {
     checkAddresses(addresses);
-    return this.call(
+    return this.callField(
       'getBalancesByAddresses',
       { addresses: [...addresses] },
-      (p) =>
-        readArray(
-          prop(readObject(p, 'getBalancesByAddresses'), 'entries'),
-          'getBalancesByAddresses.entries',
-          (x, path) => {
-            const o = readObject(x, path);
-            return {
-              address: readString(prop(o, 'address'), `${path}.address`),
-              balance: readOptional(prop(o, 'balance'), `${path}.balance`, readU64),
-            };
-          },
-        ),
+      'entries',
+      arrayOf((x, path) => {
+        const o = readObject(x, path);
+        return {
+          address: readString(prop(o, 'address'), `${path}.address`),
+          balance: readOptional(prop(o, 'balance'), `${path}.balance`, readU64),
+        };
+      }),
       opts,
     );
   }
@@ -374,14 +365,11 @@ export class KaspaRpcClient {
     opts: CallOptions & { readonly allowOrphan?: boolean } = {},
   ): Promise<TxId> {
     const transaction = transactionToRpc(tx);
-    return this.call(
+    return this.callField(
       'submitTransaction',
       { transaction, allowOrphan: opts.allowOrphan ?? false },
-      (p) =>
-        txIdFromRpc(
-          prop(readObject(p, 'submitTransaction'), 'transactionId'),
-          'submitTransaction.transactionId',
-        ),
+      'transactionId',
+      txIdFromRpc,
       opts,
     );
   }
@@ -397,18 +385,15 @@ export class KaspaRpcClient {
       readonly filterTransactionPool?: boolean;
     } = {},
   ): Promise<MempoolEntry> {
-    return this.call(
+    return this.callField(
       'getMempoolEntry',
       {
         transactionId: hashToRpc(txId),
         includeOrphanPool: opts.includeOrphanPool ?? false,
         filterTransactionPool: opts.filterTransactionPool ?? false,
       },
-      (p) =>
-        mempoolEntryFromRpc(
-          prop(readObject(p, 'getMempoolEntry'), 'mempoolEntry'),
-          'getMempoolEntry.mempoolEntry',
-        ),
+      'mempoolEntry',
+      mempoolEntryFromRpc,
       opts,
     );
   }
@@ -420,18 +405,14 @@ export class KaspaRpcClient {
       readonly filterTransactionPool?: boolean;
     } = {},
   ): Promise<MempoolEntry[]> {
-    return this.call(
+    return this.callField(
       'getMempoolEntries',
       {
         includeOrphanPool: opts.includeOrphanPool ?? false,
         filterTransactionPool: opts.filterTransactionPool ?? false,
       },
-      (p) =>
-        readArray(
-          prop(readObject(p, 'getMempoolEntries'), 'mempoolEntries'),
-          'getMempoolEntries.mempoolEntries',
-          mempoolEntryFromRpc,
-        ),
+      'mempoolEntries',
+      arrayOf(mempoolEntryFromRpc),
       opts,
     );
   }
@@ -445,31 +426,22 @@ export class KaspaRpcClient {
     } = {},
   ): Promise<MempoolEntriesByAddress[]> {
     checkAddresses(addresses);
-    return this.call(
+    return this.callField(
       'getMempoolEntriesByAddresses',
       {
         addresses: [...addresses],
         includeOrphanPool: opts.includeOrphanPool ?? false,
         filterTransactionPool: opts.filterTransactionPool ?? false,
       },
-      (p) =>
-        readArray(
-          prop(readObject(p, 'getMempoolEntriesByAddresses'), 'entries'),
-          'getMempoolEntriesByAddresses.entries',
-          mempoolEntriesByAddressFromRpc,
-        ),
+      'entries',
+      arrayOf(mempoolEntriesByAddressFromRpc),
       opts,
     );
   }
 
   /** `getFeeEstimate`, feerates in sompi/gram (FACTS §4.6). */
   async getFeeEstimate(opts?: CallOptions): Promise<FeeEstimate> {
-    return this.call(
-      'getFeeEstimate',
-      {},
-      (p) => feeEstimateFromRpc(prop(readObject(p, 'getFeeEstimate'), 'estimate'), 'getFeeEstimate.estimate'),
-      opts,
-    );
+    return this.callField('getFeeEstimate', {}, 'estimate', feeEstimateFromRpc, opts);
   }
 
   /** `getBlock`; only the block's own transactions, none for pruned or header-only blocks. */
@@ -477,10 +449,11 @@ export class KaspaRpcClient {
     hash: BlockHash,
     opts: CallOptions & { readonly includeTransactions?: boolean } = {},
   ): Promise<Block> {
-    return this.call(
+    return this.callField(
       'getBlock',
       { hash: hashToRpc(hash), includeTransactions: opts.includeTransactions ?? true },
-      (p) => blockFromRpc(prop(readObject(p, 'getBlock'), 'block'), 'getBlock.block'),
+      'block',
+      blockFromRpc,
       opts,
     );
   }
@@ -566,17 +539,14 @@ export class KaspaRpcClient {
     acceptingBlockDaaScore: bigint,
     opts?: CallOptions,
   ): Promise<string> {
-    return this.call(
+    return this.callField(
       'getUtxoReturnAddress',
       {
         txid: hashToRpc(txId),
         acceptingBlockDaaScore: u64ToRpc('acceptingBlockDaaScore', acceptingBlockDaaScore),
       },
-      (p) =>
-        readString(
-          prop(readObject(p, 'getUtxoReturnAddress'), 'returnAddress'),
-          'getUtxoReturnAddress.returnAddress',
-        ),
+      'returnAddress',
+      readString,
       opts,
     );
   }
@@ -612,10 +582,11 @@ export class KaspaRpcClient {
     block: RpcRawBlock,
     opts: CallOptions & { readonly allowNonDaaBlocks?: boolean } = {},
   ): Promise<SubmitBlockReport> {
-    return this.call(
+    return this.callField(
       'submitBlock',
       { block, allowNonDaaBlocks: opts.allowNonDaaBlocks ?? false },
-      (p) => submitBlockReportFromRpc(prop(readObject(p, 'submitBlock'), 'report'), 'submitBlock.report'),
+      'report',
+      submitBlockReportFromRpc,
       opts,
     );
   }
@@ -772,6 +743,22 @@ export class KaspaRpcClient {
         cause: e,
       });
     }
+  }
+
+  /** `call` for answers that are one field: `key` of the `method` answer, read by `decode` as `method.key`. */
+  private callField<T>(
+    method: string,
+    params: unknown,
+    key: string,
+    decode: (value: unknown, path: string) => T,
+    opts?: CallOptions,
+  ): Promise<T> {
+    return this.call(
+      method,
+      params,
+      (p) => decode(prop(readObject(p, method), key), `${method}.${key}`),
+      opts,
+    );
   }
 
   private request(method: string, params: unknown, opts: CallOptions, internal: boolean): Promise<unknown> {

@@ -90,6 +90,11 @@ export function readArray<T>(v: unknown, field: string, item: (x: unknown, path:
   return out;
 }
 
+/** `readArray` with its item reader bound, for passing where a field reader is expected. */
+export function arrayOf<T>(item: (x: unknown, path: string) => T): (v: unknown, field: string) => T[] {
+  return (v, field) => readArray(v, field, item);
+}
+
 /** `undefined` and `null` become undefined; anything else goes through `read`. */
 export function readOptional<T>(
   v: unknown,
