@@ -2,7 +2,8 @@
  * The small slice of a WebRTC stack the link logic needs. `webrtc-browser.ts` maps it onto
  * the native `RTCPeerConnection`, `webrtc-node.ts` onto werift; everything stateful (ICE
  * gathering policy, framing, heartbeat, backpressure, the link state machine) lives once in
- * `webrtc.ts` over this interface. Adapters translate and never decide.
+ * `webrtc.ts` over this interface. Adapters translate and never decide; what translates the same
+ * way for both (werift copies the W3C API) is written once below, in `W3cPeer` and `W3cChannel`.
  */
 import type { IceServer, SignalCandidate } from './types.ts';
 
@@ -119,5 +120,45 @@ export abstract class W3cPeer<PC extends W3cSessionApi> implements RtcPeer {
 
   gatheringComplete(): boolean {
     return this.pc.iceGatheringState === 'complete';
+  }
+}
+
+/** The state and buffering part of the W3C `RTCDataChannel`, which werift copies too. */
+interface W3cChannelApi {
+  readonly protocol: string;
+  readonly readyState: string;
+  readonly bufferedAmount: number;
+  bufferedAmountLowThreshold: number;
+  close(): void;
+}
+
+/**
+ * The `RtcChannel` members that read the same over any W3C-shaped data channel; each stack
+ * adds its event wiring and how it hands bytes over.
+ */
+export abstract class W3cChannel<DC extends W3cChannelApi> implements RtcChannel {
+  protected constructor(protected readonly dc: DC) {}
+
+  abstract listen(events: RtcChannelEvents): void;
+  abstract send(data: Uint8Array): void;
+
+  get protocol(): string {
+    return this.dc.protocol;
+  }
+
+  get isOpen(): boolean {
+    return this.dc.readyState === 'open';
+  }
+
+  get bufferedAmount(): number {
+    return this.dc.bufferedAmount;
+  }
+
+  setBufferedAmountLowThreshold(bytes: number): void {
+    this.dc.bufferedAmountLowThreshold = bytes;
+  }
+
+  close(): void {
+    this.dc.close();
   }
 }

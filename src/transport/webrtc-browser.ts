@@ -3,6 +3,7 @@
  * lives here; the behaviour is in `webrtc.ts`.
  */
 import {
+  W3cChannel,
   W3cPeer,
   w3cIceServers,
   type RtcChannel,
@@ -13,22 +14,11 @@ import {
 import { createWebRtcTransport } from './webrtc.ts';
 import type { IceServer, PeerTransport, TransportOptions } from './types.ts';
 
-class NativeChannel implements RtcChannel {
-  constructor(private readonly dc: RTCDataChannel) {
+class NativeChannel extends W3cChannel<RTCDataChannel> {
+  constructor(dc: RTCDataChannel) {
+    super(dc);
     // Binary messages as ArrayBuffer: synchronous to read, unlike the default Blob.
     dc.binaryType = 'arraybuffer';
-  }
-
-  get protocol(): string {
-    return this.dc.protocol;
-  }
-
-  get isOpen(): boolean {
-    return this.dc.readyState === 'open';
-  }
-
-  get bufferedAmount(): number {
-    return this.dc.bufferedAmount;
   }
 
   listen(events: RtcChannelEvents): void {
@@ -42,16 +32,8 @@ class NativeChannel implements RtcChannel {
     this.dc.addEventListener('bufferedamountlow', () => events.onBufferedAmountLow());
   }
 
-  setBufferedAmountLowThreshold(bytes: number): void {
-    this.dc.bufferedAmountLowThreshold = bytes;
-  }
-
   send(data: Uint8Array): void {
     this.dc.send(data as Uint8Array<ArrayBuffer>);
-  }
-
-  close(): void {
-    this.dc.close();
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { RTCPeerConnection, type RTCDataChannel } from 'werift';
 import {
+  W3cChannel,
   W3cPeer,
   w3cIceServers,
   type RtcChannel,
@@ -26,19 +27,9 @@ export interface NodeStackOptions {
   readonly ipv6?: boolean;
 }
 
-class WeriftChannel implements RtcChannel {
-  constructor(private readonly dc: RTCDataChannel) {}
-
-  get protocol(): string {
-    return this.dc.protocol;
-  }
-
-  get isOpen(): boolean {
-    return this.dc.readyState === 'open';
-  }
-
-  get bufferedAmount(): number {
-    return this.dc.bufferedAmount;
+class WeriftChannel extends W3cChannel<RTCDataChannel> {
+  constructor(dc: RTCDataChannel) {
+    super(dc);
   }
 
   listen(events: RtcChannelEvents): void {
@@ -54,16 +45,8 @@ class WeriftChannel implements RtcChannel {
     this.dc.bufferedAmountLow.subscribe(() => events.onBufferedAmountLow());
   }
 
-  setBufferedAmountLowThreshold(bytes: number): void {
-    this.dc.bufferedAmountLowThreshold = bytes;
-  }
-
   send(data: Uint8Array): void {
     this.dc.send(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  }
-
-  close(): void {
-    this.dc.close();
   }
 }
 
