@@ -101,6 +101,19 @@ describe('backup export and import with the real core in Chromium', () => {
     await page.getByRole('heading', { name: 'Create your identity' }).waitFor({ timeout: UI });
   });
 
+  it('refused in the settings of an existing profile, it leaves that profile as it was', async () => {
+    const { page } = bob;
+    await openChat(bob, 'Alice');
+    const before = await page.locator('li.msg .text').allTextContents();
+    await openSettings(bob);
+    await importFile(page, backup, 'not-alices-password');
+    await page.getByText('Wrong password for this backup. Nothing was changed.').waitFor({ timeout: UI });
+    assert.equal(await page.locator('.topbar .me').textContent(), 'Bob');
+    await openChat(bob, 'Alice');
+    await page.locator('li.msg .text', { hasText: before.at(-1)! }).waitFor({ timeout: UI });
+    assert.deepEqual(await page.locator('li.msg .text').allTextContents(), before);
+  });
+
   it('imports the file into a fresh profile: same identity, contact and history, also after a reload', async () => {
     const { page } = device;
     await page.getByRole('link', { name: 'Restore from a recovery key or a backup' }).click();
