@@ -140,6 +140,7 @@ export {
   type ChainPosition,
   type KaspaRpcClientEvents,
   type KaspaRpcClientOptions,
+  type MempoolQueryOptions,
   type ReconnectGap,
   type ReconnectOptions,
   type Subscription,

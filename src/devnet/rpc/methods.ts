@@ -453,29 +453,28 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     return { transactionId: entry.idHex };
   });
 
-  const mempoolQuery = (p: Readonly<Record<string, unknown>>): void => {
+  /** Checks a mempool query's pool flags (FACTS §6.5); true when the transaction pool is filtered out. */
+  const mempoolQuery = (p: Readonly<Record<string, unknown>>): boolean => {
     const includeOrphanPool = readBool(prop(p, 'includeOrphanPool'), 'includeOrphanPool');
     const filterTransactionPool = readBool(prop(p, 'filterTransactionPool'), 'filterTransactionPool');
     if (filterTransactionPool && !includeOrphanPool)
       fail('transaction query must either not filter transactions or include orphans');
+    return filterTransactionPool;
   };
   m.set('getMempoolEntry', (p) => {
     const id = bytesToHex(readHex(prop(p, 'transactionId'), 'transactionId', 32));
-    mempoolQuery(p);
-    const filter = readBool(prop(p, 'filterTransactionPool'), 'filterTransactionPool');
+    const filter = mempoolQuery(p);
     const e = filter ? undefined : chain.mempool.get(id);
     if (e === undefined) return fail(`Transaction ${id} not found`);
     return { mempoolEntry: mempoolToRpc(e) };
   });
   m.set('getMempoolEntries', (p) => {
-    mempoolQuery(p);
-    const filter = readBool(prop(p, 'filterTransactionPool'), 'filterTransactionPool');
+    const filter = mempoolQuery(p);
     return { mempoolEntries: filter ? [] : chain.mempool.entries().map(mempoolToRpc) };
   });
   m.set('getMempoolEntriesByAddresses', (p) => {
     const addresses = readArray(prop(p, 'addresses'), 'addresses', readAddress);
-    mempoolQuery(p);
-    const filter = readBool(prop(p, 'filterTransactionPool'), 'filterTransactionPool');
+    const filter = mempoolQuery(p);
     const all = filter ? [] : chain.mempool.entries();
     return {
       entries: addresses.map((a) => {

@@ -74,6 +74,17 @@ export interface CallOptions {
   readonly timeoutMs?: number;
 }
 
+/**
+ * Which pools a mempool query reads (FACTS §6.5); `filterTransactionPool: true` (leave out the
+ * transaction pool) requires `includeOrphanPool: true`, else the node answers SERVER_ERROR.
+ */
+export interface MempoolQueryOptions extends CallOptions {
+  /** @default false */
+  readonly includeOrphanPool?: boolean;
+  /** @default false */
+  readonly filterTransactionPool?: boolean;
+}
+
 /** Reconnect policy: delay = min(maxDelayMs, initialDelayMs × 2^attempt), then jittered to [½, 1]×. */
 export interface ReconnectOptions {
   /** @default 250 */
@@ -374,23 +385,13 @@ export class KaspaRpcClient {
     );
   }
 
-  /**
-   * `getMempoolEntry`. Not found is SERVER_ERROR ("Transaction <id> not found").
-   * `filterTransactionPool: true` requires `includeOrphanPool: true` (FACTS §6.5).
-   */
-  async getMempoolEntry(
-    txId: TxId,
-    opts: CallOptions & {
-      readonly includeOrphanPool?: boolean;
-      readonly filterTransactionPool?: boolean;
-    } = {},
-  ): Promise<MempoolEntry> {
+  /** `getMempoolEntry`. Not found is SERVER_ERROR ("Transaction <id> not found"). */
+  async getMempoolEntry(txId: TxId, opts: MempoolQueryOptions = {}): Promise<MempoolEntry> {
     return this.callField(
       'getMempoolEntry',
       {
         transactionId: hashToRpc(txId),
-        includeOrphanPool: opts.includeOrphanPool ?? false,
-        filterTransactionPool: opts.filterTransactionPool ?? false,
+        ...mempoolPools(opts),
       },
       'mempoolEntry',
       mempoolEntryFromRpc,
@@ -399,17 +400,11 @@ export class KaspaRpcClient {
   }
 
   /** `getMempoolEntries`. */
-  async getMempoolEntries(
-    opts: CallOptions & {
-      readonly includeOrphanPool?: boolean;
-      readonly filterTransactionPool?: boolean;
-    } = {},
-  ): Promise<MempoolEntry[]> {
+  async getMempoolEntries(opts: MempoolQueryOptions = {}): Promise<MempoolEntry[]> {
     return this.callField(
       'getMempoolEntries',
       {
-        includeOrphanPool: opts.includeOrphanPool ?? false,
-        filterTransactionPool: opts.filterTransactionPool ?? false,
+        ...mempoolPools(opts),
       },
       'mempoolEntries',
       arrayOf(mempoolEntryFromRpc),
@@ -420,18 +415,14 @@ export class KaspaRpcClient {
   /** `getMempoolEntriesByAddresses`: pending spends (`sending`) and receipts (`receiving`) per address. */
   async getMempoolEntriesByAddresses(
     addresses: readonly string[],
-    opts: CallOptions & {
-      readonly includeOrphanPool?: boolean;
-      readonly filterTransactionPool?: boolean;
-    } = {},
+    opts: MempoolQueryOptions = {},
   ): Promise<MempoolEntriesByAddress[]> {
     checkAddresses(addresses);
     return this.callField(
       'getMempoolEntriesByAddresses',
       {
         addresses: [...addresses],
-        includeOrphanPool: opts.includeOrphanPool ?? false,
-        filterTransactionPool: opts.filterTransactionPool ?? false,
+        ...mempoolPools(opts),
       },
       'entries',
       arrayOf(mempoolEntriesByAddressFromRpc),
@@ -1220,6 +1211,17 @@ export class KaspaRpcClient {
   private report(error: unknown): void {
     this.events.emit('error', error);
   }
+}
+
+/** The pool flags of a mempool query as the node expects them: always present. */
+function mempoolPools(opts: MempoolQueryOptions): {
+  includeOrphanPool: boolean;
+  filterTransactionPool: boolean;
+} {
+  return {
+    includeOrphanPool: opts.includeOrphanPool ?? false,
+    filterTransactionPool: opts.filterTransactionPool ?? false,
+  };
 }
 
 function checkAddresses(addresses: readonly string[]): void {
