@@ -11,7 +11,7 @@ import { parseJson } from '../../../src/kaspa/rpc/json.ts';
 import { bytesToHex, hexToBytes } from '../../../src/util/bytes.ts';
 import type { BlockHash, TxId } from '../../../src/kaspa/types.ts';
 import type { UtxosChanged } from '../../../src/kaspa/rpc/responses.ts';
-import { CLOSE, FakeWrpcServer, NO_REPLY, ZERO_HASH } from './fake-server.ts';
+import { CLOSE, FakeWrpcServer, NO_REPLY, ZERO_HASH, until } from './fake-server.ts';
 import { FACTS_SUBMIT_TX_JSON, FACTS_UTXOS_CHANGED_JSON, SERVER_INFO_U64_MAX } from './fixtures.ts';
 
 const ADDR = 'kaspa:qrqjaalxdcvuhjqhf8nuzkhxvdj7xv7tp3zlea689p8vh8hczvdt7avlxenuw';
@@ -37,11 +37,6 @@ function nextEvent<K extends keyof KaspaRpcClientEvents>(
       resolve(v);
     });
   });
-}
-
-/** Polls a condition on the event loop; the test runner's own timeout bounds it. */
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
 }
 
 describe('KaspaRpcClient', () => {

@@ -3,8 +3,10 @@
  * port. Each test installs handlers per method; the server records every frame, tracks
  * subscriptions per connection, and can drop connections, stay silent or send junk.
  */
+import { afterEach } from 'node:test';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
+import { KaspaRpcClient, type KaspaRpcClientOptions } from '../../../src/kaspa/rpc/client.ts';
 import { parseJson, stringifyJson } from '../../../src/kaspa/rpc/json.ts';
 
 export const NO_REPLY = Symbol('no reply');
@@ -182,4 +184,32 @@ export class FakeWrpcServer {
     if (method === 'subscribe') conn.subscriptions.set(variant, body);
     else conn.subscriptions.delete(variant);
   }
+}
+
+/** Polls a condition on the event loop; the test runner's own timeout bounds it. */
+export async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+}
+
+/**
+ * For the calling `describe`: a function that starts a fresh fake server and connects a client
+ * to it (no heartbeat, plus `options`); both are closed after each test.
+ */
+export function serverAndClient(
+  options: Partial<KaspaRpcClientOptions> = {},
+): () => Promise<{ server: FakeWrpcServer; client: KaspaRpcClient }> {
+  const open: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const close of open.splice(0).reverse()) await close();
+  });
+  return async () => {
+    const server = await FakeWrpcServer.start();
+    const client = new KaspaRpcClient({ urls: server.url, heartbeatMs: 0, ...options });
+    open.push(
+      () => server.close(),
+      () => client.close(),
+    );
+    await client.connect();
+    return { server, client };
+  };
 }

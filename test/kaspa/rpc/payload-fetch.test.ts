@@ -1,13 +1,13 @@
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
+import type { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
 import { transactionFromRpc, transactionToRpc, mempoolEntryToRpc } from '../../../src/kaspa/rpc/convert.ts';
 import { parseJson } from '../../../src/kaspa/rpc/json.ts';
 import { PayloadFetcher } from '../../../src/kaspa/payload-fetch.ts';
 import { transactionId } from '../../../src/kaspa/txid.ts';
 import { bytesToHex, hexToBytes } from '../../../src/util/bytes.ts';
 import type { BlockHash, Transaction } from '../../../src/kaspa/types.ts';
-import { FakeWrpcServer, ZERO_HASH } from './fake-server.ts';
+import { ZERO_HASH, serverAndClient, until, type FakeWrpcServer } from './fake-server.ts';
 import { FACTS_SUBMIT_TX_JSON } from './fixtures.ts';
 
 const base = transactionFromRpc(parseJson(FACTS_SUBMIT_TX_JSON));
@@ -63,25 +63,12 @@ function rpcBlock(n: number, daaScore: number, txs: Transaction[]): Record<strin
   };
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
-}
-
 describe('PayloadFetcher', () => {
-  const cleanup: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const f of cleanup.splice(0).reverse()) await f();
-  });
+  const connected = serverAndClient();
 
   async function setup(): Promise<{ server: FakeWrpcServer; client: KaspaRpcClient }> {
-    const server = await FakeWrpcServer.start();
+    const { server, client } = await connected();
     server.on('getMempoolEntry', (p) => ({ error: `Transaction ${String(p['transactionId'])} not found` }));
-    const client = new KaspaRpcClient({ urls: server.url, heartbeatMs: 0 });
-    cleanup.push(
-      () => server.close(),
-      () => client.close(),
-    );
-    await client.connect();
     return { server, client };
   }
 

@@ -1,10 +1,10 @@
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
+import type { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
 import { utxosByAddressesEntryToRpc, type AddressedUtxo } from '../../../src/kaspa/rpc/convert.ts';
 import { UtxoWatcher, outpointKey, type UtxoChange } from '../../../src/kaspa/utxo-watcher.ts';
 import type { TxId } from '../../../src/kaspa/types.ts';
-import { FakeWrpcServer } from './fake-server.ts';
+import { serverAndClient, until, type FakeWrpcServer } from './fake-server.ts';
 
 const A = 'kaspasim:qqzrk3a4acjla3zc9ngr37u4grtkr0k0mqf6qhmd9lteks00av6ass27ptvdg';
 const B = 'kaspasim:qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqekcujlt2';
@@ -22,38 +22,21 @@ function utxo(n: number, address: string): AddressedUtxo {
   };
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
-}
-
 describe('UtxoWatcher', () => {
-  const cleanup: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const f of cleanup.splice(0).reverse()) await f();
-  });
+  const connected = serverAndClient({ reconnect: { initialDelayMs: 5, maxDelayMs: 20 } });
 
   async function setup(): Promise<{
     server: FakeWrpcServer;
     client: KaspaRpcClient;
     utxoSet: Map<string, AddressedUtxo>;
   }> {
-    const server = await FakeWrpcServer.start();
+    const { server, client } = await connected();
     const utxoSet = new Map<string, AddressedUtxo>();
     server.on('getUtxosByAddresses', (p) => ({
       entries: [...utxoSet.values()]
         .filter((u) => (p['addresses'] as string[]).includes(u.address!))
         .map(utxosByAddressesEntryToRpc),
     }));
-    const client = new KaspaRpcClient({
-      urls: server.url,
-      heartbeatMs: 0,
-      reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
-    });
-    cleanup.push(
-      () => server.close(),
-      () => client.close(),
-    );
-    await client.connect();
     return { server, client, utxoSet };
   }
 
