@@ -146,6 +146,22 @@ class WebRtcLink implements PeerLink {
     this.assertLive();
   }
 
+  /**
+   * Creates the local offer or answer, waits for gathering unless trickling, and returns the
+   * description to hand to the engine; a failure ends the link as `failed`.
+   */
+  async describeLocal(type: 'offer' | 'answer'): Promise<string> {
+    try {
+      await (type === 'offer' ? this.peer.setLocalOffer() : this.peer.setLocalAnswer());
+      if (!this.options.trickle) await this.gather();
+    } catch (e) {
+      const err = asTransportError(e, `could not create an ${type}`);
+      this.end('failed', err);
+      throw err;
+    }
+    return this.localDescription();
+  }
+
   /** The local description to hand to the engine, shaped by the trickle setting. */
   localDescription(): string {
     const sdp = this.peer.localSdp();
@@ -416,21 +432,16 @@ class WebRtcLink implements PeerLink {
 /** Builds the offerer and answerer operations over one runtime's WebRTC stack. */
 export function createWebRtcTransport(stack: RtcStack, defaults: TransportOptions = {}): PeerTransport {
   resolveOptions(defaults, undefined);
+  const newLink = (options: TransportOptions | undefined): { peer: RtcPeer; link: WebRtcLink } => {
+    const o = resolveOptions(defaults, options);
+    const peer = stack.createPeer({ iceServers: o.iceServers });
+    return { peer, link: new WebRtcLink(stack, peer, o) };
+  };
   return {
     async createOffer(options?: TransportOptions): Promise<OfferHandle> {
-      const o = resolveOptions(defaults, options);
-      const peer = stack.createPeer({ iceServers: o.iceServers });
-      const link = new WebRtcLink(stack, peer, o);
+      const { peer, link } = newLink(options);
       link.attachChannel(peer.createDataChannel(CHANNEL_LABEL, FRAMING_PROTOCOL));
-      try {
-        await peer.setLocalOffer();
-        if (!o.trickle) await link.gather();
-      } catch (e) {
-        const err = asTransportError(e, 'could not create an offer');
-        link.end('failed', err);
-        throw err;
-      }
-      const offer: SignalOffer = { type: 'offer', sdp: link.localDescription() };
+      const offer: SignalOffer = { type: 'offer', sdp: await link.describeLocal('offer') };
       return {
         offer,
         link,
@@ -449,19 +460,9 @@ export function createWebRtcTransport(stack: RtcStack, defaults: TransportOption
 
     async acceptOffer(offer: SignalOffer, options?: TransportOptions): Promise<AnswerHandle> {
       const checked = parseOffer(offer);
-      const o = resolveOptions(defaults, options);
-      const peer = stack.createPeer({ iceServers: o.iceServers });
-      const link = new WebRtcLink(stack, peer, o);
+      const { link } = newLink(options);
       await link.applyRemote('offer', checked.sdp);
-      try {
-        await peer.setLocalAnswer();
-        if (!o.trickle) await link.gather();
-      } catch (e) {
-        const err = asTransportError(e, 'could not create an answer');
-        link.end('failed', err);
-        throw err;
-      }
-      return { answer: { type: 'answer', sdp: link.localDescription() }, link };
+      return { answer: { type: 'answer', sdp: await link.describeLocal('answer') }, link };
     },
   };
 }
