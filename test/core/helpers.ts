@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { Address, AddressVersion } from '../../src/kaspa/address.ts';
 import { Identity } from '../../src/core/identity/identity.ts';
 import { ContactCard } from '../../src/core/contact/card.ts';
-import { SessionManager, type SessionManagerOptions } from '../../src/core/session/session-manager.ts';
+import {
+  SessionManager,
+  type Received,
+  type SessionManagerOptions,
+} from '../../src/core/session/session-manager.ts';
 import { P2pCommError } from '../../src/util/errors.ts';
 
 /** A user of the tests: identity, card, sessions, and a settable clock. */
@@ -40,6 +44,11 @@ export function makePair(options: SessionManagerOptions = {}): [TestUser, TestUs
 /** UTF-8 text to bytes and back, for readable assertions. */
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** One message over a session: `from` encrypts `message` to `to`, who decrypts it. */
+export function deliver(from: TestUser, to: TestUser, message: string): Received {
+  return to.sessions.decrypt(from.sessions.encrypt(to.identity.peerId, enc(message)));
+}
 
 /**
  * The `code` of the typed error `fn` throws, or "none" when it returns; anything thrown that is

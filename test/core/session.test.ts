@@ -8,7 +8,7 @@ import { DecodeError, P2pCommError } from '../../src/util/errors.ts';
 import { bytesToHex, concatBytes } from '../../src/util/bytes.ts';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { TAG_BYTES, kdfChain, messageCipherKeys } from '../../src/core/session/kdf.ts';
-import { makePair, makeUser, enc, dec, errorCode } from './helpers.ts';
+import { deliver, makePair, makeUser, enc, dec, errorCode } from './helpers.ts';
 
 function text(r: Received): string {
   assert.equal(r.kind, 'message');
@@ -18,19 +18,13 @@ function text(r: Received): string {
 describe('sessions: X3DH from a contact card, then the Double Ratchet', () => {
   it('a first message from the card alone, answers, and a conversation both ways', () => {
     const [a, b] = makePair();
-    const first = b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('hi bob')));
+    const first = deliver(a, b, 'hi bob');
     assert.equal(text(first), 'hi bob');
     assert.equal(first.kind === 'message' && first.newSession, true);
     assert.deepEqual(first.sender, a.identity.peerId);
     for (let round = 0; round < 5; round++) {
-      assert.equal(
-        text(a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc(`b${round}`)))),
-        `b${round}`,
-      );
-      assert.equal(
-        text(b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc(`a${round}`)))),
-        `a${round}`,
-      );
+      assert.equal(text(deliver(b, a, `b${round}`)), `b${round}`);
+      assert.equal(text(deliver(a, b, `a${round}`)), `a${round}`);
     }
   });
 
@@ -38,24 +32,24 @@ describe('sessions: X3DH from a contact card, then the Double Ratchet', () => {
     const a = makeUser('alice');
     const b = makeUser('bob');
     a.sessions.addContact(b.card);
-    const r = b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('hello')));
+    const r = deliver(a, b, 'hello');
     assert.equal(text(r), 'hello');
     assert.equal(r.kind === 'message' && r.card.displayName, 'alice');
     assert.deepEqual(b.sessions.contact(a.identity.peerId)?.identityKey, a.identity.publicKey);
-    assert.equal(text(a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('welcome')))), 'welcome');
+    assert.equal(text(deliver(b, a, 'welcome')), 'welcome');
   });
 
   it('frames after the first reply carry no first-contact wrapper (fixed overhead)', () => {
     const [a, b] = makePair();
-    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('x')));
-    a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('y')));
+    deliver(a, b, 'x');
+    deliver(b, a, 'y');
     const f = a.sessions.encrypt(b.identity.peerId, enc('12345'));
     assert.equal(f.length, 5 + FRAME_OVERHEAD);
   });
 
   it('out-of-order arrival across ratchet steps: every message opens exactly once', () => {
     const [a, b] = makePair();
-    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('start')));
+    deliver(a, b, 'start');
     const fromB = [0, 1, 2].map((i) => b.sessions.encrypt(a.identity.peerId, enc(`b${i}`)));
     assert.equal(text(a.sessions.decrypt(fromB[2]!)), 'b2');
     const fromA = [0, 1, 2].map((i) => a.sessions.encrypt(b.identity.peerId, enc(`a${i}`)));
@@ -77,7 +71,7 @@ describe('sessions: X3DH from a contact card, then the Double Ratchet', () => {
         fc.array(fc.nat(), { maxLength: 10 }),
         (senders, rank, dupIdx) => {
           const [a, b] = makePair();
-          b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('open')));
+          deliver(a, b, 'open');
           const frames: { to: 'a' | 'b'; frame: Uint8Array; text: string }[] = [];
           senders.forEach((fromA, i) => {
             const t = `m${i}`;
@@ -115,8 +109,8 @@ describe('sessions: X3DH from a contact card, then the Double Ratchet', () => {
 
   it('tampering anywhere in a frame is refused with a typed error and changes nothing', () => {
     const [a, b] = makePair();
-    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('open')));
-    a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('ok')));
+    deliver(a, b, 'open');
+    deliver(b, a, 'ok');
     const f = a.sessions.encrypt(b.identity.peerId, enc('the real message'));
     const before = bytesToHex(b.sessions.serialize());
     for (let i = 0; i < f.length; i++) {
@@ -146,8 +140,8 @@ describe('sessions: X3DH from a contact card, then the Double Ratchet', () => {
   it('skipped keys are bounded: a gap beyond the lookahead is not accepted', () => {
     const limits = { lookahead: 8, maxSkipped: 16, maxSkippedAgeMs: 1000, recentTags: 16 };
     const [a, b] = makePair({ limits });
-    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('open')));
-    a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('ok')));
+    deliver(a, b, 'open');
+    deliver(b, a, 'ok');
     const lost = Array.from({ length: 9 }, (_, i) => a.sessions.encrypt(b.identity.peerId, enc(`l${i}`)));
     const far = a.sessions.encrypt(b.identity.peerId, enc('far'));
     assert.equal(
@@ -162,16 +156,13 @@ describe('sessions: X3DH from a contact card, then the Double Ratchet', () => {
   it('a previous chain may end far beyond the lookahead: the new chain still opens, old keys are kept', () => {
     const limits = { lookahead: 8, maxSkipped: 40, maxSkippedAgeMs: 60_000, recentTags: 16 };
     const [a, b] = makePair({ limits });
-    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('open')));
-    a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('ok')));
+    deliver(a, b, 'open');
+    deliver(b, a, 'ok');
     const lost = Array.from({ length: 30 }, (_, i) => a.sessions.encrypt(b.identity.peerId, enc(`l${i}`)));
     // Bob gets only the first; his answer carries a new ratchet key, so Alice's next chain starts.
     assert.equal(text(b.sessions.decrypt(lost[0]!)), 'l0');
-    a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('new key')));
-    assert.equal(
-      text(b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('next chain')))),
-      'next chain',
-    );
+    deliver(b, a, 'new key');
+    assert.equal(text(deliver(a, b, 'next chain')), 'next chain');
     assert.equal(text(b.sessions.decrypt(lost[29]!)), 'l29');
     assert.equal(text(b.sessions.decrypt(lost[3]!)), 'l3');
   });
@@ -179,15 +170,15 @@ describe('sessions: X3DH from a contact card, then the Double Ratchet', () => {
   it('a previous chain ending beyond maxSkipped is refused (TOO_MANY_SKIPPED), state unchanged', () => {
     const limits = { lookahead: 8, maxSkipped: 20, maxSkippedAgeMs: 60_000, recentTags: 16 };
     const [a, b] = makePair({ limits });
-    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('open')));
-    a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('ok')));
+    deliver(a, b, 'open');
+    deliver(b, a, 'ok');
     const first = a.sessions.encrypt(b.identity.peerId, enc('l0'));
     for (let i = 1; i < 30; i++) a.sessions.encrypt(b.identity.peerId, enc(`l${i}`));
     b.sessions.decrypt(first);
-    a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('new key')));
+    deliver(b, a, 'new key');
     const before = bytesToHex(b.sessions.serialize());
     assert.equal(
-      errorCode(() => b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('x')))),
+      errorCode(() => deliver(a, b, 'x')),
       'TOO_MANY_SKIPPED',
     );
     assert.equal(bytesToHex(b.sessions.serialize()), before);
@@ -196,10 +187,10 @@ describe('sessions: X3DH from a contact card, then the Double Ratchet', () => {
   it('skipped keys expire: a late copy older than maxSkippedAgeMs no longer opens', () => {
     const limits = { lookahead: 8, maxSkipped: 16, maxSkippedAgeMs: 60_000, recentTags: 16 };
     const [a, b] = makePair({ limits });
-    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('open')));
-    a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('ok')));
+    deliver(a, b, 'open');
+    deliver(b, a, 'ok');
     const late = a.sessions.encrypt(b.identity.peerId, enc('late'));
-    assert.equal(text(b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('next')))), 'next');
+    assert.equal(text(deliver(a, b, 'next')), 'next');
     b.clock.now += 61_000;
     assert.equal(
       errorCode(() => b.sessions.decrypt(late)),
@@ -220,7 +211,7 @@ describe('forward secrecy and post-compromise security', () => {
       const f = a.sessions.encrypt(b.identity.peerId, enc(`secret ${i}`));
       yesterday.push(f);
       assert.equal(text(b.sessions.decrypt(f)), `secret ${i}`);
-      a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc(`ack ${i}`)));
+      deliver(b, a, `ack ${i}`);
     }
     // The attacker takes Bob's full state (and his identity) now.
     const stolenBytes = b.sessions.serialize();
@@ -271,8 +262,8 @@ describe('forward secrecy and post-compromise security', () => {
 
   it('heals after a compromise once both sides have sent again', () => {
     const [a, b] = makePair();
-    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('open')));
-    a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('ok')));
+    deliver(a, b, 'open');
+    deliver(b, a, 'ok');
     // The attacker copies Alice's state and then passively reads every frame.
     const eve = SessionManager.deserialize(a.identity, a.sessions.serialize());
     const f1 = b.sessions.encrypt(a.identity.peerId, enc('still readable'));
@@ -296,10 +287,7 @@ describe('forward secrecy and post-compromise security', () => {
         `message ${i}`,
       );
       assert.equal(text(a.sessions.decrypt(f)), `healed ${i}`);
-      assert.equal(
-        text(b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc(`reply ${i}`)))),
-        `reply ${i}`,
-      );
+      assert.equal(text(deliver(a, b, `reply ${i}`)), `reply ${i}`);
     }
   });
 });
@@ -336,15 +324,15 @@ describe('simultaneous initiation', () => {
     assert.equal(text(b.sessions.decrypt(a2)), 'a second');
     assert.equal(text(b.sessions.decrypt(fa)), 'a first');
     for (let i = 0; i < 2; i++) {
-      assert.equal(text(a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc(`b${i}`)))), `b${i}`);
-      assert.equal(text(b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc(`a${i}`)))), `a${i}`);
+      assert.equal(text(deliver(b, a, `b${i}`)), `b${i}`);
+      assert.equal(text(deliver(a, b, `a${i}`)), `a${i}`);
     }
   });
 
   it('a peer that lost its state starts over and the session follows it', () => {
     const [a, b] = makePair();
-    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('open')));
-    a.sessions.decrypt(b.sessions.encrypt(a.identity.peerId, enc('ok')));
+    deliver(a, b, 'open');
+    deliver(b, a, 'ok');
     const aFresh = SessionManager.create(a.identity, { now: () => a.clock.now });
     aFresh.setOwnCard(a.card);
     aFresh.addContact(b.card);
@@ -359,9 +347,9 @@ describe('simultaneous initiation', () => {
 describe('session state bytes', () => {
   it('round-trip mid-conversation, including skipped keys', () => {
     const [a, b] = makePair();
-    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('open')));
+    deliver(a, b, 'open');
     const skipped = a.sessions.encrypt(b.identity.peerId, enc('skipped'));
-    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('after')));
+    deliver(a, b, 'after');
     const b2 = SessionManager.deserialize(b.identity, b.sessions.serialize(), { now: () => b.clock.now });
     assert.deepEqual(b2.serialize(), b.sessions.serialize());
     assert.equal(text(b2.decrypt(skipped)), 'skipped');
@@ -373,7 +361,7 @@ describe('session state bytes', () => {
 
   it('corrupted state bytes give DecodeError, never a crash', () => {
     const [a, b] = makePair();
-    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('open')));
+    deliver(a, b, 'open');
     const bytes = b.sessions.serialize();
     for (let cut = 0; cut < bytes.length; cut += 7) {
       assert.throws(
