@@ -26,7 +26,8 @@ import {
   scriptPayload,
 } from '../../src/kaspa/script.ts';
 import { SignError, signTransaction, verifyInputSignature } from '../../src/kaspa/sign.ts';
-import type { Transaction, TxId } from '../../src/kaspa/types.ts';
+import type { ScriptPublicKey, Transaction, TxId } from '../../src/kaspa/types.ts';
+import { input, tx } from './fixtures.ts';
 
 const FULL = { signatureScripts: true, payload: true, massCommitment: true };
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
@@ -272,28 +273,21 @@ describe('HD and signing properties', () => {
         fc.nat({ max: 65 }),
         (key, amount, version, payload, flip) => {
           const spk = payToPubKey(schnorr.getPublicKey(key));
-          const tx: Transaction = {
+          const unsigned = tx({
             version,
             inputs: [
-              {
-                previousOutpoint: { transactionId: new Uint8Array(32).fill(3) as TxId, index: 1 },
-                signatureScript: new Uint8Array(0),
-                sequence: 0n,
+              input('03'.repeat(32), 1, {
                 sigOpCount: version === 0 ? 1 : 0,
                 computeBudget: version === 1 ? 10 : 0,
-              },
+              }),
             ],
             outputs: [{ value: amount, scriptPublicKey: spk }],
-            lockTime: 0n,
-            subnetworkId: new Uint8Array(20),
-            gas: 0n,
             payload,
-            storageMass: 0n,
-          };
+          });
           const spent = [
             { amount: amount + 1000n, scriptPublicKey: spk, blockDaaScore: 0n, isCoinbase: false },
           ];
-          const signed = signTransaction(tx, spent, [key]);
+          const signed = signTransaction(unsigned, spent, [key]);
           assert.equal(verifyInputSignature(signed, 0, spent), true);
           const other = { ...signed, outputs: [{ ...signed.outputs[0]!, value: amount + 1n }] };
           assert.equal(verifyInputSignature(other, 0, spent), false);
@@ -311,24 +305,11 @@ describe('HD and signing properties', () => {
 });
 
 describe('ECDSA and unsupported spends', () => {
-  const base = (spkScript: Transaction['outputs'][number]['scriptPublicKey']): Transaction => ({
-    version: 0,
-    inputs: [
-      {
-        previousOutpoint: { transactionId: new Uint8Array(32).fill(9) as TxId, index: 0 },
-        signatureScript: new Uint8Array(0),
-        sequence: 0n,
-        sigOpCount: 1,
-        computeBudget: 0,
-      },
-    ],
-    outputs: [{ value: 5_000_000n, scriptPublicKey: spkScript }],
-    lockTime: 0n,
-    subnetworkId: new Uint8Array(20),
-    gas: 0n,
-    payload: new Uint8Array(0),
-    storageMass: 0n,
-  });
+  const base = (spkScript: ScriptPublicKey): Transaction =>
+    tx({
+      inputs: [input('09'.repeat(32), 0, { sigOpCount: 1 })],
+      outputs: [{ value: 5_000_000n, scriptPublicKey: spkScript }],
+    });
 
   it('signs and verifies P2PK-ECDSA spends; a wrong key is refused with KEY_MISMATCH', () => {
     const key = new Uint8Array(32).fill(0x42);
