@@ -126,6 +126,12 @@ export interface DeliveryOptions {
   readonly settings?: Partial<DeliverySettings>;
   /** Subscribed before start, so it also sees what catch-up produces. */
   readonly listener?: (e: DeliveryEvent) => void;
+  /**
+   * Whether `open` resolves before the chain adapter has started (e.g. while no node has
+   * answered yet). Messages are then queued durably at once and go out when it has; until
+   * then nothing is published and `funds` waits. @default false: `open` includes catch-up
+   */
+  readonly chainInBackground?: boolean;
 }
 
 interface LinkState {
@@ -198,6 +204,9 @@ export class DeliveryEngine {
   private lastFunds: Funds | undefined;
   private insufficient = false;
   private closed = false;
+  /** Set once the chain adapter has started (and caught up); nothing is published before. */
+  private chainReady = false;
+  private chainStarted: Promise<void> = Promise.resolve();
 
   private constructor(private readonly opts: DeliveryOptions) {
     this.store = new DeliveryStore(opts.db);
@@ -238,21 +247,31 @@ export class DeliveryEngine {
       message: (c, id, bytes) => this.enqueue(() => this.onLinkMessage(c, id, bytes)),
       closed: (c, id) => this.enqueue(() => this.onLinkClosed(c, id)),
     });
-    await this.opts.chain.start(
-      {
-        incoming: (tx) => this.run(() => this.onIncoming(tx)),
-        accepted: (txId, acc) => this.enqueue(() => this.onAccepted(txId, acc)),
-        funds: (f) => this.enqueue(() => this.onFunds(f)),
-        checkpoint: (cursor) => this.enqueue(() => this.store.write([this.store.cursorOp(cursor)])),
-      },
-      await this.store.cursor(),
-    );
-    await this.run(async () => {
-      const contacts = new Set<ContactId>([...this.active.values()].map((m) => m.contact));
-      for (const [c, st] of this.contactState) if (st.chainReceipts.size > 0) contacts.add(c);
-      for (const c of contacts) this.dispatch(c);
-      this.scheduleDue();
-    });
+    const cursor = await this.store.cursor();
+    this.chainStarted = this.opts.chain
+      .start(
+        {
+          incoming: (tx) => this.run(() => this.onIncoming(tx)),
+          accepted: (txId, acc) => this.enqueue(() => this.onAccepted(txId, acc)),
+          funds: (f) => this.enqueue(() => this.onFunds(f)),
+          checkpoint: (c) => this.enqueue(() => this.store.write([this.store.cursorOp(c)])),
+        },
+        cursor,
+      )
+      .then(() =>
+        this.run(async () => {
+          this.chainReady = true;
+          const contacts = new Set<ContactId>([...this.active.values()].map((m) => m.contact));
+          for (const [c, st] of this.contactState) if (st.chainReceipts.size > 0) contacts.add(c);
+          for (const c of contacts) this.dispatch(c);
+          this.scheduleDue();
+        }),
+      );
+    if (!this.opts.chainInBackground) await this.chainStarted;
+    else
+      this.chainStarted.catch((error: unknown) => {
+        if (!this.closed) this.report(error);
+      });
   }
 
   // ---- public API -------------------------------------------------------------------------
@@ -378,6 +397,7 @@ export class DeliveryEngine {
   /** The funds picture at the current fee estimate. */
   async funds(): Promise<FundsView> {
     this.checkOpen();
+    await this.chainStarted;
     this.lastFunds = await this.opts.chain.funds();
     return this.fundsView(this.lastFunds);
   }
@@ -639,6 +659,9 @@ export class DeliveryEngine {
    * off the serial queue (a node round trip must not hold up receiving).
    */
   private async flush(): Promise<void> {
+    // Before the chain adapter runs there is no link either (links are signalled on chain):
+    // everything waits, stored, and is dispatched again once it runs.
+    if (!this.chainReady) return;
     if (this.flushing) {
       this.flushAgain = true;
       return;
@@ -739,7 +762,7 @@ export class DeliveryEngine {
   }
 
   private hasDue(): boolean {
-    if (this.insufficient || this.settings.p2pOnly) return false;
+    if (!this.chainReady || this.insufficient || this.settings.p2pOnly) return false;
     const now = this.clock.now();
     for (const m of this.active.values()) {
       if (m.status === 'failed' || m.dueAt === undefined || m.dueAt > now) continue;

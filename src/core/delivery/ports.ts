@@ -136,3 +136,19 @@ export interface PeerPort {
   /** Closes everything; idempotent. */
   stop(): Promise<void>;
 }
+
+/**
+ * `inner`, whose start waits for `ready` (e.g. a node's first answer, with the engine opened
+ * `chainInBackground`); everything else passes through.
+ */
+export function startsAfter(ready: Promise<void>, inner: ChainPort): ChainPort {
+  return {
+    start: async (handler, cursor) => {
+      await ready;
+      await inner.start(handler, cursor);
+    },
+    publish: (payload, recipients) => inner.publish(payload, recipients),
+    funds: () => inner.funds(),
+    stop: () => inner.stop(),
+  };
+}

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { DeliveryError } from '../../../src/core/delivery/errors.ts';
 import type { IncomingMessage, OutgoingMessage } from '../../../src/core/delivery/messages.ts';
 import { FakeNet, until } from './harness.ts';
+import { startsAfter, type ChainPort } from '../../../src/core/delivery/ports.ts';
 
 const texts = (ms: readonly { text: string }[]): string[] => ms.map((m) => m.text);
 
@@ -241,6 +242,29 @@ describe('delivery engine over fake transports', () => {
       }
     });
   }
+
+  it('with no node yet: messages are stored at once, survive a restart, and go once the chain runs', async () => {
+    const net = new FakeNet(['alice', 'bob']);
+    let release!: () => void;
+    const reachable = new Promise<void>((r) => (release = r));
+    // Alice's chain adapter cannot start until the node answers.
+    const held = (inner: ChainPort): ChainPort => startsAfter(reachable, inner);
+    const alice = await net.client('alice', { chain: held, chainInBackground: true });
+    const bob = await net.client('bob');
+    try {
+      const m = await alice.engine.send('bob', 'written offline');
+      assert.equal(m.status, 'queued');
+      await alice.restart();
+      await alice.engine.send('bob', 'and after a restart');
+      assert.equal(net.ledger.sentBy('alice').length, 0, 'nothing published without a node');
+      release();
+      assert.deepEqual(texts(await bob.waitInbox('alice', 2)), ['written offline', 'and after a restart']);
+      await alice.allOut('bob', ['delivered'], 2);
+      assert.ok((await alice.engine.funds()).spendable > 0n);
+    } finally {
+      await net.stop();
+    }
+  });
 
   it('read receipts turn delivered messages read', async () => {
     const net = new FakeNet(['alice', 'bob']);

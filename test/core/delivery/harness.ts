@@ -10,7 +10,7 @@ import {
   type DeliverySettings,
 } from '../../../src/core/delivery/engine.ts';
 import type { Message } from '../../../src/core/delivery/messages.ts';
-import type { ContactDirectory, PeerPort, SessionPort } from '../../../src/core/delivery/ports.ts';
+import type { ChainPort, ContactDirectory, PeerPort, SessionPort } from '../../../src/core/delivery/ports.ts';
 import { FakeLedger, FakeSessions, FakeSwitchboard, MemoryDatabase, directory, openDb } from './fakes.ts';
 
 /** Waits until `check` returns a value other than undefined/false, re-checking on events. */
@@ -33,6 +33,10 @@ export interface ClientOptions {
   readonly peers?: boolean | (() => PeerPort);
   readonly settings?: Partial<DeliverySettings>;
   readonly funds?: bigint;
+  /** Wraps the fake chain of each start (e.g. to hold its start back). */
+  readonly chain?: (inner: ChainPort) => ChainPort;
+  /** Opens the engine without waiting for the chain adapter (DeliveryOptions). */
+  readonly chainInBackground?: boolean;
   /** Real sessions and contacts instead of the transparent fake (made per start). */
   readonly sessions?: () => SessionPort & ContactDirectory;
 }
@@ -59,7 +63,8 @@ export class Client {
             return { sessions: s, contacts: s };
           })()
         : { sessions: new FakeSessions(this.name), contacts: directory(this.name, this.net.names) }),
-      chain: this.net.ledger.chain(this.name),
+      chain: (this.options.chain ?? ((c) => c))(this.net.ledger.chain(this.name)),
+      ...(this.options.chainInBackground ? { chainInBackground: true } : {}),
       ...(typeof this.options.peers === 'function'
         ? { peers: this.options.peers() }
         : this.options.peers
