@@ -17,6 +17,7 @@ import { KaspaChain } from '../../core/delivery/kaspa-chain.ts';
 import { DeliveryStore } from '../../core/delivery/store.ts';
 import { TransportLinks } from '../../core/delivery/links.ts';
 import type { Message } from '../../core/delivery/messages.ts';
+import { startsAfter } from '../../core/delivery/ports.ts';
 import { EnvelopeSessions, contactIdOf } from '../../core/delivery/sessions.ts';
 import { RecoveryKeyError, VaultError } from '../../core/errors.ts';
 import { Identity } from '../../core/identity/identity.ts';
@@ -745,19 +746,23 @@ export class RealApi implements AppApi {
     });
     client.on('close', () => this.#setNetwork(s, client, 'connecting'));
     client.on('reconnect', () => this.#setNetwork(s, client, 'online'));
+    // However long the node stays away: a bounded wait would leave the session unable to
+    // publish until the settings change, while the client is still trying.
+    const connected = (async (): Promise<void> => {
+      for (;;) {
+        try {
+          await client.connect();
+          break;
+        } catch (e) {
+          if (s.closed || s.client !== client) throw e;
+        }
+      }
+      this.#setNetwork(s, client, 'online');
+    })();
+    // Settled by the engine's chain start; a failure is reported there.
+    connected.catch(() => undefined);
     const started = (async (): Promise<Running> => {
       try {
-        // However long the node stays away: a bounded wait would leave the session without
-        // an engine until the settings change, while the client is still trying.
-        for (;;) {
-          try {
-            await client.connect();
-            break;
-          } catch (e) {
-            if (s.closed || s.client !== client) throw e;
-          }
-        }
-        this.#setNetwork(s, client, 'online');
         const chain = new KaspaChain({
           client,
           address: wallet.address,
@@ -767,11 +772,14 @@ export class RealApi implements AppApi {
         });
         const evidence = await EvidenceRecorder.open(chain, s.db);
         const peers = new TransportLinks(createBrowserTransport(), { iceServers: s.settings.iceServers });
+        // The engine runs from the start, the node or not: a message is stored (and shown as
+        // sending) at once, and published once the node has answered.
         const engine = await DeliveryEngine.open({
           db: s.db,
           sessions: s.port,
           contacts: s.port,
-          chain: evidence,
+          chain: startsAfter(connected, evidence),
+          chainInBackground: true,
           peers,
           listener: (e) => this.#onEngineEvent(s, evidence, e),
           settings: {
@@ -913,9 +921,9 @@ export class RealApi implements AppApi {
   }
 
   /**
-   * The running engine; while it has not started (it starts with the first connection), the
-   * wait ends with UNREACHABLE as soon as the network is found unreachable: the engine queues
-   * durably only once it runs, so until then a message would live in the caller alone, and it
+   * The running engine. It opens without waiting for the node, so the wait is only for its
+   * stored queues to load; should the network be found unreachable meanwhile, the wait ends
+   * with UNREACHABLE: until the engine runs a message would live in the caller alone, and it
    * is better refused, with the text left to the user, than held where a reload loses it. A
    * rewiring (another node) replaces the engine being waited for; the wait moves to the new one.
    */

@@ -121,7 +121,7 @@ describe('settings with the real core in Chromium', () => {
     await saveSettings(bob);
   });
 
-  it('says in words when the network cannot be reached, keeps the history, and recovers', async () => {
+  it('says in words when the network cannot be reached, keeps the history and what is written meanwhile, and recovers', async () => {
     const { page } = alice;
     await openChat(alice, 'Bob');
     const history = await page.locator('li.msg .text').allTextContents();
@@ -152,19 +152,21 @@ describe('settings with the real core in Chromium', () => {
     await openChat(alice, 'Bob');
     await page.locator('li.msg .text', { hasText: history.at(-1)! }).waitFor({ timeout: UI });
     assert.deepEqual(await page.locator('li.msg .text').allTextContents(), history, 'nothing lost');
-    // Writing now is refused in words, and the text stays in the box.
+    // Writing now is kept: stored at once, shown as sending, sent once the network is back.
     const draft = 'Written while the network is away';
     await page.getByLabel('Message', { exact: true }).fill(draft);
     await page.getByRole('button', { name: 'Send' }).click();
-    await page
-      .getByText('Cannot reach the network, so this message was not sent yet')
-      .waitFor({ timeout: UI });
-    assert.equal(await page.getByLabel('Message', { exact: true }).inputValue(), draft);
-    await page.getByLabel('Message', { exact: true }).fill('');
+    await outgoing(alice, draft).waitFor({ timeout: UI });
+    assert.equal(await ticks(alice, draft).getAttribute('aria-label'), 'Sending');
+    assert.equal(await page.getByLabel('Message', { exact: true }).inputValue(), '');
 
     // Back to the first network: online again, the balance readable again.
     await moveTo(app.devnet.url, 'online');
     assert.equal(await pill.isHidden(), true);
+    await openChat(alice, 'Bob');
+    await ticks(alice, draft)
+      .and(page.locator('[aria-label="Delivered"], [aria-label="Read"]'))
+      .waitFor({ timeout: SLOW });
     await page.getByRole('link', { name: 'Delivery' }).first().click();
     await page.getByText(/^[1-9]\d{2,} messages left$/).waitFor({ timeout: SLOW });
   });
