@@ -10,6 +10,7 @@ import { generateMnemonic, mnemonicToEntropy, validateMnemonic } from '@scure/bi
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, bytesToUtf8, randomBytes, utf8ToBytes } from '../util/bytes.ts';
+import { notificationValue } from '../core/delivery/chain-tx.ts';
 import {
   AppApiError,
   MAX_MESSAGE_LENGTH,
@@ -53,8 +54,8 @@ export interface FakeApiOptions {
 
 /** Fee of one offline message: 1-in/2-out with a 200-byte payload at 100 sompi/gram (NOTES §2). */
 const COST_PER_MESSAGE = 223_600n;
-/** Value a notification output carries until the recipient returns it (NOTES §1: ~0.2 KAS). */
-const NOTIFICATION_VALUE = 20_000_000n;
+/** Value a notification output carries until the recipient returns it: the real engine's coin. */
+const NOTIFICATION_VALUE = notificationValue();
 /** Default node addresses: the wRPC JSON ports of FACTS §6.1 on this machine. */
 const DEFAULT_NODE_URL: Record<AppSettings['network'], string> = {
   local: 'ws://127.0.0.1:18610',

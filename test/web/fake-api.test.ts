@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { notificationValue } from '../../src/core/delivery/chain-tx.ts';
 import { AppApiError, type AppEvent, type ChatMessage, type ContactId } from '../../src/web/app-api.ts';
 import { FakeApi } from '../../src/web/fake-api.ts';
 
@@ -117,7 +118,7 @@ describe('FakeApi', () => {
 
     api.setConnection(linus.contact.id, 'connected');
     assert.equal((await api.deliveryProof(m.id))?.receiptReceived, true);
-    assert.equal((await api.balance()).lockedInPending, before.lockedInPending - 20_000_000n);
+    assert.equal((await api.balance()).lockedInPending, before.lockedInPending - notificationValue());
   });
 
   it('holds offline messages in P2P-only mode and sends them when a link comes up', async () => {
