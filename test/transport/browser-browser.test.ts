@@ -2,8 +2,8 @@
  * The shared transport suite, Chromium ↔ Chromium: two isolated browser contexts, with the
  * signaling relayed through this Node process (as the engine relays it through Kaspa).
  */
-import { pageEndpoint, withChromium } from './endpoints.ts';
-import { respawnablePair, transportSuite } from './suite.ts';
+import { pageEndpoint, respawnablePair, withChromium } from './endpoints.ts';
+import { transportSuite } from './suite.ts';
 
 transportSuite(
   'chromium ↔ chromium',

@@ -4,8 +4,8 @@
  * names so its host candidates carry addresses werift can reach; werift cannot resolve
  * `.local` names, which the link reports as MDNS_UNSUPPORTED instead of failing.
  */
-import { childEndpoint, pageEndpoint, withChromium } from './endpoints.ts';
-import { respawnablePair, transportSuite } from './suite.ts';
+import { childEndpoint, pageEndpoint, respawnablePair, withChromium } from './endpoints.ts';
+import { transportSuite } from './suite.ts';
 
 transportSuite(
   'chromium ↔ werift',

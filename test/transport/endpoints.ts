@@ -1,13 +1,12 @@
 /**
  * Where one side of a link under test runs: in this process, in a killable child process,
- * or in a Chromium page. All three speak the same `Driver` calls.
+ * or in a Chromium page. All three speak the same `Driver` calls; two of them make a `Pair`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { startBrowserHarness, type BrowserHarness } from '../harness/browser.ts';
 import type { Driver, DriverMethod } from './driver.ts';
-import type { Pair, PairSource } from './suite.ts';
 
 /** Chromium flags for WebRTC tests: host candidates with IP addresses instead of mDNS names. */
 export const WEBRTC_TEST_ARGS = ['--disable-features=WebRtcHideLocalIpsWithMdns'];
@@ -21,6 +20,39 @@ export interface Endpoint {
   /** Makes the endpoint vanish without a word to its peer. */
   kill(): Promise<void>;
   dispose(): Promise<void>;
+}
+
+/** Two endpoints to link, and a way to bring `b` back after it was killed. */
+export interface Pair {
+  a: Endpoint;
+  b: Endpoint;
+  /** Replaces `b` (after `kill`) by a fresh endpoint of the same kind. */
+  respawnB(): Promise<Endpoint>;
+  dispose(): Promise<void>;
+}
+
+/** Shared set-up of one implementation pair. */
+export interface PairSource {
+  setUp?(): Promise<void>;
+  tearDown?(): Promise<void>;
+  makePair(): Promise<Pair>;
+}
+
+/** A pair of `a` and a `b` from `spawnB`, which also brings `b` back after it was killed. */
+export async function respawnablePair(a: Endpoint, spawnB: () => Promise<Endpoint>): Promise<Pair> {
+  const pair: Pair = {
+    a,
+    b: await spawnB(),
+    async respawnB() {
+      await pair.b.dispose();
+      pair.b = await spawnB();
+      return pair.b;
+    },
+    async dispose() {
+      await Promise.all([a.dispose(), pair.b.dispose()]);
+    },
+  };
+  return pair;
 }
 
 /** An endpoint over a driver in this process (cannot be killed). */

@@ -1,8 +1,8 @@
 /** The shared transport suite, werift ↔ werift (`b` in a child process so it can be killed). */
 import { weriftStack } from '../../src/transport/webrtc-node.ts';
 import { createDriver } from './driver.ts';
-import { childEndpoint, inProcessEndpoint } from './endpoints.ts';
-import { respawnablePair, transportSuite } from './suite.ts';
+import { childEndpoint, inProcessEndpoint, respawnablePair } from './endpoints.ts';
+import { transportSuite } from './suite.ts';
 
 transportSuite('werift ↔ werift', {
   makePair: () =>

@@ -6,40 +6,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { bytesToHex } from '../../src/util/bytes.ts';
 import type { DriverOptions } from './driver.ts';
-import type { Endpoint } from './endpoints.ts';
-
-/** Two endpoints to link, and a way to bring `b` back after it was killed. */
-export interface Pair {
-  a: Endpoint;
-  b: Endpoint;
-  /** Replaces `b` (after `kill`) by a fresh endpoint of the same kind. */
-  respawnB(): Promise<Endpoint>;
-  dispose(): Promise<void>;
-}
-
-/** Shared set-up of one implementation pair. */
-export interface PairSource {
-  setUp?(): Promise<void>;
-  tearDown?(): Promise<void>;
-  makePair(): Promise<Pair>;
-}
-
-/** A pair of `a` and a `b` from `spawnB`, which also brings `b` back after it was killed. */
-export async function respawnablePair(a: Endpoint, spawnB: () => Promise<Endpoint>): Promise<Pair> {
-  const pair: Pair = {
-    a,
-    b: await spawnB(),
-    async respawnB() {
-      await pair.b.dispose();
-      pair.b = await spawnB();
-      return pair.b;
-    },
-    async dispose() {
-      await Promise.all([a.dispose(), pair.b.dispose()]);
-    },
-  };
-  return pair;
-}
+import type { Endpoint, Pair, PairSource } from './endpoints.ts';
 
 interface Linked {
   readonly a: number;
