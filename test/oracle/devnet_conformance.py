@@ -22,6 +22,9 @@ import kaspa
 TIMEOUT_S = 30
 
 
+COINBASE_MATURITY = 1000
+
+
 def report(check, ok=True, **detail):
     print(json.dumps({"check": check, "ok": ok, **detail}), flush=True)
     if not ok:
@@ -86,8 +89,15 @@ async def main():
     report("subscribeUtxosChanged", True, addresses=[address, recipient])
 
     utxos = await client.get_utxos_by_addresses({"addresses": [address]})
-    entries = utxos["entries"]
-    report("getUtxosByAddresses", len(entries) > 0, count=len(entries))
+    # A node lists immature coinbase coins too; only coins past the maturity of 1,000 DAA
+    # (FACTS §7) may be spent.
+    virtual = (await client.get_block_dag_info())["virtualDaaScore"]
+    entries = [
+        e
+        for e in utxos["entries"]
+        if not e["utxoEntry"]["isCoinbase"] or e["utxoEntry"]["blockDaaScore"] + COINBASE_MATURITY <= virtual
+    ]
+    report("getUtxosByAddresses", len(entries) > 0, count=len(utxos["entries"]), mature=len(entries))
 
     # 1. The SDK's Generator: coin selection, fees, change, signing.
     generator = kaspa.Generator(
