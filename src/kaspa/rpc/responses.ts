@@ -251,6 +251,32 @@ function opt<T>(
   return v === undefined ? {} : { [key]: v };
 }
 
+/** Most levels a header has parents at (consensus `max_block_level`, a u8 in the run counts). */
+const MAX_PARENT_LEVELS = 255;
+
+/**
+ * Parents by level in either form a node sends: plain, one list per level (`getBlock`), or
+ * compressed (`getVirtualChainFromBlockV2` headers since kaspad 2.1): runs of
+ * `[cumulativeLevelCount, parents]`, where levels from the previous count up to this one
+ * share `parents` (rusty-kaspa `CompressedParents`). Returned expanded, one list per level.
+ */
+export function parentsByLevelFromRpc(v: unknown, path: string): BlockHash[][] {
+  const runs = readArray(v, path, (item) => item);
+  if (runs.every((r) => Array.isArray(r) && (r.length === 0 || typeof r[0] === 'string'))) {
+    return runs.map((r, i) => hashList(r, `${path}[${i}]`));
+  }
+  const levels: BlockHash[][] = [];
+  for (const [i, run] of runs.entries()) {
+    const p = `${path}[${i}]`;
+    if (!Array.isArray(run) || run.length !== 2) throw new RpcFieldError(p, 'expected [levelCount, parents]');
+    const upTo = readUint(run[0], `${p}[0]`, MAX_PARENT_LEVELS);
+    if (upTo <= levels.length) throw new RpcFieldError(`${p}[0]`, 'level counts must increase');
+    const parents = hashList(run[1], `${p}[1]`);
+    while (levels.length < upTo) levels.push(parents);
+  }
+  return levels;
+}
+
 /** A header with `hash` required and every other field checked when present. */
 export function blockHeaderFromRpc(json: unknown, path = 'header'): BlockHeader {
   const o = readObject(json, path);
@@ -258,7 +284,7 @@ export function blockHeaderFromRpc(json: unknown, path = 'header'): BlockHeader 
   return {
     hash: blockHashFromRpc(...field(o, 'hash', path)),
     ...opt(o, 'version', path, (v, p) => readUint(v, p, 0xffff)),
-    ...opt(o, 'parentsByLevel', path, (v, p) => readArray(v, p, hashList)),
+    ...opt(o, 'parentsByLevel', path, parentsByLevelFromRpc),
     ...opt(o, 'hashMerkleRoot', path, hash32),
     ...opt(o, 'acceptedIdMerkleRoot', path, hash32),
     ...opt(o, 'utxoCommitment', path, hash32),

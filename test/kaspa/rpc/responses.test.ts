@@ -92,6 +92,38 @@ describe('response decoders', () => {
     assert.throws(() => blockHeaderFromRpc({ hash: H(3), blueWork: 'x' }), RpcFieldError);
   });
 
+  it('read parents by level plain (getBlock) and compressed (V2 headers of kaspad 2.1)', () => {
+    const hex = (hs: readonly Uint8Array[]): string[] => hs.map((h) => bytesToHex(h));
+    const plain = blockHeaderFromRpc({ hash: H(3), parentsByLevel: [[H(1), H(2)], [H(1)]] });
+    assert.deepEqual(plain.parentsByLevel!.map(hex), [[H(1), H(2)], [H(1)]]);
+    // As kaspad sends a V2 chain-block header: levels 0-2 share [A, B], levels 3-4 have [A].
+    const compressed = blockHeaderFromRpc({
+      hash: H(3),
+      parentsByLevel: [
+        [3, [H(1), H(2)]],
+        [5, [H(1)]],
+      ],
+    });
+    assert.deepEqual(compressed.parentsByLevel!.map(hex), [
+      [H(1), H(2)],
+      [H(1), H(2)],
+      [H(1), H(2)],
+      [H(1)],
+      [H(1)],
+    ]);
+    for (const bad of [
+      [
+        [2, [H(1)]],
+        [2, [H(2)]],
+      ],
+      [[1]],
+      [[256, [H(1)]]],
+      [[1, ['zz']]],
+    ]) {
+      assert.throws(() => blockHeaderFromRpc({ hash: H(3), parentsByLevel: bad }), RpcFieldError);
+    }
+  });
+
   it('read node state, fee estimates, chain changes and block reports', () => {
     const dag = blockDagInfoFromRpc({
       network: 'kaspa-simnet',
