@@ -33,6 +33,7 @@ import {
   GENESIS_BITS,
   GENESIS_HASH,
   GENESIS_TIMESTAMP,
+  SERVER_VERSION,
   TX_LIMITS,
 } from './params.ts';
 import { isCoinbaseTransaction, transactionHash, transactionId } from './rules.ts';
@@ -132,6 +133,15 @@ function coinbasePayload(
     .bytes(miner.script)
     .bytes(extraData);
   return w.finish();
+}
+
+/**
+ * The extra data a node puts in the coinbase of a template it hands out: its version and a
+ * slash, then the miner's own bytes (`rpc/service/src/service.rs` get_block_template), so a
+ * kaspad 2.1.0 coinbase ends with "2.1.0/" when the miner adds nothing.
+ */
+export function minerExtraData(requested: Uint8Array): Uint8Array {
+  return concatBytes(utf8ToBytes(`${SERVER_VERSION}/`), requested);
 }
 
 /** The miner script a coinbase payload names, or undefined when it is malformed. */
@@ -350,7 +360,8 @@ export class Chain {
   /** Mines one block on the sink (PoW is skipped on simnet, FACTS §7.2) and connects it. */
   mine(miner: ScriptPublicKey, opts: { extraData?: Uint8Array; includeMempool?: boolean } = {}): Block {
     const selected = opts.includeMempool === false ? [] : this.#selectTransactions();
-    const template = this.#template(miner, opts.extraData ?? new Uint8Array(0), selected);
+    // Mined as a miner would through getBlockTemplate, with the node's version in the coinbase.
+    const template = this.#template(miner, minerExtraData(opts.extraData ?? new Uint8Array(0)), selected);
     const nonce = new DataView(randomBytes(8).buffer).getBigUint64(0);
     // The node's own template holds only admitted transactions, so it is connected without re-validation.
     return this.#connect(

@@ -8,6 +8,7 @@ import { blake2b } from '@noble/hashes/blake2.js';
 import { ByteWriter } from '../util/binary.ts';
 import { concatBytes, utf8ToBytes } from '../util/bytes.ts';
 import type { BlockHash } from '../kaspa/types.ts';
+import { MAX_DIFFICULTY_TARGET } from './params.ts';
 
 /** A block header with every field the RPC exposes (FACTS §6.5 getBlock). */
 export interface BlockHeader {
@@ -72,16 +73,24 @@ export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
   return level[0]!;
 }
 
-/** Blue work a block adds at the simnet difficulty (`calc_work(bits)` = 2^256 / (target + 1)). */
-export function workForBits(bits: number): bigint {
+/** The target a compact `bits` value encodes (`Uint256::from_compact_target_bits`). */
+function targetForBits(bits: number): bigint {
   const exponent = bits >>> 24;
   const mantissa = BigInt(bits & 0x007fffff);
-  const target =
-    exponent <= 3 ? mantissa >> BigInt(8 * (3 - exponent)) : mantissa << BigInt(8 * (exponent - 3));
-  return (1n << 256n) / (target + 1n);
+  return exponent <= 3 ? mantissa >> BigInt(8 * (3 - exponent)) : mantissa << BigInt(8 * (exponent - 3));
 }
 
-/** Difficulty as the RPC reports it: the genesis-bits target divided by this block's target. */
+/** Blue work a block adds at the simnet difficulty (`calc_work(bits)` = 2^256 / (target + 1)). */
+export function workForBits(bits: number): bigint {
+  return (1n << 256n) / (targetForBits(bits) + 1n);
+}
+
+/**
+ * Difficulty as the RPC reports it (`Params::get_difficulty_ratio`): the network's maximum target
+ * divided by this block's target, both as f64. At the simnet bits 0x207fffff that is
+ * 2^23 / (2^23 − 1) = 1.0000001192093038, not 1: the maximum target is 2^255 − 1, not the
+ * target those bits encode.
+ */
 export function difficultyForBits(bits: number): number {
-  return Number(workForBits(bits)) / Number(workForBits(0x207fffff));
+  return Number(MAX_DIFFICULTY_TARGET) / Number(targetForBits(bits));
 }

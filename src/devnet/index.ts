@@ -3,7 +3,6 @@
  * `kaspad --simnet --utxoindex --rpclisten-json` (FACTS §6, §7), for development, demos and
  * tests. `startDevnet` runs it in-process; `npm run devnet` runs it alone (`main.ts`).
  */
-import { bytesToHex, randomBytes } from '../util/bytes.ts';
 import { Address, addressToScriptPublicKey } from '../kaspa/address.ts';
 import type { ScriptPublicKey } from '../kaspa/types.ts';
 import { Chain } from './chain.ts';
@@ -96,7 +95,8 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<DevnetHa
   const policy: NotificationPolicy = { delayMs: 0, withhold: false };
   let server: WrpcServer;
   try {
-    server = await WrpcServer.listen({ host, port, chain, policy, p2pId: bytesToHex(randomBytes(16)) });
+    // kaspad's node id is a random (v4) UUID in its hyphenated text form.
+    server = await WrpcServer.listen({ host, port, chain, policy, p2pId: crypto.randomUUID() });
   } catch (e) {
     await store?.close();
     throw e;

@@ -35,6 +35,7 @@ import {
   transientMass,
 } from './rules.ts';
 import { outpointKey } from './utxo-set.ts';
+import { INITIAL_AVERAGE_MASS, nextAverageMass } from './fee-estimate.ts';
 
 /** What the mempool needs to know about the virtual state. */
 export interface MempoolContext {
@@ -62,7 +63,9 @@ export interface MempoolEntry {
   readonly computeMass: bigint;
   readonly transientMass: bigint;
   readonly storageMass: bigint;
-  /** fee / normalized mass (FACTS §4.4), the template ordering key. */
+  /** Normalized mass (FACTS §4.4): the block space the transaction takes. */
+  readonly mass: bigint;
+  /** fee / normalized mass, the template ordering key. */
   readonly feerate: number;
 }
 
@@ -78,6 +81,7 @@ function isZeroTail(id: Uint8Array, from: number): boolean {
 export class Mempool {
   readonly #entries = new Map<string, MempoolEntry>();
   readonly #spentBy = new Map<string, string>();
+  #averageMass = INITIAL_AVERAGE_MASS;
 
   constructor(private readonly ctx: MempoolContext) {}
 
@@ -89,6 +93,18 @@ export class Mempool {
   /** Entries in admission order (parents before the children that spend them). */
   entries(): MempoolEntry[] {
     return [...this.#entries.values()];
+  }
+
+  /** Entries that spend no other mempool transaction: the ones a block template can take now. */
+  ready(): MempoolEntry[] {
+    return this.entries().filter((e) =>
+      e.tx.inputs.every((i) => !this.#entries.has(bytesToHex(i.previousOutpoint.transactionId))),
+    );
+  }
+
+  /** Decayed average mass of every transaction admitted so far (the fee estimator's unit of block space). */
+  get averageMass(): number {
+    return this.#averageMass;
   }
 
   /** The entry with this id. */
@@ -243,6 +259,7 @@ export class Mempool {
     }
 
     const normalized = normalizedMass(tx, spent) ?? 1n;
+    const mass = normalized === 0n ? 1n : normalized;
     return {
       tx,
       id,
@@ -252,13 +269,15 @@ export class Mempool {
       computeMass: compute,
       transientMass: transient,
       storageMass: storage!,
-      feerate: Number(fee) / Number(normalized === 0n ? 1n : normalized),
+      mass,
+      feerate: Number(fee) / Number(mass),
     };
   }
 
   /** Inserts an already validated entry. */
   insert(entry: MempoolEntry): void {
     this.#entries.set(entry.idHex, entry);
+    this.#averageMass = nextAverageMass(this.#averageMass, Number(entry.mass));
     for (const input of entry.tx.inputs) this.#spentBy.set(outpointKey(input.previousOutpoint), entry.idHex);
   }
 

@@ -10,8 +10,8 @@ import type { BlockHash } from '../kaspa/types.ts';
 export const NETWORK_ID = 'simnet';
 /** Address prefix of the simulation network (FACTS §1.1). */
 export const ADDRESS_PREFIX = 'kaspasim';
-/** Server version string reported by getServerInfo/getInfo (the node release FACTS describes). */
-export const SERVER_VERSION = '2.0.1';
+/** Server version string reported by getServerInfo/getInfo: the kaspad release this network answers like. */
+export const SERVER_VERSION = '2.1.0';
 /** Default wRPC JSON port of simnet (FACTS §6.1). */
 export const DEFAULT_RPC_PORT = 18510;
 
@@ -23,6 +23,8 @@ export const GENESIS_HASH = hexToBytes(
 export const GENESIS_TIMESTAMP = 0x17c5f62fbb6n;
 /** Compact difficulty of every simnet block (FACTS §7.2; PoW is skipped on simnet). */
 export const GENESIS_BITS = 0x207fffff;
+/** Simnet `max_difficulty_target` (2^255 − 1): the target at difficulty 1. */
+export const MAX_DIFFICULTY_TARGET = (1n << 255n) - 1n;
 
 /** Target block interval at 10 BPS (FACTS §0, Crescendo). */
 export const TARGET_TIME_PER_BLOCK_MS = 100;

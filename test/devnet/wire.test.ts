@@ -66,13 +66,14 @@ describe('devnet wRPC JSON wire', () => {
     const c = await RawClient.open(devnet.url);
     assert.deepEqual(await c.call(1, 'ping', {}), { id: 1, method: 'ping', params: {} });
     const info = await c.call(2, 'getServerInfo', {});
+    // Sorted, as kaspad's serde_json maps write them.
     assert.deepEqual(Object.keys(info['params'] as Frame), [
-      'rpcApiVersion',
-      'rpcApiRevision',
-      'serverVersion',
-      'networkId',
       'hasUtxoIndex',
       'isSynced',
+      'networkId',
+      'rpcApiRevision',
+      'rpcApiVersion',
+      'serverVersion',
       'virtualDaaScore',
     ]);
     const missing = await c.call(3, 'getMempoolEntry', {

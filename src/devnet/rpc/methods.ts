@@ -31,8 +31,10 @@ import {
   u64ToRpc,
   utxosByAddressesEntryToRpc,
 } from '../../kaspa/rpc/convert.ts';
+import { JsonF64 } from '../../kaspa/rpc/json.ts';
 import type {
   RpcBlock,
+  RpcBlockVerboseData,
   RpcDataVerbosityLevel,
   RpcMempoolEntry,
   RpcTransaction,
@@ -41,9 +43,10 @@ import type {
 import { MIN_RELAY_FEE_RATE } from '../../kaspa/fee.ts';
 import { MAX_SOMPI, type ScriptPublicKey, type Transaction, type Utxo } from '../../kaspa/types.ts';
 import type { Block, Chain } from '../chain.ts';
-import { blockDifficulty } from '../chain.ts';
+import { blockDifficulty, minerExtraData } from '../chain.ts';
 import { headerFromRpc, headerToRpc, rawHeaderToRpc } from '../codec.ts';
 import { DevnetError } from '../errors.ts';
+import { estimateFeerates, type FeerateBucket } from '../fee-estimate.ts';
 import type { MempoolEntry } from '../mempool.ts';
 import {
   ADDRESS_PREFIX,
@@ -148,12 +151,37 @@ function mempoolToRpc(e: MempoolEntry): RpcMempoolEntry {
   return mempoolEntryToRpc({ fee: e.fee, transaction: e.tx, isOrphan: false });
 }
 
-/** A transaction of a block with the verbose data getBlock and BlockAdded carry (FACTS §6.5). */
-export function verboseTransactionToRpc(tx: Transaction, block: Block): RpcTransaction {
+/**
+ * `T` with the named fields written as f64 (`JsonF64`): a Rust node prints them with a fraction
+ * (`1.0000001192093038`, `100.0`) where a bare number would print as an integer.
+ */
+export type WithF64<T, K extends keyof T> = Omit<T, K> & { readonly [P in K]: JsonF64 };
+
+/** A block as this node writes it: RpcBlock with the verbose-data difficulty as an f64. */
+export type DevnetRpcBlock = Omit<RpcBlock, 'verboseData'> & {
+  readonly verboseData: WithF64<RpcBlockVerboseData, 'difficulty'>;
+};
+
+/**
+ * A transaction as kaspad's serde writes it: every Option field is present, so an absent
+ * verbose data or covenant is `null` rather than left out (`rpc/core/src/model/tx.rs` has no
+ * `skip_serializing_if`). getBlockTemplate sends exactly this.
+ */
+function nodeTransactionToRpc(tx: Transaction): RpcTransaction {
   const base = transactionToRpc(tx);
   return {
     ...base,
     inputs: base.inputs.map((i) => ({ ...i, verboseData: null })),
+    outputs: base.outputs.map((o) => ({ ...o, covenant: o.covenant ?? null, verboseData: null })),
+    verboseData: null,
+  };
+}
+
+/** A transaction of a block with the verbose data getBlock and BlockAdded carry (FACTS §6.5). */
+export function verboseTransactionToRpc(tx: Transaction, block: Block): RpcTransaction {
+  const base = nodeTransactionToRpc(tx);
+  return {
+    ...base,
     outputs: base.outputs.map((o, i) => {
       const spk = tx.outputs[i]!.scriptPublicKey;
       const address = addressOf(spk);
@@ -181,7 +209,7 @@ function transactionIdOf(block: Block, tx: Transaction): Uint8Array {
 }
 
 /** A block in the getBlock / BlockAdded shape, with verbose data. */
-export function blockToRpc(chain: Chain, block: Block, includeTransactions: boolean): RpcBlock {
+export function blockToRpc(chain: Chain, block: Block, includeTransactions: boolean): DevnetRpcBlock {
   const txs = block.transactions;
   const selectedParent = block.header.parentsByLevel[0]?.[0];
   return {
@@ -190,7 +218,7 @@ export function blockToRpc(chain: Chain, block: Block, includeTransactions: bool
       includeTransactions && txs !== undefined ? txs.map((t) => verboseTransactionToRpc(t, block)) : [],
     verboseData: {
       hash: block.hashHex,
-      difficulty: blockDifficulty(block.header),
+      difficulty: new JsonF64(blockDifficulty(block.header)),
       selectedParentHash:
         selectedParent === undefined ? bytesToHex(new Uint8Array(32)) : bytesToHex(selectedParent),
       transactionIds: (block.transactionIds ?? []).map((id) => bytesToHex(id)),
@@ -204,20 +232,20 @@ export function blockToRpc(chain: Chain, block: Block, includeTransactions: bool
   };
 }
 
-/** Resolves a hash to a known block or fails with the consensus text. */
-function knownBlock(chain: Chain, hex: string, what: 'header' | 'full block'): Block {
-  return chain.block(hex) ?? fail(`cannot find ${what} ${hex}`);
+/** Resolves a hash to a known block or fails with the consensus text (an unknown hash has no header). */
+function knownBlock(chain: Chain, hex: string): Block {
+  return chain.block(hex) ?? fail(`cannot find header ${hex}`);
 }
 
 /** The chain path from `start` to the sink: removed side-chain hashes, then added chain blocks. */
 function chainPath(chain: Chain, startHex: string): { removed: Block[]; added: Block[] } {
-  let cursor = knownBlock(chain, startHex, 'header');
+  let cursor = knownBlock(chain, startHex);
   const removed: Block[] = [];
   while (chain.chainIndex(cursor) < 0) {
     removed.push(cursor);
     const parent = cursor.header.parentsByLevel[0]?.[0];
     if (parent === undefined) break;
-    cursor = knownBlock(chain, bytesToHex(parent), 'header');
+    cursor = knownBlock(chain, bytesToHex(parent));
   }
   const from = chain.chainIndex(cursor);
   if (from < chain.chainIndex(chain.pruningPoint))
@@ -385,7 +413,7 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     blockCount: chain.blockCount,
     headerCount: chain.blockCount,
     tipHashes: [chain.sink.hashHex],
-    difficulty: blockDifficulty(chain.sink.header),
+    difficulty: new JsonF64(blockDifficulty(chain.sink.header)),
     pastMedianTime: u64ToRpc('pastMedianTime', chain.pastMedianTime),
     virtualParentHashes: [chain.sink.hashHex],
     pruningPointHash: chain.pruningPoint.hashHex,
@@ -496,7 +524,7 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
   m.set('getBlock', (p) => {
     const hash = bytesToHex(readHex(prop(p, 'hash'), 'hash', 32));
     const include = readBool(prop(p, 'includeTransactions'), 'includeTransactions');
-    return { block: blockToRpc(chain, knownBlock(chain, hash, 'full block'), include) };
+    return { block: blockToRpc(chain, knownBlock(chain, hash), include) };
   });
   m.set('getBlocks', (p) => {
     const low = readOptional(prop(p, 'lowHash'), 'lowHash', (v, f) => bytesToHex(readHex(v, f, 32)));
@@ -504,7 +532,7 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     const includeTransactions = readBool(prop(p, 'includeTransactions'), 'includeTransactions');
     if (includeTransactions && !includeBlocks)
       fail('If includeTransactions is set, then includeBlockVerboseData must be set as well.');
-    const start = low === undefined ? chain.pruningPoint : knownBlock(chain, low, 'header');
+    const start = low === undefined ? chain.pruningPoint : knownBlock(chain, low);
     const from = Math.max(0, chain.chainIndex(start));
     const blocks = chain.chain.slice(from, from + MAX_CHAIN_BLOCKS_PER_CALL);
     return {
@@ -564,7 +592,9 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     const accepting = daa < BigInt(chain.chain.length) ? chain.chain[Number(daa)] : undefined;
     const acc = accepting === undefined ? undefined : acceptedTransactions(chain, accepting);
     const tx = acc?.txs.find((_t, i) => bytesToHex(acc.holder.transactionIds![i]!) === txid);
-    if (acc === undefined || tx === undefined) return fail('utxo inquirer error: transaction not found');
+    if (acc === undefined || tx === undefined) {
+      return fail(`utxo inquirer error: Did not find queried transactions in acceptance data: [${txid}]`);
+    }
     if (isCoinbaseTransaction(tx)) return fail('utxo inquirer error: transaction is a coinbase');
     const coin = spentBy(acc.holder, tx)[0];
     const address = coin === undefined ? null : addressOf(coin.entry.scriptPublicKey);
@@ -576,9 +606,12 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     const payAddress = readAddress(prop(p, 'payAddress'), 'payAddress');
     const extraData = readArray(prop(p, 'extraData'), 'extraData', (v, f) => readUint(v, f, 0xff));
     if (payAddress.prefix !== ADDRESS_PREFIX) fail(`The address has an invalid prefix ${payAddress.prefix}`);
-    const t = chain.blockTemplate(addressToScriptPublicKey(payAddress), Uint8Array.from(extraData));
+    const t = chain.blockTemplate(
+      addressToScriptPublicKey(payAddress),
+      minerExtraData(Uint8Array.from(extraData)),
+    );
     return {
-      block: { header: rawHeaderToRpc(t.header), transactions: t.transactions.map(transactionToRpc) },
+      block: { header: rawHeaderToRpc(t.header), transactions: t.transactions.map(nodeTransactionToRpc) },
       isSynced: true,
     };
   });
@@ -628,30 +661,26 @@ function checkComputeCommitVariant(raw: Readonly<Record<string, unknown>>): void
 }
 
 /**
- * Fee estimate (FACTS §4.6, sompi per normalized gram; the lowest bucket is never below the
- * minimum relay feerate): every bucket sits at that minimum while the mempool fits in
- * the next block; when it does not, the priority bucket outbids the feerate at the block's edge.
+ * getFeeEstimate (FACTS §4.6): the node's estimator over the ready transactions, at the
+ * network's capacity (10 blocks per second of 500,000 grams) whatever pace this node mines at.
+ * Every figure is an f64 on the wire.
  */
 function feeEstimate(chain: Chain): unknown {
-  const MIN = Number(MIN_RELAY_FEE_RATE);
-  const seconds = TARGET_TIME_PER_BLOCK_MS / 1000;
-  const entries = chain.mempool.entries().sort((a, b) => b.feerate - a.feerate);
-  let mass = 0n;
-  let edge = MIN;
-  for (const e of entries) {
-    const m = e.computeMass > e.storageMass ? e.computeMass : e.storageMass;
-    mass += m;
-    if (mass > BLOCK_MASS_LIMITS.compute) {
-      edge = Math.max(MIN, e.feerate);
-      break;
-    }
-  }
-  const congested = mass > BLOCK_MASS_LIMITS.compute;
+  const ready = chain.mempool.ready().map((e) => ({ feerate: e.feerate, mass: Number(e.mass) }));
+  const e = estimateFeerates(
+    ready,
+    chain.mempool.averageMass,
+    { blocksPerSecond: 1000 / TARGET_TIME_PER_BLOCK_MS, massPerBlock: Number(BLOCK_MASS_LIMITS.compute) },
+    TARGET_TIME_PER_BLOCK_MS / 1000,
+    Number(MIN_RELAY_FEE_RATE),
+  );
+  const bucket = (b: FeerateBucket) => ({
+    feerate: new JsonF64(b.feerate),
+    estimatedSeconds: new JsonF64(b.estimatedSeconds),
+  });
   return {
-    priorityBucket: { feerate: congested ? edge * 1.1 : MIN, estimatedSeconds: seconds },
-    normalBuckets: [
-      { feerate: congested ? edge : MIN, estimatedSeconds: congested ? seconds * 10 : seconds },
-    ],
-    lowBuckets: [{ feerate: MIN, estimatedSeconds: congested ? seconds * 60 : seconds }],
+    priorityBucket: bucket(e.priorityBucket),
+    normalBuckets: e.normalBuckets.map(bucket),
+    lowBuckets: e.lowBuckets.map(bucket),
   };
 }

@@ -31,6 +31,13 @@ import {
 import { utxosByAddressesEntryToRpc } from '../../kaspa/rpc/convert.ts';
 import { ADDRESS_PREFIX } from '../params.ts';
 
+/**
+ * How replies and notifications are written: kaspad turns every RPC body into a serde_json
+ * `Value` whose maps are BTreeMaps, so each object's keys come out sorted. The envelopes
+ * around a body (`id`, `method`, `params`) happen to be in that order already.
+ */
+const NODE_JSON = { sortKeys: true } as const;
+
 /** kaspad's maximum wRPC message size (FACTS §5). */
 const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
@@ -207,8 +214,10 @@ export class WrpcServer {
         method === 'subscribe' || method === 'unsubscribe'
           ? this.#subscription(conn, method, body)
           : this.#methods.get(method)!(body);
-      reply = stringifyJson({ id, method, params: result });
+      reply = stringifyJson({ id, method, params: result }, NODE_JSON);
     } catch (e) {
+      // The error envelope keeps the field order of its Rust structs (`id`, `method`, `error`;
+      // `code`, `message`, `data`): only serde_json `Value` maps come out sorted.
       reply = stringifyJson({ id, method, error: { code: 0, message: errorText(e), data: null } });
     }
     conn.send(reply);
@@ -281,7 +290,7 @@ export class WrpcServer {
   }
 
   #frame(variant: Variant, body: unknown): string {
-    return stringifyJson({ method: NOTIFICATION_METHODS[variant], params: { [variant]: body } });
+    return stringifyJson({ method: NOTIFICATION_METHODS[variant], params: { [variant]: body } }, NODE_JSON);
   }
 
   #publishVirtual(change: VirtualChange): void {

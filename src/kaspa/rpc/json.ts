@@ -305,19 +305,67 @@ function isDigit(c: number): boolean {
 }
 
 /**
- * Serialises a JSON value: `bigint` becomes a bare integer literal, never a string or an
- * exponent. Object properties whose value is `undefined` are omitted (as in
- * JSON.stringify). Misuse throws: unsafe-integer or non-finite numbers (RangeError: a
- * u64 must be passed as bigint), and anything that is not null, boolean, number, bigint,
- * string, array or plain object, or a cycle (TypeError).
+ * An f64 field as a Rust node writes it. A JS number does not say whether the schema behind it
+ * is an integer or a float, and serde_json (through `ryu`) always prints an f64 with a
+ * fraction or an exponent (`100.0`, `1.0000001192093038`, `1e-7`, `1e16`), so a peer that
+ * compares frames byte for byte needs the writer to be told.
  */
-export function stringifyJson(value: unknown): string {
+export class JsonF64 {
+  /** Wraps a finite number; NaN and ±Infinity throw RangeError (serde_json would write null). */
+  constructor(readonly value: number) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new RangeError(`"value" expected a finite number, got ${String(value)}`);
+    }
+  }
+}
+
+/** Options of `stringifyJson`. */
+export interface StringifyOptions {
+  /**
+   * Writes every object's keys in ascending UTF-16 code-unit order, as kaspad does (its JSON
+   * passes through serde_json `Value` maps, which are `BTreeMap<String, _>`: byte order, the
+   * same order for the ASCII keys of the protocol). Default: insertion order.
+   */
+  readonly sortKeys?: boolean;
+}
+
+/**
+ * Serialises a JSON value: `bigint` becomes a bare integer literal, never a string or an
+ * exponent, and a `JsonF64` is written as Rust writes an f64. Object properties whose value
+ * is `undefined` are omitted (as in JSON.stringify). Misuse throws: unsafe-integer or
+ * non-finite numbers (RangeError: a u64 must be passed as bigint), and anything that is not
+ * null, boolean, number, bigint, string, JsonF64, array or plain object, or a cycle (TypeError).
+ */
+export function stringifyJson(value: unknown, options: StringifyOptions = {}): string {
   const parts: string[] = [];
-  write(value, parts, new Set(), '$');
+  write(value, parts, new Set(), '$', options.sortKeys === true);
   return parts.join('');
 }
 
-function write(v: unknown, out: string[], seen: Set<object>, path: string): void {
+/**
+ * `ryu::Buffer::format_finite` (the f64 writer of serde_json): the shortest round-trip digits,
+ * which `toExponential()` also yields, laid out as plain decimals while the decimal point falls
+ * within 16 digits before or 5 zeros after the first digit, else as `d.ddde±x` without `+`.
+ */
+export function formatF64(v: number): string {
+  if (!Number.isFinite(v)) throw new RangeError(`"v" expected a finite number, got ${v}`);
+  if (v === 0) return Object.is(v, -0) ? '-0.0' : '0.0';
+  const sign = v < 0 ? '-' : '';
+  const [mantissa, exp] = Math.abs(v).toExponential().split('e') as [string, string];
+  const digits = mantissa.replace('.', '');
+  const length = digits.length;
+  // 10^(kk-1) <= |v| < 10^kk
+  const kk = Number(exp) + 1;
+  let body: string;
+  if (kk >= length && kk <= 16) body = `${digits}${'0'.repeat(kk - length)}.0`;
+  else if (kk > 0 && kk <= 16) body = `${digits.slice(0, kk)}.${digits.slice(kk)}`;
+  else if (kk > -5 && kk <= 0) body = `0.${'0'.repeat(-kk)}${digits}`;
+  else if (length === 1) body = `${digits}e${kk - 1}`;
+  else body = `${digits[0]!}.${digits.slice(1)}e${kk - 1}`;
+  return sign + body;
+}
+
+function write(v: unknown, out: string[], seen: Set<object>, path: string, sortKeys: boolean): void {
   switch (typeof v) {
     case 'string':
       out.push(JSON.stringify(v));
@@ -353,10 +401,14 @@ function write(v: unknown, out: string[], seen: Set<object>, path: string): void
           if (i > 0) out.push(',');
           const item: unknown = v[i];
           if (item === undefined) throw new TypeError(`"${path}[${i}]" is undefined`);
-          write(item, out, seen, `${path}[${i}]`);
+          write(item, out, seen, `${path}[${i}]`, sortKeys);
         }
         out.push(']');
         seen.delete(v);
+        return;
+      }
+      if (v instanceof JsonF64) {
+        out.push(formatF64(v.value));
         return;
       }
       const proto: unknown = Object.getPrototypeOf(v);
@@ -366,13 +418,16 @@ function write(v: unknown, out: string[], seen: Set<object>, path: string): void
       seen.add(v);
       out.push('{');
       let first = true;
-      for (const key of Object.keys(v)) {
+      const keys = Object.keys(v);
+      // Default sort compares UTF-16 code units, which is byte order for ASCII keys.
+      if (sortKeys) keys.sort();
+      for (const key of keys) {
         const item: unknown = (v as Record<string, unknown>)[key];
         if (item === undefined) continue;
         if (!first) out.push(',');
         first = false;
         out.push(JSON.stringify(key), ':');
-        write(item, out, seen, `${path}.${key}`);
+        write(item, out, seen, `${path}.${key}`, sortKeys);
       }
       out.push('}');
       seen.delete(v);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_JSON_DEPTH, parseJson, stringifyJson } from '../../../src/kaspa/rpc/json.ts';
+import { JsonF64, MAX_JSON_DEPTH, formatF64, parseJson, stringifyJson } from '../../../src/kaspa/rpc/json.ts';
 import { DecodeError } from '../../../src/util/errors.ts';
 import { MAX_SOMPI } from '../../../src/kaspa/types.ts';
 
@@ -159,5 +159,98 @@ describe('stringifyJson', () => {
     cyclic['self'] = cyclic;
     assert.throws(() => stringifyJson(cyclic), TypeError);
     assert.equal(stringifyJson({ a: undefined, b: 1 }), '{"b":1}');
+  });
+});
+
+/** Reference writer with sorted keys (integer-like keys too, which a JS object would put first). */
+function sortedStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(sortedStringify).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    const keys = Object.keys(o).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${sortedStringify(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+describe('stringifyJson with sortKeys (kaspad writes serde_json BTreeMaps)', () => {
+  it('sorts the keys of every object, nested ones and those inside arrays included', () => {
+    assert.equal(
+      stringifyJson(
+        {
+          serverVersion: '2.1.0',
+          hasUtxoIndex: true,
+          entries: [{ utxoEntry: { isCoinbase: false, amount: 1n }, address: null }],
+          B: 1,
+          a: 2,
+        },
+        { sortKeys: true },
+      ),
+      '{"B":1,"a":2,"entries":[{"address":null,"utxoEntry":{"amount":1,"isCoinbase":false}}],' +
+        '"hasUtxoIndex":true,"serverVersion":"2.1.0"}',
+    );
+  });
+
+  it('sorts by UTF-16 code unit at every depth, and keeps insertion order without the option', () => {
+    fc.assert(
+      fc.property(plainJson, (v) => {
+        assert.equal(stringifyJson(v, { sortKeys: true }), sortedStringify(v));
+        assert.equal(stringifyJson(v, { sortKeys: false }), JSON.stringify(v));
+      }),
+    );
+  });
+});
+
+describe('JsonF64 and formatF64 (serde_json writes f64 through ryu)', () => {
+  it('writes the values kaspad sends byte for byte', () => {
+    assert.equal(
+      stringifyJson({ feerate: new JsonF64(100), difficulty: new JsonF64(1.0000001192093038) }),
+      '{"feerate":100.0,"difficulty":1.0000001192093038}',
+    );
+    assert.equal(formatF64(0.00040801826837629456), '0.00040801826837629456');
+    assert.equal(formatF64(-1), '-1.0');
+  });
+
+  it('follows ryu at every layout boundary', () => {
+    const cases: [number, string][] = [
+      [0, '0.0'],
+      [-0, '-0.0'],
+      [1, '1.0'],
+      [0.1, '0.1'],
+      [1.5, '1.5'],
+      [123456.789, '123456.789'],
+      [1e15, '1000000000000000.0'],
+      [9007199254740992, '9007199254740992.0'],
+      [1e16, '1e16'],
+      [1.5e16, '1.5e16'],
+      [1.2345678901234568e17, '1.2345678901234568e17'],
+      [0.001, '0.001'],
+      [1e-5, '0.00001'],
+      [1.5e-5, '0.000015'],
+      [1e-6, '1e-6'],
+      [1e-7, '1e-7'],
+      [1.25e-7, '1.25e-7'],
+      [5e-324, '5e-324'],
+      [1.7976931348623157e308, '1.7976931348623157e308'],
+      [-2.5e-10, '-2.5e-10'],
+    ];
+    for (const [v, text] of cases) assert.equal(formatF64(v), text, String(v));
+  });
+
+  it('round-trips every finite double and always reads as a float', () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (v) => {
+        const text = formatF64(v);
+        assert.ok(Object.is(Number(text), v), `${v} -> ${text}`);
+        assert.match(text, /^-?\d+(\.\d+|(\.\d+)?e-?\d+)$/);
+        assert.ok(Object.is(parseJson(stringifyJson(new JsonF64(v))), v));
+      }),
+    );
+  });
+
+  it('refuses non-finite values', () => {
+    assert.throws(() => new JsonF64(Number.NaN), RangeError);
+    assert.throws(() => new JsonF64(Infinity), RangeError);
+    assert.throws(() => formatF64(-Infinity), RangeError);
   });
 });
