@@ -176,6 +176,69 @@ describe('devnet frames as kaspad 2.1.0 writes them', () => {
     assert.ok(bytesToHex(mined).endsWith(bytesToHex(utf8ToBytes('2.1.0/'))));
   });
 
+  it('writes mempool transactions with verbose data placed in no block, and the experimental estimate', async () => {
+    const txid = devnet.fund(BOB.address, 2n * SOMPI_PER_KAS);
+    const entries = (
+      await c.params('getMempoolEntries', { includeOrphanPool: false, filterTransactionPool: false })
+    )['mempoolEntries'] as Record<string, unknown>[];
+    assert.deepEqual(unsortedPaths(entries), []);
+    const entry = entries.find(
+      (e) =>
+        ((e['transaction'] as Record<string, unknown>)['verboseData'] as Record<string, unknown>)[
+          'transactionId'
+        ] === txid,
+    )!;
+    assert.equal(entry['is_orphan'], false);
+    const tx = entry['transaction'] as Record<string, unknown>;
+    const verbose = tx['verboseData'] as Record<string, unknown>;
+    assert.equal(verbose['blockHash'], ZERO);
+    assert.equal(verbose['blockTime'], 0);
+    assert.ok((verbose['computeMass'] as number) > 0);
+    for (const input of tx['inputs'] as Record<string, unknown>[]) assert.equal(input['verboseData'], null);
+    for (const output of tx['outputs'] as Record<string, unknown>[]) {
+      assert.equal(output['covenant'], null);
+      assert.equal((output['verboseData'] as Record<string, unknown>)['scriptPublicKeyType'], 'PubKey');
+    }
+
+    const text = await c.call('getFeeEstimateExperimental', { verbose: true });
+    const feerate = devnet.chain.mempool.get(txid)!.feerate;
+    const f64 = Number.isInteger(feerate) ? `${feerate}.0` : String(feerate);
+    assert.match(
+      text,
+      new RegExp(
+        `"verbose":\\{"mempoolReadyTransactionsCount":1,"mempoolReadyTransactionsTotalMass":\\d+,` +
+          `"networkMassPerSecond":5000000,"nextBlockTemplateFeerateMax":${f64},` +
+          `"nextBlockTemplateFeerateMedian":${f64},"nextBlockTemplateFeerateMin":${f64}\\}`,
+      ),
+    );
+    devnet.mine(1);
+    assert.match(
+      await c.call('getFeeEstimateExperimental', { verbose: true }),
+      /"nextBlockTemplateFeerateMax":-1\.0,"nextBlockTemplateFeerateMedian":-1\.0,"nextBlockTemplateFeerateMin":-1\.0\}/,
+    );
+    assert.match(await c.call('getFeeEstimateExperimental', { verbose: false }), /,"verbose":null\}\}$/);
+  });
+
+  it('answers getCurrentBlockColor and getConnections profile data like kaspad', async () => {
+    const sink = devnet.chain.sink.hashHex;
+    assert.equal(
+      withoutId(await c.call('getCurrentBlockColor', { hash: sink })),
+      `{"method":"getCurrentBlockColor","error":{"code":0,"message":"Block ${sink} doesn't have any merger block.","data":null}}`,
+    );
+    assert.deepEqual(await c.params('getCurrentBlockColor', { hash: devnet.chain.genesis.hashHex }), {
+      blue: true,
+    });
+    assert.match(
+      await c.call('getConnections', { includeProfileData: true }),
+      /"params":\{"clients":\d+,"peers":0,"profileData":\{"cpuUsage":\d+\.\d+(e-\d+)?,"memoryUsage":\d+\}\}\}$/,
+    );
+    assert.deepEqual(await c.params('getConnections', { includeProfileData: false }), {
+      clients: 1,
+      peers: 0,
+      profileData: null,
+    });
+  });
+
   it('sorts the keys of notifications and writes their f64 fields as kaspad does', async () => {
     const n = await TextClient.open(devnet.url);
     for (const scope of [

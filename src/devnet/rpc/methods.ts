@@ -56,7 +56,13 @@ import {
   SERVER_VERSION,
   TARGET_TIME_PER_BLOCK_MS,
 } from '../params.ts';
-import { computeMass, isCoinbaseTransaction, standardClass, transactionHash } from '../rules.ts';
+import {
+  computeMass,
+  isCoinbaseTransaction,
+  standardClass,
+  transactionHash,
+  transactionId,
+} from '../rules.ts';
 import { spkKey } from '../utxo-set.ts';
 
 /** A method handler: checked request params in, response params out. */
@@ -147,8 +153,17 @@ function entryToRpc(u: Utxo): RpcUtxosByAddressesEntry {
   return utxosByAddressesEntryToRpc({ ...u, address: addressOf(u.entry.scriptPublicKey) });
 }
 
+const ZERO_HASH_HEX = '00'.repeat(32);
+
+/**
+ * A mempool entry as kaspad writes it: the transaction carries verbose data too, placed in no
+ * block yet (the zero hash and time 0).
+ */
 function mempoolToRpc(e: MempoolEntry): RpcMempoolEntry {
-  return mempoolEntryToRpc({ fee: e.fee, transaction: e.tx, isOrphan: false });
+  return {
+    ...mempoolEntryToRpc({ fee: e.fee, transaction: e.tx, isOrphan: false }),
+    transaction: withVerboseData(e.tx, { id: e.id, blockHash: ZERO_HASH_HEX, blockTime: 0n }),
+  };
 }
 
 /**
@@ -177,8 +192,23 @@ function nodeTransactionToRpc(tx: Transaction): RpcTransaction {
   };
 }
 
+/** Where a transaction sits, for its verbose data. */
+interface TransactionPlace {
+  readonly id: Uint8Array;
+  readonly blockHash: string;
+  readonly blockTime: bigint;
+}
+
 /** A transaction of a block with the verbose data getBlock and BlockAdded carry (FACTS §6.5). */
 export function verboseTransactionToRpc(tx: Transaction, block: Block): RpcTransaction {
+  return withVerboseData(tx, {
+    id: transactionIdOf(block, tx),
+    blockHash: block.hashHex,
+    blockTime: block.header.timestamp,
+  });
+}
+
+function withVerboseData(tx: Transaction, place: TransactionPlace): RpcTransaction {
   const base = nodeTransactionToRpc(tx);
   return {
     ...base,
@@ -194,11 +224,11 @@ export function verboseTransactionToRpc(tx: Transaction, block: Block): RpcTrans
       };
     }),
     verboseData: {
-      transactionId: hashToRpc(transactionIdOf(block, tx)),
+      transactionId: hashToRpc(place.id),
       hash: hashToRpc(transactionHash(tx)),
       computeMass: u64ToRpc('computeMass', isCoinbaseTransaction(tx) ? 0n : computeMass(tx)),
-      blockHash: block.hashHex,
-      blockTime: u64ToRpc('blockTime', block.header.timestamp),
+      blockHash: place.blockHash,
+      blockTime: u64ToRpc('blockTime', place.blockTime),
     },
   };
 }
@@ -219,8 +249,7 @@ export function blockToRpc(chain: Chain, block: Block, includeTransactions: bool
     verboseData: {
       hash: block.hashHex,
       difficulty: new JsonF64(blockDifficulty(block.header)),
-      selectedParentHash:
-        selectedParent === undefined ? bytesToHex(new Uint8Array(32)) : bytesToHex(selectedParent),
+      selectedParentHash: selectedParent === undefined ? ZERO_HASH_HEX : bytesToHex(selectedParent),
       transactionIds: (block.transactionIds ?? []).map((id) => bytesToHex(id)),
       isHeaderOnly: txs === undefined,
       blueScore: u64ToRpc('blueScore', block.header.blueScore),
@@ -431,8 +460,21 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
   m.set('getConnectedPeerInfo', () => ({ peerInfo: [] }));
   m.set('getPeerAddresses', () => ({ knownAddresses: [], bannedAddresses: [] }));
   m.set('getConnections', (p) => {
-    readBool(prop(p, 'includeProfileData'), 'includeProfileData');
-    return { clients: ctx.connectionCount(), peers: 0, profileData: null };
+    const profile = readBool(prop(p, 'includeProfileData'), 'includeProfileData');
+    return {
+      clients: ctx.connectionCount(),
+      peers: 0,
+      profileData: profile ? processProfile() : null,
+    };
+  });
+  m.set('getCurrentBlockColor', (p) => {
+    const hash = bytesToHex(readHex(prop(p, 'hash'), 'hash', 32));
+    // Every block of this single chain is blue once the next chain block merges it; the sink and
+    // blocks off the chain (or unknown) have no merging block yet.
+    const block = chain.block(hash);
+    const at = block === undefined ? -1 : chain.chainIndex(block);
+    if (at < 0 || at === chain.chain.length - 1) fail(`Block ${hash} doesn't have any merger block.`);
+    return { blue: true };
   });
   m.set('estimateNetworkHashesPerSecond', (p) => {
     readUint(prop(p, 'windowSize'), 'windowSize', 0xffffffff);
@@ -520,6 +562,10 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     };
   });
   m.set('getFeeEstimate', () => ({ estimate: feeEstimate(chain) }));
+  m.set('getFeeEstimateExperimental', (p) => {
+    const verbose = readBool(prop(p, 'verbose'), 'verbose');
+    return { estimate: feeEstimate(chain), verbose: verbose ? feeEstimateVerbose(chain) : null };
+  });
 
   m.set('getBlock', (p) => {
     const hash = bytesToHex(readHex(prop(p, 'hash'), 'hash', 32));
@@ -658,6 +704,45 @@ function checkComputeCommitVariant(raw: Readonly<Record<string, unknown>>): void
       fail(`RpcTransactionInput.compute_budget is inconsistent with transaction version ${version}`);
     }
   }
+}
+
+/**
+ * getConnections profile data: this process's share of one core since it started (kaspad samples
+ * its own CPU use the same way, as an f64) and its resident memory in bytes.
+ */
+function processProfile(): { cpuUsage: JsonF64; memoryUsage: bigint } {
+  const { user, system } = process.cpuUsage();
+  const share = (user + system) / 1e6 / Math.max(process.uptime(), 1e-3);
+  return { cpuUsage: new JsonF64(share), memoryUsage: BigInt(process.memoryUsage().rss) };
+}
+
+/**
+ * The mempool figures getFeeEstimateExperimental adds (`FeeEstimateVerbose`): the ready set, the
+ * network capacity, and the feerates of what the next template would take (−1 when nothing).
+ */
+function feeEstimateVerbose(chain: Chain): unknown {
+  const ready = chain.mempool.ready();
+  const template = chain.blockTemplate({ version: 0, script: new Uint8Array(0) });
+  const feerates = template.transactions
+    .slice(1)
+    .map((t) => chain.mempool.get(bytesToHex(transactionId(t)))?.feerate)
+    .filter((f) => f !== undefined)
+    .sort((a, b) => a - b);
+  const pick = (i: number) => new JsonF64(feerates[i] ?? -1);
+  return {
+    mempoolReadyTransactionsCount: ready.length,
+    mempoolReadyTransactionsTotalMass: u64ToRpc(
+      'mempoolReadyTransactionsTotalMass',
+      ready.reduce((sum, e) => sum + e.mass, 0n),
+    ),
+    networkMassPerSecond: u64ToRpc(
+      'networkMassPerSecond',
+      (BLOCK_MASS_LIMITS.compute * 1000n) / BigInt(TARGET_TIME_PER_BLOCK_MS),
+    ),
+    nextBlockTemplateFeerateMin: pick(0),
+    nextBlockTemplateFeerateMedian: pick(Math.floor(feerates.length / 2)),
+    nextBlockTemplateFeerateMax: pick(feerates.length - 1),
+  };
 }
 
 /**
