@@ -239,6 +239,17 @@ describe('devnet frames as kaspad 2.1.0 writes them', () => {
     });
   });
 
+  it('estimates the hash rate from the blue work and time a window of chain blocks spans', async () => {
+    devnet.mine(3);
+    const blocks = devnet.chain.chain.slice(-3);
+    const [first, last] = [blocks[0]!.header, blocks[2]!.header];
+    const ms = last.timestamp - first.timestamp;
+    const expected = ms > 0n ? ((last.blueWork - first.blueWork) * 1000n) / ms : 0n;
+    assert.deepEqual(await c.params('estimateNetworkHashesPerSecond', { windowSize: 3 }), {
+      networkHashesPerSecond: Number(expected),
+    });
+  });
+
   it('sorts the keys of notifications and writes their f64 fields as kaspad does', async () => {
     const n = await TextClient.open(devnet.url);
     for (const scope of [

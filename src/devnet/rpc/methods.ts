@@ -477,8 +477,18 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     return { blue: true };
   });
   m.set('estimateNetworkHashesPerSecond', (p) => {
-    readUint(prop(p, 'windowSize'), 'windowSize', 0xffffffff);
-    return { networkHashesPerSecond: 0 };
+    const windowSize = readUint(prop(p, 'windowSize'), 'windowSize', 0xffffffff);
+    const start = readOptional(prop(p, 'startHash'), 'startHash', (v, f) => bytesToHex(readHex(v, f, 32)));
+    // The blue work the window's blocks added over the time they span, as the node estimates it
+    // (work per millisecond × 1000); a window without elapsed time has no rate yet.
+    const end = start === undefined ? chain.sink : knownBlock(chain, start);
+    const at = Math.max(0, chain.chainIndex(end));
+    const first = chain.chain[Math.max(0, at + 1 - windowSize)]!;
+    const ms = end.header.timestamp - first.header.timestamp;
+    const work = end.header.blueWork - first.header.blueWork;
+    return {
+      networkHashesPerSecond: u64ToRpc('networkHashesPerSecond', ms > 0n ? (work * 1000n) / ms : 0n),
+    };
   });
   m.set('getDaaScoreTimestampEstimate', (p) => {
     const scores = readArray(prop(p, 'daaScores'), 'daaScores', readU64);
