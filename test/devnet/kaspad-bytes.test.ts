@@ -6,12 +6,16 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import { bytesToHex, utf8ToBytes } from '../../src/util/bytes.ts';
 import { SOMPI_PER_KAS } from '../../src/kaspa/types.ts';
 import { startDevnet, type DevnetHandle } from '../../src/devnet/index.ts';
 import { difficultyForBits } from '../../src/devnet/header.ts';
 import { GENESIS_BITS } from '../../src/devnet/params.ts';
+import { compressedParents } from '../../src/devnet/codec.ts';
+import { parentsByLevelFromRpc } from '../../src/kaspa/rpc/responses.ts';
+import type { BlockHash } from '../../src/kaspa/types.ts';
 import { ALICE, BOB } from './helpers.ts';
 
 const ZERO = '00'.repeat(32);
@@ -276,5 +280,31 @@ describe('devnet frames as kaspad 2.1.0 writes them', () => {
       /"utxoEntry":\{"amount":\d+,"blockDaaScore":\d+,"covenantId":null,"isCoinbase":false,/,
     );
     n.close();
+  });
+});
+
+describe('compressed parents of getVirtualChainFromBlockV2 headers', () => {
+  const h = (b: number) => new Uint8Array(32).fill(b) as BlockHash;
+
+  it('runs equal levels as [cumulativeLevelCount, parents], as kaspad 2.1.0 sends them', () => {
+    // The shape of a kaspad simnet header: one own level, two shared, five shared.
+    const levels = [[h(1)], [h(2)], [h(2)], [h(3)], [h(3)], [h(3)], [h(3)], [h(3)]];
+    assert.deepEqual(compressedParents(levels), [
+      [1, [bytesToHex(h(1))]],
+      [3, [bytesToHex(h(2))]],
+      [8, [bytesToHex(h(3))]],
+    ]);
+  });
+
+  it('expands back to the same levels through the client parser', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 3 }), { maxLength: 12 }),
+        (shape) => {
+          const levels = shape.map((level) => level.map(h));
+          assert.deepEqual(parentsByLevelFromRpc(compressedParents(levels), 'p'), levels);
+        },
+      ),
+    );
   });
 });

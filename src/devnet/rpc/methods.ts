@@ -44,7 +44,7 @@ import { MIN_RELAY_FEE_RATE } from '../../kaspa/fee.ts';
 import { MAX_SOMPI, type ScriptPublicKey, type Transaction, type Utxo } from '../../kaspa/types.ts';
 import type { Block, Chain } from '../chain.ts';
 import { blockDifficulty, minerExtraData } from '../chain.ts';
-import { headerFromRpc, headerToRpc, rawHeaderToRpc } from '../codec.ts';
+import { compressedParents, headerFromRpc, headerToRpc, rawHeaderToRpc } from '../codec.ts';
 import { DevnetError } from '../errors.ts';
 import { estimateFeerates, type FeerateBucket } from '../fee-estimate.ts';
 import type { MempoolEntry } from '../mempool.ts';
@@ -315,7 +315,7 @@ function optionalHeader(block: Block, level: number): Record<string, unknown> {
   return {
     hash: block.hashHex,
     version: pick('version', 1),
-    parentsByLevel: pick('parentsByLevel', 2),
+    parentsByLevel: level >= 2 ? compressedParents(block.header.parentsByLevel) : null,
     hashMerkleRoot: pick('hashMerkleRoot', 2),
     acceptedIdMerkleRoot: pick('acceptedIdMerkleRoot', 2),
     utxoCommitment: pick('utxoCommitment', 3),
@@ -329,68 +329,69 @@ function optionalHeader(block: Block, level: number): Record<string, unknown> {
   };
 }
 
-/** An accepted transaction at a verbosity level (FACTS §6.5 table; `rpc/core/src/convert/verbosity.rs`). */
+/**
+ * An accepted transaction at a verbosity level, shaped as kaspad 2.1.0 sends it (FACTS §6.5;
+ * `rpc/core/src/convert/verbosity.rs`): every input and output is listed at every level, each
+ * nested verbose object is present with its fields nulled below their level, and gas, payload,
+ * subnetwork id and both masses come at every level.
+ */
 function optionalTransaction(tx: Transaction, holder: Block, level: number): Record<string, unknown> {
   const rpc = verboseTransactionToRpc(tx, holder);
   const spentCoins = spentBy(holder, tx);
   const at = <T>(min: number, v: T): T | null => (level >= min ? v : null);
-  if (level === 0) {
+  const scriptVerbose = (spk: ScriptPublicKey | undefined) => {
+    const address = spk === undefined ? null : addressOf(spk);
     return {
-      version: null,
-      inputs: [],
-      outputs: [],
-      lockTime: null,
-      subnetworkId: null,
-      gas: null,
-      payload: null,
-      storageMass: null,
-      mass: null,
-      verboseData: null,
+      scriptPublicKeyAddress: at(1, address),
+      scriptPublicKeyType: at(1, spk === undefined || address === null ? null : standardClass(spk)),
     };
-  }
+  };
   return {
     version: at(3, rpc.version),
     inputs: rpc.inputs.map((i, n) => {
       const coin = spentCoins[n];
       return {
         previousOutpoint: at(2, i.previousOutpoint),
-        signatureScript: i.signatureScript,
+        signatureScript: at(1, i.signatureScript),
         sequence: at(2, i.sequence),
         sigOpCount: at(2, i.sigOpCount),
         computeBudget: at(2, i.computeBudget ?? 0),
-        verboseData:
-          level >= 2 && coin !== undefined
-            ? {
-                utxoEntry: {
-                  amount: u64ToRpc('amount', coin.entry.amount),
-                  scriptPublicKey: scriptPublicKeyToHex(coin.entry.scriptPublicKey),
-                  blockDaaScore: at(3, u64ToRpc('blockDaaScore', coin.entry.blockDaaScore)),
-                  isCoinbase: coin.entry.isCoinbase,
-                  verboseData: null,
-                  covenantId: null,
-                },
-              }
-            : null,
+        verboseData: {
+          utxoEntry: {
+            amount: at(2, coin === undefined ? null : u64ToRpc('amount', coin.entry.amount)),
+            scriptPublicKey: at(
+              2,
+              coin === undefined ? null : scriptPublicKeyToHex(coin.entry.scriptPublicKey),
+            ),
+            blockDaaScore: at(
+              3,
+              coin === undefined ? null : u64ToRpc('blockDaaScore', coin.entry.blockDaaScore),
+            ),
+            isCoinbase: at(2, coin === undefined ? null : coin.entry.isCoinbase),
+            verboseData: scriptVerbose(coin?.entry.scriptPublicKey),
+            covenantId: null,
+          },
+        },
       };
     }),
-    outputs: rpc.outputs.map((o) => ({
-      value: o.value,
-      scriptPublicKey: o.scriptPublicKey,
-      verboseData: o.verboseData,
-      covenant: o.covenant ?? null,
+    outputs: rpc.outputs.map((o, n) => ({
+      value: at(1, o.value),
+      scriptPublicKey: at(1, o.scriptPublicKey),
+      verboseData: scriptVerbose(tx.outputs[n]!.scriptPublicKey),
+      covenant: at(1, o.covenant ?? null),
     })),
     lockTime: at(3, rpc.lockTime),
-    subnetworkId: at(3, rpc.subnetworkId),
-    gas: at(3, rpc.gas),
-    payload: at(2, rpc.payload),
-    storageMass: at(2, rpc.storageMass),
-    mass: at(2, rpc.storageMass),
+    subnetworkId: rpc.subnetworkId,
+    gas: rpc.gas,
+    payload: rpc.payload,
+    storageMass: rpc.storageMass,
+    mass: rpc.storageMass,
     verboseData: {
-      transactionId: rpc.verboseData!.transactionId,
-      hash: rpc.verboseData!.hash,
+      transactionId: at(1, rpc.verboseData!.transactionId),
+      hash: at(1, rpc.verboseData!.hash),
       computeMass: at(2, rpc.verboseData!.computeMass),
-      blockHash: rpc.verboseData!.blockHash,
-      blockTime: rpc.verboseData!.blockTime,
+      blockHash: at(1, rpc.verboseData!.blockHash),
+      blockTime: at(1, rpc.verboseData!.blockTime),
     },
   };
 }
