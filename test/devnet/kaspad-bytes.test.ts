@@ -269,6 +269,7 @@ describe('devnet frames as kaspad 2.1.0 writes them', () => {
     const daa = await n.next((t) => t.startsWith('{"method":"virtualDaaScoreChangedNotification"'));
     const utxos = await n.next((t) => t.startsWith('{"method":"utxosChangedNotification"'));
     assert.match(added, /"difficulty":1\.0000001192093038,/);
+    assert.match(added, /"isChainBlock":false,/);
     assert.equal(
       daa,
       '{"method":"virtualDaaScoreChangedNotification","params":{"VirtualDaaScoreChanged":' +

@@ -118,7 +118,12 @@ export class WrpcServer {
     wss.on('connection', (socket) => this.#accept(socket));
     this.#unlisten = opts.chain.listen({
       blockAdded: (block) => {
-        const frame = this.#frame('BlockAdded', { block: blockToRpc(this.#chain, block, true) });
+        // kaspad announces a block when its body is stored, before the virtual moves onto it, so
+        // the announcement never says it is a chain block (getBlock will, once it is).
+        const rpc = blockToRpc(this.#chain, block, true);
+        const frame = this.#frame('BlockAdded', {
+          block: { ...rpc, verboseData: { ...rpc.verboseData, isChainBlock: false } },
+        });
         this.#broadcast((c) => c.subs.blockAdded, frame);
       },
       virtualChanged: (change) => this.#publishVirtual(change),
