@@ -23,6 +23,7 @@ import {
   send,
   shot,
   startRealApp,
+  submitIdentityForm,
   unlock,
   type RealApp,
   type User,
@@ -49,12 +50,7 @@ describe('p2pComm end to end in Chromium on a local network', () => {
     bob = await app.newUser('Bob', 'bob-vault-password', { create: false });
     for (const u of [alice, bob]) {
       const { page } = u;
-      await page.getByRole('heading', { name: 'Create your identity' }).waitFor({ timeout: UI });
-      await page.getByLabel('Your name').fill(u.name);
-      await page.getByLabel('Password', { exact: true }).fill(u.password);
-      await page.getByLabel('Repeat password').fill(u.password);
-      await page.getByRole('button', { name: 'Create identity' }).click();
-      await page.getByRole('heading', { name: 'Your recovery key' }).waitFor({ timeout: UI });
+      await submitIdentityForm(u);
       const key = (await page.locator('ol.words li').allTextContents()).map((w) =>
         w.replace(/^\s*\d+\.?\s*/, '').trim(),
       );

@@ -130,8 +130,8 @@ export async function startRealApp(options: RealAppOptions = {}): Promise<RealAp
   };
 }
 
-/** Creates `u`'s identity through the screens and keeps the invite link from "My card". */
-export async function createIdentity(u: User): Promise<void> {
+/** Fills in and sends the create-identity form for `u`; ends on the recovery-key screen. */
+export async function submitIdentityForm(u: User): Promise<void> {
   const { page } = u;
   await page.getByRole('heading', { name: 'Create your identity' }).waitFor({ timeout: UI });
   await page.getByLabel('Your name').fill(u.name);
@@ -139,6 +139,12 @@ export async function createIdentity(u: User): Promise<void> {
   await page.getByLabel('Repeat password').fill(u.password);
   await page.getByRole('button', { name: 'Create identity' }).click();
   await page.getByRole('heading', { name: 'Your recovery key' }).waitFor({ timeout: UI });
+}
+
+/** Creates `u`'s identity through the screens and keeps the invite link from "My card". */
+export async function createIdentity(u: User): Promise<void> {
+  const { page } = u;
+  await submitIdentityForm(u);
   await page.getByLabel('I have saved my recovery key').check();
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByRole('heading', { name: 'My card' }).waitFor({ timeout: UI });
