@@ -1,9 +1,9 @@
 /**
  * Fetches a received transaction (and so its payload) without a transaction index, which
  * Kaspa nodes do not have (FACTS §6.6). Routes, cheapest first:
- *   1. the mempool (`getMempoolEntry`), before acceptance;
- *   2. a bounded cache fed by BlockAdded (full blocks with payloads) and VirtualChainChanged
- *      (which chain block accepted which ids), while this client is online;
+ *   1. a bounded cache fed by BlockAdded (full blocks with payloads), VirtualChainChanged
+ *      (which chain block accepted which ids) and earlier chain pages, while this client is online;
+ *   2. the mempool (`getMempoolEntry`), before acceptance;
  *   3. `getBlock` when the caller knows the containing block;
  *   4. `getVirtualChainFromBlockV2` from a chain block the caller remembered (a persistable
  *      cursor), paging past the per-call limit of 2,480 chain blocks (FACTS §6.5).
@@ -110,9 +110,8 @@ export class PayloadFetcher {
     assertBytes('txId', txId, 32);
     const key = bytesToHex(txId);
 
-    const pooled = await this.fromMempool(txId, opts);
-    if (pooled !== undefined) return found('mempool', txId, pooled, {});
-
+    // The cache is checked before the mempool: it costs no round trip, and a transaction that
+    // reached a block has left the mempool anyway (catch-up fetches are mostly cache hits).
     const cached = this.txs.get(key);
     if (cached !== undefined && matches(cached.transaction, txId)) {
       const acceptingBlockHash = this.accepted.get(key);
@@ -124,6 +123,9 @@ export class PayloadFetcher {
         ...(daa === undefined ? {} : { acceptingDaaScore: daa }),
       });
     }
+
+    const pooled = await this.fromMempool(txId, opts);
+    if (pooled !== undefined) return found('mempool', txId, pooled, {});
 
     if (hints.blockHash !== undefined) {
       const inBlock = await this.fromBlock(txId, hints.blockHash, opts);

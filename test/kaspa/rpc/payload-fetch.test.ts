@@ -112,6 +112,8 @@ describe('PayloadFetcher', () => {
     assert.equal(bytesToHex(r.acceptingBlockHash!), hashHex(11));
     assert.equal(r.acceptingDaaScore, 777n);
     assert.deepEqual(r.transaction, t);
+    // A cache hit needs no round trip to the node.
+    assert.equal(server.calls('getMempoolEntry').length, 0);
     await fetcher.stop();
     assert.equal(server.calls('unsubscribe').length, 2);
   });
