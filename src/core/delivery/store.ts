@@ -157,14 +157,14 @@ export class DeliveryStore {
    */
   async unfinishedOutgoing(): Promise<Message[]> {
     if ((await this.db.get(META, OPEN_INDEX_KEY)) === undefined) return this.indexUnfinished();
-    const out: Message[] = [];
-    for (const [, key] of await this.db.scan(META, { prefix: encodeKey('open') })) {
-      const v = await this.db.get(MESSAGES, key);
+    const open = await this.db.scan(META, { prefix: encodeKey('open') });
+    // The reads are independent: issued together, they cost one round trip on IndexedDB.
+    const values = await Promise.all(open.map(([, key]) => this.db.get(MESSAGES, key)));
+    return values.flatMap((v) => {
       if (!v) throw new DeliveryError('CORRUPT_RECORD', 'an unfinished message is missing');
       const m = decodeMessage(v);
-      if (!isFinished(m)) out.push(m);
-    }
-    return out;
+      return isFinished(m) ? [] : [m];
+    });
   }
 
   private async indexUnfinished(): Promise<Message[]> {

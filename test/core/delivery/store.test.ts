@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { DeliveryError } from '../../../src/core/delivery/errors.ts';
 import { DeliveryStore } from '../../../src/core/delivery/store.ts';
 import type { OutgoingMessage, OutgoingStatus } from '../../../src/core/delivery/messages.ts';
 import type { KeyValueStore, ScanOptions } from '../../../src/storage/types.ts';
@@ -66,5 +67,19 @@ describe('delivery store: the unfinished messages on start', () => {
       'm3',
     ]);
     assert.equal(again.reads(), 2);
+  });
+
+  it('says the database is corrupt when an unfinished message has lost its record', async () => {
+    const data = new MemoryDatabase();
+    const db = await openDb(data);
+    const store = new DeliveryStore(db);
+    assert.deepEqual(await store.unfinishedOutgoing(), []);
+    const m = outgoing(1, 'queued');
+    // The "open" entry and the index stay; the record itself is gone.
+    await db.batch(store.putOps(m).filter((op) => op.store !== 'delivery.messages'));
+    await assert.rejects(
+      () => new DeliveryStore(db).unfinishedOutgoing(),
+      (e: unknown) => e instanceof DeliveryError && e.code === 'CORRUPT_RECORD',
+    );
   });
 });
