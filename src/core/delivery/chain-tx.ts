@@ -11,6 +11,7 @@ import { addressToScriptPublicKey, type Address } from '../../kaspa/address.ts';
 import { minimumRelayFee } from '../../kaspa/fee.ts';
 import { notificationAmount } from '../../kaspa/builder.ts';
 import { MASS_LIMITS, P2PK_SIG_OP_COUNT, storageMass } from '../../kaspa/mass.ts';
+import { P2PK_SIGNATURE_SCRIPT_LENGTH } from '../../kaspa/script.ts';
 import { signTransaction } from '../../kaspa/sign.ts';
 import {
   NATIVE_SUBNETWORK_ID,
@@ -35,11 +36,6 @@ export const DEFAULT_NOTIFICATION_STORAGE_BUDGET = MASS_LIMITS.storage / 5n;
  */
 export function notificationValue(budget: bigint = DEFAULT_NOTIFICATION_STORAGE_BUDGET): bigint {
   return notificationAmount(1, budget);
-}
-
-/** A change output smaller than this would cost more storage mass than a notification. */
-function minChange(budget: bigint): bigint {
-  return notificationValue(budget);
 }
 
 /** A coin to spend, with whose key it is signed. */
@@ -76,7 +72,7 @@ export interface BuildRequest {
   readonly storageBudget?: bigint;
 }
 
-const PLACEHOLDER_SIG = new Uint8Array(66);
+const PLACEHOLDER_SIG = new Uint8Array(P2PK_SIGNATURE_SCRIPT_LENGTH);
 
 function assemble(
   inputs: readonly Spendable[],
@@ -173,7 +169,8 @@ export function buildPublication(req: BuildRequest): BuiltTransaction {
     const withChange = [...recipientOuts, { value: 1n, scriptPublicKey: changeScript }];
     const fee = minimumRelayFee(assemble(inputs, withChange, req.payload));
     const change = inValue - needOut - fee;
-    if (change >= minChange(budget)) {
+    // A change output smaller than a notification coin would cost more storage mass than it.
+    if (change >= v) {
       const outputs = [...recipientOuts, { value: change, scriptPublicKey: changeScript }];
       return {
         tx: finish(inputs, outputs, req.payload),
