@@ -15,7 +15,7 @@ import { DELIVERY_STORES } from '../../../src/core/delivery/store.ts';
 import { realApiOptionsFromUrl } from '../../../src/web/engine/config.ts';
 import { NETWORKS } from '../../../src/web/engine/network.ts';
 import { chatMessage, deliveryBalance } from '../../../src/web/engine/view.ts';
-import { randomBytes } from '../../../src/util/bytes.ts';
+import { randomBytes, utf8ToBytes } from '../../../src/util/bytes.ts';
 
 const out = (patch: Partial<OutgoingMessage>): OutgoingMessage => ({
   direction: 'out',
@@ -161,6 +161,19 @@ describe('backup file', () => {
         );
       }),
     );
+  });
+
+  it('refuses a truncated file, reading its header only while the header is whole', () => {
+    const file = encodeBackup(contents, seed);
+    const badBackup = (e: unknown): boolean => e instanceof AppApiError && e.code === 'BAD_BACKUP';
+    // magic, version, the two length-prefixed fields and the nonce (one-byte lengths here).
+    const headerEnd = 4 + 1 + 1 + contents.vault.length + 1 + utf8ToBytes('Zoë').length + 24;
+    for (let n = 0; n < file.length; n++) {
+      const cut = file.slice(0, n);
+      assert.throws(() => openBackup(cut, seed), badBackup, `cut at ${n}`);
+      if (n < headerEnd) assert.throws(() => readBackupHeader(cut), badBackup, `header cut at ${n}`);
+      else assert.deepEqual(readBackupHeader(cut), { vault: contents.vault, displayName: 'Zoë' });
+    }
   });
 
   it('answers hostile input with BAD_BACKUP only', () => {
