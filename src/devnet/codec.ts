@@ -110,18 +110,3 @@ export function diffFromRpc(json: unknown, field = 'diff'): UtxoDiff {
     removed: readArray(prop(o, 'removed'), `${field}.removed`, coinFromRpc),
   };
 }
-
-/**
- * Parents by level in the compressed form V2 headers carry (rusty-kaspa `CompressedParents`):
- * runs of equal levels as `[cumulativeLevelCount, parents]`.
- */
-export function compressedParents(levels: readonly (readonly Uint8Array[])[]): [number, string[]][] {
-  const runs: [number, string[]][] = [];
-  for (const level of levels) {
-    const hashes = level.map((h) => bytesToHex(h));
-    const last = runs[runs.length - 1];
-    if (last !== undefined && last[1].join() === hashes.join()) last[0]++;
-    else runs.push([(last?.[0] ?? 0) + 1, hashes]);
-  }
-  return runs;
-}

@@ -13,8 +13,7 @@ import { SOMPI_PER_KAS } from '../../src/kaspa/types.ts';
 import { startDevnet, type DevnetHandle } from '../../src/devnet/index.ts';
 import { difficultyForBits } from '../../src/devnet/header.ts';
 import { GENESIS_BITS } from '../../src/devnet/params.ts';
-import { compressedParents } from '../../src/devnet/codec.ts';
-import { parentsByLevelFromRpc } from '../../src/kaspa/rpc/responses.ts';
+import { compressedParents, parentsByLevelFromRpc } from '../../src/kaspa/rpc/responses.ts';
 import type { BlockHash } from '../../src/kaspa/types.ts';
 import { ALICE, BOB } from './helpers.ts';
 

@@ -1,8 +1,10 @@
 /**
  * Checked decoders from wRPC response and notification bodies (FACTS §6.4, §6.5) to typed
  * values: hashes become BlockHash/TxId bytes, u64 become bigint, transactions become the
- * data model. Every decoder fails only with RpcFieldError naming the field.
+ * data model. Every decoder fails only with RpcFieldError naming the field. The compressed
+ * parents encoder sits beside its decoder so that one module owns that format.
  */
+import { bytesToHex } from '../../util/bytes.ts';
 import type { BlockHash, Transaction, TxId } from '../types.ts';
 import type { RpcFeeEstimate, RpcFeerateBucket } from './wire.ts';
 import {
@@ -275,6 +277,21 @@ export function parentsByLevelFromRpc(v: unknown, path: string): BlockHash[][] {
     while (levels.length < upTo) levels.push(parents);
   }
   return levels;
+}
+
+/**
+ * Parents by level in the compressed form V2 headers carry, the inverse of
+ * `parentsByLevelFromRpc`: runs of equal levels as `[cumulativeLevelCount, parents]`.
+ */
+export function compressedParents(levels: readonly (readonly Uint8Array[])[]): [number, string[]][] {
+  const runs: [number, string[]][] = [];
+  for (const level of levels) {
+    const hashes = level.map((h) => bytesToHex(h));
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last[1].join() === hashes.join()) last[0]++;
+    else runs.push([(last?.[0] ?? 0) + 1, hashes]);
+  }
+  return runs;
 }
 
 /** A header with `hash` required and every other field checked when present. */
