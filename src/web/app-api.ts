@@ -27,8 +27,7 @@ export type AppApiErrorCode =
   | 'UNKNOWN_CONTACT'
   | 'UNKNOWN_MESSAGE'
   | 'EMPTY_MESSAGE'
-  | 'MESSAGE_TOO_LONG'
-  | 'UNREACHABLE';
+  | 'MESSAGE_TOO_LONG';
 
 /** Typed refusal of an `AppApi` call (bad user input or wrong state, never a crash). */
 export class AppApiError extends P2pCommError<AppApiErrorCode> {}
@@ -242,9 +241,8 @@ export interface AppApi {
   messages(id: ContactId, options?: { readonly limit?: number }): Promise<readonly ChatMessage[]>;
   /**
    * Queues a text message; resolves with it in status `sending`, progress comes as `message`
-   * events. Rejects EMPTY_MESSAGE, MESSAGE_TOO_LONG, UNKNOWN_CONTACT, LOCKED, or UNREACHABLE
-   * while the network has not been reached since unlocking or changing nodes (nothing is
-   * queued then: the text stays with the user).
+   * events. Rejects EMPTY_MESSAGE, MESSAGE_TOO_LONG, UNKNOWN_CONTACT or LOCKED. The network
+   * need not be reachable: the message is stored at once and published once it is.
    */
   send(id: ContactId, text: string): Promise<ChatMessage>;
   /** Marks a conversation as read (sends read receipts when enabled). */

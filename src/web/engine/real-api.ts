@@ -239,8 +239,6 @@ export class RealApi implements AppApi {
   #session: Session | undefined;
   /** Reachability of the network through the current session's node client. */
   #network: NetworkState = 'connecting';
-  /** Told when the network is found unreachable (waits for an engine that has not started). */
-  readonly #onUnreachable = new Set<() => void>();
   /** Serializes vault transitions (create, unlock, restore, lock, import). */
   #transition: Promise<unknown> = Promise.resolve();
 
@@ -419,7 +417,7 @@ export class RealApi implements AppApi {
     if (text.trim().length === 0) throw new AppApiError('EMPTY_MESSAGE', 'Nothing to send');
     if (text.length > MAX_MESSAGE_LENGTH)
       throw new AppApiError('MESSAGE_TOO_LONG', `A message holds at most ${MAX_MESSAGE_LENGTH} characters`);
-    const { engine, evidence } = await this.#engineUnlessUnreachable(s);
+    const { engine, evidence } = await this.#runningEngine(s);
     const m = await engine.send(id, text);
     return this.#view(m, evidence);
   }
@@ -916,43 +914,20 @@ export class RealApi implements AppApi {
   #setNetwork(s: Session, client: KaspaRpcClient, state: NetworkState): void {
     if (this.#session !== s || s.client !== client || this.#network === state) return;
     this.#network = state;
-    if (state === 'unreachable') for (const f of [...this.#onUnreachable]) f();
     this.#emit({ type: 'network', state });
   }
 
   /**
-   * The running engine. It opens without waiting for the node, so the wait is only for its
-   * stored queues to load; should the network be found unreachable meanwhile, the wait ends
-   * with UNREACHABLE: until the engine runs a message would live in the caller alone, and it
-   * is better refused, with the text left to the user, than held where a reload loses it. A
-   * rewiring (another node) replaces the engine being waited for; the wait moves to the new one.
+   * The running engine. It opens without waiting for the node (`chainInBackground`), so the
+   * wait is only for its stored queues to load. A rewiring (another node) replaces the engine
+   * being waited for, and the one replaced rejects; the wait moves to the new one.
    */
-  async #engineUnlessUnreachable(s: Session): Promise<Running> {
-    const unreachable = (): AppApiError =>
-      new AppApiError('UNREACHABLE', 'Cannot reach the network, so this message was not sent yet');
+  async #runningEngine(s: Session): Promise<Running> {
     for (;;) {
       if (s.running !== undefined) return s.running;
-      if (this.#network === 'unreachable') throw unreachable();
       const waited = s.engine;
       try {
-        return await new Promise<Running>((resolve, reject) => {
-          const stop = (): void => void this.#onUnreachable.delete(onUnreachable);
-          const onUnreachable = (): void => {
-            stop();
-            reject(unreachable());
-          };
-          this.#onUnreachable.add(onUnreachable);
-          waited.then(
-            (r) => {
-              stop();
-              resolve(r);
-            },
-            (e: unknown) => {
-              stop();
-              reject(e instanceof Error ? e : new Error(String(e)));
-            },
-          );
-        });
+        return await waited;
       } catch (e) {
         if (!s.closed && this.#session === s && s.engine !== waited) continue;
         throw e;
