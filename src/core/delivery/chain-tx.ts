@@ -9,7 +9,7 @@
  */
 import { addressToScriptPublicKey, type Address } from '../../kaspa/address.ts';
 import { minimumRelayFee } from '../../kaspa/fee.ts';
-import { notificationAmount } from '../../kaspa/builder.ts';
+import { BuildError, buildTransaction, notificationAmount } from '../../kaspa/builder.ts';
 import { MASS_LIMITS, P2PK_SIG_OP_COUNT, storageMass } from '../../kaspa/mass.ts';
 import { P2PK_SIGNATURE_SCRIPT_LENGTH } from '../../kaspa/script.ts';
 import { signTransaction } from '../../kaspa/sign.ts';
@@ -112,19 +112,6 @@ function finish(inputs: readonly Spendable[], outputs: TxOutput[], payload: Uint
   );
 }
 
-function tryFinish(
-  inputs: readonly Spendable[],
-  outputs: TxOutput[],
-  payload: Uint8Array,
-): Transaction | undefined {
-  try {
-    return finish(inputs, outputs, payload);
-  } catch (error) {
-    if (error instanceof DeliveryError) return undefined;
-    throw error;
-  }
-}
-
 /**
  * Builds and signs a publication. When every recipient's coin is in hand and no funding is
  * needed, it is a return: the fee comes out of the returned coins. Throws DeliveryError
@@ -150,62 +137,44 @@ export function buildPublication(req: BuildRequest): BuiltTransaction {
     }
   }
 
-  const coinOut = (r: Notify): TxOutput => {
+  const recipientOuts = req.recipients.map((r) => {
     const bounced = r.held?.utxo.entry.amount ?? 0n;
-    return { value: bounced > v ? bounced : v, scriptPublicKey: addressToScriptPublicKey(r.address) };
-  };
-  const recipientOuts = req.recipients.map(coinOut);
-  const needOut = recipientOuts.reduce((n, o) => n + o.value, 0n);
-  const funding = [...req.funding].sort((a, b) => (a.utxo.entry.amount < b.utxo.entry.amount ? 1 : -1));
-  const inputs: Spendable[] = [...held];
-  let inValue = heldValue;
-  const changeScript = addressToScriptPublicKey(req.changeAddress);
-  for (const coin of [undefined, ...funding]) {
-    if (coin) {
-      inputs.push(coin);
-      inValue += coin.utxo.entry.amount;
-    }
-    if (inputs.length === 0) continue;
-    const withChange = [...recipientOuts, { value: 1n, scriptPublicKey: changeScript }];
-    const fee = minimumRelayFee(assemble(inputs, withChange, req.payload));
-    const change = inValue - needOut - fee;
-    // A change output smaller than a notification coin would cost more storage mass than it.
-    if (change >= v) {
-      const outputs = [...recipientOuts, { value: change, scriptPublicKey: changeScript }];
-      return {
-        tx: finish(inputs, outputs, req.payload),
-        spent: inputs,
-        fee,
-        changeIndex: recipientOuts.length,
-        locked: needOut - heldValue,
-      };
-    }
-    const feeNoChange = minimumRelayFee(assemble(inputs, recipientOuts, req.payload));
-    // Without change only if what is left over is small: a tiny change output is not worth
-    // its storage mass, but a large leftover must not be burnt as fee.
-    const leftover = inValue - needOut - feeNoChange;
-    if (leftover >= 0n && leftover <= feeNoChange * 4n) {
-      return {
-        tx: finish(inputs, [...recipientOuts], req.payload),
-        spent: inputs,
-        fee: feeNoChange + leftover,
-        locked: needOut - heldValue,
-      };
-    }
-    if (change > 0n) {
-      // A smaller change output is still fine while the whole transaction stays within the
-      // node's storage limit (it only ranks lower under load, FACTS §4.7).
-      const outputs = [...recipientOuts, { value: change, scriptPublicKey: changeScript }];
-      const tx = tryFinish(inputs, outputs, req.payload);
-      if (tx) {
-        return { tx, spent: inputs, fee, changeIndex: recipientOuts.length, locked: needOut - heldValue };
-      }
-    }
+    return { to: addressToScriptPublicKey(r.address), amount: bounced > v ? bounced : v };
+  });
+  const needOut = recipientOuts.reduce((n, o) => n + o.amount, 0n);
+  // The library's builder selects the funding coins (largest first) and prices each candidate
+  // with final-length signature scripts; the held coins are spent whatever it selects.
+  let built;
+  try {
+    built = buildTransaction({
+      utxos: req.funding.map((s) => s.utxo),
+      requiredUtxos: held.map((s) => s.utxo),
+      outputs: recipientOuts,
+      changeAddress: req.changeAddress,
+      payload: req.payload,
+      // The mass limits, not the builder's default payload ceiling, bound a chain batch.
+      maxPayloadBytes: req.payload.length,
+    });
+  } catch (error) {
+    if (!(error instanceof BuildError)) throw error;
+    throw new DeliveryError(
+      error.code === 'INSUFFICIENT_FUNDS' ? 'INSUFFICIENT_FUNDS' : 'PUBLISH_FAILED',
+      `${req.recipients.length} notification(s) and the fee: ${error.message}`,
+    );
   }
-  throw new DeliveryError(
-    'INSUFFICIENT_FUNDS',
-    `funds ${inValue - heldValue} sompi cannot pay ${req.recipients.length} notification(s) and the fee`,
-  );
+  const keys = new Map([...held, ...req.funding].map((s) => [s.utxo, s.privateKey]));
+  const spent = built.utxos.map((utxo) => ({ utxo, privateKey: keys.get(utxo)! }));
+  return {
+    tx: signTransaction(
+      built.tx,
+      built.spent,
+      spent.map((s) => s.privateKey),
+    ),
+    spent,
+    fee: built.fee,
+    ...(built.change > 0n ? { changeIndex: recipientOuts.length } : {}),
+    locked: needOut - heldValue,
+  };
 }
 
 /**
