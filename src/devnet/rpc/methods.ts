@@ -64,7 +64,7 @@ import {
   transactionHash,
   transactionId,
 } from '../rules.ts';
-import { spkKey } from '../utxo-set.ts';
+import { outpointKey, spkKey } from '../utxo-set.ts';
 
 /** A method handler: checked request params in, response params out. */
 export type MethodHandler = (params: Readonly<Record<string, unknown>>) => unknown;
@@ -336,9 +336,14 @@ function optionalHeader(block: Block, level: number): Record<string, unknown> {
  * nested verbose object is present with its fields nulled below their level, and gas, payload,
  * subnetwork id and both masses come at every level.
  */
-function optionalTransaction(tx: Transaction, holder: Block, level: number): Record<string, unknown> {
+function optionalTransaction(
+  tx: Transaction,
+  holder: Block,
+  removed: ReadonlyMap<string, Utxo>,
+  level: number,
+): Record<string, unknown> {
   const rpc = verboseTransactionToRpc(tx, holder);
-  const spentCoins = spentBy(holder, tx);
+  const spentCoins = tx.inputs.map((i) => removed.get(outpointKey(i.previousOutpoint)));
   const at = <T>(min: number, v: T): T | null => (level >= min ? v : null);
   const scriptVerbose = (spk: ScriptPublicKey | undefined) => {
     const address = spk === undefined ? null : addressOf(spk);
@@ -397,17 +402,12 @@ function optionalTransaction(tx: Transaction, holder: Block, level: number): Rec
   };
 }
 
-/** The coins a transaction of `holder` spent, read back from the holder's UTXO diff. */
-function spentBy(holder: Block, tx: Transaction): (Utxo | undefined)[] {
-  const removed = new Map(
-    (holder.diff?.removed ?? []).map((u) => [
-      `${bytesToHex(u.outpoint.transactionId)}:${u.outpoint.index}`,
-      u,
-    ]),
-  );
-  return tx.inputs.map((i) =>
-    removed.get(`${bytesToHex(i.previousOutpoint.transactionId)}:${i.previousOutpoint.index}`),
-  );
+/**
+ * The coins the transactions of `holder` spent, read back from its UTXO diff, by outpoint;
+ * built once per block, not once per transaction.
+ */
+function removedCoins(holder: Block): Map<string, Utxo> {
+  return new Map((holder.diff?.removed ?? []).map((u) => [outpointKey(u.outpoint), u]));
 }
 
 /** Builds the method table over a chain. */
@@ -632,9 +632,12 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     for (const b of path.added) {
       const acc = acceptedTransactions(chain, b);
       if (acc === undefined && b !== chain.genesis) break;
+      const removed = acc === undefined ? new Map<string, Utxo>() : removedCoins(acc.holder);
       accepted.push({
         chainBlockHeader: optionalHeader(b, level),
-        acceptedTransactions: (acc?.txs ?? []).map((t) => optionalTransaction(t, acc!.holder, level)),
+        acceptedTransactions: (acc?.txs ?? []).map((t) =>
+          optionalTransaction(t, acc!.holder, removed, level),
+        ),
       });
     }
     return {
@@ -654,7 +657,9 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
       return fail(`utxo inquirer error: Did not find queried transactions in acceptance data: [${txid}]`);
     }
     if (isCoinbaseTransaction(tx)) return fail('utxo inquirer error: transaction is a coinbase');
-    const coin = spentBy(acc.holder, tx)[0];
+    const first = tx.inputs[0];
+    const coin =
+      first === undefined ? undefined : removedCoins(acc.holder).get(outpointKey(first.previousOutpoint));
     const address = coin === undefined ? null : addressOf(coin.entry.scriptPublicKey);
     if (address === null) return fail('utxo inquirer error: non-standard script');
     return { returnAddress: address };
