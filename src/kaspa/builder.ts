@@ -23,6 +23,7 @@ import {
 } from './mass.ts';
 import { P2PK_SIGNATURE_SCRIPT_LENGTH, scriptClass } from './script.ts';
 import { MAX_SOMPI, NATIVE_SUBNETWORK_ID } from './types.ts';
+import { outpointKey } from './utxo-watcher.ts';
 import type { ScriptPublicKey, Transaction, TxInput, TxOutput, Utxo, UtxoEntry } from './types.ts';
 
 /** Why a transaction could not be built. */
@@ -322,10 +323,9 @@ export function buildTransaction(req: BuildRequest): BuiltTransaction {
   if (outputs.length === 0 && req.payload === undefined) throw new BuildError('NO_OUTPUTS', 'nothing to pay');
   const change = addressToScriptPublicKey(req.changeAddress);
   const required = [...(req.requiredUtxos ?? [])];
-  const requiredKeys = new Set(required.map(outpointKey));
+  const requiredKeys = new Set(required.map((u) => outpointKey(u.outpoint)));
   const candidates = req.utxos
-    .filter((u) => !requiredKeys.has(outpointKey(u)))
-    .slice()
+    .filter((u) => !requiredKeys.has(outpointKey(u.outpoint)))
     .sort((a, b) => (a.entry.amount < b.entry.amount ? 1 : a.entry.amount > b.entry.amount ? -1 : 0));
   const selected = [...required];
   let last: BuiltTransaction | Failure | undefined;
@@ -353,12 +353,6 @@ export function buildTransaction(req: BuildRequest): BuiltTransaction {
   if (last === undefined) throw new BuildError('INSUFFICIENT_FUNDS', 'no coins to spend');
   if ('code' in last) throw new BuildError(last.code, last.message);
   return last;
-}
-
-function outpointKey(u: Utxo): string {
-  let s = '';
-  for (const b of u.outpoint.transactionId) s += b.toString(16).padStart(2, '0');
-  return `${s}:${u.outpoint.index}`;
 }
 
 /**
