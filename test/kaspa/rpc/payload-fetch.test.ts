@@ -166,6 +166,16 @@ describe('PayloadFetcher', () => {
       [hashHex(100), hashHex(2580)],
     );
 
+    // The other coin of the same catch-up comes from the pages already read: no round trip.
+    server.received.length = 0;
+    const sibling = await fetcher.fetch(transactionId(tx(8)), { cursor: hash(100) });
+    assert.ok(sibling.status === 'found');
+    assert.equal(sibling.source, 'block-cache');
+    assert.deepEqual(sibling.transaction, tx(8));
+    assert.equal(bytesToHex(sibling.acceptingBlockHash!), hashHex(AT));
+    assert.equal(sibling.acceptingDaaScore, BigInt(10_000 + AT));
+    assert.deepEqual(server.received, []);
+
     // Not on the chain: the scan stops past the UTXO's DAA score and hands back the cursor.
     const missing = await fetcher.fetch(transactionId(tx(5)), {
       cursor: hash(100),
