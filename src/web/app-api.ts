@@ -287,5 +287,22 @@ export const TOP_UP_URL = 'https://kaspa.org/';
 /** Length limit for one text message, in UTF-16 code units (chunking is the engine's job). */
 export const MAX_MESSAGE_LENGTH = 4000;
 
+/** Checks the text of a message to send, as every `AppApi.send` does before queuing it. */
+export function checkMessageText(text: unknown): asserts text is string {
+  if (typeof text !== 'string') throw new TypeError('"text" expected a string');
+  if (text.trim().length === 0) throw new AppApiError('EMPTY_MESSAGE', 'Nothing to send');
+  if (text.length > MAX_MESSAGE_LENGTH)
+    throw new AppApiError('MESSAGE_TOO_LONG', `A message holds at most ${MAX_MESSAGE_LENGTH} characters`);
+}
+
+/** The newest `limit` of `all` (oldest first), or all of them; `AppApi.messages` slices so. */
+export function newestMessages<T>(all: readonly T[], limit: number | undefined): readonly T[] {
+  if (limit === undefined) return all;
+  if (!Number.isSafeInteger(limit) || limit < 0)
+    throw new RangeError('"options.limit" expected a non-negative integer');
+  // Not all.slice(-limit): for a limit of 0 that is the whole list.
+  return all.slice(Math.max(0, all.length - limit));
+}
+
 /** Minimum password length accepted for the vault. */
 export const MIN_PASSWORD_LENGTH = 8;

@@ -13,10 +13,11 @@ import { bytesToHex, bytesToUtf8, randomBytes, utf8ToBytes } from '../util/bytes
 import { notificationValue } from '../core/delivery/chain-tx.ts';
 import {
   AppApiError,
-  MAX_MESSAGE_LENGTH,
   MIN_PASSWORD_LENGTH,
   NETWORK_IDS,
   TOP_UP_URL,
+  checkMessageText,
+  newestMessages,
   type AppApi,
   type AppEvent,
   type AppSettings,
@@ -259,17 +260,13 @@ export class FakeApi implements AppApi {
     this.#requireUnlocked();
     this.#requireContact(id);
     const all = this.#messages.get(id) ?? [];
-    const slice = options.limit === undefined ? all : all.slice(-options.limit);
-    return Promise.resolve(slice.map((m) => this.#view(m)));
+    return Promise.resolve(newestMessages(all, options.limit).map((m) => this.#view(m)));
   }
 
   async send(id: ContactId, text: string): Promise<ChatMessage> {
     this.#requireUnlocked();
     const contact = this.#requireContact(id);
-    if (text.trim().length === 0) throw new AppApiError('EMPTY_MESSAGE', 'Nothing to send');
-    if (text.length > MAX_MESSAGE_LENGTH) {
-      throw new AppApiError('MESSAGE_TOO_LONG', `A message holds at most ${MAX_MESSAGE_LENGTH} characters`);
-    }
+    checkMessageText(text);
     const m = this.#store(contact.id, true, text, this.#now(), 'sending');
     this.#later(1, () => this.#dispatch(m));
     return Promise.resolve(this.#view(m));

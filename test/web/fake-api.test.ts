@@ -92,6 +92,14 @@ describe('FakeApi', () => {
     await assert.rejects(api.send(grace.contact.id, '   '), code('EMPTY_MESSAGE'));
     await assert.rejects(api.send(grace.contact.id, 'x'.repeat(4001)), code('MESSAGE_TOO_LONG'));
     await assert.rejects(api.send('nope' as ContactId, 'hi'), code('UNKNOWN_CONTACT'));
+    // The newest `limit` messages, none for a limit of 0; a bad limit is misuse.
+    const all = await api.messages(grace.contact.id);
+    assert.ok(all.length >= 2);
+    assert.deepEqual(await api.messages(grace.contact.id, { limit: 0 }), []);
+    assert.deepEqual(await api.messages(grace.contact.id, { limit: 1 }), all.slice(-1));
+    assert.deepEqual(await api.messages(grace.contact.id, { limit: all.length + 5 }), all);
+    await assert.rejects(api.messages(grace.contact.id, { limit: -1 }), RangeError);
+    await assert.rejects(api.messages(grace.contact.id, { limit: 1.5 }), RangeError);
     assert.equal(await api.deliveryProof(sent.id), null);
   });
 

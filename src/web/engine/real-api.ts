@@ -38,8 +38,9 @@ import { createBrowserTransport } from '../../transport/webrtc-browser.ts';
 import { bytesToHex, bytesToUtf8, utf8ToBytes, wipe } from '../../util/bytes.ts';
 import {
   AppApiError,
-  MAX_MESSAGE_LENGTH,
   MIN_PASSWORD_LENGTH,
+  checkMessageText,
+  newestMessages,
   NETWORK_IDS,
   type AppApi,
   type AppEvent,
@@ -401,22 +402,14 @@ export class RealApi implements AppApi {
   async messages(id: ContactId, options: { readonly limit?: number } = {}): Promise<readonly ChatMessage[]> {
     const s = this.#requireSession();
     if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
-    const { limit } = options;
-    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0))
-      throw new RangeError('"options.limit" expected a non-negative integer');
     const history = await this.#history(s);
-    const all = await history.messages(id);
-    const slice = limit === undefined ? all : all.slice(Math.max(0, all.length - limit));
-    return slice.map((m) => history.view(m));
+    return newestMessages(await history.messages(id), options.limit).map((m) => history.view(m));
   }
 
   async send(id: ContactId, text: string): Promise<ChatMessage> {
     const s = this.#requireSession();
     if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
-    if (typeof text !== 'string') throw new TypeError('"text" expected a string');
-    if (text.trim().length === 0) throw new AppApiError('EMPTY_MESSAGE', 'Nothing to send');
-    if (text.length > MAX_MESSAGE_LENGTH)
-      throw new AppApiError('MESSAGE_TOO_LONG', `A message holds at most ${MAX_MESSAGE_LENGTH} characters`);
+    checkMessageText(text);
     const { engine, evidence } = await this.#runningEngine(s);
     const m = await engine.send(id, text);
     return this.#view(m, evidence);
