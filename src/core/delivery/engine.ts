@@ -14,6 +14,7 @@ import { bytesToHex, equalBytes, hexToBytes, randomBytes, utf8ToBytes } from '..
 import { DecodeError } from '../../util/errors.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { systemClock, type Clock, type Timer } from './clock.ts';
+import { ActiveMessages } from './active.ts';
 import { DeliveryError } from './errors.ts';
 import {
   MAX_RECEIPT_IDS,
@@ -188,8 +189,8 @@ export class DeliveryEngine {
   private readonly clock: Clock;
   private settings: DeliverySettings;
   private readonly listeners = new Set<(e: DeliveryEvent) => void>();
-  /** Outgoing messages not yet delivered, by id. */
-  private readonly active = new Map<string, OutgoingMessage>();
+  /** Outgoing messages not yet delivered, by id and by contact. */
+  private readonly active = new ActiveMessages();
   private readonly contactState = new Map<ContactId, ContactState>();
   private queue: Promise<unknown> = Promise.resolve();
   private flushTimer: Timer | undefined;
@@ -237,7 +238,7 @@ export class DeliveryEngine {
           : m.status === 'queued'
             ? { ...m, dueAt: m.dueAt ?? now }
             : m;
-      this.active.set(m.id, resumed);
+      this.active.set(resumed);
     }
     for (const [contact, ids] of await this.store.owedReceipts()) {
       for (const id of ids) this.state(contact).chainReceipts.add(id);
@@ -261,7 +262,7 @@ export class DeliveryEngine {
       .then(() =>
         this.run(async () => {
           this.chainReady = true;
-          const contacts = new Set<ContactId>([...this.active.values()].map((m) => m.contact));
+          const contacts = new Set<ContactId>(this.active.contacts());
           for (const [c, st] of this.contactState) if (st.chainReceipts.size > 0) contacts.add(c);
           for (const c of contacts) this.dispatch(c);
           this.scheduleDue();
@@ -315,7 +316,7 @@ export class DeliveryEngine {
         dueAt: this.clock.now(),
       };
       await this.store.write(this.store.putOps(m));
-      this.active.set(m.id, m);
+      this.active.set(m);
       this.emit({ type: 'message', message: m });
       this.dispatch(contact);
       return m;
@@ -492,7 +493,7 @@ export class DeliveryEngine {
   private async save(m: OutgoingMessage): Promise<void> {
     await this.store.write(this.store.putOps(m));
     if (m.status === 'delivered' || m.status === 'read') this.active.delete(m.id);
-    else this.active.set(m.id, m);
+    else this.active.set(m);
     this.emit({ type: 'message', message: m });
   }
 
@@ -520,8 +521,8 @@ export class DeliveryEngine {
       return;
     }
     const now = this.clock.now();
-    const due = [...this.active.values()].some(
-      (m) => m.contact === contact && m.status !== 'failed' && m.dueAt !== undefined && m.dueAt <= now,
+    const due = [...this.active.ofContact(contact)].some(
+      (m) => m.status !== 'failed' && m.dueAt !== undefined && m.dueAt <= now,
     );
     if (due) {
       // Whatever the chain carries, a link is asked for too: the offer rides the same batch.
@@ -541,8 +542,8 @@ export class DeliveryEngine {
     if (!ls?.link) return false;
     // Everything undelivered goes over the link once, published messages too: the receipt
     // comes sooner than by chain, and the recipient shows each message once whatever the path.
-    const chats = [...this.active.values()]
-      .filter((m) => m.contact === contact && m.status !== 'failed' && !ls.sent.has(m.id))
+    const chats = [...this.active.ofContact(contact)]
+      .filter((m) => m.status !== 'failed' && !ls.sent.has(m.id))
       .sort((a, b) => a.seq - b.seq);
     const frames: DeliveryFrame[] = [...this.takeReceipts(st), ...chats.map(chatFrame)];
     if (frames.length === 0) return true;
@@ -841,7 +842,7 @@ export class DeliveryEngine {
       const retryAt = now + this.settings.backoffBaseMs * 8;
       for (const id of group.flatMap((e) => e.ids)) {
         const m = this.active.get(id);
-        if (m) this.active.set(id, { ...m, dueAt: retryAt });
+        if (m) this.active.set({ ...m, dueAt: retryAt });
       }
       this.insufficientRetry?.cancel();
       this.insufficientRetry = this.clock.after(retryAt - now, () =>
@@ -875,7 +876,7 @@ export class DeliveryEngine {
       const now = this.clock.now();
       for (const m of this.active.values()) {
         if (m.status === 'queued' || (m.status === 'sent' && m.dueAt !== undefined && m.dueAt > now)) {
-          this.active.set(m.id, { ...m, dueAt: now });
+          this.active.set({ ...m, dueAt: now });
         }
       }
       this.scheduleFlush(0);
@@ -1139,8 +1140,8 @@ export class DeliveryEngine {
     this.connectionChanged(contact);
     // Direct sends without receipt go on chain now; the next send re-establishes the link.
     const now = this.clock.now();
-    for (const m of this.active.values()) {
-      if (m.contact === contact && m.status === 'sent') this.active.set(m.id, { ...m, dueAt: now });
+    for (const m of this.active.ofContact(contact)) {
+      if (m.status === 'sent') this.active.set({ ...m, dueAt: now });
     }
     this.dispatch(contact);
   }
