@@ -83,7 +83,11 @@ export class KaspaChain implements ChainPort {
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
   private locked = 0n;
-  private readonly v: bigint;
+  /**
+   * One message to a contact with no coin in hand: the coin it locks and the relay fee of a
+   * typical single-message publication (FACTS §4.8). Fixed for the adapter's life, so measured once.
+   */
+  private readonly costPerMessage: bigint;
   private offChange: (() => void) | undefined;
   private stopped = false;
   private fresh = false;
@@ -93,7 +97,8 @@ export class KaspaChain implements ChainPort {
     this.watcher = new UtxoWatcher(opts.client);
     this.fetcher = new PayloadFetcher(opts.client);
     this.addr = opts.address.toString();
-    this.v = notificationValue(opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET);
+    this.costPerMessage =
+      notificationValue(opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET) + typicalPublicationFee();
   }
 
   async start(handler: ChainHandler, cursor: Uint8Array | undefined): Promise<void> {
@@ -355,10 +360,7 @@ export class KaspaChain implements ChainPort {
     let spendable = 0n;
     for (const [k, c] of this.coins)
       if (c.role.kind === 'funds' && !this.spending.has(k)) spendable += c.utxo.entry.amount;
-    // One message to a contact with no coin in hand: the coin it locks and the relay fee of a
-    // typical single-message publication (FACTS §4.8).
-    const costPerMessage = this.v + typicalPublicationFee();
-    return { spendable, locked: this.locked, costPerMessage };
+    return { spendable, locked: this.locked, costPerMessage: this.costPerMessage };
   }
 
   private emitFunds(): void {
