@@ -9,11 +9,11 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import {
-  SLOW,
   UI,
   connect,
   openChat,
   openSettings,
+  received,
   send,
   shot,
   startRealApp,
@@ -37,12 +37,13 @@ describe('backup export and import with the real core in Chromium', () => {
       app.newUser('Alice', 'alice-vault-password'),
       app.newUser('Bob', 'bob-vault-password'),
     ]);
+    // Read while the new identity's screen still shows it.
     fingerprint = (await alice.page.locator('p.fp').first().textContent()) ?? '';
     await connect(alice, bob);
     await send(alice, 'Kept in the backup: from Alice');
-    await bob.page.locator('li.msg.in .text', { hasText: 'from Alice' }).waitFor({ timeout: SLOW });
+    await received(bob, 'from Alice');
     await send(bob, 'Kept in the backup: from Bob');
-    await alice.page.locator('li.msg.in .text', { hasText: 'from Bob' }).waitFor({ timeout: SLOW });
+    await received(alice, 'from Bob');
   });
 
   after(async () => {

@@ -20,6 +20,7 @@ import {
   UI,
   addByLink,
   openChat,
+  received,
   send,
   shot,
   startRealApp,
@@ -86,11 +87,9 @@ describe('p2pComm end to end in Chromium on a local network', () => {
       assert.equal(await u.page.locator('.conn').textContent(), 'Connected');
     }
     await send(alice, 'Hi Bob, this goes straight to you.');
-    await bob.page.locator('li.msg.in .text', { hasText: 'Hi Bob, this goes straight to you.' }).waitFor({
-      timeout: SLOW,
-    });
+    await received(bob, 'Hi Bob, this goes straight to you.');
     await send(bob, 'Hi Alice, got it.');
-    await alice.page.locator('li.msg.in .text', { hasText: 'Hi Alice, got it.' }).waitFor({ timeout: SLOW });
+    await received(alice, 'Hi Alice, got it.');
     const first = alice.page.locator('li.msg.out', { hasText: 'Hi Bob, this goes straight to you.' });
     await first
       .locator('.ticks[aria-label="Delivered"], .ticks[aria-label="Read"]')

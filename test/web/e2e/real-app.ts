@@ -205,6 +205,11 @@ export async function send(u: User, text: string): Promise<void> {
   await u.page.locator('li.msg.out .text').filter({ hasText: text }).first().waitFor({ timeout: UI });
 }
 
+/** Waits until the open conversation of `u` lists an incoming message holding `text`. */
+export async function received(u: User, text: string): Promise<void> {
+  await u.page.locator('li.msg.in .text', { hasText: text }).waitFor({ timeout: SLOW });
+}
+
 /** Opens Settings from the navigation. */
 export async function openSettings(u: User): Promise<void> {
   await u.page.getByRole('link', { name: 'Settings' }).first().click();

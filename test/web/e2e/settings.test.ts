@@ -18,6 +18,7 @@ import {
   connect,
   openChat,
   openSettings,
+  received,
   saveSettings,
   send,
   shot,
@@ -73,7 +74,7 @@ describe('settings with the real core in Chromium', () => {
 
     const quiet = 'Bob reads this with receipts off';
     await send(alice, quiet);
-    await bob.page.locator('li.msg.in .text', { hasText: quiet }).waitFor({ timeout: SLOW });
+    await received(bob, quiet);
     await ticks(alice, quiet).and(alice.page.locator('[aria-label="Delivered"]')).waitFor({ timeout: SLOW });
 
     // Receipts on again: the next message shows "read", which also proves that any read
@@ -84,7 +85,7 @@ describe('settings with the real core in Chromium', () => {
     await openChat(bob, 'Alice');
     const loud = 'And this one with receipts on';
     await send(alice, loud);
-    await bob.page.locator('li.msg.in .text', { hasText: loud }).waitFor({ timeout: SLOW });
+    await received(bob, loud);
     await ticks(alice, loud).and(alice.page.locator('[aria-label="Read"]')).waitFor({ timeout: SLOW });
     assert.equal(await ticks(alice, quiet).getAttribute('aria-label'), 'Delivered');
     await shot(alice.page, '20-read-receipts-off');
