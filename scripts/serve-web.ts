@@ -10,6 +10,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { CSP_HEADER } from '../src/web/csp.ts';
 
@@ -110,7 +111,9 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
     res.end();
     return;
   }
-  createReadStream(file).pipe(res);
+  // pipeline, not pipe: a read that fails after the headers went out (the file removed or
+  // damaged since the stat) cuts this response off instead of crashing the server.
+  pipeline(createReadStream(file), res, () => undefined);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

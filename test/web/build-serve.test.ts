@@ -1,6 +1,6 @@
 /** The build output and the dev server: files, icons, CSP, MIME types, path confinement. */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +114,20 @@ describe('buildWeb and serveWeb', () => {
       assert.doesNotMatch(res.body, /"name": "p2pcomm"|root:/);
     }
     assert.equal((await rawGet(server.url, '/%E0%A4%A')).status, 400);
+  });
+
+  it('keeps serving when a file fails while it is read', async () => {
+    // A file that stats as a regular file but fails on read (EIO), as one removed or
+    // damaged between the stat and the read would.
+    await symlink('/proc/self/mem', join(dir, 'unreadable.txt'));
+    try {
+      await rawGet(server.url, '/unreadable.txt').catch(() => undefined);
+      const res = await rawGet(server.url, '/');
+      assert.equal(res.status, 200);
+      assert.match(res.body, /<html/i);
+    } finally {
+      await rm(join(dir, 'unreadable.txt'));
+    }
   });
 
   it('binds loopback only', async () => {
