@@ -162,8 +162,8 @@ export function buildPublication(req: BuildRequest): BuiltTransaction {
       `${req.recipients.length} notification(s) and the fee: ${error.message}`,
     );
   }
-  const keys = new Map([...held, ...req.funding].map((s) => [s.utxo, s.privateKey]));
-  const spent = built.utxos.map((utxo) => ({ utxo, privateKey: keys.get(utxo)! }));
+  const byUtxo = new Map([...held, ...req.funding].map((s) => [s.utxo, s]));
+  const spent = built.utxos.map((utxo) => byUtxo.get(utxo)!);
   return {
     tx: signTransaction(
       built.tx,
