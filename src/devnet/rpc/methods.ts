@@ -200,10 +200,13 @@ interface TransactionPlace {
   readonly blockTime: bigint;
 }
 
-/** A transaction of a block with the verbose data getBlock and BlockAdded carry (FACTS §6.5). */
-export function verboseTransactionToRpc(tx: Transaction, block: Block): RpcTransaction {
+/**
+ * Transaction `index` of a block with the verbose data getBlock and BlockAdded carry (FACTS §6.5);
+ * the index names its id in `block.transactionIds` without a search through the block.
+ */
+function verboseTransactionToRpc(tx: Transaction, block: Block, index: number): RpcTransaction {
   return withVerboseData(tx, {
-    id: transactionIdOf(block, tx),
+    id: block.transactionIds![index]!,
     blockHash: block.hashHex,
     blockTime: block.header.timestamp,
   });
@@ -234,11 +237,6 @@ function withVerboseData(tx: Transaction, place: TransactionPlace): RpcTransacti
   };
 }
 
-function transactionIdOf(block: Block, tx: Transaction): Uint8Array {
-  const i = block.transactions!.indexOf(tx);
-  return block.transactionIds![i]!;
-}
-
 /** A block in the getBlock / BlockAdded shape, with verbose data. */
 export function blockToRpc(chain: Chain, block: Block, includeTransactions: boolean): DevnetRpcBlock {
   const txs = block.transactions;
@@ -246,7 +244,7 @@ export function blockToRpc(chain: Chain, block: Block, includeTransactions: bool
   return {
     header: headerToRpc(block.hash, block.header),
     transactions:
-      includeTransactions && txs !== undefined ? txs.map((t) => verboseTransactionToRpc(t, block)) : [],
+      includeTransactions && txs !== undefined ? txs.map((t, i) => verboseTransactionToRpc(t, block, i)) : [],
     verboseData: {
       hash: block.hashHex,
       difficulty: new JsonF64(blockDifficulty(block.header)),
@@ -338,11 +336,12 @@ function optionalHeader(block: Block, level: number): Record<string, unknown> {
  */
 function optionalTransaction(
   tx: Transaction,
+  index: number,
   holder: Block,
   removed: ReadonlyMap<string, Utxo>,
   level: number,
 ): Record<string, unknown> {
-  const rpc = verboseTransactionToRpc(tx, holder);
+  const rpc = verboseTransactionToRpc(tx, holder, index);
   const spentCoins = tx.inputs.map((i) => removed.get(outpointKey(i.previousOutpoint)));
   const at = <T>(min: number, v: T): T | null => (level >= min ? v : null);
   const scriptVerbose = (spk: ScriptPublicKey | undefined) => {
@@ -635,8 +634,8 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
       const removed = acc === undefined ? new Map<string, Utxo>() : removedCoins(acc.holder);
       accepted.push({
         chainBlockHeader: optionalHeader(b, level),
-        acceptedTransactions: (acc?.txs ?? []).map((t) =>
-          optionalTransaction(t, acc!.holder, removed, level),
+        acceptedTransactions: (acc?.txs ?? []).map((t, i) =>
+          optionalTransaction(t, i, acc!.holder, removed, level),
         ),
       });
     }
