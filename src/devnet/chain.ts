@@ -37,7 +37,8 @@ import {
   TX_LIMITS,
 } from './params.ts';
 import { isCoinbaseTransaction, transactionHash, transactionId } from './rules.ts';
-import { UtxoSet, invertDiff, outpointKey, type UtxoDiff } from './utxo-set.ts';
+import { UtxoSet, invertDiff, type UtxoDiff } from './utxo-set.ts';
+import { outpointKey } from '../kaspa/utxo-watcher.ts';
 
 /** A block as the node keeps it. */
 export interface Block {

@@ -34,7 +34,7 @@ import {
   transactionId,
   transientMass,
 } from './rules.ts';
-import { outpointKey } from './utxo-set.ts';
+import { outpointKey } from '../kaspa/utxo-watcher.ts';
 import { INITIAL_AVERAGE_MASS, nextAverageMass } from './fee-estimate.ts';
 
 /** What the mempool needs to know about the virtual state. */

@@ -3,12 +3,8 @@
  * script public key, so address queries and UtxosChanged filtering are lookups, not scans.
  */
 import { bytesToHex } from '../util/bytes.ts';
+import { outpointKey } from '../kaspa/utxo-watcher.ts';
 import type { Outpoint, ScriptPublicKey, Utxo } from '../kaspa/types.ts';
-
-/** Map key of an outpoint: `<txid hex>:<index>`. */
-export function outpointKey(o: Outpoint): string {
-  return `${bytesToHex(o.transactionId)}:${o.index}`;
-}
 
 /** Map key of a script public key: version, then script, in hex. */
 export function spkKey(spk: ScriptPublicKey): string {

@@ -64,7 +64,8 @@ import {
   transactionHash,
   transactionId,
 } from '../rules.ts';
-import { outpointKey, spkKey } from '../utxo-set.ts';
+import { spkKey } from '../utxo-set.ts';
+import { outpointKey } from '../../kaspa/utxo-watcher.ts';
 
 /** A method handler: checked request params in, response params out. */
 export type MethodHandler = (params: Readonly<Record<string, unknown>>) => unknown;
