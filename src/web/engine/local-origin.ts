@@ -8,6 +8,7 @@
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream';
 import { serveWeb, type WebServer } from '../../../scripts/serve-web.ts';
 import { Address } from '../../kaspa/address.ts';
 import { LOCAL_FUND_PATH } from './network.ts';
@@ -80,10 +81,11 @@ export async function serveAppWithLocalFaucet(options: LocalOriginOptions): Prom
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+        // A broken upstream mid-body ends this response (destroyed), never the process.
+        pipeline(up, res, () => undefined);
       },
     );
-    upstream.on('error', () => res.headersSent || res.writeHead(502).end());
+    upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
     req.pipe(upstream);
   });
   await new Promise<void>((ok, fail) => {
