@@ -14,11 +14,12 @@ import {
   addressToScriptPublicKey,
   scriptPublicKeyToAddress,
 } from '../../kaspa/address.ts';
-import { parseJson, stringifyJson } from '../../kaspa/rpc/json.ts';
+import { stringifyJson } from '../../kaspa/rpc/json.ts';
 import { prop, readArray, readBool, readObject, readString, RpcFieldError } from '../../kaspa/rpc/fields.ts';
 import { NOTIFICATION_METHODS } from '../../kaspa/rpc/wire.ts';
 import type { Chain, VirtualChange } from '../chain.ts';
 import { DevnetError } from '../errors.ts';
+import { readRequestEnvelope } from './envelope.ts';
 import { spkKey } from '../utxo-set.ts';
 import type { Utxo } from '../../kaspa/types.ts';
 import {
@@ -190,28 +191,13 @@ export class WrpcServer {
 
   #onFrame(conn: Connection, data: RawData, isBinary: boolean): void {
     if (isBinary) return conn.drop();
-    let msg: Readonly<Record<string, unknown>>;
-    try {
-      msg = readObject(
-        parseJson(
-          Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'),
-        ),
-        'message',
-      );
-    } catch {
-      return conn.drop();
-    }
-    const id = prop(msg, 'id');
-    const method = prop(msg, 'method');
-    const validId =
-      id === undefined ||
-      id === null ||
-      (typeof id === 'number' && Number.isSafeInteger(id) && id >= 0) ||
-      (typeof id === 'bigint' && id >= 0n);
-    if (!validId || typeof method !== 'string' || !KNOWN_METHODS.has(method)) return conn.drop();
+    const envelope = readRequestEnvelope(
+      Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'),
+    );
+    if (envelope === undefined || !KNOWN_METHODS.has(envelope.method)) return conn.drop();
+    const { id, method, params } = envelope;
     // Without an id the frame is a client-side notification: no reply is due.
-    if (id === undefined || id === null) return;
-    const params = prop(msg, 'params');
+    if (id === undefined) return;
     let reply: string;
     try {
       const body = readObject(params, 'params');
