@@ -119,15 +119,49 @@ describe('devnet wRPC JSON wire', () => {
     ['bad JSON', '{"id":1,"method":"ping","params":{}'],
     ['an unknown method', '{"id":1,"method":"getEverything","params":{}}'],
     ['a non-integer id', '{"id":"one","method":"ping","params":{}}'],
+    // kaspad's wRPC framework reads the envelope with serde into `{ id: Option<u64>, method,
+    // params: Value }`: anything serde refuses there is a malformed message, and the
+    // connection is closed without a reply.
+    ['an id of 2^64', '{"id":18446744073709551616,"method":"ping","params":{}}'],
+    ['an id written 1.0', '{"id":1.0,"method":"ping","params":{}}'],
+    ['an id written 1e3', '{"id":1e3,"method":"ping","params":{}}'],
+    ['a negative id', '{"id":-1,"method":"ping","params":{}}'],
+    ['duplicate id keys', '{"id":1,"id":2,"method":"ping","params":{}}'],
+    ['duplicate method keys', '{"id":1,"method":"ping","method":"getInfo","params":{}}'],
+    ['missing params', '{"id":1,"method":"ping"}'],
+    ['a top-level array', '[{"id":1,"method":"ping","params":{}}]'],
     ['a binary frame', null],
   ] as const) {
-    it(`drops the connection on ${what}`, async () => {
+    it(`drops the connection on ${what}`, { timeout: 10_000 }, async () => {
       const c = await RawClient.open(devnet.url);
       if (frame === null) c.ws.send(Buffer.from([1, 2, 3]));
       else c.send(frame);
       await c.closed;
     });
   }
+
+  it('accepts the largest u64 id and an id-less request with unknown extra keys, as serde does', async () => {
+    const c = await RawClient.open(devnet.url);
+    c.send('{"id":18446744073709551615,"method":"ping","params":{}}');
+    const r = await c.next(() => true);
+    assert.equal(r['id'], 18446744073709551615n);
+    c.send('{"method":"ping","params":{},"extra":[1,{"id":1}]}');
+    assert.deepEqual((await c.call(7, 'ping', {}))['params'], {});
+    assert.equal(c.frames.length, 0, 'the id-less request got no reply');
+    c.close();
+  });
+
+  it('answers each coin once however often its address is repeated', { timeout: 20_000 }, async () => {
+    devnet.fund(BOB.address, SOMPI_PER_KAS);
+    devnet.mine();
+    const c = await RawClient.open(devnet.url);
+    const once = await c.call(1, 'getUtxosByAddresses', { addresses: [BOB.address] });
+    const repeated = await c.call(2, 'getUtxosByAddresses', { addresses: Array(10_000).fill(BOB.address) });
+    const entries = (f: Frame): unknown[] => (f['params'] as { entries: unknown[] }).entries;
+    assert.ok(entries(once).length > 0);
+    assert.deepEqual(entries(repeated), entries(once));
+    c.close();
+  });
 
   it('handles the requests of one connection strictly in order; id-less frames get no reply', async () => {
     const c = await RawClient.open(devnet.url);

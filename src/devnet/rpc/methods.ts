@@ -147,6 +147,23 @@ function readAddress(v: unknown, field: string): Address {
   }
 }
 
+/**
+ * An address list, each distinct text decoded once: a hostile request repeating one address
+ * costs one decode, not one per copy.
+ */
+function readAddresses(v: unknown, field: string): Address[] {
+  const decoded = new Map<string, Address>();
+  return readArray(v, field, (item, f) => {
+    const text = readString(item, f);
+    let a = decoded.get(text);
+    if (a === undefined) {
+      a = readAddress(text, f);
+      decoded.set(text, a);
+    }
+    return a;
+  });
+}
+
 function addressOf(spk: ScriptPublicKey): string | null {
   return scriptPublicKeyToAddress(spk, ADDRESS_PREFIX)?.toString() ?? null;
 }
@@ -505,9 +522,10 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
   });
 
   m.set('getUtxosByAddresses', (p) => {
-    const addresses = readArray(prop(p, 'addresses'), 'addresses', readAddress);
+    // kaspad collects the scripts into a set before it asks the UTXO index, so a repeated
+    // address names its coins once (and a request cannot multiply the reply).
     const entries: RpcUtxosByAddressesEntry[] = [];
-    for (const a of addresses)
+    for (const a of new Set(readAddresses(prop(p, 'addresses'), 'addresses')))
       for (const u of chain.utxos.byScript(addressToScriptPublicKey(a))) entries.push(entryToRpc(u));
     return { entries };
   });
@@ -520,7 +538,7 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     balance: u64ToRpc('balance', balanceOf(readAddress(prop(p, 'address'), 'address'))),
   }));
   m.set('getBalancesByAddresses', (p) => ({
-    entries: readArray(prop(p, 'addresses'), 'addresses', readAddress).map((a) => ({
+    entries: readAddresses(prop(p, 'addresses'), 'addresses').map((a) => ({
       address: a.toString(),
       balance: u64ToRpc('balance', balanceOf(a)),
     })),
@@ -555,7 +573,7 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     return { mempoolEntries: filter ? [] : chain.mempool.entries().map(mempoolToRpc) };
   });
   m.set('getMempoolEntriesByAddresses', (p) => {
-    const addresses = readArray(prop(p, 'addresses'), 'addresses', readAddress);
+    const addresses = readAddresses(prop(p, 'addresses'), 'addresses');
     const filter = mempoolQuery(p);
     const all = filter ? [] : chain.mempool.entries();
     return {
