@@ -100,6 +100,33 @@ describe('one live window per profile in Chromium', () => {
         .flatMap((p) => unpackBatch(p))
         .map((f) => bytesToHex(f.subarray(0, 8)));
       assert.equal(new Set(tags).size, tags.length, 'no two frames on chain share a tag');
+
+      // Locked by the user: both windows are back at the lock screen. Unlocking in both at
+      // once lets exactly one in; the other says where the profile is open.
+      await second.getByRole('button', { name: 'Lock', exact: true }).click();
+      for (const p of [first, second])
+        await p.getByRole('heading', { name: /Welcome back/ }).waitFor({ timeout: UI });
+      for (const p of [first, second]) await p.getByLabel('Password').fill(alice.password);
+      // Submitted from inside both pages at once (a click waits for a stable form, and the
+      // form of the slower page may already have given way to the "open in another window"
+      // screen when the faster one announced itself).
+      await Promise.all(
+        [first, second].map((p) =>
+          p.evaluate(() => document.querySelector<HTMLFormElement>('form.form')?.requestSubmit()),
+        ),
+      );
+      const openIn = async (p: typeof first): Promise<'open' | 'elsewhere'> =>
+        Promise.race([
+          p
+            .getByRole('button', { name: 'Lock', exact: true })
+            .waitFor({ timeout: UI })
+            .then(() => 'open' as const),
+          p
+            .getByRole('heading', { name: ELSEWHERE })
+            .waitFor({ timeout: UI })
+            .then(() => 'elsewhere' as const),
+        ]);
+      assert.deepEqual((await Promise.all([first, second].map(openIn))).sort(), ['elsewhere', 'open']);
       for (const u of [alice, bob, carol] as User[]) assert.deepEqual(u.problems, [], `${u.name}'s pages`);
     } finally {
       stop();
