@@ -6,7 +6,15 @@
 import { assertBytes, assertInteger } from '../util/errors.ts';
 import { StorageError } from './errors.ts';
 import { compareBytes, prefixEnd } from './keys.ts';
-import type { BatchOp, Entry, KeyRange, KeyValueStore, ScanOptions } from './types.ts';
+import type {
+  BatchOp,
+  BatchOptions,
+  Entry,
+  Expectation,
+  KeyRange,
+  KeyValueStore,
+  ScanOptions,
+} from './types.ts';
 
 /**
  * Longest accepted key. Keys are indexed and compared on every lookup; long keys are a
@@ -94,6 +102,17 @@ export function normalizeRange(range: KeyRange | undefined, name = 'range'): Nor
   return { ...(lower && { lower }), ...(upper && { upper }), empty };
 }
 
+/** The error of a compare-and-set batch whose expectation failed. */
+export function conflict(x: Expectation): StorageError {
+  return new StorageError('CONFLICT', `${x.store} record changed since it was read; nothing was written`);
+}
+
+/** Whether a stored value (undefined: absent) is what an expectation asks for. */
+export function holds(x: Expectation, stored: Uint8Array | undefined): boolean {
+  if (x.value === undefined || stored === undefined) return x.value === stored;
+  return compareBytes(x.value, stored) === 0;
+}
+
 /** True when `key` lies inside `range`. */
 export function inRange(range: NormalizedRange, key: Uint8Array): boolean {
   if (range.empty) return false;
@@ -126,7 +145,8 @@ export abstract class StoreBase implements KeyValueStore {
   protected abstract doGet(store: string, key: Uint8Array): Promise<Uint8Array | undefined>;
   protected abstract doScan(store: string, request: ScanRequest): Promise<Entry[]>;
   protected abstract doCount(store: string, range: NormalizedRange): Promise<number>;
-  protected abstract doBatch(ops: readonly BatchOp[]): Promise<void>;
+  /** Applies `ops` atomically if every entry of `expect` (already checked, maybe empty) holds. */
+  protected abstract doBatch(ops: readonly BatchOp[], expect: readonly Expectation[]): Promise<void>;
   protected abstract doClose(): Promise<void>;
 
   /** True once closed, by the caller or by the engine (see `markClosed`). */
@@ -161,14 +181,14 @@ export abstract class StoreBase implements KeyValueStore {
     this.checkStore(store);
     checkKey('key', key);
     assertBytes('value', value);
-    return this.doBatch([{ type: 'put', store, key, value }]);
+    return this.doBatch([{ type: 'put', store, key, value }], []);
   }
 
   async delete(store: string, key: Uint8Array): Promise<void> {
     this.checkOpen();
     this.checkStore(store);
     checkKey('key', key);
-    return this.doBatch([{ type: 'delete', store, key }]);
+    return this.doBatch([{ type: 'delete', store, key }], []);
   }
 
   async scan(store: string, options: ScanOptions = {}): Promise<Entry[]> {
@@ -195,8 +215,18 @@ export abstract class StoreBase implements KeyValueStore {
     return this.doCount(store, r);
   }
 
-  async batch(ops: readonly BatchOp[]): Promise<void> {
+  async batch(ops: readonly BatchOp[], options: BatchOptions = {}): Promise<void> {
     this.checkOpen();
+    if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected an object');
+    const expect = options.expect ?? [];
+    if (!Array.isArray(expect)) throw new TypeError('"options.expect" expected an array');
+    expect.forEach((x: Expectation, i) => {
+      if (typeof x !== 'object' || x === null)
+        throw new TypeError(`"options.expect[${i}]" expected an object`);
+      this.checkStore(x.store, `options.expect[${i}].store`);
+      checkKey(`options.expect[${i}].key`, x.key);
+      if (x.value !== undefined) assertBytes(`options.expect[${i}].value`, x.value);
+    });
     // Every op is checked before any is applied: a malformed batch writes nothing.
     if (!Array.isArray(ops)) throw new TypeError('"ops" expected an array');
     ops.forEach((op: BatchOp, i) => {
@@ -206,8 +236,8 @@ export abstract class StoreBase implements KeyValueStore {
       if (op.type === 'put') assertBytes(`ops[${i}].value`, op.value);
       else if (op.type !== 'delete') throw new TypeError(`"ops[${i}].type" expected "put" or "delete"`);
     });
-    if (ops.length === 0) return;
-    return this.doBatch(ops);
+    if (ops.length === 0 && expect.length === 0) return;
+    return this.doBatch(ops, expect);
   }
 
   async close(): Promise<void> {

@@ -25,10 +25,10 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { ByteWriter } from '../util/binary.ts';
 import { bytesToHex, equalBytes, randomBytes, utf8ToBytes, wipe } from '../util/bytes.ts';
 import { assertBytes } from '../util/errors.ts';
-import { StoreBase, type NormalizedRange, type ScanRequest } from './base.ts';
+import { StoreBase, conflict, holds, type NormalizedRange, type ScanRequest } from './base.ts';
 import { StorageError } from './errors.ts';
 import { META_STORE } from './schema.ts';
-import type { BatchOp, Entry, KeyValueStore } from './types.ts';
+import type { BatchOp, Entry, Expectation, KeyValueStore } from './types.ts';
 
 const RECORD_VERSION = 0x01;
 const NONCE_BYTES = 24;
@@ -119,11 +119,20 @@ class EncryptedStore extends StoreBase {
     return this.inner.count(store, boundsOf(range));
   }
 
-  protected async doBatch(ops: readonly BatchOp[]): Promise<void> {
+  protected async doBatch(ops: readonly BatchOp[], expect: readonly Expectation[]): Promise<void> {
+    // A sealed expectation is checked on the plaintext, then handed down as "the record is
+    // still these exact sealed bytes": every write draws a fresh nonce, so any rewrite since
+    // this read, even of the same plaintext, fails the inner compare-and-set.
+    const inner: Expectation[] = [];
+    for (const x of expect) {
+      const record = await this.inner.get(x.store, x.key);
+      if (!holds(x, record === undefined ? undefined : this.open(x.store, x.key, record))) throw conflict(x);
+      inner.push({ store: x.store, key: x.key, value: record });
+    }
     const sealed = ops.map((op): BatchOp =>
       op.type === 'put' ? { ...op, value: this.seal(op.store, op.key, op.value) } : op,
     );
-    await this.inner.batch(sealed);
+    await this.inner.batch(sealed, { expect: inner });
   }
 
   protected async doClose(): Promise<void> {

@@ -11,6 +11,8 @@ import { P2pCommError } from '../util/errors.ts';
  * - VERSION_TOO_NEW: the database was written by a newer schema version than this code knows.
  * - MIGRATION_MISSING: the schema lacks a migration needed to reach its version.
  * - ABORTED: the transaction was aborted; none of its writes happened.
+ * - CONFLICT: a compare-and-set batch found a value other than expected; none of its writes happened.
+ * - PROFILE_IN_USE: another process (or handle) holds the profile directory open.
  * - IO: any other failure of the underlying engine.
  */
 export type StorageErrorCode =
@@ -23,6 +25,8 @@ export type StorageErrorCode =
   | 'VERSION_TOO_NEW'
   | 'MIGRATION_MISSING'
   | 'ABORTED'
+  | 'CONFLICT'
+  | 'PROFILE_IN_USE'
   | 'IO';
 
 /** Every storage failure that is not caller misuse (misuse throws TypeError/RangeError). */

@@ -7,7 +7,9 @@
  */
 export type {
   BatchOp,
+  BatchOptions,
   Entry,
+  Expectation,
   KeyRange,
   KeyValueStore,
   Migration,

@@ -18,10 +18,10 @@
  * needs no hand-kept IndexedDB version number.
  */
 import { deleteDB, openDB, type IDBPDatabase } from 'idb';
-import { StoreBase, type NormalizedRange, type ScanRequest } from './base.ts';
+import { StoreBase, conflict, holds, type NormalizedRange, type ScanRequest } from './base.ts';
 import { StorageError } from './errors.ts';
 import { schemaStores } from './schema.ts';
-import type { BatchOp, Entry, KeyValueStore, StorageSchema } from './types.ts';
+import type { BatchOp, Entry, Expectation, KeyValueStore, StorageSchema } from './types.ts';
 
 /** Options of `openIndexedDbStore`. */
 export interface IndexedDbOptions {
@@ -145,10 +145,24 @@ class IndexedDbStore extends StoreBase {
     }
   }
 
-  protected async doBatch(ops: readonly BatchOp[]): Promise<void> {
-    const names = [...new Set(ops.map((op) => op.store))];
+  protected async doBatch(ops: readonly BatchOp[], expect: readonly Expectation[]): Promise<void> {
+    const names = [...new Set([...ops.map((op) => op.store), ...expect.map((x) => x.store)])];
     try {
       const tx = this.db.transaction(names, 'readwrite', { durability: this.durability });
+      if (expect.length > 0) {
+        // Read inside the readwrite transaction: IndexedDB runs overlapping readwrite
+        // transactions one after another, so nothing changes these keys before the writes.
+        // Awaiting only this transaction's own requests keeps it active.
+        const stored = await Promise.all(expect.map((x) => tx.objectStore(x.store).get(idbKey(x.key))));
+        const failed = expect.find(
+          (x, i) => !holds(x, stored[i] === undefined ? undefined : valueOf(stored[i], x.store)),
+        );
+        if (failed !== undefined) {
+          tx.abort();
+          await tx.done.catch(() => undefined);
+          throw conflict(failed);
+        }
+      }
       // Requests of one transaction run in the order made; awaiting them all (with
       // `done`) keeps a failed request's rejection handled while the abort rolls back.
       const requests: Promise<unknown>[] = ops.map((op) =>

@@ -4,10 +4,10 @@
  * exactly as with a real database. Values are copied in and out: a caller mutating its
  * buffer after `put` or after `get` changes nothing stored, as with a real engine.
  */
-import { StoreBase, type NormalizedRange, type ScanRequest } from './base.ts';
+import { StoreBase, conflict, holds, type NormalizedRange, type ScanRequest } from './base.ts';
 import { compareBytes } from './keys.ts';
 import { schemaStores } from './schema.ts';
-import type { BatchOp, Entry, KeyValueStore, StorageSchema } from './types.ts';
+import type { BatchOp, Entry, Expectation, KeyValueStore, StorageSchema } from './types.ts';
 
 type Row = [key: Uint8Array, value: Uint8Array];
 
@@ -80,8 +80,15 @@ class MemoryStore extends StoreBase {
     return end - start;
   }
 
-  protected async doBatch(ops: readonly BatchOp[]): Promise<void> {
-    // Synchronous from here on: no other call can observe a half-applied batch.
+  protected async doBatch(ops: readonly BatchOp[], expect: readonly Expectation[]): Promise<void> {
+    // Synchronous from here on: no other call can observe a half-applied batch, nor change
+    // an expected value between its check and the writes.
+    for (const x of expect) {
+      const rows = this.rows(x.store);
+      const row = rows[lowerBound(rows, x.key)];
+      const stored = row !== undefined && compareBytes(row[0], x.key) === 0 ? row[1] : undefined;
+      if (!holds(x, stored)) throw conflict(x);
+    }
     for (const op of ops) {
       const rows = this.rows(op.store);
       const i = lowerBound(rows, op.key);

@@ -19,10 +19,10 @@
  * (https://www.sqlite.org/pragma.html#pragma_synchronous, https://www.sqlite.org/wal.html)
  */
 import { createRequire } from 'node:module';
-import { StoreBase, type NormalizedRange, type ScanRequest } from './base.ts';
+import { StoreBase, conflict, holds, type NormalizedRange, type ScanRequest } from './base.ts';
 import { StorageError } from './errors.ts';
 import { schemaStores } from './schema.ts';
-import type { BatchOp, Entry, KeyValueStore, StorageSchema } from './types.ts';
+import type { BatchOp, Entry, Expectation, KeyValueStore, StorageSchema } from './types.ts';
 
 /** The subset of better-sqlite3 used here (the package ships no type declarations). */
 interface Statement {
@@ -93,7 +93,7 @@ function rangeSql(range: NormalizedRange): { where: string; params: Uint8Array[]
 
 class SqliteStore extends StoreBase {
   private readonly statements = new Map<string, Statement>();
-  private readonly applyBatch: (ops: readonly BatchOp[]) => void;
+  private readonly applyBatch: (ops: readonly BatchOp[], expect: readonly Expectation[]) => void;
 
   constructor(
     private readonly db: Database,
@@ -104,14 +104,21 @@ class SqliteStore extends StoreBase {
       'INSERT INTO kv (store, key, value) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value',
     );
     const del = db.prepare('DELETE FROM kv WHERE store = ? AND key = ?');
-    const tx = db.transaction((ops: readonly BatchOp[]) => {
+    const read = db.prepare('SELECT value FROM kv WHERE store = ? AND key = ?').pluck();
+    const tx = db.transaction((ops: readonly BatchOp[], expect: readonly Expectation[]) => {
+      // Checked under the write lock the transaction already holds: no other writer can
+      // change an expected value between this read and the commit. Throwing rolls back.
+      for (const x of expect) {
+        const v = read.get(x.store, x.key);
+        if (!holds(x, v === undefined ? undefined : plain(v))) throw conflict(x);
+      }
       for (const op of ops) {
         if (op.type === 'put') put.run(op.store, op.key, op.value);
         else del.run(op.store, op.key);
       }
     });
     // BEGIN IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading read locks.
-    this.applyBatch = (ops) => tx.immediate(ops);
+    this.applyBatch = (ops, expect) => tx.immediate(ops, expect);
   }
 
   private statement(sql: string): Statement {
@@ -156,9 +163,9 @@ class SqliteStore extends StoreBase {
     }
   }
 
-  protected async doBatch(ops: readonly BatchOp[]): Promise<void> {
+  protected async doBatch(ops: readonly BatchOp[], expect: readonly Expectation[]): Promise<void> {
     try {
-      this.applyBatch(ops);
+      this.applyBatch(ops, expect);
     } catch (e) {
       // better-sqlite3 has already rolled the transaction back.
       throw mapError(e, 'batch');

@@ -39,6 +39,26 @@ export type BatchOp =
   | { readonly type: 'put'; readonly store: string; readonly key: Uint8Array; readonly value: Uint8Array }
   | { readonly type: 'delete'; readonly store: string; readonly key: Uint8Array };
 
+/**
+ * A condition of a `batch`: `store`/`key` must hold exactly `value` (compared as plaintext
+ * bytes), or be absent when `value` is undefined, at the moment the batch commits.
+ */
+export interface Expectation {
+  readonly store: string;
+  readonly key: Uint8Array;
+  readonly value: Uint8Array | undefined;
+}
+
+/** Options of `batch`. */
+export interface BatchOptions {
+  /**
+   * Compare-and-set: the batch commits only if every expectation holds, checked inside the
+   * same transaction as the writes, so two writers that read the same value can never both
+   * replace it. Otherwise it writes nothing and fails with StorageError CONFLICT.
+   */
+  readonly expect?: readonly Expectation[];
+}
+
 /** The interface the messaging core programs against; every backend implements it. */
 export interface KeyValueStore {
   /** Names of the stores this handle accepts. */
@@ -53,8 +73,11 @@ export interface KeyValueStore {
   scan(store: string, options?: ScanOptions): Promise<Entry[]>;
   /** How many keys lie in the range (the whole store when absent). */
   count(store: string, range?: KeyRange): Promise<number>;
-  /** Applies every op or none, in order (a later op on the same key wins); durable once resolved. */
-  batch(ops: readonly BatchOp[]): Promise<void>;
+  /**
+   * Applies every op or none, in order (a later op on the same key wins); durable once resolved.
+   * With `options.expect`, only if each expectation holds (else CONFLICT, nothing written).
+   */
+  batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void>;
   /** Releases the handle; later calls fail with StorageError CLOSED. Idempotent. */
   close(): Promise<void>;
 }

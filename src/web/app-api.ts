@@ -24,6 +24,7 @@ export type AppApiErrorCode =
   | 'IDENTITY_EXISTS'
   | 'NO_IDENTITY'
   | 'LOCKED'
+  | 'IN_USE'
   | 'UNKNOWN_CONTACT'
   | 'UNKNOWN_MESSAGE'
   | 'EMPTY_MESSAGE'
@@ -56,6 +57,8 @@ export interface IdentitySummary {
 export type VaultState =
   | { readonly kind: 'empty' }
   | { readonly kind: 'locked'; readonly displayName: string }
+  /** Unlocked in another window of this browser: one live window per profile (Use here). */
+  | { readonly kind: 'elsewhere'; readonly displayName: string }
   | { readonly kind: 'unlocked'; readonly identity: IdentitySummary };
 
 /** Result of creating an identity: the recovery key is shown once and never stored in clear. */
@@ -196,6 +199,8 @@ export interface InvitePreview {
 /** Changes the UI reacts to; it re-reads what it shows (events carry no authority). */
 export type AppEvent =
   | { readonly type: 'vault'; readonly state: VaultState }
+  /** Another window of this profile was opened with an invite link: show it here. */
+  | { readonly type: 'invite'; readonly code: string }
   | { readonly type: 'conversations' }
   | { readonly type: 'message'; readonly message: ChatMessage }
   | { readonly type: 'connection'; readonly contactId: ContactId; readonly state: ConnectionState }
@@ -216,8 +221,19 @@ export interface AppApi {
    * IDENTITY_EXISTS.
    */
   createIdentity(displayName: string, password: string): Promise<CreatedIdentity>;
-  /** Opens the vault. Rejects WRONG_PASSWORD (state unchanged) or NO_IDENTITY. */
+  /**
+   * Opens the vault. Rejects WRONG_PASSWORD (state unchanged), NO_IDENTITY, or IN_USE when
+   * another window has this profile open (the state becomes `elsewhere`).
+   */
   unlock(password: string): Promise<IdentitySummary>;
+  /**
+   * "Use here": asks the window that has this profile open to lock itself (it stores what
+   * it was doing first) and waits until it has; the state becomes `locked`. Rejects IN_USE
+   * when that window does not let go in time.
+   */
+  useHere(): Promise<void>;
+  /** Passes an invite link to the window that has this profile open (state `elsewhere`). */
+  passInvite(code: string): void;
   /** Closes the vault and forgets keys in memory. */
   lock(): Promise<void>;
   /**

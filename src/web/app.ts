@@ -11,7 +11,13 @@ import { balanceView } from './views/balance.ts';
 import { createChatList } from './views/chat-list.ts';
 import { addContactView, shareView } from './views/contacts.ts';
 import { conversationView } from './views/conversation.ts';
-import { createIdentityView, recoveryKeyView, restoreView, unlockView } from './views/onboarding.ts';
+import {
+  createIdentityView,
+  elsewhereView,
+  recoveryKeyView,
+  restoreView,
+  unlockView,
+} from './views/onboarding.ts';
 import { settingsView } from './views/settings.ts';
 import type { View, ViewContext } from './views/view.ts';
 
@@ -80,6 +86,8 @@ export function mountApp(options: MountOptions): MountedApp {
 
   let vault: VaultState = api.vaultState();
   let pendingWords: readonly string[] | undefined;
+  /** Whether this window passed an invite link on to the open window (said on screen). */
+  let invitePassed = false;
   let view: View | undefined;
   let shell: Shell | undefined;
 
@@ -135,6 +143,15 @@ export function mountApp(options: MountOptions): MountedApp {
       } else if (vault.kind === 'locked') {
         show(unlockView(ctx, vault.displayName), page);
         page.querySelector('input')?.focus();
+      } else if (vault.kind === 'elsewhere') {
+        // An invite link must not start a second live window: the open one shows it.
+        const invite = route.name === 'add' ? route.code : undefined;
+        if (invite !== undefined) {
+          api.passInvite(invite);
+          invitePassed = true;
+          history.replaceState(null, '', '#/chats');
+        }
+        show(elsewhereView(ctx, vault.displayName, invitePassed), page);
       }
       return;
     }
@@ -198,6 +215,10 @@ export function mountApp(options: MountOptions): MountedApp {
         shell = undefined;
       }
       if (before.kind !== vault.kind || swapped) render();
+      return;
+    }
+    if (event.type === 'invite') {
+      ctx.navigate(`#/add/${event.code}`);
       return;
     }
     shell?.onEvent(event);

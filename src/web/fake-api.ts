@@ -196,6 +196,15 @@ export class FakeApi implements AppApi {
     return Promise.resolve();
   }
 
+  /** The fake lives in one tab and keeps nothing: no other window can hold it. */
+  async useHere(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  passInvite(code: string): void {
+    if (typeof code !== 'string') throw new TypeError('"code" expected a string');
+  }
+
   async restore(recoveryWords: string, displayName: string, newPassword: string): Promise<IdentitySummary> {
     const words = recoveryWords.trim().toLowerCase().split(/\s+/).join(' ');
     if (!validateMnemonic(words, wordlist)) {

@@ -335,6 +335,68 @@ export const storageCases: readonly StorageCase<StorageTarget>[] = [
     },
   },
   {
+    name: 'compare-and-set: a batch commits only while every expected value holds',
+    async run(t) {
+      const name = freshName('cas');
+      const db = await t.open(name);
+      await db.put(S, b(1), text('v1'));
+      const expectV1 = { expect: [{ store: S, key: b(1), value: text('v1') }] };
+      await db.batch([put(b(1), text('v2')), put(b(2), b(2))], expectV1);
+      bytesEqual(await db.get(S, b(1)), text('v2'), 'commits when the value is as expected');
+      await rejects(() => db.batch([put(b(1), text('v3')), put(b(3), b(3))], expectV1), 'CONFLICT', 'stale');
+      equal(await db.get(S, b(3)), undefined, 'a conflicting batch writes nothing');
+      bytesEqual(await db.get(S, b(1)), text('v2'), 'nor its expected key');
+      await db.batch([put(b(4), b(4))], { expect: [{ store: 'queue', key: b(9), value: undefined }] });
+      await rejects(
+        () => db.batch([put(b(5), b(5))], { expect: [{ store: S, key: b(4), value: undefined }] }),
+        'CONFLICT',
+        'expected absent but present',
+      );
+      await rejects(
+        () => db.batch([], { expect: [{ store: S, key: b(1), value: text('v2!') }] }),
+        'CONFLICT',
+        'a check alone still checks',
+      );
+      await rejects(
+        () =>
+          db.batch([], {
+            expect: [
+              { store: S, key: b(1), value: text('v2') },
+              { store: 'nope', key: b(1), value: undefined },
+            ],
+          }),
+        'UNKNOWN_STORE',
+        'expectation on an undeclared store',
+      );
+      await rejects(
+        () => db.batch([], { expect: [{ store: S, key: b(1), value: 'v2' as unknown as Uint8Array }] }),
+        TypeError,
+        'expected value of the wrong type',
+      );
+      // Two writers over one database read the same value and race to replace it: exactly
+      // one wins, whatever the interleaving.
+      const other = await t.open(name);
+      for (let round = 0; round < 10; round++) {
+        const seen = await db.get(S, b(1));
+        const expect = { expect: [{ store: S, key: b(1), value: seen }] };
+        const results = await Promise.allSettled([
+          db.batch([put(b(1), text(`a${round}`))], expect),
+          other.batch([put(b(1), text(`b${round}`))], expect),
+        ]);
+        const won = results.filter((r) => r.status === 'fulfilled').length;
+        equal(won, 1, `round ${round}: one winner`);
+        const lost = results.find((r) => r.status === 'rejected');
+        equal(
+          (lost?.reason as { code?: unknown } | undefined)?.code,
+          'CONFLICT',
+          `round ${round}: loser code`,
+        );
+      }
+      await other.close();
+      await db.close();
+    },
+  },
+  {
     name: 'data persists across close and reopen; a closed handle fails with CLOSED',
     async run(t) {
       const name = freshName('persist');

@@ -457,7 +457,23 @@ export class DeliveryEngine {
   }
 
   private report(error: unknown): void {
+    if (this.superseded(error)) return;
     this.emit({ type: 'error', error: error instanceof Error ? error : new Error(String(error)) });
+  }
+
+  /**
+   * True, and the engine stops, when another instance of this profile took over the session
+   * state (SessionStateStore, SUPERSEDED): nothing sealed here may go out, and no retry can
+   * help. Reported once, as an error event the app can act on (e.g. by locking).
+   */
+  private superseded(error: unknown): boolean {
+    if (!(error instanceof DeliveryError && error.code === 'SUPERSEDED')) return false;
+    if (!this.closed) {
+      this.emit({ type: 'error', error });
+      // Not awaited: this may run inside a queued task, and close() waits for the queue.
+      void this.close();
+    }
+    return true;
   }
 
   private emit(e: DeliveryEvent): void {
@@ -569,7 +585,8 @@ export class DeliveryEngine {
         if (!ls.link) throw new DeliveryError('CLOSED', 'the link closed before the send');
         await ls.link.send(bytes);
       }
-    } catch {
+    } catch (error) {
+      if (this.superseded(error)) return;
       // The link broke under us: its closure requeues these on chain.
       this.enqueue(() => this.onLinkClosed(contact, ls.linkId));
       return;
@@ -746,6 +763,7 @@ export class DeliveryEngine {
           group.map((e) => e.contact),
         );
       } catch (error) {
+        if (this.superseded(error)) return;
         result = { error };
       }
       await this.run(() =>
@@ -918,6 +936,8 @@ export class DeliveryEngine {
     try {
       entries = await this.opts.sessions.openBatch(tx.payload);
     } catch (error) {
+      // Thrown on, so the chain adapter does not record the coin as processed.
+      if (this.superseded(error)) throw error;
       // A payload that is not ours or is malformed costs this one attempt and nothing more.
       if (!(error instanceof DecodeError) && !(error instanceof DeliveryError)) this.report(error);
       entries = [];

@@ -11,6 +11,8 @@ import { P2pCommError } from '../../util/errors.ts';
  * - UNDELIVERABLE: a message ran out of republications without a receipt (NOTES §3).
  * - CORRUPT_RECORD: a stored delivery record is malformed.
  * - CLOSED: the engine was closed.
+ * - SUPERSEDED: another instance of the same profile changed the stored session state since
+ *   this one loaded it; this instance must stop (nothing sealed under the stale state is sent).
  */
 export type DeliveryErrorCode =
   | 'UNKNOWN_CONTACT'
@@ -21,7 +23,8 @@ export type DeliveryErrorCode =
   | 'PAYLOAD_PRUNED'
   | 'UNDELIVERABLE'
   | 'CORRUPT_RECORD'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'SUPERSEDED';
 
 /** Every delivery failure that is not caller misuse (misuse throws TypeError/RangeError). */
 export class DeliveryError extends P2pCommError<DeliveryErrorCode> {}

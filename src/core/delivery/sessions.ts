@@ -34,7 +34,12 @@ export interface EnvelopeSessionsOptions {
   /** This client's peer id (the contact id others know it by). */
   readonly self: PeerId;
   readonly sessions: SessionManager;
-  /** Persists `sessions.serialize()` output; called after every change, in order. */
+  /**
+   * Persists `sessions.serialize()` output; called after every change, in order, and awaited
+   * before any sealed frame is returned, so a frame never leaves unless its state is stored.
+   * Give it `SessionStateStore.save` so that a second instance of the profile over the same
+   * store is refused (DeliveryError SUPERSEDED) instead of reusing a message key.
+   */
   readonly save: (state: Uint8Array) => Promise<void>;
   /** Refuses replays and out-of-window envelopes. @default new ReplayGuard() */
   readonly guard?: ReplayGuard;

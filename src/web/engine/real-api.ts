@@ -18,6 +18,7 @@ import { DeliveryStore } from '../../core/delivery/store.ts';
 import { TransportLinks } from '../../core/delivery/links.ts';
 import type { Message } from '../../core/delivery/messages.ts';
 import { startsAfter } from '../../core/delivery/ports.ts';
+import { SessionStateStore } from '../../core/delivery/session-state.ts';
 import { EnvelopeSessions, contactIdOf } from '../../core/delivery/sessions.ts';
 import { RecoveryKeyError, VaultError } from '../../core/errors.ts';
 import { Identity } from '../../core/identity/identity.ts';
@@ -75,6 +76,7 @@ import {
   sealProfile,
   storageKeyOf,
 } from './profile.ts';
+import { ProfileInstance, type InstanceMessage } from './instance.ts';
 import { chatMessage, conversationOrder, deliveryBalance } from './view.ts';
 
 /** How the real API is set up (main.ts passes what the page URL and build say). */
@@ -242,11 +244,16 @@ export class RealApi implements AppApi {
   #network: NetworkState = 'connecting';
   /** Serializes vault transitions (create, unlock, restore, lock, import). */
   #transition: Promise<unknown> = Promise.resolve();
+  /** The profile's Web Lock, held while a session is open, and the channel to its other windows. */
+  readonly #instance: ProfileInstance;
+  /** Whether another window of this browser has the profile open (the lock screen says so). */
+  #elsewhere = false;
 
   private constructor(options: RealApiOptions, raw: KeyValueStore) {
     this.#options = options;
     this.#databaseName = options.database ?? DEFAULT_DATABASE;
     this.#raw = raw;
+    this.#instance = new ProfileInstance(this.#databaseName, (m) => this.#onInstanceMessage(m));
   }
 
   /** Opens the database and reads whether an identity exists (the first screen needs it). */
@@ -254,6 +261,7 @@ export class RealApi implements AppApi {
     if (options.localNodeUrl !== undefined) checkNodeUrl(options.localNodeUrl);
     const api = new RealApi(options, await openRawProfile(options.database ?? DEFAULT_DATABASE));
     await api.#loadProfile();
+    api.#elsewhere = await api.#instance.heldElsewhere();
     return api;
   }
 
@@ -262,6 +270,7 @@ export class RealApi implements AppApi {
   vaultState(): VaultState {
     if (this.#session !== undefined) return { kind: 'unlocked', identity: this.#summary(this.#session) };
     if (this.#vaultBytes === undefined) return { kind: 'empty' };
+    if (this.#elsewhere) return { kind: 'elsewhere', displayName: this.#displayName ?? '' };
     return { kind: 'locked', displayName: this.#displayName ?? '' };
   }
 
@@ -276,9 +285,10 @@ export class RealApi implements AppApi {
       const seed = vault.exportSeed();
       const bytes = vault.serialize();
       vault.lock();
+      await this.#claimInstance();
       await this.#writeProfile(bytes, name);
       const words = encodeRecoveryKey(seed).split(' ');
-      const session = await this.#startSession(seed, name);
+      const session = await this.#startClaimed(seed, name);
       this.#emitVault();
       void this.#fundFromLocalFaucet(session);
       return { identity: this.#summary(session), recoveryWords: words };
@@ -291,10 +301,12 @@ export class RealApi implements AppApi {
       if (this.#session !== undefined) return this.#summary(this.#session);
       const bytes = this.#vaultBytes;
       if (bytes === undefined) throw new AppApiError('NO_IDENTITY', 'No identity on this device');
+      await this.#claimInstance();
       let vault: Vault;
       try {
         vault = await Vault.unlock(bytes, password);
       } catch (e) {
+        this.#instance.release();
         // Nothing is written on a failed unlock: the stored vault stays exactly as it was.
         if (e instanceof VaultError && e.code === 'WRONG_PASSWORD')
           throw new AppApiError('WRONG_PASSWORD', 'Wrong password', { cause: e });
@@ -302,7 +314,7 @@ export class RealApi implements AppApi {
       }
       const seed = vault.exportSeed();
       vault.lock();
-      const session = await this.#startSession(seed, this.#displayName ?? '');
+      const session = await this.#startClaimed(seed, this.#displayName ?? '');
       // Messages that arrived while the app was closed are caught up as the engine starts;
       // waiting for that (within a bound, so an unreachable node does not hold the lock
       // screen) shows the conversations complete instead of filling in under the user.
@@ -317,9 +329,87 @@ export class RealApi implements AppApi {
 
   lock(): Promise<void> {
     return this.#serial(async () => {
+      const wasOpen = this.#session !== undefined;
       await this.#stopSession();
+      if (wasOpen) this.#instance.post({ type: 'released' });
       this.#emitVault();
     });
+  }
+
+  async useHere(): Promise<void> {
+    if (this.#session !== undefined) return;
+    if (!(await this.#instance.takeOver()))
+      throw new AppApiError('IN_USE', 'p2pComm did not close in the other window; close it there');
+    this.#elsewhere = false;
+    this.#emitVault();
+  }
+
+  passInvite(code: string): void {
+    if (typeof code !== 'string') throw new TypeError('"code" expected a string');
+    this.#instance.post({ type: 'invite', code });
+  }
+
+  /**
+   * Takes the profile's lock before any session state is loaded, so that of two windows at
+   * the lock screen only the first to unlock gets a live engine. IN_USE otherwise.
+   */
+  async #claimInstance(): Promise<void> {
+    if (await this.#instance.acquire()) return;
+    this.#elsewhere = true;
+    this.#emitVault();
+    throw new AppApiError('IN_USE', 'p2pComm is open in another window');
+  }
+
+  /** `#startSession` under the claimed lock: released again if the start fails. */
+  async #startClaimed(
+    seed: Uint8Array,
+    displayName: string,
+    imported: readonly BackupRecord[] = [],
+  ): Promise<Session> {
+    try {
+      const session = await this.#startSession(seed, displayName, imported);
+      this.#elsewhere = false;
+      this.#instance.post({ type: 'opened' });
+      return session;
+    } catch (e) {
+      this.#instance.release();
+      throw e;
+    }
+  }
+
+  #onInstanceMessage(m: InstanceMessage): void {
+    switch (m.type) {
+      case 'take-over':
+        // "Use here" in another window: lock (the engine stores its queue as it stops),
+        // then let the lock go, which that window is waiting for.
+        if (this.#session === undefined && !this.#instance.held) return;
+        void this.#serial(async () => {
+          await this.#stopSession();
+          this.#instance.release();
+          this.#elsewhere = true;
+          this.#emitVault();
+        }).catch((e: unknown) => this.#report(e));
+        return;
+      case 'opened':
+        if (this.#session !== undefined || this.#elsewhere) return;
+        this.#elsewhere = true;
+        this.#emitVault();
+        return;
+      case 'released':
+        if (this.#session !== undefined || !this.#elsewhere) return;
+        void this.#instance
+          .heldElsewhere()
+          .then((held) => {
+            if (held || this.#session !== undefined) return;
+            this.#elsewhere = false;
+            this.#emitVault();
+          })
+          .catch((e: unknown) => this.#report(e));
+        return;
+      case 'invite':
+        if (this.#session !== undefined) this.#emit({ type: 'invite', code: m.code });
+        return;
+    }
   }
 
   restore(recoveryWords: string, displayName: string, newPassword: string): Promise<IdentitySummary> {
@@ -337,9 +427,10 @@ export class RealApi implements AppApi {
       const vault = await Vault.create(newPassword, seed, this.#options.scrypt ?? DEFAULT_SCRYPT);
       const bytes = vault.serialize();
       vault.lock();
+      await this.#claimInstance();
       await this.#replaceDatabase();
       await this.#writeProfile(bytes, name);
-      const session = await this.#startSession(seed, name);
+      const session = await this.#startClaimed(seed, name);
       this.#emitVault();
       return this.#summary(session);
     });
@@ -585,9 +676,10 @@ export class RealApi implements AppApi {
           throw new AppApiError('BAD_BACKUP', 'The backup file is damaged', { cause: e });
         throw e;
       }
+      await this.#claimInstance();
       await this.#replaceDatabase();
       await this.#writeProfile(header.vault, name);
-      const session = await this.#startSession(seed, name, contents.records);
+      const session = await this.#startClaimed(seed, name, contents.records);
       this.#emitVault();
       return this.#summary(session);
     });
@@ -632,7 +724,8 @@ export class RealApi implements AppApi {
 
   /** Deletes the database (another identity replaces this one) and opens an empty one. */
   async #replaceDatabase(): Promise<void> {
-    await this.#stopSession();
+    // The caller holds the profile's lock for the identity that replaces this one.
+    await this.#stopSession(false);
     await this.#raw?.close();
     this.#raw = undefined;
     this.#vaultBytes = undefined;
@@ -664,12 +757,15 @@ export class RealApi implements AppApi {
     };
     const settings = readSettings(await db.get(STATE_STORE, KEYS.settings), defaults);
     const identity = Identity.fromSeed(seed);
-    const state = await db.get(STATE_STORE, KEYS.sessions);
+    // Saved by compare-and-set: should a second instance of this profile ever run over the
+    // same database, the one whose state is stale stops instead of reusing a message key.
+    const stateStore = await SessionStateStore.open(db, STATE_STORE, KEYS.sessions);
+    const state = stateStore.state;
     const sessions = state ? SessionManager.deserialize(identity, state) : SessionManager.create(identity);
     const port = new EnvelopeSessions({
       self: identity.peerId,
       sessions,
-      save: (bytes) => db.put(STATE_STORE, KEYS.sessions, bytes),
+      save: (bytes) => stateStore.save(bytes),
       // Someone who holds our card wrote first: keep their card like an accepted invite.
       onNewContact: (card) => {
         const current = this.#session;
@@ -810,7 +906,8 @@ export class RealApi implements AppApi {
     client?.close();
   }
 
-  async #stopSession(): Promise<void> {
+  /** Closes the session; `release` lets other windows take the profile afterwards. */
+  async #stopSession(release = true): Promise<void> {
     const s = this.#session;
     if (s === undefined) return;
     this.#session = undefined;
@@ -819,6 +916,8 @@ export class RealApi implements AppApi {
     await this.#stopEngine(s);
     await s.db.close();
     wipe(s.seed);
+    // Only once everything is stored and closed may another window take the profile.
+    if (release) this.#instance.release();
     this.#raw = await openRawProfile(this.#databaseName);
     await this.#loadProfile();
   }
@@ -874,6 +973,10 @@ export class RealApi implements AppApi {
         return;
       case 'error':
         this.#report(e.error);
+        // Another instance took over the session state (should the lock ever fail): this
+        // one has stopped sending, and locks so that nothing else runs on stale state.
+        if (e.error instanceof DeliveryError && e.error.code === 'SUPERSEDED')
+          void this.lock().catch((error: unknown) => this.#report(error));
         return;
     }
   }

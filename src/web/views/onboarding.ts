@@ -166,6 +166,45 @@ export function unlockView(ctx: ViewContext, displayName: string): View {
   return { el, title: 'Unlock' };
 }
 
+/**
+ * The profile is open in another window of this browser: one window at a time may hold it
+ * unlocked, or both would send under the same message keys. "Use here" asks that window to
+ * lock itself (it stores its work first) and then shows the unlock screen here.
+ */
+export function elsewhereView(ctx: ViewContext, displayName: string, invitePassed: boolean): View {
+  const use = h('button', { type: 'submit', class: 'btn primary' }, 'Use here');
+  const error = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { class: 'card form', novalidate: true }, use, error);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    void busy(form, async () => {
+      try {
+        await ctx.api.useHere();
+      } catch (err) {
+        error.textContent = errorText(err);
+      }
+    });
+  });
+  const el = h(
+    'section',
+    { class: 'onboarding', 'aria-labelledby': 'elsewhere-title' },
+    brand(),
+    h('h1', { id: 'elsewhere-title' }, 'p2pComm is open in another window'),
+    h(
+      'p',
+      { class: 'lede' },
+      h('span', { class: 'name' }, displayName),
+      ' is using p2pComm in another window or tab. It can be open in one place at a time.',
+    ),
+    invitePassed
+      ? h('p', { class: 'notice', role: 'status' }, 'The invite was passed to your open p2pComm window.')
+      : null,
+    form,
+  );
+  return { el, title: 'Open in another window' };
+}
+
 /** Restore an identity from its recovery words, under a new password. */
 export function restoreView(
   ctx: ViewContext,
