@@ -132,6 +132,7 @@ export function verifyView(ctx: ViewContext, id: ContactId): View {
           ? `Verified: your safety number with ${name} matches.`
           : `These numbers do not match. Do not trust this conversation until you know why: ask ${name} in person.`;
       result.className = `verify-result ${outcome}`;
+      if (outcome === 'match') digits.value = '';
       await renderContact();
     } catch (err) {
       digitsF.error.textContent =
