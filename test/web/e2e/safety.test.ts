@@ -5,7 +5,8 @@
  * IndexedDB is dumped raw and searched for what the conversation's records hold: peer ids,
  * message ids, timestamps, outpoints, tx ids, direction words. The records searched for are
  * read back from the same dump through the storage key (derived from the recovery key shown
- * at creation), so the test looks for what is really there.
+ * at creation), so the test looks for what is really there. Last, a card with another key
+ * under Alice's name is added and warned about.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -198,5 +199,17 @@ describe('safety numbers and data at rest in the real app', () => {
         assert.ok(!records.some((r) => r.includes(needle)), `${u.name}'s database shows ${what}`);
       }
     }
+  });
+
+  it('warns Bob when a card with another key carries the name of a contact he has', async () => {
+    // Someone else calls herself Alice: a new identity, so a new contact, not a replacement.
+    const other = await app.newUser('Alice', 'another-vault-password');
+    await addByLink(bob, other);
+    await bob.page
+      .locator('.key-warning', {
+        hasText: 'You already have a contact named Alice with a different safety number',
+      })
+      .waitFor({ timeout: UI });
+    await bob.page.locator('.verified-mark.not-verified').waitFor({ timeout: UI });
   });
 });
