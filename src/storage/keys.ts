@@ -6,8 +6,8 @@
  * and `encodeKey(...a)` is a byte prefix of `encodeKey(...a, ...more)`, so a prefix scan
  * over `encodeKey(conversationId)` returns exactly that conversation, in order.
  *
- * Keys are stored in clear even by the encrypted wrapper: never put a secret in a key;
- * use a hash or a counter instead.
+ * The encrypted wrapper alone stores keys in clear; under opaque keys (`opaque.ts`, the
+ * default with a storage key) only a trailing integer keeps its order on disk.
  */
 import { DecodeError, assertBytes } from '../util/errors.ts';
 import { bytesToUtf8, utf8ToBytes } from '../util/bytes.ts';

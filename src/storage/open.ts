@@ -1,5 +1,6 @@
 /** The last step of opening storage, the same in every runtime: seal, then migrate. */
 import { openEncryptedStore, type EncryptionOptions } from './encrypted.ts';
+import { openOpaqueKeys, refuseOpaqueKeys } from './opaque.ts';
 import { migrate } from './schema.ts';
 import type { KeyValueStore, StorageSchema } from './types.ts';
 
@@ -11,12 +12,19 @@ export interface OpenStorageOptions extends EncryptionOptions {
    * without encryption is always a visible choice.
    */
   readonly storageKey: Uint8Array | null;
+  /**
+   * Keys reach the disk as keyed hashes (`opaque.ts`, the default with a storage key), so
+   * that they name no contact, message or coin; a database in clear-key layout is converted
+   * on open. `false` keeps keys in clear with every range scan of the contract (for data
+   * that needs ranges other than prefixes, and whose keys say nothing).
+   */
+  readonly opaqueKeys?: boolean;
 }
 
 /**
  * Turns a structurally opened backend (`openSqliteStore`, `openIndexedDbStore`,
  * `openMemoryStore`) into the handle the application uses: values sealed under
- * `storageKey`, data migrated to `schema.version` (migrations run above the seal, so they
+ * `storageKey`, keys opaque (unless `opaqueKeys: false`), data migrated to `schema.version` (migrations run above the seal, so they
  * see plaintext). On failure `raw` is closed. Typical browser start-up:
  *
  * ```ts
@@ -35,8 +43,20 @@ export async function openStorage(
     if (typeof options !== 'object' || options === null || options.storageKey === undefined) {
       throw new TypeError('"options.storageKey" expected a 32-byte Uint8Array or null');
     }
-    const { storageKey, ...encryption } = options;
-    const db = storageKey === null ? raw : await openEncryptedStore(raw, storageKey, encryption);
+    const { storageKey, opaqueKeys, ...encryption } = options;
+    if (opaqueKeys !== undefined && typeof opaqueKeys !== 'boolean') {
+      throw new TypeError('"options.opaqueKeys" expected a boolean');
+    }
+    let db = raw;
+    if (storageKey !== null) {
+      const sealed = await openEncryptedStore(raw, storageKey, encryption);
+      if (opaqueKeys === false) {
+        await refuseOpaqueKeys(sealed);
+        db = sealed;
+      } else {
+        db = await openOpaqueKeys(sealed, storageKey, encryption.clearStores);
+      }
+    }
     await migrate(db, schema);
     return db;
   } catch (e) {

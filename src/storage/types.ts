@@ -8,7 +8,9 @@
  * Keys are `Uint8Array` compared as unsigned bytes, shorter-is-smaller on a common prefix
  * (memcmp order: what SQLite's BLOB comparison and IndexedDB's binary keys both do), so
  * callers build order-preserving keys with big-endian counters and timestamps
- * (`keys.ts`). Keys are never encrypted, even under `encrypted.ts`: never put a secret in a key.
+ * (`keys.ts`). The encrypted wrapper leaves keys in clear; `opaque.ts` (the default of
+ * `openStorage` with a storage key) stores them as keyed hashes, keeping prefix scans and a
+ * trailing counter's order only.
  */
 
 /** A key and its value, as returned by `scan`. */

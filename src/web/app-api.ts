@@ -28,7 +28,8 @@ export type AppApiErrorCode =
   | 'UNKNOWN_CONTACT'
   | 'UNKNOWN_MESSAGE'
   | 'EMPTY_MESSAGE'
-  | 'MESSAGE_TOO_LONG';
+  | 'MESSAGE_TOO_LONG'
+  | 'BAD_SAFETY_CODE';
 
 /** Typed refusal of an `AppApi` call (bad user input or wrong state, never a crash). */
 export class AppApiError extends P2pCommError<AppApiErrorCode> {}
@@ -88,9 +89,30 @@ export interface ContactSummary {
   readonly id: ContactId;
   /** Name from the contact's card; untrusted text, always rendered as text. */
   readonly displayName: string;
-  /** Fingerprint of the contact's identity key, for comparing in person. */
+  /** Short label of the contact's identity key (not for comparing: see `safetyNumber`). */
   readonly fingerprint: string;
   readonly connection: ConnectionState;
+  /** True when the user confirmed the safety number and the contact's key is still that one. */
+  readonly verified: boolean;
+  /** Why the conversation warns about this contact's key, if it does (docs/protocol.md "Safety number"). */
+  readonly keyWarning?: KeyWarning;
+}
+
+/**
+ * A warning about a contact's key:
+ * - changed: the user verified this contact, and its identity key is no longer the one verified;
+ * - same-name: another contact already has this name with a different key (a re-install
+ *   without the recovery key, or someone passing as them); it stays until this one is verified.
+ */
+export type KeyWarning =
+  { readonly kind: 'changed' } | { readonly kind: 'same-name'; readonly otherId: ContactId };
+
+/** The safety number of the user and one contact, as the Verify screen shows it. */
+export interface SafetyNumberView {
+  /** 60 digits in 12 groups of 5, the same on both devices. */
+  readonly groups: readonly string[];
+  /** What this device's QR code carries (`p2pcomm-verify:...`). */
+  readonly scanCode: string;
 }
 
 /** One row of the conversation list. */
@@ -253,6 +275,17 @@ export interface AppApi {
   conversations(): Promise<readonly ConversationSummary[]>;
   /** One contact. Rejects UNKNOWN_CONTACT. */
   contact(id: ContactId): Promise<ContactSummary>;
+  /** The safety number with a contact. Rejects UNKNOWN_CONTACT. */
+  safetyNumber(id: ContactId): Promise<SafetyNumberView>;
+  /**
+   * Compares what the contact's device shows (its scanned QR code, or its 60 digits as
+   * typed) with our safety number; a match marks the contact verified (stored sealed) and
+   * clears its key warning. Resolves 'match' or 'mismatch' (nothing changes then). Rejects
+   * BAD_SAFETY_CODE for input that is neither, UNKNOWN_CONTACT.
+   */
+  verifyContact(id: ContactId, scannedOrTyped: string): Promise<'match' | 'mismatch'>;
+  /** Removes the verified mark. Rejects UNKNOWN_CONTACT. */
+  unverifyContact(id: ContactId): Promise<void>;
   /** Messages of a conversation, oldest first; `limit` newest ones when given. */
   messages(id: ContactId, options?: { readonly limit?: number }): Promise<readonly ChatMessage[]>;
   /**

@@ -1,7 +1,7 @@
 /**
  * The app shell: picks the screen from the vault state and the URL hash, lays out the
  * sidebar (conversation list) and main pane, and forwards engine events to the live screen.
- * Routes: #/chats, #/chat/<id>, #/add[/<invite code>], #/share, #/balance, #/settings,
+ * Routes: #/chats, #/chat/<id>, #/contact/<id> (safety number), #/add[/<invite code>], #/share, #/balance, #/settings,
  * #/restore. Hash routing keeps the app a set of static files (spec "Zero Infrastructure").
  */
 import type { AppApi, AppEvent, ContactId, NetworkState, VaultState } from './app-api.ts';
@@ -19,6 +19,7 @@ import {
   unlockView,
 } from './views/onboarding.ts';
 import { settingsView } from './views/settings.ts';
+import { verifyView } from './views/verify.ts';
 import type { View, ViewContext } from './views/view.ts';
 
 /** Options of `mountApp`. */
@@ -40,6 +41,7 @@ export interface MountedApp {
 type Route =
   | { readonly name: 'chats' }
   | { readonly name: 'chat'; readonly id: ContactId }
+  | { readonly name: 'contact'; readonly id: ContactId }
   | { readonly name: 'add'; readonly code?: string }
   | { readonly name: 'share' | 'balance' | 'settings' | 'restore' };
 
@@ -52,6 +54,10 @@ export function parseRoute(hash: string): Route {
       return arg === undefined || arg === ''
         ? { name: 'chats' }
         : { name: 'chat', id: decodeURIComponent(arg) as ContactId };
+    case 'contact':
+      return arg === undefined || arg === ''
+        ? { name: 'chats' }
+        : { name: 'contact', id: decodeURIComponent(arg) as ContactId };
     case 'add':
       return arg === undefined || arg === ''
         ? { name: 'add' }
@@ -164,6 +170,9 @@ export function mountApp(options: MountOptions): MountedApp {
     switch (route.name) {
       case 'chat':
         next = conversationView(ctx, route.id);
+        break;
+      case 'contact':
+        next = verifyView(ctx, route.id);
         break;
       case 'add':
         next = addContactView(ctx, route.code);
@@ -334,11 +343,12 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
     el,
     main,
     setRoute(route) {
-      active = route.name === 'chat' ? route.id : undefined;
+      active = route.name === 'chat' || route.name === 'contact' ? route.id : undefined;
       el.dataset['route'] = route.name;
       for (const a of navLinks) {
         const on =
-          a.dataset['route'] === route.name || (route.name === 'chat' && a.dataset['route'] === 'chats');
+          a.dataset['route'] === route.name ||
+          ((route.name === 'chat' || route.name === 'contact') && a.dataset['route'] === 'chats');
         if (on) a.setAttribute('aria-current', 'page');
         else a.removeAttribute('aria-current');
       }

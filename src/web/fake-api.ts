@@ -11,6 +11,9 @@ import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, bytesToUtf8, randomBytes, utf8ToBytes } from '../util/bytes.ts';
 import { notificationValue } from '../core/delivery/chain-tx.ts';
+import type { Ed25519PublicKey } from '../core/identity/keys.ts';
+import { SafetyNumber, SafetyNumberError } from '../core/safety/safety-number.ts';
+import { sameName, trustView, type TrustRecord } from './engine/trust.ts';
 import {
   AppApiError,
   MIN_PASSWORD_LENGTH,
@@ -31,6 +34,7 @@ import {
   type DeliveryProof,
   type IdentitySummary,
   type InvitePreview,
+  type SafetyNumberView,
   type MessageId,
   type NetworkState,
   type Unsubscribe,
@@ -70,6 +74,8 @@ interface Contact {
   id: ContactId;
   displayName: string;
   fingerprint: string;
+  /** Stands in for the identity key: what the safety number and the verified mark are of. */
+  identityKey: Uint8Array;
   connection: ConnectionState;
   unread: number;
 }
@@ -103,6 +109,11 @@ function fromBase64Url(text: string): Uint8Array {
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
 
+/** The stand-in identity key of a fake fingerprint (32 bytes, as the real key). */
+function keyOf(fingerprint: string): Uint8Array {
+  return sha256(utf8ToBytes(`p2pcomm-fake-identity/${fingerprint}`));
+}
+
 /** "5f3a 91c0 7be2 44d1": 8 bytes of a hash, grouped for reading aloud. */
 function fingerprintOf(bytes: Uint8Array): string {
   return bytesToHex(sha256(bytes).subarray(0, 8)).replace(/(.{4})(?!$)/g, '$1 ');
@@ -131,6 +142,7 @@ export class FakeApi implements AppApi {
   #identity: Identity | undefined;
   #unlocked = false;
   readonly #contacts = new Map<ContactId, Contact>();
+  readonly #trust = new Map<ContactId, TrustRecord>();
   readonly #messages = new Map<ContactId, StoredMessage[]>();
   readonly #byId = new Map<MessageId, StoredMessage>();
   #spendable: bigint;
@@ -240,7 +252,10 @@ export class FakeApi implements AppApi {
     const preview = this.#decodeInvite(code);
     const existing = [...this.#contacts.values()].find((c) => c.fingerprint === preview.fingerprint);
     if (existing !== undefined) return Promise.resolve(this.#contactSummary(existing));
+    // The same rule as the real engine: a new key under a known name is warned about.
+    const namesake = [...this.#contacts.values()].find((c) => sameName(c.displayName, preview.displayName));
     const contact = this.#addContact(preview.displayName, preview.fingerprint, 'connecting');
+    if (namesake !== undefined) this.#trust.set(contact.id, { sameNameAs: namesake.id });
     this.#later(3, () => this.#setConnection(contact, 'connected'));
     this.#emit({ type: 'conversations' });
     return Promise.resolve(this.#contactSummary(contact));
@@ -248,6 +263,36 @@ export class FakeApi implements AppApi {
 
   async contact(id: ContactId): Promise<ContactSummary> {
     return Promise.resolve(this.#contactSummary(this.#requireContact(id)));
+  }
+
+  async safetyNumber(id: ContactId): Promise<SafetyNumberView> {
+    const n = this.#safetyNumberOf(this.#requireContact(id));
+    return Promise.resolve({ groups: n.groups, scanCode: n.scanText() });
+  }
+
+  async verifyContact(id: ContactId, scannedOrTyped: string): Promise<'match' | 'mismatch'> {
+    const contact = this.#requireContact(id);
+    let result: 'match' | 'mismatch';
+    try {
+      result = this.#safetyNumberOf(contact).check(scannedOrTyped);
+    } catch (cause) {
+      if (cause instanceof SafetyNumberError)
+        throw new AppApiError('BAD_SAFETY_CODE', 'This is not a safety number or its code', { cause });
+      throw cause;
+    }
+    if (result === 'match') {
+      this.#trust.set(id, { verifiedKey: contact.identityKey.slice() });
+      this.#emit({ type: 'conversations' });
+    }
+    return Promise.resolve(result);
+  }
+
+  async unverifyContact(id: ContactId): Promise<void> {
+    this.#requireContact(id);
+    if (this.#trust.get(id)?.verifiedKey === undefined) return Promise.resolve();
+    this.#trust.delete(id);
+    this.#emit({ type: 'conversations' });
+    return Promise.resolve();
   }
 
   // --- conversations ---------------------------------------------------------------------
@@ -416,7 +461,37 @@ export class FakeApi implements AppApi {
     this.#setConnection(this.#requireContact(id), state);
   }
 
+  /**
+   * What the contact's device shows on its Verify screen (the fake plays both sides), so a
+   * test or demo can "scan" it (demos and tests).
+   */
+  contactSafetyCode(id: ContactId): string {
+    const contact = this.#requireContact(id);
+    return SafetyNumber.of(
+      { identityKey: contact.identityKey as Ed25519PublicKey },
+      { identityKey: this.#ownKey() },
+    ).scanText();
+  }
+
+  /** Simulates a contact whose identity key changes in place (a future device-key change). */
+  changeContactKey(id: ContactId): void {
+    const contact = this.#requireContact(id);
+    contact.identityKey = keyOf(`${contact.fingerprint}/${++this.#counter}`);
+    this.#emit({ type: 'conversations' });
+  }
+
   // --- internals ---------------------------------------------------------------------------
+
+  #ownKey(): Ed25519PublicKey {
+    return keyOf(this.#requireIdentity().fingerprint) as Ed25519PublicKey;
+  }
+
+  #safetyNumberOf(contact: Contact): SafetyNumber {
+    return SafetyNumber.of(
+      { identityKey: this.#ownKey() },
+      { identityKey: contact.identityKey as Ed25519PublicKey },
+    );
+  }
 
   #dispatch(m: StoredMessage): void {
     if (m.status !== 'sending') return;
@@ -545,6 +620,7 @@ export class FakeApi implements AppApi {
       id: `c${++this.#counter}` as ContactId,
       displayName,
       fingerprint,
+      identityKey: keyOf(fingerprint),
       connection,
       unread: 0,
     };
@@ -553,7 +629,13 @@ export class FakeApi implements AppApi {
   }
 
   #contactSummary(c: Contact): ContactSummary {
-    return { id: c.id, displayName: c.displayName, fingerprint: c.fingerprint, connection: c.connection };
+    return {
+      id: c.id,
+      displayName: c.displayName,
+      fingerprint: c.fingerprint,
+      connection: c.connection,
+      ...trustView(this.#trust.get(c.id), c.identityKey),
+    };
   }
 
   #summary(): IdentitySummary {

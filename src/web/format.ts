@@ -3,6 +3,7 @@
  * Node and shared by every view. Main-screen words stay free of chain jargon (spec "No
  * Blockchain Exposure"); only `explorerTxUrl` and the proof view speak of transactions.
  */
+import { CARD_URI_PREFIX } from '../core/contact/card.ts';
 import type { ConnectionState, IceServer, MessageStatus, NetworkId, NetworkState } from './app-api.ts';
 
 /** Header words for a contact's connection state (as the issue words them). */
@@ -169,20 +170,26 @@ export function networkWords(network: NetworkId): string {
 
 /**
  * Extracts an invite code from what the user pasted or scanned: a full invite link
- * (`https://host/path#/add/<code>`), a `#/add/<code>` fragment, or the bare code. Returns
+ * (`https://host/path#/add/<code>`), a `#/add/<code>` fragment, the card link
+ * `p2pcomm:<code>` (also after `#`), or the bare code, with surrounding whitespace. Returns
  * undefined when nothing code-shaped is there; the engine still validates the code itself.
  */
 export function inviteCodeFrom(input: string): string | undefined {
   const text = input.trim();
+  // The invite URL carries the code after "#/add/"; a card link may also sit after a bare
+  // "#" (docs/crypto.md §4: "fits an invite link fragment").
   const marker = '#/add/';
   const at = text.indexOf(marker);
-  const code = at >= 0 ? text.slice(at + marker.length) : text;
+  const hash = text.lastIndexOf('#');
+  const code = at >= 0 ? text.slice(at + marker.length) : hash >= 0 ? text.slice(hash + 1) : text;
   let decoded: string;
   try {
     decoded = decodeURIComponent(code);
   } catch {
     return undefined;
   }
+  // The card's own text form, `p2pcomm:<base64url>` (CARD_URI_PREFIX).
+  if (decoded.toLowerCase().startsWith(CARD_URI_PREFIX)) decoded = decoded.slice(CARD_URI_PREFIX.length);
   return /^[A-Za-z0-9_-]{8,4096}$/.test(decoded) ? decoded : undefined;
 }
 

@@ -47,7 +47,7 @@ export function plainTarget(backend: Backend): StorageTarget {
 export function sealedTarget(backend: Backend): StorageTarget {
   return {
     open: async (name, schema = SUITE_SCHEMA) =>
-      openStorage(await backend.openRaw(name, schema), schema, { storageKey: SUITE_KEY }),
+      openStorage(await backend.openRaw(name, schema), schema, { storageKey: SUITE_KEY, opaqueKeys: false }),
   };
 }
 
@@ -547,6 +547,7 @@ async function sealedWith(
   return openStorage(await backend.openRaw(name, SUITE_SCHEMA), SUITE_SCHEMA, {
     storageKey: key,
     clearStores,
+    opaqueKeys: false,
   });
 }
 
@@ -666,4 +667,118 @@ export const sealingCases: readonly StorageCase<Backend>[] = [
       );
     },
   },
+  ...opaqueCases(),
 ];
+
+/** Every byte string of `raw`'s sealed stores, keys and values, as hex, for searching. */
+async function dumpHex(raw: KeyValueStore, stores: readonly string[]): Promise<string> {
+  let out = '';
+  for (const store of stores) {
+    for (const [k, v] of await raw.scan(store)) out += `${bytesToHex(k)} ${bytesToHex(v)}\n`;
+  }
+  return out;
+}
+
+function opaqueWith(backend: Backend, name: string, opaqueKeys?: boolean): Promise<KeyValueStore> {
+  return backend.openRaw(name, SUITE_SCHEMA).then((raw) =>
+    openStorage(raw, SUITE_SCHEMA, {
+      storageKey: SUITE_KEY,
+      clearStores: ['contacts'],
+      ...(opaqueKeys !== undefined && { opaqueKeys }),
+    }),
+  );
+}
+
+/** Cases of the opaque-key layer (the default with a storage key). */
+function opaqueCases(): StorageCase<Backend>[] {
+  const PEER = utf8ToBytes('p2p1qqsecretpeer');
+  const ID = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+  const AT = 1_764_000_123_456;
+  const keysOf = () => [
+    encodeKey(PEER, 'o', 1),
+    encodeKey(PEER, 'o', 2),
+    encodeKey(PEER, 'o', 3),
+    encodeKey(PEER, 'i', AT, ID),
+    encodeKey('open', ID),
+    utf8ToBytes('settings'),
+  ];
+  const hidden = [bytesToHex(PEER), bytesToHex(ID), bytesToHex(u64Key(AT)), bytesToHex(text('settings'))];
+  return [
+    {
+      name: 'opaque keys: the disk holds no key part, scans and counts by prefix still work',
+      async run(backend) {
+        const name = freshName('opaque');
+        const db = await opaqueWith(backend, name);
+        await db.batch(keysOf().map((k, i) => put(k, b(i))));
+        bytesEqual(await db.get(S, encodeKey(PEER, 'i', AT, ID)), b(3), 'get by the original key');
+        const newest = await db.scan(S, { prefix: encodeKey(PEER, 'o'), reverse: true, limit: 2 });
+        entriesEqual(
+          newest,
+          [
+            [encodeKey(PEER, 'o', 3), b(2)],
+            [encodeKey(PEER, 'o', 2), b(1)],
+          ],
+          'a trailing counter keeps its order',
+        );
+        equal(await db.count(S, { prefix: encodeKey(PEER) }), 4, 'count by prefix');
+        equal((await db.scan(S)).length, 6, 'whole store');
+        await rejects(() => db.scan(S, { gt: b(1) }), RangeError, 'a range that is not a prefix');
+        await rejects(() => db.scan(S, { prefix: encodeKey(PEER, 'o', 1) }), RangeError, 'integer prefix');
+        await db.delete(S, encodeKey('open', ID));
+        equal(await db.get(S, encodeKey('open', ID)), undefined, 'delete by the original key');
+        await db.close();
+        await rawEdit(backend, name, async (raw) => {
+          const dump = await dumpHex(raw, [S]);
+          for (const h of hidden) ok(!dump.includes(h), `key part ${h} not on disk`);
+          ok(!dump.includes(bytesToHex(encodeKey('o'))), 'no direction word');
+        });
+      },
+    },
+    {
+      name: 'opaque keys: a clear-key database is converted on open, once',
+      async run(backend) {
+        const name = freshName('layout');
+        const old = await opaqueWith(backend, name, false);
+        await old.batch([...keysOf().map((k, i) => put(k, b(i))), put(b(9), text('card'), 'contacts')]);
+        await old.close();
+        const db = await opaqueWith(backend, name);
+        for (const [i, k] of keysOf().entries()) bytesEqual(await db.get(S, k), b(i), `record ${i} kept`);
+        bytesEqual(await db.get('contacts', b(9)), text('card'), 'clear store untouched');
+        await db.close();
+        await rawEdit(backend, name, async (raw) => {
+          const dump = await dumpHex(raw, [S]);
+          for (const h of hidden) ok(!dump.includes(h), `key part ${h} gone after conversion`);
+          equal(await raw.count(S), keysOf().length, 'no record left behind in the old layout');
+        });
+        const again = await opaqueWith(backend, name);
+        equal((await again.scan(S)).length, keysOf().length, 'a second open converts nothing');
+        await again.close();
+        await rejects(
+          () => opaqueWith(backend, name, false),
+          'CORRUPT',
+          'clear keys over an opaque database',
+        );
+      },
+    },
+    {
+      name: 'opaque keys: a record moved under another opaque key is CORRUPT or DECRYPT_FAILED',
+      async run(backend) {
+        const name = freshName('opaque-moved');
+        const db = await opaqueWith(backend, name);
+        await db.batch([
+          put(encodeKey(PEER, 'o', 1), text('one')),
+          put(encodeKey(PEER, 'o', 2), text('two')),
+        ]);
+        await db.close();
+        await rawEdit(backend, name, async (raw) => {
+          const [[k1, v1], [k2]] = (await raw.scan(S)) as [Entry, Entry];
+          await raw.put(S, k2, v1);
+          await raw.delete(S, k1);
+        });
+        const again = await opaqueWith(backend, name);
+        await rejects(() => again.get(S, encodeKey(PEER, 'o', 2)), 'DECRYPT_FAILED', 'moved record');
+        await again.close();
+      },
+    },
+  ];
+}

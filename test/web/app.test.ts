@@ -209,6 +209,61 @@ describe('web app in Chromium (fake engine)', () => {
     assertClean(p);
   });
 
+  it("verifies a contact's safety number, shows the mark, and warns when the key changes", async () => {
+    const p = await web.open('?demo=1');
+    const { page } = p;
+    await page.locator('a.chat-row').first().click();
+    await page.locator('.conv-name').waitFor();
+    const name = (await page.locator('.conv-name').textContent()) ?? '';
+    const id = await page.evaluate(() => decodeURIComponent(location.hash.split('/')[2] ?? ''));
+    await page.getByRole('link', { name: 'verify safety number' }).click();
+    await page.getByRole('heading', { name: 'Safety number' }).waitFor();
+    await page.locator('svg.qr path').waitFor();
+    const groups = await page.locator('ol.safety-groups li').allTextContents();
+    assert.equal(groups.length, 12);
+    for (const g of groups) assert.match(g, /^\d{5}$/);
+    assert.equal(await page.locator('.verified-state').textContent(), 'Not verified');
+
+    const field = page.getByRole('textbox', { name: 'Their safety number' });
+    await field.fill('123');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByText('That is not a safety number').waitFor();
+    const wrong = groups.map((g) => g.replace(/^./, (d) => String((Number(d) + 1) % 10))).join(' ');
+    await field.fill(wrong);
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByText('These numbers do not match').waitFor();
+    assert.equal(await page.locator('.verified-state').textContent(), 'Not verified');
+
+    // What the contact's own screen shows, as a scan would read it.
+    const theirCode = await page.evaluate(
+      (c) =>
+        (
+          globalThis as unknown as { p2pcommDemo: { contactSafetyCode(id: string): string } }
+        ).p2pcommDemo.contactSafetyCode(c),
+      id,
+    );
+    await field.fill(theirCode);
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByText(`Verified: your safety number with ${name} matches.`).waitFor();
+    await page.locator('.verified-state.is-verified').waitFor();
+    await web.screenshot(page, 'desktop-verify-contact');
+
+    await page.getByRole('link', { name: 'Back to conversation' }).click();
+    await page.locator('.verified-mark.is-verified').waitFor();
+    assert.equal(await page.locator('.key-warning').isHidden(), true);
+
+    await page.evaluate(
+      (c) =>
+        (
+          globalThis as unknown as { p2pcommDemo: { changeContactKey(id: string): void } }
+        ).p2pcommDemo.changeContactKey(c),
+      id,
+    );
+    await page.locator('.key-warning', { hasText: 'safety number has changed' }).waitFor();
+    await page.locator('.verified-mark.not-verified').waitFor();
+    assertClean(p);
+  });
+
   it('shows hostile messages and names as text and runs nothing', async () => {
     const hostile = [
       '<img src=x onerror="globalThis.__pwned=1;alert(1)">',

@@ -77,6 +77,60 @@ describe('FakeApi', () => {
       await assert.rejects(bob.previewInvite(junk), code('BAD_INVITE'));
   });
 
+  it('shows one safety number on both sides; scanning or typing the other side verifies', async () => {
+    const alice = new FakeApi({ stepMs: 1 });
+    await alice.createIdentity('Alice', 'password123');
+    const bob = new FakeApi({ stepMs: 1 });
+    await bob.createIdentity('Bob', 'password123');
+    const bobAtAlice = await alice.addContact(await bob.myInviteCode());
+    const aliceAtBob = await bob.addContact(await alice.myInviteCode());
+    const a = await alice.safetyNumber(bobAtAlice.id);
+    const b = await bob.safetyNumber(aliceAtBob.id);
+    assert.equal(a.groups.length, 12);
+    assert.ok(a.groups.every((g) => /^\d{5}$/.test(g)));
+    assert.deepEqual(a.groups, b.groups);
+    assert.equal(aliceAtBob.verified, false);
+
+    assert.equal(await bob.verifyContact(aliceAtBob.id, b.scanCode), 'mismatch', 'its own code');
+    assert.equal((await bob.contact(aliceAtBob.id)).verified, false);
+    assert.equal(await bob.verifyContact(aliceAtBob.id, a.scanCode), 'match');
+    assert.equal((await bob.contact(aliceAtBob.id)).verified, true);
+    assert.equal(await alice.verifyContact(bobAtAlice.id, b.groups.join(' ')), 'match');
+    assert.equal((await alice.contact(bobAtAlice.id)).verified, true);
+    await assert.rejects(alice.verifyContact(bobAtAlice.id, '12345'), code('BAD_SAFETY_CODE'));
+    await assert.rejects(alice.safetyNumber('nobody' as ContactId), code('UNKNOWN_CONTACT'));
+
+    await alice.unverifyContact(bobAtAlice.id);
+    assert.equal((await alice.contact(bobAtAlice.id)).verified, false);
+  });
+
+  it('warns about a new key under a known name, and about a verified key that changed', async () => {
+    const api = new FakeApi({ stepMs: 1 });
+    await api.createIdentity('Me', 'password123');
+    const first = new FakeApi({ stepMs: 1 });
+    await first.createIdentity('Dana', 'password123');
+    const again = new FakeApi({ stepMs: 1 });
+    await again.createIdentity(' dana ', 'password123');
+    const original = await api.addContact(await first.myInviteCode());
+    assert.equal(original.keyWarning, undefined);
+    const newcomer = await api.addContact(await again.myInviteCode());
+    assert.notEqual(newcomer.id, original.id);
+    assert.deepEqual(newcomer.keyWarning, { kind: 'same-name', otherId: original.id });
+    assert.equal(
+      (await api.contact(original.id)).keyWarning,
+      undefined,
+      'the contact known first is not blamed',
+    );
+    // Verifying the newcomer settles it.
+    assert.equal(await api.verifyContact(newcomer.id, api.contactSafetyCode(newcomer.id)), 'match');
+    assert.equal((await api.contact(newcomer.id)).keyWarning, undefined);
+
+    api.changeContactKey(newcomer.id);
+    const changed = await api.contact(newcomer.id);
+    assert.equal(changed.verified, false);
+    assert.deepEqual(changed.keyWarning, { kind: 'changed' });
+  });
+
   it('moves a direct message through sending, sent, delivered, read in order', async () => {
     const api = new FakeApi({ stepMs: 2, seed: true });
     const grace = (await api.conversations()).find((c) => c.contact.displayName === 'Grace Hopper');

@@ -98,6 +98,25 @@ describe('format', () => {
     );
   });
 
+  it('accepts every documented form of a contact link: p2pcomm:, the invite URL, with whitespace', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z0-9_-]{8,200}$/), (code) => {
+        const link = inviteLink('https://example.org/app/', code);
+        for (const form of [
+          `p2pcomm:${code}`,
+          `P2PCOMM:${code}`,
+          `  p2pcomm:${code}\n`,
+          `\t${link}  `,
+          `${link.replace('#/add/', '#/add/p2pcomm:')}`,
+          `https://example.org/app/#p2pcomm:${code}`,
+          `#/add/p2pcomm:${code}`,
+        ]) {
+          assert.equal(inviteCodeFrom(form), code, form);
+        }
+      }),
+    );
+  });
+
   it('rejects what is not an invite code', () => {
     for (const bad of [
       '',
@@ -106,6 +125,9 @@ describe('format', () => {
       '<img src=x onerror=alert(1)>',
       '#/add/%E0%A4%A',
       'x'.repeat(5000),
+      'p2pcomm:',
+      'p2pcomm:short',
+      'mailto:abcdefghijkl',
     ]) {
       assert.equal(inviteCodeFrom(bad), undefined, bad);
     }

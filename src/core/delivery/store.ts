@@ -142,12 +142,20 @@ export class DeliveryStore {
     return (await this.db.get(INDEX, encodeKey('i', hexToBytes(id)))) !== undefined;
   }
 
-  /** Messages of one conversation in one direction, by sequence number. */
+  /**
+   * Messages of one conversation in one direction: outgoing by sequence number, incoming in
+   * the sender's order (sentAt, then id). Incoming keys are sorted here, not by the store:
+   * under opaque keys (storage/opaque.ts) only a trailing counter keeps its order.
+   */
   async conversation(contact: ContactId, direction: 'in' | 'out'): Promise<Message[]> {
     const entries = await this.db.scan(MESSAGES, {
       prefix: encodeKey(contact, direction === 'in' ? 'i' : 'o'),
     });
-    return entries.map(([, v]) => decodeMessage(v));
+    const messages = entries.map(([, v]) => decodeMessage(v));
+    if (direction === 'in') {
+      messages.sort((a, b) => a.sentAt - b.sentAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    }
+    return messages;
   }
 
   /**

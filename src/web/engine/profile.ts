@@ -9,7 +9,9 @@
  *   delivery.*       (sealed) the delivery engine's queues, inbox and coins (DELIVERY_STORES)
  *
  * Sealed stores are encrypted at rest (storage/encrypted.ts) under a storage key derived from
- * the identity seed, so nothing but the vault and the name is readable without the password.
+ * the identity seed, and their keys reach the disk as keyed hashes (storage/opaque.ts), so
+ * nothing but the vault and the name is readable without the password: no contact, message
+ * id, timestamp or coin. A profile written with clear keys is converted when it is unlocked.
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';

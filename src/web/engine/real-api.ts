@@ -27,6 +27,7 @@ import {
   decodeRecoveryKey,
   encodeRecoveryKey,
 } from '../../core/identity/recovery-key.ts';
+import { SafetyNumber, SafetyNumberError } from '../../core/safety/safety-number.ts';
 import { SessionManager } from '../../core/session/session-manager.ts';
 import { DEFAULT_SCRYPT, Vault, type ScryptParams } from '../../core/vault/vault.ts';
 import type { Address } from '../../kaspa/address.ts';
@@ -34,7 +35,7 @@ import { KaspaHdWallet } from '../../kaspa/hd.ts';
 import { KaspaRpcClient } from '../../kaspa/rpc/client.ts';
 import { RpcError } from '../../kaspa/rpc/errors.ts';
 import { deleteIndexedDbStore } from '../../storage/indexeddb.ts';
-import type { KeyValueStore } from '../../storage/types.ts';
+import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { createBrowserTransport } from '../../transport/webrtc-browser.ts';
 import { bytesToHex, bytesToUtf8, utf8ToBytes, wipe } from '../../util/bytes.ts';
 import {
@@ -56,6 +57,7 @@ import {
   type IceServer,
   type IdentitySummary,
   type InvitePreview,
+  type SafetyNumberView,
   type MessageId,
   type NetworkId,
   type NetworkState,
@@ -77,6 +79,7 @@ import {
   storageKeyOf,
 } from './profile.ts';
 import { ProfileInstance, type InstanceMessage } from './instance.ts';
+import { encodeTrust, loadTrust, sameName, trustKey, trustView, type TrustRecord } from './trust.ts';
 import { chatMessage, conversationOrder, deliveryBalance } from './view.ts';
 
 /** How the real API is set up (main.ts passes what the page URL and build say). */
@@ -105,6 +108,8 @@ interface Session {
   readonly displayName: string;
   readonly db: KeyValueStore;
   readonly cards: Map<ContactId, ContactCard>;
+  /** Verified marks and key warnings by contact (trust.ts), as stored. */
+  readonly trust: Map<ContactId, TrustRecord>;
   /** Sessions and the contact directory (the engine's session port). */
   readonly port: EnvelopeSessions;
   readonly sessions: SessionManager;
@@ -471,6 +476,42 @@ export class RealApi implements AppApi {
     return this.#contactSummary(s, id);
   }
 
+  async safetyNumber(id: ContactId): Promise<SafetyNumberView> {
+    const s = this.#requireSession();
+    const n = this.#safetyNumberOf(s, id);
+    return { groups: n.groups, scanCode: n.scanText() };
+  }
+
+  async verifyContact(id: ContactId, scannedOrTyped: string): Promise<'match' | 'mismatch'> {
+    const s = this.#requireSession();
+    const n = this.#safetyNumberOf(s, id);
+    let result: 'match' | 'mismatch';
+    try {
+      result = n.check(scannedOrTyped);
+    } catch (cause) {
+      if (cause instanceof SafetyNumberError)
+        throw new AppApiError('BAD_SAFETY_CODE', 'This is not a safety number or its code', { cause });
+      throw cause;
+    }
+    if (result === 'match') {
+      // Verified for this identity key: the mark goes if the key ever changes (trust.ts).
+      const record: TrustRecord = { verifiedKey: s.cards.get(id)!.identityKey.slice() };
+      await s.db.put(STATE_STORE, trustKey(id), encodeTrust(record));
+      s.trust.set(id, record);
+      this.#emit({ type: 'conversations' });
+    }
+    return result;
+  }
+
+  async unverifyContact(id: ContactId): Promise<void> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    if (s.trust.get(id)?.verifiedKey === undefined) return;
+    await s.db.delete(STATE_STORE, trustKey(id));
+    s.trust.delete(id);
+    this.#emit({ type: 'conversations' });
+  }
+
   // --- conversations -----------------------------------------------------------------------
 
   async conversations(): Promise<readonly ConversationSummary[]> {
@@ -792,6 +833,7 @@ export class RealApi implements AppApi {
       displayName,
       db,
       cards,
+      trust: await loadTrust(db, STATE_STORE),
       port,
       sessions,
       settings,
@@ -924,8 +966,23 @@ export class RealApi implements AppApi {
 
   async #keepCard(s: Session, card: ContactCard): Promise<void> {
     const id = contactIdOf(card.peerId) as ContactId;
-    await s.db.put(CONTACTS_STORE, utf8ToBytes(id), card.serialize());
+    const ops: BatchOp[] = [
+      { type: 'put', store: CONTACTS_STORE, key: utf8ToBytes(id), value: card.serialize() },
+    ];
+    // A new contact that carries the name of one we know, with another key, is warned about
+    // (docs/protocol.md "Safety number"): its identity key is new, whatever its name says.
+    let record: TrustRecord | undefined;
+    if (!s.cards.has(id)) {
+      const name = this.#nameOf(card);
+      const other = [...s.cards].find(([, c]) => sameName(this.#nameOf(c), name) && !c.sameIdentity(card));
+      if (other !== undefined) {
+        record = { sameNameAs: other[0] };
+        ops.push({ type: 'put', store: STATE_STORE, key: trustKey(id), value: encodeTrust(record) });
+      }
+    }
+    await s.db.batch(ops);
     s.cards.set(id, card);
+    if (record !== undefined) s.trust.set(id, record);
     s.port.add(card);
   }
 
@@ -1068,7 +1125,14 @@ export class RealApi implements AppApi {
       displayName: this.#nameOf(card),
       fingerprint: fingerprint(card.peerId),
       connection: s.running?.engine.connection(id) ?? 'offline',
+      ...trustView(s.trust.get(id), card.identityKey),
     };
+  }
+
+  #safetyNumberOf(s: Session, id: ContactId): SafetyNumber {
+    const card = s.cards.get(id);
+    if (card === undefined) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    return SafetyNumber.of({ identityKey: s.identity.publicKey }, { identityKey: card.identityKey });
   }
 
   #summary(s: Session): IdentitySummary {

@@ -121,8 +121,13 @@ export function addContactView(ctx: ViewContext, initialCode?: string): View {
     const cancel = h('button', { type: 'button', class: 'btn' }, 'Cancel');
     preview.replaceChildren(
       h('h3', {}, 'Add ', h('span', { class: 'name' }, p.displayName), '?'),
-      h('p', { class: 'hint' }, 'Compare this key with the one on their screen if you can:'),
+      h('p', { class: 'hint' }, 'Their key, for reference:'),
       h('p', { class: 'fp' }, p.fingerprint),
+      h(
+        'p',
+        { class: 'hint' },
+        'To be sure it is them, compare your safety number with theirs on the contact page once added.',
+      ),
       h('div', { class: 'row' }, add, cancel),
     );
     preview.hidden = false;

@@ -23,6 +23,7 @@ import {
 } from '../format.ts';
 import { MessageWindow } from './message-window.ts';
 import { openProofDialog } from './proof-dialog.ts';
+import { keyWarningWords } from './verify.ts';
 import type { View, ViewContext } from './view.ts';
 
 /** How long a press must last to count as a long press (common mobile convention). */
@@ -32,14 +33,17 @@ const LONG_PRESS_MS = 500;
 export function conversationView(ctx: ViewContext, id: ContactId): View {
   const name = h('h2', { class: 'conv-name' }, '');
   const fingerprint = h('p', { class: 'conv-fp' });
+  // The verified mark links to the contact's page, where the safety number is compared.
+  const mark = h('a', { href: `#/contact/${encodeURIComponent(id)}`, class: 'verified-mark' });
   const conn = h('p', { class: 'conn', role: 'status' });
   const header = h(
     'header',
     { class: 'conv-head' },
     h('a', { href: '#/chats', class: 'back', 'aria-label': 'Back to chats' }, '<'),
-    h('div', { class: 'conv-title' }, name, fingerprint),
+    h('div', { class: 'conv-title' }, name, fingerprint, mark),
     conn,
   );
+  const keyWarning = h('p', { class: 'key-warning', role: 'alert', hidden: true });
   // Not a live region itself: the rendered window re-inserts rows as it moves and rows are
   // replaced as ticks change, which a live log would read out again. New incoming messages
   // are announced once, through the app's status line.
@@ -66,6 +70,7 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     'section',
     { class: 'conv', 'aria-label': 'Conversation' },
     header,
+    keyWarning,
     log,
     waitNote,
     sendError,
@@ -80,9 +85,25 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     if (contact === undefined) return;
     name.textContent = contact.displayName;
     fingerprint.textContent = `key ${contact.fingerprint}`;
+    mark.textContent = contact.verified ? '\u2713 verified' : 'verify safety number';
+    mark.className = `verified-mark ${contact.verified ? 'is-verified' : 'not-verified'}`;
+    const c = contact;
+    if (c.keyWarning?.kind === 'same-name') {
+      void ctx.api.contact(c.keyWarning.otherId).then(
+        (other) => showWarning(keyWarningWords(c, other.displayName)),
+        () => showWarning(keyWarningWords(c)),
+      );
+    } else {
+      showWarning(keyWarningWords(c));
+    }
     conn.textContent = connectionWords(contact.connection, p2pOnly);
     conn.className = `conn ${contact.connection}`;
     renderWaiting();
+  };
+
+  const showWarning = (words: string | undefined): void => {
+    keyWarning.hidden = words === undefined;
+    keyWarning.textContent = words ?? '';
   };
 
   /** Says why messages stay "sending" when direct only mode holds them back. */
@@ -270,6 +291,16 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
       } else if (event.type === 'balance') {
         p2pOnly = event.balance.p2pOnly;
         renderHeader();
+      } else if (event.type === 'conversations' && contact !== undefined) {
+        // The verified mark or a key warning may have changed.
+        ctx.api.contact(id).then(
+          (c) => {
+            if (disposed) return;
+            contact = c;
+            renderHeader();
+          },
+          () => undefined,
+        );
       }
     },
     dispose() {

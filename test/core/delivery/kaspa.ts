@@ -19,6 +19,7 @@ import { KaspaHdWallet } from '../../../src/kaspa/hd.ts';
 import type { Address } from '../../../src/kaspa/address.ts';
 import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
 import { createNodeTransport } from '../../../src/transport/index.ts';
+import type { KeyValueStore } from '../../../src/storage/types.ts';
 import { MemoryDatabase, openDb } from './fakes.ts';
 import { until } from './harness.ts';
 
@@ -40,7 +41,12 @@ export class ChainUser {
   constructor(
     readonly name: string,
     private readonly url: () => string,
-    private readonly options: { links?: boolean; settings?: Partial<DeliverySettings> } = {},
+    private readonly options: {
+      links?: boolean;
+      settings?: Partial<DeliverySettings>;
+      /** The database of each start; the in-memory `data` when absent. */
+      openDb?: () => Promise<KeyValueStore>;
+    } = {},
   ) {
     this.card = ContactCard.create(this.identity, { displayName: name, addresses: [this.address] });
     this.id = contactIdOf(this.identity.peerId);
@@ -68,7 +74,7 @@ export class ChainUser {
     });
     for (const card of this.learned) port.add(card);
     for (const c of this.contacts) port.add(c.card);
-    const db = await openDb(this.data);
+    const db = await (this.options.openDb ?? (() => openDb(this.data)))();
     this.client = new KaspaRpcClient({
       urls: this.url(),
       reconnect: { initialDelayMs: 50, maxDelayMs: 500 },

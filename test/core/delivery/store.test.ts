@@ -1,8 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeliveryError } from '../../../src/core/delivery/errors.ts';
-import { DeliveryStore } from '../../../src/core/delivery/store.ts';
-import type { OutgoingMessage, OutgoingStatus } from '../../../src/core/delivery/messages.ts';
+import { DELIVERY_STORES, DeliveryStore } from '../../../src/core/delivery/store.ts';
+import { openMemoryStore } from '../../../src/storage/memory.ts';
+import { openStorage } from '../../../src/storage/open.ts';
+import type {
+  IncomingMessage,
+  OutgoingMessage,
+  OutgoingStatus,
+} from '../../../src/core/delivery/messages.ts';
 import type { KeyValueStore, ScanOptions } from '../../../src/storage/types.ts';
 import { bytesToHex, randomBytes } from '../../../src/util/bytes.ts';
 import { MemoryDatabase, openDb } from './fakes.ts';
@@ -81,5 +87,49 @@ describe('delivery store: the unfinished messages on start', () => {
       () => new DeliveryStore(db).unfinishedOutgoing(),
       (e: unknown) => e instanceof DeliveryError && e.code === 'CORRUPT_RECORD',
     );
+  });
+});
+
+describe('delivery store over opaque keys (the default under a storage key)', () => {
+  it('keeps every query the engine makes: conversation order, newest outgoing, ids, receipts owed', async () => {
+    const schema = { version: 1, stores: [...DELIVERY_STORES] };
+    const db = await openStorage(await openMemoryStore(schema), schema, {
+      storageKey: new Uint8Array(32).fill(7),
+    });
+    const store = new DeliveryStore(db);
+    const incoming = Array.from({ length: 40 }, (_, i): IncomingMessage => ({
+      direction: 'in',
+      id: bytesToHex(randomBytes(16)),
+      contact: 'bob',
+      // Equal timestamps in pairs: the id breaks the tie.
+      sentAt: 1_760_000_000_000 + Math.floor(i / 2) * 1000,
+      text: `in${i}`,
+      receivedAt: 1_760_000_100_000,
+      route: 'chain',
+      read: false,
+    }));
+    const shuffled = [...incoming].sort(() => (randomBytes(1)[0]! < 128 ? -1 : 1));
+    const outs = [1, 2, 3, 4, 5].map((seq) => outgoing(seq, seq === 5 ? 'queued' : 'delivered'));
+    await store.write([...shuffled, ...outs].flatMap((m) => store.putOps(m)));
+    await store.write([store.receiptOp('bob', incoming[3]!.id)]);
+
+    const expected = [...incoming].sort((a, b) => a.sentAt - b.sentAt || (a.id < b.id ? -1 : 1));
+    assert.deepEqual(
+      (await store.conversation('bob', 'in')).map((m) => m.id),
+      expected.map((m) => m.id),
+    );
+    assert.deepEqual(
+      (await store.conversation('bob', 'out')).map((m) => m.text),
+      ['m1', 'm2', 'm3', 'm4', 'm5'],
+    );
+    assert.equal((await store.lastOutgoing('bob'))?.text, 'm5');
+    assert.equal((await store.byId('in', incoming[7]!.id))?.text, 'in7');
+    assert.equal(await store.hasIncoming(incoming[9]!.id), true);
+    assert.deepEqual(await store.owedReceipts(), new Map([['bob', [incoming[3]!.id]]]));
+    assert.deepEqual(
+      (await store.unfinishedOutgoing()).map((m) => m.text),
+      ['m5'],
+    );
+    await db.close();
   });
 });

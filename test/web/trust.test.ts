@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ContactId } from '../../src/web/app-api.ts';
+import { decodeTrust, encodeTrust, sameName, trustView } from '../../src/web/engine/trust.ts';
+import { DecodeError } from '../../src/util/errors.ts';
+
+const key = new Uint8Array(32).fill(5);
+const other = new Uint8Array(32).fill(6);
+
+describe('trust records (verified mark and key warnings)', () => {
+  it('round-trips every shape of record', () => {
+    for (const r of [{}, { verifiedKey: key }, { sameNameAs: 'p2p1abc' as ContactId }]) {
+      assert.deepEqual(decodeTrust(encodeTrust(r)), r);
+    }
+  });
+
+  it('refuses unknown versions and damaged records', () => {
+    const bytes = encodeTrust({ verifiedKey: key });
+    assert.throws(
+      () => decodeTrust(Uint8Array.of(2, ...bytes.subarray(1))),
+      (e) => e instanceof DecodeError && e.code === 'UNKNOWN_VERSION',
+    );
+    assert.throws(() => decodeTrust(bytes.subarray(0, 20)), DecodeError);
+    assert.throws(() => decodeTrust(Uint8Array.of(...bytes, 0)), DecodeError);
+  });
+
+  it('shows verified only while the key is the one verified; a changed key warns', () => {
+    assert.deepEqual(trustView(undefined, key), { verified: false });
+    assert.deepEqual(trustView({ verifiedKey: key }, key), { verified: true });
+    assert.deepEqual(trustView({ verifiedKey: key }, other), {
+      verified: false,
+      keyWarning: { kind: 'changed' },
+    });
+    assert.deepEqual(trustView({ sameNameAs: 'c1' as ContactId }, key), {
+      verified: false,
+      keyWarning: { kind: 'same-name', otherId: 'c1' },
+    });
+  });
+
+  it('compares names as people read them', () => {
+    assert.ok(sameName(' Dana', 'dana '));
+    assert.ok(!sameName('Dana', 'Diana'));
+  });
+});
