@@ -296,7 +296,8 @@ export class RealApi implements AppApi {
         vault = await Vault.unlock(bytes, password);
       } catch (e) {
         // Nothing is written on a failed unlock: the stored vault stays exactly as it was.
-        if (e instanceof VaultError && e.code === 'WRONG_PASSWORD')
+        // An empty field is a wrong password to the user; the vault refuses it without a KDF run.
+        if (e instanceof VaultError && (e.code === 'WRONG_PASSWORD' || e.code === 'EMPTY_PASSWORD'))
           throw new AppApiError('WRONG_PASSWORD', 'Wrong password', { cause: e });
         throw e;
       }
@@ -567,7 +568,7 @@ export class RealApi implements AppApi {
       try {
         vault = await Vault.unlock(header.vault, password);
       } catch (e) {
-        if (e instanceof VaultError && e.code === 'WRONG_PASSWORD')
+        if (e instanceof VaultError && (e.code === 'WRONG_PASSWORD' || e.code === 'EMPTY_PASSWORD'))
           throw new AppApiError('WRONG_PASSWORD', 'Wrong password for this backup', { cause: e });
         throw new AppApiError('BAD_BACKUP', 'The backup file is damaged', { cause: e });
       }
