@@ -65,6 +65,7 @@ import { BACKUP_STORES, encodeBackup, openBackup, readBackupHeader, type BackupR
 import { EvidenceRecorder, loadEvidence } from './evidence.ts';
 import { requestLocalFunds } from './faucet.ts';
 import { NETWORKS } from './network.ts';
+import { nodeUrlAllowed } from '../csp.ts';
 import {
   CONTACTS_STORE,
   DEFAULT_DATABASE,
@@ -171,6 +172,9 @@ function checkNodeUrl(url: unknown): string {
   }
   if ((u.protocol !== 'ws:' && u.protocol !== 'wss:') || u.host === '')
     throw new AppApiError('BAD_SETTING', `nodeUrls: not a ws:// or wss:// address: ${url}`);
+  // The page's CSP would block it (csp.ts): said now, not later as "cannot reach the network".
+  if (!nodeUrlAllowed(url))
+    throw new AppApiError('BAD_SETTING', `nodeUrls: ws:// is only for this device, use wss://: ${url}`);
   return url;
 }
 
