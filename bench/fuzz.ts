@@ -733,7 +733,7 @@ async function main(): Promise<void> {
   );
   console.log(line(['decoder', 'inputs', 'crashes', 'slow', 'max ms', 'time s']));
   console.log(
-    `|${'-'.repeat(width + 2)}|${'-'.repeat(11)}|${'-'.repeat(9)}|${'-'.repeat(6)}|${'-'.repeat(10)}|`,
+    `|${'-'.repeat(width + 2)}|${'-'.repeat(11)}|${'-'.repeat(9)}|${'-'.repeat(6)}|${'-'.repeat(10)}|${'-'.repeat(8)}|`,
   );
   for (const r of rows)
     console.log(
