@@ -68,6 +68,22 @@ async function codec(): Promise<BenchTable> {
   const conv = await opsPerSecond(() => transactionFromRpc(one));
   const enc = await opsPerSecond(() => transactionToRpc(sampleTx(1)));
   const rate = (ops: number, size: number): string => `${(ops * size).toFixed(0)} MB/s`;
+  // What a hostile node may send: one 5 MB run of digits (refused by the digit limit, in one
+  // scan; BigInt of it took 2.2 s before) and a 5 MB fraction (a float, as JSON.parse reads it).
+  const digits = '1'.repeat(5_000_000);
+  const fraction = `0.${digits}`;
+  const hostile = (text: string): void => {
+    try {
+      parseJson(text);
+    } catch {
+      // The digit run is refused with DecodeError TOO_LARGE: the time to refuse is the figure.
+    }
+  };
+  const perCall = (ops: number): string => fmtMs(1000 / ops);
+  const digitsOps = await opsPerSecond(() => hostile(digits));
+  const digitsNative = await opsPerSecond(() => JSON.parse(digits));
+  const fractionOps = await opsPerSecond(() => hostile(fraction));
+  const fractionNative = await opsPerSecond(() => JSON.parse(fraction));
   return {
     title: `wRPC JSON codec (BlockAdded frame of ${(mb * 1000).toFixed(0)} KB, 300 txs with 500-byte payloads)`,
     rows: [
@@ -80,6 +96,16 @@ async function codec(): Promise<BenchTable> {
         name: 'parseJson, u64::MAX sequences and 2.9e18 values',
         value: rate(parseBig, mbBig),
         reference: `JSON.parse ${rate(nativeBig, mbBig)} (rounds them)`,
+      },
+      {
+        name: 'parseJson, hostile 5 MB digit run (refused: over 40 digits)',
+        value: perCall(digitsOps),
+        reference: `JSON.parse ${perCall(digitsNative)} (a float)`,
+      },
+      {
+        name: 'parseJson, hostile 5 MB fraction',
+        value: perCall(fractionOps),
+        reference: `JSON.parse ${perCall(fractionNative)}`,
       },
       {
         name: 'stringifyJson (bigint as bare integers)',

@@ -7,7 +7,7 @@ import { P2pCommError } from '../util/errors.ts';
 
 /** The vault could not be opened: wrong password, or bytes that are not an intact vault. */
 export class VaultError extends P2pCommError<
-  'WRONG_PASSWORD' | 'CORRUPTED' | 'UNSUPPORTED_VERSION' | 'KDF_LIMIT'
+  'WRONG_PASSWORD' | 'CORRUPTED' | 'UNSUPPORTED_VERSION' | 'KDF_LIMIT' | 'EMPTY_PASSWORD'
 > {}
 
 /** A typed recovery key was rejected; `position` (1-based word index) when one word is at fault. */

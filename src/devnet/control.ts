@@ -10,6 +10,13 @@
  *   POST /devnet/reorg     {"depth":2,"replacement":3,"dropTransactions":false}
  *   POST /devnet/faults/drop-connections
  *   POST /devnet/faults/notifications  {"delayMs":250} | {"withhold":true} | {"release":"deliver"|"discard"}
+ *
+ * For scripts and tests, never for browsers: any web page the user opens can send requests to
+ * 127.0.0.1, and a "simple" cross-origin POST (text/plain, no preflight) would still run. So a
+ * request carrying `Origin` (every browser POST does, Fetch §3.1) is refused, as is a `Host`
+ * that does not name this machine (a DNS-rebound name), and a POST body must be
+ * `application/json` (not sendable cross-origin without a preflight, which is never granted).
+ * The web app's faucet is the route on its own origin (src/web/engine/local-origin.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -45,6 +52,16 @@ export interface ControlServer {
 }
 
 const MAX_BODY = 64 * 1024;
+
+/** Whether a Host header names this machine (127.0.0.1, localhost or [::1], any port). */
+function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  return /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host);
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';
+}
 
 /** Starts the control endpoint. */
 export function startControlServer(target: ControlTarget): Promise<ControlServer> {
@@ -97,6 +114,10 @@ export function startControlServer(target: ControlTarget): Promise<ControlServer
     };
     const route = routes[`${req.method ?? ''} ${(req.url ?? '').split('?')[0]!}`];
     if (route === undefined) return reply(404, { error: 'no such control route' });
+    if (req.headers.origin !== undefined || !isLoopbackHost(req.headers.host))
+      return reply(403, { error: 'the control endpoint takes no browser requests' });
+    if (req.method === 'POST' && !isJson(req.headers['content-type']))
+      return reply(415, { error: 'expected an application/json body' });
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {

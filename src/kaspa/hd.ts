@@ -4,9 +4,12 @@
  * extended-key version bytes (kprv/kpub, ktrv/ktub). BIP32 itself comes from @scure/bip32.
  */
 import { HDKey, type Versions } from '@scure/bip32';
-import { mnemonicToSeedSync, validateMnemonic } from '@scure/bip39';
+import { validateMnemonic } from '@scure/bip39';
+import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
+import { sha512 } from '@noble/hashes/sha2.js';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { P2pCommError, assertBytes, assertInteger } from '../util/errors.ts';
+import { utf8ToBytes } from '../util/bytes.ts';
 import { Address, AddressVersion, type NetworkPrefix } from './address.ts';
 
 /** Why a mnemonic or extended key was rejected. */
@@ -22,7 +25,13 @@ const BITCOIN_TESTNET_VERSIONS: Versions = { private: 0x04358394, public: 0x0435
 export const KASPA_COIN_TYPE = 111111;
 const HARDENED = 0x80000000;
 
-/** 64-byte BIP39 seed of a 12- or 24-word English phrase (FACTS §2.3); throws HdError on a bad phrase. */
+/**
+ * 64-byte BIP39 seed of a 12- or 24-word English phrase (FACTS §2.3); throws HdError on a bad phrase.
+ * The passphrase is used as typed (its UTF-8 bytes), not NFKD-normalized as BIP39 says: Kaspa's
+ * own wallet (`kaspa-bip32` 2.1.0 `Mnemonic::to_seed`) does not normalize it, and a wallet made
+ * there with "ä" must restore to the same addresses here (FACTS §2.3, measured with the official
+ * Python SDK). The phrase itself is English BIP39 words, so normalizing it changes nothing.
+ */
 export function seedFromMnemonic(phrase: string, passphrase = ''): Uint8Array {
   if (typeof phrase !== 'string') throw new TypeError('"phrase" expected a string');
   if (typeof passphrase !== 'string') throw new TypeError('"passphrase" expected a string');
@@ -30,7 +39,10 @@ export function seedFromMnemonic(phrase: string, passphrase = ''): Uint8Array {
   if ((words.length !== 12 && words.length !== 24) || !validateMnemonic(words.join(' '), wordlist)) {
     throw new HdError('BAD_MNEMONIC', 'not a valid 12- or 24-word BIP39 English mnemonic');
   }
-  return mnemonicToSeedSync(words.join(' '), passphrase);
+  return pbkdf2(sha512, utf8ToBytes(words.join(' ')), utf8ToBytes(`mnemonic${passphrase}`), {
+    c: 2048,
+    dkLen: 64,
+  });
 }
 
 /** The versions a serialized key was written with, from its 4-byte prefix text. */

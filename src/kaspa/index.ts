@@ -128,7 +128,9 @@ export type {
 } from './rpc/responses.ts';
 export { RpcError, type RpcErrorCode } from './rpc/errors.ts';
 export {
+  DEFAULT_MAX_FRAME_BYTES,
   defaultWebSocketFactory,
+  platformWebSocketFactory,
   systemTimers,
   type Timers,
   type WebSocketFactory,

@@ -83,8 +83,11 @@ interface Plural {
 
 /**
  * KIP-9 storage mass (FACTS §4.3) from the raw values. Exported for planning a transaction
- * before its scripts are known. Returns undefined when a term overflows u64, which the node
- * treats as incomputable and rejects.
+ * before its scripts are known. Returns undefined only where the node gets no number: an output
+ * term that overflows u64 (its `checked_mul`/`checked_add`: incomputable, rejected), and the
+ * divisions by zero that consensus rules out before mass is computed (a zero-value output or
+ * input on the harmonic path, no inputs). A mean input amount below one sompi is not one of
+ * them: the node floors it at 1 (`calc_storage_mass`, consensus/core/src/mass/mod.rs).
  */
 export function storageMassOf(inputs: readonly Plural[], outputs: readonly Plural[]): bigint | undefined {
   let outsPlurality = 0n;
@@ -115,8 +118,11 @@ export function storageMassOf(inputs: readonly Plural[], outputs: readonly Plura
   let sumIns = 0n;
   for (const i of inputs) sumIns += i.amount;
   if (sumIns > U64_MAX || insPlurality === 0n) return undefined;
-  const mean = sumIns / insPlurality;
-  if (mean === 0n) return undefined; // the node would divide by zero; such inputs cannot exist
+  // mean = max(1, Σ amounts / Σ plurality), as the node takes it (`(sum_ins / ins_plurality).max(1)`
+  // in consensus/core/src/mass/mod.rs `calc_storage_mass`): a mean below one sompi counts as one,
+  // so such inputs free C per plurality unit and the result is a number, never incomputable.
+  let mean = sumIns / insPlurality;
+  if (mean === 0n) mean = 1n;
   // Saturating, like the node's `saturating_mul`: a larger subtrahend only clamps the result at 0.
   const arithmeticIns = insPlurality * (STORAGE_MASS_PARAMETER / mean);
   return harmonicOuts > arithmeticIns ? harmonicOuts - arithmeticIns : 0n;

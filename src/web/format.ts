@@ -5,6 +5,7 @@
  */
 import { CARD_URI_PREFIX } from '../core/contact/card.ts';
 import type { ConnectionState, IceServer, MessageStatus, NetworkId, NetworkState } from './app-api.ts';
+import { nodeUrlAllowed } from './csp.ts';
 
 /** Header words for a contact's connection state (as the issue words them). */
 export function connectionWords(state: ConnectionState, p2pOnly = false): string {
@@ -226,6 +227,12 @@ export function parseNodeUrls(text: string): string[] {
     }
     if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
       throw new SettingsInputError('nodeUrls', `Line ${i + 1}: must start with ws:// or wss://`);
+    }
+    if (!nodeUrlAllowed(line)) {
+      throw new SettingsInputError(
+        'nodeUrls',
+        `Line ${i + 1}: ws:// is only for a node on this device; use wss:// for another machine`,
+      );
     }
     out.push(line);
   }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Vault, type ScryptParams } from '../../src/core/vault/vault.ts';
+import { DEFAULT_SCRYPT, Vault, checkScryptParams, type ScryptParams } from '../../src/core/vault/vault.ts';
 import { VaultError } from '../../src/core/errors.ts';
 import { hexToBytes } from '../../src/util/bytes.ts';
 
@@ -81,6 +81,49 @@ describe('Vault', () => {
     const huge = bytes.slice();
     huge[6] = 40; // N = 2^40
     assert.equal(await code(Vault.unlock(huge, 'pw')), 'KDF_LIMIT');
+  });
+
+  it('refuses KDF costs beyond the bound in a header before any work (2x default memory, 4x work)', async () => {
+    const bytes = (await Vault.create('pw', SEED, FAST)).serialize();
+    const crafted = (logN: number, r: number, p: number): Uint8Array => {
+      const b = bytes.slice();
+      b[6] = logN;
+      b[7] = r;
+      b[8] = p;
+      return b;
+    };
+    // N = 2^18, r = 8: 256 MiB and 4x the default work (4.3 s measured) is no longer run.
+    assert.equal(await code(Vault.unlock(crafted(18, 8, 1), 'pw')), 'KDF_LIMIT');
+    // Default memory, 16x the work through p.
+    assert.equal(await code(Vault.unlock(crafted(16, 8, 16), 'pw')), 'KDF_LIMIT');
+    // 2^14 x 32 x 128 = 64 MiB but p = 16: 8x the work.
+    assert.equal(await code(Vault.unlock(crafted(14, 32, 16), 'pw')), 'KDF_LIMIT');
+    // Within the bound, the parameters are simply used (the header is authenticated, so the
+    // altered header fails as WRONG_PASSWORD after a cheap derivation).
+    assert.equal(await code(Vault.unlock(crafted(11, 8, 1), 'pw')), 'WRONG_PASSWORD');
+    // Creating a vault beyond the bound is misuse: it could never be opened again.
+    await assert.rejects(Vault.create('pw', SEED, { logN: 18, r: 8, p: 1 }), RangeError);
+    await assert.rejects(Vault.create('pw', SEED, { logN: 16, r: 8, p: 8 }), RangeError);
+  });
+
+  it('accepts every cost up to the bound, including raised defaults (N = 2^17, or p = 4)', () => {
+    for (const p of [
+      { logN: 17, r: 8, p: 1 },
+      { logN: 16, r: 8, p: 4 },
+      { logN: 17, r: 8, p: 2 },
+      DEFAULT_SCRYPT,
+    ])
+      assert.doesNotThrow(() => checkScryptParams(p), JSON.stringify(p));
+    assert.throws(() => checkScryptParams({ logN: 17, r: 8, p: 3 }), RangeError);
+    assert.throws(() => checkScryptParams({ logN: 16, r: 32, p: 1 }), RangeError);
+    assert.throws(() => checkScryptParams({ logN: 18, r: 8, p: 1 }), RangeError);
+  });
+
+  it('refuses an empty password with a typed error (create, unlock, change)', async () => {
+    assert.equal(await code(Vault.create('', SEED, FAST)), 'EMPTY_PASSWORD');
+    const bytes = (await Vault.create('pw', SEED, FAST)).serialize();
+    assert.equal(await code(Vault.unlock(bytes, '')), 'EMPTY_PASSWORD');
+    assert.equal(await code(Vault.changePassword(bytes, 'pw', '', FAST)), 'EMPTY_PASSWORD');
   });
 
   it('changes the password (and cost): old password refused, new one opens the same seed', async () => {

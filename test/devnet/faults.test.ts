@@ -145,6 +145,7 @@ describe('devnet faults', () => {
       const post = async (path: string, body: unknown): Promise<unknown> => {
         const res = await fetch(`${auto.controlUrl!}/${path}`, {
           method: 'POST',
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify(body),
         });
         assert.equal(res.status, 200, await res.clone().text());

@@ -30,6 +30,7 @@ import { SigHashType, schnorrSignatureHash, signatureHashPreimage } from '../../
 import {
   computeMass,
   normalizedMass,
+  storageMassOf,
   normalizedTransientMass,
   storageMass,
   transactionSerializedSize,
@@ -118,6 +119,21 @@ describe('HD derivation (FACTS §2.3)', () => {
       for (const leaf of m.leaves)
         assert.equal(w.address('kaspa', 0, leaf.change, leaf.index).toString(), leaf.address);
     }
+  });
+  it("takes the passphrase as typed, as Kaspa's wallet does (kaspa-bip32 to_seed, no NFKD)", () => {
+    // FACTS §2.3: measured against the official Python SDK 2.1.0 (test/oracle/kaspa_oracle.py).
+    const phrase = v.mnemonics[0]!.phrase;
+    const composed = KaspaHdWallet.fromSeed(seedFromMnemonic(phrase, '\u00e4'), 'mainnet');
+    assert.equal(
+      composed.address('kaspa', 0, 0, 0).toString(),
+      'kaspa:qzsmk9uuk7w6snf3rl5rxt29xhhvqhe3uzlvhlrhf8vt6gj25xdcjqzvcqyk5',
+    );
+    // The decomposed spelling is other bytes, so another wallet.
+    const decomposed = KaspaHdWallet.fromSeed(seedFromMnemonic(phrase, 'a\u0308'), 'mainnet');
+    assert.notEqual(
+      decomposed.address('kaspa', 0, 0, 0).toString(),
+      composed.address('kaspa', 0, 0, 0).toString(),
+    );
   });
   it('rejects bad mnemonics and extended keys with codes', () => {
     for (const c of v.invalid)
@@ -375,5 +391,18 @@ describe('worked example (FACTS §4.8) and the signed transaction of §6.5', () 
     assert.equal(bytesToHex(transactionId(signed)), v.v0['transactionId']);
     // A signed mass equals the estimate made with the 66-byte placeholder.
     assert.equal(computeMass(signed), computeMass(build(0, true)));
+  });
+});
+
+describe('storage mass edge cases (consensus/core/src/mass/mod.rs calc_storage_mass)', () => {
+  it('floors the mean input amount at 1 on the arithmetic path, as the node does (0, not incomputable)', () => {
+    // Three inputs of plurality 2 holding 1 sompi each: Σ amounts / Σ plurality = 3 / 6 = 0,
+    // which the node raises to 1 (`.max(1)`), so the inputs free C × 6 grams and the mass is 0.
+    const ins = [1n, 1n, 1n].map((amount) => ({ amount, plurality: 2n }));
+    const outs = [100_000_000n, 100_000_000n].map((amount) => ({ amount, plurality: 1n }));
+    assert.equal(storageMassOf(ins, outs), 0n);
+    // Outputs that outweigh the freed mass keep their excess: 3 outputs of 1 sompi cost 3C.
+    const dust = [1n, 1n, 1n, 1n, 1n, 1n, 1n].map((amount) => ({ amount, plurality: 1n }));
+    assert.equal(storageMassOf(ins, dust), 7n * 10n ** 12n - 6n * 10n ** 12n);
   });
 });

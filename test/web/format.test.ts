@@ -139,7 +139,7 @@ describe('format', () => {
       'wss://node.example:443',
     ]);
     assert.throws(
-      () => parseNodeUrls('ws://ok:1\nhttp://127.0.0.1:1'),
+      () => parseNodeUrls('ws://127.0.0.1:1\nhttp://127.0.0.1:1'),
       (e: unknown) => {
         return e instanceof SettingsInputError && e.field === 'nodeUrls' && /Line 2/.test(e.message);
       },

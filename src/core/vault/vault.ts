@@ -36,11 +36,25 @@ export interface ScryptParams {
  */
 export const DEFAULT_SCRYPT: ScryptParams = { logN: 16, r: 8, p: 1 };
 
-/** Upper bounds accepted from a vault header, so corrupted bytes cannot ask for 100 GB. */
-const MAX_LOG_N = 22;
+/*
+ * Bounds on the KDF cost a vault may ask for, checked before any work. Vault bytes come from
+ * outside too (a backup file, a copied profile), so a crafted header must not make unlocking
+ * hang the app or exhaust a phone's memory: before these bounds it could ask for 2 GiB and 512x
+ * the default work (N = 2^18 alone took 4.3 s). The bounds leave room for the next raises of the
+ * default, which is tuned to 0.5-1 s (NOTES §5) and measured in bench/core.bench.ts:
+ *   memory 128·r·N ≤ 128 MiB: twice the default 64 MiB, what N = 2^17 (0.92 s) needs; more is
+ *     where mobile browsers start killing tabs;
+ *   work N·r·p ≤ 2^21: four times the default (about 2 s lightly loaded), e.g. N = 2^17 with
+ *     p = 2, or p = 4 at the default memory;
+ *   log2 N ≥ 10, 1 ≤ r ≤ 32, 1 ≤ p ≤ 16: the shapes RFC 7914 §2 allows, within one byte each.
+ */
+const MIN_LOG_N = 10;
 const MAX_R = 32;
 const MAX_P = 16;
-const MAX_MEMORY = 2 ** 31;
+/** Largest scrypt working memory (128·r·N bytes) a vault may ask for: 128 MiB. */
+export const MAX_KDF_MEMORY = 2 ** 27;
+/** Largest scrypt work N·r·p a vault may ask for: four times DEFAULT_SCRYPT. */
+export const MAX_KDF_WORK = 4 * 2 ** DEFAULT_SCRYPT.logN * DEFAULT_SCRYPT.r * DEFAULT_SCRYPT.p;
 
 const MAGIC = utf8ToBytes('p2pv');
 const VERSION = 1;
@@ -52,10 +66,38 @@ const HEADER_BYTES = MAGIC.length + 5 + SALT_BYTES;
 const PLAINTEXT_BYTES = 1 + SEED_BYTES;
 const SERIALIZED_BYTES = HEADER_BYTES + NONCE_BYTES + PLAINTEXT_BYTES + 16;
 
-function checkParams(params: ScryptParams): void {
-  assertInteger('logN', params.logN, 10, MAX_LOG_N);
+/** Why `params` is out of bounds, or undefined when they are within them. */
+function kdfProblem(params: ScryptParams): string | undefined {
+  const { logN, r, p } = params;
+  if (logN < MIN_LOG_N || logN > 27 || r < 1 || r > MAX_R || p < 1 || p > MAX_P)
+    return `scrypt log2 N = ${logN}, r = ${r}, p = ${p} is outside log2 N ${MIN_LOG_N}.., r 1..${MAX_R}, p 1..${MAX_P}`;
+  const memory = 128 * r * 2 ** logN;
+  if (memory > MAX_KDF_MEMORY)
+    return `scrypt needs ${memory / 2 ** 20} MiB, over the ${MAX_KDF_MEMORY / 2 ** 20} MiB bound`;
+  const work = 2 ** logN * r * p;
+  if (work > MAX_KDF_WORK)
+    return `scrypt work N·r·p = ${work} is over the bound ${MAX_KDF_WORK} (4x the default)`;
+  return undefined;
+}
+
+/**
+ * Checks scrypt parameters for a new vault: integers within the bounds a vault header may ask
+ * for (MAX_KDF_MEMORY, MAX_KDF_WORK), since a vault beyond them could never be opened again.
+ * TypeError for a non-integer, RangeError for a value out of bounds.
+ */
+export function checkScryptParams(params: ScryptParams): void {
+  assertInteger('logN', params.logN, MIN_LOG_N, 27);
   assertInteger('r', params.r, 1, MAX_R);
   assertInteger('p', params.p, 1, MAX_P);
+  const problem = kdfProblem(params);
+  if (problem !== undefined) throw new RangeError(`"params" ${problem}`);
+}
+
+/** An empty password is no lock at all: refused (the app asks for at least 8 characters). */
+function checkPassword(password: unknown): asserts password is string {
+  if (typeof password !== 'string')
+    throw new TypeError(`"password" expected a string, got ${typeof password}`);
+  if (password.length === 0) throw new VaultError('EMPTY_PASSWORD', 'a vault password cannot be empty');
 }
 
 async function deriveKey(password: string, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array> {
@@ -67,7 +109,8 @@ async function deriveKey(password: string, salt: Uint8Array, params: ScryptParam
       r: params.r,
       p: params.p,
       dkLen: 32,
-      maxmem: MAX_MEMORY,
+      // The bounds were checked before (kdfProblem); this is what the library counts for them.
+      maxmem: 128 * params.r * (2 ** params.logN + params.p + 1),
     });
   } finally {
     wipe(pw);
@@ -105,18 +148,8 @@ function parse(bytes: Uint8Array): Parsed {
     const kdf = r.u8('kdf');
     if (kdf !== KDF_SCRYPT) throw new VaultError('UNSUPPORTED_VERSION', `vault KDF ${kdf} is not supported`);
     const params = { logN: r.u8('logN'), r: r.u8('r'), p: r.u8('p') };
-    if (
-      params.logN < 10 ||
-      params.logN > MAX_LOG_N ||
-      params.r < 1 ||
-      params.r > MAX_R ||
-      params.p < 1 ||
-      params.p > MAX_P
-    ) {
-      throw new VaultError('KDF_LIMIT', `vault KDF parameters out of the accepted range`);
-    }
-    if (128 * params.r * 2 ** params.logN > MAX_MEMORY)
-      throw new VaultError('KDF_LIMIT', 'vault KDF needs too much memory');
+    const problem = kdfProblem(params);
+    if (problem !== undefined) throw new VaultError('KDF_LIMIT', `vault refused: ${problem}`);
     const salt = r.bytes(SALT_BYTES, 'salt');
     const nonce = r.bytes(NONCE_BYTES, 'nonce');
     const ciphertext = r.bytes(PLAINTEXT_BYTES + 16, 'ciphertext');
@@ -144,16 +177,18 @@ export class Vault {
     this.#seed = seed;
   }
 
-  /** A new vault for `seed` (a fresh random seed when omitted) locked with `password`. */
+  /**
+   * A new vault for `seed` (a fresh random seed when omitted) locked with `password`.
+   * VaultError EMPTY_PASSWORD for ''; RangeError for `params` beyond the bounds.
+   */
   static async create(
     password: string,
     seed?: Uint8Array,
     params: ScryptParams = DEFAULT_SCRYPT,
   ): Promise<Vault> {
-    if (typeof password !== 'string')
-      throw new TypeError(`"password" expected a string, got ${typeof password}`);
+    checkPassword(password);
     if (seed !== undefined) assertBytes('seed', seed, SEED_BYTES);
-    checkParams(params);
+    checkScryptParams(params);
     const salt = randomBytes(SALT_BYTES);
     const key = await deriveKey(password, salt, params);
     return new Vault(key, salt, { ...params }, seed?.slice() ?? randomBytes(SEED_BYTES));
@@ -162,12 +197,12 @@ export class Vault {
   /**
    * Opens serialized vault bytes. VaultError WRONG_PASSWORD when authentication fails
    * (a wrong password and a tampered ciphertext are indistinguishable by design),
-   * CORRUPTED / UNSUPPORTED_VERSION / KDF_LIMIT when the bytes are not an intact vault.
+   * CORRUPTED / UNSUPPORTED_VERSION / KDF_LIMIT when the bytes are not an intact vault,
+   * EMPTY_PASSWORD for '' (no vault is locked with it: `create` refuses it).
    */
   static async unlock(bytes: Uint8Array, password: string): Promise<Vault> {
     assertBytes('bytes', bytes);
-    if (typeof password !== 'string')
-      throw new TypeError(`"password" expected a string, got ${typeof password}`);
+    checkPassword(password);
     const v = parse(bytes);
     const key = await deriveKey(password, v.salt, v.params);
     let plaintext: Uint8Array;
@@ -196,6 +231,9 @@ export class Vault {
     newPassword: string,
     params: ScryptParams = DEFAULT_SCRYPT,
   ): Promise<Uint8Array> {
+    // Checked first, so a refused new password costs no unlock.
+    checkPassword(newPassword);
+    checkScryptParams(params);
     const old = await Vault.unlock(bytes, oldPassword);
     const fresh = await Vault.create(newPassword, old.#seed, params);
     old.lock();

@@ -62,9 +62,14 @@ import {
   type Timers,
   type WebSocketFactory,
   type WebSocketLike,
-  defaultWebSocketFactory,
+  DEFAULT_MAX_FRAME_BYTES,
+  WS_MESSAGE_TOO_BIG,
+  platformWebSocketFactory,
   systemTimers,
 } from './socket.ts';
+
+/** Re-exported beside the option it is the default of. */
+export { DEFAULT_MAX_FRAME_BYTES };
 import type { RpcDataVerbosityLevel, RpcRawBlock } from './wire.ts';
 
 /** Per-call options (STYLE §11). */
@@ -109,6 +114,12 @@ export interface KaspaRpcClientOptions {
   readonly reconnect?: ReconnectOptions | false;
   /** Interval of liveness pings on an idle-looking connection; 0 disables. A ping that times out drops the connection. @default 30_000 */
   readonly heartbeatMs?: number;
+  /**
+   * Largest frame read from a node, in bytes (UTF-16 units for text frames, which wRPC JSON
+   * frames are: ASCII keys and hex). A larger one fails the calls in flight with
+   * FRAME_TOO_LARGE and replaces the connection, unparsed. @default DEFAULT_MAX_FRAME_BYTES (64 MiB)
+   */
+  readonly maxFrameBytes?: number;
 }
 
 /** What a caller needs to catch up after a reconnect. */
@@ -182,6 +193,7 @@ export class KaspaRpcClient {
   private readonly connectTimeoutMs: number;
   private readonly reconnectPolicy: Required<ReconnectOptions> | false;
   private readonly heartbeatMs: number;
+  private readonly maxFrameBytes: number;
   private readonly events = new Emitter<KaspaRpcClientEvents>();
 
   private state: State = 'idle';
@@ -205,6 +217,8 @@ export class KaspaRpcClient {
   private wake: (() => void) | undefined;
   private onSocketGone: (() => void) | undefined;
   private heartbeat: unknown;
+  /** Size of the frame the client itself refused on the current socket, if it did. */
+  private oversize: number | undefined;
 
   constructor(options: KaspaRpcClientOptions) {
     const urls = typeof options.urls === 'string' ? [options.urls] : [...options.urls];
@@ -214,7 +228,9 @@ export class KaspaRpcClient {
         throw new TypeError(`"urls" expected ws:// or wss:// URLs, got ${String(u)}`);
     }
     this.urls = urls;
-    this.factory = options.webSocketFactory ?? defaultWebSocketFactory;
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    assertInteger('maxFrameBytes', this.maxFrameBytes, 1, 2 ** 32);
+    this.factory = options.webSocketFactory ?? platformWebSocketFactory(this.maxFrameBytes);
     this.timers = options.timers ?? systemTimers;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -977,9 +993,19 @@ export class KaspaRpcClient {
     this.socketUrl = url;
     this.state = 'handshaking';
     socket.binaryType = 'arraybuffer';
-    socket.onmessage = (ev) => this.onFrame(ev.data);
-    socket.onerror = () => undefined; // a close event always follows
-    socket.onclose = (ev) => this.onSocketClosed(socket, ev.code, ev.reason);
+    socket.onmessage = (ev) => this.onFrame(socket, ev.data);
+    // A close event always follows an error. `ws` refusing a frame over its maxPayload says so
+    // only here (its close event then reads 1006), so that error is carried over as 1009.
+    let tooBig = false;
+    socket.onerror = (ev) => {
+      tooBig ||= isMessageTooBig(ev);
+    };
+    socket.onclose = (ev) =>
+      this.onSocketClosed(
+        socket,
+        tooBig ? WS_MESSAGE_TOO_BIG : ev.code,
+        tooBig ? 'frame too large' : ev.reason,
+      );
     this.events.emit('open', { url });
   }
 
@@ -1028,7 +1054,18 @@ export class KaspaRpcClient {
     if (this.gapStart === undefined) this.gapStart = { at: this.timers.now(), before: { ...this.lastSeen } };
     if (this.state !== 'closed') this.state = 'connecting';
     // Calls in flight fail; calls still queued wait for the reconnect (bounded by their timeouts).
-    this.failInFlight(new RpcError('CONNECTION_CLOSED', `connection to ${this.socketUrl} lost`), false);
+    // 1009 is `ws` refusing a frame over maxPayload before it reached us (RFC 6455 §7.4.1).
+    if (code === WS_MESSAGE_TOO_BIG) {
+      const size = this.oversize;
+      const error = this.frameTooLarge(
+        size === undefined ? `a frame over ${this.maxFrameBytes} bytes` : `a frame of ${size} bytes`,
+      );
+      this.report(error);
+      this.failInFlight(error, false);
+    } else {
+      this.failInFlight(new RpcError('CONNECTION_CLOSED', `connection to ${this.socketUrl} lost`), false);
+    }
+    this.oversize = undefined;
     this.emit('close', {
       url: this.socketUrl,
       ...(code === undefined ? {} : { code }),
@@ -1072,7 +1109,30 @@ export class KaspaRpcClient {
   // Incoming frames
   // -------------------------------------------------------------------------------------
 
-  private onFrame(data: unknown): void {
+  private frameTooLarge(what: string): RpcError {
+    return new RpcError(
+      'FRAME_TOO_LARGE',
+      `${this.socketUrl} sent ${what}, over the client's limit of ${this.maxFrameBytes} (maxFrameBytes)`,
+    );
+  }
+
+  /** Refuses an oversized frame unparsed: the calls in flight fail, the connection is replaced. */
+  private dropOversized(socket: WebSocketLike, size: number): void {
+    this.oversize = size;
+    try {
+      socket.close(WS_MESSAGE_TOO_BIG, 'frame too large');
+    } catch {
+      // Closing may throw on a socket already going; it is dropped either way.
+    }
+    this.onSocketClosed(socket, WS_MESSAGE_TOO_BIG, 'frame too large');
+  }
+
+  private onFrame(socket: WebSocketLike, data: unknown): void {
+    const size = typeof data === 'string' ? data.length : data instanceof ArrayBuffer ? data.byteLength : 0;
+    if (size > this.maxFrameBytes) {
+      this.dropOversized(socket, size);
+      return;
+    }
     let text: string;
     if (typeof data === 'string') text = data;
     else if (data instanceof ArrayBuffer) text = new TextDecoder().decode(data);
@@ -1230,6 +1290,16 @@ function checkAddresses(addresses: readonly string[]): void {
     if (typeof a !== 'string' || !a.includes(':'))
       throw new TypeError(`"addresses" expected "prefix:payload" strings, got ${String(a)}`);
   }
+}
+
+/** Whether a WebSocket error event is `ws` refusing a message over its maxPayload. */
+function isMessageTooBig(ev: unknown): boolean {
+  const error = typeof ev === 'object' && ev !== null ? (ev as { error?: unknown }).error : undefined;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+  );
 }
 
 function detach(socket: WebSocketLike): void {

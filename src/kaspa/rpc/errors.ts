@@ -12,6 +12,8 @@ import type { TxId } from '../types.ts';
  * - SERVER_ERROR: the node answered with an error; `serverMessage` is its text.
  * - REJECTED_TRANSACTION: the node refused a transaction; `rejectedTxId`/`rejectReason` are parsed.
  * - MALFORMED_RESPONSE: a frame or result that does not match FACTS §6.
+ * - FRAME_TOO_LARGE: the node sent a frame over the client's `maxFrameBytes`; the calls in
+ *   flight fail with it and the connection is replaced.
  */
 export type RpcErrorCode =
   | 'TIMEOUT'
@@ -21,7 +23,8 @@ export type RpcErrorCode =
   | 'CONNECT_FAILED'
   | 'SERVER_ERROR'
   | 'REJECTED_TRANSACTION'
-  | 'MALFORMED_RESPONSE';
+  | 'MALFORMED_RESPONSE'
+  | 'FRAME_TOO_LARGE';
 
 /** A wRPC call or connection failure. */
 export class RpcError extends P2pCommError<RpcErrorCode> {

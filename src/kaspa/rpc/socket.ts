@@ -38,21 +38,47 @@ export const systemTimers: Timers = {
   random: () => Math.random(),
 };
 
-/** wRPC messages may reach 128 MiB (FACTS §5); `ws` defaults to 100 MiB. */
-const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
+/**
+ * Largest frame the client reads by default: 64 MiB. A reply as large as a hostile node
+ * likes would freeze the app however fast the parser is, and kaspad itself writes frames up
+ * to 128 MiB (FACTS §5), so the limit sits between what real replies need and that cap:
+ * - getBlock of a full block: a block carries at most 250,000 transaction bytes (transient
+ *   mass ≤ 1,000,000 at 4 grams per byte, FACTS §4.2, §4.4); as JSON (hex doubles the bytes,
+ *   field names and verbose data of a smallest 118-byte input add about 3x more) that is
+ *   under 2 MB, 30 times below the limit;
+ * - getVirtualChainFromBlockV2: one page holds up to 2,480 chain blocks (FACTS §6.5), at
+ *   verbosity High with the payloads of every transaction they accepted. 64 MiB is about
+ *   30 full blocks' worth, far above the chain's load so far; a node that sends more is
+ *   refused with FRAME_TOO_LARGE (the caller can ask again from a later block), and
+ *   `maxFrameBytes` raises the limit.
+ * `ws` defaults to 100 MiB.
+ */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 type WebSocketConstructor = new (url: string, protocols?: unknown, options?: unknown) => WebSocketLike;
 
-/** Platform WebSocket when there is one, else `ws` (Node 20/21). */
-export const defaultWebSocketFactory: WebSocketFactory = async (url) => {
-  const Native = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (Native !== undefined) return new Native(url);
-  // A non-literal specifier keeps bundlers from pulling `ws` into browser builds; browsers
-  // always take the branch above.
-  const specifier = 'ws';
-  const mod = (await import(/* @vite-ignore */ specifier)) as { default: WebSocketConstructor };
-  return new mod.default(url, undefined, { maxPayload: MAX_MESSAGE_BYTES });
-};
+/**
+ * The platform WebSocket when there is one, else `ws` (Node 20/21) refusing frames over
+ * `maxFrameBytes` before buffering them (it closes with 1009). Browsers have no such option:
+ * the client checks the size of every frame before parsing it.
+ */
+export function platformWebSocketFactory(maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): WebSocketFactory {
+  return async (url) => {
+    const Native = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (Native !== undefined) return new Native(url);
+    // A non-literal specifier keeps bundlers from pulling `ws` into browser builds; browsers
+    // always take the branch above.
+    const specifier = 'ws';
+    const mod = (await import(/* @vite-ignore */ specifier)) as { default: WebSocketConstructor };
+    return new mod.default(url, undefined, { maxPayload: maxFrameBytes });
+  };
+}
+
+/** Platform WebSocket when there is one, else `ws` (Node 20/21), with the default frame limit. */
+export const defaultWebSocketFactory: WebSocketFactory = platformWebSocketFactory();
+
+/** Close code of a WebSocket refusing a message as too big (RFC 6455 §7.4.1). */
+export const WS_MESSAGE_TOO_BIG = 1009;
 
 /** WebSocket readyState values (WHATWG). */
 export const WS_OPEN = 1;

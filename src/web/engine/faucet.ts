@@ -10,9 +10,10 @@ import { isLoopbackUrl } from './network.ts';
 export const LOCAL_FAUCET_KAS = '100';
 
 /**
- * Asks the local faucet at `faucetUrl` to fund `address`. The control endpoint sends no CORS
- * headers, so this is a "simple" no-cors request (text/plain body, Fetch §3.2.3): the faucet
- * acts on it and the answer is opaque; success shows as funds arriving on the address.
+ * Asks the local faucet at `faucetUrl` (on the page's own origin, local-origin.ts) to fund
+ * `address`. The faucet pays only a JSON POST whose `Origin` is the app's page, so the request
+ * is same-origin (refused by the browser otherwise) and sends its origin: the page's
+ * `no-referrer` policy would replace it with `null` (Fetch §3.1), hence `same-origin` here.
  * Rejects RangeError for a non-loopback URL, TypeError when the browser refuses the request.
  */
 export async function requestLocalFunds(faucetUrl: string, address: string): Promise<void> {
@@ -20,10 +21,10 @@ export async function requestLocalFunds(faucetUrl: string, address: string): Pro
     throw new RangeError(`"faucetUrl" expected a loopback http:// URL, got ${faucetUrl}`);
   await fetch(faucetUrl, {
     method: 'POST',
-    mode: 'no-cors',
+    mode: 'same-origin',
     credentials: 'omit',
-    referrerPolicy: 'no-referrer',
-    headers: { 'content-type': 'text/plain' },
+    referrerPolicy: 'same-origin',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ address, amount: LOCAL_FAUCET_KAS }),
   });
 }

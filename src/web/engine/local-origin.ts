@@ -4,7 +4,8 @@
  * `POST /devnet/fund` route that pays a fixed amount to a `kaspasim:` address. Same origin,
  * because the app's CSP allows `connect-src 'self' ws: wss:` only, so the page cannot reach the
  * devnet's control port directly. Loopback only, simnet addresses only: nothing here exists
- * on testnet or mainnet, where the app never asks (src/web/engine/network.ts).
+ * on testnet or mainnet, where the app never asks (src/web/engine/network.ts). Only the app's
+ * own page may ask (`fromOwnPage`): other pages the user opens reach 127.0.0.1 too.
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +29,33 @@ export interface LocalOriginOptions {
 
 const MAX_BODY = 4096;
 
+/**
+ * Whether a request to the faucet comes from the app's own page on this server. Any web page
+ * the user opens can send requests to 127.0.0.1, so the route checks what a browser cannot let
+ * another page forge (Fetch §3.1 "append a request `Origin` header": every POST carries the
+ * page's origin, or `null` where it is hidden):
+ * - `Origin` is exactly this server's loopback origin (127.0.0.1, localhost or [::1] with its
+ *   port); `null`, absent or any other origin is refused;
+ * - `Host` names this machine too, so a DNS-rebound name (a page of evil.example whose name
+ *   now resolves to 127.0.0.1, and is therefore "same origin") is refused;
+ * - the body is `application/json`, which a page of another origin cannot send without a CORS
+ *   preflight that this server never grants (Fetch §4.8, CORS-safelisted request headers).
+ */
+function fromOwnPage(req: IncomingMessage, port: number): boolean {
+  const hosts = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+  const { host, origin } = req.headers;
+  return (
+    host !== undefined &&
+    hosts.includes(host) &&
+    origin !== undefined &&
+    hosts.some((h) => origin === `http://${h}`)
+  );
+}
+
+function isJson(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';
+}
+
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -43,12 +71,20 @@ async function fundRoute(
   req: IncomingMessage,
   res: ServerResponse,
   options: LocalOriginOptions,
+  port: number,
 ): Promise<void> {
-  const reply = (status: number, body: Record<string, string>): void => {
+  const reply = (
+    status: number,
+    body: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): void => {
     res
-      .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers })
       .end(JSON.stringify(body));
   };
+  if (req.method !== 'POST') return reply(405, { error: 'POST only' }, { allow: 'POST' });
+  if (!fromOwnPage(req, port)) return reply(403, { error: "only the app's own page may ask the faucet" });
+  if (!isJson(req)) return reply(415, { error: 'expected an application/json body' });
   const text = await readBody(req);
   if (text === undefined) return reply(413, { error: 'body too large' });
   let address: unknown;
@@ -72,8 +108,9 @@ export async function serveAppWithLocalFaucet(options: LocalOriginOptions): Prom
   const target = new URL(app.url);
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'POST' && path === LOCAL_FUND_PATH) {
-      fundRoute(req, res, options).catch(() => res.headersSent || res.writeHead(500).end());
+    if (path === LOCAL_FUND_PATH) {
+      const { port } = server.address() as AddressInfo;
+      fundRoute(req, res, options, port).catch(() => res.headersSent || res.writeHead(500).end());
       return;
     }
     // Everything else is the app exactly as serveWeb answers it (headers, CSP, status).

@@ -68,6 +68,7 @@ import { BACKUP_STORES, encodeBackup, openBackup, readBackupHeader, type BackupR
 import { EvidenceRecorder, loadEvidence } from './evidence.ts';
 import { requestLocalFunds } from './faucet.ts';
 import { NETWORKS } from './network.ts';
+import { nodeUrlAllowed } from '../csp.ts';
 import {
   CONTACTS_STORE,
   DEFAULT_DATABASE,
@@ -178,6 +179,9 @@ function checkNodeUrl(url: unknown): string {
   }
   if ((u.protocol !== 'ws:' && u.protocol !== 'wss:') || u.host === '')
     throw new AppApiError('BAD_SETTING', `nodeUrls: not a ws:// or wss:// address: ${url}`);
+  // The page's CSP would block it (csp.ts): said now, not later as "cannot reach the network".
+  if (!nodeUrlAllowed(url))
+    throw new AppApiError('BAD_SETTING', `nodeUrls: ws:// is only for this device, use wss://: ${url}`);
   return url;
 }
 
@@ -313,7 +317,8 @@ export class RealApi implements AppApi {
       } catch (e) {
         this.#instance.release();
         // Nothing is written on a failed unlock: the stored vault stays exactly as it was.
-        if (e instanceof VaultError && e.code === 'WRONG_PASSWORD')
+        // An empty field is a wrong password to the user; the vault refuses it without a KDF run.
+        if (e instanceof VaultError && (e.code === 'WRONG_PASSWORD' || e.code === 'EMPTY_PASSWORD'))
           throw new AppApiError('WRONG_PASSWORD', 'Wrong password', { cause: e });
         throw e;
       }
@@ -699,7 +704,7 @@ export class RealApi implements AppApi {
       try {
         vault = await Vault.unlock(header.vault, password);
       } catch (e) {
-        if (e instanceof VaultError && e.code === 'WRONG_PASSWORD')
+        if (e instanceof VaultError && (e.code === 'WRONG_PASSWORD' || e.code === 'EMPTY_PASSWORD'))
           throw new AppApiError('WRONG_PASSWORD', 'Wrong password for this backup', { cause: e });
         throw new AppApiError('BAD_BACKUP', 'The backup file is damaged', { cause: e });
       }

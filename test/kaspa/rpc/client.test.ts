@@ -1,11 +1,13 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  DEFAULT_MAX_FRAME_BYTES,
   KaspaRpcClient,
   type KaspaRpcClientEvents,
   type KaspaRpcClientOptions,
 } from '../../../src/kaspa/rpc/client.ts';
 import { RpcError } from '../../../src/kaspa/rpc/errors.ts';
+import type { WebSocketLike } from '../../../src/kaspa/rpc/socket.ts';
 import { transactionFromRpc } from '../../../src/kaspa/rpc/convert.ts';
 import { parseJson } from '../../../src/kaspa/rpc/json.ts';
 import { bytesToHex, hexToBytes } from '../../../src/util/bytes.ts';
@@ -227,6 +229,39 @@ describe('KaspaRpcClient', () => {
     await assert.rejects(c.getInfo(), isRpcError('CONNECTION_CLOSED'));
     await c.ping(); // waits for the reconnect
     assert.equal(server.connections.length, 2);
+  });
+
+  it('refuses a frame over maxFrameBytes: the call fails with FRAME_TOO_LARGE, the connection is replaced', async () => {
+    await fresh();
+    server.on('getInfo', () => ({ padding: 'x'.repeat(4096) }));
+    const c = client({ maxFrameBytes: 2048 });
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    await c.connect();
+    await assert.rejects(c.getInfo(), isRpcError('FRAME_TOO_LARGE'));
+    await c.ping(); // a fresh connection, and small frames still pass
+    assert.equal(server.connections.length, 2);
+    assert.ok(errors.some((e) => e instanceof RpcError && e.code === 'FRAME_TOO_LARGE'));
+  });
+
+  it('the same on a socket that delivers the oversized frame itself (browsers have no maxPayload)', async () => {
+    await fresh();
+    server.on('getInfo', () => ({ padding: 'x'.repeat(4096) }));
+    // Wraps the platform factory: the client sees the frame and must refuse it unparsed.
+    const { WebSocket } = await import('ws');
+    const c = client({
+      maxFrameBytes: 2048,
+      webSocketFactory: (url) => new WebSocket(url) as unknown as WebSocketLike,
+    });
+    await c.connect();
+    await assert.rejects(c.getInfo(), isRpcError('FRAME_TOO_LARGE'));
+    await c.ping();
+    assert.equal(server.connections.length, 2);
+  });
+
+  it('has a default frame limit above kaspad replies and below its 128 MiB cap', () => {
+    assert.equal(DEFAULT_MAX_FRAME_BYTES, 64 * 1024 * 1024);
+    assert.throws(() => new KaspaRpcClient({ urls: 'ws://127.0.0.1:1', maxFrameBytes: 0 }), RangeError);
   });
 
   it('refuses calls before connect and after close with NOT_CONNECTED', async () => {

@@ -1,7 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { JsonF64, MAX_JSON_DEPTH, formatF64, parseJson, stringifyJson } from '../../../src/kaspa/rpc/json.ts';
+import {
+  JsonF64,
+  MAX_JSON_DEPTH,
+  MAX_JSON_INTEGER_DIGITS,
+  formatF64,
+  parseJson,
+  stringifyJson,
+} from '../../../src/kaspa/rpc/json.ts';
 import { DecodeError } from '../../../src/util/errors.ts';
 import { MAX_SOMPI } from '../../../src/kaspa/types.ts';
 
@@ -112,6 +119,29 @@ describe('parseJson', () => {
       () => parseJson('['.repeat(100_000)),
       (e: unknown) => e instanceof DecodeError && e.code === 'TOO_LARGE',
     );
+  });
+
+  it('refuses integer literals longer than MAX_JSON_INTEGER_DIGITS instead of converting them (quadratic in BigInt)', () => {
+    // A hostile node's 5 MB run of digits took 2.2 s in BigInt(); refused, it costs one scan.
+    const tooLarge = (text: string): boolean => {
+      assert.throws(
+        () => parseJson(text),
+        (e: unknown) => e instanceof DecodeError && e.code === 'TOO_LARGE',
+      );
+      return true;
+    };
+    assert.ok(tooLarge('1'.repeat(5_000_000)));
+    assert.ok(tooLarge(`{"amount":${'9'.repeat(MAX_JSON_INTEGER_DIGITS + 1)}}`));
+    assert.ok(tooLarge(`[-${'1'.repeat(MAX_JSON_INTEGER_DIGITS + 1)}]`));
+    // Up to the limit integers stay exact, far beyond every u64 of the protocol.
+    const widest = '9'.repeat(MAX_JSON_INTEGER_DIGITS);
+    assert.equal(parseJson(widest), BigInt(widest));
+    assert.equal(parseJson(`-${widest}`), -BigInt(widest));
+    assert.deepEqual(parseJson(`{"v":${U64_MAX}}`), { v: U64_MAX });
+    // Long fractions and exponents are floats, as JSON.parse reads them (Number() is linear).
+    const fraction = `1.${'1'.repeat(1_000_000)}`;
+    assert.equal(parseJson(fraction), JSON.parse(fraction));
+    assert.equal(parseJson(`1${'0'.repeat(100)}e-90`), 1e10);
   });
 
   it('makes "__proto__" an own property, as JSON.parse does', () => {
