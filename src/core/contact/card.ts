@@ -223,6 +223,11 @@ export class ContactCard {
     return equalBytes(this.identityKey, other.identityKey);
   }
 
+  /** True when both are the same signed card (byte for byte). */
+  sameCard(other: ContactCard): boolean {
+    return equalBytes(this.#bytes, other.#bytes);
+  }
+
   /** True when this card should replace `other` (same identity, issued later). */
   supersedes(other: ContactCard): boolean {
     return this.sameIdentity(other) && this.issuedAt > other.issuedAt;

@@ -117,7 +117,8 @@ export class SessionManager {
   /**
    * Adds a contact or replaces its card with a newer one. A card with a lower or equal
    * version than the known one is refused (STALE_VERSION), so an old card replayed by
-   * someone cannot roll back a pre-key or an address.
+   * someone cannot roll back a pre-key or an address, and two different cards of one issue
+   * time cannot take turns. The known card itself again (a reload) changes nothing.
    */
   addContact(card: ContactCard): void {
     const key = bytesToHex(card.peerId);
@@ -126,8 +127,9 @@ export class SessionManager {
       this.#peers.set(key, { card, active: null, retired: [] });
       return;
     }
-    if (card.issuedAt < rec.card.issuedAt)
-      throw new ContactCardError('STALE_VERSION', 'a newer card is already known');
+    if (card.sameCard(rec.card)) return;
+    if (card.issuedAt <= rec.card.issuedAt)
+      throw new ContactCardError('STALE_VERSION', 'a card of this or a later issue time is already known');
     rec.card = card;
   }
 
