@@ -8,7 +8,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { Address, AddressVersion } from '../src/kaspa/address.ts';
 import { Identity } from '../src/core/identity/identity.ts';
-import { ContactCard } from '../src/core/contact/card.ts';
+import type { ContactCard } from '../src/core/contact/card.ts';
 import { SessionManager } from '../src/core/session/session-manager.ts';
 import { createEnvelope, encodeEnvelope } from '../src/core/envelope/envelope.ts';
 import { pad } from '../src/core/envelope/padding.ts';
@@ -27,12 +27,11 @@ interface User {
 
 function user(name: string): User {
   const identity = Identity.generate();
-  const card = ContactCard.create(identity, {
+  const sessions = SessionManager.create(identity);
+  const card = sessions.issueOwnCard({
     displayName: name,
     addresses: [new Address('kaspa', AddressVersion.PubKey, identity.publicKey)],
   });
-  const sessions = SessionManager.create(identity);
-  sessions.setOwnCard(card);
   return { identity, card, sessions };
 }
 
