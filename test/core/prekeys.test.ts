@@ -6,7 +6,9 @@ import { bytesToHex } from '../../src/util/bytes.ts';
 import { Identity } from '../../src/core/identity/identity.ts';
 import { SessionManager } from '../../src/core/session/session-manager.ts';
 import { DEFAULT_PREKEY_POLICY } from '../../src/core/session/prekeys.ts';
-import { makeUser, errorCode, enc, dec } from './helpers.ts';
+import { EnvelopeSessions, contactIdOf } from '../../src/core/delivery/sessions.ts';
+import { randomBytes } from '../../src/util/bytes.ts';
+import { makeUser, errorCode, enc, dec, type TestUser } from './helpers.ts';
 
 describe('contact cards in the session manager', () => {
   it('a different card with an equal issue time is refused (STALE_VERSION); the same card again is a no-op', () => {
@@ -112,5 +114,72 @@ describe('replayed first-contact frames', () => {
     );
     assert.equal(bytesToHex(b.sessions.serialize()), before);
     fromBob('after the replay');
+  });
+});
+
+describe('session adapter: first contact and card announcements', () => {
+  const adapter = (user: TestUser, now: () => number): EnvelopeSessions =>
+    new EnvelopeSessions({ self: user.identity.peerId, sessions: user.sessions, save: async () => {}, now });
+  const chat = (text: string, sentAt: number) =>
+    ({ type: 'chat', id: randomBytes(16), sentAt, text }) as const;
+
+  it('a first-contact frame 60 days old (outside the replay window) installs no session', async () => {
+    const a = makeUser('alice');
+    // A pre-key kept past 60 days (a policy of its own), so only the age check stands in the way.
+    const b = makeUser('bob', {
+      preKeys: { rotateAfterMs: 90 * 86_400_000, rotateAfterFirstContacts: 50, graceMs: 0 },
+    });
+    const sender = adapter(a, () => a.clock.now);
+    sender.add(b.card);
+    const [frame] = await sender.seal(contactIdOf(b.identity.peerId), [chat('old news', a.clock.now)]);
+    b.clock.now += 60 * 86_400_000;
+    const before = bytesToHex(b.sessions.serialize());
+    const got = await adapter(b, () => b.clock.now).open(contactIdOf(a.identity.peerId), frame!);
+    assert.deepEqual(got, []);
+    assert.equal(b.sessions.hasSession(a.identity.peerId), false);
+    assert.equal(bytesToHex(b.sessions.serialize()), before);
+  });
+
+  it('a rotated pre-key reaches a contact in session traffic; a restored peer then starts over cleanly', async () => {
+    const a = makeUser('alice');
+    const b = makeUser('bob');
+    const [ta, tb] = [adapter(a, () => a.clock.now), adapter(b, () => b.clock.now)];
+    ta.add(b.card);
+    const [ia, ib] = [contactIdOf(a.identity.peerId), contactIdOf(b.identity.peerId)];
+    const hop = async (
+      from: EnvelopeSessions,
+      to: EnvelopeSessions,
+      id: string,
+      text: string,
+      now: number,
+    ) => {
+      const frames = await from.seal(to === tb ? ib : ia, [chat(text, now)]);
+      const out = [];
+      for (const f of frames) out.push(...(await to.open(id, f)));
+      return out.map((f) => (f.type === 'chat' ? f.text : f.type));
+    };
+    assert.deepEqual(await hop(ta, tb, ia, 'hi', a.clock.now), ['hi']);
+    assert.deepEqual(await hop(tb, ta, ib, 'hello', b.clock.now), ['hello']);
+    // Bob knew only Alice's compact card from her first-contact frame; her next message hands
+    // over the full one.
+    assert.equal(tb.card(ia)?.kemPreKey, undefined);
+    assert.deepEqual(await hop(ta, tb, ia, 'how are you', a.clock.now), ['how are you']);
+    assert.notEqual(tb.card(ia)?.kemPreKey, undefined);
+    // A week on, Bob's pre-key rotates; Alice learns his new card with his next message.
+    b.clock.now += DEFAULT_PREKEY_POLICY.rotateAfterMs;
+    a.clock.now = b.clock.now;
+    assert.equal(b.sessions.refreshPreKeys(), true);
+    const bobNow = b.sessions.ownCard!;
+    assert.notEqual(bobNow.preKeyId, b.card.preKeyId);
+    assert.deepEqual(await hop(tb, ta, ib, 'fine', b.clock.now), ['fine']);
+    assert.equal(ta.card(ib)?.issuedAt, bobNow.issuedAt);
+    // Alice loses her state and restores from her seed with Bob's newest card: her new
+    // session replaces the old one on Bob's side, both ways.
+    const fresh = makeUser('alice', { now: () => a.clock.now }, a.identity.exportSeed());
+    const ta2 = adapter(fresh, () => a.clock.now);
+    ta2.add(ta.card(ib)!);
+    assert.deepEqual(await hop(ta2, tb, ia, 'restored', a.clock.now), ['restored']);
+    assert.deepEqual(await hop(tb, ta2, ib, 'welcome back', b.clock.now), ['welcome back']);
+    assert.deepEqual(await hop(ta2, tb, ia, 'thanks', a.clock.now), ['thanks']);
   });
 });
