@@ -760,7 +760,8 @@ export class RealApi implements AppApi {
   /** Starts the node connection and the engine in the background (`s.engine`). */
   #wire(s: Session, wallet: { address: Address; privateKey: Uint8Array }): void {
     const prefix = NETWORKS[s.settings.network].prefix;
-    s.sessions.setOwnCard(s.card);
+    // The session manager owns our card (it re-issues it when the pre-key rotates).
+    s.card = s.sessions.ownCard ?? s.card;
     const client = new KaspaRpcClient({ urls: s.settings.nodeUrls });
     s.client = client;
     this.#setNetwork(s, client, 'connecting');
