@@ -87,7 +87,7 @@ async function costRows(): Promise<BenchRow[]> {
     const alice = new ChainUser('alice', () => '');
     const bob = new ChainUser('bob', () => '');
     const sm = SessionManager.create(alice.identity);
-    sm.setOwnCard(alice.card);
+    sm.issueOwnCard({ displayName: alice.name, addresses: alice.card.addresses });
     const sessions = new EnvelopeSessions({
       self: alice.identity.peerId,
       sessions: sm,

@@ -33,7 +33,18 @@ export class ContactCardError extends P2pCommError<
  * of a delivered message is a normal outcome (P2P and chain both deliver), not an error.
  */
 export class SessionError extends P2pCommError<
-  'UNKNOWN_SESSION' | 'DECRYPT_FAILED' | 'TOO_MANY_SKIPPED' | 'BAD_STATE' | 'SENDER_MISMATCH' | 'EXPIRED'
+  | 'UNKNOWN_SESSION'
+  | 'DECRYPT_FAILED'
+  | 'TOO_MANY_SKIPPED'
+  | 'BAD_STATE'
+  | 'SENDER_MISMATCH'
+  | 'EXPIRED'
+  /** A first-contact frame of a session this side already started once (X3DH §4.2). */
+  | 'REPLAY'
+  /** The contact's card lacks its post-quantum pre-key (a compact card): no session can start from it. */
+  | 'NO_PREKEY'
+  /** A first-contact frame of a format version this client does not speak. */
+  | 'UNSUPPORTED_VERSION'
 > {}
 
 /** An envelope was well formed but refused by policy (replay, clock window, size). */

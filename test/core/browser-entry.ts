@@ -42,12 +42,11 @@ export async function vaultAndRecovery(): Promise<string[]> {
 /** Makes this page's user from a seed and returns its contact link. */
 export function init(seedHex: string): string {
   const identity = Identity.fromSeed(hexToBytes(seedHex));
-  const card = ContactCard.create(identity, {
+  const sessions = SessionManager.create(identity);
+  const card = sessions.issueOwnCard({
     displayName: 'browser',
     addresses: [new Address('kaspatest', AddressVersion.PubKey, identity.publicKey)],
   });
-  const sessions = SessionManager.create(identity);
-  sessions.setOwnCard(card);
   me = { identity, card, sessions };
   return card.toLink();
 }

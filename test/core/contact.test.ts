@@ -6,14 +6,19 @@ import { Identity } from '../../src/core/identity/identity.ts';
 import { ContactCard, MAX_CARD_BYTES } from '../../src/core/contact/card.ts';
 import { ContactCardError } from '../../src/core/errors.ts';
 import { DecodeError, P2pCommError } from '../../src/util/errors.ts';
+import { concatBytes } from '../../src/util/bytes.ts';
+import { encode } from 'uqr';
+import { PreKeyRing } from '../../src/core/session/prekeys.ts';
 import { errorCode } from './helpers.ts';
 
 const alice = Identity.generate();
+const preKey = PreKeyRing.create(0).current();
 const address = new Address('kaspa', AddressVersion.PubKey, new Uint8Array(32).fill(7));
 const card = ContactCard.create(alice, {
   displayName: 'Alice',
   addresses: [address],
   issuedAt: 1_760_000_000,
+  preKey,
 });
 
 describe('contact card', () => {
@@ -21,7 +26,9 @@ describe('contact card', () => {
     for (const c of [ContactCard.deserialize(card.serialize()), ContactCard.fromLink(card.toLink())]) {
       assert.deepEqual(c.identityKey, alice.publicKey);
       assert.deepEqual(c.peerId, alice.peerId);
-      assert.deepEqual(c.preKey, alice.signedPreKey(0).publicKey);
+      assert.deepEqual(c.preKey, preKey.publicKey);
+      assert.equal(c.preKeyId, preKey.id);
+      assert.deepEqual(c.kemPreKey, preKey.kemPublicKey);
       assert.equal(c.displayName, 'Alice');
       assert.equal(c.issuedAt, 1_760_000_000);
       assert.equal(c.addresses[0]!.toString(), address.toString());
@@ -29,9 +36,40 @@ describe('contact card', () => {
     }
   });
 
-  it('fits a QR code: under 300 characters with a 16-character name', () => {
-    const c = ContactCard.create(alice, { displayName: 'Alexandra Müller', addresses: [address] });
-    assert.ok(c.toLink().length < 300, `${c.toLink().length} chars`);
+  it('the full link carries the ML-KEM pre-key and fits a QR code; the compact form stays small', () => {
+    const c = ContactCard.create(alice, { displayName: 'Alexandra Müller', addresses: [address], preKey });
+    const link = c.toLink();
+    // 1,184 key bytes are 1,579 base64url characters; the rest is the compact card.
+    assert.ok(link.length > 1800 && link.length < 2000, `${link.length} chars`);
+    const qr = encode(link, { ecc: 'M', border: 2 });
+    assert.ok(qr.version <= 36, `QR version ${qr.version}`);
+    const compact = ContactCard.deserialize(c.serializeCompact());
+    assert.equal(compact.kemPreKey, undefined);
+    assert.ok(c.serializeCompact().length < 260, `${c.serializeCompact().length} B`);
+    assert.equal(compact.sameCard(c), true);
+    assert.deepEqual(compact.preKey, c.preKey);
+  });
+
+  it('an ML-KEM pre-key other than the signed one is BAD_SIGNATURE; a cut one is TRUNCATED', () => {
+    const other = PreKeyRing.create(0).current();
+    const swapped = concatBytes(card.serializeCompact(), other.kemPublicKey);
+    assert.equal(
+      errorCode(() => ContactCard.deserialize(swapped)),
+      'BAD_SIGNATURE',
+    );
+    assert.equal(
+      errorCode(() => ContactCard.deserialize(card.serialize().subarray(0, card.serialize().length - 1))),
+      'TRUNCATED',
+    );
+  });
+
+  it('a version 1 card (seed-derived pre-key) is refused with UNKNOWN_VERSION', () => {
+    const v1 = card.serialize();
+    v1[0] = 1;
+    assert.equal(
+      errorCode(() => ContactCard.deserialize(v1)),
+      'UNKNOWN_VERSION',
+    );
   });
 
   it('accepts the link inside an invite URL fragment and with spaces around', () => {
@@ -61,12 +99,17 @@ describe('contact card', () => {
           const addresses = addrs.map(
             ([p, v]) => new Address(p, v, new Uint8Array(v === 1 ? 33 : 32).fill(v + 1)),
           );
-          const c = ContactCard.create(alice, { displayName: name, addresses, issuedAt, preKeyId });
+          const c = ContactCard.create(alice, {
+            displayName: name,
+            addresses,
+            issuedAt,
+            preKey: { ...preKey, id: preKeyId },
+          });
           const d = ContactCard.deserialize(c.serialize());
           assert.equal(d.displayName, name.normalize('NFC'));
           assert.equal(d.issuedAt, issuedAt);
           assert.equal(d.preKeyId, preKeyId);
-          assert.deepEqual(d.preKey, alice.signedPreKey(preKeyId).publicKey);
+          assert.deepEqual(d.preKey, preKey.publicKey);
           assert.deepEqual(d.addresses.map(String), addresses.map(String));
         },
       ),
@@ -96,7 +139,11 @@ describe('contact card', () => {
 
   it('a card signed by someone else is BAD_SIGNATURE', () => {
     const mallory = Identity.generate();
-    const forged = ContactCard.create(mallory, { displayName: 'Alice', addresses: [address] }).serialize();
+    const forged = ContactCard.create(mallory, {
+      displayName: 'Alice',
+      addresses: [address],
+      preKey,
+    }).serialize();
     forged.set(alice.publicKey, 1);
     assert.equal(
       errorCode(() => ContactCard.deserialize(forged)),
@@ -106,7 +153,10 @@ describe('contact card', () => {
 
   it('truncated at every length, or with trailing bytes: DecodeError', () => {
     const bytes = card.serialize();
+    const compact = card.serializeCompact().length;
+    assert.equal(ContactCard.deserialize(bytes.subarray(0, compact)).kemPreKey, undefined);
     for (let n = 0; n < bytes.length; n++) {
+      if (n === compact) continue;
       assert.throws(
         () => ContactCard.deserialize(bytes.subarray(0, n)),
         (e: unknown) => e instanceof DecodeError,
@@ -155,7 +205,7 @@ describe('contact card', () => {
       displayName: 'Alice',
       addresses: [address],
       issuedAt: 1_760_000_100,
-      preKeyId: 1,
+      preKey: { ...preKey, id: 1 },
     });
     assert.equal(newer.supersedes(card), true);
     assert.equal(card.supersedes(newer), false);
@@ -163,18 +213,20 @@ describe('contact card', () => {
       displayName: 'x',
       addresses: [address],
       issuedAt: 2_000_000_000,
+      preKey,
     });
     assert.equal(other.supersedes(card), false);
   });
 
   it('checks issuing arguments', () => {
     assert.throws(
-      () => ContactCard.create(alice, { displayName: 'x'.repeat(65), addresses: [address] }),
+      () => ContactCard.create(alice, { displayName: 'x'.repeat(65), addresses: [address], preKey }),
       RangeError,
     );
-    assert.throws(() => ContactCard.create(alice, { displayName: 'x', addresses: [] }), RangeError);
+    assert.throws(() => ContactCard.create(alice, { displayName: 'x', addresses: [], preKey }), RangeError);
     assert.throws(
-      () => ContactCard.create(alice, { displayName: 'x', addresses: [address], preKeyId: -1 }),
+      () =>
+        ContactCard.create(alice, { displayName: 'x', addresses: [address], preKey: { ...preKey, id: -1 } }),
       RangeError,
     );
   });

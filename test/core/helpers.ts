@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { Address, AddressVersion } from '../../src/kaspa/address.ts';
 import { Identity } from '../../src/core/identity/identity.ts';
-import { ContactCard } from '../../src/core/contact/card.ts';
+import type { ContactCard } from '../../src/core/contact/card.ts';
 import {
   SessionManager,
   type Received,
@@ -21,14 +21,13 @@ export interface TestUser {
 /** A fresh identity with a card (one testnet address) and an empty session manager. */
 export function makeUser(name: string, options: SessionManagerOptions = {}, seed?: Uint8Array): TestUser {
   const identity = seed === undefined ? Identity.generate() : Identity.fromSeed(seed);
-  const card = ContactCard.create(identity, {
+  const clock = { now: 1_760_000_000_000 };
+  const sessions = SessionManager.create(identity, { now: () => clock.now, ...options });
+  const card = sessions.issueOwnCard({
     displayName: name,
     addresses: [new Address('kaspatest', AddressVersion.PubKey, identity.publicKey)],
     issuedAt: 1_760_000_000,
   });
-  const clock = { now: 1_760_000_000_000 };
-  const sessions = SessionManager.create(identity, { now: () => clock.now, ...options });
-  sessions.setOwnCard(card);
   return { identity, card, sessions, clock };
 }
 

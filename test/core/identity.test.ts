@@ -31,14 +31,13 @@ describe('Identity', () => {
     const b = Identity.fromSeed(SEED.slice());
     assert.deepEqual(a.publicKey, b.publicKey);
     assert.deepEqual(a.peerId, b.peerId);
-    assert.deepEqual(a.signedPreKey(7).publicKey, b.signedPreKey(7).publicKey);
     const other = Identity.generate();
     assert.notDeepEqual(other.publicKey, a.publicKey);
   });
 
-  it('keeps derived keys independent: identity key, pre-keys and wallet seed all differ', () => {
+  it('keeps derived keys independent: the identity key in both forms and the wallet key differ', () => {
     const a = Identity.fromSeed(SEED);
-    const keys = [a.publicKey, a.dhPublicKey, a.signedPreKey(0).publicKey, a.signedPreKey(1).publicKey];
+    const keys = [a.publicKey, a.dhPublicKey, a.walletSeed().subarray(0, 32)];
     assert.equal(new Set(keys.map(bytesToHex)).size, keys.length);
   });
 
@@ -46,10 +45,6 @@ describe('Identity', () => {
     const a = Identity.fromSeed(SEED);
     // Computed once with this code; guards the HKDF salt and labels and the peer ID hash.
     assert.equal(bytesToHex(a.publicKey), '2c2513f3e7283eff661f996020540016c000778e65d49a040f55f8f8efe5e5e4');
-    assert.equal(
-      bytesToHex(a.signedPreKey(0).publicKey),
-      '4c1832cf1093b4b9f19a129c23e9101bab5bded57cef8a43d1680e37ed271a33',
-    );
     assert.equal(formatPeerId(a.peerId), 'p2p1hkgqe928eqf9t5eqelzeuck7992zkh6ruk7qnjj6vytdu0fkxl4qkyzg5d');
     assert.deepEqual(a.peerId, peerIdFromPublicKey(a.publicKey));
   });

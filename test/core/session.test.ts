@@ -334,7 +334,7 @@ describe('simultaneous initiation', () => {
     deliver(a, b, 'open');
     deliver(b, a, 'ok');
     const aFresh = SessionManager.create(a.identity, { now: () => a.clock.now });
-    aFresh.setOwnCard(a.card);
+    aFresh.issueOwnCard({ displayName: 'alice', addresses: a.card.addresses });
     aFresh.addContact(b.card);
     assert.equal(text(b.sessions.decrypt(aFresh.encrypt(b.identity.peerId, enc('restored')))), 'restored');
     assert.equal(

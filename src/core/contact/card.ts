@@ -1,44 +1,58 @@
 /**
  * Contact card: what a user hands out (invite link, QR) so others can reach them.
  *
- * Binary layout (version 1):
+ * Binary layout (version 2):
  *
- *   u8 version=1 | identityKey[32] (Ed25519) | varuint preKeyId | preKey[32] (X25519)
- *   | varuint issuedAt (Unix seconds; the card version) | u8 n=1..4 | n × address
- *   | varbytes displayName (UTF-8, ≤ 64 bytes) | signature[64]
+ *   u8 version=2 | identityKey[32] (Ed25519) | varuint preKeyId | preKey[32] (X25519)
+ *   | kemDigest[32] = SHA-256(kemPreKey) | varuint issuedAt (Unix seconds; the card version)
+ *   | u8 n=1..4 | n × address | varbytes displayName (UTF-8, ≤ 64 bytes) | signature[64]
+ *   | kemPreKey[1184] (ML-KEM-768; present in the full form, absent in the compact form)
  *   address = u8 network (index in NETWORK_PREFIXES) | u8 version | payload (32 or 33 bytes)
  *
  * One Ed25519 signature by the identity key covers every byte before it, domain-separated
- * by CARD_DOMAIN. It is also the pre-key signature of Signal X3DH §3.2 ("Sig(IK, SPK)"),
- * over more than the pre-key alone, which saves 64 bytes on every QR code. The version is
- * the issue time in seconds: monotonic without any counter to keep, so a card issued after
- * a restore from the recovery key still replaces the older ones.
+ * by CARD_DOMAIN. It is also the pre-key signature of X3DH §3.2 ("Sig(IK, SPK)") and of
+ * PQXDH §3.2 ("Sig(IK, EncodeKEM(PQSPK))"): the ML-KEM pre-key is signed through its digest,
+ * so the same signature holds for both forms. The full form (invite links) lets anyone start
+ * a post-quantum hybrid session; the compact form (sealed inside first-contact frames, where
+ * every byte is paid on chain) proves the sender's identity and pre-keys without the
+ * 1,184-byte key. The version is the issue time in seconds: monotonic without any counter to
+ * keep, so a card issued after a restore from the recovery key still replaces older ones.
+ * Version 1 (pre-key derived from the seed, no ML-KEM pre-key) is refused (UNKNOWN_VERSION).
  */
 import { base64urlnopad } from '@scure/base';
 import { Address, AddressVersion, NETWORK_PREFIXES } from '../../kaspa/address.ts';
 import { ContactCardError } from '../errors.ts';
 import { ByteReader, ByteWriter } from '../../util/binary.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { DecodeError, assertInteger } from '../../util/errors.ts';
 import { bytesToUtf8, concatBytes, equalBytes, utf8ToBytes } from '../../util/bytes.ts';
 import {
+  ML_KEM,
   asEd25519PublicKey,
+  asMlKemPublicKey,
   asX25519PublicKey,
   ed25519ToX25519,
   verifyEd25519,
   type Ed25519PublicKey,
+  type MlKemPublicKey,
+  type PublicPreKey,
   type X25519PublicKey,
 } from '../identity/keys.ts';
 import { peerIdFromPublicKey, type PeerId } from '../identity/peer-id.ts';
 import type { Identity } from '../identity/identity.ts';
 
-const VERSION = 1;
-const CARD_DOMAIN = utf8ToBytes('p2pcomm/v1/contact-card');
+/** Card format version. */
+export const CARD_VERSION = 2;
+const CARD_DOMAIN = utf8ToBytes('p2pcomm/v2/contact-card');
 /** Longest display name in UTF-8 bytes; longer names would push the QR code past 300 chars. */
 export const MAX_DISPLAY_NAME_BYTES = 64;
 /** Most notification addresses a card may list. */
 export const MAX_ADDRESSES = 4;
-/** Largest possible card in bytes (bounds the decoder). */
-export const MAX_CARD_BYTES = 1 + 32 + 5 + 32 + 5 + 1 + MAX_ADDRESSES * 35 + 1 + MAX_DISPLAY_NAME_BYTES + 64;
+/** Largest possible compact card in bytes. */
+export const MAX_COMPACT_CARD_BYTES =
+  1 + 32 + 5 + 32 + 32 + 8 + 1 + MAX_ADDRESSES * 35 + 1 + MAX_DISPLAY_NAME_BYTES + 64;
+/** Largest possible card in bytes, full form (bounds the decoder). */
+export const MAX_CARD_BYTES = MAX_COMPACT_CARD_BYTES + ML_KEM.publicKey;
 /** URI scheme of the text form. */
 export const CARD_URI_PREFIX = 'p2pcomm:';
 
@@ -53,8 +67,8 @@ export interface ContactCardFields {
   /** Kaspa addresses where this contact wants notification outputs (1 to 4). */
   readonly addresses: readonly Address[];
   readonly displayName: string;
-  /** Signed pre-key id (default 0). */
-  readonly preKeyId?: number;
+  /** The signed pre-key pair the card announces (the session manager's current one). */
+  readonly preKey: PublicPreKey;
   /** Issue time in Unix seconds; the card version (default: now). */
   readonly issuedAt?: number;
 }
@@ -64,26 +78,31 @@ export class ContactCard {
   readonly identityKey: Ed25519PublicKey;
   readonly preKeyId: number;
   readonly preKey: X25519PublicKey;
+  /** The ML-KEM-768 pre-key (PQXDH PQSPK); undefined in the compact form. */
+  readonly kemPreKey: MlKemPublicKey | undefined;
   readonly issuedAt: number;
   readonly addresses: readonly Address[];
   readonly displayName: string;
-  readonly #bytes: Uint8Array;
+  /** The signed part and signature: the compact form. */
+  readonly #compact: Uint8Array;
 
   private constructor(
-    bytes: Uint8Array,
+    compact: Uint8Array,
     f: {
       identityKey: Ed25519PublicKey;
       preKeyId: number;
       preKey: X25519PublicKey;
+      kemPreKey: MlKemPublicKey | undefined;
       issuedAt: number;
       addresses: Address[];
       displayName: string;
     },
   ) {
-    this.#bytes = bytes;
+    this.#compact = compact;
     this.identityKey = f.identityKey;
     this.preKeyId = f.preKeyId;
     this.preKey = f.preKey;
+    this.kemPreKey = f.kemPreKey;
     this.issuedAt = f.issuedAt;
     this.addresses = Object.freeze(f.addresses);
     this.displayName = f.displayName;
@@ -91,8 +110,12 @@ export class ContactCard {
 
   /** Issues and signs a card for `identity`. */
   static create(identity: Identity, fields: ContactCardFields): ContactCard {
-    const preKeyId = fields.preKeyId ?? 0;
-    assertInteger('preKeyId', preKeyId, 0, 0xffff_ffff);
+    const preKey = fields.preKey;
+    if (typeof preKey !== 'object' || preKey === null)
+      throw new TypeError('"preKey" expected a PublicPreKey');
+    assertInteger('preKey.id', preKey.id, 0, 0xffff_ffff);
+    asX25519PublicKey(preKey.publicKey, 'preKey.publicKey');
+    asMlKemPublicKey(preKey.kemPublicKey, 'preKey.kemPublicKey');
     const issuedAt = fields.issuedAt ?? Math.floor(Date.now() / 1000);
     assertInteger('issuedAt', issuedAt, 0, Number.MAX_SAFE_INTEGER);
     if (
@@ -111,21 +134,23 @@ export class ContactCard {
       throw new RangeError(`"displayName" is ${name.length} UTF-8 bytes, at most ${MAX_DISPLAY_NAME_BYTES}`);
     }
     const w = new ByteWriter(MAX_CARD_BYTES)
-      .u8(VERSION)
+      .u8(CARD_VERSION)
       .bytes(identity.publicKey)
-      .varUint(preKeyId)
-      .bytes(identity.signedPreKey(preKeyId).publicKey)
+      .varUint(preKey.id)
+      .bytes(preKey.publicKey)
+      .bytes(sha256(preKey.kemPublicKey))
       .varUint(issuedAt)
       .u8(fields.addresses.length);
     for (const a of fields.addresses) w.u8(NETWORK_PREFIXES.indexOf(a.prefix)).u8(a.version).bytes(a.payload);
     const body = w.varBytes(name).finish();
     const signature = identity.sign(concatBytes(CARD_DOMAIN, body));
-    return ContactCard.deserialize(concatBytes(body, signature));
+    return ContactCard.deserialize(concatBytes(body, signature, preKey.kemPublicKey));
   }
 
   /**
-   * Decodes and verifies a card. DecodeError for malformed bytes, ContactCardError
-   * BAD_SIGNATURE when the signature does not match (tampered card).
+   * Decodes and verifies a card, full or compact. DecodeError for malformed bytes,
+   * ContactCardError BAD_SIGNATURE when the signature (or the ML-KEM pre-key's digest) does
+   * not match (tampered card).
    */
   static deserialize(bytes: Uint8Array): ContactCard {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('"bytes" expected Uint8Array');
@@ -133,12 +158,16 @@ export class ContactCard {
       throw new DecodeError('TOO_LARGE', `contact card exceeds ${MAX_CARD_BYTES} bytes`);
     const r = new ByteReader(bytes);
     const version = r.u8('card version');
-    if (version !== VERSION)
-      throw new DecodeError('UNKNOWN_VERSION', `contact card version ${version} is not supported`);
+    if (version !== CARD_VERSION)
+      throw new DecodeError(
+        'UNKNOWN_VERSION',
+        `contact card version ${version} is not supported (this client reads version ${CARD_VERSION}); ask for a new invite`,
+      );
     const identityKey = asEd25519PublicKey(r.bytes(32, 'identity key'));
     const preKeyId = r.varUint('pre-key id');
     if (preKeyId > 0xffff_ffff) throw new DecodeError('MALFORMED', 'pre-key id exceeds 32 bits');
     const preKey = asX25519PublicKey(r.bytes(32, 'pre-key'));
+    const kemDigest = r.bytes(32, 'ML-KEM pre-key digest');
     const issuedAt = r.varUint('issuedAt');
     const count = r.u8('address count');
     if (count < 1 || count > MAX_ADDRESSES)
@@ -161,7 +190,15 @@ export class ContactCard {
     }
     const bodyLength = r.offset;
     const signature = r.bytes(64, 'signature');
-    r.end('contact card');
+    const compactLength = r.offset;
+    const tail = r.rest();
+    if (tail.length > ML_KEM.publicKey)
+      throw new DecodeError(
+        'TRAILING_BYTES',
+        `contact card has ${tail.length - ML_KEM.publicKey} extra bytes`,
+      );
+    if (tail.length !== 0 && tail.length !== ML_KEM.publicKey)
+      throw new DecodeError('TRUNCATED', `contact card ends inside its ML-KEM pre-key`);
     const body = bytes.subarray(0, bodyLength);
     if (!verifyEd25519(signature, concatBytes(CARD_DOMAIN, body), identityKey)) {
       throw new ContactCardError(
@@ -169,24 +206,37 @@ export class ContactCard {
         'contact card signature does not verify (tampered or forged)',
       );
     }
-    return new ContactCard(bytes.slice(), {
+    const kemPreKey = tail.length === 0 ? undefined : asMlKemPublicKey(tail.slice());
+    if (kemPreKey !== undefined && !equalBytes(sha256(kemPreKey), kemDigest)) {
+      throw new ContactCardError('BAD_SIGNATURE', 'the ML-KEM pre-key is not the one the card signs');
+    }
+    return new ContactCard(bytes.slice(0, compactLength), {
       identityKey,
       preKeyId,
       preKey,
+      kemPreKey,
       issuedAt,
       addresses,
       displayName,
     });
   }
 
-  /** The signed card bytes. */
+  /** The card bytes: the full form when the ML-KEM pre-key is known, else the compact one. */
   serialize(): Uint8Array {
-    return this.#bytes.slice();
+    return this.kemPreKey === undefined ? this.#compact.slice() : concatBytes(this.#compact, this.kemPreKey);
   }
 
-  /** `p2pcomm:<base64url>`, short enough for an invite link or a QR code. */
+  /** The compact form: the signed part alone, without the 1,184-byte ML-KEM pre-key. */
+  serializeCompact(): Uint8Array {
+    return this.#compact.slice();
+  }
+
+  /**
+   * `p2pcomm:<base64url>` of `serialize()`: about 1,900 characters for the full form, which
+   * fits an invite link and a QR code (measured in bench/core.bench.ts).
+   */
   toLink(): string {
-    return CARD_URI_PREFIX + base64urlnopad.encode(this.#bytes);
+    return CARD_URI_PREFIX + base64urlnopad.encode(this.serialize());
   }
 
   /** Parses `toLink()` output (also accepted: the bare base64url, or after a `#` in a URL). */
@@ -221,6 +271,11 @@ export class ContactCard {
   /** True when both cards belong to the same identity. */
   sameIdentity(other: ContactCard): boolean {
     return equalBytes(this.identityKey, other.identityKey);
+  }
+
+  /** True when both are the same signed card (one may be the compact form of the other). */
+  sameCard(other: ContactCard): boolean {
+    return equalBytes(this.#compact, other.#compact);
   }
 
   /** True when this card should replace `other` (same identity, issued later). */

@@ -8,9 +8,17 @@
  * engine must see a republished chat message again to receipt it again (its sender
  * evidently missed the first receipt), and it deduplicates by id durably itself. So a chat
  * refused as REPLAY is still handed over; every other refusal drops the frame.
+ *
+ * A frame that would start a new session is checked before the session exists: its envelope
+ * must lie inside the replay guard's clock window, else nothing is installed (an archived
+ * first-contact frame replayed months later cannot bring back a used session).
+ *
+ * Cards. When our pre-key has rotated (or the peer knows only our compact card), the next
+ * traffic to a contact with a confirmed session carries our card as a `card` envelope; a
+ * `card` envelope from a contact replaces its card when it is newer (`onContactCard`).
  */
 import { ContactCard } from '../contact/card.ts';
-import { EnvelopeError } from '../errors.ts';
+import { ContactCardError, EnvelopeError } from '../errors.ts';
 import { formatPeerId, parsePeerId, type PeerId } from '../identity/peer-id.ts';
 import type { SessionManager } from '../session/session-manager.ts';
 import { isBatch, packBatch, unpackBatch, type BatchOptions } from '../envelope/batch.ts';
@@ -54,6 +62,8 @@ export interface EnvelopeSessionsOptions {
   readonly acceptNewContacts?: boolean;
   /** Told when a contact is added by a first-contact frame. */
   readonly onNewContact?: (card: ContactCard) => void;
+  /** Told when a known contact sent a newer card of its own (keep it with the contacts). */
+  readonly onContactCard?: (card: ContactCard) => void;
 }
 
 /** The contact id of a peer: its printable peer id. */
@@ -150,8 +160,18 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     const peer = parsePeerId(contact);
     const now = this.now();
     const out = frames.map((f) => sealEnvelope(this.opts.sessions, peer, toEnvelope(f, now)));
+    const card = this.cardEnvelope(peer, now);
+    if (card !== undefined) out.push(sealEnvelope(this.opts.sessions, peer, card));
     await this.persist();
     return out;
+  }
+
+  /** Our card as an envelope when `peer` has yet to be handed it (module doc). */
+  private cardEnvelope(peer: PeerId, now: number): Envelope | undefined {
+    const card = this.opts.sessions.pendingCard(peer);
+    if (card === undefined) return undefined;
+    this.opts.sessions.cardAnnounced(peer);
+    return createEnvelope({ type: 'card', card: card.serialize() }, now);
   }
 
   async open(contact: ContactId, message: Uint8Array): Promise<DeliveryFrame[]> {
@@ -168,6 +188,8 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     // ratchet step, its header and any first-contact seal are paid once per contact.
     const sealed = entries.map((e) => {
       const envelopes = e.frames.map((f) => toEnvelope(f, now));
+      const card = this.cardEnvelope(parsePeerId(e.contact), now);
+      if (card !== undefined) envelopes.push(card);
       const one = envelopes.length === 1 ? envelopes[0]! : createEnvelope({ type: 'bundle', envelopes }, now);
       return sealEnvelope(this.opts.sessions, parsePeerId(e.contact), one);
     });
@@ -200,7 +222,7 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   private openFrame(bytes: Uint8Array): { contact?: ContactId; frames: DeliveryFrame[]; changed: boolean } {
     let r;
     try {
-      r = this.opts.sessions.tryDecrypt(bytes);
+      r = this.opts.sessions.tryDecrypt(bytes, (plaintext) => this.admitFirstContact(plaintext));
     } catch (error) {
       if (error instanceof P2pCommError) return { frames: [], changed: false };
       throw error;
@@ -224,10 +246,48 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     if (envelope.body.type === 'bundle' && !this.admit(envelope, now))
       return { contact, frames: [], changed: true };
     const frames = inner.flatMap((e) => {
+      if (e.body.type === 'card') {
+        if (this.admit(e, now)) this.takeCard(contact, e.body.card);
+        return [];
+      }
       const frame = this.admit(e, now) ? toFrame(e) : undefined;
       return frame ? [frame] : [];
     });
     return { contact, frames, changed: true };
+  }
+
+  /**
+   * Refuses (throws) a frame that would start a session when its envelope is malformed or
+   * outside the replay guard's clock window; runs before the session manager installs it.
+   */
+  private admitFirstContact(plaintext: Uint8Array): void {
+    const envelope = decodeEnvelope(unpad(plaintext));
+    const now = this.now();
+    if (envelope.timestamp <= now - this.guard.maxAgeMs)
+      throw new EnvelopeError('TOO_OLD', 'a first-contact frame older than the replay window');
+    if (envelope.timestamp > now + this.guard.maxFutureMs)
+      throw new EnvelopeError('FROM_FUTURE', 'a first-contact frame from the future');
+  }
+
+  /** A card the contact sent about itself: kept when it is that contact's and newer. */
+  private takeCard(contact: ContactId, bytes: Uint8Array): void {
+    let card: ContactCard;
+    try {
+      card = ContactCard.deserialize(bytes);
+    } catch {
+      return;
+    }
+    if (contactIdOf(card.peerId) !== contact) return;
+    try {
+      this.opts.sessions.addContact(card);
+    } catch (error) {
+      if (error instanceof ContactCardError) return;
+      throw error;
+    }
+    const current = this.opts.sessions.contact(card.peerId) ?? card;
+    if (this.cards.get(contact)?.sameCard(current) && this.cards.get(contact)?.kemPreKey) return;
+    this.cards.set(contact, current);
+    this.opts.onContactCard?.(current);
   }
 
   /** The replay guard's verdict, except that a replayed chat is let through (module doc). */

@@ -10,8 +10,10 @@
  *   5 WebRTC answer    connectionId[16] | varbytes sdp
  *   6 ICE candidates   connectionId[16] | u8 complete | varuint n (0..64)
  *                      | n × (varbytes candidate | varbytes sdpMid | u8 sdpMLineIndex)
+ *   7 bundle           varuint n (1..256) | n × varbytes envelope (no nested bundles)
+ *   8 contact card     varbytes card (≤ 2,048 B): the sender's new card (rotated pre-key)
  *
- * Type numbers 7-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
+ * Type numbers 9-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
  * and group key updates will take the next numbers (a new type never changes an old one).
  * The message ID is random (128 bits) and, with the timestamp, feeds the replay guard.
  * Binary, not JSON: on chain every byte is paid for (NOTES §2).
@@ -36,6 +38,8 @@ export const ENVELOPE_LIMITS = {
   bundle: 256,
   /** Bytes of one envelope inside a bundle: the largest chat with its header. */
   bundled: 60_000 + 64,
+  /** Bytes of a contact card (the full form is about 1,450). */
+  card: 2048,
 } as const;
 
 /** Envelope type codes (wire values). */
@@ -47,6 +51,7 @@ export const EnvelopeType = {
   webrtcAnswer: 5,
   webrtcIce: 6,
   bundle: 7,
+  card: 8,
 } as const;
 
 /** One ICE candidate as RTCIceCandidateInit carries it. */
@@ -75,7 +80,12 @@ export type EnvelopeBody =
    * step, one header and (before the first reply) one first-contact seal per contact instead
    * of one per message. Bundles do not nest.
    */
-  | { readonly type: 'bundle'; readonly envelopes: readonly Envelope[] };
+  | { readonly type: 'bundle'; readonly envelopes: readonly Envelope[] }
+  /**
+   * The sender's contact card, re-issued with a rotated pre-key (session/prekeys.ts): what a
+   * peer needs to start a new session later. Bytes here; the session layer verifies them.
+   */
+  | { readonly type: 'card'; readonly card: Uint8Array };
 
 /** An envelope: unique id, sender's timestamp, body. */
 export interface Envelope {
@@ -196,6 +206,12 @@ function encode(e: Envelope, nested: boolean): Uint8Array {
       w.u8(EnvelopeType.bundle).bytes(e.id).u64(e.timestamp).varUint(b.envelopes.length);
       for (const inner of b.envelopes) w.varBytes(encode(inner, true));
       break;
+    case 'card':
+      assertBytes('card', b.card);
+      if (b.card.length > ENVELOPE_LIMITS.card)
+        throw new RangeError(`"card" is ${b.card.length} bytes, at most ${ENVELOPE_LIMITS.card}`);
+      w.u8(EnvelopeType.card).bytes(e.id).u64(e.timestamp).varBytes(b.card);
+      break;
     default: {
       const never: never = b;
       throw new TypeError(`unknown envelope body ${JSON.stringify(never)}`);
@@ -276,6 +292,9 @@ function decode(bytes: Uint8Array, nested: boolean): Envelope {
       body = { type: 'bundle', envelopes };
       break;
     }
+    case EnvelopeType.card:
+      body = { type: 'card', card: r.varBytes(ENVELOPE_LIMITS.card, 'contact card') };
+      break;
     default:
       throw new DecodeError('UNKNOWN_TYPE', `envelope type ${type} is not known to this version`);
   }

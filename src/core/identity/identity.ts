@@ -2,8 +2,11 @@
  * The identity of one user: a random 256-bit seed and everything derived from it.
  *
  *   seed ──HKDF-SHA256 "p2pcomm/v1/identity/ed25519"──────────> Ed25519 identity key
- *        ──HKDF-SHA256 "p2pcomm/v1/signed-prekey" ‖ u32 id────> X25519 signed pre-key #id
  *        ──BIP39 entropy → 24 words → PBKDF2 seed (FACTS §2.3)──> Kaspa HD wallet
+ *
+ * Signed pre-keys are not derived: they are random and live in the encrypted session state
+ * (session/prekeys.ts), so that the seed alone cannot open first messages sent to pre-keys
+ * that have been deleted (X3DH §4.6 key compromise, PQXDH §4.6).
  *
  * The seed is never derived from a password (NOTES §5); the password only locks the vault.
  * HKDF (RFC 5869) with distinct `info` labels keeps each derived key independent of the
@@ -14,14 +17,12 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { entropyToMnemonic, mnemonicToSeedSync } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
-import { assertBytes, assertInteger } from '../../util/errors.ts';
-import { randomBytes, utf8ToBytes, concatBytes } from '../../util/bytes.ts';
+import { assertBytes } from '../../util/errors.ts';
+import { randomBytes, utf8ToBytes } from '../../util/bytes.ts';
 import {
   ed25519ToX25519,
-  x25519KeyPair,
   x25519Shared,
   type Ed25519PublicKey,
-  type X25519KeyPair,
   type X25519PublicKey,
   type X25519SecretKey,
 } from './keys.ts';
@@ -32,21 +33,9 @@ export const SEED_BYTES = 32;
 
 const SALT = utf8ToBytes('p2pcomm/v1/identity');
 const LABEL_ED25519 = utf8ToBytes('p2pcomm/v1/identity/ed25519');
-const LABEL_PREKEY = utf8ToBytes('p2pcomm/v1/signed-prekey');
 
 function derive(seed: Uint8Array, info: Uint8Array): Uint8Array {
   return hkdf(sha256, seed, SALT, info, 32);
-}
-
-function u32be(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n, false);
-  return b;
-}
-
-/** A signed pre-key: an X25519 key pair with its id, announced in the contact card. */
-export interface SignedPreKey extends X25519KeyPair {
-  readonly id: number;
 }
 
 /** One user's long-term keys. Holds secrets: keep it in memory only, persist the vault. */
@@ -94,15 +83,6 @@ export class Identity {
   /** X25519 agreement between the identity key and `peer` (X3DH DH1/DH2). */
   agree(peer: X25519PublicKey): Uint8Array {
     return x25519Shared(this.#dhSecret, peer);
-  }
-
-  /**
-   * Signed pre-key number `id`, derived from the seed rather than stored, so a restore
-   * from the recovery key still opens first messages sent to any card issued before.
-   */
-  signedPreKey(id: number): SignedPreKey {
-    assertInteger('id', id, 0, 0xffff_ffff);
-    return { id, ...x25519KeyPair(derive(this.#seed, concatBytes(LABEL_PREKEY, u32be(id)))) };
   }
 
   /**

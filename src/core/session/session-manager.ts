@@ -12,6 +12,17 @@
  * lost its state (reinstall, restore): its new session replaces ours, the old one is kept
  * receive-only. A bounded number (MAX_RETIRED) of receive-only sessions is kept per peer.
  *
+ * Pre-keys (prekeys.ts) live here, in the same state: random, rotated, wiped after their
+ * grace window, never derivable from the seed. Our own card always announces the current
+ * pre-key and is re-issued when it rotates; a contact with a confirmed session is handed the
+ * new card once, in session traffic (`pendingCard` / `cardAnnounced`).
+ *
+ * Replays (X3DH §4.2). A session is started from a first-contact frame only once per
+ * pre-key and ephemeral key, and only after the caller's `admit` check of the decrypted
+ * plaintext (envelope age) passed: decryption runs on a fresh ratchet that is installed only
+ * then. So an archived first-contact frame can never bring back a session whose header keys
+ * and nonces were already used (a header key and nonce pair is never used twice).
+ *
  * Storage stays outside: `serialize()` gives versioned bytes, `SessionManager.deserialize`
  * takes them back. They contain secrets: store them in encrypted storage only.
  */
@@ -19,28 +30,50 @@ import { SessionError, ContactCardError } from '../errors.ts';
 import { ByteReader, ByteWriter } from '../../util/binary.ts';
 import { DecodeError, assertBytes } from '../../util/errors.ts';
 import { bytesToHex, equalBytes } from '../../util/bytes.ts';
-import { randomX25519KeyPair, asX25519PublicKey, type X25519PublicKey } from '../identity/keys.ts';
-import type { Identity, SignedPreKey } from '../identity/identity.ts';
+import {
+  ML_KEM,
+  asMlKemCiphertext,
+  randomX25519KeyPair,
+  asX25519PublicKey,
+  type MlKemCiphertext,
+  type PublicPreKey,
+  type X25519PublicKey,
+} from '../identity/keys.ts';
+import type { Identity } from '../identity/identity.ts';
 import type { PeerId } from '../identity/peer-id.ts';
+import type { Address } from '../../kaspa/address.ts';
 import { ContactCard, MAX_CARD_BYTES } from '../contact/card.ts';
 import { DEFAULT_RATCHET_LIMITS, Ratchet, type RatchetLimits } from './ratchet.ts';
 import { x3dhInitiate, x3dhRespond } from './x3dh.ts';
 import { openFirstContact, sealFirstContact } from './first-contact.ts';
 import { TAG_BYTES } from './kdf.ts';
+import { DEFAULT_PREKEY_POLICY, PreKeyRing, type PreKeyPolicy } from './prekeys.ts';
 
 /** Receive-only sessions kept per peer after a simultaneous start or a peer reset. */
 export const MAX_RETIRED = 2;
-const STATE_VERSION = 1;
+/** Session state format version (docs/protocol.md). */
+export const SESSION_STATE_VERSION = 2;
 const MAX_STATE_BYTES_PER_SESSION = 1 << 17;
 
 /** Options of a SessionManager. */
 export interface SessionManagerOptions {
-  /** Signed pre-key ids whose first-contact frames are accepted (default [0]). */
-  readonly preKeyIds?: readonly number[];
+  /** When our pre-keys rotate and how long old ones still open first messages. */
+  readonly preKeys?: PreKeyPolicy;
   /** Clock in Unix milliseconds (default Date.now), injectable for tests. */
   readonly now?: () => number;
   readonly limits?: RatchetLimits;
 }
+
+/** What our own card says besides its keys. */
+export interface OwnCardFields {
+  readonly addresses: readonly Address[];
+  readonly displayName: string;
+  /** Issue time in Unix seconds (default: now); raised past the previous card's if needed. */
+  readonly issuedAt?: number;
+}
+
+/** Checks a first-contact frame's plaintext before its session is installed (may throw). */
+export type AdmitFirstContact = (plaintext: Uint8Array) => void;
 
 /** Result of decrypting one frame. */
 export type Received =
@@ -63,6 +96,8 @@ interface SessionEntry {
   readonly ephemeralKey: X25519PublicKey;
   /** The peer pre-key an initiator seals its first-contact frames to. */
   readonly peerPreKey: X25519PublicKey;
+  /** PQXDH CT, repeated by an initiator in every frame until the first reply. */
+  readonly kemCiphertext: MlKemCiphertext | null;
   /** Tags registered in the manager's index for this session. */
   indexed: string[];
 }
@@ -71,6 +106,8 @@ interface PeerRecord {
   card: ContactCard;
   active: SessionEntry | null;
   retired: SessionEntry[];
+  /** Issue time of the newest own card this peer is known to hold (0: none known). */
+  announced: number;
 }
 
 /** Verified sender cards remembered (see `#verifiedCards`). */
@@ -79,7 +116,7 @@ const VERIFIED_CARDS_KEPT = 64;
 /** All sessions of one identity. */
 export class SessionManager {
   readonly #identity: Identity;
-  readonly #preKeys: SignedPreKey[];
+  readonly #ring: PreKeyRing;
   readonly #now: () => number;
   readonly #limits: RatchetLimits;
   readonly #peers = new Map<string, PeerRecord>();
@@ -92,42 +129,130 @@ export class SessionManager {
   readonly #verifiedCards = new Map<string, ContactCard>();
   #ownCard: ContactCard | null = null;
 
-  private constructor(identity: Identity, options: SessionManagerOptions) {
+  private constructor(identity: Identity, options: SessionManagerOptions, ring: PreKeyRing) {
     this.#identity = identity;
-    const ids = options.preKeyIds ?? [0];
-    if (ids.length === 0) throw new RangeError('"preKeyIds" expected at least one id');
-    this.#preKeys = ids.map((id) => identity.signedPreKey(id));
+    this.#ring = ring;
     this.#now = options.now ?? Date.now;
     this.#limits = options.limits ?? DEFAULT_RATCHET_LIMITS;
   }
 
-  /** An empty manager for `identity`. */
+  /**
+   * An empty manager for `identity`, with a fresh random pre-key. Save its `serialize()`
+   * before handing out a card: the pre-key exists nowhere else.
+   */
   static create(identity: Identity, options: SessionManagerOptions = {}): SessionManager {
-    return new SessionManager(identity, options);
+    const now = options.now ?? Date.now;
+    return new SessionManager(identity, options, PreKeyRing.create(now(), options.preKeys));
   }
 
-  /** Our own card, sent sealed in first-contact frames so the peer can answer. */
+  /** The pre-key our card announces now. */
+  get preKey(): PublicPreKey {
+    return this.#ring.current();
+  }
+
+  /** Our own card (full form), or null before `issueOwnCard` / `setOwnCard`. */
+  get ownCard(): ContactCard | null {
+    return this.#ownCard;
+  }
+
+  /**
+   * Issues our card with the current pre-key, or returns the card we already have when it
+   * says the same (so a restart does not make a new card version to announce).
+   */
+  issueOwnCard(fields: OwnCardFields): ContactCard {
+    const own = this.#ownCard;
+    const pre = this.#ring.current();
+    if (
+      own !== null &&
+      fields.issuedAt === undefined &&
+      own.preKeyId === pre.id &&
+      own.displayName === fields.displayName.normalize('NFC') &&
+      own.addresses.length === fields.addresses.length &&
+      own.addresses.every((a, i) => a.toString() === fields.addresses[i]?.toString())
+    ) {
+      return own;
+    }
+    const wanted = fields.issuedAt ?? Math.floor(this.#now() / 1000);
+    const issuedAt = own === null ? wanted : Math.max(wanted, own.issuedAt + 1);
+    const card = ContactCard.create(this.#identity, {
+      addresses: fields.addresses,
+      displayName: fields.displayName,
+      preKey: pre,
+      issuedAt,
+    });
+    this.#ownCard = card;
+    return card;
+  }
+
+  /**
+   * Our own card, sent sealed in first-contact frames so the peer can answer. It must be
+   * ours, in full form, and announce a pre-key we hold (INVALID_FIELD otherwise).
+   */
   setOwnCard(card: ContactCard): void {
     if (!equalBytes(card.identityKey, this.#identity.publicKey)) {
       throw new ContactCardError('IDENTITY_MISMATCH', 'own card is for another identity');
+    }
+    if (card.kemPreKey === undefined || !this.#ring.holds(card.preKeyId, card.preKey)) {
+      throw new ContactCardError('INVALID_FIELD', 'own card must announce a pre-key this manager holds');
     }
     this.#ownCard = card;
   }
 
   /**
+   * Rotates our pre-key when due and wipes those past their grace window (prekeys.ts);
+   * re-issues our card when the current pre-key changed. True when the state changed and
+   * should be saved. Runs on every encrypt and decrypt too; call it at start-up and on a timer
+   * so rotation and deletion do not wait for traffic.
+   */
+  refreshPreKeys(): boolean {
+    if (!this.#ring.refresh(this.#now())) return false;
+    const own = this.#ownCard;
+    if (own !== null && own.preKeyId !== this.#ring.current().id) {
+      this.issueOwnCard({ addresses: own.addresses, displayName: own.displayName });
+    }
+    return true;
+  }
+
+  /**
+   * Our card when `peer` has a confirmed session but has not been handed our current card
+   * yet (it rotated, or the peer knows only the compact form from a first-contact frame):
+   * send it in session traffic, then call `cardAnnounced`. Not before the session is
+   * confirmed, so pre-reply frames stay small.
+   */
+  pendingCard(peer: PeerId): ContactCard | undefined {
+    const own = this.#ownCard;
+    const rec = this.#peers.get(bytesToHex(peer));
+    if (own === null || rec?.active == null || !rec.active.ratchet.hasReceived) return undefined;
+    return rec.announced < own.issuedAt ? own : undefined;
+  }
+
+  /** Records that `peer` was handed our current card. */
+  cardAnnounced(peer: PeerId): void {
+    const own = this.#ownCard;
+    const rec = this.#peers.get(bytesToHex(peer));
+    if (own !== null && rec !== undefined) rec.announced = own.issuedAt;
+  }
+
+  /**
    * Adds a contact or replaces its card with a newer one. A card with a lower or equal
    * version than the known one is refused (STALE_VERSION), so an old card replayed by
-   * someone cannot roll back a pre-key or an address.
+   * someone cannot roll back a pre-key or an address, and two different cards of one issue
+   * time cannot take turns. The known card itself again (a reload) changes nothing.
    */
   addContact(card: ContactCard): void {
     const key = bytesToHex(card.peerId);
     const rec = this.#peers.get(key);
     if (rec === undefined) {
-      this.#peers.set(key, { card, active: null, retired: [] });
+      this.#peers.set(key, { card, active: null, retired: [], announced: 0 });
       return;
     }
-    if (card.issuedAt < rec.card.issuedAt)
-      throw new ContactCardError('STALE_VERSION', 'a newer card is already known');
+    if (card.sameCard(rec.card)) {
+      // The full form of a card known in compact form brings its ML-KEM pre-key.
+      if (rec.card.kemPreKey === undefined && card.kemPreKey !== undefined) rec.card = card;
+      return;
+    }
+    if (card.issuedAt <= rec.card.issuedAt)
+      throw new ContactCardError('STALE_VERSION', 'a card of this or a later issue time is already known');
     rec.card = card;
   }
 
@@ -151,21 +276,29 @@ export class SessionManager {
     const key = bytesToHex(peer);
     const rec = this.#peers.get(key);
     if (rec === undefined) throw new SessionError('UNKNOWN_SESSION', 'no contact card for this peer');
+    this.refreshPreKeys();
     if (rec.active === null) {
+      const kemPreKey = rec.card.kemPreKey;
+      if (kemPreKey === undefined) {
+        throw new SessionError(
+          'NO_PREKEY',
+          "the contact's card lacks its post-quantum pre-key (compact form); its full card is needed",
+        );
+      }
       const ek = randomX25519KeyPair();
-      const s = x3dhInitiate(
-        this.#identity,
-        ek,
-        rec.card.identityKey,
-        rec.card.identityDhKey,
-        rec.card.preKey,
-      );
+      const s = x3dhInitiate(this.#identity, ek, {
+        identityKey: rec.card.identityKey,
+        identityDh: rec.card.identityDhKey,
+        preKey: rec.card.preKey,
+        kemPreKey,
+      });
       const ratchet = Ratchet.initInitiator(s.sk, rec.card.preKey, s.hka, s.nhkb, s.ad, this.#limits);
       rec.active = {
         ratchet,
         initiator: true,
         ephemeralKey: ek.publicKey,
         peerPreKey: rec.card.preKey,
+        kemCiphertext: s.kemCiphertext,
         indexed: [],
       };
     }
@@ -174,8 +307,15 @@ export class SessionManager {
     this.#reindex(key, entry);
     if (entry.initiator && !entry.ratchet.hasReceived) {
       if (this.#ownCard === null)
-        throw new SessionError('BAD_STATE', 'setOwnCard() before the first message');
-      return sealFirstContact(entry.peerPreKey, entry.ephemeralKey, this.#ownCard.serialize(), frame);
+        throw new SessionError('BAD_STATE', 'issueOwnCard() before the first message');
+      if (entry.kemCiphertext === null) throw new SessionError('BAD_STATE', 'session start without CT');
+      return sealFirstContact(
+        entry.peerPreKey,
+        entry.ephemeralKey,
+        entry.kemCiphertext,
+        this.#ownCard.serializeCompact(),
+        frame,
+      );
     }
     return frame;
   }
@@ -184,8 +324,8 @@ export class SessionManager {
    * Decrypts a frame from any transport. SessionError UNKNOWN_SESSION when it belongs to
    * no session of ours, DECRYPT_FAILED when it was altered; state is unchanged on error.
    */
-  decrypt(frame: Uint8Array): Received {
-    const r = this.tryDecrypt(frame);
+  decrypt(frame: Uint8Array, admit?: AdmitFirstContact): Received {
+    const r = this.tryDecrypt(frame, admit);
     if (r === undefined) throw new SessionError('UNKNOWN_SESSION', 'frame belongs to no session of ours');
     return r;
   }
@@ -193,13 +333,19 @@ export class SessionManager {
   /**
    * Like `decrypt`, but undefined for a frame that is not for us (batch scanning).
    * A frame whose tag is ours but which fails authentication still throws.
+   *
+   * `admit` sees the plaintext of a frame that would start a new session, before anything
+   * is installed; when it throws, the error propagates and the state is unchanged. A
+   * first-contact frame of a session already started once under our pre-key, whose session
+   * is gone, is refused (REPLAY) without decryption.
    */
-  tryDecrypt(frame: Uint8Array): Received | undefined {
+  tryDecrypt(frame: Uint8Array, admit?: AdmitFirstContact): Received | undefined {
     assertBytes('frame', frame);
     if (frame.length < TAG_BYTES) throw new DecodeError('TRUNCATED', 'frame shorter than its tag');
+    this.refreshPreKeys();
     const hit = this.#index.get(bytesToHex(frame.subarray(0, TAG_BYTES)));
     if (hit !== undefined) return this.#decryptIn(hit.peer, hit.entry, frame, false);
-    const opened = openFirstContact(frame, this.#preKeys);
+    const opened = openFirstContact(frame, this.#ring.active());
     if (opened === undefined) return undefined;
 
     let card: ContactCard;
@@ -222,28 +368,45 @@ export class SessionManager {
       rec &&
       [rec.active, ...rec.retired].find((e) => e !== null && equalBytes(e.ephemeralKey, opened.ephemeralKey));
     if (rec !== undefined && known) return this.#decryptIn(key, known, opened.inner, false);
+    const preKeyId = opened.preKey.id;
+    if (this.#ring.hasSeen(preKeyId, opened.ephemeralKey)) {
+      throw new SessionError('REPLAY', 'first-contact frame of a session that was already started once');
+    }
+    if (!this.#ring.mayStart(preKeyId)) {
+      throw new SessionError('EXPIRED', 'this retired pre-key starts no more sessions');
+    }
 
     const s = x3dhRespond(
       this.#identity,
-      opened.preKey,
+      opened.preKey.dh,
       card.identityKey,
       card.identityDhKey,
       opened.ephemeralKey,
+      { ciphertext: opened.kemCiphertext, secretKey: opened.preKey.kemSecretKey },
     );
-    const ratchet = Ratchet.initResponder(s.sk, opened.preKey, s.hka, s.nhkb, s.ad, this.#limits);
+    const ratchet = Ratchet.initResponder(s.sk, opened.preKey.dh, s.hka, s.nhkb, s.ad, this.#limits);
     const entry: SessionEntry = {
       ratchet,
       initiator: false,
       ephemeralKey: opened.ephemeralKey,
-      peerPreKey: opened.preKey.publicKey,
+      peerPreKey: opened.preKey.dh.publicKey,
+      kemCiphertext: null,
       indexed: [],
     };
+    // A fresh ratchet, not yet reachable: a failure below leaves the manager as it was.
     const result = entry.ratchet.decrypt(opened.inner, this.#now());
-    // Only an authenticated first message creates or changes anything (X3DH §3.4).
-    const target = rec ?? { card, active: null, retired: [] };
+    if (result.kind === 'message') admit?.(result.plaintext);
+    // Only an authenticated, admitted first message creates or changes anything (X3DH §3.4).
+    const own = this.#ownCard;
+    const target = rec ?? { card, active: null, retired: [], announced: 0 };
     if (rec === undefined) this.#peers.set(key, target);
     else if (card.issuedAt > target.card.issuedAt) target.card = card;
+    // The peer started from a card with our current pre-key: it holds that card already.
+    if (own !== null && own.preKeyId === preKeyId)
+      target.announced = Math.max(target.announced, own.issuedAt);
     this.#install(key, target, entry);
+    this.#ring.accept(preKeyId, opened.ephemeralKey);
+    this.refreshPreKeys();
     if (result.kind === 'duplicate') return { kind: 'duplicate', sender: card.peerId };
     return {
       kind: 'message',
@@ -315,17 +478,24 @@ export class SessionManager {
     entry.indexed = [];
   }
 
-  /** Versioned bytes of every contact and session. */
+  /** Versioned bytes of our pre-keys, our card, every contact and session (docs/protocol.md). */
   serialize(): Uint8Array {
-    const w = new ByteWriter(4096).u8(STATE_VERSION).varUint(this.#peers.size);
+    const w = new ByteWriter(8192).u8(SESSION_STATE_VERSION);
+    this.#ring.write(w);
+    w.varBytes(this.#ownCard?.serialize() ?? new Uint8Array(0));
+    w.varUint(this.#peers.size);
     const writeEntry = (e: SessionEntry): void => {
-      w.u8(e.initiator ? 1 : 0)
+      // CT is needed only until the first reply; then it is dropped.
+      const ct = e.initiator && !e.ratchet.hasReceived ? e.kemCiphertext : null;
+      w.u8((e.initiator ? 1 : 0) | (ct !== null ? 2 : 0))
         .bytes(e.ephemeralKey)
-        .bytes(e.peerPreKey)
-        .varBytes(e.ratchet.serialize());
+        .bytes(e.peerPreKey);
+      if (ct !== null) w.bytes(ct);
+      w.varBytes(e.ratchet.serialize());
     };
     for (const rec of this.#peers.values()) {
       w.varBytes(rec.card.serialize());
+      w.varUint(rec.announced);
       w.u8(rec.active === null ? 0 : 1);
       if (rec.active !== null) writeEntry(rec.active);
       w.u8(rec.retired.length);
@@ -341,26 +511,38 @@ export class SessionManager {
     options: SessionManagerOptions = {},
   ): SessionManager {
     assertBytes('bytes', bytes);
-    const m = new SessionManager(identity, options);
     const r = new ByteReader(bytes);
     const version = r.u8('session state version');
-    if (version !== STATE_VERSION)
-      throw new DecodeError('UNKNOWN_VERSION', `session state version ${version}`);
+    if (version !== SESSION_STATE_VERSION) {
+      throw new DecodeError(
+        'UNKNOWN_VERSION',
+        `session state version ${version} is not read by this client (version ${SESSION_STATE_VERSION})`,
+      );
+    }
+    const m = new SessionManager(
+      identity,
+      options,
+      PreKeyRing.read(r, options.preKeys ?? DEFAULT_PREKEY_POLICY),
+    );
+    const ownBytes = r.varBytes(MAX_CARD_BYTES, 'own card');
+    if (ownBytes.length > 0) m.setOwnCard(ContactCard.deserialize(ownBytes));
     const count = r.varUint('peer count');
     if (count > bytes.length) throw new DecodeError('MALFORMED', 'peer count exceeds input');
     const readEntry = (): SessionEntry => {
-      const flag = r.u8('initiator');
-      if (flag > 1) throw new DecodeError('MALFORMED', 'initiator flag');
+      const flag = r.u8('session flags');
+      if (flag > 3 || flag === 2) throw new DecodeError('MALFORMED', 'session flags');
       return {
-        initiator: flag === 1,
+        initiator: (flag & 1) === 1,
         ephemeralKey: asX25519PublicKey(r.bytes(32, 'ephemeral key')),
         peerPreKey: asX25519PublicKey(r.bytes(32, 'peer pre-key')),
+        kemCiphertext: flag & 2 ? asMlKemCiphertext(r.bytes(ML_KEM.ciphertext, 'CT')) : null,
         ratchet: Ratchet.deserialize(r.varBytes(MAX_STATE_BYTES_PER_SESSION, 'ratchet'), m.#limits),
         indexed: [],
       };
     };
     for (let i = 0; i < count; i++) {
       const card = ContactCard.deserialize(r.varBytes(MAX_CARD_BYTES, 'card'));
+      const announced = r.varUint('announced card');
       const hasActive = r.u8('active flag');
       if (hasActive > 1) throw new DecodeError('MALFORMED', 'active flag');
       const active = hasActive === 1 ? readEntry() : null;
@@ -370,7 +552,7 @@ export class SessionManager {
       for (let j = 0; j < nRetired; j++) retired.push(readEntry());
       const key = bytesToHex(card.peerId);
       if (m.#peers.has(key)) throw new DecodeError('MALFORMED', 'duplicate peer in session state');
-      m.#peers.set(key, { card, active, retired });
+      m.#peers.set(key, { card, active, retired, announced });
       for (const e of [active, ...retired]) if (e !== null) m.#reindex(key, e);
     }
     r.end('session state');

@@ -11,9 +11,13 @@
  * The records are those of the profile layout (profile.ts, WEB_SCHEMA): contact cards, chain
  * evidence, and the delivery engine's messages, index, cursor and processed coins, so the
  * restored engine resumes where the exported one stood (unfinished messages go on, coins
- * already handled are not fetched again). Ratchet sessions are not in the file: restoring a
- * ratchet state that contacts have moved past would break those sessions, and new ones
- * start from the cards. Nor are settings: node addresses belong to the device.
+ * already handled are not fetched again). Ratchet sessions and pre-keys are not in the file:
+ * restoring a ratchet state that contacts have moved past would break those sessions, and a
+ * file that outlives its pre-keys' grace window would undo their deletion (a copy of the file
+ * and the seed would open first messages sent to them, docs/crypto.md §1). A restored
+ * identity makes new pre-keys and a new card; new sessions start from the contacts' cards,
+ * which the file carries in their newest form. Nor are settings: node addresses belong to
+ * the device.
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';

@@ -38,6 +38,7 @@ import { deleteIndexedDbStore } from '../../storage/indexeddb.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { createBrowserTransport } from '../../transport/webrtc-browser.ts';
 import { bytesToHex, bytesToUtf8, utf8ToBytes, wipe } from '../../util/bytes.ts';
+import { DecodeError } from '../../util/errors.ts';
 import {
   AppApiError,
   MIN_PASSWORD_LENGTH,
@@ -114,6 +115,8 @@ interface Session {
   /** Sessions and the contact directory (the engine's session port). */
   readonly port: EnvelopeSessions;
   readonly sessions: SessionManager;
+  /** Where `sessions` is saved, by compare-and-set (delivery/session-state.ts). */
+  readonly stateStore: SessionStateStore;
   settings: StoredSettings;
   /** Our card on the current network (its address changes with the network). */
   card: ContactCard;
@@ -450,6 +453,10 @@ export class RealApi implements AppApi {
 
   async myInviteCode(): Promise<string> {
     const s = this.#requireSession();
+    // A rotation due since the last traffic happens now, so the invite names a pre-key
+    // that will be kept for its whole lifetime and grace window.
+    if (s.sessions.refreshPreKeys()) await s.stateStore.save(s.sessions.serialize());
+    s.card = s.sessions.ownCard ?? s.card;
     return s.card.toLink().slice(CARD_URI_PREFIX.length);
   }
 
@@ -672,7 +679,7 @@ export class RealApi implements AppApi {
       // new connections: the engine restarts on the same database.
       await this.#stopEngine(s);
       const wallet = this.#wallet(s.identity, next.network);
-      s.card = this.#issueCard(s.identity, s.displayName, wallet.address);
+      s.card = await this.#issueCard(s, wallet.address);
       this.#wire(s, wallet);
     } else {
       const { engine } = await s.engine;
@@ -806,8 +813,13 @@ export class RealApi implements AppApi {
     // Saved by compare-and-set: should a second instance of this profile ever run over the
     // same database, the one whose state is stale stops instead of reusing a message key.
     const stateStore = await SessionStateStore.open(db, STATE_STORE, KEYS.sessions);
-    const state = stateStore.state;
-    const sessions = state ? SessionManager.deserialize(identity, state) : SessionManager.create(identity);
+    const sessions = this.#loadSessions(identity, stateStore.state);
+    const wallet = this.#wallet(identity, settings.network);
+    // Our pre-keys exist only in this state: it is stored before any card announcing them
+    // can be shown (session/prekeys.ts).
+    sessions.refreshPreKeys();
+    const ownCard = sessions.issueOwnCard({ displayName, addresses: [wallet.address] });
+    await stateStore.save(sessions.serialize());
     const port = new EnvelopeSessions({
       self: identity.peerId,
       sessions,
@@ -820,6 +832,12 @@ export class RealApi implements AppApi {
           .then(() => this.#emit({ type: 'conversations' }))
           .catch((e: unknown) => this.#report(e));
       },
+      // A contact's re-issued card (rotated pre-key): kept, so a backup restores the newest.
+      onContactCard: (card) => {
+        const current = this.#session;
+        if (current?.port !== port) return;
+        this.#keepCard(current, card).catch((e: unknown) => this.#report(e));
+      },
     });
     const cards = new Map<ContactId, ContactCard>();
     for (const [, value] of await db.scan(CONTACTS_STORE)) {
@@ -831,7 +849,6 @@ export class RealApi implements AppApi {
         this.#report(e);
       }
     }
-    const wallet = this.#wallet(identity, settings.network);
     const session: Session = {
       seed,
       identity,
@@ -841,8 +858,9 @@ export class RealApi implements AppApi {
       trust: await loadTrust(db, STATE_STORE),
       port,
       sessions,
+      stateStore,
       settings,
-      card: this.#issueCard(identity, displayName, wallet.address),
+      card: ownCard,
       // Replaced by `#wire` below, before anything can wait on it.
       engine: new Promise<Running>(() => undefined),
       running: undefined,
@@ -861,14 +879,35 @@ export class RealApi implements AppApi {
     return { address: hd.address(net.prefix, 0, 0, 0), privateKey: hd.privateKey(0, 0, 0) };
   }
 
-  #issueCard(identity: Identity, displayName: string, address: Address): ContactCard {
-    return ContactCard.create(identity, { displayName, addresses: [address] });
+  /**
+   * The stored sessions, or new ones when there are none or they are of a format this
+   * version no longer reads (version 1 held no pre-keys: its sessions started from
+   * seed-derived ones). Contacts come back from their stored cards and sessions start anew.
+   */
+  #loadSessions(identity: Identity, state: Uint8Array | undefined): SessionManager {
+    if (state !== undefined) {
+      try {
+        return SessionManager.deserialize(identity, state);
+      } catch (e) {
+        if (!(e instanceof DecodeError && e.code === 'UNKNOWN_VERSION')) throw e;
+        this.#report(e);
+      }
+    }
+    return SessionManager.create(identity);
+  }
+
+  /** Our card for `address`, with the current pre-key; its state is saved before it is used. */
+  async #issueCard(s: Session, address: Address): Promise<ContactCard> {
+    const card = s.sessions.issueOwnCard({ displayName: s.displayName, addresses: [address] });
+    await s.stateStore.save(s.sessions.serialize());
+    return card;
   }
 
   /** Starts the node connection and the engine in the background (`s.engine`). */
   #wire(s: Session, wallet: { address: Address; privateKey: Uint8Array }): void {
     const prefix = NETWORKS[s.settings.network].prefix;
-    s.sessions.setOwnCard(s.card);
+    // The session manager owns our card (it re-issues it when the pre-key rotates).
+    s.card = s.sessions.ownCard ?? s.card;
     const client = new KaspaRpcClient({ urls: s.settings.nodeUrls });
     s.client = client;
     this.#setNetwork(s, client, 'connecting');

@@ -3,7 +3,7 @@
  * real sessions, the Kaspa chain adapter and (optionally) werift links, over a persistent
  * in-memory database so a client can be killed and restarted.
  */
-import { ContactCard } from '../../../src/core/contact/card.ts';
+import type { ContactCard } from '../../../src/core/contact/card.ts';
 import { Identity } from '../../../src/core/identity/identity.ts';
 import { SessionManager } from '../../../src/core/session/session-manager.ts';
 import {
@@ -48,7 +48,10 @@ export class ChainUser {
       openDb?: () => Promise<KeyValueStore>;
     } = {},
   ) {
-    this.card = ContactCard.create(this.identity, { displayName: name, addresses: [this.address] });
+    // The pre-keys the card announces exist only in the session state: it is kept from here on.
+    const sessions = SessionManager.create(this.identity);
+    this.card = sessions.issueOwnCard({ displayName: name, addresses: [this.address] });
+    this.sessionState = sessions.serialize();
     this.id = contactIdOf(this.identity.peerId);
   }
 

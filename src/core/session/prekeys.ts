@@ -1,0 +1,242 @@
+/**
+ * Our signed pre-keys: random, kept in the encrypted session state (never derived from the
+ * seed), rotated, and deleted after a grace window, so that the seed alone (recovery key,
+ * or a stolen vault and its password) opens no first message sent to a deleted pre-key.
+ *
+ * Each pre-key is a pair, rotated together under one id: an X25519 key (X3DH §2.4 SPK) and
+ * an ML-KEM-768 key, PQXDH's "last-resort" pqkem pre-key (PQXDH §2.5, §3.2). A pre-key is
+ * current until it is `rotateAfterMs` old or has started `rotateAfterFirstContacts` sessions
+ * (X3DH §4.6 / PQXDH §3.2: replace the signed pre-key at some interval); it is then retired,
+ * still opens first-contact frames for `graceMs`, and is wiped.
+ *
+ * Replay (X3DH §4.2, PQXDH §4.2-4.3). Without one-time pre-keys a recorded first message
+ * derives the same session keys again. Each pre-key therefore remembers the ephemeral keys
+ * EK_A of the sessions it started; a first-contact frame whose EK_A is known but whose
+ * session is gone is refused. The list is bounded by `rotateAfterFirstContacts` and leaves
+ * with its pre-key, when every frame sealed to it stops opening at all.
+ *
+ * Binary layout (inside the session state, version of that state):
+ *
+ *   varuint n | n × (u32 id | u64 createdAt ms | u64 retiredAt ms (0 = current)
+ *                    | x25519 secret[32] | ML-KEM seed[64] | varuint firstContacts
+ *                    | varuint m | m × EK_A[32])
+ */
+import type { ByteReader, ByteWriter } from '../../util/binary.ts';
+import { DecodeError, assertInteger } from '../../util/errors.ts';
+import { bytesToHex, equalBytes, hexToBytes, randomBytes, wipe } from '../../util/bytes.ts';
+import {
+  ML_KEM,
+  mlKemKeyPair,
+  randomX25519KeyPair,
+  x25519KeyPair,
+  type MlKemPublicKey,
+  type PublicPreKey,
+  type X25519KeyPair,
+  type X25519PublicKey,
+} from '../identity/keys.ts';
+
+export type { PublicPreKey };
+
+const DAY_MS = 86_400_000;
+
+/** When pre-keys rotate and how long a retired one still opens first messages. */
+export interface PreKeyPolicy {
+  /** Age at which the current pre-key is replaced. @default 7 days */
+  readonly rotateAfterMs: number;
+  /** Sessions started under one pre-key before it is replaced. @default 50 */
+  readonly rotateAfterFirstContacts: number;
+  /**
+   * How long a replaced pre-key still opens first-contact frames before it is wiped.
+   * @default 14 days: a chain message is republished every 20 h, 4 times, and each copy is
+   * readable for ~30 h (docs/delivery.md, NOTES §3), ~90 h in all; 14 days also covers a
+   * sender whose message waits for funds, and equals the envelope replay window (older
+   * envelopes are refused anyway).
+   */
+  readonly graceMs: number;
+}
+
+/** The defaults above. */
+export const DEFAULT_PREKEY_POLICY: PreKeyPolicy = {
+  rotateAfterMs: 7 * DAY_MS,
+  rotateAfterFirstContacts: 50,
+  graceMs: 14 * DAY_MS,
+};
+
+/** One of our pre-keys with its secrets. */
+export interface PreKeyPair {
+  readonly id: number;
+  readonly dh: X25519KeyPair;
+  readonly kemPublicKey: MlKemPublicKey;
+  /** The expanded ML-KEM-768 decapsulation key. */
+  readonly kemSecretKey: Uint8Array;
+}
+
+interface Entry {
+  readonly id: number;
+  readonly createdAt: number;
+  retiredAt: number;
+  readonly dh: X25519KeyPair;
+  readonly kemSeed: Uint8Array;
+  kem: { publicKey: MlKemPublicKey; secretKey: Uint8Array } | null;
+  firstContacts: number;
+  readonly seen: Set<string>;
+}
+
+/** Most pre-keys a state may hold: the current one and those in their grace window. */
+const MAX_KEYS = 64;
+
+function checkPolicy(p: PreKeyPolicy): PreKeyPolicy {
+  assertInteger('rotateAfterMs', p.rotateAfterMs, 1, Number.MAX_SAFE_INTEGER);
+  assertInteger('rotateAfterFirstContacts', p.rotateAfterFirstContacts, 1, 1_000_000);
+  assertInteger('graceMs', p.graceMs, 0, Number.MAX_SAFE_INTEGER);
+  return p;
+}
+
+function newEntry(id: number, now: number): Entry {
+  return {
+    id,
+    createdAt: now,
+    retiredAt: 0,
+    dh: randomX25519KeyPair(),
+    kemSeed: randomBytes(ML_KEM.seed),
+    kem: null,
+    firstContacts: 0,
+    seen: new Set(),
+  };
+}
+
+/** Our pre-keys: one current, the retired ones still inside their grace window. */
+export class PreKeyRing {
+  readonly policy: PreKeyPolicy;
+  readonly #keys: Entry[];
+
+  private constructor(keys: Entry[], policy: PreKeyPolicy) {
+    this.#keys = keys;
+    this.policy = checkPolicy(policy);
+  }
+
+  /** A ring with one fresh pre-key; its id is random, later ids count up from it. */
+  static create(now: number, policy: PreKeyPolicy = DEFAULT_PREKEY_POLICY): PreKeyRing {
+    const id = new DataView(randomBytes(4).buffer).getUint32(0) >>> 1;
+    return new PreKeyRing([newEntry(id, now)], policy);
+  }
+
+  /** The pre-key that cards announce now. */
+  current(): PublicPreKey {
+    return this.#public(this.#current());
+  }
+
+  /** Every pre-key that still opens first-contact frames, newest first. */
+  active(): PreKeyPair[] {
+    return this.#keys.map((e) => {
+      const kem = this.#kem(e);
+      return { id: e.id, dh: e.dh, kemPublicKey: kem.publicKey, kemSecretKey: kem.secretKey };
+    });
+  }
+
+  /** True when `publicKey` is one of the pre-keys we hold. */
+  holds(id: number, publicKey: X25519PublicKey): boolean {
+    return this.#keys.some((e) => e.id === id && equalBytes(e.dh.publicKey, publicKey));
+  }
+
+  /** True when pre-key `id` already started a session from ephemeral key `ek`. */
+  hasSeen(id: number, ek: X25519PublicKey): boolean {
+    return this.#keys.find((e) => e.id === id)?.seen.has(bytesToHex(ek)) ?? false;
+  }
+
+  /**
+   * False when pre-key `id` may start no more sessions: a retired key that has started four
+   * times its quota (someone floods an old card), so its replay list stays bounded.
+   */
+  mayStart(id: number): boolean {
+    const e = this.#keys.find((k) => k.id === id);
+    if (e === undefined) return false;
+    return e.retiredAt === 0 || e.seen.size < 4 * this.policy.rotateAfterFirstContacts;
+  }
+
+  /** Records a session started under pre-key `id` from `ek`; the caller then calls `refresh`. */
+  accept(id: number, ek: X25519PublicKey): void {
+    const e = this.#keys.find((k) => k.id === id);
+    if (e === undefined) return;
+    e.seen.add(bytesToHex(ek));
+    e.firstContacts += 1;
+  }
+
+  /**
+   * Rotates the current pre-key when it is due and wipes retired ones past their grace
+   * window. True when anything changed (the card must then be re-issued and the state saved).
+   */
+  refresh(now: number): boolean {
+    let changed = false;
+    const cur = this.#current();
+    if (
+      now - cur.createdAt >= this.policy.rotateAfterMs ||
+      cur.firstContacts >= this.policy.rotateAfterFirstContacts
+    ) {
+      cur.retiredAt = now;
+      this.#keys.unshift(newEntry((cur.id + 1) >>> 0, now));
+      changed = true;
+    }
+    for (let i = this.#keys.length - 1; i >= 1; i--) {
+      const e = this.#keys[i]!;
+      if (now - e.retiredAt >= this.policy.graceMs || i >= MAX_KEYS) {
+        this.#keys.splice(i, 1);
+        wipe(e.dh.secretKey, e.kemSeed, ...(e.kem ? [e.kem.secretKey] : []));
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  #current(): Entry {
+    return this.#keys[0]!;
+  }
+
+  #kem(e: Entry): { publicKey: MlKemPublicKey; secretKey: Uint8Array } {
+    e.kem ??= mlKemKeyPair(e.kemSeed);
+    return e.kem;
+  }
+
+  #public(e: Entry): PublicPreKey {
+    return { id: e.id, publicKey: e.dh.publicKey, kemPublicKey: this.#kem(e).publicKey };
+  }
+
+  /** Writes the ring into `w` (part of the session state). */
+  write(w: ByteWriter): void {
+    w.varUint(this.#keys.length);
+    for (const e of this.#keys) {
+      w.u32(e.id).u64(e.createdAt).u64(e.retiredAt).bytes(e.dh.secretKey).bytes(e.kemSeed);
+      w.varUint(e.firstContacts).varUint(e.seen.size);
+      for (const ek of e.seen) w.bytes(hexToBytes(ek));
+    }
+  }
+
+  /** Reads `write` output; DecodeError on anything else. */
+  static read(r: ByteReader, policy: PreKeyPolicy = DEFAULT_PREKEY_POLICY): PreKeyRing {
+    const n = r.varUint('pre-key count');
+    if (n < 1 || n > MAX_KEYS) throw new DecodeError('MALFORMED', `session state holds ${n} pre-keys`);
+    const keys: Entry[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = r.u32('pre-key id');
+      const createdAt = time(r.u64('pre-key creation'));
+      const retiredAt = time(r.u64('pre-key retirement'));
+      const dh = x25519KeyPair(r.bytes(32, 'pre-key secret'));
+      const kemSeed = r.bytes(ML_KEM.seed, 'ML-KEM seed');
+      const firstContacts = r.varUint('first contacts');
+      const m = r.varUint('seen count');
+      if (m > firstContacts)
+        throw new DecodeError('MALFORMED', 'more seen ephemeral keys than first contacts');
+      const seen = new Set<string>();
+      for (let j = 0; j < m; j++) seen.add(bytesToHex(r.bytes(32, 'seen ephemeral key')));
+      if ((i === 0) !== (retiredAt === 0)) throw new DecodeError('MALFORMED', 'pre-key retirement');
+      if (keys.some((k) => k.id === id)) throw new DecodeError('MALFORMED', 'duplicate pre-key id');
+      keys.push({ id, createdAt, retiredAt, dh, kemSeed, kem: null, firstContacts, seen });
+    }
+    return new PreKeyRing(keys, policy);
+  }
+}
+
+function time(t: bigint): number {
+  if (t > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError('MALFORMED', 'time out of range');
+  return Number(t);
+}

@@ -1,0 +1,185 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Address, AddressVersion } from '../../src/kaspa/address.ts';
+import { ContactCard } from '../../src/core/contact/card.ts';
+import { bytesToHex } from '../../src/util/bytes.ts';
+import { Identity } from '../../src/core/identity/identity.ts';
+import { SessionManager } from '../../src/core/session/session-manager.ts';
+import { DEFAULT_PREKEY_POLICY } from '../../src/core/session/prekeys.ts';
+import { EnvelopeSessions, contactIdOf } from '../../src/core/delivery/sessions.ts';
+import { randomBytes } from '../../src/util/bytes.ts';
+import { makeUser, errorCode, enc, dec, type TestUser } from './helpers.ts';
+
+describe('contact cards in the session manager', () => {
+  it('a different card with an equal issue time is refused (STALE_VERSION); the same card again is a no-op', () => {
+    const a = makeUser('alice');
+    const b = makeUser('bob');
+    b.sessions.addContact(a.card);
+    const rival = ContactCard.create(a.identity, {
+      preKey: a.sessions.preKey,
+      displayName: 'not alice',
+      addresses: [new Address('kaspatest', AddressVersion.PubKey, new Uint8Array(32).fill(9))],
+      issuedAt: a.card.issuedAt,
+    });
+    assert.equal(
+      errorCode(() => b.sessions.addContact(rival)),
+      'STALE_VERSION',
+    );
+    assert.equal(b.sessions.contact(a.identity.peerId)?.displayName, 'alice');
+    b.sessions.addContact(ContactCard.deserialize(a.card.serialize()));
+    assert.equal(b.sessions.contact(a.identity.peerId)?.displayName, 'alice');
+  });
+});
+
+describe('forward secrecy before the first reply', () => {
+  it('after rotation and the grace window, 0 of N archived pre-reply messages open with the seed', () => {
+    const b = makeUser('bob');
+    const archive: Uint8Array[] = [];
+    const N = 6;
+    const unread = makeUser('unread');
+    unread.sessions.addContact(b.card);
+    // Never delivered to Bob: the control below opens it with a state stolen in time.
+    const lost = unread.sessions.encrypt(b.identity.peerId, enc('lost on the way'));
+    for (let i = 0; i < N; i++) {
+      const a = makeUser(`stranger ${i}`);
+      a.sessions.addContact(b.card);
+      for (let j = 0; j < 2; j++) {
+        const frame = a.sessions.encrypt(b.identity.peerId, enc(`pre-reply ${i}.${j}`));
+        archive.push(frame);
+        const r = b.sessions.decrypt(frame);
+        assert.equal(r.kind === 'message' && dec(r.plaintext), `pre-reply ${i}.${j}`);
+      }
+    }
+    // An attacker's own code keeps every key it can get.
+    const keepAll = { rotateAfterMs: 1e15, rotateAfterFirstContacts: 1e6, graceMs: 1e15 };
+    const steal = (): SessionManager =>
+      SessionManager.deserialize(Identity.fromSeed(b.identity.exportSeed()), b.sessions.serialize(), {
+        now: () => b.clock.now,
+        preKeys: keepAll,
+      });
+    // Control: inside the grace window a stolen state still opens what Bob never received.
+    b.clock.now += DEFAULT_PREKEY_POLICY.rotateAfterMs;
+    assert.equal(b.sessions.refreshPreKeys(), true, 'rotated');
+    assert.equal(steal().tryDecrypt(lost)?.kind, 'message');
+    b.clock.now += DEFAULT_PREKEY_POLICY.graceMs;
+    assert.equal(b.sessions.refreshPreKeys(), true, 'old pre-key wiped');
+    // The attacker: the seed (recovery key, or a stolen vault and its password), every frame
+    // ever published, and the device's storage (sealed under a key the seed yields).
+    const seed = b.identity.exportSeed();
+    const attackers = [
+      SessionManager.create(Identity.fromSeed(seed), { now: () => b.clock.now, preKeys: keepAll }),
+      steal(),
+    ];
+    let opened = 0;
+    for (const attacker of attackers)
+      for (const frame of [...archive, lost]) {
+        try {
+          if (attacker.tryDecrypt(frame)?.kind === 'message') opened++;
+        } catch {
+          // refused: not opened
+        }
+      }
+    assert.equal(opened, 0);
+  });
+});
+
+describe('replayed first-contact frames', () => {
+  it('an archived first-contact frame of a session that has ended installs nothing, and no header key and nonce pair is used twice', () => {
+    const a = makeUser('alice');
+    const b = makeUser('bob');
+    a.sessions.addContact(b.card);
+    const first = a.sessions.encrypt(b.identity.peerId, enc('hello'));
+    b.sessions.decrypt(first);
+    const tags = new Set<string>();
+    const fromBob = (text: string): Uint8Array => {
+      const f = b.sessions.encrypt(a.identity.peerId, enc(text));
+      const tag = bytesToHex(f.subarray(0, 8));
+      assert.equal(tags.has(tag), false, `tag of "${text}" repeats`);
+      tags.add(tag);
+      return f;
+    };
+    a.sessions.decrypt(fromBob('welcome'));
+    // Alice loses her state three times; each time her new session replaces the last one.
+    for (let i = 0; i < 3; i++) {
+      const fresh = SessionManager.create(a.identity, { now: () => a.clock.now });
+      fresh.issueOwnCard({ displayName: 'alice', addresses: a.card.addresses });
+      fresh.addContact(b.card);
+      b.sessions.decrypt(fresh.encrypt(b.identity.peerId, enc(`restart ${i}`)));
+      fresh.decrypt(fromBob(`back ${i}`));
+    }
+    const before = bytesToHex(b.sessions.serialize());
+    assert.notEqual(
+      errorCode(() => b.sessions.tryDecrypt(first)),
+      'none',
+    );
+    assert.equal(bytesToHex(b.sessions.serialize()), before);
+    fromBob('after the replay');
+  });
+});
+
+describe('session adapter: first contact and card announcements', () => {
+  const adapter = (user: TestUser, now: () => number): EnvelopeSessions =>
+    new EnvelopeSessions({ self: user.identity.peerId, sessions: user.sessions, save: async () => {}, now });
+  const chat = (text: string, sentAt: number) =>
+    ({ type: 'chat', id: randomBytes(16), sentAt, text }) as const;
+
+  it('a first-contact frame 60 days old (outside the replay window) installs no session', async () => {
+    const a = makeUser('alice');
+    // A pre-key kept past 60 days (a policy of its own), so only the age check stands in the way.
+    const b = makeUser('bob', {
+      preKeys: { rotateAfterMs: 90 * 86_400_000, rotateAfterFirstContacts: 50, graceMs: 0 },
+    });
+    const sender = adapter(a, () => a.clock.now);
+    sender.add(b.card);
+    const [frame] = await sender.seal(contactIdOf(b.identity.peerId), [chat('old news', a.clock.now)]);
+    b.clock.now += 60 * 86_400_000;
+    const before = bytesToHex(b.sessions.serialize());
+    const got = await adapter(b, () => b.clock.now).open(contactIdOf(a.identity.peerId), frame!);
+    assert.deepEqual(got, []);
+    assert.equal(b.sessions.hasSession(a.identity.peerId), false);
+    assert.equal(bytesToHex(b.sessions.serialize()), before);
+  });
+
+  it('a rotated pre-key reaches a contact in session traffic; a restored peer then starts over cleanly', async () => {
+    const a = makeUser('alice');
+    const b = makeUser('bob');
+    const [ta, tb] = [adapter(a, () => a.clock.now), adapter(b, () => b.clock.now)];
+    ta.add(b.card);
+    const [ia, ib] = [contactIdOf(a.identity.peerId), contactIdOf(b.identity.peerId)];
+    const hop = async (
+      from: EnvelopeSessions,
+      to: EnvelopeSessions,
+      id: string,
+      text: string,
+      now: number,
+    ) => {
+      const frames = await from.seal(to === tb ? ib : ia, [chat(text, now)]);
+      const out = [];
+      for (const f of frames) out.push(...(await to.open(id, f)));
+      return out.map((f) => (f.type === 'chat' ? f.text : f.type));
+    };
+    assert.deepEqual(await hop(ta, tb, ia, 'hi', a.clock.now), ['hi']);
+    assert.deepEqual(await hop(tb, ta, ib, 'hello', b.clock.now), ['hello']);
+    // Bob knew only Alice's compact card from her first-contact frame; her next message hands
+    // over the full one.
+    assert.equal(tb.card(ia)?.kemPreKey, undefined);
+    assert.deepEqual(await hop(ta, tb, ia, 'how are you', a.clock.now), ['how are you']);
+    assert.notEqual(tb.card(ia)?.kemPreKey, undefined);
+    // A week on, Bob's pre-key rotates; Alice learns his new card with his next message.
+    b.clock.now += DEFAULT_PREKEY_POLICY.rotateAfterMs;
+    a.clock.now = b.clock.now;
+    assert.equal(b.sessions.refreshPreKeys(), true);
+    const bobNow = b.sessions.ownCard!;
+    assert.notEqual(bobNow.preKeyId, b.card.preKeyId);
+    assert.deepEqual(await hop(tb, ta, ib, 'fine', b.clock.now), ['fine']);
+    assert.equal(ta.card(ib)?.issuedAt, bobNow.issuedAt);
+    // Alice loses her state and restores from her seed with Bob's newest card: her new
+    // session replaces the old one on Bob's side, both ways.
+    const fresh = makeUser('alice', { now: () => a.clock.now }, a.identity.exportSeed());
+    const ta2 = adapter(fresh, () => a.clock.now);
+    ta2.add(ta.card(ib)!);
+    assert.deepEqual(await hop(ta2, tb, ia, 'restored', a.clock.now), ['restored']);
+    assert.deepEqual(await hop(tb, ta2, ib, 'welcome back', b.clock.now), ['welcome back']);
+    assert.deepEqual(await hop(ta2, tb, ia, 'thanks', a.clock.now), ['thanks']);
+  });
+});
