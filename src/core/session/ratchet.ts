@@ -81,19 +81,29 @@ function aead(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array): ReturnType<t
   return xchacha20poly1305(key, nonce, aad);
 }
 
-/** Per-header-key cache of derived tags: HMACs are recomputed only when a window moves. */
-class TagCache {
-  readonly #byKey = new Map<string, string[]>();
+/**
+ * The last message number a sender may use: `encrypt` refuses to go past it, so a receiver
+ * never looks for a tag beyond it (HMAC input is u32be(N), which would otherwise wrap to 0).
+ */
+const MAX_MESSAGE_NUMBER = 0xffff_fffe;
+
+/**
+ * Tags of the current windows, per header key. Each tag is HMAC(HK, N) for one N, computed
+ * on its own: a window [N, N + lookahead) costs `lookahead` HMACs wherever N is, so loading
+ * a session and moving a window cost O(lookahead) whatever the counter (never O(N)), and
+ * memory holds the windows alone. When a window slides, only the new numbers are computed.
+ */
+class TagWindows {
+  readonly #byKey = new Map<string, Map<number, string>>();
 
   tags(hk: Uint8Array, from: number, count: number): string[] {
     const id = bytesToHex(hk);
-    let list = this.#byKey.get(id);
-    if (list === undefined) {
-      list = [];
-      this.#byKey.set(id, list);
-    }
-    while (list.length < from + count) list.push(bytesToHex(headerTag(hk, list.length).tag));
-    return list.slice(from, from + count);
+    const old = this.#byKey.get(id);
+    const window = new Map<number, string>();
+    const end = Math.min(from + count, MAX_MESSAGE_NUMBER + 1);
+    for (let n = from; n < end; n++) window.set(n, old?.get(n) ?? bytesToHex(headerTag(hk, n).tag));
+    this.#byKey.set(id, window);
+    return [...window.values()];
   }
 
   retain(keys: readonly (Uint8Array | null)[]): void {
@@ -119,7 +129,7 @@ export class Ratchet {
   #nhkr: Uint8Array;
   #skipped: SkippedKey[];
   #recent: string[];
-  #cache = new TagCache();
+  #windows = new TagWindows();
   #slots: Map<string, Slot> | null = null;
   readonly limits: RatchetLimits;
 
@@ -280,13 +290,13 @@ export class Ratchet {
     const m = new Map<string, Slot>();
     const w = this.limits.lookahead;
     if (this.#hkr !== null && this.#ckr !== null) {
-      this.#cache
+      this.#windows
         .tags(this.#hkr, this.#nr, w)
         .forEach((t, i) => m.set(t, { kind: 'current', n: this.#nr + i }));
     }
-    this.#cache.tags(this.#nhkr, 0, w).forEach((t, i) => m.set(t, { kind: 'next', n: i }));
+    this.#windows.tags(this.#nhkr, 0, w).forEach((t, i) => m.set(t, { kind: 'next', n: i }));
     for (const key of this.#skipped) m.set(key.tag, { kind: 'skipped', key });
-    this.#cache.retain([this.#hkr, this.#nhkr]);
+    this.#windows.retain([this.#hkr, this.#nhkr]);
     this.#slots = m;
     return m;
   }
