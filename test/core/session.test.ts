@@ -455,3 +455,19 @@ describe('session load cost and counter jumps', () => {
     assert.equal(got.kind === 'message' && dec(got.plaintext), 'last');
   });
 });
+
+describe('ratchet limits', () => {
+  it('limits that break the per-frame bound are refused with RangeError naming the field', () => {
+    const [a, b] = makePair();
+    deliver(a, b, 'open');
+    const state = b.sessions.serialize();
+    const bad = [
+      { ...DEFAULT_RATCHET_LIMITS, lookahead: 0 },
+      { ...DEFAULT_RATCHET_LIMITS, maxSkipped: DEFAULT_RATCHET_LIMITS.lookahead - 1 },
+      { ...DEFAULT_RATCHET_LIMITS, recentTags: 1.5 },
+    ];
+    for (const limits of bad) {
+      assert.throws(() => SessionManager.deserialize(b.identity, state, { limits }), /"limits\./);
+    }
+  });
+});

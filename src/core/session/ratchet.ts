@@ -20,7 +20,7 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { SessionError } from '../errors.ts';
 import { ByteReader, ByteWriter } from '../../util/binary.ts';
-import { DecodeError } from '../../util/errors.ts';
+import { DecodeError, assertInteger } from '../../util/errors.ts';
 import { bytesToHex, concatBytes, equalBytes, hexToBytes, wipe } from '../../util/bytes.ts';
 import {
   asX25519PublicKey,
@@ -32,7 +32,14 @@ import {
 } from '../identity/keys.ts';
 import { TAG_BYTES, headerTag, kdfChain, kdfRoot, messageCipherKeys } from './kdf.ts';
 
-/** Bounds on what a session keeps for late messages. */
+/**
+ * Bounds on what a session keeps for late messages, and so on the work a peer can cause.
+ * One received frame costs at most `lookahead - 1 + maxSkipped` chain steps: a gap inside
+ * the current chain is found only within the tag window (at most `lookahead - 1` skipped),
+ * and the end of a previous chain announced by a header's PN may lie at most `maxSkipped`
+ * ahead (DR §3.5 MAX_SKIP). Loading costs O(lookahead + maxSkipped) HMACs, whatever the
+ * counters: a peer that pushes its counter up by a full window per frame gains nothing.
+ */
 export interface RatchetLimits {
   /** Messages ahead of the last received one whose tags are precomputed (and most a chain may skip). */
   readonly lookahead: number;
@@ -51,6 +58,15 @@ export const DEFAULT_RATCHET_LIMITS: RatchetLimits = {
   maxSkippedAgeMs: 30 * 24 * 3600 * 1000,
   recentTags: 256,
 };
+
+/** Refuses limits that would break the bounds above (RangeError names the field). */
+function checkLimits(l: RatchetLimits): void {
+  assertInteger('limits.lookahead', l.lookahead, 1, 4096);
+  // The keys a window gap leaves behind must fit among the kept skipped keys.
+  assertInteger('limits.maxSkipped', l.maxSkipped, l.lookahead, 100_000);
+  assertInteger('limits.maxSkippedAgeMs', l.maxSkippedAgeMs, 0, 10 * 365 * 24 * 3600 * 1000);
+  assertInteger('limits.recentTags', l.recentTags, 0, 65_536);
+}
 
 const STATE_VERSION = 1;
 const HEADER_VERSION = 1;
@@ -168,6 +184,7 @@ export class Ratchet {
     this.#nhkr = s.nhkr;
     this.#skipped = s.skipped;
     this.#recent = s.recent;
+    checkLimits(limits);
     this.limits = limits;
   }
 
