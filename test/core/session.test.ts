@@ -232,7 +232,7 @@ describe('forward secrecy and post-compromise security', () => {
     const ad = concatBytes(a.identity.publicKey, b.identity.publicKey);
     const opens = (mk: Uint8Array, f: Uint8Array): boolean => {
       const { key, nonce } = messageCipherKeys(mk);
-      const split = TAG_BYTES + 53;
+      const split = TAG_BYTES + 57;
       try {
         xchacha20poly1305(key, nonce, concatBytes(ad, f.subarray(0, split))).decrypt(f.subarray(split));
         return true;
@@ -469,5 +469,45 @@ describe('ratchet limits', () => {
     for (const limits of bad) {
       assert.throws(() => SessionManager.deserialize(b.identity, state, { limits }), /"limits\./);
     }
+  });
+});
+
+describe('frames delimit themselves for their recipient (encrypted length)', () => {
+  it('prefix framing: a frame followed by other bytes opens and reports its own length', () => {
+    const [a, b] = makePair();
+    const first = a.sessions.encrypt(b.identity.peerId, enc('first contact'));
+    const junk = new Uint8Array(300).fill(0xa5);
+    const r1 = b.sessions.tryDecrypt(concatBytes(first, junk), 'prefix');
+    assert.equal(r1?.kind === 'message' && r1.length, first.length);
+    assert.equal(text(r1!), 'first contact');
+    deliver(b, a, 'answer');
+    const follow = a.sessions.encrypt(b.identity.peerId, enc('follow-up'));
+    const r2 = b.sessions.tryDecrypt(concatBytes(follow, junk), 'prefix');
+    assert.equal(r2?.kind === 'message' && r2.length, follow.length);
+    assert.equal(text(r2!), 'follow-up');
+  });
+
+  it('exact framing refuses trailing or missing bytes, and the state is unchanged', () => {
+    const [a, b] = makePair();
+    deliver(a, b, 'open');
+    const f = a.sessions.encrypt(b.identity.peerId, enc('exact'));
+    assert.equal(
+      errorCode(() => b.sessions.decrypt(concatBytes(f, Uint8Array.of(0)))),
+      'TRAILING_BYTES',
+    );
+    assert.equal(
+      errorCode(() => b.sessions.tryDecrypt(f.subarray(0, f.length - 1), 'prefix')),
+      'TRUNCATED',
+    );
+    assert.equal(text(b.sessions.decrypt(f)), 'exact');
+  });
+
+  it('a late frame opened with a skipped key also reports its length', () => {
+    const [a, b] = makePair();
+    deliver(a, b, 'open');
+    const late = a.sessions.encrypt(b.identity.peerId, enc('late'));
+    deliver(a, b, 'overtakes');
+    const r = b.sessions.tryDecrypt(concatBytes(late, new Uint8Array(40)), 'prefix');
+    assert.equal(r?.kind === 'message' && r.length, late.length);
   });
 });

@@ -5,8 +5,14 @@
  * Frame = tag[8] | encHeader | ciphertext
  *   tag        = headerTag(HKs, Ns).tag (kdf.ts): pseudorandom, different for every message
  *   encHeader  = XChaCha20-Poly1305(HKs, headerTag(HKs, Ns).nonce, aad = tag)(header)
- *   header     = u8 version=1 | DHs public[32] | u32 PN          (DR §3.2 HEADER, §4.3)
+ *   header     = u8 version=2 | DHs public[32] | u32 PN | u32 L   (DR §3.2 HEADER, §4.3)
  *   ciphertext = XChaCha20-Poly1305(mk)(plaintext, aad = AD | tag | encHeader)   (DR §3.4)
+ *
+ * L is the length of `ciphertext`. It sits in the encrypted header so that a frame delimits
+ * itself for its recipient alone: inside a batch (envelope/batch.ts) frames carry no length
+ * in clear, and the recipient, having found a frame by its tag, learns where it ends from the
+ * header. Version 1 headers had no L; a version-1 frame no longer authenticates (the header
+ * is four bytes shorter) and is refused as DECRYPT_FAILED.
  *
  * The message number N is not sent: it is implied by the tag, which the recipient looks up
  * among the tags it precomputed for HKr and NHKr (the two keys DR §4.4 DecryptHeader tries)
@@ -69,12 +75,14 @@ function checkLimits(l: RatchetLimits): void {
 }
 
 const STATE_VERSION = 1;
-const HEADER_VERSION = 1;
-const HEADER_BYTES = 1 + 32 + 4;
+const HEADER_VERSION = 2;
+const HEADER_BYTES = 1 + 32 + 4 + 4;
 const ENC_HEADER_BYTES = HEADER_BYTES + 16;
 /** Bytes a frame adds to its plaintext: tag, encrypted header, AEAD tag. */
 export const FRAME_OVERHEAD = TAG_BYTES + ENC_HEADER_BYTES + 16;
 const MAX_AD_BYTES = 256;
+/** Largest plaintext of one frame (16 MiB): far above any transport's message limit. */
+const MAX_PLAINTEXT_BYTES = 1 << 24;
 
 interface SkippedKey {
   readonly hk: Uint8Array;
@@ -91,7 +99,20 @@ type Slot =
 
 /** Outcome of `Ratchet.decrypt`. */
 export type RatchetResult =
-  { readonly kind: 'message'; readonly plaintext: Uint8Array } | { readonly kind: 'duplicate' };
+  | {
+      readonly kind: 'message';
+      readonly plaintext: Uint8Array;
+      /** Bytes of the frame (tag, header, ciphertext): less than the input in `prefix` framing. */
+      readonly length: number;
+    }
+  | { readonly kind: 'duplicate' };
+
+/**
+ * How `decrypt` reads its input: `exact`, the input is one frame (a transport message);
+ * `prefix`, the frame starts the input and its header says where it ends (a batch, whose
+ * frames are not delimited in clear).
+ */
+export type Framing = 'exact' | 'prefix';
 
 function aead(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array): ReturnType<typeof xchacha20poly1305> {
   return xchacha20poly1305(key, nonce, aad);
@@ -272,6 +293,10 @@ export class Ratchet {
 
   /** RatchetEncryptHE (DR §4.3): one frame for `plaintext`. */
   encrypt(plaintext: Uint8Array): Uint8Array {
+    if (plaintext.length > MAX_PLAINTEXT_BYTES)
+      throw new RangeError(
+        `"plaintext" expected at most ${MAX_PLAINTEXT_BYTES} bytes, got ${plaintext.length}`,
+      );
     if (this.#cks === null || this.#hks === null) {
       throw new SessionError('BAD_STATE', 'this side cannot send before it has received a message');
     }
@@ -282,6 +307,7 @@ export class Ratchet {
       .u8(HEADER_VERSION)
       .bytes(this.#dhs.publicKey)
       .u32(this.#pn)
+      .u32(plaintext.length + 16)
       .finish();
     const { tag, nonce } = headerTag(this.#hks, this.#ns);
     const encHeader = aead(this.#hks, nonce, tag).encrypt(header);
@@ -321,14 +347,14 @@ export class Ratchet {
   /**
    * RatchetDecryptHE (DR §4.4). Returns the plaintext, or `duplicate` for a message
    * already delivered. SessionError DECRYPT_FAILED when the frame is not from this session
-   * or was altered; the state is then unchanged.
+   * or was altered; the state is then unchanged. DecodeError TRUNCATED or TRAILING_BYTES when
+   * the input is shorter than the header says, or (`exact` framing) longer.
    */
-  decrypt(frame: Uint8Array, now: number): RatchetResult {
-    if (frame.length < FRAME_OVERHEAD)
+  decrypt(input: Uint8Array, now: number, framing: Framing = 'exact'): RatchetResult {
+    if (input.length < FRAME_OVERHEAD)
       throw new DecodeError('TRUNCATED', 'frame is shorter than its fixed overhead');
-    const tag = frame.subarray(0, TAG_BYTES);
-    const encHeader = frame.subarray(TAG_BYTES, TAG_BYTES + ENC_HEADER_BYTES);
-    const ciphertext = frame.subarray(TAG_BYTES + ENC_HEADER_BYTES);
+    const tag = input.subarray(0, TAG_BYTES);
+    const encHeader = input.subarray(TAG_BYTES, TAG_BYTES + ENC_HEADER_BYTES);
     const tagHex = bytesToHex(tag);
     if (this.#recent.includes(tagHex)) return { kind: 'duplicate' };
     const expired = this.#slotMap().has(tagHex);
@@ -341,12 +367,14 @@ export class Ratchet {
 
     const next = this.#copy();
     let mk: Uint8Array;
+    let header: Header;
     if (slot.kind === 'skipped') {
+      header = openHeader(slot.key.hk, slot.key.n, tag, encHeader);
       mk = slot.key.mk;
       next.#skipped = next.#skipped.filter((k) => k !== slot.key);
     } else {
       const hk = slot.kind === 'current' ? next.#hkr! : next.#nhkr;
-      const header = openHeader(hk, slot.n, tag, encHeader);
+      header = openHeader(hk, slot.n, tag, encHeader);
       if (slot.kind === 'next') {
         next.#skipUntil(header.pn, now);
         next.#dhRatchet(header.dh);
@@ -359,6 +387,12 @@ export class Ratchet {
       next.#nr += 1;
       mk = step.mk;
     }
+    const length = TAG_BYTES + ENC_HEADER_BYTES + header.length;
+    if (input.length < length)
+      throw new DecodeError('TRUNCATED', `frame of ${length} bytes, ${input.length} given`);
+    if (framing === 'exact' && input.length > length)
+      throw new DecodeError('TRAILING_BYTES', `frame of ${length} bytes, ${input.length} given`);
+    const ciphertext = input.subarray(TAG_BYTES + ENC_HEADER_BYTES, length);
     const keys = messageCipherKeys(mk);
     let plaintext: Uint8Array;
     try {
@@ -371,7 +405,7 @@ export class Ratchet {
     if (next.#recent.length > this.limits.recentTags)
       next.#recent.splice(0, next.#recent.length - this.limits.recentTags);
     this.#commit(next);
-    return { kind: 'message', plaintext };
+    return { kind: 'message', plaintext, length };
   }
 
   /**
@@ -551,12 +585,14 @@ function agree(own: X25519KeyPair, peer: X25519PublicKey): Uint8Array {
   }
 }
 
-function openHeader(
-  hk: Uint8Array,
-  n: number,
-  tag: Uint8Array,
-  encHeader: Uint8Array,
-): { dh: X25519PublicKey; pn: number } {
+/** A decrypted message header: the sender's ratchet key, PN, and the ciphertext length. */
+interface Header {
+  readonly dh: X25519PublicKey;
+  readonly pn: number;
+  readonly length: number;
+}
+
+function openHeader(hk: Uint8Array, n: number, tag: Uint8Array, encHeader: Uint8Array): Header {
   let header: Uint8Array;
   try {
     header = aead(hk, headerTag(hk, n).nonce, tag).decrypt(encHeader);
@@ -569,6 +605,9 @@ function openHeader(
     throw new DecodeError('UNKNOWN_VERSION', `message header version ${version}`);
   const dh = asX25519PublicKey(r.bytes(32, 'header DH'));
   const pn = r.u32('header PN');
+  const length = r.u32('header ciphertext length');
+  if (length < 16 || length > MAX_PLAINTEXT_BYTES + 16)
+    throw new DecodeError('MALFORMED', `header declares a ciphertext of ${length} bytes`);
   r.end('header');
-  return { dh, pn };
+  return { dh, pn, length };
 }

@@ -23,7 +23,7 @@ import { randomX25519KeyPair, asX25519PublicKey, type X25519PublicKey } from '..
 import type { Identity, SignedPreKey } from '../identity/identity.ts';
 import type { PeerId } from '../identity/peer-id.ts';
 import { ContactCard, MAX_CARD_BYTES } from '../contact/card.ts';
-import { DEFAULT_RATCHET_LIMITS, Ratchet, type RatchetLimits } from './ratchet.ts';
+import { DEFAULT_RATCHET_LIMITS, Ratchet, type Framing, type RatchetLimits } from './ratchet.ts';
 import { x3dhInitiate, x3dhRespond } from './x3dh.ts';
 import { openFirstContact, sealFirstContact } from './first-contact.ts';
 import { TAG_BYTES } from './kdf.ts';
@@ -52,6 +52,8 @@ export type Received =
       readonly plaintext: Uint8Array;
       /** True when this frame started a session with a peer we had no session with. */
       readonly newSession: boolean;
+      /** Bytes of the frame: where it ends when it was read with `prefix` framing. */
+      readonly length: number;
     }
   | { readonly kind: 'duplicate'; readonly sender: PeerId };
 
@@ -192,13 +194,14 @@ export class SessionManager {
 
   /**
    * Like `decrypt`, but undefined for a frame that is not for us (batch scanning).
-   * A frame whose tag is ours but which fails authentication still throws.
+   * A frame whose tag is ours but which fails authentication still throws. With `prefix`
+   * framing the frame starts `frame` and ends where its encrypted header says (ratchet.ts).
    */
-  tryDecrypt(frame: Uint8Array): Received | undefined {
+  tryDecrypt(frame: Uint8Array, framing: Framing = 'exact'): Received | undefined {
     assertBytes('frame', frame);
     if (frame.length < TAG_BYTES) throw new DecodeError('TRUNCATED', 'frame shorter than its tag');
     const hit = this.#index.get(bytesToHex(frame.subarray(0, TAG_BYTES)));
-    if (hit !== undefined) return this.#decryptIn(hit.peer, hit.entry, frame, false);
+    if (hit !== undefined) return this.#decryptIn(hit.peer, hit.entry, frame, false, framing, 0);
     const opened = openFirstContact(frame, this.#preKeys);
     if (opened === undefined) return undefined;
 
@@ -221,7 +224,9 @@ export class SessionManager {
     const known =
       rec &&
       [rec.active, ...rec.retired].find((e) => e !== null && equalBytes(e.ephemeralKey, opened.ephemeralKey));
-    if (rec !== undefined && known) return this.#decryptIn(key, known, opened.inner, false);
+    // The wrapper's own bytes precede the inner frame, which says where the whole frame ends.
+    const wrapper = frame.length - opened.inner.length;
+    if (rec !== undefined && known) return this.#decryptIn(key, known, opened.inner, false, framing, wrapper);
 
     const s = x3dhRespond(
       this.#identity,
@@ -238,7 +243,7 @@ export class SessionManager {
       peerPreKey: opened.preKey.publicKey,
       indexed: [],
     };
-    const result = entry.ratchet.decrypt(opened.inner, this.#now());
+    const result = entry.ratchet.decrypt(opened.inner, this.#now(), framing);
     // Only an authenticated first message creates or changes anything (X3DH §3.4).
     const target = rec ?? { card, active: null, retired: [] };
     if (rec === undefined) this.#peers.set(key, target);
@@ -251,6 +256,7 @@ export class SessionManager {
       card: target.card,
       plaintext: result.plaintext,
       newSession: true,
+      length: wrapper + result.length,
     };
   }
 
@@ -286,18 +292,32 @@ export class SessionManager {
     this.#reindex(key, entry);
   }
 
-  #decryptIn(key: string, entry: SessionEntry, frame: Uint8Array, newSession: boolean): Received {
+  #decryptIn(
+    key: string,
+    entry: SessionEntry,
+    frame: Uint8Array,
+    newSession: boolean,
+    framing: Framing,
+    wrapper: number,
+  ): Received {
     const rec = this.#peers.get(key)!;
     let result;
     try {
-      result = entry.ratchet.decrypt(frame, this.#now());
+      result = entry.ratchet.decrypt(frame, this.#now(), framing);
     } finally {
       // Expired skipped keys may have been pruned even when decryption failed.
       this.#reindex(key, entry);
     }
     const sender = rec.card.peerId;
     if (result.kind === 'duplicate') return { kind: 'duplicate', sender };
-    return { kind: 'message', sender, card: rec.card, plaintext: result.plaintext, newSession };
+    return {
+      kind: 'message',
+      sender,
+      card: rec.card,
+      plaintext: result.plaintext,
+      newSession,
+      length: wrapper + result.length,
+    };
   }
 
   /** Brings the tag index up to date with one session: only the tags that changed move. */
