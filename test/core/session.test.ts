@@ -511,3 +511,17 @@ describe('frames delimit themselves for their recipient (encrypted length)', () 
     assert.equal(r?.kind === 'message' && r.length, late.length);
   });
 });
+
+describe('first-contact frames show no length in clear', () => {
+  it('the seal length after E′ is masked: frames with the same card do not share those bytes', () => {
+    const a = makeUser('alice');
+    const b = makeUser('bob');
+    a.sessions.addContact(b.card);
+    const frames = Array.from({ length: 16 }, () => a.sessions.encrypt(b.identity.peerId, enc('same')));
+    // Same card, same plaintext length: an unmasked length field would be 16 equal values.
+    const fields = new Set(frames.map((f) => bytesToHex(f.subarray(TAG_BYTES + 32, TAG_BYTES + 34))));
+    assert.ok(fields.size > 1, 'the length field repeats');
+    assert.equal(new Set(frames.map((f) => f.length)).size, 1);
+    for (const f of frames) assert.equal(text(b.sessions.decrypt(f)), 'same');
+  });
+});
