@@ -144,6 +144,21 @@ export class SessionManager {
   }
 
   /**
+   * True when frames to `peer` go in the first-contact wrapper: no session yet, or ours
+   * awaits the peer's first reply. A batch places such frames where first contacts are
+   * looked for (envelope/batch.ts).
+   */
+  awaitsReply(peer: PeerId): boolean {
+    const active = this.#peers.get(bytesToHex(peer))?.active;
+    return active == null || (active.initiator && !active.ratchet.hasReceived);
+  }
+
+  /** True when an 8-byte frame tag belongs to one of our sessions (a table lookup, no cryptography). */
+  recognises(tag: Uint8Array): boolean {
+    return tag.length === TAG_BYTES && this.#index.has(bytesToHex(tag));
+  }
+
+  /**
    * Encrypts `plaintext` for `peer`, starting a session from its contact card if none
    * exists (X3DH §3.3). Until the peer has answered, frames carry the first-contact
    * wrapper, so whichever of them arrives first opens the session.
