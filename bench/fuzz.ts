@@ -13,7 +13,7 @@
  * because a collector pause on a shared machine is not the input's doing). A hang shows as the run not finishing.
  *
  * Decoders are driven through their public functions only (ContactCard.deserialize,
- * unpackBatch, SessionManager.tryDecrypt, ...), so the harness follows format changes.
+ * findFrames, SessionManager.tryDecrypt, ...), so the harness follows format changes.
  * Not part of `npm test`: the full run (1,000,000 inputs) takes minutes.
  */
 import { parseArgs } from 'node:util';
@@ -26,7 +26,7 @@ import { SessionManager } from '../src/core/session/session-manager.ts';
 import { Ratchet } from '../src/core/session/ratchet.ts';
 import { createEnvelope, decodeEnvelope, encodeEnvelope } from '../src/core/envelope/envelope.ts';
 import { pad, unpad } from '../src/core/envelope/padding.ts';
-import { packBatch, scanBatch, unpackBatch } from '../src/core/envelope/batch.ts';
+import { findFrames, packBatch, scanBatch, type BatchFrame } from '../src/core/envelope/batch.ts';
 import { ReplayGuard } from '../src/core/envelope/replay-guard.ts';
 import { Vault } from '../src/core/vault/vault.ts';
 import { decodeRecoveryKey, encodeRecoveryKey } from '../src/core/identity/recovery-key.ts';
@@ -448,8 +448,19 @@ async function targets(): Promise<Target[]> {
   const encoded = envelopes.map(encodeEnvelope);
   t.push(bytesTarget('envelope', encoded, decodeEnvelope));
   t.push(bytesTarget('padding (unpad)', encoded.map(pad), unpad));
-  const batches = [packBatch(frames.slice(0, 3)), packBatch(frames), packBatch([frames[0]!])];
-  t.push(bytesTarget('batch container (unpackBatch)', batches, (x) => unpackBatch(x)));
+  // frames[0] and the last frame start sessions (first contacts); the rest are ratchet frames.
+  const entry = (f: Uint8Array, i: number): BatchFrame => ({
+    bytes: f,
+    firstContact: i === 0 || i === frames.length - 1,
+  });
+  const batches = [
+    packBatch(frames.slice(0, 3).map(entry)),
+    packBatch(frames.map(entry)),
+    packBatch([entry(frames[0]!, 0)]),
+  ];
+  // The container alone: a receiver with no session and an unrelated pre-key sees only its shape.
+  const outsider = SessionManager.create(Identity.fromSeed(new Uint8Array(32).fill(9)), { now: () => now.t });
+  t.push(bytesTarget('batch container (findFrames)', batches, (x) => findFrames(x, outsider)));
   // A batch entry that matches no tag costs one X25519 per active pre-key (crypto.md §6): about
   // 1 ms per smallest first-contact entry (FIRST_CONTACT_OVERHEAD bytes), so the budget here is
   // 20 ms per KB, still linear in the payload.

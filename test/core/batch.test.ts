@@ -3,18 +3,23 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   batchSize,
+  findFrames,
   isBatch,
   packBatch,
   scanBatch,
-  unpackBatch,
   DEFAULT_BUCKETS,
+  FIRST_CONTACT_SLOTS,
+  FIRST_CONTACT_SLOT_BYTES,
+  MAX_FIRST_CONTACTS_OPENED,
+  type BatchFrame,
 } from '../../src/core/envelope/batch.ts';
 import { createEnvelope } from '../../src/core/envelope/envelope.ts';
 import { ReplayGuard } from '../../src/core/envelope/replay-guard.ts';
 import { sealEnvelope } from '../../src/core/envelope/sealed.ts';
 import { EnvelopeError } from '../../src/core/errors.ts';
+import { SessionManager } from '../../src/core/session/session-manager.ts';
 import { DecodeError } from '../../src/util/errors.ts';
-import { bytesToHex } from '../../src/util/bytes.ts';
+import { bytesToHex, randomBytes, utf8ToBytes } from '../../src/util/bytes.ts';
 import { makeUser, type TestUser } from './helpers.ts';
 
 function introduce(a: TestUser, b: TestUser): void {
@@ -22,13 +27,17 @@ function introduce(a: TestUser, b: TestUser): void {
   b.sessions.addContact(a.card);
 }
 
-function chat(from: TestUser, to: TestUser, text: string): Uint8Array {
-  return sealEnvelope(
+/** A chat frame as the session adapter packs it: bytes and whether it is a first contact. */
+function chat(from: TestUser, to: TestUser, text: string): BatchFrame {
+  const bytes = sealEnvelope(
     from.sessions,
     to.identity.peerId,
     createEnvelope({ type: 'chat', text }, from.clock.now),
   );
+  return { bytes, firstContact: from.sessions.awaitsReply(to.identity.peerId) };
 }
+
+const other = (bytes: Uint8Array): BatchFrame => ({ bytes, firstContact: false });
 
 function texts(scan: ReturnType<typeof scanBatch>): string[] {
   return scan.received
@@ -70,7 +79,7 @@ describe('batch container', () => {
     const b = makeUser('b');
     introduce(a, b);
     const f = chat(a, b, 'both paths');
-    assert.equal(b.sessions.decrypt(f).kind, 'message'); // arrived over P2P first
+    assert.equal(b.sessions.decrypt(f.bytes).kind, 'message'); // arrived over P2P first
     const scan = scanBatch(packBatch([f]), b.sessions, new ReplayGuard(), b.clock.now);
     assert.deepEqual(
       scan.received.map((r) => r.kind),
@@ -83,10 +92,10 @@ describe('batch container', () => {
     const b = makeUser('b');
     introduce(a, b);
     const frames: Uint8Array[] = [];
-    for (let i = 0; i < 6; i++) frames.push(chat(a, b, 'same text'));
+    for (let i = 0; i < 6; i++) frames.push(chat(a, b, 'same text').bytes);
     b.sessions.decrypt(frames[0]!);
-    for (let i = 0; i < 6; i++) frames.push(chat(b, a, 'same text'));
-    for (let i = 0; i < 6; i++) frames.push(chat(a, b, 'same text'));
+    for (let i = 0; i < 6; i++) frames.push(chat(b, a, 'same text').bytes);
+    for (let i = 0; i < 6; i++) frames.push(chat(a, b, 'same text').bytes);
     const seen = new Map<string, number>();
     frames.forEach((f, k) => {
       for (let i = 0; i + 8 <= f.length; i++) {
@@ -112,7 +121,7 @@ describe('batch container', () => {
   });
 
   it('pads to the next bucket and enforces the payload limit (a setting)', () => {
-    const frame = new Uint8Array(300).fill(1);
+    const frame = other(new Uint8Array(300).fill(1));
     assert.equal(batchSize([frame]), 512);
     assert.equal(packBatch([frame]).length, 512);
     assert.equal(batchSize([frame], { maxPayloadBytes: 256 }), undefined);
@@ -123,44 +132,123 @@ describe('batch container', () => {
     assert.equal(packBatch([frame], { maxPayloadBytes: 400, buckets: [64] }).length, 400);
   });
 
-  it('unpacks exactly what was packed, in some order (property)', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.uint8Array({ minLength: 1, maxLength: 300 }), { minLength: 1, maxLength: 30 }),
-        (frames) => {
-          const out = unpackBatch(packBatch(frames));
-          assert.deepEqual(out.map(bytesToHex).sort(), frames.map(bytesToHex).sort());
-        },
-      ),
-      { numRuns: 100 },
+  it('first-contact frames must all start within the first-contact slots, or packing is refused', () => {
+    const fits = Array.from({ length: FIRST_CONTACT_SLOTS }, () => ({
+      bytes: randomBytes(400),
+      firstContact: true,
+    }));
+    assert.equal(packBatch(fits, { maxPayloadBytes: 32_768 }).length, 16_384);
+    assert.throws(
+      () =>
+        packBatch([...fits, { bytes: randomBytes(400), firstContact: true }], { maxPayloadBytes: 32_768 }),
+      (e: unknown) => e instanceof EnvelopeError && e.code === 'TOO_LARGE',
     );
   });
 
-  it('hostile payloads: DecodeError only, never a crash', () => {
-    const good = packBatch([new Uint8Array(40).fill(9)]);
-    const withJunk = good.slice();
-    withJunk[withJunk.length - 1] = 1;
-    assert.throws(
-      () => unpackBatch(withJunk),
-      (e: unknown) => e instanceof DecodeError && e.code === 'MALFORMED',
+  it('an observer sees no frame boundaries: no count, no lengths, no zero padding, only the bucket size', () => {
+    const sender = makeUser('sender');
+    const rs = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'].map((n) => makeUser(n));
+    for (const r of rs) introduce(sender, r);
+    for (const r of rs) {
+      r.sessions.decrypt(sender.sessions.encrypt(r.identity.peerId, new Uint8Array(1)));
+      sender.sessions.decrypt(r.sessions.encrypt(sender.identity.peerId, new Uint8Array(1)));
+    }
+    const stranger = makeUser('stranger');
+    stranger.sessions.addContact(rs[0]!.card);
+    // One first contact (about 400 bytes) and two follow-ups, against six follow-ups.
+    const withFirst = [
+      chat(stranger, rs[0]!, 'hello, new here'),
+      chat(sender, rs[1]!, 'a'),
+      chat(sender, rs[2]!, 'b'),
+    ];
+    const followUps = rs.map((r) => chat(sender, r, 'short'));
+    assert.equal(withFirst[0]!.firstContact, true);
+    const sizes = [withFirst, followUps].map((fs) => fs.map((f) => f.bytes.length));
+    assert.notDeepEqual(sizes[0], sizes[1]);
+    const a = packBatch(withFirst);
+    const b = packBatch(followUps);
+    assert.equal(a.length, b.length, 'same bucket, same length');
+    for (const payload of [a, b]) {
+      assert.deepEqual(payload.subarray(0, 5), Uint8Array.of(...utf8ToBytes('p2pc'), 2));
+      const body = payload.subarray(5);
+      // No run of zeros (the old padding) and byte frequencies of random data: chi-square with
+      // 255 degrees of freedom stays far below 400 unless bytes are structured (p < 1e-8).
+      for (let i = 0; i + 4 <= body.length; i++)
+        assert.ok(body[i]! | body[i + 1]! | body[i + 2]! | body[i + 3]!, `zero run at ${i}`);
+      const counts = new Array<number>(256).fill(0);
+      for (const x of body) counts[x]! += 1;
+      const expected = body.length / 256;
+      const chi = counts.reduce((sum, c) => sum + (c - expected) ** 2 / expected, 0);
+      assert.ok(chi < 400, `byte distribution is not uniform (chi-square ${chi.toFixed(0)})`);
+    }
+    // The recipients still find their frames, and only theirs.
+    const got = scanBatch(a, rs[0]!.sessions, new ReplayGuard(), rs[0]!.clock.now);
+    assert.deepEqual(texts(got), ['hello, new here']);
+    for (const r of rs)
+      assert.deepEqual(texts(scanBatch(b, r.sessions, new ReplayGuard(), r.clock.now)), ['short']);
+  });
+
+  it('a crafted 32 KiB payload costs at most 32 first-contact trials and 2 session starts; a legitimate frame past them is still found', () => {
+    const victim = makeUser('victim');
+    const friend = makeUser('friend');
+    introduce(victim, friend);
+    victim.sessions.decrypt(friend.sessions.encrypt(victim.identity.peerId, new Uint8Array(1)));
+    friend.sessions.decrypt(victim.sessions.encrypt(friend.identity.peerId, new Uint8Array(1)));
+    // Junk: every slot is tried once, nothing else costs a trial.
+    const junk = Uint8Array.of(...utf8ToBytes('p2pc'), 2, ...randomBytes(32_768 - 5));
+    assert.equal(findFrames(junk, victim.sessions).firstContactTrials, FIRST_CONTACT_SLOTS);
+    // Valid first contacts (the victim's card is public) at every slot of the payload, each
+    // from a fresh session so that each would cost an X3DH, and a real follow-up at the end.
+    const attacker = makeUser('attacker');
+    const payload = Uint8Array.of(...utf8ToBytes('p2pc'), 2, ...randomBytes(32_768 - 5));
+    const body = payload.subarray(5);
+    const slots = Math.floor(body.length / FIRST_CONTACT_SLOT_BYTES) - 1;
+    for (let slot = 0; slot < slots; slot++) {
+      const m = SessionManager.create(attacker.identity, { now: () => attacker.clock.now });
+      m.setOwnCard(attacker.card);
+      m.addContact(victim.card);
+      const f = sealEnvelope(
+        m,
+        victim.identity.peerId,
+        createEnvelope({ type: 'chat', text: `x${slot}` }, 0),
+      );
+      assert.ok(f.length <= FIRST_CONTACT_SLOT_BYTES);
+      body.set(f, slot * FIRST_CONTACT_SLOT_BYTES);
+    }
+    const legit = chat(friend, victim, 'still here');
+    body.set(legit.bytes, slots * FIRST_CONTACT_SLOT_BYTES);
+    const scan = findFrames(payload, victim.sessions);
+    assert.ok(scan.firstContactTrials <= FIRST_CONTACT_SLOTS);
+    assert.equal(
+      scan.found.filter((r) => r.kind === 'message' && r.newSession).length,
+      MAX_FIRST_CONTACTS_OPENED,
     );
-    const v2 = good.slice();
-    v2[4] = 2;
+    assert.equal(scan.found.length, MAX_FIRST_CONTACTS_OPENED + 1);
+    assert.ok(
+      scan.found.some((r) => r.kind === 'message' && !r.newSession && r.length === legit.bytes.length),
+    );
+  });
+
+  it('version 1 containers (lengths in clear) are refused clearly; hostile payloads give DecodeError only', () => {
+    const v1 = Uint8Array.of(...utf8ToBytes('p2pc'), 1, 1, 40, ...new Uint8Array(40), 0, 0);
     assert.throws(
-      () => unpackBatch(v2),
+      () => findFrames(v1, makeUser('x').sessions),
+      (e: unknown) => e instanceof DecodeError && e.code === 'UNKNOWN_VERSION' && /version 1/.test(e.message),
+    );
+    const v3 = packBatch([other(new Uint8Array(40).fill(9))]);
+    v3[4] = 3;
+    assert.throws(
+      () => findFrames(v3, makeUser('x').sessions),
       (e: unknown) => e instanceof DecodeError && e.code === 'UNKNOWN_VERSION',
     );
     assert.throws(
-      () => unpackBatch(new Uint8Array(40_000)),
+      () => findFrames(new Uint8Array(40_000), makeUser('x').sessions),
       (e: unknown) => e instanceof DecodeError && e.code === 'TOO_LARGE',
     );
-    // Cut anywhere before the end of the last frame (cuts inside the padding lose nothing).
-    for (let n = 0; n < 4 + 1 + 1 + 1 + 40; n++)
-      assert.throws(() => unpackBatch(good.subarray(0, n)), DecodeError);
     const b = makeUser('b');
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), (junk) => {
-        for (const payload of [junk, Uint8Array.of(0x70, 0x32, 0x70, 0x63, 1, ...junk)]) {
+        for (const payload of [junk, Uint8Array.of(0x70, 0x32, 0x70, 0x63, 2, ...junk)]) {
           try {
             scanBatch(payload, b.sessions, new ReplayGuard(), b.clock.now);
           } catch (e) {
@@ -169,6 +257,33 @@ describe('batch container', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('any mix of frames packs within its bucket and each recipient-visible frame sits where the layout says (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({ bytes: fc.uint8Array({ minLength: 8, maxLength: 300 }), firstContact: fc.boolean() }),
+          {
+            minLength: 1,
+            maxLength: 30,
+          },
+        ),
+        (frames) => {
+          const payload = packBatch(frames);
+          assert.equal(payload.length, batchSize(frames));
+          const body = payload.subarray(5);
+          for (const f of frames) {
+            const unit = f.firstContact ? FIRST_CONTACT_SLOT_BYTES : 8;
+            let found = false;
+            for (let at = 0; at + f.bytes.length <= body.length && !found; at += unit)
+              found = bytesToHex(body.subarray(at, at + f.bytes.length)) === bytesToHex(f.bytes);
+            assert.ok(found, 'frame not at an aligned offset');
+          }
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 });

@@ -65,6 +65,11 @@ export function reply(peerLink: string, text: string): string {
   const u = user();
   if (u.sessions.contact(peer.peerId) === undefined) u.sessions.addContact(peer);
   return bytesToHex(
-    packBatch([sealEnvelope(u.sessions, peer.peerId, createEnvelope({ type: 'chat', text }))]),
+    packBatch([
+      {
+        bytes: sealEnvelope(u.sessions, peer.peerId, createEnvelope({ type: 'chat', text })),
+        firstContact: u.sessions.awaitsReply(peer.peerId),
+      },
+    ]),
   );
 }

@@ -53,7 +53,10 @@ describe('messaging core in Chromium', () => {
         bob.peerId,
         createEnvelope({ type: 'chat', text: `ping ${round}` }),
       );
-      const seen = await page.evaluate((hex) => coreTestApi.scan(hex), bytesToHex(packBatch([frame])));
+      const seen = await page.evaluate(
+        (hex) => coreTestApi.scan(hex),
+        bytesToHex(packBatch([{ bytes: frame, firstContact: alice.sessions.awaitsReply(bob.peerId) }])),
+      );
       assert.deepEqual(seen, [`ping ${round}`]);
       const payload = await page.evaluate(([peer, text]) => coreTestApi.reply(peer, text), [
         alice.card.toLink(),

@@ -65,3 +65,16 @@ export function errorCode(
   }
   return 'none';
 }
+
+/**
+ * The 8-byte words of a batch body at frame alignment (envelope/batch.ts): every frame
+ * starts on one, so a tag repeated by two frames (a message key used twice) shows as a
+ * repeated word, while random fill and ciphertext never repeat.
+ */
+export function batchWords(payload: Uint8Array): string[] {
+  const BODY = 5; // "p2pc" | version
+  const out: string[] = [];
+  for (let at = BODY; at + 8 <= payload.length; at += 8)
+    out.push(Buffer.from(payload.subarray(at, at + 8)).toString('hex'));
+  return out;
+}

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SessionManager, type Received } from '../../src/core/session/session-manager.ts';
-import { Ratchet, FRAME_OVERHEAD } from '../../src/core/session/ratchet.ts';
+import { DEFAULT_RATCHET_LIMITS, Ratchet, FRAME_OVERHEAD } from '../../src/core/session/ratchet.ts';
+import { ByteReader } from '../../src/util/binary.ts';
 import { SessionError } from '../../src/core/errors.ts';
 import { DecodeError, P2pCommError } from '../../src/util/errors.ts';
 import { bytesToHex, concatBytes } from '../../src/util/bytes.ts';
@@ -231,7 +232,7 @@ describe('forward secrecy and post-compromise security', () => {
     const ad = concatBytes(a.identity.publicKey, b.identity.publicKey);
     const opens = (mk: Uint8Array, f: Uint8Array): boolean => {
       const { key, nonce } = messageCipherKeys(mk);
-      const split = TAG_BYTES + 53;
+      const split = TAG_BYTES + 57;
       try {
         xchacha20poly1305(key, nonce, concatBytes(ad, f.subarray(0, split))).decrypt(f.subarray(split));
         return true;
@@ -383,5 +384,144 @@ describe('session state bytes', () => {
         }
       }),
     );
+  });
+});
+
+/**
+ * Offset of the u32 send counter Ns in `Ratchet.serialize()` output (state version 1): the
+ * counters follow the keys whose presence the flags byte announces.
+ */
+function counterOffset(state: Uint8Array): number {
+  const adLength = state[1]!; // a one-byte varuint: the X3DH AD is 64 bytes
+  let at = 2 + adLength + 32; // version, AD, DHs secret key
+  const flags = state[at]!;
+  at += 1 + (flags & 1 ? 32 : 0) + 32 + (flags & 2 ? 32 : 0) + (flags & 4 ? 32 : 0);
+  return at;
+}
+
+function withCounter(state: Uint8Array, which: 'ns' | 'nr', value: number): Uint8Array {
+  const out = state.slice();
+  new DataView(out.buffer).setUint32(counterOffset(out) + (which === 'ns' ? 0 : 4), value, true);
+  return out;
+}
+
+describe('session load cost and counter jumps', () => {
+  // The message counter only names a position in the chain (the chain key does not depend on
+  // it), so two states may be moved to any counter together and stay in step.
+  function pairAt(counter: number): { alice: Ratchet; bob: Ratchet } {
+    const [a, b] = makePair();
+    deliver(a, b, 'open');
+    deliver(b, a, 'answer');
+    deliver(a, b, 'again');
+    const ratchetOf = (m: SessionManager): Uint8Array => {
+      // SessionManager state: version, peer count, card, active flag, initiator, EK, SPK, ratchet.
+      const bytes = m.serialize();
+      const r = new ByteReader(bytes);
+      r.u8('v');
+      r.varUint('n');
+      r.varBytes(1 << 12, 'card');
+      r.u8('active');
+      r.u8('initiator');
+      r.bytes(64, 'keys');
+      return r.varBytes(1 << 17, 'ratchet');
+    };
+    return {
+      alice: Ratchet.deserialize(withCounter(ratchetOf(a.sessions), 'ns', counter)),
+      bob: Ratchet.deserialize(withCounter(ratchetOf(b.sessions), 'nr', counter)),
+    };
+  }
+
+  it('a session at receive counter 2^32 - 200 loads and decrypts: the tag window starts at the counter, not at 0', () => {
+    const { alice, bob } = pairAt(0xffff_ff00);
+    assert.equal(bob.expectedTags().length, 2 * DEFAULT_RATCHET_LIMITS.lookahead + 2);
+    const frame = alice.encrypt(enc('late in the chain'));
+    const got = bob.decrypt(frame, 0);
+    assert.equal(got.kind === 'message' && dec(got.plaintext), 'late in the chain');
+  });
+
+  it('the window ends at the last message number a sender can use (u32), never wraps to 0', () => {
+    const { alice, bob } = pairAt(0xffff_fff0);
+    const tags = bob.expectedTags();
+    // 15 numbers left in the current chain (0xfffffff0 ..= 0xfffffffe, the sender refuses
+    // 0xffffffff), the next chain's 128, the 2 tags of delivered messages.
+    assert.equal(tags.length, 15 + DEFAULT_RATCHET_LIMITS.lookahead + 2);
+    for (let i = 0; i < 14; i++) alice.encrypt(enc('lost'));
+    const last = alice.encrypt(enc('last'));
+    assert.equal(
+      errorCode(() => alice.encrypt(enc('one too many'))),
+      'BAD_STATE',
+    );
+    const got = bob.decrypt(last, 0);
+    assert.equal(got.kind === 'message' && dec(got.plaintext), 'last');
+  });
+});
+
+describe('ratchet limits', () => {
+  it('limits that break the per-frame bound are refused with RangeError naming the field', () => {
+    const [a, b] = makePair();
+    deliver(a, b, 'open');
+    const state = b.sessions.serialize();
+    const bad = [
+      { ...DEFAULT_RATCHET_LIMITS, lookahead: 0 },
+      { ...DEFAULT_RATCHET_LIMITS, maxSkipped: DEFAULT_RATCHET_LIMITS.lookahead - 1 },
+      { ...DEFAULT_RATCHET_LIMITS, recentTags: 1.5 },
+    ];
+    for (const limits of bad) {
+      assert.throws(() => SessionManager.deserialize(b.identity, state, { limits }), /"limits\./);
+    }
+  });
+});
+
+describe('frames delimit themselves for their recipient (encrypted length)', () => {
+  it('prefix framing: a frame followed by other bytes opens and reports its own length', () => {
+    const [a, b] = makePair();
+    const first = a.sessions.encrypt(b.identity.peerId, enc('first contact'));
+    const junk = new Uint8Array(300).fill(0xa5);
+    const r1 = b.sessions.tryDecrypt(concatBytes(first, junk), { framing: 'prefix' });
+    assert.equal(r1?.kind === 'message' && r1.length, first.length);
+    assert.equal(text(r1!), 'first contact');
+    deliver(b, a, 'answer');
+    const follow = a.sessions.encrypt(b.identity.peerId, enc('follow-up'));
+    const r2 = b.sessions.tryDecrypt(concatBytes(follow, junk), { framing: 'prefix' });
+    assert.equal(r2?.kind === 'message' && r2.length, follow.length);
+    assert.equal(text(r2!), 'follow-up');
+  });
+
+  it('exact framing refuses trailing or missing bytes, and the state is unchanged', () => {
+    const [a, b] = makePair();
+    deliver(a, b, 'open');
+    const f = a.sessions.encrypt(b.identity.peerId, enc('exact'));
+    assert.equal(
+      errorCode(() => b.sessions.decrypt(concatBytes(f, Uint8Array.of(0)))),
+      'TRAILING_BYTES',
+    );
+    assert.equal(
+      errorCode(() => b.sessions.tryDecrypt(f.subarray(0, f.length - 1), { framing: 'prefix' })),
+      'TRUNCATED',
+    );
+    assert.equal(text(b.sessions.decrypt(f)), 'exact');
+  });
+
+  it('a late frame opened with a skipped key also reports its length', () => {
+    const [a, b] = makePair();
+    deliver(a, b, 'open');
+    const late = a.sessions.encrypt(b.identity.peerId, enc('late'));
+    deliver(a, b, 'overtakes');
+    const r = b.sessions.tryDecrypt(concatBytes(late, new Uint8Array(40)), { framing: 'prefix' });
+    assert.equal(r?.kind === 'message' && r.length, late.length);
+  });
+});
+
+describe('first-contact frames show no length in clear', () => {
+  it('the seal length after E′ is masked: frames with the same card do not share those bytes', () => {
+    const a = makeUser('alice');
+    const b = makeUser('bob');
+    a.sessions.addContact(b.card);
+    const frames = Array.from({ length: 16 }, () => a.sessions.encrypt(b.identity.peerId, enc('same')));
+    // Same card, same plaintext length: an unmasked length field would be 16 equal values.
+    const fields = new Set(frames.map((f) => bytesToHex(f.subarray(TAG_BYTES + 32, TAG_BYTES + 34))));
+    assert.ok(fields.size > 1, 'the length field repeats');
+    assert.equal(new Set(frames.map((f) => f.length)).size, 1);
+    for (const f of frames) assert.equal(text(b.sessions.decrypt(f)), 'same');
   });
 });

@@ -20,8 +20,8 @@
 import { ContactCard } from '../contact/card.ts';
 import { ContactCardError, EnvelopeError } from '../errors.ts';
 import { formatPeerId, parsePeerId, type PeerId } from '../identity/peer-id.ts';
-import type { SessionManager } from '../session/session-manager.ts';
-import { isBatch, packBatch, unpackBatch, type BatchOptions } from '../envelope/batch.ts';
+import type { Received, SessionManager } from '../session/session-manager.ts';
+import { findFrames, isBatch, packBatch, type BatchOptions } from '../envelope/batch.ts';
 import {
   createEnvelope,
   decodeEnvelope,
@@ -191,25 +191,30 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
       const card = this.cardEnvelope(parsePeerId(e.contact), now);
       if (card !== undefined) envelopes.push(card);
       const one = envelopes.length === 1 ? envelopes[0]! : createEnvelope({ type: 'bundle', envelopes }, now);
-      return sealEnvelope(this.opts.sessions, parsePeerId(e.contact), one);
+      const peer = parsePeerId(e.contact);
+      const bytes = sealEnvelope(this.opts.sessions, peer, one);
+      return { bytes, firstContact: this.opts.sessions.awaitsReply(peer) };
     });
     await this.persist();
     return packBatch(sealed, this.opts.batch);
   }
 
   async openBatch(payload: Uint8Array): Promise<{ contact: ContactId; frames: DeliveryFrame[] }[]> {
-    // Anything that is not a well-formed batch costs one prefix check or one parse, no crypto.
+    // Anything that is not a batch costs one prefix check; a batch costs bounded work
+    // whatever its bytes (envelope/batch.ts), frames for others no cryptography.
     if (!isBatch(payload)) return [];
-    let raw: Uint8Array[];
+    let found: Received[];
     try {
-      raw = unpackBatch(payload, this.opts.batch);
+      found = findFrames(payload, this.opts.sessions, this.opts.batch, (plaintext) =>
+        this.admitFirstContact(plaintext),
+      ).found;
     } catch {
       return [];
     }
     const byContact = new Map<ContactId, DeliveryFrame[]>();
     let changed = false;
-    for (const frame of raw) {
-      const got = this.openFrame(frame);
+    for (const r of found) {
+      const got = this.accept(r);
       changed ||= got.changed;
       if (got.contact === undefined || got.frames.length === 0) continue;
       byContact.set(got.contact, [...(byContact.get(got.contact) ?? []), ...got.frames]);
@@ -222,12 +227,17 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   private openFrame(bytes: Uint8Array): { contact?: ContactId; frames: DeliveryFrame[]; changed: boolean } {
     let r;
     try {
-      r = this.opts.sessions.tryDecrypt(bytes, (plaintext) => this.admitFirstContact(plaintext));
+      r = this.opts.sessions.tryDecrypt(bytes, { admit: (plaintext) => this.admitFirstContact(plaintext) });
     } catch (error) {
       if (error instanceof P2pCommError) return { frames: [], changed: false };
       throw error;
     }
     if (r === undefined) return { frames: [], changed: false };
+    return this.accept(r);
+  }
+
+  /** The delivery frames of one decrypted session frame. */
+  private accept(r: Received): { contact?: ContactId; frames: DeliveryFrame[]; changed: boolean } {
     const contact = contactIdOf(r.sender);
     if (r.kind === 'duplicate') return { frames: [], changed: false };
     if (!this.cards.has(contact)) {

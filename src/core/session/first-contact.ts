@@ -2,10 +2,14 @@
  * The first-contact wrapper: how an initiator's frames reach a recipient who knows nothing
  * of the session yet, without revealing either party.
  *
- *   frame  = tag[8] | E'[32] | varbytes(sealed) | inner frame (ratchet.ts)
- *   k      = X25519(e', SPK_B);  tag ‖ key = HKDF-SHA256(k, salt = E' ‖ SPK_B, 40 bytes)
+ *   frame  = tag[8] | E'[32] | u16(len(sealed)) XOR mask | sealed | inner frame (ratchet.ts)
+ *   k      = X25519(e', SPK_B);  tag ‖ key ‖ mask = HKDF-SHA256(k, salt = E' ‖ SPK_B, 42 bytes)
  *   sealed = XChaCha20-Poly1305(key, nonce = 0, aad = tag)(
  *              u8 version=2 | EK_A[32] | CT[1088] | sender's compact contact card)
+ *
+ * The length of the seal is masked: in a batch, where frames are not delimited in clear
+ * (envelope/batch.ts), a card-sized length field 40 bytes after any offset would mark where a
+ * first-contact frame starts. The inner frame says where it ends (its encrypted header).
  *
  * E' is a fresh key for every frame, so the X3DH ephemeral EK_A and the PQXDH ciphertext CT,
  * which every pre-reply frame must carry (X3DH §3.3, PQXDH §3.3), are never seen twice in
@@ -59,9 +63,10 @@ function keys(
   shared: Uint8Array,
   ePub: Uint8Array,
   preKey: X25519PublicKey,
-): { tag: Uint8Array; key: Uint8Array } {
-  const out = hkdf(sha256, shared, concatBytes(ePub, preKey), INFO, TAG_BYTES + 32);
-  return { tag: out.slice(0, TAG_BYTES), key: out.slice(TAG_BYTES) };
+): { tag: Uint8Array; key: Uint8Array; mask: number } {
+  const out = hkdf(sha256, shared, concatBytes(ePub, preKey), INFO, TAG_BYTES + 32 + 2);
+  const mask = (out[TAG_BYTES + 32]! << 8) | out[TAG_BYTES + 33]!;
+  return { tag: out.slice(0, TAG_BYTES), key: out.slice(TAG_BYTES, TAG_BYTES + 32), mask };
 }
 
 /** Wraps `inner` for a recipient identified only by its signed pre-key. */
@@ -75,14 +80,17 @@ export function sealFirstContact(
   const e = randomX25519KeyPair();
   const ePub = e.publicKey.slice();
   ePub[31]! |= randomBytes(1)[0]! & 0x80;
-  const { tag, key } = keys(x25519Shared(e.secretKey, peerPreKey), ePub, peerPreKey);
+  if (senderCard.length > MAX_CARD_BYTES)
+    throw new RangeError(`"senderCard" expected at most ${MAX_CARD_BYTES} bytes, got ${senderCard.length}`);
+  const { tag, key, mask } = keys(x25519Shared(e.secretKey, peerPreKey), ePub, peerPreKey);
   const sealed = xchacha20poly1305(key, ZERO_NONCE, tag).encrypt(
     concatBytes(Uint8Array.of(FIRST_CONTACT_VERSION), ephemeralKey, kemCiphertext, senderCard),
   );
   return new ByteWriter(FIRST_CONTACT_OVERHEAD + senderCard.length + inner.length)
     .bytes(tag)
     .bytes(ePub)
-    .varBytes(sealed)
+    .bytes(Uint8Array.of((sealed.length ^ mask) >> 8, (sealed.length ^ mask) & 0xff))
+    .bytes(sealed)
     .bytes(inner)
     .finish();
 }
@@ -125,7 +133,10 @@ export function openFirstContact(
     let inner: Uint8Array;
     try {
       const r = new ByteReader(frame.subarray(TAG_BYTES + 32));
-      const sealed = r.varBytes(MAX_SEALED, 'first-contact seal');
+      const masked = r.bytes(2, 'first-contact seal length');
+      const length = ((masked[0]! << 8) | masked[1]!) ^ k.mask;
+      if (length > MAX_SEALED) return undefined;
+      const sealed = r.bytes(length, 'first-contact seal');
       inner = r.rest();
       opened = xchacha20poly1305(k.key, ZERO_NONCE, tag).decrypt(sealed);
     } catch {

@@ -5,8 +5,14 @@
  * Frame = tag[8] | encHeader | ciphertext
  *   tag        = headerTag(HKs, Ns).tag (kdf.ts): pseudorandom, different for every message
  *   encHeader  = XChaCha20-Poly1305(HKs, headerTag(HKs, Ns).nonce, aad = tag)(header)
- *   header     = u8 version=1 | DHs public[32] | u32 PN          (DR §3.2 HEADER, §4.3)
+ *   header     = u8 version=2 | DHs public[32] | u32 PN | u32 L   (DR §3.2 HEADER, §4.3)
  *   ciphertext = XChaCha20-Poly1305(mk)(plaintext, aad = AD | tag | encHeader)   (DR §3.4)
+ *
+ * L is the length of `ciphertext`. It sits in the encrypted header so that a frame delimits
+ * itself for its recipient alone: inside a batch (envelope/batch.ts) frames carry no length
+ * in clear, and the recipient, having found a frame by its tag, learns where it ends from the
+ * header. Version 1 headers had no L; a version-1 frame no longer authenticates (the header
+ * is four bytes shorter) and is refused as DECRYPT_FAILED.
  *
  * The message number N is not sent: it is implied by the tag, which the recipient looks up
  * among the tags it precomputed for HKr and NHKr (the two keys DR §4.4 DecryptHeader tries)
@@ -20,7 +26,7 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { SessionError } from '../errors.ts';
 import { ByteReader, ByteWriter } from '../../util/binary.ts';
-import { DecodeError } from '../../util/errors.ts';
+import { DecodeError, assertInteger } from '../../util/errors.ts';
 import { bytesToHex, concatBytes, equalBytes, hexToBytes, wipe } from '../../util/bytes.ts';
 import {
   asX25519PublicKey,
@@ -32,7 +38,14 @@ import {
 } from '../identity/keys.ts';
 import { TAG_BYTES, headerTag, kdfChain, kdfRoot, messageCipherKeys } from './kdf.ts';
 
-/** Bounds on what a session keeps for late messages. */
+/**
+ * Bounds on what a session keeps for late messages, and so on the work a peer can cause.
+ * One received frame costs at most `lookahead - 1 + maxSkipped` chain steps: a gap inside
+ * the current chain is found only within the tag window (at most `lookahead - 1` skipped),
+ * and the end of a previous chain announced by a header's PN may lie at most `maxSkipped`
+ * ahead (DR §3.5 MAX_SKIP). Loading costs O(lookahead + maxSkipped) HMACs, whatever the
+ * counters: a peer that pushes its counter up by a full window per frame gains nothing.
+ */
 export interface RatchetLimits {
   /** Messages ahead of the last received one whose tags are precomputed (and most a chain may skip). */
   readonly lookahead: number;
@@ -52,13 +65,24 @@ export const DEFAULT_RATCHET_LIMITS: RatchetLimits = {
   recentTags: 256,
 };
 
+/** Refuses limits that would break the bounds above (RangeError names the field). */
+function checkLimits(l: RatchetLimits): void {
+  assertInteger('limits.lookahead', l.lookahead, 1, 4096);
+  // The keys a window gap leaves behind must fit among the kept skipped keys.
+  assertInteger('limits.maxSkipped', l.maxSkipped, l.lookahead, 100_000);
+  assertInteger('limits.maxSkippedAgeMs', l.maxSkippedAgeMs, 0, 10 * 365 * 24 * 3600 * 1000);
+  assertInteger('limits.recentTags', l.recentTags, 0, 65_536);
+}
+
 const STATE_VERSION = 1;
-const HEADER_VERSION = 1;
-const HEADER_BYTES = 1 + 32 + 4;
+const HEADER_VERSION = 2;
+const HEADER_BYTES = 1 + 32 + 4 + 4;
 const ENC_HEADER_BYTES = HEADER_BYTES + 16;
 /** Bytes a frame adds to its plaintext: tag, encrypted header, AEAD tag. */
 export const FRAME_OVERHEAD = TAG_BYTES + ENC_HEADER_BYTES + 16;
 const MAX_AD_BYTES = 256;
+/** Largest plaintext of one frame (16 MiB): far above any transport's message limit. */
+const MAX_PLAINTEXT_BYTES = 1 << 24;
 
 interface SkippedKey {
   readonly hk: Uint8Array;
@@ -75,25 +99,48 @@ type Slot =
 
 /** Outcome of `Ratchet.decrypt`. */
 export type RatchetResult =
-  { readonly kind: 'message'; readonly plaintext: Uint8Array } | { readonly kind: 'duplicate' };
+  | {
+      readonly kind: 'message';
+      readonly plaintext: Uint8Array;
+      /** Bytes of the frame (tag, header, ciphertext): less than the input in `prefix` framing. */
+      readonly length: number;
+    }
+  | { readonly kind: 'duplicate' };
+
+/**
+ * How `decrypt` reads its input: `exact`, the input is one frame (a transport message);
+ * `prefix`, the frame starts the input and its header says where it ends (a batch, whose
+ * frames are not delimited in clear).
+ */
+export type Framing = 'exact' | 'prefix';
 
 function aead(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array): ReturnType<typeof xchacha20poly1305> {
   return xchacha20poly1305(key, nonce, aad);
 }
 
-/** Per-header-key cache of derived tags: HMACs are recomputed only when a window moves. */
-class TagCache {
-  readonly #byKey = new Map<string, string[]>();
+/**
+ * The last message number a sender may use: `encrypt` refuses to go past it, so a receiver
+ * never looks for a tag beyond it (HMAC input is u32be(N), which would otherwise wrap to 0).
+ */
+const MAX_MESSAGE_NUMBER = 0xffff_fffe;
+
+/**
+ * Tags of the current windows, per header key. Each tag is HMAC(HK, N) for one N, computed
+ * on its own: a window [N, N + lookahead) costs `lookahead` HMACs wherever N is, so loading
+ * a session and moving a window cost O(lookahead) whatever the counter (never O(N)), and
+ * memory holds the windows alone. When a window slides, only the new numbers are computed.
+ */
+class TagWindows {
+  readonly #byKey = new Map<string, Map<number, string>>();
 
   tags(hk: Uint8Array, from: number, count: number): string[] {
     const id = bytesToHex(hk);
-    let list = this.#byKey.get(id);
-    if (list === undefined) {
-      list = [];
-      this.#byKey.set(id, list);
-    }
-    while (list.length < from + count) list.push(bytesToHex(headerTag(hk, list.length).tag));
-    return list.slice(from, from + count);
+    const old = this.#byKey.get(id);
+    const window = new Map<number, string>();
+    const end = Math.min(from + count, MAX_MESSAGE_NUMBER + 1);
+    for (let n = from; n < end; n++) window.set(n, old?.get(n) ?? bytesToHex(headerTag(hk, n).tag));
+    this.#byKey.set(id, window);
+    return [...window.values()];
   }
 
   retain(keys: readonly (Uint8Array | null)[]): void {
@@ -119,7 +166,7 @@ export class Ratchet {
   #nhkr: Uint8Array;
   #skipped: SkippedKey[];
   #recent: string[];
-  #cache = new TagCache();
+  #windows = new TagWindows();
   #slots: Map<string, Slot> | null = null;
   readonly limits: RatchetLimits;
 
@@ -158,6 +205,7 @@ export class Ratchet {
     this.#nhkr = s.nhkr;
     this.#skipped = s.skipped;
     this.#recent = s.recent;
+    checkLimits(limits);
     this.limits = limits;
   }
 
@@ -245,6 +293,10 @@ export class Ratchet {
 
   /** RatchetEncryptHE (DR §4.3): one frame for `plaintext`. */
   encrypt(plaintext: Uint8Array): Uint8Array {
+    if (plaintext.length > MAX_PLAINTEXT_BYTES)
+      throw new RangeError(
+        `"plaintext" expected at most ${MAX_PLAINTEXT_BYTES} bytes, got ${plaintext.length}`,
+      );
     if (this.#cks === null || this.#hks === null) {
       throw new SessionError('BAD_STATE', 'this side cannot send before it has received a message');
     }
@@ -255,6 +307,7 @@ export class Ratchet {
       .u8(HEADER_VERSION)
       .bytes(this.#dhs.publicKey)
       .u32(this.#pn)
+      .u32(plaintext.length + 16)
       .finish();
     const { tag, nonce } = headerTag(this.#hks, this.#ns);
     const encHeader = aead(this.#hks, nonce, tag).encrypt(header);
@@ -280,13 +333,13 @@ export class Ratchet {
     const m = new Map<string, Slot>();
     const w = this.limits.lookahead;
     if (this.#hkr !== null && this.#ckr !== null) {
-      this.#cache
+      this.#windows
         .tags(this.#hkr, this.#nr, w)
         .forEach((t, i) => m.set(t, { kind: 'current', n: this.#nr + i }));
     }
-    this.#cache.tags(this.#nhkr, 0, w).forEach((t, i) => m.set(t, { kind: 'next', n: i }));
+    this.#windows.tags(this.#nhkr, 0, w).forEach((t, i) => m.set(t, { kind: 'next', n: i }));
     for (const key of this.#skipped) m.set(key.tag, { kind: 'skipped', key });
-    this.#cache.retain([this.#hkr, this.#nhkr]);
+    this.#windows.retain([this.#hkr, this.#nhkr]);
     this.#slots = m;
     return m;
   }
@@ -294,14 +347,14 @@ export class Ratchet {
   /**
    * RatchetDecryptHE (DR §4.4). Returns the plaintext, or `duplicate` for a message
    * already delivered. SessionError DECRYPT_FAILED when the frame is not from this session
-   * or was altered; the state is then unchanged.
+   * or was altered; the state is then unchanged. DecodeError TRUNCATED or TRAILING_BYTES when
+   * the input is shorter than the header says, or (`exact` framing) longer.
    */
-  decrypt(frame: Uint8Array, now: number): RatchetResult {
-    if (frame.length < FRAME_OVERHEAD)
+  decrypt(input: Uint8Array, now: number, framing: Framing = 'exact'): RatchetResult {
+    if (input.length < FRAME_OVERHEAD)
       throw new DecodeError('TRUNCATED', 'frame is shorter than its fixed overhead');
-    const tag = frame.subarray(0, TAG_BYTES);
-    const encHeader = frame.subarray(TAG_BYTES, TAG_BYTES + ENC_HEADER_BYTES);
-    const ciphertext = frame.subarray(TAG_BYTES + ENC_HEADER_BYTES);
+    const tag = input.subarray(0, TAG_BYTES);
+    const encHeader = input.subarray(TAG_BYTES, TAG_BYTES + ENC_HEADER_BYTES);
     const tagHex = bytesToHex(tag);
     if (this.#recent.includes(tagHex)) return { kind: 'duplicate' };
     const expired = this.#slotMap().has(tagHex);
@@ -314,12 +367,14 @@ export class Ratchet {
 
     const next = this.#copy();
     let mk: Uint8Array;
+    let header: Header;
     if (slot.kind === 'skipped') {
+      header = openHeader(slot.key.hk, slot.key.n, tag, encHeader);
       mk = slot.key.mk;
       next.#skipped = next.#skipped.filter((k) => k !== slot.key);
     } else {
       const hk = slot.kind === 'current' ? next.#hkr! : next.#nhkr;
-      const header = openHeader(hk, slot.n, tag, encHeader);
+      header = openHeader(hk, slot.n, tag, encHeader);
       if (slot.kind === 'next') {
         next.#skipUntil(header.pn, now);
         next.#dhRatchet(header.dh);
@@ -332,6 +387,12 @@ export class Ratchet {
       next.#nr += 1;
       mk = step.mk;
     }
+    const length = TAG_BYTES + ENC_HEADER_BYTES + header.length;
+    if (input.length < length)
+      throw new DecodeError('TRUNCATED', `frame of ${length} bytes, ${input.length} given`);
+    if (framing === 'exact' && input.length > length)
+      throw new DecodeError('TRAILING_BYTES', `frame of ${length} bytes, ${input.length} given`);
+    const ciphertext = input.subarray(TAG_BYTES + ENC_HEADER_BYTES, length);
     const keys = messageCipherKeys(mk);
     let plaintext: Uint8Array;
     try {
@@ -344,7 +405,7 @@ export class Ratchet {
     if (next.#recent.length > this.limits.recentTags)
       next.#recent.splice(0, next.#recent.length - this.limits.recentTags);
     this.#commit(next);
-    return { kind: 'message', plaintext };
+    return { kind: 'message', plaintext, length };
   }
 
   /**
@@ -524,12 +585,14 @@ function agree(own: X25519KeyPair, peer: X25519PublicKey): Uint8Array {
   }
 }
 
-function openHeader(
-  hk: Uint8Array,
-  n: number,
-  tag: Uint8Array,
-  encHeader: Uint8Array,
-): { dh: X25519PublicKey; pn: number } {
+/** A decrypted message header: the sender's ratchet key, PN, and the ciphertext length. */
+interface Header {
+  readonly dh: X25519PublicKey;
+  readonly pn: number;
+  readonly length: number;
+}
+
+function openHeader(hk: Uint8Array, n: number, tag: Uint8Array, encHeader: Uint8Array): Header {
   let header: Uint8Array;
   try {
     header = aead(hk, headerTag(hk, n).nonce, tag).decrypt(encHeader);
@@ -542,6 +605,9 @@ function openHeader(
     throw new DecodeError('UNKNOWN_VERSION', `message header version ${version}`);
   const dh = asX25519PublicKey(r.bytes(32, 'header DH'));
   const pn = r.u32('header PN');
+  const length = r.u32('header ciphertext length');
+  if (length < 16 || length > MAX_PLAINTEXT_BYTES + 16)
+    throw new DecodeError('MALFORMED', `header declares a ciphertext of ${length} bytes`);
   r.end('header');
-  return { dh, pn };
+  return { dh, pn, length };
 }

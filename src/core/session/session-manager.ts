@@ -43,7 +43,7 @@ import type { Identity } from '../identity/identity.ts';
 import type { PeerId } from '../identity/peer-id.ts';
 import type { Address } from '../../kaspa/address.ts';
 import { ContactCard, MAX_CARD_BYTES } from '../contact/card.ts';
-import { DEFAULT_RATCHET_LIMITS, Ratchet, type RatchetLimits } from './ratchet.ts';
+import { DEFAULT_RATCHET_LIMITS, Ratchet, type Framing, type RatchetLimits } from './ratchet.ts';
 import { x3dhInitiate, x3dhRespond } from './x3dh.ts';
 import { openFirstContact, sealFirstContact } from './first-contact.ts';
 import { TAG_BYTES } from './kdf.ts';
@@ -75,6 +75,14 @@ export interface OwnCardFields {
 /** Checks a first-contact frame's plaintext before its session is installed (may throw). */
 export type AdmitFirstContact = (plaintext: Uint8Array) => void;
 
+/** How `decrypt` / `tryDecrypt` read a frame. */
+export interface DecryptOptions {
+  /** `exact`: the frame is all of the bytes; `prefix`: it starts them (batch scanning). @default "exact" */
+  readonly framing?: Framing;
+  /** Checks a would-be first message before its session is installed. */
+  readonly admit?: AdmitFirstContact;
+}
+
 /** Result of decrypting one frame. */
 export type Received =
   | {
@@ -85,6 +93,8 @@ export type Received =
       readonly plaintext: Uint8Array;
       /** True when this frame started a session with a peer we had no session with. */
       readonly newSession: boolean;
+      /** Bytes of the frame: where it ends when it was read with `prefix` framing. */
+      readonly length: number;
     }
   | { readonly kind: 'duplicate'; readonly sender: PeerId };
 
@@ -267,6 +277,21 @@ export class SessionManager {
   }
 
   /**
+   * True when frames to `peer` go in the first-contact wrapper: no session yet, or ours
+   * awaits the peer's first reply. A batch places such frames where first contacts are
+   * looked for (envelope/batch.ts).
+   */
+  awaitsReply(peer: PeerId): boolean {
+    const active = this.#peers.get(bytesToHex(peer))?.active;
+    return active == null || (active.initiator && !active.ratchet.hasReceived);
+  }
+
+  /** True when an 8-byte frame tag belongs to one of our sessions (a table lookup, no cryptography). */
+  recognises(tag: Uint8Array): boolean {
+    return tag.length === TAG_BYTES && this.#index.has(bytesToHex(tag));
+  }
+
+  /**
    * Encrypts `plaintext` for `peer`, starting a session from its contact card if none
    * exists (X3DH §3.3). Until the peer has answered, frames carry the first-contact
    * wrapper, so whichever of them arrives first opens the session.
@@ -324,27 +349,29 @@ export class SessionManager {
    * Decrypts a frame from any transport. SessionError UNKNOWN_SESSION when it belongs to
    * no session of ours, DECRYPT_FAILED when it was altered; state is unchanged on error.
    */
-  decrypt(frame: Uint8Array, admit?: AdmitFirstContact): Received {
-    const r = this.tryDecrypt(frame, admit);
+  decrypt(frame: Uint8Array, options: DecryptOptions = {}): Received {
+    const r = this.tryDecrypt(frame, options);
     if (r === undefined) throw new SessionError('UNKNOWN_SESSION', 'frame belongs to no session of ours');
     return r;
   }
 
   /**
    * Like `decrypt`, but undefined for a frame that is not for us (batch scanning).
-   * A frame whose tag is ours but which fails authentication still throws.
+   * A frame whose tag is ours but which fails authentication still throws. With `prefix`
+   * framing the frame starts `frame` and ends where its encrypted header says (ratchet.ts).
    *
    * `admit` sees the plaintext of a frame that would start a new session, before anything
    * is installed; when it throws, the error propagates and the state is unchanged. A
    * first-contact frame of a session already started once under our pre-key, whose session
    * is gone, is refused (REPLAY) without decryption.
    */
-  tryDecrypt(frame: Uint8Array, admit?: AdmitFirstContact): Received | undefined {
+  tryDecrypt(frame: Uint8Array, options: DecryptOptions = {}): Received | undefined {
+    const { framing = 'exact', admit } = options;
     assertBytes('frame', frame);
     if (frame.length < TAG_BYTES) throw new DecodeError('TRUNCATED', 'frame shorter than its tag');
     this.refreshPreKeys();
     const hit = this.#index.get(bytesToHex(frame.subarray(0, TAG_BYTES)));
-    if (hit !== undefined) return this.#decryptIn(hit.peer, hit.entry, frame, false);
+    if (hit !== undefined) return this.#decryptIn(hit.peer, hit.entry, frame, false, framing, 0);
     const opened = openFirstContact(frame, this.#ring.active());
     if (opened === undefined) return undefined;
 
@@ -367,7 +394,9 @@ export class SessionManager {
     const known =
       rec &&
       [rec.active, ...rec.retired].find((e) => e !== null && equalBytes(e.ephemeralKey, opened.ephemeralKey));
-    if (rec !== undefined && known) return this.#decryptIn(key, known, opened.inner, false);
+    // The wrapper's own bytes precede the inner frame, which says where the whole frame ends.
+    const wrapper = frame.length - opened.inner.length;
+    if (rec !== undefined && known) return this.#decryptIn(key, known, opened.inner, false, framing, wrapper);
     const preKeyId = opened.preKey.id;
     if (this.#ring.hasSeen(preKeyId, opened.ephemeralKey)) {
       throw new SessionError('REPLAY', 'first-contact frame of a session that was already started once');
@@ -394,7 +423,7 @@ export class SessionManager {
       indexed: [],
     };
     // A fresh ratchet, not yet reachable: a failure below leaves the manager as it was.
-    const result = entry.ratchet.decrypt(opened.inner, this.#now());
+    const result = entry.ratchet.decrypt(opened.inner, this.#now(), framing);
     if (result.kind === 'message') admit?.(result.plaintext);
     // Only an authenticated, admitted first message creates or changes anything (X3DH §3.4).
     const own = this.#ownCard;
@@ -414,6 +443,7 @@ export class SessionManager {
       card: target.card,
       plaintext: result.plaintext,
       newSession: true,
+      length: wrapper + result.length,
     };
   }
 
@@ -449,18 +479,32 @@ export class SessionManager {
     this.#reindex(key, entry);
   }
 
-  #decryptIn(key: string, entry: SessionEntry, frame: Uint8Array, newSession: boolean): Received {
+  #decryptIn(
+    key: string,
+    entry: SessionEntry,
+    frame: Uint8Array,
+    newSession: boolean,
+    framing: Framing,
+    wrapper: number,
+  ): Received {
     const rec = this.#peers.get(key)!;
     let result;
     try {
-      result = entry.ratchet.decrypt(frame, this.#now());
+      result = entry.ratchet.decrypt(frame, this.#now(), framing);
     } finally {
       // Expired skipped keys may have been pruned even when decryption failed.
       this.#reindex(key, entry);
     }
     const sender = rec.card.peerId;
     if (result.kind === 'duplicate') return { kind: 'duplicate', sender };
-    return { kind: 'message', sender, card: rec.card, plaintext: result.plaintext, newSession };
+    return {
+      kind: 'message',
+      sender,
+      card: rec.card,
+      plaintext: result.plaintext,
+      newSession,
+      length: wrapper + result.length,
+    };
   }
 
   /** Brings the tag index up to date with one session: only the tags that changed move. */

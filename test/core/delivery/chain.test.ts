@@ -106,8 +106,11 @@ describe('chain delivery on the local Kaspa network', () => {
       const payloads = [
         new Uint8Array(0), // a bare payment
         randomBytes(700), // noise
-        packBatch([randomBytes(300), randomBytes(40)]), // a batch of frames for nobody
-        packBatch([bob.card.serialize()]), // bytes that mean something, but not a frame
+        packBatch([
+          { bytes: randomBytes(300), firstContact: true },
+          { bytes: randomBytes(40), firstContact: false },
+        ]), // a batch of frames for nobody
+        packBatch([{ bytes: bob.card.serialize(), firstContact: false }]), // bytes that mean something, but not a frame
       ];
       for (const payload of payloads) {
         // Her change once it is in a block; coins already spent stay listed until then.
