@@ -8,6 +8,11 @@
  * engine must see a republished chat message again to receipt it again (its sender
  * evidently missed the first receipt), and it deduplicates by id durably itself. So a chat
  * refused as REPLAY is still handed over; every other refusal drops the frame.
+ *
+ * Strangers: holding this client's card is enough to write to it, never to become a contact.
+ * Frames from someone not in the directory are handed over with the card they introduced
+ * themselves with (`OpenedEntry.stranger`), and the engine keeps them as a message request
+ * (src/core/requests) until the user accepts; only `add` puts a card in the directory.
  */
 import { ContactCard } from '../contact/card.ts';
 import { EnvelopeError } from '../errors.ts';
@@ -27,7 +32,7 @@ import { unpad } from '../envelope/padding.ts';
 import { ReplayGuard } from '../envelope/replay-guard.ts';
 import { P2pCommError } from '../../util/errors.ts';
 import type { DeliveryFrame } from './frames.ts';
-import type { ContactDirectory, ContactId, SessionPort } from './ports.ts';
+import type { ContactDirectory, ContactId, OpenedEntry, SessionPort } from './ports.ts';
 
 /** Everything the session adapter is built from. */
 export interface EnvelopeSessionsOptions {
@@ -42,13 +47,6 @@ export interface EnvelopeSessionsOptions {
   readonly now?: () => number;
   /** Batch size policy (NOTES §2). @default the container's defaults */
   readonly batch?: BatchOptions;
-  /**
-   * Whether a first-contact frame from someone not yet in the directory adds them (they hold
-   * this client's card, and paid a notification coin to use it). @default true
-   */
-  readonly acceptNewContacts?: boolean;
-  /** Told when a contact is added by a first-contact frame. */
-  readonly onNewContact?: (card: ContactCard) => void;
 }
 
 /** The contact id of a peer: its printable peer id. */
@@ -152,7 +150,8 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   async open(contact: ContactId, message: Uint8Array): Promise<DeliveryFrame[]> {
     const got = this.openFrame(message);
     if (got.changed) await this.persist();
-    return got.contact === contact ? got.frames : [];
+    // A direct link exists only with a contact; a stranger's frame on one is not theirs to send.
+    return got.contact === contact && got.stranger === undefined ? got.frames : [];
   }
 
   async sealBatch(
@@ -170,7 +169,7 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     return packBatch(sealed, this.opts.batch);
   }
 
-  async openBatch(payload: Uint8Array): Promise<{ contact: ContactId; frames: DeliveryFrame[] }[]> {
+  async openBatch(payload: Uint8Array): Promise<OpenedEntry[]> {
     // Anything that is not a well-formed batch costs one prefix check or one parse, no crypto.
     if (!isBatch(payload)) return [];
     let raw: Uint8Array[];
@@ -179,20 +178,30 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     } catch {
       return [];
     }
-    const byContact = new Map<ContactId, DeliveryFrame[]>();
+    const byContact = new Map<ContactId, { frames: DeliveryFrame[]; stranger?: ContactCard }>();
     let changed = false;
     for (const frame of raw) {
       const got = this.openFrame(frame);
       changed ||= got.changed;
       if (got.contact === undefined || got.frames.length === 0) continue;
-      byContact.set(got.contact, [...(byContact.get(got.contact) ?? []), ...got.frames]);
+      const entry = byContact.get(got.contact) ?? {
+        frames: [],
+        ...(got.stranger ? { stranger: got.stranger } : {}),
+      };
+      entry.frames.push(...got.frames);
+      byContact.set(got.contact, entry);
     }
     if (changed) await this.persist();
-    return [...byContact].map(([contact, frames]) => ({ contact, frames }));
+    return [...byContact].map(([contact, e]) => ({ contact, ...e }));
   }
 
   /** Decrypts one session frame; no frames when it is not for us or is refused. */
-  private openFrame(bytes: Uint8Array): { contact?: ContactId; frames: DeliveryFrame[]; changed: boolean } {
+  private openFrame(bytes: Uint8Array): {
+    contact?: ContactId;
+    frames: DeliveryFrame[];
+    changed: boolean;
+    stranger?: ContactCard;
+  } {
     let r;
     try {
       r = this.opts.sessions.tryDecrypt(bytes);
@@ -203,11 +212,8 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     if (r === undefined) return { frames: [], changed: false };
     const contact = contactIdOf(r.sender);
     if (r.kind === 'duplicate') return { frames: [], changed: false };
-    if (!this.cards.has(contact)) {
-      if (!r.newSession || this.opts.acceptNewContacts === false) return { frames: [], changed: true };
-      this.cards.set(contact, r.card);
-      this.opts.onNewContact?.(r.card);
-    }
+    // Not a contact: the frames go out tagged with the sender's card (a message request).
+    const stranger = this.cards.has(contact) ? {} : { stranger: r.card };
     let envelope: Envelope;
     try {
       envelope = decodeEnvelope(unpad(r.plaintext));
@@ -222,7 +228,7 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
       const frame = this.admit(e, now) ? toFrame(e) : undefined;
       return frame ? [frame] : [];
     });
-    return { contact, frames, changed: true };
+    return { contact, frames, changed: true, ...stranger };
   }
 
   /** The replay guard's verdict, except that a replayed chat is let through (module doc). */

@@ -670,14 +670,6 @@ export class RealApi implements AppApi {
       self: identity.peerId,
       sessions,
       save: (bytes) => db.put(STATE_STORE, KEYS.sessions, bytes),
-      // Someone who holds our card wrote first: keep their card like an accepted invite.
-      onNewContact: (card) => {
-        const current = this.#session;
-        if (current?.port !== port) return;
-        this.#keepCard(current, card)
-          .then(() => this.#emit({ type: 'conversations' }))
-          .catch((e: unknown) => this.#report(e));
-      },
     });
     const cards = new Map<ContactId, ContactCard>();
     for (const [, value] of await db.scan(CONTACTS_STORE)) {
