@@ -1,8 +1,8 @@
 /**
  * The app shell: picks the screen from the vault state and the URL hash, lays out the
  * sidebar (conversation list) and main pane, and forwards engine events to the live screen.
- * Routes: #/chats, #/chat/<id>, #/add[/<invite code>], #/share, #/balance, #/settings,
- * #/restore. Hash routing keeps the app a set of static files (spec "Zero Infrastructure").
+ * Routes: #/chats, #/chat/<id>, #/requests, #/request/<id>, #/add[/<invite code>], #/share,
+ * #/balance, #/settings, #/restore. Hash routing keeps the app a set of static files (spec "Zero Infrastructure").
  */
 import type { AppApi, AppEvent, ContactId, NetworkState, VaultState } from './app-api.ts';
 import { h, replaceChildren } from './dom.ts';
@@ -12,6 +12,7 @@ import { createChatList } from './views/chat-list.ts';
 import { addContactView, shareView } from './views/contacts.ts';
 import { conversationView } from './views/conversation.ts';
 import { createIdentityView, recoveryKeyView, restoreView, unlockView } from './views/onboarding.ts';
+import { requestView, requestsView } from './views/requests.ts';
 import { settingsView } from './views/settings.ts';
 import type { View, ViewContext } from './views/view.ts';
 
@@ -34,6 +35,8 @@ export interface MountedApp {
 type Route =
   | { readonly name: 'chats' }
   | { readonly name: 'chat'; readonly id: ContactId }
+  | { readonly name: 'requests' }
+  | { readonly name: 'request'; readonly id: ContactId }
   | { readonly name: 'add'; readonly code?: string }
   | { readonly name: 'share' | 'balance' | 'settings' | 'restore' };
 
@@ -46,6 +49,12 @@ export function parseRoute(hash: string): Route {
       return arg === undefined || arg === ''
         ? { name: 'chats' }
         : { name: 'chat', id: decodeURIComponent(arg) as ContactId };
+    case 'requests':
+      return { name: 'requests' };
+    case 'request':
+      return arg === undefined || arg === ''
+        ? { name: 'requests' }
+        : { name: 'request', id: decodeURIComponent(arg) as ContactId };
     case 'add':
       return arg === undefined || arg === ''
         ? { name: 'add' }
@@ -147,6 +156,12 @@ export function mountApp(options: MountOptions): MountedApp {
     switch (route.name) {
       case 'chat':
         next = conversationView(ctx, route.id);
+        break;
+      case 'requests':
+        next = requestsView(ctx);
+        break;
+      case 'request':
+        next = requestView(ctx, route.id);
         break;
       case 'add':
         next = addContactView(ctx, route.code);
@@ -306,7 +321,16 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
       () => undefined,
     );
   };
+  const refreshRequests = (): void => {
+    ctx.api.messageRequests().then(
+      (rows) => {
+        if (!disposed) list.updateRequests(rows.length);
+      },
+      () => undefined,
+    );
+  };
   refreshList();
+  refreshRequests();
   refreshBalance();
 
   return {
@@ -317,7 +341,9 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
       el.dataset['route'] = route.name;
       for (const a of navLinks) {
         const on =
-          a.dataset['route'] === route.name || (route.name === 'chat' && a.dataset['route'] === 'chats');
+          a.dataset['route'] === route.name ||
+          ((route.name === 'chat' || route.name === 'requests' || route.name === 'request') &&
+            a.dataset['route'] === 'chats');
         if (on) a.setAttribute('aria-current', 'page');
         else a.removeAttribute('aria-current');
       }
@@ -328,6 +354,7 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
     },
     onEvent(event) {
       if (event.type === 'conversations' || event.type === 'connection') refreshList();
+      if (event.type === 'requests') refreshRequests();
       if (event.type === 'network') renderNetwork(event.state);
       if (event.type === 'balance')
         lowPill.hidden = !isLowBalance(event.balance.messagesLeft, event.balance.p2pOnly);
