@@ -20,7 +20,7 @@ export function createChatList(): ChatList {
   const requestCount = h('span', {});
   const requests = h(
     'a',
-    { href: '#/requests', class: 'chat-row requests-entry', hidden: true },
+    { href: '#/requests', class: 'requests-entry', hidden: true },
     h('span', { class: 'chat-main' }, h('span', { class: 'chat-name' }, 'Message requests')),
     h(
       'span',

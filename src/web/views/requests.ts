@@ -40,7 +40,7 @@ export function requestsView(ctx: ViewContext): View {
               {},
               h(
                 'a',
-                { href: `#/request/${encodeURIComponent(r.id)}`, class: 'chat-row request-row' },
+                { href: `#/request/${encodeURIComponent(r.id)}`, class: 'request-row' },
                 h(
                   'span',
                   { class: 'chat-main' },
