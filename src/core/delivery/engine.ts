@@ -375,9 +375,10 @@ export class DeliveryEngine {
   }
 
   /**
-   * Takes in what the message request of `contact` kept, once the user accepted it and its
-   * sender is in the directory: the messages are stored and shown like fresh chain arrivals,
-   * so their delivery receipts go out, with the return of the coins the sender paid. Resolves
+   * Takes in what the message request of `contact` kept, once the user accepted it (or added
+   * the sender's invite) and its sender is in the directory: the messages are stored and shown
+   * like fresh chain arrivals, so their delivery receipts go out, with the return of the coins
+   * the sender paid, and a still-fresh WebRTC offer of theirs is answered. Resolves
    * with how many messages were taken (0 when no request was waiting). Rejects UNKNOWN_CONTACT.
    */
   acceptRequest(contact: ContactId): Promise<number> {
@@ -396,7 +397,8 @@ export class DeliveryEngine {
         sentAt: m.sentAt,
         text: m.text,
       }));
-      await this.processFrames(contact, frames, 'chain', ops);
+      // A kept offer is answered like a fresh one (a stale one is ignored by its age).
+      await this.processFrames(contact, [...frames, ...taken.signals], 'chain', ops);
       await this.store.write(ops);
       this.opts.requests?.released(contact);
       this.dispatch(contact);

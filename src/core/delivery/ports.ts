@@ -68,12 +68,17 @@ export interface RequestPort {
    */
   incoming(arrival: StrangerArrival): Promise<boolean>;
   /**
-   * The messages an accepted request kept, oldest first, and the writes that forget the
-   * request; the engine commits those with the messages, then calls `released`.
+   * What an accepted request kept: its messages, oldest first, the sender's latest WebRTC
+   * offer (answered now if still fresh), and the writes that forget the request; the engine
+   * commits those with the messages, then calls `released`.
    */
-  release(
-    contact: ContactId,
-  ): { readonly chats: readonly KeptChat[]; readonly ops: readonly BatchOp[] } | undefined;
+  release(contact: ContactId):
+    | {
+        readonly chats: readonly KeptChat[];
+        readonly signals: readonly DeliveryFrame[];
+        readonly ops: readonly BatchOp[];
+      }
+    | undefined;
   /** The release of `contact` is committed: the request is gone. */
   released(contact: ContactId): void;
 }

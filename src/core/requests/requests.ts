@@ -19,6 +19,7 @@ import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { decodeKey, encodeKey } from '../../storage/keys.ts';
 import { bytesToHex, bytesToUtf8, hexToBytes, utf8ToBytes } from '../../util/bytes.ts';
 import { P2pCommError } from '../../util/errors.ts';
+import type { DeliveryFrame } from '../delivery/frames.ts';
 import type { ContactId, KeptChat, RequestPort, StrangerArrival } from '../delivery/ports.ts';
 
 /** The store that holds requests and blocks; declare it in the database schema. */
@@ -142,6 +143,12 @@ function decodeRequest(bytes: Uint8Array): Stored {
 export class MessageRequests implements RequestPort {
   /** Waiting requests in arrival order of their first message (oldest first). */
   readonly #requests = new Map<ContactId, Stored>();
+  /**
+   * The latest WebRTC offer of each stranger, in memory only (an offer is stale within
+   * minutes): answered if the user accepts, or adds the sender's invite, while it is fresh.
+   * At most MAX_PENDING_REQUESTS senders, the oldest forgotten first.
+   */
+  readonly #offers = new Map<ContactId, DeliveryFrame>();
   /** Blocked identities, oldest block first, with when they were blocked. */
   readonly #blocked = new Map<ContactId, number>();
   readonly #opts: MessageRequestsOptions;
@@ -213,6 +220,7 @@ export class MessageRequests implements RequestPort {
       }
       await this.#opts.db.batch(ops);
       this.#requests.delete(contact);
+      this.#offers.delete(contact);
       this.#blocked.set(contact, this.#now());
       this.#changed();
     });
@@ -225,6 +233,7 @@ export class MessageRequests implements RequestPort {
       if (!this.#requests.has(contact)) throw new RequestError('UNKNOWN_REQUEST', 'no such request');
       await this.#opts.db.delete(REQUESTS_STORE, requestKey(contact));
       this.#requests.delete(contact);
+      this.#offers.delete(contact);
       this.#changed();
     });
   }
@@ -243,9 +252,16 @@ export class MessageRequests implements RequestPort {
         return false;
       }
       const chats = arrival.frames.flatMap((f) => (f.type === 'chat' ? [f] : []));
+      const offer = arrival.frames.findLast((f) => f.type === 'signal' && f.kind === 'offer');
+      if (offer !== undefined) {
+        this.#offers.delete(contact);
+        if (this.#offers.size >= MAX_PENDING_REQUESTS) this.#offers.delete(this.#offers.keys().next().value!);
+        this.#offers.set(contact, offer);
+      }
       const known = this.#requests.get(contact);
-      // Signals and receipts from a stranger are never answered; alone they make no request.
-      if (chats.length === 0) return known !== undefined;
+      // Signals and receipts from a stranger are never answered and alone make no request;
+      // the coin of an offer stays held (it goes back if the user adds the sender).
+      if (chats.length === 0) return known !== undefined || offer !== undefined;
       const now = this.#now();
       const next: Stored = known
         ? { ...known, messages: [...known.messages] }
@@ -281,16 +297,21 @@ export class MessageRequests implements RequestPort {
     });
   }
 
-  release(contact: ContactId): { chats: readonly KeptChat[]; ops: readonly BatchOp[] } | undefined {
+  release(
+    contact: ContactId,
+  ): { chats: readonly KeptChat[]; signals: readonly DeliveryFrame[]; ops: readonly BatchOp[] } | undefined {
     const s = this.#requests.get(contact);
-    if (s === undefined) return undefined;
+    const offer = this.#offers.get(contact);
+    if (s === undefined && offer === undefined) return undefined;
     return {
-      chats: s.messages.map(({ id, sentAt, text }) => ({ id, sentAt, text })),
-      ops: [{ type: 'delete', store: REQUESTS_STORE, key: requestKey(contact) }],
+      chats: s?.messages.map(({ id, sentAt, text }) => ({ id, sentAt, text })) ?? [],
+      signals: offer === undefined ? [] : [offer],
+      ops: s === undefined ? [] : [{ type: 'delete', store: REQUESTS_STORE, key: requestKey(contact) }],
     };
   }
 
   released(contact: ContactId): void {
+    this.#offers.delete(contact);
     if (this.#requests.delete(contact)) this.#changed();
   }
 

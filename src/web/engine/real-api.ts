@@ -369,16 +369,18 @@ export class RealApi implements AppApi {
     const known = s.cards.get(id);
     if (known === undefined || card.supersedes(known)) {
       await this.#keepCard(s, card);
-      // Adding the invite of someone whose request waits accepts it: the kept messages join.
-      if (s.requests.get(id) !== undefined)
-        void this.#runningEngine(s)
-          .then((r) => r.engine.acceptRequest(id))
-          .catch((e: unknown) => this.#report(e));
-      // Ask for a direct link now: the offer rides the chain path, so by the time the user
-      // writes, the contact may already be connected (docs/delivery.md).
+      const begin = (engine: DeliveryEngine): void => {
+        // Adding someone's invite accepts what they sent before: a waiting request joins the
+        // conversation, and an offer of theirs still fresh is answered (first, so that our
+        // own offer below does not cross it).
+        engine.acceptRequest(id).catch((e: unknown) => this.#report(e));
+        // Ask for a direct link now: the offer rides the chain path, so by the time the user
+        // writes, the contact may already be connected (docs/delivery.md).
+        engine.connect(id).catch((e: unknown) => this.#report(e));
+      };
       const running = s.running;
-      if (running !== undefined) running.engine.connect(id).catch((e: unknown) => this.#report(e));
-      else void s.engine.then((r) => r.engine.connect(id)).catch((e: unknown) => this.#report(e));
+      if (running !== undefined) begin(running.engine);
+      else void s.engine.then((r) => begin(r.engine)).catch((e: unknown) => this.#report(e));
       this.#emit({ type: 'conversations' });
     }
     return this.#contactSummary(s, id);

@@ -71,7 +71,7 @@ describe('message requests', () => {
     assert.equal(again.get(all[0]!.contact), undefined);
   });
 
-  it('signals and receipts alone make no request, and a message is kept once', async () => {
+  it('signals and receipts alone make no request (an offer is kept to answer later), and a message is kept once', async () => {
     const r = await MessageRequests.open({ db: await open(new MemoryDatabase()) });
     const s = stranger();
     const offer: DeliveryFrame = {
@@ -81,8 +81,13 @@ describe('message requests', () => {
       sentAt: 1,
       description: 'v=0',
     };
-    assert.equal(await r.incoming({ ...s, frames: [offer] }), false);
+    const receipt: DeliveryFrame = { type: 'receipt', kind: 'delivered', ids: [new Uint8Array(16)] };
+    assert.equal(await r.incoming({ ...s, frames: [receipt] }), false);
+    // An offer alone is kept in memory (its coin held) to be answered if the user adds the
+    // sender's invite, but it is no request.
+    assert.equal(await r.incoming({ ...s, frames: [offer] }), true);
     assert.equal(r.get(s.contact), undefined);
+    assert.deepEqual(r.release(s.contact)?.signals, [offer]);
     const m = chat('once');
     await r.incoming({ ...s, frames: [m, offer] });
     await r.incoming({ ...s, frames: [m] });
