@@ -25,7 +25,7 @@ export class PeerIdError extends P2pCommError<'BAD_FORMAT' | 'BAD_CHECKSUM' | 'B
 
 /** A contact card is well formed but not acceptable (signature, content rules, link form). */
 export class ContactCardError extends P2pCommError<
-  'BAD_SIGNATURE' | 'BAD_LINK' | 'INVALID_FIELD' | 'IDENTITY_MISMATCH' | 'STALE_VERSION'
+  'BAD_SIGNATURE' | 'BAD_LINK' | 'INVALID_FIELD' | 'IDENTITY_MISMATCH' | 'STALE_VERSION' | 'WRONG_NETWORK'
 > {}
 
 /**

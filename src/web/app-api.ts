@@ -26,6 +26,8 @@ export type AppApiErrorCode =
   | 'LOCKED'
   | 'IN_USE'
   | 'UNKNOWN_CONTACT'
+  | 'UNKNOWN_REQUEST'
+  | 'WRONG_NETWORK'
   | 'UNKNOWN_MESSAGE'
   | 'EMPTY_MESSAGE'
   | 'MESSAGE_TOO_LONG'
@@ -212,6 +214,22 @@ export interface AppSettings {
   readonly readReceipts: boolean;
 }
 
+/**
+ * A first message from someone who is not a contact: it waits under "Message requests" and
+ * nothing goes back to its sender (no delivery or read receipt, no direct link) until the
+ * user accepts. Bounded: the newest requests and the newest messages of each are kept.
+ */
+export interface MessageRequestSummary {
+  /** The contact id the sender becomes on Accept. */
+  readonly id: ContactId;
+  /** The name the sender gave themselves: unverified, always shown as such. */
+  readonly displayName: string;
+  /** Fingerprint of the sender's identity key. */
+  readonly fingerprint: string;
+  /** Kept messages, oldest first (untrusted text, always rendered as text). */
+  readonly messages: readonly { readonly id: MessageId; readonly text: string; readonly sentAt: number }[];
+}
+
 /** What a pasted or scanned invite would add, shown before the user confirms. */
 export interface InvitePreview {
   readonly displayName: string;
@@ -224,6 +242,8 @@ export type AppEvent =
   /** Another window of this profile was opened with an invite link: show it here. */
   | { readonly type: 'invite'; readonly code: string }
   | { readonly type: 'conversations' }
+  /** The message requests changed (one arrived, grew, or was accepted, blocked or deleted). */
+  | { readonly type: 'requests' }
   | { readonly type: 'message'; readonly message: ChatMessage }
   | { readonly type: 'connection'; readonly contactId: ContactId; readonly state: ConnectionState }
   | { readonly type: 'balance'; readonly balance: DeliveryBalance }
@@ -266,13 +286,27 @@ export interface AppApi {
 
   /** The user's own invite code (the part after `#/add/` in an invite link, URL-safe). */
   myInviteCode(): Promise<string>;
-  /** Decodes an invite code without adding it. Rejects BAD_INVITE or OWN_INVITE. */
+  /**
+   * Decodes an invite code without adding it. Rejects BAD_INVITE, OWN_INVITE, or
+   * WRONG_NETWORK when the invite is for another network than the one in the settings.
+   */
   previewInvite(code: string): Promise<InvitePreview>;
   /** Adds the contact an invite code describes (idempotent). Rejects like `previewInvite`. */
   addContact(code: string): Promise<ContactSummary>;
 
   /** Conversations, newest activity first. */
   conversations(): Promise<readonly ConversationSummary[]>;
+  /** Message requests waiting for Accept, Block or Delete, newest activity first. */
+  messageRequests(): Promise<readonly MessageRequestSummary[]>;
+  /**
+   * Accepts a request: its sender becomes a contact, the conversation appears with the kept
+   * messages, and their receipts go out. Rejects UNKNOWN_REQUEST.
+   */
+  acceptRequest(id: ContactId): Promise<ContactSummary>;
+  /** Blocks a request's sender: the request goes, and what they send later is dropped. */
+  blockRequest(id: ContactId): Promise<void>;
+  /** Deletes a request; a later first message from the sender makes a new one. Rejects UNKNOWN_REQUEST. */
+  deleteRequest(id: ContactId): Promise<void>;
   /** One contact. Rejects UNKNOWN_CONTACT. */
   contact(id: ContactId): Promise<ContactSummary>;
   /** The safety number with a contact. Rejects UNKNOWN_CONTACT. */

@@ -1,8 +1,9 @@
 /**
  * The app shell: picks the screen from the vault state and the URL hash, lays out the
  * sidebar (conversation list) and main pane, and forwards engine events to the live screen.
- * Routes: #/chats, #/chat/<id>, #/contact/<id> (safety number), #/add[/<invite code>], #/share, #/balance, #/settings,
- * #/restore. Hash routing keeps the app a set of static files (spec "Zero Infrastructure").
+ * Routes: #/chats, #/chat/<id>, #/contact/<id> (safety number), #/requests, #/request/<id>,
+ * #/add[/<invite code>], #/share, #/balance, #/settings, #/restore. Hash routing keeps the app
+ * a set of static files (spec "Zero Infrastructure").
  */
 import type { AppApi, AppEvent, ContactId, NetworkState, VaultState } from './app-api.ts';
 import { h, replaceChildren } from './dom.ts';
@@ -18,6 +19,7 @@ import {
   restoreView,
   unlockView,
 } from './views/onboarding.ts';
+import { requestView, requestsView } from './views/requests.ts';
 import { settingsView } from './views/settings.ts';
 import { verifyView } from './views/verify.ts';
 import type { View, ViewContext } from './views/view.ts';
@@ -42,6 +44,8 @@ type Route =
   | { readonly name: 'chats' }
   | { readonly name: 'chat'; readonly id: ContactId }
   | { readonly name: 'contact'; readonly id: ContactId }
+  | { readonly name: 'requests' }
+  | { readonly name: 'request'; readonly id: ContactId }
   | { readonly name: 'add'; readonly code?: string }
   | { readonly name: 'share' | 'balance' | 'settings' | 'restore' };
 
@@ -58,6 +62,12 @@ export function parseRoute(hash: string): Route {
       return arg === undefined || arg === ''
         ? { name: 'chats' }
         : { name: 'contact', id: decodeURIComponent(arg) as ContactId };
+    case 'requests':
+      return { name: 'requests' };
+    case 'request':
+      return arg === undefined || arg === ''
+        ? { name: 'requests' }
+        : { name: 'request', id: decodeURIComponent(arg) as ContactId };
     case 'add':
       return arg === undefined || arg === ''
         ? { name: 'add' }
@@ -173,6 +183,12 @@ export function mountApp(options: MountOptions): MountedApp {
         break;
       case 'contact':
         next = verifyView(ctx, route.id);
+        break;
+      case 'requests':
+        next = requestsView(ctx);
+        break;
+      case 'request':
+        next = requestView(ctx, route.id);
         break;
       case 'add':
         next = addContactView(ctx, route.code);
@@ -336,7 +352,16 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
       () => undefined,
     );
   };
+  const refreshRequests = (): void => {
+    ctx.api.messageRequests().then(
+      (rows) => {
+        if (!disposed) list.updateRequests(rows.length);
+      },
+      () => undefined,
+    );
+  };
   refreshList();
+  refreshRequests();
   refreshBalance();
 
   return {
@@ -348,7 +373,11 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
       for (const a of navLinks) {
         const on =
           a.dataset['route'] === route.name ||
-          ((route.name === 'chat' || route.name === 'contact') && a.dataset['route'] === 'chats');
+          ((route.name === 'chat' ||
+            route.name === 'contact' ||
+            route.name === 'requests' ||
+            route.name === 'request') &&
+            a.dataset['route'] === 'chats');
         if (on) a.setAttribute('aria-current', 'page');
         else a.removeAttribute('aria-current');
       }
@@ -359,6 +388,7 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
     },
     onEvent(event) {
       if (event.type === 'conversations' || event.type === 'connection') refreshList();
+      if (event.type === 'requests') refreshRequests();
       if (event.type === 'network') renderNetwork(event.state);
       if (event.type === 'balance')
         lowPill.hidden = !isLowBalance(event.balance.messagesLeft, event.balance.p2pOnly);

@@ -15,6 +15,11 @@ import type { Ed25519PublicKey } from '../core/identity/keys.ts';
 import { SafetyNumber, SafetyNumberError } from '../core/safety/safety-number.ts';
 import { sameName, trustView, type TrustRecord } from './engine/trust.ts';
 import {
+  MAX_MESSAGES_PER_REQUEST,
+  MAX_PENDING_REQUESTS,
+  MAX_REQUEST_TEXT_BYTES,
+} from '../core/requests/requests.ts';
+import {
   AppApiError,
   MIN_PASSWORD_LENGTH,
   NETWORK_IDS,
@@ -36,6 +41,7 @@ import {
   type InvitePreview,
   type SafetyNumberView,
   type MessageId,
+  type MessageRequestSummary,
   type NetworkState,
   type Unsubscribe,
   type VaultState,
@@ -145,6 +151,13 @@ export class FakeApi implements AppApi {
   readonly #trust = new Map<ContactId, TrustRecord>();
   readonly #messages = new Map<ContactId, StoredMessage[]>();
   readonly #byId = new Map<MessageId, StoredMessage>();
+  /** Message requests, oldest first, as the real engine bounds them (core/requests). */
+  readonly #requests = new Map<
+    ContactId,
+    { displayName: string; fingerprint: string; messages: { id: MessageId; text: string; sentAt: number }[] }
+  >();
+  /** Blocked senders, by fingerprint. */
+  readonly #blocked = new Set<string>();
   #spendable: bigint;
   #locked = 0n;
   #p2pOnly = false;
@@ -240,7 +253,11 @@ export class FakeApi implements AppApi {
   async myInviteCode(): Promise<string> {
     const id = this.#requireUnlocked();
     return Promise.resolve(
-      toBase64Url(utf8ToBytes(JSON.stringify({ v: 1, n: id.displayName, f: id.fingerprint }))),
+      toBase64Url(
+        utf8ToBytes(
+          JSON.stringify({ v: 1, n: id.displayName, f: id.fingerprint, w: this.#settings.network }),
+        ),
+      ),
     );
   }
 
@@ -308,6 +325,60 @@ export class FakeApi implements AppApi {
     });
     rows.sort((a, b) => (b.last?.at ?? 0) - (a.last?.at ?? 0));
     return Promise.resolve(rows);
+  }
+
+  async messageRequests(): Promise<readonly MessageRequestSummary[]> {
+    this.#requireUnlocked();
+    const rows = [...this.#requests].map(([id, r]) => ({
+      id,
+      displayName: r.displayName,
+      fingerprint: r.fingerprint,
+      messages: [...r.messages],
+    }));
+    rows.sort((a, b) => (b.messages.at(-1)?.sentAt ?? 0) - (a.messages.at(-1)?.sentAt ?? 0));
+    return Promise.resolve(rows);
+  }
+
+  async acceptRequest(id: ContactId): Promise<ContactSummary> {
+    this.#requireUnlocked();
+    const r = this.#requests.get(id);
+    if (r === undefined) throw new AppApiError('UNKNOWN_REQUEST', 'No such message request');
+    this.#requests.delete(id);
+    const contact: Contact = {
+      id,
+      displayName: r.displayName,
+      fingerprint: r.fingerprint,
+      identityKey: keyOf(r.fingerprint),
+      connection: 'offline',
+      unread: 0,
+    };
+    this.#contacts.set(id, contact);
+    for (const m of r.messages) {
+      const stored = this.#store(id, false, m.text, m.sentAt, 'delivered');
+      stored.route = 'secure';
+      contact.unread++;
+    }
+    this.#emit({ type: 'requests' });
+    this.#emit({ type: 'conversations' });
+    return Promise.resolve(this.#contactSummary(contact));
+  }
+
+  async blockRequest(id: ContactId): Promise<void> {
+    this.#requireUnlocked();
+    const r = this.#requests.get(id);
+    if (r !== undefined) {
+      this.#blocked.add(r.fingerprint);
+      this.#requests.delete(id);
+      this.#emit({ type: 'requests' });
+    }
+    return Promise.resolve();
+  }
+
+  async deleteRequest(id: ContactId): Promise<void> {
+    this.#requireUnlocked();
+    if (!this.#requests.delete(id)) throw new AppApiError('UNKNOWN_REQUEST', 'No such message request');
+    this.#emit({ type: 'requests' });
+    return Promise.resolve();
   }
 
   async messages(id: ContactId, options: { readonly limit?: number } = {}): Promise<readonly ChatMessage[]> {
@@ -454,6 +525,40 @@ export class FakeApi implements AppApi {
     this.#emit({ type: 'message', message: this.#view(m) });
     this.#emit({ type: 'conversations' });
     return this.#view(m);
+  }
+
+  /**
+   * Simulates a first message from someone who holds this user's card but is not a contact
+   * (demos and tests): it waits as a message request, bounded as the engine bounds them.
+   * Returns the request id, or undefined when the sender is blocked.
+   */
+  receiveFromStranger(displayName: string, text: string, fingerprint?: string): ContactId | undefined {
+    this.#requireUnlocked();
+    const f = fingerprint ?? fingerprintOf(utf8ToBytes(displayName));
+    if (this.#blocked.has(f)) return undefined;
+    const known = [...this.#contacts.values()].find((c) => c.fingerprint === f);
+    if (known !== undefined) {
+      this.receive(known.id, text);
+      return known.id;
+    }
+    let entry = [...this.#requests].find(([, r]) => r.fingerprint === f);
+    if (entry === undefined) {
+      const oldest = this.#requests.keys().next();
+      if (this.#requests.size >= MAX_PENDING_REQUESTS && oldest.done !== true)
+        this.#requests.delete(oldest.value);
+      entry = [`r${++this.#counter}` as ContactId, { displayName, fingerprint: f, messages: [] }];
+      this.#requests.set(...entry);
+    }
+    const messages = entry[1].messages;
+    messages.push({ id: `m${++this.#counter}` as MessageId, text, sentAt: this.#now() });
+    const bytes = (): number => messages.reduce((n, m) => n + utf8ToBytes(m.text).length, 0);
+    while (
+      messages.length > MAX_MESSAGES_PER_REQUEST ||
+      (messages.length > 1 && bytes() > MAX_REQUEST_TEXT_BYTES)
+    )
+      messages.shift();
+    this.#emit({ type: 'requests' });
+    return entry[0];
   }
 
   /** Simulates a contact going online, connecting or offline (demos and tests). */
@@ -611,6 +716,12 @@ export class FakeApi implements AppApi {
       throw new AppApiError('BAD_INVITE', 'This is not an invite');
     }
     if (doc.f === this.#identity?.fingerprint) throw new AppApiError('OWN_INVITE', 'This is your own invite');
+    // Like a real card's addresses, the invite says its network; another network is refused.
+    if ('w' in doc && doc.w !== this.#settings.network)
+      throw new AppApiError(
+        'WRONG_NETWORK',
+        `This invite is for another network than this app uses (${this.#settings.network}). Ask for an invite made on the same network.`,
+      );
     const name = doc.n.trim().slice(0, 64);
     return { displayName: name === '' ? 'Unnamed contact' : name, fingerprint: doc.f };
   }

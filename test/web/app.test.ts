@@ -136,6 +136,54 @@ describe('web app in Chromium (fake engine)', () => {
     assertClean(p);
   });
 
+  it('refuses a pasted invite of another network and says why', async () => {
+    const other = new FakeApi({ seed: true, stepMs: 50 });
+    await other.updateSettings({ network: 'testnet-10' });
+    const code = await other.myInviteCode();
+    const p = await web.open('?demo=1#/add');
+    const { page } = p;
+    await page.getByRole('textbox', { name: 'Invite link' }).fill(inviteLink(web.url, code));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByText(/This invite is for another network/).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Add contact' }).count(), 0);
+    assertClean(p);
+  });
+
+  it("shows a stranger's first messages under Message requests, unverified, with Accept, Block and Delete", async () => {
+    const p = await web.open('?demo=1');
+    const { page } = p;
+    await page.locator('a.chat-row').first().waitFor();
+    assert.equal(await page.locator('a.requests-entry').isVisible(), false, 'no entry while none wait');
+    await page.evaluate(() => {
+      const demo = (globalThis as { p2pcommDemo?: FakeApi }).p2pcommDemo!;
+      demo.receiveFromStranger('Eve', 'hi, we met at the conference');
+      demo.receiveFromStranger('Spammer', 'cheap watches');
+      demo.receiveFromStranger('Zed', 'wrong number?');
+    });
+    await page.locator('a.requests-entry .unread', { hasText: '3' }).waitFor();
+    assert.equal(await page.locator('a.chat-row', { hasText: 'Eve' }).count(), 0, 'not a conversation');
+    await page.locator('a.requests-entry').click();
+    await page.getByRole('heading', { name: 'Message requests' }).waitFor();
+    await web.screenshot(page, 'desktop-12-message-requests');
+    await page.locator('a.request-row', { hasText: 'Spammer' }).click();
+    await page.getByText('(unverified)').first().waitFor();
+    await page.getByRole('button', { name: 'Block' }).click();
+    await page.locator('a.requests-entry .unread', { hasText: '2' }).waitFor();
+    await page.locator('a.request-row', { hasText: 'Zed' }).click();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.locator('a.requests-entry .unread', { hasText: '1' }).waitFor();
+    await page.locator('a.request-row', { hasText: 'Eve' }).click();
+    await page.locator('li.msg', { hasText: 'hi, we met at the conference' }).waitFor();
+    assert.match((await page.locator('.conv-name').textContent()) ?? '', /Eve \(unverified\)/);
+    await web.screenshot(page, 'desktop-13-message-request');
+    await page.getByRole('button', { name: 'Accept' }).click();
+    await page.locator('.conv-name', { hasText: 'Eve' }).waitFor();
+    await page.locator('li.msg', { hasText: 'hi, we met at the conference' }).waitFor();
+    await page.locator('a.chat-row', { hasText: 'Eve' }).waitFor();
+    assert.equal(await page.locator('a.requests-entry').isVisible(), false);
+    assertClean(p);
+  });
+
   it('keeps an opened invite link through onboarding and offers it afterwards', async () => {
     const other = new FakeApi({ seed: true, stepMs: 50 });
     const p = await web.open(`?demo=empty#/add/${await other.myInviteCode()}`);

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { notificationValue } from '../../src/core/delivery/chain-tx.ts';
 import { AppApiError, type AppEvent, type ChatMessage, type ContactId } from '../../src/web/app-api.ts';
 import { FakeApi } from '../../src/web/fake-api.ts';
+import { MAX_MESSAGES_PER_REQUEST } from '../../src/core/requests/requests.ts';
 
 const code = (c: string) => (e: unknown) => e instanceof AppApiError && e.code === c;
 
@@ -216,5 +217,63 @@ describe('FakeApi', () => {
     assert.equal(row?.last?.text, 'two');
     await api.markRead(radia.contact.id);
     assert.equal((await api.conversations()).find((c) => c.contact.id === radia.contact.id)?.unread, 0);
+  });
+
+  it("keeps a stranger's first messages as a request; Accept makes a contact, Block drops, Delete forgets", async () => {
+    const api = new FakeApi({ stepMs: 1 });
+    await api.createIdentity('Ann', 'password123');
+    const events: AppEvent[] = [];
+    api.subscribe((e) => events.push(e));
+    const id = api.receiveFromStranger('Eve', 'hello?')!;
+    api.receiveFromStranger('Eve', 'anyone?');
+    assert.ok(events.some((e) => e.type === 'requests'));
+    assert.deepEqual(await api.conversations(), [], 'a request is not a conversation');
+    const [r] = await api.messageRequests();
+    assert.equal(r!.displayName, 'Eve');
+    assert.deepEqual(
+      r!.messages.map((m) => m.text),
+      ['hello?', 'anyone?'],
+    );
+    await assert.rejects(api.messages(id), code('UNKNOWN_CONTACT'));
+    const contact = await api.acceptRequest(id);
+    assert.equal(contact.displayName, 'Eve');
+    assert.deepEqual(await api.messageRequests(), []);
+    assert.deepEqual(
+      (await api.messages(id)).map((m) => m.text),
+      ['hello?', 'anyone?'],
+    );
+    await assert.rejects(api.acceptRequest(id), code('UNKNOWN_REQUEST'));
+
+    const mallory = api.receiveFromStranger('Mallory', 'buy now')!;
+    await api.blockRequest(mallory);
+    assert.equal(api.receiveFromStranger('Mallory', 'buy now!!'), undefined);
+    assert.deepEqual(await api.messageRequests(), []);
+    const zed = api.receiveFromStranger('Zed', 'first')!;
+    await api.deleteRequest(zed);
+    await assert.rejects(api.deleteRequest(zed), code('UNKNOWN_REQUEST'));
+    api.receiveFromStranger('Zed', 'again');
+    assert.deepEqual(
+      (await api.messageRequests()).map((x) => x.messages.map((m) => m.text)),
+      [['again']],
+    );
+  });
+
+  it('bounds each request as the engine does: the newest messages are kept', async () => {
+    const api = new FakeApi({ stepMs: 1 });
+    await api.createIdentity('Ann', 'password123');
+    for (let i = 0; i < MAX_MESSAGES_PER_REQUEST + 3; i++) api.receiveFromStranger('Eve', `m${i}`);
+    const [r] = await api.messageRequests();
+    assert.equal(r!.messages.length, MAX_MESSAGES_PER_REQUEST);
+    assert.equal(r!.messages[0]!.text, 'm3');
+  });
+
+  it('refuses an invite of another network with WRONG_NETWORK', async () => {
+    const other = new FakeApi({ seed: true, stepMs: 1 });
+    await other.updateSettings({ network: 'testnet-10' });
+    const invite = await other.myInviteCode();
+    const api = new FakeApi({ stepMs: 1 });
+    await api.createIdentity('Ann', 'password123');
+    await assert.rejects(api.previewInvite(invite), code('WRONG_NETWORK'));
+    await assert.rejects(api.addContact(invite), code('WRONG_NETWORK'));
   });
 });

@@ -15,7 +15,7 @@ import { DecodeError } from '../../util/errors.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { systemClock, type Clock, type Timer } from './clock.ts';
 import { ActiveMessages } from './active.ts';
-import { DeliveryError } from './errors.ts';
+import { DeliveryError, RecipientError } from './errors.ts';
 import {
   MAX_RECEIPT_IDS,
   MESSAGE_ID_BYTES,
@@ -32,7 +32,9 @@ import type {
   DirectLink,
   Funds,
   IncomingTransaction,
+  OpenedEntry,
   PeerPort,
+  RequestPort,
   SessionPort,
 } from './ports.ts';
 import { DeliveryStore } from './store.ts';
@@ -123,6 +125,11 @@ export interface DeliveryOptions {
   readonly chain: ChainPort;
   /** Direct links; without it every message goes on chain. */
   readonly peers?: PeerPort;
+  /**
+   * Message requests: where frames from strangers (not in `contacts`) go. Without it they
+   * are dropped. Either way nothing goes back to a stranger (docs/delivery.md).
+   */
+  readonly requests?: RequestPort;
   readonly clock?: Clock;
   readonly settings?: Partial<DeliverySettings>;
   /** Subscribed before start, so it also sees what catch-up produces. */
@@ -364,6 +371,38 @@ export class DeliveryEngine {
         // bundle to this contact by whichever path (they are a courtesy, not a guarantee).
         this.sendDirect(contact);
       }
+    });
+  }
+
+  /**
+   * Takes in what the message request of `contact` kept, once the user accepted it (or added
+   * the sender's invite) and its sender is in the directory: the messages are stored and shown
+   * like fresh chain arrivals, so their delivery receipts go out, with the return of the coins
+   * the sender paid, and a still-fresh WebRTC offer of theirs is answered. Resolves
+   * with how many messages were taken (0 when no request was waiting). Rejects UNKNOWN_CONTACT.
+   */
+  acceptRequest(contact: ContactId): Promise<number> {
+    if (typeof contact !== 'string') throw new TypeError('"contact" expected a string');
+    return this.run(async () => {
+      this.checkOpen();
+      if (!this.opts.contacts.has(contact))
+        throw new DeliveryError('UNKNOWN_CONTACT', `unknown contact ${contact}`);
+      const taken = this.opts.requests?.release(contact);
+      if (taken === undefined) return 0;
+      // The request is forgotten in the same atomic write that stores its messages.
+      const ops: BatchOp[] = [...taken.ops];
+      const frames: DeliveryFrame[] = taken.chats.map((m) => ({
+        type: 'chat',
+        id: hexToBytes(m.id),
+        sentAt: m.sentAt,
+        text: m.text,
+      }));
+      // A kept offer is answered like a fresh one (a stale one is ignored by its age).
+      await this.processFrames(contact, [...frames, ...taken.signals], 'chain', ops);
+      await this.store.write(ops);
+      this.opts.requests?.released(contact);
+      this.dispatch(contact);
+      return frames.length;
     });
   }
 
@@ -752,23 +791,40 @@ export class DeliveryEngine {
   }
 
   private async publishAll(groups: ChainEntry[][]): Promise<void> {
-    for (const group of groups) {
-      let result: { txId: Uint8Array } | { error: unknown };
-      try {
-        const payload = await this.opts.sessions.sealBatch(
-          group.map((e) => ({ contact: e.contact, frames: e.frames })),
-        );
-        result = await this.opts.chain.publish(
-          payload,
-          group.map((e) => e.contact),
-        );
-      } catch (error) {
-        if (this.superseded(error)) return;
-        result = { error };
+    for (let group of groups) {
+      for (;;) {
+        let result: { txId: Uint8Array } | { error: unknown };
+        try {
+          const payload = await this.opts.sessions.sealBatch(
+            group.map((e) => ({ contact: e.contact, frames: e.frames })),
+          );
+          result = await this.opts.chain.publish(
+            payload,
+            group.map((e) => e.contact),
+          );
+        } catch (error) {
+          if (this.superseded(error)) return;
+          result = { error };
+        }
+        // One recipient that cannot be paid fails alone; the others are sealed again
+        // without it and published (their first seal named it, so it cannot be reused).
+        const bad = 'error' in result && result.error instanceof RecipientError ? result.error : undefined;
+        const dropped = bad ? group.filter((e) => e.contact === bad.contact) : [];
+        if (bad && dropped.length > 0) {
+          await this.run(() => this.unreachable(dropped, bad)).catch((error: unknown) => this.report(error));
+          group = group.filter((e) => e.contact !== bad.contact);
+          if (group.length > 0) continue;
+          break;
+        }
+        const settled = result;
+        const current = group;
+        await this.run(() =>
+          'txId' in settled
+            ? this.published(current, settled.txId)
+            : this.publishFailed(current, settled.error),
+        ).catch((error: unknown) => this.report(error));
+        break;
       }
-      await this.run(() =>
-        'txId' in result ? this.published(group, result.txId) : this.publishFailed(group, result.error),
-      ).catch((error: unknown) => this.report(error));
     }
     this.enqueue(() => {
       this.flushing = false;
@@ -886,6 +942,29 @@ export class DeliveryEngine {
     for (const e of group) if (e.ids.length === 0) this.scheduleFlush(this.settings.backoffBaseMs);
   }
 
+  /**
+   * Entries whose recipient cannot be paid (RecipientError): their messages fail at once
+   * (retrying cannot help until the card changes) and the receipts owed are settled (they
+   * could never be published, and must not come back after a restart); the error is reported.
+   */
+  private async unreachable(entries: readonly ChainEntry[], error: RecipientError): Promise<void> {
+    this.report(error);
+    const ops = entries.flatMap((e) =>
+      e.frames.flatMap((f) =>
+        f.type === 'receipt' && f.kind === 'delivered'
+          ? f.ids.map((id) => this.store.receiptOp(e.contact, bytesToHex(id), true))
+          : [],
+      ),
+    );
+    await this.store.write(ops);
+    for (const id of entries.flatMap((e) => e.ids)) {
+      const m = this.active.get(id);
+      if (!m || m.status === 'delivered' || m.status === 'read' || m.status === 'failed') continue;
+      const { dueAt: _d, ...rest } = m;
+      await this.save({ ...rest, status: 'failed', failure: 'unreachable' });
+    }
+  }
+
   private async onFunds(f: Funds): Promise<void> {
     this.lastFunds = f;
     if (this.insufficient && f.spendable >= f.costPerMessage) {
@@ -932,7 +1011,7 @@ export class DeliveryEngine {
       if (tx.cursor) await this.store.write([this.store.cursorOp(tx.cursor)]);
       return [];
     }
-    let entries: { contact: ContactId; frames: DeliveryFrame[] }[];
+    let entries: OpenedEntry[];
     try {
       entries = await this.opts.sessions.openBatch(tx.payload);
     } catch (error) {
@@ -944,13 +1023,27 @@ export class DeliveryEngine {
     }
     const senders: ContactId[] = [];
     const ops: BatchOp[] = tx.cursor ? [this.store.cursorOp(tx.cursor)] : [];
-    for (const { contact, frames } of entries) {
-      if (!this.opts.contacts.has(contact) || frames.length === 0) continue;
+    for (const { contact, frames, stranger } of entries) {
+      if (frames.length === 0) continue;
+      if (!this.opts.contacts.has(contact)) {
+        // A stranger: nothing of theirs is answered. A kept request holds their coin (it
+        // goes back only if the user accepts); anything else leaves it to the wallet.
+        if (stranger === undefined || this.opts.requests === undefined) continue;
+        const daaScore = tx.daaScore ?? tx.acceptance?.daaScore;
+        const held = await this.opts.requests.incoming({
+          contact,
+          card: stranger,
+          frames,
+          ...(daaScore === undefined ? {} : { daaScore }),
+        });
+        if (held) senders.push(contact);
+        continue;
+      }
       senders.push(contact);
       await this.processFrames(contact, frames, 'chain', ops, tx.daaScore ?? tx.acceptance?.daaScore);
     }
     await this.store.write(ops);
-    for (const c of senders) this.dispatch(c);
+    for (const c of senders) if (this.opts.contacts.has(c)) this.dispatch(c);
     return senders;
   }
 

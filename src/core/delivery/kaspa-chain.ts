@@ -32,7 +32,7 @@ import {
   DEFAULT_NOTIFICATION_STORAGE_BUDGET,
   type Spendable,
 } from './chain-tx.ts';
-import { DeliveryError } from './errors.ts';
+import { DeliveryError, RecipientError } from './errors.ts';
 import type { ChainHandler, ChainPort, ContactId, Funds, Publication } from './ports.ts';
 
 /** Payload fetches of one coin before it is reported as unrecoverable. */
@@ -127,8 +127,15 @@ export class KaspaChain implements ChainPort {
     const key = this.opts.privateKey;
     const notify = recipients.map((contact) => {
       const address = this.opts.addressOf(contact);
+      // Checked per recipient before anything is built, so the engine can drop exactly the
+      // one that cannot be paid and publish for the others.
       if (!address)
-        throw new DeliveryError('PUBLISH_FAILED', `contact ${contact} has no notification address`);
+        throw new RecipientError(contact, `contact ${contact} has no notification address on this network`);
+      if (address.prefix !== this.opts.address.prefix)
+        throw new RecipientError(
+          contact,
+          `contact ${contact} listed an address on ${address.prefix}, not on ${this.opts.address.prefix}`,
+        );
       const held = this.heldFrom(contact);
       return held ? { address, held: { utxo: held, privateKey: key } } : { address };
     });

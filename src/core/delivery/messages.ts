@@ -23,7 +23,12 @@ export type FailureReason =
   /** Publication kept failing (node refused or unreachable) past the retry budget. */
   | 'publish'
   /** Republished until the retry budget ran out without a receipt (NOTES §3). */
-  | 'undeliverable';
+  | 'undeliverable'
+  /**
+   * No transaction can pay the recipient: its card lists no usable address on this client's
+   * network. Failed at once (retrying cannot help) and never holds up other recipients.
+   */
+  | 'unreachable';
 
 /** Chain evidence of a published message (NOTES §7). */
 export interface ChainProof {
@@ -151,7 +156,8 @@ export function decodeMessage(bytes: Uint8Array): Message {
   };
   if (r['route'] !== undefined) out.route = oneOf(r, 'route', ['direct', 'chain'] as const);
   if (r['dueAt'] !== undefined) out.dueAt = int(r, 'dueAt');
-  if (r['failure'] !== undefined) out.failure = oneOf(r, 'failure', ['publish', 'undeliverable'] as const);
+  if (r['failure'] !== undefined)
+    out.failure = oneOf(r, 'failure', ['publish', 'undeliverable', 'unreachable'] as const);
   const p = r['proof'];
   if (p !== undefined) {
     if (typeof p !== 'object' || p === null) fail('"proof" is not an object');

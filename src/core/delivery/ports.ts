@@ -4,6 +4,8 @@
  * Each has a production adapter beside the engine and a fake in the tests, so the engine's
  * state machines are tested without a node or a browser, and the adapters with them.
  */
+import type { ContactCard } from '../contact/card.ts';
+import type { BatchOp } from '../../storage/types.ts';
 import type { DeliveryFrame } from './frames.ts';
 
 /** A contact's id as the contact layer names it (opaque to the engine). */
@@ -20,10 +22,65 @@ export interface SessionPort {
     entries: readonly { contact: ContactId; frames: readonly DeliveryFrame[] }[],
   ): Promise<Uint8Array>;
   /**
-   * The frames of a chain payload addressed to this client by known contacts, decrypted;
-   * entries for others, from strangers or that fail to authenticate are left out (bounded work).
+   * The frames of a chain payload addressed to this client, decrypted; entries for others or
+   * that fail to authenticate are left out (bounded work). An entry from someone not in the
+   * directory carries the card their first-contact frame introduced (`stranger`): it is a
+   * message request, never a contact, until the user accepts it.
    */
-  openBatch(payload: Uint8Array): Promise<{ contact: ContactId; frames: DeliveryFrame[] }[]>;
+  openBatch(payload: Uint8Array): Promise<OpenedEntry[]>;
+}
+
+/** One sender's frames from a chain payload. */
+export interface OpenedEntry {
+  readonly contact: ContactId;
+  readonly frames: DeliveryFrame[];
+  /** Set when the sender is not a contact: the card they introduced themselves with. */
+  readonly stranger?: ContactCard;
+}
+
+/** Frames that came by chain from someone not in the contacts (a message request). */
+export interface StrangerArrival {
+  readonly contact: ContactId;
+  readonly card: ContactCard;
+  readonly frames: readonly DeliveryFrame[];
+  /** Chain time of the notification coin, when known. */
+  readonly daaScore?: bigint;
+}
+
+/** A chat message a request kept while its sender was not a contact. */
+export interface KeptChat {
+  /** 32 hex characters. */
+  readonly id: string;
+  readonly sentAt: number;
+  readonly text: string;
+}
+
+/**
+ * Message requests (src/core/requests): where the engine hands what strangers send, so that
+ * nothing goes back to them (no receipt, no coin return, no WebRTC answer) until the user
+ * accepts, and where it takes the kept messages from on acceptance.
+ */
+export interface RequestPort {
+  /**
+   * Keeps the chat frames of `arrival` as a request (or drops them: blocked sender, card of
+   * another network, nothing to keep). Resolves true when the notification coin is to stay
+   * held for the sender (returned only if the request is accepted), false when it is not.
+   */
+  incoming(arrival: StrangerArrival): Promise<boolean>;
+  /**
+   * What an accepted request kept: its messages, oldest first, the sender's latest WebRTC
+   * offer (answered now if still fresh), and the writes that forget the request; the engine
+   * commits those with the messages, then calls `released`.
+   */
+  release(contact: ContactId):
+    | {
+        readonly chats: readonly KeptChat[];
+        readonly signals: readonly DeliveryFrame[];
+        readonly ops: readonly BatchOp[];
+      }
+    | undefined;
+  /** The release of `contact` is committed: the request is gone. */
+  released(contact: ContactId): void;
 }
 
 /** The contacts the engine may talk to. */

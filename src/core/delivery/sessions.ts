@@ -16,6 +16,11 @@
  * Cards. When our pre-key has rotated (or the peer knows only our compact card), the next
  * traffic to a contact with a confirmed session carries our card as a `card` envelope; a
  * `card` envelope from a contact replaces its card when it is newer (`onContactCard`).
+ *
+ * Strangers: holding this client's card is enough to write to it, never to become a contact.
+ * Frames from someone not in the directory are handed over with the card they introduced
+ * themselves with (`OpenedEntry.stranger`), and the engine keeps them as a message request
+ * (src/core/requests) until the user accepts; only `add` puts a card in the directory.
  */
 import { ContactCard } from '../contact/card.ts';
 import { ContactCardError, EnvelopeError } from '../errors.ts';
@@ -35,7 +40,7 @@ import { unpad } from '../envelope/padding.ts';
 import { ReplayGuard } from '../envelope/replay-guard.ts';
 import { P2pCommError } from '../../util/errors.ts';
 import type { DeliveryFrame } from './frames.ts';
-import type { ContactDirectory, ContactId, SessionPort } from './ports.ts';
+import type { ContactDirectory, ContactId, OpenedEntry, SessionPort } from './ports.ts';
 
 /** Everything the session adapter is built from. */
 export interface EnvelopeSessionsOptions {
@@ -55,13 +60,6 @@ export interface EnvelopeSessionsOptions {
   readonly now?: () => number;
   /** Batch size policy (NOTES §2). @default the container's defaults */
   readonly batch?: BatchOptions;
-  /**
-   * Whether a first-contact frame from someone not yet in the directory adds them (they hold
-   * this client's card, and paid a notification coin to use it). @default true
-   */
-  readonly acceptNewContacts?: boolean;
-  /** Told when a contact is added by a first-contact frame. */
-  readonly onNewContact?: (card: ContactCard) => void;
   /** Told when a known contact sent a newer card of its own (keep it with the contacts). */
   readonly onContactCard?: (card: ContactCard) => void;
 }
@@ -177,7 +175,8 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   async open(contact: ContactId, message: Uint8Array): Promise<DeliveryFrame[]> {
     const got = this.openFrame(message);
     if (got.changed) await this.persist();
-    return got.contact === contact ? got.frames : [];
+    // A direct link exists only with a contact; a stranger's frame on one is not theirs to send.
+    return got.contact === contact && got.stranger === undefined ? got.frames : [];
   }
 
   async sealBatch(
@@ -199,7 +198,7 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     return packBatch(sealed, this.opts.batch);
   }
 
-  async openBatch(payload: Uint8Array): Promise<{ contact: ContactId; frames: DeliveryFrame[] }[]> {
+  async openBatch(payload: Uint8Array): Promise<OpenedEntry[]> {
     // Anything that is not a batch costs one prefix check; a batch costs bounded work
     // whatever its bytes (envelope/batch.ts), frames for others no cryptography.
     if (!isBatch(payload)) return [];
@@ -211,20 +210,30 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     } catch {
       return [];
     }
-    const byContact = new Map<ContactId, DeliveryFrame[]>();
+    const byContact = new Map<ContactId, { frames: DeliveryFrame[]; stranger?: ContactCard }>();
     let changed = false;
     for (const r of found) {
       const got = this.accept(r);
       changed ||= got.changed;
       if (got.contact === undefined || got.frames.length === 0) continue;
-      byContact.set(got.contact, [...(byContact.get(got.contact) ?? []), ...got.frames]);
+      const entry = byContact.get(got.contact) ?? {
+        frames: [],
+        ...(got.stranger ? { stranger: got.stranger } : {}),
+      };
+      entry.frames.push(...got.frames);
+      byContact.set(got.contact, entry);
     }
     if (changed) await this.persist();
-    return [...byContact].map(([contact, frames]) => ({ contact, frames }));
+    return [...byContact].map(([contact, e]) => ({ contact, ...e }));
   }
 
   /** Decrypts one session frame; no frames when it is not for us or is refused. */
-  private openFrame(bytes: Uint8Array): { contact?: ContactId; frames: DeliveryFrame[]; changed: boolean } {
+  private openFrame(bytes: Uint8Array): {
+    contact?: ContactId;
+    frames: DeliveryFrame[];
+    changed: boolean;
+    stranger?: ContactCard;
+  } {
     let r;
     try {
       r = this.opts.sessions.tryDecrypt(bytes, { admit: (plaintext) => this.admitFirstContact(plaintext) });
@@ -237,14 +246,16 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   }
 
   /** The delivery frames of one decrypted session frame. */
-  private accept(r: Received): { contact?: ContactId; frames: DeliveryFrame[]; changed: boolean } {
+  private accept(r: Received): {
+    contact?: ContactId;
+    frames: DeliveryFrame[];
+    changed: boolean;
+    stranger?: ContactCard;
+  } {
     const contact = contactIdOf(r.sender);
     if (r.kind === 'duplicate') return { frames: [], changed: false };
-    if (!this.cards.has(contact)) {
-      if (!r.newSession || this.opts.acceptNewContacts === false) return { frames: [], changed: true };
-      this.cards.set(contact, r.card);
-      this.opts.onNewContact?.(r.card);
-    }
+    // Not a contact: the frames go out tagged with the sender's card (a message request).
+    const stranger = this.cards.has(contact) ? {} : { stranger: r.card };
     let envelope: Envelope;
     try {
       envelope = decodeEnvelope(unpad(r.plaintext));
@@ -263,7 +274,7 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
       const frame = this.admit(e, now) ? toFrame(e) : undefined;
       return frame ? [frame] : [];
     });
-    return { contact, frames, changed: true };
+    return { contact, frames, changed: true, ...stranger };
   }
 
   /**
@@ -279,8 +290,12 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
       throw new EnvelopeError('FROM_FUTURE', 'a first-contact frame from the future');
   }
 
-  /** A card the contact sent about itself: kept when it is that contact's and newer. */
+  /**
+   * A card the contact sent about itself: kept when it is that contact's and newer. A
+   * stranger's card stays with its request: only `add` makes a contact.
+   */
   private takeCard(contact: ContactId, bytes: Uint8Array): void {
+    if (!this.cards.has(contact)) return;
     let card: ContactCard;
     try {
       card = ContactCard.deserialize(bytes);

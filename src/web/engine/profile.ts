@@ -7,6 +7,7 @@
  *   app.state        (sealed) "sessions" -> ratchet sessions; "settings" -> settings JSON
  *   app.proofs       (sealed) message id -> chain evidence of an incoming message
  *   delivery.*       (sealed) the delivery engine's queues, inbox and coins (DELIVERY_STORES)
+ *   requests         (sealed) message requests from strangers, and blocked identities
  *
  * Sealed stores are encrypted at rest (storage/encrypted.ts) under a storage key derived from
  * the identity seed, and their keys reach the disk as keyed hashes (storage/opaque.ts), so
@@ -16,6 +17,7 @@
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DELIVERY_STORES } from '../../core/delivery/store.ts';
+import { REQUESTS_STORE } from '../../core/requests/requests.ts';
 import { openStorage } from '../../storage/open.ts';
 import { openIndexedDbStore } from '../../storage/indexeddb.ts';
 import type { KeyValueStore, StorageSchema } from '../../storage/types.ts';
@@ -33,7 +35,7 @@ export const PROOFS_STORE = 'app.proofs';
 /** The database layout, version 1. */
 export const WEB_SCHEMA: StorageSchema = {
   version: 1,
-  stores: [PROFILE_STORE, CONTACTS_STORE, STATE_STORE, PROOFS_STORE, ...DELIVERY_STORES],
+  stores: [PROFILE_STORE, CONTACTS_STORE, STATE_STORE, PROOFS_STORE, ...DELIVERY_STORES, REQUESTS_STORE],
 };
 
 /** Keys of single records. */

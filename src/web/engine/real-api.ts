@@ -20,7 +20,9 @@ import type { Message } from '../../core/delivery/messages.ts';
 import { startsAfter } from '../../core/delivery/ports.ts';
 import { SessionStateStore } from '../../core/delivery/session-state.ts';
 import { EnvelopeSessions, contactIdOf } from '../../core/delivery/sessions.ts';
-import { RecoveryKeyError, VaultError } from '../../core/errors.ts';
+import { addressOn, requireAddressOn } from '../../core/contact/network.ts';
+import { ContactCardError, RecoveryKeyError, VaultError } from '../../core/errors.ts';
+import { MessageRequests, RequestError } from '../../core/requests/requests.ts';
 import { Identity } from '../../core/identity/identity.ts';
 import {
   RECOVERY_KEY_WORDS,
@@ -60,6 +62,7 @@ import {
   type InvitePreview,
   type SafetyNumberView,
   type MessageId,
+  type MessageRequestSummary,
   type NetworkId,
   type NetworkState,
   type Unsubscribe,
@@ -114,6 +117,8 @@ interface Session {
   readonly trust: Map<ContactId, TrustRecord>;
   /** Sessions and the contact directory (the engine's session port). */
   readonly port: EnvelopeSessions;
+  /** First messages from strangers, waiting for Accept, Block or Delete. */
+  readonly requests: MessageRequests;
   readonly sessions: SessionManager;
   /** Where `sessions` is saved, by compare-and-set (delivery/session-state.ts). */
   readonly stateStore: SessionStateStore;
@@ -472,11 +477,18 @@ export class RealApi implements AppApi {
     const known = s.cards.get(id);
     if (known === undefined || card.supersedes(known)) {
       await this.#keepCard(s, card);
-      // Ask for a direct link now: the offer rides the chain path, so by the time the user
-      // writes, the contact may already be connected (docs/delivery.md).
+      const begin = (engine: DeliveryEngine): void => {
+        // Adding someone's invite accepts what they sent before: a waiting request joins the
+        // conversation, and an offer of theirs still fresh is answered (first, so that our
+        // own offer below does not cross it).
+        engine.acceptRequest(id).catch((e: unknown) => this.#report(e));
+        // Ask for a direct link now: the offer rides the chain path, so by the time the user
+        // writes, the contact may already be connected (docs/delivery.md).
+        engine.connect(id).catch((e: unknown) => this.#report(e));
+      };
       const running = s.running;
-      if (running !== undefined) running.engine.connect(id).catch((e: unknown) => this.#report(e));
-      else void s.engine.then((r) => r.engine.connect(id)).catch((e: unknown) => this.#report(e));
+      if (running !== undefined) begin(running.engine);
+      else void s.engine.then((r) => begin(r.engine)).catch((e: unknown) => this.#report(e));
       this.#emit({ type: 'conversations' });
     }
     return this.#contactSummary(s, id);
@@ -541,6 +553,49 @@ export class RealApi implements AppApi {
       }),
     );
     return rows.sort((a, b) => (b.last?.at ?? 0) - (a.last?.at ?? 0));
+  }
+
+  async messageRequests(): Promise<readonly MessageRequestSummary[]> {
+    const s = this.#requireSession();
+    return s.requests.list().map((r) => ({
+      id: r.contact as ContactId,
+      displayName: this.#nameOf(r.card),
+      fingerprint: fingerprint(r.card.peerId),
+      messages: r.messages.map((m) => ({ id: m.id as MessageId, text: m.text, sentAt: m.sentAt })),
+    }));
+  }
+
+  async acceptRequest(id: ContactId): Promise<ContactSummary> {
+    const s = this.#requireSession();
+    if (typeof id !== 'string') throw new TypeError('"id" expected a string');
+    const request = s.requests.get(id);
+    if (request === undefined) throw new AppApiError('UNKNOWN_REQUEST', 'No such message request');
+    // The network may have changed since the request came.
+    this.#checkNetwork(s, request.card);
+    await this.#keepCard(s, request.card);
+    const { engine } = await this.#runningEngine(s);
+    // The kept messages join the conversation and their receipts go out (with the coins).
+    await engine.acceptRequest(id);
+    this.#emit({ type: 'conversations' });
+    return this.#contactSummary(s, id);
+  }
+
+  async blockRequest(id: ContactId): Promise<void> {
+    const s = this.#requireSession();
+    if (typeof id !== 'string') throw new TypeError('"id" expected a string');
+    await s.requests.block(id);
+  }
+
+  async deleteRequest(id: ContactId): Promise<void> {
+    const s = this.#requireSession();
+    if (typeof id !== 'string') throw new TypeError('"id" expected a string');
+    try {
+      await s.requests.delete(id);
+    } catch (e) {
+      if (e instanceof RequestError && e.code === 'UNKNOWN_REQUEST')
+        throw new AppApiError('UNKNOWN_REQUEST', 'No such message request', { cause: e });
+      throw e;
+    }
   }
 
   async messages(id: ContactId, options: { readonly limit?: number } = {}): Promise<readonly ChatMessage[]> {
@@ -824,19 +879,22 @@ export class RealApi implements AppApi {
       self: identity.peerId,
       sessions,
       save: (bytes) => stateStore.save(bytes),
-      // Someone who holds our card wrote first: keep their card like an accepted invite.
-      onNewContact: (card) => {
-        const current = this.#session;
-        if (current?.port !== port) return;
-        this.#keepCard(current, card)
-          .then(() => this.#emit({ type: 'conversations' }))
-          .catch((e: unknown) => this.#report(e));
-      },
       // A contact's re-issued card (rotated pre-key): kept, so a backup restores the newest.
       onContactCard: (card) => {
         const current = this.#session;
         if (current?.port !== port) return;
         this.#keepCard(current, card).catch((e: unknown) => this.#report(e));
+      },
+    });
+    // Settings (and so the network) may change while the session runs: read them when asked.
+    const ref: { session?: Session } = {};
+    const requests = await MessageRequests.open({
+      db,
+      checkCard: (card) =>
+        requireAddressOn(card, NETWORKS[(ref.session?.settings ?? settings).network].prefix),
+      onRefused: (_contact, error) => this.#report(error),
+      onChange: () => {
+        if (ref.session !== undefined && this.#session === ref.session) this.#emit({ type: 'requests' });
       },
     });
     const cards = new Map<ContactId, ContactCard>();
@@ -857,6 +915,7 @@ export class RealApi implements AppApi {
       cards,
       trust: await loadTrust(db, STATE_STORE),
       port,
+      requests,
       sessions,
       stateStore,
       settings,
@@ -867,6 +926,7 @@ export class RealApi implements AppApi {
       client: undefined,
       closed: false,
     };
+    ref.session = session;
     this.#session = session;
     this.#wire(session, wallet);
     return session;
@@ -940,7 +1000,10 @@ export class RealApi implements AppApi {
           client,
           address: wallet.address,
           privateKey: wallet.privateKey,
-          addressOf: (c) => s.port.card(c)?.addresses.find((a) => a.prefix === prefix),
+          addressOf: (c) => {
+            const card = s.port.card(c);
+            return card === undefined ? undefined : addressOn(card, prefix);
+          },
           db: s.db,
         });
         const evidence = await EvidenceRecorder.open(chain, s.db);
@@ -954,6 +1017,7 @@ export class RealApi implements AppApi {
           chain: startsAfter(connected, evidence),
           chainInBackground: true,
           peers,
+          requests: s.requests,
           listener: (e) => this.#onEngineEvent(s, evidence, e),
           settings: {
             cheap: s.settings.batching,
@@ -1153,7 +1217,22 @@ export class RealApi implements AppApi {
     const s = this.#session;
     if (s !== undefined && card.sameIdentity(s.card))
       throw new AppApiError('OWN_INVITE', 'This is your own invite');
+    if (s !== undefined) this.#checkNetwork(s, card);
     return card;
+  }
+
+  /** Refuses a card this client cannot reach: every address it lists is on another network. */
+  #checkNetwork(s: Session, card: ContactCard): void {
+    try {
+      requireAddressOn(card, NETWORKS[s.settings.network].prefix);
+    } catch (cause) {
+      if (!(cause instanceof ContactCardError)) throw cause;
+      throw new AppApiError(
+        'WRONG_NETWORK',
+        `This invite is for another network than this app uses (${s.settings.network}). Ask for an invite made on the same network.`,
+        { cause },
+      );
+    }
   }
 
   #nameOf(card: ContactCard): string {

@@ -1,4 +1,7 @@
-/** The conversation list: names, last message, unread counts, connection dots. */
+/**
+ * The conversation list: names, last message, unread counts, connection dots, and above them
+ * the "Message requests" entry with its count while any wait.
+ */
 import type { ContactId, ConversationSummary } from '../app-api.ts';
 import { h, replaceChildren } from '../dom.ts';
 import { connectionWords, formatWhen } from '../format.ts';
@@ -7,11 +10,24 @@ import { connectionWords, formatWhen } from '../format.ts';
 export interface ChatList {
   readonly el: HTMLElement;
   update(rows: readonly ConversationSummary[], active?: ContactId): void;
+  /** Shows the "Message requests" entry with `count`, or hides it at 0. */
+  updateRequests(count: number): void;
 }
 
 /** Creates the conversation list (rendered into the sidebar, or the main pane on phones). */
 export function createChatList(): ChatList {
   const list = h('ul', { class: 'chat-list', 'aria-label': 'Conversations' });
+  const requestCount = h('span', {});
+  const requests = h(
+    'a',
+    { href: '#/requests', class: 'requests-entry', hidden: true },
+    h('span', { class: 'chat-main' }, h('span', { class: 'chat-name' }, 'Message requests')),
+    h(
+      'span',
+      { class: 'chat-side' },
+      h('span', { class: 'unread' }, requestCount, h('span', { class: 'sr-only' }, ' waiting')),
+    ),
+  );
   const empty = h(
     'div',
     { class: 'empty' },
@@ -28,12 +44,17 @@ export function createChatList(): ChatList {
     'nav',
     { class: 'chats', 'aria-label': 'Conversations' },
     h('h2', { class: 'pane-title' }, 'Chats'),
+    requests,
     list,
     empty,
   );
 
   return {
     el,
+    updateRequests(count) {
+      requests.hidden = count === 0;
+      requestCount.textContent = String(count);
+    },
     update(rows, active) {
       empty.hidden = rows.length > 0;
       replaceChildren(

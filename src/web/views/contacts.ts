@@ -113,7 +113,10 @@ export function addContactView(ctx: ViewContext, initialCode?: string): View {
       inputF.error.textContent =
         err instanceof AppApiError && err.code === 'OWN_INVITE'
           ? 'That is your own invite link'
-          : 'That is not an invite link';
+          : err instanceof AppApiError && err.code === 'WRONG_NETWORK'
+            ? // This invite cannot be reached from here: say so, and what to do about it.
+              err.message
+            : 'That is not an invite link';
       input.focus();
       return;
     }

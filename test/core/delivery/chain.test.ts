@@ -18,7 +18,7 @@ describe('chain delivery on the local Kaspa network', () => {
   const carol = new ChainUser('carol', url);
   alice.knows(bob, carol);
   bob.knows(alice, carol);
-  // Carol knows nobody: Alice holds her invite, and her first message introduces Alice.
+  // Carol knows nobody: Alice holds her invite, and her first message is a request to Carol.
 
   before(async () => {
     devnet = await startDevnet({
@@ -57,6 +57,9 @@ describe('chain delivery on the local Kaspa network', () => {
   it('first contact entirely over the chain, to a client with no funds: its receipt rides the returned coin', async () => {
     await carol.start();
     await alice.engine.send(carol.id, 'welcome carol');
+    // Alice is a stranger to Carol: her message waits as a request until Carol accepts it.
+    await until('carol has a request from alice', () => carol.requests.get(alice.id) !== undefined);
+    assert.equal(await carol.accept(alice), 1);
     await carol.waitInbox(alice, 1);
     await alice.allOut(carol, ['delivered']);
     assert.equal((await carol.engine.funds()).spendable, 0n, 'receiving cost carol nothing');

@@ -24,12 +24,13 @@ import type {
   SessionPort,
 } from '../../../src/core/delivery/ports.ts';
 import { DELIVERY_STORES } from '../../../src/core/delivery/store.ts';
+import { REQUESTS_STORE } from '../../../src/core/requests/requests.ts';
 import { MemoryDatabase, openMemoryStore } from '../../../src/storage/memory.ts';
 import type { KeyValueStore } from '../../../src/storage/types.ts';
 
 /** Opens a delivery database (reopening the same `MemoryDatabase` is a process restart). */
 export function openDb(data: MemoryDatabase): Promise<KeyValueStore> {
-  return openMemoryStore({ version: 1, stores: [...DELIVERY_STORES] }, data);
+  return openMemoryStore({ version: 1, stores: [...DELIVERY_STORES, REQUESTS_STORE] }, data);
 }
 
 export { MemoryDatabase };

@@ -10,7 +10,14 @@ import {
   type DeliverySettings,
 } from '../../../src/core/delivery/engine.ts';
 import type { Message } from '../../../src/core/delivery/messages.ts';
-import type { ChainPort, ContactDirectory, PeerPort, SessionPort } from '../../../src/core/delivery/ports.ts';
+import type {
+  ChainPort,
+  ContactDirectory,
+  PeerPort,
+  RequestPort,
+  SessionPort,
+} from '../../../src/core/delivery/ports.ts';
+import type { KeyValueStore } from '../../../src/storage/types.ts';
 import { FakeLedger, FakeSessions, FakeSwitchboard, MemoryDatabase, directory, openDb } from './fakes.ts';
 
 /** Waits until `check` returns a value other than undefined/false, re-checking on events. */
@@ -39,6 +46,8 @@ export interface ClientOptions {
   readonly chainInBackground?: boolean;
   /** Real sessions and contacts instead of the transparent fake (made per start). */
   readonly sessions?: () => SessionPort & ContactDirectory;
+  /** Message requests over the client's database (made per start). */
+  readonly requests?: (db: KeyValueStore) => Promise<RequestPort>;
 }
 
 /** One client over the shared fakes. */
@@ -64,6 +73,7 @@ export class Client {
           })()
         : { sessions: new FakeSessions(this.name), contacts: directory(this.name, this.net.names) }),
       chain: (this.options.chain ?? ((c) => c))(this.net.ledger.chain(this.name)),
+      ...(this.options.requests ? { requests: await this.options.requests(db) } : {}),
       ...(this.options.chainInBackground ? { chainInBackground: true } : {}),
       ...(typeof this.options.peers === 'function'
         ? { peers: this.options.peers() }

@@ -15,8 +15,10 @@ import { EnvelopeSessions, contactIdOf } from '../../../src/core/delivery/sessio
 import { KaspaChain } from '../../../src/core/delivery/kaspa-chain.ts';
 import { TransportLinks } from '../../../src/core/delivery/links.ts';
 import type { Message } from '../../../src/core/delivery/messages.ts';
+import { MessageRequests } from '../../../src/core/requests/requests.ts';
+import { requireAddressOn } from '../../../src/core/contact/network.ts';
 import { KaspaHdWallet } from '../../../src/kaspa/hd.ts';
-import type { Address } from '../../../src/kaspa/address.ts';
+import { Address, type NetworkPrefix } from '../../../src/kaspa/address.ts';
 import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
 import { createNodeTransport } from '../../../src/transport/index.ts';
 import type { KeyValueStore } from '../../../src/storage/types.ts';
@@ -34,6 +36,12 @@ export class ChainUser {
   readonly events: DeliveryEvent[] = [];
   engine!: DeliveryEngine;
   client!: KaspaRpcClient;
+  /** Message requests: first messages from people this user does not know. */
+  requests!: MessageRequests;
+  /** Sessions and directory of the running client. */
+  port!: EnvelopeSessions;
+  /** Cards refused at first sight, with why. */
+  readonly refused: Error[] = [];
   private sessionState: Uint8Array | undefined;
   private readonly contacts: ChainUser[] = [];
   private readonly learned: ContactCard[] = [];
@@ -46,13 +54,37 @@ export class ChainUser {
       settings?: Partial<DeliverySettings>;
       /** The database of each start; the in-memory `data` when absent. */
       openDb?: () => Promise<KeyValueStore>;
+      /** The network of the one address the card lists. @default 'kaspasim' (this network) */
+      cardNetwork?: NetworkPrefix;
     } = {},
   ) {
+    const listed =
+      options.cardNetwork === undefined
+        ? this.address
+        : new Address(options.cardNetwork, this.address.version, this.address.payload);
     // The pre-keys the card announces exist only in the session state: it is kept from here on.
     const sessions = SessionManager.create(this.identity);
-    this.card = sessions.issueOwnCard({ displayName: name, addresses: [this.address] });
+    this.card = sessions.issueOwnCard({ displayName: name, addresses: [listed] });
     this.sessionState = sessions.serialize();
     this.id = contactIdOf(this.identity.peerId);
+  }
+
+  /**
+   * Accepts the message request of `from` (as the app does): their card becomes a contact,
+   * then the engine takes in what the request kept.
+   */
+  async accept(from: ChainUser): Promise<number> {
+    const request = this.requests.get(from.id);
+    if (!request) throw new Error(`${this.name} has no request from ${from.name}`);
+    this.learned.push(request.card);
+    this.port.add(request.card);
+    return this.engine.acceptRequest(from.id);
+  }
+
+  /** Adds a card to the directory without any check (a contact from before a network change). */
+  addUnchecked(other: ChainUser): void {
+    this.learned.push(other.card);
+    this.port?.add(other.card);
   }
 
   /** Knows `others` (their cards came by invite). */
@@ -72,12 +104,16 @@ export class ChainUser {
       save: async (s) => {
         this.sessionState = s;
       },
-      // A contact learned from a first message is kept, as the app keeps it with its cards.
-      onNewContact: (card) => this.learned.push(card),
     });
+    this.port = port;
     for (const card of this.learned) port.add(card);
     for (const c of this.contacts) port.add(c.card);
     const db = await (this.options.openDb ?? (() => openDb(this.data)))();
+    this.requests = await MessageRequests.open({
+      db,
+      checkCard: (card) => requireAddressOn(card, 'kaspasim'),
+      onRefused: (_c, error) => this.refused.push(error),
+    });
     this.client = new KaspaRpcClient({
       urls: this.url(),
       reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
@@ -95,6 +131,7 @@ export class ChainUser {
       sessions: port,
       contacts: port,
       chain,
+      requests: this.requests,
       ...(this.options.links
         ? {
             peers: new TransportLinks(createNodeTransport({ additionalHostAddresses: ['127.0.0.1'] }), {
