@@ -35,6 +35,8 @@ import {
 import { DeliveryError } from './errors.ts';
 import type { ChainHandler, ChainPort, ContactId, Funds, Publication } from './ports.ts';
 
+type Timeout = ReturnType<typeof setTimeout>;
+
 /**
  * Payload fetches of one coin before it is reported as unrecoverable. Every fetch after the
  * first scans from the node's pruning point, the oldest block that still has bodies, so by
@@ -84,7 +86,8 @@ export class KaspaChain implements ChainPort {
   private sorted = true;
   private working = false;
   /** Undecided coins waiting for their next try, by outpoint key (still to process). */
-  private readonly retrying = new Map<string, AddressedUtxo>();
+  private readonly retrying = new Map<string, { readonly utxo: AddressedUtxo; readonly timer: Timeout }>();
+  private offReconnect: (() => void) | undefined;
   /** Undecided coins and how often they were tried. */
   private readonly tries = new Map<string, number>();
   private idle: Promise<void> = Promise.resolve();
@@ -122,6 +125,12 @@ export class KaspaChain implements ChainPort {
       for (const u of c.removed) this.onRemoved(u);
       for (const u of c.added) this.onAdded(u);
       this.kick();
+    });
+    // A coin left undecided because the node was unreachable is tried again as soon as the
+    // node is back, not after its backoff: the time to delivery after an outage is bounded by
+    // the reconnect, not by the longest pause a coin reached (up to 30 s).
+    this.offReconnect = this.opts.client.on('reconnect', () => {
+      for (const k of [...this.retrying.keys()]) this.retryNow(k);
     });
     await this.watcher.addAddresses([this.addr]);
     // Catch-up is complete when the coins of the first snapshot are processed.
@@ -188,6 +197,8 @@ export class KaspaChain implements ChainPort {
     if (this.stopped) return;
     this.stopped = true;
     this.offChange?.();
+    this.offReconnect?.();
+    for (const { timer } of this.retrying.values()) clearTimeout(timer);
     await this.watcher.stop().catch(() => undefined);
     await this.fetcher.stop().catch(() => undefined);
   }
@@ -233,6 +244,16 @@ export class KaspaChain implements ChainPort {
   private enqueueCoin(u: AddressedUtxo): void {
     this.pending.push(u);
     this.sorted = false;
+  }
+
+  /** Puts a coin waiting for its retry back in line at once. */
+  private retryNow(k: string): void {
+    const waiting = this.retrying.get(k);
+    if (!waiting || this.stopped) return;
+    clearTimeout(waiting.timer);
+    this.retrying.delete(k);
+    this.enqueueCoin(waiting.utxo);
+    this.kick();
   }
 
   private reportAccepted(txId: TxId, daaScore: bigint, attempt = 0): void {
@@ -291,16 +312,9 @@ export class KaspaChain implements ChainPort {
           const tries = (this.tries.get(k) ?? 0) + 1;
           this.tries.set(k, tries);
           // Still to process: the cursor saved with later coins must stay before this one.
-          this.retrying.set(k, u);
-          const retry = setTimeout(
-            () => {
-              this.retrying.delete(k);
-              this.enqueueCoin(u);
-              this.kick();
-            },
-            Math.min(250 * 2 ** tries, 30_000),
-          );
+          const retry = setTimeout(() => this.retryNow(k), Math.min(250 * 2 ** tries, 30_000));
           if (typeof retry === 'object' && 'unref' in retry) retry.unref();
+          this.retrying.set(k, { utxo: u, timer: retry });
           continue;
         }
         this.tries.delete(k);
@@ -347,7 +361,7 @@ export class KaspaChain implements ChainPort {
     // process, so a restart's payload fetches find them all.
     let oldest = u.entry.blockDaaScore;
     for (const p of this.pending) if (p.entry.blockDaaScore < oldest) oldest = p.entry.blockDaaScore;
-    for (const p of this.retrying.values())
+    for (const { utxo: p } of this.retrying.values())
       if (p.entry.blockDaaScore < oldest) oldest = p.entry.blockDaaScore;
     const cursor = this.cursorBefore(oldest);
     const senders = await this.handler!.incoming({
