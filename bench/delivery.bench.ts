@@ -12,6 +12,11 @@ import type { ChatFrame } from '../src/core/delivery/frames.ts';
 import { SessionManager } from '../src/core/session/session-manager.ts';
 import { randomBytes } from '../src/util/bytes.ts';
 import { encodeEnvelope, type MessageId } from '../src/core/envelope/envelope.ts';
+import { DeliveryEngine } from '../src/core/delivery/engine.ts';
+import { DeliveryStore } from '../src/core/delivery/store.ts';
+import type { OutgoingMessage } from '../src/core/delivery/messages.ts';
+import { bytesToHex } from '../src/util/bytes.ts';
+import { FakeLedger, FakeSessions, MemoryDatabase, directory, openDb } from '../test/core/delivery/fakes.ts';
 
 /** Poly1305 tag of every AEAD message (RFC 8439 §2.5). */
 const AEAD_TAG_BYTES = 16;
@@ -26,7 +31,7 @@ const progress = (what: string): void => {
 const CHAIN_SAMPLES = 20;
 const CATCH_UP = Number(process.env['BENCH_CATCH_UP'] ?? 1_000);
 /** The waiting messages come from this many contacts, as after a day away. */
-const CATCH_UP_SENDERS = 10;
+const CATCH_UP_SENDERS = Number(process.env['BENCH_CATCH_UP_SENDERS'] ?? 10);
 
 const p50p99 = (xs: number[]): string =>
   `p50 ${fmtMs(percentile(xs, 50))} / p99 ${fmtMs(percentile(xs, 99))}`;
@@ -79,6 +84,80 @@ async function bareChainLatency(
   await sub.unsubscribe();
   client.close();
   return out;
+}
+
+const BACKLOG = Number(process.env['BENCH_BACKLOG'] ?? 10_000);
+
+/**
+ * Engine start-up and publishing with BACKLOG unfinished messages (published, waiting for
+ * receipts) beside the same with none, over the fake chain: what the backlog itself costs.
+ */
+async function backlogRows(): Promise<BenchRow[]> {
+  const names = ['alice', ...Array.from({ length: 100 }, (_, i) => `c${i}`)];
+  const measure = async (backlog: number): Promise<{ open: number; publish: number }> => {
+    const ledger = new FakeLedger();
+    ledger.fund('alice', 10n ** 15n);
+    const data = new MemoryDatabase();
+    const db = await openDb(data);
+    const store = new DeliveryStore(db);
+    const now = Date.now();
+    const ops = [];
+    for (let i = 0; i < backlog; i++) {
+      const m: OutgoingMessage = {
+        direction: 'out',
+        id: bytesToHex(randomBytes(16)),
+        contact: names[1 + (i % 100)]!,
+        seq: Math.floor(i / 100) + 1,
+        sentAt: now - backlog + i,
+        text: `waiting ${i}`,
+        status: 'published',
+        route: 'chain',
+        proof: { txId: bytesToHex(randomBytes(32)), publishedAt: now },
+        publications: 1,
+        attempts: 0,
+        dueAt: now + 20 * 3600_000,
+      };
+      ops.push(...store.putOps(m));
+    }
+    await db.batch(ops);
+    const o0 = performance.now();
+    const engine = await DeliveryEngine.open({
+      db: await openDb(data),
+      sessions: new FakeSessions('alice'),
+      contacts: directory('alice', names),
+      chain: ledger.chain('alice'),
+      settings: { batchWindowMs: 0 },
+    });
+    const open = performance.now() - o0;
+    // 100 new messages, one per contact, until each is published.
+    const p0 = performance.now();
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i++) ids.push((await engine.send(names[1 + i]!, `new ${i}`)).id);
+    await waitFor(async () => {
+      for (const id of ids) if ((await engine.message(id))?.status !== 'published') return false;
+      return true;
+    });
+    const publish = performance.now() - p0;
+    await engine.close();
+    return { open, publish };
+  };
+  await measure(100); // warm-up
+  const empty = await measure(0);
+  const full = await measure(BACKLOG);
+  return [
+    {
+      name: `engine start-up with ${BACKLOG.toLocaleString('en-US')} unfinished messages`,
+      value: fmtMs(full.open),
+      reference: `with none ${fmtMs(empty.open)}`,
+      note: 'fake chain: loading the queue, no node',
+    },
+    {
+      name: `100 new messages to 100 contacts published, ${BACKLOG.toLocaleString('en-US')} in flight`,
+      value: fmtMs(full.publish),
+      reference: `with none in flight ${fmtMs(empty.publish)}`,
+      note: 'fake chain; send → status published',
+    },
+  ];
 }
 
 async function costRows(): Promise<BenchRow[]> {
@@ -233,6 +312,10 @@ const bench: Bench = async () => {
     progress('Catch-up:');
     // Catch-up: dave offline while CATCH_UP messages from CATCH_UP_SENDERS contacts wait for him.
     await dave.stop();
+    const probe = new KaspaRpcClient({ urls: devnet.url });
+    await probe.connect();
+    // Where dave's catch-up scans start: the chain pages after it are what it must read.
+    const away = await probe.getSink();
     for (const s of senders) await s.start();
     const each = Math.ceil(CATCH_UP / senders.length);
     await Promise.all(
@@ -258,22 +341,34 @@ const bench: Bench = async () => {
     const txs = new Set(
       proofs.flat().flatMap((m) => (m.direction === 'out' && m.proof ? [m.proof.txId] : [])),
     ).size;
-    const probe = new KaspaRpcClient({ urls: devnet.url });
-    await probe.connect();
     const s0 = performance.now();
     await probe.getUtxosByAddresses([dave.address.toString()]);
     const snapshot = performance.now() - s0;
+    const v0 = performance.now();
+    let pages = 0;
+    for (let cursor = away; ; pages++) {
+      const vc = await probe.getVirtualChainFromBlockV2(cursor, { dataVerbosityLevel: 'Full' });
+      const last = vc.addedChainBlockHashes.at(-1);
+      // A page short of the per-call limit (FACTS §6.5) reached the tip.
+      if (last === undefined || vc.addedChainBlockHashes.length < 2_480) {
+        pages++;
+        break;
+      }
+      cursor = last;
+    }
+    const chainPages = performance.now() - v0;
     probe.close();
     rows.push({
       name: `catch-up: offline client shows ${(each * senders.length).toLocaleString('en-US')} waiting messages from ${senders.length} contacts`,
       value: fmtMs(catchUp),
-      reference: `${txs} transactions × bare chain latency p50 = ${fmtMs(txs * percentile(bare, 50))} if fetched one by one; UTXO snapshot alone ${fmtMs(snapshot)}`,
+      reference: `${txs} transactions × bare chain latency p50 = ${fmtMs(txs * percentile(bare, 50))} if fetched one by one; UTXO snapshot alone ${fmtMs(snapshot)}; ${pages} chain pages from its cursor ${fmtMs(chainPages)}`,
       note: 'includes engine start, payload fetches, decryption, storage, receipts',
     });
   } finally {
     for (const u of [alice, bob, carol, dave, ...senders]) await u.stop().catch(() => undefined);
     await devnet.stop();
   }
+  rows.push(...(await backlogRows()));
   rows.push(...(await costRows()));
   return { title: 'Delivery engine (local Kaspa network, werift)', rows };
 };

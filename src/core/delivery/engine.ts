@@ -575,11 +575,7 @@ export class DeliveryEngine {
       if (st.chainReceipts.size > 0) this.scheduleFlush(this.settings.batchWindowMs);
       return;
     }
-    const now = this.clock.now();
-    const due = [...this.active.ofContact(contact)].some(
-      (m) => m.status !== 'failed' && m.dueAt !== undefined && m.dueAt <= now,
-    );
-    if (due) {
+    if (this.active.hasDue(contact, this.clock.now())) {
       // Whatever the chain carries, a link is asked for too: the offer rides the same batch.
       this.startAttempt(contact);
       const cheap = this.settings.cheap && !this.settings.p2pOnly;
@@ -680,10 +676,7 @@ export class DeliveryEngine {
    */
   private scheduleDue(now = this.clock.now()): void {
     if (this.closed) return;
-    let next = Infinity;
-    for (const m of this.active.values()) {
-      if (m.status !== 'failed' && m.dueAt !== undefined && m.dueAt > now) next = Math.min(next, m.dueAt);
-    }
+    const next = this.active.nextDue(now);
     if (next === Infinity || next >= this.dueAt) return;
     this.dueTimer?.cancel();
     this.dueAt = next;
@@ -697,8 +690,7 @@ export class DeliveryEngine {
   private onDue(): void {
     const now = this.clock.now();
     const contacts = new Set<ContactId>();
-    for (const m of this.active.values()) {
-      if (m.status === 'failed' || m.dueAt === undefined || m.dueAt > now) continue;
+    for (const m of this.active.due(now)) {
       contacts.add(m.contact);
       const ls = this.state(m.contact).link;
       // A direct send whose receipt is overdue on a link that still looks open: the link is
@@ -725,8 +717,7 @@ export class DeliveryEngine {
     }
     const now = this.clock.now();
     const byContact = new Map<ContactId, OutgoingMessage[]>();
-    for (const m of [...this.active.values()]) {
-      if (m.status === 'failed' || m.dueAt === undefined || m.dueAt > now) continue;
+    for (const m of this.active.due(now)) {
       if (this.state(m.contact).link?.link) continue;
       if (await this.expire(m)) continue;
       if (this.settings.p2pOnly || this.insufficient) continue;
@@ -838,10 +829,8 @@ export class DeliveryEngine {
 
   private hasDue(): boolean {
     if (!this.chainReady || this.insufficient || this.settings.p2pOnly) return false;
-    const now = this.clock.now();
-    for (const m of this.active.values()) {
-      if (m.status === 'failed' || m.dueAt === undefined || m.dueAt > now) continue;
-      if (!this.state(m.contact).link?.link) return true;
+    for (const contact of this.active.dueContacts(this.clock.now())) {
+      if (!this.state(contact).link?.link) return true;
     }
     return false;
   }

@@ -35,7 +35,13 @@ import {
 import { DeliveryError, RecipientError } from './errors.ts';
 import type { ChainHandler, ChainPort, ContactId, Funds, Publication } from './ports.ts';
 
-/** Payload fetches of one coin before it is reported as unrecoverable. */
+type Timeout = ReturnType<typeof setTimeout>;
+
+/**
+ * Payload fetches of one coin before it is reported as unrecoverable. Every fetch after the
+ * first scans from the node's pruning point, the oldest block that still has bodies, so by
+ * then "not found" means the node does not have the transaction at all.
+ */
 const MAX_FETCH_TRIES = 6;
 
 /** The store that remembers processed coins; declare it with DELIVERY_STORES. */
@@ -75,9 +81,13 @@ export class KaspaChain implements ChainPort {
   private readonly spending = new Set<string>();
   /** Our publications not yet accepted (tx id hex). */
   private readonly mine = new Set<string>();
-  /** Coins to process, in arrival order, and whether the worker runs. */
+  /** Coins to process, and whether they are in acceptance order and the worker runs. */
   private readonly pending: AddressedUtxo[] = [];
+  private sorted = true;
   private working = false;
+  /** Undecided coins waiting for their next try, by outpoint key (still to process). */
+  private readonly retrying = new Map<string, { readonly utxo: AddressedUtxo; readonly timer: Timeout }>();
+  private offReconnect: (() => void) | undefined;
   /** Undecided coins and how often they were tried. */
   private readonly tries = new Map<string, number>();
   private idle: Promise<void> = Promise.resolve();
@@ -115,6 +125,12 @@ export class KaspaChain implements ChainPort {
       for (const u of c.removed) this.onRemoved(u);
       for (const u of c.added) this.onAdded(u);
       this.kick();
+    });
+    // A coin left undecided because the node was unreachable is tried again as soon as the
+    // node is back, not after its backoff: the time to delivery after an outage is bounded by
+    // the reconnect, not by the longest pause a coin reached (up to 30 s).
+    this.offReconnect = this.opts.client.on('reconnect', () => {
+      for (const k of [...this.retrying.keys()]) this.retryNow(k);
     });
     await this.watcher.addAddresses([this.addr]);
     // Catch-up is complete when the coins of the first snapshot are processed.
@@ -188,6 +204,8 @@ export class KaspaChain implements ChainPort {
     if (this.stopped) return;
     this.stopped = true;
     this.offChange?.();
+    this.offReconnect?.();
+    for (const { timer } of this.retrying.values()) clearTimeout(timer);
     await this.watcher.stop().catch(() => undefined);
     await this.fetcher.stop().catch(() => undefined);
   }
@@ -214,6 +232,11 @@ export class KaspaChain implements ChainPort {
     if (this.mine.has(txHex)) {
       this.mine.delete(txHex);
       this.coins.set(k, { utxo: u, role: { kind: 'funds' } });
+      // Remembered like a processed coin: after a restart our own change is not mistaken for
+      // a foreign coin whose payload must be fetched.
+      void this.opts.db
+        .put(COINS_STORE, encodeKey('coin', k), encodeRole({ kind: 'funds' }))
+        .catch(() => undefined);
       this.reportAccepted(u.outpoint.transactionId, u.entry.blockDaaScore);
       return;
     }
@@ -222,7 +245,22 @@ export class KaspaChain implements ChainPort {
       this.coins.set(k, { utxo: u, role: this.coins.get(k)!.role });
       return;
     }
+    this.enqueueCoin(u);
+  }
+
+  private enqueueCoin(u: AddressedUtxo): void {
     this.pending.push(u);
+    this.sorted = false;
+  }
+
+  /** Puts a coin waiting for its retry back in line at once. */
+  private retryNow(k: string): void {
+    const waiting = this.retrying.get(k);
+    if (!waiting || this.stopped) return;
+    clearTimeout(waiting.timer);
+    this.retrying.delete(k);
+    this.enqueueCoin(waiting.utxo);
+    this.kick();
   }
 
   private reportAccepted(txId: TxId, daaScore: bigint, attempt = 0): void {
@@ -253,7 +291,12 @@ export class KaspaChain implements ChainPort {
   private async work(): Promise<void> {
     try {
       while (this.pending.length > 0 && !this.stopped) {
-        this.pending.sort((a, b) => (a.entry.blockDaaScore < b.entry.blockDaaScore ? -1 : 1));
+        // Sorted again only when coins were added: a catch-up of thousands of coins must not
+        // sort the whole list once per coin.
+        if (!this.sorted) {
+          this.pending.sort((a, b) => (a.entry.blockDaaScore < b.entry.blockDaaScore ? -1 : 1));
+          this.sorted = true;
+        }
         const u = this.pending.shift()!;
         const k = outpointKey(u.outpoint);
         if (this.coins.has(k)) continue;
@@ -275,14 +318,10 @@ export class KaspaChain implements ChainPort {
           if (this.stopped) break;
           const tries = (this.tries.get(k) ?? 0) + 1;
           this.tries.set(k, tries);
-          const retry = setTimeout(
-            () => {
-              this.pending.push(u);
-              this.kick();
-            },
-            Math.min(250 * 2 ** tries, 30_000),
-          );
+          // Still to process: the cursor saved with later coins must stay before this one.
+          const retry = setTimeout(() => this.retryNow(k), Math.min(250 * 2 ** tries, 30_000));
           if (typeof retry === 'object' && 'unref' in retry) retry.unref();
+          this.retrying.set(k, { utxo: u, timer: retry });
           continue;
         }
         this.tries.delete(k);
@@ -300,7 +339,13 @@ export class KaspaChain implements ChainPort {
   /** Fetches a coin's payload and lets the engine claim it; undefined when undecided. */
   private async process(u: AddressedUtxo, tries: number): Promise<CoinRole | undefined> {
     const txId = u.outpoint.transactionId;
-    const start = this.cursorBefore(u.entry.blockDaaScore);
+    // The first try scans from the closest remembered block before the acceptance; a miss
+    // there (a cursor saved past this coin, a node that lagged) widens the scan to the
+    // pruning point, so a coin is given up on only when the node has no body for it.
+    const start =
+      tries === 0
+        ? this.cursorBefore(u.entry.blockDaaScore)
+        : (await this.opts.client.getBlockDagInfo()).pruningPointHash;
     const r = await this.fetcher.fetch(txId, {
       ...(start ? { cursor: start } : {}),
       acceptingDaaScore: u.entry.blockDaaScore,
@@ -323,6 +368,8 @@ export class KaspaChain implements ChainPort {
     // process, so a restart's payload fetches find them all.
     let oldest = u.entry.blockDaaScore;
     for (const p of this.pending) if (p.entry.blockDaaScore < oldest) oldest = p.entry.blockDaaScore;
+    for (const { utxo: p } of this.retrying.values())
+      if (p.entry.blockDaaScore < oldest) oldest = p.entry.blockDaaScore;
     const cursor = this.cursorBefore(oldest);
     const senders = await this.handler!.incoming({
       txId,

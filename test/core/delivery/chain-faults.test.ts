@@ -8,6 +8,9 @@ import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
 import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
 import { ChainUser } from './kaspa.ts';
 import { until } from './harness.ts';
+import { openDb } from './fakes.ts';
+import { DeliveryStore } from '../../../src/core/delivery/store.ts';
+import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
 
 function prefund(...users: ChainUser[]): Record<string, bigint> {
   return Object.fromEntries(users.map((u) => [u.address.toString(), 100n * SOMPI_PER_KAS]));
@@ -84,6 +87,50 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
       await bob.stop().catch(() => undefined);
       await devnet.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a coin accepted before the saved cursor is still found and delivered, never taken as pruned', async () => {
+    // How a hole formed at scale: a coin whose fetch failed waited for its retry while later
+    // coins moved the saved cursor past its acceptance; after a restart, the scan from that
+    // cursor could not reach it, and six misses turned it into funds with its messages unread.
+    const box: { devnet?: DevnetHandle } = {};
+    const alice = new ChainUser('alice', () => box.devnet!.url);
+    const bob = new ChainUser('bob', () => box.devnet!.url);
+    alice.knows(bob);
+    bob.knows(alice);
+    const devnet = (box.devnet = await startDevnet({
+      port: 0,
+      controlPort: false,
+      blocksPerSecond: 20,
+      prefund: prefund(alice, bob),
+    }));
+    try {
+      await bob.start();
+      await bob.stop();
+      await alice.start();
+      const sent = await alice.engine.send(bob.id, 'accepted before the cursor');
+      await until(
+        'the message accepted',
+        async () => (await alice.engine.message(sent.id))?.proof?.acceptingDaaScore !== undefined,
+        60_000,
+      );
+      const probe = new KaspaRpcClient({ urls: devnet.url });
+      await probe.connect();
+      devnet.mine(5);
+      const sink = await probe.getSink();
+      probe.close();
+      const db = await openDb(bob.data);
+      const store = new DeliveryStore(db);
+      await store.write([store.cursorOp(sink)]);
+      await bob.start();
+      await bob.waitInbox(alice, 1, 120_000);
+      await alice.allOut(bob, ['delivered'], 1, 120_000);
+      assert.ok(!bob.events.some((e) => e.type === 'pruned'), 'the coin was taken as pruned');
+    } finally {
+      await alice.stop().catch(() => undefined);
+      await bob.stop().catch(() => undefined);
+      await devnet.stop();
     }
   });
 

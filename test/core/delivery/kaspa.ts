@@ -34,6 +34,8 @@ export class ChainUser {
   readonly id: string;
   readonly data = new MemoryDatabase();
   readonly events: DeliveryEvent[] = [];
+  /** When each outgoing message was first seen delivered (or read), by id. */
+  readonly deliveredAt = new Map<string, number>();
   engine!: DeliveryEngine;
   client!: KaspaRpcClient;
   /** Message requests: first messages from people this user does not know. */
@@ -45,6 +47,8 @@ export class ChainUser {
   private sessionState: Uint8Array | undefined;
   private readonly contacts: ChainUser[] = [];
   private readonly learned: ContactCard[] = [];
+  /** This run of the client; a killed run's storage and session writes are refused. */
+  private life = { dead: false };
 
   constructor(
     readonly name: string,
@@ -94,6 +98,8 @@ export class ChainUser {
   }
 
   async start(): Promise<this> {
+    const life = { dead: false };
+    this.life = life;
     const sessions = this.sessionState
       ? SessionManager.deserialize(this.identity, this.sessionState)
       : SessionManager.create(this.identity);
@@ -102,13 +108,14 @@ export class ChainUser {
       self: this.identity.peerId,
       sessions,
       save: async (s) => {
+        if (life.dead) throw new Error('the client was killed');
         this.sessionState = s;
       },
     });
     this.port = port;
     for (const card of this.learned) port.add(card);
     for (const c of this.contacts) port.add(c.card);
-    const db = await (this.options.openDb ?? (() => openDb(this.data)))();
+    const db = mortal(await (this.options.openDb ?? (() => openDb(this.data)))(), life);
     this.requests = await MessageRequests.open({
       db,
       checkCard: (card) => requireAddressOn(card, 'kaspasim'),
@@ -140,7 +147,17 @@ export class ChainUser {
             }),
           }
         : {}),
-      listener: (e) => this.events.push(e),
+      listener: (e) => {
+        this.events.push(e);
+        if (
+          e.type === 'message' &&
+          e.message.direction === 'out' &&
+          (e.message.status === 'delivered' || e.message.status === 'read') &&
+          !this.deliveredAt.has(e.message.id)
+        ) {
+          this.deliveredAt.set(e.message.id, Date.now());
+        }
+      },
       settings: { batchWindowMs: 50, backoffBaseMs: 200, ...this.options.settings },
     });
     return this;
@@ -149,6 +166,17 @@ export class ChainUser {
   async stop(): Promise<void> {
     await this.engine.close();
     this.client.close();
+  }
+
+  /**
+   * Kills the client as a crash would, wherever it is (mid-publication included): from now on
+   * its storage and session writes fail and its connection is gone; nothing is closed in order.
+   * `start` reopens it over the same storage.
+   */
+  kill(): void {
+    this.life.dead = true;
+    this.client.close();
+    this.engine.close().catch(() => undefined);
   }
 
   async inbox(from: ChainUser): Promise<Message[]> {
@@ -186,4 +214,21 @@ export class ChainUser {
       timeoutMs,
     );
   }
+}
+
+/** `db` until `life.dead`; then every call fails, as the storage of a killed process would. */
+function mortal(db: KeyValueStore, life: { readonly dead: boolean }): KeyValueStore {
+  const check = (): void => {
+    if (life.dead) throw new Error('the client was killed');
+  };
+  return {
+    stores: db.stores,
+    get: async (store, key) => (check(), db.get(store, key)),
+    put: async (store, key, value) => (check(), db.put(store, key, value)),
+    delete: async (store, key) => (check(), db.delete(store, key)),
+    scan: async (store, options) => (check(), db.scan(store, options)),
+    count: async (store, range) => (check(), db.count(store, range)),
+    batch: async (ops) => (check(), db.batch(ops)),
+    close: () => db.close(),
+  };
 }
