@@ -14,6 +14,7 @@ import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
 import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
 import { DELIVERY_STORES } from '../../../src/core/delivery/store.ts';
 import { decodeMessage } from '../../../src/core/delivery/messages.ts';
+import { REQUESTS_STORE } from '../../../src/core/requests/requests.ts';
 import { formatPeerId } from '../../../src/core/identity/peer-id.ts';
 import { openSqliteStore } from '../../../src/storage/sqlite.ts';
 import { openStorage } from '../../../src/storage/open.ts';
@@ -34,7 +35,7 @@ function isOpaque(key: Uint8Array): boolean {
   return key.length > 0;
 }
 
-const SCHEMA: StorageSchema = { version: 1, stores: [...DELIVERY_STORES] };
+const SCHEMA: StorageSchema = { version: 1, stores: [...DELIVERY_STORES, REQUESTS_STORE] };
 
 describe('delivery data at rest in SQLite', () => {
   let devnet: DevnetHandle;
