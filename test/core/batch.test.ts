@@ -155,13 +155,15 @@ describe('batch container', () => {
     }
     const stranger = makeUser('stranger');
     stranger.sessions.addContact(rs[0]!.card);
-    // One first contact (about 400 bytes) and two follow-ups, against six follow-ups.
+    // One first contact (about 1.5 KB with the ML-KEM ciphertext) and two short follow-ups,
+    // against six longer follow-ups: different frame counts and lengths, one bucket.
+    const longer = 'a longer follow-up, '.repeat(5);
     const withFirst = [
       chat(stranger, rs[0]!, 'hello, new here'),
       chat(sender, rs[1]!, 'a'),
       chat(sender, rs[2]!, 'b'),
     ];
-    const followUps = rs.map((r) => chat(sender, r, 'short'));
+    const followUps = rs.map((r) => chat(sender, r, longer));
     assert.equal(withFirst[0]!.firstContact, true);
     const sizes = [withFirst, followUps].map((fs) => fs.map((f) => f.bytes.length));
     assert.notDeepEqual(sizes[0], sizes[1]);
@@ -185,7 +187,7 @@ describe('batch container', () => {
     const got = scanBatch(a, rs[0]!.sessions, new ReplayGuard(), rs[0]!.clock.now);
     assert.deepEqual(texts(got), ['hello, new here']);
     for (const r of rs)
-      assert.deepEqual(texts(scanBatch(b, r.sessions, new ReplayGuard(), r.clock.now)), ['short']);
+      assert.deepEqual(texts(scanBatch(b, r.sessions, new ReplayGuard(), r.clock.now)), [longer]);
   });
 
   it('a crafted 32 KiB payload costs at most 32 first-contact trials and 2 session starts; a legitimate frame past them is still found', () => {
@@ -197,26 +199,31 @@ describe('batch container', () => {
     // Junk: every slot is tried once, nothing else costs a trial.
     const junk = Uint8Array.of(...utf8ToBytes('p2pc'), 2, ...randomBytes(32_768 - 5));
     assert.equal(findFrames(junk, victim.sessions).firstContactTrials, FIRST_CONTACT_SLOTS);
-    // Valid first contacts (the victim's card is public) at every slot of the payload, each
-    // from a fresh session so that each would cost an X3DH, and a real follow-up at the end.
+    // Valid first contacts (the victim's card is public) back to back at slot offsets over the
+    // whole payload, each from a fresh session so that each would cost a PQXDH start, and a
+    // real follow-up at the end. A hybrid first contact spans several slots.
     const attacker = makeUser('attacker');
     const payload = Uint8Array.of(...utf8ToBytes('p2pc'), 2, ...randomBytes(32_768 - 5));
     const body = payload.subarray(5);
-    const slots = Math.floor(body.length / FIRST_CONTACT_SLOT_BYTES) - 1;
-    for (let slot = 0; slot < slots; slot++) {
+    const crafted = (n: number): Uint8Array => {
       const m = SessionManager.create(attacker.identity, { now: () => attacker.clock.now });
-      m.setOwnCard(attacker.card);
+      m.issueOwnCard({ displayName: 'attacker', addresses: attacker.card.addresses });
       m.addContact(victim.card);
-      const f = sealEnvelope(
-        m,
-        victim.identity.peerId,
-        createEnvelope({ type: 'chat', text: `x${slot}` }, 0),
-      );
-      assert.ok(f.length <= FIRST_CONTACT_SLOT_BYTES);
-      body.set(f, slot * FIRST_CONTACT_SLOT_BYTES);
+      const f = sealEnvelope(m, victim.identity.peerId, createEnvelope({ type: 'chat', text: `x${n}` }, 0));
+      assert.ok(m.awaitsReply(victim.identity.peerId));
+      return f;
+    };
+    const first = crafted(0);
+    const stride = Math.ceil(first.length / FIRST_CONTACT_SLOT_BYTES) * FIRST_CONTACT_SLOT_BYTES;
+    const count = Math.floor(body.length / stride) - 1;
+    assert.ok(count > MAX_FIRST_CONTACTS_OPENED + 1, `${count} crafted first contacts`);
+    for (let n = 0; n < count; n++) {
+      const f = n === 0 ? first : crafted(n);
+      assert.ok(f.length <= stride);
+      body.set(f, n * stride);
     }
     const legit = chat(friend, victim, 'still here');
-    body.set(legit.bytes, slots * FIRST_CONTACT_SLOT_BYTES);
+    body.set(legit.bytes, count * stride);
     const scan = findFrames(payload, victim.sessions);
     assert.ok(scan.firstContactTrials <= FIRST_CONTACT_SLOTS);
     assert.equal(
