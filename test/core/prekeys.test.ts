@@ -158,7 +158,20 @@ describe('session adapter: first contact and card announcements', () => {
       for (const f of frames) out.push(...(await to.open(id, f)));
       return out.map((f) => (f.type === 'chat' ? f.text : f.type));
     };
-    assert.deepEqual(await hop(ta, tb, ia, 'hi', a.clock.now), ['hi']);
+    // Alice is a stranger to Bob: her first contact (by chain) is a message request carrying
+    // her compact card, and Bob accepts it, which makes that card a contact.
+    const payload = await ta.sealBatch([{ contact: ib, frames: [chat('hi', a.clock.now)] }]);
+    const [request, ...none] = await tb.openBatch(payload);
+    assert.ok(request);
+    assert.deepEqual(none, []);
+    assert.equal(request.contact, ia);
+    assert.deepEqual(
+      request.frames.map((f) => (f.type === 'chat' ? f.text : f.type)),
+      ['hi'],
+    );
+    assert.equal(tb.has(ia), false, 'not a contact before the request is accepted');
+    assert.ok(request.stranger);
+    tb.add(request.stranger);
     assert.deepEqual(await hop(tb, ta, ib, 'hello', b.clock.now), ['hello']);
     // Bob knew only Alice's compact card from her first-contact frame; her next message hands
     // over the full one.
