@@ -123,7 +123,14 @@ export async function runScenario(
       await u(from).engine.send(u(to).id, `message ${n} from ${from} to ${to}`);
       sent.set(`${from}>${to}`, (sent.get(`${from}>${to}`) ?? 0) + 1);
       if (firstSender.has(k) && !opened.has(k)) {
-        // The reply waits until the first contact has introduced its sender.
+        // The first contact arrives as a message request; the recipient accepts it (the
+        // cost of that is part of what the observer sees), and replies wait for it.
+        await until(
+          `${to} has a request from ${from}`,
+          () => u(to).requests.get(u(from).id) !== undefined,
+          120_000,
+        );
+        await u(to).accept(u(from));
         await u(to).waitInbox(u(from), 1, 120_000);
         opened.add(k);
       }
