@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { SessionManager, type Received } from '../../src/core/session/session-manager.ts';
 import { DEFAULT_RATCHET_LIMITS, Ratchet, FRAME_OVERHEAD } from '../../src/core/session/ratchet.ts';
 import { ByteReader } from '../../src/util/binary.ts';
+import { PreKeyRing } from '../../src/core/session/prekeys.ts';
 import { SessionError } from '../../src/core/errors.ts';
 import { DecodeError, P2pCommError } from '../../src/util/errors.ts';
 import { bytesToHex, concatBytes } from '../../src/util/bytes.ts';
@@ -414,14 +415,19 @@ describe('session load cost and counter jumps', () => {
     deliver(b, a, 'answer');
     deliver(a, b, 'again');
     const ratchetOf = (m: SessionManager): Uint8Array => {
-      // SessionManager state: version, peer count, card, active flag, initiator, EK, SPK, ratchet.
+      // SessionManager state: version, pre-key ring, own card, peer count, then the peer's
+      // card, announced version, active flag, session flags, EK, SPK, (CT), ratchet.
       const bytes = m.serialize();
       const r = new ByteReader(bytes);
       r.u8('v');
-      r.varUint('n');
-      r.varBytes(1 << 12, 'card');
-      r.u8('active');
-      r.u8('initiator');
+      PreKeyRing.read(r);
+      r.varBytes(1 << 14, 'own card');
+      assert.equal(r.varUint('n'), 1);
+      r.varBytes(1 << 14, 'card');
+      r.varUint('announced');
+      assert.equal(r.u8('active'), 1);
+      const flags = r.u8('session flags');
+      assert.equal(flags & 2, 0, 'the session is confirmed: no KEM ciphertext kept');
       r.bytes(64, 'keys');
       return r.varBytes(1 << 17, 'ratchet');
     };
