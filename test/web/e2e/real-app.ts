@@ -199,6 +199,14 @@ export async function openChat(u: User, withName: string): Promise<void> {
 }
 
 /** Sends `text` in the open conversation and waits until it is listed. */
+/** Accepts the message request of `fromName` (someone who wrote before being added). */
+export async function acceptRequest(u: User, fromName: string): Promise<void> {
+  await u.page.locator('a.requests-entry').click({ timeout: SLOW });
+  await u.page.locator('a.request-row', { hasText: fromName }).click({ timeout: UI });
+  await u.page.getByRole('button', { name: 'Accept' }).click({ timeout: UI });
+  await u.page.locator('.conv-name', { hasText: fromName }).waitFor({ timeout: UI });
+}
+
 export async function send(u: User, text: string): Promise<void> {
   await u.page.getByLabel('Message', { exact: true }).fill(text);
   await u.page.getByRole('button', { name: 'Send' }).click();

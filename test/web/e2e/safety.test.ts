@@ -22,6 +22,7 @@ import { PROFILE_STORE, WEB_SCHEMA, storageKeyOf } from '../../../src/web/engine
 import {
   SLOW,
   UI,
+  acceptRequest,
   addByLink,
   openChat,
   received,
@@ -91,10 +92,11 @@ describe('safety numbers and data at rest in the real app', () => {
       await u.page.locator('svg.qr path').waitFor({ timeout: UI });
       u.invite = await u.page.getByRole('textbox', { name: 'Invite link' }).inputValue();
     }
-    // Alice writes before Bob knows her: the message goes by chain and introduces her.
+    // Alice writes before Bob knows her: the message goes by chain and waits under Bob's
+    // message requests until he accepts it.
     await addByLink(alice, bob);
     await send(alice, 'Hello Bob, by secure delivery.');
-    await openChat(bob, 'Alice');
+    await acceptRequest(bob, 'Alice');
     await received(bob, 'Hello Bob, by secure delivery.');
     await send(bob, 'Hello Alice.');
     await received(alice, 'Hello Alice.');
