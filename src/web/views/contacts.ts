@@ -2,7 +2,8 @@
 import { AppApiError, type InvitePreview } from '../app-api.ts';
 import { errorText, field, h } from '../dom.ts';
 import { inviteCodeFrom, inviteLink } from '../format.ts';
-import { createQrDecoder, qrSvg } from '../qr.ts';
+import { qrSvg } from '../qr.ts';
+import { qrScanner } from './qr-scanner.ts';
 import type { View, ViewContext } from './view.ts';
 
 /** "My card": the invite as a QR code and a link to copy or share. */
@@ -62,40 +63,28 @@ export function addContactView(ctx: ViewContext, initialCode?: string): View {
     inputF.row,
     h('div', { class: 'row' }, check, scanBtn),
   );
-  const video = h('video', {
-    class: 'scan-video',
-    muted: true,
-    playsinline: true,
-    'aria-label': 'Camera view',
+  const scanner = qrScanner({
+    hint: 'Point the camera at the QR code.',
+    noCamera: 'This browser cannot use the camera here; paste the link instead.',
+    accept: (text) => inviteCodeFrom(text) !== undefined,
+    onCode: async (text) => {
+      input.value = text;
+      await showPreview(text);
+    },
+    onError: (message) => {
+      inputF.error.textContent = message;
+    },
+    onStopped: () => scanBtn.focus(),
   });
-  const stopBtn = h('button', { type: 'button', class: 'btn' }, 'Stop camera');
-  const scanStatus = h('p', { class: 'hint', role: 'status' });
-  const scanner = h(
-    'div',
-    { class: 'scanner card', hidden: true },
-    video,
-    scanStatus,
-    h('div', { class: 'row' }, stopBtn),
-  );
   const preview = h('div', { class: 'preview card', hidden: true, 'aria-live': 'polite' });
   const el = h(
     'section',
     { class: 'page add', 'aria-labelledby': 'add-title' },
     h('h2', { id: 'add-title', class: 'pane-title' }, 'Add contact'),
     form,
-    scanner,
+    scanner.el,
     preview,
   );
-
-  let stream: MediaStream | undefined;
-  let scanning = false;
-  const stopScan = (): void => {
-    scanning = false;
-    for (const t of stream?.getTracks() ?? []) t.stop();
-    stream = undefined;
-    video.srcObject = null;
-    scanner.hidden = true;
-  };
 
   const showPreview = async (raw: string): Promise<void> => {
     inputF.error.textContent = '';
@@ -155,48 +144,11 @@ export function addContactView(ctx: ViewContext, initialCode?: string): View {
     e.preventDefault();
     void showPreview(input.value);
   });
-  stopBtn.addEventListener('click', () => {
-    stopScan();
-    scanBtn.focus();
-  });
-  scanBtn.addEventListener('click', () => {
-    void (async () => {
-      if (navigator.mediaDevices?.getUserMedia === undefined) {
-        inputF.error.textContent = 'This browser cannot use the camera here; paste the link instead.';
-        return;
-      }
-      try {
-        scanner.hidden = false;
-        scanStatus.textContent = 'Starting camera...';
-        stream = await navigator.mediaDevices.getUserMedia({
-          video: { facingMode: 'environment' },
-          audio: false,
-        });
-        video.srcObject = stream;
-        await video.play();
-        const decode = await createQrDecoder();
-        scanStatus.textContent = 'Point the camera at the QR code.';
-        scanning = true;
-        while (scanning) {
-          const text = await decode(video).catch(() => null);
-          if (text !== null && inviteCodeFrom(text) !== undefined) {
-            stopScan();
-            input.value = text;
-            await showPreview(text);
-            return;
-          }
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      } catch (err) {
-        stopScan();
-        inputF.error.textContent = `Camera unavailable: ${errorText(err)}`;
-      }
-    })();
-  });
+  scanBtn.addEventListener('click', () => void scanner.start());
 
   if (initialCode !== undefined) {
     input.value = initialCode;
     void showPreview(initialCode);
   }
-  return { el, title: 'Add contact', dispose: stopScan };
+  return { el, title: 'Add contact', dispose: scanner.stop };
 }

@@ -7,6 +7,7 @@
 import { AppApiError, type AppEvent, type ContactId, type ContactSummary } from '../app-api.ts';
 import { errorText, field, h } from '../dom.ts';
 import { createQrDecoder, qrSvg } from '../qr.ts';
+import { qrScanner } from './qr-scanner.ts';
 import type { View, ViewContext } from './view.ts';
 
 /** Words of a contact's key warning, shared with the conversation screen. */
@@ -46,27 +47,22 @@ export function verifyView(ctx: ViewContext, id: ContactId): View {
   });
   const pictureBtn = h('button', { type: 'button', class: 'btn' }, 'Use a picture of their code');
   const unverify = h('button', { type: 'button', class: 'btn', hidden: true }, 'Remove verified mark');
-  const video = h('video', {
-    class: 'scan-video',
-    muted: true,
-    playsinline: true,
-    'aria-label': 'Camera view',
-  });
-  const stopBtn = h('button', { type: 'button', class: 'btn' }, 'Stop camera');
-  const scanStatus = h('p', { class: 'hint', role: 'status' });
-  const scanner = h(
-    'div',
-    { class: 'scanner card', hidden: true },
-    video,
-    scanStatus,
-    h('div', { class: 'row' }, stopBtn),
-  );
   const form = h(
     'form',
     { class: 'card form', novalidate: true },
     digitsF.row,
     h('div', { class: 'row' }, check),
   );
+  const scanner = qrScanner({
+    hint: 'Point the camera at the code on their screen.',
+    noCamera: 'This browser cannot use the camera here; type their numbers instead.',
+    accept: (text) => text.toLowerCase().startsWith('p2pcomm-verify:'),
+    onCode: (text) => compare(text),
+    onError: (message) => {
+      digitsF.error.textContent = message;
+    },
+    onStopped: () => scanBtn.focus(),
+  });
   const lede = h('p', { class: 'lede' });
   const el = h(
     'section',
@@ -79,7 +75,7 @@ export function verifyView(ctx: ViewContext, id: ContactId): View {
     groups,
     qrBox,
     h('div', { class: 'row' }, scanBtn, pictureBtn, picture),
-    scanner,
+    scanner.el,
     form,
     result,
     h(
@@ -91,8 +87,6 @@ export function verifyView(ctx: ViewContext, id: ContactId): View {
   );
 
   let contact: ContactSummary | undefined;
-  let stream: MediaStream | undefined;
-  let scanning = false;
   let disposed = false;
 
   const renderContact = async (): Promise<void> => {
@@ -111,14 +105,6 @@ export function verifyView(ctx: ViewContext, id: ContactId): View {
     warning.hidden = words === undefined;
     warning.textContent = words ?? '';
     lede.textContent = `Open ${c.displayName}'s page on their device. Scan the code on their screen, or read the numbers aloud: they must be the same on both.`;
-  };
-
-  const stopScan = (): void => {
-    scanning = false;
-    for (const t of stream?.getTracks() ?? []) t.stop();
-    stream = undefined;
-    video.srcObject = null;
-    scanner.hidden = true;
   };
 
   const compare = async (input: string): Promise<void> => {
@@ -170,43 +156,7 @@ export function verifyView(ctx: ViewContext, id: ContactId): View {
       picture.value = '';
     })();
   });
-  stopBtn.addEventListener('click', () => {
-    stopScan();
-    scanBtn.focus();
-  });
-  scanBtn.addEventListener('click', () => {
-    void (async () => {
-      if (navigator.mediaDevices?.getUserMedia === undefined) {
-        digitsF.error.textContent = 'This browser cannot use the camera here; type their numbers instead.';
-        return;
-      }
-      try {
-        scanner.hidden = false;
-        scanStatus.textContent = 'Starting camera...';
-        stream = await navigator.mediaDevices.getUserMedia({
-          video: { facingMode: 'environment' },
-          audio: false,
-        });
-        video.srcObject = stream;
-        await video.play();
-        const decode = await createQrDecoder();
-        scanStatus.textContent = 'Point the camera at the code on their screen.';
-        scanning = true;
-        while (scanning) {
-          const text = await decode(video).catch(() => null);
-          if (text !== null && text.toLowerCase().startsWith('p2pcomm-verify:')) {
-            stopScan();
-            await compare(text);
-            return;
-          }
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      } catch (err) {
-        stopScan();
-        digitsF.error.textContent = `Camera unavailable: ${errorText(err)}`;
-      }
-    })();
-  });
+  scanBtn.addEventListener('click', () => void scanner.start());
 
   void (async () => {
     try {
@@ -231,7 +181,7 @@ export function verifyView(ctx: ViewContext, id: ContactId): View {
     },
     dispose() {
       disposed = true;
-      stopScan();
+      scanner.stop();
     },
   };
 }
