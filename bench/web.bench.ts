@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { buildWeb } from '../scripts/build-web.ts';
-import { serveWeb } from '../scripts/serve-web.ts';
+import { serveWeb } from '../src/web/serve.ts';
 import { MAX_ROWS } from '../src/web/views/message-window.ts';
 import { launchChromium } from '../test/harness/browser.ts';
 import { fmtMs, percentile, type Bench, type BenchTable } from './table.ts';

@@ -1,132 +1,19 @@
 /**
- * Serves the built web app (`dist/web/`) on 127.0.0.1 with the CSP header, exact MIME types
- * and no directory listing. 127.0.0.1 is a secure context, so service workers, the camera and
- * notifications work without TLS.
+ * Serves the built web app (`dist/web/`) on 127.0.0.1 (src/web/serve.ts).
  *
  * Usage: `npx tsx scripts/serve-web.ts [--port 8080] [--root dist/web]`.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, join, resolve, sep } from 'node:path';
-import { pipeline } from 'node:stream';
-import { pathToFileURL } from 'node:url';
-import { CSP_HEADER } from '../src/web/csp.ts';
+import { serveWeb } from '../src/web/serve.ts';
 
-/** Options of `serveWeb`. */
-export interface ServeWebOptions {
-  /** Folder to serve. @default "dist/web" under the repository */
-  readonly root?: string;
-  /** TCP port; 0 picks a free one. @default 0 */
-  readonly port?: number;
-  /** Loopback address to bind. @default "127.0.0.1" */
-  readonly host?: string;
-}
-
-/** A running server. */
-export interface WebServer {
-  /** Base URL, e.g. "http://127.0.0.1:43210/". */
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.webmanifest': 'application/manifest+json',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.wasm': 'application/wasm',
-  '.txt': 'text/plain; charset=utf-8',
+const args = process.argv.slice(2);
+const arg = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
 };
-
-/** Headers on every response: the policy, plus no sniffing, no referrer, no framing. */
-const SECURITY_HEADERS = {
-  'content-security-policy': CSP_HEADER,
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cross-origin-opener-policy': 'same-origin',
-  'permissions-policy': 'camera=(self), microphone=(), geolocation=()',
-};
-
-/** Starts the server; see the module comment. */
-export async function serveWeb(options: ServeWebOptions = {}): Promise<WebServer> {
-  const root = resolve(options.root ?? join(import.meta.dirname, '..', 'dist/web'));
-  const host = options.host ?? '127.0.0.1';
-  if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') {
-    throw new RangeError(`"host" expected a loopback address, got ${host}`);
-  }
-  const server = createServer((req, res) => void handle(root, req, res));
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(options.port ?? 0, host, () => ok());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${host === '::1' ? '[::1]' : host}:${port}/`,
-    close: () =>
-      new Promise<void>((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  };
-}
-
-async function handle(root: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, { ...SECURITY_HEADERS, allow: 'GET, HEAD' }).end();
-    return;
-  }
-  let path: string;
-  try {
-    path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-  } catch {
-    res.writeHead(400, SECURITY_HEADERS).end();
-    return;
-  }
-  if (path.endsWith('/')) path += 'index.html';
-  const file = resolve(root, `.${path}`);
-  // resolve() collapses "..": anything outside the root is refused, not looked up.
-  if (file !== root && !file.startsWith(root + sep)) {
-    res.writeHead(403, SECURITY_HEADERS).end();
-    return;
-  }
-  const type = MIME[extname(file)];
-  const info = await stat(file).catch(() => undefined);
-  if (type === undefined || info === undefined || !info.isFile()) {
-    res.writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end('Not found');
-    return;
-  }
-  res.writeHead(200, {
-    ...SECURITY_HEADERS,
-    'content-type': type,
-    'content-length': info.size,
-    // Revalidate every time; the service worker is what keeps files offline.
-    'cache-control': 'no-cache',
-  });
-  if (req.method === 'HEAD') {
-    res.end();
-    return;
-  }
-  // pipeline, not pipe: a read that fails after the headers went out (the file removed or
-  // damaged since the stat) cuts this response off instead of crashing the server.
-  pipeline(createReadStream(file), res, () => undefined);
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const args = process.argv.slice(2);
-  const arg = (name: string): string | undefined => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const portText = arg('--port');
-  const port = portText === undefined ? 8080 : Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new RangeError(`"--port" expected 0..65535, got ${portText}`);
-  const rootArg = arg('--root');
-  const server = await serveWeb(rootArg === undefined ? { port } : { port, root: rootArg });
-  console.log(`serving on ${server.url}  (demo data: ${server.url}?demo=1)`);
-}
+const portText = arg('--port');
+const port = portText === undefined ? 8080 : Number(portText);
+if (!Number.isInteger(port) || port < 0 || port > 65535)
+  throw new RangeError(`"--port" expected 0..65535, got ${portText}`);
+const rootArg = arg('--root');
+const server = await serveWeb(rootArg === undefined ? { port } : { port, root: rootArg });
+console.log(`serving on ${server.url}  (demo data: ${server.url}?demo=1)`);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildWeb, type BuildWebResult } from '../../scripts/build-web.ts';
-import { serveWeb, type WebServer } from '../../scripts/serve-web.ts';
+import { serveWeb, type WebServer } from '../../src/web/serve.ts';
 import { CSP_HEADER, CSP_META } from '../../src/web/csp.ts';
 
 /** A raw GET, so paths like "/../x" reach the server unnormalised. */

@@ -13,7 +13,7 @@ import { request } from 'node:http';
 import { serveAppWithLocalFaucet } from '../../src/web/engine/local-origin.ts';
 import { startControlServer, type ControlServer } from '../../src/devnet/control.ts';
 import type { DevnetFaults } from '../../src/devnet/faults.ts';
-import type { WebServer } from '../../scripts/serve-web.ts';
+import type { WebServer } from '../../src/web/serve.ts';
 
 const ADDRESS = 'kaspasim:qqzrk3a4acjla3zc9ngr37u4grtkr0k0mqf6qhmd9lteks00av6ass27ptvdg';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { buildWeb } from '../../scripts/build-web.ts';
-import { serveWeb, type WebServer } from '../../scripts/serve-web.ts';
+import { serveWeb, type WebServer } from '../../src/web/serve.ts';
 import { launchChromium } from '../harness/browser.ts';
 
 /** Where tests keep screenshots of the main screens (gitignored). */

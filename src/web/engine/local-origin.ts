@@ -10,7 +10,7 @@
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
-import { serveWeb, type WebServer } from '../../../scripts/serve-web.ts';
+import { serveWeb, type WebServer } from '../serve.ts';
 import { Address } from '../../kaspa/address.ts';
 import { LOCAL_FUND_PATH } from './network.ts';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildWeb } from '../../../scripts/build-web.ts';
-import type { WebServer } from '../../../scripts/serve-web.ts';
+import type { WebServer } from '../../../src/web/serve.ts';
 import { ContactCard } from '../../../src/core/contact/card.ts';
 import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
 import { serveAppWithLocalFaucet } from '../../../src/web/engine/local-origin.ts';
