@@ -35,4 +35,18 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // The product never depends on its own tooling: src imports nothing from scripts, bench or test.
+    files: ['src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/scripts/**', '**/bench/**', '**/test/**'], message: 'src must not import tooling' },
+          ],
+        },
+      ],
+    },
+  },
 );
