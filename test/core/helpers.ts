@@ -78,3 +78,18 @@ export function batchWords(payload: Uint8Array): string[] {
     out.push(Buffer.from(payload.subarray(at, at + 8)).toString('hex'));
   return out;
 }
+
+/**
+ * True when a stored key is opaque parts only (storage/opaque.ts): 0x01 + 16-byte tag per
+ * part, 0x15 + u64 for a trailing integer, or 0xff + 16-byte tag for a key that is no tuple.
+ */
+export function isOpaqueKey(key: Uint8Array): boolean {
+  if (key.length === 17 && key[0] === 0xff) return true;
+  let i = 0;
+  while (i < key.length) {
+    if (key[i] === 0x01 && i + 17 <= key.length) i += 17;
+    else if (key[i] === 0x15 && i + 9 === key.length) i += 9;
+    else return false;
+  }
+  return key.length > 0;
+}

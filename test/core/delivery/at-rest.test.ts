@@ -22,18 +22,7 @@ import { decodeKey, u64Key } from '../../../src/storage/keys.ts';
 import type { KeyValueStore, StorageSchema } from '../../../src/storage/types.ts';
 import { bytesToHex, utf8ToBytes } from '../../../src/util/bytes.ts';
 import { ChainUser } from './kaspa.ts';
-
-/** True when `key` is a sequence of opaque parts: 0x01 + 16-byte tag, 0x15 + u64 (last only), 0xff + 16-byte tag (alone). */
-function isOpaque(key: Uint8Array): boolean {
-  if (key.length === 17 && key[0] === 0xff) return true;
-  let i = 0;
-  while (i < key.length) {
-    if (key[i] === 0x01 && i + 17 <= key.length) i += 17;
-    else if (key[i] === 0x15 && i + 9 === key.length) i += 9;
-    else return false;
-  }
-  return key.length > 0;
-}
+import { isOpaqueKey } from '../helpers.ts';
 
 const SCHEMA: StorageSchema = { version: 1, stores: [...DELIVERY_STORES, REQUESTS_STORE] };
 
@@ -145,7 +134,7 @@ describe('delivery data at rest in SQLite', () => {
           // a trailing counter, or a tag of a whole non-tuple key. No part is in clear,
           // which also rules out the one-letter direction parts ("i", "o").
           if (store !== '__meta')
-            assert.ok(isOpaque(k), `${name}: ${store} key ${bytesToHex(k)} is not opaque`);
+            assert.ok(isOpaqueKey(k), `${name}: ${store} key ${bytesToHex(k)} is not opaque`);
         }
       }
       await raw.close();

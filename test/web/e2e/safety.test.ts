@@ -32,6 +32,7 @@ import {
   type RealApp,
   type User,
 } from './real-app.ts';
+import { isOpaqueKey } from '../../core/helpers.ts';
 
 /** Every record of every IndexedDB database of the page, raw: [database, store, key hex, value hex]. */
 const DUMP = `(async () => {
@@ -52,18 +53,6 @@ const DUMP = `(async () => {
   }
   return out;
 })()`;
-
-/** True when `key` is opaque parts only (storage/opaque.ts). */
-function isOpaque(key: Uint8Array): boolean {
-  if (key.length === 17 && key[0] === 0xff) return true;
-  let i = 0;
-  while (i < key.length) {
-    if (key[i] === 0x01 && i + 17 <= key.length) i += 17;
-    else if (key[i] === 0x15 && i + 9 === key.length) i += 9;
-    else return false;
-  }
-  return key.length > 0;
-}
 
 describe('safety numbers and data at rest in the real app', () => {
   let app: RealApp;
@@ -193,7 +182,7 @@ describe('safety numbers and data at rest in the real app', () => {
     for (const [u, dump] of dumps) {
       for (const [, store, k] of dump) {
         if (store === PROFILE_STORE || store === META_STORE) continue;
-        assert.ok(isOpaque(hexToBytes(k)), `${u.name}: ${store} key ${k} is not opaque`);
+        assert.ok(isOpaqueKey(hexToBytes(k)), `${u.name}: ${store} key ${k} is not opaque`);
       }
       const records = dump.flatMap(([, , k, v]) => [Buffer.from(k, 'hex'), Buffer.from(v, 'hex')]);
       for (const [hex, what] of needles) {
