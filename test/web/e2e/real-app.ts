@@ -14,6 +14,8 @@ import { buildWeb } from '../../../scripts/build-web.ts';
 import type { WebServer } from '../../../src/web/serve.ts';
 import { ContactCard } from '../../../src/core/contact/card.ts';
 import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
+import type { MempoolEntry } from '../../../src/devnet/mempool.ts';
+import { scriptPublicKeyToAddress } from '../../../src/kaspa/address.ts';
 import { serveAppWithLocalFaucet } from '../../../src/web/engine/local-origin.ts';
 import { launchChromium } from '../../harness/browser.ts';
 import { SCREENSHOT_DIR } from '../web-harness.ts';
@@ -205,6 +207,27 @@ export async function acceptRequest(u: User, fromName: string): Promise<void> {
   await u.page.locator('a.request-row', { hasText: fromName }).click({ timeout: UI });
   await u.page.getByRole('button', { name: 'Accept' }).click({ timeout: UI });
   await u.page.locator('.conv-name', { hasText: fromName }).waitFor({ timeout: UI });
+}
+
+/**
+ * Collects every transaction entering the mempool from now on that pays `u` (a chain
+ * message or a notification for them); `stop` ends the watch.
+ */
+export function paymentsTo(app: RealApp, u: User): { readonly entries: MempoolEntry[]; stop(): void } {
+  const address = addressOf(u);
+  const entries: MempoolEntry[] = [];
+  const stop = app.devnet.chain.listen({
+    mempoolChanged(added) {
+      for (const e of added)
+        if (
+          e.tx.outputs.some(
+            (o) => scriptPublicKeyToAddress(o.scriptPublicKey, 'kaspasim')?.toString() === address,
+          )
+        )
+          entries.push(e);
+    },
+  });
+  return { entries, stop };
 }
 
 export async function send(u: User, text: string): Promise<void> {

@@ -9,12 +9,10 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
-import type { MempoolEntry } from '../../../src/devnet/mempool.ts';
-import { scriptPublicKeyToAddress } from '../../../src/kaspa/address.ts';
 import {
   SLOW,
   UI,
-  addressOf,
+  paymentsTo,
   connect,
   openChat,
   openSettings,
@@ -188,19 +186,7 @@ describe('settings with the real core in Chromium', () => {
     );
 
     // Every transaction that notifies Bob from here on (a direct-link offer may ride one).
-    const bobAddress = addressOf(bob);
-    const toBob: MempoolEntry[] = [];
-    const stop = app.devnet.chain.listen({
-      mempoolChanged(added) {
-        for (const e of added)
-          if (
-            e.tx.outputs.some(
-              (o) => scriptPublicKeyToAddress(o.scriptPublicKey, 'kaspasim')?.toString() === bobAddress,
-            )
-          )
-            toBob.push(e);
-      },
-    });
+    const { entries: toBob, stop } = paymentsTo(app, bob);
     try {
       const waiting = 'Waits for a direct link';
       await send(alice, waiting);

@@ -7,14 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { MempoolEntry } from '../../../src/devnet/mempool.ts';
-import { scriptPublicKeyToAddress } from '../../../src/kaspa/address.ts';
 import { isBatch } from '../../../src/core/envelope/batch.ts';
 import { batchWords } from '../../core/helpers.ts';
 import {
   UI,
   addByLink,
-  addressOf,
+  paymentsTo,
   openChat,
   received,
   send,
@@ -41,19 +39,7 @@ describe('one live window per profile in Chromium', () => {
     const bob = await app.newUser('Bob', 'bob password 1');
     const carol = await app.newUser('Carol', 'carol password 1');
     // Every chain payload to Bob from here on.
-    const bobAddress = addressOf(bob);
-    const toBob: MempoolEntry[] = [];
-    const stop = app.devnet.chain.listen({
-      mempoolChanged(added) {
-        for (const e of added)
-          if (
-            e.tx.outputs.some(
-              (o) => scriptPublicKeyToAddress(o.scriptPublicKey, 'kaspasim')?.toString() === bobAddress,
-            )
-          )
-            toBob.push(e);
-      },
-    });
+    const { entries: toBob, stop } = paymentsTo(app, bob);
     try {
       await addByLink(bob, alice);
       await addByLink(alice, bob);
