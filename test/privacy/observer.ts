@@ -216,6 +216,17 @@ export function analyse(txs: readonly SeenTx[], options: AnalysisOptions = {}): 
   };
 }
 
+/** A small deterministic generator in [0, 1) (xorshift32), so runs are reproducible from a seed. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+}
+
 /** Who really owns which script, and which pairs of clients really converse. */
 export interface Truth {
   readonly ownerOf: ReadonlyMap<string, string>;
@@ -283,13 +294,7 @@ export function score(
   const k = Math.min(mine.n, allPairs.length);
   let precisionSum = 0;
   let recallSum = 0;
-  let state = 0x9e3779b9;
-  const next = (): number => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
+  const next = seededRandom(0x9e3779b9);
   for (let t = 0; t < trials && k > 0; t++) {
     const pick = allPairs.slice();
     for (let i = 0; i < k; i++) {

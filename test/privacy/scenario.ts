@@ -12,7 +12,7 @@ import { SOMPI_PER_KAS } from '../../src/kaspa/types.ts';
 import { bytesToHex } from '../../src/util/bytes.ts';
 import { ChainUser } from '../core/delivery/kaspa.ts';
 import { until } from '../core/delivery/harness.ts';
-import { readChain, type SeenTx, type Truth } from './observer.ts';
+import { readChain, seededRandom, type SeenTx, type Truth } from './observer.ts';
 import { RecordingProxy, type ConnectionView } from './node-view.ts';
 
 /** The six conversations among five clients (four pairs never talk). */
@@ -35,17 +35,6 @@ export interface ScenarioResult {
   readonly scriptOf: (address: string) => string;
 }
 
-/** A small deterministic generator, so a run is reproducible from its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
-
 /** HD addresses a client's wallet can own (both chains, the first `n` indices). */
 const OWNED_INDICES = 20;
 
@@ -53,7 +42,7 @@ export async function runScenario(
   options: { messages?: number; seed?: number } = {},
 ): Promise<ScenarioResult> {
   const total = options.messages ?? 60;
-  const random = rng(options.seed ?? 2026);
+  const random = seededRandom(options.seed ?? 2026);
   let devnet: DevnetHandle | undefined;
   const proxies = new Map<string, RecordingProxy>();
   const users = new Map<string, ChainUser>();
