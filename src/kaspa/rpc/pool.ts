@@ -703,8 +703,10 @@ export class NodePool {
     (s.listener as (b: Block) => void)(b);
   }
 
-  /** Prefixes of the addresses being watched (decoys must be on the same network). */
+  /** Prefixes of the pool's network, else of the addresses watched (decoys must be on the same network). */
   private prefixes(): NetworkPrefix[] {
+    const own = prefixOfNetwork(this.network);
+    if (own !== undefined) return [own];
     const seen = new Set<string>();
     for (const s of this.utxoSubs)
       for (const a of s.addresses) {
@@ -1017,6 +1019,16 @@ export class NodePool {
     );
     return run;
   }
+}
+
+/** Address prefix of a getServerInfo `networkId` (FACTS §2.1). */
+function prefixOfNetwork(network: string | undefined): NetworkPrefix | undefined {
+  if (network === undefined) return undefined;
+  if (network === 'mainnet') return 'kaspa';
+  if (network.startsWith('testnet')) return 'kaspatest';
+  if (network === 'simnet') return 'kaspasim';
+  if (network === 'devnet') return 'kaspadev';
+  return undefined;
 }
 
 function keyOf(o: Outpoint): string {
