@@ -114,6 +114,8 @@ export interface NodePoolOptions {
   readonly decoys?: DecoyOptions;
   /** Options of each node's client (timeouts, reconnect policy, WebSocket factory, timers). */
   readonly client?: Omit<KaspaRpcClientOptions, 'urls'>;
+  /** After the first node is up, how long `connect()` waits for the others to answer. @default 3_000 */
+  readonly settleMs?: number;
   /** Recheck delays of an unsynced or unhealthy node. @default { initialDelayMs: 1_000, maxDelayMs: 60_000 } */
   readonly recheck?: ReconnectOptions;
 }
@@ -172,6 +174,7 @@ export class NodePool {
   private readonly maxCandidates: number;
   private readonly recheckPolicy: Required<ReconnectOptions>;
   private readonly requestTimeoutMs: number;
+  private readonly settleMs: number;
   private readonly events = new Emitter<NodePoolEvents>();
   private readonly utxoSubs = new Set<UtxoSub>();
   private readonly chainSubs = new Set<ChainSub>();
@@ -207,6 +210,8 @@ export class NodePool {
       maxDelayMs: options.recheck?.maxDelayMs ?? 60_000,
     };
     this.requestTimeoutMs = options.client?.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.settleMs = options.settleMs ?? 3_000;
+    assertInteger('settleMs', this.settleMs, 0, 2 ** 31 - 1);
     this.members = urls.map((url) => this.member(url, options.client ?? {}));
   }
 
@@ -274,6 +279,30 @@ export class NodePool {
       for (const m of this.members) void this.start(m);
     }
     await this.waitUsable(opts);
+    await this.settle(opts);
+  }
+
+  /**
+   * Gives the other nodes up to `settleMs` to answer too: work placed while only the first
+   * node is up would show it every address until the others arrive.
+   */
+  private settle(opts: CallOptions): Promise<void> {
+    const pendingNodes = (): boolean => this.members.some((m) => m.state === 'connecting');
+    if (!pendingNodes() || this.settleMs === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.waiters.delete(wake);
+        globalThis.clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const wake = (): void => {
+        if (this.closed || !pendingNodes()) done();
+      };
+      const timer = globalThis.setTimeout(done, this.settleMs);
+      opts.signal?.addEventListener('abort', done, { once: true });
+      this.waiters.add(wake);
+    });
   }
 
   /** Closes every node connection for good. */
@@ -752,7 +781,7 @@ export class NodePool {
     throw last;
   }
 
-  /** Splits an address query over the nodes; answers about addresses not asked are dropped. */
+  /** Splits an address query over the nodes; answers about addresses a node was not asked are dropped. */
   private async spread<T>(
     addresses: readonly string[],
     call: (client: KaspaRpcClient, addresses: string[]) => Promise<T[]>,
@@ -776,7 +805,8 @@ export class NodePool {
             const got = await call(m.client, [...set]);
             for (const t of got) {
               const a = addressOf(t);
-              if (a !== null && asked.has(a)) results.push(t);
+              // Only what this node was asked: it must not speak for another node's share.
+              if (a !== null && asked.has(a) && set.has(a)) results.push(t);
             }
           } catch (e) {
             this.onTimeout(m, e);
