@@ -1051,6 +1051,18 @@ export class NodePool {
   }
 }
 
+/**
+ * The assignment key of a profile, derived one way from one of its secrets under its own
+ * BLAKE2b key (domain separation), so the same profile spreads its addresses the same way
+ * after every restart without storing anything.
+ */
+export function nodeAssignmentKey(secret: Uint8Array): Uint8Array {
+  assertBytes('secret', secret);
+  if (secret.length < 16)
+    throw new RangeError(`"secret" expected at least 16 bytes, got length=${secret.length}`);
+  return blake2b(secret, { key: utf8ToBytes('p2pComm node assignment v1'), dkLen: 32 });
+}
+
 /** Address prefix of a getServerInfo `networkId` (FACTS §2.1). */
 function prefixOfNetwork(network: string | undefined): NetworkPrefix | undefined {
   if (network === undefined) return undefined;
