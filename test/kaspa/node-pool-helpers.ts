@@ -25,6 +25,8 @@ export class TamperProxy {
   reply: (method: string, params: Json) => Json = (_m, p) => p;
   /** Returns the frames to send in place of one notification. */
   notification: (frame: Json) => Json[] = (f) => [f];
+  /** Keeps the connection open but forwards nothing back: a node that stopped answering. */
+  silent = false;
   readonly #server: WebSocketServer;
 
   private constructor(
@@ -54,6 +56,7 @@ export class TamperProxy {
       for (const m of early.splice(0)) node.send(m);
     });
     node.on('message', (data: Buffer) => {
+      if (this.silent) return;
       const frame = parseJson(data.toString('utf8')) as Json;
       const out =
         frame['id'] === undefined

@@ -10,6 +10,7 @@ import { UtxoWatcher } from '../../src/kaspa/utxo-watcher.ts';
 import type { TxId } from '../../src/kaspa/types.ts';
 import { RecordingProxy } from '../privacy/node-view.ts';
 import { spend } from '../devnet/helpers.ts';
+import { NETWORKS, defaultNodeUrls } from '../../src/web/engine/network.ts';
 import { TamperProxy, freshKey, recordingFactory, until } from './node-pool-helpers.ts';
 
 const FAST: NonNullable<NodePoolOptions['client']> = {
@@ -163,6 +164,22 @@ describe('NodePool', () => {
     );
   });
 
+  it('sets aside a node that stops answering, and asks the others from then on', async () => {
+    const d = await devnet(2);
+    const mute = await proxy(TamperProxy.start(d.urls[0]!));
+    const p = pool({ urls: [mute.url, d.urls[1]!], client: { ...FAST, requestTimeoutMs: 1_000 } });
+    await p.connect();
+    const watched = addresses(20);
+    assert.ok(watched.some((a) => p.nodeOf(a) === mute.url));
+    // Connected, but silent: replies never come.
+    mute.silent = true;
+    await assert.rejects(p.getUtxosByAddresses(watched), (e: { code?: string }) => e.code === 'TIMEOUT');
+    assert.equal(p.nodes[0]!.state, 'down');
+    assert.equal((p.nodes[0]!.error as NodePoolError).code, 'UNHEALTHY');
+    for (const a of watched) assert.equal(p.nodeOf(a), d.urls[1]);
+    assert.deepEqual(await p.getUtxosByAddresses(watched), []);
+  });
+
   it('refuses a node of another network, and one not synced, naming it', async () => {
     const d = await devnet(2);
     const wrong = await proxy(TamperProxy.start(d.urls[0]!));
@@ -313,5 +330,20 @@ describe('NodePool', () => {
     await assert.rejects(p.getSink(), (e: { code?: string }) => e.code === 'NOT_CONNECTED');
     assert.throws(() => new NodePool({ urls: [] }), RangeError);
     assert.throws(() => new NodePool({ urls: d.urls, assignmentKey: new Uint8Array(4) }), RangeError);
+  });
+});
+
+describe('Default node lists', () => {
+  it("puts the user's own nodes first, then the public ones unless only their own are wanted", () => {
+    const mine = 'wss://node.example.org/kaspa';
+    assert.deepEqual(defaultNodeUrls('testnet-10', { ownNodeUrls: [mine] }), [
+      mine,
+      ...NETWORKS['testnet-10'].publicNodeUrls,
+    ]);
+    assert.deepEqual(defaultNodeUrls('testnet-10', { ownNodeUrls: [mine], ownNodesOnly: true }), [mine]);
+    assert.deepEqual(defaultNodeUrls('mainnet', { ownNodesOnly: true }), [NETWORKS.mainnet.defaultNodeUrl]);
+    assert.deepEqual(defaultNodeUrls('local'), [NETWORKS.local.defaultNodeUrl]);
+    for (const n of ['local', 'testnet-10', 'mainnet'] as const)
+      for (const u of NETWORKS[n].publicNodeUrls) assert.match(u, /^wss:\/\//);
   });
 });
