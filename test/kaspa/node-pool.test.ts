@@ -199,7 +199,15 @@ describe('NodePool', () => {
 
     // A pool of that node alone never uses it: connecting fails, saying why.
     const alone = pool({ urls: [wrong.url] });
-    await assert.rejects(alone.connect({ timeoutMs: 5_000 }), (e: Error) => /mainnet/.test(e.message));
+    // connect() waits out its time (a caller retrying at once must not spin); calls fail at once.
+    await assert.rejects(
+      alone.connect({ timeoutMs: 1_000 }),
+      (e: { code?: string; message: string }) => e.code === 'TIMEOUT' && /mainnet/.test(e.message),
+    );
+    await assert.rejects(
+      alone.getSink(),
+      (e: { code?: string; message: string }) => e.code === 'CONNECT_FAILED' && /mainnet/.test(e.message),
+    );
 
     // Not synced: set aside and rechecked, used once it says it is synced.
     const lagging = await proxy(TamperProxy.start(d.urls[0]!));

@@ -278,7 +278,9 @@ export class NodePool {
       this.started = true;
       for (const m of this.members) void this.start(m);
     }
-    await this.waitUsable(opts);
+    // Refused nodes do not end the wait early: a caller that retries connect() at once (as the
+    // app does, however long the nodes stay away) would otherwise spin.
+    await this.waitUsable(opts, false);
     await this.settle(opts);
   }
 
@@ -507,7 +509,7 @@ export class NodePool {
   }
 
   /** Resolves once a node is up; bounded by the call's timeout and signal. */
-  private waitUsable(opts: CallOptions = {}): Promise<void> {
+  private waitUsable(opts: CallOptions = {}, refusedEndsWait = true): Promise<void> {
     if (this.closed) return Promise.reject(new RpcError('NOT_CONNECTED', 'pool is closed'));
     if (this.usable().length > 0) return Promise.resolve();
     if (!this.started) return Promise.reject(new RpcError('NOT_CONNECTED', 'pool is not connected'));
@@ -523,14 +525,17 @@ export class NodePool {
       const wake = (): void => {
         if (this.closed) done(new RpcError('CONNECTION_CLOSED', 'pool closed'));
         else if (this.usable().length > 0) done();
-        else if (this.members.every((m) => m.final))
+        else if (
+          this.members.every((m) => m.final) &&
+          (refusedEndsWait || this.members.every((m) => m.state !== 'refused'))
+        )
           done(new RpcError('CONNECT_FAILED', `no node usable (${this.reasons()})`));
       };
       const onAbort = (): void => done(new RpcError('ABORTED', 'aborted while waiting for a node'));
       const timer = globalThis.setTimeout(
         () =>
           done(
-            new RpcError('TIMEOUT', `no node usable within ${timeoutMs} ms`, {
+            new RpcError('TIMEOUT', `no node usable within ${timeoutMs} ms (${this.reasons()})`, {
               cause: this.members.find((m) => m.error !== undefined)?.error,
             }),
           ),
