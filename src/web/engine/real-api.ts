@@ -72,7 +72,7 @@ import {
 import { BACKUP_STORES, encodeBackup, openBackup, readBackupHeader, type BackupRecord } from './backup.ts';
 import { EvidenceRecorder, loadEvidence } from './evidence.ts';
 import { requestLocalFunds } from './faucet.ts';
-import { NETWORKS } from './network.ts';
+import { NETWORKS, defaultNodeUrls } from './network.ts';
 import { nodeUrlAllowed } from '../csp.ts';
 import {
   CONTACTS_STORE,
@@ -707,7 +707,7 @@ export class RealApi implements AppApi {
     if (!NETWORK_IDS.includes(network)) throw new AppApiError('BAD_SETTING', 'network: unknown network');
     let nodeUrls = patch.nodeUrls ?? s.settings.nodeUrls;
     if (patch.network !== undefined && patch.network !== s.settings.network && patch.nodeUrls === undefined)
-      nodeUrls = [this.#defaultNodeUrl(network)];
+      nodeUrls = network === 'local' ? [this.#defaultNodeUrl(network)] : defaultNodeUrls(network);
     if (!Array.isArray(nodeUrls) || nodeUrls.length === 0)
       throw new AppApiError('BAD_SETTING', 'nodeUrls: at least one node address is needed');
     nodeUrls = nodeUrls.map(checkNodeUrl);
