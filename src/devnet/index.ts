@@ -25,6 +25,11 @@ export interface DevnetOptions {
   readonly host?: string;
   /** wRPC JSON port; default 18510 (simnet, FACTS §6.1); 0 picks a free port. */
   readonly port?: number;
+  /**
+   * More wRPC JSON ports served from the same chain, each its own server (0 picks a free
+   * port): in tests they stand for nodes of different operators (docs/devnet.md).
+   */
+  readonly rpcPorts?: readonly number[];
   /** Local-only HTTP control port (faucet, mining, faults); default `port + 1` (0 when `port` is 0); false disables it. */
   readonly controlPort?: number | false;
   /** Blocks mined per second; default 10 (FACTS §0); 0 mines only on `mine()`. */
@@ -45,6 +50,12 @@ export interface DevnetOptions {
 export interface DevnetHandle {
   /** wRPC JSON URL, `ws://127.0.0.1:<port>`. */
   readonly url: string;
+  /** Every wRPC JSON URL: `url` first, then one per `rpcPorts` entry. */
+  readonly urls: readonly string[];
+  /** Stops serving `urls[index]` (its connections drop, as when a node dies); the chain goes on. */
+  stopRpc(index: number): Promise<void>;
+  /** Serves `urls[index]` again on the same port after `stopRpc`. */
+  restartRpc(index: number): Promise<void>;
   /** Control endpoint base URL (`http://127.0.0.1:<port>/devnet`), when enabled. */
   readonly controlUrl: string | undefined;
   /** The faucet's `kaspasim:` address. */
@@ -69,6 +80,12 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<DevnetHa
     throw new RangeError(`"blocksPerSecond" expected 0..1000, got ${bps}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new RangeError(`"port" expected 0..65535, got ${port}`);
+  const extraPorts = options.rpcPorts ?? [];
+  if (!Array.isArray(extraPorts) || extraPorts.length > 64)
+    throw new RangeError('"rpcPorts" expected an array of at most 64 ports');
+  for (const p of extraPorts)
+    if (!Number.isInteger(p) || p < 0 || p > 65535)
+      throw new RangeError(`"rpcPorts" expected ports 0..65535, got ${String(p)}`);
 
   const chain = new Chain({
     ...(options.pruningDepth === undefined ? {} : { pruningDepth: options.pruningDepth }),
@@ -93,14 +110,29 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<DevnetHa
   const miner = options.miningAddress === undefined ? faucet.script : simnetScript(options.miningAddress);
 
   const policy: NotificationPolicy = { delayMs: 0, withhold: false };
-  let server: WrpcServer;
+  // Each port is its own server with its own node id, as separate kaspad processes would be;
+  // kaspad's node id is a random (v4) UUID in its hyphenated text form.
+  const servers: (WrpcServer | undefined)[] = [];
+  const ports: number[] = [];
+  const listen = (p: number): Promise<WrpcServer> =>
+    WrpcServer.listen({ host, port: p, chain, policy, p2pId: crypto.randomUUID() });
   try {
-    // kaspad's node id is a random (v4) UUID in its hyphenated text form.
-    server = await WrpcServer.listen({ host, port, chain, policy, p2pId: crypto.randomUUID() });
+    for (const p of [port, ...extraPorts]) {
+      const s = await listen(p);
+      servers.push(s);
+      ports.push(Number(new URL(s.url).port));
+    }
   } catch (e) {
+    for (const s of servers) await s?.close();
     await store?.close();
     throw e;
   }
+  const urls = servers.map((s) => s!.url);
+  const live = (): WrpcServer[] => servers.filter((s): s is WrpcServer => s !== undefined);
+  const checkIndex = (index: number): void => {
+    if (!Number.isInteger(index) || index < 0 || index >= servers.length)
+      throw new RangeError(`"index" expected 0..${servers.length - 1}, got ${index}`);
+  };
 
   let paused = false;
   let timer: NodeJS.Timeout | undefined;
@@ -119,7 +151,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<DevnetHa
   }
 
   const faults: DevnetFaults = {
-    dropConnections: () => server.dropConnections(),
+    dropConnections: () => live().reduce((n, s) => n + s.dropConnections(), 0),
     delayNotifications: (ms) => {
       if (!Number.isFinite(ms) || ms < 0)
         throw new RangeError(`"ms" expected a non-negative number, got ${ms}`);
@@ -130,7 +162,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<DevnetHa
     },
     releaseNotifications: (opts = {}) => {
       policy.withhold = false;
-      return server.releaseNotifications(opts.discard === true);
+      return live().reduce((n, s) => n + s.releaseNotifications(opts.discard === true), 0);
     },
     pauseMining: () => {
       paused = true;
@@ -163,7 +195,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<DevnetHa
         fund,
         faults,
         status: () => ({
-          url: server.url,
+          url: urls[0],
           faucetAddress: faucet.address,
           sink: chain.sink.hashHex,
           virtualDaaScore: chain.virtualDaaScore,
@@ -171,11 +203,11 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<DevnetHa
           mempoolSize: chain.mempool.size,
           miningPaused: paused,
           blocksPerSecond: bps,
-          connections: server.connectionCount,
+          connections: live().reduce((n, s) => n + s.connectionCount, 0),
         }),
       });
     } catch (e) {
-      await server.close();
+      for (const s of live()) await s.close();
       await store?.close();
       throw e;
     }
@@ -187,14 +219,29 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<DevnetHa
       if (timer !== undefined) clearTimeout(timer);
       paused = true;
       await control?.close();
-      await server.close();
+      for (const s of live()) await s.close();
       await store?.close();
     })();
     return stopped;
   };
 
+  const stopRpc = async (index: number): Promise<void> => {
+    checkIndex(index);
+    const s = servers[index];
+    servers[index] = undefined;
+    await s?.close();
+  };
+  const restartRpc = async (index: number): Promise<void> => {
+    checkIndex(index);
+    if (servers[index] !== undefined || stopped !== undefined) return;
+    servers[index] = await listen(ports[index]!);
+  };
+
   return {
-    url: server.url,
+    url: urls[0]!,
+    urls,
+    stopRpc,
+    restartRpc,
     controlUrl: control?.url,
     faucetAddress: faucet.address,
     chain,

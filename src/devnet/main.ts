@@ -2,7 +2,7 @@
  * `npm run devnet [-- options]`: runs the local network alone, or, with `--fund`, asks a
  * running one's control endpoint to fund addresses and exits.
  *
- *   --port=18510 --bps=10 --datadir=DIR --pruning-depth=N --coinbase-maturity=N
+ *   --port=18510 --rpc-ports=18610,18710 --bps=10 --datadir=DIR --pruning-depth=N --coinbase-maturity=N
  *   --prefund=kaspasim:…=1000   (repeatable; KAS)
  *   --fund=kaspasim:…=100       (repeatable; KAS; talks to a running devnet on port+1)
  */
@@ -14,6 +14,7 @@ import { parseKas, startDevnet } from './index.ts';
 const { values } = parseArgs({
   options: {
     port: { type: 'string' },
+    'rpc-ports': { type: 'string' },
     bps: { type: 'string' },
     datadir: { type: 'string' },
     'pruning-depth': { type: 'string' },
@@ -45,7 +46,7 @@ function pairs(list: readonly string[] | undefined): [string, bigint][] {
 async function main(): Promise<void> {
   if (values.help === true) {
     console.log(
-      'usage: npm run devnet -- [--port=18510] [--bps=10] [--datadir=DIR] [--pruning-depth=N] ' +
+      'usage: npm run devnet -- [--port=18510] [--rpc-ports=P,P…] [--bps=10] [--datadir=DIR] [--pruning-depth=N] ' +
         '[--coinbase-maturity=N] [--prefund=kaspasim:…=KAS]… | --fund=kaspasim:…=KAS…',
     );
     return;
@@ -64,15 +65,20 @@ async function main(): Promise<void> {
   }
   const maturity = int('coinbase-maturity', values['coinbase-maturity']);
   const pruningDepth = int('pruning-depth', values['pruning-depth']);
+  const rpcPorts = (values['rpc-ports'] ?? '')
+    .split(',')
+    .filter((p) => p !== '')
+    .map((p) => int('rpc-ports', p)!);
   const devnet = await startDevnet({
     port,
+    rpcPorts,
     blocksPerSecond: int('bps', values.bps) ?? 10,
     ...(values.datadir === undefined ? {} : { dataDir: values.datadir }),
     ...(pruningDepth === undefined ? {} : { pruningDepth }),
     ...(maturity === undefined ? {} : { coinbaseMaturity: BigInt(maturity) }),
     prefund: Object.fromEntries(pairs(values.prefund)),
   });
-  console.log(`devnet (simnet) wRPC JSON on ${devnet.url}`);
+  console.log(`devnet (simnet) wRPC JSON on ${devnet.urls.join(', ')}`);
   console.log(`control endpoint on ${devnet.controlUrl ?? 'disabled'}; faucet ${devnet.faucetAddress}`);
   const shutdown = (): void => {
     devnet.stop().then(

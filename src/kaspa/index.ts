@@ -147,6 +147,18 @@ export {
   type ReconnectOptions,
   type Subscription,
 } from './rpc/client.ts';
+export type { KaspaNode } from './rpc/node.ts';
+export {
+  NodePool,
+  NodePoolError,
+  nodeAssignmentKey,
+  type DecoyOptions,
+  type NodePoolErrorCode,
+  type NodePoolEvents,
+  type NodePoolOptions,
+  type NodeState,
+  type NodeStatus,
+} from './rpc/pool.ts';
 export { UtxoWatcher, outpointKey, type UtxoChange, type UtxoWatcherEvents } from './utxo-watcher.ts';
 export {
   PayloadFetcher,

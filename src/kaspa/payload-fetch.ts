@@ -13,7 +13,8 @@
  */
 import { bytesToHex, equalBytes as equal } from '../util/bytes.ts';
 import { assertBytes, assertInteger } from '../util/errors.ts';
-import type { CallOptions, KaspaRpcClient, Subscription } from './rpc/client.ts';
+import type { CallOptions, Subscription } from './rpc/client.ts';
+import type { KaspaNode } from './rpc/node.ts';
 import { RpcError } from './rpc/errors.ts';
 import type { Block } from './rpc/responses.ts';
 import type { VirtualChainChanged, VirtualChainV2 } from './rpc/responses.ts';
@@ -78,7 +79,7 @@ export class PayloadFetcher {
   private subs: Subscription[] = [];
 
   constructor(
-    private readonly client: KaspaRpcClient,
+    private readonly client: KaspaNode,
     options: PayloadFetcherOptions = {},
   ) {
     this.cacheSize = options.cacheSize ?? 20_000;

@@ -7,7 +7,8 @@
  */
 import { bytesToHex } from '../util/bytes.ts';
 import type { AddressedUtxo } from './rpc/convert.ts';
-import type { CallOptions, KaspaRpcClient, Subscription } from './rpc/client.ts';
+import type { CallOptions, Subscription } from './rpc/client.ts';
+import type { KaspaNode } from './rpc/node.ts';
 import { Emitter } from './rpc/emitter.ts';
 import type { UtxosChanged } from './rpc/responses.ts';
 import type { Outpoint } from './types.ts';
@@ -37,7 +38,7 @@ interface SnapshotWindow {
   readonly removed: Set<string>;
 }
 
-/** UTXO watcher over a KaspaRpcClient (node needs `--utxoindex`). */
+/** UTXO watcher over a KaspaNode: one client or a NodePool (node needs `--utxoindex`). */
 export class UtxoWatcher {
   private readonly events = new Emitter<UtxoWatcherEvents>();
   private readonly addresses = new Set<string>();
@@ -47,7 +48,7 @@ export class UtxoWatcher {
   private offReconnect: (() => void) | undefined;
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly client: KaspaRpcClient) {}
+  constructor(private readonly client: KaspaNode) {}
 
   /** Adds a listener; returns the function that removes it. */
   on<K extends keyof UtxoWatcherEvents>(

@@ -16,7 +16,7 @@
  * accepts chains of transactions), so a burst of batches does not wait for blocks.
  */
 import type { Address } from '../../kaspa/address.ts';
-import type { KaspaRpcClient } from '../../kaspa/rpc/client.ts';
+import type { KaspaNode } from '../../kaspa/rpc/node.ts';
 import type { AddressedUtxo } from '../../kaspa/rpc/convert.ts';
 import { PayloadFetcher } from '../../kaspa/payload-fetch.ts';
 import { UtxoWatcher, outpointKey } from '../../kaspa/utxo-watcher.ts';
@@ -50,7 +50,7 @@ export const COINS_STORE = 'delivery.coins';
 /** Everything the Kaspa adapter is built from. */
 export interface KaspaChainOptions {
   /** A connected client (reconnects on its own; the watcher catches up after each gap). */
-  readonly client: KaspaRpcClient;
+  readonly client: KaspaNode;
   /** This client's wallet address (notifications, funding, change). */
   readonly address: Address;
   /** Its 32-byte private key. */

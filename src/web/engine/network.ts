@@ -14,6 +14,14 @@ export interface NetworkProfile {
   readonly wallet: 'mainnet' | 'testnet';
   /** Node tried when the user has not chosen one: the wRPC JSON port on this machine (FACTS §6.1 port table). */
   readonly defaultNodeUrl: string;
+  /** What `getServerInfo` reports as `networkId` there; a node reporting another is refused (NodePool). */
+  readonly networkId: string;
+  /**
+   * Public wRPC JSON nodes offered beside the user's own (docs/privacy.md "What a node
+   * operator learns"): operated by third parties, not checked by this project, and left out
+   * when the user chooses to use only their own node.
+   */
+  readonly publicNodeUrls: readonly string[];
   /** Whether the local faucet may be asked to fund a new identity. */
   readonly hasLocalFaucet: boolean;
 }
@@ -24,21 +32,48 @@ export const NETWORKS: Readonly<Record<NetworkId, NetworkProfile>> = {
     prefix: 'kaspasim',
     wallet: 'testnet',
     defaultNodeUrl: 'ws://127.0.0.1:18510',
+    networkId: 'simnet',
+    publicNodeUrls: [],
     hasLocalFaucet: true,
   },
   'testnet-10': {
     prefix: 'kaspatest',
     wallet: 'testnet',
     defaultNodeUrl: 'ws://127.0.0.1:18210',
+    networkId: 'testnet-10',
+    // Nodes of the community Public Node Network with a fixed testnet-10 address.
+    publicNodeUrls: [
+      'wss://vector-10.kaspa.green/kaspa/testnet-10/wrpc/json',
+      'wss://muon-10.kaspa.blue/kaspa/testnet-10/wrpc/json',
+    ],
     hasLocalFaucet: false,
   },
   mainnet: {
     prefix: 'kaspa',
     wallet: 'mainnet',
     defaultNodeUrl: 'ws://127.0.0.1:18110',
+    networkId: 'mainnet',
+    // None shipped: mainnet public nodes are handed out by resolvers, not at fixed addresses.
+    publicNodeUrls: [],
     hasLocalFaucet: false,
   },
 };
+
+/**
+ * Nodes for a profile on `network`: the user's own (`ownNodeUrls`, else this machine's
+ * default port) first, then the public ones unless `ownNodesOnly`. Duplicates are dropped.
+ */
+export function defaultNodeUrls(
+  network: NetworkId,
+  opts: { readonly ownNodeUrls?: readonly string[]; readonly ownNodesOnly?: boolean } = {},
+): string[] {
+  const profile = NETWORKS[network];
+  const own =
+    opts.ownNodeUrls !== undefined && opts.ownNodeUrls.length > 0
+      ? opts.ownNodeUrls
+      : [profile.defaultNodeUrl];
+  return [...new Set([...own, ...(opts.ownNodesOnly === true ? [] : profile.publicNodeUrls)])];
+}
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 

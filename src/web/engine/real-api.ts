@@ -34,7 +34,8 @@ import { SessionManager } from '../../core/session/session-manager.ts';
 import { DEFAULT_SCRYPT, Vault, type ScryptParams } from '../../core/vault/vault.ts';
 import type { Address } from '../../kaspa/address.ts';
 import { KaspaHdWallet } from '../../kaspa/hd.ts';
-import { KaspaRpcClient } from '../../kaspa/rpc/client.ts';
+import type { KaspaNode } from '../../kaspa/rpc/node.ts';
+import { NodePool, nodeAssignmentKey } from '../../kaspa/rpc/pool.ts';
 import { RpcError } from '../../kaspa/rpc/errors.ts';
 import { deleteIndexedDbStore } from '../../storage/indexeddb.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
@@ -71,7 +72,7 @@ import {
 import { BACKUP_STORES, encodeBackup, openBackup, readBackupHeader, type BackupRecord } from './backup.ts';
 import { EvidenceRecorder, loadEvidence } from './evidence.ts';
 import { requestLocalFunds } from './faucet.ts';
-import { NETWORKS } from './network.ts';
+import { NETWORKS, defaultNodeUrls } from './network.ts';
 import { nodeUrlAllowed } from '../csp.ts';
 import {
   CONTACTS_STORE,
@@ -129,13 +130,13 @@ interface Session {
   engine: Promise<Running>;
   running: Running | undefined;
   /** The node client of the current wiring (closing it stops an engine still starting). */
-  client: KaspaRpcClient | undefined;
+  client: KaspaNode | undefined;
   closed: boolean;
 }
 
 interface Running {
   readonly engine: DeliveryEngine;
-  readonly client: KaspaRpcClient;
+  readonly client: KaspaNode;
   readonly evidence: EvidenceRecorder;
 }
 
@@ -706,7 +707,7 @@ export class RealApi implements AppApi {
     if (!NETWORK_IDS.includes(network)) throw new AppApiError('BAD_SETTING', 'network: unknown network');
     let nodeUrls = patch.nodeUrls ?? s.settings.nodeUrls;
     if (patch.network !== undefined && patch.network !== s.settings.network && patch.nodeUrls === undefined)
-      nodeUrls = [this.#defaultNodeUrl(network)];
+      nodeUrls = network === 'local' ? [this.#defaultNodeUrl(network)] : defaultNodeUrls(network);
     if (!Array.isArray(nodeUrls) || nodeUrls.length === 0)
       throw new AppApiError('BAD_SETTING', 'nodeUrls: at least one node address is needed');
     nodeUrls = nodeUrls.map(checkNodeUrl);
@@ -968,7 +969,12 @@ export class RealApi implements AppApi {
     const prefix = NETWORKS[s.settings.network].prefix;
     // The session manager owns our card (it re-issues it when the pre-key rotates).
     s.card = s.sessions.ownCard ?? s.card;
-    const client = new KaspaRpcClient({ urls: s.settings.nodeUrls });
+    // Every node in the settings, addresses spread over them by a key of this profile.
+    const client = new NodePool({
+      urls: s.settings.nodeUrls,
+      network: NETWORKS[s.settings.network].networkId,
+      assignmentKey: nodeAssignmentKey(wallet.privateKey),
+    });
     s.client = client;
     this.#setNetwork(s, client, 'connecting');
     // The client reconnects on its own, trying each address in turn with backoff; these
@@ -1172,7 +1178,7 @@ export class RealApi implements AppApi {
     };
   }
 
-  #setNetwork(s: Session, client: KaspaRpcClient, state: NetworkState): void {
+  #setNetwork(s: Session, client: KaspaNode, state: NetworkState): void {
     if (this.#session !== s || s.client !== client || this.#network === state) return;
     this.#network = state;
     this.#emit({ type: 'network', state });
