@@ -893,6 +893,8 @@ export class RealApi implements AppApi {
       checkCard: (card) =>
         requireAddressOn(card, NETWORKS[(ref.session?.settings ?? settings).network].prefix),
       onRefused: (_contact, error) => this.#report(error),
+      // Delete and Block leave nothing of the stranger in the session state either.
+      forget: (contact) => port.forget(contact),
       onChange: () => {
         if (ref.session !== undefined && this.#session === ref.session) this.#emit({ type: 'requests' });
       },
