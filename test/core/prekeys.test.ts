@@ -18,6 +18,8 @@ import {
 } from '../../src/core/session/first-contact.ts';
 import { x3dhRespond } from '../../src/core/session/x3dh.ts';
 import { Ratchet } from '../../src/core/session/ratchet.ts';
+import { PreKeyTimer } from '../../src/core/session/prekey-timer.ts';
+import { until } from './delivery/harness.ts';
 import { EnvelopeSessions, contactIdOf } from '../../src/core/delivery/sessions.ts';
 import { randomBytes } from '../../src/util/bytes.ts';
 import { makeUser, errorCode, enc, dec, deliver, type TestUser } from './helpers.ts';
@@ -246,6 +248,69 @@ describe('one-time pre-keys from an invite', () => {
     );
     const r = b.sessions.decrypt(frame);
     assert.equal(r.kind === 'message' && dec(r.plaintext), 'no one-time key');
+  });
+});
+
+describe('pre-key rotation in a running app', () => {
+  const adapter = (user: TestUser, onContactCard?: (c: ContactCard) => void): EnvelopeSessions =>
+    new EnvelopeSessions({
+      self: user.identity.peerId,
+      sessions: user.sessions,
+      save: async () => {},
+      now: () => user.clock.now,
+      ...(onContactCard ? { onContactCard } : {}),
+    });
+  const chat = (text: string, sentAt: number) =>
+    ({ type: 'chat', id: randomBytes(16), sentAt, text }) as const;
+
+  it('a quiet app rotates on its timer and at unlock, saves first, and the new card reaches a contact with the next traffic', async () => {
+    const a = makeUser('alice');
+    const b = makeUser('bob');
+    const learned: ContactCard[] = [];
+    const [ta, tb] = [adapter(a, (c) => learned.push(c)), adapter(b)];
+    ta.add(b.card);
+    tb.add(a.card);
+    const [ia, ib] = [contactIdOf(a.identity.peerId), contactIdOf(b.identity.peerId)];
+    for (const [from, to, id, u] of [
+      [ta, tb, ia, a],
+      [tb, ta, ib, b],
+    ] as const)
+      for (const f of await from.seal(to === tb ? ib : ia, [chat('hello', u.clock.now)]))
+        await to.open(id, f);
+    const saved: Uint8Array[] = [];
+    const changes: (ContactCard | null)[] = [];
+    const timer = new PreKeyTimer({
+      sessions: b.sessions,
+      save: async (state) => {
+        saved.push(state);
+      },
+      onChange: (card) => changes.push(card),
+      everyMs: 5,
+    });
+    try {
+      const before = b.sessions.preKey.id;
+      // No traffic: only the clock moves, a week.
+      b.clock.now += DEFAULT_PREKEY_POLICY.rotateAfterMs;
+      await until('the timer rotated', () => changes[0]);
+      const card = changes[0]!;
+      assert.notEqual(card.preKeyId, before);
+      assert.equal(saved.length, 1, 'saved before it was announced');
+      const stored = SessionManager.deserialize(b.identity, saved[0]!, { now: () => b.clock.now });
+      assert.equal(stored.ownCard?.preKeyId, card.preKeyId);
+      // Bob's next message to Alice carries the new card (envelope type 8).
+      a.clock.now = b.clock.now;
+      for (const f of await tb.seal(ia, [chat('a week later', b.clock.now)])) await ta.open(ib, f);
+      assert.equal(learned.at(-1)?.preKeyId, card.preKeyId);
+      // The app was closed past the grace window: the check at unlock wipes the retired key.
+      timer.stop();
+      b.clock.now += DEFAULT_PREKEY_POLICY.graceMs;
+      const unlock = new PreKeyTimer({ sessions: b.sessions, save: async (state) => void saved.push(state) });
+      assert.equal(await unlock.check(), true);
+      unlock.stop();
+      assert.equal(b.sessions.serialize().length < saved[0]!.length, true, 'the retired pre-key is gone');
+    } finally {
+      timer.stop();
+    }
   });
 });
 
