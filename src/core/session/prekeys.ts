@@ -9,7 +9,7 @@
  * (X3DH §4.6 / PQXDH §3.2: replace the signed pre-key at some interval); it is then retired,
  * still opens first-contact frames for `graceMs`, and is wiped.
  *
- * Replay (X3DH §4.2, PQXDH §4.2-4.3). Without one-time pre-keys a recorded first message
+ * Replay (X3DH §4.2, PQXDH §4.2-4.3). Without a one-time pre-key a recorded first message
  * derives the same session keys again. Each pre-key therefore remembers the ephemeral keys
  * EK_A of the sessions it started; a first-contact frame whose EK_A is known but whose
  * session is gone is refused. The list is bounded by `rotateAfterFirstContacts` and leaves
