@@ -323,12 +323,17 @@ function counterOffset(state: Uint8Array): number {
 function sessionLoad(): BenchTable {
   const [a, b] = pair();
   b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, new Uint8Array(1)));
+  // Session state v3 (docs/protocol.md): version, pre-keys, own card, then the one peer.
   const r = new ByteReader(b.sessions.serialize());
   r.u8('v');
+  PreKeyRing.read(r);
+  r.varBytes(1 << 14, 'own card');
   r.varUint('n');
-  r.varBytes(1 << 12, 'card');
+  r.varBytes(1 << 14, 'card');
+  r.varUint('announced');
+  r.u8('peer one-time keys');
   r.u8('active');
-  r.u8('initiator');
+  r.u8('session flags');
   r.bytes(64, 'keys');
   const low = r.varBytes(1 << 17, 'ratchet').slice();
   const high = low.slice();
@@ -478,7 +483,7 @@ function sessionStart(): BenchTable {
         name: 'first-contact frame started with a one-time pre-key (same chat)',
         value: `${firstWithOneTime.length} B`,
         reference: `without one ${first.length} B (hybrid, signed pre-keys only)`,
-        note: 'the 4-byte id of the one-time pre-key, inside the seal; same padding bucket',
+        note: 'the 4-byte id of the one-time pre-key, inside the seal',
       },
       {
         name: 'session start, initiate + respond (key agreement only)',
