@@ -9,7 +9,7 @@ import { x25519 } from '@noble/curves/ed25519.js';
 import { Address, AddressVersion } from '../src/kaspa/address.ts';
 import { Identity } from '../src/core/identity/identity.ts';
 import { SessionManager } from '../src/core/session/session-manager.ts';
-import { CARD_URI_PREFIX, type ContactCard } from '../src/core/contact/card.ts';
+import { CARD_URI_PREFIX, Invite, type ContactCard } from '../src/core/contact/card.ts';
 import { ML_KEM, randomX25519KeyPair } from '../src/core/identity/keys.ts';
 import { PreKeyRing } from '../src/core/session/prekeys.ts';
 import { x3dhInitiate, x3dhRespond } from '../src/core/session/x3dh.ts';
@@ -323,12 +323,17 @@ function counterOffset(state: Uint8Array): number {
 function sessionLoad(): BenchTable {
   const [a, b] = pair();
   b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, new Uint8Array(1)));
+  // Session state v3 (docs/protocol.md): version, pre-keys, own card, then the one peer.
   const r = new ByteReader(b.sessions.serialize());
   r.u8('v');
+  PreKeyRing.read(r);
+  r.varBytes(1 << 14, 'own card');
   r.varUint('n');
-  r.varBytes(1 << 12, 'card');
+  r.varBytes(1 << 14, 'card');
+  r.varUint('announced');
+  r.u8('peer one-time keys');
   r.u8('active');
-  r.u8('initiator');
+  r.u8('session flags');
   r.bytes(64, 'keys');
   const low = r.varBytes(1 << 17, 'ratchet').slice();
   const high = low.slice();
@@ -390,10 +395,15 @@ function sessionStart(): BenchTable {
     identityDh: bob.identity.dhPublicKey,
     preKey: bobKey!.dh.publicKey,
   };
-  const once = (pq: boolean): number => {
+  const otk = randomX25519KeyPair();
+  const once = (pq: boolean, oneTime = false): number => {
     const t = performance.now();
     const ek = randomX25519KeyPair();
-    const s = x3dhInitiate(alice, ek, pq ? { ...bundle, kemPreKey: bobKey!.kemPublicKey } : bundle);
+    const s = x3dhInitiate(alice, ek, {
+      ...bundle,
+      ...(pq ? { kemPreKey: bobKey!.kemPublicKey } : {}),
+      ...(oneTime ? { oneTimePreKey: otk.publicKey } : {}),
+    });
     x3dhRespond(
       bob.identity,
       bobKey!.dh,
@@ -401,16 +411,19 @@ function sessionStart(): BenchTable {
       alice.dhPublicKey,
       ek.publicKey,
       pq ? { ciphertext: s.kemCiphertext!, secretKey: bobKey!.kemSecretKey } : undefined,
+      oneTime ? otk : undefined,
     );
     return performance.now() - t;
   };
-  for (let i = 0; i < 10; i++) once(i % 2 === 0); // warm-up
-  // Interleaved, so a change in machine load weighs on both alike.
+  for (let i = 0; i < 10; i++) once(i % 2 === 0, i % 3 === 0); // warm-up
+  // Interleaved, so a change in machine load weighs on all alike.
   const classical: number[] = [];
   const hybrid: number[] = [];
+  const withOneTime: number[] = [];
   for (let i = 0; i < M; i++) {
     classical.push(once(false));
     hybrid.push(once(true));
+    withOneTime.push(once(true, true));
   }
   const xsk = x25519.utils.randomSecretKey();
   const xpk = x25519.getPublicKey(x25519.utils.randomSecretKey());
@@ -439,12 +452,19 @@ function sessionStart(): BenchTable {
   stranger.sessions.addContact(bob.card);
   const env = createEnvelope({ type: 'chat', text: TEXT });
   const first = sealEnvelope(stranger.sessions, bob.identity.peerId, env);
+  // The same first message started with a one-time pre-key from Bob's invite.
+  const invited = user('dave');
+  const invite = new Invite(bob.sessions.ownCard!, bob.sessions.mintOneTimeKeys(1));
+  invited.sessions.addContact(invite.card);
+  invited.sessions.addOneTimeKeys(bob.identity.peerId, invite.oneTimeKeys);
+  const firstWithOneTime = sealEnvelope(invited.sessions, bob.identity.peerId, env);
   const steady = pair();
   const later = sealEnvelope(steady[0].sessions, steady[1].identity.peerId, env);
   const compactCard = stranger.card.serializeCompact().length;
-  // The classical frame is the same minus CT, the version byte and the card's ML-KEM digest.
-  const classicalFirst = first.length - ML_KEM.ciphertext - 1 - 32;
+  // The classical frame is the same minus CT, the version and flags bytes and the card's ML-KEM digest.
+  const classicalFirst = first.length - ML_KEM.ciphertext - 2 - 32;
   const link = bob.card.toLink();
+  const inviteLink = invite.toLink();
   const compactLink = CARD_URI_PREFIX + base64urlnopad.encode(bob.card.serializeCompact());
   const qr = (text: string, ecc: 'L' | 'M'): string => {
     const q = encode(text, { ecc, border: 2 });
@@ -457,13 +477,25 @@ function sessionStart(): BenchTable {
         name: 'first-contact frame on chain (100-character chat)',
         value: `hybrid ${first.length} B`,
         reference: `classical ${classicalFirst} B (same frame without CT and digest); after the first reply ${later.length} B`,
-        note: `+${ML_KEM.ciphertext} B CT + 33 B; sealed sender card is the compact form (${compactCard} B)`,
+        note: `+${ML_KEM.ciphertext} B CT + 34 B; sealed sender card is the compact form (${compactCard} B)`,
+      },
+      {
+        name: 'first-contact frame started with a one-time pre-key (same chat)',
+        value: `${firstWithOneTime.length} B`,
+        reference: `without one ${first.length} B (hybrid, signed pre-keys only)`,
+        note: 'the 4-byte id of the one-time pre-key, inside the seal',
       },
       {
         name: 'session start, initiate + respond (key agreement only)',
         value: `hybrid p50 ${fmtMs(percentile(hybrid, 50))} / p99 ${fmtMs(percentile(hybrid, 99))}`,
         reference: `classical p50 ${fmtMs(percentile(classical, 50))} / p99 ${fmtMs(percentile(classical, 99))}`,
         note: `${M} runs each, interleaved; classical = 6 X25519 (3 per side), hybrid adds Encaps + Decaps`,
+      },
+      {
+        name: 'session start with a one-time pre-key (hybrid + DH4, key agreement only)',
+        value: `p50 ${fmtMs(percentile(withOneTime, 50))} / p99 ${fmtMs(percentile(withOneTime, 99))}`,
+        reference: `hybrid without p50 ${fmtMs(percentile(hybrid, 50))} / p99 ${fmtMs(percentile(hybrid, 99))}`,
+        note: `${M} runs, interleaved with the rows above; DH4 adds one X25519 per side`,
       },
       {
         name: 'first message sealed and opened through the session manager (hybrid)',
@@ -481,6 +513,12 @@ function sessionStart(): BenchTable {
         value: `${link.length} chars, QR ${qr(link, 'M')} at ECC M, ${qr(link, 'L')} at L`,
         reference: `compact card ${compactLink.length} chars, QR ${qr(compactLink, 'M')} at M`,
         note: `bob's pre-key #${bobPre.id}`,
+      },
+      {
+        name: 'invite link with one one-time pre-key (invite version 3)',
+        value: `${inviteLink.length} chars, QR ${qr(inviteLink, 'M')} at ECC M, ${qr(inviteLink, 'L')} at L`,
+        reference: `bare card ${link.length} chars, QR ${qr(link, 'M')} at M`,
+        note: `+${inviteLink.length - link.length} chars: 2 B header + 36 B per one-time pre-key`,
       },
     ],
   };

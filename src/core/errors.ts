@@ -45,6 +45,8 @@ export class SessionError extends P2pCommError<
   | 'NO_PREKEY'
   /** A first-contact frame of a format version this client does not speak. */
   | 'UNSUPPORTED_VERSION'
+  /** A first-contact frame names a one-time pre-key another session already consumed. */
+  | 'ONE_TIME_KEY_USED'
 > {}
 
 /** An envelope was well formed but refused by policy (replay, clock window, size). */

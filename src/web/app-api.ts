@@ -18,6 +18,8 @@ export type AppApiErrorCode =
   | 'BAD_NAME'
   | 'BAD_RECOVERY_KEY'
   | 'BAD_INVITE'
+  /** An invite of a format this version no longer reads (e.g. a bare card without one-time keys). */
+  | 'OLD_INVITE'
   | 'OWN_INVITE'
   | 'BAD_BACKUP'
   | 'BAD_SETTING'
@@ -234,6 +236,8 @@ export interface MessageRequestSummary {
 export interface InvitePreview {
   readonly displayName: string;
   readonly fingerprint: string;
+  /** When the invite's card was issued (Unix ms): an old invite may name deleted pre-keys. */
+  readonly issuedAt: number;
 }
 
 /** Changes the UI reacts to; it re-reads what it shows (events carry no authority). */
@@ -287,7 +291,7 @@ export interface AppApi {
   /** The user's own invite code (the part after `#/add/` in an invite link, URL-safe). */
   myInviteCode(): Promise<string>;
   /**
-   * Decodes an invite code without adding it. Rejects BAD_INVITE, OWN_INVITE, or
+   * Decodes an invite code without adding it. Rejects BAD_INVITE, OLD_INVITE, OWN_INVITE, or
    * WRONG_NETWORK when the invite is for another network than the one in the settings.
    */
   previewInvite(code: string): Promise<InvitePreview>;

@@ -723,7 +723,9 @@ export class FakeApi implements AppApi {
         `This invite is for another network than this app uses (${this.#settings.network}). Ask for an invite made on the same network.`,
       );
     const name = doc.n.trim().slice(0, 64);
-    return { displayName: name === '' ? 'Unnamed contact' : name, fingerprint: doc.f };
+    // An issue time ("i", Unix ms) lets the demo show the old-invite warning.
+    const issuedAt = 'i' in doc && typeof doc.i === 'number' && Number.isFinite(doc.i) ? doc.i : Date.now();
+    return { displayName: name === '' ? 'Unnamed contact' : name, fingerprint: doc.f, issuedAt };
   }
 
   #addContact(displayName: string, fingerprint: string, connection: ConnectionState): Contact {

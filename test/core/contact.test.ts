@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Address, AddressVersion } from '../../src/kaspa/address.ts';
 import { Identity } from '../../src/core/identity/identity.ts';
-import { ContactCard, MAX_CARD_BYTES } from '../../src/core/contact/card.ts';
+import {
+  ContactCard,
+  INVITE_ONE_TIME_BYTES,
+  INVITE_VERSION,
+  Invite,
+  MAX_CARD_BYTES,
+  MAX_INVITE_ONE_TIME,
+} from '../../src/core/contact/card.ts';
 import { ContactCardError } from '../../src/core/errors.ts';
 import { DecodeError, P2pCommError } from '../../src/util/errors.ts';
 import { concatBytes } from '../../src/util/bytes.ts';
@@ -229,5 +236,82 @@ describe('contact card', () => {
         ContactCard.create(alice, { displayName: 'x', addresses: [address], preKey: { ...preKey, id: -1 } }),
       RangeError,
     );
+  });
+});
+
+describe('invite link (version 3)', () => {
+  const ring = PreKeyRing.create(0);
+  const keys = ring.mintOneTime(0, 2);
+
+  it('round-trips the card and its one-time pre-keys; each adds 36 bytes, about 48 characters', () => {
+    const invite = Invite.fromLink(new Invite(card, keys).toLink());
+    assert.ok(invite.card.sameCard(card));
+    assert.notEqual(invite.card.kemPreKey, undefined);
+    assert.deepEqual(
+      invite.oneTimeKeys.map((k) => [k.id, [...k.publicKey]]),
+      keys.map((k) => [k.id, [...k.publicKey]]),
+    );
+    // The app's own card reader takes an invite too, and gives its card.
+    assert.ok(ContactCard.fromLink(new Invite(card, keys).toLink()).sameCard(card));
+    const none = new Invite(card).toLink().length;
+    const one = new Invite(card, keys.slice(0, 1)).toLink().length;
+    assert.equal(new Invite(card).serialize().length, card.serialize().length + 2);
+    assert.equal(
+      new Invite(card, keys.slice(0, 1)).serialize().length - new Invite(card).serialize().length,
+      INVITE_ONE_TIME_BYTES,
+    );
+    assert.ok(one - none >= 47 && one - none <= 49, `${one - none} characters`);
+    assert.ok(one - card.toLink().length <= 51);
+    // Still one QR code (one version up from the bare card at most).
+    const qr = encode(new Invite(card, keys.slice(0, 1)).toLink(), { ecc: 'M', border: 2 });
+    assert.ok(qr.version <= 37, `QR version ${qr.version}`);
+  });
+
+  it('a bare card link (invite version 2) or another version is refused with UNKNOWN_VERSION', () => {
+    assert.equal(
+      errorCode(() => Invite.fromLink(card.toLink())),
+      'UNKNOWN_VERSION',
+    );
+    const bytes = new Invite(card, keys).serialize();
+    bytes[0] = 4;
+    assert.equal(
+      errorCode(() => Invite.deserialize(bytes)),
+      'UNKNOWN_VERSION',
+    );
+  });
+
+  it('hostile invites give typed errors: too many keys, duplicate ids, compact card, truncation, tampering', () => {
+    const good = new Invite(card, keys).serialize();
+    const many = good.slice();
+    many[1] = MAX_INVITE_ONE_TIME + 1;
+    assert.equal(
+      errorCode(() => Invite.deserialize(many)),
+      'MALFORMED',
+    );
+    const dup = good.slice();
+    dup.set(dup.subarray(2, 6), 2 + INVITE_ONE_TIME_BYTES);
+    assert.equal(
+      errorCode(() => Invite.deserialize(dup)),
+      'MALFORMED',
+    );
+    const compact = concatBytes(Uint8Array.of(INVITE_VERSION, 0), card.serializeCompact());
+    assert.equal(
+      errorCode(() => Invite.deserialize(compact)),
+      'TRUNCATED',
+    );
+    for (let n = 0; n < good.length; n += 97)
+      assert.notEqual(
+        errorCode(() => Invite.deserialize(good.subarray(0, n))),
+        'none',
+      );
+    const tampered = good.slice();
+    const at = 2 + 2 * INVITE_ONE_TIME_BYTES + 40;
+    tampered[at] = tampered[at]! ^ 1;
+    assert.equal(
+      errorCode(() => Invite.deserialize(tampered)),
+      'BAD_SIGNATURE',
+    );
+    assert.throws(() => new Invite(card, [...keys, ...ring.mintOneTime(0, 3)]), RangeError);
+    assert.throws(() => new Invite(ContactCard.deserialize(card.serializeCompact())), TypeError);
   });
 });

@@ -1,14 +1,28 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Address, AddressVersion } from '../../src/kaspa/address.ts';
-import { ContactCard } from '../../src/core/contact/card.ts';
-import { bytesToHex } from '../../src/util/bytes.ts';
+import { ContactCard, Invite } from '../../src/core/contact/card.ts';
+import { bytesToHex, concatBytes, utf8ToBytes } from '../../src/util/bytes.ts';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { randomX25519KeyPair, x25519Shared } from '../../src/core/identity/keys.ts';
+import { ByteReader } from '../../src/util/binary.ts';
 import { Identity } from '../../src/core/identity/identity.ts';
 import { SessionManager } from '../../src/core/session/session-manager.ts';
-import { DEFAULT_PREKEY_POLICY } from '../../src/core/session/prekeys.ts';
+import { DEFAULT_PREKEY_POLICY, PreKeyRing } from '../../src/core/session/prekeys.ts';
+import {
+  FIRST_CONTACT_OVERHEAD,
+  ONE_TIME_ID_BYTES,
+  openFirstContact,
+} from '../../src/core/session/first-contact.ts';
+import { x3dhRespond } from '../../src/core/session/x3dh.ts';
+import { Ratchet } from '../../src/core/session/ratchet.ts';
+import { PreKeyTimer } from '../../src/core/session/prekey-timer.ts';
+import { until } from './delivery/harness.ts';
 import { EnvelopeSessions, contactIdOf } from '../../src/core/delivery/sessions.ts';
 import { randomBytes } from '../../src/util/bytes.ts';
-import { makeUser, errorCode, enc, dec, type TestUser } from './helpers.ts';
+import { makeUser, errorCode, enc, dec, deliver, type TestUser } from './helpers.ts';
 
 describe('contact cards in the session manager', () => {
   it('a different card with an equal issue time is refused (STALE_VERSION); the same card again is a no-op', () => {
@@ -82,6 +96,263 @@ describe('forward secrecy before the first reply', () => {
     assert.equal(opened, 0);
   });
 });
+
+describe('one-time pre-keys from an invite', () => {
+  // An attacker's own code keeps every key it can get.
+  const keepAll = { rotateAfterMs: 1e15, rotateAfterFirstContacts: 1e6, graceMs: 1e15 };
+
+  /**
+   * What an attacker with the seed and a copy of the state opens: it runs the responder side of
+   * PQXDH itself with every pre-key secret the state holds, skipping every check of ours.
+   */
+  function attackerOpens(seed: Uint8Array, state: Uint8Array, frame: Uint8Array): boolean {
+    const r = new ByteReader(state);
+    r.u8('state version');
+    const ring = PreKeyRing.read(r, keepAll);
+    const o = openFirstContact(frame, ring.active());
+    if (o === undefined) return false;
+    const card = ContactCard.deserialize(o.senderCard);
+    const otk = o.oneTimeKeyId === null ? undefined : ring.oneTime(o.oneTimeKeyId);
+    const s = x3dhRespond(
+      Identity.fromSeed(seed),
+      o.preKey.dh,
+      card.identityKey,
+      card.identityDhKey,
+      o.ephemeralKey,
+      { ciphertext: o.kemCiphertext, secretKey: o.preKey.kemSecretKey },
+      typeof otk === 'object' ? otk : undefined,
+    );
+    try {
+      return (
+        Ratchet.initResponder(s.sk, o.preKey.dh, s.hka, s.nhkb, s.ad).decrypt(o.inner, 0).kind === 'message'
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  /** Bob's invite with `n` fresh one-time pre-keys, as a link (its state saved first). */
+  function inviteOf(b: TestUser, n = 1): string {
+    return new Invite(b.sessions.ownCard!, b.sessions.mintOneTimeKeys(n)).toLink();
+  }
+
+  /** `a` adds the invite behind `link` as the web app does. */
+  function addInvite(a: TestUser, link: string): void {
+    const invite = Invite.fromLink(link);
+    a.sessions.addContact(invite.card);
+    a.sessions.addOneTimeKeys(invite.card.peerId, invite.oneTimeKeys);
+  }
+
+  it('with the seed and the state stolen after the one-time key was consumed, the first message does not open', () => {
+    const b = makeUser('bob');
+    const a = makeUser('alice');
+    addInvite(a, inviteOf(b));
+    assert.equal(a.sessions.oneTimeKeysOf(b.identity.peerId), 1);
+    const first = a.sessions.encrypt(b.identity.peerId, enc('hello with a one-time key'));
+    assert.equal(a.sessions.oneTimeKeysOf(b.identity.peerId), 0, 'used once by the sender too');
+    // Control: a first message to the same signed pre-key without a one-time key.
+    const c = makeUser('carol');
+    c.sessions.addContact(b.card);
+    const plain = c.sessions.encrypt(b.identity.peerId, enc('hello with a one-time key'));
+    assert.equal(
+      first.length - plain.length,
+      ONE_TIME_ID_BYTES + (a.card.serializeCompact().length - c.card.serializeCompact().length),
+    );
+
+    const seed = b.identity.exportSeed();
+    const before = b.sessions.serialize();
+    assert.equal(attackerOpens(seed, before, first), true, 'a state stolen before Bob read it opens it');
+    const r = b.sessions.decrypt(first);
+    assert.equal(r.kind === 'message' && dec(r.plaintext), 'hello with a one-time key');
+    b.sessions.decrypt(plain);
+    const after = b.sessions.serialize();
+    assert.equal(attackerOpens(seed, after, first), false, 'consumed: the state no longer opens it');
+    assert.equal(
+      attackerOpens(seed, after, plain),
+      true,
+      'without a one-time key, the signed pre-key still opens it',
+    );
+    // Alice's next pre-reply frames name the same key and open in the same session.
+    const again = b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('still before a reply')));
+    assert.equal(
+      again.kind === 'message' && !again.newSession && dec(again.plaintext),
+      'still before a reply',
+    );
+    deliver(b, a, 'answer');
+    assert.equal(dec((deliver(a, b, 'confirmed') as { plaintext: Uint8Array }).plaintext), 'confirmed');
+  });
+
+  it('a second first contact naming a consumed one-time key is refused (ONE_TIME_KEY_USED) and installs nothing', () => {
+    const b = makeUser('bob');
+    const link = inviteOf(b);
+    const [a, m] = [makeUser('alice'), makeUser('mallory')];
+    addInvite(a, link);
+    addInvite(m, link);
+    b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, enc('first')));
+    const second = m.sessions.encrypt(b.identity.peerId, enc('same invite'));
+    const state = bytesToHex(b.sessions.serialize());
+    assert.equal(
+      errorCode(() => b.sessions.tryDecrypt(second)),
+      'ONE_TIME_KEY_USED',
+    );
+    assert.equal(b.sessions.hasSession(m.identity.peerId), false);
+    assert.equal(bytesToHex(b.sessions.serialize()), state);
+    // The refusal survives a reload of the state.
+    const reloaded = SessionManager.deserialize(b.identity, b.sessions.serialize(), {
+      now: () => b.clock.now,
+    });
+    assert.equal(
+      errorCode(() => reloaded.tryDecrypt(second)),
+      'ONE_TIME_KEY_USED',
+    );
+  });
+
+  it('unclaimed one-time keys are bounded and expire; a frame naming a wiped one is refused (EXPIRED)', () => {
+    const b = makeUser('bob', { preKeys: { ...DEFAULT_PREKEY_POLICY, maxOneTime: 3 } });
+    const a = makeUser('alice');
+    const [oldest, ...rest] = b.sessions.mintOneTimeKeys(3);
+    assert.equal(rest.length, 2);
+    b.sessions.mintOneTimeKeys(1);
+    assert.equal(b.sessions.holdsOneTimeKey(oldest!.id), false, 'the oldest goes first');
+    for (const k of rest) assert.equal(b.sessions.holdsOneTimeKey(k.id), true);
+    addInvite(a, new Invite(b.card, [oldest!]).toLink());
+    assert.equal(
+      errorCode(() => b.sessions.tryDecrypt(a.sessions.encrypt(b.identity.peerId, enc('too late')))),
+      'EXPIRED',
+    );
+    const link = inviteOf(b);
+    const id = Invite.fromLink(link).oneTimeKeys[0]!.id;
+    b.clock.now += DEFAULT_PREKEY_POLICY.oneTimeLifetimeMs! - 1;
+    b.sessions.refreshPreKeys();
+    assert.equal(b.sessions.holdsOneTimeKey(id), true);
+    b.clock.now += 1;
+    assert.equal(b.sessions.refreshPreKeys(), true);
+    assert.equal(b.sessions.holdsOneTimeKey(id), false, 'wiped at the end of its lifetime');
+    const wiped = b.sessions.serialize();
+    assert.equal(PreKeyRing.read(readerAfterVersion(wiped), keepAll).oneTime(id), undefined);
+  });
+
+  it('when no one-time key is left the start falls back to the signed pre-key alone', () => {
+    const b = makeUser('bob');
+    const a = makeUser('alice');
+    addInvite(a, new Invite(b.sessions.ownCard!, []).toLink());
+    const frame = a.sessions.encrypt(b.identity.peerId, enc('no one-time key'));
+    const compact = a.card.serializeCompact().length;
+    const inner = frame.length - FIRST_CONTACT_OVERHEAD - compact;
+    const withKey = makeUser('carol');
+    addInvite(withKey, inviteOf(b));
+    const frame2 = withKey.sessions.encrypt(b.identity.peerId, enc('no one-time key'));
+    assert.equal(
+      frame2.length - FIRST_CONTACT_OVERHEAD - withKey.card.serializeCompact().length - inner,
+      ONE_TIME_ID_BYTES,
+    );
+    const r = b.sessions.decrypt(frame);
+    assert.equal(r.kind === 'message' && dec(r.plaintext), 'no one-time key');
+  });
+});
+
+describe('pre-key rotation in a running app', () => {
+  const adapter = (user: TestUser, onContactCard?: (c: ContactCard) => void): EnvelopeSessions =>
+    new EnvelopeSessions({
+      self: user.identity.peerId,
+      sessions: user.sessions,
+      save: async () => {},
+      now: () => user.clock.now,
+      ...(onContactCard ? { onContactCard } : {}),
+    });
+  const chat = (text: string, sentAt: number) =>
+    ({ type: 'chat', id: randomBytes(16), sentAt, text }) as const;
+
+  it('a quiet app rotates on its timer and at unlock, saves first, and the new card reaches a contact with the next traffic', async () => {
+    const a = makeUser('alice');
+    const b = makeUser('bob');
+    const learned: ContactCard[] = [];
+    const [ta, tb] = [adapter(a, (c) => learned.push(c)), adapter(b)];
+    ta.add(b.card);
+    tb.add(a.card);
+    const [ia, ib] = [contactIdOf(a.identity.peerId), contactIdOf(b.identity.peerId)];
+    for (const [from, to, id, u] of [
+      [ta, tb, ia, a],
+      [tb, ta, ib, b],
+    ] as const)
+      for (const f of await from.seal(to === tb ? ib : ia, [chat('hello', u.clock.now)]))
+        await to.open(id, f);
+    const saved: Uint8Array[] = [];
+    const changes: (ContactCard | null)[] = [];
+    const timer = new PreKeyTimer({
+      sessions: b.sessions,
+      save: async (state) => {
+        saved.push(state);
+      },
+      onChange: (card) => changes.push(card),
+      everyMs: 5,
+    });
+    try {
+      const before = b.sessions.preKey.id;
+      // No traffic: only the clock moves, a week.
+      b.clock.now += DEFAULT_PREKEY_POLICY.rotateAfterMs;
+      await until('the timer rotated', () => changes[0]);
+      const card = changes[0]!;
+      assert.notEqual(card.preKeyId, before);
+      assert.equal(saved.length, 1, 'saved before it was announced');
+      const stored = SessionManager.deserialize(b.identity, saved[0]!, { now: () => b.clock.now });
+      assert.equal(stored.ownCard?.preKeyId, card.preKeyId);
+      // Bob's next message to Alice carries the new card (envelope type 8).
+      a.clock.now = b.clock.now;
+      for (const f of await tb.seal(ia, [chat('a week later', b.clock.now)])) await ta.open(ib, f);
+      assert.equal(learned.at(-1)?.preKeyId, card.preKeyId);
+      // The app was closed past the grace window: the check at unlock wipes the retired key.
+      timer.stop();
+      b.clock.now += DEFAULT_PREKEY_POLICY.graceMs;
+      const unlock = new PreKeyTimer({ sessions: b.sessions, save: async (state) => void saved.push(state) });
+      assert.equal(await unlock.check(), true);
+      unlock.stop();
+      assert.equal(b.sessions.serialize().length < saved[0]!.length, true, 'the retired pre-key is gone');
+    } finally {
+      timer.stop();
+    }
+  });
+});
+
+describe('first-contact frame versions', () => {
+  it('a version 2 sealed part (no one-time key field) is refused with UNSUPPORTED_VERSION and installs nothing', () => {
+    const a = makeUser('alice');
+    const b = makeUser('bob');
+    // The version 2 wrapper, built as a client of that version did (first-contact.ts layout).
+    const spk = b.sessions.preKey.publicKey;
+    const e = randomX25519KeyPair();
+    const out = hkdf(
+      sha256,
+      x25519Shared(e.secretKey, spk),
+      concatBytes(e.publicKey, spk),
+      utf8ToBytes('p2pcomm/v2/first-contact'),
+      42,
+    );
+    const sealed = xchacha20poly1305(out.subarray(8, 40), new Uint8Array(24), out.subarray(0, 8)).encrypt(
+      concatBytes(Uint8Array.of(2), randomBytes(32), randomBytes(1088), a.card.serializeCompact()),
+    );
+    const mask = (out[40]! << 8) | out[41]!;
+    const frame = concatBytes(
+      out.subarray(0, 8),
+      e.publicKey,
+      Uint8Array.of((sealed.length ^ mask) >> 8, (sealed.length ^ mask) & 0xff),
+      sealed,
+      randomBytes(80),
+    );
+    const before = bytesToHex(b.sessions.serialize());
+    assert.equal(
+      errorCode(() => b.sessions.tryDecrypt(frame)),
+      'UNSUPPORTED_VERSION',
+    );
+    assert.equal(bytesToHex(b.sessions.serialize()), before);
+  });
+});
+
+function readerAfterVersion(state: Uint8Array): ByteReader {
+  const r = new ByteReader(state);
+  r.u8('state version');
+  return r;
+}
 
 describe('replayed first-contact frames', () => {
   it('an archived first-contact frame of a session that has ended installs nothing, and no header key and nonce pair is used twice', () => {

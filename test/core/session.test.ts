@@ -406,6 +406,47 @@ function withCounter(state: Uint8Array, which: 'ns' | 'nr', value: number): Uint
   return out;
 }
 
+describe('session state version 2 (before one-time pre-keys)', () => {
+  /** The version 2 bytes of a state with one peer and no one-time keys: the v3 fields cut out. */
+  function asVersion2(v3: Uint8Array): Uint8Array {
+    const r = new ByteReader(v3);
+    assert.equal(r.u8('v'), 3);
+    PreKeyRing.read(r, undefined, false);
+    const ringEnd = r.offset;
+    assert.deepEqual([r.u8('one-time'), r.u8('consumed')], [0, 0]);
+    const ownStart = r.offset;
+    r.varBytes(1 << 14, 'own card');
+    assert.equal(r.varUint('n'), 1);
+    r.varBytes(1 << 14, 'card');
+    r.varUint('announced');
+    const peerKeys = r.offset;
+    assert.equal(r.u8('peer one-time keys'), 0);
+    return concatBytes(
+      Uint8Array.of(2),
+      v3.subarray(1, ringEnd),
+      v3.subarray(ownStart, peerKeys),
+      v3.subarray(peerKeys + 1),
+    );
+  }
+
+  it('a version 2 state is still read and goes on; version 4 is refused with UNKNOWN_VERSION', () => {
+    const [a, b] = makePair();
+    deliver(a, b, 'before the upgrade');
+    deliver(b, a, 'answer');
+    const old = asVersion2(b.sessions.serialize());
+    const upgraded = SessionManager.deserialize(b.identity, old, { now: () => b.clock.now });
+    const got = upgraded.decrypt(a.sessions.encrypt(b.identity.peerId, enc('after the upgrade')));
+    assert.equal(got.kind === 'message' && dec(got.plaintext), 'after the upgrade');
+    assert.equal(upgraded.serialize()[0], 3);
+    const v4 = b.sessions.serialize();
+    v4[0] = 4;
+    assert.equal(
+      errorCode(() => SessionManager.deserialize(b.identity, v4)),
+      'UNKNOWN_VERSION',
+    );
+  });
+});
+
 describe('session load cost and counter jumps', () => {
   // The message counter only names a position in the chain (the chain key does not depend on
   // it), so two states may be moved to any counter together and stay in step.
@@ -415,8 +456,9 @@ describe('session load cost and counter jumps', () => {
     deliver(b, a, 'answer');
     deliver(a, b, 'again');
     const ratchetOf = (m: SessionManager): Uint8Array => {
-      // SessionManager state: version, pre-key ring, own card, peer count, then the peer's
-      // card, announced version, active flag, session flags, EK, SPK, (CT), ratchet.
+      // SessionManager state v3: version, pre-key ring, own card, peer count, then the peer's
+      // card, announced version, its one-time keys, active flag, session flags, EK, SPK, (CT),
+      // (one-time key id), ratchet.
       const bytes = m.serialize();
       const r = new ByteReader(bytes);
       r.u8('v');
@@ -425,6 +467,7 @@ describe('session load cost and counter jumps', () => {
       assert.equal(r.varUint('n'), 1);
       r.varBytes(1 << 14, 'card');
       r.varUint('announced');
+      assert.equal(r.u8('peer one-time keys'), 0);
       assert.equal(r.u8('active'), 1);
       const flags = r.u8('session flags');
       assert.equal(flags & 2, 0, 'the session is confirmed: no KEM ciphertext kept');

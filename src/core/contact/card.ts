@@ -18,6 +18,18 @@
  * 1,184-byte key. The version is the issue time in seconds: monotonic without any counter to
  * keep, so a card issued after a restore from the recovery key still replaces older ones.
  * Version 1 (pre-key derived from the seed, no ML-KEM pre-key) is refused (UNKNOWN_VERSION).
+ *
+ * Invite link (version 3), what a user hands out: the card plus one-time pre-keys minted for
+ * that invite (session/prekeys.ts), so the first session started from it gains forward
+ * secrecy against a later theft of the recipient's state (X3DH §3.3 OPK):
+ *
+ *   u8 version=3 | u8 n=0..4 | n × (u32 id | X25519 one-time pre-key[32]) | card (full form)
+ *
+ * The one-time keys are not signed, as in X3DH (§3.2: only the signed pre-key is): a changed
+ * key or id only makes the first contact fail or fall back to what the signed pre-keys give,
+ * and whoever can change the link can change the whole card anyway. A bare card in a link
+ * (invite version 2) is refused by `Invite.fromLink` (UNKNOWN_VERSION, "ask for a new invite"):
+ * it names no one-time key. `ContactCard.fromLink` reads both and returns the card.
  */
 import { base64urlnopad } from '@scure/base';
 import { Address, AddressVersion, NETWORK_PREFIXES } from '../../kaspa/address.ts';
@@ -55,6 +67,13 @@ export const MAX_COMPACT_CARD_BYTES =
 export const MAX_CARD_BYTES = MAX_COMPACT_CARD_BYTES + ML_KEM.publicKey;
 /** URI scheme of the text form. */
 export const CARD_URI_PREFIX = 'p2pcomm:';
+/** Invite link format version (the first byte; a bare card starts with CARD_VERSION). */
+export const INVITE_VERSION = 3;
+/** Most one-time pre-keys one invite carries. */
+export const MAX_INVITE_ONE_TIME = 4;
+/** Bytes one one-time pre-key adds to an invite (before base64url). */
+export const INVITE_ONE_TIME_BYTES = 4 + 32;
+const MAX_INVITE_BYTES = 2 + MAX_INVITE_ONE_TIME * INVITE_ONE_TIME_BYTES + MAX_CARD_BYTES;
 
 const PAYLOAD_BYTES: Readonly<Record<number, number>> = {
   [AddressVersion.PubKey]: 32,
@@ -239,23 +258,13 @@ export class ContactCard {
     return CARD_URI_PREFIX + base64urlnopad.encode(this.serialize());
   }
 
-  /** Parses `toLink()` output (also accepted: the bare base64url, or after a `#` in a URL). */
+  /**
+   * Parses `toLink()` output or an invite link (`Invite`, its card is returned); also
+   * accepted: the bare base64url, or after a `#` in a URL.
+   */
   static fromLink(text: string): ContactCard {
-    if (typeof text !== 'string') throw new TypeError(`"text" expected a string, got ${typeof text}`);
-    let s = text.trim();
-    const hash = s.lastIndexOf('#');
-    if (hash >= 0) s = s.slice(hash + 1);
-    if (s.toLowerCase().startsWith(CARD_URI_PREFIX)) s = s.slice(CARD_URI_PREFIX.length);
-    if (s.length === 0 || s.length > Math.ceil((MAX_CARD_BYTES * 4) / 3) || !/^[A-Za-z0-9_-]+$/.test(s)) {
-      throw new ContactCardError('BAD_LINK', 'not a p2pComm contact link');
-    }
-    let bytes: Uint8Array;
-    try {
-      bytes = base64urlnopad.decode(s);
-    } catch (e) {
-      throw new ContactCardError('BAD_LINK', 'contact link is not valid base64url', { cause: e });
-    }
-    return ContactCard.deserialize(bytes);
+    const bytes = linkBytes(text);
+    return bytes[0] === INVITE_VERSION ? Invite.deserialize(bytes).card : ContactCard.deserialize(bytes);
   }
 
   /** BLAKE3 of the identity key. */
@@ -281,5 +290,97 @@ export class ContactCard {
   /** True when this card should replace `other` (same identity, issued later). */
   supersedes(other: ContactCard): boolean {
     return this.sameIdentity(other) && this.issuedAt > other.issuedAt;
+  }
+}
+
+/** The bytes of a `p2pcomm:` link (also the bare base64url, or after a `#` in a URL). */
+function linkBytes(text: string): Uint8Array {
+  if (typeof text !== 'string') throw new TypeError(`"text" expected a string, got ${typeof text}`);
+  let s = text.trim();
+  const hash = s.lastIndexOf('#');
+  if (hash >= 0) s = s.slice(hash + 1);
+  if (s.toLowerCase().startsWith(CARD_URI_PREFIX)) s = s.slice(CARD_URI_PREFIX.length);
+  if (s.length === 0 || s.length > Math.ceil((MAX_INVITE_BYTES * 4) / 3) || !/^[A-Za-z0-9_-]+$/.test(s)) {
+    throw new ContactCardError('BAD_LINK', 'not a p2pComm contact link');
+  }
+  try {
+    return base64urlnopad.decode(s);
+  } catch (e) {
+    throw new ContactCardError('BAD_LINK', 'contact link is not valid base64url', { cause: e });
+  }
+}
+
+/** A one-time pre-key as an invite carries it (session/prekeys.ts). */
+export interface InviteOneTimeKey {
+  readonly id: number;
+  readonly publicKey: X25519PublicKey;
+}
+
+/** An invite: a verified card in full form and the one-time pre-keys minted for it. */
+export class Invite {
+  readonly card: ContactCard;
+  readonly oneTimeKeys: readonly InviteOneTimeKey[];
+
+  constructor(card: ContactCard, oneTimeKeys: readonly InviteOneTimeKey[] = []) {
+    if (!(card instanceof ContactCard)) throw new TypeError('"card" expected a ContactCard');
+    if (card.kemPreKey === undefined) throw new TypeError('"card" expected the full form');
+    if (!Array.isArray(oneTimeKeys) || oneTimeKeys.length > MAX_INVITE_ONE_TIME)
+      throw new RangeError(`"oneTimeKeys" expected at most ${MAX_INVITE_ONE_TIME} keys`);
+    for (const k of oneTimeKeys) {
+      assertInteger('oneTimeKeys[].id', k.id, 0, 0xffff_ffff);
+      asX25519PublicKey(k.publicKey, 'oneTimeKeys[].publicKey');
+    }
+    this.card = card;
+    this.oneTimeKeys = Object.freeze(oneTimeKeys.map((k) => ({ id: k.id, publicKey: k.publicKey })));
+  }
+
+  /** The invite bytes (layout in the module doc). */
+  serialize(): Uint8Array {
+    const card = this.card.serialize();
+    const w = new ByteWriter(2 + this.oneTimeKeys.length * INVITE_ONE_TIME_BYTES + card.length)
+      .u8(INVITE_VERSION)
+      .u8(this.oneTimeKeys.length);
+    for (const k of this.oneTimeKeys) w.u32(k.id).bytes(k.publicKey);
+    return w.bytes(card).finish();
+  }
+
+  /**
+   * Decodes and verifies an invite. DecodeError UNKNOWN_VERSION for a bare card (version 2)
+   * or another version, DecodeError for malformed bytes, ContactCardError for a bad card.
+   */
+  static deserialize(bytes: Uint8Array): Invite {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('"bytes" expected Uint8Array');
+    if (bytes.length > MAX_INVITE_BYTES)
+      throw new DecodeError('TOO_LARGE', `invite exceeds ${MAX_INVITE_BYTES} bytes`);
+    const r = new ByteReader(bytes);
+    const version = r.u8('invite version');
+    if (version !== INVITE_VERSION)
+      throw new DecodeError(
+        'UNKNOWN_VERSION',
+        `invite version ${version} is not supported (this client reads version ${INVITE_VERSION}); ask for a new invite`,
+      );
+    const n = r.u8('one-time key count');
+    if (n > MAX_INVITE_ONE_TIME) throw new DecodeError('MALFORMED', `invite carries ${n} one-time keys`);
+    const keys: InviteOneTimeKey[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = r.u32('one-time key id');
+      const publicKey = asX25519PublicKey(r.bytes(32, 'one-time key'));
+      if (keys.some((k) => k.id === id)) throw new DecodeError('MALFORMED', 'duplicate one-time key id');
+      keys.push({ id, publicKey });
+    }
+    const card = ContactCard.deserialize(r.rest());
+    if (card.kemPreKey === undefined)
+      throw new DecodeError('TRUNCATED', 'an invite carries the full card, with its ML-KEM pre-key');
+    return new Invite(card, keys);
+  }
+
+  /** `p2pcomm:<base64url>` of `serialize()`. */
+  toLink(): string {
+    return CARD_URI_PREFIX + base64urlnopad.encode(this.serialize());
+  }
+
+  /** Parses `toLink()` output (forms as `ContactCard.fromLink`). */
+  static fromLink(text: string): Invite {
+    return Invite.deserialize(linkBytes(text));
   }
 }

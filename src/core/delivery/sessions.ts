@@ -141,6 +141,15 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     return id;
   }
 
+  /**
+   * Drops what the sessions keep of someone who is not a contact (a message request deleted
+   * or blocked, src/core/requests) and saves the state; a contact is left alone.
+   */
+  async forget(contact: ContactId): Promise<void> {
+    if (this.cards.has(contact)) return;
+    if (this.opts.sessions.forget(parsePeerId(contact))) await this.persist();
+  }
+
   /** The current card of a contact. */
   card(contact: ContactId): ContactCard | undefined {
     return this.cards.get(contact);

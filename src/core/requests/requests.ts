@@ -11,6 +11,12 @@
  * dropped first), and at most `MAX_BLOCKED` blocked identities (the oldest block is
  * forgotten first). Every arrival costs its sender a transaction and a notification coin.
  *
+ * Delete and Block trim everything kept for the stranger: the request record, its kept offer,
+ * and, through `forget`, the session its first message started (card, ratchet, tags and the
+ * replay mark of its ephemeral key, session-manager.ts). A blocked or refused stranger who
+ * writes again is trimmed again after that one decryption; a request pushed out by a newer one
+ * goes the same way. Only a block keeps one record: the blocked identity and when.
+ *
  * Stored in REQUESTS_STORE of the client's (encrypted) database; format in docs/protocol.md
  * "Message request record".
  */
@@ -73,6 +79,11 @@ export interface MessageRequestsOptions {
   readonly checkCard?: (card: ContactCard) => void;
   /** Told when an arrival is dropped because its card was refused. */
   readonly onRefused?: (contact: ContactId, error: Error) => void;
+  /**
+   * Drops what the sessions keep of a stranger (EnvelopeSessions.forget): after Delete and
+   * Block, for a request pushed out, and when a blocked or refused stranger writes again.
+   */
+  readonly forget?: (contact: ContactId) => Promise<void>;
   /** Told after every change of the list (a request added, grown, accepted, blocked, deleted). */
   readonly onChange?: () => void;
   /** @default Date.now */
@@ -223,6 +234,7 @@ export class MessageRequests implements RequestPort {
       this.#offers.delete(contact);
       this.#blocked.set(contact, this.#now());
       this.#changed();
+      await this.#opts.forget?.(contact);
     });
   }
 
@@ -235,6 +247,7 @@ export class MessageRequests implements RequestPort {
       this.#requests.delete(contact);
       this.#offers.delete(contact);
       this.#changed();
+      await this.#opts.forget?.(contact);
     });
   }
 
@@ -244,11 +257,15 @@ export class MessageRequests implements RequestPort {
     return this.#serial(async () => {
       const { contact, card } = arrival;
       // A blocked identity costs this one lookup after the decryption that named it.
-      if (this.#blocked.has(contact)) return false;
+      if (this.#blocked.has(contact)) {
+        await this.#opts.forget?.(contact);
+        return false;
+      }
       try {
         this.#opts.checkCard?.(card);
       } catch (error) {
         this.#opts.onRefused?.(contact, error instanceof Error ? error : new Error(String(error)));
+        await this.#opts.forget?.(contact);
         return false;
       }
       const chats = arrival.frames.flatMap((f) => (f.type === 'chat' ? [f] : []));
@@ -290,9 +307,13 @@ export class MessageRequests implements RequestPort {
         }
       }
       await this.#opts.db.batch(ops);
-      for (const c of evicted) this.#requests.delete(c);
+      for (const c of evicted) {
+        this.#requests.delete(c);
+        this.#offers.delete(c);
+      }
       this.#requests.set(contact, next);
       this.#changed();
+      for (const c of evicted) await this.#opts.forget?.(c);
       return true;
     });
   }

@@ -5,7 +5,11 @@
  *   frame  = tag[8] | E'[32] | u16(len(sealed)) XOR mask | sealed | inner frame (ratchet.ts)
  *   k      = X25519(e', SPK_B);  tag ‖ key ‖ mask = HKDF-SHA256(k, salt = E' ‖ SPK_B, 42 bytes)
  *   sealed = XChaCha20-Poly1305(key, nonce = 0, aad = tag)(
- *              u8 version=2 | EK_A[32] | CT[1088] | sender's compact contact card)
+ *              u8 version=3 | u8 flags | [u32 OPK id, when flags bit 0] | EK_A[32] | CT[1088]
+ *              | sender's compact contact card)
+ *
+ * Flags bit 0 says the session started with our one-time pre-key of that id (X3DH §3.3,
+ * "identifiers stating which of Bob's prekeys Alice used"); other bits are refused.
  *
  * The length of the seal is masked: in a batch, where frames are not delimited in clear
  * (envelope/batch.ts), a card-sized length field 40 bytes after any offset would mark where a
@@ -26,7 +30,7 @@
  *
  * Version 1 (no CT, sealed to seed-derived pre-keys) is not accepted: its pre-keys are no
  * longer held, so such a frame looks like anyone else's traffic; a sealed part of another
- * version is refused with SessionError UNSUPPORTED_VERSION.
+ * version (2: no flags, no one-time pre-key) is refused with SessionError UNSUPPORTED_VERSION.
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
@@ -49,13 +53,19 @@ import { TAG_BYTES } from './kdf.ts';
 import type { PreKeyPair } from './prekeys.ts';
 
 /** Version of the sealed part. */
-export const FIRST_CONTACT_VERSION = 2;
+export const FIRST_CONTACT_VERSION = 3;
+const FLAG_ONE_TIME = 1;
 const INFO = utf8ToBytes('p2pcomm/v2/first-contact');
 const ZERO_NONCE = new Uint8Array(24);
-/** Largest sealed part: version, EK_A, CT, a card, the AEAD tag. */
-const MAX_SEALED = 1 + 32 + ML_KEM.ciphertext + MAX_CARD_BYTES + 16;
-/** Bytes the wrapper adds besides the sender card: tag, E', length, version, EK_A, CT, AEAD tag. */
-export const FIRST_CONTACT_OVERHEAD = TAG_BYTES + 32 + 2 + 1 + 32 + ML_KEM.ciphertext + 16;
+/** Largest sealed part: version, flags, OPK id, EK_A, CT, a card, the AEAD tag. */
+const MAX_SEALED = 1 + 1 + 4 + 32 + ML_KEM.ciphertext + MAX_CARD_BYTES + 16;
+/**
+ * Bytes the wrapper adds besides the sender card without a one-time pre-key: tag, E', length,
+ * version, flags, EK_A, CT, AEAD tag. A one-time pre-key adds ONE_TIME_ID_BYTES.
+ */
+export const FIRST_CONTACT_OVERHEAD = TAG_BYTES + 32 + 2 + 1 + 1 + 32 + ML_KEM.ciphertext + 16;
+/** Bytes the id of a one-time pre-key adds to a first-contact frame. */
+export const ONE_TIME_ID_BYTES = 4;
 /** The same without CT: the classical (X3DH-only) wrapper, the benchmark's reference. */
 export const CLASSICAL_FIRST_CONTACT_OVERHEAD = TAG_BYTES + 32 + 2 + 32 + 16;
 
@@ -69,13 +79,17 @@ function keys(
   return { tag: out.slice(0, TAG_BYTES), key: out.slice(TAG_BYTES, TAG_BYTES + 32), mask };
 }
 
-/** Wraps `inner` for a recipient identified only by its signed pre-key. */
+/**
+ * Wraps `inner` for a recipient identified only by its signed pre-key; `oneTimeKeyId` names
+ * the recipient's one-time pre-key the session started with, if any.
+ */
 export function sealFirstContact(
   peerPreKey: X25519PublicKey,
   ephemeralKey: X25519PublicKey,
   kemCiphertext: MlKemCiphertext,
   senderCard: Uint8Array,
   inner: Uint8Array,
+  oneTimeKeyId: number | null = null,
 ): Uint8Array {
   const e = randomX25519KeyPair();
   const ePub = e.publicKey.slice();
@@ -83,10 +97,13 @@ export function sealFirstContact(
   if (senderCard.length > MAX_CARD_BYTES)
     throw new RangeError(`"senderCard" expected at most ${MAX_CARD_BYTES} bytes, got ${senderCard.length}`);
   const { tag, key, mask } = keys(x25519Shared(e.secretKey, peerPreKey), ePub, peerPreKey);
+  const head = new ByteWriter(6).u8(FIRST_CONTACT_VERSION);
+  if (oneTimeKeyId === null) head.u8(0);
+  else head.u8(FLAG_ONE_TIME).u32(oneTimeKeyId);
   const sealed = xchacha20poly1305(key, ZERO_NONCE, tag).encrypt(
-    concatBytes(Uint8Array.of(FIRST_CONTACT_VERSION), ephemeralKey, kemCiphertext, senderCard),
+    concatBytes(head.finish(), ephemeralKey, kemCiphertext, senderCard),
   );
-  return new ByteWriter(FIRST_CONTACT_OVERHEAD + senderCard.length + inner.length)
+  return new ByteWriter(FIRST_CONTACT_OVERHEAD + ONE_TIME_ID_BYTES + senderCard.length + inner.length)
     .bytes(tag)
     .bytes(ePub)
     .bytes(Uint8Array.of((sealed.length ^ mask) >> 8, (sealed.length ^ mask) & 0xff))
@@ -105,6 +122,8 @@ export interface OpenedFirstContact {
   readonly senderCard: Uint8Array;
   /** The pre-key the frame was sealed to. */
   readonly preKey: PreKeyPair;
+  /** The id of our one-time pre-key the session started with, or null (signed pre-key only). */
+  readonly oneTimeKeyId: number | null;
   readonly inner: Uint8Array;
 }
 
@@ -152,7 +171,11 @@ export function openFirstContact(
       );
     }
     try {
+      const flags = r.u8('first-contact flags');
+      if ((flags & ~FLAG_ONE_TIME) !== 0) return undefined;
+      const oneTimeKeyId = flags & FLAG_ONE_TIME ? r.u32('one-time pre-key id') : null;
       return {
+        oneTimeKeyId,
         ephemeralKey: asX25519PublicKey(r.bytes(32, 'EK_A')),
         kemCiphertext: asMlKemCiphertext(r.bytes(ML_KEM.ciphertext, 'CT')),
         senderCard: r.rest(),

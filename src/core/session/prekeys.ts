@@ -9,17 +9,33 @@
  * (X3DH §4.6 / PQXDH §3.2: replace the signed pre-key at some interval); it is then retired,
  * still opens first-contact frames for `graceMs`, and is wiped.
  *
- * Replay (X3DH §4.2, PQXDH §4.2-4.3). Without one-time pre-keys a recorded first message
+ * Replay (X3DH §4.2, PQXDH §4.2-4.3). Without a one-time pre-key a recorded first message
  * derives the same session keys again. Each pre-key therefore remembers the ephemeral keys
  * EK_A of the sessions it started; a first-contact frame whose EK_A is known but whose
  * session is gone is refused. The list is bounded by `rotateAfterFirstContacts` and leaves
  * with its pre-key, when every frame sealed to it stops opening at all.
  *
- * Binary layout (inside the session state, version of that state):
+ * One-time pre-keys (X3DH §2.4 OPK, PQXDH §2.5 OPK). With no server to hand out a fresh key
+ * per first message, a one-time X25519 pre-key is minted where one can be handed over: into
+ * an invite link (card.ts, Invite). Its secret lives only here; the first session started
+ * with it deletes it (`consumeOneTime`), so the seed plus any later copy of this state no
+ * longer opens that first message (X3DH §4.4: a stolen SPK alone no longer suffices). Its id
+ * is then remembered as consumed for the key's lifetime, so a second first-contact frame
+ * naming it is refused (SessionError ONE_TIME_KEY_USED) rather than started without it.
+ * Unclaimed one-time keys are bounded in number (`maxOneTime`, the oldest wiped first) and
+ * in age (`oneTimeLifetimeMs`). No one-time ML-KEM key is minted: its public key is 1,184
+ * bytes, which would grow an invite link by 1,579 characters (past what a QR code carries
+ * well), and PQXDH §3.2 allows the last-resort pqkem pre-key alone; the one-time X25519 key
+ * adds forward secrecy against a later theft of this state, while the signed ML-KEM pre-key
+ * keeps an archive closed to a future quantum computer (docs/crypto.md §1).
+ *
+ * Binary layout (inside the session state; state version 3, version 2 lacks the last part):
  *
  *   varuint n | n × (u32 id | u64 createdAt ms | u64 retiredAt ms (0 = current)
  *                    | x25519 secret[32] | ML-KEM seed[64] | varuint firstContacts
  *                    | varuint m | m × EK_A[32])
+ *   | varuint k | k × (u32 id | u64 createdAt ms | x25519 secret[32])     unclaimed one-time
+ *   | varuint c | c × (u32 id | u64 consumedAt ms)                        consumed one-time ids
  */
 import type { ByteReader, ByteWriter } from '../../util/binary.ts';
 import { DecodeError, assertInteger } from '../../util/errors.ts';
@@ -53,6 +69,10 @@ export interface PreKeyPolicy {
    * envelopes are refused anyway).
    */
   readonly graceMs: number;
+  /** How long an unclaimed one-time pre-key is kept. @default 21 days, an invite's useful life */
+  readonly oneTimeLifetimeMs?: number;
+  /** Most unclaimed one-time pre-keys kept (the oldest is wiped first). @default 100 */
+  readonly maxOneTime?: number;
 }
 
 /** The defaults above. */
@@ -60,7 +80,26 @@ export const DEFAULT_PREKEY_POLICY: PreKeyPolicy = {
   rotateAfterMs: 7 * DAY_MS,
   rotateAfterFirstContacts: 50,
   graceMs: 14 * DAY_MS,
+  oneTimeLifetimeMs: 21 * DAY_MS,
+  maxOneTime: 100,
 };
+
+/** A one-time pre-key as an invite carries it. */
+export interface PublicOneTimeKey {
+  readonly id: number;
+  readonly publicKey: X25519PublicKey;
+}
+
+interface OneTimeEntry {
+  readonly id: number;
+  readonly createdAt: number;
+  readonly dh: X25519KeyPair;
+}
+
+/** Most consumed one-time ids remembered (each leaves after the one-time lifetime anyway). */
+const MAX_CONSUMED = 1000;
+/** Largest `maxOneTime` a policy may set (bounds the state). */
+const MAX_ONE_TIME_LIMIT = 1000;
 
 /** One of our pre-keys with its secrets. */
 export interface PreKeyPair {
@@ -85,11 +124,18 @@ interface Entry {
 /** Most pre-keys a state may hold: the current one and those in their grace window. */
 const MAX_KEYS = 64;
 
-function checkPolicy(p: PreKeyPolicy): PreKeyPolicy {
+function checkPolicy(p: PreKeyPolicy): Required<PreKeyPolicy> {
   assertInteger('rotateAfterMs', p.rotateAfterMs, 1, Number.MAX_SAFE_INTEGER);
   assertInteger('rotateAfterFirstContacts', p.rotateAfterFirstContacts, 1, 1_000_000);
   assertInteger('graceMs', p.graceMs, 0, Number.MAX_SAFE_INTEGER);
-  return p;
+  const full = { ...DEFAULT_PREKEY_POLICY, ...p } as Required<PreKeyPolicy>;
+  assertInteger('oneTimeLifetimeMs', full.oneTimeLifetimeMs, 1, Number.MAX_SAFE_INTEGER);
+  assertInteger('maxOneTime', full.maxOneTime, 0, MAX_ONE_TIME_LIMIT);
+  return full;
+}
+
+function randomId(): number {
+  return new DataView(randomBytes(4).buffer).getUint32(0) >>> 1;
 }
 
 function newEntry(id: number, now: number): Entry {
@@ -107,18 +153,83 @@ function newEntry(id: number, now: number): Entry {
 
 /** Our pre-keys: one current, the retired ones still inside their grace window. */
 export class PreKeyRing {
-  readonly policy: PreKeyPolicy;
+  readonly policy: Required<PreKeyPolicy>;
   readonly #keys: Entry[];
+  /** Unclaimed one-time pre-keys, oldest first. */
+  readonly #oneTime: OneTimeEntry[];
+  /** Consumed one-time ids and when, oldest first. */
+  readonly #consumed: Map<number, number>;
 
-  private constructor(keys: Entry[], policy: PreKeyPolicy) {
+  private constructor(
+    keys: Entry[],
+    policy: PreKeyPolicy,
+    oneTime: OneTimeEntry[] = [],
+    consumed = new Map<number, number>(),
+  ) {
     this.#keys = keys;
     this.policy = checkPolicy(policy);
+    this.#oneTime = oneTime;
+    this.#consumed = consumed;
   }
 
   /** A ring with one fresh pre-key; its id is random, later ids count up from it. */
   static create(now: number, policy: PreKeyPolicy = DEFAULT_PREKEY_POLICY): PreKeyRing {
-    const id = new DataView(randomBytes(4).buffer).getUint32(0) >>> 1;
-    return new PreKeyRing([newEntry(id, now)], policy);
+    return new PreKeyRing([newEntry(randomId(), now)], policy);
+  }
+
+  /**
+   * Mints `count` one-time pre-keys (fewer when the policy keeps fewer); the oldest unclaimed
+   * ones are wiped to stay within `maxOneTime`. Save the state before handing them out.
+   */
+  mintOneTime(now: number, count: number): PublicOneTimeKey[] {
+    assertInteger('count', count, 0, MAX_ONE_TIME_LIMIT);
+    const n = Math.min(count, this.policy.maxOneTime);
+    const out: PublicOneTimeKey[] = [];
+    for (let i = 0; i < n; i++) {
+      while (this.#oneTime.length >= this.policy.maxOneTime) this.#wipeOneTime(0);
+      let id = randomId();
+      while (this.#oneTime.some((e) => e.id === id) || this.#consumed.has(id)) id = randomId();
+      const e: OneTimeEntry = { id, createdAt: now, dh: randomX25519KeyPair() };
+      this.#oneTime.push(e);
+      out.push({ id, publicKey: e.dh.publicKey });
+    }
+    return out;
+  }
+
+  /** The unclaimed one-time pre-key `id`, 'consumed' when a session already used it, else undefined. */
+  oneTime(id: number): X25519KeyPair | 'consumed' | undefined {
+    if (this.#consumed.has(id)) return 'consumed';
+    return this.#oneTime.find((e) => e.id === id)?.dh;
+  }
+
+  /** True when one-time pre-key `id` is unclaimed. */
+  holdsOneTime(id: number): boolean {
+    return this.#oneTime.some((e) => e.id === id);
+  }
+
+  /** Deletes one-time pre-key `id` after a session started with it; its id is remembered. */
+  consumeOneTime(id: number, now: number): void {
+    const i = this.#oneTime.findIndex((e) => e.id === id);
+    if (i < 0) return;
+    this.#wipeOneTime(i);
+    this.#consumed.set(id, now);
+    for (const old of this.#consumed.keys()) {
+      if (this.#consumed.size <= MAX_CONSUMED) break;
+      this.#consumed.delete(old);
+    }
+  }
+
+  /** Forgets that ephemeral key `ek` started a session (its session was deleted with its sender). */
+  unsee(ek: X25519PublicKey): boolean {
+    const hex = bytesToHex(ek);
+    let changed = false;
+    for (const e of this.#keys) changed = e.seen.delete(hex) || changed;
+    return changed;
+  }
+
+  #wipeOneTime(i: number): void {
+    const [e] = this.#oneTime.splice(i, 1);
+    if (e !== undefined) wipe(e.dh.secretKey);
   }
 
   /** The pre-key that cards announce now. */
@@ -185,6 +296,17 @@ export class PreKeyRing {
         changed = true;
       }
     }
+    const life = this.policy.oneTimeLifetimeMs;
+    for (let i = this.#oneTime.length - 1; i >= 0; i--) {
+      if (now - this.#oneTime[i]!.createdAt < life) continue;
+      this.#wipeOneTime(i);
+      changed = true;
+    }
+    for (const [id, at] of this.#consumed) {
+      if (now - at < life) continue;
+      this.#consumed.delete(id);
+      changed = true;
+    }
     return changed;
   }
 
@@ -209,10 +331,17 @@ export class PreKeyRing {
       w.varUint(e.firstContacts).varUint(e.seen.size);
       for (const ek of e.seen) w.bytes(hexToBytes(ek));
     }
+    w.varUint(this.#oneTime.length);
+    for (const e of this.#oneTime) w.u32(e.id).u64(e.createdAt).bytes(e.dh.secretKey);
+    w.varUint(this.#consumed.size);
+    for (const [id, at] of this.#consumed) w.u32(id).u64(at);
   }
 
-  /** Reads `write` output; DecodeError on anything else. */
-  static read(r: ByteReader, policy: PreKeyPolicy = DEFAULT_PREKEY_POLICY): PreKeyRing {
+  /**
+   * Reads `write` output; DecodeError on anything else. `withOneTime` false reads the ring of
+   * a version 2 state, which held no one-time pre-keys.
+   */
+  static read(r: ByteReader, policy: PreKeyPolicy = DEFAULT_PREKEY_POLICY, withOneTime = true): PreKeyRing {
     const n = r.varUint('pre-key count');
     if (n < 1 || n > MAX_KEYS) throw new DecodeError('MALFORMED', `session state holds ${n} pre-keys`);
     const keys: Entry[] = [];
@@ -232,7 +361,32 @@ export class PreKeyRing {
       if (keys.some((k) => k.id === id)) throw new DecodeError('MALFORMED', 'duplicate pre-key id');
       keys.push({ id, createdAt, retiredAt, dh, kemSeed, kem: null, firstContacts, seen });
     }
-    return new PreKeyRing(keys, policy);
+    const oneTime: OneTimeEntry[] = [];
+    const consumed = new Map<number, number>();
+    if (withOneTime) {
+      const k = r.varUint('one-time pre-key count');
+      if (k > MAX_ONE_TIME_LIMIT)
+        throw new DecodeError('MALFORMED', `session state holds ${k} one-time pre-keys`);
+      for (let i = 0; i < k; i++) {
+        const id = r.u32('one-time pre-key id');
+        const createdAt = time(r.u64('one-time pre-key creation'));
+        const dh = x25519KeyPair(r.bytes(32, 'one-time pre-key secret'));
+        if (oneTime.some((e) => e.id === id))
+          throw new DecodeError('MALFORMED', 'duplicate one-time pre-key id');
+        oneTime.push({ id, createdAt, dh });
+      }
+      const c = r.varUint('consumed one-time count');
+      if (c > MAX_CONSUMED)
+        throw new DecodeError('MALFORMED', `session state holds ${c} consumed one-time ids`);
+      for (let i = 0; i < c; i++) {
+        const id = r.u32('consumed one-time id');
+        const at = time(r.u64('consumption time'));
+        if (consumed.has(id) || oneTime.some((e) => e.id === id))
+          throw new DecodeError('MALFORMED', 'duplicate consumed one-time id');
+        consumed.set(id, at);
+      }
+    }
+    return new PreKeyRing(keys, policy, oneTime, consumed);
   }
 }
 

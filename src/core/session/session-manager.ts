@@ -17,6 +17,17 @@
  * pre-key and is re-issued when it rotates; a contact with a confirmed session is handed the
  * new card once, in session traffic (`pendingCard` / `cardAnnounced`).
  *
+ * One-time pre-keys (prekeys.ts). We mint them for invite links (`mintOneTimeKeys`); a peer's
+ * keys from its invite are kept with its record (`addOneTimeKeys`, at most
+ * MAX_PEER_ONE_TIME) and the next session we start with it uses one, which is then dropped.
+ * With none left the start is signed-pre-key-only (X3DH §3.3). A first-contact frame naming
+ * one of ours consumes it; a frame of another session naming a consumed one is refused
+ * (ONE_TIME_KEY_USED), and one naming a key we no longer hold (expired) is refused (EXPIRED).
+ *
+ * Strangers. Whoever holds our card can start a session; `forget` drops all of it again (its
+ * record, sessions, and the replay mark of its ephemeral key) when the user deletes or
+ * blocks the message request (src/core/requests).
+ *
  * Replays (X3DH §4.2). A session is started from a first-contact frame only once per
  * pre-key and ephemeral key, and only after the caller's `admit` check of the decrypted
  * plaintext (envelope age) passed: decryption runs on a fresh ratchet that is installed only
@@ -47,12 +58,14 @@ import { DEFAULT_RATCHET_LIMITS, Ratchet, type Framing, type RatchetLimits } fro
 import { x3dhInitiate, x3dhRespond } from './x3dh.ts';
 import { openFirstContact, sealFirstContact } from './first-contact.ts';
 import { TAG_BYTES } from './kdf.ts';
-import { DEFAULT_PREKEY_POLICY, PreKeyRing, type PreKeyPolicy } from './prekeys.ts';
+import { DEFAULT_PREKEY_POLICY, PreKeyRing, type PreKeyPolicy, type PublicOneTimeKey } from './prekeys.ts';
 
 /** Receive-only sessions kept per peer after a simultaneous start or a peer reset. */
 export const MAX_RETIRED = 2;
 /** Session state format version (docs/protocol.md). */
-export const SESSION_STATE_VERSION = 2;
+export const SESSION_STATE_VERSION = 3;
+/** Most one-time pre-keys of one peer kept (the newest). */
+export const MAX_PEER_ONE_TIME = 8;
 const MAX_STATE_BYTES_PER_SESSION = 1 << 17;
 
 /** Options of a SessionManager. */
@@ -108,6 +121,8 @@ interface SessionEntry {
   readonly peerPreKey: X25519PublicKey;
   /** PQXDH CT, repeated by an initiator in every frame until the first reply. */
   readonly kemCiphertext: MlKemCiphertext | null;
+  /** The peer's one-time pre-key an initiator started with, named in every pre-reply frame. */
+  readonly oneTimeKeyId: number | null;
   /** Tags registered in the manager's index for this session. */
   indexed: string[];
 }
@@ -118,6 +133,12 @@ interface PeerRecord {
   retired: SessionEntry[];
   /** Issue time of the newest own card this peer is known to hold (0: none known). */
   announced: number;
+  /** The peer's one-time pre-keys for the next session we start, oldest first. */
+  oneTimeKeys: PublicOneTimeKey[];
+}
+
+function newRecord(card: ContactCard): PeerRecord {
+  return { card, active: null, retired: [], announced: 0, oneTimeKeys: [] };
 }
 
 /** Verified sender cards remembered (see `#verifiedCards`). */
@@ -253,7 +274,7 @@ export class SessionManager {
     const key = bytesToHex(card.peerId);
     const rec = this.#peers.get(key);
     if (rec === undefined) {
-      this.#peers.set(key, { card, active: null, retired: [], announced: 0 });
+      this.#peers.set(key, newRecord(card));
       return;
     }
     if (card.sameCard(rec.card)) {
@@ -264,6 +285,63 @@ export class SessionManager {
     if (card.issuedAt <= rec.card.issuedAt)
       throw new ContactCardError('STALE_VERSION', 'a card of this or a later issue time is already known');
     rec.card = card;
+  }
+
+  /**
+   * Mints `count` one-time pre-keys of ours to hand over (an invite link). Save `serialize()`
+   * before handing them out: their secrets exist nowhere else.
+   */
+  mintOneTimeKeys(count: number): PublicOneTimeKey[] {
+    return this.#ring.mintOneTime(this.#now(), count);
+  }
+
+  /** True while our one-time pre-key `id` is unclaimed (not used, not expired). */
+  holdsOneTimeKey(id: number): boolean {
+    return this.#ring.holdsOneTime(id);
+  }
+
+  /**
+   * Keeps one-time pre-keys a contact handed over (its invite) for the next session we start
+   * with it; the newest MAX_PEER_ONE_TIME are kept. The contact must be known (`addContact`).
+   */
+  addOneTimeKeys(peer: PeerId, keys: readonly PublicOneTimeKey[]): void {
+    const rec = this.#peers.get(bytesToHex(peer));
+    if (rec === undefined) throw new SessionError('UNKNOWN_SESSION', 'no contact card for this peer');
+    for (const k of keys) {
+      asX25519PublicKey(k.publicKey, 'publicKey');
+      if (rec.oneTimeKeys.some((o) => o.id === k.id)) continue;
+      rec.oneTimeKeys.push({ id: k.id, publicKey: k.publicKey.slice() as X25519PublicKey });
+    }
+    rec.oneTimeKeys.splice(0, Math.max(0, rec.oneTimeKeys.length - MAX_PEER_ONE_TIME));
+  }
+
+  /** How many of `peer`'s one-time pre-keys we hold for the next session with it. */
+  oneTimeKeysOf(peer: PeerId): number {
+    return this.#peers.get(bytesToHex(peer))?.oneTimeKeys.length ?? 0;
+  }
+
+  /**
+   * Drops everything kept for `peer`: its card, sessions, tags, and the replay marks of the
+   * ephemeral keys its first-contact frames carried (a stranger whose request was deleted or
+   * blocked). A one-time pre-key its first contact consumed stays consumed. True when
+   * anything was dropped (save the state then).
+   */
+  forget(peer: PeerId): boolean {
+    const key = bytesToHex(peer);
+    const rec = this.#peers.get(key);
+    let changed = false;
+    if (rec !== undefined) {
+      for (const e of [rec.active, ...rec.retired]) {
+        if (e === null) continue;
+        this.#unindex(e);
+        if (!e.initiator) this.#ring.unsee(e.ephemeralKey);
+      }
+      this.#peers.delete(key);
+      changed = true;
+    }
+    for (const [bytes, card] of this.#verifiedCards)
+      if (equalBytes(card.peerId, peer)) this.#verifiedCards.delete(bytes);
+    return changed;
   }
 
   /** The known card of a peer. */
@@ -311,11 +389,14 @@ export class SessionManager {
         );
       }
       const ek = randomX25519KeyPair();
+      // One of the peer's one-time pre-keys, used once; none left: signed pre-key only.
+      const opk = rec.oneTimeKeys.shift();
       const s = x3dhInitiate(this.#identity, ek, {
         identityKey: rec.card.identityKey,
         identityDh: rec.card.identityDhKey,
         preKey: rec.card.preKey,
         kemPreKey,
+        ...(opk ? { oneTimePreKey: opk.publicKey } : {}),
       });
       const ratchet = Ratchet.initInitiator(s.sk, rec.card.preKey, s.hka, s.nhkb, s.ad, this.#limits);
       rec.active = {
@@ -324,6 +405,7 @@ export class SessionManager {
         ephemeralKey: ek.publicKey,
         peerPreKey: rec.card.preKey,
         kemCiphertext: s.kemCiphertext,
+        oneTimeKeyId: opk?.id ?? null,
         indexed: [],
       };
     }
@@ -340,6 +422,7 @@ export class SessionManager {
         entry.kemCiphertext,
         this.#ownCard.serializeCompact(),
         frame,
+        entry.oneTimeKeyId,
       );
     }
     return frame;
@@ -404,6 +487,17 @@ export class SessionManager {
     if (!this.#ring.mayStart(preKeyId)) {
       throw new SessionError('EXPIRED', 'this retired pre-key starts no more sessions');
     }
+    const otkId = opened.oneTimeKeyId;
+    const otk = otkId === null ? undefined : this.#ring.oneTime(otkId);
+    if (otk === 'consumed') {
+      throw new SessionError(
+        'ONE_TIME_KEY_USED',
+        'first-contact frame names a one-time pre-key already used',
+      );
+    }
+    if (otkId !== null && otk === undefined) {
+      throw new SessionError('EXPIRED', 'first-contact frame names a one-time pre-key no longer held');
+    }
 
     const s = x3dhRespond(
       this.#identity,
@@ -412,6 +506,7 @@ export class SessionManager {
       card.identityDhKey,
       opened.ephemeralKey,
       { ciphertext: opened.kemCiphertext, secretKey: opened.preKey.kemSecretKey },
+      otk,
     );
     const ratchet = Ratchet.initResponder(s.sk, opened.preKey.dh, s.hka, s.nhkb, s.ad, this.#limits);
     const entry: SessionEntry = {
@@ -420,6 +515,7 @@ export class SessionManager {
       ephemeralKey: opened.ephemeralKey,
       peerPreKey: opened.preKey.dh.publicKey,
       kemCiphertext: null,
+      oneTimeKeyId: null,
       indexed: [],
     };
     // A fresh ratchet, not yet reachable: a failure below leaves the manager as it was.
@@ -427,7 +523,7 @@ export class SessionManager {
     if (result.kind === 'message') admit?.(result.plaintext);
     // Only an authenticated, admitted first message creates or changes anything (X3DH §3.4).
     const own = this.#ownCard;
-    const target = rec ?? { card, active: null, retired: [], announced: 0 };
+    const target = rec ?? newRecord(card);
     if (rec === undefined) this.#peers.set(key, target);
     else if (card.issuedAt > target.card.issuedAt) target.card = card;
     // The peer started from a card with our current pre-key: it holds that card already.
@@ -435,6 +531,8 @@ export class SessionManager {
       target.announced = Math.max(target.announced, own.issuedAt);
     this.#install(key, target, entry);
     this.#ring.accept(preKeyId, opened.ephemeralKey);
+    // Deleted once used (X3DH §3.4): a later copy of this state no longer opens this frame.
+    if (otkId !== null) this.#ring.consumeOneTime(otkId, this.#now());
     this.refreshPreKeys();
     if (result.kind === 'duplicate') return { kind: 'duplicate', sender: card.peerId };
     return {
@@ -531,15 +629,19 @@ export class SessionManager {
     const writeEntry = (e: SessionEntry): void => {
       // CT is needed only until the first reply; then it is dropped.
       const ct = e.initiator && !e.ratchet.hasReceived ? e.kemCiphertext : null;
-      w.u8((e.initiator ? 1 : 0) | (ct !== null ? 2 : 0))
+      const otk = ct !== null ? e.oneTimeKeyId : null;
+      w.u8((e.initiator ? 1 : 0) | (ct !== null ? 2 : 0) | (otk !== null ? 4 : 0))
         .bytes(e.ephemeralKey)
         .bytes(e.peerPreKey);
       if (ct !== null) w.bytes(ct);
+      if (otk !== null) w.u32(otk);
       w.varBytes(e.ratchet.serialize());
     };
     for (const rec of this.#peers.values()) {
       w.varBytes(rec.card.serialize());
       w.varUint(rec.announced);
+      w.u8(rec.oneTimeKeys.length);
+      for (const k of rec.oneTimeKeys) w.u32(k.id).bytes(k.publicKey);
       w.u8(rec.active === null ? 0 : 1);
       if (rec.active !== null) writeEntry(rec.active);
       w.u8(rec.retired.length);
@@ -548,7 +650,11 @@ export class SessionManager {
     return w.finish();
   }
 
-  /** Restores `serialize()` output for `identity`. DecodeError or ContactCardError on bad bytes. */
+  /**
+   * Restores `serialize()` output for `identity`, also of version 2 (which held no one-time
+   * pre-keys). DecodeError or ContactCardError on bad bytes, DecodeError UNKNOWN_VERSION for
+   * other versions.
+   */
   static deserialize(
     identity: Identity,
     bytes: Uint8Array,
@@ -557,16 +663,17 @@ export class SessionManager {
     assertBytes('bytes', bytes);
     const r = new ByteReader(bytes);
     const version = r.u8('session state version');
-    if (version !== SESSION_STATE_VERSION) {
+    if (version !== SESSION_STATE_VERSION && version !== 2) {
       throw new DecodeError(
         'UNKNOWN_VERSION',
-        `session state version ${version} is not read by this client (version ${SESSION_STATE_VERSION})`,
+        `session state version ${version} is not read by this client (versions 2 and ${SESSION_STATE_VERSION})`,
       );
     }
+    const v3 = version === SESSION_STATE_VERSION;
     const m = new SessionManager(
       identity,
       options,
-      PreKeyRing.read(r, options.preKeys ?? DEFAULT_PREKEY_POLICY),
+      PreKeyRing.read(r, options.preKeys ?? DEFAULT_PREKEY_POLICY, v3),
     );
     const ownBytes = r.varBytes(MAX_CARD_BYTES, 'own card');
     if (ownBytes.length > 0) m.setOwnCard(ContactCard.deserialize(ownBytes));
@@ -574,12 +681,15 @@ export class SessionManager {
     if (count > bytes.length) throw new DecodeError('MALFORMED', 'peer count exceeds input');
     const readEntry = (): SessionEntry => {
       const flag = r.u8('session flags');
-      if (flag > 3 || flag === 2) throw new DecodeError('MALFORMED', 'session flags');
+      // Bit 1 (CT) only for an initiator, bit 2 (one-time key id) only with CT, and only in v3.
+      if (flag > (v3 ? 7 : 3) || ((flag & 2) !== 0 && (flag & 1) === 0) || flag === 4 || flag === 5)
+        throw new DecodeError('MALFORMED', 'session flags');
       return {
         initiator: (flag & 1) === 1,
         ephemeralKey: asX25519PublicKey(r.bytes(32, 'ephemeral key')),
         peerPreKey: asX25519PublicKey(r.bytes(32, 'peer pre-key')),
         kemCiphertext: flag & 2 ? asMlKemCiphertext(r.bytes(ML_KEM.ciphertext, 'CT')) : null,
+        oneTimeKeyId: flag & 4 ? r.u32('one-time pre-key id') : null,
         ratchet: Ratchet.deserialize(r.varBytes(MAX_STATE_BYTES_PER_SESSION, 'ratchet'), m.#limits),
         indexed: [],
       };
@@ -587,6 +697,14 @@ export class SessionManager {
     for (let i = 0; i < count; i++) {
       const card = ContactCard.deserialize(r.varBytes(MAX_CARD_BYTES, 'card'));
       const announced = r.varUint('announced card');
+      const oneTimeKeys: PublicOneTimeKey[] = [];
+      const nOneTime = v3 ? r.u8('peer one-time count') : 0;
+      if (nOneTime > MAX_PEER_ONE_TIME) throw new DecodeError('MALFORMED', 'too many peer one-time keys');
+      for (let j = 0; j < nOneTime; j++)
+        oneTimeKeys.push({
+          id: r.u32('peer one-time id'),
+          publicKey: asX25519PublicKey(r.bytes(32, 'peer one-time key')),
+        });
       const hasActive = r.u8('active flag');
       if (hasActive > 1) throw new DecodeError('MALFORMED', 'active flag');
       const active = hasActive === 1 ? readEntry() : null;
@@ -596,7 +714,7 @@ export class SessionManager {
       for (let j = 0; j < nRetired; j++) retired.push(readEntry());
       const key = bytesToHex(card.peerId);
       if (m.#peers.has(key)) throw new DecodeError('MALFORMED', 'duplicate peer in session state');
-      m.#peers.set(key, { card, active, retired, announced });
+      m.#peers.set(key, { card, active, retired, announced, oneTimeKeys });
       for (const e of [active, ...retired]) if (e !== null) m.#reindex(key, e);
     }
     r.end('session state');

@@ -3,12 +3,14 @@
  * PQXDH (Signal, "The PQXDH Key Agreement Protocol", rev. 3), started from a contact card
  * alone. The card's signed pre-key pair stands in for the prekey bundle (X3DH §3.2, PQXDH
  * §3.2): an X25519 signed pre-key SPK_B and an ML-KEM-768 pre-key PQSPK_B, PQXDH's
- * "last-resort" pqkem pre-key. No one-time pre-key is used (X3DH §3.3 allows its absence),
- * so a first message can be published on chain while the recipient is offline.
+ * "last-resort" pqkem pre-key. A one-time X25519 pre-key OPK_B is used when one was handed
+ * over with an invite (prekeys.ts); without one the start is signed-pre-key-only, as X3DH
+ * §3.3 allows, so a first message can still be published while the recipient is offline.
  *
  *   DH1 = DH(IK_A, SPK_B)   DH2 = DH(EK_A, IK_B)   DH3 = DH(EK_A, SPK_B)        (X3DH §3.3)
+ *   DH4 = DH(EK_A, OPK_B), only when a one-time pre-key is used                 (X3DH §3.3)
  *   (CT, SS) = ML-KEM-768.Encaps(PQSPK_B)                                       (PQXDH §3.3)
- *   SK ‖ HKA ‖ NHKB = HKDF(F ‖ DH1 ‖ DH2 ‖ DH3 ‖ SS), F = 32 × 0xFF, salt = 32 zero bytes
+ *   SK ‖ HKA ‖ NHKB = HKDF(F ‖ DH1 ‖ DH2 ‖ DH3 [‖ DH4] ‖ SS), F = 32 × 0xFF, salt = 32 zero bytes
  *   AD = IK_A ‖ IK_B (the Ed25519 identity keys)
  *
  * With SS in the key material, an archive of the public chain stays closed to a future
@@ -76,6 +78,8 @@ export interface PeerBundle {
   readonly preKey: X25519PublicKey;
   /** PQSPK_B; absent only in the classical benchmark reference. */
   readonly kemPreKey?: MlKemPublicKey;
+  /** OPK_B, when the peer handed one over (invite link). */
+  readonly oneTimePreKey?: X25519PublicKey;
 }
 
 /** Initiator side (Alice, X3DH §3.3 / PQXDH §3.3): also the KEM ciphertext CT to send. */
@@ -87,12 +91,21 @@ export function x3dhInitiate(
   const dh1 = dh(() => own.agree(peer.preKey));
   const dh2 = dh(() => x25519Shared(ephemeral.secretKey, peer.identityDh));
   const dh3 = dh(() => x25519Shared(ephemeral.secretKey, peer.preKey));
+  const opk = peer.oneTimePreKey;
+  const dh4 = opk ? [dh(() => x25519Shared(ephemeral.secretKey, opk))] : [];
   const kem = peer.kemPreKey ? mlKemEncapsulate(peer.kemPreKey) : null;
-  const s = kdf([dh1, dh2, dh3], kem?.sharedSecret ?? null, concatBytes(own.publicKey, peer.identityKey));
+  const s = kdf(
+    [dh1, dh2, dh3, ...dh4],
+    kem?.sharedSecret ?? null,
+    concatBytes(own.publicKey, peer.identityKey),
+  );
   return { ...s, kemCiphertext: kem?.cipherText ?? null };
 }
 
-/** Responder side (Bob, X3DH §3.4 / PQXDH §3.4): our pre-key pair, the initiator's keys and CT. */
+/**
+ * Responder side (Bob, X3DH §3.4 / PQXDH §3.4): our pre-key pair, the initiator's keys and
+ * CT, and our one-time pre-key when the first message names one.
+ */
 export function x3dhRespond(
   own: Identity,
   preKey: X25519KeyPair,
@@ -100,10 +113,12 @@ export function x3dhRespond(
   peerIdentityDh: X25519PublicKey,
   peerEphemeral: X25519PublicKey,
   kem?: { readonly ciphertext: MlKemCiphertext; readonly secretKey: Uint8Array },
+  oneTimeKey?: X25519KeyPair,
 ): X3dhSecrets {
   const dh1 = dh(() => x25519Shared(preKey.secretKey, peerIdentityDh));
   const dh2 = dh(() => own.agree(peerEphemeral));
   const dh3 = dh(() => x25519Shared(preKey.secretKey, peerEphemeral));
+  const dh4 = oneTimeKey ? [dh(() => x25519Shared(oneTimeKey.secretKey, peerEphemeral))] : [];
   const ss = kem ? mlKemDecapsulate(kem.ciphertext, kem.secretKey) : null;
-  return kdf([dh1, dh2, dh3], ss, concatBytes(peerIdentityKey, own.publicKey));
+  return kdf([dh1, dh2, dh3, ...dh4], ss, concatBytes(peerIdentityKey, own.publicKey));
 }

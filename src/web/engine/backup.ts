@@ -4,19 +4,25 @@
  * the latter sealed with XChaCha20-Poly1305 under a key derived from the identity seed, so the
  * whole file opens with the vault password only.
  *
- *   "p2pb" | u8 version=2 | varbytes vault | varbytes name (UTF-8) | nonce[24]
+ *   "p2pb" | u8 version=3 | varbytes vault | varbytes name (UTF-8) | nonce[24]
  *   | ciphertext = AEAD(backupKey, nonce, aad = every byte before it)(
  *       varuint n | n × (u8 store index into BACKUP_STORES | varbytes key | varbytes value))
  *
  * The records are those of the profile layout (profile.ts, WEB_SCHEMA): contact cards, chain
- * evidence, and the delivery engine's messages, index, cursor and processed coins, so the
+ * evidence, the delivery engine's messages, index, cursor and processed coins, so the
  * restored engine resumes where the exported one stood (unfinished messages go on, coins
- * already handled are not fetched again). Ratchet sessions and pre-keys are not in the file:
+ * already handled are not fetched again), and the message requests with the block list
+ * (src/core/requests), so a restore neither loses a waiting request nor lets a blocked
+ * identity back in. Version 3 added the requests store as the last index of BACKUP_STORES;
+ * a version 2 file (no requests, the same indexes otherwise) is still restored, other
+ * versions are refused (BAD_BACKUP). Ratchet sessions and pre-keys are not in the file:
  * restoring a ratchet state that contacts have moved past would break those sessions, and a
  * file that outlives its pre-keys' grace window would undo their deletion (a copy of the file
  * and the seed would open first messages sent to them, docs/crypto.md §1). A restored
  * identity makes new pre-keys and a new card; new sessions start from the contacts' cards,
- * which the file carries in their newest form. Nor are settings: node addresses belong to
+ * which the file carries in their newest form. A restored request keeps the sender's card in
+ * the compact form its first message carried, so answering it needs the sender's invite (or a
+ * new first message, sealed to the new card). Nor are settings: node addresses belong to
  * the device.
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -27,10 +33,13 @@ import { bytesToUtf8, equalBytes, randomBytes, utf8ToBytes } from '../../util/by
 import { DecodeError } from '../../util/errors.ts';
 import { DELIVERY_STORES } from '../../core/delivery/store.ts';
 import { AppApiError } from '../app-api.ts';
+import { REQUESTS_STORE } from '../../core/requests/requests.ts';
 import { CONTACTS_STORE, PROOFS_STORE } from './profile.ts';
 
 const MAGIC = utf8ToBytes('p2pb');
-const VERSION = 2;
+const VERSION = 3;
+/** The previous version, still restored: the same layout without the requests store. */
+const VERSION_2 = 2;
 const NONCE_BYTES = 24;
 const MAX_VAULT_BYTES = 1024;
 const MAX_NAME_BYTES = 256;
@@ -45,13 +54,17 @@ const MAX_VALUE_BYTES = 1 << 20;
  * read on its own, so the order makes a late write harmless: progress (processed coins, the
  * cursor) is read before the index and messages it vouches for, so a restored engine may
  * handle a coin twice, which it deduplicates by message id, but never skips one; evidence
- * and contacts, written after the messages they concern, come last.
+ * and contacts, written after the messages they concern, come next; requests and blocks,
+ * added in version 3, are last so that every earlier index keeps its meaning.
  */
 export const BACKUP_STORES: readonly string[] = [
   ...[...DELIVERY_STORES].reverse(),
   PROOFS_STORE,
   CONTACTS_STORE,
+  REQUESTS_STORE,
 ];
+/** The stores of a version 2 file. */
+const BACKUP_STORES_V2 = BACKUP_STORES.slice(0, -1);
 const INFO = utf8ToBytes('p2pcomm/v1/web/backup-key');
 
 /** One record of a sealed store. */
@@ -73,17 +86,25 @@ function backupKey(seed: Uint8Array): Uint8Array {
   return hkdf(sha256, seed, undefined, INFO, 32);
 }
 
-/** Writes the backup file of `contents`, sealing the records under a key derived from `seed`. */
-export function encodeBackup(contents: BackupContents, seed: Uint8Array): Uint8Array {
+/**
+ * Writes the backup file of `contents`, sealing the records under a key derived from `seed`.
+ * `version` 2 writes the previous format (tests of its restore; it cannot hold requests).
+ */
+export function encodeBackup(
+  contents: BackupContents,
+  seed: Uint8Array,
+  version: typeof VERSION | typeof VERSION_2 = VERSION,
+): Uint8Array {
+  const stores = version === VERSION_2 ? BACKUP_STORES_V2 : BACKUP_STORES;
   const head = new ByteWriter()
     .bytes(MAGIC)
-    .u8(VERSION)
+    .u8(version)
     .varBytes(contents.vault)
     .varBytes(utf8ToBytes(contents.displayName))
     .finish();
   const body = new ByteWriter().varUint(contents.records.length);
   for (const r of contents.records) {
-    const index = BACKUP_STORES.indexOf(r.store);
+    const index = stores.indexOf(r.store);
     if (index < 0) throw new RangeError(`"records" holds a record of store "${r.store}", not backed up`);
     body.u8(index).varBytes(r.key).varBytes(r.value);
   }
@@ -112,8 +133,9 @@ export function openBackup(file: Uint8Array, seed: Uint8Array): BackupContents {
     const n = r.varUint('record count');
     if (n > MAX_RECORDS) throw new AppApiError('BAD_BACKUP', 'The backup file is damaged');
     const records: BackupRecord[] = [];
+    const stores = p.version === VERSION_2 ? BACKUP_STORES_V2 : BACKUP_STORES;
     for (let i = 0; i < n; i++) {
-      const store = BACKUP_STORES[r.u8('store')];
+      const store = stores[r.u8('store')];
       if (store === undefined) throw new AppApiError('BAD_BACKUP', 'The backup file is damaged');
       records.push({
         store,
@@ -130,6 +152,7 @@ export function openBackup(file: Uint8Array, seed: Uint8Array): BackupContents {
 }
 
 function parse(file: Uint8Array): {
+  version: number;
   header: { vault: Uint8Array; displayName: string };
   nonce: Uint8Array;
   aad: Uint8Array;
@@ -140,13 +163,20 @@ function parse(file: Uint8Array): {
     const r = new ByteReader(file);
     if (!equalBytes(r.bytes(MAGIC.length, 'magic'), MAGIC))
       throw new AppApiError('BAD_BACKUP', 'Not a p2pComm backup file');
-    if (r.u8('version') !== VERSION)
+    const version = r.u8('version');
+    if (version !== VERSION && version !== VERSION_2)
       throw new AppApiError('BAD_BACKUP', 'This backup was made by another version of p2pComm');
     const vault = r.varBytes(MAX_VAULT_BYTES, 'vault');
     const displayName = bytesToUtf8(r.varBytes(MAX_NAME_BYTES, 'name'));
     const nonce = r.bytes(NONCE_BYTES, 'nonce');
     const aadLength = r.offset;
-    return { header: { vault, displayName }, nonce, aad: file.subarray(0, aadLength), sealed: r.rest() };
+    return {
+      version,
+      header: { vault, displayName },
+      nonce,
+      aad: file.subarray(0, aadLength),
+      sealed: r.rest(),
+    };
   } catch (cause) {
     if (cause instanceof AppApiError) throw cause;
     if (cause instanceof DecodeError || cause instanceof TypeError)

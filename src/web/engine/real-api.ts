@@ -10,7 +10,8 @@
  * lock screen; calls that need the engine wait for it. `lock` closes everything and wipes
  * the seed from memory.
  */
-import { ContactCard, CARD_URI_PREFIX, MAX_DISPLAY_NAME_BYTES } from '../../core/contact/card.ts';
+import { ContactCard, CARD_URI_PREFIX, Invite, MAX_DISPLAY_NAME_BYTES } from '../../core/contact/card.ts';
+import { PreKeyTimer } from '../../core/session/prekey-timer.ts';
 import { DeliveryEngine, type DeliveryEvent } from '../../core/delivery/engine.ts';
 import { DeliveryError } from '../../core/delivery/errors.ts';
 import { KaspaChain } from '../../core/delivery/kaspa-chain.ts';
@@ -126,6 +127,13 @@ interface Session {
   settings: StoredSettings;
   /** Our card on the current network (its address changes with the network). */
   card: ContactCard;
+  /**
+   * The invite shown (`myInviteCode`): kept while its one-time pre-key is unclaimed and the
+   * card unchanged, so showing the card again does not mint a key each time.
+   */
+  invite: { readonly card: ContactCard; readonly link: string; readonly oneTimeId?: number } | undefined;
+  /** Rotates and wipes pre-keys while the app is open (session/prekey-timer.ts). */
+  readonly preKeyTimer: PreKeyTimer;
   /** The engine with its node connection, started in the background by `#wire`. */
   engine: Promise<Running>;
   running: Running | undefined;
@@ -461,23 +469,46 @@ export class RealApi implements AppApi {
     const s = this.#requireSession();
     // A rotation due since the last traffic happens now, so the invite names a pre-key
     // that will be kept for its whole lifetime and grace window.
-    if (s.sessions.refreshPreKeys()) await s.stateStore.save(s.sessions.serialize());
+    await s.preKeyTimer.check();
     s.card = s.sessions.ownCard ?? s.card;
-    return s.card.toLink().slice(CARD_URI_PREFIX.length);
+    const kept = s.invite;
+    if (
+      kept === undefined ||
+      !kept.card.sameCard(s.card) ||
+      (kept.oneTimeId !== undefined && !s.sessions.holdsOneTimeKey(kept.oneTimeId))
+    ) {
+      // One one-time pre-key per invite (session/prekeys.ts), stored before the link is shown.
+      const keys = s.sessions.mintOneTimeKeys(1);
+      await s.stateStore.save(s.sessions.serialize());
+      const id = keys[0]?.id;
+      const invite = { card: s.card, link: new Invite(s.card, keys).toLink() };
+      s.invite = id === undefined ? invite : { ...invite, oneTimeId: id };
+      return invite.link.slice(CARD_URI_PREFIX.length);
+    }
+    return kept.link.slice(CARD_URI_PREFIX.length);
   }
 
   async previewInvite(code: string): Promise<InvitePreview> {
-    const card = this.#decodeInvite(code);
-    return { displayName: this.#nameOf(card), fingerprint: fingerprint(card.peerId) };
+    const { card } = this.#decodeInvite(code);
+    return {
+      displayName: this.#nameOf(card),
+      fingerprint: fingerprint(card.peerId),
+      issuedAt: card.issuedAt * 1000,
+    };
   }
 
   async addContact(code: string): Promise<ContactSummary> {
-    const card = this.#decodeInvite(code);
+    const { card, oneTimeKeys } = this.#decodeInvite(code);
     const s = this.#requireSession();
     const id = contactIdOf(card.peerId) as ContactId;
     const known = s.cards.get(id);
     if (known === undefined || card.supersedes(known)) {
       await this.#keepCard(s, card);
+      // The invite's one-time pre-keys start the next session with this contact (X3DH OPK).
+      if (oneTimeKeys.length > 0) {
+        s.sessions.addOneTimeKeys(card.peerId, oneTimeKeys);
+        await s.stateStore.save(s.sessions.serialize());
+      }
       const begin = (engine: DeliveryEngine): void => {
         // Adding someone's invite accepts what they sent before: a waiting request joins the
         // conversation, and an offer of theirs still fresh is answered (first, so that our
@@ -894,6 +925,8 @@ export class RealApi implements AppApi {
       checkCard: (card) =>
         requireAddressOn(card, NETWORKS[(ref.session?.settings ?? settings).network].prefix),
       onRefused: (_contact, error) => this.#report(error),
+      // Delete and Block leave nothing of the stranger in the session state either.
+      forget: (contact) => port.forget(contact),
       onChange: () => {
         if (ref.session !== undefined && this.#session === ref.session) this.#emit({ type: 'requests' });
       },
@@ -921,6 +954,20 @@ export class RealApi implements AppApi {
       stateStore,
       settings,
       card: ownCard,
+      invite: undefined,
+      // Rotation and deletion run while the app is open, not only on traffic; the check at
+      // unlock ran above, before the card was issued.
+      preKeyTimer: new PreKeyTimer({
+        sessions,
+        save: (bytes) => stateStore.save(bytes),
+        onChange: (card) => {
+          const current = this.#session;
+          if (current?.sessions !== sessions || card === null) return;
+          current.card = card;
+          current.invite = undefined;
+        },
+        onError: (e) => this.#report(e),
+      }),
       // Replaced by `#wire` below, before anything can wait on it.
       engine: new Promise<Running>(() => undefined),
       running: undefined,
@@ -1068,6 +1115,7 @@ export class RealApi implements AppApi {
     if (s === undefined) return;
     this.#session = undefined;
     s.closed = true;
+    s.preKeyTimer.stop();
     this.#network = 'connecting';
     await this.#stopEngine(s);
     await s.db.close();
@@ -1212,19 +1260,26 @@ export class RealApi implements AppApi {
       : NETWORKS[network].defaultNodeUrl;
   }
 
-  #decodeInvite(code: string): ContactCard {
+  #decodeInvite(code: string): Invite {
     if (typeof code !== 'string') throw new TypeError('"code" expected a string');
-    let card: ContactCard;
+    let invite: Invite;
     try {
-      card = ContactCard.fromLink(code);
+      invite = Invite.fromLink(code);
     } catch (cause) {
+      if (cause instanceof DecodeError && cause.code === 'UNKNOWN_VERSION')
+        throw new AppApiError(
+          'OLD_INVITE',
+          'This invite was made by another version of p2pComm. Ask for a new invite link.',
+          { cause },
+        );
       throw new AppApiError('BAD_INVITE', 'This is not an invite', { cause });
     }
+    const card = invite.card;
     const s = this.#session;
     if (s !== undefined && card.sameIdentity(s.card))
       throw new AppApiError('OWN_INVITE', 'This is your own invite');
     if (s !== undefined) this.#checkNetwork(s, card);
-    return card;
+    return invite;
   }
 
   /** Refuses a card this client cannot reach: every address it lists is on another network. */

@@ -6,6 +6,20 @@ import { qrSvg } from '../qr.ts';
 import { qrScanner } from './qr-scanner.ts';
 import type { View, ViewContext } from './view.ts';
 
+/**
+ * Age past which an invite is called old: its signed pre-key may be gone by then (rotated
+ * after 7 days, wiped 14 days later, session/prekeys.ts), and so may its one-time key.
+ */
+export const OLD_INVITE_DAYS = 21;
+const DAY_MS = 86_400_000;
+
+/** The warning for an invite issued at `issuedAt` (Unix ms), or undefined while it is fresh. */
+export function oldInviteWarning(p: InvitePreview, now = Date.now()): string | undefined {
+  const days = Math.floor((now - p.issuedAt) / DAY_MS);
+  if (days <= OLD_INVITE_DAYS) return undefined;
+  return `This invite is ${days} days old; ask ${p.displayName} for a fresh one if the first message is not answered.`;
+}
+
 /** "My card": the invite as a QR code and a link to copy or share. */
 export function shareView(ctx: ViewContext): View {
   const qrBox = h('div', { class: 'qr-box' }, h('p', {}, 'Preparing your card...'));
@@ -102,7 +116,7 @@ export function addContactView(ctx: ViewContext, initialCode?: string): View {
       inputF.error.textContent =
         err instanceof AppApiError && err.code === 'OWN_INVITE'
           ? 'That is your own invite link'
-          : err instanceof AppApiError && err.code === 'WRONG_NETWORK'
+          : err instanceof AppApiError && (err.code === 'WRONG_NETWORK' || err.code === 'OLD_INVITE')
             ? // This invite cannot be reached from here: say so, and what to do about it.
               err.message
             : 'That is not an invite link';
@@ -111,8 +125,11 @@ export function addContactView(ctx: ViewContext, initialCode?: string): View {
     }
     const add = h('button', { type: 'button', class: 'btn primary' }, 'Add contact');
     const cancel = h('button', { type: 'button', class: 'btn' }, 'Cancel');
+    const old = oldInviteWarning(p);
     preview.replaceChildren(
       h('h3', {}, 'Add ', h('span', { class: 'name' }, p.displayName), '?'),
+      // Said, not refused: the contact may still hold the keys it names.
+      ...(old === undefined ? [] : [h('p', { class: 'banner warn', role: 'note' }, old)]),
       h('p', { class: 'hint' }, 'Their key, for reference:'),
       h('p', { class: 'fp' }, p.fingerprint),
       h(

@@ -2,14 +2,17 @@
  * Backup export and import with the real core in real Chromium: Alice exports a backup after
  * chatting with Bob; a fresh browser profile refuses a corrupted copy and a wrong password
  * without keeping anything, then imports the file and shows the same contact and history,
- * also after a reload and an unlock with the password.
+ * also after a reload and an unlock with the password. A message request from a stranger
+ * (Mallory) waits when the file is made: the restored profile shows it too (backup version 3).
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import {
+  SLOW,
   UI,
+  addByLink,
   connect,
   openChat,
   openSettings,
@@ -30,6 +33,8 @@ describe('backup export and import with the real core in Chromium', () => {
   let backup: Uint8Array;
   let shown: string[];
   let fingerprint: string;
+  let mallory: User;
+  const fromMallory = 'Mallory here, waiting in your requests';
 
   before(async () => {
     app = await startRealApp();
@@ -44,7 +49,24 @@ describe('backup export and import with the real core in Chromium', () => {
     await received(bob, 'from Alice');
     await send(bob, 'Kept in the backup: from Bob');
     await received(alice, 'from Bob');
+    // A stranger writes with Alice's current invite (Bob's claimed its one-time key).
+    await alice.page.getByRole('link', { name: 'My card' }).first().click();
+    await alice.page.locator('svg.qr path').waitFor({ timeout: UI });
+    const fresh = await alice.page.getByRole('textbox', { name: 'Invite link' }).inputValue();
+    assert.notEqual(fresh, alice.invite, 'a new one-time key once the first was used');
+    mallory = await app.newUser('Mallory', 'mallory-vault-password');
+    await addByLink(mallory, { ...alice, invite: fresh });
+    await send(mallory, fromMallory);
+    await alice.page.locator('a.requests-entry .unread', { hasText: '1' }).waitFor({ timeout: SLOW });
   });
+
+  /** The texts of `u`'s waiting message requests, as the requests page shows them. */
+  async function requestTexts(u: User): Promise<string[]> {
+    await u.page.locator('a.requests-entry').click({ timeout: SLOW });
+    await u.page.locator('a.request-row', { hasText: 'Mallory' }).click({ timeout: UI });
+    await u.page.locator('li.msg.in').first().waitFor({ timeout: UI });
+    return u.page.locator('li.msg.in .text').allTextContents();
+  }
 
   after(async () => {
     await app?.close();
@@ -134,9 +156,15 @@ describe('backup export and import with the real core in Chromium', () => {
     assert.equal(await page.locator('p.fp').first().textContent(), fingerprint);
   });
 
+  it("restores the waiting message request with the stranger's message", async () => {
+    assert.deepEqual(await requestTexts(device), [fromMallory]);
+    await shot(device.page, '33-backup-request-restored');
+  });
+
   it('reported no page errors, dialogs or console errors', () => {
     assert.deepEqual(alice.problems, []);
     assert.deepEqual(bob.problems, []);
     assert.deepEqual(device.problems, []);
+    assert.deepEqual(mallory.problems, []);
   });
 });

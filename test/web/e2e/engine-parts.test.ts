@@ -10,6 +10,7 @@ import { notificationValue } from '../../../src/core/delivery/chain-tx.ts';
 import { AppApiError, TOP_UP_URL } from '../../../src/web/app-api.ts';
 import { FakeApi } from '../../../src/web/fake-api.ts';
 import { BACKUP_STORES, encodeBackup, openBackup, readBackupHeader } from '../../../src/web/engine/backup.ts';
+import { REQUESTS_STORE } from '../../../src/core/requests/requests.ts';
 import { CONTACTS_STORE, PROFILE_STORE, PROOFS_STORE, STATE_STORE } from '../../../src/web/engine/profile.ts';
 import { DELIVERY_STORES } from '../../../src/core/delivery/store.ts';
 import { realApiOptionsFromUrl } from '../../../src/web/engine/config.ts';
@@ -122,8 +123,12 @@ describe('backup file', () => {
     })),
   };
 
-  it('carries contacts, evidence and every delivery store, never ratchet sessions or settings', () => {
-    assert.deepEqual([...BACKUP_STORES].sort(), [CONTACTS_STORE, PROOFS_STORE, ...DELIVERY_STORES].sort());
+  it('carries contacts, evidence, every delivery store and the requests, never ratchet sessions or settings', () => {
+    assert.deepEqual(
+      [...BACKUP_STORES].sort(),
+      [CONTACTS_STORE, PROOFS_STORE, REQUESTS_STORE, ...DELIVERY_STORES].sort(),
+    );
+    assert.equal(BACKUP_STORES.at(-1), REQUESTS_STORE, 'added last: version 2 indexes keep their meaning');
     // Progress before what it vouches for (see BACKUP_STORES).
     const at = (store: string): number => BACKUP_STORES.indexOf(store);
     assert.ok(at('delivery.coins') < at('delivery.index') && at('delivery.meta') < at('delivery.index'));
@@ -137,6 +142,23 @@ describe('backup file', () => {
         ),
       RangeError,
     );
+  });
+
+  it('restores a version 2 file (without requests); refuses version 1 and 4 clearly', () => {
+    const v2 = { ...contents, records: contents.records.filter((r) => r.store !== REQUESTS_STORE) };
+    const file = encodeBackup(v2, seed, 2);
+    assert.equal(file[4], 2);
+    assert.deepEqual(openBackup(file, seed), v2);
+    assert.throws(() => encodeBackup(contents, seed, 2), RangeError, 'version 2 holds no requests');
+    for (const version of [1, 4]) {
+      const other = encodeBackup(contents, seed);
+      other[4] = version;
+      assert.throws(
+        () => openBackup(other, seed),
+        (e: unknown) =>
+          e instanceof AppApiError && e.code === 'BAD_BACKUP' && /another version/.test(e.message),
+      );
+    }
   });
 
   it('round-trips and opens only with the seed the vault yields', () => {

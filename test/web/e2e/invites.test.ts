@@ -1,0 +1,88 @@
+/**
+ * Invites in real Chromium with the real core: the invite on "My card" carries one one-time
+ * pre-key (invite version 3), the same one each time the card is shown; an invite older than
+ * 21 days is added after a plain warning, a fresh one without; a bare card link of the
+ * previous format is refused in words.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Address, AddressVersion } from '../../../src/kaspa/address.ts';
+import { Identity } from '../../../src/core/identity/identity.ts';
+import { ContactCard, Invite } from '../../../src/core/contact/card.ts';
+import { PreKeyRing } from '../../../src/core/session/prekeys.ts';
+import { UI, shot, startRealApp, type RealApp, type User } from './real-app.ts';
+
+const DAY_S = 86_400;
+
+/** The invite link of a new identity on the local network, issued `daysAgo` days ago. */
+function inviteFrom(name: string, daysAgo: number, format: 'invite' | 'bare card' = 'invite'): string {
+  const identity = Identity.generate();
+  const ring = PreKeyRing.create(Date.now());
+  const card = ContactCard.create(identity, {
+    displayName: name,
+    addresses: [new Address('kaspasim', AddressVersion.PubKey, identity.publicKey)],
+    preKey: ring.current(),
+    issuedAt: Math.floor(Date.now() / 1000) - daysAgo * DAY_S,
+  });
+  return format === 'invite' ? new Invite(card, ring.mintOneTime(Date.now(), 1)).toLink() : card.toLink();
+}
+
+describe('invites in Chromium with the real core', () => {
+  let app: RealApp;
+  let alice: User;
+
+  before(async () => {
+    app = await startRealApp();
+    alice = await app.newUser('Alice', 'alice-vault-password');
+  });
+
+  after(async () => {
+    await app?.close();
+  });
+
+  /** Pastes `link` into Add contact and continues to the preview. */
+  async function preview(link: string): Promise<void> {
+    const { page } = alice;
+    await page.getByRole('link', { name: 'Add contact' }).first().click();
+    await page.getByRole('textbox', { name: 'Invite link' }).fill(link);
+    await page.getByRole('button', { name: 'Continue' }).click();
+  }
+
+  it('the invite on My card carries one one-time pre-key, the same while it is unclaimed', async () => {
+    const code = (u: string): string => u.slice(u.indexOf('#/add/') + '#/add/'.length);
+    const shown = Invite.fromLink(code(alice.invite));
+    assert.equal(shown.oneTimeKeys.length, 1);
+    const { page } = alice;
+    await page.getByRole('link', { name: 'Add contact' }).first().click();
+    await page.getByRole('link', { name: 'My card' }).first().click();
+    await page.locator('svg.qr path').waitFor({ timeout: UI });
+    const again = await page.getByRole('textbox', { name: 'Invite link' }).inputValue();
+    assert.equal(again, alice.invite, 'showing the card again mints no new key');
+  });
+
+  it('an invite 30 days old is added after a plain warning; the user may proceed', async () => {
+    await preview(inviteFrom('Olga', 30));
+    const { page } = alice;
+    const warning = page.getByRole('note');
+    await warning.waitFor({ timeout: UI });
+    assert.equal(
+      await warning.textContent(),
+      'This invite is 30 days old; ask Olga for a fresh one if the first message is not answered.',
+    );
+    await shot(page, 'invites-01-old-invite');
+    await page.getByRole('button', { name: 'Add contact' }).click();
+    await page.locator('.conv-name', { hasText: 'Olga' }).waitFor({ timeout: UI });
+  });
+
+  it('a fresh invite shows no warning; a bare card link of the previous format is refused', async () => {
+    await preview(inviteFrom('Fred', 2));
+    const { page } = alice;
+    await page.getByRole('button', { name: 'Add contact' }).waitFor({ timeout: UI });
+    assert.equal(await page.getByRole('note').count(), 0);
+    await preview(inviteFrom('Bert', 0, 'bare card'));
+    await page
+      .getByText('This invite was made by another version of p2pComm. Ask for a new invite link.')
+      .waitFor({ timeout: UI });
+    assert.deepEqual(alice.problems, []);
+  });
+});
