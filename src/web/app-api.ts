@@ -151,8 +151,9 @@ export interface ChatMessage {
   readonly route?: DeliveryRoute;
   /**
    * True when the message went by secure delivery and its publication can be proven: the UI
-   * shows the "verified delivery" badge and offers the proof view. It proves the sender
-   * published, not that the recipient read it (NOTES §7).
+   * offers the proof view, and badges it "sent securely" until the recipient's signed receipt
+   * makes it "verified delivery". It proves the sender published, not that the recipient read
+   * it (NOTES §7).
    */
   readonly hasProof: boolean;
 }
@@ -234,6 +235,8 @@ export interface MessageRequestSummary {
 export interface InvitePreview {
   readonly displayName: string;
   readonly fingerprint: string;
+  /** Set when the invite is of a contact already added: the app opens that chat instead. */
+  readonly contactId?: ContactId;
 }
 
 /** Changes the UI reacts to; it re-reads what it shows (events carry no authority). */

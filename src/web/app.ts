@@ -98,7 +98,14 @@ export function mountApp(options: MountOptions): MountedApp {
       // A fresh text node after clearing makes screen readers repeat identical messages.
       setTimeout(() => (announcer.textContent = text), 30);
     },
+    flash(text) {
+      flash = { text };
+      shell?.setFlash(text);
+      ctx.announce(text);
+    },
   };
+  /** The flash note, and the route it was first shown on (it goes at the next route). */
+  let flash: { text: string; shownAt?: string } | undefined;
 
   let vault: VaultState = api.vaultState();
   let pendingWords: readonly string[] | undefined;
@@ -127,8 +134,26 @@ export function mountApp(options: MountOptions): MountedApp {
     }
   };
 
+  const afterRestore = (how: 'key' | 'backup'): void => {
+    // Until several devices share one history, a recovery key brings back who you are and
+    // nothing of what you had: said before (restoreView) and after, here.
+    if (how === 'key')
+      ctx.flash(
+        'Your identity is restored. Contacts and conversations do not come back with a recovery key: ' +
+          'add your contacts again, or import a backup file in Settings.',
+      );
+    ctx.navigate('#/chats');
+  };
+
   const render = (): void => {
     const route = parseRoute(location.hash);
+    if (flash !== undefined) {
+      if (flash.shownAt === undefined) flash.shownAt = location.hash;
+      else if (flash.shownAt !== location.hash) {
+        flash = undefined;
+        shell?.setFlash(undefined);
+      }
+    }
     if (vault.kind !== 'unlocked' || pendingWords !== undefined) {
       shell?.dispose();
       shell = undefined;
@@ -144,10 +169,7 @@ export function mountApp(options: MountOptions): MountedApp {
           page,
         );
       } else if (route.name === 'restore') {
-        show(
-          restoreView(ctx, vault.kind !== 'empty', () => ctx.navigate('#/chats')),
-          page,
-        );
+        show(restoreView(ctx, vault.kind !== 'empty', afterRestore), page);
       } else if (vault.kind === 'empty') {
         show(
           createIdentityView(ctx, (words) => {
@@ -172,7 +194,8 @@ export function mountApp(options: MountOptions): MountedApp {
       return;
     }
     if (shell === undefined) {
-      shell = createShell(ctx, vault.identity.displayName);
+      shell = createShell(ctx, vault.identity.displayName, () => (flash = undefined));
+      shell.setFlash(flash?.text);
       replaceChildren(root, notice, shell.el, announcer);
     }
     shell.setRoute(route);
@@ -203,7 +226,7 @@ export function mountApp(options: MountOptions): MountedApp {
         next = settingsView(ctx);
         break;
       case 'restore':
-        next = restoreView(ctx, true, () => ctx.navigate('#/chats'));
+        next = restoreView(ctx, true, afterRestore);
         break;
       case 'chats':
         next = {
@@ -270,13 +293,15 @@ interface Shell {
   readonly el: HTMLElement;
   readonly main: HTMLElement;
   setRoute(route: Route): void;
+  /** Shows the flash note, or hides it with undefined. */
+  setFlash(text: string | undefined): void;
   listFocus(): HTMLElement | null;
   onEvent(event: AppEvent): void;
   dispose(): void;
 }
 
 /** The unlocked layout: top bar, navigation, conversation list, main pane. */
-function createShell(ctx: ViewContext, displayName: string): Shell {
+function createShell(ctx: ViewContext, displayName: string, onDismissFlash: () => void): Shell {
   const list = createChatList();
   const unreadCount = h('span', {});
   const unreadBadge = h(
@@ -318,7 +343,7 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
       h('span', { class: 'prompt', 'aria-hidden': 'true' }, '>_'),
       h('span', { class: 'brand-name' }, 'p2pcomm'),
     ),
-    h('span', { class: 'me', title: 'Your name' }, displayName),
+    h('span', { class: 'me', title: 'Your name', dir: 'auto' }, displayName),
     netPill,
     lowPill,
     lockBtn,
@@ -330,7 +355,14 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
     e.preventDefault();
     main.querySelector<HTMLElement>('textarea, h2, h1')?.focus();
   });
-  const el = h('div', { class: 'shell' }, skip, top, nav, h('div', { class: 'body' }, side, main));
+  const flashText = h('span', {});
+  const dismiss = h('button', { type: 'button', class: 'link-btn' }, 'Dismiss');
+  const flashEl = h('p', { class: 'flash', role: 'status', hidden: true }, flashText, ' ', dismiss);
+  dismiss.addEventListener('click', () => {
+    flashEl.hidden = true;
+    onDismissFlash();
+  });
+  const el = h('div', { class: 'shell' }, skip, top, nav, flashEl, h('div', { class: 'body' }, side, main));
   let active: ContactId | undefined;
   let disposed = false;
 
@@ -382,6 +414,10 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
         else a.removeAttribute('aria-current');
       }
       refreshList();
+    },
+    setFlash(text) {
+      flashEl.hidden = text === undefined;
+      flashText.textContent = text ?? '';
     },
     listFocus() {
       return list.el.querySelector<HTMLElement>('a.chat-row') ?? null;

@@ -4,11 +4,10 @@
  * drains) with a timer, and holds nothing beyond the page's lifetime.
  *
  * It is not a vault: the password is kept in memory only to compare on unlock, and the
- * recovery words are real BIP-39 words from a random seed so the screens show the real shape.
+ * recovery key is a real one (25 words, core/identity) of a random seed so the screens show the real shape.
  */
-import { generateMnemonic, mnemonicToEntropy, validateMnemonic } from '@scure/bip39';
-import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { decodeRecoveryKey, encodeRecoveryKey } from '../core/identity/recovery-key.ts';
 import { bytesToHex, bytesToUtf8, randomBytes, utf8ToBytes } from '../util/bytes.ts';
 import { notificationValue } from '../core/delivery/chain-tx.ts';
 import type { Ed25519PublicKey } from '../core/identity/keys.ts';
@@ -161,6 +160,7 @@ export class FakeApi implements AppApi {
   #spendable: bigint;
   #locked = 0n;
   #p2pOnly = false;
+  #network: NetworkState = 'online';
   #settings: AppSettings = {
     network: 'local',
     nodeUrls: [DEFAULT_NODE_URL.local],
@@ -192,13 +192,10 @@ export class FakeApi implements AppApi {
       throw new AppApiError('IDENTITY_EXISTS', 'An identity already exists here');
     const name = checkName(displayName);
     checkPassword(password);
-    const words = generateMnemonic(wordlist, 256);
-    this.#identity = {
-      displayName: name,
-      fingerprint: fingerprintOf(mnemonicToEntropy(words, wordlist)),
-      password,
-      words,
-    };
+    // The real recovery key's shape: 25 words, the last a check word (core/identity).
+    const seed = randomBytes(32);
+    const words = encodeRecoveryKey(seed);
+    this.#identity = { displayName: name, fingerprint: fingerprintOf(seed), password, words };
     this.#unlocked = true;
     this.#emitVault();
     return Promise.resolve({ identity: this.#summary(), recoveryWords: words.split(' ') });
@@ -231,17 +228,19 @@ export class FakeApi implements AppApi {
   }
 
   async restore(recoveryWords: string, displayName: string, newPassword: string): Promise<IdentitySummary> {
-    const words = recoveryWords.trim().toLowerCase().split(/\s+/).join(' ');
-    if (!validateMnemonic(words, wordlist)) {
-      throw new AppApiError('BAD_RECOVERY_KEY', 'These words are not a valid recovery key');
+    let seed: Uint8Array;
+    try {
+      seed = decodeRecoveryKey(recoveryWords);
+    } catch (cause) {
+      throw new AppApiError('BAD_RECOVERY_KEY', 'These words are not a valid recovery key', { cause });
     }
     const name = checkName(displayName);
     checkPassword(newPassword);
     this.#identity = {
       displayName: name,
-      fingerprint: fingerprintOf(mnemonicToEntropy(words, wordlist)),
+      fingerprint: fingerprintOf(seed),
       password: newPassword,
-      words,
+      words: encodeRecoveryKey(seed),
     };
     this.#unlocked = true;
     this.#emitVault();
@@ -262,7 +261,9 @@ export class FakeApi implements AppApi {
   }
 
   async previewInvite(code: string): Promise<InvitePreview> {
-    return Promise.resolve(this.#decodeInvite(code));
+    const preview = this.#decodeInvite(code);
+    const known = [...this.#contacts.values()].find((c) => c.fingerprint === preview.fingerprint);
+    return Promise.resolve(known === undefined ? preview : { ...preview, contactId: known.id });
   }
 
   async addContact(code: string): Promise<ContactSummary> {
@@ -473,8 +474,8 @@ export class FakeApi implements AppApi {
   }
 
   networkState(): NetworkState {
-    // The fake has no network to lose.
-    return 'online';
+    // The fake has no network to lose; `setNetworkState` plays losing it.
+    return this.#network;
   }
 
   async exportBackup(): Promise<Uint8Array> {
@@ -559,6 +560,13 @@ export class FakeApi implements AppApi {
       messages.shift();
     this.#emit({ type: 'requests' });
     return entry[0];
+  }
+
+  /** Simulates this device reaching the network or not (demos and tests). */
+  setNetworkState(state: NetworkState): void {
+    if (this.#network === state) return;
+    this.#network = state;
+    this.#emit({ type: 'network', state });
   }
 
   /** Simulates a contact going online, connecting or offline (demos and tests). */
@@ -788,12 +796,12 @@ export class FakeApi implements AppApi {
   }
 
   #seed(extra: number): void {
-    const words = generateMnemonic(wordlist, 256);
+    const seed = randomBytes(32);
     this.#identity = {
       displayName: 'Ada',
-      fingerprint: fingerprintOf(mnemonicToEntropy(words, wordlist)),
+      fingerprint: fingerprintOf(seed),
       password: 'correct horse battery',
-      words,
+      words: encodeRecoveryKey(seed),
     };
     this.#unlocked = true;
     const fp = (): string => fingerprintOf(randomBytes(16));

@@ -467,7 +467,9 @@ export class RealApi implements AppApi {
 
   async previewInvite(code: string): Promise<InvitePreview> {
     const card = this.#decodeInvite(code);
-    return { displayName: this.#nameOf(card), fingerprint: fingerprint(card.peerId) };
+    const preview = { displayName: this.#nameOf(card), fingerprint: fingerprint(card.peerId) };
+    const id = contactIdOf(card.peerId) as ContactId;
+    return this.#session?.cards.has(id) === true ? { ...preview, contactId: id } : preview;
   }
 
   async addContact(code: string): Promise<ContactSummary> {

@@ -61,10 +61,7 @@ export function createChatList(): ChatList {
         list,
         ...rows.map((row) => {
           const c = row.contact;
-          const preview =
-            row.last === undefined
-              ? 'No messages yet'
-              : `${row.last.outgoing ? 'You: ' : ''}${row.last.text}`;
+          const text = row.last === undefined ? 'No messages yet' : row.last.text;
           const unread =
             row.unread > 0
               ? h('span', { class: 'unread' }, String(row.unread), h('span', { class: 'sr-only' }, ' unread'))
@@ -84,12 +81,14 @@ export function createChatList(): ChatList {
             h(
               'span',
               { class: 'chat-main' },
-              h('span', { class: 'chat-name' }, c.displayName),
+              // dir="auto": a right-to-left name or text reads as such (the contact's own words).
+              h('span', { class: 'chat-name', dir: 'auto' }, c.displayName),
               h('span', { class: 'sr-only' }, `, ${connectionWords(c.connection)}, `),
               h(
                 'span',
                 { class: 'chat-preview' },
-                preview.length > 80 ? `${preview.slice(0, 80)}...` : preview,
+                row.last?.outgoing === true ? 'You: ' : null,
+                h('bdi', { dir: 'auto' }, text.length > 80 ? `${text.slice(0, 80)}...` : text),
               ),
             ),
             h(

@@ -12,11 +12,13 @@ import {
   type ContactSummary,
   type MessageId,
 } from '../app-api.ts';
-import { errorText, h } from '../dom.ts';
+import { errorText, h, uid } from '../dom.ts';
 import {
-  connectionWords,
   formatClock,
   formatFull,
+  headerWords,
+  lengthWords,
+  secureBadgeWords,
   statusTicks,
   statusWords,
   waitingWords,
@@ -31,7 +33,8 @@ const LONG_PRESS_MS = 500;
 
 /** Mounts the conversation with contact `id`. */
 export function conversationView(ctx: ViewContext, id: ContactId): View {
-  const name = h('h2', { class: 'conv-name' }, '');
+  // Names and texts are the contacts' own: dir="auto" lets right-to-left ones read as such.
+  const name = h('h2', { class: 'conv-name', dir: 'auto' }, '');
   const fingerprint = h('p', { class: 'conv-fp' });
   // The verified mark links to the contact's page, where the safety number is compared.
   const mark = h('a', { href: `#/contact/${encodeURIComponent(id)}`, class: 'verified-mark' });
@@ -54,15 +57,29 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     'aria-label': 'Messages',
     tabindex: 0,
   });
+  // No maxlength: it would cut a pasted text silently. A text over the limit stays whole in
+  // the composer, counted and refused until shortened.
   const input = h('textarea', {
     class: 'composer-input',
     rows: 1,
-    maxlength: MAX_MESSAGE_LENGTH,
+    dir: 'auto',
     placeholder: 'Write a message',
     'aria-label': 'Message',
     autocomplete: 'off',
   });
   const sendError = h('p', { class: 'field-error', role: 'alert' });
+  const counter = h('p', { class: 'counter hint', id: uid('count'), 'aria-live': 'polite', hidden: true });
+  input.setAttribute('aria-describedby', counter.id);
+  const emptyNote = h(
+    'div',
+    { class: 'conv-empty', hidden: true },
+    h('p', {}, 'No messages yet.'),
+    h(
+      'p',
+      { class: 'hint' },
+      'Say hello: messages are end-to-end encrypted, and reach them even while they are offline.',
+    ),
+  );
   const waitNote = h('p', { class: 'wait-note hint', role: 'status', hidden: true });
   const sendBtn = h('button', { type: 'submit', class: 'btn primary' }, 'Send');
   const composer = h('form', { class: 'composer' }, input, sendBtn);
@@ -71,8 +88,10 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     { class: 'conv', 'aria-label': 'Conversation' },
     header,
     keyWarning,
+    emptyNote,
     log,
     waitNote,
+    counter,
     sendError,
     composer,
   );
@@ -80,6 +99,10 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
   let contact: ContactSummary | undefined;
   let p2pOnly = false;
   let disposed = false;
+  let loaded = false;
+
+  /** This device reaches neither the network nor (then) the contact: the header says so. */
+  const youOffline = (): boolean => ctx.api.networkState() === 'unreachable' || !navigator.onLine;
 
   const renderHeader = (): void => {
     if (contact === undefined) return;
@@ -96,7 +119,10 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     } else {
       showWarning(keyWarningWords(c));
     }
-    conn.textContent = connectionWords(contact.connection, p2pOnly);
+    conn.textContent = headerWords(contact.connection, contact.displayName, {
+      youOffline: youOffline(),
+      p2pOnly,
+    });
     conn.className = `conn ${contact.connection}`;
     renderWaiting();
   };
@@ -139,7 +165,7 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
       'div',
       { class: 'meta' },
       ...actions,
-      m.hasProof ? h('span', { class: 'badge' }, 'verified delivery') : null,
+      m.hasProof ? h('span', { class: 'badge' }, secureBadgeWords(m)) : null,
       h(
         'time',
         { datetime: new Date(m.sentAt).toISOString(), title: formatFull(m.sentAt) },
@@ -162,7 +188,7 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
       },
       // Who wrote it, for screen readers; the text itself is read as content, never as a label.
       h('span', { class: 'sr-only' }, `${m.outgoing ? 'You' : (contact?.displayName ?? 'Contact')}: `),
-      h('p', { class: 'text' }, m.text),
+      h('p', { class: 'text', dir: 'auto' }, m.text),
       meta,
     );
     return li;
@@ -201,21 +227,45 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
   for (const type of ['pointerup', 'pointercancel', 'pointermove'] as const) {
     log.addEventListener(type, () => clearTimeout(pressTimer));
   }
+  const renderEmpty = (): void => {
+    emptyNote.hidden = !loaded || history.all().length > 0;
+  };
+  /** Counts near the limit and marks a draft over it; true when the draft may be sent. */
+  const renderCounter = (): boolean => {
+    const words = lengthWords(input.value.length, MAX_MESSAGE_LENGTH);
+    counter.hidden = words === undefined;
+    counter.textContent = words?.text ?? '';
+    counter.classList.toggle('over', words?.over === true);
+    if (words?.over === true) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+    return words?.over !== true;
+  };
+  input.addEventListener('input', () => {
+    if (renderCounter()) sendError.textContent = '';
+  });
   const submit = (): void => {
     const text = input.value;
     if (text.trim() === '') return;
+    if (!renderCounter()) {
+      // Refused here, whole: the engine would refuse it too (MESSAGE_TOO_LONG).
+      sendError.textContent = `Not sent: a message holds at most ${MAX_MESSAGE_LENGTH.toLocaleString('en-US')} characters.`;
+      return;
+    }
     sendError.textContent = '';
     input.value = '';
+    renderCounter();
     ctx.api.send(id, text).then(
       (m) => {
         // Writing brings the newest into view, wherever the reader was in the history.
         if (!history.showsNewest) history.showNewest();
         history.put(m);
         renderWaiting();
+        renderEmpty();
         log.scrollTop = log.scrollHeight;
       },
       (err: unknown) => {
         input.value = text;
+        renderCounter();
         sendError.textContent = err instanceof AppApiError ? err.message : errorText(err);
       },
     );
@@ -254,6 +304,8 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
       const early = history.all().filter((m) => !list.some((x) => x.id === m.id));
       history.reset(list);
       for (const m of early) history.put(m);
+      loaded = true;
+      renderEmpty();
       log.scrollTop = log.scrollHeight;
       markReadIfVisible();
     } catch (err) {
@@ -266,6 +318,9 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
   void load();
   const onVisible = (): void => markReadIfVisible();
   document.addEventListener('visibilitychange', onVisible);
+  const onReach = (): void => renderHeader();
+  window.addEventListener('online', onReach);
+  window.addEventListener('offline', onReach);
 
   return {
     el,
@@ -285,6 +340,9 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
           ctx.announce(shown ? `${from}: ${m.text}` : `New message from ${from}`);
         }
         renderWaiting();
+        renderEmpty();
+      } else if (event.type === 'network') {
+        renderHeader();
       } else if (event.type === 'connection' && event.contactId === id && contact !== undefined) {
         contact = { ...contact, connection: event.state };
         renderHeader();
@@ -307,6 +365,8 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
       disposed = true;
       clearTimeout(pressTimer);
       document.removeEventListener('visibilitychange', onVisible);
+      window.removeEventListener('online', onReach);
+      window.removeEventListener('offline', onReach);
     },
   };
 }
