@@ -357,7 +357,8 @@ function createShell(ctx: ViewContext, displayName: string, onDismissFlash: () =
   });
   const flashText = h('span', {});
   const dismiss = h('button', { type: 'button', class: 'link-btn' }, 'Dismiss');
-  const flashEl = h('p', { class: 'flash', role: 'status', hidden: true }, flashText, ' ', dismiss);
+  // Not a live region itself: `flash` announces it once through the app's status line.
+  const flashEl = h('p', { class: 'flash', hidden: true }, flashText, ' ', dismiss);
   dismiss.addEventListener('click', () => {
     flashEl.hidden = true;
     onDismissFlash();

@@ -231,7 +231,7 @@ describe('p2pComm end to end in Chromium on a local network', () => {
     await page.getByLabel('Repeat password').fill('alice-new-device');
     await page.getByRole('button', { name: 'Restore identity' }).click();
     await page
-      .getByText('Contacts and conversations do not come back with a recovery key')
+      .locator('.flash', { hasText: 'Contacts and conversations do not come back with a recovery key' })
       .waitFor({ timeout: UI });
     await page.getByRole('link', { name: 'My card' }).first().click({ timeout: UI });
     await page.getByRole('heading', { name: 'My card' }).waitFor({ timeout: UI });
