@@ -89,8 +89,13 @@ export type NetworkState = 'online' | 'connecting' | 'unreachable';
 /** A contact as shown in lists and headers. */
 export interface ContactSummary {
   readonly id: ContactId;
-  /** Name from the contact's card; untrusted text, always rendered as text. */
+  /**
+   * The name the user gave the contact on this device, else the one from the contact's card;
+   * untrusted text, always rendered as text.
+   */
   readonly displayName: string;
+  /** The name on the contact's card, set when the user renamed the contact (shown beside). */
+  readonly cardName?: string;
   /** Short label of the contact's identity key (not for comparing: see `safetyNumber`). */
   readonly fingerprint: string;
   readonly connection: ConnectionState;
@@ -117,9 +122,31 @@ export interface SafetyNumberView {
   readonly scanCode: string;
 }
 
+/**
+ * What the user set on a conversation, on this device only and never sent (stored sealed:
+ * docs/protocol.md "Conversation flags record").
+ */
+export interface ConversationFlags {
+  /** Listed first. */
+  readonly pinned: boolean;
+  /** No notification and no count in the title for its messages; unread still counted in it. */
+  readonly muted: boolean;
+  /** Listed apart, under "Archived"; a new message does not bring it back. */
+  readonly archived: boolean;
+  /** The user's own name for the contact, shown instead of the card's. */
+  readonly nickname?: string;
+}
+
+/** A change to `ConversationFlags`; a nickname of null or "" goes back to the card's name. */
+export type ConversationFlagsPatch = Partial<Omit<ConversationFlags, 'nickname'>> & {
+  readonly nickname?: string | null;
+};
+
 /** One row of the conversation list. */
 export interface ConversationSummary {
   readonly contact: ContactSummary;
+  /** This device's flags of the conversation (absent: none set). */
+  readonly flags?: ConversationFlags;
   /** Newest message, if any. */
   readonly last?: { readonly text: string; readonly at: number; readonly outgoing: boolean };
   /** Incoming messages not yet shown to the user. */
@@ -297,8 +324,14 @@ export interface AppApi {
   /** Adds the contact an invite code describes (idempotent). Rejects like `previewInvite`. */
   addContact(code: string): Promise<ContactSummary>;
 
-  /** Conversations, newest activity first. */
+  /** Conversations, pinned first, then newest activity first (archived ones included). */
   conversations(): Promise<readonly ConversationSummary[]>;
+  /**
+   * Pins, mutes, archives or renames a conversation on this device (stored sealed, never
+   * sent); resolves with the flags now set and emits `conversations`. Rejects UNKNOWN_CONTACT,
+   * BAD_NAME for a name over 64 characters.
+   */
+  setConversationFlags(id: ContactId, patch: ConversationFlagsPatch): Promise<ConversationFlags>;
   /** Message requests waiting for Accept, Block or Delete, newest activity first. */
   messageRequests(): Promise<readonly MessageRequestSummary[]>;
   /**

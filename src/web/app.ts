@@ -372,7 +372,8 @@ function createShell(ctx: ViewContext, displayName: string, onDismissFlash: () =
       (rows) => {
         if (disposed) return;
         list.update(rows, active);
-        const total = rows.reduce((n, r) => n + r.unread, 0);
+        // Muted conversations keep their own count but add nothing to the tab's.
+        const total = rows.reduce((n, r) => n + (r.flags?.muted === true ? 0 : r.unread), 0);
         unreadBadge.hidden = total === 0;
         unreadCount.textContent = String(total);
       },

@@ -13,6 +13,7 @@ import { notificationValue } from '../core/delivery/chain-tx.ts';
 import type { Ed25519PublicKey } from '../core/identity/keys.ts';
 import { SafetyNumber, SafetyNumberError } from '../core/safety/safety-number.ts';
 import { sameName, trustView, type TrustRecord } from './engine/trust.ts';
+import { NO_FLAGS, conversationRank, patchFlags } from './conversation-flags.ts';
 import {
   MAX_MESSAGES_PER_REQUEST,
   MAX_PENDING_REQUESTS,
@@ -32,6 +33,8 @@ import {
   type ConnectionState,
   type ContactId,
   type ContactSummary,
+  type ConversationFlags,
+  type ConversationFlagsPatch,
   type ConversationSummary,
   type CreatedIdentity,
   type DeliveryBalance,
@@ -148,6 +151,7 @@ export class FakeApi implements AppApi {
   #unlocked = false;
   readonly #contacts = new Map<ContactId, Contact>();
   readonly #trust = new Map<ContactId, TrustRecord>();
+  readonly #flags = new Map<ContactId, ConversationFlags>();
   readonly #messages = new Map<ContactId, StoredMessage[]>();
   readonly #byId = new Map<MessageId, StoredMessage>();
   /** Message requests, oldest first, as the real engine bounds them (core/requests). */
@@ -319,13 +323,27 @@ export class FakeApi implements AppApi {
     this.#requireUnlocked();
     const rows = [...this.#contacts.values()].map((c): ConversationSummary => {
       const last = this.#messages.get(c.id)?.at(-1);
-      const summary = { contact: this.#contactSummary(c), unread: c.unread };
+      const flags = this.#flags.get(c.id);
+      const summary = {
+        contact: this.#contactSummary(c),
+        unread: c.unread,
+        ...(flags !== undefined && { flags }),
+      };
       return last === undefined
         ? summary
         : { ...summary, last: { text: last.text, at: last.sentAt, outgoing: last.outgoing } };
     });
-    rows.sort((a, b) => (b.last?.at ?? 0) - (a.last?.at ?? 0));
+    rows.sort(conversationRank);
     return Promise.resolve(rows);
+  }
+
+  async setConversationFlags(id: ContactId, patch: ConversationFlagsPatch): Promise<ConversationFlags> {
+    this.#requireUnlocked();
+    this.#requireContact(id);
+    const next = patchFlags(this.#flags.get(id) ?? NO_FLAGS, patch);
+    this.#flags.set(id, next);
+    this.#emit({ type: 'conversations' });
+    return Promise.resolve(next);
   }
 
   async messageRequests(): Promise<readonly MessageRequestSummary[]> {
@@ -748,9 +766,11 @@ export class FakeApi implements AppApi {
   }
 
   #contactSummary(c: Contact): ContactSummary {
+    const nickname = this.#flags.get(c.id)?.nickname;
     return {
       id: c.id,
-      displayName: c.displayName,
+      displayName: nickname ?? c.displayName,
+      ...(nickname !== undefined && { cardName: c.displayName }),
       fingerprint: c.fingerprint,
       connection: c.connection,
       ...trustView(this.#trust.get(c.id), c.identityKey),

@@ -53,6 +53,8 @@ import {
   type ChatMessage,
   type ContactId,
   type ContactSummary,
+  type ConversationFlags,
+  type ConversationFlagsPatch,
   type ConversationSummary,
   type CreatedIdentity,
   type DeliveryBalance,
@@ -86,6 +88,15 @@ import {
 import { ProfileInstance, type InstanceMessage } from './instance.ts';
 import { encodeTrust, loadTrust, sameName, trustKey, trustView, type TrustRecord } from './trust.ts';
 import { chatMessage, conversationOrder, deliveryBalance } from './view.ts';
+import {
+  NO_FLAGS,
+  conversationRank,
+  encodeFlags,
+  flagsKey,
+  isDefaultFlags,
+  loadFlags,
+  patchFlags,
+} from '../conversation-flags.ts';
 
 /** How the real API is set up (main.ts passes what the page URL and build say). */
 export interface RealApiOptions {
@@ -115,6 +126,8 @@ interface Session {
   readonly cards: Map<ContactId, ContactCard>;
   /** Verified marks and key warnings by contact (trust.ts), as stored. */
   readonly trust: Map<ContactId, TrustRecord>;
+  /** Pinned, muted, archived, renamed, by conversation (conversation-flags.ts), as stored. */
+  readonly flags: Map<ContactId, ConversationFlags>;
   /** Sessions and the contact directory (the engine's session port). */
   readonly port: EnvelopeSessions;
   /** First messages from strangers, waiting for Accept, Block or Delete. */
@@ -549,12 +562,25 @@ export class RealApi implements AppApi {
         const unread = all.filter((m) => m.direction === 'in' && !m.read).length;
         const last = all.at(-1);
         const contact = this.#contactSummary(s, id);
-        if (last === undefined) return { contact, unread };
+        const flags = s.flags.get(id);
+        const row = flags === undefined ? { contact, unread } : { contact, unread, flags };
+        if (last === undefined) return row;
         const view = history.view(last);
-        return { contact, unread, last: { text: view.text, at: view.sentAt, outgoing: view.outgoing } };
+        return { ...row, last: { text: view.text, at: view.sentAt, outgoing: view.outgoing } };
       }),
     );
-    return rows.sort((a, b) => (b.last?.at ?? 0) - (a.last?.at ?? 0));
+    return rows.sort(conversationRank);
+  }
+
+  async setConversationFlags(id: ContactId, patch: ConversationFlagsPatch): Promise<ConversationFlags> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    const next = patchFlags(s.flags.get(id) ?? NO_FLAGS, patch);
+    if (isDefaultFlags(next)) await s.db.delete(STATE_STORE, flagsKey(id));
+    else await s.db.put(STATE_STORE, flagsKey(id), encodeFlags(next));
+    s.flags.set(id, next);
+    this.#emit({ type: 'conversations' });
+    return next;
   }
 
   async messageRequests(): Promise<readonly MessageRequestSummary[]> {
@@ -916,6 +942,7 @@ export class RealApi implements AppApi {
       db,
       cards,
       trust: await loadTrust(db, STATE_STORE),
+      flags: await loadFlags(db, STATE_STORE),
       port,
       requests,
       sessions,
@@ -1247,7 +1274,8 @@ export class RealApi implements AppApi {
     if (card === undefined) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
     return {
       id,
-      displayName: this.#nameOf(card),
+      displayName: s.flags.get(id)?.nickname ?? this.#nameOf(card),
+      ...(s.flags.get(id)?.nickname !== undefined && { cardName: this.#nameOf(card) }),
       fingerprint: fingerprint(card.peerId),
       connection: s.running?.engine.connection(id) ?? 'offline',
       ...trustView(s.trust.get(id), card.identityKey),

@@ -1,6 +1,8 @@
 /**
  * The conversation list: names, last message, unread counts, connection dots, and above them
- * the "Message requests" entry with its count while any wait.
+ * the "Message requests" entry with its count while any wait. Pinned conversations come first
+ * (the engine's order) and are marked, muted ones are marked, and archived ones are listed
+ * apart under "Archived", folded until opened.
  */
 import type { ContactId, ConversationSummary } from '../app-api.ts';
 import { h, replaceChildren } from '../dom.ts';
@@ -40,6 +42,21 @@ export function createChatList(): ChatList {
       h('a', { href: '#/share', class: 'btn' }, 'Share my card'),
     ),
   );
+  const archivedList = h('ul', { class: 'chat-list', 'aria-label': 'Archived conversations' });
+  const archivedCount = h('span', {});
+  const archivedToggle = h(
+    'button',
+    { type: 'button', class: 'link-btn archived-toggle', 'aria-expanded': 'false' },
+    'Archived (',
+    archivedCount,
+    ')',
+  );
+  const archived = h('div', { class: 'archived', hidden: true }, archivedToggle, archivedList);
+  archivedList.hidden = true;
+  archivedToggle.addEventListener('click', () => {
+    archivedList.hidden = !archivedList.hidden;
+    archivedToggle.setAttribute('aria-expanded', String(!archivedList.hidden));
+  });
   const el = h(
     'nav',
     { class: 'chats', 'aria-label': 'Conversations' },
@@ -47,6 +64,7 @@ export function createChatList(): ChatList {
     requests,
     list,
     empty,
+    archived,
   );
 
   return {
@@ -55,54 +73,74 @@ export function createChatList(): ChatList {
       requests.hidden = count === 0;
       requestCount.textContent = String(count);
     },
-    update(rows, active) {
-      empty.hidden = rows.length > 0;
-      replaceChildren(
-        list,
-        ...rows.map((row) => {
-          const c = row.contact;
-          const text = row.last === undefined ? 'No messages yet' : row.last.text;
-          const unread =
-            row.unread > 0
-              ? h('span', { class: 'unread' }, String(row.unread), h('span', { class: 'sr-only' }, ' unread'))
-              : null;
-          const link = h(
-            'a',
-            {
-              href: `#/chat/${encodeURIComponent(c.id)}`,
-              class: `chat-row${c.id === active ? ' active' : ''}`,
-              'aria-current': c.id === active ? 'page' : undefined,
-            },
-            h('span', {
-              class: `dot ${c.connection}`,
-              title: connectionWords(c.connection),
-              'aria-hidden': 'true',
-            }),
-            h(
-              'span',
-              { class: 'chat-main' },
-              // dir="auto": a right-to-left name or text reads as such (the contact's own words).
-              h('span', { class: 'chat-name', dir: 'auto' }, c.displayName),
-              h('span', { class: 'sr-only' }, `, ${connectionWords(c.connection)}, `),
-              h(
-                'span',
-                { class: 'chat-preview' },
-                row.last?.outgoing === true ? 'You: ' : null,
-                h('bdi', { dir: 'auto' }, text.length > 80 ? `${text.slice(0, 80)}...` : text),
-              ),
-            ),
-            h(
-              'span',
-              { class: 'chat-side' },
-              row.last === undefined
-                ? null
-                : h('time', { datetime: new Date(row.last.at).toISOString() }, formatWhen(row.last.at)),
-              unread,
-            ),
-          );
-          return h('li', {}, link);
-        }),
-      );
+    update(all, active) {
+      const rows = all.filter((r) => r.flags?.archived !== true);
+      const stored = all.filter((r) => r.flags?.archived === true);
+      empty.hidden = all.length > 0;
+      archived.hidden = stored.length === 0;
+      archivedCount.textContent = String(stored.length);
+      replaceChildren(archivedList, ...stored.map((row) => rowItem(row, active)));
+      replaceChildren(list, ...rows.map((row) => rowItem(row, active)));
     },
   };
+}
+
+/** One conversation row. */
+function rowItem(row: ConversationSummary, active: ContactId | undefined): HTMLLIElement {
+  const c = row.contact;
+  const text = row.last === undefined ? 'No messages yet' : row.last.text;
+  const muted = row.flags?.muted === true;
+  const unread =
+    row.unread > 0
+      ? h(
+          'span',
+          { class: `unread${muted ? ' muted' : ''}` },
+          String(row.unread),
+          h('span', { class: 'sr-only' }, ' unread'),
+        )
+      : null;
+  const marks = [
+    row.flags?.pinned === true ? h('span', { class: 'mark pinned', title: 'Pinned' }, 'pinned') : null,
+    muted ? h('span', { class: 'mark muted', title: 'Muted' }, 'muted') : null,
+  ];
+  const link = h(
+    'a',
+    {
+      href: `#/chat/${encodeURIComponent(c.id)}`,
+      class: `chat-row${c.id === active ? ' active' : ''}`,
+      'aria-current': c.id === active ? 'page' : undefined,
+    },
+    h('span', {
+      class: `dot ${c.connection}`,
+      title: connectionWords(c.connection),
+      'aria-hidden': 'true',
+    }),
+    h(
+      'span',
+      { class: 'chat-main' },
+      h(
+        'span',
+        { class: 'chat-title' },
+        // dir="auto": a right-to-left name or text reads as such (the contact's own words).
+        h('span', { class: 'chat-name', dir: 'auto' }, c.displayName),
+        ...marks,
+      ),
+      h('span', { class: 'sr-only' }, `, ${connectionWords(c.connection)}, `),
+      h(
+        'span',
+        { class: 'chat-preview' },
+        row.last?.outgoing === true ? 'You: ' : null,
+        h('bdi', { dir: 'auto' }, text.length > 80 ? `${text.slice(0, 80)}...` : text),
+      ),
+    ),
+    h(
+      'span',
+      { class: 'chat-side' },
+      row.last === undefined
+        ? null
+        : h('time', { datetime: new Date(row.last.at).toISOString() }, formatWhen(row.last.at)),
+      unread,
+    ),
+  );
+  return h('li', {}, link);
 }

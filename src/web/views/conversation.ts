@@ -10,8 +10,11 @@ import {
   type ChatMessage,
   type ContactId,
   type ContactSummary,
+  type ConversationFlags,
+  type ConversationFlagsPatch,
   type MessageId,
 } from '../app-api.ts';
+import { MAX_NICKNAME_LENGTH, NO_FLAGS } from '../conversation-flags.ts';
 import { errorText, h, uid } from '../dom.ts';
 import {
   formatClock,
@@ -39,12 +42,48 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
   // The verified mark links to the contact's page, where the safety number is compared.
   const mark = h('a', { href: `#/contact/${encodeURIComponent(id)}`, class: 'verified-mark' });
   const conn = h('p', { class: 'conn', role: 'status' });
+  // This device's own choices for the conversation (never sent): toggle buttons and rename.
+  const toggles = (['pinned', 'muted', 'archived'] as const).map((flag) => {
+    const b = h(
+      'button',
+      { type: 'button', class: 'link-btn', 'aria-pressed': 'false', 'data-flag': flag },
+      { pinned: 'pin', muted: 'mute', archived: 'archive' }[flag],
+    );
+    b.addEventListener('click', () => setFlags({ [flag]: b.getAttribute('aria-pressed') !== 'true' }));
+    return b;
+  });
+  const renameBtn = h('button', { type: 'button', class: 'link-btn' }, 'rename');
+  const tools = h(
+    'div',
+    { class: 'conv-tools', role: 'group', 'aria-label': 'Conversation' },
+    ...toggles,
+    renameBtn,
+  );
+  const renameInput = h('input', {
+    type: 'text',
+    autocomplete: 'off',
+    dir: 'auto',
+    maxlength: MAX_NICKNAME_LENGTH,
+    'aria-label': 'Name for this contact',
+  });
+  const renameHint = h('p', { class: 'hint' });
+  const renameError = h('p', { class: 'field-error', role: 'alert' });
+  const renameCancel = h('button', { type: 'button', class: 'btn' }, 'Cancel');
+  const renameForm = h(
+    'form',
+    { class: 'rename', hidden: true, novalidate: true },
+    renameInput,
+    h('button', { type: 'submit', class: 'btn primary' }, 'Save name'),
+    renameCancel,
+    renameHint,
+    renameError,
+  );
   const header = h(
     'header',
     { class: 'conv-head' },
     h('a', { href: '#/chats', class: 'back', 'aria-label': 'Back to chats' }, '<'),
     h('div', { class: 'conv-title' }, name, fingerprint, mark),
-    conn,
+    h('div', { class: 'conv-side' }, conn, tools),
   );
   const keyWarning = h('p', { class: 'key-warning', role: 'alert', hidden: true });
   // Not a live region itself: the rendered window re-inserts rows as it moves and rows are
@@ -87,6 +126,7 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     'section',
     { class: 'conv', 'aria-label': 'Conversation' },
     header,
+    renameForm,
     keyWarning,
     emptyNote,
     log,
@@ -97,6 +137,7 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
   );
 
   let contact: ContactSummary | undefined;
+  let flags: ConversationFlags = NO_FLAGS;
   let p2pOnly = false;
   let disposed = false;
   let loaded = false;
@@ -124,8 +165,53 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
       p2pOnly,
     });
     conn.className = `conn ${contact.connection}`;
+    for (const b of toggles)
+      b.setAttribute('aria-pressed', String(flags[b.dataset['flag'] as 'pinned'] === true));
+    renameHint.textContent =
+      contact.cardName === undefined
+        ? 'Only on this device; they are not told.'
+        : `Only on this device; the name on their card is "${contact.cardName}". Empty goes back to it.`;
     renderWaiting();
   };
+
+  const setFlags = (patch: ConversationFlagsPatch): void => {
+    ctx.api.setConversationFlags(id, patch).then(
+      (f) => {
+        flags = f;
+        renderHeader();
+      },
+      (err: unknown) => ctx.announce(errorText(err)),
+    );
+  };
+  /** Reads this conversation's flags (they come with the conversation list). */
+  const loadFlags = async (): Promise<void> => {
+    const row = (await ctx.api.conversations()).find((r) => r.contact.id === id);
+    flags = row?.flags ?? NO_FLAGS;
+  };
+  renameBtn.addEventListener('click', () => {
+    renameForm.hidden = false;
+    renameError.textContent = '';
+    renameInput.value = contact?.cardName === undefined ? '' : (contact?.displayName ?? '');
+    renameInput.placeholder = contact?.cardName ?? contact?.displayName ?? '';
+    renameInput.focus();
+  });
+  renameCancel.addEventListener('click', () => {
+    renameForm.hidden = true;
+    renameBtn.focus();
+  });
+  renameForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    ctx.api.setConversationFlags(id, { nickname: renameInput.value }).then(
+      async (f) => {
+        flags = f;
+        contact = await ctx.api.contact(id);
+        renameForm.hidden = true;
+        renderHeader();
+        renameBtn.focus();
+      },
+      (err: unknown) => (renameError.textContent = errorText(err)),
+    );
+  });
 
   const showWarning = (words: string | undefined): void => {
     keyWarning.hidden = words === undefined;
@@ -295,7 +381,7 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
         },
         () => undefined,
       );
-      const [c, list] = await Promise.all([ctx.api.contact(id), ctx.api.messages(id)]);
+      const [c, list] = await Promise.all([ctx.api.contact(id), ctx.api.messages(id), loadFlags()]);
       if (disposed) return;
       contact = c;
       renderHeader();
@@ -351,8 +437,8 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
         renderHeader();
       } else if (event.type === 'conversations' && contact !== undefined) {
         // The verified mark or a key warning may have changed.
-        ctx.api.contact(id).then(
-          (c) => {
+        Promise.all([ctx.api.contact(id), loadFlags()]).then(
+          ([c]) => {
             if (disposed) return;
             contact = c;
             renderHeader();
