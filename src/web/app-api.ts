@@ -31,7 +31,8 @@ export type AppApiErrorCode =
   | 'UNKNOWN_MESSAGE'
   | 'EMPTY_MESSAGE'
   | 'MESSAGE_TOO_LONG'
-  | 'BAD_SAFETY_CODE';
+  | 'BAD_SAFETY_CODE'
+  | 'BAD_QUERY';
 
 /** Typed refusal of an `AppApi` call (bad user input or wrong state, never a crash). */
 export class AppApiError extends P2pCommError<AppApiErrorCode> {}
@@ -332,6 +333,15 @@ export interface AppApi {
    * BAD_NAME for a name over 64 characters.
    */
   setConversationFlags(id: ContactId, patch: ConversationFlagsPatch): Promise<ConversationFlags>;
+  /**
+   * Messages of every conversation whose text contains `query` (search.ts: normalised,
+   * case-insensitive), newest first, at most `limit` (50 by default, 200 at most). Rejects
+   * BAD_QUERY for a query over 200 characters; an empty one finds nothing.
+   */
+  search(
+    query: string,
+    options?: { readonly limit?: number },
+  ): Promise<readonly { readonly contact: ContactSummary; readonly message: ChatMessage }[]>;
   /** Message requests waiting for Accept, Block or Delete, newest activity first. */
   messageRequests(): Promise<readonly MessageRequestSummary[]>;
   /**

@@ -5,7 +5,7 @@
  * #/add[/<invite code>], #/share, #/balance, #/settings, #/restore. Hash routing keeps the app
  * a set of static files (spec "Zero Infrastructure").
  */
-import type { AppApi, AppEvent, ContactId, NetworkState, VaultState } from './app-api.ts';
+import type { AppApi, AppEvent, ContactId, MessageId, NetworkState, VaultState } from './app-api.ts';
 import { h, replaceChildren } from './dom.ts';
 import { isLowBalance, networkStateShort, networkStateWords } from './format.ts';
 import { balanceView } from './views/balance.ts';
@@ -42,7 +42,8 @@ export interface MountedApp {
 
 type Route =
   | { readonly name: 'chats' }
-  | { readonly name: 'chat'; readonly id: ContactId }
+  /** `message`: a message to bring into view (a search hit). */
+  | { readonly name: 'chat'; readonly id: ContactId; readonly message?: MessageId }
   | { readonly name: 'contact'; readonly id: ContactId }
   | { readonly name: 'requests' }
   | { readonly name: 'request'; readonly id: ContactId }
@@ -55,9 +56,14 @@ export function parseRoute(hash: string): Route {
   const [head, arg] = parts;
   switch (head) {
     case 'chat':
-      return arg === undefined || arg === ''
-        ? { name: 'chats' }
-        : { name: 'chat', id: decodeURIComponent(arg) as ContactId };
+      if (arg === undefined || arg === '') return { name: 'chats' };
+      return parts[2] === undefined || parts[2] === ''
+        ? { name: 'chat', id: decodeURIComponent(arg) as ContactId }
+        : {
+            name: 'chat',
+            id: decodeURIComponent(arg) as ContactId,
+            message: decodeURIComponent(parts[2]) as MessageId,
+          };
     case 'contact':
       return arg === undefined || arg === ''
         ? { name: 'chats' }
@@ -202,7 +208,7 @@ export function mountApp(options: MountOptions): MountedApp {
     let next: View;
     switch (route.name) {
       case 'chat':
-        next = conversationView(ctx, route.id);
+        next = conversationView(ctx, route.id, route.message);
         break;
       case 'contact':
         next = verifyView(ctx, route.id);
@@ -302,7 +308,7 @@ interface Shell {
 
 /** The unlocked layout: top bar, navigation, conversation list, main pane. */
 function createShell(ctx: ViewContext, displayName: string, onDismissFlash: () => void): Shell {
-  const list = createChatList();
+  const list = createChatList((query) => ctx.api.search(query));
   const unreadCount = h('span', {});
   const unreadBadge = h(
     'span',

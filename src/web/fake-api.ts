@@ -14,6 +14,7 @@ import type { Ed25519PublicKey } from '../core/identity/keys.ts';
 import { SafetyNumber, SafetyNumberError } from '../core/safety/safety-number.ts';
 import { sameName, trustView, type TrustRecord } from './engine/trust.ts';
 import { NO_FLAGS, conversationRank, patchFlags } from './conversation-flags.ts';
+import { collectHits, hitLimit, queryKey, type SearchHit } from './search.ts';
 import {
   MAX_MESSAGES_PER_REQUEST,
   MAX_PENDING_REQUESTS,
@@ -337,6 +338,17 @@ export class FakeApi implements AppApi {
     return Promise.resolve(rows);
   }
 
+  async search(query: string, options: { readonly limit?: number } = {}): Promise<readonly SearchHit[]> {
+    this.#requireUnlocked();
+    const key = queryKey(query);
+    const limit = hitLimit(options.limit);
+    const rows = [...this.#contacts.values()].map((c) => ({
+      contact: this.#contactSummary(c),
+      messages: (this.#messages.get(c.id) ?? []).map((m) => this.#view(m)),
+    }));
+    return Promise.resolve(collectHits(rows, key, limit));
+  }
+
   async setConversationFlags(id: ContactId, patch: ConversationFlagsPatch): Promise<ConversationFlags> {
     this.#requireUnlocked();
     this.#requireContact(id);
@@ -578,6 +590,32 @@ export class FakeApi implements AppApi {
       messages.shift();
     this.#emit({ type: 'requests' });
     return entry[0];
+  }
+
+  /**
+   * Adds `contacts` contacts with `messagesEach` messages each, a minute apart, for scale
+   * figures (bench/web.bench.ts) and tests; returns the ids added.
+   */
+  seedScale(contacts: number, messagesEach: number): ContactId[] {
+    this.#requireUnlocked();
+    const ids: ContactId[] = [];
+    const t0 = this.#now() - contacts * messagesEach * 60_000;
+    for (let i = 0; i < contacts; i++) {
+      const c = this.#addContact(`Contact ${i + 1}`, fingerprintOf(utf8ToBytes(`scale/${i}`)), 'offline');
+      for (let j = 0; j < messagesEach; j++) {
+        const m = this.#store(
+          c.id,
+          j % 2 === 0,
+          `Note ${j + 1} for contact ${i + 1}`,
+          t0 + (i * messagesEach + j) * 60_000,
+          'read',
+        );
+        m.route = 'direct';
+      }
+      ids.push(c.id);
+    }
+    this.#emit({ type: 'conversations' });
+    return ids;
   }
 
   /** Simulates this device reaching the network or not (demos and tests). */

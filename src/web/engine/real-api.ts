@@ -97,6 +97,7 @@ import {
   loadFlags,
   patchFlags,
 } from '../conversation-flags.ts';
+import { collectHits, hitLimit, queryKey, type SearchHit } from '../search.ts';
 
 /** How the real API is set up (main.ts passes what the page URL and build say). */
 export interface RealApiOptions {
@@ -570,6 +571,21 @@ export class RealApi implements AppApi {
       }),
     );
     return rows.sort(conversationRank);
+  }
+
+  async search(query: string, options: { readonly limit?: number } = {}): Promise<readonly SearchHit[]> {
+    const s = this.#requireSession();
+    const key = queryKey(query);
+    const limit = hitLimit(options.limit);
+    if (key === '') return [];
+    const history = await this.#history(s);
+    const rows = await Promise.all(
+      [...s.cards.keys()].map(async (id) => ({
+        contact: this.#contactSummary(s, id),
+        messages: (await history.messages(id)).map((m) => history.view(m)),
+      })),
+    );
+    return collectHits(rows, key, limit);
   }
 
   async setConversationFlags(id: ContactId, patch: ConversationFlagsPatch): Promise<ConversationFlags> {

@@ -4,7 +4,7 @@
  * (the engine's order) and are marked, muted ones are marked, and archived ones are listed
  * apart under "Archived", folded until opened.
  */
-import type { ContactId, ConversationSummary } from '../app-api.ts';
+import type { ChatMessage, ContactId, ContactSummary, ConversationSummary } from '../app-api.ts';
 import { h, replaceChildren } from '../dom.ts';
 import { connectionWords, formatWhen } from '../format.ts';
 
@@ -16,8 +16,13 @@ export interface ChatList {
   updateRequests(count: number): void;
 }
 
+/** What the list's search box asks (AppApi.search). */
+export type SearchFn = (
+  query: string,
+) => Promise<readonly { readonly contact: ContactSummary; readonly message: ChatMessage }[]>;
+
 /** Creates the conversation list (rendered into the sidebar, or the main pane on phones). */
-export function createChatList(): ChatList {
+export function createChatList(search: SearchFn): ChatList {
   const list = h('ul', { class: 'chat-list', 'aria-label': 'Conversations' });
   const requestCount = h('span', {});
   const requests = h(
@@ -57,14 +62,52 @@ export function createChatList(): ChatList {
     archivedList.hidden = !archivedList.hidden;
     archivedToggle.setAttribute('aria-expanded', String(!archivedList.hidden));
   });
+  // Search across conversations: results take the list's place while the box holds text.
+  const box = h('input', {
+    type: 'search',
+    class: 'search-box',
+    placeholder: 'Search messages',
+    'aria-label': 'Search messages',
+    autocomplete: 'off',
+    dir: 'auto',
+  });
+  const found = h('p', { class: 'hint search-state', role: 'status' });
+  const results = h('ul', { class: 'chat-list search-results', 'aria-label': 'Search results' });
+  const resultsBox = h('div', { class: 'search', hidden: true }, found, results);
+  const browse = h('div', {}, requests, list, empty, archived);
+  /** Drops answers to older queries that arrive after newer ones. */
+  let generation = 0;
+  const runSearch = (): void => {
+    const query = box.value;
+    const mine = ++generation;
+    const on = query.trim() !== '';
+    resultsBox.hidden = !on;
+    browse.hidden = on;
+    if (!on) return;
+    search(query).then(
+      (hits) => {
+        if (mine !== generation) return;
+        found.textContent =
+          hits.length === 0
+            ? 'Nothing found'
+            : `${hits.length === 1 ? '1 message' : `${hits.length} messages`} found`;
+        replaceChildren(results, ...hits.map((hit) => hitItem(hit, query)));
+      },
+      (err: unknown) => {
+        if (mine !== generation) return;
+        found.textContent = err instanceof Error ? err.message : 'Search failed';
+        results.replaceChildren();
+      },
+    );
+  };
+  box.addEventListener('input', runSearch);
   const el = h(
     'nav',
     { class: 'chats', 'aria-label': 'Conversations' },
     h('h2', { class: 'pane-title' }, 'Chats'),
-    requests,
-    list,
-    empty,
-    archived,
+    h('div', { class: 'search-row' }, box),
+    resultsBox,
+    browse,
   );
 
   return {
@@ -83,6 +126,49 @@ export function createChatList(): ChatList {
       replaceChildren(list, ...rows.map((row) => rowItem(row, active)));
     },
   };
+}
+
+/** One search hit: who, the text around the match (marked), when; it opens the message. */
+function hitItem(
+  hit: { readonly contact: ContactSummary; readonly message: ChatMessage },
+  query: string,
+): HTMLLIElement {
+  const { contact, message } = hit;
+  const text = message.text;
+  const at = text.toLocaleLowerCase().indexOf(query.trim().toLocaleLowerCase());
+  const snippet =
+    at < 0
+      ? [text.length > 80 ? `${text.slice(0, 80)}...` : text]
+      : [
+          at > 30 ? `...${text.slice(at - 30, at)}` : text.slice(0, at),
+          h('mark', {}, text.slice(at, at + query.trim().length)),
+          text.slice(at + query.trim().length, at + query.trim().length + 50),
+        ];
+  const link = h(
+    'a',
+    {
+      href: `#/chat/${encodeURIComponent(contact.id)}/${encodeURIComponent(message.id)}`,
+      class: 'chat-row hit',
+    },
+    h('span', { class: 'dot none', 'aria-hidden': 'true' }),
+    h(
+      'span',
+      { class: 'chat-main' },
+      h('span', { class: 'chat-name', dir: 'auto' }, contact.displayName),
+      h(
+        'span',
+        { class: 'chat-preview' },
+        message.outgoing ? 'You: ' : null,
+        h('bdi', { dir: 'auto' }, ...snippet),
+      ),
+    ),
+    h(
+      'span',
+      { class: 'chat-side' },
+      h('time', { datetime: new Date(message.sentAt).toISOString() }, formatWhen(message.sentAt)),
+    ),
+  );
+  return h('li', {}, link);
 }
 
 /** One conversation row. */

@@ -34,8 +34,11 @@ import type { View, ViewContext } from './view.ts';
 /** How long a press must last to count as a long press (common mobile convention). */
 const LONG_PRESS_MS = 500;
 
-/** Mounts the conversation with contact `id`. */
-export function conversationView(ctx: ViewContext, id: ContactId): View {
+/**
+ * Mounts the conversation with contact `id`, opened at `target` (a search hit) when given,
+ * else at the first unread message when some are, else at the newest.
+ */
+export function conversationView(ctx: ViewContext, id: ContactId, target?: MessageId): View {
   // Names and texts are the contacts' own: dir="auto" lets right-to-left ones read as such.
   const name = h('h2', { class: 'conv-name', dir: 'auto' }, '');
   const fingerprint = h('p', { class: 'conv-fp' });
@@ -183,11 +186,15 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
       (err: unknown) => ctx.announce(errorText(err)),
     );
   };
-  /** Reads this conversation's flags (they come with the conversation list). */
+  /** Unread incoming messages when the conversation was opened (before it marks them read). */
+  let unreadAtOpen = 0;
+  /** Reads this conversation's flags and unread count (they come with the conversation list). */
   const loadFlags = async (): Promise<void> => {
     const row = (await ctx.api.conversations()).find((r) => r.contact.id === id);
     flags = row?.flags ?? NO_FLAGS;
+    unreadAtOpen = row?.unread ?? 0;
   };
+  let firstUnread: MessageId | undefined;
   renameBtn.addEventListener('click', () => {
     renameForm.hidden = false;
     renameError.textContent = '';
@@ -268,10 +275,11 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     const li = h(
       'li',
       {
-        class: `msg ${m.outgoing ? 'out' : 'in'}${m.route === 'secure' ? ' secure' : ''}`,
+        class: `msg ${m.outgoing ? 'out' : 'in'}${m.route === 'secure' ? ' secure' : ''}${m.id === firstUnread ? ' first-unread' : ''}${m.id === target ? ' hit' : ''}`,
         tabindex: -1,
         'data-id': m.id,
       },
+      m.id === firstUnread ? h('span', { class: 'sr-only' }, 'First unread message. ') : null,
       // Who wrote it, for screen readers; the text itself is read as content, never as a label.
       h('span', { class: 'sr-only' }, `${m.outgoing ? 'You' : (contact?.displayName ?? 'Contact')}: `),
       h('p', { class: 'text', dir: 'auto' }, m.text),
@@ -393,6 +401,16 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
       loaded = true;
       renderEmpty();
       log.scrollTop = log.scrollHeight;
+      if (unreadAtOpen > 0) {
+        const incoming = history.all().filter((m) => !m.outgoing);
+        firstUnread = incoming[Math.max(0, incoming.length - unreadAtOpen)]?.id;
+      }
+      const jump = target ?? firstUnread;
+      if (jump !== undefined && history.get(jump) !== undefined) {
+        // Re-rendered with its mark, then brought into view.
+        history.put(history.get(jump)!);
+        history.reveal(jump);
+      }
       markReadIfVisible();
     } catch (err) {
       if (disposed) return;
