@@ -327,6 +327,8 @@ export interface AppApi {
 
   /** Conversations, pinned first, then newest activity first (archived ones included). */
   conversations(): Promise<readonly ConversationSummary[]>;
+  /** One conversation's row (its flags and unread count), without the others. Rejects UNKNOWN_CONTACT. */
+  conversation(id: ContactId): Promise<ConversationSummary>;
   /**
    * Pins, mutes, archives or renames a conversation on this device (stored sealed, never
    * sent); resolves with the flags now set and emits `conversations`. Rejects UNKNOWN_CONTACT,

@@ -322,20 +322,27 @@ export class FakeApi implements AppApi {
 
   async conversations(): Promise<readonly ConversationSummary[]> {
     this.#requireUnlocked();
-    const rows = [...this.#contacts.values()].map((c): ConversationSummary => {
-      const last = this.#messages.get(c.id)?.at(-1);
-      const flags = this.#flags.get(c.id);
-      const summary = {
-        contact: this.#contactSummary(c),
-        unread: c.unread,
-        ...(flags !== undefined && { flags }),
-      };
-      return last === undefined
-        ? summary
-        : { ...summary, last: { text: last.text, at: last.sentAt, outgoing: last.outgoing } };
-    });
+    const rows = [...this.#contacts.values()].map((c) => this.#row(c));
     rows.sort(conversationRank);
     return Promise.resolve(rows);
+  }
+
+  async conversation(id: ContactId): Promise<ConversationSummary> {
+    this.#requireUnlocked();
+    return Promise.resolve(this.#row(this.#requireContact(id)));
+  }
+
+  #row(c: Contact): ConversationSummary {
+    const last = this.#messages.get(c.id)?.at(-1);
+    const flags = this.#flags.get(c.id);
+    const summary = {
+      contact: this.#contactSummary(c),
+      unread: c.unread,
+      ...(flags !== undefined && { flags }),
+    };
+    return last === undefined
+      ? summary
+      : { ...summary, last: { text: last.text, at: last.sentAt, outgoing: last.outgoing } };
   }
 
   async search(query: string, options: { readonly limit?: number } = {}): Promise<readonly SearchHit[]> {
@@ -344,9 +351,17 @@ export class FakeApi implements AppApi {
     const limit = hitLimit(options.limit);
     const rows = [...this.#contacts.values()].map((c) => ({
       contact: this.#contactSummary(c),
-      messages: (this.#messages.get(c.id) ?? []).map((m) => this.#view(m)),
+      messages: this.#messages.get(c.id) ?? [],
     }));
-    return Promise.resolve(collectHits(rows, key, limit));
+    return Promise.resolve(
+      collectHits(
+        rows,
+        key,
+        limit,
+        (m) => m.text,
+        (m) => this.#view(m),
+      ),
+    );
   }
 
   async setConversationFlags(id: ContactId, patch: ConversationFlagsPatch): Promise<ConversationFlags> {

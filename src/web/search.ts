@@ -1,7 +1,7 @@
 /**
  * Search across conversations, on this device: what counts as a match and how many hits come
  * back. Shared by the real and the fake AppApi. Matching is by substring after Unicode
- * compatibility normalisation (NFKC, UAX #15) and lower-casing, so "ﬁle" finds "file" and
+ * compatibility normalisation (NFKC, UAX #15) and lower-casing, so "\ufb01le" finds "file" and
  * "ÄRGER" finds "ärger"; messages never leave the device to be searched.
  */
 import { AppApiError, type ChatMessage, type ContactSummary } from './app-api.ts';
@@ -19,9 +19,15 @@ export interface SearchHit {
   readonly message: ChatMessage;
 }
 
-/** The form both sides of a comparison are brought to. */
+/** Printable ASCII: already in NFKC, so normalising it can be skipped (most texts, fast). */
+const PLAIN = /^[\x20-\x7e]*$/;
+
+/**
+ * The form both sides of a comparison are brought to. Lower-casing is locale-independent
+ * (toLowerCase, not toLocaleLowerCase), so a query finds the same on every device.
+ */
 export function searchKey(text: string): string {
-  return text.normalize('NFKC').toLocaleLowerCase();
+  return PLAIN.test(text) ? text.toLowerCase() : text.normalize('NFKC').toLowerCase();
 }
 
 /**
@@ -45,25 +51,30 @@ export function hitLimit(limit: unknown): number {
 }
 
 /**
- * Collects the newest `limit` matches from `conversations`, newest first (ties by message
- * id). Work is one pass over the messages; only `limit` hits are kept at any time.
+ * Collects the newest `limit` matches from `conversations` (each oldest first, as stored),
+ * newest first (ties by message id). Each conversation is read from its newest message back
+ * and gives at most `limit` hits, and only hits are turned into views, so a query that
+ * matches everything costs `limit` hits per conversation, not one view per message.
  */
-export function collectHits(
-  conversations: Iterable<{ readonly contact: ContactSummary; readonly messages: Iterable<ChatMessage> }>,
+export function collectHits<T>(
+  conversations: Iterable<{ readonly contact: ContactSummary; readonly messages: readonly T[] }>,
   key: string,
   limit: number,
+  textOf: (m: T) => string,
+  view: (m: T) => ChatMessage,
 ): SearchHit[] {
   if (key === '') return [];
   const hits: SearchHit[] = [];
-  const newer = (a: SearchHit, b: SearchHit): number =>
-    b.message.sentAt - a.message.sentAt || (a.message.id < b.message.id ? -1 : 1);
   for (const { contact, messages } of conversations) {
-    for (const message of messages) {
-      if (!searchKey(message.text).includes(key)) continue;
-      hits.push({ contact, message });
-      // Keep the list bounded: sort and cut once it holds twice the limit.
-      if (hits.length >= 2 * limit) hits.sort(newer).length = limit;
+    let found = 0;
+    for (let i = messages.length - 1; i >= 0 && found < limit; i--) {
+      const m = messages[i]!;
+      if (!searchKey(textOf(m)).includes(key)) continue;
+      hits.push({ contact, message: view(m) });
+      found++;
     }
   }
+  const newer = (a: SearchHit, b: SearchHit): number =>
+    b.message.sentAt - a.message.sentAt || (a.message.id < b.message.id ? -1 : 1);
   return hits.sort(newer).slice(0, limit);
 }

@@ -1,4 +1,4 @@
-/** The conversation flags record (docs/protocol.md "Conversation flags record"): codec and rules. */
+/** The conversation flags record (docs/protocol.md "Conversation flags record") and search matching (src/web/search.ts). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DecodeError } from '../../src/util/errors.ts';
@@ -70,6 +70,45 @@ describe('conversation flags record', () => {
     assert.deepEqual(
       rows.map((r) => r.contact.id),
       ['c', 'b', 'd', 'a'],
+    );
+  });
+});
+
+describe('search matching', () => {
+  it('matches case-insensitively after NFKC, bounded to the newest hits, and refuses long queries', async () => {
+    const { collectHits, queryKey, searchKey, MAX_QUERY_LENGTH } = await import('../../src/web/search.ts');
+    assert.equal(searchKey('\ufb01le'), 'file');
+    assert.ok(searchKey('ÄRGER im Büro').includes(queryKey('ärger')));
+    assert.equal(queryKey('   '), '');
+    assert.throws(
+      () => queryKey('x'.repeat(MAX_QUERY_LENGTH + 1)),
+      (e: unknown) => e instanceof AppApiError && e.code === 'BAD_QUERY',
+    );
+    const contact = {
+      id: 'c' as ContactId,
+      displayName: 'C',
+      fingerprint: '',
+      connection: 'offline' as const,
+      verified: false,
+    };
+    const messages = Array.from({ length: 1000 }, (_, i) => ({
+      id: `m${String(i).padStart(4, '0')}` as never,
+      contactId: contact.id,
+      outgoing: false,
+      text: i % 3 === 0 ? `Hello ${i}` : `bye ${i}`,
+      sentAt: i,
+      status: 'delivered' as const,
+      hasProof: false,
+    }));
+    const same = <T>(m: T): T => m;
+    const hits = collectHits([{ contact, messages }], queryKey('HELLO'), 5, (m) => m.text, same);
+    assert.deepEqual(
+      hits.map((h) => h.message.text),
+      ['Hello 999', 'Hello 996', 'Hello 993', 'Hello 990', 'Hello 987'],
+    );
+    assert.deepEqual(
+      collectHits([{ contact, messages }], '', 5, (m) => m.text, same),
+      [],
     );
   });
 });

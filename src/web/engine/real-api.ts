@@ -557,20 +557,30 @@ export class RealApi implements AppApi {
   async conversations(): Promise<readonly ConversationSummary[]> {
     const s = this.#requireSession();
     const history = await this.#history(s);
-    const rows = await Promise.all(
-      [...s.cards.keys()].map(async (id): Promise<ConversationSummary> => {
-        const all = await history.messages(id);
-        const unread = all.filter((m) => m.direction === 'in' && !m.read).length;
-        const last = all.at(-1);
-        const contact = this.#contactSummary(s, id);
-        const flags = s.flags.get(id);
-        const row = flags === undefined ? { contact, unread } : { contact, unread, flags };
-        if (last === undefined) return row;
-        const view = history.view(last);
-        return { ...row, last: { text: view.text, at: view.sentAt, outgoing: view.outgoing } };
-      }),
-    );
+    const rows = await Promise.all([...s.cards.keys()].map((id) => this.#row(s, history, id)));
     return rows.sort(conversationRank);
+  }
+
+  async conversation(id: ContactId): Promise<ConversationSummary> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    return this.#row(s, await this.#history(s), id);
+  }
+
+  async #row(
+    s: Session,
+    history: { messages(id: ContactId): Promise<Message[]>; view(m: Message): ChatMessage },
+    id: ContactId,
+  ): Promise<ConversationSummary> {
+    const all = await history.messages(id);
+    const unread = all.filter((m) => m.direction === 'in' && !m.read).length;
+    const last = all.at(-1);
+    const contact = this.#contactSummary(s, id);
+    const flags = s.flags.get(id);
+    const row = flags === undefined ? { contact, unread } : { contact, unread, flags };
+    if (last === undefined) return row;
+    const view = history.view(last);
+    return { ...row, last: { text: view.text, at: view.sentAt, outgoing: view.outgoing } };
   }
 
   async search(query: string, options: { readonly limit?: number } = {}): Promise<readonly SearchHit[]> {
@@ -582,10 +592,16 @@ export class RealApi implements AppApi {
     const rows = await Promise.all(
       [...s.cards.keys()].map(async (id) => ({
         contact: this.#contactSummary(s, id),
-        messages: (await history.messages(id)).map((m) => history.view(m)),
+        messages: await history.messages(id),
       })),
     );
-    return collectHits(rows, key, limit);
+    return collectHits(
+      rows,
+      key,
+      limit,
+      (m) => m.text,
+      (m) => history.view(m),
+    );
   }
 
   async setConversationFlags(id: ContactId, patch: ConversationFlagsPatch): Promise<ConversationFlags> {

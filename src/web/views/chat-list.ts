@@ -12,6 +12,8 @@ import { connectionWords, formatWhen } from '../format.ts';
 export interface ChatList {
   readonly el: HTMLElement;
   update(rows: readonly ConversationSummary[], active?: ContactId): void;
+  /** Marks the open conversation's row (and no other) without rebuilding the list. */
+  setActive(active?: ContactId): void;
   /** Shows the "Message requests" entry with `count`, or hides it at 0. */
   updateRequests(count: number): void;
 }
@@ -116,6 +118,14 @@ export function createChatList(search: SearchFn): ChatList {
       requests.hidden = count === 0;
       requestCount.textContent = String(count);
     },
+    setActive(active) {
+      for (const a of el.querySelectorAll<HTMLAnchorElement>('a.chat-row:not(.hit)')) {
+        const on = a.dataset['id'] === active;
+        a.classList.toggle('active', on);
+        if (on) a.setAttribute('aria-current', 'page');
+        else a.removeAttribute('aria-current');
+      }
+    },
     update(all, active) {
       const rows = all.filter((r) => r.flags?.archived !== true);
       const stored = all.filter((r) => r.flags?.archived === true);
@@ -135,7 +145,7 @@ function hitItem(
 ): HTMLLIElement {
   const { contact, message } = hit;
   const text = message.text;
-  const at = text.toLocaleLowerCase().indexOf(query.trim().toLocaleLowerCase());
+  const at = text.toLowerCase().indexOf(query.trim().toLowerCase());
   const snippet =
     at < 0
       ? [text.length > 80 ? `${text.slice(0, 80)}...` : text]
@@ -193,6 +203,7 @@ function rowItem(row: ConversationSummary, active: ContactId | undefined): HTMLL
     'a',
     {
       href: `#/chat/${encodeURIComponent(c.id)}`,
+      'data-id': c.id,
       class: `chat-row${c.id === active ? ' active' : ''}`,
       'aria-current': c.id === active ? 'page' : undefined,
     },

@@ -190,9 +190,9 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
   let unreadAtOpen = 0;
   /** Reads this conversation's flags and unread count (they come with the conversation list). */
   const loadFlags = async (): Promise<void> => {
-    const row = (await ctx.api.conversations()).find((r) => r.contact.id === id);
-    flags = row?.flags ?? NO_FLAGS;
-    unreadAtOpen = row?.unread ?? 0;
+    const row = await ctx.api.conversation(id);
+    flags = row.flags ?? NO_FLAGS;
+    unreadAtOpen = row.unread;
   };
   let firstUnread: MessageId | undefined;
   renameBtn.addEventListener('click', () => {
