@@ -2,8 +2,9 @@
  * The web app's figures: what the browser downloads (beside the spec's 1.8 MB WASM budget),
  * time from navigation to a usable screen in headless Chromium (beside a static page from the
  * same server), and JS heap of a tab holding 1,000 messages (beside an empty tab and the app
- * with a short conversation; only a window of the long one is rendered). All against the fake
- * engine, so they measure the UI alone.
+ * with a short conversation; only a window of the long one is rendered), and search and opening a
+ * conversation with 1,000 contacts and 100,000 messages beside the same on the demo profile.
+ * All against the fake engine, so they measure the UI alone.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -148,7 +149,106 @@ const bench: Bench = async () => {
         },
       ],
     };
-    return [size, startup, memory];
+    // 4. Scale: search across conversations and opening one, on the demo profile (3 contacts)
+    // and on one with 1,000 contacts and 100,000 messages more, in the same tab type.
+    const SCALE_CONTACTS = 1000;
+    const SCALE_EACH = 100;
+    const scaleTab = async (
+      big: boolean,
+    ): Promise<{ hits: number[]; none: number[]; open: number[]; chatRows: number }> => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${server.url}?demo=1&sw=0`);
+      await page.locator('a.chat-row').first().waitFor();
+      if (big) {
+        await page.evaluate(
+          ([n, each]) =>
+            (
+              globalThis as unknown as { p2pcommDemo: { seedScale(n: number, each: number): string[] } }
+            ).p2pcommDemo.seedScale(n!, each!),
+          [SCALE_CONTACTS, SCALE_EACH],
+        );
+        await page.waitForFunction(
+          (n) => document.querySelectorAll('ul[aria-label="Conversations"] a.chat-row').length === n,
+          3 + SCALE_CONTACTS,
+        );
+      }
+      const chatRows = await page.locator('ul[aria-label="Conversations"] a.chat-row').count();
+      // Typing to results on screen, timed inside the page (no round trips in the figure).
+      const search = (query: string): Promise<number> =>
+        page.evaluate(`(async () => {
+          const box = document.querySelector('.search-box');
+          const list = document.querySelector('.search-results');
+          const state = document.querySelector('.search-state');
+          box.value = ''; box.dispatchEvent(new Event('input'));
+          list.replaceChildren(); state.textContent = '';
+          const done = new Promise((resolve) => {
+            const mo = new MutationObserver(() => {
+              if (state.textContent !== '') { mo.disconnect(); resolve(); }
+            });
+            mo.observe(state, { childList: true, characterData: true, subtree: true });
+          });
+          const t0 = performance.now();
+          box.value = ${JSON.stringify(query)}; box.dispatchEvent(new Event('input'));
+          await done;
+          return performance.now() - t0;
+        })()`) as Promise<number>;
+      const hits: number[] = [];
+      const none: number[] = [];
+      // Queries that match in both profiles ("e" is in every demo and scale text), and one
+      // that matches nothing (every message read, nothing rendered).
+      for (let i = 0; i < RUNS; i++) hits.push(await search('e'));
+      for (let i = 0; i < RUNS; i++) none.push(await search(`zq${i}x`));
+      // Opening a conversation: the hash change to its messages in the log.
+      const open: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        open.push(
+          (await page.evaluate(`(async () => {
+            location.hash = '#/chats';
+            await new Promise((r) => setTimeout(r, 50));
+            const t0 = performance.now();
+            location.hash = '#/chat/c1';
+            await new Promise((resolve) => {
+              const tick = () => document.querySelector('.msgs')?.dataset.count === '3' ? resolve() : requestAnimationFrame(tick);
+              tick();
+            });
+            return performance.now() - t0;
+          })()`)) as number,
+        );
+      }
+      await context.close();
+      return { hits, none, open, chatRows };
+    };
+    const small = await scaleTab(false);
+    const large = await scaleTab(true);
+    const pair = (s: number[]): string => `p50 ${fmtMs(percentile(s, 50))} / p90 ${fmtMs(percentile(s, 90))}`;
+    const ratio = (a: number[], b: number[]): string =>
+      `${(percentile(a, 50) / percentile(b, 50)).toFixed(1)}x the small profile`;
+    const profile = `${large.chatRows.toLocaleString('en-US')} contacts, ${(SCALE_CONTACTS * SCALE_EACH + 6).toLocaleString('en-US')} messages`;
+    const scale: BenchTable = {
+      title: `Scale (fake engine, headless Chromium, ${RUNS} runs each): ${profile} vs the ${small.chatRows}-contact demo`,
+      rows: [
+        {
+          name: 'search for "e" (in every message), typing to the 50 newest hits on screen',
+          value: pair(large.hits),
+          reference: `demo profile: ${pair(small.hits)}; target 200 ms (issue 15)`,
+          note: ratio(large.hits, small.hits),
+        },
+        {
+          name: 'search that finds nothing (every message read)',
+          value: pair(large.none),
+          reference: `demo profile: ${pair(small.none)}; target 200 ms (issue 15)`,
+          note: ratio(large.none, small.none),
+        },
+        {
+          name: 'open a conversation (3 messages) from the list',
+          value: pair(large.open),
+          reference: `demo profile: ${pair(small.open)}; target 2x (issue 15)`,
+          note: ratio(large.open, small.open),
+        },
+      ],
+    };
+    return [size, startup, memory, scale];
   } finally {
     await browser.close();
     await server.close();

@@ -33,7 +33,8 @@ export type AppApiErrorCode =
   | 'UNKNOWN_MESSAGE'
   | 'EMPTY_MESSAGE'
   | 'MESSAGE_TOO_LONG'
-  | 'BAD_SAFETY_CODE';
+  | 'BAD_SAFETY_CODE'
+  | 'BAD_QUERY';
 
 /** Typed refusal of an `AppApi` call (bad user input or wrong state, never a crash). */
 export class AppApiError extends P2pCommError<AppApiErrorCode> {}
@@ -91,8 +92,13 @@ export type NetworkState = 'online' | 'connecting' | 'unreachable';
 /** A contact as shown in lists and headers. */
 export interface ContactSummary {
   readonly id: ContactId;
-  /** Name from the contact's card; untrusted text, always rendered as text. */
+  /**
+   * The name the user gave the contact on this device, else the one from the contact's card;
+   * untrusted text, always rendered as text.
+   */
   readonly displayName: string;
+  /** The name on the contact's card, set when the user renamed the contact (shown beside). */
+  readonly cardName?: string;
   /** Short label of the contact's identity key (not for comparing: see `safetyNumber`). */
   readonly fingerprint: string;
   readonly connection: ConnectionState;
@@ -119,9 +125,31 @@ export interface SafetyNumberView {
   readonly scanCode: string;
 }
 
+/**
+ * What the user set on a conversation, on this device only and never sent (stored sealed:
+ * docs/protocol.md "Conversation flags record").
+ */
+export interface ConversationFlags {
+  /** Listed first. */
+  readonly pinned: boolean;
+  /** No notification and no count in the title for its messages; unread still counted in it. */
+  readonly muted: boolean;
+  /** Listed apart, under "Archived"; a new message does not bring it back. */
+  readonly archived: boolean;
+  /** The user's own name for the contact, shown instead of the card's. */
+  readonly nickname?: string;
+}
+
+/** A change to `ConversationFlags`; a nickname of null or "" goes back to the card's name. */
+export type ConversationFlagsPatch = Partial<Omit<ConversationFlags, 'nickname'>> & {
+  readonly nickname?: string | null;
+};
+
 /** One row of the conversation list. */
 export interface ConversationSummary {
   readonly contact: ContactSummary;
+  /** This device's flags of the conversation (absent: none set). */
+  readonly flags?: ConversationFlags;
   /** Newest message, if any. */
   readonly last?: { readonly text: string; readonly at: number; readonly outgoing: boolean };
   /** Incoming messages not yet shown to the user. */
@@ -153,8 +181,9 @@ export interface ChatMessage {
   readonly route?: DeliveryRoute;
   /**
    * True when the message went by secure delivery and its publication can be proven: the UI
-   * shows the "verified delivery" badge and offers the proof view. It proves the sender
-   * published, not that the recipient read it (NOTES §7).
+   * offers the proof view, and badges it "sent securely" until the recipient's signed receipt
+   * makes it "verified delivery". It proves the sender published, not that the recipient read
+   * it (NOTES §7).
    */
   readonly hasProof: boolean;
 }
@@ -238,6 +267,8 @@ export interface InvitePreview {
   readonly fingerprint: string;
   /** When the invite's card was issued (Unix ms): an old invite may name deleted pre-keys. */
   readonly issuedAt: number;
+  /** Set when the invite is of a contact already added: the app opens that chat instead. */
+  readonly contactId?: ContactId;
 }
 
 /** Changes the UI reacts to; it re-reads what it shows (events carry no authority). */
@@ -298,8 +329,25 @@ export interface AppApi {
   /** Adds the contact an invite code describes (idempotent). Rejects like `previewInvite`. */
   addContact(code: string): Promise<ContactSummary>;
 
-  /** Conversations, newest activity first. */
+  /** Conversations, pinned first, then newest activity first (archived ones included). */
   conversations(): Promise<readonly ConversationSummary[]>;
+  /** One conversation's row (its flags and unread count), without the others. Rejects UNKNOWN_CONTACT. */
+  conversation(id: ContactId): Promise<ConversationSummary>;
+  /**
+   * Pins, mutes, archives or renames a conversation on this device (stored sealed, never
+   * sent); resolves with the flags now set and emits `conversations`. Rejects UNKNOWN_CONTACT,
+   * BAD_NAME for a name over 64 characters.
+   */
+  setConversationFlags(id: ContactId, patch: ConversationFlagsPatch): Promise<ConversationFlags>;
+  /**
+   * Messages of every conversation whose text contains `query` (search.ts: normalised,
+   * case-insensitive), newest first, at most `limit` (50 by default, 200 at most). Rejects
+   * BAD_QUERY for a query over 200 characters; an empty one finds nothing.
+   */
+  search(
+    query: string,
+    options?: { readonly limit?: number },
+  ): Promise<readonly { readonly contact: ContactSummary; readonly message: ChatMessage }[]>;
   /** Message requests waiting for Accept, Block or Delete, newest activity first. */
   messageRequests(): Promise<readonly MessageRequestSummary[]>;
   /**

@@ -5,7 +5,7 @@
  * #/add[/<invite code>], #/share, #/balance, #/settings, #/restore. Hash routing keeps the app
  * a set of static files (spec "Zero Infrastructure").
  */
-import type { AppApi, AppEvent, ContactId, NetworkState, VaultState } from './app-api.ts';
+import type { AppApi, AppEvent, ContactId, MessageId, NetworkState, VaultState } from './app-api.ts';
 import { h, replaceChildren } from './dom.ts';
 import { isLowBalance, networkStateShort, networkStateWords } from './format.ts';
 import { balanceView } from './views/balance.ts';
@@ -42,7 +42,8 @@ export interface MountedApp {
 
 type Route =
   | { readonly name: 'chats' }
-  | { readonly name: 'chat'; readonly id: ContactId }
+  /** `message`: a message to bring into view (a search hit). */
+  | { readonly name: 'chat'; readonly id: ContactId; readonly message?: MessageId }
   | { readonly name: 'contact'; readonly id: ContactId }
   | { readonly name: 'requests' }
   | { readonly name: 'request'; readonly id: ContactId }
@@ -55,9 +56,14 @@ export function parseRoute(hash: string): Route {
   const [head, arg] = parts;
   switch (head) {
     case 'chat':
-      return arg === undefined || arg === ''
-        ? { name: 'chats' }
-        : { name: 'chat', id: decodeURIComponent(arg) as ContactId };
+      if (arg === undefined || arg === '') return { name: 'chats' };
+      return parts[2] === undefined || parts[2] === ''
+        ? { name: 'chat', id: decodeURIComponent(arg) as ContactId }
+        : {
+            name: 'chat',
+            id: decodeURIComponent(arg) as ContactId,
+            message: decodeURIComponent(parts[2]) as MessageId,
+          };
     case 'contact':
       return arg === undefined || arg === ''
         ? { name: 'chats' }
@@ -98,7 +104,14 @@ export function mountApp(options: MountOptions): MountedApp {
       // A fresh text node after clearing makes screen readers repeat identical messages.
       setTimeout(() => (announcer.textContent = text), 30);
     },
+    flash(text) {
+      flash = { text };
+      shell?.setFlash(text);
+      ctx.announce(text);
+    },
   };
+  /** The flash note, and the route it was first shown on (it goes at the next route). */
+  let flash: { text: string; shownAt?: string } | undefined;
 
   let vault: VaultState = api.vaultState();
   let pendingWords: readonly string[] | undefined;
@@ -127,8 +140,26 @@ export function mountApp(options: MountOptions): MountedApp {
     }
   };
 
+  const afterRestore = (how: 'key' | 'backup'): void => {
+    // Until several devices share one history, a recovery key brings back who you are and
+    // nothing of what you had: said before (restoreView) and after, here.
+    if (how === 'key')
+      ctx.flash(
+        'Your identity is restored. Contacts and conversations do not come back with a recovery key: ' +
+          'add your contacts again, or import a backup file in Settings.',
+      );
+    ctx.navigate('#/chats');
+  };
+
   const render = (): void => {
     const route = parseRoute(location.hash);
+    if (flash !== undefined) {
+      if (flash.shownAt === undefined) flash.shownAt = location.hash;
+      else if (flash.shownAt !== location.hash) {
+        flash = undefined;
+        shell?.setFlash(undefined);
+      }
+    }
     if (vault.kind !== 'unlocked' || pendingWords !== undefined) {
       shell?.dispose();
       shell = undefined;
@@ -144,10 +175,7 @@ export function mountApp(options: MountOptions): MountedApp {
           page,
         );
       } else if (route.name === 'restore') {
-        show(
-          restoreView(ctx, vault.kind !== 'empty', () => ctx.navigate('#/chats')),
-          page,
-        );
+        show(restoreView(ctx, vault.kind !== 'empty', afterRestore), page);
       } else if (vault.kind === 'empty') {
         show(
           createIdentityView(ctx, (words) => {
@@ -172,14 +200,15 @@ export function mountApp(options: MountOptions): MountedApp {
       return;
     }
     if (shell === undefined) {
-      shell = createShell(ctx, vault.identity.displayName);
+      shell = createShell(ctx, vault.identity.displayName, () => (flash = undefined));
+      shell.setFlash(flash?.text);
       replaceChildren(root, notice, shell.el, announcer);
     }
     shell.setRoute(route);
     let next: View;
     switch (route.name) {
       case 'chat':
-        next = conversationView(ctx, route.id);
+        next = conversationView(ctx, route.id, route.message);
         break;
       case 'contact':
         next = verifyView(ctx, route.id);
@@ -203,7 +232,7 @@ export function mountApp(options: MountOptions): MountedApp {
         next = settingsView(ctx);
         break;
       case 'restore':
-        next = restoreView(ctx, true, () => ctx.navigate('#/chats'));
+        next = restoreView(ctx, true, afterRestore);
         break;
       case 'chats':
         next = {
@@ -270,14 +299,16 @@ interface Shell {
   readonly el: HTMLElement;
   readonly main: HTMLElement;
   setRoute(route: Route): void;
+  /** Shows the flash note, or hides it with undefined. */
+  setFlash(text: string | undefined): void;
   listFocus(): HTMLElement | null;
   onEvent(event: AppEvent): void;
   dispose(): void;
 }
 
 /** The unlocked layout: top bar, navigation, conversation list, main pane. */
-function createShell(ctx: ViewContext, displayName: string): Shell {
-  const list = createChatList();
+function createShell(ctx: ViewContext, displayName: string, onDismissFlash: () => void): Shell {
+  const list = createChatList((query) => ctx.api.search(query));
   const unreadCount = h('span', {});
   const unreadBadge = h(
     'span',
@@ -318,7 +349,7 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
       h('span', { class: 'prompt', 'aria-hidden': 'true' }, '>_'),
       h('span', { class: 'brand-name' }, 'p2pcomm'),
     ),
-    h('span', { class: 'me', title: 'Your name' }, displayName),
+    h('span', { class: 'me', title: 'Your name', dir: 'auto' }, displayName),
     netPill,
     lowPill,
     lockBtn,
@@ -330,7 +361,15 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
     e.preventDefault();
     main.querySelector<HTMLElement>('textarea, h2, h1')?.focus();
   });
-  const el = h('div', { class: 'shell' }, skip, top, nav, h('div', { class: 'body' }, side, main));
+  const flashText = h('span', {});
+  const dismiss = h('button', { type: 'button', class: 'link-btn' }, 'Dismiss');
+  // Not a live region itself: `flash` announces it once through the app's status line.
+  const flashEl = h('p', { class: 'flash', hidden: true }, flashText, ' ', dismiss);
+  dismiss.addEventListener('click', () => {
+    flashEl.hidden = true;
+    onDismissFlash();
+  });
+  const el = h('div', { class: 'shell' }, skip, top, nav, flashEl, h('div', { class: 'body' }, side, main));
   let active: ContactId | undefined;
   let disposed = false;
 
@@ -339,7 +378,8 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
       (rows) => {
         if (disposed) return;
         list.update(rows, active);
-        const total = rows.reduce((n, r) => n + r.unread, 0);
+        // Muted conversations keep their own count but add nothing to the tab's.
+        const total = rows.reduce((n, r) => n + (r.flags?.muted === true ? 0 : r.unread), 0);
         unreadBadge.hidden = total === 0;
         unreadCount.textContent = String(total);
       },
@@ -381,7 +421,13 @@ function createShell(ctx: ViewContext, displayName: string): Shell {
         if (on) a.setAttribute('aria-current', 'page');
         else a.removeAttribute('aria-current');
       }
-      refreshList();
+      // The rows change by `conversations` events; a navigation only moves the active mark, so
+      // opening a chat costs nothing per contact (issue 15 scale rows, bench/web.bench.ts).
+      list.setActive(active);
+    },
+    setFlash(text) {
+      flashEl.hidden = text === undefined;
+      flashText.textContent = text ?? '';
     },
     listFocus() {
       return list.el.querySelector<HTMLElement>('a.chat-row') ?? null;

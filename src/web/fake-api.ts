@@ -4,16 +4,17 @@
  * drains) with a timer, and holds nothing beyond the page's lifetime.
  *
  * It is not a vault: the password is kept in memory only to compare on unlock, and the
- * recovery words are real BIP-39 words from a random seed so the screens show the real shape.
+ * recovery key is a real one (25 words, core/identity) of a random seed so the screens show the real shape.
  */
-import { generateMnemonic, mnemonicToEntropy, validateMnemonic } from '@scure/bip39';
-import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { decodeRecoveryKey, encodeRecoveryKey } from '../core/identity/recovery-key.ts';
 import { bytesToHex, bytesToUtf8, randomBytes, utf8ToBytes } from '../util/bytes.ts';
 import { notificationValue } from '../core/delivery/chain-tx.ts';
 import type { Ed25519PublicKey } from '../core/identity/keys.ts';
 import { SafetyNumber, SafetyNumberError } from '../core/safety/safety-number.ts';
 import { sameName, trustView, type TrustRecord } from './engine/trust.ts';
+import { NO_FLAGS, conversationRank, patchFlags } from './conversation-flags.ts';
+import { collectHits, hitLimit, queryKey, type SearchHit } from './search.ts';
 import {
   MAX_MESSAGES_PER_REQUEST,
   MAX_PENDING_REQUESTS,
@@ -33,6 +34,8 @@ import {
   type ConnectionState,
   type ContactId,
   type ContactSummary,
+  type ConversationFlags,
+  type ConversationFlagsPatch,
   type ConversationSummary,
   type CreatedIdentity,
   type DeliveryBalance,
@@ -149,6 +152,7 @@ export class FakeApi implements AppApi {
   #unlocked = false;
   readonly #contacts = new Map<ContactId, Contact>();
   readonly #trust = new Map<ContactId, TrustRecord>();
+  readonly #flags = new Map<ContactId, ConversationFlags>();
   readonly #messages = new Map<ContactId, StoredMessage[]>();
   readonly #byId = new Map<MessageId, StoredMessage>();
   /** Message requests, oldest first, as the real engine bounds them (core/requests). */
@@ -161,6 +165,7 @@ export class FakeApi implements AppApi {
   #spendable: bigint;
   #locked = 0n;
   #p2pOnly = false;
+  #network: NetworkState = 'online';
   #settings: AppSettings = {
     network: 'local',
     nodeUrls: [DEFAULT_NODE_URL.local],
@@ -192,13 +197,10 @@ export class FakeApi implements AppApi {
       throw new AppApiError('IDENTITY_EXISTS', 'An identity already exists here');
     const name = checkName(displayName);
     checkPassword(password);
-    const words = generateMnemonic(wordlist, 256);
-    this.#identity = {
-      displayName: name,
-      fingerprint: fingerprintOf(mnemonicToEntropy(words, wordlist)),
-      password,
-      words,
-    };
+    // The real recovery key's shape: 25 words, the last a check word (core/identity).
+    const seed = randomBytes(32);
+    const words = encodeRecoveryKey(seed);
+    this.#identity = { displayName: name, fingerprint: fingerprintOf(seed), password, words };
     this.#unlocked = true;
     this.#emitVault();
     return Promise.resolve({ identity: this.#summary(), recoveryWords: words.split(' ') });
@@ -231,17 +233,19 @@ export class FakeApi implements AppApi {
   }
 
   async restore(recoveryWords: string, displayName: string, newPassword: string): Promise<IdentitySummary> {
-    const words = recoveryWords.trim().toLowerCase().split(/\s+/).join(' ');
-    if (!validateMnemonic(words, wordlist)) {
-      throw new AppApiError('BAD_RECOVERY_KEY', 'These words are not a valid recovery key');
+    let seed: Uint8Array;
+    try {
+      seed = decodeRecoveryKey(recoveryWords);
+    } catch (cause) {
+      throw new AppApiError('BAD_RECOVERY_KEY', 'These words are not a valid recovery key', { cause });
     }
     const name = checkName(displayName);
     checkPassword(newPassword);
     this.#identity = {
       displayName: name,
-      fingerprint: fingerprintOf(mnemonicToEntropy(words, wordlist)),
+      fingerprint: fingerprintOf(seed),
       password: newPassword,
-      words,
+      words: encodeRecoveryKey(seed),
     };
     this.#unlocked = true;
     this.#emitVault();
@@ -262,7 +266,9 @@ export class FakeApi implements AppApi {
   }
 
   async previewInvite(code: string): Promise<InvitePreview> {
-    return Promise.resolve(this.#decodeInvite(code));
+    const preview = this.#decodeInvite(code);
+    const known = [...this.#contacts.values()].find((c) => c.fingerprint === preview.fingerprint);
+    return Promise.resolve(known === undefined ? preview : { ...preview, contactId: known.id });
   }
 
   async addContact(code: string): Promise<ContactSummary> {
@@ -316,15 +322,55 @@ export class FakeApi implements AppApi {
 
   async conversations(): Promise<readonly ConversationSummary[]> {
     this.#requireUnlocked();
-    const rows = [...this.#contacts.values()].map((c): ConversationSummary => {
-      const last = this.#messages.get(c.id)?.at(-1);
-      const summary = { contact: this.#contactSummary(c), unread: c.unread };
-      return last === undefined
-        ? summary
-        : { ...summary, last: { text: last.text, at: last.sentAt, outgoing: last.outgoing } };
-    });
-    rows.sort((a, b) => (b.last?.at ?? 0) - (a.last?.at ?? 0));
+    const rows = [...this.#contacts.values()].map((c) => this.#row(c));
+    rows.sort(conversationRank);
     return Promise.resolve(rows);
+  }
+
+  async conversation(id: ContactId): Promise<ConversationSummary> {
+    this.#requireUnlocked();
+    return Promise.resolve(this.#row(this.#requireContact(id)));
+  }
+
+  #row(c: Contact): ConversationSummary {
+    const last = this.#messages.get(c.id)?.at(-1);
+    const flags = this.#flags.get(c.id);
+    const summary = {
+      contact: this.#contactSummary(c),
+      unread: c.unread,
+      ...(flags !== undefined && { flags }),
+    };
+    return last === undefined
+      ? summary
+      : { ...summary, last: { text: last.text, at: last.sentAt, outgoing: last.outgoing } };
+  }
+
+  async search(query: string, options: { readonly limit?: number } = {}): Promise<readonly SearchHit[]> {
+    this.#requireUnlocked();
+    const key = queryKey(query);
+    const limit = hitLimit(options.limit);
+    const rows = [...this.#contacts.values()].map((c) => ({
+      contact: this.#contactSummary(c),
+      messages: this.#messages.get(c.id) ?? [],
+    }));
+    return Promise.resolve(
+      collectHits(
+        rows,
+        key,
+        limit,
+        (m) => m.text,
+        (m) => this.#view(m),
+      ),
+    );
+  }
+
+  async setConversationFlags(id: ContactId, patch: ConversationFlagsPatch): Promise<ConversationFlags> {
+    this.#requireUnlocked();
+    this.#requireContact(id);
+    const next = patchFlags(this.#flags.get(id) ?? NO_FLAGS, patch);
+    this.#flags.set(id, next);
+    this.#emit({ type: 'conversations' });
+    return Promise.resolve(next);
   }
 
   async messageRequests(): Promise<readonly MessageRequestSummary[]> {
@@ -473,8 +519,8 @@ export class FakeApi implements AppApi {
   }
 
   networkState(): NetworkState {
-    // The fake has no network to lose.
-    return 'online';
+    // The fake has no network to lose; `setNetworkState` plays losing it.
+    return this.#network;
   }
 
   async exportBackup(): Promise<Uint8Array> {
@@ -559,6 +605,39 @@ export class FakeApi implements AppApi {
       messages.shift();
     this.#emit({ type: 'requests' });
     return entry[0];
+  }
+
+  /**
+   * Adds `contacts` contacts with `messagesEach` messages each, a minute apart, for scale
+   * figures (bench/web.bench.ts) and tests; returns the ids added.
+   */
+  seedScale(contacts: number, messagesEach: number): ContactId[] {
+    this.#requireUnlocked();
+    const ids: ContactId[] = [];
+    const t0 = this.#now() - contacts * messagesEach * 60_000;
+    for (let i = 0; i < contacts; i++) {
+      const c = this.#addContact(`Contact ${i + 1}`, fingerprintOf(utf8ToBytes(`scale/${i}`)), 'offline');
+      for (let j = 0; j < messagesEach; j++) {
+        const m = this.#store(
+          c.id,
+          j % 2 === 0,
+          `Note ${j + 1} for contact ${i + 1}`,
+          t0 + (i * messagesEach + j) * 60_000,
+          'read',
+        );
+        m.route = 'direct';
+      }
+      ids.push(c.id);
+    }
+    this.#emit({ type: 'conversations' });
+    return ids;
+  }
+
+  /** Simulates this device reaching the network or not (demos and tests). */
+  setNetworkState(state: NetworkState): void {
+    if (this.#network === state) return;
+    this.#network = state;
+    this.#emit({ type: 'network', state });
   }
 
   /** Simulates a contact going online, connecting or offline (demos and tests). */
@@ -742,9 +821,11 @@ export class FakeApi implements AppApi {
   }
 
   #contactSummary(c: Contact): ContactSummary {
+    const nickname = this.#flags.get(c.id)?.nickname;
     return {
       id: c.id,
-      displayName: c.displayName,
+      displayName: nickname ?? c.displayName,
+      ...(nickname !== undefined && { cardName: c.displayName }),
       fingerprint: c.fingerprint,
       connection: c.connection,
       ...trustView(this.#trust.get(c.id), c.identityKey),
@@ -790,12 +871,12 @@ export class FakeApi implements AppApi {
   }
 
   #seed(extra: number): void {
-    const words = generateMnemonic(wordlist, 256);
+    const seed = randomBytes(32);
     this.#identity = {
       displayName: 'Ada',
-      fingerprint: fingerprintOf(mnemonicToEntropy(words, wordlist)),
+      fingerprint: fingerprintOf(seed),
       password: 'correct horse battery',
-      words,
+      words: encodeRecoveryKey(seed),
     };
     this.#unlocked = true;
     const fp = (): string => fingerprintOf(randomBytes(16));

@@ -7,18 +7,30 @@ import { CARD_URI_PREFIX } from '../core/contact/card.ts';
 import type { ConnectionState, IceServer, MessageStatus, NetworkId, NetworkState } from './app-api.ts';
 import { nodeUrlAllowed } from './csp.ts';
 
-/** Header words for a contact's connection state (as the issue words them). */
-export function connectionWords(state: ConnectionState, p2pOnly = false): string {
-  switch (state) {
-    case 'connected':
-      return 'Connected';
-    case 'connecting':
-      return 'Establishing secure connection...';
-    case 'offline':
-      return p2pOnly
-        ? 'Offline - messages will wait until you are both online'
-        : 'Offline - messages will be delivered securely';
-  }
+/**
+ * Short words for a contact's reach (the dots and row labels of the chat list). A link being
+ * set up counts as away: while the contact is away the engine keeps trying, and "connecting"
+ * for as long as they are gone would not be true.
+ */
+export function connectionWords(state: ConnectionState): string {
+  return state === 'connected' ? 'Connected' : 'Away';
+}
+
+/**
+ * The conversation header in words that stay true: the contact is linked directly; this device
+ * reaches neither the network nor the contact (`youOffline`); or the contact is away (or their
+ * link is still being set up) and messages go by secure delivery, or wait in direct only mode.
+ */
+export function headerWords(
+  state: ConnectionState,
+  contactName: string,
+  options: { readonly youOffline?: boolean; readonly p2pOnly?: boolean } = {},
+): string {
+  if (state === 'connected') return 'Connected';
+  if (options.youOffline === true) return 'You are offline';
+  return options.p2pOnly === true
+    ? `Waiting for ${contactName}; messages will wait until you are both online`
+    : `Waiting for ${contactName}; messages will be delivered securely`;
 }
 
 /** Words for whether the network is reachable (top bar and settings), free of jargon. */
@@ -55,7 +67,10 @@ export function waitingWords(waiting: number, contactName: string): string | und
   return `${what}: direct only mode is on, so ${waiting === 1 ? 'it goes' : 'they go'} when ${contactName} is online. Nothing is spent.`;
 }
 
-/** Tick glyphs for a message status: one tick sent, two delivered, two bright read. */
+/**
+ * Tick glyphs for a message status: one tick sent, two delivered, two with the word "read"
+ * once read, so delivered and read differ in shape and not by colour alone (WCAG 1.4.1).
+ */
 export function statusTicks(status: MessageStatus): string {
   switch (status) {
     case 'sending':
@@ -63,12 +78,42 @@ export function statusTicks(status: MessageStatus): string {
     case 'sent':
       return '\u2713';
     case 'delivered':
-    case 'read':
       return '\u2713\u2713';
+    case 'read':
+      return '\u2713\u2713 read';
     case 'failed':
       return '!';
   }
 }
+
+/**
+ * The badge of a message that went by secure delivery: "verified delivery" only once the
+ * recipient's signed receipt is there (or for a message this device received); before that
+ * the proof shows publication, not delivery (NOTES §7), so it says "sent securely".
+ */
+export function secureBadgeWords(m: { readonly outgoing: boolean; readonly status: MessageStatus }): string {
+  return !m.outgoing || m.status === 'delivered' || m.status === 'read'
+    ? 'verified delivery'
+    : 'sent securely';
+}
+
+/** What the composer says about a draft's length: nothing far from the limit, else a count. */
+export function lengthWords(
+  length: number,
+  limit: number,
+): { readonly text: string; readonly over: boolean } | undefined {
+  if (length < limit - COUNTER_MARGIN) return undefined;
+  const count = `${length.toLocaleString('en-US')} / ${limit.toLocaleString('en-US')}`;
+  if (length <= limit) return { text: count, over: false };
+  const by = (length - limit).toLocaleString('en-US');
+  return {
+    text: `${count}: too long by ${by} characters. Shorten it or send it as several messages.`,
+    over: true,
+  };
+}
+
+/** How close to the length limit the composer starts counting (a long paragraph's worth). */
+export const COUNTER_MARGIN = 500;
 
 /** Screen-reader words for a message status. */
 export function statusWords(status: MessageStatus): string {

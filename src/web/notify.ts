@@ -1,7 +1,8 @@
 /**
  * Tells the user of new messages while the app is open but not in view: a browser
  * notification (when permitted) and the unread count in the tab title. The notification
- * names the sender only, never the text, because notifications show on lock screens.
+ * names the sender only, never the text, because notifications show on lock screens; a muted
+ * conversation gives neither a notification nor a count in the title.
  */
 import type { AppApi, MessageId } from './app-api.ts';
 
@@ -12,7 +13,7 @@ export function startNotifications(api: AppApi): () => void {
     if (event.type === 'conversations') {
       api.conversations().then(
         (rows) => {
-          const total = rows.reduce((n, r) => n + r.unread, 0);
+          const total = rows.reduce((n, r) => n + (r.flags?.muted === true ? 0 : r.unread), 0);
           const base = document.title.replace(/^\(\d+\) /, '');
           document.title = total > 0 ? `(${total}) ${base}` : base;
         },
@@ -25,9 +26,15 @@ export function startNotifications(api: AppApi): () => void {
     if (document.visibilityState === 'visible') return;
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
     const contactId = event.message.contactId;
-    api.contact(contactId).then(
-      (c) => {
-        const n = new Notification(`New message from ${c.displayName}`, { tag: contactId, silent: false });
+    api.conversations().then(
+      (rows) => {
+        const row = rows.find((r) => r.contact.id === contactId);
+        // A muted conversation tells nothing until opened.
+        if (row === undefined || row.flags?.muted === true) return;
+        const n = new Notification(`New message from ${row.contact.displayName}`, {
+          tag: contactId,
+          silent: false,
+        });
         n.addEventListener('click', () => {
           window.focus();
           location.hash = `#/chat/${encodeURIComponent(contactId)}`;

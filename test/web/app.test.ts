@@ -83,7 +83,7 @@ describe('web app in Chromium (fake engine)', () => {
     await web.screenshot(page, 'desktop-01-create-identity');
     await createIdentity(page, 'Alice', 'a long enough password');
     const words = await page.locator('ol.words li').allTextContents();
-    assert.equal(words.length, 24);
+    assert.equal(words.length, 25);
     for (const w of words) assert.match(w, /^[a-z]{3,8}$/);
     await web.screenshot(page, 'desktop-02-recovery-key');
     assert.equal(await page.getByRole('button', { name: 'Continue' }).isDisabled(), true);
@@ -218,12 +218,15 @@ describe('web app in Chromium (fake engine)', () => {
     const p = await web.open('?demo=1');
     const { page } = p;
     await page.locator('a.chat-row', { hasText: 'Linus' }).click();
-    assert.equal(await page.locator('.conn').textContent(), 'Offline - messages will be delivered securely');
+    assert.equal(
+      await page.locator('.conn').textContent(),
+      'Waiting for Linus; messages will be delivered securely',
+    );
     await page.getByLabel('Message', { exact: true }).fill('Read this when you are back');
     await page.getByRole('button', { name: 'Send' }).click();
     const msg = page.locator('li.msg.out', { hasText: 'Read this when you are back' });
     await msg.locator('.ticks[aria-label="Sent"]').waitFor();
-    await msg.locator('.badge', { hasText: 'verified delivery' }).waitFor();
+    await msg.locator('.badge', { hasText: 'sent securely' }).waitFor();
     await msg.click({ button: 'right' });
     const dialog = page.getByRole('dialog', { name: 'Delivery proof' });
     await dialog.getByText('Transaction id').waitFor();

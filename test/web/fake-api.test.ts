@@ -24,13 +24,13 @@ async function until(api: FakeApi, predicate: (e: AppEvent) => boolean): Promise
 }
 
 describe('FakeApi', () => {
-  it('creates an identity with 24 recovery words and refuses bad input by code', async () => {
+  it('creates an identity with 25 recovery words and refuses bad input by code', async () => {
     const api = new FakeApi({ stepMs: 1 });
     assert.deepEqual(api.vaultState(), { kind: 'empty' });
     await assert.rejects(api.createIdentity('  ', 'password123'), code('BAD_NAME'));
     await assert.rejects(api.createIdentity('Ann', 'short'), code('WEAK_PASSWORD'));
     const created = await api.createIdentity('Ann', 'password123');
-    assert.equal(created.recoveryWords.length, 24);
+    assert.equal(created.recoveryWords.length, 25);
     assert.match(created.identity.fingerprint, /^[0-9a-f]{4}( [0-9a-f]{4}){3}$/);
     await assert.rejects(api.createIdentity('Ann', 'password123'), code('IDENTITY_EXISTS'));
   });

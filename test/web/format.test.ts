@@ -6,6 +6,9 @@ import {
   LOW_BALANCE_MESSAGES,
   SettingsInputError,
   connectionWords,
+  headerWords,
+  lengthWords,
+  secureBadgeWords,
   countMessages,
   explorerTxUrl,
   formatIceServers,
@@ -27,9 +30,14 @@ const TX = 'ab'.repeat(32);
 describe('format', () => {
   it('words the connection states as the product does', () => {
     assert.equal(connectionWords('connected'), 'Connected');
-    assert.equal(connectionWords('connecting'), 'Establishing secure connection...');
-    assert.equal(connectionWords('offline'), 'Offline - messages will be delivered securely');
-    assert.match(connectionWords('offline', true), /wait/);
+    assert.equal(connectionWords('connecting'), 'Away');
+    assert.equal(connectionWords('offline'), 'Away');
+    assert.equal(headerWords('connected', 'Bob', { youOffline: true }), 'Connected');
+    for (const state of ['connecting', 'offline'] as const) {
+      assert.equal(headerWords(state, 'Bob'), 'Waiting for Bob; messages will be delivered securely');
+      assert.equal(headerWords(state, 'Bob', { youOffline: true }), 'You are offline');
+      assert.match(headerWords(state, 'Bob', { p2pOnly: true }), /^Waiting for Bob; .*wait/);
+    }
   });
 
   it('words the reach of the network without jargon, short and long', () => {
@@ -57,10 +65,28 @@ describe('format', () => {
         ['\u00b7\u00b7\u00b7', 'Sending'],
         ['\u2713', 'Sent'],
         ['\u2713\u2713', 'Delivered'],
-        ['\u2713\u2713', 'Read'],
+        ['\u2713\u2713 read', 'Read'],
         ['!', 'Not delivered'],
       ],
     );
+  });
+
+  it('badges a secure message "verified delivery" only with the receipt, "sent securely" before', () => {
+    for (const status of ['sending', 'sent', 'failed'] as const)
+      assert.equal(secureBadgeWords({ outgoing: true, status }), 'sent securely');
+    for (const status of ['delivered', 'read'] as const)
+      assert.equal(secureBadgeWords({ outgoing: true, status }), 'verified delivery');
+    assert.equal(secureBadgeWords({ outgoing: false, status: 'delivered' }), 'verified delivery');
+  });
+
+  it('counts a draft only near the limit and says by how much one over it is too long', () => {
+    assert.equal(lengthWords(0, 4000), undefined);
+    assert.equal(lengthWords(3499, 4000), undefined);
+    assert.deepEqual(lengthWords(3500, 4000), { text: '3,500 / 4,000', over: false });
+    assert.deepEqual(lengthWords(4000, 4000), { text: '4,000 / 4,000', over: false });
+    const over = lengthWords(10_000, 4000);
+    assert.equal(over?.over, true);
+    assert.match(over?.text ?? '', /^10,000 \/ 4,000: too long by 6,000 characters/);
   });
 
   it('links proofs to the explorer on mainnet and testnet-10 only, for well-formed ids only', () => {

@@ -55,6 +55,8 @@ import {
   type ChatMessage,
   type ContactId,
   type ContactSummary,
+  type ConversationFlags,
+  type ConversationFlagsPatch,
   type ConversationSummary,
   type CreatedIdentity,
   type DeliveryBalance,
@@ -88,6 +90,16 @@ import {
 import { ProfileInstance, type InstanceMessage } from './instance.ts';
 import { encodeTrust, loadTrust, sameName, trustKey, trustView, type TrustRecord } from './trust.ts';
 import { chatMessage, conversationOrder, deliveryBalance } from './view.ts';
+import {
+  NO_FLAGS,
+  conversationRank,
+  encodeFlags,
+  flagsKey,
+  isDefaultFlags,
+  loadFlags,
+  patchFlags,
+} from '../conversation-flags.ts';
+import { collectHits, hitLimit, queryKey, type SearchHit } from '../search.ts';
 
 /** How the real API is set up (main.ts passes what the page URL and build say). */
 export interface RealApiOptions {
@@ -117,6 +129,8 @@ interface Session {
   readonly cards: Map<ContactId, ContactCard>;
   /** Verified marks and key warnings by contact (trust.ts), as stored. */
   readonly trust: Map<ContactId, TrustRecord>;
+  /** Pinned, muted, archived, renamed, by conversation (conversation-flags.ts), as stored. */
+  readonly flags: Map<ContactId, ConversationFlags>;
   /** Sessions and the contact directory (the engine's session port). */
   readonly port: EnvelopeSessions;
   /** First messages from strangers, waiting for Accept, Block or Delete. */
@@ -490,11 +504,13 @@ export class RealApi implements AppApi {
 
   async previewInvite(code: string): Promise<InvitePreview> {
     const { card } = this.#decodeInvite(code);
-    return {
+    const preview = {
       displayName: this.#nameOf(card),
       fingerprint: fingerprint(card.peerId),
       issuedAt: card.issuedAt * 1000,
     };
+    const id = contactIdOf(card.peerId) as ContactId;
+    return this.#session?.cards.has(id) === true ? { ...preview, contactId: id } : preview;
   }
 
   async addContact(code: string): Promise<ContactSummary> {
@@ -573,18 +589,62 @@ export class RealApi implements AppApi {
   async conversations(): Promise<readonly ConversationSummary[]> {
     const s = this.#requireSession();
     const history = await this.#history(s);
+    const rows = await Promise.all([...s.cards.keys()].map((id) => this.#row(s, history, id)));
+    return rows.sort(conversationRank);
+  }
+
+  async conversation(id: ContactId): Promise<ConversationSummary> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    return this.#row(s, await this.#history(s), id);
+  }
+
+  async #row(
+    s: Session,
+    history: { messages(id: ContactId): Promise<Message[]>; view(m: Message): ChatMessage },
+    id: ContactId,
+  ): Promise<ConversationSummary> {
+    const all = await history.messages(id);
+    const unread = all.filter((m) => m.direction === 'in' && !m.read).length;
+    const last = all.at(-1);
+    const contact = this.#contactSummary(s, id);
+    const flags = s.flags.get(id);
+    const row = flags === undefined ? { contact, unread } : { contact, unread, flags };
+    if (last === undefined) return row;
+    const view = history.view(last);
+    return { ...row, last: { text: view.text, at: view.sentAt, outgoing: view.outgoing } };
+  }
+
+  async search(query: string, options: { readonly limit?: number } = {}): Promise<readonly SearchHit[]> {
+    const s = this.#requireSession();
+    const key = queryKey(query);
+    const limit = hitLimit(options.limit);
+    if (key === '') return [];
+    const history = await this.#history(s);
     const rows = await Promise.all(
-      [...s.cards.keys()].map(async (id): Promise<ConversationSummary> => {
-        const all = await history.messages(id);
-        const unread = all.filter((m) => m.direction === 'in' && !m.read).length;
-        const last = all.at(-1);
-        const contact = this.#contactSummary(s, id);
-        if (last === undefined) return { contact, unread };
-        const view = history.view(last);
-        return { contact, unread, last: { text: view.text, at: view.sentAt, outgoing: view.outgoing } };
-      }),
+      [...s.cards.keys()].map(async (id) => ({
+        contact: this.#contactSummary(s, id),
+        messages: await history.messages(id),
+      })),
     );
-    return rows.sort((a, b) => (b.last?.at ?? 0) - (a.last?.at ?? 0));
+    return collectHits(
+      rows,
+      key,
+      limit,
+      (m) => m.text,
+      (m) => history.view(m),
+    );
+  }
+
+  async setConversationFlags(id: ContactId, patch: ConversationFlagsPatch): Promise<ConversationFlags> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    const next = patchFlags(s.flags.get(id) ?? NO_FLAGS, patch);
+    if (isDefaultFlags(next)) await s.db.delete(STATE_STORE, flagsKey(id));
+    else await s.db.put(STATE_STORE, flagsKey(id), encodeFlags(next));
+    s.flags.set(id, next);
+    this.#emit({ type: 'conversations' });
+    return next;
   }
 
   async messageRequests(): Promise<readonly MessageRequestSummary[]> {
@@ -948,6 +1008,7 @@ export class RealApi implements AppApi {
       db,
       cards,
       trust: await loadTrust(db, STATE_STORE),
+      flags: await loadFlags(db, STATE_STORE),
       port,
       requests,
       sessions,
@@ -1306,7 +1367,8 @@ export class RealApi implements AppApi {
     if (card === undefined) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
     return {
       id,
-      displayName: this.#nameOf(card),
+      displayName: s.flags.get(id)?.nickname ?? this.#nameOf(card),
+      ...(s.flags.get(id)?.nickname !== undefined && { cardName: this.#nameOf(card) }),
       fingerprint: fingerprint(card.peerId),
       connection: s.running?.engine.connection(id) ?? 'offline',
       ...trustView(s.trust.get(id), card.identityKey),

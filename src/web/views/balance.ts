@@ -50,7 +50,7 @@ export function balanceView(ctx: ViewContext): View {
     h(
       'div',
       { class: 'card' },
-      h('div', { class: 'check' }, toggle, h('label', { for: 'p2p-only' }, 'Direct only (P2P-only mode)')),
+      h('div', { class: 'check' }, toggle, h('label', { for: 'p2p-only' }, 'Direct only')),
       toggleHint,
     ),
     error,

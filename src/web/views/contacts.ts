@@ -123,6 +123,15 @@ export function addContactView(ctx: ViewContext, initialCode?: string): View {
       input.focus();
       return;
     }
+    if (p.contactId !== undefined) {
+      // Not "Add Bob?" again: say that he is a contact already, and open his chat. Adding is
+      // idempotent and keeps a newer card of his, should this invite be one.
+      const known = p.contactId;
+      await ctx.api.addContact(code).catch(() => undefined);
+      ctx.flash(`${p.displayName} is already a contact.`);
+      ctx.navigate(`#/chat/${encodeURIComponent(known)}`);
+      return;
+    }
     const add = h('button', { type: 'button', class: 'btn primary' }, 'Add contact');
     const cancel = h('button', { type: 'button', class: 'btn' }, 'Cancel');
     const old = oldInviteWarning(p);

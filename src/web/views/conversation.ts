@@ -10,13 +10,18 @@ import {
   type ChatMessage,
   type ContactId,
   type ContactSummary,
+  type ConversationFlags,
+  type ConversationFlagsPatch,
   type MessageId,
 } from '../app-api.ts';
-import { errorText, h } from '../dom.ts';
+import { MAX_NICKNAME_LENGTH, NO_FLAGS } from '../conversation-flags.ts';
+import { errorText, h, uid } from '../dom.ts';
 import {
-  connectionWords,
   formatClock,
   formatFull,
+  headerWords,
+  lengthWords,
+  secureBadgeWords,
   statusTicks,
   statusWords,
   waitingWords,
@@ -29,19 +34,59 @@ import type { View, ViewContext } from './view.ts';
 /** How long a press must last to count as a long press (common mobile convention). */
 const LONG_PRESS_MS = 500;
 
-/** Mounts the conversation with contact `id`. */
-export function conversationView(ctx: ViewContext, id: ContactId): View {
-  const name = h('h2', { class: 'conv-name' }, '');
+/**
+ * Mounts the conversation with contact `id`, opened at `target` (a search hit) when given,
+ * else at the first unread message when some are, else at the newest.
+ */
+export function conversationView(ctx: ViewContext, id: ContactId, target?: MessageId): View {
+  // Names and texts are the contacts' own: dir="auto" lets right-to-left ones read as such.
+  const name = h('h2', { class: 'conv-name', dir: 'auto' }, '');
   const fingerprint = h('p', { class: 'conv-fp' });
   // The verified mark links to the contact's page, where the safety number is compared.
   const mark = h('a', { href: `#/contact/${encodeURIComponent(id)}`, class: 'verified-mark' });
   const conn = h('p', { class: 'conn', role: 'status' });
+  // This device's own choices for the conversation (never sent): toggle buttons and rename.
+  const toggles = (['pinned', 'muted', 'archived'] as const).map((flag) => {
+    const b = h(
+      'button',
+      { type: 'button', class: 'link-btn', 'aria-pressed': 'false', 'data-flag': flag },
+      { pinned: 'pin', muted: 'mute', archived: 'archive' }[flag],
+    );
+    b.addEventListener('click', () => setFlags({ [flag]: b.getAttribute('aria-pressed') !== 'true' }));
+    return b;
+  });
+  const renameBtn = h('button', { type: 'button', class: 'link-btn' }, 'rename');
+  const tools = h(
+    'div',
+    { class: 'conv-tools', role: 'group', 'aria-label': 'Conversation' },
+    ...toggles,
+    renameBtn,
+  );
+  const renameInput = h('input', {
+    type: 'text',
+    autocomplete: 'off',
+    dir: 'auto',
+    maxlength: MAX_NICKNAME_LENGTH,
+    'aria-label': 'Name for this contact',
+  });
+  const renameHint = h('p', { class: 'hint' });
+  const renameError = h('p', { class: 'field-error', role: 'alert' });
+  const renameCancel = h('button', { type: 'button', class: 'btn' }, 'Cancel');
+  const renameForm = h(
+    'form',
+    { class: 'rename', hidden: true, novalidate: true },
+    renameInput,
+    h('button', { type: 'submit', class: 'btn primary' }, 'Save name'),
+    renameCancel,
+    renameHint,
+    renameError,
+  );
   const header = h(
     'header',
     { class: 'conv-head' },
     h('a', { href: '#/chats', class: 'back', 'aria-label': 'Back to chats' }, '<'),
     h('div', { class: 'conv-title' }, name, fingerprint, mark),
-    conn,
+    h('div', { class: 'conv-side' }, conn, tools),
   );
   const keyWarning = h('p', { class: 'key-warning', role: 'alert', hidden: true });
   // Not a live region itself: the rendered window re-inserts rows as it moves and rows are
@@ -54,15 +99,29 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     'aria-label': 'Messages',
     tabindex: 0,
   });
+  // No maxlength: it would cut a pasted text silently. A text over the limit stays whole in
+  // the composer, counted and refused until shortened.
   const input = h('textarea', {
     class: 'composer-input',
     rows: 1,
-    maxlength: MAX_MESSAGE_LENGTH,
+    dir: 'auto',
     placeholder: 'Write a message',
     'aria-label': 'Message',
     autocomplete: 'off',
   });
   const sendError = h('p', { class: 'field-error', role: 'alert' });
+  const counter = h('p', { class: 'counter hint', id: uid('count'), 'aria-live': 'polite', hidden: true });
+  input.setAttribute('aria-describedby', counter.id);
+  const emptyNote = h(
+    'div',
+    { class: 'conv-empty', hidden: true },
+    h('p', {}, 'No messages yet.'),
+    h(
+      'p',
+      { class: 'hint' },
+      'Say hello: messages are end-to-end encrypted, and reach them even while they are offline.',
+    ),
+  );
   const waitNote = h('p', { class: 'wait-note hint', role: 'status', hidden: true });
   const sendBtn = h('button', { type: 'submit', class: 'btn primary' }, 'Send');
   const composer = h('form', { class: 'composer' }, input, sendBtn);
@@ -70,16 +129,24 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     'section',
     { class: 'conv', 'aria-label': 'Conversation' },
     header,
+    renameForm,
     keyWarning,
+    emptyNote,
     log,
     waitNote,
+    counter,
     sendError,
     composer,
   );
 
   let contact: ContactSummary | undefined;
+  let flags: ConversationFlags = NO_FLAGS;
   let p2pOnly = false;
   let disposed = false;
+  let loaded = false;
+
+  /** This device reaches neither the network nor (then) the contact: the header says so. */
+  const youOffline = (): boolean => ctx.api.networkState() === 'unreachable' || !navigator.onLine;
 
   const renderHeader = (): void => {
     if (contact === undefined) return;
@@ -96,10 +163,62 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     } else {
       showWarning(keyWarningWords(c));
     }
-    conn.textContent = connectionWords(contact.connection, p2pOnly);
+    conn.textContent = headerWords(contact.connection, contact.displayName, {
+      youOffline: youOffline(),
+      p2pOnly,
+    });
     conn.className = `conn ${contact.connection}`;
+    for (const b of toggles)
+      b.setAttribute('aria-pressed', String(flags[b.dataset['flag'] as 'pinned'] === true));
+    renameHint.textContent =
+      contact.cardName === undefined
+        ? 'Only on this device; they are not told.'
+        : `Only on this device; the name on their card is "${contact.cardName}". Empty goes back to it.`;
     renderWaiting();
   };
+
+  const setFlags = (patch: ConversationFlagsPatch): void => {
+    ctx.api.setConversationFlags(id, patch).then(
+      (f) => {
+        flags = f;
+        renderHeader();
+      },
+      (err: unknown) => ctx.announce(errorText(err)),
+    );
+  };
+  /** Unread incoming messages when the conversation was opened (before it marks them read). */
+  let unreadAtOpen = 0;
+  /** Reads this conversation's flags and unread count (they come with the conversation list). */
+  const loadFlags = async (): Promise<void> => {
+    const row = await ctx.api.conversation(id);
+    flags = row.flags ?? NO_FLAGS;
+    unreadAtOpen = row.unread;
+  };
+  let firstUnread: MessageId | undefined;
+  renameBtn.addEventListener('click', () => {
+    renameForm.hidden = false;
+    renameError.textContent = '';
+    renameInput.value = contact?.cardName === undefined ? '' : (contact?.displayName ?? '');
+    renameInput.placeholder = contact?.cardName ?? contact?.displayName ?? '';
+    renameInput.focus();
+  });
+  renameCancel.addEventListener('click', () => {
+    renameForm.hidden = true;
+    renameBtn.focus();
+  });
+  renameForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    ctx.api.setConversationFlags(id, { nickname: renameInput.value }).then(
+      async (f) => {
+        flags = f;
+        contact = await ctx.api.contact(id);
+        renameForm.hidden = true;
+        renderHeader();
+        renameBtn.focus();
+      },
+      (err: unknown) => (renameError.textContent = errorText(err)),
+    );
+  });
 
   const showWarning = (words: string | undefined): void => {
     keyWarning.hidden = words === undefined;
@@ -139,7 +258,7 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
       'div',
       { class: 'meta' },
       ...actions,
-      m.hasProof ? h('span', { class: 'badge' }, 'verified delivery') : null,
+      m.hasProof ? h('span', { class: 'badge' }, secureBadgeWords(m)) : null,
       h(
         'time',
         { datetime: new Date(m.sentAt).toISOString(), title: formatFull(m.sentAt) },
@@ -156,13 +275,14 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
     const li = h(
       'li',
       {
-        class: `msg ${m.outgoing ? 'out' : 'in'}${m.route === 'secure' ? ' secure' : ''}`,
+        class: `msg ${m.outgoing ? 'out' : 'in'}${m.route === 'secure' ? ' secure' : ''}${m.id === firstUnread ? ' first-unread' : ''}${m.id === target ? ' hit' : ''}`,
         tabindex: -1,
         'data-id': m.id,
       },
+      m.id === firstUnread ? h('span', { class: 'sr-only' }, 'First unread message. ') : null,
       // Who wrote it, for screen readers; the text itself is read as content, never as a label.
       h('span', { class: 'sr-only' }, `${m.outgoing ? 'You' : (contact?.displayName ?? 'Contact')}: `),
-      h('p', { class: 'text' }, m.text),
+      h('p', { class: 'text', dir: 'auto' }, m.text),
       meta,
     );
     return li;
@@ -201,21 +321,45 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
   for (const type of ['pointerup', 'pointercancel', 'pointermove'] as const) {
     log.addEventListener(type, () => clearTimeout(pressTimer));
   }
+  const renderEmpty = (): void => {
+    emptyNote.hidden = !loaded || history.all().length > 0;
+  };
+  /** Counts near the limit and marks a draft over it; true when the draft may be sent. */
+  const renderCounter = (): boolean => {
+    const words = lengthWords(input.value.length, MAX_MESSAGE_LENGTH);
+    counter.hidden = words === undefined;
+    counter.textContent = words?.text ?? '';
+    counter.classList.toggle('over', words?.over === true);
+    if (words?.over === true) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+    return words?.over !== true;
+  };
+  input.addEventListener('input', () => {
+    if (renderCounter()) sendError.textContent = '';
+  });
   const submit = (): void => {
     const text = input.value;
     if (text.trim() === '') return;
+    if (!renderCounter()) {
+      // Refused here, whole: the engine would refuse it too (MESSAGE_TOO_LONG).
+      sendError.textContent = `Not sent: a message holds at most ${MAX_MESSAGE_LENGTH.toLocaleString('en-US')} characters.`;
+      return;
+    }
     sendError.textContent = '';
     input.value = '';
+    renderCounter();
     ctx.api.send(id, text).then(
       (m) => {
         // Writing brings the newest into view, wherever the reader was in the history.
         if (!history.showsNewest) history.showNewest();
         history.put(m);
         renderWaiting();
+        renderEmpty();
         log.scrollTop = log.scrollHeight;
       },
       (err: unknown) => {
         input.value = text;
+        renderCounter();
         sendError.textContent = err instanceof AppApiError ? err.message : errorText(err);
       },
     );
@@ -245,7 +389,7 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
         },
         () => undefined,
       );
-      const [c, list] = await Promise.all([ctx.api.contact(id), ctx.api.messages(id)]);
+      const [c, list] = await Promise.all([ctx.api.contact(id), ctx.api.messages(id), loadFlags()]);
       if (disposed) return;
       contact = c;
       renderHeader();
@@ -254,7 +398,19 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
       const early = history.all().filter((m) => !list.some((x) => x.id === m.id));
       history.reset(list);
       for (const m of early) history.put(m);
+      loaded = true;
+      renderEmpty();
       log.scrollTop = log.scrollHeight;
+      if (unreadAtOpen > 0) {
+        const incoming = history.all().filter((m) => !m.outgoing);
+        firstUnread = incoming[Math.max(0, incoming.length - unreadAtOpen)]?.id;
+      }
+      const jump = target ?? firstUnread;
+      if (jump !== undefined && history.get(jump) !== undefined) {
+        // Re-rendered with its mark, then brought into view.
+        history.put(history.get(jump)!);
+        history.reveal(jump);
+      }
       markReadIfVisible();
     } catch (err) {
       if (disposed) return;
@@ -266,6 +422,9 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
   void load();
   const onVisible = (): void => markReadIfVisible();
   document.addEventListener('visibilitychange', onVisible);
+  const onReach = (): void => renderHeader();
+  window.addEventListener('online', onReach);
+  window.addEventListener('offline', onReach);
 
   return {
     el,
@@ -285,6 +444,9 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
           ctx.announce(shown ? `${from}: ${m.text}` : `New message from ${from}`);
         }
         renderWaiting();
+        renderEmpty();
+      } else if (event.type === 'network') {
+        renderHeader();
       } else if (event.type === 'connection' && event.contactId === id && contact !== undefined) {
         contact = { ...contact, connection: event.state };
         renderHeader();
@@ -293,8 +455,8 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
         renderHeader();
       } else if (event.type === 'conversations' && contact !== undefined) {
         // The verified mark or a key warning may have changed.
-        ctx.api.contact(id).then(
-          (c) => {
+        Promise.all([ctx.api.contact(id), loadFlags()]).then(
+          ([c]) => {
             if (disposed) return;
             contact = c;
             renderHeader();
@@ -307,6 +469,8 @@ export function conversationView(ctx: ViewContext, id: ContactId): View {
       disposed = true;
       clearTimeout(pressTimer);
       document.removeEventListener('visibilitychange', onVisible);
+      window.removeEventListener('online', onReach);
+      window.removeEventListener('offline', onReach);
     },
   };
 }

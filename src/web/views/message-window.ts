@@ -96,6 +96,22 @@ export class MessageWindow {
     this.showNewest();
   }
 
+  /**
+   * Brings message `id` into the slice and into view, centred (a search hit, the first unread);
+   * its row, or undefined for an unknown id.
+   */
+  reveal(id: MessageId): HTMLLIElement | undefined {
+    const index = this.#list.findIndex((m) => m.id === id);
+    if (index < 0) return undefined;
+    if (index < this.#start || index >= this.#end) {
+      const start = Math.max(0, index - PAGE_ROWS / 2);
+      this.#show(start, Math.min(this.#list.length, start + INITIAL_ROWS), 'keep');
+    }
+    const row = this.#rows.get(id);
+    row?.scrollIntoView({ block: 'center' });
+    return row;
+  }
+
   /** Moves the slice to the newest messages, scrolled to the bottom. */
   showNewest(): void {
     const end = this.#list.length;

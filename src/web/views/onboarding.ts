@@ -2,7 +2,7 @@
  * First-run and locked screens: create an identity, show its recovery key once, unlock,
  * restore from a recovery key. Words follow NOTES §5: "recovery key", never the jargon.
  */
-import { AppApiError, MIN_PASSWORD_LENGTH, type IdentitySummary } from '../app-api.ts';
+import { AppApiError, MIN_PASSWORD_LENGTH } from '../app-api.ts';
 import { downloadFile, errorText, field, h } from '../dom.ts';
 import { backupImportForm } from './backup.ts';
 import type { View, ViewContext } from './view.ts';
@@ -158,7 +158,7 @@ export function unlockView(ctx: ViewContext, displayName: string): View {
     'section',
     { class: 'onboarding', 'aria-labelledby': 'unlock-title' },
     brand(),
-    h('h1', { id: 'unlock-title' }, 'Welcome back, ', h('span', { class: 'name' }, displayName)),
+    h('h1', { id: 'unlock-title' }, 'Welcome back, ', h('bdi', { class: 'name', dir: 'auto' }, displayName)),
     h('p', { class: 'lede' }, 'Your messages are locked on this device.'),
     form,
     h('p', { class: 'alt' }, h('a', { href: '#/restore' }, 'Restore from a recovery key or a backup')),
@@ -205,11 +205,14 @@ export function elsewhereView(ctx: ViewContext, displayName: string, invitePasse
   return { el, title: 'Open in another window' };
 }
 
-/** Restore an identity from its recovery words, under a new password. */
+/**
+ * Restore an identity from its recovery words, under a new password (asked twice, as on
+ * creation), or from a backup file; `onRestored` says which brought it back.
+ */
 export function restoreView(
   ctx: ViewContext,
   hasIdentity: boolean,
-  onRestored: (id: IdentitySummary) => void,
+  onRestored: (how: 'key' | 'backup') => void,
 ): View {
   const words = h('textarea', {
     rows: 4,
@@ -220,25 +223,36 @@ export function restoreView(
   });
   const name = h('input', { type: 'text', autocomplete: 'nickname', required: true, maxlength: 64 });
   const pass = passwordInput('new-password');
+  const again = passwordInput('new-password');
   const wordsF = field('Recovery key', words, 'The words, in order, separated by spaces.');
   const nameF = field('Your name', name);
   const passF = field('New password', pass, `At least ${MIN_PASSWORD_LENGTH} characters.`);
+  const againF = field('Repeat password', again);
   const form = h(
     'form',
     { class: 'card form', novalidate: true },
+    h(
+      'p',
+      { class: 'hint key-only' },
+      'A recovery key brings back your identity only. Contacts and conversations do not come back ' +
+        'with it: you add your contacts again. A backup file brings them back.',
+    ),
     wordsF.row,
     nameF.row,
     passF.row,
+    againF.row,
     h('button', { type: 'submit', class: 'btn primary' }, 'Restore identity'),
   );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    for (const f of [wordsF, nameF, passF]) f.error.textContent = '';
+    for (const f of [wordsF, nameF, passF, againF]) f.error.textContent = '';
+    if (pass.value !== again.value)
+      return void ((againF.error.textContent = 'The passwords differ'), again.focus());
     void busy(form, async () => {
       try {
-        const id = await ctx.api.restore(words.value, name.value, pass.value);
-        words.value = pass.value = '';
-        onRestored(id);
+        await ctx.api.restore(words.value, name.value, pass.value);
+        words.value = pass.value = again.value = '';
+        onRestored('key');
       } catch (err) {
         const code = err instanceof AppApiError ? err.code : undefined;
         const target = code === 'BAD_NAME' ? nameF : code === 'WEAK_PASSWORD' ? passF : wordsF;
@@ -261,7 +275,7 @@ export function restoreView(
       'div',
       { class: 'card' },
       h('p', { class: 'hint' }, 'A backup also brings back your contacts and conversations.'),
-      backupImportForm(ctx, onRestored),
+      backupImportForm(ctx, () => onRestored('backup')),
     ),
     h('p', { class: 'alt' }, h('a', { href: '#/' }, 'Back')),
   );

@@ -1,6 +1,7 @@
 /**
- * Settings: network and node addresses, ICE servers (NOTES §4), cheaper batching, read
- * receipts, notifications, and backup export/import.
+ * Settings: cheaper batching, read receipts, the network, notifications and backup export/
+ * import in plain words first; node addresses and ICE servers (NOTES §4) under "Advanced",
+ * for those who run their own node or sit behind a strict network.
  */
 import { NETWORK_IDS, type AppSettings, type NetworkId } from '../app-api.ts';
 import { downloadFile, errorText, field, h } from '../dom.ts';
@@ -40,7 +41,6 @@ export function settingsView(ctx: ViewContext): View {
   const form = h(
     'form',
     { class: 'card form', novalidate: true },
-    h('fieldset', {}, h('legend', {}, 'Network'), reach, networkF.row, nodesF.row, iceF.row),
     h(
       'fieldset',
       {},
@@ -52,6 +52,19 @@ export function settingsView(ctx: ViewContext): View {
         h('label', { for: 'set-batching' }, 'Cheaper batching (offline messages may wait up to a minute)'),
       ),
       h('div', { class: 'check' }, receipts, h('label', { for: 'set-receipts' }, 'Send read receipts')),
+    ),
+    h('fieldset', {}, h('legend', {}, 'Network'), reach, networkF.row),
+    h(
+      'fieldset',
+      { class: 'advanced' },
+      h('legend', {}, 'Advanced'),
+      h(
+        'p',
+        { class: 'hint' },
+        'Only needed to use your own node, or when direct links fail on a strict network.',
+      ),
+      nodesF.row,
+      iceF.row,
     ),
     h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn primary' }, 'Save settings'), saved),
   );

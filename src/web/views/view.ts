@@ -10,6 +10,11 @@ export interface ViewContext {
   navigate(hash: string): void;
   /** A short status line for screen readers and eyes ("Copied"). */
   announce(text: string): void;
+  /**
+   * A visible note above the screen that outlives one navigation ("Bob is already a
+   * contact", then his chat opens); it goes when dismissed or at the next one. Also announced.
+   */
+  flash(text: string): void;
 }
 
 /** A mounted screen. */

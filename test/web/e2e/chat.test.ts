@@ -103,11 +103,16 @@ describe('p2pComm end to end in Chromium on a local network', () => {
   it('delivers securely while Bob is away; he sees them in order with the verified badge', async () => {
     await bob.page.close();
     await alice.page.locator('.conn.offline').waitFor({ timeout: SLOW });
+    assert.equal(
+      await alice.page.locator('.conn').textContent(),
+      'Waiting for Bob; messages will be delivered securely',
+    );
     for (const text of away) await send(alice, text);
+    // Published, not yet delivered: no "verified delivery" before Bob's signed receipt.
     for (const text of away) {
       await alice.page
         .locator('li.msg.out', { hasText: text })
-        .locator('.badge', { hasText: 'verified delivery' })
+        .locator('.badge', { hasText: 'sent securely' })
         .waitFor({ timeout: SLOW });
     }
     await shot(alice.page, '05-secure-sent');
@@ -129,10 +134,11 @@ describe('p2pComm end to end in Chromium on a local network', () => {
     );
     await shot(page, '06-bob-returns');
     for (const text of away) {
-      await alice.page
-        .locator('li.msg.out', { hasText: text })
+      const out = alice.page.locator('li.msg.out', { hasText: text });
+      await out
         .locator('.ticks[aria-label="Delivered"], .ticks[aria-label="Read"]')
         .waitFor({ timeout: SLOW });
+      await out.locator('.badge', { hasText: 'verified delivery' }).waitFor({ timeout: SLOW });
     }
     await shot(alice.page, '07-alice-delivered');
   });
@@ -216,12 +222,17 @@ describe('p2pComm end to end in Chromium on a local network', () => {
     await page.getByRole('textbox', { name: 'Recovery key' }).fill(swapped.join(' '));
     await page.getByLabel('Your name').fill('Alice');
     await page.getByLabel('New password').fill('alice-new-device');
+    await page.getByLabel('Repeat password').fill('alice-new-device');
     await page.getByRole('button', { name: 'Restore identity' }).click();
     await page.getByText('A word is mistyped or out of order').waitFor({ timeout: UI });
     await shot(page, '11-restore-refused');
     await page.getByRole('textbox', { name: 'Recovery key' }).fill(aliceWords.join(' '));
     await page.getByLabel('New password').fill('alice-new-device');
+    await page.getByLabel('Repeat password').fill('alice-new-device');
     await page.getByRole('button', { name: 'Restore identity' }).click();
+    await page
+      .locator('.flash', { hasText: 'Contacts and conversations do not come back with a recovery key' })
+      .waitFor({ timeout: UI });
     await page.getByRole('link', { name: 'My card' }).first().click({ timeout: UI });
     await page.getByRole('heading', { name: 'My card' }).waitFor({ timeout: UI });
     await page.locator('svg.qr path').waitFor({ timeout: UI });

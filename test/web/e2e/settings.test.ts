@@ -182,7 +182,7 @@ describe('settings with the real core in Chromium', () => {
     await openChat(alice, 'Bob');
     assert.equal(
       await page.locator('.conn').textContent(),
-      'Offline - messages will wait until you are both online',
+      'Waiting for Bob; messages will wait until you are both online',
     );
 
     // Every transaction that notifies Bob from here on (a direct-link offer may ride one).
@@ -211,8 +211,9 @@ describe('settings with the real core in Chromium', () => {
         .getByText(/^Off: messages to offline contacts are delivered securely/)
         .waitFor({ timeout: UI });
       await openChat(alice, 'Bob');
+      // Published while Bob is away: sent securely, not yet delivered (no receipt).
       await outgoing(alice, waiting)
-        .locator('.badge', { hasText: 'verified delivery' })
+        .locator('.badge', { hasText: 'sent securely' })
         .waitFor({ timeout: SLOW });
       assert.ok(toBob.length > beforeOff, 'published once P2P-only is off');
       assert.equal(await page.locator('.wait-note').isHidden(), true);
