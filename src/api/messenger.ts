@@ -34,6 +34,7 @@ import {
 import { inviteCodeFrom } from '../web/format.ts';
 import { RealApi } from '../web/engine/real-api.ts';
 import { CARD_URI_PREFIX } from '../core/contact/card.ts';
+import type { Platform } from '../web/engine/platform.ts';
 import { nodePlatform } from './node-platform.ts';
 
 /** What `Messenger.open` takes. */
@@ -107,9 +108,12 @@ export class Messenger {
   readonly #dataDir: string;
   #closed = false;
 
-  private constructor(api: RealApi, dataDir: string) {
+  readonly #funding: ReadonlySet<Promise<void>>;
+
+  private constructor(api: RealApi, dataDir: string, funding: ReadonlySet<Promise<void>>) {
     this.#api = api;
     this.#dataDir = dataDir;
+    this.#funding = funding;
   }
 
   /**
@@ -120,19 +124,32 @@ export class Messenger {
   static async open(options: MessengerOptions = {}): Promise<Messenger> {
     const dataDir = resolve(options.dataDir ?? defaultDataDir());
     return abortable(options.signal, async () => {
+      const base = nodePlatform(
+        options.hostAddresses === undefined
+          ? {}
+          : { transport: { additionalHostAddresses: options.hostAddresses } },
+      );
+      // The engine asks the faucet in the background; a program that exits right after
+      // `create` (p2pcomm init) must not cut that request off, so `close` waits for it.
+      const funding = new Set<Promise<void>>();
+      const platform: Platform = {
+        ...base,
+        requestLocalFunds(url, address) {
+          const p = base.requestLocalFunds(url, address);
+          const settled = p.catch(() => undefined).finally(() => funding.delete(settled));
+          funding.add(settled);
+          return p;
+        },
+      };
       const api = await RealApi.open({
         database: dataDir,
-        platform: nodePlatform(
-          options.hostAddresses === undefined
-            ? {}
-            : { transport: { additionalHostAddresses: options.hostAddresses } },
-        ),
+        platform,
         ...(options.nodeUrl === undefined ? {} : { localNodeUrl: options.nodeUrl }),
         ...(options.faucetUrl === undefined ? {} : { localFaucetUrl: options.faucetUrl }),
         ...(options.scrypt === undefined ? {} : { scrypt: options.scrypt }),
         ...(options.onError === undefined ? {} : { onError: options.onError }),
       });
-      return new Messenger(api, dataDir);
+      return new Messenger(api, dataDir, funding);
     });
   }
 
@@ -155,7 +172,11 @@ export class Messenger {
 
   /** Creates the identity (and unlocks it); keep the recovery words somewhere safe. */
   create(displayName: string, password: string, options: CallOptions = {}): Promise<CreatedIdentity> {
-    return this.#call(options, () => this.#api.createIdentity(displayName, password));
+    return this.#call(options, async () => {
+      const created = await this.#api.createIdentity(displayName, password);
+      await this.#keepSettings();
+      return created;
+    });
   }
 
   /** Unlocks the identity; messages that arrived meanwhile are caught up (within a bound). */
@@ -170,7 +191,11 @@ export class Messenger {
     newPassword: string,
     options: CallOptions = {},
   ): Promise<IdentitySummary> {
-    return this.#call(options, () => this.#api.restore(recoveryWords, displayName, newPassword));
+    return this.#call(options, async () => {
+      const who = await this.#api.restore(recoveryWords, displayName, newPassword);
+      await this.#keepSettings();
+      return who;
+    });
   }
 
   /** Locks (the engine stores its queues as it stops); `unlock` again to go on. */
@@ -182,11 +207,27 @@ export class Messenger {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Bounded by the faucet request's own timeout (node-platform.ts).
+    await Promise.all([...this.#funding]);
     await this.#api.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * Waits until the engine has caught up with the chain: messages published while this
+   * profile was closed are in the conversations (and were announced as `message` events)
+   * once it resolves. `unlock` waits only a bounded time for this, and not at all while the
+   * node is unreachable; a program that reads once and exits (`p2pcomm history`) waits here.
+   */
+  sync(options: CallOptions = {}): Promise<void> {
+    // The engine answers `funds` only once its chain adapter has started, and starting
+    // includes the catch-up (core/delivery/engine.ts `funds`, `chainInBackground`).
+    return this.#call(options, async () => {
+      await this.#api.balance();
+    });
   }
 
   // --- contacts ----------------------------------------------------------------------------
@@ -333,6 +374,11 @@ export class Messenger {
     return this.#call(options, () => this.#api.updateSettings(patch));
   }
 
+  /** Direct only: nothing goes by chain (nothing is spent); messages wait for a direct link. */
+  setP2pOnly(on: boolean, options: CallOptions = {}): Promise<DeliveryBalance> {
+    return this.#call(options, () => this.#api.setP2pOnly(on));
+  }
+
   /** The encrypted backup file (docs/protocol.md "Backup file"). */
   exportBackup(options: CallOptions = {}): Promise<Uint8Array> {
     return this.#call(options, () => this.#api.exportBackup());
@@ -340,7 +386,11 @@ export class Messenger {
 
   /** Replaces this profile by a backup, unlocked by the password it was made under. */
   importBackup(file: Uint8Array, password: string, options: CallOptions = {}): Promise<IdentitySummary> {
-    return this.#call(options, () => this.#api.importBackup(file, password));
+    return this.#call(options, async () => {
+      const who = await this.#api.importBackup(file, password);
+      await this.#keepSettings();
+      return who;
+    });
   }
 
   // --- events --------------------------------------------------------------------------------
@@ -402,6 +452,15 @@ export class Messenger {
   #call<T>(options: CallOptions, work: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new AppApiError('LOCKED', 'This messenger is closed'));
     return abortable(options.signal, work);
+  }
+
+  /**
+   * Stores the settings a new profile starts with (its node among them): the web app is
+   * told its node by the page address on every load, a program only when it opens the
+   * profile for the first time, so the profile has to remember it.
+   */
+  async #keepSettings(): Promise<void> {
+    await this.#api.updateSettings({});
   }
 
   #code(invite: string): string {
