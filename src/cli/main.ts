@@ -17,7 +17,7 @@ import type {
   SendWait,
 } from '../api/index.ts';
 import { RECOVERY_KEY_WORDS } from '../core/identity/recovery-key.ts';
-import { NETWORK_IDS } from '../web/app-api.ts';
+import { AppApiError, NETWORK_IDS } from '../web/app-api.ts';
 import {
   connectionWords,
   explorerTxUrl,
@@ -274,8 +274,8 @@ async function cmdInit(args: Args): Promise<void> {
   const m = await openMessenger(args);
   try {
     if (m.state.kind !== 'empty')
-      throw new CliError(
-        'USAGE',
+      throw new AppApiError(
+        'IDENTITY_EXISTS',
         `${m.dataDir} already holds an identity (restore or backup import replace it)`,
       );
     const name =

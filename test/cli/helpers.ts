@@ -61,9 +61,9 @@ export interface CliWorld {
 
 /** The environment of a child: no password from the test runner's environment. */
 function childEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra };
+  const env = { ...process.env };
   delete env['P2PCOMM_PASSWORD'];
-  return env;
+  return { ...env, ...extra };
 }
 
 /** Runs the executable to its end. */
@@ -87,9 +87,20 @@ export function runCli(
   });
 }
 
-/** Starts the executable and keeps it running. */
-export function startCli(args: readonly string[]): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env: childEnv() });
+/** Starts the executable (or `options.command`, e.g. an example script) and keeps it running. */
+export function startCli(
+  args: readonly string[],
+  options: {
+    readonly command?: readonly string[];
+    readonly env?: Readonly<Record<string, string>>;
+    readonly cwd?: string;
+  } = {},
+): CliProcess {
+  const [file, ...pre] = options.command ?? [process.execPath, BIN];
+  const child = spawn(file ?? process.execPath, [...pre, ...args], {
+    env: childEnv(options.env),
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  });
   const lines: string[] = [];
   const stderr: string[] = [];
   const waiters = new Set<() => void>();
