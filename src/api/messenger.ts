@@ -284,8 +284,9 @@ export class Messenger {
     options: CallOptions & { readonly wait?: SendWait } = {},
   ): Promise<ChatMessage> {
     const wait = options.wait ?? 'queued';
-    if (!(wait in REACHED)) throw new TypeError('"options.wait" expected queued, sent or delivered');
     return this.#call(options, async () => {
+      if (!Object.hasOwn(REACHED, wait))
+        throw new TypeError('"options.wait" expected queued, sent or delivered');
       const contact = await this.#resolve(ref);
       // Listening before sending: the status may change before `send` returns.
       const latest = new Map<string, ChatMessage>();
