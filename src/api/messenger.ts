@@ -34,6 +34,7 @@ import {
 import { inviteCodeFrom } from '../web/format.ts';
 import { RealApi } from '../web/engine/real-api.ts';
 import { CARD_URI_PREFIX } from '../core/contact/card.ts';
+import { DeliveryError } from '../core/delivery/errors.ts';
 import type { Platform } from '../web/engine/platform.ts';
 import { nodePlatform } from './node-platform.ts';
 
@@ -110,10 +111,18 @@ export class Messenger {
 
   readonly #funding: ReadonlySet<Promise<void>>;
 
-  private constructor(api: RealApi, dataDir: string, funding: ReadonlySet<Promise<void>>) {
+  readonly #closing: { value: boolean };
+
+  private constructor(
+    api: RealApi,
+    dataDir: string,
+    funding: ReadonlySet<Promise<void>>,
+    closing: { value: boolean },
+  ) {
     this.#api = api;
     this.#dataDir = dataDir;
     this.#funding = funding;
+    this.#closing = closing;
   }
 
   /**
@@ -132,6 +141,7 @@ export class Messenger {
       // The engine asks the faucet in the background; a program that exits right after
       // `create` (p2pcomm init) must not cut that request off, so `close` waits for it.
       const funding = new Set<Promise<void>>();
+      const closing = { value: false };
       const platform: Platform = {
         ...base,
         requestLocalFunds(url, address) {
@@ -147,9 +157,14 @@ export class Messenger {
         ...(options.nodeUrl === undefined ? {} : { localNodeUrl: options.nodeUrl }),
         ...(options.faucetUrl === undefined ? {} : { localFaucetUrl: options.faucetUrl }),
         ...(options.scrypt === undefined ? {} : { scrypt: options.scrypt }),
-        ...(options.onError === undefined ? {} : { onError: options.onError }),
+        onError: (e) => {
+          // Background work cut short by `close` (an offer still being sent as the engine
+          // stops) is expected, not a failure to report: what it carried is stored.
+          if (closing.value && e instanceof DeliveryError && e.code === 'CLOSED') return;
+          (options.onError ?? ((x: Error) => console.warn('p2pComm:', x.message)))(e);
+        },
       });
-      return new Messenger(api, dataDir, funding);
+      return new Messenger(api, dataDir, funding, closing);
     });
   }
 
@@ -207,6 +222,7 @@ export class Messenger {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.value = true;
     // Bounded by the faucet request's own timeout (node-platform.ts).
     await Promise.all([...this.#funding]);
     await this.#api.close();

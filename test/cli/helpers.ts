@@ -170,9 +170,12 @@ export function jsonLines(lines: readonly string[]): Record<string, unknown>[] {
     });
 }
 
-/** Starts a local network (10 blocks per second, FACTS §0) and a scratch directory. */
-export async function startCliWorld(): Promise<CliWorld> {
-  const devnet = await startDevnet({ port: 0, blocksPerSecond: 10 });
+/**
+ * Starts a local network (10 blocks per second, FACTS §0) and a scratch directory; or uses
+ * `devnet` (e.g. the web app's, test/web/e2e/real-app.ts), which `close` then leaves running.
+ */
+export async function startCliWorld(options: { readonly devnet?: DevnetHandle } = {}): Promise<CliWorld> {
+  const devnet = options.devnet ?? (await startDevnet({ port: 0, blocksPerSecond: 10 }));
   const root = await mkdtemp(join(tmpdir(), 'p2pcomm-cli-'));
   const faucetUrl = `${devnet.controlUrl ?? ''}/fund`;
   return {
@@ -193,7 +196,7 @@ export async function startCliWorld(): Promise<CliWorld> {
       };
     },
     async close() {
-      await devnet.stop();
+      if (options.devnet === undefined) await devnet.stop();
       await rm(root, { recursive: true, force: true });
     },
   };
