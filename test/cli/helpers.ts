@@ -172,7 +172,7 @@ export function jsonLines(lines: readonly string[]): Record<string, unknown>[] {
 
 /**
  * Starts a local network (10 blocks per second, FACTS §0) and a scratch directory; or uses
- * `devnet` (e.g. the web app's, test/web/e2e/real-app.ts), which `close` then leaves running.
+ * `devnet` (one started elsewhere), which `close` then leaves running.
  */
 export async function startCliWorld(options: { readonly devnet?: DevnetHandle } = {}): Promise<CliWorld> {
   const devnet = options.devnet ?? (await startDevnet({ port: 0, blocksPerSecond: 10 }));
