@@ -38,9 +38,7 @@ import { KaspaHdWallet } from '../../kaspa/hd.ts';
 import type { KaspaNode } from '../../kaspa/rpc/node.ts';
 import { NodePool, nodeAssignmentKey } from '../../kaspa/rpc/pool.ts';
 import { RpcError } from '../../kaspa/rpc/errors.ts';
-import { deleteIndexedDbStore } from '../../storage/indexeddb.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
-import { createBrowserTransport } from '../../transport/webrtc-browser.ts';
 import { bytesToHex, bytesToUtf8, utf8ToBytes, wipe } from '../../util/bytes.ts';
 import { DecodeError } from '../../util/errors.ts';
 import {
@@ -74,7 +72,6 @@ import {
 } from '../app-api.ts';
 import { BACKUP_STORES, encodeBackup, openBackup, readBackupHeader, type BackupRecord } from './backup.ts';
 import { EvidenceRecorder, loadEvidence } from './evidence.ts';
-import { requestLocalFunds } from './faucet.ts';
 import { NETWORKS, defaultNodeUrls } from './network.ts';
 import { nodeUrlAllowed } from '../csp.ts';
 import {
@@ -83,11 +80,11 @@ import {
   KEYS,
   PROFILE_STORE,
   STATE_STORE,
-  openRawProfile,
   sealProfile,
   storageKeyOf,
 } from './profile.ts';
-import { ProfileInstance, type InstanceMessage } from './instance.ts';
+import type { InstanceMessage } from './instance.ts';
+import { browserPlatform, type InstanceGuard, type Platform } from './platform.ts';
 import { encodeTrust, loadTrust, sameName, trustKey, trustView, type TrustRecord } from './trust.ts';
 import { chatMessage, conversationOrder, deliveryBalance } from './view.ts';
 import {
@@ -113,6 +110,8 @@ export interface RealApiOptions {
   readonly scrypt?: ScryptParams;
   /** Told about failures of background work (node, faucet, engine); the app keeps going. */
   readonly onError?: (error: Error) => void;
+  /** The runtime's storage, transport, instance guard and faucet. @default browserPlatform */
+  readonly platform?: Platform;
 }
 
 /** Settings as stored: the user's settings plus the P2P-only switch of the balance screen. */
@@ -285,7 +284,8 @@ export class RealApi implements AppApi {
   /** Serializes vault transitions (create, unlock, restore, lock, import). */
   #transition: Promise<unknown> = Promise.resolve();
   /** The profile's Web Lock, held while a session is open, and the channel to its other windows. */
-  readonly #instance: ProfileInstance;
+  readonly #instance: InstanceGuard;
+  readonly #platform: Platform;
   /** Whether another window of this browser has the profile open (the lock screen says so). */
   #elsewhere = false;
 
@@ -293,13 +293,15 @@ export class RealApi implements AppApi {
     this.#options = options;
     this.#databaseName = options.database ?? DEFAULT_DATABASE;
     this.#raw = raw;
-    this.#instance = new ProfileInstance(this.#databaseName, (m) => this.#onInstanceMessage(m));
+    this.#platform = options.platform ?? browserPlatform;
+    this.#instance = this.#platform.instance(this.#databaseName, (m) => this.#onInstanceMessage(m));
   }
 
   /** Opens the database and reads whether an identity exists (the first screen needs it). */
   static async open(options: RealApiOptions = {}): Promise<RealApi> {
     if (options.localNodeUrl !== undefined) checkNodeUrl(options.localNodeUrl);
-    const api = new RealApi(options, await openRawProfile(options.database ?? DEFAULT_DATABASE));
+    const platform = options.platform ?? browserPlatform;
+    const api = new RealApi(options, await platform.openRawProfile(options.database ?? DEFAULT_DATABASE));
     await api.#loadProfile();
     api.#elsewhere = await api.#instance.heldElsewhere();
     return api;
@@ -374,6 +376,20 @@ export class RealApi implements AppApi {
       await this.#stopSession();
       if (wasOpen) this.#instance.post({ type: 'released' });
       this.#emitVault();
+    });
+  }
+
+  /**
+   * Locks and closes the database and the instance guard for good (a page never needs it; a
+   * Node process does, so that the profile directory is free for the next one).
+   */
+  close(): Promise<void> {
+    return this.#serial(async () => {
+      await this.#stopSession();
+      const raw = this.#raw;
+      this.#raw = undefined;
+      await raw?.close();
+      this.#instance.close();
     });
   }
 
@@ -930,8 +946,8 @@ export class RealApi implements AppApi {
     this.#raw = undefined;
     this.#vaultBytes = undefined;
     this.#displayName = undefined;
-    await deleteIndexedDbStore(this.#databaseName);
-    this.#raw = await openRawProfile(this.#databaseName);
+    await this.#platform.deleteProfile(this.#databaseName);
+    this.#raw = await this.#platform.openRawProfile(this.#databaseName);
   }
 
   async #startSession(
@@ -1121,7 +1137,9 @@ export class RealApi implements AppApi {
           db: s.db,
         });
         const evidence = await EvidenceRecorder.open(chain, s.db);
-        const peers = new TransportLinks(createBrowserTransport(), { iceServers: s.settings.iceServers });
+        const peers = new TransportLinks(this.#platform.createTransport(), {
+          iceServers: s.settings.iceServers,
+        });
         // The engine runs from the start, the node or not: a message is stored (and shown as
         // sending) at once, and published once the node has answered.
         const engine = await DeliveryEngine.open({
@@ -1183,7 +1201,7 @@ export class RealApi implements AppApi {
     wipe(s.seed);
     // Only once everything is stored and closed may another window take the profile.
     if (release) this.#instance.release();
-    this.#raw = await openRawProfile(this.#databaseName);
+    this.#raw = await this.#platform.openRawProfile(this.#databaseName);
     await this.#loadProfile();
   }
 
@@ -1221,7 +1239,7 @@ export class RealApi implements AppApi {
     const address = s.card.addresses[0];
     if (faucet === undefined || address === undefined) return;
     try {
-      await requestLocalFunds(faucet, address.toString());
+      await this.#platform.requestLocalFunds(faucet, address.toString());
     } catch (e) {
       this.#report(e);
     }

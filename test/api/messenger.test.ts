@@ -1,0 +1,113 @@
+/**
+ * The Messenger API in this process, on a real SQLite profile directory: one process per
+ * profile (PROFILE_IN_USE, then free again after `close`), AbortSignal on calls and on the
+ * event iterator, typed errors for unknown contacts and bad invites, and the XDG default
+ * data directory. No node is needed for any of it: the engine keeps trying in the background.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AppApiError, Messenger, StorageError, defaultDataDir } from 'p2pcomm';
+
+/** A node address nothing listens on (port 9 is "discard", closed here). */
+const NO_NODE = 'ws://127.0.0.1:9';
+
+describe('Messenger', { timeout: 300_000 }, () => {
+  let root: string;
+  let dir: string;
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'p2pcomm-messenger-'));
+    dir = join(root, 'profile');
+    const m = await Messenger.open({ dataDir: dir, nodeUrl: NO_NODE, onError: () => undefined });
+    assert.equal(m.state.kind, 'empty');
+    await m.create('Alice', 'alice-password');
+    assert.equal(m.state.kind, 'unlocked');
+    await m.close();
+  });
+
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('keeps a profile to one opener at a time, and frees it on close', async () => {
+    const first = await Messenger.open({ dataDir: dir, onError: () => undefined });
+    await assert.rejects(Messenger.open({ dataDir: dir }), (e: unknown) => {
+      assert.ok(e instanceof StorageError);
+      assert.equal(e.code, 'PROFILE_IN_USE');
+      return true;
+    });
+    assert.equal(first.state.kind, 'locked');
+    await first.close();
+    const again = await Messenger.open({ dataDir: dir, onError: () => undefined });
+    assert.equal(again.state.kind, 'locked');
+    await again.close();
+  });
+
+  it('rejects an aborted call with the signal reason and leaves the profile as it was', async () => {
+    const m = await Messenger.open({ dataDir: dir, onError: () => undefined });
+    try {
+      await assert.rejects(m.unlock('alice-password', { signal: AbortSignal.abort() }), {
+        name: 'AbortError',
+      });
+      assert.equal(m.state.kind, 'locked');
+      const reason = new Error('changed my mind');
+      const c = new AbortController();
+      c.abort(reason);
+      await assert.rejects(m.unlock('alice-password', { signal: c.signal }), (e) => e === reason);
+      await assert.rejects(m.unlock('wrong password'), (e: unknown) => {
+        assert.ok(e instanceof AppApiError);
+        assert.equal(e.code, 'WRONG_PASSWORD');
+        return true;
+      });
+      await m.unlock('alice-password');
+      assert.equal(m.state.kind, 'unlocked');
+    } finally {
+      await m.close();
+    }
+    await assert.rejects(m.contacts(), (e: unknown) => e instanceof AppApiError && e.code === 'LOCKED');
+  });
+
+  it('ends the event iterator when its signal aborts', async () => {
+    const m = await Messenger.open({ dataDir: dir, onError: () => undefined });
+    try {
+      const stop = new AbortController();
+      const seen: string[] = [];
+      const reading = (async () => {
+        for await (const e of m.events({ signal: stop.signal })) seen.push(e.type);
+      })();
+      await m.unlock('alice-password');
+      stop.abort();
+      await reading;
+      assert.ok(seen.includes('vault'), `events seen: ${seen.join(', ')}`);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('answers with typed errors for unknown contacts and bad invites', async () => {
+    const m = await Messenger.open({ dataDir: dir, onError: () => undefined });
+    try {
+      await m.unlock('alice-password');
+      const own = await m.card();
+      assert.match(own, /^p2pcomm:/);
+      const code = (e: unknown): string => (e instanceof AppApiError ? e.code : `not typed: ${String(e)}`);
+      await assert.rejects(m.send('Nobody', 'hi'), (e) => code(e) === 'UNKNOWN_CONTACT');
+      await assert.rejects(m.messages('p2p1nothing'), (e) => code(e) === 'UNKNOWN_CONTACT');
+      await assert.rejects(m.addContact('hello'), (e) => code(e) === 'BAD_INVITE');
+      await assert.rejects(m.addContact(own), (e) => code(e) === 'OWN_INVITE');
+      await assert.rejects(m.send('Nobody', 'hi', { wait: 'soon' as 'sent' }), TypeError);
+      assert.deepEqual(await m.contacts(), []);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('puts the profile under XDG_DATA_HOME, or ~/.local/share', () => {
+    assert.equal(defaultDataDir({ XDG_DATA_HOME: '/srv/data' }), '/srv/data/p2pcomm');
+    assert.match(defaultDataDir({ XDG_DATA_HOME: 'relative/ignored' }), /\/\.local\/share\/p2pcomm$/);
+    assert.match(defaultDataDir({}), /\/\.local\/share\/p2pcomm$/);
+  });
+});
