@@ -222,6 +222,12 @@ export interface PaymentRequest {
   readonly funding: readonly Candidate[];
   /** A fresh change address. */
   readonly changeAddress: Address;
+  /**
+   * A coin back to a fresh address of ours in the notifications' value range, so that an
+   * observer cannot tell which small output went to someone else (docs/privacy.md "Coins").
+   * Left out of the shape without change.
+   */
+  readonly decoy?: Payment;
   /** Uniform in [0, 1): the output order. */
   readonly random: () => number;
   /** Storage mass the transaction may have. @default DEFAULT_NOTIFICATION_STORAGE_BUDGET */
@@ -229,15 +235,17 @@ export interface PaymentRequest {
 }
 
 /**
- * The value of one format-2 notification coin: uniform in [v, 3v/2] with v the format-1
- * notification value, so its storage mass (C/value, FACTS §4.3) stays within the budget with
- * a large change, and values say nothing about which conversation or direction a coin is.
+ * The value of one of `count` format-2 notification coins: uniform in [v, 3v/2] with v the
+ * library's notification amount for `count` outputs within `budget` (docs/kaspa-mass.md), so
+ * the storage mass (C/value each, FACTS §4.3) stays within the budget beside a change of at
+ * least 1 KAS, and values say nothing about which conversation or direction a coin is.
  */
 export function randomNotificationValue(
   random: () => number,
   budget: bigint = DEFAULT_NOTIFICATION_STORAGE_BUDGET,
+  count = 1,
 ): bigint {
-  const v = notificationValue(budget);
+  const v = notificationAmount(count, budget);
   return v + BigInt(Math.floor(random() * Number(v / 2n)));
 }
 
@@ -288,16 +296,19 @@ function selections(funding: readonly Candidate[], need: (n: number) => bigint):
 export function buildPayment(req: PaymentRequest): BuiltTransaction {
   const budget = req.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET;
   const paid = req.payments.reduce((n, p) => n + p.value, 0n);
-  const outs = req.payments.map((p) => ({
+  const toOut = (p: Payment): TxOutput => ({
     value: p.value,
     scriptPublicKey: addressToScriptPublicKey(p.address),
-  }));
+  });
+  const outs = req.payments.map(toOut);
+  const decoy = req.decoy ? [toOut(req.decoy)] : [];
+  const decoyValue = req.decoy?.value ?? 0n;
   const changeScript = addressToScriptPublicKey(req.changeAddress);
   const feeFor = (inputs: readonly Spendable[], withChange: boolean): bigint =>
     minimumRelayFee(
       assemble(
         inputs,
-        withChange ? [...outs, { value: 1n, scriptPublicKey: changeScript }] : outs,
+        withChange ? [...outs, ...decoy, { value: 1n, scriptPublicKey: changeScript }] : outs,
         req.payload,
       ),
     );
@@ -311,9 +322,9 @@ export function buildPayment(req: PaymentRequest): BuiltTransaction {
     let outputs: TxOutput[];
     let changeIndex: number | undefined;
     if (withChange) {
-      const change = total - paid - fee;
+      const change = total - paid - decoyValue - fee;
       if (change < minChange) return 'change too small';
-      outputs = shuffled([...outs, { value: change, scriptPublicKey: changeScript }], req.random);
+      outputs = shuffled([...outs, ...decoy, { value: change, scriptPublicKey: changeScript }], req.random);
       changeIndex = outputs.findIndex((o) => o.scriptPublicKey === changeScript);
     } else {
       // No change: the coins, less the fee, are the notifications (a return from a wallet
@@ -347,7 +358,10 @@ export function buildPayment(req: PaymentRequest): BuiltTransaction {
     };
   };
   let lastError = 'no coin pays';
-  const withChange = selections(req.funding, (n) => paid + typical + BigInt(n - 1) * 11_000n + minChange);
+  const withChange = selections(
+    req.funding,
+    (n) => paid + decoyValue + typical + BigInt(n - 1) * 11_000n + minChange,
+  );
   const noChange = selections(
     req.funding,
     (n) => floor * BigInt(outs.length) + typical + BigInt(n - 1) * 11_000n,

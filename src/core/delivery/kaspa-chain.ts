@@ -26,7 +26,11 @@
  */
 import type { KaspaRpcClient } from '../../kaspa/rpc/client.ts';
 import type { AddressedUtxo } from '../../kaspa/rpc/convert.ts';
-import { scriptPublicKeyToAddress, type NetworkPrefix } from '../../kaspa/address.ts';
+import {
+  addressToScriptPublicKey,
+  scriptPublicKeyToAddress,
+  type NetworkPrefix,
+} from '../../kaspa/address.ts';
 import type { KaspaHdWallet } from '../../kaspa/hd.ts';
 import { PayloadFetcher } from '../../kaspa/payload-fetch.ts';
 import { UtxoWatcher, outpointKey } from '../../kaspa/utxo-watcher.ts';
@@ -251,38 +255,69 @@ export class KaspaChain implements ChainPort {
           `contact ${contact} listed an address on ${peer.base.prefix}, not on ${this.opts.prefix}`,
         );
       const next = this.book.nextNotify(contact)!;
-      return { contact, next, value: randomNotificationValue(this.random, budget) };
+      return { contact, next, value: randomNotificationValue(this.random, budget, recipients.length + 1) };
     });
     // Written to: its replies and returns come to our window for it.
     await this.watchContacts(recipients);
-    const funding: Candidate[] = [];
-    for (const [k, c] of this.coins) {
-      if (this.spending.has(k) || c.unsubmitted) continue;
-      // A coin held for someone who is not a contact (a message request) stays unspent.
-      if (c.origin !== 'own' && this.opts.contacts && !this.opts.contacts().includes(c.origin)) continue;
-      const key = this.book.keyOf(c.address);
-      if (key) funding.push({ utxo: c.utxo, privateKey: key, origin: c.origin });
-    }
     const changeAddress = await this.book.nextChange();
     const payments: Payment[] = targets.map((t) => ({ address: t.next.address, value: t.value }));
-    const built = buildPayment({
-      payload,
-      payments,
-      funding,
-      changeAddress,
-      random: this.random,
-      storageBudget: budget,
-    });
+    // One small coin to ourselves beside the notifications (docs/privacy.md "Coins").
+    const decoyAddress = await this.book.nextChange();
+    const decoy: Payment = {
+      address: decoyAddress,
+      value: randomNotificationValue(this.random, budget, recipients.length + 1),
+    };
+    const build = (chained: boolean): ReturnType<typeof buildPayment> => {
+      const funding: Candidate[] = [];
+      for (const [k, c] of this.coins) {
+        if (this.spending.has(k) || (c.unsubmitted && !chained)) continue;
+        // A coin held for someone who is not a contact (a message request) stays unspent.
+        if (c.origin !== 'own' && this.opts.contacts && !this.opts.contacts().includes(c.origin)) continue;
+        const key = this.book.keyOf(c.address);
+        if (key) funding.push({ utxo: c.utxo, privateKey: key, origin: c.origin });
+      }
+      return buildPayment({
+        payload,
+        payments,
+        funding,
+        changeAddress,
+        decoy,
+        random: this.random,
+        storageBudget: budget,
+      });
+    };
+    let built;
+    try {
+      built = build(false);
+    } catch (error) {
+      // The change of a receipt still waiting for its time pays only if that receipt goes
+      // first: it is submitted now (its delay ends with the client's next publication).
+      if (!(error instanceof DeliveryError) || ![...this.coins.values()].some((c) => c.unsubmitted))
+        throw error;
+      built = build(true);
+    }
+    for (const s of built.spent) {
+      const c = this.coins.get(outpointKey(s.utxo.outpoint));
+      if (c?.unsubmitted) await this.submitDeferred(bytesToHex(s.utxo.outpoint.transactionId));
+    }
     const txId = transactionId(built.tx);
     const txHex = bytesToHex(txId);
     const spent = built.spent.map((s) => outpointKey(s.utxo.outpoint));
     for (const k of spent) this.spending.set(k, txHex);
     this.mine.add(txHex);
+    // Our outputs (change, the decoy) are spendable at once: a mempool chain.
     let change: string | undefined;
-    if (built.changeIndex !== undefined) {
-      const out = built.tx.outputs[built.changeIndex]!;
+    const ownScripts = new Map(
+      [changeAddress, decoyAddress].map((a) => [
+        bytesToHex(addressToScriptPublicKey(a).script),
+        a.toString(),
+      ]),
+    );
+    built.tx.outputs.forEach((out, index) => {
+      const address = ownScripts.get(bytesToHex(out.scriptPublicKey.script));
+      if (address === undefined) return;
       const utxo: Utxo = {
-        outpoint: { transactionId: txId, index: built.changeIndex },
+        outpoint: { transactionId: txId, index },
         entry: {
           amount: out.value,
           scriptPublicKey: out.scriptPublicKey,
@@ -290,13 +325,14 @@ export class KaspaChain implements ChainPort {
           isCoinbase: false,
         },
       };
-      change = outpointKey(utxo.outpoint);
-      this.coins.set(change, { utxo, address: changeAddress.toString(), origin: 'own' });
-    }
+      const k = outpointKey(utxo.outpoint);
+      if (index === built.changeIndex) change = k;
+      this.coins.set(k, { utxo, address, origin: 'own' });
+    });
     const delay = options.deferrable ? (this.opts.receiptDelayMs ?? defaultReceiptDelayMs)() : 0;
     if (delay > 0) {
       // The id is final now; the node sees the transaction later (docs/privacy.md "Timing").
-      if (change) this.coins.get(change)!.unsubmitted = true;
+      for (const c of this.outputsOf(txHex)) c.unsubmitted = true;
       const timer = setTimeout(() => void this.submitDeferred(txHex), delay);
       if (typeof timer === 'object' && 'unref' in timer) timer.unref();
       this.deferred.set(txHex, { tx: built.tx, txHex, spent, change, timer });
@@ -304,7 +340,7 @@ export class KaspaChain implements ChainPort {
       try {
         await this.opts.client.submitTransaction(built.tx);
       } catch (error) {
-        this.release(txHex, spent, change);
+        this.release(txHex, spent);
         throw new DeliveryError('PUBLISH_FAILED', 'the node refused or did not take the transaction', {
           cause: error,
         });
@@ -341,10 +377,15 @@ export class KaspaChain implements ChainPort {
 
   // ---- coins ------------------------------------------------------------------------------
 
-  private release(txHex: string, spent: readonly string[], change: string | undefined): void {
+  /** Our coins created by transaction `txHex`. */
+  private outputsOf(txHex: string): Coin[] {
+    return [...this.coins.values()].filter((c) => bytesToHex(c.utxo.outpoint.transactionId) === txHex);
+  }
+
+  private release(txHex: string, spent: readonly string[]): void {
     for (const k of spent) this.spending.delete(k);
     this.mine.delete(txHex);
-    if (change) this.coins.delete(change);
+    for (const c of this.outputsOf(txHex)) this.coins.delete(outpointKey(c.utxo.outpoint));
   }
 
   private async submitDeferred(txHex: string): Promise<void> {
@@ -354,14 +395,11 @@ export class KaspaChain implements ChainPort {
     this.deferred.delete(txHex);
     try {
       await this.opts.client.submitTransaction(d.tx);
-      if (d.change) {
-        const c = this.coins.get(d.change);
-        if (c) c.unsubmitted = false;
-      }
+      for (const c of this.outputsOf(txHex)) c.unsubmitted = false;
     } catch {
       // The receipt is lost with it; the sender republishes the message (docs/delivery.md
       // "Retention") and that one is receipted again.
-      this.release(txHex, d.spent, d.change);
+      this.release(txHex, d.spent);
     }
     this.emitFunds();
   }

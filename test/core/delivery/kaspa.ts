@@ -41,6 +41,7 @@ export class ChainUser {
   client!: KaspaRpcClient;
   /** The chain adapter of the running client. */
   chain!: KaspaChain;
+  private readonly watchedEver = new Set<string>();
   /** Message requests: first messages from people this user does not know. */
   requests!: MessageRequests;
   /** Sessions and directory of the running client. */
@@ -179,7 +180,14 @@ export class ChainUser {
     return this;
   }
 
+  /** Every address the chain adapter watched in any run of this client (its own addresses). */
+  ownedAddresses(): ReadonlySet<string> {
+    for (const a of this.chain?.watchedAddresses() ?? []) this.watchedEver.add(a);
+    return this.watchedEver;
+  }
+
   async stop(): Promise<void> {
+    this.ownedAddresses();
     await this.engine.close();
     this.client.close();
   }

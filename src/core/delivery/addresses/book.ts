@@ -66,6 +66,11 @@ interface PeerState {
   send: number;
   /** Lowest notification index from the contact not yet seen. */
   recv: number;
+  /**
+   * Indices above `recv` already seen: coins are submitted out of order (receipts wait a
+   * random time), so a gap below the highest seen index stays watched until it fills.
+   */
+  seen: number[];
   /** Whether a coin from the contact arrived (it knows us: stealth addresses from now on). */
   heard: boolean;
 }
@@ -77,6 +82,8 @@ interface Owned {
 
 const WINDOW = 8;
 const CHANGE_LOOKBACK = 20;
+/** Indices a gap in one contact's notifications may lag the highest seen before it is given up. */
+const MAX_GAP = 64;
 
 export class ChainAddresses {
   readonly card: Address;
@@ -102,8 +109,14 @@ export class ChainAddresses {
     const change = await opts.db.get(opts.store, encodeKey('addr', 'change'));
     if (change) book.changeNext = Number(bytesToUtf8(change));
     for (const [, value] of await opts.db.scan(opts.store, { prefix: encodeKey('addr', 'peer') })) {
-      const s = JSON.parse(bytesToUtf8(value)) as { c: string; send: number; recv: number; heard: boolean };
-      book.peers.set(s.c, { send: s.send, recv: s.recv, heard: s.heard });
+      const s = JSON.parse(bytesToUtf8(value)) as {
+        c: string;
+        send: number;
+        recv: number;
+        seen: number[];
+        heard: boolean;
+      };
+      book.peers.set(s.c, { send: s.send, recv: s.recv, seen: s.seen, heard: s.heard });
     }
     for (const [, value] of await opts.db.scan(opts.store, { prefix: encodeKey('addr', 'live') })) {
       const o = JSON.parse(bytesToUtf8(value)) as { a: string; o: AddressOrigin };
@@ -132,10 +145,11 @@ export class ChainAddresses {
   windowOf(contact: ContactId): string[] {
     const peer = this.opts.peerOf(contact);
     if (peer === undefined) return [];
-    const st = this.peers.get(contact) ?? { send: 0, recv: 0, heard: false };
+    const st = this.peers.get(contact) ?? { send: 0, recv: 0, seen: [], heard: false };
+    const top = Math.max(st.recv, ...st.seen.map((k) => k + 1));
     const out: string[] = [];
-    for (let k = st.recv; k < st.recv + this.window; k++)
-      out.push(this.derive({ kind: 'notify', contact, k }));
+    for (let k = st.recv; k < top + this.window; k++)
+      if (!st.seen.includes(k)) out.push(this.derive({ kind: 'notify', contact, k }));
     return out;
   }
 
@@ -166,9 +180,21 @@ export class ChainAddresses {
     }
     if (origin.kind !== 'notify') return [];
     const st = this.state(origin.contact);
-    if (origin.k < st.recv) return [];
+    if (origin.k < st.recv || st.seen.includes(origin.k)) return [];
     const before = new Set(this.windowOf(origin.contact));
-    st.recv = origin.k + 1;
+    st.seen.push(origin.k);
+    st.seen.sort((a, b) => a - b);
+    while (st.seen[0] === st.recv) {
+      st.seen.shift();
+      st.recv++;
+    }
+    // A gap that stays open this far below the highest index is a coin that never came (a
+    // publication the node refused): it is given up on, so the state stays bounded.
+    const top = st.seen.at(-1) ?? st.recv;
+    if (top - st.recv > MAX_GAP) {
+      st.recv = top - MAX_GAP;
+      st.seen = st.seen.filter((k) => k > st.recv);
+    }
     await this.savePeer(origin.contact);
     return this.windowOf(origin.contact).filter((a) => !before.has(a));
   }
@@ -232,7 +258,7 @@ export class ChainAddresses {
   private state(contact: ContactId): PeerState {
     let st = this.peers.get(contact);
     if (!st) {
-      st = { send: 0, recv: 0, heard: false };
+      st = { send: 0, recv: 0, seen: [], heard: false };
       this.peers.set(contact, st);
     }
     return st;
@@ -243,7 +269,9 @@ export class ChainAddresses {
     await this.opts.db.put(
       this.opts.store,
       encodeKey('addr', 'peer', contact),
-      utf8ToBytes(JSON.stringify({ c: contact, send: st.send, recv: st.recv, heard: st.heard })),
+      utf8ToBytes(
+        JSON.stringify({ c: contact, send: st.send, recv: st.recv, seen: st.seen, heard: st.heard }),
+      ),
     );
   }
 
