@@ -161,7 +161,7 @@ async function backlogRows(): Promise<BenchRow[]> {
   ];
 }
 
-async function costRows(): Promise<BenchRow[]> {
+export async function costRows(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const n of [1, 10, 50]) {
     const alice = new ChainUser('alice', () => '');
