@@ -6,7 +6,7 @@ import { startDevnet } from '../src/devnet/index.ts';
 import { SOMPI_PER_KAS, type TxId } from '../src/kaspa/types.ts';
 import { KaspaRpcClient } from '../src/kaspa/rpc/client.ts';
 import { createNodeTransport } from '../src/transport/index.ts';
-import { buildPublication, notificationValue } from '../src/core/delivery/chain-tx.ts';
+import { buildPayment, buildPublication, randomNotificationValue } from '../src/core/delivery/chain-tx.ts';
 import { EnvelopeSessions } from '../src/core/delivery/sessions.ts';
 import type { ChatFrame } from '../src/core/delivery/frames.ts';
 import { SessionManager } from '../src/core/session/session-manager.ts';
@@ -23,6 +23,7 @@ const AEAD_TAG_BYTES = 16;
 import { ChainUser } from '../test/core/delivery/kaspa.ts';
 import { connectPair, measureEchoRtt, startProbeResponder } from './transport.bench.ts';
 import { fmtMs, percentile, type Bench, type BenchRow } from './table.ts';
+import { seededRandom } from '../test/privacy/observer.ts';
 
 const P2P_SAMPLES = 200;
 const progress = (what: string): void => {
@@ -160,7 +161,7 @@ async function backlogRows(): Promise<BenchRow[]> {
   ];
 }
 
-async function costRows(): Promise<BenchRow[]> {
+export async function costRows(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const n of [1, 10, 50]) {
     const alice = new ChainUser('alice', () => '');
@@ -205,18 +206,33 @@ async function costRows(): Promise<BenchRow[]> {
       },
       privateKey: bob.wallet.privateKey(0, 0, 0),
     };
-    const built = buildPublication({
+    // Format 1 for reference: the conversation coin bounced between fixed addresses.
+    const v1 = buildPublication({
       payload,
       recipients: [{ address: alice.address }],
       funding: [funding],
       changeAddress: bob.address,
     });
+    // Format 2: a fresh notification coin, a decoy coin and fresh change (chain-tx.ts buildPayment).
+    const random = seededRandom(n);
+    const built = buildPayment({
+      payload,
+      payments: [{ address: alice.address, value: randomNotificationValue(random, undefined, 2) }],
+      decoy: {
+        address: bob.wallet.address('kaspasim', 0, 1, 1),
+        value: randomNotificationValue(random, undefined, 2),
+      },
+      funding: [{ ...funding, origin: 'own' }],
+      changeAddress: bob.wallet.address('kaspasim', 0, 1, 0),
+      random,
+    });
     const floor = 200n * BigInt(cipher);
+    const ratio = Number(built.fee) / Number(v1.fee);
     rows.push({
       name: `cost per message, ${n === 1 ? 'alone' : `batched by ${n}`} (100-char text)`,
       value: `${(built.fee / BigInt(n)).toLocaleString('en-US')} sompi`,
-      reference: `floor ${(floor / BigInt(n)).toLocaleString('en-US')} sompi (200 sompi/byte × ${Math.round(cipher / n)} ciphertext bytes)`,
-      note: `payload ${payload.length} B padded; tx fee ${built.fee.toLocaleString('en-US')}; storage mass ${built.tx.storageMass.toLocaleString('en-US')} g; coin ${notificationValue().toLocaleString('en-US')} sompi returned`,
+      reference: `format 1 ${(v1.fee / BigInt(n)).toLocaleString('en-US')} sompi (${ratio.toFixed(2)}x, ceiling 1.25x); floor ${(floor / BigInt(n)).toLocaleString('en-US')} sompi (200 sompi/byte × ${Math.round(cipher / n)} ciphertext bytes)`,
+      note: `payload ${payload.length} B padded; tx fee ${built.fee.toLocaleString('en-US')}; storage mass ${built.tx.storageMass.toLocaleString('en-US')} g; 3 outputs (notification, decoy, change)`,
     });
   }
   return rows;

@@ -22,7 +22,7 @@ const bench: Bench = async () => {
     name: 'strongest',
     value: `${best.view} ${best.heuristic}: precision ${pct(best.score.precision)}`,
     reference: `random ${pct(best.score.baselinePrecision)}`,
-    note: `5 clients, 6 conversations, ${run.messages} messages, ${run.txs.filter((t) => t.payloadBytes > 0).length} publications`,
+    note: `5 clients, 6 conversations, ${run.messages} messages, ${run.txs.filter((t) => t.payloadBytes > 0 && t.inputOutpoints.length > 0).length} publications`,
   });
   return { title: 'observer (who talks to whom, rebuilt from the chain and the node)', rows: table };
 };

@@ -11,6 +11,7 @@ import { KaspaRpcClient } from '../../src/kaspa/rpc/client.ts';
 import { SOMPI_PER_KAS } from '../../src/kaspa/types.ts';
 import { bytesToHex } from '../../src/util/bytes.ts';
 import { ChainUser } from '../core/delivery/kaspa.ts';
+import { defaultReceiptDelayMs } from '../../src/core/delivery/kaspa-chain.ts';
 import { until } from '../core/delivery/harness.ts';
 import { readChain, seededRandom, type SeenTx, type Truth } from './observer.ts';
 import { RecordingProxy, type ConnectionView } from './node-view.ts';
@@ -36,7 +37,7 @@ export interface ScenarioResult {
 }
 
 /** HD addresses a client's wallet can own (both chains, the first `n` indices). */
-const OWNED_INDICES = 20;
+const OWNED_INDICES = 200;
 
 export async function runScenario(
   options: { messages?: number; seed?: number } = {},
@@ -47,7 +48,14 @@ export async function runScenario(
   const proxies = new Map<string, RecordingProxy>();
   const users = new Map<string, ChainUser>();
   for (const name of ['alice', 'bob', 'carol', 'dave', 'erin'])
-    users.set(name, new ChainUser(name, () => proxies.get(name)!.url));
+    users.set(
+      name,
+      new ChainUser(name, () => proxies.get(name)!.url, {
+        // Receipts wait as in the app (docs/privacy.md "Timing"); coins and order are seeded.
+        receiptDelayMs: () => defaultReceiptDelayMs(random),
+        random: seededRandom((options.seed ?? 2026) + name.length * 7919 + name.charCodeAt(0)),
+      }),
+    );
   const u = (name: string): ChainUser => users.get(name)!;
   // Cards exchanged by invite, except two first contacts made over the chain: Carol does not
   // hold Alice's card and Erin does not hold Dave's, so those conversations start unannounced.
@@ -147,6 +155,9 @@ export async function runScenario(
             bytesToHex(addressToScriptPublicKey(user.wallet.address('kaspasim', 0, change, i)).script),
             name,
           );
+      // Chain format 2: every notification address the client watched in any of its runs.
+      for (const a of user.ownedAddresses())
+        ownerOf.set(bytesToHex(addressToScriptPublicKey(Address.decode(a)).script), name);
     }
     const nodeView = new Map([...proxies].map(([name, p]) => [name, p.connections] as const));
     return {

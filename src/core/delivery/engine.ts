@@ -792,6 +792,11 @@ export class DeliveryEngine {
           result = await this.opts.chain.publish(
             payload,
             group.map((e) => e.contact),
+            {
+              deferrable: group.every(
+                (e) => e.ids.length === 0 && e.frames.every((f) => f.type === 'receipt'),
+              ),
+            },
           );
         } catch (error) {
           if (this.superseded(error)) return;

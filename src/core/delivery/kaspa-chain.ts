@@ -1,39 +1,56 @@
 /**
- * The production `ChainPort`: Kaspa through the wRPC client (FACTS §6). One wallet address
- * receives notifications, funds publications and takes change.
+ * The production `ChainPort`: Kaspa through the wRPC client (FACTS §6), chain format 2
+ * (docs/protocol.md "Chain transactions and addresses", docs/privacy.md).
  *
- * Receiving. A notification is a coin paid to our address, and it stays unspent until we
- * return it, so the UTXO set of our address is a complete list of what is still to process:
- * the watcher's snapshot after (re)connecting is the catch-up, live UtxosChanged the rest
- * (FACTS §6.4). For each new coin from a transaction we did not publish, the payload is
- * fetched without a transaction index (FACTS §6.6, from the remembered chain block) and
- * handed to the engine, one coin at a time, in acceptance order; the engine says whose coin
- * it is, and it is held to be returned to that contact (docs/delivery.md). Coins nobody
- * claims are funds. Processed coins are remembered, so a restart does not fetch them again.
+ * Addresses. `ChainAddresses` (./addresses) owns every address: the card address (funding
+ * and first contacts), a fresh stealth address per message and direction, a fresh change
+ * address per transaction. The watcher follows the card address, each contact's window of
+ * next notification addresses, recent change and every address still holding a coin.
  *
- * Publishing. `buildPublication` (chain-tx.ts) spends the recipients' coins in hand and
- * funding coins; change from our own unconfirmed transactions is spent at once (the mempool
- * accepts chains of transactions), so a burst of batches does not wait for blocks.
+ * Receiving. A coin paid to one of our addresses by a transaction we did not publish is
+ * processed once: its payload is fetched without a transaction index (FACTS §6.6) and
+ * handed to the engine, one coin at a time, in acceptance order; the engine says whose it
+ * is. A coin on a notification address moves that contact's window on, and the new
+ * addresses' snapshot is the next round of catch-up: start() returns when a round finds
+ * nothing new. Processed coins are remembered, so a restart does not fetch them again.
+ *
+ * Publishing. Every publication pays each recipient a fresh coin of random value at its
+ * next notification address, from one funding coin where one pays (chain-tx.ts
+ * `buildPayment`), with fresh change and random output order. What a contact's coins
+ * brought in is owed back and paid with the next publication to it, from any coin.
+ * Receipt-only publications are built at once and submitted after a random delay.
+ *
+ * Acceptance. An own transaction is reported accepted when its change appears in
+ * UtxosChanged or when a coin it spent leaves the UTXO set, so a transaction with no
+ * output back is seen too.
  */
-import type { Address } from '../../kaspa/address.ts';
 import type { KaspaNode } from '../../kaspa/rpc/node.ts';
 import type { AddressedUtxo } from '../../kaspa/rpc/convert.ts';
+import {
+  addressToScriptPublicKey,
+  scriptPublicKeyToAddress,
+  type NetworkPrefix,
+} from '../../kaspa/address.ts';
+import type { KaspaHdWallet } from '../../kaspa/hd.ts';
 import { PayloadFetcher } from '../../kaspa/payload-fetch.ts';
 import { UtxoWatcher, outpointKey } from '../../kaspa/utxo-watcher.ts';
 import { transactionId } from '../../kaspa/txid.ts';
-import type { BlockHash, TxId, Utxo } from '../../kaspa/types.ts';
+import type { BlockHash, Transaction, TxId, Utxo } from '../../kaspa/types.ts';
 import type { KeyValueStore } from '../../storage/types.ts';
 import { encodeKey } from '../../storage/keys.ts';
-import { bytesToHex, bytesToUtf8, utf8ToBytes } from '../../util/bytes.ts';
+import { bytesToHex, bytesToUtf8, hexToBytes, utf8ToBytes } from '../../util/bytes.ts';
+import { ChainAddresses, type PeerKeys } from './addresses/index.ts';
 import {
-  buildPublication,
+  buildPayment,
   notificationValue,
+  randomNotificationValue,
   typicalPublicationFee,
   DEFAULT_NOTIFICATION_STORAGE_BUDGET,
-  type Spendable,
+  type Candidate,
+  type Payment,
 } from './chain-tx.ts';
 import { DeliveryError, RecipientError } from './errors.ts';
-import type { ChainHandler, ChainPort, ContactId, Funds, Publication } from './ports.ts';
+import type { ChainHandler, ChainPort, ContactId, Funds, Publication, PublishOptions } from './ports.ts';
 
 type Timeout = ReturnType<typeof setTimeout>;
 
@@ -44,43 +61,95 @@ type Timeout = ReturnType<typeof setTimeout>;
  */
 const MAX_FETCH_TRIES = 6;
 
-/** The store that remembers processed coins; declare it with DELIVERY_STORES. */
+/** The store that remembers processed coins and the address book; declare it with DELIVERY_STORES. */
 export const COINS_STORE = 'delivery.coins';
+
+/**
+ * Delay of a receipt-only publication: uniform in [5 s, 60 s] (docs/privacy.md "Timing").
+ * Five seconds is above the time a response is usually looked for after a payment; the
+ * upper end keeps the on-chain "delivered" within a minute.
+ */
+export function defaultReceiptDelayMs(random: () => number = secureRandom): number {
+  return 5_000 + Math.floor(random() * 55_000);
+}
+
+/** Uniform in [0, 1) from the platform's cryptographic generator. */
+export function secureRandom(): number {
+  const b = new Uint32Array(2);
+  crypto.getRandomValues(b);
+  return (b[0]! * 2 ** 21 + (b[1]! >>> 11)) / 2 ** 53;
+}
+
+/** What the chain adapter needs of this client's identity (Identity has both). */
+export interface ChainIdentity {
+  /** The identity key in X25519 form. */
+  readonly dhPublicKey: Uint8Array;
+  /** X25519 agreement with a contact's identity key. */
+  agree(peer: never): Uint8Array;
+}
 
 /** Everything the Kaspa adapter is built from. */
 export interface KaspaChainOptions {
   /** A connected client (reconnects on its own; the watcher catches up after each gap). */
   readonly client: KaspaNode;
-  /** This client's wallet address (notifications, funding, change). */
-  readonly address: Address;
-  /** Its 32-byte private key. */
-  readonly privateKey: Uint8Array;
-  /** A contact's notification address (from its card), or undefined when it has none. */
-  readonly addressOf: (contact: ContactId) => Address | undefined;
-  /** Holds processed-coin records (store COINS_STORE). */
+  /** This client's HD wallet (card address m/44'/111111'/0'/0/0, change on chain 1). */
+  readonly wallet: KaspaHdWallet;
+  /** The network's address prefix. */
+  readonly prefix: NetworkPrefix;
+  readonly identity: ChainIdentity;
+  /** A contact's identity key (X25519) and card address, or undefined when it has no card address. */
+  readonly peerOf: (contact: ContactId) => PeerKeys | undefined;
+  /** The contacts whose windows are watched from the start (others once heard or written to). */
+  readonly contacts?: () => readonly ContactId[];
+  /** Holds processed-coin records and the address book (store COINS_STORE). */
   readonly db: KeyValueStore;
-  /** Storage mass of a first-contact transaction (coin and change). @default DEFAULT_NOTIFICATION_STORAGE_BUDGET */
+  /** Storage mass a publication may have. @default DEFAULT_NOTIFICATION_STORAGE_BUDGET */
   readonly storageBudget?: bigint;
+  /** Delay before a receipt-only publication is submitted. @default defaultReceiptDelayMs */
+  readonly receiptDelayMs?: () => number;
+  /** Uniform in [0, 1): coin values and output order. @default secureRandom */
+  readonly random?: () => number;
+  /** Notification indices watched past the last seen, per contact. @default 8 */
+  readonly window?: number;
+}
+
+interface Coin {
+  utxo: Utxo;
+  readonly address: string;
+  /** "own" (funding, change) or the contact whose notification it was. */
+  origin: string;
+  /** Change of an own transaction not submitted yet (a deferred receipt): not spendable. */
+  unsubmitted?: boolean;
 }
 
 type CoinRole = { readonly kind: 'held'; readonly contact: ContactId } | { readonly kind: 'funds' };
+
+interface Deferred {
+  readonly tx: Transaction;
+  readonly txHex: string;
+  readonly spent: readonly string[];
+  readonly change: string | undefined;
+  readonly timer: Timeout;
+}
 
 /** Kaspa chain path of one client. */
 export class KaspaChain implements ChainPort {
   private readonly watcher: UtxoWatcher;
   private readonly fetcher: PayloadFetcher;
-  private readonly addr: string;
+  private book!: ChainAddresses;
   private handler: ChainHandler | undefined;
   /** Where this session's scans start (saved by the engine, or the sink of a fresh client). */
   private cursor: BlockHash | undefined;
   /** Accepting chain blocks seen, by DAA score, for cursors closer than `cursor`. */
   private readonly checkpoints: { daa: bigint; hash: BlockHash }[] = [];
-  /** Our coins by outpoint key, with what they are for. */
-  private readonly coins = new Map<string, { utxo: Utxo; role: CoinRole }>();
-  /** Spent by a transaction of ours not yet accepted. */
-  private readonly spending = new Set<string>();
-  /** Our publications not yet accepted (tx id hex). */
+  /** Our coins by outpoint key. */
+  private readonly coins = new Map<string, Coin>();
+  /** Coins spent by a transaction of ours not yet accepted: outpoint key → spender (tx id hex). */
+  private readonly spending = new Map<string, string>();
+  /** Our transactions not yet seen accepted (tx id hex). */
   private readonly mine = new Set<string>();
+  /** Receipt-only transactions waiting for their time. */
+  private readonly deferred = new Map<string, Deferred>();
   /** Coins to process, and whether they are in acceptance order and the worker runs. */
   private readonly pending: AddressedUtxo[] = [];
   private sorted = true;
@@ -92,12 +161,13 @@ export class KaspaChain implements ChainPort {
   private readonly tries = new Map<string, number>();
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
+  /** Window moves and subscriptions, in order. */
+  private watching: Promise<void> = Promise.resolve();
   private locked = 0n;
-  /**
-   * One message to a contact with no coin in hand: the coin it locks and the relay fee of a
-   * typical single-message publication (FACTS §4.8). Fixed for the adapter's life, so measured once.
-   */
+  /** Value each contact's coins brought in and not yet paid back (their next coin repays it). */
+  private readonly owed = new Map<ContactId, bigint>();
   private readonly costPerMessage: bigint;
+  private readonly random: () => number;
   private offChange: (() => void) | undefined;
   private stopped = false;
   private fresh = false;
@@ -106,15 +176,41 @@ export class KaspaChain implements ChainPort {
     if (!opts.db.stores.includes(COINS_STORE)) throw new TypeError(`"db" lacks store "${COINS_STORE}"`);
     this.watcher = new UtxoWatcher(opts.client);
     this.fetcher = new PayloadFetcher(opts.client);
-    this.addr = opts.address.toString();
-    this.costPerMessage =
-      notificationValue(opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET) + typicalPublicationFee();
+    this.random = opts.random ?? secureRandom;
+    // The mean coin of format 2 is 1.25 v; the relay fee of a typical publication (FACTS §4.8).
+    const v = notificationValue(opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET);
+    this.costPerMessage = v + v / 4n + typicalPublicationFee();
+  }
+
+  /** The card address (funding and first contacts): the one address put in cards. */
+  get cardAddress(): string {
+    return this.book.card.toString();
+  }
+
+  /** Every address the adapter watches now (for the node-view harness and diagnostics). */
+  watchedAddresses(): readonly string[] {
+    return this.watcher.watched;
   }
 
   async start(handler: ChainHandler, cursor: Uint8Array | undefined): Promise<void> {
     this.handler = handler;
     this.cursor = cursor?.length === 32 ? (cursor as BlockHash) : undefined;
+    this.book = await ChainAddresses.open({
+      wallet: this.opts.wallet,
+      prefix: this.opts.prefix,
+      selfDh: this.opts.identity.dhPublicKey,
+      agree: (peer) => (this.opts.identity.agree as (p: Uint8Array) => Uint8Array)(peer),
+      peerOf: (c) => this.opts.peerOf(c),
+      db: this.opts.db,
+      store: COINS_STORE,
+      ...(this.opts.window !== undefined ? { window: this.opts.window } : {}),
+    });
     this.locked = await this.loadLocked();
+    for (const [key, value] of await this.opts.db.scan(COINS_STORE, { prefix: encodeKey('owed') })) {
+      void key;
+      const [contact, amount] = JSON.parse(bytesToUtf8(value)) as [string, string];
+      this.owed.set(contact, BigInt(amount));
+    }
     await this.fetcher.start();
     // A fresh client starts from the current sink, and the coins it already holds are funds:
     // nobody could address a message to it before it first published its card.
@@ -126,72 +222,139 @@ export class KaspaChain implements ChainPort {
       for (const u of c.added) this.onAdded(u);
       this.kick();
     });
-    // A coin left undecided because the node was unreachable is tried again as soon as the
-    // node is back, not after its backoff: the time to delivery after an outage is bounded by
-    // the reconnect, not by the longest pause a coin reached (up to 30 s).
     this.offReconnect = this.opts.client.on('reconnect', () => {
       for (const k of [...this.retrying.keys()]) this.retryNow(k);
     });
-    await this.watcher.addAddresses([this.addr]);
-    // Catch-up is complete when the coins of the first snapshot are processed.
-    await this.idle;
+    await this.watcher.addAddresses(this.book.watched(this.opts.contacts?.() ?? []));
+    // Catch-up is complete when a round of coins is processed and moved no window on.
+    for (;;) {
+      await this.idle;
+      const before = this.watching;
+      await before;
+      if (this.watching === before && !this.working && this.pending.length === 0) break;
+    }
     this.fresh = false;
   }
 
-  async publish(payload: Uint8Array, recipients: readonly ContactId[]): Promise<Publication> {
+  async publish(
+    payload: Uint8Array,
+    recipients: readonly ContactId[],
+    options: PublishOptions = {},
+  ): Promise<Publication> {
     if (this.stopped) throw new DeliveryError('CLOSED', 'the chain adapter is stopped');
-    const key = this.opts.privateKey;
-    const notify = recipients.map((contact) => {
-      const address = this.opts.addressOf(contact);
+    const budget = this.opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET;
+    const targets = recipients.map((contact) => {
+      const peer = this.opts.peerOf(contact);
       // Checked per recipient before anything is built, so the engine can drop exactly the
       // one that cannot be paid and publish for the others.
-      if (!address)
+      if (!peer)
         throw new RecipientError(contact, `contact ${contact} has no notification address on this network`);
-      if (address.prefix !== this.opts.address.prefix)
+      if (peer.base.prefix !== this.opts.prefix)
         throw new RecipientError(
           contact,
-          `contact ${contact} listed an address on ${address.prefix}, not on ${this.opts.address.prefix}`,
+          `contact ${contact} listed an address on ${peer.base.prefix}, not on ${this.opts.prefix}`,
         );
-      const held = this.heldFrom(contact);
-      return held ? { address, held: { utxo: held, privateKey: key } } : { address };
+      const next = this.book.nextNotify(contact)!;
+      return { contact, next, value: randomNotificationValue(this.random, budget, recipients.length + 1) };
     });
-    const funding: Spendable[] = [];
-    for (const [k, c] of this.coins) {
-      if (c.role.kind === 'funds' && !this.spending.has(k)) funding.push({ utxo: c.utxo, privateKey: key });
-    }
-    const built = buildPublication({
-      payload,
-      recipients: notify,
-      funding,
-      changeAddress: this.opts.address,
-    });
-    const txId = transactionId(built.tx);
-    for (const s of built.spent) this.spending.add(outpointKey(s.utxo.outpoint));
-    this.mine.add(bytesToHex(txId));
-    try {
-      await this.opts.client.submitTransaction(built.tx);
-    } catch (error) {
-      for (const s of built.spent) this.spending.delete(outpointKey(s.utxo.outpoint));
-      this.mine.delete(bytesToHex(txId));
-      throw new DeliveryError('PUBLISH_FAILED', 'the node refused or did not take the transaction', {
-        cause: error,
+    // Written to: its replies and returns come to our window for it.
+    await this.watchContacts(recipients);
+    const changeAddress = await this.book.nextChange();
+    const payments: Payment[] = targets.map((t) => ({ address: t.next.address, value: t.value }));
+    // One small coin to ourselves beside the notifications (docs/privacy.md "Coins").
+    const decoyAddress = await this.book.nextChange();
+    const decoy: Payment = {
+      address: decoyAddress,
+      value: randomNotificationValue(this.random, budget, recipients.length + 1),
+    };
+    const build = (chained: boolean): ReturnType<typeof buildPayment> => {
+      const funding: Candidate[] = [];
+      for (const [k, c] of this.coins) {
+        if (this.spending.has(k) || (c.unsubmitted && !chained)) continue;
+        // A coin held for someone who is not a contact (a message request) stays unspent.
+        if (c.origin !== 'own' && this.opts.contacts && !this.opts.contacts().includes(c.origin)) continue;
+        const key = this.book.keyOf(c.address);
+        if (key) funding.push({ utxo: c.utxo, privateKey: key, origin: c.origin });
+      }
+      return buildPayment({
+        payload,
+        payments,
+        funding,
+        changeAddress,
+        decoy,
+        random: this.random,
+        storageBudget: budget,
       });
+    };
+    let built;
+    try {
+      built = build(false);
+    } catch (error) {
+      // The change of a receipt still waiting for its time pays only if that receipt goes
+      // first: it is submitted now (its delay ends with the client's next publication).
+      if (!(error instanceof DeliveryError) || ![...this.coins.values()].some((c) => c.unsubmitted))
+        throw error;
+      built = build(true);
     }
-    // Our change is spendable at once (a mempool chain); the watcher confirms it later.
-    if (built.changeIndex !== undefined) {
-      const change = built.tx.outputs[built.changeIndex]!;
+    for (const s of built.spent) {
+      const c = this.coins.get(outpointKey(s.utxo.outpoint));
+      if (c?.unsubmitted) await this.submitDeferred(bytesToHex(s.utxo.outpoint.transactionId));
+    }
+    const txId = transactionId(built.tx);
+    const txHex = bytesToHex(txId);
+    const spent = built.spent.map((s) => outpointKey(s.utxo.outpoint));
+    for (const k of spent) this.spending.set(k, txHex);
+    this.mine.add(txHex);
+    // Our outputs (change, the decoy) are spendable at once: a mempool chain.
+    let change: string | undefined;
+    const ownScripts = new Map(
+      [changeAddress, decoyAddress].map((a) => [
+        bytesToHex(addressToScriptPublicKey(a).script),
+        a.toString(),
+      ]),
+    );
+    built.tx.outputs.forEach((out, index) => {
+      const address = ownScripts.get(bytesToHex(out.scriptPublicKey.script));
+      if (address === undefined) return;
       const utxo: Utxo = {
-        outpoint: { transactionId: txId, index: built.changeIndex },
+        outpoint: { transactionId: txId, index },
         entry: {
-          amount: change.value,
-          scriptPublicKey: change.scriptPublicKey,
+          amount: out.value,
+          scriptPublicKey: out.scriptPublicKey,
           blockDaaScore: 0n,
           isCoinbase: false,
         },
       };
-      this.coins.set(outpointKey(utxo.outpoint), { utxo, role: { kind: 'funds' } });
+      const k = outpointKey(utxo.outpoint);
+      if (index === built.changeIndex) change = k;
+      this.coins.set(k, { utxo, address, origin: 'own' });
+    });
+    const delay = options.deferrable ? (this.opts.receiptDelayMs ?? defaultReceiptDelayMs)() : 0;
+    if (delay > 0) {
+      // The id is final now; the node sees the transaction later (docs/privacy.md "Timing").
+      for (const c of this.outputsOf(txHex)) c.unsubmitted = true;
+      const timer = setTimeout(() => void this.submitDeferred(txHex), delay);
+      if (typeof timer === 'object' && 'unref' in timer) timer.unref();
+      this.deferred.set(txHex, { tx: built.tx, txHex, spent, change, timer });
+    } else {
+      try {
+        await this.opts.client.submitTransaction(built.tx);
+      } catch (error) {
+        this.release(txHex, spent);
+        throw new DeliveryError('PUBLISH_FAILED', 'the node refused or did not take the transaction', {
+          cause: error,
+        });
+      }
     }
-    if (built.locked > 0n) await this.addLocked(built.locked);
+    for (const t of targets) await t.next.commit();
+    let newlyLocked = 0n;
+    for (const t of targets) {
+      const owed = this.owed.get(t.contact) ?? 0n;
+      const repaid = owed < t.value ? owed : t.value;
+      newlyLocked += t.value - repaid;
+      if (owed > 0n) await this.setOwed(t.contact, owed - repaid);
+    }
+    if (newlyLocked > 0n) await this.addLocked(newlyLocked);
     this.emitFunds();
     return { txId };
   }
@@ -202,6 +365,8 @@ export class KaspaChain implements ChainPort {
 
   async stop(): Promise<void> {
     if (this.stopped) return;
+    // Receipts waiting for their time go now: a stopped client would otherwise lose them.
+    for (const txHex of [...this.deferred.keys()]) await this.submitDeferred(txHex);
     this.stopped = true;
     this.offChange?.();
     this.offReconnect?.();
@@ -212,40 +377,104 @@ export class KaspaChain implements ChainPort {
 
   // ---- coins ------------------------------------------------------------------------------
 
-  private heldFrom(contact: ContactId): Utxo | undefined {
-    for (const [k, c] of this.coins) {
-      if (c.role.kind === 'held' && c.role.contact === contact && !this.spending.has(k)) return c.utxo;
+  /** Our coins created by transaction `txHex`. */
+  private outputsOf(txHex: string): Coin[] {
+    return [...this.coins.values()].filter((c) => bytesToHex(c.utxo.outpoint.transactionId) === txHex);
+  }
+
+  private release(txHex: string, spent: readonly string[]): void {
+    for (const k of spent) this.spending.delete(k);
+    this.mine.delete(txHex);
+    for (const c of this.outputsOf(txHex)) this.coins.delete(outpointKey(c.utxo.outpoint));
+  }
+
+  private async submitDeferred(txHex: string): Promise<void> {
+    const d = this.deferred.get(txHex);
+    if (!d || this.stopped) return;
+    clearTimeout(d.timer);
+    this.deferred.delete(txHex);
+    try {
+      await this.opts.client.submitTransaction(d.tx);
+      for (const c of this.outputsOf(txHex)) c.unsubmitted = false;
+    } catch {
+      // The receipt is lost with it; the sender republishes the message (docs/delivery.md
+      // "Retention") and that one is receipted again.
+      this.release(txHex, d.spent);
     }
-    return undefined;
+    this.emitFunds();
+  }
+
+  private addressOf(u: AddressedUtxo): string | undefined {
+    return u.address ?? scriptPublicKeyToAddress(u.entry.scriptPublicKey, this.opts.prefix)?.toString();
+  }
+
+  /** Watches the windows of `contacts` not yet watched. */
+  private async watchContacts(contacts: readonly ContactId[]): Promise<void> {
+    const watched = new Set(this.watcher.watched);
+    const add = contacts.flatMap((c) => this.book.windowOf(c)).filter((a) => !watched.has(a));
+    if (add.length > 0) await this.watch(add);
+  }
+
+  private watch(addresses: readonly string[]): Promise<void> {
+    const next = this.watching.then(async () => {
+      if (this.stopped || addresses.length === 0) return;
+      await this.watcher.addAddresses(addresses).catch(() => undefined);
+    });
+    this.watching = next;
+    return next;
   }
 
   private onRemoved(u: AddressedUtxo): void {
     const k = outpointKey(u.outpoint);
+    const coin = this.coins.get(k);
+    const spender = this.spending.get(k);
     this.coins.delete(k);
     this.spending.delete(k);
     void this.opts.db.delete(COINS_STORE, encodeKey('coin', k)).catch(() => undefined);
+    const address = coin?.address ?? this.addressOf(u);
+    if (address !== undefined && ![...this.coins.values()].some((c) => c.address === address))
+      void this.book.emptied(address).catch(() => undefined);
+    // A coin we spent left the UTXO set: the spending transaction was accepted, whatever
+    // its outputs (issue: a publication with no output back was never seen accepted).
+    if (spender !== undefined && this.mine.has(spender)) {
+      this.mine.delete(spender);
+      void this.acceptedBySpend(spender);
+    }
+  }
+
+  private async acceptedBySpend(txHex: string): Promise<void> {
+    this.reportAccepted(hexToBytes(txHex) as TxId, undefined);
   }
 
   private onAdded(u: AddressedUtxo): void {
     const k = outpointKey(u.outpoint);
+    const address = this.addressOf(u);
+    if (address === undefined || this.book.originOf(address) === undefined) return;
     const txHex = bytesToHex(u.outpoint.transactionId);
-    if (this.mine.has(txHex)) {
-      this.mine.delete(txHex);
-      this.coins.set(k, { utxo: u, role: { kind: 'funds' } });
-      // Remembered like a processed coin: after a restart our own change is not mistaken for
-      // a foreign coin whose payload must be fetched.
-      void this.opts.db
-        .put(COINS_STORE, encodeKey('coin', k), encodeRole({ kind: 'funds' }))
-        .catch(() => undefined);
-      this.reportAccepted(u.outpoint.transactionId, u.entry.blockDaaScore);
+    const known = this.coins.get(k);
+    if (this.mine.has(txHex) || known) {
+      // Our own change: spendable already (a mempool chain), now with its real entry.
+      this.coins.set(k, { utxo: u, address, origin: known?.origin ?? 'own' });
+      if (this.mine.delete(txHex)) {
+        void this.opts.db
+          .put(COINS_STORE, encodeKey('coin', k), encodeRole({ kind: 'funds' }))
+          .catch(() => undefined);
+        this.reportAccepted(u.outpoint.transactionId, u.entry.blockDaaScore);
+      }
+      this.noteArrival(address);
       return;
     }
-    if (this.coins.has(k)) {
-      // Our own unconfirmed change, now accepted: keep its role, take the real entry.
-      this.coins.set(k, { utxo: u, role: this.coins.get(k)!.role });
-      return;
-    }
+    this.noteArrival(address);
     this.enqueueCoin(u);
+  }
+
+  /** Remembers the address as holding a coin and moves its window on (the next catch-up round). */
+  private noteArrival(address: string): void {
+    const next = this.watching.then(async () => {
+      const add = await this.book.arrived(address).catch(() => [] as string[]);
+      if (add.length > 0 && !this.stopped) await this.watcher.addAddresses(add).catch(() => undefined);
+    });
+    this.watching = next;
   }
 
   private enqueueCoin(u: AddressedUtxo): void {
@@ -263,15 +492,19 @@ export class KaspaChain implements ChainPort {
     this.kick();
   }
 
-  private reportAccepted(txId: TxId, daaScore: bigint, attempt = 0): void {
+  private reportAccepted(txId: TxId, daaScore: bigint | undefined, attempt = 0): void {
     // The accepting block's hash comes from the fetcher's cache, or from a virtual-chain scan
     // from a block before the acceptance; the cache may trail the UTXO notification a little.
-    const start = this.cursorBefore(daaScore);
+    const start = this.cursorBefore(daaScore ?? 2n ** 63n);
     this.fetcher
-      .fetch(txId, { acceptingDaaScore: daaScore, ...(start ? { cursor: start } : {}) })
+      .fetch(txId, {
+        ...(daaScore !== undefined && daaScore > 0n ? { acceptingDaaScore: daaScore } : {}),
+        ...(start ? { cursor: start } : {}),
+      })
       .then((r) => {
-        if (r.status === 'found' && r.acceptingBlockHash) {
-          this.handler?.accepted(txId, { blockHash: r.acceptingBlockHash, daaScore });
+        const daa = r.status === 'found' ? (r.acceptingDaaScore ?? daaScore) : undefined;
+        if (r.status === 'found' && r.acceptingBlockHash && daa !== undefined) {
+          this.handler?.accepted(txId, { blockHash: r.acceptingBlockHash, daaScore: daa });
         } else if (attempt < 5 && !this.stopped) {
           const t = setTimeout(() => this.reportAccepted(txId, daaScore, attempt + 1), 300 * (attempt + 1));
           if (typeof t === 'object' && 'unref' in t) t.unref();
@@ -301,8 +534,10 @@ export class KaspaChain implements ChainPort {
         const k = outpointKey(u.outpoint);
         if (this.coins.has(k)) continue;
         const known = await this.opts.db.get(COINS_STORE, encodeKey('coin', k));
+        const address = this.addressOf(u) ?? '';
         if (known) {
-          this.coins.set(k, { utxo: u, role: decodeRole(known) });
+          const role = decodeRole(known);
+          this.coins.set(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
           continue;
         }
         let role: CoinRole | undefined;
@@ -325,9 +560,14 @@ export class KaspaChain implements ChainPort {
           continue;
         }
         this.tries.delete(k);
-        this.coins.set(k, { utxo: u, role });
+        this.coins.set(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
         await this.opts.db.put(COINS_STORE, encodeKey('coin', k), encodeRole(role));
-        if (role.kind === 'held') await this.addLocked(-u.entry.amount);
+        if (role.kind === 'held') {
+          // The contact's coin is owed back: its next coin from us repays it (docs/privacy.md "Coins").
+          await this.addLocked(-u.entry.amount);
+          await this.setOwed(role.contact, (this.owed.get(role.contact) ?? 0n) + u.entry.amount);
+          await this.book.heard(role.contact);
+        }
       }
     } finally {
       this.working = false;
@@ -410,10 +650,25 @@ export class KaspaChain implements ChainPort {
     await this.opts.db.put(COINS_STORE, encodeKey('locked'), utf8ToBytes(this.locked.toString()));
   }
 
+  private async setOwed(contact: ContactId, amount: bigint): Promise<void> {
+    const key = encodeKey('owed', contact);
+    if (amount <= 0n) {
+      this.owed.delete(contact);
+      await this.opts.db.delete(COINS_STORE, key);
+    } else {
+      this.owed.set(contact, amount);
+      await this.opts.db.put(COINS_STORE, key, utf8ToBytes(JSON.stringify([contact, amount.toString()])));
+    }
+  }
+
   private currentFunds(): Funds {
-    let spendable = 0n;
+    // Coins are fungible in format 2; what is owed back to contacts is not spendable.
+    let total = 0n;
     for (const [k, c] of this.coins)
-      if (c.role.kind === 'funds' && !this.spending.has(k)) spendable += c.utxo.entry.amount;
+      if (!this.spending.has(k) && !c.unsubmitted) total += c.utxo.entry.amount;
+    let owed = 0n;
+    for (const v of this.owed.values()) owed += v;
+    const spendable = total > owed ? total - owed : 0n;
     return { spendable, locked: this.locked, costPerMessage: this.costPerMessage };
   }
 

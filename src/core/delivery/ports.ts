@@ -144,6 +144,15 @@ export interface ChainHandler {
   checkpoint(cursor: Uint8Array): void;
 }
 
+/** How urgent a publication is. */
+export interface PublishOptions {
+  /**
+   * Only delivery receipts: the adapter may hold the transaction back (its id is final) so
+   * that receipts do not follow arrivals in time (docs/privacy.md "Timing").
+   */
+  readonly deferrable?: boolean;
+}
+
 /** The Kaspa side of delivery: publication, notification coins, watching, catch-up. */
 export interface ChainPort {
   /** Starts watching this client's addresses and replays what arrived since `cursor`. */
@@ -153,7 +162,11 @@ export interface ChainPort {
    * when one is held, docs/delivery.md "Bounce"). Throws DeliveryError INSUFFICIENT_FUNDS or
    * PUBLISH_FAILED.
    */
-  publish(payload: Uint8Array, recipients: readonly ContactId[]): Promise<Publication>;
+  publish(
+    payload: Uint8Array,
+    recipients: readonly ContactId[],
+    options?: PublishOptions,
+  ): Promise<Publication>;
   /** The current funds picture. */
   funds(): Promise<Funds>;
   /** Stops watching; idempotent. */
@@ -204,7 +217,7 @@ export function startsAfter(ready: Promise<void>, inner: ChainPort): ChainPort {
       await ready;
       await inner.start(handler, cursor);
     },
-    publish: (payload, recipients) => inner.publish(payload, recipients),
+    publish: (payload, recipients, options) => inner.publish(payload, recipients, options),
     funds: () => inner.funds(),
     stop: () => inner.stop(),
   };

@@ -14,6 +14,7 @@ import type {
   Funds,
   IncomingTransaction,
   Publication,
+  PublishOptions,
 } from '../../core/delivery/ports.ts';
 import type { KeyValueStore } from '../../storage/types.ts';
 import { bytesToHex, bytesToUtf8, utf8ToBytes } from '../../util/bytes.ts';
@@ -122,8 +123,12 @@ export class EvidenceRecorder implements ChainPort {
     );
   }
 
-  publish(payload: Uint8Array, recipients: readonly ContactId[]): Promise<Publication> {
-    return this.#inner.publish(payload, recipients);
+  publish(
+    payload: Uint8Array,
+    recipients: readonly ContactId[],
+    options?: PublishOptions,
+  ): Promise<Publication> {
+    return this.#inner.publish(payload, recipients, options);
   }
 
   funds(): Promise<Funds> {

@@ -21,7 +21,8 @@ import type { Message } from '../../core/delivery/messages.ts';
 import { startsAfter } from '../../core/delivery/ports.ts';
 import { SessionStateStore } from '../../core/delivery/session-state.ts';
 import { EnvelopeSessions, contactIdOf } from '../../core/delivery/sessions.ts';
-import { addressOn, requireAddressOn } from '../../core/contact/network.ts';
+import { requireAddressOn } from '../../core/contact/network.ts';
+import { peerKeysOf } from '../../core/delivery/addresses/index.ts';
 import { ContactCardError, RecoveryKeyError, VaultError } from '../../core/errors.ts';
 import { MessageRequests, RequestError } from '../../core/requests/requests.ts';
 import { Identity } from '../../core/identity/identity.ts';
@@ -1058,10 +1059,10 @@ export class RealApi implements AppApi {
   }
 
   /** The wallet key and notification address of an identity on a network (FACTS §2.3). */
-  #wallet(identity: Identity, network: NetworkId): { address: Address; privateKey: Uint8Array } {
+  #wallet(identity: Identity, network: NetworkId): { address: Address; hd: KaspaHdWallet } {
     const net = NETWORKS[network];
     const hd = KaspaHdWallet.fromSeed(identity.walletSeed(), net.wallet);
-    return { address: hd.address(net.prefix, 0, 0, 0), privateKey: hd.privateKey(0, 0, 0) };
+    return { address: hd.address(net.prefix, 0, 0, 0), hd };
   }
 
   /**
@@ -1089,7 +1090,7 @@ export class RealApi implements AppApi {
   }
 
   /** Starts the node connection and the engine in the background (`s.engine`). */
-  #wire(s: Session, wallet: { address: Address; privateKey: Uint8Array }): void {
+  #wire(s: Session, wallet: { address: Address; hd: KaspaHdWallet }): void {
     const prefix = NETWORKS[s.settings.network].prefix;
     // The session manager owns our card (it re-issues it when the pre-key rotates).
     s.card = s.sessions.ownCard ?? s.card;
@@ -1097,7 +1098,7 @@ export class RealApi implements AppApi {
     const client = new NodePool({
       urls: s.settings.nodeUrls,
       network: NETWORKS[s.settings.network].networkId,
-      assignmentKey: nodeAssignmentKey(wallet.privateKey),
+      assignmentKey: nodeAssignmentKey(wallet.hd.privateKey(0, 0, 0)),
     });
     s.client = client;
     this.#setNetwork(s, client, 'connecting');
@@ -1128,12 +1129,14 @@ export class RealApi implements AppApi {
       try {
         const chain = new KaspaChain({
           client,
-          address: wallet.address,
-          privateKey: wallet.privateKey,
-          addressOf: (c) => {
+          wallet: wallet.hd,
+          prefix,
+          identity: s.identity,
+          peerOf: (c) => {
             const card = s.port.card(c);
-            return card === undefined ? undefined : addressOn(card, prefix);
+            return card === undefined ? undefined : peerKeysOf(card, prefix);
           },
+          contacts: () => s.port.list(),
           db: s.db,
         });
         const evidence = await EvidenceRecorder.open(chain, s.db);

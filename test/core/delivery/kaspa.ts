@@ -13,6 +13,7 @@ import {
 } from '../../../src/core/delivery/engine.ts';
 import { EnvelopeSessions, contactIdOf } from '../../../src/core/delivery/sessions.ts';
 import { KaspaChain } from '../../../src/core/delivery/kaspa-chain.ts';
+import { ed25519ToX25519 } from '../../../src/core/identity/keys.ts';
 import { TransportLinks } from '../../../src/core/delivery/links.ts';
 import type { Message } from '../../../src/core/delivery/messages.ts';
 import { MessageRequests } from '../../../src/core/requests/requests.ts';
@@ -38,6 +39,9 @@ export class ChainUser {
   readonly deliveredAt = new Map<string, number>();
   engine!: DeliveryEngine;
   client!: KaspaRpcClient;
+  /** The chain adapter of the running client. */
+  chain!: KaspaChain;
+  private readonly watchedEver = new Set<string>();
   /** Message requests: first messages from people this user does not know. */
   requests!: MessageRequests;
   /** Sessions and directory of the running client. */
@@ -60,6 +64,10 @@ export class ChainUser {
       openDb?: () => Promise<KeyValueStore>;
       /** The network of the one address the card lists. @default 'kaspasim' (this network) */
       cardNetwork?: NetworkPrefix;
+      /** Delay of receipt-only publications. @default none (the tests here are about delivery) */
+      receiptDelayMs?: () => number;
+      /** Coin values and output order. @default the adapter's secure generator */
+      random?: () => number;
     } = {},
   ) {
     const listed =
@@ -128,11 +136,20 @@ export class ChainUser {
     await this.client.connect();
     const chain = new KaspaChain({
       client: this.client,
-      address: this.address,
-      privateKey: this.wallet.privateKey(0, 0, 0),
-      addressOf: (c) => port.card(c)?.addresses[0],
+      wallet: this.wallet,
+      prefix: 'kaspasim',
+      identity: this.identity,
+      peerOf: (c) => {
+        const card = port.card(c);
+        const base = card?.addresses[0];
+        return card && base ? { dh: ed25519ToX25519(card.identityKey), base } : undefined;
+      },
+      contacts: () => port.list(),
       db,
+      receiptDelayMs: this.options.receiptDelayMs ?? (() => 0),
+      ...(this.options.random ? { random: this.options.random } : {}),
     });
+    this.chain = chain;
     this.engine = await DeliveryEngine.open({
       db,
       sessions: port,
@@ -163,7 +180,14 @@ export class ChainUser {
     return this;
   }
 
+  /** Every address the chain adapter watched in any run of this client (its own addresses). */
+  ownedAddresses(): ReadonlySet<string> {
+    for (const a of this.chain?.watchedAddresses() ?? []) this.watchedEver.add(a);
+    return this.watchedEver;
+  }
+
   async stop(): Promise<void> {
+    this.ownedAddresses();
     await this.engine.close();
     this.client.close();
   }

@@ -1,0 +1,312 @@
+/**
+ * Every address of chain format 2 that one client owns or pays, and which of them it watches
+ * (docs/privacy.md "Addresses"; docs/protocol.md "Chain transactions and addresses"):
+ *
+ *   - card address: m/44'/111111'/0'/0/0, the one address put in cards; it receives funding
+ *     and first contacts only (a sender uses it until it has heard from the contact on chain);
+ *   - notification addresses: the stealth keys of stealth.ts, one per message and direction,
+ *     never used twice; per contact the recipient watches the next `window` indices past the
+ *     highest it has seen, as a BIP-44 wallet watches its gap limit (BIP-44 "Address gap
+ *     limit"), and every coin that lands moves the window on, so a catch-up that finds coins
+ *     scans again until a window comes back empty;
+ *   - change addresses: m/44'/111111'/0'/1/j, a fresh j for every transaction (BIP-44 internal
+ *     chain); the last `changeLookback` are watched after a restart, so change from a
+ *     transaction submitted just before a crash is still found.
+ *
+ * An address that holds a coin is remembered until the coin is spent, so coins below a window
+ * are still watched after a restart.
+ */
+import { Address, AddressVersion, type NetworkPrefix } from '../../../kaspa/address.ts';
+import type { KaspaHdWallet } from '../../../kaspa/hd.ts';
+import { encodeKey } from '../../../storage/keys.ts';
+import type { KeyValueStore } from '../../../storage/types.ts';
+import { bytesToUtf8, utf8ToBytes } from '../../../util/bytes.ts';
+import type { ContactCard } from '../../contact/card.ts';
+import { addressOn } from '../../contact/network.ts';
+import { ed25519ToX25519 } from '../../identity/keys.ts';
+import type { ContactId } from '../ports.ts';
+import { conversationSecret, notificationTweak, tweakPrivateKey, tweakPublicKey } from './stealth.ts';
+
+/** What one contact's card and identity give for address derivation. */
+export interface PeerKeys {
+  /** The contact's identity key in X25519 form (ed25519ToX25519 of the card's identity key). */
+  readonly dh: Uint8Array;
+  /** The notification address of the card this client holds (the stealth base key). */
+  readonly base: Address;
+}
+
+/** Where an owned address comes from. */
+export type AddressOrigin =
+  | { readonly kind: 'card' }
+  | { readonly kind: 'notify'; readonly contact: ContactId; readonly k: number }
+  | { readonly kind: 'change'; readonly j: number };
+
+export interface ChainAddressesOptions {
+  readonly wallet: KaspaHdWallet;
+  readonly prefix: NetworkPrefix;
+  /** @default 0 */
+  readonly account?: number;
+  /** This identity's X25519 public key. */
+  readonly selfDh: Uint8Array;
+  /** X25519 agreement of this identity with a contact's (Identity.agree). */
+  readonly agree: (peerDh: Uint8Array) => Uint8Array;
+  /** A contact's keys, or undefined when it has no card with a Schnorr address on this network. */
+  readonly peerOf: (contact: ContactId) => PeerKeys | undefined;
+  readonly db: KeyValueStore;
+  /** The store that keeps the counters and remembered addresses. */
+  readonly store: string;
+  /** Notification indices watched past the highest seen, per contact. @default 8 */
+  readonly window?: number;
+  /** Change indices watched below the next one after a restart. @default 20 */
+  readonly changeLookback?: number;
+}
+
+interface PeerState {
+  /** Next notification index to send to the contact. */
+  send: number;
+  /** Lowest notification index from the contact not yet seen. */
+  recv: number;
+  /**
+   * Indices above `recv` already seen: coins are submitted out of order (receipts wait a
+   * random time), so a gap below the highest seen index stays watched until it fills.
+   */
+  seen: number[];
+  /** Whether a coin from the contact arrived (it knows us: stealth addresses from now on). */
+  heard: boolean;
+}
+
+interface Owned {
+  readonly origin: AddressOrigin;
+  readonly key: () => Uint8Array;
+}
+
+const WINDOW = 8;
+const CHANGE_LOOKBACK = 20;
+/** Indices a gap in one contact's notifications may lag the highest seen before it is given up. */
+const MAX_GAP = 64;
+
+export class ChainAddresses {
+  readonly card: Address;
+  private readonly account: number;
+  private readonly window: number;
+  private readonly owned = new Map<string, Owned>();
+  private readonly peers = new Map<ContactId, PeerState>();
+  private readonly secrets = new Map<ContactId, Uint8Array>();
+  /** Remembered addresses holding coins (address → origin). */
+  private readonly live = new Map<string, AddressOrigin>();
+  private changeNext = 0;
+
+  private constructor(private readonly opts: ChainAddressesOptions) {
+    this.account = opts.account ?? 0;
+    this.window = opts.window ?? WINDOW;
+    this.card = opts.wallet.address(opts.prefix, this.account, 0, 0);
+    this.own(this.card.toString(), { kind: 'card' }, () => opts.wallet.privateKey(this.account, 0, 0));
+  }
+
+  /** Loads the counters and remembered addresses. */
+  static async open(opts: ChainAddressesOptions): Promise<ChainAddresses> {
+    const book = new ChainAddresses(opts);
+    const change = await opts.db.get(opts.store, encodeKey('addr', 'change'));
+    if (change) book.changeNext = Number(bytesToUtf8(change));
+    for (const [, value] of await opts.db.scan(opts.store, { prefix: encodeKey('addr', 'peer') })) {
+      const s = JSON.parse(bytesToUtf8(value)) as {
+        c: string;
+        send: number;
+        recv: number;
+        seen: number[];
+        heard: boolean;
+      };
+      book.peers.set(s.c, { send: s.send, recv: s.recv, seen: s.seen, heard: s.heard });
+    }
+    for (const [, value] of await opts.db.scan(opts.store, { prefix: encodeKey('addr', 'live') })) {
+      const o = JSON.parse(bytesToUtf8(value)) as { a: string; o: AddressOrigin };
+      book.live.set(o.a, o.o);
+    }
+    for (const [, origin] of book.live) book.derive(origin);
+    return book;
+  }
+
+  /** Every address to watch now: the card, each known contact's window, recent change, live coins. */
+  watched(contacts: readonly ContactId[]): string[] {
+    const out = new Set<string>([this.card.toString()]);
+    for (const c of new Set([...contacts, ...this.peers.keys()]))
+      for (const a of this.windowOf(c)) out.add(a);
+    for (
+      let j = Math.max(0, this.changeNext - (this.opts.changeLookback ?? CHANGE_LOOKBACK));
+      j < this.changeNext;
+      j++
+    )
+      out.add(this.derive({ kind: 'change', j }));
+    for (const a of this.live.keys()) out.add(a);
+    return [...out];
+  }
+
+  /** The addresses of `contact`'s window (derived, so their keys are known). */
+  windowOf(contact: ContactId): string[] {
+    const peer = this.opts.peerOf(contact);
+    if (peer === undefined) return [];
+    const st = this.peers.get(contact) ?? { send: 0, recv: 0, seen: [], heard: false };
+    const top = Math.max(st.recv, ...st.seen.map((k) => k + 1));
+    const out: string[] = [];
+    for (let k = st.recv; k < top + this.window; k++)
+      if (!st.seen.includes(k)) out.push(this.derive({ kind: 'notify', contact, k }));
+    return out;
+  }
+
+  /** Where an owned address comes from, or undefined when it is not ours. */
+  originOf(address: string): AddressOrigin | undefined {
+    return this.owned.get(address)?.origin;
+  }
+
+  /** The private key of an owned address. */
+  keyOf(address: string): Uint8Array | undefined {
+    return this.owned.get(address)?.key();
+  }
+
+  /**
+   * A coin landed on `address`: it is remembered until spent, and a notification index moves
+   * its contact's window on. Returns the addresses that are new to watch.
+   */
+  async arrived(address: string): Promise<string[]> {
+    const origin = this.originOf(address);
+    if (origin === undefined || origin.kind === 'card') return [];
+    if (!this.live.has(address)) {
+      this.live.set(address, origin);
+      await this.opts.db.put(
+        this.opts.store,
+        encodeKey('addr', 'live', address),
+        utf8ToBytes(JSON.stringify({ a: address, o: origin })),
+      );
+    }
+    if (origin.kind !== 'notify') return [];
+    const st = this.state(origin.contact);
+    if (origin.k < st.recv || st.seen.includes(origin.k)) return [];
+    const before = new Set(this.windowOf(origin.contact));
+    st.seen.push(origin.k);
+    st.seen.sort((a, b) => a - b);
+    while (st.seen[0] === st.recv) {
+      st.seen.shift();
+      st.recv++;
+    }
+    // A gap that stays open this far below the highest index is a coin that never came (a
+    // publication the node refused): it is given up on, so the state stays bounded.
+    const top = st.seen.at(-1) ?? st.recv;
+    if (top - st.recv > MAX_GAP) {
+      st.recv = top - MAX_GAP;
+      st.seen = st.seen.filter((k) => k > st.recv);
+    }
+    await this.savePeer(origin.contact);
+    return this.windowOf(origin.contact).filter((a) => !before.has(a));
+  }
+
+  /** The coins on `address` are spent: it need not be watched after a restart. */
+  async emptied(address: string): Promise<void> {
+    if (!this.live.delete(address)) return;
+    await this.opts.db.delete(this.opts.store, encodeKey('addr', 'live', address));
+  }
+
+  /** A coin from `contact` was claimed: it holds our card and watches our window. */
+  async heard(contact: ContactId): Promise<void> {
+    const st = this.state(contact);
+    if (st.heard) return;
+    st.heard = true;
+    await this.savePeer(contact);
+  }
+
+  /**
+   * The address of the next notification to `contact`: its card address until it was heard
+   * from on chain (it may not know us yet, so it watches no window for us), then a fresh
+   * stealth address. `commit` records the index as used.
+   */
+  nextNotify(contact: ContactId): { address: Address; commit: () => Promise<void> } | undefined {
+    const peer = this.opts.peerOf(contact);
+    if (peer === undefined) return undefined;
+    const st = this.state(contact);
+    if (!st.heard || peer.base.version !== AddressVersion.PubKey)
+      return { address: peer.base, commit: async () => {} };
+    const k = st.send;
+    const t = notificationTweak(this.secret(contact, peer), peer.dh, k);
+    const address = new Address(
+      peer.base.prefix,
+      AddressVersion.PubKey,
+      tweakPublicKey(peer.base.payload, t),
+    );
+    return {
+      address,
+      commit: async () => {
+        if (st.send > k) return;
+        st.send = k + 1;
+        await this.savePeer(contact);
+      },
+    };
+  }
+
+  /** A fresh change address, recorded as used before it is handed out. */
+  async nextChange(): Promise<Address> {
+    const j = this.changeNext++;
+    await this.opts.db.put(
+      this.opts.store,
+      encodeKey('addr', 'change'),
+      utf8ToBytes(String(this.changeNext)),
+    );
+    this.derive({ kind: 'change', j });
+    return this.opts.wallet.address(this.opts.prefix, this.account, 1, j);
+  }
+
+  // ---- derivation -------------------------------------------------------------------------
+
+  private state(contact: ContactId): PeerState {
+    let st = this.peers.get(contact);
+    if (!st) {
+      st = { send: 0, recv: 0, seen: [], heard: false };
+      this.peers.set(contact, st);
+    }
+    return st;
+  }
+
+  private async savePeer(contact: ContactId): Promise<void> {
+    const st = this.state(contact);
+    await this.opts.db.put(
+      this.opts.store,
+      encodeKey('addr', 'peer', contact),
+      utf8ToBytes(
+        JSON.stringify({ c: contact, send: st.send, recv: st.recv, seen: st.seen, heard: st.heard }),
+      ),
+    );
+  }
+
+  private secret(contact: ContactId, peer: PeerKeys): Uint8Array {
+    let s = this.secrets.get(contact);
+    if (!s) {
+      s = conversationSecret(this.opts.agree(peer.dh), this.opts.selfDh, peer.dh);
+      this.secrets.set(contact, s);
+    }
+    return s;
+  }
+
+  private own(address: string, origin: AddressOrigin, key: () => Uint8Array): string {
+    if (!this.owned.has(address)) this.owned.set(address, { origin, key });
+    return address;
+  }
+
+  /** Derives an owned address (and how to get its key); returns its text. */
+  private derive(origin: AddressOrigin): string {
+    const { wallet, prefix } = this.opts;
+    if (origin.kind === 'card') return this.card.toString();
+    if (origin.kind === 'change') {
+      const a = wallet.address(prefix, this.account, 1, origin.j).toString();
+      return this.own(a, origin, () => wallet.privateKey(this.account, 1, origin.j));
+    }
+    const peer = this.opts.peerOf(origin.contact);
+    if (peer === undefined) return '';
+    const t = notificationTweak(this.secret(origin.contact, peer), this.opts.selfDh, origin.k);
+    const a = new Address(prefix, AddressVersion.PubKey, tweakPublicKey(this.card.payload, t)).toString();
+    return this.own(a, origin, () => tweakPrivateKey(wallet.privateKey(this.account, 0, 0), t));
+  }
+}
+
+/** The keys a contact's card gives (its identity key in X25519 form and its address on `prefix`). */
+export function peerKeysOf(card: ContactCard, prefix: NetworkPrefix): PeerKeys | undefined {
+  const base = addressOn(card, prefix);
+  return base === undefined ? undefined : { dh: ed25519ToX25519(card.identityKey), base };
+}
