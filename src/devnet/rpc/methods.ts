@@ -151,7 +151,7 @@ function readAddress(v: unknown, field: string): Address {
  * An address list, each distinct text decoded once: a hostile request repeating one address
  * costs one decode, not one per copy.
  */
-function readAddresses(v: unknown, field: string): Address[] {
+export function readAddresses(v: unknown, field: string): Address[] {
   const decoded = new Map<string, Address>();
   return readArray(v, field, (item, f) => {
     const text = readString(item, f);
@@ -440,7 +440,7 @@ function removedCoins(holder: Block): Map<string, Utxo> {
  * the 2,480-block limit, so one request can neither build a reply near the 128 MiB frame limit
  * nor hold the node (single-threaded) for long while other clients wait.
  */
-export const REPLY_BUDGET_BYTES = 16 * 1024 * 1024;
+export const REPLY_BUDGET_BYTES = 1024 * 1024;
 
 /** An upper estimate of a transaction's JSON with verbose data, without writing it. */
 function transactionBytes(tx: Transaction): number {
@@ -621,10 +621,14 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     const addresses = readAddresses(prop(p, 'addresses'), 'addresses');
     const filter = mempoolQuery(p);
     const all = filter ? [] : chain.mempool.entries();
+    // One entry per requested address, as kaspad answers, but each distinct address worked out once.
+    const byAddress = new Map<Address, unknown>();
     return {
       entries: addresses.map((a) => {
+        const known = byAddress.get(a);
+        if (known !== undefined) return known;
         const key = spkKey(addressToScriptPublicKey(a));
-        return {
+        const entry = {
           address: a.toString(),
           sending: all
             .filter((e) => e.spent.some((s) => spkKey(s.scriptPublicKey) === key))
@@ -633,6 +637,8 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
             .filter((e) => e.tx.outputs.some((o) => spkKey(o.scriptPublicKey) === key))
             .map(mempoolToRpc),
         };
+        byAddress.set(a, entry);
+        return entry;
       }),
     };
   });
