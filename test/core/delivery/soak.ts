@@ -234,9 +234,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         later(300, () => box.devnet!.faults.releaseNotifications());
         break;
       case 'reorg':
-        // The last chain blocks are replaced; their transactions go back to the mempool and
-        // are accepted again in other blocks (coins disappear, then reappear).
-        devnet.faults.reorg(1 + Math.floor(random() * 3));
+        // The last chain blocks are replaced by a heavier branch. Every other time their
+        // transactions go back to the mempool and are accepted again in other blocks (coins
+        // disappear, then reappear); otherwise they are dropped and must be published again.
+        devnet.faults.reorg(1 + Math.floor(random() * 3), { dropTransactions: faults.reorg % 2 === 1 });
         break;
     }
     faults[kind]++;
