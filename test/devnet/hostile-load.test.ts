@@ -56,7 +56,7 @@ describe('devnet under hostile clients', () => {
     const heapBefore = process.memoryUsage().heapUsed;
     let answered = 0;
     let done = false;
-    const miner = setInterval(() => devnet.mine(), 100);
+    const miner = setInterval(() => devnet.mine(), 500);
     const wellBehaved = (async () => {
       while (!done) {
         assert.deepEqual(await within(outpoints(), 30_000, 'getUtxosByAddresses under load'), expected);

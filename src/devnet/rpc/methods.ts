@@ -440,7 +440,7 @@ function removedCoins(holder: Block): Map<string, Utxo> {
  * the 2,480-block limit, so one request can neither build a reply near the 128 MiB frame limit
  * nor hold the node (single-threaded) for long while other clients wait.
  */
-export const REPLY_BUDGET_BYTES = 1024 * 1024;
+export const REPLY_BUDGET_BYTES = 4 * 1024 * 1024;
 
 /** An upper estimate of a transaction's JSON with verbose data, without writing it. */
 function transactionBytes(tx: Transaction): number {
