@@ -20,6 +20,7 @@ import { bytesToHex, randomBytes } from '../src/util/bytes.ts';
 import { BLOCK_MASS_LIMITS } from '../src/devnet/params.ts';
 import { startDevnet } from '../src/devnet/index.ts';
 import { spend, type TestKey } from '../test/devnet/helpers.ts';
+import { hostileLoad } from '../test/devnet/hostile.ts';
 import { stringifyJson } from '../src/kaspa/rpc/json.ts';
 import { createMethods } from '../src/devnet/rpc/methods.ts';
 import { fmtMs, fmtRate, opsPerSecond, percentile, type Bench, type BenchTable } from './table.ts';
@@ -232,8 +233,61 @@ async function frameWriting(): Promise<BenchTable['rows']> {
   }
 }
 
+/**
+ * A well-behaved client's request latency (getUtxosByAddresses of 60 coins, then getBlockDagInfo)
+ * while four sockets send 20,000 hostile frames (test/devnet/hostile.ts), beside the same
+ * requests on the same node without load.
+ */
+async function underHostileLoad(): Promise<BenchTable['rows']> {
+  const owner = freshKey();
+  const devnet = await startDevnet({ port: 0, controlPort: false, blocksPerSecond: 0, coinbaseMaturity: 0n });
+  const c = await client(devnet.url);
+  try {
+    for (let i = 0; i < 60; i++) {
+      devnet.fund(owner.address, KAS + BigInt(i));
+      devnet.mine();
+    }
+    const measure = async (until: () => boolean, min: number): Promise<number[]> => {
+      const samples: number[] = [];
+      while (samples.length < min || !until()) {
+        const t0 = performance.now();
+        await c.getUtxosByAddresses([owner.address]);
+        await c.getBlockDagInfo();
+        samples.push(performance.now() - t0);
+      }
+      return samples;
+    };
+    const quiet = await measure(() => true, 500);
+    let done = false;
+    const load = hostileLoad({
+      url: devnet.url,
+      frames: 20_000,
+      sockets: 4,
+      address: owner.address,
+      addressCoins: 60,
+      genesisHash: devnet.chain.genesis.hashHex,
+    }).finally(() => (done = true));
+    const loaded = await measure(() => done, 1);
+    const r = await load;
+    const fmt = (xs: number[]): string =>
+      `p50 ${fmtMs(percentile(xs, 50))} / p99 ${fmtMs(percentile(xs, 99))}`;
+    return [
+      {
+        name: `well-behaved client under ${r.sent.toLocaleString('en-US')} hostile frames from 4 sockets (${loaded.length} requests)`,
+        value: fmt(loaded),
+        reference: `${fmt(quiet)} without load (${quiet.length} requests)`,
+        note: `${r.connections} hostile connections, each dropped after its burst`,
+      },
+    ];
+  } finally {
+    c.close();
+    await devnet.stop();
+  }
+}
+
 const bench: Bench = async () => {
   const rows = [
+    ...(await underHostileLoad()),
     ...(await frameWriting()),
     ...(await latency()),
     ...(await throughput()),

@@ -1,5 +1,5 @@
 /**
- * `npm run soak -- --messages N --seed S [--seed S2 …] [--p2p]`: the delivery soak of
+ * `npm run soak -- --messages N --seed S [--seed S2 …] [--p2p] [--reorg-drop]`: the delivery soak of
  * test/core/delivery/soak.test.ts at any size, one run per seed, printing a Markdown table
  * (messages, faults by kind, lost, duplicated, time to delivery after recovery). Exits 1 when
  * a message was lost, duplicated or left without receipt, or took longer than `--bound` seconds
@@ -13,6 +13,7 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '10000' },
     seed: { type: 'string', multiple: true, default: ['424242'] },
     p2p: { type: 'boolean', default: false },
+    'reorg-drop': { type: 'boolean', default: false },
     bound: { type: 'string', default: '30' },
     quiet: { type: 'boolean', default: false },
   },
@@ -29,6 +30,7 @@ for (const seed of values.seed.map(Number)) {
     messages,
     seed,
     p2p: values.p2p,
+    reorgDrop: values['reorg-drop'],
     ...(values.quiet ? {} : { progress: (line: string) => console.error(`[soak seed ${seed}] ${line}`) }),
   });
   reports.push(r);

@@ -1,18 +1,32 @@
 /**
- * The local network's consensus state: a selected chain of blocks, each merging its
- * predecessor, the virtual UTXO set, the mempool and the events a node publishes.
+ * The local network's consensus state: a block DAG, its selected chain, the virtual UTXO set,
+ * the mempool and the events a node publishes.
  *
- * The DAG is kept to a chain on purpose (one parent per block, mergeset = {selected parent}),
- * but every RPC-visible consequence follows a real node: block B's transactions are applied to
- * the virtual UTXO set when B becomes the sink, with `blockDaaScore` = the virtual DAA score
- * (B.daaScore + 1), and they appear in the acceptance data of B's child, the chain block whose
- * DAA score that is (FACTS §6.4, §6.6). B's coinbase pays B's selected parent's miner
- * (`expected_coinbase_transaction`, FACTS §7.2).
+ * GHOSTDAG is simplified (docs/devnet.md "Parallel blocks"): every block is blue (no k bound),
+ * the selected parent is the parent of most blue work, ties broken by the larger hash, and a
+ * block's mergeset (its past minus its selected parent's past) is ordered selected parent
+ * first, then by blue work and hash ascending, as `consensus_ordered_mergeset` orders it. Blue
+ * score and DAA score both add the mergeset size, blue work adds the mergeset's work. A chain
+ * block accepts the transactions of its mergeset in that order; one that spends a coin already
+ * spent or names an id already accepted is left out, as kaspad's UTXO validation of a
+ * mergeset leaves it out. The virtual block merges every tip (at most `max_block_parents`), so
+ * a block's transactions enter the virtual UTXO set as soon as it is a tip, with
+ * `blockDaaScore` = the virtual DAA score, and appear in the acceptance data of the next chain
+ * block (FACTS §6.4, §6.6). A chain block's coinbase pays each merged block's miner its
+ * subsidy plus the fees of what was accepted from it (`expected_coinbase_transaction`, FACTS §7.2).
  */
 import { blake2b } from '@noble/hashes/blake2.js';
 import { ByteWriter } from '../util/binary.ts';
 import { bytesToHex, concatBytes, randomBytes, utf8ToBytes } from '../util/bytes.ts';
-import type { BlockHash, ScriptPublicKey, Transaction, TxId, Utxo, UtxoEntry } from '../kaspa/types.ts';
+import type {
+  BlockHash,
+  Outpoint,
+  ScriptPublicKey,
+  Transaction,
+  TxId,
+  Utxo,
+  UtxoEntry,
+} from '../kaspa/types.ts';
 import { DevnetError, TxRejectedError } from './errors.ts';
 import {
   difficultyForBits,
@@ -33,6 +47,8 @@ import {
   GENESIS_BITS,
   GENESIS_HASH,
   GENESIS_TIMESTAMP,
+  MAX_BLOCK_PARENTS,
+  NEARLY_SYNCED_MS,
   SERVER_VERSION,
   TX_LIMITS,
 } from './params.ts';
@@ -49,18 +65,28 @@ export interface Block {
   transactions: readonly Transaction[] | undefined;
   /** Ids of `transactions`, kept as long as the body. */
   transactionIds: readonly TxId[] | undefined;
-  /** Transactions of the selected parent that this chain block accepted (its acceptance data). */
+  /** Chain block: the transactions its mergeset contributed (its acceptance data), in order. */
   acceptedIds: readonly TxId[] | undefined;
   /** Who this block's reward goes to (read from its coinbase payload). */
   readonly minerScript: ScriptPublicKey;
-  /** Total fees of this block's transactions, paid by the child's coinbase. */
-  readonly fees: bigint;
-  /** What merging this block did to the virtual UTXO set; kept within the pruning window. */
+  /** Fees of this block's transactions that were accepted, paid by the merging block's coinbase. */
+  fees: bigint;
+  /** What merging this block's transactions did to the virtual UTXO set; kept within the pruning window. */
   diff: UtxoDiff | undefined;
+  /** Indices of the own transactions that were accepted when the block was merged. */
+  accepted: readonly number[] | undefined;
   /** Whether the block is on the selected chain (false after a reorganisation removed it). */
   isChainBlock: boolean;
-  /** Hash of the block that replaced this one as its parent's child on the chain, if any. */
+  /** Hashes of the blocks that name this one as a parent. */
   children: BlockHash[];
+  /** The parent of most blue work (undefined for genesis). */
+  selectedParent: Block | undefined;
+  /** Past minus the selected parent's past, selected parent first, then by blue work and hash. */
+  mergeset: readonly Block[];
+  /** Position on its own selected chain (genesis = 0); its index in the chain when a chain block. */
+  height: number;
+  /** False once a reorganisation fault abandoned the block: no later block merges it. */
+  mergeable: boolean;
 }
 
 /** Published after every change of the virtual state. */
@@ -68,6 +94,8 @@ export interface VirtualChange {
   readonly removedChain: readonly Block[];
   readonly addedChain: readonly Block[];
   readonly utxoDiff: UtxoDiff;
+  /** Blocks whose merge data (diff, accepted transactions, fees, chain membership) changed. */
+  readonly changedBlocks: readonly Block[];
   readonly virtualDaaScore: bigint;
   readonly sinkBlueScore: bigint;
 }
@@ -154,6 +182,94 @@ export function minerScriptFromCoinbasePayload(payload: Uint8Array): ScriptPubli
   return { version, script: payload.slice(19, 19 + len) };
 }
 
+/** Orders blocks by blue work, then hash (GHOSTDAG's `SortableBlock`). */
+function byWork(a: Block, b: Block): number {
+  if (a.header.blueWork !== b.header.blueWork) return a.header.blueWork < b.header.blueWork ? -1 : 1;
+  return compareBytes(a.hash, b.hash);
+}
+
+/** The UTXO set with changes layered on top: a candidate state evaluated without touching the set. */
+class UtxoOverlay {
+  readonly #base: UtxoSet;
+  readonly #added = new Map<string, Utxo>();
+  readonly #removed = new Set<string>();
+  constructor(base: UtxoSet) {
+    this.#base = base;
+  }
+  get(o: Outpoint): Utxo | undefined {
+    const k = outpointKey(o);
+    const a = this.#added.get(k);
+    if (a !== undefined) return a;
+    return this.#removed.has(k) ? undefined : this.#base.get(o);
+  }
+  add(u: Utxo): void {
+    this.#added.set(outpointKey(u.outpoint), u);
+  }
+  remove(u: Utxo): void {
+    const k = outpointKey(u.outpoint);
+    if (!this.#added.delete(k)) this.#removed.add(k);
+    else if (this.#base.get(u.outpoint) !== undefined) this.#removed.add(k);
+  }
+  apply(d: UtxoDiff): void {
+    for (const u of d.removed) this.remove(u);
+    for (const u of d.added) this.add(u);
+  }
+}
+
+/** A set of accepted ids (hex) with additions and removals layered on top. */
+class IdOverlay {
+  readonly #base: ReadonlySet<string>;
+  readonly #added = new Set<string>();
+  readonly #removed = new Set<string>();
+  constructor(base: ReadonlySet<string>) {
+    this.#base = base;
+  }
+  has(id: string): boolean {
+    return this.#added.has(id) || (this.#base.has(id) && !this.#removed.has(id));
+  }
+  add(id: string): void {
+    this.#added.add(id);
+  }
+  delete(id: string): void {
+    this.#added.delete(id);
+    this.#removed.add(id);
+  }
+}
+
+/** What merging one block did, before it is committed. */
+interface Acceptance {
+  readonly block: Block;
+  readonly sp: boolean;
+  readonly diff: UtxoDiff;
+  readonly accepted: number[];
+  readonly fees: bigint;
+}
+
+/** The state a block over `parents` (or the virtual over the tips) would see. */
+interface DagContext {
+  /** Selected parent first, then by blue work descending. */
+  readonly parents: readonly Block[];
+  readonly selectedParent: Block;
+  readonly mergeset: readonly Block[];
+  /** The chain block where the context's selected chain leaves the current one. */
+  readonly fork: Block;
+  /** Selected-chain blocks above `fork`, ascending, ending at the selected parent (empty when it is on the chain). */
+  readonly path: readonly Block[];
+  /** Merge order position the evaluation starts at, and how many entries from there are kept. */
+  readonly from: number;
+  readonly common: number;
+  /** Current merge order entries undone, and the new ones evaluated in their place. */
+  readonly reverted: readonly Block[];
+  readonly evaluated: readonly Acceptance[];
+  /** Inverse diffs of `reverted` (last first), then the diffs of `evaluated`. */
+  readonly diffs: readonly UtxoDiff[];
+  readonly view: UtxoOverlay;
+  readonly ids: IdOverlay;
+  readonly daaScore: bigint;
+  readonly blueScore: bigint;
+  readonly blueWork: bigint;
+}
+
 /** The local network's state machine. Single-threaded: every method runs to completion. */
 export class Chain {
   readonly mempool: Mempool;
@@ -164,9 +280,19 @@ export class Chain {
   readonly #byHash = new Map<string, Block>();
   /** The selected chain, genesis first. */
   readonly #chain: Block[] = [];
-  /** Ids (hex) of transactions accepted on the current chain, to answer RejectAlreadyAccepted. */
+  readonly #chainPos = new Map<string, number>();
+  /** Chain block → end of its acceptance segment in `#order`. */
+  readonly #segEnd = new Map<Block, number>();
+  /** Every merged block in acceptance order: each chain block's mergeset in turn, then the virtual's. */
+  readonly #order: Block[] = [];
+  /** Whether `#order[i]` is the selected parent of the block that merges it (only then is its coinbase accepted). */
+  readonly #orderSp: boolean[] = [];
+  /** Blocks no block names as a parent. */
+  readonly #tips = new Set<Block>();
+  /** Ids (hex) of transactions accepted in the merge order, to answer RejectAlreadyAccepted. */
   readonly #accepted = new Set<string>();
   readonly #listeners = new Set<ChainListener>();
+  #virtual: DagContext;
   #pruningIndex = 0;
   #utxoCommitment: Uint8Array = ZERO_HASH;
   #allocations = 0;
@@ -193,12 +319,23 @@ export class Chain {
       minerScript: { version: 0, script: new Uint8Array(0) },
       fees: 0n,
       diff: { added: [], removed: [] },
+      accepted: [],
       isChainBlock: true,
       children: [],
+      selectedParent: undefined,
+      mergeset: [],
+      height: 0,
+      mergeable: true,
     };
     this.#byHash.set(genesis.hashHex, genesis);
     this.#chain.push(genesis);
+    this.#chainPos.set(genesis.hashHex, 0);
+    this.#segEnd.set(genesis, 0);
+    this.#tips.add(genesis);
+    this.#order.push(genesis);
+    this.#orderSp.push(true);
     this.mempool = new Mempool(this.#mempoolContext());
+    this.#virtual = this.#context([genesis]);
   }
 
   // ------------------------------------------------------------------ queries
@@ -213,9 +350,34 @@ export class Chain {
     return this.#chain[0]!;
   }
 
-  /** DAA score of the virtual block: the sink's plus one in a chain. */
+  /** DAA score of the virtual block: the sink's plus the size of the virtual's mergeset. */
   get virtualDaaScore(): bigint {
-    return this.sink.header.daaScore + 1n;
+    return this.#virtual.daaScore;
+  }
+
+  /** Blocks without children, the virtual's parents among them. */
+  get tips(): readonly Block[] {
+    return [...this.#tips];
+  }
+
+  /** The virtual block's parents: the mergeable tips, selected parent (the sink) first. */
+  get virtualParents(): readonly Block[] {
+    return this.#virtual.parents;
+  }
+
+  /** The virtual's mergeset: blocks whose transactions the next chain block accepts, in order. */
+  get virtualMergeset(): readonly Block[] {
+    return this.#virtual.mergeset;
+  }
+
+  /**
+   * Whether the node calls itself synced: on every network but mainnet, kaspad's
+   * `is_nearly_synced` holds while the sink is younger than target time per block × 30,000 / 3
+   * (1,000 s at 10 BPS); a fresh node's sink is the 2021 genesis, so it is not synced until it
+   * has a block of its own. Simnet needs no peers for it (`has_sufficient_peer_connectivity`).
+   */
+  get isSynced(): boolean {
+    return this.#now() < Number(this.sink.header.timestamp) + NEARLY_SYNCED_MS;
   }
 
   /** Median timestamp of the last 11 chain blocks (ms). */
@@ -247,9 +409,33 @@ export class Chain {
 
   /** Position of a chain block (genesis = 0), or -1 when it is not on the selected chain. */
   chainIndex(block: Block): number {
-    if (!block.isChainBlock) return -1;
-    const i = Number(block.header.blueScore);
-    return this.#chain[i] === block ? i : -1;
+    return this.#chainPos.get(block.hashHex) ?? -1;
+  }
+
+  /** The last chain block whose DAA score is at most `daaScore`. */
+  chainBlockAtDaaScore(daaScore: bigint): Block {
+    let lo = 0;
+    let hi = this.#chain.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.#chain[mid]!.header.daaScore <= daaScore) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.#chain[lo]!;
+  }
+
+  /**
+   * The transactions a chain block accepted, each with the merged block that holds it, in
+   * acceptance order; undefined when a body is pruned or the block is not on the chain.
+   */
+  acceptanceOf(block: Block): { holder: Block; index: number }[] | undefined {
+    if (this.chainIndex(block) < 0) return undefined;
+    const out: { holder: Block; index: number }[] = [];
+    for (const m of block.mergeset) {
+      if (m.transactions === undefined || m.accepted === undefined) return undefined;
+      for (const index of m.accepted) out.push({ holder: m, index });
+    }
+    return out;
   }
 
   /** Whether a transaction id (hex) was accepted on the current chain. */
@@ -299,103 +485,170 @@ export class Chain {
       entry: { amount, scriptPublicKey: spk, blockDaaScore: this.virtualDaaScore, isCoinbase: false },
     };
     this.utxos.add(utxo);
-    this.#emitVirtual({ removedChain: [], addedChain: [], utxoDiff: { added: [utxo], removed: [] } });
+    this.#emitVirtual({
+      removedChain: [],
+      addedChain: [],
+      utxoDiff: { added: [utxo], removed: [] },
+      changedBlocks: [],
+    });
     return utxo;
   }
 
   // ------------------------------------------------------------------ blocks
 
-  /** A template on top of the sink paying `miner`, filled from the mempool within the block mass limits. */
+  /** A template over the virtual's parents paying `miner`, filled from the mempool within the block mass limits. */
   blockTemplate(
     miner: ScriptPublicKey,
     extraData: Uint8Array = new Uint8Array(0),
     includeMempool = true,
   ): BlockTemplate {
-    return this.#template(miner, extraData, includeMempool ? this.#selectTransactions() : []);
+    return this.#template(this.#virtual, miner, extraData, includeMempool ? this.#selectTransactions() : []);
   }
 
-  #template(miner: ScriptPublicKey, extraData: Uint8Array, selected: readonly MempoolEntry[]): BlockTemplate {
-    const parent = this.sink;
-    const blueScore = parent.header.blueScore + 1n;
-    const daaScore = parent.header.daaScore + 1n;
-    const payload = coinbasePayload(blueScore, BLOCK_SUBSIDY, miner, extraData);
+  #template(
+    ctx: DagContext,
+    miner: ScriptPublicKey,
+    extraData: Uint8Array,
+    selected: readonly MempoolEntry[],
+  ): BlockTemplate {
+    const coinbase = this.#coinbase(ctx, miner, extraData);
+    const txs: Transaction[] = [coinbase, ...selected.map((e) => e.tx)];
+    const timestamp = BigInt(Math.max(this.#now(), Number(ctx.selectedParent.header.timestamp) + 1));
+    const header: BlockHeader = {
+      version: BLOCK_VERSION,
+      parentsByLevel: [ctx.parents.map((p) => p.hash)],
+      hashMerkleRoot: merkleRoot(txs.map(transactionHash)),
+      acceptedIdMerkleRoot: merkleRoot(this.#acceptedIdsOf(ctx).sort(compareBytes)),
+      utxoCommitment: this.#utxoCommitment,
+      timestamp,
+      bits: GENESIS_BITS,
+      nonce: 0n,
+      daaScore: ctx.daaScore,
+      blueWork: ctx.blueWork,
+      blueScore: ctx.blueScore,
+      pruningPoint: this.pruningPoint.hash,
+    };
+    return { header, transactions: txs };
+  }
+
+  /** The coinbase of a block in `ctx`: one output per merged block paying its miner subsidy and accepted fees. */
+  #coinbase(ctx: DagContext, miner: ScriptPublicKey, extraData: Uint8Array): Transaction {
+    const payload = coinbasePayload(ctx.blueScore, BLOCK_SUBSIDY, miner, extraData);
     if (payload.length > TX_LIMITS.maxCoinbasePayloadLen) {
       throw new DevnetError(
         'BAD_REQUEST',
         `coinbase payload of ${payload.length} bytes exceeds ${TX_LIMITS.maxCoinbasePayloadLen}`,
       );
     }
-    const reward = parent === this.genesis ? 0n : BLOCK_SUBSIDY + parent.fees;
-    const coinbase: Transaction = {
+    const evaluated = new Map(ctx.evaluated.map((a) => [a.block, a]));
+    const outputs = [];
+    for (const m of ctx.mergeset) {
+      if (m === this.genesis || m.minerScript.script.length === 0) continue;
+      const fees = evaluated.get(m)?.fees ?? m.fees;
+      outputs.push({ value: BLOCK_SUBSIDY + fees, scriptPublicKey: m.minerScript });
+    }
+    return {
       version: 1,
       inputs: [],
-      outputs:
-        reward > 0n && parent.minerScript.script.length > 0
-          ? [{ value: reward, scriptPublicKey: parent.minerScript }]
-          : [],
+      outputs,
       lockTime: 0n,
       subnetworkId: COINBASE_SUBNETWORK_ID,
       gas: 0n,
       payload,
       storageMass: 0n,
     };
-    const txs: Transaction[] = [coinbase, ...selected.map((e) => e.tx)];
-    const timestamp = BigInt(Math.max(this.#now(), Number(parent.header.timestamp) + 1));
-    const header: BlockHeader = {
-      version: BLOCK_VERSION,
-      parentsByLevel: [[parent.hash]],
-      hashMerkleRoot: merkleRoot(txs.map(transactionHash)),
-      acceptedIdMerkleRoot: merkleRoot([...(parent.transactionIds ?? [])].sort(compareBytes)),
-      utxoCommitment: this.#utxoCommitment,
-      timestamp,
-      bits: GENESIS_BITS,
-      nonce: 0n,
-      daaScore,
-      blueWork: parent.header.blueWork + workForBits(GENESIS_BITS),
-      blueScore,
-      pruningPoint: this.pruningPoint.hash,
-    };
-    return { header, transactions: txs };
   }
 
-  /** Mines one block on the sink (PoW is skipped on simnet, FACTS §7.2) and connects it. */
-  mine(miner: ScriptPublicKey, opts: { extraData?: Uint8Array; includeMempool?: boolean } = {}): Block {
-    const selected = opts.includeMempool === false ? [] : this.#selectTransactions();
-    // Mined as a miner would through getBlockTemplate, with the node's version in the coinbase.
-    const template = this.#template(miner, minerExtraData(opts.extraData ?? new Uint8Array(0)), selected);
-    const nonce = new DataView(randomBytes(8).buffer).getBigUint64(0);
-    // The node's own template holds only admitted transactions, so it is connected without re-validation.
-    return this.#connect(
-      { header: { ...template.header, nonce }, transactions: template.transactions },
-      miner,
-      selected,
-    );
+  /** Ids a block in `ctx` accepts from its mergeset. */
+  #acceptedIdsOf(ctx: DagContext): TxId[] {
+    const evaluated = new Map(ctx.evaluated.map((a) => [a.block, a]));
+    const ids: TxId[] = [];
+    for (const m of ctx.mergeset) {
+      const accepted = evaluated.get(m)?.accepted ?? m.accepted ?? [];
+      for (const i of accepted) ids.push(m.transactionIds![i]!);
+    }
+    return ids;
   }
 
   /**
-   * Validates and connects a block (`submitBlock`). It must extend the sink, carry the expected
-   * coinbase, a correct merkle root, and only transactions valid in the virtual context.
+   * A template over chosen `parents` holding exactly `transactions` (not checked here;
+   * `submitBlock` checks them): what a miner whose template went stale, or a rival miner,
+   * would submit. For tests of parallel blocks.
+   */
+  templateOver(
+    parents: readonly Block[],
+    miner: ScriptPublicKey,
+    transactions: readonly Transaction[],
+  ): BlockTemplate {
+    const ctx = this.#context(parents);
+    const t = this.#template(ctx, miner, minerExtraData(new Uint8Array(0)), []);
+    const txs = [t.transactions[0]!, ...transactions];
+    return {
+      header: { ...t.header, hashMerkleRoot: merkleRoot(txs.map(transactionHash)) },
+      transactions: txs,
+    };
+  }
+
+  /** Mines one block over the virtual's parents (PoW is skipped on simnet, FACTS §7.2) and connects it. */
+  mine(miner: ScriptPublicKey, opts: { extraData?: Uint8Array; includeMempool?: boolean } = {}): Block {
+    const selected = opts.includeMempool === false ? [] : this.#selectTransactions();
+    // Mined as a miner would through getBlockTemplate, with the node's version in the coinbase.
+    const ctx = this.#virtual;
+    const template = this.#template(
+      ctx,
+      miner,
+      minerExtraData(opts.extraData ?? new Uint8Array(0)),
+      selected,
+    );
+    const nonce = new DataView(randomBytes(8).buffer).getBigUint64(0);
+    // The node's own template holds only admitted transactions, so it is connected without re-validation.
+    const block = this.#insert(
+      { header: { ...template.header, nonce }, transactions: template.transactions },
+      miner,
+      ctx,
+    );
+    this.#publish(block, this.#updateVirtual());
+    return block;
+  }
+
+  /**
+   * Validates and connects a block (`submitBlock`). Its parents must be known, distinct and
+   * none in another's past (at most 64 on simnet); its scores, coinbase and merkle root must be
+   * those of its own context, and its transactions valid there: in the UTXO state its mergeset
+   * leaves, so a block built on a template that went stale is accepted as a parallel block.
    */
   submitBlock(candidate: BlockTemplate): Block | { reason: BlockRejectReason; detail: string } {
     const invalid = (detail: string): { reason: BlockRejectReason; detail: string } => ({
       reason: 'blockInvalid',
       detail,
     });
-    const parent = this.sink;
     const h = candidate.header;
-    const parents = h.parentsByLevel[0];
-    if (parents?.length !== 1 || bytesToHex(parents[0]!) !== parent.hashHex)
-      return invalid('block does not extend the sink');
-    if (h.daaScore !== parent.header.daaScore + 1n || h.blueScore !== parent.header.blueScore + 1n) {
-      return invalid('wrong DAA or blue score');
+    const hashes = h.parentsByLevel[0] ?? [];
+    if (hashes.length === 0 || hashes.length > MAX_BLOCK_PARENTS) return invalid('bad number of parents');
+    const parents: Block[] = [];
+    for (const p of hashes) {
+      const b = this.#byHash.get(bytesToHex(p));
+      if (b === undefined) return invalid('unknown parent');
+      if (!b.mergeable) return invalid('parent abandoned by a reorganisation');
+      if (parents.includes(b)) return invalid('duplicate parent');
+      parents.push(b);
     }
+    for (const a of parents)
+      for (const b of parents)
+        if (a !== b && this.#inPast(a, b)) return invalid('a parent is in the past of another');
+    if (this.#byHash.has(bytesToHex(hashHeader(h)))) return invalid('block already known');
+    const virtual = this.#virtual;
+    const sameAsVirtual =
+      parents.length === virtual.parents.length && parents.every((p) => virtual.parents.includes(p));
+    const ctx = sameAsVirtual ? virtual : this.#context(parents);
+    if (h.daaScore !== ctx.daaScore || h.blueScore !== ctx.blueScore)
+      return invalid('wrong DAA or blue score');
     const [coinbase, ...rest] = candidate.transactions;
     if (coinbase === undefined || !isCoinbaseTransaction(coinbase))
       return invalid('first transaction is not a coinbase');
     const miner = minerScriptFromCoinbasePayload(coinbase.payload);
     if (miner === undefined) return invalid('malformed coinbase payload');
-    const expected = this.blockTemplate(miner, coinbase.payload.subarray(19 + miner.script.length), false)
-      .transactions[0]!;
+    const expected = this.#coinbase(ctx, miner, coinbase.payload.subarray(19 + miner.script.length));
     if (bytesToHex(transactionHash(expected)) !== bytesToHex(transactionHash(coinbase)))
       return invalid('unexpected coinbase');
     if (
@@ -403,13 +656,23 @@ export class Chain {
     ) {
       return invalid('bad merkle root');
     }
-    // Every other transaction must be valid against the virtual UTXO set plus earlier ones in the block.
+    // Every other transaction must be valid in the block's context plus earlier ones in the block.
     const entries: MempoolEntry[] = [];
-    const staged = new Mempool(this.#mempoolContext());
+    const staged = new Mempool(
+      sameAsVirtual
+        ? this.#mempoolContext()
+        : {
+            utxo: (o) => ctx.view.get(o)?.entry,
+            virtualDaaScore: () => ctx.daaScore,
+            pastMedianTime: () => this.pastMedianTime,
+            isAccepted: (id) => ctx.ids.has(id),
+            coinbaseMaturity: this.coinbaseMaturity,
+          },
+    );
     const totals = { compute: 0n, storage: 0n, transient: 0n };
     for (const tx of rest) {
-      // A transaction the mempool already admitted is not validated twice: only its identity is checked.
-      const known = this.mempool.get(bytesToHex(transactionId(tx)));
+      // A transaction the mempool already admitted in this same context is not validated twice.
+      const known = sameAsVirtual ? this.mempool.get(bytesToHex(transactionId(tx))) : undefined;
       if (known !== undefined && bytesToHex(transactionHash(known.tx)) === bytesToHex(transactionHash(tx))) {
         staged.insert(known);
         entries.push(known);
@@ -438,14 +701,16 @@ export class Chain {
     ) {
       return invalid('block exceeds the mass limits');
     }
-    const block = this.#connect(candidate, miner, entries);
+    const block = this.#insert(candidate, miner, ctx);
+    this.#publish(block, this.#updateVirtual());
     return block;
   }
 
   /**
-   * Replaces the last `depth` chain blocks by `replacement` new blocks that do not merge them
-   * (a reorganisation). Their transactions leave the virtual state; each goes back to the mempool
-   * if still valid there, unless `dropTransactions`, and is otherwise dropped.
+   * A reorganisation fault: abandons the last `depth` chain blocks and every tip, and builds
+   * `replacement` (default depth + 1, so more blue work) new blocks on the chain block below
+   * them. No later block merges the abandoned ones, so their transactions leave the virtual
+   * state; each goes back to the mempool if still valid there, unless `dropTransactions`.
    */
   reorg(
     depth: number,
@@ -459,51 +724,32 @@ export class Chain {
       throw new RangeError(`"depth" expected 1..${maxDepth} (blocks above the pruning point), got ${depth}`);
     }
     const replacement = opts.replacement ?? depth + 1;
-    const removed: Block[] = [];
-    const reverted: UtxoDiff[] = [];
-    for (let i = 0; i < depth; i++) {
-      const b = this.#chain.pop()!;
-      b.isChainBlock = false;
-      const inverse = invertDiff(b.diff!);
-      this.utxos.apply(inverse);
-      reverted.push(inverse);
-      for (const id of b.transactionIds ?? []) this.#accepted.delete(bytesToHex(id));
-      removed.push(b);
+    if (!Number.isSafeInteger(replacement) || replacement < 1)
+      throw new RangeError(`"replacement" expected a positive integer, got ${replacement}`);
+    const fork = this.#chain[this.#chain.length - 1 - depth]!;
+    const abandoned = [...this.#chain.slice(this.#chain.length - depth), ...this.#tips];
+    for (const b of abandoned) {
+      b.mergeable = false;
+      this.#tips.delete(b);
     }
-    this.#utxoCommitment = this.sink.header.utxoCommitment;
-    // The mempool was validated against the removed state; rebuild it on the restored one.
-    const previous = this.mempool.clear();
-    const returned = removed
-      .slice()
-      .reverse()
-      .flatMap((b) => (b.transactions ?? []).filter((t) => !isCoinbaseTransaction(t)));
-    const removedFromPool: MempoolEntry[] = [...previous];
-    const addedToPool: MempoolEntry[] = [];
-    for (const tx of [...(opts.dropTransactions === true ? [] : returned), ...previous.map((e) => e.tx)]) {
-      try {
-        addedToPool.push(this.mempool.submit(tx));
-      } catch (err) {
-        if (!(err instanceof TxRejectedError)) throw err;
-      }
-    }
-    for (const l of this.#listeners) l.mempoolChanged?.(addedToPool, removedFromPool);
-    const miner = opts.miner ?? removed[removed.length - 1]!.minerScript;
-    const added: Block[] = [];
-    const diffs: UtxoDiff[] = [...reverted];
+    const miner = opts.miner ?? this.sink.minerScript;
+    let prev = fork;
     for (let i = 0; i < replacement; i++) {
-      const template = this.blockTemplate(miner, utf8ToBytes(`reorg-${i}`), false);
+      const ctx = this.#context([prev]);
+      const template = this.#template(ctx, miner, utf8ToBytes(`reorg-${i}`), []);
       const nonce = new DataView(randomBytes(8).buffer).getBigUint64(0);
-      const block = this.#connect(
+      prev = this.#insert(
         { header: { ...template.header, nonce }, transactions: template.transactions },
         miner,
-        [],
-        false,
+        ctx,
       );
-      added.push(block);
-      diffs.push(block.diff!);
     }
-    this.#emitVirtual({ removedChain: removed, addedChain: added, utxoDiff: mergeDiffs(diffs) });
-    return { removed, added };
+    const change = this.#updateVirtual({
+      returnTransactions: opts.dropTransactions !== true,
+      abandoned: [...new Set(abandoned)],
+    });
+    this.#publish(undefined, change);
+    return { removed: [...change.removedChain], added: [...change.addedChain] };
   }
 
   // ------------------------------------------------------------------ internals
@@ -516,6 +762,340 @@ export class Chain {
       isAccepted: (id) => this.#accepted.has(id),
       coinbaseMaturity: this.coinbaseMaturity,
     };
+  }
+
+  #parentsOf(b: Block): Block[] {
+    const out: Block[] = [];
+    for (const h of b.header.parentsByLevel[0] ?? []) {
+      const p = this.#byHash.get(bytesToHex(h));
+      if (p !== undefined) out.push(p);
+    }
+    return out;
+  }
+
+  /**
+   * Whether `y` is in the past of `of`. Every block being blue, blue score grows along every
+   * edge, so the walk stops at blocks no higher than `y`.
+   */
+  #inPast(y: Block, of: Block): boolean {
+    if (y.header.blueScore >= of.header.blueScore) return false;
+    const stack = [of];
+    const seen = new Set<Block>();
+    while (stack.length > 0) {
+      for (const p of this.#parentsOf(stack.pop()!)) {
+        if (p === y) return true;
+        if (!seen.has(p) && p.header.blueScore > y.header.blueScore) {
+          seen.add(p);
+          stack.push(p);
+        }
+      }
+    }
+    return false;
+  }
+
+  /** The mergeset of a block over `parents` (selected parent first): its past minus the selected parent's. */
+  #mergesetOf(parents: readonly Block[], selected: Block): Block[] {
+    const rest: Block[] = [];
+    const seen = new Set<Block>([selected]);
+    const queue = parents.filter((p) => p !== selected);
+    while (queue.length > 0) {
+      const y = queue.pop()!;
+      if (seen.has(y)) continue;
+      seen.add(y);
+      if (this.#inPast(y, selected)) continue;
+      rest.push(y);
+      queue.push(...this.#parentsOf(y));
+    }
+    return [selected, ...rest.sort(byWork)];
+  }
+
+  /**
+   * The context of a block over `parents`: its GHOSTDAG data, and the merge order it implies
+   * evaluated against the current one (shared entries kept, the rest undone and redone on an
+   * overlay of the UTXO set).
+   */
+  #context(parentsIn: readonly Block[]): DagContext {
+    const parents = [...parentsIn].sort((a, b) => byWork(b, a));
+    const selectedParent = parents[0]!;
+    const mergeset = this.#mergesetOf(parents, selectedParent);
+    let blueWork = selectedParent.header.blueWork;
+    for (const m of mergeset) blueWork += workForBits(m.header.bits);
+    const n = BigInt(mergeset.length);
+    const daaScore = selectedParent.header.daaScore + n;
+    const blueScore = selectedParent.header.blueScore + n;
+    const path: Block[] = [];
+    let fork = selectedParent;
+    while (this.chainIndex(fork) < 0) {
+      path.push(fork);
+      fork = fork.selectedParent!;
+    }
+    path.reverse();
+    const from = this.#segEnd.get(fork)!;
+    const entries: { block: Block; pov: bigint; sp: boolean }[] = [];
+    for (const c of path)
+      c.mergeset.forEach((m, i) => entries.push({ block: m, pov: c.header.daaScore, sp: i === 0 }));
+    mergeset.forEach((m, i) => entries.push({ block: m, pov: daaScore, sp: i === 0 }));
+    let common = 0;
+    while (
+      common < entries.length &&
+      from + common < this.#order.length &&
+      this.#order[from + common] === entries[common]!.block &&
+      this.#orderSp[from + common] === entries[common]!.sp
+    ) {
+      common++;
+    }
+    const reverted = this.#order.slice(from + common);
+    const view = new UtxoOverlay(this.utxos);
+    const ids = new IdOverlay(this.#accepted);
+    const diffs: UtxoDiff[] = [];
+    for (let i = reverted.length - 1; i >= 0; i--) {
+      const b = reverted[i]!;
+      if (b.diff === undefined)
+        throw new DevnetError('BAD_REQUEST', `block ${b.hashHex} is below the pruning point`);
+      const inverse = invertDiff(b.diff);
+      view.apply(inverse);
+      diffs.push(inverse);
+      for (const t of b.accepted ?? []) ids.delete(bytesToHex(b.transactionIds![t]!));
+    }
+    const evaluated: Acceptance[] = [];
+    for (const e of entries.slice(common)) {
+      const a = this.#accept(e.block, e.sp, view, ids, e.pov);
+      evaluated.push(a);
+      diffs.push(a.diff);
+    }
+    return {
+      parents,
+      selectedParent,
+      mergeset,
+      fork,
+      path,
+      from,
+      common,
+      reverted,
+      evaluated,
+      diffs,
+      view,
+      ids,
+      daaScore,
+      blueScore,
+      blueWork,
+    };
+  }
+
+  /**
+   * Merges one block's transactions into `view` in order: one whose id is already accepted or
+   * that spends a coin not in the view (spent by an earlier merged block) is left out. Only the
+   * selected parent's coinbase is accepted; the merging block's own coinbase pays the others'
+   * miners (`calculate_utxo_state` skips every merged coinbase but the selected parent's).
+   */
+  #accept(block: Block, selectedParent: boolean, view: UtxoOverlay, ids: IdOverlay, pov: bigint): Acceptance {
+    const txs = block.transactions ?? [];
+    const created = new Map<string, Utxo>();
+    const removed: Utxo[] = [];
+    const accepted: number[] = [];
+    let fees = 0n;
+    txs.forEach((tx, t) => {
+      const id = block.transactionIds![t]!;
+      const idHex = bytesToHex(id);
+      if ((t === 0 && !selectedParent) || ids.has(idHex)) return;
+      const coins: Utxo[] = [];
+      for (const input of tx.inputs) {
+        const coin = view.get(input.previousOutpoint);
+        if (coin === undefined) return;
+        coins.push(coin);
+      }
+      let spent = 0n;
+      for (const coin of coins) {
+        spent += coin.entry.amount;
+        view.remove(coin);
+        const key = outpointKey(coin.outpoint);
+        if (!created.delete(key)) removed.push(coin);
+      }
+      let paid = 0n;
+      tx.outputs.forEach((o, index) => {
+        paid += o.value;
+        const entry: UtxoEntry = {
+          amount: o.value,
+          scriptPublicKey: o.scriptPublicKey,
+          blockDaaScore: pov,
+          isCoinbase: t === 0,
+        };
+        const utxo: Utxo = { outpoint: { transactionId: id, index }, entry };
+        view.add(utxo);
+        created.set(outpointKey(utxo.outpoint), utxo);
+      });
+      if (t > 0) fees += spent - paid;
+      accepted.push(t);
+      ids.add(idHex);
+    });
+    return { block, sp: selectedParent, diff: { added: [...created.values()], removed }, accepted, fees };
+  }
+
+  /** Adds a validated block to the DAG as a tip (the virtual is not moved yet). */
+  #insert(candidate: BlockTemplate, miner: ScriptPublicKey, ctx: DagContext): Block {
+    const hash = hashHeader(candidate.header);
+    const block: Block = {
+      hash,
+      hashHex: bytesToHex(hash),
+      header: candidate.header,
+      transactions: candidate.transactions,
+      transactionIds: candidate.transactions.map(transactionId),
+      acceptedIds: undefined,
+      minerScript: miner,
+      fees: 0n,
+      diff: undefined,
+      accepted: undefined,
+      isChainBlock: false,
+      children: [],
+      selectedParent: ctx.selectedParent,
+      mergeset: ctx.mergeset,
+      height: ctx.selectedParent.height + 1,
+      mergeable: true,
+    };
+    for (const p of ctx.parents) {
+      p.children.push(hash);
+      this.#tips.delete(p);
+    }
+    this.#tips.add(block);
+    this.#byHash.set(block.hashHex, block);
+    return block;
+  }
+
+  /** The virtual's parents: mergeable tips by blue work, at most `max_block_parents`. */
+  #virtualParents(): Block[] {
+    return [...this.#tips]
+      .filter((b) => b.mergeable)
+      .sort((a, b) => byWork(b, a))
+      .slice(0, MAX_BLOCK_PARENTS);
+  }
+
+  /**
+   * Moves the virtual onto the current tips: commits the new merge order to the UTXO set, the
+   * selected chain and the mempool, and returns the change to publish.
+   */
+  #updateVirtual(
+    opts: { returnTransactions?: boolean; abandoned?: readonly Block[] } = {},
+  ): VirtualChange & { mempoolAdded: MempoolEntry[]; mempoolRemoved: MempoolEntry[] } {
+    const ctx = this.#context(this.#virtualParents());
+    const utxoDiff = mergeDiffs(ctx.diffs);
+    this.utxos.apply(utxoDiff);
+    const unaccepted: Transaction[] = [];
+    const before = new Set<string>();
+    for (const b of ctx.reverted) {
+      for (const t of b.accepted ?? []) {
+        const idHex = bytesToHex(b.transactionIds![t]!);
+        this.#accepted.delete(idHex);
+        before.add(idHex);
+        if (t > 0) unaccepted.push(b.transactions![t]!);
+      }
+      b.diff = undefined;
+      b.accepted = undefined;
+      b.fees = 0n;
+    }
+    const newlyAccepted: Transaction[] = [];
+    for (const a of ctx.evaluated) {
+      a.block.diff = a.diff;
+      a.block.accepted = a.accepted;
+      a.block.fees = a.fees;
+      for (const t of a.accepted) {
+        const idHex = bytesToHex(a.block.transactionIds![t]!);
+        this.#accepted.add(idHex);
+        if (!before.has(idHex) && t > 0) newlyAccepted.push(a.block.transactions![t]!);
+      }
+    }
+    this.#order.length = ctx.from + ctx.common;
+    this.#orderSp.length = ctx.from + ctx.common;
+    for (const a of ctx.evaluated) {
+      this.#order.push(a.block);
+      this.#orderSp.push(a.sp);
+    }
+
+    const forkIndex = this.chainIndex(ctx.fork);
+    // Listed from the old sink down, as kaspad lists removed chain blocks.
+    const removedChain = this.#chain.splice(forkIndex + 1).reverse();
+    for (const b of removedChain) {
+      b.isChainBlock = false;
+      b.acceptedIds = undefined;
+      this.#chainPos.delete(b.hashHex);
+      this.#segEnd.delete(b);
+    }
+    for (const c of ctx.path) {
+      this.#chainPos.set(c.hashHex, this.#chain.length);
+      this.#chain.push(c);
+      c.isChainBlock = true;
+      this.#segEnd.set(c, this.#segEnd.get(c.selectedParent!)! + c.mergeset.length);
+      c.acceptedIds = c.mergeset.flatMap((m) => (m.accepted ?? []).map((t) => m.transactionIds![t]!));
+    }
+    this.#virtual = {
+      ...ctx,
+      from: this.#order.length - ctx.mergeset.length,
+      common: ctx.mergeset.length,
+      reverted: [],
+      evaluated: [],
+      diffs: [],
+    };
+    this.#utxoCommitment = blake2b(
+      concatBytes(this.sink.header.utxoCommitment, ...ctx.mergeset.map((m) => m.hash)),
+      { dkLen: 32, key: UTXO_COMMITMENT_KEY },
+    );
+
+    // The mempool follows: what is now accepted leaves it with its double spends; what a
+    // reorganisation un-accepted returns to it (or is dropped), and then everything left is
+    // validated again against the restored state.
+    const mempoolAdded: MempoolEntry[] = [];
+    let mempoolRemoved: MempoolEntry[] = [];
+    const stillUnaccepted = unaccepted.filter((tx) => !this.#accepted.has(bytesToHex(transactionId(tx))));
+    if (stillUnaccepted.length > 0 || opts.abandoned !== undefined) {
+      const previous = this.mempool.clear();
+      mempoolRemoved = previous;
+      const again = [
+        ...(opts.returnTransactions === false ? [] : stillUnaccepted),
+        ...previous.map((e) => e.tx),
+      ];
+      for (const tx of again) {
+        try {
+          mempoolAdded.push(this.mempool.submit(tx));
+        } catch (err) {
+          if (!(err instanceof TxRejectedError)) throw err;
+        }
+      }
+    } else if (newlyAccepted.length > 0) {
+      const fromPool = newlyAccepted
+        .map((tx) => this.mempool.get(bytesToHex(transactionId(tx))))
+        .filter((e): e is MempoolEntry => e !== undefined);
+      mempoolRemoved = [...fromPool, ...this.mempool.handleAccepted(newlyAccepted)];
+    }
+    const changedBlocks = [
+      ...new Set([
+        ...ctx.reverted,
+        ...ctx.evaluated.map((a) => a.block),
+        ...removedChain,
+        ...(opts.abandoned ?? []),
+      ]),
+    ];
+    return {
+      removedChain,
+      addedChain: ctx.path,
+      utxoDiff,
+      changedBlocks,
+      virtualDaaScore: this.virtualDaaScore,
+      sinkBlueScore: this.sink.header.blueScore,
+      mempoolAdded,
+      mempoolRemoved,
+    };
+  }
+
+  /** Publishes a virtual change: mempool, the new block, then the virtual (the order kaspad notifies in). */
+  #publish(
+    block: Block | undefined,
+    change: VirtualChange & { mempoolAdded: MempoolEntry[]; mempoolRemoved: MempoolEntry[] },
+  ): void {
+    const { mempoolAdded, mempoolRemoved, ...virtual } = change;
+    if (mempoolAdded.length > 0 || mempoolRemoved.length > 0)
+      for (const l of this.#listeners) l.mempoolChanged?.(mempoolAdded, mempoolRemoved);
+    this.#prune();
+    if (block !== undefined) for (const l of this.#listeners) l.blockAdded?.(block);
+    for (const l of this.#listeners) l.virtualChanged?.(virtual);
   }
 
   /** Mempool transactions for a template: highest feerate first, parents before children, within the mass limits. */
@@ -557,80 +1137,10 @@ export class Chain {
     return chosen;
   }
 
-  /** Connects a validated block as the new sink and publishes the change. */
-  #connect(
-    candidate: BlockTemplate,
-    miner: ScriptPublicKey,
-    entries: readonly MempoolEntry[],
-    emit = true,
-  ): Block {
-    const parent = this.sink;
-    const hash = hashHeader(candidate.header);
-    const txs = candidate.transactions;
-    const ids = txs.map(transactionId);
-    const virtualDaaScore = candidate.header.daaScore + 1n;
-    const added: Utxo[] = [];
-    const removed: Utxo[] = [];
-    const createdHere = new Map<string, Utxo>();
-    txs.forEach((tx, t) => {
-      for (const input of tx.inputs) {
-        const key = outpointKey(input.previousOutpoint);
-        const local = createdHere.get(key);
-        if (local !== undefined) {
-          createdHere.delete(key);
-          continue;
-        }
-        const coin = this.utxos.get(input.previousOutpoint);
-        if (coin !== undefined) removed.push(coin);
-      }
-      const coinbase = t === 0;
-      tx.outputs.forEach((o, index) => {
-        const entry: UtxoEntry = {
-          amount: o.value,
-          scriptPublicKey: o.scriptPublicKey,
-          blockDaaScore: virtualDaaScore,
-          isCoinbase: coinbase,
-        };
-        const utxo: Utxo = { outpoint: { transactionId: ids[t]!, index }, entry };
-        createdHere.set(outpointKey(utxo.outpoint), utxo);
-      });
-    });
-    added.push(...createdHere.values());
-    const diff: UtxoDiff = { added, removed };
-    this.utxos.apply(diff);
-    this.#utxoCommitment = blake2b(concatBytes(this.#utxoCommitment, hash), {
-      dkLen: 32,
-      key: UTXO_COMMITMENT_KEY,
-    });
-    let fees = 0n;
-    for (const e of entries) fees += e.fee;
-    const block: Block = {
-      hash,
-      hashHex: bytesToHex(hash),
-      header: candidate.header,
-      transactions: txs,
-      transactionIds: ids,
-      acceptedIds: parent.transactionIds ?? [],
-      minerScript: miner,
-      fees,
-      diff,
-      isChainBlock: true,
-      children: [],
-    };
-    parent.children.push(hash);
-    this.#byHash.set(block.hashHex, block);
-    this.#chain.push(block);
-    for (const id of ids) this.#accepted.add(bytesToHex(id));
-    const dropped = this.mempool.handleAccepted(txs);
-    const acceptedFromPool = entries.length > 0 ? entries : [];
-    for (const l of this.#listeners) l.mempoolChanged?.([], [...acceptedFromPool, ...dropped]);
-    this.#prune();
-    for (const l of this.#listeners) l.blockAdded?.(block);
-    if (emit) this.#emitVirtual({ removedChain: [], addedChain: [block], utxoDiff: diff });
-    return block;
-  }
-
-  /** Drops bodies, acceptance data and diffs of chain blocks below the pruning point (FACTS §6.6). */
+  /**
+   * Drops bodies and acceptance data of chain blocks below the pruning point, and the UTXO
+   * diffs of what they merged, which no reorganisation can undo any more (FACTS §6.6).
+   */
   #prune(): void {
     const target = this.#chain.length - 1 - this.pruningDepth;
     while (this.#pruningIndex < target) {
@@ -638,7 +1148,7 @@ export class Chain {
       b.transactions = undefined;
       b.transactionIds = undefined;
       b.acceptedIds = undefined;
-      b.diff = undefined;
+      for (const m of b.mergeset) m.diff = undefined;
       this.#pruningIndex++;
     }
   }
@@ -646,16 +1156,72 @@ export class Chain {
   /** Restores state loaded from a store (used by persistence only). */
   restore(state: RestoredState): void {
     if (this.#chain.length !== 1) throw new DevnetError('BAD_REQUEST', 'restore() needs a fresh chain');
-    for (const b of state.chain) {
-      this.#byHash.set(b.hashHex, b);
-      this.#chain.push(b);
-      for (const id of b.transactionIds ?? []) this.#accepted.add(bytesToHex(id));
+    const blocks = [...state.chain, ...state.sideBlocks];
+    for (const b of blocks) this.#byHash.set(b.hashHex, b);
+    // GHOSTDAG data is derived from the headers, parents before children.
+    blocks.sort((a, b) =>
+      a.header.blueScore < b.header.blueScore ? -1 : a.header.blueScore > b.header.blueScore ? 1 : 0,
+    );
+    for (const b of blocks) {
+      const parents = this.#parentsOf(b).sort((x, y) => byWork(y, x));
+      const sp = parents[0];
+      if (sp === undefined) throw new DevnetError('STORE_CORRUPT', `block ${b.hashHex} has no known parent`);
+      b.selectedParent = sp;
+      b.mergeset = this.#mergesetOf(parents, sp);
+      b.height = sp.height + 1;
+      for (const p of parents) {
+        p.children.push(b.hash);
+        this.#tips.delete(p);
+      }
+      this.#tips.add(b);
     }
-    for (const b of state.sideBlocks) this.#byHash.set(b.hashHex, b);
+    this.#order.length = 0;
+    this.#orderSp.length = 0;
+    for (const b of state.chain) {
+      this.#chainPos.set(b.hashHex, this.#chain.length);
+      this.#chain.push(b);
+      b.isChainBlock = true;
+    }
+    for (const c of this.#chain) {
+      c.mergeset.forEach((m, i) => {
+        this.#order.push(m);
+        this.#orderSp.push(i === 0);
+      });
+      this.#segEnd.set(c, this.#order.length);
+    }
     for (const u of state.utxos) this.utxos.add(u);
     this.#pruningIndex = Math.max(0, this.#chain.length - 1 - this.pruningDepth);
-    this.#utxoCommitment = this.sink.header.utxoCommitment;
     this.#allocations = state.allocations;
+    const parents = this.#virtualParents();
+    const sp = parents[0]!;
+    const mergeset = this.#mergesetOf(parents, sp);
+    mergeset.forEach((m, i) => {
+      this.#order.push(m);
+      this.#orderSp.push(i === 0);
+    });
+    for (const b of this.#order)
+      for (const t of b.accepted ?? []) this.#accepted.add(bytesToHex(b.transactionIds![t]!));
+    let blueWork = sp.header.blueWork;
+    for (const m of mergeset) blueWork += workForBits(m.header.bits);
+    const n = BigInt(mergeset.length);
+    this.#virtual = {
+      parents,
+      selectedParent: sp,
+      mergeset,
+      fork: sp,
+      path: [],
+      from: this.#order.length - mergeset.length,
+      common: mergeset.length,
+      reverted: [],
+      evaluated: [],
+      diffs: [],
+      view: new UtxoOverlay(this.utxos),
+      ids: new IdOverlay(this.#accepted),
+      daaScore: sp.header.daaScore + n,
+      blueScore: sp.header.blueScore + n,
+      blueWork,
+    };
+    this.#utxoCommitment = this.sink.header.utxoCommitment;
     for (const tx of state.mempool) {
       try {
         this.mempool.submit(tx);

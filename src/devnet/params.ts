@@ -37,6 +37,14 @@ export const DEFAULT_PRUNING_DEPTH = 1_080_000;
 /** mergeset_size_limit; `10 ×` it bounds a virtual-chain reply (FACTS §6.5). */
 export const MERGESET_SIZE_LIMIT = 248;
 /** Chain blocks returned per getVirtualChainFromBlock(V2) call (FACTS §6.5). */
+/** Most direct parents a block may name on simnet (`max_block_parents`, at least 64 there). */
+export const MAX_BLOCK_PARENTS = 64;
+/**
+ * How long a sink may be old while the node still calls itself synced, on every network but
+ * mainnet: target time per block × the difficulty window duration (30,000) / 3
+ * (`consensus/core/src/config/params.rs` is_nearly_synced) = 1,000 s at 10 BPS.
+ */
+export const NEARLY_SYNCED_MS = (TARGET_TIME_PER_BLOCK_MS * 30_000) / 3;
 export const MAX_CHAIN_BLOCKS_PER_CALL = 10 * MERGESET_SIZE_LIMIT;
 /** Block header version at HEAD (FACTS §0, Toccata: BLOCK_VERSION = 2). */
 export const BLOCK_VERSION = 2;

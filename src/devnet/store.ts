@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { bytesToHex, bytesToUtf8, concatBytes, utf8ToBytes } from '../util/bytes.ts';
 import type { BlockHash, Transaction, TxId, Utxo } from '../kaspa/types.ts';
 import { parseJson, stringifyJson } from '../kaspa/rpc/json.ts';
-import { prop, readArray, readBool, readHex, readObject, readU64 } from '../kaspa/rpc/fields.ts';
+import { prop, readArray, readBool, readHex, readObject, readU64, readUint } from '../kaspa/rpc/fields.ts';
 import {
   scriptPublicKeyFromRpc,
   scriptPublicKeyToHex,
@@ -94,11 +94,6 @@ export class DevnetStore {
       const sideBlocks = (await this.#db.scan('blocks'))
         .filter(([k]) => !onChain.has(bytesToHex(k)))
         .map(([, v]) => decodeBlock(v));
-      const byHash = new Map([...chain, ...sideBlocks].map((b) => [b.hashHex, b]));
-      for (const b of byHash.values()) {
-        const parent = b.header.parentsByLevel[0]?.[0];
-        if (parent !== undefined) byHash.get(bytesToHex(parent))?.children.push(b.hash);
-      }
       const utxos = (await this.#db.scan('utxos')).map(([, v]) => decodeCoin(v));
       const mempoolRows = await this.#db.scan('mempool');
       const mempool: Transaction[] = mempoolRows.map(([, v]) =>
@@ -138,15 +133,19 @@ export class DevnetStore {
     const listener: ChainListener = {
       virtualChanged: (change) => {
         const batch: BatchOp[] = [];
-        for (const b of change.removedChain) batch.push(this.#putBlock(b));
+        const written = new Set<Block>([
+          ...change.changedBlocks,
+          ...change.removedChain,
+          ...change.addedChain,
+        ]);
+        for (const b of written) batch.push(this.#putBlock(b));
+        // Chain rows are keyed by position (a block's height on its selected chain).
         const newLength = chain.chain.length;
         for (const b of change.removedChain) {
-          const pos = Number(b.header.blueScore);
-          if (pos >= newLength) batch.push({ type: 'delete', store: 'chain', key: u64Key(pos) });
+          if (b.height >= newLength) batch.push({ type: 'delete', store: 'chain', key: u64Key(b.height) });
         }
         for (const b of change.addedChain) {
-          batch.push(this.#putBlock(b));
-          batch.push({ type: 'put', store: 'chain', key: u64Key(b.header.blueScore), value: b.hash });
+          batch.push({ type: 'put', store: 'chain', key: u64Key(b.height), value: b.hash });
         }
         batch.push(...this.#putDiff(change.utxoDiff));
         batch.push(...this.#prunedBodies(chain));
@@ -245,6 +244,7 @@ function encodeBlock(b: Block): Uint8Array {
     minerScript: scriptPublicKeyToHex(b.minerScript),
     fees: u64ToRpc('fees', b.fees),
     isChainBlock: b.isChainBlock,
+    mergeable: b.mergeable,
     body:
       b.transactions === undefined
         ? null
@@ -252,6 +252,7 @@ function encodeBlock(b: Block): Uint8Array {
             transactions: b.transactions.map(transactionToRpc),
             acceptedIds: (b.acceptedIds ?? []).map((id) => bytesToHex(id)),
             diff: b.diff === undefined ? null : diffToRpc(b.diff),
+            accepted: b.accepted ?? null,
           },
   });
 }
@@ -267,6 +268,14 @@ function decodeBlock(raw: Uint8Array): Block {
       ? undefined
       : readArray(prop(body, 'transactions'), 'block.body.transactions', (x, p) => transactionFromRpc(x, p));
   const diffJson = body === undefined ? null : prop(body, 'diff');
+  const acceptedJson = body === undefined ? null : prop(body, 'accepted');
+  // Stores written before parallel blocks have no list: every transaction of a merged block was accepted.
+  const accepted =
+    transactions === undefined || diffJson === null || diffJson === undefined
+      ? undefined
+      : acceptedJson === null || acceptedJson === undefined
+        ? transactions.map((_t, i) => i)
+        : readArray(acceptedJson, 'block.body.accepted', (x, p) => readUint(x, p, transactions.length - 1));
   return {
     hash,
     hashHex: bytesToHex(hash),
@@ -282,6 +291,12 @@ function decodeBlock(raw: Uint8Array): Block {
     diff: diffJson === null || diffJson === undefined ? undefined : diffFromRpc(diffJson, 'block.body.diff'),
     isChainBlock: readBool(prop(o, 'isChainBlock'), 'block.isChainBlock'),
     children: [] as BlockHash[],
+    accepted,
+    // GHOSTDAG data is derived again from the headers by Chain.restore.
+    selectedParent: undefined,
+    mergeset: [],
+    height: 0,
+    mergeable: prop(o, 'mergeable') === undefined ? true : readBool(prop(o, 'mergeable'), 'block.mergeable'),
   };
 }
 

@@ -1,5 +1,7 @@
 /** Shared fixtures of the devnet tests: keys, a P2PK transaction builder over the shared library, a client. */
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
+import { WebSocket } from 'ws';
+import { parseJson, stringifyJson } from '../../src/kaspa/rpc/json.ts';
 import { hexToBytes } from '../../src/util/bytes.ts';
 import { Address, AddressVersion } from '../../src/kaspa/address.ts';
 import { P2PK_COMPUTE_BUDGET, P2PK_SIG_OP_COUNT, storageMass } from '../../src/kaspa/mass.ts';
@@ -133,4 +135,87 @@ export function waitFor<T>(
       }
     });
   });
+}
+
+/** Rejects with a named error when `p` has not settled within `ms`: no await in a test can hang. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A JSON frame as parsed from the wire. */
+export type Frame = Record<string, unknown>;
+
+/** A bare WebSocket client speaking the wRPC JSON envelope, with a time limit on every wait. */
+export class RawSocket {
+  readonly frames: Frame[] = [];
+  readonly closed: Promise<void>;
+  #waiters: (() => void)[] = [];
+  #nextId = 1;
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (d: Buffer) => {
+      try {
+        this.frames.push(parseJson(d.toString('utf8')) as Frame);
+      } catch {
+        this.frames.push({ unparsable: d.length });
+      }
+      for (const w of this.#waiters.splice(0)) w();
+    });
+    this.closed = new Promise((resolve) => ws.once('close', () => resolve()));
+    ws.on('error', () => undefined);
+  }
+
+  static async open(url: string, ms = 10_000): Promise<RawSocket> {
+    const ws = new WebSocket(url, { maxPayload: 256 * 1024 * 1024 });
+    try {
+      await within(
+        new Promise((resolve, reject) => {
+          ws.once('open', resolve);
+          ws.once('error', reject);
+        }),
+        ms,
+        `connect to ${url}`,
+      );
+    } catch (e) {
+      ws.terminate();
+      throw e;
+    }
+    return new RawSocket(ws);
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(text: string | Buffer): void {
+    if (this.isOpen) this.ws.send(text);
+  }
+
+  /** The first frame (received or to come) that satisfies `predicate`, removed from the queue. */
+  async next(predicate: (f: Frame) => boolean, ms = 10_000): Promise<Frame> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const i = this.frames.findIndex(predicate);
+      if (i >= 0) return this.frames.splice(i, 1)[0]!;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for a frame`);
+      await within(new Promise<void>((resolve) => this.#waiters.push(resolve)), left, 'a frame').catch(
+        () => undefined,
+      );
+    }
+  }
+
+  /** Sends a request and waits for its reply. */
+  async call(method: string, params: unknown, ms = 10_000): Promise<Frame> {
+    const id = this.#nextId++;
+    this.send(stringifyJson({ id, method, params }));
+    return this.next((f) => f['id'] === id, ms);
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
 }

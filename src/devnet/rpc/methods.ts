@@ -151,7 +151,7 @@ function readAddress(v: unknown, field: string): Address {
  * An address list, each distinct text decoded once: a hostile request repeating one address
  * costs one decode, not one per copy.
  */
-function readAddresses(v: unknown, field: string): Address[] {
+export function readAddresses(v: unknown, field: string): Address[] {
   const decoded = new Map<string, Address>();
   return readArray(v, field, (item, f) => {
     const text = readString(item, f);
@@ -258,7 +258,7 @@ function withVerboseData(tx: Transaction, place: TransactionPlace): RpcTransacti
 /** A block in the getBlock / BlockAdded shape, with verbose data. */
 export function blockToRpc(chain: Chain, block: Block, includeTransactions: boolean): DevnetRpcBlock {
   const txs = block.transactions;
-  const selectedParent = block.header.parentsByLevel[0]?.[0];
+  const selectedParent = block.selectedParent?.hash;
   return {
     header: headerToRpc(block.hash, block.header),
     transactions:
@@ -271,7 +271,8 @@ export function blockToRpc(chain: Chain, block: Block, includeTransactions: bool
       isHeaderOnly: txs === undefined,
       blueScore: u64ToRpc('blueScore', block.header.blueScore),
       childrenHashes: block.children.map((h) => bytesToHex(h)),
-      mergeSetBluesHashes: selectedParent === undefined ? [] : [bytesToHex(selectedParent)],
+      // Every merged block is blue in this network's GHOSTDAG (docs/devnet.md).
+      mergeSetBluesHashes: block.mergeset.map((m) => m.hashHex),
       mergeSetRedsHashes: [],
       isChainBlock: block.isChainBlock && chain.chainIndex(block) >= 0,
     },
@@ -289,9 +290,9 @@ function chainPath(chain: Chain, startHex: string): { removed: Block[]; added: B
   const removed: Block[] = [];
   while (chain.chainIndex(cursor) < 0) {
     removed.push(cursor);
-    const parent = cursor.header.parentsByLevel[0]?.[0];
+    const parent = cursor.selectedParent;
     if (parent === undefined) break;
-    cursor = knownBlock(chain, bytesToHex(parent));
+    cursor = parent;
   }
   const from = chain.chainIndex(cursor);
   if (from < chain.chainIndex(chain.pruningPoint))
@@ -310,16 +311,22 @@ function applyMinConfirmations(chain: Chain, added: Block[], min: bigint | undef
   }
 }
 
-/** Transactions a chain block accepted: its selected parent's, with the block that holds them. */
+/**
+ * Transactions a chain block accepted from its mergeset, in acceptance order, each with the
+ * merged block that holds it and the coins it spent (read from that block's UTXO diff).
+ */
 function acceptedTransactions(
   chain: Chain,
   block: Block,
-): { holder: Block; txs: readonly Transaction[] } | undefined {
-  const parentHash = block.header.parentsByLevel[0]?.[0];
-  if (parentHash === undefined) return undefined;
-  const holder = chain.block(bytesToHex(parentHash));
-  if (holder?.transactions === undefined) return undefined;
-  return { holder, txs: holder.transactions };
+): { holder: Block; index: number; tx: Transaction; spent: ReadonlyMap<string, Utxo> }[] | undefined {
+  const acceptance = chain.acceptanceOf(block);
+  if (acceptance === undefined) return undefined;
+  const spentBy = new Map<Block, Map<string, Utxo>>();
+  return acceptance.map(({ holder, index }) => {
+    let spent = spentBy.get(holder);
+    if (spent === undefined) spentBy.set(holder, (spent = removedCoins(holder)));
+    return { holder, index, tx: holder.transactions![index]!, spent };
+  });
 }
 
 const LEVELS: readonly RpcDataVerbosityLevel[] = ['None', 'Low', 'High', 'Full'];
@@ -427,6 +434,40 @@ function removedCoins(holder: Block): Map<string, Utxo> {
   return new Map((holder.diff?.removed ?? []).map((u) => [outpointKey(u.outpoint), u]));
 }
 
+/**
+ * About how many bytes of reply a paged query (getBlocks, getVirtualChainFromBlockV2) may fill
+ * before it stops early: the client pages on from the last block it received, as it does at
+ * the 2,480-block limit, so one request can neither build a reply near the 128 MiB frame limit
+ * nor hold the node (single-threaded) for long while other clients wait.
+ */
+export const REPLY_BUDGET_BYTES = 4 * 1024 * 1024;
+
+/** An upper estimate of a transaction's JSON with verbose data, without writing it. */
+function transactionBytes(tx: Transaction): number {
+  let n = 700 + tx.payload.length * 2;
+  for (const i of tx.inputs) n += 600 + i.signatureScript.length * 2;
+  for (const o of tx.outputs) n += 400 + o.scriptPublicKey.script.length * 2;
+  return n;
+}
+
+function blockTransactionBytes(b: Block): number {
+  let n = 0;
+  for (const tx of b.transactions ?? []) n += transactionBytes(tx);
+  return n;
+}
+
+/** The leading items whose estimated size fits the reply budget (at least one). */
+function withinReplyBudget<T>(items: readonly T[], size: (item: T) => number): T[] {
+  let budget = REPLY_BUDGET_BYTES;
+  const out: T[] = [];
+  for (const item of items) {
+    budget -= 1_000 + size(item);
+    if (budget < 0 && out.length > 0) break;
+    out.push(item);
+  }
+  return out;
+}
+
 /** Builds the method table over a chain. */
 export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
   const { chain } = ctx;
@@ -439,7 +480,7 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     serverVersion: SERVER_VERSION,
     networkId: NETWORK_ID,
     hasUtxoIndex: true,
-    isSynced: true,
+    isSynced: chain.isSynced,
     virtualDaaScore: u64ToRpc('virtualDaaScore', chain.virtualDaaScore),
   }));
   m.set('getInfo', () => ({
@@ -447,12 +488,12 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     mempoolSize: chain.mempool.size,
     serverVersion: SERVER_VERSION,
     isUtxoIndexed: true,
-    isSynced: true,
+    isSynced: chain.isSynced,
     hasNotifyCommand: true,
     hasMessageId: true,
   }));
   m.set('getCurrentNetwork', () => ({ network: NETWORK_ID }));
-  m.set('getSyncStatus', () => ({ isSynced: true }));
+  m.set('getSyncStatus', () => ({ isSynced: chain.isSynced }));
   m.set('getBlockCount', () => ({ headerCount: chain.blockCount, blockCount: chain.blockCount }));
   m.set('getSink', () => ({ sink: chain.sink.hashHex }));
   m.set('getSinkBlueScore', () => ({ blueScore: u64ToRpc('blueScore', chain.sink.header.blueScore) }));
@@ -460,10 +501,10 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     network: NETWORK_ID,
     blockCount: chain.blockCount,
     headerCount: chain.blockCount,
-    tipHashes: [chain.sink.hashHex],
+    tipHashes: chain.tips.map((b) => b.hashHex),
     difficulty: new JsonF64(blockDifficulty(chain.sink.header)),
     pastMedianTime: u64ToRpc('pastMedianTime', chain.pastMedianTime),
-    virtualParentHashes: [chain.sink.hashHex],
+    virtualParentHashes: chain.virtualParents.map((b) => b.hashHex),
     pruningPointHash: chain.pruningPoint.hashHex,
     virtualDaaScore: u64ToRpc('virtualDaaScore', chain.virtualDaaScore),
     sink: chain.sink.hashHex,
@@ -488,11 +529,16 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
   });
   m.set('getCurrentBlockColor', (p) => {
     const hash = bytesToHex(readHex(prop(p, 'hash'), 'hash', 32));
-    // Every block of this single chain is blue once the next chain block merges it; the sink and
-    // blocks off the chain (or unknown) have no merging block yet.
+    // Every merged block is blue here; one no chain block has merged yet (the sink, a tip, an
+    // abandoned or unknown block) has no merger.
     const block = chain.block(hash);
-    const at = block === undefined ? -1 : chain.chainIndex(block);
-    if (at < 0 || at === chain.chain.length - 1) fail(`Block ${hash} doesn't have any merger block.`);
+    const merged =
+      block !== undefined &&
+      block.children.some((h) => {
+        const child = chain.block(bytesToHex(h));
+        return child !== undefined && chain.chainIndex(child) >= 0 && child.mergeset.includes(block);
+      });
+    if (!merged) fail(`Block ${hash} doesn't have any merger block.`);
     return { blue: true };
   });
   m.set('estimateNetworkHashesPerSecond', (p) => {
@@ -511,10 +557,9 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
   });
   m.set('getDaaScoreTimestampEstimate', (p) => {
     const scores = readArray(prop(p, 'daaScores'), 'daaScores', readU64);
-    const blocks = chain.chain;
     return {
       timestamps: scores.map((s) => {
-        const b = blocks[Math.min(blocks.length - 1, Number(s))]!;
+        const b = chain.chainBlockAtDaaScore(s);
         const ahead = s > b.header.daaScore ? (s - b.header.daaScore) * BigInt(TARGET_TIME_PER_BLOCK_MS) : 0n;
         return u64ToRpc('timestamp', b.header.timestamp + ahead);
       }),
@@ -576,10 +621,14 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     const addresses = readAddresses(prop(p, 'addresses'), 'addresses');
     const filter = mempoolQuery(p);
     const all = filter ? [] : chain.mempool.entries();
+    // One entry per requested address, as kaspad answers, but each distinct address worked out once.
+    const byAddress = new Map<Address, unknown>();
     return {
       entries: addresses.map((a) => {
+        const known = byAddress.get(a);
+        if (known !== undefined) return known;
         const key = spkKey(addressToScriptPublicKey(a));
-        return {
+        const entry = {
           address: a.toString(),
           sending: all
             .filter((e) => e.spent.some((s) => spkKey(s.scriptPublicKey) === key))
@@ -588,6 +637,8 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
             .filter((e) => e.tx.outputs.some((o) => spkKey(o.scriptPublicKey) === key))
             .map(mempoolToRpc),
         };
+        byAddress.set(a, entry);
+        return entry;
       }),
     };
   });
@@ -610,7 +661,9 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
       fail('If includeTransactions is set, then includeBlockVerboseData must be set as well.');
     const start = low === undefined ? chain.pruningPoint : knownBlock(chain, low);
     const from = Math.max(0, chain.chainIndex(start));
-    const blocks = chain.chain.slice(from, from + MAX_CHAIN_BLOCKS_PER_CALL);
+    const blocks = withinReplyBudget(chain.chain.slice(from, from + MAX_CHAIN_BLOCKS_PER_CALL), (b) =>
+      includeTransactions ? blockTransactionBytes(b) : 0,
+    );
     return {
       blockHashes: blocks.map((b) => b.hashHex),
       blocks: includeBlocks ? blocks.map((b) => blockToRpc(chain, b, includeTransactions)) : [],
@@ -647,15 +700,15 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     const path = chainPath(chain, start);
     applyMinConfirmations(chain, path.added, min);
     const accepted = [];
+    let budget = REPLY_BUDGET_BYTES;
     for (const b of path.added) {
       const acc = acceptedTransactions(chain, b);
-      if (acc === undefined && b !== chain.genesis) break;
-      const removed = acc === undefined ? new Map<string, Utxo>() : removedCoins(acc.holder);
+      if (acc === undefined) break;
+      for (const a of acc) budget -= transactionBytes(a.tx);
+      if (budget < 0 && accepted.length > 0) break;
       accepted.push({
         chainBlockHeader: optionalHeader(b, level),
-        acceptedTransactions: (acc?.txs ?? []).map((t, i) =>
-          optionalTransaction(t, i, acc!.holder, removed, level),
-        ),
+        acceptedTransactions: acc.map((a) => optionalTransaction(a.tx, a.index, a.holder, a.spent, level)),
       });
     }
     return {
@@ -667,17 +720,17 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
   m.set('getUtxoReturnAddress', (p) => {
     const txid = bytesToHex(readHex(prop(p, 'txid'), 'txid', 32));
     const daa = readU64(prop(p, 'acceptingBlockDaaScore'), 'acceptingBlockDaaScore');
-    // In a chain the DAA score of a chain block equals its position.
-    const accepting = daa < BigInt(chain.chain.length) ? chain.chain[Number(daa)] : undefined;
+    const candidate = chain.chainBlockAtDaaScore(daa);
+    const accepting = candidate.header.daaScore === daa ? candidate : undefined;
     const acc = accepting === undefined ? undefined : acceptedTransactions(chain, accepting);
-    const tx = acc?.txs.find((_t, i) => bytesToHex(acc.holder.transactionIds![i]!) === txid);
-    if (acc === undefined || tx === undefined) {
+    const found = acc?.find((a) => bytesToHex(a.holder.transactionIds![a.index]!) === txid);
+    if (found === undefined) {
       return fail(`utxo inquirer error: Did not find queried transactions in acceptance data: [${txid}]`);
     }
+    const tx = found.tx;
     if (isCoinbaseTransaction(tx)) return fail('utxo inquirer error: transaction is a coinbase');
     const first = tx.inputs[0];
-    const coin =
-      first === undefined ? undefined : removedCoins(acc.holder).get(outpointKey(first.previousOutpoint));
+    const coin = first === undefined ? undefined : found.spent.get(outpointKey(first.previousOutpoint));
     const address = coin === undefined ? null : addressOf(coin.entry.scriptPublicKey);
     if (address === null) return fail('utxo inquirer error: non-standard script');
     return { returnAddress: address };
@@ -693,7 +746,7 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
     );
     return {
       block: { header: rawHeaderToRpc(t.header), transactions: t.transactions.map(nodeTransactionToRpc) },
-      isSynced: true,
+      isSynced: chain.isSynced,
     };
   });
   m.set('submitBlock', (p) => {

@@ -8,14 +8,9 @@
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { DecodeError } from '../../util/errors.ts';
-import {
-  Address,
-  AddressError,
-  addressToScriptPublicKey,
-  scriptPublicKeyToAddress,
-} from '../../kaspa/address.ts';
+import { addressToScriptPublicKey, scriptPublicKeyToAddress } from '../../kaspa/address.ts';
 import { stringifyJson } from '../../kaspa/rpc/json.ts';
-import { prop, readArray, readBool, readObject, readString, RpcFieldError } from '../../kaspa/rpc/fields.ts';
+import { prop, readBool, readObject, RpcFieldError } from '../../kaspa/rpc/fields.ts';
 import { NOTIFICATION_METHODS } from '../../kaspa/rpc/wire.ts';
 import type { Chain, VirtualChange } from '../chain.ts';
 import { DevnetError } from '../errors.ts';
@@ -24,6 +19,7 @@ import { spkKey } from '../utxo-set.ts';
 import type { Utxo } from '../../kaspa/types.ts';
 import {
   KNOWN_METHODS,
+  readAddresses,
   blockToRpc,
   createMethods,
   type MethodContext,
@@ -41,6 +37,13 @@ const NODE_JSON = { sortKeys: true } as const;
 
 /** kaspad's maximum wRPC message size (FACTS §5). */
 const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Bytes a connection may have queued unsent before it is dropped. A client that subscribes and
+ * stops reading would otherwise make the node hold every notification in memory; kaspad's
+ * per-connection notification channel is bounded the same way, and its consumer closed when full.
+ */
+export const MAX_BACKLOG_BYTES = 32 * 1024 * 1024;
 
 /** How notifications are delivered; changed at run time by fault injection. */
 export interface NotificationPolicy {
@@ -78,7 +81,9 @@ class Connection {
   ) {}
 
   send(text: string): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(text);
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    if (this.socket.bufferedAmount + text.length > MAX_BACKLOG_BYTES) return this.drop();
+    this.socket.send(text);
   }
 
   drop(): void {
@@ -206,6 +211,12 @@ export class WrpcServer {
           ? this.#subscription(conn, method, body)
           : this.#methods.get(method)!(body);
       reply = stringifyJson({ id, method, params: result }, NODE_JSON);
+      // No frame larger than a client may receive (FACTS §5): the request is answered with an error.
+      if (reply.length > MAX_MESSAGE_BYTES)
+        throw new DevnetError(
+          'BAD_REQUEST',
+          `response of ${reply.length} bytes exceeds the message size limit`,
+        );
     } catch (e) {
       // The error envelope keeps the field order of its Rust structs (`id`, `method`, `error`;
       // `code`, `message`, `data`): only serde_json `Value` maps come out sorted.
@@ -226,14 +237,8 @@ export class WrpcServer {
     const on = method === 'subscribe';
     switch (variant) {
       case 'UtxosChanged': {
-        const addresses = readArray(prop(body, 'addresses'), 'addresses', (v, f) => {
-          try {
-            return Address.decode(readString(v, f));
-          } catch (e) {
-            if (e instanceof AddressError) throw new RpcFieldError(f, e.message);
-            throw e;
-          }
-        });
+        // Each distinct address is decoded once: a flood repeating one costs one decode.
+        const addresses = readAddresses(prop(body, 'addresses'), 'addresses');
         if (!on) {
           // Unsubscribing is always allowed and cancels the whole subscription (`start_notify`).
           conn.subs.utxos = undefined;

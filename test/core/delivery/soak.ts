@@ -35,6 +35,8 @@ export interface SoakOptions {
   readonly seed: number;
   /** Direct links too: messages switch between the data channel and the chain. */
   readonly p2p?: boolean;
+  /** Every other reorganisation drops the removed transactions instead of returning them to the mempool. */
+  readonly reorgDrop?: boolean;
   /** How long to wait for everything after recovery before counting the rest as lost. @default 240_000 */
   readonly settleTimeoutMs?: number;
   /** Told what the run is doing (progress lines). */
@@ -234,9 +236,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         later(300, () => box.devnet!.faults.releaseNotifications());
         break;
       case 'reorg':
-        // The last chain blocks are replaced; their transactions go back to the mempool and
-        // are accepted again in other blocks (coins disappear, then reappear).
-        devnet.faults.reorg(1 + Math.floor(random() * 3));
+        // The last chain blocks are replaced by a heavier branch; their transactions go back to
+        // the mempool and are accepted again in other blocks (coins disappear, then reappear).
+        // With `reorgDrop`, every other time they are dropped instead and must be published again.
+        devnet.faults.reorg(1 + Math.floor(random() * 3), {
+          dropTransactions: opts.reorgDrop === true && faults.reorg % 2 === 1,
+        });
         break;
     }
     faults[kind]++;
