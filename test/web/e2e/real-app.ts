@@ -5,6 +5,7 @@
  * (each its own IndexedDB). Every wait is on DOM state with a generous bound (a broken build
  * fails, a slow machine does not); nothing asserts a duration.
  */
+import { isBatch } from '../../../src/core/envelope/batch.ts';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -207,6 +208,21 @@ export async function acceptRequest(u: User, fromName: string): Promise<void> {
   await u.page.locator('a.request-row', { hasText: fromName }).click({ timeout: UI });
   await u.page.getByRole('button', { name: 'Accept' }).click({ timeout: UI });
   await u.page.locator('.conv-name', { hasText: fromName }).waitFor({ timeout: UI });
+}
+
+/**
+ * Collects every transaction entering the mempool from now on that carries a batch (a chain
+ * message or receipt, whoever it pays: with chain format 2 most notifications go to stealth
+ * addresses no test knows in advance); `stop` ends the watch.
+ */
+export function batchesPublished(app: RealApp): { readonly entries: MempoolEntry[]; stop(): void } {
+  const entries: MempoolEntry[] = [];
+  const stop = app.devnet.chain.listen({
+    mempoolChanged(added) {
+      for (const e of added) if (isBatch(e.tx.payload)) entries.push(e);
+    },
+  });
+  return { entries, stop };
 }
 
 /**

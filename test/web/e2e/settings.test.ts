@@ -12,7 +12,7 @@ import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
 import {
   SLOW,
   UI,
-  paymentsTo,
+  batchesPublished,
   connect,
   openChat,
   openSettings,
@@ -185,8 +185,9 @@ describe('settings with the real core in Chromium', () => {
       'Waiting for Bob; messages will wait until you are both online',
     );
 
-    // Every transaction that notifies Bob from here on (a direct-link offer may ride one).
-    const { entries: toBob, stop } = paymentsTo(app, bob);
+    // Every chain message from here on: Bob is away, so each is Alice's (a direct-link offer
+    // to Bob may ride one).
+    const { entries: toBob, stop } = batchesPublished(app);
     try {
       const waiting = 'Waits for a direct link';
       await send(alice, waiting);
