@@ -612,9 +612,7 @@ export class KaspaRpcClient {
     listener: (n: UtxosChanged) => void,
     opts?: CallOptions,
   ): Promise<Subscription> {
-    checkAddresses(addresses);
-    if (addresses.length === 0)
-      throw new RangeError('"addresses" must not be empty (it would mean every address)');
+    checkSubscribedAddresses(addresses);
     return this.addSub({ variant: 'UtxosChanged', listener, addresses: new Set(addresses) }, opts);
   }
 
@@ -1284,12 +1282,23 @@ function mempoolPools(opts: MempoolQueryOptions): {
   };
 }
 
-function checkAddresses(addresses: readonly string[]): void {
+/** Address arguments as the node takes them: "prefix:payload" strings (FACTS §2.1). */
+export function checkAddresses(addresses: readonly string[]): void {
   if (!Array.isArray(addresses)) throw new TypeError('"addresses" expected an array of address strings');
   for (const a of addresses) {
     if (typeof a !== 'string' || !a.includes(':'))
       throw new TypeError(`"addresses" expected "prefix:payload" strings, got ${String(a)}`);
   }
+}
+
+/**
+ * The addresses of a UtxosChanged subscription: an empty list would subscribe to every
+ * address (FACTS §6.4), so it is refused.
+ */
+export function checkSubscribedAddresses(addresses: readonly string[]): void {
+  checkAddresses(addresses);
+  if (addresses.length === 0)
+    throw new RangeError('"addresses" must not be empty (it would mean every address)');
 }
 
 /** Whether a WebSocket error event is `ws` refusing a message over its maxPayload. */

@@ -33,6 +33,8 @@ import type { BlockHash, Outpoint, Transaction, TxId } from '../types.ts';
 import type { AddressedUtxo, MempoolEntry } from './convert.ts';
 import {
   KaspaRpcClient,
+  checkAddresses,
+  checkSubscribedAddresses,
   type CallOptions,
   type ChainPosition,
   type KaspaRpcClientEvents,
@@ -983,9 +985,7 @@ export class NodePool {
     listener: (n: UtxosChanged) => void,
     opts?: CallOptions,
   ): Promise<Subscription> {
-    checkAddresses(addresses);
-    if (addresses.length === 0)
-      throw new RangeError('"addresses" must not be empty (it would mean every address)');
+    checkSubscribedAddresses(addresses);
     await this.waitUsable(opts);
     const s: UtxoSub = {
       addresses: new Set(addresses),
@@ -1086,10 +1086,4 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a.size !== b.size) return false;
   for (const x of a) if (!b.has(x)) return false;
   return true;
-}
-
-function checkAddresses(addresses: readonly string[]): void {
-  if (!Array.isArray(addresses)) throw new TypeError('"addresses" expected an array of address strings');
-  for (const a of addresses)
-    if (typeof a !== 'string') throw new TypeError('"addresses" expected an array of address strings');
 }
