@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
-import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
 import { DELIVERY_STORES } from '../../../src/core/delivery/store.ts';
 import { decodeMessage } from '../../../src/core/delivery/messages.ts';
 import { REQUESTS_STORE } from '../../../src/core/requests/requests.ts';
@@ -21,7 +20,7 @@ import { openStorage } from '../../../src/storage/open.ts';
 import { decodeKey, u64Key } from '../../../src/storage/keys.ts';
 import type { KeyValueStore, StorageSchema } from '../../../src/storage/types.ts';
 import { bytesToHex, utf8ToBytes } from '../../../src/util/bytes.ts';
-import { ChainUser } from './kaspa.ts';
+import { ChainUser, prefund } from './kaspa.ts';
 import { isOpaqueKey } from '../helpers.ts';
 
 const SCHEMA: StorageSchema = { version: 1, stores: [...DELIVERY_STORES, REQUESTS_STORE] };
@@ -50,10 +49,7 @@ describe('delivery data at rest in SQLite', () => {
       port: 0,
       controlPort: false,
       blocksPerSecond: 20,
-      prefund: {
-        [alice.address.toString()]: 100n * SOMPI_PER_KAS,
-        [bob.address.toString()]: 100n * SOMPI_PER_KAS,
-      },
+      prefund: prefund(alice, bob),
     });
     await alice.start();
     await bob.start();

@@ -4,17 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
-import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
 import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
-import { ChainUser } from './kaspa.ts';
+import { ChainUser, prefund } from './kaspa.ts';
 import { until } from './harness.ts';
 import { openDb } from './fakes.ts';
 import { DeliveryStore } from '../../../src/core/delivery/store.ts';
 import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
-
-function prefund(...users: ChainUser[]): Record<string, bigint> {
-  return Object.fromEntries(users.map((u) => [u.address.toString(), 100n * SOMPI_PER_KAS]));
-}
 
 describe('chain delivery under faults (local Kaspa network, real WebRTC)', () => {
   it('signaling over Kaspa brings up P2P; a dropped peer hands over to the chain', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
 import { SOMPI_PER_KAS, type Utxo } from '../../../src/kaspa/types.ts';
 import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
-import { ChainUser } from './kaspa.ts';
+import { ChainUser, prefund } from './kaspa.ts';
 import { until } from './harness.ts';
 import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
 import { buildPublication } from '../../../src/core/delivery/chain-tx.ts';
@@ -25,10 +25,7 @@ describe('chain delivery on the local Kaspa network', () => {
       port: 0,
       controlPort: false,
       blocksPerSecond: 20,
-      prefund: {
-        [alice.address.toString()]: 100n * SOMPI_PER_KAS,
-        [bob.address.toString()]: 100n * SOMPI_PER_KAS,
-      },
+      prefund: prefund(alice, bob),
     });
     await alice.start();
     await bob.start();

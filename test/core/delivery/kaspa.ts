@@ -18,6 +18,7 @@ import { TransportLinks } from '../../../src/core/delivery/links.ts';
 import type { Message } from '../../../src/core/delivery/messages.ts';
 import { MessageRequests } from '../../../src/core/requests/requests.ts';
 import { requireAddressOn } from '../../../src/core/contact/network.ts';
+import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
 import { KaspaHdWallet } from '../../../src/kaspa/hd.ts';
 import { Address, type NetworkPrefix } from '../../../src/kaspa/address.ts';
 import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
@@ -27,6 +28,11 @@ import { MemoryDatabase, openDb } from './fakes.ts';
 import { until } from './harness.ts';
 
 /** One user of the local network. */
+/** 100 KAS for each user's wallet address, for a devnet's `prefund`. */
+export function prefund(...users: readonly ChainUser[]): Record<string, bigint> {
+  return Object.fromEntries(users.map((u) => [u.address.toString(), 100n * SOMPI_PER_KAS]));
+}
+
 export class ChainUser {
   readonly identity = Identity.generate();
   readonly wallet = KaspaHdWallet.fromSeed(this.identity.walletSeed(), 'testnet');

@@ -1,11 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
-import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
 import { ContactCardError } from '../../../src/core/errors.ts';
 import { RecipientError } from '../../../src/core/delivery/errors.ts';
 import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
-import { ChainUser } from './kaspa.ts';
+import { ChainUser, prefund } from './kaspa.ts';
 import { until } from './harness.ts';
 
 describe('strangers on the local Kaspa network', () => {
@@ -30,7 +29,7 @@ describe('strangers on the local Kaspa network', () => {
       port: 0,
       controlPort: false,
       blocksPerSecond: 20,
-      prefund: Object.fromEntries(users.map((u) => [u.address.toString(), 100n * SOMPI_PER_KAS])),
+      prefund: prefund(...users),
     });
     for (const u of users) await u.start();
   });
