@@ -207,11 +207,25 @@ export class PreKeyRing {
     return this.#oneTime.some((e) => e.id === id);
   }
 
+  /** True when `id` names an unclaimed or a consumed one-time pre-key (a new key needs another id). */
+  oneTimeIdTaken(id: number): boolean {
+    return this.#consumed.has(id) || this.#oneTime.some((e) => e.id === id);
+  }
+
   /** Deletes one-time pre-key `id` after a session started with it; its id is remembered. */
   consumeOneTime(id: number, now: number): void {
     const i = this.#oneTime.findIndex((e) => e.id === id);
     if (i < 0) return;
     this.#wipeOneTime(i);
+    this.markConsumed(id, now);
+  }
+
+  /**
+   * Remembers `id` as consumed, for a one-time pre-key kept elsewhere (a batch handed to a
+   * contact, session-manager.ts), so a second first-contact frame naming it is refused.
+   */
+  markConsumed(id: number, now: number): void {
+    this.#consumed.delete(id);
     this.#consumed.set(id, now);
     for (const old of this.#consumed.keys()) {
       if (this.#consumed.size <= MAX_CONSUMED) break;
