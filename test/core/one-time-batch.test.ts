@@ -50,7 +50,9 @@ function client(user: TestUser): Client {
 
 /** `from` sends `text` to `to` over the direct link (adapter `seal` / `open`); the chats `to` got. */
 async function send(from: Client, to: Client, text: string): Promise<string[]> {
-  const frames = await from.port.seal(contactIdOf(to.user.identity.peerId), [chat(text, from.user.clock.now)]);
+  const frames = await from.port.seal(contactIdOf(to.user.identity.peerId), [
+    chat(text, from.user.clock.now),
+  ]);
   const got: string[] = [];
   for (const f of frames) {
     for (const d of await to.port.open(contactIdOf(from.user.identity.peerId), f))
@@ -117,7 +119,9 @@ function attackerOpens(seed: Uint8Array, state: Uint8Array, frame: Uint8Array): 
       x25519KeyPair(state.slice(i + 12, i + 44)),
     );
     try {
-      if (Ratchet.initResponder(s.sk, o.preKey.dh, s.hka, s.nhkb, s.ad).decrypt(o.inner, 0).kind === 'message')
+      if (
+        Ratchet.initResponder(s.sk, o.preKey.dh, s.hka, s.nhkb, s.ad).decrypt(o.inner, 0).kind === 'message'
+      )
         return true;
     } catch {
       // not this candidate
@@ -212,7 +216,11 @@ describe('one-time pre-key batches in session traffic (envelope type 9)', () => 
     assert.equal(attackerOpens(seed, b.user.sessions.serialize(), frame!), true, 'stolen before: opens');
     const r = b.user.sessions.decrypt(frame!);
     assert.equal(r.kind === 'message' && r.newSession, true);
-    assert.equal(attackerOpens(seed, b.user.sessions.serialize(), frame!), false, 'consumed: no longer opens');
+    assert.equal(
+      attackerOpens(seed, b.user.sessions.serialize(), frame!),
+      false,
+      'consumed: no longer opens',
+    );
   });
 
   it('restores use up the batch; below half it is refilled by the next traffic; with none left the start is signed-pre-key only', async () => {
@@ -240,7 +248,9 @@ describe('one-time pre-key batches in session traffic (envelope type 9)', () => 
     const [frame] = await c.port.seal(contactIdOf(ib), [chat('no keys', none.clock.now)]);
     assert.equal(namedKey(b.user, frame!), null);
     assert.deepEqual(
-      (await b.port.open(contactIdOf(a.user.identity.peerId), frame!)).map((f) => f.type === 'chat' && f.text),
+      (await b.port.open(contactIdOf(a.user.identity.peerId), frame!)).map(
+        (f) => f.type === 'chat' && f.text,
+      ),
       ['no keys'],
     );
   });
@@ -275,7 +285,12 @@ describe('hostile one-time pre-key batches', () => {
       'BAD_SIGNATURE',
     );
     const carol = makeUser('carol');
-    const forCarol = signOneTimeBatch(b.user.identity, carol.identity.publicKey, b.user.clock.now, fakeKeys(3));
+    const forCarol = signOneTimeBatch(
+      b.user.identity,
+      carol.identity.publicKey,
+      b.user.clock.now,
+      fakeKeys(3),
+    );
     assert.equal(
       errorCode(() => sa.acceptOneTimeBatch(ib, forCarol)),
       'BAD_SIGNATURE',
@@ -297,11 +312,21 @@ describe('hostile one-time pre-key batches', () => {
       return new ByteWriter().bytes(body).bytes(new Uint8Array(64)).finish();
     };
     assert.equal(
-      errorCode(() => sa.acceptOneTimeBatch(ib, crafted(MAX_ONE_TIME_BATCH + 1, (i) => i))),
+      errorCode(() =>
+        sa.acceptOneTimeBatch(
+          ib,
+          crafted(MAX_ONE_TIME_BATCH + 1, (i) => i),
+        ),
+      ),
       'TOO_LARGE',
     );
     assert.equal(
-      errorCode(() => sa.acceptOneTimeBatch(ib, crafted(255, (i) => i))),
+      errorCode(() =>
+        sa.acceptOneTimeBatch(
+          ib,
+          crafted(255, (i) => i),
+        ),
+      ),
       'TOO_LARGE',
     );
     assert.equal(
@@ -309,15 +334,30 @@ describe('hostile one-time pre-key batches', () => {
       'MALFORMED',
     );
     assert.equal(
-      errorCode(() => sa.acceptOneTimeBatch(ib, crafted(3, () => 7))),
+      errorCode(() =>
+        sa.acceptOneTimeBatch(
+          ib,
+          crafted(3, () => 7),
+        ),
+      ),
       'MALFORMED',
     );
     assert.equal(
-      errorCode(() => sa.acceptOneTimeBatch(ib, crafted(0, (i) => i))),
+      errorCode(() =>
+        sa.acceptOneTimeBatch(
+          ib,
+          crafted(0, (i) => i),
+        ),
+      ),
       'MALFORMED',
     );
     assert.equal(
-      errorCode(() => sa.acceptOneTimeBatch(ib, crafted(3, (i) => i, 2))),
+      errorCode(() =>
+        sa.acceptOneTimeBatch(
+          ib,
+          crafted(3, (i) => i, 2),
+        ),
+      ),
       'UNKNOWN_VERSION',
     );
     assert.equal(
@@ -372,7 +412,11 @@ describe('hostile one-time pre-key batches', () => {
       request.frames.map((f) => f.type === 'chat' && f.text),
       ['buy now'],
     );
-    assert.equal(a.user.sessions.hasSession(s.user.identity.peerId), true, 'its session is kept with the request');
+    assert.equal(
+      a.user.sessions.hasSession(s.user.identity.peerId),
+      true,
+      'its session is kept with the request',
+    );
     assert.equal(a.user.sessions.oneTimeKeysOf(s.user.identity.peerId), 0, 'its batch is not');
 
     // A contact: only its newest batch is kept, whatever it sends.
@@ -381,7 +425,12 @@ describe('hostile one-time pre-key batches', () => {
     for (let i = 1; i <= 5; i++)
       x.user.sessions.acceptOneTimeBatch(
         iy,
-        signOneTimeBatch(y.user.identity, x.user.identity.publicKey, y.user.clock.now + 1000 * i, fakeKeys(MAX_ONE_TIME_BATCH)),
+        signOneTimeBatch(
+          y.user.identity,
+          x.user.identity.publicKey,
+          y.user.clock.now + 1000 * i,
+          fakeKeys(MAX_ONE_TIME_BATCH),
+        ),
       );
     assert.equal(keys(), MAX_ONE_TIME_BATCH);
   });

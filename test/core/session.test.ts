@@ -427,8 +427,7 @@ describe('session state versions 2 and 3 (before one-time pre-keys, before batch
     assert.equal(r.u8('given one-time keys'), 0);
     assert.equal(r.varBytes(1024, 'peer batch').length, 0);
     const v4End = r.offset;
-    if (version === 3)
-      return concatBytes(Uint8Array.of(3), v4.subarray(1, peerKeys + 1), v4.subarray(v4End));
+    if (version === 3) return concatBytes(Uint8Array.of(3), v4.subarray(1, peerKeys + 1), v4.subarray(v4End));
     return concatBytes(
       Uint8Array.of(2),
       v4.subarray(1, ringEnd),

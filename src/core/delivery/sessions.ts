@@ -170,7 +170,8 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     const peer = parsePeerId(contact);
     const now = this.now();
     const out = frames.map((f) => sealEnvelope(this.opts.sessions, peer, toEnvelope(f, now)));
-    for (const extra of this.extraEnvelopes(peer, now)) out.push(sealEnvelope(this.opts.sessions, peer, extra));
+    for (const extra of this.extraEnvelopes(peer, now))
+      out.push(sealEnvelope(this.opts.sessions, peer, extra));
     await this.persist();
     return out;
   }

@@ -89,7 +89,8 @@ export function parseOneTimeBatch(bytes: Uint8Array): OneTimeBatch & { readonly 
       `one-time key batch version ${version} is not read by this client (version ${ONE_TIME_BATCH_VERSION})`,
     );
   const at = r.u64('batch issue time');
-  if (at > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError('MALFORMED', 'batch issue time out of range');
+  if (at > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new DecodeError('MALFORMED', 'batch issue time out of range');
   const n = r.u8('one-time batch count');
   if (n < 1 || n > MAX_ONE_TIME_BATCH)
     throw new DecodeError('MALFORMED', `one-time key batch of ${n} keys (1..${MAX_ONE_TIME_BATCH})`);
@@ -97,7 +98,8 @@ export function parseOneTimeBatch(bytes: Uint8Array): OneTimeBatch & { readonly 
   for (let i = 0; i < n; i++) {
     const id = r.u32('one-time key id');
     const publicKey = asX25519PublicKey(r.bytes(32, 'one-time key').slice());
-    if (keys.some((k) => k.id === id)) throw new DecodeError('MALFORMED', 'duplicate one-time key id in batch');
+    if (keys.some((k) => k.id === id))
+      throw new DecodeError('MALFORMED', 'duplicate one-time key id in batch');
     keys.push({ id, publicKey });
   }
   const signed = r.offset;

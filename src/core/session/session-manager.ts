@@ -415,7 +415,9 @@ export class SessionManager {
    * The peer's kept batch and the ids of its keys still unused, for a backup file; undefined
    * when none is kept.
    */
-  oneTimeBatchOf(peer: PeerId): { readonly bytes: Uint8Array; readonly unused: readonly number[] } | undefined {
+  oneTimeBatchOf(
+    peer: PeerId,
+  ): { readonly bytes: Uint8Array; readonly unused: readonly number[] } | undefined {
     const b = this.#peers.get(bytesToHex(peer))?.batch;
     return b == null ? undefined : { bytes: b.bytes.slice(), unused: b.unused.map((k) => k.id) };
   }
