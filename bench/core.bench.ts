@@ -13,6 +13,7 @@ import { CARD_URI_PREFIX, Invite, type ContactCard } from '../src/core/contact/c
 import { ML_KEM, randomX25519KeyPair } from '../src/core/identity/keys.ts';
 import { PreKeyRing } from '../src/core/session/prekeys.ts';
 import { parseOneTimeBatch } from '../src/core/session/one-time-batch.ts';
+import { ShortInvite } from '../src/core/contact/short-invite.ts';
 import { x3dhInitiate, x3dhRespond } from '../src/core/session/x3dh.ts';
 import { base64urlnopad } from '@scure/base';
 import { encode } from 'uqr';
@@ -490,6 +491,9 @@ function sessionStart(): BenchTable {
   const classicalFirst = first.length - ML_KEM.ciphertext - 2 - 32;
   const link = bob.card.toLink();
   const inviteLink = invite.toLink();
+  const shortInvite = ShortInvite.create(invite);
+  const shortLink = shortInvite.toLink();
+  const sealedInvite = shortInvite.seal(invite).length;
   const compactLink = CARD_URI_PREFIX + base64urlnopad.encode(bob.card.serializeCompact());
   const qr = (text: string, ecc: 'L' | 'M'): string => {
     const q = encode(text, { ecc, border: 2 });
@@ -550,6 +554,12 @@ function sessionStart(): BenchTable {
         value: `${inviteLink.length} chars, QR ${qr(inviteLink, 'M')} at ECC M, ${qr(inviteLink, 'L')} at L`,
         reference: `bare card ${link.length} chars, QR ${qr(link, 'M')} at M`,
         note: `+${inviteLink.length - link.length} chars: 2 B header + 36 B per one-time pre-key`,
+      },
+      {
+        name: 'short invite (invite version 4: secret + identity fingerprint)',
+        value: `${shortLink.length} chars, QR ${qr(shortLink, 'M')} at ECC M`,
+        reference: `full invite ${inviteLink.length} chars, QR ${qr(inviteLink, 'M')} at M`,
+        note: `the full invite travels sealed and padded: ${sealedInvite} B wherever it is kept`,
       },
     ],
   };
