@@ -24,6 +24,16 @@
  * one of ours consumes it; a frame of another session naming a consumed one is refused
  * (ONE_TIME_KEY_USED), and one naming a key we no longer hold (expired) is refused (EXPIRED).
  *
+ * One-time pre-key batches (one-time-batch.ts, envelope type 9). Once a session with a peer is
+ * confirmed, we hand it a signed batch of our one-time keys (`oneTimeBatchFor`), and again
+ * when it is believed to hold fewer than half a batch: the keys of our latest batch it has not
+ * used. Their secrets stay in its record (`given`, the last two batches). Its batch for us is
+ * kept in the same record (`acceptOneTimeBatch`; the newest replaces the older) and goes into
+ * the backup file (`oneTimeBatchOf` / `restoreOneTimeBatch`), so that a session we must start
+ * anew after losing our state uses one of its keys, after the invite's. A peer with a
+ * confirmed session that starts anew has lost its state: its keys for us are dropped (they
+ * belonged to that state), and so are ours given to it unless it started with one of them.
+ *
  * Strangers. Whoever holds our card can start a session; `forget` drops all of it again (its
  * record, sessions, and the replay mark of its ephemeral key) when the user deletes or
  * blocks the message request (src/core/requests).
