@@ -20,7 +20,7 @@ export function qrModules(text: string): {
 
 /**
  * The QR version (1-40) of `text` at the level `qrModules` uses: what a phone camera must
- * resolve. The short invite (core/contact/short-invite.ts) is version 3; the full one, 37.
+ * resolve. The short invite (core/contact/short-invite.ts) is version 4; the full one, 37.
  */
 export function qrVersion(text: string): number {
   return encode(text, { ecc: 'M', border: 2 }).version;

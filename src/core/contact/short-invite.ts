@@ -104,7 +104,7 @@ export class ShortInvite {
     return new ShortInvite(secret, fingerprint);
   }
 
-  /** `p2pcomm:<base64url>`: 44 characters, a version 3 QR code at level M. */
+  /** `p2pcomm:<base64url>`: 44 characters, a version 4 QR code at level M. */
   toLink(): string {
     return CARD_URI_PREFIX + base64urlnopad.encode(this.serialize());
   }
