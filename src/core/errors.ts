@@ -47,6 +47,8 @@ export class SessionError extends P2pCommError<
   | 'UNSUPPORTED_VERSION'
   /** A first-contact frame names a one-time pre-key another session already consumed. */
   | 'ONE_TIME_KEY_USED'
+  /** A one-time pre-key batch whose signature does not verify (forged, altered, or for someone else). */
+  | 'BAD_SIGNATURE'
 > {}
 
 /** An envelope was well formed but refused by policy (replay, clock window, size). */

@@ -18,6 +18,14 @@ export function qrModules(text: string): {
   return encode(text, { ecc: 'M', border: 2 });
 }
 
+/**
+ * The QR version (1-40) of `text` at the level `qrModules` uses: what a phone camera must
+ * resolve. The short invite (core/contact/short-invite.ts) is version 4; the full one, 37.
+ */
+export function qrVersion(text: string): number {
+  return encode(text, { ecc: 'M', border: 2 }).version;
+}
+
 /** An SVG QR code of `text` (`qrModules`), labelled for screen readers. */
 export function qrSvg(text: string, label: string): SVGSVGElement {
   const qr = qrModules(text);

@@ -130,7 +130,7 @@ describe('envelope codec', () => {
     };
     assert.equal(code(new Uint8Array([...bytes, 0])), 'TRAILING_BYTES');
     assert.equal(code(Uint8Array.of(2, ...bytes.subarray(1))), 'UNKNOWN_VERSION');
-    assert.equal(code(Uint8Array.of(1, 9, ...bytes.subarray(2))), 'UNKNOWN_TYPE');
+    assert.equal(code(Uint8Array.of(1, 200, ...bytes.subarray(2))), 'UNKNOWN_TYPE');
     assert.equal(code(Uint8Array.of(1, 99, ...bytes.subarray(2))), 'UNKNOWN_TYPE');
   });
 

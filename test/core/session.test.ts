@@ -406,11 +406,14 @@ function withCounter(state: Uint8Array, which: 'ns' | 'nr', value: number): Uint
   return out;
 }
 
-describe('session state version 2 (before one-time pre-keys)', () => {
-  /** The version 2 bytes of a state with one peer and no one-time keys: the v3 fields cut out. */
-  function asVersion2(v3: Uint8Array): Uint8Array {
-    const r = new ByteReader(v3);
-    assert.equal(r.u8('v'), 3);
+describe('session state versions 2 and 3 (before one-time pre-keys, before batches)', () => {
+  /**
+   * The version 2 or 3 bytes of a state with one peer and no one-time keys: the fields of the
+   * later versions cut out (v4: our keys given to the peer, the peer's batch; v3: one-time keys).
+   */
+  function asVersion(version: 2 | 3, v4: Uint8Array): Uint8Array {
+    const r = new ByteReader(v4);
+    assert.equal(r.u8('v'), 4);
     PreKeyRing.read(r, undefined, false);
     const ringEnd = r.offset;
     assert.deepEqual([r.u8('one-time'), r.u8('consumed')], [0, 0]);
@@ -421,30 +424,35 @@ describe('session state version 2 (before one-time pre-keys)', () => {
     r.varUint('announced');
     const peerKeys = r.offset;
     assert.equal(r.u8('peer one-time keys'), 0);
+    assert.equal(r.u8('given one-time keys'), 0);
+    assert.equal(r.varBytes(1024, 'peer batch').length, 0);
+    const v4End = r.offset;
+    if (version === 3) return concatBytes(Uint8Array.of(3), v4.subarray(1, peerKeys + 1), v4.subarray(v4End));
     return concatBytes(
       Uint8Array.of(2),
-      v3.subarray(1, ringEnd),
-      v3.subarray(ownStart, peerKeys),
-      v3.subarray(peerKeys + 1),
+      v4.subarray(1, ringEnd),
+      v4.subarray(ownStart, peerKeys),
+      v4.subarray(v4End),
     );
   }
 
-  it('a version 2 state is still read and goes on; version 4 is refused with UNKNOWN_VERSION', () => {
-    const [a, b] = makePair();
-    deliver(a, b, 'before the upgrade');
-    deliver(b, a, 'answer');
-    const old = asVersion2(b.sessions.serialize());
-    const upgraded = SessionManager.deserialize(b.identity, old, { now: () => b.clock.now });
-    const got = upgraded.decrypt(a.sessions.encrypt(b.identity.peerId, enc('after the upgrade')));
-    assert.equal(got.kind === 'message' && dec(got.plaintext), 'after the upgrade');
-    assert.equal(upgraded.serialize()[0], 3);
-    const v4 = b.sessions.serialize();
-    v4[0] = 4;
-    assert.equal(
-      errorCode(() => SessionManager.deserialize(b.identity, v4)),
-      'UNKNOWN_VERSION',
-    );
-  });
+  for (const version of [2, 3] as const)
+    it(`a version ${version} state is still read and goes on; version 5 is refused with UNKNOWN_VERSION`, () => {
+      const [a, b] = makePair();
+      deliver(a, b, 'before the upgrade');
+      deliver(b, a, 'answer');
+      const old = asVersion(version, b.sessions.serialize());
+      const upgraded = SessionManager.deserialize(b.identity, old, { now: () => b.clock.now });
+      const got = upgraded.decrypt(a.sessions.encrypt(b.identity.peerId, enc('after the upgrade')));
+      assert.equal(got.kind === 'message' && dec(got.plaintext), 'after the upgrade');
+      assert.equal(upgraded.serialize()[0], 4);
+      const v5 = b.sessions.serialize();
+      v5[0] = 5;
+      assert.equal(
+        errorCode(() => SessionManager.deserialize(b.identity, v5)),
+        'UNKNOWN_VERSION',
+      );
+    });
 });
 
 describe('session load cost and counter jumps', () => {
@@ -456,9 +464,9 @@ describe('session load cost and counter jumps', () => {
     deliver(b, a, 'answer');
     deliver(a, b, 'again');
     const ratchetOf = (m: SessionManager): Uint8Array => {
-      // SessionManager state v3: version, pre-key ring, own card, peer count, then the peer's
-      // card, announced version, its one-time keys, active flag, session flags, EK, SPK, (CT),
-      // (one-time key id), ratchet.
+      // SessionManager state v4: version, pre-key ring, own card, peer count, then the peer's
+      // card, announced version, its one-time keys, our keys given to it, its batch, active
+      // flag, session flags, EK, SPK, (CT), (one-time key id), ratchet.
       const bytes = m.serialize();
       const r = new ByteReader(bytes);
       r.u8('v');
@@ -468,6 +476,8 @@ describe('session load cost and counter jumps', () => {
       r.varBytes(1 << 14, 'card');
       r.varUint('announced');
       assert.equal(r.u8('peer one-time keys'), 0);
+      assert.equal(r.u8('given one-time keys'), 0);
+      assert.equal(r.varBytes(1024, 'peer batch').length, 0);
       assert.equal(r.u8('active'), 1);
       const flags = r.u8('session flags');
       assert.equal(flags & 2, 0, 'the session is confirmed: no KEM ciphertext kept');

@@ -16,6 +16,9 @@
  * Cards. When our pre-key has rotated (or the peer knows only our compact card), the next
  * traffic to a contact with a confirmed session carries our card as a `card` envelope; a
  * `card` envelope from a contact replaces its card when it is newer (`onContactCard`).
+ * The same traffic carries a batch of our one-time pre-keys (session/one-time-batch.ts) when
+ * the contact is believed to hold fewer than half a batch: over the direct link when that is
+ * what carries the traffic, else inside the next chain batch, never in a transaction of its own.
  *
  * Strangers: holding this client's card is enough to write to it, never to become a contact.
  * Frames from someone not in the directory are handed over with the card they introduced
@@ -167,18 +170,26 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     const peer = parsePeerId(contact);
     const now = this.now();
     const out = frames.map((f) => sealEnvelope(this.opts.sessions, peer, toEnvelope(f, now)));
-    const card = this.cardEnvelope(peer, now);
-    if (card !== undefined) out.push(sealEnvelope(this.opts.sessions, peer, card));
+    for (const extra of this.extraEnvelopes(peer, now))
+      out.push(sealEnvelope(this.opts.sessions, peer, extra));
     await this.persist();
     return out;
   }
 
-  /** Our card as an envelope when `peer` has yet to be handed it (module doc). */
-  private cardEnvelope(peer: PeerId, now: number): Envelope | undefined {
+  /**
+   * What rides along with traffic to `peer` (module doc): our card when it has yet to be
+   * handed it, and a batch of one-time pre-keys when it holds fewer than half a batch of ours.
+   */
+  private extraEnvelopes(peer: PeerId, now: number): Envelope[] {
+    const out: Envelope[] = [];
     const card = this.opts.sessions.pendingCard(peer);
-    if (card === undefined) return undefined;
-    this.opts.sessions.cardAnnounced(peer);
-    return createEnvelope({ type: 'card', card: card.serialize() }, now);
+    if (card !== undefined) {
+      this.opts.sessions.cardAnnounced(peer);
+      out.push(createEnvelope({ type: 'card', card: card.serialize() }, now));
+    }
+    const batch = this.opts.sessions.oneTimeBatchFor(peer);
+    if (batch !== undefined) out.push(createEnvelope({ type: 'one-time-keys', batch }, now));
+    return out;
   }
 
   async open(contact: ContactId, message: Uint8Array): Promise<DeliveryFrame[]> {
@@ -196,8 +207,7 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     // ratchet step, its header and any first-contact seal are paid once per contact.
     const sealed = entries.map((e) => {
       const envelopes = e.frames.map((f) => toEnvelope(f, now));
-      const card = this.cardEnvelope(parsePeerId(e.contact), now);
-      if (card !== undefined) envelopes.push(card);
+      envelopes.push(...this.extraEnvelopes(parsePeerId(e.contact), now));
       const one = envelopes.length === 1 ? envelopes[0]! : createEnvelope({ type: 'bundle', envelopes }, now);
       const peer = parsePeerId(e.contact);
       const bytes = sealEnvelope(this.opts.sessions, peer, one);
@@ -280,6 +290,10 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
         if (this.admit(e, now)) this.takeCard(contact, e.body.card);
         return [];
       }
+      if (e.body.type === 'one-time-keys') {
+        if (this.admit(e, now)) this.takeOneTimeKeys(r.sender, contact, e.body.batch);
+        return [];
+      }
       const frame = this.admit(e, now) ? toFrame(e) : undefined;
       return frame ? [frame] : [];
     });
@@ -322,6 +336,20 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     if (this.cards.get(contact)?.sameCard(current) && this.cards.get(contact)?.kemPreKey) return;
     this.cards.set(contact, current);
     this.opts.onContactCard?.(current);
+  }
+
+  /**
+   * A contact's one-time pre-keys for us (session/one-time-batch.ts): kept when they verify
+   * and are newer than those kept; a stranger's are ignored, whatever they hold.
+   */
+  private takeOneTimeKeys(sender: PeerId, contact: ContactId, batch: Uint8Array): void {
+    if (!this.cards.has(contact)) return;
+    try {
+      this.opts.sessions.acceptOneTimeBatch(sender, batch);
+    } catch (error) {
+      if (error instanceof P2pCommError) return;
+      throw error;
+    }
   }
 
   /** The replay guard's verdict, except that a replayed chat is let through (module doc). */

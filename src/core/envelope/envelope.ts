@@ -12,8 +12,10 @@
  *                      | n × (varbytes candidate | varbytes sdpMid | u8 sdpMLineIndex)
  *   7 bundle           varuint n (1..256) | n × varbytes envelope (no nested bundles)
  *   8 contact card     varbytes card (≤ 2,048 B): the sender's new card (rotated pre-key)
+ *   9 one-time keys    varbytes batch (≤ 1,024 B): signed one-time pre-keys for the recipient
+ *                      (session/one-time-batch.ts; the session layer verifies them)
  *
- * Type numbers 9-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
+ * Type numbers 10-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
  * and group key updates will take the next numbers (a new type never changes an old one).
  * The message ID is random (128 bits) and, with the timestamp, feeds the replay guard.
  * Binary, not JSON: on chain every byte is paid for (NOTES §2).
@@ -40,6 +42,8 @@ export const ENVELOPE_LIMITS = {
   bundled: 60_000 + 64,
   /** Bytes of a contact card (the full form is about 1,450). */
   card: 2048,
+  /** Bytes of a one-time pre-key batch (16 keys at most: 650). */
+  oneTimeBatch: 1024,
 } as const;
 
 /** Envelope type codes (wire values). */
@@ -52,6 +56,7 @@ export const EnvelopeType = {
   webrtcIce: 6,
   bundle: 7,
   card: 8,
+  oneTimeKeys: 9,
 } as const;
 
 /** One ICE candidate as RTCIceCandidateInit carries it. */
@@ -85,7 +90,12 @@ export type EnvelopeBody =
    * The sender's contact card, re-issued with a rotated pre-key (session/prekeys.ts): what a
    * peer needs to start a new session later. Bytes here; the session layer verifies them.
    */
-  | { readonly type: 'card'; readonly card: Uint8Array };
+  | { readonly type: 'card'; readonly card: Uint8Array }
+  /**
+   * One-time pre-keys of the sender for the recipient to start a later session with
+   * (session/one-time-batch.ts). Bytes here; the session layer verifies them.
+   */
+  | { readonly type: 'one-time-keys'; readonly batch: Uint8Array };
 
 /** An envelope: unique id, sender's timestamp, body. */
 export interface Envelope {
@@ -212,6 +222,12 @@ function encode(e: Envelope, nested: boolean): Uint8Array {
         throw new RangeError(`"card" is ${b.card.length} bytes, at most ${ENVELOPE_LIMITS.card}`);
       w.u8(EnvelopeType.card).bytes(e.id).u64(e.timestamp).varBytes(b.card);
       break;
+    case 'one-time-keys':
+      assertBytes('batch', b.batch);
+      if (b.batch.length > ENVELOPE_LIMITS.oneTimeBatch)
+        throw new RangeError(`"batch" is ${b.batch.length} bytes, at most ${ENVELOPE_LIMITS.oneTimeBatch}`);
+      w.u8(EnvelopeType.oneTimeKeys).bytes(e.id).u64(e.timestamp).varBytes(b.batch);
+      break;
     default: {
       const never: never = b;
       throw new TypeError(`unknown envelope body ${JSON.stringify(never)}`);
@@ -294,6 +310,9 @@ function decode(bytes: Uint8Array, nested: boolean): Envelope {
     }
     case EnvelopeType.card:
       body = { type: 'card', card: r.varBytes(ENVELOPE_LIMITS.card, 'contact card') };
+      break;
+    case EnvelopeType.oneTimeKeys:
+      body = { type: 'one-time-keys', batch: r.varBytes(ENVELOPE_LIMITS.oneTimeBatch, 'one-time key batch') };
       break;
     default:
       throw new DecodeError('UNKNOWN_TYPE', `envelope type ${type} is not known to this version`);

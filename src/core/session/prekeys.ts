@@ -17,7 +17,9 @@
  *
  * One-time pre-keys (X3DH §2.4 OPK, PQXDH §2.5 OPK). With no server to hand out a fresh key
  * per first message, a one-time X25519 pre-key is minted where one can be handed over: into
- * an invite link (card.ts, Invite). Its secret lives only here; the first session started
+ * an invite link (card.ts, Invite), or into a batch handed to a contact in session traffic
+ * (one-time-batch.ts; those secrets live with the contact's record, session-manager.ts, and
+ * only their consumed ids here). An invite key's secret lives only here; the first session started
  * with it deletes it (`consumeOneTime`), so the seed plus any later copy of this state no
  * longer opens that first message (X3DH §4.4: a stolen SPK alone no longer suffices). Its id
  * is then remembered as consumed for the key's lifetime, so a second first-contact frame
@@ -29,7 +31,7 @@
  * adds forward secrecy against a later theft of this state, while the signed ML-KEM pre-key
  * keeps an archive closed to a future quantum computer (docs/crypto.md §1).
  *
- * Binary layout (inside the session state; state version 3, version 2 lacks the last part):
+ * Binary layout (inside the session state; state versions 3 and 4, version 2 lacks the last part):
  *
  *   varuint n | n × (u32 id | u64 createdAt ms | u64 retiredAt ms (0 = current)
  *                    | x25519 secret[32] | ML-KEM seed[64] | varuint firstContacts
@@ -207,11 +209,25 @@ export class PreKeyRing {
     return this.#oneTime.some((e) => e.id === id);
   }
 
+  /** True when `id` names an unclaimed or a consumed one-time pre-key (a new key needs another id). */
+  oneTimeIdTaken(id: number): boolean {
+    return this.#consumed.has(id) || this.#oneTime.some((e) => e.id === id);
+  }
+
   /** Deletes one-time pre-key `id` after a session started with it; its id is remembered. */
   consumeOneTime(id: number, now: number): void {
     const i = this.#oneTime.findIndex((e) => e.id === id);
     if (i < 0) return;
     this.#wipeOneTime(i);
+    this.markConsumed(id, now);
+  }
+
+  /**
+   * Remembers `id` as consumed, for a one-time pre-key kept elsewhere (a batch handed to a
+   * contact, session-manager.ts), so a second first-contact frame naming it is refused.
+   */
+  markConsumed(id: number, now: number): void {
+    this.#consumed.delete(id);
     this.#consumed.set(id, now);
     for (const old of this.#consumed.keys()) {
       if (this.#consumed.size <= MAX_CONSUMED) break;

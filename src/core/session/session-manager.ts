@@ -24,6 +24,16 @@
  * one of ours consumes it; a frame of another session naming a consumed one is refused
  * (ONE_TIME_KEY_USED), and one naming a key we no longer hold (expired) is refused (EXPIRED).
  *
+ * One-time pre-key batches (one-time-batch.ts, envelope type 9). Once a session with a peer is
+ * confirmed, we hand it a signed batch of our one-time keys (`oneTimeBatchFor`), and again
+ * when it is believed to hold fewer than half a batch: the keys of our latest batch it has not
+ * used. Their secrets stay in its record (`given`, the last two batches). Its batch for us is
+ * kept in the same record (`acceptOneTimeBatch`; the newest replaces the older) and goes into
+ * the backup file (`oneTimeBatchOf` / `restoreOneTimeBatch`), so that a session we must start
+ * anew after losing our state uses one of its keys, after the invite's. A peer with a
+ * confirmed session that starts anew has lost its state: its keys for us are dropped (they
+ * belonged to that state), and so are ours given to it unless it started with one of them.
+ *
  * Strangers. Whoever holds our card can start a session; `forget` drops all of it again (its
  * record, sessions, and the replay mark of its ephemeral key) when the user deletes or
  * blocks the message request (src/core/requests).
@@ -40,14 +50,16 @@
 import { SessionError, ContactCardError } from '../errors.ts';
 import { ByteReader, ByteWriter } from '../../util/binary.ts';
 import { DecodeError, assertBytes } from '../../util/errors.ts';
-import { bytesToHex, equalBytes } from '../../util/bytes.ts';
+import { bytesToHex, equalBytes, randomBytes, wipe } from '../../util/bytes.ts';
 import {
   ML_KEM,
   asMlKemCiphertext,
   randomX25519KeyPair,
   asX25519PublicKey,
+  x25519KeyPair,
   type MlKemCiphertext,
   type PublicPreKey,
+  type X25519KeyPair,
   type X25519PublicKey,
 } from '../identity/keys.ts';
 import type { Identity } from '../identity/identity.ts';
@@ -59,14 +71,24 @@ import { x3dhInitiate, x3dhRespond } from './x3dh.ts';
 import { openFirstContact, sealFirstContact } from './first-contact.ts';
 import { TAG_BYTES } from './kdf.ts';
 import { DEFAULT_PREKEY_POLICY, PreKeyRing, type PreKeyPolicy, type PublicOneTimeKey } from './prekeys.ts';
+import {
+  MAX_ONE_TIME_BATCH,
+  MAX_ONE_TIME_BATCH_BYTES,
+  ONE_TIME_BATCH_SIZE,
+  openOneTimeBatch,
+  parseOneTimeBatch,
+  signOneTimeBatch,
+} from './one-time-batch.ts';
 
 /** Receive-only sessions kept per peer after a simultaneous start or a peer reset. */
 export const MAX_RETIRED = 2;
 /** Session state format version (docs/protocol.md). */
-export const SESSION_STATE_VERSION = 3;
+export const SESSION_STATE_VERSION = 4;
 /** Most one-time pre-keys of one peer kept (the newest). */
 export const MAX_PEER_ONE_TIME = 8;
 const MAX_STATE_BYTES_PER_SESSION = 1 << 17;
+/** Our one-time secrets kept per contact: its latest two batches (module doc). */
+const MAX_GIVEN = 2 * MAX_ONE_TIME_BATCH;
 
 /** Options of a SessionManager. */
 export interface SessionManagerOptions {
@@ -127,6 +149,20 @@ interface SessionEntry {
   indexed: string[];
 }
 
+/** One of our one-time pre-keys handed to a contact in a batch; `createdAt` is the batch's issue time. */
+interface GivenKey {
+  readonly id: number;
+  readonly createdAt: number;
+  readonly dh: X25519KeyPair;
+}
+
+/** The latest one-time batch a contact gave us, and which of its keys are still unused. */
+interface PeerBatch {
+  readonly bytes: Uint8Array;
+  readonly issuedAt: number;
+  unused: PublicOneTimeKey[];
+}
+
 interface PeerRecord {
   card: ContactCard;
   active: SessionEntry | null;
@@ -135,10 +171,14 @@ interface PeerRecord {
   announced: number;
   /** The peer's one-time pre-keys for the next session we start, oldest first. */
   oneTimeKeys: PublicOneTimeKey[];
+  /** Our one-time pre-keys handed to this peer in batches (secrets), oldest first. */
+  given: GivenKey[];
+  /** The peer's latest batch of one-time pre-keys for us, null before the first. */
+  batch: PeerBatch | null;
 }
 
 function newRecord(card: ContactCard): PeerRecord {
-  return { card, active: null, retired: [], announced: 0, oneTimeKeys: [] };
+  return { card, active: null, retired: [], announced: 0, oneTimeKeys: [], given: [], batch: null };
 }
 
 /** Verified sender cards remembered (see `#verifiedCards`). */
@@ -315,9 +355,92 @@ export class SessionManager {
     rec.oneTimeKeys.splice(0, Math.max(0, rec.oneTimeKeys.length - MAX_PEER_ONE_TIME));
   }
 
-  /** How many of `peer`'s one-time pre-keys we hold for the next session with it. */
+  /** How many of `peer`'s one-time pre-keys we hold for the next session with it (invite and batch). */
   oneTimeKeysOf(peer: PeerId): number {
-    return this.#peers.get(bytesToHex(peer))?.oneTimeKeys.length ?? 0;
+    const rec = this.#peers.get(bytesToHex(peer));
+    return (rec?.oneTimeKeys.length ?? 0) + (rec?.batch?.unused.length ?? 0);
+  }
+
+  /**
+   * A signed batch of fresh one-time pre-keys of ours for `peer` (one-time-batch.ts), when it
+   * has a confirmed session and is believed to hold fewer than half a batch of ours; else
+   * undefined. Send it in session traffic and save the state before the frame leaves: the
+   * secrets exist only here. Not before the session is confirmed, so pre-reply frames stay small.
+   */
+  oneTimeBatchFor(peer: PeerId): Uint8Array | undefined {
+    const rec = this.#peers.get(bytesToHex(peer));
+    if (rec?.active == null || !rec.active.ratchet.hasReceived) return undefined;
+    if (this.#believedHeld(rec) * 2 >= ONE_TIME_BATCH_SIZE) return undefined;
+    const last = rec.given.at(-1)?.createdAt ?? 0;
+    // Strictly increasing: the peer refuses a batch not newer than the one it keeps.
+    const issuedAt = Math.max(this.#now(), last + 1);
+    const fresh: GivenKey[] = [];
+    for (let i = 0; i < ONE_TIME_BATCH_SIZE; i++) {
+      let id = randomOneTimeId();
+      while (this.#oneTimeIdTaken(id) || fresh.some((k) => k.id === id)) id = randomOneTimeId();
+      fresh.push({ id, createdAt: issuedAt, dh: randomX25519KeyPair() });
+    }
+    // The previous batch stays usable while this one travels; older ones are wiped.
+    const keep = new Set([last, issuedAt]);
+    for (const k of rec.given) if (!keep.has(k.createdAt)) wipe(k.dh.secretKey);
+    rec.given = [...rec.given.filter((k) => keep.has(k.createdAt)), ...fresh];
+    return signOneTimeBatch(
+      this.#identity,
+      rec.card.identityKey,
+      issuedAt,
+      fresh.map((k) => ({ id: k.id, publicKey: k.dh.publicKey })),
+    );
+  }
+
+  /** Our one-time keys of the latest batch to `peer` it has not used (believed held). */
+  #believedHeld(rec: PeerRecord): number {
+    const last = rec.given.at(-1)?.createdAt;
+    return last === undefined ? 0 : rec.given.filter((k) => k.createdAt === last).length;
+  }
+
+  #oneTimeIdTaken(id: number): boolean {
+    if (this.#ring.oneTimeIdTaken(id)) return true;
+    for (const rec of this.#peers.values()) if (rec.given.some((k) => k.id === id)) return true;
+    return false;
+  }
+
+  /**
+   * Keeps a batch of one-time pre-keys `peer` sent us (envelope type 9), replacing the one
+   * kept before; the next session we start with it uses one. Checks, with nothing stored on
+   * failure: SessionError UNKNOWN_SESSION (no record of this peer), BAD_SIGNATURE (not signed
+   * by the peer for us), REPLAY (not newer than the batch kept); DecodeError for malformed
+   * bytes (too many keys, duplicate ids, another version).
+   */
+  acceptOneTimeBatch(peer: PeerId, bytes: Uint8Array): void {
+    assertBytes('bytes', bytes);
+    const rec = this.#peers.get(bytesToHex(peer));
+    if (rec === undefined) throw new SessionError('UNKNOWN_SESSION', 'no contact card for this peer');
+    const batch = openOneTimeBatch(bytes, rec.card.identityKey, this.#identity.publicKey);
+    if (rec.batch !== null && batch.issuedAt <= rec.batch.issuedAt)
+      throw new SessionError('REPLAY', 'a one-time key batch not newer than the one kept');
+    rec.batch = { bytes: batch.bytes, issuedAt: batch.issuedAt, unused: [...batch.keys] };
+  }
+
+  /**
+   * The peer's kept batch and the ids of its keys still unused, for a backup file; undefined
+   * when none is kept.
+   */
+  oneTimeBatchOf(
+    peer: PeerId,
+  ): { readonly bytes: Uint8Array; readonly unused: readonly number[] } | undefined {
+    const b = this.#peers.get(bytesToHex(peer))?.batch;
+    return b == null ? undefined : { bytes: b.bytes.slice(), unused: b.unused.map((k) => k.id) };
+  }
+
+  /**
+   * Takes back `oneTimeBatchOf` output from a backup file: the signature is checked again
+   * (as `acceptOneTimeBatch`), and only the listed ids of the batch are kept as unused.
+   */
+  restoreOneTimeBatch(peer: PeerId, bytes: Uint8Array, unused: readonly number[]): void {
+    this.acceptOneTimeBatch(peer, bytes);
+    const rec = this.#peers.get(bytesToHex(peer))!;
+    const keep = new Set(unused);
+    rec.batch!.unused = rec.batch!.unused.filter((k) => keep.has(k.id));
   }
 
   /**
@@ -336,6 +459,7 @@ export class SessionManager {
         this.#unindex(e);
         if (!e.initiator) this.#ring.unsee(e.ephemeralKey);
       }
+      for (const k of rec.given) wipe(k.dh.secretKey);
       this.#peers.delete(key);
       changed = true;
     }
@@ -390,7 +514,7 @@ export class SessionManager {
       }
       const ek = randomX25519KeyPair();
       // One of the peer's one-time pre-keys, used once; none left: signed pre-key only.
-      const opk = rec.oneTimeKeys.shift();
+      const opk = rec.oneTimeKeys.shift() ?? rec.batch?.unused.shift();
       const s = x3dhInitiate(this.#identity, ek, {
         identityKey: rec.card.identityKey,
         identityDh: rec.card.identityDhKey,
@@ -488,7 +612,10 @@ export class SessionManager {
       throw new SessionError('EXPIRED', 'this retired pre-key starts no more sessions');
     }
     const otkId = opened.oneTimeKeyId;
-    const otk = otkId === null ? undefined : this.#ring.oneTime(otkId);
+    // A key handed to this very peer in a batch, else one minted for an invite.
+    const givenIndex = otkId === null || rec === undefined ? -1 : rec.given.findIndex((k) => k.id === otkId);
+    const otk =
+      otkId === null ? undefined : givenIndex >= 0 ? rec!.given[givenIndex]!.dh : this.#ring.oneTime(otkId);
     if (otk === 'consumed') {
       throw new SessionError(
         'ONE_TIME_KEY_USED',
@@ -524,6 +651,15 @@ export class SessionManager {
     // Only an authenticated, admitted first message creates or changes anything (X3DH §3.4).
     const own = this.#ownCard;
     const target = rec ?? newRecord(card);
+    // A known peer with a confirmed session starting anew lost its state (module doc): the
+    // one-time keys it gave us belonged to that state, and unless it started with one of our
+    // batch keys (restored with its contacts), it holds none of ours any more.
+    const reset = rec?.active?.ratchet.hasReceived === true;
+    if (reset && rec.batch !== null) rec.batch.unused = [];
+    if (reset && givenIndex < 0) {
+      for (const k of rec.given) wipe(k.dh.secretKey);
+      rec.given = [];
+    }
     if (rec === undefined) this.#peers.set(key, target);
     else if (card.issuedAt > target.card.issuedAt) target.card = card;
     // The peer started from a card with our current pre-key: it holds that card already.
@@ -532,7 +668,11 @@ export class SessionManager {
     this.#install(key, target, entry);
     this.#ring.accept(preKeyId, opened.ephemeralKey);
     // Deleted once used (X3DH §3.4): a later copy of this state no longer opens this frame.
-    if (otkId !== null) this.#ring.consumeOneTime(otkId, this.#now());
+    if (givenIndex >= 0) {
+      const [used] = target.given.splice(givenIndex, 1);
+      wipe(used!.dh.secretKey);
+      this.#ring.markConsumed(otkId!, this.#now());
+    } else if (otkId !== null) this.#ring.consumeOneTime(otkId, this.#now());
     this.refreshPreKeys();
     if (result.kind === 'duplicate') return { kind: 'duplicate', sender: card.peerId };
     return {
@@ -642,6 +782,13 @@ export class SessionManager {
       w.varUint(rec.announced);
       w.u8(rec.oneTimeKeys.length);
       for (const k of rec.oneTimeKeys) w.u32(k.id).bytes(k.publicKey);
+      w.u8(rec.given.length);
+      for (const k of rec.given) w.u32(k.id).u64(k.createdAt).bytes(k.dh.secretKey);
+      w.varBytes(rec.batch?.bytes ?? new Uint8Array(0));
+      if (rec.batch !== null) {
+        w.u8(rec.batch.unused.length);
+        for (const k of rec.batch.unused) w.u32(k.id);
+      }
       w.u8(rec.active === null ? 0 : 1);
       if (rec.active !== null) writeEntry(rec.active);
       w.u8(rec.retired.length);
@@ -663,13 +810,14 @@ export class SessionManager {
     assertBytes('bytes', bytes);
     const r = new ByteReader(bytes);
     const version = r.u8('session state version');
-    if (version !== SESSION_STATE_VERSION && version !== 2) {
+    if (version < 2 || version > SESSION_STATE_VERSION) {
       throw new DecodeError(
         'UNKNOWN_VERSION',
-        `session state version ${version} is not read by this client (versions 2 and ${SESSION_STATE_VERSION})`,
+        `session state version ${version} is not read by this client (versions 2 to ${SESSION_STATE_VERSION})`,
       );
     }
-    const v3 = version === SESSION_STATE_VERSION;
+    const v3 = version >= 3;
+    const v4 = version >= 4;
     const m = new SessionManager(
       identity,
       options,
@@ -705,6 +853,33 @@ export class SessionManager {
           id: r.u32('peer one-time id'),
           publicKey: asX25519PublicKey(r.bytes(32, 'peer one-time key')),
         });
+      const given: GivenKey[] = [];
+      let batch: PeerBatch | null = null;
+      if (v4) {
+        const g = r.u8('given one-time count');
+        if (g > MAX_GIVEN) throw new DecodeError('MALFORMED', 'too many given one-time keys');
+        for (let j = 0; j < g; j++) {
+          const id = r.u32('given one-time id');
+          const at = r.u64('given one-time time');
+          if (at > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError('MALFORMED', 'time out of range');
+          given.push({ id, createdAt: Number(at), dh: x25519KeyPair(r.bytes(32, 'given one-time secret')) });
+        }
+        const batchBytes = r.varBytes(MAX_ONE_TIME_BATCH_BYTES, 'peer one-time batch');
+        if (batchBytes.length > 0) {
+          // Our own sealed state: the signature was checked when the batch arrived.
+          const parsed = parseOneTimeBatch(batchBytes);
+          const u = r.u8('unused batch count');
+          const unused: PublicOneTimeKey[] = [];
+          for (let j = 0; j < u; j++) {
+            const id = r.u32('unused batch id');
+            const k = parsed.keys.find((x) => x.id === id);
+            if (k === undefined || unused.some((x) => x.id === id))
+              throw new DecodeError('MALFORMED', 'unused batch id');
+            unused.push(k);
+          }
+          batch = { bytes: parsed.bytes, issuedAt: parsed.issuedAt, unused };
+        }
+      }
       const hasActive = r.u8('active flag');
       if (hasActive > 1) throw new DecodeError('MALFORMED', 'active flag');
       const active = hasActive === 1 ? readEntry() : null;
@@ -714,12 +889,16 @@ export class SessionManager {
       for (let j = 0; j < nRetired; j++) retired.push(readEntry());
       const key = bytesToHex(card.peerId);
       if (m.#peers.has(key)) throw new DecodeError('MALFORMED', 'duplicate peer in session state');
-      m.#peers.set(key, { card, active, retired, announced, oneTimeKeys });
+      m.#peers.set(key, { card, active, retired, announced, oneTimeKeys, given, batch });
       for (const e of [active, ...retired]) if (e !== null) m.#reindex(key, e);
     }
     r.end('session state');
     return m;
   }
+}
+
+function randomOneTimeId(): number {
+  return new DataView(randomBytes(4).buffer).getUint32(0) >>> 1;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -4,7 +4,7 @@
  * the latter sealed with XChaCha20-Poly1305 under a key derived from the identity seed, so the
  * whole file opens with the vault password only.
  *
- *   "p2pb" | u8 version=3 | varbytes vault | varbytes name (UTF-8) | nonce[24]
+ *   "p2pb" | u8 version=4 | varbytes vault | varbytes name (UTF-8) | nonce[24]
  *   | ciphertext = AEAD(backupKey, nonce, aad = every byte before it)(
  *       varuint n | n × (u8 store index into BACKUP_STORES | varbytes key | varbytes value))
  *
@@ -14,7 +14,10 @@
  * already handled are not fetched again), and the message requests with the block list
  * (src/core/requests), so a restore neither loses a waiting request nor lets a blocked
  * identity back in. Version 3 added the requests store as the last index of BACKUP_STORES;
- * a version 2 file (no requests, the same indexes otherwise) is still restored, other
+ * version 4 added, as the next index, the one-time pre-keys each contact handed over in
+ * session traffic (ONE_TIME_KEYS_RECORDS, below), so that the sessions a restored client must
+ * start anew start with one of them (docs/crypto.md §1). Files of versions 2 and 3 (no
+ * requests, resp. no one-time keys, the same indexes otherwise) are still restored, other
  * versions are refused (BAD_BACKUP). Ratchet sessions and pre-keys are not in the file:
  * restoring a ratchet state that contacts have moved past would break those sessions, and a
  * file that outlives its pre-keys' grace window would undo their deletion (a copy of the file
@@ -35,10 +38,13 @@ import { DELIVERY_STORES } from '../../core/delivery/store.ts';
 import { AppApiError } from '../app-api.ts';
 import { REQUESTS_STORE } from '../../core/requests/requests.ts';
 import { CONTACTS_STORE, PROOFS_STORE } from './profile.ts';
+import { MAX_ONE_TIME_BATCH, MAX_ONE_TIME_BATCH_BYTES } from '../../core/session/one-time-batch.ts';
 
 const MAGIC = utf8ToBytes('p2pb');
-const VERSION = 3;
-/** The previous version, still restored: the same layout without the requests store. */
+const VERSION = 4;
+/** Version 3, still restored: the same layout without the one-time keys. */
+const VERSION_3 = 3;
+/** Version 2, still restored: the same layout without the requests and one-time keys. */
 const VERSION_2 = 2;
 const NONCE_BYTES = 24;
 const MAX_VAULT_BYTES = 1024;
@@ -63,13 +69,49 @@ export const BACKUP_STORES: readonly string[] = [
   CONTACTS_STORE,
   REQUESTS_STORE,
 ];
+
+/**
+ * Not a database store: the records of a contact's one-time pre-key batch, read from the
+ * session state on export and given back to the session manager on restore, which checks
+ * each batch's signature again (session/one-time-batch.ts).
+ *
+ *   key = the contact id (UTF-8) | value = varbytes signed batch | u8 k | k × u32 unused key id
+ */
+export const ONE_TIME_KEYS_RECORDS = 'backup.one-time-keys';
+/** What a file of the current version carries: the stores, then the one-time keys. */
+const FILE_STORES: readonly string[] = [...BACKUP_STORES, ONE_TIME_KEYS_RECORDS];
+/** The stores of a version 3 file. */
+const FILE_STORES_V3 = BACKUP_STORES;
 /** The stores of a version 2 file. */
-const BACKUP_STORES_V2 = BACKUP_STORES.slice(0, -1);
+const FILE_STORES_V2 = BACKUP_STORES.slice(0, -1);
+
+function storesOf(version: number): readonly string[] {
+  return version === VERSION_2 ? FILE_STORES_V2 : version === VERSION_3 ? FILE_STORES_V3 : FILE_STORES;
+}
+
+/** The value of a `ONE_TIME_KEYS_RECORDS` record. */
+export function encodeOneTimeRecord(batch: Uint8Array, unused: readonly number[]): Uint8Array {
+  const w = new ByteWriter(batch.length + 16).varBytes(batch).u8(unused.length);
+  for (const id of unused) w.u32(id);
+  return w.finish();
+}
+
+/** Reads `encodeOneTimeRecord` output; DecodeError when damaged. */
+export function decodeOneTimeRecord(value: Uint8Array): { batch: Uint8Array; unused: number[] } {
+  const r = new ByteReader(value);
+  const batch = r.varBytes(MAX_ONE_TIME_BATCH_BYTES, 'one-time batch');
+  const n = r.u8('unused count');
+  if (n > MAX_ONE_TIME_BATCH) throw new DecodeError('MALFORMED', `${n} unused one-time keys`);
+  const unused: number[] = [];
+  for (let i = 0; i < n; i++) unused.push(r.u32('unused id'));
+  r.end('one-time keys record');
+  return { batch, unused };
+}
 const INFO = utf8ToBytes('p2pcomm/v1/web/backup-key');
 
 /** One record of a sealed store. */
 export interface BackupRecord {
-  /** One of `BACKUP_STORES`. */
+  /** One of `BACKUP_STORES`, or `ONE_TIME_KEYS_RECORDS`. */
   readonly store: string;
   readonly key: Uint8Array;
   readonly value: Uint8Array;
@@ -88,14 +130,15 @@ function backupKey(seed: Uint8Array): Uint8Array {
 
 /**
  * Writes the backup file of `contents`, sealing the records under a key derived from `seed`.
- * `version` 2 writes the previous format (tests of its restore; it cannot hold requests).
+ * `version` 2 or 3 writes an earlier format (tests of its restore; version 2 cannot hold
+ * requests, neither can hold one-time keys).
  */
 export function encodeBackup(
   contents: BackupContents,
   seed: Uint8Array,
-  version: typeof VERSION | typeof VERSION_2 = VERSION,
+  version: typeof VERSION | typeof VERSION_3 | typeof VERSION_2 = VERSION,
 ): Uint8Array {
-  const stores = version === VERSION_2 ? BACKUP_STORES_V2 : BACKUP_STORES;
+  const stores = storesOf(version);
   const head = new ByteWriter()
     .bytes(MAGIC)
     .u8(version)
@@ -133,7 +176,7 @@ export function openBackup(file: Uint8Array, seed: Uint8Array): BackupContents {
     const n = r.varUint('record count');
     if (n > MAX_RECORDS) throw new AppApiError('BAD_BACKUP', 'The backup file is damaged');
     const records: BackupRecord[] = [];
-    const stores = p.version === VERSION_2 ? BACKUP_STORES_V2 : BACKUP_STORES;
+    const stores = storesOf(p.version);
     for (let i = 0; i < n; i++) {
       const store = stores[r.u8('store')];
       if (store === undefined) throw new AppApiError('BAD_BACKUP', 'The backup file is damaged');
@@ -164,7 +207,7 @@ function parse(file: Uint8Array): {
     if (!equalBytes(r.bytes(MAGIC.length, 'magic'), MAGIC))
       throw new AppApiError('BAD_BACKUP', 'Not a p2pComm backup file');
     const version = r.u8('version');
-    if (version !== VERSION && version !== VERSION_2)
+    if (version !== VERSION && version !== VERSION_3 && version !== VERSION_2)
       throw new AppApiError('BAD_BACKUP', 'This backup was made by another version of p2pComm');
     const vault = r.varBytes(MAX_VAULT_BYTES, 'vault');
     const displayName = bytesToUtf8(r.varBytes(MAX_NAME_BYTES, 'name'));

@@ -71,7 +71,16 @@ import {
   type Unsubscribe,
   type VaultState,
 } from '../app-api.ts';
-import { BACKUP_STORES, encodeBackup, openBackup, readBackupHeader, type BackupRecord } from './backup.ts';
+import {
+  BACKUP_STORES,
+  ONE_TIME_KEYS_RECORDS,
+  decodeOneTimeRecord,
+  encodeBackup,
+  encodeOneTimeRecord,
+  openBackup,
+  readBackupHeader,
+  type BackupRecord,
+} from './backup.ts';
 import { EvidenceRecorder, loadEvidence } from './evidence.ts';
 import { NETWORKS, defaultNodeUrls } from './network.ts';
 import { nodeUrlAllowed } from '../csp.ts';
@@ -865,6 +874,16 @@ export class RealApi implements AppApi {
     const records: BackupRecord[] = [];
     for (const store of BACKUP_STORES)
       for (const [key, value] of await s.db.scan(store)) records.push({ store, key, value });
+    // Each contact's one-time pre-keys for us, so sessions restarted after a restore use one.
+    for (const [id, card] of s.cards) {
+      const kept = s.sessions.oneTimeBatchOf(card.peerId);
+      if (kept !== undefined)
+        records.push({
+          store: ONE_TIME_KEYS_RECORDS,
+          key: utf8ToBytes(id),
+          value: encodeOneTimeRecord(kept.bytes, kept.unused),
+        });
+    }
     return encodeBackup({ vault, displayName: s.displayName, records }, s.seed);
   }
 
@@ -962,8 +981,9 @@ export class RealApi implements AppApi {
     // The sealed handle owns `raw` from here on (and closes it when it fails to open).
     const db = await sealProfile(raw, storageKeyOf(seed));
     // A backup's records go in before anything reads the stores, in one atomic batch.
-    if (imported.length > 0)
-      await db.batch(imported.map((r) => ({ type: 'put', store: r.store, key: r.key, value: r.value })));
+    const stored = imported.filter((r) => r.store !== ONE_TIME_KEYS_RECORDS);
+    if (stored.length > 0)
+      await db.batch(stored.map((r) => ({ type: 'put', store: r.store, key: r.key, value: r.value })));
     const defaults: StoredSettings = {
       network: 'local',
       nodeUrls: [this.#defaultNodeUrl('local')],
@@ -1018,6 +1038,21 @@ export class RealApi implements AppApi {
         this.#report(e);
       }
     }
+    // Restored one-time keys of contacts: checked against each contact's identity key again.
+    let restoredKeys = false;
+    for (const r of imported) {
+      if (r.store !== ONE_TIME_KEYS_RECORDS) continue;
+      const card = cards.get(bytesToUtf8(r.key) as ContactId);
+      if (card === undefined) continue;
+      try {
+        const { batch, unused } = decodeOneTimeRecord(r.value);
+        sessions.restoreOneTimeBatch(card.peerId, batch, unused);
+        restoredKeys = true;
+      } catch (e) {
+        this.#report(e);
+      }
+    }
+    if (restoredKeys) await stateStore.save(sessions.serialize());
     const session: Session = {
       seed,
       identity,

@@ -4,6 +4,8 @@
  * without keeping anything, then imports the file and shows the same contact and history,
  * also after a reload and an unlock with the password. A message request from a stranger
  * (Mallory) waits when the file is made: the restored profile shows it too (backup version 3).
+ * The restored profile then writes to Bob, which starts a new session with one of the one-time
+ * keys Bob handed over in session traffic (backup version 4 carries them), and Bob answers.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -159,6 +161,15 @@ describe('backup export and import with the real core in Chromium', () => {
   it("restores the waiting message request with the stranger's message", async () => {
     assert.deepEqual(await requestTexts(device), [fromMallory]);
     await shot(device.page, '33-backup-request-restored');
+  });
+
+  it('the restored profile writes to Bob with a new session (one of his one-time keys, from the file), and Bob answers', async () => {
+    await openChat(device, 'Bob');
+    await send(device, 'Written after the restore');
+    await openChat(bob, 'Alice');
+    await received(bob, 'Written after the restore');
+    await send(bob, 'Answered after the restore');
+    await received(device, 'Answered after the restore');
   });
 
   it('reported no page errors, dialogs or console errors', () => {

@@ -9,7 +9,14 @@ import type { IncomingMessage, OutgoingMessage } from '../../../src/core/deliver
 import { notificationValue } from '../../../src/core/delivery/chain-tx.ts';
 import { AppApiError, TOP_UP_URL } from '../../../src/web/app-api.ts';
 import { FakeApi } from '../../../src/web/fake-api.ts';
-import { BACKUP_STORES, encodeBackup, openBackup, readBackupHeader } from '../../../src/web/engine/backup.ts';
+import {
+  BACKUP_STORES,
+  ONE_TIME_KEYS_RECORDS,
+  encodeBackup,
+  encodeOneTimeRecord,
+  openBackup,
+  readBackupHeader,
+} from '../../../src/web/engine/backup.ts';
 import { REQUESTS_STORE } from '../../../src/core/requests/requests.ts';
 import { CONTACTS_STORE, PROFILE_STORE, PROOFS_STORE, STATE_STORE } from '../../../src/web/engine/profile.ts';
 import { DELIVERY_STORES } from '../../../src/core/delivery/store.ts';
@@ -144,13 +151,31 @@ describe('backup file', () => {
     );
   });
 
-  it('restores a version 2 file (without requests); refuses version 1 and 4 clearly', () => {
+  it('restores version 2 and 3 files (without requests, without one-time keys); refuses version 1 and 5 clearly', () => {
     const v2 = { ...contents, records: contents.records.filter((r) => r.store !== REQUESTS_STORE) };
     const file = encodeBackup(v2, seed, 2);
     assert.equal(file[4], 2);
     assert.deepEqual(openBackup(file, seed), v2);
     assert.throws(() => encodeBackup(contents, seed, 2), RangeError, 'version 2 holds no requests');
-    for (const version of [1, 4]) {
+    const v3 = encodeBackup(contents, seed, 3);
+    assert.equal(v3[4], 3);
+    assert.deepEqual(openBackup(v3, seed), contents);
+    const withKeys = {
+      ...contents,
+      records: [
+        ...contents.records,
+        {
+          store: ONE_TIME_KEYS_RECORDS,
+          key: randomBytes(4),
+          value: encodeOneTimeRecord(randomBytes(40), [1, 2]),
+        },
+      ],
+    };
+    assert.throws(() => encodeBackup(withKeys, seed, 3), RangeError, 'version 3 holds no one-time keys');
+    const v4 = encodeBackup(withKeys, seed);
+    assert.equal(v4[4], 4);
+    assert.deepEqual(openBackup(v4, seed), withKeys);
+    for (const version of [1, 5]) {
       const other = encodeBackup(contents, seed);
       other[4] = version;
       assert.throws(
