@@ -1109,7 +1109,12 @@ export class RealApi implements AppApi {
       if (e instanceof RpcError && e.code === 'CONNECT_FAILED') this.#setNetwork(s, client, 'unreachable');
     });
     client.on('close', () => this.#setNetwork(s, client, 'connecting'));
-    client.on('reconnect', () => this.#setNetwork(s, client, 'online'));
+    client.on('reconnect', () => {
+      this.#setNetwork(s, client, 'online');
+      // The node coming back usually means the network changed under us: links to contacts
+      // seen recently are offered again, without waiting for a message (docs/delivery.md).
+      s.running?.engine.reconnect().catch((e: unknown) => this.#report(e));
+    });
     // However long the node stays away: a bounded wait would leave the session unable to
     // publish until the settings change, while the client is still trying.
     const connected = (async (): Promise<void> => {
