@@ -57,6 +57,8 @@ export type DeliveryEvent =
   | { readonly type: 'funds'; readonly funds: FundsView }
   /** A notification coin arrived whose payload the node no longer keeps (NOTES §3). */
   | { readonly type: 'pruned'; readonly txId: string }
+  /** `contact` started or stopped typing (heard over a direct link only). */
+  | { readonly type: 'typing'; readonly contact: ContactId; readonly active: boolean }
   /** A background operation failed; the engine keeps going (and retries where it can). */
   | { readonly type: 'error'; readonly error: Error };
 
@@ -473,6 +475,31 @@ export class DeliveryEngine {
         throw new DeliveryError('UNKNOWN_CONTACT', `unknown contact ${contact}`);
       this.startAttempt(contact);
       this.scheduleFlush(this.settings.batchWindowMs);
+    });
+  }
+
+  /**
+   * Tells `contact` that the user is typing (or stopped), over the direct link only: without
+   * an open link nothing is sent, since a chain publication would cost a transaction and show
+   * on a public ledger when someone types. Resolves false when nothing was sent.
+   */
+  typing(contact: ContactId, active: boolean): Promise<boolean> {
+    if (typeof contact !== 'string') throw new TypeError('"contact" expected a string');
+    if (typeof active !== 'boolean') throw new TypeError('"active" expected a boolean');
+    return this.run(async () => {
+      this.checkOpen();
+      if (!this.opts.contacts.has(contact))
+        throw new DeliveryError('UNKNOWN_CONTACT', `unknown contact ${contact}`);
+      const link = this.state(contact).link?.link;
+      if (!link) return false;
+      const sealed = await this.opts.sessions.seal(contact, [{ type: 'typing', active }]);
+      try {
+        for (const bytes of sealed) await link.send(bytes);
+      } catch {
+        // The link broke: its closure is reported by the transport; typing is not retried.
+        return false;
+      }
+      return true;
     });
   }
 
@@ -1141,6 +1168,9 @@ export class DeliveryEngine {
         }
       } else if (f.type === 'receipt') {
         for (const raw of f.ids) await this.onReceipt(contact, bytesToHex(raw), f.kind);
+      } else if (f.type === 'typing') {
+        // Only over a direct link: typing on chain is refused (it was never sent that way).
+        if (route === 'direct') this.emit({ type: 'typing', contact, active: f.active });
       } else {
         await this.onSignal(contact, f);
       }

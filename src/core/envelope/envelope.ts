@@ -12,6 +12,7 @@
  *                      | n × (varbytes candidate | varbytes sdpMid | u8 sdpMLineIndex)
  *   7 bundle           varuint n (1..256) | n × varbytes envelope (no nested bundles)
  *   8 contact card     varbytes card (≤ 2,048 B): the sender's new card (rotated pre-key)
+ *  13 typing           u8 state (1 typing, 0 stopped): over a direct link only
  *
  * Type numbers 9-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
  * and group key updates will take the next numbers (a new type never changes an old one).
@@ -52,6 +53,8 @@ export const EnvelopeType = {
   webrtcIce: 6,
   bundle: 7,
   card: 8,
+  // Everyday-use bodies (docs/protocol.md "Envelope type 13: typing").
+  typing: 13,
 } as const;
 
 /** One ICE candidate as RTCIceCandidateInit carries it. */
@@ -64,6 +67,7 @@ export interface IceCandidate {
 /** What an envelope says. */
 export type EnvelopeBody =
   | { readonly type: 'chat'; readonly text: string; readonly replyTo?: MessageId }
+  | { readonly type: 'typing'; readonly active: boolean }
   | { readonly type: 'delivery-receipt'; readonly ids: readonly MessageId[] }
   | { readonly type: 'read-receipt'; readonly ids: readonly MessageId[] }
   | { readonly type: 'webrtc-offer'; readonly connectionId: Uint8Array; readonly sdp: string }
@@ -212,6 +216,13 @@ function encode(e: Envelope, nested: boolean): Uint8Array {
         throw new RangeError(`"card" is ${b.card.length} bytes, at most ${ENVELOPE_LIMITS.card}`);
       w.u8(EnvelopeType.card).bytes(e.id).u64(e.timestamp).varBytes(b.card);
       break;
+    case 'typing':
+      if (typeof b.active !== 'boolean') throw new TypeError('"active" expected a boolean');
+      w.u8(EnvelopeType.typing)
+        .bytes(e.id)
+        .u64(e.timestamp)
+        .u8(b.active ? 1 : 0);
+      break;
     default: {
       const never: never = b;
       throw new TypeError(`unknown envelope body ${JSON.stringify(never)}`);
@@ -295,6 +306,12 @@ function decode(bytes: Uint8Array, nested: boolean): Envelope {
     case EnvelopeType.card:
       body = { type: 'card', card: r.varBytes(ENVELOPE_LIMITS.card, 'contact card') };
       break;
+    case EnvelopeType.typing: {
+      const state = r.u8('typing state');
+      if (state > 1) throw new DecodeError('MALFORMED', `typing state ${state}`);
+      body = { type: 'typing', active: state === 1 };
+      break;
+    }
     default:
       throw new DecodeError('UNKNOWN_TYPE', `envelope type ${type} is not known to this version`);
   }

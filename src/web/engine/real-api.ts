@@ -731,6 +731,13 @@ export class RealApi implements AppApi {
     this.#emit({ type: 'conversations' });
   }
 
+  async typing(id: ContactId, active: boolean): Promise<void> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    // Only a running engine can have a link; before it runs there is nothing to tell.
+    await s.running?.engine.typing(id, active === true);
+  }
+
   async retry(id: MessageId): Promise<void> {
     const s = this.#requireSession();
     if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id))
@@ -1272,6 +1279,9 @@ export class RealApi implements AppApi {
           type: 'balance',
           balance: deliveryBalance(e.funds, s.settings.p2pOnly, s.settings.network),
         });
+        return;
+      case 'typing':
+        this.#emit({ type: 'typing', contactId: e.contact as ContactId, active: e.active });
         return;
       case 'pruned':
         // A message whose payload the node no longer keeps (NOTES §3): its sender's copy
