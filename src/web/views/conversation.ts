@@ -245,6 +245,15 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
 
   const renderMessage = (m: ChatMessage): HTMLLIElement => {
     const actions: HTMLButtonElement[] = [];
+    // Copy puts the text alone on the clipboard: never the name, time or status around it.
+    const copy = h('button', { type: 'button', class: 'link-btn', 'aria-label': 'Copy text' }, 'copy');
+    copy.addEventListener('click', () => {
+      navigator.clipboard.writeText(m.text).then(
+        () => ctx.announce('Copied'),
+        () => ctx.announce('Could not copy: the browser refused the clipboard'),
+      );
+    });
+    actions.push(copy);
     if (m.hasProof) {
       const b = h(
         'button',
