@@ -281,6 +281,8 @@ export type AppEvent =
   | { readonly type: 'requests' }
   | { readonly type: 'message'; readonly message: ChatMessage }
   | { readonly type: 'connection'; readonly contactId: ContactId; readonly state: ConnectionState }
+  /** The contact started or stopped typing (heard over the direct link only). */
+  | { readonly type: 'typing'; readonly contactId: ContactId; readonly active: boolean }
   | { readonly type: 'balance'; readonly balance: DeliveryBalance }
   | { readonly type: 'settings'; readonly settings: AppSettings }
   | { readonly type: 'network'; readonly state: NetworkState };
@@ -382,6 +384,11 @@ export interface AppApi {
   send(id: ContactId, text: string): Promise<ChatMessage>;
   /** Marks a conversation as read (sends read receipts when enabled). */
   markRead(id: ContactId): Promise<void>;
+  /**
+   * Tells the contact that the user is typing (or stopped), over the direct link only; without
+   * one nothing is sent (never on chain). Rejects UNKNOWN_CONTACT or LOCKED.
+   */
+  typing(id: ContactId, active: boolean): Promise<void>;
   /** Retries a failed outgoing message. Rejects UNKNOWN_MESSAGE. */
   retry(id: MessageId): Promise<void>;
   /** The delivery proof of a message, or null when it went directly. Rejects UNKNOWN_MESSAGE. */

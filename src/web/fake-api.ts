@@ -452,6 +452,12 @@ export class FakeApi implements AppApi {
     return Promise.resolve();
   }
 
+  /** The demo's contacts have no direct link to tell; only the contact is checked. */
+  async typing(id: ContactId, _active: boolean): Promise<void> {
+    this.#requireContact(id);
+    return Promise.resolve();
+  }
+
   async retry(id: MessageId): Promise<void> {
     const m = this.#byId.get(id);
     if (m === undefined || !m.outgoing) throw new AppApiError('UNKNOWN_MESSAGE', 'No such message');

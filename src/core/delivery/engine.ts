@@ -57,6 +57,8 @@ export type DeliveryEvent =
   | { readonly type: 'funds'; readonly funds: FundsView }
   /** A notification coin arrived whose payload the node no longer keeps (NOTES §3). */
   | { readonly type: 'pruned'; readonly txId: string }
+  /** `contact` started or stopped typing (heard over a direct link only). */
+  | { readonly type: 'typing'; readonly contact: ContactId; readonly active: boolean }
   /** A background operation failed; the engine keeps going (and retries where it can). */
   | { readonly type: 'error'; readonly error: Error };
 
@@ -91,6 +93,13 @@ export interface DeliverySettings {
   /** An attempt without answer is abandoned after this long. @default 90_000 */
   readonly connectTimeoutMs: number;
   /**
+   * On start and on `reconnect()`, contacts whose direct link was up within this long are
+   * offered a link at once, without waiting for a message (0 turns it off). @default 1_800_000
+   */
+  readonly reconnectWithinMs: number;
+  /** At most this many of them (the most recently seen first), bounding the cost. @default 8 */
+  readonly maxReconnects: number;
+  /**
    * Incoming chat frames accepted per contact per minute (flood control), counted in the
    * minute they were published: chain time for chain arrivals, so a backlog read at catch-up
    * is judged by when it was written, not by how fast it is read. @default 600
@@ -114,6 +123,8 @@ export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
   maxRecipientsPerTx: 4,
   signalMaxAgeMs: 120_000,
   connectTimeoutMs: 90_000,
+  reconnectWithinMs: 30 * 60_000,
+  maxReconnects: 8,
   maxIncomingPerMinute: 600,
 };
 
@@ -205,6 +216,8 @@ export class DeliveryEngine {
   private flushing = false;
   private flushAgain = false;
   private dueTimer: Timer | undefined;
+  /** Refreshes the link-seen records of open links (a page can end without `close`). */
+  private seenTimer: Timer | undefined;
   private dueAt = Infinity;
   private insufficientRetry: Timer | undefined;
   /** Message ids of recent publications, by tx id, for acceptance updates. */
@@ -272,6 +285,7 @@ export class DeliveryEngine {
           const contacts = new Set<ContactId>(this.active.contacts());
           for (const [c, st] of this.contactState) if (st.chainReceipts.size > 0) contacts.add(c);
           for (const c of contacts) this.dispatch(c);
+          await this.reconnectRecent();
           this.scheduleDue();
         }),
       );
@@ -464,6 +478,42 @@ export class DeliveryEngine {
     });
   }
 
+  /**
+   * Tells `contact` that the user is typing (or stopped), over the direct link only: without
+   * an open link nothing is sent, since a chain publication would cost a transaction and show
+   * on a public ledger when someone types. Resolves false when nothing was sent.
+   */
+  typing(contact: ContactId, active: boolean): Promise<boolean> {
+    if (typeof contact !== 'string') throw new TypeError('"contact" expected a string');
+    if (typeof active !== 'boolean') throw new TypeError('"active" expected a boolean');
+    return this.run(async () => {
+      this.checkOpen();
+      if (!this.opts.contacts.has(contact))
+        throw new DeliveryError('UNKNOWN_CONTACT', `unknown contact ${contact}`);
+      const link = this.state(contact).link?.link;
+      if (!link) return false;
+      const sealed = await this.opts.sessions.seal(contact, [{ type: 'typing', active }]);
+      try {
+        for (const bytes of sealed) await link.send(bytes);
+      } catch {
+        // The link broke: its closure is reported by the transport; typing is not retried.
+        return false;
+      }
+      return true;
+    });
+  }
+
+  /**
+   * Offers a link to every contact seen on a direct link within `reconnectWithinMs` that has
+   * none now (after a network change; the engine does the same once its chain path is up).
+   */
+  reconnect(): Promise<void> {
+    return this.run(async () => {
+      this.checkOpen();
+      if (this.chainReady) await this.reconnectRecent();
+    });
+  }
+
   /** Stops timers, links and the chain watcher. Queued messages stay stored. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -471,6 +521,11 @@ export class DeliveryEngine {
     this.flushTimer?.cancel();
     this.dueTimer?.cancel();
     this.insufficientRetry?.cancel();
+    this.seenTimer?.cancel();
+    const linked = [...this.contactState].filter(([, st]) => st.link?.link).map(([c]) => c);
+    await this.store
+      .write(linked.map((c) => this.store.seenOp(c, this.clock.now())))
+      .catch((e: unknown) => this.report(e));
     for (const st of this.contactState.values()) {
       st.link?.timer?.cancel();
       st.link?.link?.close();
@@ -771,7 +826,17 @@ export class DeliveryEngine {
     if (entries.length === 0) return;
     const groups: ChainEntry[][] = [];
     for (const e of entries) {
+      // Signaling without a message (a reconnection's offer, an answer) goes alone: shared with
+      // another contact's frames, one transaction would tie the two contacts (docs/privacy.md).
+      if (e.ids.length === 0 && e.frames.some((f) => f.type === 'signal')) {
+        groups.push([e]);
+        continue;
+      }
       const g = groups.at(-1);
+      if (g?.length === 1 && g[0]!.ids.length === 0 && g[0]!.frames.some((f) => f.type === 'signal')) {
+        groups.push([e]);
+        continue;
+      }
       const bytes = g?.reduce((n, x) => n + x.size, 0) ?? 0;
       if (g && g.length < this.settings.maxRecipientsPerTx && bytes + e.size <= this.settings.maxPayloadBytes)
         g.push(e);
@@ -1103,6 +1168,9 @@ export class DeliveryEngine {
         }
       } else if (f.type === 'receipt') {
         for (const raw of f.ids) await this.onReceipt(contact, bytesToHex(raw), f.kind);
+      } else if (f.type === 'typing') {
+        // Only over a direct link: typing on chain is refused (it was never sent that way).
+        if (route === 'direct') this.emit({ type: 'typing', contact, active: f.active });
       } else {
         await this.onSignal(contact, f);
       }
@@ -1129,8 +1197,28 @@ export class DeliveryEngine {
 
   // ---- direct links and signaling --------------------------------------------------------
 
+  /**
+   * Reconnection without a message (docs/delivery.md "Links"). A link closed with a reload,
+   * a lock or a network change cannot be resumed: browsers keep no ICE or DTLS state across
+   * a page, and between two browsers there is no server to find the other again, so a fresh
+   * offer goes on chain. Each goes at once and alone in its transaction (see `flush`), so a
+   * reconnection never puts two contacts in one publication (docs/privacy.md).
+   */
+  private async reconnectRecent(): Promise<void> {
+    const within = this.settings.reconnectWithinMs;
+    if (!this.opts.peers || within <= 0 || this.settings.maxReconnects <= 0) return;
+    const { seen, refused } = await this.store.seenLinks();
+    for (const e of refused) this.report(e);
+    const now = this.clock.now();
+    const recent = [...seen]
+      .filter(([c, at]) => now - at <= within && this.opts.contacts.has(c) && !this.state(c).link)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, this.settings.maxReconnects);
+    for (const [contact] of recent) this.startAttempt(contact, 0);
+  }
+
   /** Starts a connection attempt to `contact` unless one is open or under way. */
-  private startAttempt(contact: ContactId): void {
+  private startAttempt(contact: ContactId, flushAfterMs = this.settings.batchWindowMs): void {
     const peers = this.opts.peers;
     const st = this.state(contact);
     if (!peers || st.link) return;
@@ -1146,7 +1234,7 @@ export class DeliveryEngine {
         this.enqueue(() => {
           if (st.link !== ls) return;
           st.signals.push({ type: 'signal', kind: 'offer', linkId, sentAt: this.clock.now(), description });
-          this.scheduleFlush(this.settings.batchWindowMs);
+          this.scheduleFlush(flushAfterMs);
         }),
       (error: unknown) => {
         this.report(error);
@@ -1236,14 +1324,39 @@ export class DeliveryEngine {
     st.signals = [];
     this.connectionChanged(contact);
     this.sendDirect(contact);
+    this.rememberSeen(contact);
+  }
+
+  /** Records that a link to `contact` is (or was until now) up, for `reconnectRecent`. */
+  private rememberSeen(contact: ContactId): void {
+    // On the serial queue, after the change in hand, as every other write of the engine.
+    this.enqueue(() => this.store.write([this.store.seenOp(contact, this.clock.now())]));
+    this.scheduleSeenRefresh();
+  }
+
+  /** While links are open, their records are rewritten twice per window, so they stay recent. */
+  private scheduleSeenRefresh(): void {
+    const within = this.settings.reconnectWithinMs;
+    if (this.seenTimer || within <= 0 || this.closed) return;
+    this.seenTimer = this.clock.after(Math.max(1_000, Math.floor(within / 2)), () =>
+      this.enqueue(async () => {
+        this.seenTimer = undefined;
+        const linked = [...this.contactState].filter(([, st]) => st.link?.link).map(([c]) => c);
+        if (linked.length === 0) return;
+        await this.store.write(linked.map((c) => this.store.seenOp(c, this.clock.now())));
+        this.scheduleSeenRefresh();
+      }),
+    );
   }
 
   private onLinkClosed(contact: ContactId, linkId: Uint8Array): void {
     const st = this.state(contact);
     if (!st.link || !equalBytes(st.link.linkId, linkId)) return;
     st.link.timer?.cancel();
+    const wasUp = st.link.link !== undefined;
     st.link.link?.close();
     st.link = undefined;
+    if (wasUp) this.rememberSeen(contact);
     this.connectionChanged(contact);
     // Direct sends without receipt go on chain now; the next send re-establishes the link.
     const now = this.clock.now();

@@ -41,8 +41,14 @@ export interface SignalFrame {
   readonly description: string;
 }
 
+/** The sender is typing (or stopped): sent over a direct link only, never stored or put on chain. */
+export interface TypingFrame {
+  readonly type: 'typing';
+  readonly active: boolean;
+}
+
 /** Anything the engine sends a contact inside its session. */
-export type DeliveryFrame = ChatFrame | ReceiptFrame | SignalFrame;
+export type DeliveryFrame = ChatFrame | ReceiptFrame | SignalFrame | TypingFrame;
 
 /**
  * Upper estimate of the bytes a frame occupies in a chain batch: envelope fields, padding
@@ -55,6 +61,8 @@ export function frameCost(f: DeliveryFrame): number {
       ? 4 * f.text.length
       : f.type === 'receipt'
         ? MESSAGE_ID_BYTES * f.ids.length
-        : 4 * f.description.length;
+        : f.type === 'signal'
+          ? 4 * f.description.length
+          : 1;
   return Math.ceil((body + 40) * 1.13) + 420;
 }

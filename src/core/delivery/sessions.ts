@@ -85,6 +85,8 @@ function toEnvelope(f: DeliveryFrame, now: number): Envelope {
           ids: f.ids as MessageId[],
         },
       };
+    case 'typing':
+      return { id: newMessageId(), timestamp: now, body: { type: 'typing', active: f.active } };
     case 'signal':
       return {
         id: newMessageId(),
@@ -115,6 +117,8 @@ function toFrame(e: Envelope): DeliveryFrame | undefined {
         sentAt: e.timestamp,
         description: b.sdp,
       };
+    case 'typing':
+      return { type: 'typing', active: b.active };
     default:
       // Trickled candidates are not used: offers and answers carry them (NOTES §4).
       return undefined;

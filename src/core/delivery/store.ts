@@ -11,6 +11,8 @@
  *                      ("open", id)             -> messages key of an outgoing message not yet
  *                                                  delivered or read (the queues on start)
  *                      ("open-index")           -> (empty) the "open" entries are complete
+ *                      ("seen", contact)        -> link-seen record: when a direct link to the
+ *                                                  contact was last up (reconnection on start)
  * Every change that must be all-or-nothing (a message and its index entry, an incoming
  * message and the chain cursor past it) goes in one atomic batch.
  */
@@ -33,6 +35,10 @@ const MESSAGES = 'delivery.messages';
 const INDEX = 'delivery.index';
 const META = 'delivery.meta';
 const CURSOR_KEY = encodeKey('cursor');
+/** Version byte of the link-seen record (docs/protocol.md "Link-seen record"). */
+const SEEN_VERSION = 1;
+const SEEN_BYTES = 9;
+
 /** Marks a database whose "open" entries cover every unfinished message (see `unfinishedOutgoing`). */
 const OPEN_INDEX_KEY = encodeKey('open-index');
 
@@ -94,6 +100,49 @@ export class DeliveryStore {
     return done
       ? { type: 'delete', store: META, key }
       : { type: 'put', store: META, key, value: new Uint8Array(0) };
+  }
+
+  /** The op that records that a direct link to `contact` was up at `at` (ms since the epoch). */
+  seenOp(contact: ContactId, at: number): BatchOp {
+    if (!Number.isSafeInteger(at) || at < 0) throw new RangeError(`"at" expected a time in ms, got ${at}`);
+    const value = new Uint8Array(SEEN_BYTES);
+    value[0] = SEEN_VERSION;
+    new DataView(value.buffer).setBigUint64(1, BigInt(at));
+    return { type: 'put', store: META, key: encodeKey('seen', contact), value };
+  }
+
+  /**
+   * When each contact's direct link was last up. A record of another version or length is
+   * refused (CORRUPT_RECORD): the caller drops that one hint and keeps the others.
+   */
+  async seenLinks(): Promise<{ seen: Map<ContactId, number>; refused: DeliveryError[] }> {
+    const seen = new Map<ContactId, number>();
+    const refused: DeliveryError[] = [];
+    for (const [key, value] of await this.db.scan(META, { prefix: encodeKey('seen') })) {
+      const [, contact] = decodeKey(key);
+      if (typeof contact !== 'string') {
+        refused.push(new DeliveryError('CORRUPT_RECORD', 'malformed link-seen key'));
+        continue;
+      }
+      if (value.length !== SEEN_BYTES || value[0] !== SEEN_VERSION) {
+        refused.push(
+          new DeliveryError(
+            'CORRUPT_RECORD',
+            `link-seen record of ${contact}: version ${value[0] ?? 'none'}, ${value.length} bytes (expected version ${SEEN_VERSION}, ${SEEN_BYTES} bytes)`,
+          ),
+        );
+        continue;
+      }
+      const at = new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(1);
+      if (at > BigInt(Number.MAX_SAFE_INTEGER)) {
+        refused.push(
+          new DeliveryError('CORRUPT_RECORD', `link-seen record of ${contact}: time out of range`),
+        );
+        continue;
+      }
+      seen.set(contact, Number(at));
+    }
+    return { seen, refused };
   }
 
   /** Every receipt owed on chain, by contact. */

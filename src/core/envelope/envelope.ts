@@ -14,8 +14,9 @@
  *   8 contact card     varbytes card (≤ 2,048 B): the sender's new card (rotated pre-key)
  *   9 one-time keys    varbytes batch (≤ 1,024 B): signed one-time pre-keys for the recipient
  *                      (session/one-time-batch.ts; the session layer verifies them)
+ *  13 typing           u8 state (1 typing, 0 stopped): over a direct link only
  *
- * Type numbers 10-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
+ * Type numbers 10-12 and 14-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
  * and group key updates will take the next numbers (a new type never changes an old one).
  * The message ID is random (128 bits) and, with the timestamp, feeds the replay guard.
  * Binary, not JSON: on chain every byte is paid for (NOTES §2).
@@ -57,6 +58,8 @@ export const EnvelopeType = {
   bundle: 7,
   card: 8,
   oneTimeKeys: 9,
+  // Everyday-use bodies (docs/protocol.md "Envelope type 13: typing").
+  typing: 13,
 } as const;
 
 /** One ICE candidate as RTCIceCandidateInit carries it. */
@@ -69,6 +72,7 @@ export interface IceCandidate {
 /** What an envelope says. */
 export type EnvelopeBody =
   | { readonly type: 'chat'; readonly text: string; readonly replyTo?: MessageId }
+  | { readonly type: 'typing'; readonly active: boolean }
   | { readonly type: 'delivery-receipt'; readonly ids: readonly MessageId[] }
   | { readonly type: 'read-receipt'; readonly ids: readonly MessageId[] }
   | { readonly type: 'webrtc-offer'; readonly connectionId: Uint8Array; readonly sdp: string }
@@ -228,6 +232,13 @@ function encode(e: Envelope, nested: boolean): Uint8Array {
         throw new RangeError(`"batch" is ${b.batch.length} bytes, at most ${ENVELOPE_LIMITS.oneTimeBatch}`);
       w.u8(EnvelopeType.oneTimeKeys).bytes(e.id).u64(e.timestamp).varBytes(b.batch);
       break;
+    case 'typing':
+      if (typeof b.active !== 'boolean') throw new TypeError('"active" expected a boolean');
+      w.u8(EnvelopeType.typing)
+        .bytes(e.id)
+        .u64(e.timestamp)
+        .u8(b.active ? 1 : 0);
+      break;
     default: {
       const never: never = b;
       throw new TypeError(`unknown envelope body ${JSON.stringify(never)}`);
@@ -314,6 +325,12 @@ function decode(bytes: Uint8Array, nested: boolean): Envelope {
     case EnvelopeType.oneTimeKeys:
       body = { type: 'one-time-keys', batch: r.varBytes(ENVELOPE_LIMITS.oneTimeBatch, 'one-time key batch') };
       break;
+    case EnvelopeType.typing: {
+      const state = r.u8('typing state');
+      if (state > 1) throw new DecodeError('MALFORMED', `typing state ${state}`);
+      body = { type: 'typing', active: state === 1 };
+      break;
+    }
     default:
       throw new DecodeError('UNKNOWN_TYPE', `envelope type ${type} is not known to this version`);
   }

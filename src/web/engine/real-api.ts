@@ -740,6 +740,13 @@ export class RealApi implements AppApi {
     this.#emit({ type: 'conversations' });
   }
 
+  async typing(id: ContactId, active: boolean): Promise<void> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    // Only a running engine can have a link; before it runs there is nothing to tell.
+    await s.running?.engine.typing(id, active === true);
+  }
+
   async retry(id: MessageId): Promise<void> {
     const s = this.#requireSession();
     if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id))
@@ -1144,7 +1151,12 @@ export class RealApi implements AppApi {
       if (e instanceof RpcError && e.code === 'CONNECT_FAILED') this.#setNetwork(s, client, 'unreachable');
     });
     client.on('close', () => this.#setNetwork(s, client, 'connecting'));
-    client.on('reconnect', () => this.#setNetwork(s, client, 'online'));
+    client.on('reconnect', () => {
+      this.#setNetwork(s, client, 'online');
+      // The node coming back usually means the network changed under us: links to contacts
+      // seen recently are offered again, without waiting for a message (docs/delivery.md).
+      s.running?.engine.reconnect().catch((e: unknown) => this.#report(e));
+    });
     // However long the node stays away: a bounded wait would leave the session unable to
     // publish until the settings change, while the client is still trying.
     const connected = (async (): Promise<void> => {
@@ -1302,6 +1314,9 @@ export class RealApi implements AppApi {
           type: 'balance',
           balance: deliveryBalance(e.funds, s.settings.p2pOnly, s.settings.network),
         });
+        return;
+      case 'typing':
+        this.#emit({ type: 'typing', contactId: e.contact as ContactId, active: e.active });
         return;
       case 'pruned':
         // A message whose payload the node no longer keeps (NOTES §3): its sender's copy

@@ -33,6 +33,12 @@ import type { View, ViewContext } from './view.ts';
 
 /** How long a press must last to count as a long press (common mobile convention). */
 const LONG_PRESS_MS = 500;
+/** While typing, "typing" is repeated at most this often; the contact shows it a while longer. */
+const TYPING_REPEAT_MS = 3_000;
+/** Typing is said to have stopped after this long without a keystroke. */
+const TYPING_IDLE_MS = 5_000;
+/** A contact's "typing" shows this long unless renewed (their repeat plus slack for delay). */
+const TYPING_SHOWN_MS = 6_000;
 
 /**
  * Mounts the conversation with contact `id`, opened at `target` (a search hit) when given,
@@ -123,6 +129,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     ),
   );
   const waitNote = h('p', { class: 'wait-note hint', role: 'status', hidden: true });
+  const typingNote = h('p', { class: 'typing-note hint', 'aria-live': 'polite', hidden: true });
   const sendBtn = h('button', { type: 'submit', class: 'btn primary' }, 'Send');
   const composer = h('form', { class: 'composer' }, input, sendBtn);
   const el = h(
@@ -133,6 +140,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     keyWarning,
     emptyNote,
     log,
+    typingNote,
     waitNote,
     counter,
     sendError,
@@ -237,6 +245,15 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
 
   const renderMessage = (m: ChatMessage): HTMLLIElement => {
     const actions: HTMLButtonElement[] = [];
+    // Copy puts the text alone on the clipboard: never the name, time or status around it.
+    const copy = h('button', { type: 'button', class: 'link-btn', 'aria-label': 'Copy text' }, 'copy');
+    copy.addEventListener('click', () => {
+      navigator.clipboard.writeText(m.text).then(
+        () => ctx.announce('Copied'),
+        () => ctx.announce('Could not copy: the browser refused the clipboard'),
+      );
+    });
+    actions.push(copy);
     if (m.hasProof) {
       const b = h(
         'button',
@@ -334,8 +351,35 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     else input.removeAttribute('aria-invalid');
     return words?.over !== true;
   };
+  // Typing indicators go over the direct link only (the engine sends nothing without one):
+  // repeated while keys are pressed, "stopped" after a pause, on send and on leaving.
+  let typingSentAt = 0;
+  let typingActive = false;
+  let typingIdle: ReturnType<typeof setTimeout> | undefined;
+  let typingShown: ReturnType<typeof setTimeout> | undefined;
+  const tellTyping = (active: boolean): void => {
+    clearTimeout(typingIdle);
+    if (!active && !typingActive) return;
+    if (active && contact?.connection !== 'connected') return;
+    const now = Date.now();
+    if (active && typingActive && now - typingSentAt < TYPING_REPEAT_MS) {
+      typingIdle = setTimeout(() => tellTyping(false), TYPING_IDLE_MS);
+      return;
+    }
+    typingActive = active;
+    typingSentAt = now;
+    ctx.api.typing(id, active).catch(() => undefined);
+    if (active) typingIdle = setTimeout(() => tellTyping(false), TYPING_IDLE_MS);
+  };
+  const showTyping = (active: boolean): void => {
+    clearTimeout(typingShown);
+    typingNote.hidden = !active;
+    typingNote.textContent = active ? `${contact?.displayName ?? 'Contact'} is typing\u2026` : '';
+    if (active) typingShown = setTimeout(() => showTyping(false), TYPING_SHOWN_MS);
+  };
   input.addEventListener('input', () => {
     if (renderCounter()) sendError.textContent = '';
+    tellTyping(input.value.trim() !== '');
   });
   const submit = (): void => {
     const text = input.value;
@@ -348,6 +392,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     sendError.textContent = '';
     input.value = '';
     renderCounter();
+    tellTyping(false);
     ctx.api.send(id, text).then(
       (m) => {
         // Writing brings the newest into view, wherever the reader was in the history.
@@ -438,6 +483,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
         const { added, shown } = history.put(m);
         if (added && shown && (stick || m.outgoing)) log.scrollTop = log.scrollHeight;
         if (added && !m.outgoing) {
+          showTyping(false);
           markReadIfVisible();
           const from = contact?.displayName ?? 'Contact';
           // Far back in the history the message is not on screen: say only that it came.
@@ -445,10 +491,13 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
         }
         renderWaiting();
         renderEmpty();
+      } else if (event.type === 'typing' && event.contactId === id) {
+        showTyping(event.active);
       } else if (event.type === 'network') {
         renderHeader();
       } else if (event.type === 'connection' && event.contactId === id && contact !== undefined) {
         contact = { ...contact, connection: event.state };
+        if (event.state !== 'connected') showTyping(false);
         renderHeader();
       } else if (event.type === 'balance') {
         p2pOnly = event.balance.p2pOnly;
@@ -468,6 +517,8 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     dispose() {
       disposed = true;
       clearTimeout(pressTimer);
+      tellTyping(false);
+      clearTimeout(typingShown);
       document.removeEventListener('visibilitychange', onVisible);
       window.removeEventListener('online', onReach);
       window.removeEventListener('offline', onReach);

@@ -40,6 +40,7 @@ type WireFrame = Record<string, unknown>;
 function toWire(f: DeliveryFrame): WireFrame {
   if (f.type === 'chat') return { ...f, id: bytesToHex(f.id) };
   if (f.type === 'receipt') return { ...f, ids: f.ids.map((id) => bytesToHex(id)) };
+  if (f.type === 'typing') return { ...f };
   return { ...f, linkId: bytesToHex(f.linkId) };
 }
 
@@ -48,6 +49,7 @@ function fromWire(w: WireFrame): DeliveryFrame {
   if (w['type'] === 'receipt') {
     return { ...(w as unknown as ReceiptFrame), ids: (w['ids'] as string[]).map((h) => hexToBytes(h)) };
   }
+  if (w['type'] === 'typing') return { type: 'typing', active: w['active'] === true };
   return { ...(w as unknown as SignalFrame), linkId: hexToBytes(w['linkId'] as string) };
 }
 
