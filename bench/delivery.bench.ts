@@ -219,10 +219,12 @@ export async function costRows(): Promise<BenchRow[]> {
     const built = buildPayment({
       payload,
       payments: [{ address: alice.address, value: randomNotificationValue(random, undefined, 2) }],
-      decoy: {
-        address: bob.wallet.address('kaspasim', 0, 1, 1),
-        value: randomNotificationValue(random, undefined, 2),
-      },
+      decoys: [
+        {
+          address: bob.wallet.address('kaspasim', 0, 1, 1),
+          value: randomNotificationValue(random, undefined, 2),
+        },
+      ],
       funding: [{ ...funding, origin: 'own' }],
       changeAddress: bob.wallet.address('kaspasim', 0, 1, 0),
       random,

@@ -3,7 +3,8 @@
  * addresses"; docs/privacy.md "Coins"), priced by the Toccata rules: the relay floor of 100
  * sompi per gram of max(compute, normalized transient) mass (FACTS §4.5) and the KIP-9 storage
  * mass (FACTS §4.3) that sizes the notification coins. Shapes (`buildPayment`):
- *   - publication: [funding coins] → [a fresh coin per recipient, a decoy coin, fresh change],
+ *   - publication: [funding coins] → [a fresh coin per recipient, as many decoy coins, fresh
+ *     change],
  *     outputs in random order;
  *   - without change: [coins received from contacts] → [the notifications only].
  * Format 1 (coins bounced between fixed addresses) is no longer built or read.
@@ -142,11 +143,11 @@ export interface PaymentRequest {
   /** A fresh change address. */
   readonly changeAddress: Address;
   /**
-   * A coin back to a fresh address of ours in the notifications' value range, so that an
-   * observer cannot tell which small output went to someone else (docs/privacy.md "Coins").
-   * Left out of the shape without change.
+   * Coins back to fresh addresses of ours in the notifications' value range, one per
+   * recipient, so that an observer cannot tell which small outputs went to someone else
+   * (docs/privacy.md "Coins"). Left out of the shape without change.
    */
-  readonly decoy?: Payment;
+  readonly decoys?: readonly Payment[];
   /** Uniform in [0, 1): the output order. */
   readonly random: () => number;
   /** Storage mass the transaction may have. @default DEFAULT_NOTIFICATION_STORAGE_BUDGET */
@@ -220,8 +221,8 @@ export function buildPayment(req: PaymentRequest): BuiltTransaction {
     scriptPublicKey: addressToScriptPublicKey(p.address),
   });
   const outs = req.payments.map(toOut);
-  const decoy = req.decoy ? [toOut(req.decoy)] : [];
-  const decoyValue = req.decoy?.value ?? 0n;
+  const decoy = (req.decoys ?? []).map(toOut);
+  const decoyValue = (req.decoys ?? []).reduce((n, p) => n + p.value, 0n);
   const changeScript = addressToScriptPublicKey(req.changeAddress);
   const feeFor = (inputs: readonly Spendable[], withChange: boolean): bigint =>
     minimumRelayFee(

@@ -116,6 +116,20 @@ describe('chain format 2 end to end', () => {
     assert.equal(m!.text, 'format 2 after the old one');
   });
 
+  it('every publication of a series is shown accepted, each paid by the change of the one before', async () => {
+    const sent: OutgoingMessage[] = [];
+    for (let i = 0; i < 4; i++) {
+      sent.push(await alice.engine.send(bob.id, `series ${i}`));
+      await until(`message ${i} published`, async () => (await alice.engine.message(sent[i]!.id))?.proof);
+    }
+    await bob.waitInbox(alice, 4);
+    for (const m of sent)
+      await until(`acceptance of ${m.text} in its proof`, async () => {
+        const p = (await alice.engine.message(m.id))?.proof;
+        return p?.acceptingDaaScore !== undefined && p;
+      });
+  });
+
   it('an own publication with no output back is shown accepted in the proof (acceptance from the spent coin)', async () => {
     await carol.start();
     const start = await client.getSink();
