@@ -270,9 +270,10 @@ export class KaspaChain implements ChainPort {
         value: randomNotificationValue(this.random, budget, 2 * recipients.length),
       });
     const ownAddresses = [changeAddress, ...decoys.map((d) => d.address)];
-    // Watched before the node sees the transaction: their coins are how its acceptance is
-    // seen (and what the next publication spends).
-    await this.watch(ownAddresses.map((a) => a.toString()));
+    // Watched from now on: their coins are how its acceptance is seen. Not awaited, so a
+    // publication waits for no subscription: a coin accepted before the subscription is in
+    // the snapshot that follows it (UtxoWatcher.addAddresses).
+    void this.watch(ownAddresses.map((a) => a.toString()));
     // The pool of the first recipient pays (docs/privacy.md "Funding"); only when it cannot,
     // even after a refill, do other coins.
     const pool = recipients[0]!;
@@ -442,7 +443,7 @@ export class KaspaChain implements ChainPort {
     } catch {
       return false;
     }
-    await this.watch([poolAddress.toString(), rest.toString()]);
+    void this.watch([poolAddress.toString(), rest.toString()]);
     const txId = transactionId(built.tx);
     const txHex = bytesToHex(txId);
     this.spending.set(src.k, txHex);
