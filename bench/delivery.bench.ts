@@ -6,7 +6,8 @@ import { startDevnet } from '../src/devnet/index.ts';
 import { SOMPI_PER_KAS, type TxId } from '../src/kaspa/types.ts';
 import { KaspaRpcClient } from '../src/kaspa/rpc/client.ts';
 import { createNodeTransport } from '../src/transport/index.ts';
-import { buildPayment, buildPublication, randomNotificationValue } from '../src/core/delivery/chain-tx.ts';
+import { buildPayment, randomNotificationValue } from '../src/core/delivery/chain-tx.ts';
+import { buildFormat1Publication as buildPublication } from '../test/core/delivery/format1.ts';
 import { EnvelopeSessions } from '../src/core/delivery/sessions.ts';
 import type { ChatFrame } from '../src/core/delivery/frames.ts';
 import { SessionManager } from '../src/core/session/session-manager.ts';
@@ -218,10 +219,12 @@ export async function costRows(): Promise<BenchRow[]> {
     const built = buildPayment({
       payload,
       payments: [{ address: alice.address, value: randomNotificationValue(random, undefined, 2) }],
-      decoy: {
-        address: bob.wallet.address('kaspasim', 0, 1, 1),
-        value: randomNotificationValue(random, undefined, 2),
-      },
+      decoys: [
+        {
+          address: bob.wallet.address('kaspasim', 0, 1, 1),
+          value: randomNotificationValue(random, undefined, 2),
+        },
+      ],
       funding: [{ ...funding, origin: 'own' }],
       changeAddress: bob.wallet.address('kaspasim', 0, 1, 0),
       random,

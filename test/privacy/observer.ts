@@ -8,7 +8,11 @@
  *   payment, is the sender's),
  * - value transfer and coin tracing (a payload-carrying transaction paying another owner),
  * - timing correlation (owner B publishes shortly after a transaction paid B),
- * - payload sizes (a receipt-sized payload right after a message to its sender).
+ * - payload sizes (a receipt-sized payload right after a message to its sender),
+ * - the funding graph (`peel: true`): the largest output of a transaction, when at least twice
+ *   the next, is the spender's change, so a funding coin is followed through every spend it
+ *   pays (the "peel chain" of chain analysis); `mergedConversations` counts how many of each
+ *   client's conversations that joins under one sender.
  *
  * Each heuristic's claims are scored against the truth (which addresses belong to which
  * client, and which pairs of clients really converse) as precision and recall, beside the
@@ -127,6 +131,8 @@ export interface AnalysisOptions {
   readonly responseWindowMs?: number;
   /** Groups of scripts known by other means to have one owner (the node operator's view). */
   readonly sameOwner?: readonly (readonly string[])[];
+  /** Follow funding coins: the largest output, at least twice the next, is the spender's. */
+  readonly peel?: boolean;
 }
 
 /** Applies every heuristic to the transactions the observer read. */
@@ -151,6 +157,10 @@ export function analyse(txs: readonly SeenTx[], options: AnalysisOptions = {}): 
     const reuse = tx.outputs.some((o) => inputs.has(o.script));
     if (!reuse && fresh.length === 1 && tx.outputs.length > 1)
       entities.union(inputKey(tx, 0), fresh[0]!.script);
+    if (options.peel && tx.outputs.length > 1) {
+      const byValue = tx.outputs.slice().sort((a, b) => (a.value > b.value ? -1 : a.value < b.value ? 1 : 0));
+      if (byValue[0]!.value >= 2n * byValue[1]!.value) entities.union(inputKey(tx, 0), byValue[0]!.script);
+    }
     for (const o of tx.outputs) {
       entities.find(o.script);
       scriptSeen.add(o.script);
@@ -214,6 +224,59 @@ export function analyse(txs: readonly SeenTx[], options: AnalysisOptions = {}): 
     claims,
     members: entities.members(),
   };
+}
+
+/** One client's conversations and how many of them the observer puts under one sender. */
+export interface Merged {
+  readonly client: string;
+  /** Contacts the client wrote to on chain. */
+  readonly conversations: number;
+  /** The most of them whose publications the observer attributes to one sender entity. */
+  readonly merged: number;
+}
+
+/**
+ * How many of each client's conversations the observer joins: the client's publications
+ * (its coin pays them, by the truth) grouped by the sender entity the observer assigned,
+ * each group counting the distinct contacts it paid; the client's figure is its largest group.
+ * With `oneRecipient`, publications paying several contacts are left out.
+ */
+export function mergedConversations(
+  analysis: Analysis,
+  txs: readonly SeenTx[],
+  truth: Truth,
+  options: { readonly oneRecipient?: boolean } = {},
+): Merged[] {
+  const groups = new Map<string, Map<string, Set<string>>>();
+  const all = new Map<string, Set<string>>();
+  for (const tx of txs) {
+    if (tx.payloadBytes === 0 || tx.inputOutpoints.length === 0) continue;
+    const script = tx.inputScripts[0];
+    const client = script === undefined ? undefined : truth.ownerOf.get(script);
+    if (client === undefined) continue;
+    const entity = analysis.entityOf(script!);
+    const contacts = new Set(
+      tx.outputs
+        .map((o) => truth.ownerOf.get(o.script))
+        .filter((o): o is string => o !== undefined && o !== client),
+    );
+    // A publication to several contacts joins them by itself; `oneRecipient` counts only
+    // what the funding graph adds.
+    if (contacts.size === 0 || (options.oneRecipient && contacts.size > 1)) continue;
+    const byEntity = groups.get(client) ?? new Map<string, Set<string>>();
+    const set = byEntity.get(entity) ?? new Set<string>();
+    for (const c of contacts) set.add(c);
+    byEntity.set(entity, set);
+    groups.set(client, byEntity);
+    const mine = all.get(client) ?? new Set<string>();
+    for (const c of contacts) mine.add(c);
+    all.set(client, mine);
+  }
+  return [...all.keys()].sort().map((client) => ({
+    client,
+    conversations: all.get(client)!.size,
+    merged: Math.max(...[...groups.get(client)!.values()].map((s) => s.size)),
+  }));
 }
 
 /** A small deterministic generator in [0, 1) (xorshift32), so runs are reproducible from a seed. */

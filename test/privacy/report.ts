@@ -3,29 +3,69 @@
  * view (the addresses each network address subscribed to or asked about, merged with the
  * chain clusters), each scored against the truth beside the random baseline.
  */
-import { analyse, HEURISTICS, score, type Heuristic, type Score } from './observer.ts';
+import {
+  analyse,
+  HEURISTICS,
+  mergedConversations,
+  score,
+  type Heuristic,
+  type Merged,
+  type Score,
+} from './observer.ts';
 import type { ScenarioResult } from './scenario.ts';
 
 export interface ObserverRow {
   readonly view: 'chain' | 'node';
-  readonly heuristic: Heuristic | 'union';
+  /** For the node view: which of the run's nodes (0-based). */
+  readonly node?: number;
+  readonly heuristic: Heuristic | 'union' | 'peel chain';
   readonly score: Score;
+}
+
+/** The run's response window: 3 s of app time, scaled as the run's receipt delays are. */
+function windowOf(run: ScenarioResult): number {
+  return 3_000 * run.timeScale;
 }
 
 export function observerReport(run: ScenarioResult): ObserverRow[] {
   const rows: ObserverRow[] = [];
-  const chain = analyse(run.txs);
+  const responseWindowMs = windowOf(run);
+  const chain = analyse(run.txs, { responseWindowMs });
   for (const h of [...HEURISTICS, 'union'] as const)
     rows.push({ view: 'chain', heuristic: h, score: score(chain, chain.claims.get(h)!, run.truth) });
+  // The funding graph: value transfer once every funding coin is followed through its spends.
+  const peel = analyse(run.txs, { responseWindowMs, peel: true });
+  rows.push({
+    view: 'chain',
+    heuristic: 'peel chain',
+    score: score(peel, peel.claims.get('value transfer')!, run.truth),
+  });
 
-  // The node's view: every address one network address named belongs to one person.
-  const linked = [...run.nodeView.values()].map((connections) =>
-    [...new Set(connections.flatMap((c) => [...c.addresses]))].map(run.scriptOf),
-  );
-  const node = analyse(run.txs, { sameOwner: linked });
-  for (const h of [...HEURISTICS, 'union'] as const)
-    rows.push({ view: 'node', heuristic: h, score: score(node, node.claims.get(h)!, run.truth) });
+  // Each node's view: every address one network address named to it belongs to one person.
+  run.nodeView.forEach((clients, node) => {
+    const linked = [...clients.values()].map((connections) =>
+      [...new Set(connections.flatMap((c) => [...c.addresses]))].map(run.scriptOf),
+    );
+    const seen = analyse(run.txs, { responseWindowMs, sameOwner: linked });
+    for (const h of [...HEURISTICS, 'union'] as const)
+      rows.push({ view: 'node', node, heuristic: h, score: score(seen, seen.claims.get(h)!, run.truth) });
+  });
   return rows;
+}
+
+/** How many of each client's conversations the funding graph joins (peel chain, then plain clustering). */
+export function fundingGraph(run: ScenarioResult): {
+  peel: Merged[];
+  peelOneRecipient: Merged[];
+  plain: Merged[];
+} {
+  const responseWindowMs = windowOf(run);
+  const peel = analyse(run.txs, { responseWindowMs, peel: true });
+  return {
+    peel: mergedConversations(peel, run.txs, run.truth),
+    peelOneRecipient: mergedConversations(peel, run.txs, run.truth, { oneRecipient: true }),
+    plain: mergedConversations(analyse(run.txs, { responseWindowMs }), run.txs, run.truth),
+  };
 }
 
 /** The observer's best showing: the row whose precision most exceeds its random baseline. */

@@ -1,13 +1,23 @@
 /**
  * The observer's scenario on the local network: five clients funded by ordinary faucet
  * payments, six conversations, sixty messages with first contacts over the chain, coins
- * bouncing and topped up, and a client that catches up after being offline. Every client
- * reaches the node through a recording proxy of its own (one network address each), so the
- * node operator's view can be scored beside the chain observer's.
+ * bouncing and topped up, and a client that catches up after being offline. The local
+ * network serves three RPC ports (three "nodes"); every client reaches them through a NodePool
+ * (src/kaspa/rpc/pool.ts), with a recording proxy of its own in front of each node (one
+ * network address per client and node), so each node operator's view can be scored beside
+ * the chain observer's.
+ *
+ * Time runs at `timeScale` of the app's: the receipt delay, uniform in [5 s, 60 s] in the app
+ * (docs/privacy.md "Timing"), is [0.5 s, 6 s] at the default 0.1, and the observer's response
+ * window is scaled alike (3 s to 0.3 s), so the timing heuristics stand where they stand
+ * against the app. At scale 1 the run waits out the last minute-long receipt delays of every
+ * conversation, which is most of its wall time (2 min for 33 s of work, and over 3 min on a
+ * loaded machine).
  */
 import { startDevnet, type DevnetHandle } from '../../src/devnet/index.ts';
 import { Address, addressToScriptPublicKey } from '../../src/kaspa/address.ts';
 import { KaspaRpcClient } from '../../src/kaspa/rpc/client.ts';
+import { NodePool } from '../../src/kaspa/rpc/pool.ts';
 import { SOMPI_PER_KAS } from '../../src/kaspa/types.ts';
 import { bytesToHex } from '../../src/util/bytes.ts';
 import { ChainUser } from '../core/delivery/kaspa.ts';
@@ -29,8 +39,10 @@ export const CONVERSATIONS: readonly (readonly [string, string])[] = [
 export interface ScenarioResult {
   readonly txs: readonly SeenTx[];
   readonly truth: Truth;
-  /** Per client (its network address): what the node saw of all its connections. */
-  readonly nodeView: ReadonlyMap<string, readonly ConnectionView[]>;
+  /** Per node, per client (its network address): what that node saw of all its connections. */
+  readonly nodeView: readonly ReadonlyMap<string, readonly ConnectionView[]>[];
+  /** The time scale the run used (the observer's response window scales with it). */
+  readonly timeScale: number;
   readonly messages: number;
   /** Script (hex) of each address named in `nodeView`. */
   readonly scriptOf: (address: string) => string;
@@ -39,23 +51,39 @@ export interface ScenarioResult {
 /** HD addresses a client's wallet can own (both chains, the first `n` indices). */
 const OWNED_INDICES = 200;
 
+/** RPC ports the local network serves in the scenario (each stands for one node operator). */
+export const NODES = 3;
+
 export async function runScenario(
-  options: { messages?: number; seed?: number } = {},
+  options: { messages?: number; seed?: number; timeScale?: number } = {},
 ): Promise<ScenarioResult> {
   const total = options.messages ?? 60;
+  const timeScale = options.timeScale ?? 0.1;
   const random = seededRandom(options.seed ?? 2026);
   let devnet: DevnetHandle | undefined;
-  const proxies = new Map<string, RecordingProxy>();
+  /** Per client, one proxy in front of each node. */
+  const proxies = new Map<string, RecordingProxy[]>();
   const users = new Map<string, ChainUser>();
-  for (const name of ['alice', 'bob', 'carol', 'dave', 'erin'])
+  for (const name of ['alice', 'bob', 'carol', 'dave', 'erin']) {
+    // A fixed assignment key per client, as the app derives one per profile: a restart
+    // asks each node about the same share.
+    const assignmentKey = new Uint8Array(32).fill(name.charCodeAt(0));
     users.set(
       name,
-      new ChainUser(name, () => proxies.get(name)!.url, {
-        // Receipts wait as in the app (docs/privacy.md "Timing"); coins and order are seeded.
-        receiptDelayMs: () => defaultReceiptDelayMs(random),
+      new ChainUser(name, () => proxies.get(name)![0]!.url, {
+        // Receipts wait as in the app, scaled (docs/privacy.md "Timing"); coins and order are seeded.
+        receiptDelayMs: () => Math.round(defaultReceiptDelayMs(random) * timeScale),
         random: seededRandom((options.seed ?? 2026) + name.length * 7919 + name.charCodeAt(0)),
+        node: () =>
+          new NodePool({
+            urls: proxies.get(name)!.map((p) => p.url),
+            network: 'simnet',
+            assignmentKey,
+            client: { reconnect: { initialDelayMs: 50, maxDelayMs: 500 } },
+          }),
       }),
     );
+  }
   const u = (name: string): ChainUser => users.get(name)!;
   // Cards exchanged by invite, except two first contacts made over the chain: Carol does not
   // hold Alice's card and Erin does not hold Dave's, so those conversations start unannounced.
@@ -71,9 +99,15 @@ export async function runScenario(
 
   let observer: KaspaRpcClient | undefined;
   try {
-    devnet = await startDevnet({ port: 0, controlPort: false, blocksPerSecond: 20 });
+    devnet = await startDevnet({
+      port: 0,
+      controlPort: false,
+      blocksPerSecond: 20,
+      rpcPorts: Array.from({ length: NODES - 1 }, () => 0),
+    });
     observer = new KaspaRpcClient({ urls: devnet.url });
-    for (const name of users.keys()) proxies.set(name, await RecordingProxy.start(devnet.url));
+    for (const name of users.keys())
+      proxies.set(name, await Promise.all(devnet.urls.map((u) => RecordingProxy.start(u))));
     // Funding arrives as ordinary payments from one source (an exchange or a faucet).
     for (const user of users.values()) devnet.fund(user.address.toString(), 50n * SOMPI_PER_KAS);
     for (const user of users.values()) await user.start();
@@ -136,7 +170,19 @@ export async function runScenario(
     }
     for (const [pair, count] of sent) {
       const [from, to] = pair.split('>') as [string, string];
-      await u(from).allOut(u(to), ['delivered', 'read'], count, 180_000);
+      try {
+        await u(from).allOut(u(to), ['delivered', 'read'], count, 180_000);
+      } catch (error) {
+        // Say which messages are missing and where they stopped: never shown to the
+        // recipient (a coin it did not find) or shown but not receipted (a receipt lost).
+        const shown = new Set((await u(to).inbox(u(from))).map((m) => m.text));
+        const stuck = (await u(from).outbox(u(to)))
+          .flatMap((m) =>
+            m.direction === 'out' && m.status !== 'delivered' && m.status !== 'read' ? [m] : [],
+          )
+          .map((m) => `"${m.text}" ${m.status}, ${shown.has(m.text) ? 'shown' : 'not shown'} to ${to}`);
+        throw new Error(`${from} → ${to}: ${stuck.join('; ')}`, { cause: error });
+      }
     }
     await until('the last returns accepted', async () => {
       await new Promise((r) => setTimeout(r, 1_000));
@@ -159,18 +205,21 @@ export async function runScenario(
       for (const a of user.ownedAddresses())
         ownerOf.set(bytesToHex(addressToScriptPublicKey(Address.decode(a)).script), name);
     }
-    const nodeView = new Map([...proxies].map(([name, p]) => [name, p.connections] as const));
+    const nodeView = devnet.urls.map(
+      (_, i) => new Map([...proxies].map(([name, p]) => [name, p[i]!.connections] as const)),
+    );
     return {
       txs,
       truth: { ownerOf, conversations: new Set(CONVERSATIONS.map(([a, b]) => key(a, b))) },
       nodeView,
+      timeScale,
       messages: n,
       scriptOf: (address) => bytesToHex(addressToScriptPublicKey(Address.decode(address)).script),
     };
   } finally {
     observer?.close();
     for (const user of users.values()) await user.stop().catch(() => undefined);
-    for (const p of proxies.values()) await p.stop();
+    for (const ps of proxies.values()) for (const p of ps) await p.stop();
     await devnet?.stop();
   }
 }

@@ -1,15 +1,17 @@
 /**
- * The transaction shapes of chain delivery (docs/delivery.md "The notification coin"),
- * priced by the Toccata rules: the relay floor of 100 sompi per gram of max(compute,
- * normalized transient) mass (FACTS §4.5) and the KIP-9 storage mass (FACTS §4.3) that
- * sizes the notification coin. Shapes:
- *   - publication: [held coins of the recipients, funding coins] → [one coin per recipient
- *     (a bounced coin topped up to the notification value, or a new one), change];
- *   - return (receipt only): [held coins] → [the same coins, less the fee, to their senders].
+ * The transaction shapes of chain format 2 (docs/protocol.md "Chain transactions and
+ * addresses"; docs/privacy.md "Coins"), priced by the Toccata rules: the relay floor of 100
+ * sompi per gram of max(compute, normalized transient) mass (FACTS §4.5) and the KIP-9 storage
+ * mass (FACTS §4.3) that sizes the notification coins. Shapes (`buildPayment`):
+ *   - publication: [funding coins] → [a fresh coin per recipient, as many decoy coins, fresh
+ *     change],
+ *     outputs in random order;
+ *   - without change: [coins received from contacts] → [the notifications only].
+ * Format 1 (coins bounced between fixed addresses) is no longer built or read.
  */
 import { addressToScriptPublicKey, type Address } from '../../kaspa/address.ts';
 import { minimumRelayFee } from '../../kaspa/fee.ts';
-import { BuildError, buildTransaction, notificationAmount } from '../../kaspa/builder.ts';
+import { notificationAmount } from '../../kaspa/builder.ts';
 import { MASS_LIMITS, P2PK_SIG_OP_COUNT, storageMass } from '../../kaspa/mass.ts';
 import { P2PK_SIGNATURE_SCRIPT_LENGTH } from '../../kaspa/script.ts';
 import { signTransaction } from '../../kaspa/sign.ts';
@@ -44,12 +46,6 @@ export interface Spendable {
   readonly privateKey: Uint8Array;
 }
 
-/** One recipient of a publication: its address, and its coin in hand to bounce back, if any. */
-export interface Notify {
-  readonly address: Address;
-  readonly held?: Spendable;
-}
-
 /** A built, signed transaction and what it spends. */
 export interface BuiltTransaction {
   readonly tx: Transaction;
@@ -59,17 +55,6 @@ export interface BuiltTransaction {
   readonly changeIndex?: number;
   /** Value of new notification coins (not bounced ones): what this transaction locks. */
   readonly locked: bigint;
-}
-
-/** What the builder needs to know. */
-export interface BuildRequest {
-  readonly payload: Uint8Array;
-  readonly recipients: readonly Notify[];
-  /** Funding coins, any order (the largest are used first). */
-  readonly funding: readonly Spendable[];
-  readonly changeAddress: Address;
-  /** @default DEFAULT_NOTIFICATION_STORAGE_BUDGET */
-  readonly storageBudget?: bigint;
 }
 
 const PLACEHOLDER_SIG = new Uint8Array(P2PK_SIGNATURE_SCRIPT_LENGTH);
@@ -110,71 +95,6 @@ function finish(inputs: readonly Spendable[], outputs: TxOutput[], payload: Uint
     spentEntries,
     inputs.map((s) => s.privateKey),
   );
-}
-
-/**
- * Builds and signs a publication. When every recipient's coin is in hand and no funding is
- * needed, it is a return: the fee comes out of the returned coins. Throws DeliveryError
- * INSUFFICIENT_FUNDS when the funding coins cannot pay.
- */
-export function buildPublication(req: BuildRequest): BuiltTransaction {
-  const budget = req.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET;
-  const v = notificationValue(budget);
-  const held = req.recipients.flatMap((r) => (r.held ? [r.held] : []));
-  const heldValue = held.reduce((n, s) => n + s.utxo.entry.amount, 0n);
-
-  if (held.length === req.recipients.length) {
-    // Return shape: each coin goes back to its sender less its share of the fee.
-    const outs = (fee: bigint): TxOutput[] =>
-      req.recipients.map((r, i) => ({
-        value: r.held!.utxo.entry.amount - (i === 0 ? fee : 0n),
-        scriptPublicKey: addressToScriptPublicKey(r.address),
-      }));
-    const fee = minimumRelayFee(assemble(held, outs(0n), req.payload));
-    const first = req.recipients[0]!.held!.utxo.entry.amount;
-    if (first - fee >= v / 2n) {
-      return { tx: finish(held, outs(fee), req.payload), spent: held, fee, locked: 0n };
-    }
-  }
-
-  const recipientOuts = req.recipients.map((r) => {
-    const bounced = r.held?.utxo.entry.amount ?? 0n;
-    return { to: addressToScriptPublicKey(r.address), amount: bounced > v ? bounced : v };
-  });
-  const needOut = recipientOuts.reduce((n, o) => n + o.amount, 0n);
-  // The library's builder selects the funding coins (largest first) and prices each candidate
-  // with final-length signature scripts; the held coins are spent whatever it selects.
-  let built;
-  try {
-    built = buildTransaction({
-      utxos: req.funding.map((s) => s.utxo),
-      requiredUtxos: held.map((s) => s.utxo),
-      outputs: recipientOuts,
-      changeAddress: req.changeAddress,
-      payload: req.payload,
-      // The mass limits, not the builder's default payload ceiling, bound a chain batch.
-      maxPayloadBytes: req.payload.length,
-    });
-  } catch (error) {
-    if (!(error instanceof BuildError)) throw error;
-    throw new DeliveryError(
-      error.code === 'INSUFFICIENT_FUNDS' ? 'INSUFFICIENT_FUNDS' : 'PUBLISH_FAILED',
-      `${req.recipients.length} notification(s) and the fee: ${error.message}`,
-    );
-  }
-  const byUtxo = new Map([...held, ...req.funding].map((s) => [s.utxo, s]));
-  const spent = built.utxos.map((utxo) => byUtxo.get(utxo)!);
-  return {
-    tx: signTransaction(
-      built.tx,
-      built.spent,
-      spent.map((s) => s.privateKey),
-    ),
-    spent,
-    fee: built.fee,
-    ...(built.change > 0n ? { changeIndex: recipientOuts.length } : {}),
-    locked: needOut - heldValue,
-  };
 }
 
 /**
@@ -223,11 +143,11 @@ export interface PaymentRequest {
   /** A fresh change address. */
   readonly changeAddress: Address;
   /**
-   * A coin back to a fresh address of ours in the notifications' value range, so that an
-   * observer cannot tell which small output went to someone else (docs/privacy.md "Coins").
-   * Left out of the shape without change.
+   * Coins back to fresh addresses of ours in the notifications' value range, one per
+   * recipient, so that an observer cannot tell which small outputs went to someone else
+   * (docs/privacy.md "Coins"). Left out of the shape without change.
    */
-  readonly decoy?: Payment;
+  readonly decoys?: readonly Payment[];
   /** Uniform in [0, 1): the output order. */
   readonly random: () => number;
   /** Storage mass the transaction may have. @default DEFAULT_NOTIFICATION_STORAGE_BUDGET */
@@ -301,8 +221,8 @@ export function buildPayment(req: PaymentRequest): BuiltTransaction {
     scriptPublicKey: addressToScriptPublicKey(p.address),
   });
   const outs = req.payments.map(toOut);
-  const decoy = req.decoy ? [toOut(req.decoy)] : [];
-  const decoyValue = req.decoy?.value ?? 0n;
+  const decoy = (req.decoys ?? []).map(toOut);
+  const decoyValue = (req.decoys ?? []).reduce((n, p) => n + p.value, 0n);
   const changeScript = addressToScriptPublicKey(req.changeAddress);
   const feeFor = (inputs: readonly Spendable[], withChange: boolean): bigint =>
     minimumRelayFee(

@@ -14,7 +14,7 @@ export { DELIVERY_STORES } from './store.ts';
 export { TransportLinks } from './links.ts';
 export { KaspaChain, COINS_STORE, type KaspaChainOptions } from './kaspa-chain.ts';
 export {
-  buildPublication,
+  buildPayment,
   notificationValue,
   typicalPublicationFee,
   DEFAULT_NOTIFICATION_STORAGE_BUDGET,

@@ -255,47 +255,65 @@ export class KaspaChain implements ChainPort {
           `contact ${contact} listed an address on ${peer.base.prefix}, not on ${this.opts.prefix}`,
         );
       const next = this.book.nextNotify(contact)!;
-      return { contact, next, value: randomNotificationValue(this.random, budget, recipients.length + 1) };
+      return { contact, next, value: randomNotificationValue(this.random, budget, 2 * recipients.length) };
     });
     // Written to: its replies and returns come to our window for it.
     await this.watchContacts(recipients);
-    const changeAddress = await this.book.nextChange();
+    const changeAddress = await this.book.nextChange(recipients[0]);
     const payments: Payment[] = targets.map((t) => ({ address: t.next.address, value: t.value }));
-    // One small coin to ourselves beside the notifications (docs/privacy.md "Coins").
-    const decoyAddress = await this.book.nextChange();
-    const decoy: Payment = {
-      address: decoyAddress,
-      value: randomNotificationValue(this.random, budget, recipients.length + 1),
-    };
-    const build = (chained: boolean): ReturnType<typeof buildPayment> => {
+    // One small coin to ourselves beside each notification (docs/privacy.md "Coins"): with as
+    // many decoys as recipients, half of the small outputs are someone else's, however many.
+    const decoys: Payment[] = [];
+    for (let i = 0; i < recipients.length; i++)
+      decoys.push({
+        address: await this.book.nextChange(recipients[0]),
+        value: randomNotificationValue(this.random, budget, 2 * recipients.length),
+      });
+    const ownAddresses = [changeAddress, ...decoys.map((d) => d.address)];
+    // Watched from now on: their coins are how its acceptance is seen. Not awaited, so a
+    // publication waits for no subscription: a coin accepted before the subscription is in
+    // the snapshot that follows it (UtxoWatcher.addAddresses).
+    void this.watch(ownAddresses.map((a) => a.toString()));
+    // The pool of the first recipient pays (docs/privacy.md "Funding"); only when it cannot,
+    // even after a refill, do other coins.
+    const pool = recipients[0]!;
+    const build = (chained: boolean, inPool = false): ReturnType<typeof buildPayment> => {
       const funding: Candidate[] = [];
-      for (const [k, c] of this.coins) {
-        if (this.spending.has(k) || (c.unsubmitted && !chained)) continue;
-        // A coin held for someone who is not a contact (a message request) stays unspent.
-        if (c.origin !== 'own' && this.opts.contacts && !this.opts.contacts().includes(c.origin)) continue;
+      for (const [, c] of this.spendable(chained)) {
+        const coinPool = c.origin === 'own' ? this.book.poolOf(c.address) : c.origin;
+        if (inPool && coinPool !== pool) continue;
         const key = this.book.keyOf(c.address);
-        if (key) funding.push({ utxo: c.utxo, privateKey: key, origin: c.origin });
+        // Origins are pools: coins of two pools are merged only when nothing else pays.
+        if (key) funding.push({ utxo: c.utxo, privateKey: key, origin: `pool:${coinPool}` });
       }
       return buildPayment({
         payload,
         payments,
         funding,
         changeAddress,
-        decoy,
+        decoys,
         random: this.random,
         storageBudget: budget,
       });
     };
-    let built;
-    try {
-      built = build(false);
-    } catch (error) {
-      // The change of a receipt still waiting for its time pays only if that receipt goes
-      // first: it is submitted now (its delay ends with the client's next publication).
-      if (!(error instanceof DeliveryError) || ![...this.coins.values()].some((c) => c.unsubmitted))
-        throw error;
-      built = build(true);
+    let built: ReturnType<typeof buildPayment> | undefined;
+    for (let attempt = 0; attempt < 2 && built === undefined; attempt++) {
+      try {
+        built = build(false, true);
+      } catch (error) {
+        if (!(error instanceof DeliveryError) || attempt > 0 || !(await this.refill(pool))) break;
+      }
     }
+    if (built === undefined)
+      try {
+        built = build(false);
+      } catch (error) {
+        // The change of a receipt still waiting for its time pays only if that receipt goes
+        // first: it is submitted now (its delay ends with the client's next publication).
+        if (!(error instanceof DeliveryError) || ![...this.coins.values()].some((c) => c.unsubmitted))
+          throw error;
+        built = build(true);
+      }
     for (const s of built.spent) {
       const c = this.coins.get(outpointKey(s.utxo.outpoint));
       if (c?.unsubmitted) await this.submitDeferred(bytesToHex(s.utxo.outpoint.transactionId));
@@ -305,13 +323,10 @@ export class KaspaChain implements ChainPort {
     const spent = built.spent.map((s) => outpointKey(s.utxo.outpoint));
     for (const k of spent) this.spending.set(k, txHex);
     this.mine.add(txHex);
-    // Our outputs (change, the decoy) are spendable at once: a mempool chain.
+    // Our outputs (change, the decoys) are spendable at once: a mempool chain.
     let change: string | undefined;
     const ownScripts = new Map(
-      [changeAddress, decoyAddress].map((a) => [
-        bytesToHex(addressToScriptPublicKey(a).script),
-        a.toString(),
-      ]),
+      ownAddresses.map((a) => [bytesToHex(addressToScriptPublicKey(a).script), a.toString()]),
     );
     built.tx.outputs.forEach((out, index) => {
       const address = ownScripts.get(bytesToHex(out.scriptPublicKey.script));
@@ -376,6 +391,88 @@ export class KaspaChain implements ChainPort {
   }
 
   // ---- coins ------------------------------------------------------------------------------
+
+  /** Coins a publication may spend: not being spent, submitted (unless `chained`), not held for a stranger. */
+  private spendable(chained: boolean): [string, Coin][] {
+    const contacts = this.opts.contacts?.();
+    return [...this.coins].filter(
+      ([k, c]) =>
+        !this.spending.has(k) &&
+        (chained || !c.unsubmitted) &&
+        // A coin held for someone who is not a contact (a message request) stays unspent.
+        (c.origin === 'own' || contacts === undefined || contacts.includes(c.origin)),
+    );
+  }
+
+  /**
+   * Pays a new coin into `pool` from the main coins (or, with none, from the largest coin of
+   * another pool) by a payment without payload: [coin] → [15-35 % of it, at least 40
+   * notification values, to a fresh address of the pool; the rest to a fresh address of the
+   * source's pool] (docs/privacy.md "Funding"). The pool's coin is the smaller output, so an
+   * observer following the largest output (a peel chain) follows the main coins, not the
+   * pool. Returns false when no coin is large enough; the caller then pays from any coin.
+   */
+  private async refill(pool: ContactId): Promise<boolean> {
+    const budget = this.opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET;
+    const v = notificationValue(budget);
+    const sources = this.spendable(false)
+      .filter(([, c]) => c.origin === 'own' && this.book.poolOf(c.address) !== pool)
+      .map(([k, c]) => ({ k, c, main: this.book.poolOf(c.address) === '' }))
+      .sort((a, b) =>
+        a.main !== b.main ? (a.main ? -1 : 1) : a.c.utxo.entry.amount > b.c.utxo.entry.amount ? -1 : 1,
+      );
+    const src = sources[0];
+    const key = src && this.book.keyOf(src.c.address);
+    if (!src || !key) return false;
+    const amount = src.c.utxo.entry.amount;
+    let value = (amount * BigInt(15 + Math.floor(this.random() * 21))) / 100n;
+    if (value < 40n * v) value = 40n * v;
+    if (amount - value < 2n * value) return false;
+    const poolAddress = await this.book.nextChange(pool);
+    const rest = await this.book.nextChange(this.book.poolOf(src.c.address));
+    let built;
+    try {
+      built = buildPayment({
+        payload: new Uint8Array(0),
+        payments: [{ address: poolAddress, value }],
+        funding: [{ utxo: src.c.utxo, privateKey: key, origin: 'own' }],
+        changeAddress: rest,
+        random: this.random,
+        storageBudget: budget,
+      });
+    } catch {
+      return false;
+    }
+    void this.watch([poolAddress.toString(), rest.toString()]);
+    const txId = transactionId(built.tx);
+    const txHex = bytesToHex(txId);
+    this.spending.set(src.k, txHex);
+    this.mine.add(txHex);
+    const mine = new Map(
+      [poolAddress, rest].map((a) => [bytesToHex(addressToScriptPublicKey(a).script), a.toString()]),
+    );
+    built.tx.outputs.forEach((out, index) => {
+      const address = mine.get(bytesToHex(out.scriptPublicKey.script));
+      if (address === undefined) return;
+      const utxo: Utxo = {
+        outpoint: { transactionId: txId, index },
+        entry: {
+          amount: out.value,
+          scriptPublicKey: out.scriptPublicKey,
+          blockDaaScore: 0n,
+          isCoinbase: false,
+        },
+      };
+      this.coins.set(outpointKey(utxo.outpoint), { utxo, address, origin: 'own' });
+    });
+    try {
+      await this.opts.client.submitTransaction(built.tx);
+    } catch {
+      this.release(txHex, [src.k]);
+      return false;
+    }
+    return true;
+  }
 
   /** Our coins created by transaction `txHex`. */
   private outputsOf(txHex: string): Coin[] {

@@ -5,7 +5,8 @@ import { Address, AddressVersion, addressToScriptPublicKey } from '../../../src/
 import { minimumRelayFee } from '../../../src/kaspa/fee.ts';
 import { verifyInputSignature } from '../../../src/kaspa/sign.ts';
 import type { TxId, Utxo } from '../../../src/kaspa/types.ts';
-import { buildPublication, notificationValue, type Spendable } from '../../../src/core/delivery/chain-tx.ts';
+import { notificationValue, type Spendable } from '../../../src/core/delivery/chain-tx.ts';
+import { buildFormat1Publication as buildPublication } from './format1.ts';
 import { DeliveryError } from '../../../src/core/delivery/errors.ts';
 import { randomBytes } from '../../../src/util/bytes.ts';
 
@@ -38,7 +39,9 @@ function assertSigned(built: ReturnType<typeof buildPublication>): void {
   assert.ok(built.fee >= minimumRelayFee(built.tx), 'fee pays the relay floor');
 }
 
-describe('chain-tx: publication shapes', () => {
+// The format-1 shapes, built by the test helper that crafts old transactions (format1.ts):
+// the refusal test and the cost bench rely on it building what format 1 published.
+describe('chain format 1 (test helper): publication shapes', () => {
   const alice = party();
   const bob = party();
   const payload = randomBytes(300);

@@ -6,7 +6,7 @@ import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
 import { ChainUser, prefund } from './kaspa.ts';
 import { until } from './harness.ts';
 import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
-import { buildPublication } from '../../../src/core/delivery/chain-tx.ts';
+import { buildFormat1Publication as buildPublication } from './format1.ts';
 import { packBatch } from '../../../src/core/envelope/batch.ts';
 import { bytesToHex, randomBytes } from '../../../src/util/bytes.ts';
 

@@ -22,6 +22,7 @@ import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
 import { KaspaHdWallet } from '../../../src/kaspa/hd.ts';
 import { Address, type NetworkPrefix } from '../../../src/kaspa/address.ts';
 import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
+import type { KaspaNode } from '../../../src/kaspa/rpc/node.ts';
 import { createNodeTransport } from '../../../src/transport/index.ts';
 import type { KeyValueStore } from '../../../src/storage/types.ts';
 import { MemoryDatabase, openDb } from './fakes.ts';
@@ -44,7 +45,7 @@ export class ChainUser {
   /** When each outgoing message was first seen delivered (or read), by id. */
   readonly deliveredAt = new Map<string, number>();
   engine!: DeliveryEngine;
-  client!: KaspaRpcClient;
+  client!: KaspaNode & { connect(): Promise<void>; close(): void };
   /** The chain adapter of the running client. */
   chain!: KaspaChain;
   private readonly watchedEver = new Set<string>();
@@ -74,6 +75,8 @@ export class ChainUser {
       receiptDelayMs?: () => number;
       /** Coin values and output order. @default the adapter's secure generator */
       random?: () => number;
+      /** The node connection of each start (a NodePool, say). @default one client of `url` */
+      node?: () => KaspaNode & { connect(): Promise<void>; close(): void };
     } = {},
   ) {
     const listed =
@@ -135,10 +138,12 @@ export class ChainUser {
       checkCard: (card) => requireAddressOn(card, 'kaspasim'),
       onRefused: (_c, error) => this.refused.push(error),
     });
-    this.client = new KaspaRpcClient({
-      urls: this.url(),
-      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
-    });
+    this.client =
+      this.options.node?.() ??
+      new KaspaRpcClient({
+        urls: this.url(),
+        reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+      });
     await this.client.connect();
     const chain = new KaspaChain({
       client: this.client,

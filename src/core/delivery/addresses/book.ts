@@ -9,9 +9,11 @@
  *     highest it has seen, as a BIP-44 wallet watches its gap limit (BIP-44 "Address gap
  *     limit"), and every coin that lands moves the window on, so a catch-up that finds coins
  *     scans again until a window comes back empty;
- *   - change addresses: m/44'/111111'/0'/1/j, a fresh j for every transaction (BIP-44 internal
- *     chain); the last `changeLookback` are watched after a restart, so change from a
- *     transaction submitted just before a crash is still found.
+ *   - change addresses: m/44'/111111'/0'/1/j, a fresh j for every output back to us (BIP-44
+ *     internal chain); the last `changeLookback` are watched after a restart, so change from a
+ *     transaction submitted just before a crash is still found. Each may belong to a contact's
+ *     coin pool (docs/privacy.md "Funding"): the coins that pay only that contact's
+ *     notifications, so that no contact's sends spend another's change.
  *
  * An address that holds a coin is remembered until the coin is spent, so coins below a window
  * are still watched after a restart.
@@ -94,6 +96,8 @@ export class ChainAddresses {
   private readonly secrets = new Map<ContactId, Uint8Array>();
   /** Remembered addresses holding coins (address → origin). */
   private readonly live = new Map<string, AddressOrigin>();
+  /** The contact pool of change indices handed out for one (change index → contact). */
+  private readonly pools = new Map<number, ContactId>();
   private changeNext = 0;
 
   private constructor(private readonly opts: ChainAddressesOptions) {
@@ -121,6 +125,10 @@ export class ChainAddresses {
     for (const [, value] of await opts.db.scan(opts.store, { prefix: encodeKey('addr', 'live') })) {
       const o = JSON.parse(bytesToUtf8(value)) as { a: string; o: AddressOrigin };
       book.live.set(o.a, o.o);
+    }
+    for (const [, value] of await opts.db.scan(opts.store, { prefix: encodeKey('addr', 'pool') })) {
+      const p = JSON.parse(bytesToUtf8(value)) as { j: number; c: string };
+      book.pools.set(p.j, p.c);
     }
     for (const [, origin] of book.live) book.derive(origin);
     return book;
@@ -201,8 +209,17 @@ export class ChainAddresses {
 
   /** The coins on `address` are spent: it need not be watched after a restart. */
   async emptied(address: string): Promise<void> {
+    const origin = this.originOf(address);
+    if (origin?.kind === 'change' && this.pools.delete(origin.j))
+      await this.opts.db.delete(this.opts.store, encodeKey('addr', 'pool', String(origin.j)));
     if (!this.live.delete(address)) return;
     await this.opts.db.delete(this.opts.store, encodeKey('addr', 'live', address));
+  }
+
+  /** The contact whose coin pool an owned change address belongs to; '' for the main coins. */
+  poolOf(address: string): string {
+    const origin = this.originOf(address);
+    return origin?.kind === 'change' ? (this.pools.get(origin.j) ?? '') : '';
   }
 
   /** A coin from `contact` was claimed: it holds our card and watches our window. */
@@ -241,14 +258,25 @@ export class ChainAddresses {
     };
   }
 
-  /** A fresh change address, recorded as used before it is handed out. */
-  async nextChange(): Promise<Address> {
+  /**
+   * A fresh change address, recorded as used before it is handed out; `pool` names the
+   * contact whose coin pool it joins (none: the main coins).
+   */
+  async nextChange(pool?: ContactId): Promise<Address> {
     const j = this.changeNext++;
     await this.opts.db.put(
       this.opts.store,
       encodeKey('addr', 'change'),
       utf8ToBytes(String(this.changeNext)),
     );
+    if (pool !== undefined && pool !== '') {
+      this.pools.set(j, pool);
+      await this.opts.db.put(
+        this.opts.store,
+        encodeKey('addr', 'pool', String(j)),
+        utf8ToBytes(JSON.stringify({ j, c: pool })),
+      );
+    }
     this.derive({ kind: 'change', j });
     return this.opts.wallet.address(this.opts.prefix, this.account, 1, j);
   }
