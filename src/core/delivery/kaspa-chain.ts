@@ -35,7 +35,7 @@ import type { KaspaHdWallet } from '../../kaspa/hd.ts';
 import { PayloadFetcher } from '../../kaspa/payload-fetch.ts';
 import { UtxoWatcher, outpointKey } from '../../kaspa/utxo-watcher.ts';
 import { transactionId } from '../../kaspa/txid.ts';
-import type { BlockHash, Transaction, TxId, Utxo } from '../../kaspa/types.ts';
+import type { BlockHash, TxId, Utxo } from '../../kaspa/types.ts';
 import type { KeyValueStore } from '../../storage/types.ts';
 import { encodeKey } from '../../storage/keys.ts';
 import { bytesToHex, bytesToUtf8, hexToBytes, utf8ToBytes } from '../../util/bytes.ts';
@@ -50,6 +50,7 @@ import {
   type Payment,
 } from './chain-tx.ts';
 import { DeliveryError, RecipientError } from './errors.ts';
+import { CONFIRMATION_DEPTH, OwnTransactions, type OwnTx } from './own-txs.ts';
 import type { ChainHandler, ChainPort, ContactId, Funds, Publication, PublishOptions } from './ports.ts';
 
 type Timeout = ReturnType<typeof setTimeout>;
@@ -111,6 +112,8 @@ export interface KaspaChainOptions {
   readonly random?: () => number;
   /** Notification indices watched past the last seen, per contact. @default 8 */
   readonly window?: number;
+  /** DAA scores an own transaction is kept for after acceptance. @default CONFIRMATION_DEPTH */
+  readonly confirmationDepth?: bigint;
 }
 
 interface Coin {
@@ -123,14 +126,6 @@ interface Coin {
 }
 
 type CoinRole = { readonly kind: 'held'; readonly contact: ContactId } | { readonly kind: 'funds' };
-
-interface Deferred {
-  readonly tx: Transaction;
-  readonly txHex: string;
-  readonly spent: readonly string[];
-  readonly change: string | undefined;
-  readonly timer: Timeout;
-}
 
 /** Kaspa chain path of one client. */
 export class KaspaChain implements ChainPort {
@@ -148,8 +143,16 @@ export class KaspaChain implements ChainPort {
   private readonly spending = new Map<string, string>();
   /** Our transactions not yet seen accepted (tx id hex). */
   private readonly mine = new Set<string>();
-  /** Receipt-only transactions waiting for their time. */
-  private readonly deferred = new Map<string, Deferred>();
+  /** Receipt-only transactions waiting for their time (their signed form is in `own`). */
+  private readonly deferred = new Map<string, Timeout>();
+  /** Own signed transactions until deep: resubmitted when a reorganisation drops them. */
+  private readonly own: OwnTransactions;
+  /** Our coins by the transaction that created them (tx id hex → outpoint keys). */
+  private readonly coinsByTx = new Map<string, Set<string>>();
+  /** How many of our coins each address holds. */
+  private readonly coinsAt = new Map<string, number>();
+  /** The highest DAA score seen on a coin: the adapter's view of the virtual DAA score. */
+  private daa = 0n;
   /** Coins to process, and whether they are in acceptance order and the worker runs. */
   private readonly pending: AddressedUtxo[] = [];
   private sorted = true;
@@ -176,6 +179,7 @@ export class KaspaChain implements ChainPort {
     if (!opts.db.stores.includes(COINS_STORE)) throw new TypeError(`"db" lacks store "${COINS_STORE}"`);
     this.watcher = new UtxoWatcher(opts.client);
     this.fetcher = new PayloadFetcher(opts.client);
+    this.own = new OwnTransactions(opts.db, COINS_STORE);
     this.random = opts.random ?? secureRandom;
     // The mean coin of format 2 is 1.25 v; the relay fee of a typical publication (FACTS §4.8).
     const v = notificationValue(opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET);
@@ -211,6 +215,7 @@ export class KaspaChain implements ChainPort {
       const [contact, amount] = JSON.parse(bytesToUtf8(value)) as [string, string];
       this.owed.set(contact, BigInt(amount));
     }
+    await this.restoreOwn();
     await this.fetcher.start();
     // A fresh client starts from the current sink, and the coins it already holds are funds:
     // nobody could address a message to it before it first published its card.
@@ -292,8 +297,7 @@ export class KaspaChain implements ChainPort {
     } catch (error) {
       // The change of a receipt still waiting for its time pays only if that receipt goes
       // first: it is submitted now (its delay ends with the client's next publication).
-      if (!(error instanceof DeliveryError) || ![...this.coins.values()].some((c) => c.unsubmitted))
-        throw error;
+      if (!(error instanceof DeliveryError) || this.deferred.size === 0) throw error;
       built = build(true);
     }
     for (const s of built.spent) {
@@ -305,46 +309,47 @@ export class KaspaChain implements ChainPort {
     const spent = built.spent.map((s) => outpointKey(s.utxo.outpoint));
     for (const k of spent) this.spending.set(k, txHex);
     this.mine.add(txHex);
-    // Our outputs (change, the decoy) are spendable at once: a mempool chain.
-    let change: string | undefined;
     const ownScripts = new Map(
       [changeAddress, decoyAddress].map((a) => [
         bytesToHex(addressToScriptPublicKey(a).script),
         a.toString(),
       ]),
     );
-    built.tx.outputs.forEach((out, index) => {
+    const outputs = built.tx.outputs.flatMap((out, index) => {
       const address = ownScripts.get(bytesToHex(out.scriptPublicKey.script));
-      if (address === undefined) return;
-      const utxo: Utxo = {
-        outpoint: { transactionId: txId, index },
-        entry: {
-          amount: out.value,
-          scriptPublicKey: out.scriptPublicKey,
-          blockDaaScore: 0n,
-          isCoinbase: false,
-        },
-      };
-      const k = outpointKey(utxo.outpoint);
-      if (index === built.changeIndex) change = k;
-      this.coins.set(k, { utxo, address, origin: 'own' });
+      return address === undefined ? [] : [{ index, address }];
     });
     const delay = options.deferrable ? (this.opts.receiptDelayMs ?? defaultReceiptDelayMs)() : 0;
+    const own: OwnTx = {
+      txHex,
+      tx: built.tx,
+      inputs: spent,
+      outputs,
+      ...(delay > 0 ? { submitAt: Date.now() + delay } : {}),
+    };
+    // Stored before the node sees it: a reorganisation or a crash must not lose it.
+    try {
+      await this.own.put(own);
+    } catch (error) {
+      this.release(txHex, spent);
+      throw error;
+    }
+    this.placeOutputs(own);
     if (delay > 0) {
       // The id is final now; the node sees the transaction later (docs/privacy.md "Timing").
-      for (const c of this.outputsOf(txHex)) c.unsubmitted = true;
-      const timer = setTimeout(() => void this.submitDeferred(txHex), delay);
-      if (typeof timer === 'object' && 'unref' in timer) timer.unref();
-      this.deferred.set(txHex, { tx: built.tx, txHex, spent, change, timer });
+      this.deferUntil(txHex, delay);
     } else {
       try {
         await this.opts.client.submitTransaction(built.tx);
       } catch (error) {
         this.release(txHex, spent);
+        await this.own.forget(txHex).catch(() => undefined);
         throw new DeliveryError('PUBLISH_FAILED', 'the node refused or did not take the transaction', {
           cause: error,
         });
       }
+      // A look in a few seconds, in case its acceptance is never notified (docs/delivery.md).
+      this.resubmitLater(txHex, 4);
     }
     for (const t of targets) await t.next.commit();
     let newlyLocked = 0n;
@@ -371,37 +376,233 @@ export class KaspaChain implements ChainPort {
     this.offChange?.();
     this.offReconnect?.();
     for (const { timer } of this.retrying.values()) clearTimeout(timer);
+    for (const timer of this.resubmitting.values()) clearTimeout(timer);
     await this.watcher.stop().catch(() => undefined);
     await this.fetcher.stop().catch(() => undefined);
   }
 
   // ---- coins ------------------------------------------------------------------------------
 
-  /** Our coins created by transaction `txHex`. */
+  /** Our coins created by transaction `txHex` (indexed: a release must not walk every coin). */
   private outputsOf(txHex: string): Coin[] {
-    return [...this.coins.values()].filter((c) => bytesToHex(c.utxo.outpoint.transactionId) === txHex);
+    return [...(this.coinsByTx.get(txHex) ?? [])].map((k) => this.coins.get(k)!);
+  }
+
+  private setCoin(k: string, coin: Coin): void {
+    const before = this.coins.get(k);
+    this.coins.set(k, coin);
+    if (before) {
+      if (before.address === coin.address) return;
+      this.uncount(before.address);
+    } else {
+      const txHex = bytesToHex(coin.utxo.outpoint.transactionId);
+      const set = this.coinsByTx.get(txHex) ?? new Set<string>();
+      set.add(k);
+      this.coinsByTx.set(txHex, set);
+    }
+    this.coinsAt.set(coin.address, (this.coinsAt.get(coin.address) ?? 0) + 1);
+  }
+
+  private deleteCoin(k: string): void {
+    const coin = this.coins.get(k);
+    if (!coin) return;
+    this.coins.delete(k);
+    const txHex = bytesToHex(coin.utxo.outpoint.transactionId);
+    const set = this.coinsByTx.get(txHex);
+    set?.delete(k);
+    if (set?.size === 0) this.coinsByTx.delete(txHex);
+    this.uncount(coin.address);
+  }
+
+  private uncount(address: string): void {
+    const n = (this.coinsAt.get(address) ?? 0) - 1;
+    if (n > 0) this.coinsAt.set(address, n);
+    else this.coinsAt.delete(address);
   }
 
   private release(txHex: string, spent: readonly string[]): void {
     for (const k of spent) this.spending.delete(k);
     this.mine.delete(txHex);
-    for (const c of this.outputsOf(txHex)) this.coins.delete(outpointKey(c.utxo.outpoint));
+    for (const c of this.outputsOf(txHex)) this.deleteCoin(outpointKey(c.utxo.outpoint));
+  }
+
+  /**
+   * Own transactions kept by an earlier run: their inputs stay reserved; a receipt that was
+   * waiting for its time goes now, and one not seen accepted is handed to the node again (the
+   * run may have ended before the node took it). Accepted ones wait for the snapshot, which
+   * shows whether they are still on the chain.
+   */
+  private async restoreOwn(): Promise<void> {
+    for (const t of await this.own.load()) {
+      for (const k of t.inputs) this.spending.set(k, t.txHex);
+      if (t.acceptedDaa !== undefined) continue;
+      this.mine.add(t.txHex);
+      this.placeOutputs(t);
+      if (t.submitAt !== undefined) {
+        this.deferUntil(t.txHex, 0);
+      } else {
+        this.resubmitLater(t.txHex, 0);
+      }
+    }
+  }
+
+  /** Our outputs of `t` (change, decoy) are spendable at once: a mempool chain. */
+  private placeOutputs(t: OwnTx): void {
+    for (const { index, address } of t.outputs) {
+      const out = t.tx.outputs[index]!;
+      const utxo: Utxo = {
+        outpoint: { transactionId: hexToBytes(t.txHex) as TxId, index },
+        entry: {
+          amount: out.value,
+          scriptPublicKey: out.scriptPublicKey,
+          blockDaaScore: 0n,
+          isCoinbase: false,
+        },
+      };
+      const k = outpointKey(utxo.outpoint);
+      if (this.coins.has(k)) continue;
+      this.setCoin(k, {
+        utxo,
+        address,
+        origin: 'own',
+        ...(t.submitAt !== undefined ? { unsubmitted: true } : {}),
+      });
+    }
+  }
+
+  private deferUntil(txHex: string, delay: number): void {
+    const timer = setTimeout(() => void this.submitDeferred(txHex), delay);
+    if (typeof timer === 'object' && 'unref' in timer) timer.unref();
+    this.deferred.set(txHex, timer);
   }
 
   private async submitDeferred(txHex: string): Promise<void> {
-    const d = this.deferred.get(txHex);
-    if (!d || this.stopped) return;
-    clearTimeout(d.timer);
+    const timer = this.deferred.get(txHex);
+    const t = this.own.get(txHex);
+    if (timer === undefined || !t || this.stopped) return;
+    clearTimeout(timer);
     this.deferred.delete(txHex);
+    for (const c of this.outputsOf(txHex)) c.unsubmitted = false;
+    await this.own.update(txHex, { submitted: true }).catch(() => undefined);
     try {
-      await this.opts.client.submitTransaction(d.tx);
-      for (const c of this.outputsOf(txHex)) c.unsubmitted = false;
+      await this.opts.client.submitTransaction(t.tx);
+      this.resubmitLater(txHex, 4);
     } catch {
-      // The receipt is lost with it; the sender republishes the message (docs/delivery.md
-      // "Retention") and that one is receipted again.
-      this.release(txHex, d.spent);
+      // Kept and tried again (a dropped connection); given up on only as a dropped one is.
+      this.resubmitLater(txHex, 0);
     }
     this.emitFunds();
+  }
+
+  // ---- own transactions after a reorganisation (docs/delivery.md "Reorganisations") ----
+
+  /** Own transactions off the chain being resubmitted: tx id hex → timer of the next try. */
+  private readonly resubmitting = new Map<string, Timeout>();
+  /** When each of them was seen off the chain (this adapter's DAA score then). */
+  private readonly leftAt = new Map<string, bigint>();
+
+  /**
+   * `t` was accepted and is not any more (one of its own outputs left the UTXO set unspent by
+   * us, or a coin it spent came back): its inputs are ours again until it is back, so they
+   * stay reserved, and the same signed transaction is handed to the node again.
+   */
+  private leftChain(t: OwnTx): void {
+    if (this.stopped) return;
+    this.mine.add(t.txHex);
+    for (const k of t.inputs) this.spending.set(k, t.txHex);
+    this.placeOutputs(t);
+    if (t.acceptedDaa !== undefined)
+      void this.own.update(t.txHex, { acceptedDaa: null }).catch(() => undefined);
+    this.resubmitNow(t.txHex);
+  }
+
+  private resubmitNow(txHex: string): void {
+    const timer = this.resubmitting.get(txHex);
+    if (timer !== undefined) clearTimeout(timer);
+    this.resubmitting.delete(txHex);
+    void this.resubmit(txHex, 0);
+  }
+
+  private resubmitLater(txHex: string, attempt: number): void {
+    if (this.stopped) return;
+    const timer = setTimeout(
+      () => {
+        this.resubmitting.delete(txHex);
+        void this.resubmit(txHex, attempt);
+      },
+      Math.min(250 * 2 ** attempt, 5_000),
+    );
+    if (typeof timer === 'object' && 'unref' in timer) timer.unref();
+    this.resubmitting.set(txHex, timer);
+  }
+
+  /**
+   * One try. Refused while its inputs are missing (the transaction that created them is off
+   * the chain too, and its sender resubmits it) it is tried again, until the chain has moved
+   * `confirmationDepth` past the moment it left: then its inputs are taken as spent elsewhere
+   * or gone, it is forgotten, and the engine republishes what it carried (`dropped`).
+   */
+  private async resubmit(txHex: string, attempt: number): Promise<void> {
+    const t = this.own.get(txHex);
+    if (!t || this.stopped || !this.mine.has(txHex)) return;
+    try {
+      await this.opts.client.submitTransaction(t.tx);
+      // Taken: its acceptance is seen as for any publication; a second look in a while
+      // catches a node that loses it again.
+      this.resubmitLater(txHex, Math.max(attempt, 4));
+      return;
+    } catch {
+      // Refused (already accepted, already in the mempool, or its inputs are missing) or not
+      // reachable: the UTXO set tells which.
+    }
+    let now: bigint;
+    try {
+      // Accepted after all (its notification was missed): one of its outputs is in the UTXO
+      // set, and it is taken in as the notification would have been.
+      const addresses = [...new Set(t.outputs.map((o) => o.address))];
+      const wanted = new Set(t.outputs.map((o) => `${txHex}:${o.index}`));
+      const found = (await this.opts.client.getUtxosByAddresses(addresses)).find((u) =>
+        wanted.has(outpointKey(u.outpoint)),
+      );
+      if (found && this.mine.has(txHex)) {
+        this.onAdded(found);
+        this.kick();
+        return;
+      }
+      now = (await this.opts.client.getBlockDagInfo()).virtualDaaScore;
+    } catch {
+      // Unreachable node: nothing can be decided yet.
+      this.resubmitLater(txHex, attempt + 1);
+      return;
+    }
+    if (!this.mine.has(txHex)) return;
+    const since = this.leftAt.get(txHex) ?? now;
+    this.leftAt.set(txHex, since);
+    if (now < since + (this.opts.confirmationDepth ?? CONFIRMATION_DEPTH)) {
+      this.resubmitLater(txHex, attempt + 1);
+      return;
+    }
+    this.leftAt.delete(txHex);
+    this.release(txHex, t.inputs);
+    await this.own.forget(txHex).catch(() => undefined);
+    this.handler?.dropped(hexToBytes(txHex));
+    this.emitFunds();
+  }
+
+  /** Seen accepted: kept until deep, then forgotten. */
+  private ownAccepted(txHex: string, daa: bigint): void {
+    this.leftAt.delete(txHex);
+    const timer = this.resubmitting.get(txHex);
+    if (timer !== undefined) clearTimeout(timer);
+    this.resubmitting.delete(txHex);
+    if (this.own.get(txHex)) void this.own.update(txHex, { acceptedDaa: daa }).catch(() => undefined);
+  }
+
+  /** Notes the DAA score of a coin seen and forgets own transactions now deep. */
+  private observeDaa(daa: bigint): void {
+    if (daa <= this.daa) return;
+    this.daa = daa;
+    void this.own.prune(daa, this.opts.confirmationDepth ?? CONFIRMATION_DEPTH).catch(() => undefined);
   }
 
   private addressOf(u: AddressedUtxo): string | undefined {
@@ -428,11 +629,15 @@ export class KaspaChain implements ChainPort {
     const k = outpointKey(u.outpoint);
     const coin = this.coins.get(k);
     const spender = this.spending.get(k);
-    this.coins.delete(k);
+    // An output of a kept transaction of ours left unspent by us: that transaction is off the chain.
+    const maker = bytesToHex(u.outpoint.transactionId);
+    const left =
+      spender === undefined && this.own.ownsOutput(maker, u.outpoint.index) ? this.own.get(maker) : undefined;
+    this.deleteCoin(k);
     this.spending.delete(k);
     void this.opts.db.delete(COINS_STORE, encodeKey('coin', k)).catch(() => undefined);
     const address = coin?.address ?? this.addressOf(u);
-    if (address !== undefined && ![...this.coins.values()].some((c) => c.address === address))
+    if (address !== undefined && !this.coinsAt.has(address))
       void this.book.emptied(address).catch(() => undefined);
     // A coin we spent left the UTXO set: the spending transaction was accepted, whatever
     // its outputs (issue: a publication with no output back was never seen accepted).
@@ -440,9 +645,11 @@ export class KaspaChain implements ChainPort {
       this.mine.delete(spender);
       void this.acceptedBySpend(spender);
     }
+    if (left) this.leftChain(left);
   }
 
   private async acceptedBySpend(txHex: string): Promise<void> {
+    this.ownAccepted(txHex, this.daa);
     this.reportAccepted(hexToBytes(txHex) as TxId, undefined);
   }
 
@@ -452,10 +659,16 @@ export class KaspaChain implements ChainPort {
     if (address === undefined || this.book.originOf(address) === undefined) return;
     const txHex = bytesToHex(u.outpoint.transactionId);
     const known = this.coins.get(k);
+    this.observeDaa(u.entry.blockDaaScore);
+    // A coin spent by a kept transaction of ours is back: that transaction left the chain.
+    const spender = this.own.spenderOf(k);
+    if (spender && !this.mine.has(spender.txHex)) this.leftChain(spender);
+    else if (spender && this.resubmitting.has(spender.txHex)) this.resubmitNow(spender.txHex);
     if (this.mine.has(txHex) || known) {
       // Our own change: spendable already (a mempool chain), now with its real entry.
-      this.coins.set(k, { utxo: u, address, origin: known?.origin ?? 'own' });
+      this.setCoin(k, { utxo: u, address, origin: known?.origin ?? 'own' });
       if (this.mine.delete(txHex)) {
+        this.ownAccepted(txHex, u.entry.blockDaaScore);
         void this.opts.db
           .put(COINS_STORE, encodeKey('coin', k), encodeRole({ kind: 'funds' }))
           .catch(() => undefined);
@@ -537,7 +750,7 @@ export class KaspaChain implements ChainPort {
         const address = this.addressOf(u) ?? '';
         if (known) {
           const role = decodeRole(known);
-          this.coins.set(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
+          this.setCoin(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
           continue;
         }
         let role: CoinRole | undefined;
@@ -560,7 +773,7 @@ export class KaspaChain implements ChainPort {
           continue;
         }
         this.tries.delete(k);
-        this.coins.set(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
+        this.setCoin(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
         await this.opts.db.put(COINS_STORE, encodeKey('coin', k), encodeRole(role));
         if (role.kind === 'held') {
           // The contact's coin is owed back: its next coin from us repays it (docs/privacy.md "Coins").

@@ -129,12 +129,66 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
     }
   });
 
+  it('a reorganisation that drops a publication and a receipt: both go again, nothing lost', async () => {
+    // Bob's receipt for m1 and his message m3 are accepted, then a reorganisation removes their
+    // block and the node forgets both transactions (not returned to the mempool). Alice was away
+    // and saw neither. Bob's adapter still holds both signed transactions and resubmits them.
+    const box: { devnet?: DevnetHandle } = {};
+    const alice = new ChainUser('alice', () => box.devnet!.url);
+    // Bob's receipt waits 3 s, long enough for Alice to leave first.
+    const bob = new ChainUser('bob', () => box.devnet!.url, { receiptDelayMs: () => 3_000 });
+    alice.knows(bob);
+    bob.knows(alice);
+    const devnet = (box.devnet = await startDevnet({
+      port: 0,
+      controlPort: false,
+      blocksPerSecond: 0,
+      prefund: prefund(alice, bob),
+    }));
+    let miner: ReturnType<typeof setInterval> | undefined = setInterval(() => devnet.mine(1), 50);
+    try {
+      await alice.start();
+      await bob.start();
+      const m1 = await alice.engine.send(bob.id, 'm1');
+      await alice.allOut(bob, ['published']);
+      await bob.waitInbox(alice, 1);
+      clearInterval(miner);
+      miner = undefined;
+      await alice.stop();
+      // The receipt for m1 reaches the mempool only now; m3 joins it in the same block.
+      await until('bob receipted m1', () => devnet.chain.mempool.size > 0, 30_000);
+      const m3 = await bob.engine.send(alice.id, 'm3');
+      await bob.allOut(alice, ['published']);
+      devnet.mine(2); // the block with both, and the chain block that accepts them
+      const p3 = (await bob.engine.message(m3.id))?.proof?.txId;
+      assert.ok(p3 !== undefined && devnet.chain.isAccepted(p3), 'm3 accepted before the reorganisation');
+      devnet.faults.reorg(2, { dropTransactions: true });
+      miner = setInterval(() => devnet.mine(1), 50);
+      await alice.start();
+      await alice.waitInbox(bob, 1, 60_000);
+      await alice.allOut(bob, ['delivered'], 1, 60_000);
+      await bob.allOut(alice, ['delivered'], 1, 60_000);
+      assert.ok(devnet.chain.isAccepted(p3), 'the same signed transaction was accepted again');
+      assert.equal((await alice.engine.message(m1.id))?.status, 'delivered');
+      assert.deepEqual(
+        (await alice.inbox(bob)).map((m) => m.id),
+        [m3.id],
+      );
+    } finally {
+      if (miner) clearInterval(miner);
+      await alice.stop().catch(() => undefined);
+      await bob.stop().catch(() => undefined);
+      await devnet.stop();
+    }
+  });
+
   it('recipient offline longer than the pruning window: the pruned coin is reported, the republication delivers', async () => {
     const box: { devnet?: DevnetHandle } = {};
     const alice = new ChainUser('alice', () => box.devnet!.url, {
       settings: { republishAfterMs: 1_500, maxPublications: 20 },
     });
-    const bob = new ChainUser('bob', () => box.devnet!.url);
+    // Bob's receipt waits 3 s, long enough for Alice to leave first.
+    const bob = new ChainUser('bob', () => box.devnet!.url, { receiptDelayMs: () => 3_000 });
     alice.knows(bob);
     bob.knows(alice);
     const devnet = (box.devnet = await startDevnet({
