@@ -10,6 +10,8 @@ import { until } from './harness.ts';
 import { openDb } from './fakes.ts';
 import { DeliveryStore } from '../../../src/core/delivery/store.ts';
 import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
+import { COINS_STORE } from '../../../src/core/delivery/kaspa-chain.ts';
+import { encodeKey } from '../../../src/storage/keys.ts';
 
 describe('chain delivery under faults (local Kaspa network, real WebRTC)', () => {
   it('signaling over Kaspa brings up P2P; a dropped peer hands over to the chain', async () => {
@@ -176,6 +178,42 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
       );
     } finally {
       if (miner) clearInterval(miner);
+      await alice.stop().catch(() => undefined);
+      await bob.stop().catch(() => undefined);
+      await devnet.stop();
+    }
+  });
+
+  it('a receipt waiting for its time survives a kill: it is stored signed and goes at the next start', async () => {
+    const box: { devnet?: DevnetHandle } = {};
+    const alice = new ChainUser('alice', () => box.devnet!.url);
+    // Far longer than the test: the receipt can only go because the restart submits it.
+    const bob = new ChainUser('bob', () => box.devnet!.url, { receiptDelayMs: () => 3_600_000 });
+    alice.knows(bob);
+    bob.knows(alice);
+    const devnet = (box.devnet = await startDevnet({
+      port: 0,
+      controlPort: false,
+      blocksPerSecond: 20,
+      prefund: prefund(alice, bob),
+    }));
+    try {
+      await alice.start();
+      await bob.start();
+      const m1 = await alice.engine.send(bob.id, 'receipted after a crash');
+      await bob.waitInbox(alice, 1);
+      const db = await openDb(bob.data);
+      await until(
+        'the receipt signed and waiting',
+        async () => (await db.scan(COINS_STORE, { prefix: encodeKey('own') })).length > 0,
+        30_000,
+      );
+      bob.kill();
+      assert.equal((await alice.engine.message(m1.id))?.status, 'published');
+      await bob.start();
+      await alice.allOut(bob, ['delivered'], 1, 60_000);
+      assert.equal((await bob.inbox(alice)).length, 1);
+    } finally {
       await alice.stop().catch(() => undefined);
       await bob.stop().catch(() => undefined);
       await devnet.stop();
