@@ -62,6 +62,14 @@ type Timeout = ReturnType<typeof setTimeout>;
  */
 const MAX_FETCH_TRIES = 6;
 
+/**
+ * 100 DAA scores (10 s at 10 BPS): time for the sender of a coin an own transaction spends to
+ * resubmit its own dropped transaction (it does so on the notification that shows the drop),
+ * after which the inputs are taken as gone. Giving up early costs at most a second publication
+ * of the same messages, which the recipient drops as duplicates.
+ */
+export const RESUBMIT_GRACE = 100n;
+
 /** The store that remembers processed coins and the address book; declare it with DELIVERY_STORES. */
 export const COINS_STORE = 'delivery.coins';
 
@@ -114,6 +122,11 @@ export interface KaspaChainOptions {
   readonly window?: number;
   /** DAA scores an own transaction is kept for after acceptance. @default CONFIRMATION_DEPTH */
   readonly confirmationDepth?: bigint;
+  /**
+   * DAA scores an own transaction off the chain is tried again for while the node refuses it,
+   * before what it carried is republished. @default RESUBMIT_GRACE
+   */
+  readonly resubmitGrace?: bigint;
 }
 
 interface Coin {
@@ -160,6 +173,8 @@ export class KaspaChain implements ChainPort {
   /** Undecided coins waiting for their next try, by outpoint key (still to process). */
   private readonly retrying = new Map<string, { readonly utxo: AddressedUtxo; readonly timer: Timeout }>();
   private offReconnect: (() => void) | undefined;
+  /** Coins that left the UTXO set before they were processed (a reorganisation): skipped. */
+  private readonly withdrawn = new Set<string>();
   /** Undecided coins and how often they were tried. */
   private readonly tries = new Map<string, number>();
   private idle: Promise<void> = Promise.resolve();
@@ -274,10 +289,11 @@ export class KaspaChain implements ChainPort {
     };
     const build = (chained: boolean): ReturnType<typeof buildPayment> => {
       const funding: Candidate[] = [];
+      const contacts = this.opts.contacts ? new Set(this.opts.contacts()) : undefined;
       for (const [k, c] of this.coins) {
         if (this.spending.has(k) || (c.unsubmitted && !chained)) continue;
         // A coin held for someone who is not a contact (a message request) stays unspent.
-        if (c.origin !== 'own' && this.opts.contacts && !this.opts.contacts().includes(c.origin)) continue;
+        if (c.origin !== 'own' && contacts && !contacts.has(c.origin)) continue;
         const key = this.book.keyOf(c.address);
         if (key) funding.push({ utxo: c.utxo, privateKey: key, origin: c.origin });
       }
@@ -539,7 +555,7 @@ export class KaspaChain implements ChainPort {
   /**
    * One try. Refused while its inputs are missing (the transaction that created them is off
    * the chain too, and its sender resubmits it) it is tried again, until the chain has moved
-   * `confirmationDepth` past the moment it left: then its inputs are taken as spent elsewhere
+   * `resubmitGrace` past the moment it was first refused: then its inputs are taken as spent elsewhere
    * or gone, it is forgotten, and the engine republishes what it carried (`dropped`).
    */
   private async resubmit(txHex: string, attempt: number): Promise<void> {
@@ -578,7 +594,7 @@ export class KaspaChain implements ChainPort {
     if (!this.mine.has(txHex)) return;
     const since = this.leftAt.get(txHex) ?? now;
     this.leftAt.set(txHex, since);
-    if (now < since + (this.opts.confirmationDepth ?? CONFIRMATION_DEPTH)) {
+    if (now < since + (this.opts.resubmitGrace ?? RESUBMIT_GRACE)) {
       this.resubmitLater(txHex, attempt + 1);
       return;
     }
@@ -635,6 +651,15 @@ export class KaspaChain implements ChainPort {
       spender === undefined && this.own.ownsOutput(maker, u.outpoint.index) ? this.own.get(maker) : undefined;
     this.deleteCoin(k);
     this.spending.delete(k);
+    // Not processed yet: it is looked at again only if it comes back (then with its payload on
+    // the chain again), never counted as a miss towards "pruned" while it is off the chain.
+    const waiting = this.retrying.get(k);
+    if (waiting) {
+      clearTimeout(waiting.timer);
+      this.retrying.delete(k);
+    }
+    this.tries.delete(k);
+    if (!coin) this.withdrawn.add(k);
     void this.opts.db.delete(COINS_STORE, encodeKey('coin', k)).catch(() => undefined);
     const address = coin?.address ?? this.addressOf(u);
     if (address !== undefined && !this.coinsAt.has(address))
@@ -659,6 +684,7 @@ export class KaspaChain implements ChainPort {
     if (address === undefined || this.book.originOf(address) === undefined) return;
     const txHex = bytesToHex(u.outpoint.transactionId);
     const known = this.coins.get(k);
+    this.withdrawn.delete(k);
     this.observeDaa(u.entry.blockDaaScore);
     // A coin spent by a kept transaction of ours is back: that transaction left the chain.
     const spender = this.own.spenderOf(k);
@@ -745,7 +771,7 @@ export class KaspaChain implements ChainPort {
         }
         const u = this.pending.shift()!;
         const k = outpointKey(u.outpoint);
-        if (this.coins.has(k)) continue;
+        if (this.withdrawn.delete(k) || this.coins.has(k)) continue;
         const known = await this.opts.db.get(COINS_STORE, encodeKey('coin', k));
         const address = this.addressOf(u) ?? '';
         if (known) {
@@ -820,7 +846,9 @@ export class KaspaChain implements ChainPort {
     // The cursor saved with what this coin produces must come before every coin still to
     // process, so a restart's payload fetches find them all.
     let oldest = u.entry.blockDaaScore;
-    for (const p of this.pending) if (p.entry.blockDaaScore < oldest) oldest = p.entry.blockDaaScore;
+    // Sorted, the first pending coin is the oldest: no walk over a catch-up's backlog per coin.
+    for (const p of this.sorted ? this.pending.slice(0, 1) : this.pending)
+      if (p.entry.blockDaaScore < oldest) oldest = p.entry.blockDaaScore;
     for (const { utxo: p } of this.retrying.values())
       if (p.entry.blockDaaScore < oldest) oldest = p.entry.blockDaaScore;
     const cursor = this.cursorBefore(oldest);
