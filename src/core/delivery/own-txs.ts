@@ -22,10 +22,10 @@ import { DeliveryError } from './errors.ts';
 
 /**
  * DAA scores after its acceptance that an own transaction is kept for: 1,000, the coinbase
- * maturity of every Kaspa network (FACTS §7, `Bps::coinbase_maturity`, 100 s at 10 BPS). The
+ * maturity of every Kaspa network (FACTS §7.2, `Bps::coinbase_maturity`, 100 s at 10 BPS). The
  * protocol itself treats a block reward that deep as safe to spend; a reorganisation that
  * deep is far outside what GHOSTDAG with k = 124 produces without an attack (finality, at
- * 432,000, bounds even those). Keeping longer costs one stored record per transaction.
+ * 432,000, FACTS §6.6, bounds even those). Keeping longer costs one stored record per transaction.
  */
 export const CONFIRMATION_DEPTH = 1_000n;
 
