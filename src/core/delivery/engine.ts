@@ -222,6 +222,8 @@ export class DeliveryEngine {
   private insufficientRetry: Timer | undefined;
   /** Message ids of recent publications, by tx id, for acceptance updates. */
   private readonly proofIds = new Map<string, readonly string[]>();
+  /** Delivered receipts each recent publication carried (tx id hex → contact → message ids). */
+  private readonly proofReceipts = new Map<string, ReadonlyMap<ContactId, readonly string[]>>();
   private lastFunds: Funds | undefined;
   private insufficient = false;
   private closed = false;
@@ -274,6 +276,7 @@ export class DeliveryEngine {
         {
           incoming: (tx) => this.run(() => this.onIncoming(tx)),
           accepted: (txId, acc) => this.enqueue(() => this.onAccepted(txId, acc)),
+          dropped: (txId) => this.enqueue(() => this.onDropped(txId)),
           funds: (f) => this.enqueue(() => this.onFunds(f)),
           checkpoint: (c) => this.enqueue(() => this.store.write([this.store.cursorOp(c)])),
         },
@@ -922,6 +925,15 @@ export class DeliveryEngine {
     );
     await this.store.write(settled);
     this.rememberProof(proof.txId, ids);
+    const receipts = new Map<ContactId, string[]>();
+    for (const e of group)
+      for (const f of e.frames)
+        if (f.type === 'receipt' && f.kind === 'delivered')
+          receipts.set(e.contact, [...(receipts.get(e.contact) ?? []), ...f.ids.map((id) => bytesToHex(id))]);
+    if (receipts.size > 0) {
+      this.proofReceipts.set(proof.txId, receipts);
+      if (this.proofReceipts.size > 4096) this.proofReceipts.delete(this.proofReceipts.keys().next().value!);
+    }
     for (const id of ids) {
       const m = this.active.get(id);
       if (!m || m.status === 'delivered' || m.status === 'read' || m.status === 'failed') continue;
@@ -1050,6 +1062,31 @@ export class DeliveryEngine {
         proof: { ...m.proof, acceptingBlockHash: bytesToHex(acc.blockHash), acceptingDaaScore: acc.daaScore },
       });
     }
+  }
+
+  /**
+   * A publication left the chain for good (the adapter could not hand it to the node again):
+   * its messages are due now, as at their republication deadline, and the receipts it carried
+   * are owed again. Rare, so the unfinished messages are looked through when the recent
+   * publications' index does not have it.
+   */
+  private async onDropped(txId: Uint8Array): Promise<void> {
+    const hex = bytesToHex(txId);
+    const now = this.clock.now();
+    const ids =
+      this.proofIds.get(hex) ??
+      [...this.active.values()].filter((m) => m.proof?.txId === hex).map((m) => m.id);
+    for (const id of ids) {
+      const m = this.active.get(id);
+      if (m?.status !== 'published' || m.proof?.txId !== hex) continue;
+      await this.save({ ...m, dueAt: now });
+    }
+    for (const [contact, receiptIds] of this.proofReceipts.get(hex) ?? []) {
+      const st = this.state(contact);
+      for (const id of receiptIds) st.chainReceipts.add(id);
+    }
+    this.proofReceipts.delete(hex);
+    this.scheduleFlush(0);
   }
 
   /** A message published `maxPublications` times whose last deadline passed is undeliverable. */

@@ -27,6 +27,7 @@
 import type { KaspaNode } from '../../kaspa/rpc/node.ts';
 import type { AddressedUtxo } from '../../kaspa/rpc/convert.ts';
 import {
+  type Address,
   addressToScriptPublicKey,
   scriptPublicKeyToAddress,
   type NetworkPrefix,
@@ -50,6 +51,7 @@ import {
   type Payment,
 } from './chain-tx.ts';
 import { DeliveryError, RecipientError } from './errors.ts';
+import { CONFIRMATION_DEPTH, OwnTransactions, type OwnTx } from './own-txs.ts';
 import type { ChainHandler, ChainPort, ContactId, Funds, Publication, PublishOptions } from './ports.ts';
 
 type Timeout = ReturnType<typeof setTimeout>;
@@ -60,6 +62,14 @@ type Timeout = ReturnType<typeof setTimeout>;
  * then "not found" means the node does not have the transaction at all.
  */
 const MAX_FETCH_TRIES = 6;
+
+/**
+ * 100 DAA scores (10 s at 10 BPS): time for the sender of a coin an own transaction spends to
+ * resubmit its own dropped transaction (it does so on the notification that shows the drop),
+ * after which the inputs are taken as gone. Giving up early costs at most a second publication
+ * of the same messages, which the recipient drops as duplicates.
+ */
+export const RESUBMIT_GRACE = 100n;
 
 /** The store that remembers processed coins and the address book; declare it with DELIVERY_STORES. */
 export const COINS_STORE = 'delivery.coins';
@@ -111,6 +121,13 @@ export interface KaspaChainOptions {
   readonly random?: () => number;
   /** Notification indices watched past the last seen, per contact. @default 8 */
   readonly window?: number;
+  /** DAA scores an own transaction is kept for after acceptance. @default CONFIRMATION_DEPTH */
+  readonly confirmationDepth?: bigint;
+  /**
+   * DAA scores an own transaction off the chain is tried again for while the node refuses it,
+   * before what it carried is republished. @default RESUBMIT_GRACE
+   */
+  readonly resubmitGrace?: bigint;
 }
 
 interface Coin {
@@ -124,15 +141,18 @@ interface Coin {
 
 type CoinRole = { readonly kind: 'held'; readonly contact: ContactId } | { readonly kind: 'funds' };
 
-interface Deferred {
-  readonly tx: Transaction;
-  readonly txHex: string;
-  readonly spent: readonly string[];
-  readonly change: string | undefined;
-  readonly timer: Timeout;
+/** Kaspa chain path of one client. */
+/** The outputs of `tx` that pay one of `addresses` (ours), with the address each pays. */
+function ownOutputs(tx: Transaction, addresses: readonly Address[]): { index: number; address: string }[] {
+  const scripts = new Map(
+    addresses.map((a) => [bytesToHex(addressToScriptPublicKey(a).script), a.toString()]),
+  );
+  return tx.outputs.flatMap((out, index) => {
+    const address = scripts.get(bytesToHex(out.scriptPublicKey.script));
+    return address === undefined ? [] : [{ index, address }];
+  });
 }
 
-/** Kaspa chain path of one client. */
 export class KaspaChain implements ChainPort {
   private readonly watcher: UtxoWatcher;
   private readonly fetcher: PayloadFetcher;
@@ -148,8 +168,16 @@ export class KaspaChain implements ChainPort {
   private readonly spending = new Map<string, string>();
   /** Our transactions not yet seen accepted (tx id hex). */
   private readonly mine = new Set<string>();
-  /** Receipt-only transactions waiting for their time. */
-  private readonly deferred = new Map<string, Deferred>();
+  /** Receipt-only transactions waiting for their time (their signed form is in `own`). */
+  private readonly deferred = new Map<string, Timeout>();
+  /** Own signed transactions until deep: resubmitted when a reorganisation drops them. */
+  private readonly own: OwnTransactions;
+  /** Our coins by the transaction that created them (tx id hex → outpoint keys). */
+  private readonly coinsByTx = new Map<string, Set<string>>();
+  /** How many of our coins each address holds. */
+  private readonly coinsAt = new Map<string, number>();
+  /** The highest DAA score seen on a coin: the adapter's view of the virtual DAA score. */
+  private daa = 0n;
   /** Coins to process, and whether they are in acceptance order and the worker runs. */
   private readonly pending: AddressedUtxo[] = [];
   private sorted = true;
@@ -157,6 +185,8 @@ export class KaspaChain implements ChainPort {
   /** Undecided coins waiting for their next try, by outpoint key (still to process). */
   private readonly retrying = new Map<string, { readonly utxo: AddressedUtxo; readonly timer: Timeout }>();
   private offReconnect: (() => void) | undefined;
+  /** Coins that left the UTXO set before they were processed (a reorganisation): skipped. */
+  private readonly withdrawn = new Set<string>();
   /** Undecided coins and how often they were tried. */
   private readonly tries = new Map<string, number>();
   private idle: Promise<void> = Promise.resolve();
@@ -176,6 +206,7 @@ export class KaspaChain implements ChainPort {
     if (!opts.db.stores.includes(COINS_STORE)) throw new TypeError(`"db" lacks store "${COINS_STORE}"`);
     this.watcher = new UtxoWatcher(opts.client);
     this.fetcher = new PayloadFetcher(opts.client);
+    this.own = new OwnTransactions(opts.db, COINS_STORE);
     this.random = opts.random ?? secureRandom;
     // The mean coin of format 2 is 1.25 v; the relay fee of a typical publication (FACTS §4.8).
     const v = notificationValue(opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET);
@@ -211,6 +242,7 @@ export class KaspaChain implements ChainPort {
       const [contact, amount] = JSON.parse(bytesToUtf8(value)) as [string, string];
       this.owed.set(contact, BigInt(amount));
     }
+    await this.restoreOwn();
     await this.fetcher.start();
     // A fresh client starts from the current sink, and the coins it already holds are funds:
     // nobody could address a message to it before it first published its card.
@@ -310,8 +342,7 @@ export class KaspaChain implements ChainPort {
       } catch (error) {
         // The change of a receipt still waiting for its time pays only if that receipt goes
         // first: it is submitted now (its delay ends with the client's next publication).
-        if (!(error instanceof DeliveryError) || ![...this.coins.values()].some((c) => c.unsubmitted))
-          throw error;
+        if (!(error instanceof DeliveryError) || this.deferred.size === 0) throw error;
         built = build(true);
       }
     for (const s of built.spent) {
@@ -323,43 +354,38 @@ export class KaspaChain implements ChainPort {
     const spent = built.spent.map((s) => outpointKey(s.utxo.outpoint));
     for (const k of spent) this.spending.set(k, txHex);
     this.mine.add(txHex);
-    // Our outputs (change, the decoys) are spendable at once: a mempool chain.
-    let change: string | undefined;
-    const ownScripts = new Map(
-      ownAddresses.map((a) => [bytesToHex(addressToScriptPublicKey(a).script), a.toString()]),
-    );
-    built.tx.outputs.forEach((out, index) => {
-      const address = ownScripts.get(bytesToHex(out.scriptPublicKey.script));
-      if (address === undefined) return;
-      const utxo: Utxo = {
-        outpoint: { transactionId: txId, index },
-        entry: {
-          amount: out.value,
-          scriptPublicKey: out.scriptPublicKey,
-          blockDaaScore: 0n,
-          isCoinbase: false,
-        },
-      };
-      const k = outpointKey(utxo.outpoint);
-      if (index === built.changeIndex) change = k;
-      this.coins.set(k, { utxo, address, origin: 'own' });
-    });
+    const outputs = ownOutputs(built.tx, ownAddresses);
     const delay = options.deferrable ? (this.opts.receiptDelayMs ?? defaultReceiptDelayMs)() : 0;
+    const own: OwnTx = {
+      txHex,
+      tx: built.tx,
+      inputs: spent,
+      outputs,
+      ...(delay > 0 ? { submitAt: Date.now() + delay } : {}),
+    };
+    // Stored before the node sees it: a reorganisation or a crash must not lose it.
+    try {
+      await this.own.put(own);
+    } catch (error) {
+      this.release(txHex, spent);
+      throw error;
+    }
+    this.placeOutputs(own);
     if (delay > 0) {
       // The id is final now; the node sees the transaction later (docs/privacy.md "Timing").
-      for (const c of this.outputsOf(txHex)) c.unsubmitted = true;
-      const timer = setTimeout(() => void this.submitDeferred(txHex), delay);
-      if (typeof timer === 'object' && 'unref' in timer) timer.unref();
-      this.deferred.set(txHex, { tx: built.tx, txHex, spent, change, timer });
+      this.deferUntil(txHex, delay);
     } else {
       try {
         await this.opts.client.submitTransaction(built.tx);
       } catch (error) {
         this.release(txHex, spent);
+        await this.own.forget(txHex).catch(() => undefined);
         throw new DeliveryError('PUBLISH_FAILED', 'the node refused or did not take the transaction', {
           cause: error,
         });
       }
+      // A look in a few seconds, in case its acceptance is never notified (docs/delivery.md).
+      this.resubmitLater(txHex, 4);
     }
     for (const t of targets) await t.next.commit();
     let newlyLocked = 0n;
@@ -386,6 +412,7 @@ export class KaspaChain implements ChainPort {
     this.offChange?.();
     this.offReconnect?.();
     for (const { timer } of this.retrying.values()) clearTimeout(timer);
+    for (const timer of this.resubmitting.values()) clearTimeout(timer);
     await this.watcher.stop().catch(() => undefined);
     await this.fetcher.stop().catch(() => undefined);
   }
@@ -394,13 +421,14 @@ export class KaspaChain implements ChainPort {
 
   /** Coins a publication may spend: not being spent, submitted (unless `chained`), not held for a stranger. */
   private spendable(chained: boolean): [string, Coin][] {
-    const contacts = this.opts.contacts?.();
+    const list = this.opts.contacts?.();
+    const contacts = list === undefined ? undefined : new Set(list);
     return [...this.coins].filter(
       ([k, c]) =>
         !this.spending.has(k) &&
         (chained || !c.unsubmitted) &&
         // A coin held for someone who is not a contact (a message request) stays unspent.
-        (c.origin === 'own' || contacts === undefined || contacts.includes(c.origin)),
+        (c.origin === 'own' || contacts === undefined || contacts.has(c.origin)),
     );
   }
 
@@ -444,18 +472,98 @@ export class KaspaChain implements ChainPort {
       return false;
     }
     void this.watch([poolAddress.toString(), rest.toString()]);
-    const txId = transactionId(built.tx);
-    const txHex = bytesToHex(txId);
+    // An own transaction like a publication: kept until deep, resubmitted after a reorganisation.
+    const txHex = bytesToHex(transactionId(built.tx));
+    const own: OwnTx = {
+      txHex,
+      tx: built.tx,
+      inputs: [src.k],
+      outputs: ownOutputs(built.tx, [poolAddress, rest]),
+    };
     this.spending.set(src.k, txHex);
     this.mine.add(txHex);
-    const mine = new Map(
-      [poolAddress, rest].map((a) => [bytesToHex(addressToScriptPublicKey(a).script), a.toString()]),
-    );
-    built.tx.outputs.forEach((out, index) => {
-      const address = mine.get(bytesToHex(out.scriptPublicKey.script));
-      if (address === undefined) return;
+    try {
+      await this.own.put(own);
+      this.placeOutputs(own);
+      await this.opts.client.submitTransaction(built.tx);
+    } catch {
+      this.release(txHex, [src.k]);
+      await this.own.forget(txHex).catch(() => undefined);
+      return false;
+    }
+    this.resubmitLater(txHex, 4);
+    return true;
+  }
+
+  /** Our coins created by transaction `txHex` (indexed: a release must not walk every coin). */
+  private outputsOf(txHex: string): Coin[] {
+    return [...(this.coinsByTx.get(txHex) ?? [])].map((k) => this.coins.get(k)!);
+  }
+
+  private setCoin(k: string, coin: Coin): void {
+    const before = this.coins.get(k);
+    this.coins.set(k, coin);
+    if (before) {
+      if (before.address === coin.address) return;
+      this.uncount(before.address);
+    } else {
+      const txHex = bytesToHex(coin.utxo.outpoint.transactionId);
+      const set = this.coinsByTx.get(txHex) ?? new Set<string>();
+      set.add(k);
+      this.coinsByTx.set(txHex, set);
+    }
+    this.coinsAt.set(coin.address, (this.coinsAt.get(coin.address) ?? 0) + 1);
+  }
+
+  private deleteCoin(k: string): void {
+    const coin = this.coins.get(k);
+    if (!coin) return;
+    this.coins.delete(k);
+    const txHex = bytesToHex(coin.utxo.outpoint.transactionId);
+    const set = this.coinsByTx.get(txHex);
+    set?.delete(k);
+    if (set?.size === 0) this.coinsByTx.delete(txHex);
+    this.uncount(coin.address);
+  }
+
+  private uncount(address: string): void {
+    const n = (this.coinsAt.get(address) ?? 0) - 1;
+    if (n > 0) this.coinsAt.set(address, n);
+    else this.coinsAt.delete(address);
+  }
+
+  private release(txHex: string, spent: readonly string[]): void {
+    for (const k of spent) this.spending.delete(k);
+    this.mine.delete(txHex);
+    for (const c of this.outputsOf(txHex)) this.deleteCoin(outpointKey(c.utxo.outpoint));
+  }
+
+  /**
+   * Own transactions kept by an earlier run: their inputs stay reserved; a receipt that was
+   * waiting for its time goes now, and one not seen accepted is handed to the node again (the
+   * run may have ended before the node took it). Accepted ones wait for the snapshot, which
+   * shows whether they are still on the chain.
+   */
+  private async restoreOwn(): Promise<void> {
+    for (const t of await this.own.load()) {
+      for (const k of t.inputs) this.spending.set(k, t.txHex);
+      if (t.acceptedDaa !== undefined) continue;
+      this.mine.add(t.txHex);
+      this.placeOutputs(t);
+      if (t.submitAt !== undefined) {
+        this.deferUntil(t.txHex, 0);
+      } else {
+        this.resubmitLater(t.txHex, 0);
+      }
+    }
+  }
+
+  /** Our outputs of `t` (change, decoy) are spendable at once: a mempool chain. */
+  private placeOutputs(t: OwnTx): void {
+    for (const { index, address } of t.outputs) {
+      const out = t.tx.outputs[index]!;
       const utxo: Utxo = {
-        outpoint: { transactionId: txId, index },
+        outpoint: { transactionId: hexToBytes(t.txHex) as TxId, index },
         entry: {
           amount: out.value,
           scriptPublicKey: out.scriptPublicKey,
@@ -463,42 +571,150 @@ export class KaspaChain implements ChainPort {
           isCoinbase: false,
         },
       };
-      this.coins.set(outpointKey(utxo.outpoint), { utxo, address, origin: 'own' });
-    });
-    try {
-      await this.opts.client.submitTransaction(built.tx);
-    } catch {
-      this.release(txHex, [src.k]);
-      return false;
+      const k = outpointKey(utxo.outpoint);
+      if (this.coins.has(k)) continue;
+      this.setCoin(k, {
+        utxo,
+        address,
+        origin: 'own',
+        ...(t.submitAt !== undefined ? { unsubmitted: true } : {}),
+      });
     }
-    return true;
   }
 
-  /** Our coins created by transaction `txHex`. */
-  private outputsOf(txHex: string): Coin[] {
-    return [...this.coins.values()].filter((c) => bytesToHex(c.utxo.outpoint.transactionId) === txHex);
-  }
-
-  private release(txHex: string, spent: readonly string[]): void {
-    for (const k of spent) this.spending.delete(k);
-    this.mine.delete(txHex);
-    for (const c of this.outputsOf(txHex)) this.coins.delete(outpointKey(c.utxo.outpoint));
+  private deferUntil(txHex: string, delay: number): void {
+    const timer = setTimeout(() => void this.submitDeferred(txHex), delay);
+    if (typeof timer === 'object' && 'unref' in timer) timer.unref();
+    this.deferred.set(txHex, timer);
   }
 
   private async submitDeferred(txHex: string): Promise<void> {
-    const d = this.deferred.get(txHex);
-    if (!d || this.stopped) return;
-    clearTimeout(d.timer);
+    const timer = this.deferred.get(txHex);
+    const t = this.own.get(txHex);
+    if (timer === undefined || !t || this.stopped) return;
+    clearTimeout(timer);
     this.deferred.delete(txHex);
+    for (const c of this.outputsOf(txHex)) c.unsubmitted = false;
+    await this.own.update(txHex, { submitted: true }).catch(() => undefined);
     try {
-      await this.opts.client.submitTransaction(d.tx);
-      for (const c of this.outputsOf(txHex)) c.unsubmitted = false;
+      await this.opts.client.submitTransaction(t.tx);
+      this.resubmitLater(txHex, 4);
     } catch {
-      // The receipt is lost with it; the sender republishes the message (docs/delivery.md
-      // "Retention") and that one is receipted again.
-      this.release(txHex, d.spent);
+      // Kept and tried again (a dropped connection); given up on only as a dropped one is.
+      this.resubmitLater(txHex, 0);
     }
     this.emitFunds();
+  }
+
+  // ---- own transactions after a reorganisation (docs/delivery.md "Reorganisations") ----
+
+  /** Own transactions off the chain being resubmitted: tx id hex → timer of the next try. */
+  private readonly resubmitting = new Map<string, Timeout>();
+  /** When each of them was seen off the chain (this adapter's DAA score then). */
+  private readonly leftAt = new Map<string, bigint>();
+
+  /**
+   * `t` was accepted and is not any more (one of its own outputs left the UTXO set unspent by
+   * us, or a coin it spent came back): its inputs are ours again until it is back, so they
+   * stay reserved, and the same signed transaction is handed to the node again.
+   */
+  private leftChain(t: OwnTx): void {
+    if (this.stopped) return;
+    this.mine.add(t.txHex);
+    for (const k of t.inputs) this.spending.set(k, t.txHex);
+    this.placeOutputs(t);
+    if (t.acceptedDaa !== undefined)
+      void this.own.update(t.txHex, { acceptedDaa: null }).catch(() => undefined);
+    this.resubmitNow(t.txHex);
+  }
+
+  private resubmitNow(txHex: string): void {
+    const timer = this.resubmitting.get(txHex);
+    if (timer !== undefined) clearTimeout(timer);
+    this.resubmitting.delete(txHex);
+    void this.resubmit(txHex, 0);
+  }
+
+  private resubmitLater(txHex: string, attempt: number): void {
+    if (this.stopped) return;
+    const timer = setTimeout(
+      () => {
+        this.resubmitting.delete(txHex);
+        void this.resubmit(txHex, attempt);
+      },
+      Math.min(250 * 2 ** attempt, 5_000),
+    );
+    if (typeof timer === 'object' && 'unref' in timer) timer.unref();
+    this.resubmitting.set(txHex, timer);
+  }
+
+  /**
+   * One try. Refused while its inputs are missing (the transaction that created them is off
+   * the chain too, and its sender resubmits it) it is tried again, until the chain has moved
+   * `resubmitGrace` past the moment it was first refused: then its inputs are taken as spent elsewhere
+   * or gone, it is forgotten, and the engine republishes what it carried (`dropped`).
+   */
+  private async resubmit(txHex: string, attempt: number): Promise<void> {
+    const t = this.own.get(txHex);
+    if (!t || this.stopped || !this.mine.has(txHex)) return;
+    try {
+      await this.opts.client.submitTransaction(t.tx);
+      // Taken: its acceptance is seen as for any publication; a second look in a while
+      // catches a node that loses it again.
+      this.resubmitLater(txHex, Math.max(attempt, 4));
+      return;
+    } catch {
+      // Refused (already accepted, already in the mempool, or its inputs are missing) or not
+      // reachable: the UTXO set tells which.
+    }
+    let now: bigint;
+    try {
+      // Accepted after all (its notification was missed): one of its outputs is in the UTXO
+      // set, and it is taken in as the notification would have been.
+      const addresses = [...new Set(t.outputs.map((o) => o.address))];
+      const wanted = new Set(t.outputs.map((o) => `${txHex}:${o.index}`));
+      const found = (await this.opts.client.getUtxosByAddresses(addresses)).find((u) =>
+        wanted.has(outpointKey(u.outpoint)),
+      );
+      if (found && this.mine.has(txHex)) {
+        this.onAdded(found);
+        this.kick();
+        return;
+      }
+      now = (await this.opts.client.getBlockDagInfo()).virtualDaaScore;
+    } catch {
+      // Unreachable node: nothing can be decided yet.
+      this.resubmitLater(txHex, attempt + 1);
+      return;
+    }
+    if (!this.mine.has(txHex)) return;
+    const since = this.leftAt.get(txHex) ?? now;
+    this.leftAt.set(txHex, since);
+    if (now < since + (this.opts.resubmitGrace ?? RESUBMIT_GRACE)) {
+      this.resubmitLater(txHex, attempt + 1);
+      return;
+    }
+    this.leftAt.delete(txHex);
+    this.release(txHex, t.inputs);
+    await this.own.forget(txHex).catch(() => undefined);
+    this.handler?.dropped(hexToBytes(txHex));
+    this.emitFunds();
+  }
+
+  /** Seen accepted: kept until deep, then forgotten. */
+  private ownAccepted(txHex: string, daa: bigint): void {
+    this.leftAt.delete(txHex);
+    const timer = this.resubmitting.get(txHex);
+    if (timer !== undefined) clearTimeout(timer);
+    this.resubmitting.delete(txHex);
+    if (this.own.get(txHex)) void this.own.update(txHex, { acceptedDaa: daa }).catch(() => undefined);
+  }
+
+  /** Notes the DAA score of a coin seen and forgets own transactions now deep. */
+  private observeDaa(daa: bigint): void {
+    if (daa <= this.daa) return;
+    this.daa = daa;
+    void this.own.prune(daa, this.opts.confirmationDepth ?? CONFIRMATION_DEPTH).catch(() => undefined);
   }
 
   private addressOf(u: AddressedUtxo): string | undefined {
@@ -525,11 +741,24 @@ export class KaspaChain implements ChainPort {
     const k = outpointKey(u.outpoint);
     const coin = this.coins.get(k);
     const spender = this.spending.get(k);
-    this.coins.delete(k);
+    // An output of a kept transaction of ours left unspent by us: that transaction is off the chain.
+    const maker = bytesToHex(u.outpoint.transactionId);
+    const left =
+      spender === undefined && this.own.ownsOutput(maker, u.outpoint.index) ? this.own.get(maker) : undefined;
+    this.deleteCoin(k);
     this.spending.delete(k);
+    // Not processed yet: it is looked at again only if it comes back (then with its payload on
+    // the chain again), never counted as a miss towards "pruned" while it is off the chain.
+    const waiting = this.retrying.get(k);
+    if (waiting) {
+      clearTimeout(waiting.timer);
+      this.retrying.delete(k);
+    }
+    this.tries.delete(k);
+    if (!coin) this.withdrawn.add(k);
     void this.opts.db.delete(COINS_STORE, encodeKey('coin', k)).catch(() => undefined);
     const address = coin?.address ?? this.addressOf(u);
-    if (address !== undefined && ![...this.coins.values()].some((c) => c.address === address))
+    if (address !== undefined && !this.coinsAt.has(address))
       void this.book.emptied(address).catch(() => undefined);
     // A coin we spent left the UTXO set: the spending transaction was accepted, whatever
     // its outputs (issue: a publication with no output back was never seen accepted).
@@ -537,9 +766,11 @@ export class KaspaChain implements ChainPort {
       this.mine.delete(spender);
       void this.acceptedBySpend(spender);
     }
+    if (left) this.leftChain(left);
   }
 
   private async acceptedBySpend(txHex: string): Promise<void> {
+    this.ownAccepted(txHex, this.daa);
     this.reportAccepted(hexToBytes(txHex) as TxId, undefined);
   }
 
@@ -549,10 +780,17 @@ export class KaspaChain implements ChainPort {
     if (address === undefined || this.book.originOf(address) === undefined) return;
     const txHex = bytesToHex(u.outpoint.transactionId);
     const known = this.coins.get(k);
+    this.withdrawn.delete(k);
+    this.observeDaa(u.entry.blockDaaScore);
+    // A coin spent by a kept transaction of ours is back: that transaction left the chain.
+    const spender = this.own.spenderOf(k);
+    if (spender && !this.mine.has(spender.txHex)) this.leftChain(spender);
+    else if (spender && this.resubmitting.has(spender.txHex)) this.resubmitNow(spender.txHex);
     if (this.mine.has(txHex) || known) {
       // Our own change: spendable already (a mempool chain), now with its real entry.
-      this.coins.set(k, { utxo: u, address, origin: known?.origin ?? 'own' });
+      this.setCoin(k, { utxo: u, address, origin: known?.origin ?? 'own' });
       if (this.mine.delete(txHex)) {
+        this.ownAccepted(txHex, u.entry.blockDaaScore);
         void this.opts.db
           .put(COINS_STORE, encodeKey('coin', k), encodeRole({ kind: 'funds' }))
           .catch(() => undefined);
@@ -629,12 +867,12 @@ export class KaspaChain implements ChainPort {
         }
         const u = this.pending.shift()!;
         const k = outpointKey(u.outpoint);
-        if (this.coins.has(k)) continue;
+        if (this.withdrawn.delete(k) || this.coins.has(k)) continue;
         const known = await this.opts.db.get(COINS_STORE, encodeKey('coin', k));
         const address = this.addressOf(u) ?? '';
         if (known) {
           const role = decodeRole(known);
-          this.coins.set(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
+          this.setCoin(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
           continue;
         }
         let role: CoinRole | undefined;
@@ -657,7 +895,7 @@ export class KaspaChain implements ChainPort {
           continue;
         }
         this.tries.delete(k);
-        this.coins.set(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
+        this.setCoin(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
         await this.opts.db.put(COINS_STORE, encodeKey('coin', k), encodeRole(role));
         if (role.kind === 'held') {
           // The contact's coin is owed back: its next coin from us repays it (docs/privacy.md "Coins").
@@ -704,7 +942,9 @@ export class KaspaChain implements ChainPort {
     // The cursor saved with what this coin produces must come before every coin still to
     // process, so a restart's payload fetches find them all.
     let oldest = u.entry.blockDaaScore;
-    for (const p of this.pending) if (p.entry.blockDaaScore < oldest) oldest = p.entry.blockDaaScore;
+    // Sorted, the first pending coin is the oldest: no walk over a catch-up's backlog per coin.
+    for (const p of this.sorted ? this.pending.slice(0, 1) : this.pending)
+      if (p.entry.blockDaaScore < oldest) oldest = p.entry.blockDaaScore;
     for (const { utxo: p } of this.retrying.values())
       if (p.entry.blockDaaScore < oldest) oldest = p.entry.blockDaaScore;
     const cursor = this.cursorBefore(oldest);

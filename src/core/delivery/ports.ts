@@ -138,6 +138,12 @@ export interface ChainHandler {
   incoming(tx: IncomingTransaction): Promise<readonly ContactId[]>;
   /** A transaction this client published was accepted by a chain block. */
   accepted(txId: Uint8Array, acceptance: ChainAcceptance): void;
+  /**
+   * A transaction this client published left the chain in a reorganisation and cannot be
+   * handed to the node again (its inputs were spent elsewhere or are gone): what it carried
+   * is to be published again (docs/delivery.md "Reorganisations").
+   */
+  dropped(txId: Uint8Array): void;
   /** The wallet's funds changed (a coin arrived, returned or was spent). */
   funds(funds: Funds): void;
   /** Nothing to process up to `cursor` (persisted so a restart resumes from there). */

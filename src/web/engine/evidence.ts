@@ -116,6 +116,7 @@ export class EvidenceRecorder implements ChainPort {
           }
         },
         accepted: (txId: Uint8Array, acceptance: ChainAcceptance) => handler.accepted(txId, acceptance),
+        dropped: (txId: Uint8Array) => handler.dropped(txId),
         funds: (funds: Funds) => handler.funds(funds),
         checkpoint: (c: Uint8Array) => handler.checkpoint(c),
       },

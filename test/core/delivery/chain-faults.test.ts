@@ -10,6 +10,8 @@ import { until } from './harness.ts';
 import { openDb } from './fakes.ts';
 import { DeliveryStore } from '../../../src/core/delivery/store.ts';
 import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
+import { COINS_STORE } from '../../../src/core/delivery/kaspa-chain.ts';
+import { encodeKey } from '../../../src/storage/keys.ts';
 
 describe('chain delivery under faults (local Kaspa network, real WebRTC)', () => {
   it('signaling over Kaspa brings up P2P; a dropped peer hands over to the chain', async () => {
@@ -129,12 +131,102 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
     }
   });
 
+  it('a reorganisation that drops a publication and a receipt: both go again, nothing lost', async () => {
+    // Bob's receipt for m1 and his message m3 are accepted, then a reorganisation removes their
+    // block and the node forgets both transactions (not returned to the mempool). Alice was away
+    // and saw neither. Bob's adapter still holds both signed transactions and resubmits them.
+    const box: { devnet?: DevnetHandle } = {};
+    const alice = new ChainUser('alice', () => box.devnet!.url);
+    // Bob's receipt waits 3 s, long enough for Alice to leave first.
+    const bob = new ChainUser('bob', () => box.devnet!.url, { receiptDelayMs: () => 3_000 });
+    alice.knows(bob);
+    bob.knows(alice);
+    const devnet = (box.devnet = await startDevnet({
+      port: 0,
+      controlPort: false,
+      blocksPerSecond: 0,
+      prefund: prefund(alice, bob),
+    }));
+    let miner: ReturnType<typeof setInterval> | undefined = setInterval(() => devnet.mine(1), 50);
+    try {
+      await alice.start();
+      await bob.start();
+      const m1 = await alice.engine.send(bob.id, 'm1');
+      await alice.allOut(bob, ['published']);
+      await bob.waitInbox(alice, 1);
+      clearInterval(miner);
+      miner = undefined;
+      await alice.stop();
+      // The receipt for m1 reaches the mempool only now; m3 joins it in the same block.
+      await until('bob receipted m1', () => devnet.chain.mempool.size > 0, 30_000);
+      const m3 = await bob.engine.send(alice.id, 'm3');
+      await bob.allOut(alice, ['published']);
+      devnet.mine(2); // the block with both, and the chain block that accepts them
+      const p3 = (await bob.engine.message(m3.id))?.proof?.txId;
+      assert.ok(p3 !== undefined && devnet.chain.isAccepted(p3), 'm3 accepted before the reorganisation');
+      devnet.faults.reorg(2, { dropTransactions: true });
+      miner = setInterval(() => devnet.mine(1), 50);
+      await alice.start();
+      await alice.waitInbox(bob, 1, 60_000);
+      await alice.allOut(bob, ['delivered'], 1, 60_000);
+      await bob.allOut(alice, ['delivered'], 1, 60_000);
+      assert.ok(devnet.chain.isAccepted(p3), 'the same signed transaction was accepted again');
+      assert.equal((await alice.engine.message(m1.id))?.status, 'delivered');
+      assert.deepEqual(
+        (await alice.inbox(bob)).map((m) => m.id),
+        [m3.id],
+      );
+    } finally {
+      if (miner) clearInterval(miner);
+      await alice.stop().catch(() => undefined);
+      await bob.stop().catch(() => undefined);
+      await devnet.stop();
+    }
+  });
+
+  it('a receipt waiting for its time survives a kill: it is stored signed and goes at the next start', async () => {
+    const box: { devnet?: DevnetHandle } = {};
+    const alice = new ChainUser('alice', () => box.devnet!.url);
+    // Far longer than the test: the receipt can only go because the restart submits it.
+    const bob = new ChainUser('bob', () => box.devnet!.url, { receiptDelayMs: () => 3_600_000 });
+    alice.knows(bob);
+    bob.knows(alice);
+    const devnet = (box.devnet = await startDevnet({
+      port: 0,
+      controlPort: false,
+      blocksPerSecond: 20,
+      prefund: prefund(alice, bob),
+    }));
+    try {
+      await alice.start();
+      await bob.start();
+      const m1 = await alice.engine.send(bob.id, 'receipted after a crash');
+      await bob.waitInbox(alice, 1);
+      const db = await openDb(bob.data);
+      await until(
+        'the receipt signed and waiting',
+        async () => (await db.scan(COINS_STORE, { prefix: encodeKey('own') })).length > 0,
+        30_000,
+      );
+      bob.kill();
+      assert.equal((await alice.engine.message(m1.id))?.status, 'published');
+      await bob.start();
+      await alice.allOut(bob, ['delivered'], 1, 60_000);
+      assert.equal((await bob.inbox(alice)).length, 1);
+    } finally {
+      await alice.stop().catch(() => undefined);
+      await bob.stop().catch(() => undefined);
+      await devnet.stop();
+    }
+  });
+
   it('recipient offline longer than the pruning window: the pruned coin is reported, the republication delivers', async () => {
     const box: { devnet?: DevnetHandle } = {};
     const alice = new ChainUser('alice', () => box.devnet!.url, {
       settings: { republishAfterMs: 1_500, maxPublications: 20 },
     });
-    const bob = new ChainUser('bob', () => box.devnet!.url);
+    // Bob's receipt waits 3 s, long enough for Alice to leave first.
+    const bob = new ChainUser('bob', () => box.devnet!.url, { receiptDelayMs: () => 3_000 });
     alice.knows(bob);
     bob.knows(alice);
     const devnet = (box.devnet = await startDevnet({

@@ -12,6 +12,7 @@ import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
 import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
 import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
 import { ChainUser } from './kaspa.ts';
+import { defaultReceiptDelayMs } from '../../../src/core/delivery/kaspa-chain.ts';
 import { until } from './harness.ts';
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failing run can be replayed by seed. */
@@ -37,6 +38,11 @@ export interface SoakOptions {
   readonly p2p?: boolean;
   /** Every other reorganisation drops the removed transactions instead of returning them to the mempool. */
   readonly reorgDrop?: boolean;
+  /**
+   * Receipt-only publications wait as in production (uniform 5-60 s, docs/privacy.md
+   * "Timing"), times this factor; 0 or absent: no wait.
+   */
+  readonly receiptDelayScale?: number;
   /** How long to wait for everything after recovery before counting the rest as lost. @default 240_000 */
   readonly settleTimeoutMs?: number;
   /** Told what the run is doing (progress lines). */
@@ -74,8 +80,16 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const progress = opts.progress ?? (() => undefined);
   const box: { devnet?: DevnetHandle } = {};
   const settings = { maxAttempts: 30, backoffBaseMs: 100 };
+  const scale = opts.receiptDelayScale ?? 0;
+  // Its own generator, so the faults of a seed are the same with and without the delay.
+  const delays = rng(opts.seed ^ 0x5eed);
   const users = ['alice', 'bob', 'carol'].map(
-    (n) => new ChainUser(n, () => box.devnet!.url, { settings, links: opts.p2p === true }),
+    (n) =>
+      new ChainUser(n, () => box.devnet!.url, {
+        settings,
+        links: opts.p2p === true,
+        ...(scale > 0 ? { receiptDelayMs: () => Math.round(defaultReceiptDelayMs(delays) * scale) } : {}),
+      }),
   );
   for (const u of users) u.knows(...users.filter((o) => o !== u));
   // A data directory, so the node can be restarted with its chain, UTXO set and mempool.
