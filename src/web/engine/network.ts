@@ -90,3 +90,6 @@ export function isLoopbackUrl(url: string, protocols: readonly string[]): boolea
 
 /** Path of the local faucet on the app's own origin (served by local-origin.ts). */
 export const LOCAL_FUND_PATH = '/devnet/fund';
+
+/** Name of the meta tag by which a page served beside the local faucet names its route (config.ts). */
+export const LOCAL_FAUCET_META = 'p2pcomm-local-faucet';
