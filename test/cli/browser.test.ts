@@ -2,11 +2,21 @@
  * A CLI user and a browser user chatting: the web app in real Chromium (its own IndexedDB
  * profile, the built app served with its CSP) and `p2pcomm` child processes (SQLite profile,
  * werift), on one local Kaspa network. Through the chain while the CLI user is not running,
- * and in both directions; then directly once `p2pcomm chat` runs and the link is up.
+ * and in both directions; then directly once `p2pcomm chat` runs and the link is up; then
+ * through the chain again while the browser tab is closed.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { addByLink, received, send, startRealApp, type RealApp, type User } from '../web/e2e/real-app.ts';
+import {
+  addByLink,
+  openChat,
+  received,
+  send,
+  startRealApp,
+  unlock,
+  type RealApp,
+  type User,
+} from '../web/e2e/real-app.ts';
 import { initUser, startCliWorld, SLOW_MS, type CliUser, type CliWorld } from './helpers.ts';
 
 describe('a CLI user and a browser user', { timeout: 1_200_000 }, () => {
@@ -77,6 +87,20 @@ describe('a CLI user and a browser user', { timeout: 1_200_000 }, () => {
     } finally {
       await chat.stop();
     }
+    assert.deepEqual(wendy.problems, []);
+  });
+
+  it('reaches the browser user through the chain while the app is closed', async () => {
+    await wendy.page.close();
+    const sent = await carl.run(['send', 'Wendy', 'while your tab was closed', '--json']);
+    assert.equal(sent.code, 0, sent.stderr);
+    const m = JSON.parse(sent.stdout) as { status: string; route?: string };
+    assert.equal(m.status, 'sent');
+    assert.equal(m.route, 'secure');
+    await app.openPage(wendy);
+    await unlock(wendy);
+    await openChat(wendy, 'Carl');
+    await received(wendy, 'while your tab was closed');
     assert.deepEqual(wendy.problems, []);
   });
 });
