@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Messenger } from '../src/api/index.ts';
-import { ContactCard } from '../src/core/contact/card.ts';
+import { ContactCard, Invite } from '../src/core/contact/card.ts';
 import { contactIdOf } from '../src/core/delivery/sessions.ts';
 import { Vault } from '../src/core/vault/vault.ts';
 import { startDevnet } from '../src/devnet/index.ts';
@@ -37,12 +37,19 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 600_
   }
 }
 
-/** Runs `p2pcomm args` to its end; the wall time from spawn to exit, in ms. */
-function timeCli(args: readonly string[]): Promise<number> {
+/**
+ * Runs `p2pcomm args` to its end; the wall time from spawn to exit, in ms. `loader` runs the
+ * sources through tsx (as bin.mjs did before it ran a prebuilt bundle), for the peer figure.
+ */
+function timeCli(args: readonly string[], options: { readonly loader?: boolean } = {}): Promise<number> {
   return new Promise((done, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, P2PCOMM_PASSWORD: PASSWORD },
+      env: {
+        ...process.env,
+        P2PCOMM_PASSWORD: PASSWORD,
+        ...(options.loader === true ? { P2PCOMM_NO_BUNDLE: '1' } : {}),
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -56,6 +63,16 @@ function timeCli(args: readonly string[]): Promise<number> {
 }
 
 const median = (xs: number[]): number => percentile(xs, 50);
+
+/** `node -e ''`: the floor of any Node program's start, in ms. */
+function timeNode(): Promise<number> {
+  return new Promise((done, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('close', () => done(performance.now() - t0));
+  });
+}
 
 const bench: Bench = async () => {
   const url = { value: '' };
@@ -99,12 +116,30 @@ const bench: Bench = async () => {
     await alice.close();
 
     progress('cold send');
+    // The first run after a source change builds the bundle (src/cli/bin.mjs): not measured.
+    await timeCli(['--help']);
     const start: number[] = [];
+    const startLoader: number[] = [];
+    const bare: number[] = [];
     const cold: number[] = [];
+    const coldLoader: number[] = [];
     for (let i = 0; i < SEND_SAMPLES; i++) {
+      bare.push(await timeNode());
       start.push(await timeCli(['--help']));
+      startLoader.push(await timeCli(['--help'], { loader: true }));
       cold.push(await timeCli(['send', 'Bob', `cold ${i}`, '--wait', 'sent', '--data', dir('Alice')]));
+      coldLoader.push(
+        await timeCli(['send', 'Bob', `cold tsx ${i}`, '--wait', 'sent', '--data', dir('Alice')], {
+          loader: true,
+        }),
+      );
     }
+    row({
+      name: 'CLI process start (`p2pcomm --help`: every module of the client loaded, nothing opened)',
+      value: `median ${fmtMs(median(start))} (prebuilt bundle)`,
+      reference: `sources through the tsx loader (as before the bundle) median ${fmtMs(median(startLoader))}; \`node -e ''\` median ${fmtMs(median(bare))}`,
+      note: `${SEND_SAMPLES} samples each, interleaved`,
+    });
     const warm: number[] = [];
     const open = await Messenger.open({ dataDir: dir('Alice') });
     const u0 = performance.now();
@@ -124,7 +159,7 @@ const bench: Bench = async () => {
     row({
       name: 'CLI start to first message sent (`p2pcomm send --wait sent`, chain path)',
       value: `median ${fmtMs(median(cold))}`,
-      reference: `same send in an open Messenger median ${fmtMs(median(warm))}; process start alone (--help) median ${fmtMs(median(start))}; Messenger unlock ${fmtMs(unlock)}, of which the vault KDF ${fmtMs(kdf)}`,
+      reference: `through the tsx loader (as before the bundle) median ${fmtMs(median(coldLoader))}; same send in an open Messenger median ${fmtMs(median(warm))}; process start alone (--help) median ${fmtMs(median(start))}; Messenger unlock ${fmtMs(unlock)}, of which the vault KDF ${fmtMs(kdf)}`,
       note: `${SEND_SAMPLES} samples; 10 blocks/s; "sent" = published in a transaction`,
     });
 
@@ -134,7 +169,8 @@ const bench: Bench = async () => {
     await eve.stop();
     const dave = await Messenger.open({ dataDir: dir('Dave') });
     await dave.unlock(PASSWORD);
-    for (const s of senders) await dave.addContact(s.card.toLink());
+    // Invite links of the current version (a bare card link is refused as another version).
+    for (const s of senders) await dave.addContact(new Invite(s.card).toLink());
     await dave.close();
     const daveCard = ContactCard.fromLink(links.get('Dave') ?? '');
     const daveId = contactIdOf(daveCard.peerId);

@@ -12,7 +12,8 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PROFILE_FILES, openProfileDirectory } from '../storage/profile-dir.ts';
-import { createNodeTransport, type NodeStackOptions } from '../transport/webrtc-node.ts';
+import type { PeerTransport } from '../transport/types.ts';
+import type { NodeStackOptions } from '../transport/webrtc-node.ts';
 import { LOCAL_FAUCET_KAS } from '../web/engine/faucet.ts';
 import { isLoopbackUrl } from '../web/engine/network.ts';
 import type { InstanceGuard, Platform } from '../web/engine/platform.ts';
@@ -46,6 +47,21 @@ class DirectoryHeld implements InstanceGuard {
   }
 }
 
+/**
+ * The werift transport, loaded on the first link: werift is the largest part of the start-up
+ * of a one-shot command (`p2pcomm history`, `contacts`), which never opens a link, so the
+ * module is imported only when an offer is made or answered.
+ */
+function lazyNodeTransport(options: NodeStackOptions): PeerTransport {
+  let loaded: Promise<PeerTransport> | undefined;
+  const transport = (): Promise<PeerTransport> =>
+    (loaded ??= import('../transport/webrtc-node.ts').then((m) => m.createNodeTransport(options)));
+  return {
+    createOffer: async (o) => (await transport()).createOffer(o),
+    acceptOffer: async (offer, o) => (await transport()).acceptOffer(offer, o),
+  };
+}
+
 /** Options of `nodePlatform`. */
 export interface NodePlatformOptions {
   /** werift knobs, e.g. `additionalHostAddresses: ['127.0.0.1']` for two ends on one machine. */
@@ -62,7 +78,7 @@ export function nodePlatform(options: NodePlatformOptions = {}): Platform {
       // The database and its WAL companions (https://www.sqlite.org/tempfiles.html).
       for (const suffix of ['', '-wal', '-shm', '-journal']) await rm(data + suffix, { force: true });
     },
-    createTransport: () => createNodeTransport(options.transport ?? {}),
+    createTransport: () => lazyNodeTransport(options.transport ?? {}),
     instance: () => new DirectoryHeld(),
     async requestLocalFunds(faucetUrl, address) {
       if (!isLoopbackUrl(faucetUrl, ['http:']))

@@ -132,6 +132,9 @@ async function unlocked(args: Args): Promise<Messenger> {
   }
 }
 
+/** How long `init` waits for the node to record the profile's first chain position, in seconds. */
+const INIT_NODE_WAIT_S = 10;
+
 /** How long commands that need the node wait for it when --timeout is not given, in seconds. */
 const NODE_WAIT_S = 30;
 
@@ -283,6 +286,13 @@ async function cmdInit(args: Args): Promise<void> {
     if (name.trim() === '') throw new CliError('USAGE', 'A name is needed: --name NAME');
     const created = await m.create(name, await password(args, true));
     const link = await m.card();
+    // The card is out from now on: wait (briefly) for the node so that the profile keeps a
+    // chain position from before anyone can answer it. Without one, the first catch-up has to
+    // scan from the node's pruning point (core/delivery/kaspa-chain.ts `start`).
+    const say = progress(args);
+    say('Connecting to the Kaspa node...');
+    await m.sync({ signal: AbortSignal.timeout(INIT_NODE_WAIT_S * 1000) }).catch(() => undefined);
+    endProgress(args);
     if (args.flags.has('json')) {
       out(json({ ...created.identity, recoveryWords: created.recoveryWords, link }));
       return;

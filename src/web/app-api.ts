@@ -232,6 +232,30 @@ export interface IceServer {
   readonly credential?: string;
 }
 
+/** One node of the settings as the connection sees it (kaspa/rpc/pool.ts `NodeState`). */
+export interface NodeLine {
+  readonly url: string;
+  /** `up`: in use and synced; `syncing`: answers, not synced yet; `down`, `connecting`, `refused`. */
+  readonly state: 'connecting' | 'up' | 'syncing' | 'down' | 'refused';
+}
+
+/** The node connection for Settings (`AppApi.nodeView`). */
+export interface NodeView {
+  /** Every node of the settings, in order. */
+  readonly nodes: readonly NodeLine[];
+  /** The node answering chain queries now; absent while none is up. */
+  readonly current?: string;
+  /** Whether the node in use reports itself synced with the network (getServerInfo isSynced). */
+  readonly synced: boolean;
+  /** DAA score of the latest block the node reported; absent before the first answer. */
+  readonly lastDaaScore?: bigint;
+  /**
+   * The network's public nodes (engine/network.ts): "use only my own node" takes them out of
+   * `nodeUrls`, and it is on when none of them is there.
+   */
+  readonly publicNodeUrls: readonly string[];
+}
+
 /** User-adjustable settings (the settings screen edits exactly these). */
 export interface AppSettings {
   readonly network: NetworkId;
@@ -405,6 +429,16 @@ export interface AppApi {
   updateSettings(patch: Partial<AppSettings>): Promise<AppSettings>;
   /** Whether the network is reachable right now (`network` events report changes). */
   networkState(): NetworkState;
+  /**
+   * The node connection in detail, for Settings: which node, synced or not, last block seen
+   * (asked of the node in use, bounded by a few seconds; without an answer, the last known).
+   */
+  nodeView(): Promise<NodeView>;
+  /**
+   * The address that receives coins for secure delivery ("Add funds", the one screen that
+   * shows it). Rejects LOCKED without an unlocked identity.
+   */
+  fundingAddress(): Promise<string>;
   /** An encrypted backup file of identity, contacts and history (under the vault password). */
   exportBackup(): Promise<Uint8Array>;
   /** Restores a backup file made by `exportBackup`. Rejects BAD_BACKUP or WRONG_PASSWORD. */

@@ -46,6 +46,7 @@ import {
   type MessageId,
   type MessageRequestSummary,
   type NetworkState,
+  type NodeView,
   type Unsubscribe,
   type VaultState,
 } from './app-api.ts';
@@ -527,6 +528,27 @@ export class FakeApi implements AppApi {
   networkState(): NetworkState {
     // The fake has no network to lose; `setNetworkState` plays losing it.
     return this.#network;
+  }
+
+  nodeView(): Promise<NodeView> {
+    const online = this.#network === 'online';
+    const nodes = this.#settings.nodeUrls.map((url, i) => ({
+      url,
+      state: online && i === 0 ? ('up' as const) : ('connecting' as const),
+    }));
+    const first = this.#settings.nodeUrls[0];
+    return Promise.resolve({
+      nodes,
+      ...(online && first !== undefined ? { current: first, lastDaaScore: 1_000_000n } : {}),
+      synced: online,
+      publicNodeUrls: [],
+    });
+  }
+
+  async fundingAddress(): Promise<string> {
+    this.#requireUnlocked();
+    // A fixed demo address: the fake holds no keys.
+    return Promise.resolve('kaspasim:qqzrk3a4acjla3zc9ngr37u4grtkr0k0mqf6qhmd9lteks00av6ass27ptvdg');
   }
 
   async exportBackup(): Promise<Uint8Array> {

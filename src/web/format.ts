@@ -6,6 +6,7 @@
 import { CARD_URI_PREFIX } from '../core/contact/card.ts';
 import type { ConnectionState, IceServer, MessageStatus, NetworkId, NetworkState } from './app-api.ts';
 import { nodeUrlAllowed } from './csp.ts';
+import { NETWORKS } from './engine/network.ts';
 
 /**
  * Short words for a contact's reach (the dots and row labels of the chat list). A link being
@@ -187,19 +188,14 @@ export function formatKas(sompi: bigint): string {
 }
 
 /**
- * Public explorer page of a transaction, on networks that have one (a local node has none).
+ * Public explorer page of a transaction, on networks that have one (`explorerTxBase` of
+ * engine/network.ts; a local node has none).
  * The link carries only the public tx id.
  */
 export function explorerTxUrl(network: NetworkId, txId: string): string | undefined {
   if (!/^[0-9a-f]{64}$/.test(txId)) return undefined;
-  switch (network) {
-    case 'mainnet':
-      return `https://explorer.kaspa.org/txs/${txId}`;
-    case 'testnet-10':
-      return `https://explorer-tn10.kaspa.org/txs/${txId}`;
-    case 'local':
-      return undefined;
-  }
+  const base = NETWORKS[network].explorerTxBase;
+  return base === undefined ? undefined : `${base}${txId}`;
 }
 
 /** Names shown for networks in settings and the proof view. */

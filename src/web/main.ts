@@ -5,7 +5,7 @@
 import type { AppApi } from './app-api.ts';
 import { mountApp } from './app.ts';
 import { registerPeriodicCheck, startChecking } from './checking.ts';
-import { realApiOptionsFromUrl } from './engine/config.ts';
+import { advertisedLocalFaucet, realApiOptionsFromUrl } from './engine/config.ts';
 import { RealApi } from './engine/real-api.ts';
 import { FakeApi } from './fake-api.ts';
 import { startNotifications } from './notify.ts';
@@ -25,7 +25,8 @@ const demo = __P2PCOMM_DEMO__ || params.get('demo') === '1';
  */
 async function createApi(): Promise<{ api: AppApi; notice?: string }> {
   const emptyDemo = params.get('demo') === 'empty';
-  if (!demo && !emptyDemo) return { api: await RealApi.open(realApiOptionsFromUrl(location.href)) };
+  if (!demo && !emptyDemo)
+    return { api: await RealApi.open(realApiOptionsFromUrl(location.href, advertisedLocalFaucet(document))) };
   const seedMessages = Math.min(100_000, Math.max(0, Number(params.get('messages') ?? 0) || 0));
   const fake = new FakeApi({ seed: demo, seedMessages, autoReply: demo });
   (globalThis as { p2pcommDemo?: FakeApi }).p2pcommDemo = fake;

@@ -13,7 +13,7 @@ import { request } from 'node:http';
 import { serveAppWithLocalFaucet } from '../../src/web/engine/local-origin.ts';
 import { startControlServer, type ControlServer } from '../../src/devnet/control.ts';
 import type { DevnetFaults } from '../../src/devnet/faults.ts';
-import type { WebServer } from '../../src/web/serve.ts';
+import { serveWeb, type WebServer } from '../../src/web/serve.ts';
 
 const ADDRESS = 'kaspasim:qqzrk3a4acjla3zc9ngr37u4grtkr0k0mqf6qhmd9lteks00av6ass27ptvdg';
 
@@ -45,7 +45,7 @@ describe('local faucet on the app origin', () => {
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'p2pcomm-origin-'));
-    await writeFile(join(root, 'index.html'), '<!doctype html><title>app</title>');
+    await writeFile(join(root, 'index.html'), '<!doctype html><html><head><title>app</title></head></html>');
     web = await serveAppWithLocalFaucet({
       root,
       port: 0,
@@ -64,6 +64,21 @@ describe('local faucet on the app origin', () => {
 
   const body = JSON.stringify({ address: ADDRESS });
   const json = { 'content-type': 'application/json' };
+
+  it('names its faucet in the page it serves, and only there', async () => {
+    const page = await send(web.url, 'GET', {});
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<head><meta name="p2pcomm-local-faucet" content="\/devnet\/fund" \/><title>/);
+    // The same files from the plain static server name no faucet (config.ts asks none there).
+    const plain = await serveWeb({ root, port: 0 });
+    try {
+      const res = await send(plain.url, 'GET', {});
+      assert.equal(res.status, 200);
+      assert.doesNotMatch(res.text, /p2pcomm-local-faucet/);
+    } finally {
+      await plain.close();
+    }
+  });
 
   it("pays a JSON POST from the app's own page", async () => {
     const before = paid.length;

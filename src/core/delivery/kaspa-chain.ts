@@ -200,6 +200,7 @@ export class KaspaChain implements ChainPort {
   private readonly random: () => number;
   private offChange: (() => void) | undefined;
   private stopped = false;
+  /** No saved position at start: coins already held are fetched from the pruning point. */
   private fresh = false;
 
   constructor(private readonly opts: KaspaChainOptions) {
@@ -244,8 +245,11 @@ export class KaspaChain implements ChainPort {
     }
     await this.restoreOwn();
     await this.fetcher.start();
-    // A fresh client starts from the current sink, and the coins it already holds are funds:
-    // nobody could address a message to it before it first published its card.
+    // A client with no saved position starts from the current sink. The coins it already
+    // holds may still carry messages: its card can be out before it ever reached a node (a
+    // profile made offline, a command-line process that exits before the node answers), and
+    // a first message pays the card address. Their payloads lie before the sink, so each is
+    // fetched from the pruning point (`process`) and told apart by its payload as any coin is.
     this.fresh = this.cursor === undefined;
     this.cursor ??= await this.opts.client.getSink();
     handler.checkpoint(this.cursor);
@@ -877,7 +881,7 @@ export class KaspaChain implements ChainPort {
         }
         let role: CoinRole | undefined;
         try {
-          role = this.fresh ? { kind: 'funds' } : await this.process(u, this.tries.get(k) ?? 0);
+          role = await this.process(u, this.tries.get(k) ?? 0, this.fresh);
         } catch {
           role = undefined;
         }
@@ -911,14 +915,20 @@ export class KaspaChain implements ChainPort {
     }
   }
 
-  /** Fetches a coin's payload and lets the engine claim it; undefined when undecided. */
-  private async process(u: AddressedUtxo, tries: number): Promise<CoinRole | undefined> {
+  /**
+   * Fetches a coin's payload and lets the engine claim it; undefined when undecided.
+   * `heldAtStart`: the coin was already there when a client with no saved position started;
+   * it is fetched once from the pruning point, and one the node has no body for counts as
+   * funds: with no saved position nothing tells a message whose body is gone from a coin that
+   * funded the wallet (a restored wallet's old coins), and the latter is by far the likelier.
+   */
+  private async process(u: AddressedUtxo, tries: number, heldAtStart = false): Promise<CoinRole | undefined> {
     const txId = u.outpoint.transactionId;
     // The first try scans from the closest remembered block before the acceptance; a miss
     // there (a cursor saved past this coin, a node that lagged) widens the scan to the
     // pruning point, so a coin is given up on only when the node has no body for it.
     const start =
-      tries === 0
+      tries === 0 && !heldAtStart
         ? this.cursorBefore(u.entry.blockDaaScore)
         : (await this.opts.client.getBlockDagInfo()).pruningPointHash;
     const r = await this.fetcher.fetch(txId, {
@@ -930,6 +940,7 @@ export class KaspaChain implements ChainPort {
       this.checkpoints.sort((a, b) => (a.daa < b.daa ? -1 : a.daa > b.daa ? 1 : 0));
       if (this.checkpoints.length > 1024) this.checkpoints.splice(1, this.checkpoints.length - 1024);
     }
+    if (r.status === 'not-found' && heldAtStart) return { kind: 'funds' };
     // Not found by any route yet (the node may lag its own notification): look again later;
     // after MAX_FETCH_TRIES it is reported like a pruned one, never dropped silently.
     if (r.status === 'not-found' && tries < MAX_FETCH_TRIES) return undefined;

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import { serveWeb, type WebServer } from '../serve.ts';
 import { Address } from '../../kaspa/address.ts';
-import { LOCAL_FUND_PATH } from './network.ts';
+import { LOCAL_FAUCET_META, LOCAL_FUND_PATH } from './network.ts';
 
 /** What one request is paid: 100 KAS in sompi, whatever the request asks. */
 export const LOCAL_FUND_SOMPI = 100n * 100_000_000n;
@@ -28,6 +28,36 @@ export interface LocalOriginOptions {
 }
 
 const MAX_BODY = 4096;
+/** Largest page rewritten to name the faucet (index.html is a few hundred bytes). */
+const MAX_PAGE = 1 << 20;
+
+/** The tag that tells the page a faucet is served here (config.ts `advertisedLocalFaucet`). */
+const FAUCET_TAG = `<meta name="${LOCAL_FAUCET_META}" content="${LOCAL_FUND_PATH}" />`;
+
+/**
+ * Answers with the app's page plus the faucet tag after `<head>`: only pages of this server
+ * name the faucet, so the same build served elsewhere never asks for coins. Anything else
+ * (another type, status or size) passes through unchanged.
+ */
+function relayPage(up: IncomingMessage, res: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  up.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size > MAX_PAGE) {
+      up.destroy();
+      res.destroy();
+      return;
+    }
+    chunks.push(c);
+  });
+  up.on('error', () => res.destroy());
+  up.on('end', () => {
+    const page = Buffer.from(Buffer.concat(chunks).toString('utf8').replace('<head>', `<head>${FAUCET_TAG}`));
+    const headers = { ...up.headers, 'content-length': String(page.length) };
+    res.writeHead(up.statusCode ?? 502, headers).end(page);
+  });
+}
 
 /**
  * Whether a request to the faucet comes from the app's own page on this server. Any web page
@@ -117,6 +147,11 @@ export async function serveAppWithLocalFaucet(options: LocalOriginOptions): Prom
     const upstream = request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
+        const type = String(up.headers['content-type'] ?? '');
+        if (req.method === 'GET' && up.statusCode === 200 && type.startsWith('text/html')) {
+          relayPage(up, res);
+          return;
+        }
         res.writeHead(up.statusCode ?? 502, up.headers);
         // A broken upstream mid-body ends this response (destroyed), never the process.
         pipeline(up, res, () => undefined);

@@ -4,7 +4,7 @@
  * of `npm start`) ever has a faucet: on testnet and mainnet coins come from the user.
  */
 import type { NetworkPrefix } from '../../kaspa/address.ts';
-import type { NetworkId } from '../app-api.ts';
+import { TOP_UP_URL, type NetworkId } from '../app-api.ts';
 
 /** Per-network constants. */
 export interface NetworkProfile {
@@ -24,6 +24,10 @@ export interface NetworkProfile {
   readonly publicNodeUrls: readonly string[];
   /** Whether the local faucet may be asked to fund a new identity. */
   readonly hasLocalFaucet: boolean;
+  /** Where "Add funds" links out to buy coins: mainnet only, where coins have a price (NOTES §7). */
+  readonly topUpUrl?: string;
+  /** Public block explorer page of a transaction is this prefix plus the tx id in hex; none locally. */
+  readonly explorerTxBase?: string;
 }
 
 /** Every network the app runs on. */
@@ -47,6 +51,7 @@ export const NETWORKS: Readonly<Record<NetworkId, NetworkProfile>> = {
       'wss://muon-10.kaspa.blue/kaspa/testnet-10/wrpc/json',
     ],
     hasLocalFaucet: false,
+    explorerTxBase: 'https://explorer-tn10.kaspa.org/txs/',
   },
   mainnet: {
     prefix: 'kaspa',
@@ -56,6 +61,8 @@ export const NETWORKS: Readonly<Record<NetworkId, NetworkProfile>> = {
     // None shipped: mainnet public nodes are handed out by resolvers, not at fixed addresses.
     publicNodeUrls: [],
     hasLocalFaucet: false,
+    topUpUrl: TOP_UP_URL,
+    explorerTxBase: 'https://explorer.kaspa.org/txs/',
   },
 };
 
@@ -90,3 +97,6 @@ export function isLoopbackUrl(url: string, protocols: readonly string[]): boolea
 
 /** Path of the local faucet on the app's own origin (served by local-origin.ts). */
 export const LOCAL_FUND_PATH = '/devnet/fund';
+
+/** Name of the meta tag by which a page served beside the local faucet names its route (config.ts). */
+export const LOCAL_FAUCET_META = 'p2pcomm-local-faucet';

@@ -68,6 +68,7 @@ import {
   type MessageRequestSummary,
   type NetworkId,
   type NetworkState,
+  type NodeView,
   type Unsubscribe,
   type VaultState,
 } from '../app-api.ts';
@@ -278,6 +279,9 @@ function publicSettings(s: StoredSettings): AppSettings {
   const { p2pOnly: _p, ...rest } = s;
   return rest;
 }
+
+/** Bound on the node's answer for the node view of Settings. */
+const NODE_VIEW_TIMEOUT_MS = 3_000;
 
 /** The `AppApi` over the real core. Create with `RealApi.open`. */
 export class RealApi implements AppApi {
@@ -872,6 +876,38 @@ export class RealApi implements AppApi {
 
   networkState(): NetworkState {
     return this.#network;
+  }
+
+  async nodeView(): Promise<NodeView> {
+    const s = this.#session;
+    const publicNodeUrls = NETWORKS[s?.settings.network ?? 'local'].publicNodeUrls;
+    const pool = s?.client instanceof NodePool ? s.client : undefined;
+    if (s === undefined || pool === undefined)
+      return {
+        nodes: (s?.settings.nodeUrls ?? []).map((url) => ({ url, state: 'connecting' })),
+        synced: false,
+        publicNodeUrls,
+      };
+    const current = pool.nodeOf('chain');
+    // The client learns the DAA score only when it asks (or is told), so it asks, bounded.
+    if (current !== undefined)
+      await pool.getBlockDagInfo({ timeoutMs: NODE_VIEW_TIMEOUT_MS }).catch(() => undefined);
+    const nodes = pool.nodes.map((n) => ({ url: n.url, state: n.state }));
+    const daa = pool.position.virtualDaaScore;
+    return {
+      nodes,
+      ...(current === undefined ? {} : { current }),
+      // The pool uses a node only once it reports isSynced (kaspa/rpc/pool.ts `requireSynced`).
+      synced: current !== undefined && nodes.some((n) => n.url === current && n.state === 'up'),
+      ...(daa === undefined ? {} : { lastDaaScore: daa }),
+      publicNodeUrls,
+    };
+  }
+
+  async fundingAddress(): Promise<string> {
+    const address = this.#requireSession().card.addresses[0];
+    if (address === undefined) throw new AppApiError('NO_IDENTITY', 'No receiving address on this network');
+    return address.toString();
   }
 
   async exportBackup(): Promise<Uint8Array> {

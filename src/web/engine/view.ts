@@ -6,8 +6,8 @@
 import type { FundsView } from '../../core/delivery/engine.ts';
 import type { Message, OutgoingStatus, Route } from '../../core/delivery/messages.ts';
 import { notificationValue } from '../../core/delivery/chain-tx.ts';
+import { NETWORKS } from './network.ts';
 import {
-  TOP_UP_URL,
   type ChatMessage,
   type ContactId,
   type DeliveryBalance,
@@ -74,7 +74,7 @@ export function conversationOrder(a: Message, b: Message): number {
 /**
  * The balance in user terms: messages left at the current fee, and the value held in
  * notification coins (returned when recipients acknowledge, NOTES §1) shown apart. The top-up
- * link-out exists on mainnet only: elsewhere coins have no price and come from a faucet.
+ * link-out is the network's (`topUpUrl`, mainnet only): elsewhere coins have no price.
  */
 export function deliveryBalance(funds: FundsView, p2pOnly: boolean, network: NetworkId): DeliveryBalance {
   const perCoin = notificationValue();
@@ -86,5 +86,6 @@ export function deliveryBalance(funds: FundsView, p2pOnly: boolean, network: Net
     pendingMessages: Number((funds.locked + perCoin - 1n) / perCoin),
     p2pOnly,
   };
-  return network === 'mainnet' ? { ...balance, topUpUrl: TOP_UP_URL } : balance;
+  const topUpUrl = NETWORKS[network].topUpUrl;
+  return topUpUrl === undefined ? balance : { ...balance, topUpUrl };
 }

@@ -1,11 +1,13 @@
 /**
  * The secure delivery balance in messages, never in coins (spec "No Blockchain Exposure"):
  * messages left at the current cost, value held for pending deliveries shown apart (NOTES §1),
- * top-up link-out on mainnet only (NOTES §7), and the P2P-only switch.
+ * "Add funds" with the receiving address and the top-up link-out on mainnet only (NOTES §7,
+ * add-funds.ts), and the P2P-only switch.
  */
 import type { AppEvent, DeliveryBalance } from '../app-api.ts';
 import { errorText, h } from '../dom.ts';
 import { countMessages, isLowBalance } from '../format.ts';
+import { addFundsSection } from './add-funds.ts';
 import type { View, ViewContext } from './view.ts';
 
 /** What this browser allows for checking messages while the app is closed (NOTES §7). */
@@ -25,12 +27,7 @@ export function balanceView(ctx: ViewContext): View {
   const sub = h('p', { class: 'hint' }, 'at the current delivery cost');
   const held = h('p', { class: 'held' });
   const banner = h('p', { class: 'banner warn', role: 'status', hidden: true });
-  const topUp = h(
-    'a',
-    { class: 'btn primary', target: '_blank', rel: 'noopener noreferrer', hidden: true },
-    'Top up',
-  );
-  const topUpNote = h('p', { class: 'hint' });
+  const funds = addFundsSection(ctx);
   const toggle = h('input', { type: 'checkbox', role: 'switch', id: 'p2p-only' });
   const toggleHint = h('p', { class: 'hint', id: 'p2p-only-hint' });
   toggle.setAttribute('aria-describedby', toggleHint.id);
@@ -46,7 +43,7 @@ export function balanceView(ctx: ViewContext): View {
     ),
     banner,
     h('div', { class: 'card stat' }, big, sub, held),
-    h('div', { class: 'row topup' }, topUp, topUpNote),
+    funds.el,
     h(
       'div',
       { class: 'card' },
@@ -67,16 +64,6 @@ export function balanceView(ctx: ViewContext): View {
     banner.hidden = !isLowBalance(b.messagesLeft, b.p2pOnly);
     banner.textContent =
       'Secure delivery running low. Messages still go directly when both of you are online.';
-    if (b.topUpUrl !== undefined) {
-      topUp.href = b.topUpUrl;
-      topUp.hidden = false;
-      topUpNote.textContent =
-        'Opens a page in a new tab that explains how to add funds. Nothing about you is sent to it.';
-    } else {
-      topUp.hidden = true;
-      topUp.removeAttribute('href');
-      topUpNote.textContent = 'Top-up is available on the main network only.';
-    }
     toggle.checked = b.p2pOnly;
     toggleHint.textContent = b.p2pOnly
       ? 'On: messages to offline contacts wait until you are both online. Nothing is spent.'
@@ -91,12 +78,17 @@ export function balanceView(ctx: ViewContext): View {
     });
   });
   ctx.api.balance().then(render, (err: unknown) => (error.textContent = errorText(err)));
+  ctx.api.settings().then(
+    (s) => funds.render(s.network),
+    () => undefined,
+  );
 
   return {
     el,
     title: 'Secure delivery',
     onEvent(event: AppEvent) {
       if (event.type === 'balance') render(event.balance);
+      if (event.type === 'settings') funds.render(event.settings.network);
     },
   };
 }

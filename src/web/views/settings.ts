@@ -1,9 +1,10 @@
 /**
  * Settings: cheaper batching, read receipts, the network, notifications and backup export/
- * import in plain words first; node addresses and ICE servers (NOTES §4) under "Advanced",
+ * import in plain words first; the node in use (synced or not, the last block seen) with a
+ * "use only my own node" switch; node addresses and ICE servers (NOTES §4) under "Advanced",
  * for those who run their own node or sit behind a strict network.
  */
-import { NETWORK_IDS, type AppSettings, type NetworkId } from '../app-api.ts';
+import { NETWORK_IDS, type AppSettings, type NetworkId, type NodeLine, type NodeView } from '../app-api.ts';
 import { downloadFile, errorText, field, h } from '../dom.ts';
 import {
   SettingsInputError,
@@ -15,6 +16,25 @@ import {
 } from '../format.ts';
 import { backupImportForm } from './backup.ts';
 import type { View, ViewContext } from './view.ts';
+
+/** How often the node lines are read again while Settings is open (the last block moves on). */
+const NODE_REFRESH_MS = 1_000;
+
+/** One node in words. */
+function nodeWords(n: NodeLine, view: NodeView): string {
+  switch (n.state) {
+    case 'up':
+      return n.url === view.current ? 'in use, synced' : 'standing by, synced';
+    case 'syncing':
+      return 'answers, not synced with the network yet';
+    case 'down':
+      return 'unreachable';
+    case 'refused':
+      return 'refused (another network)';
+    case 'connecting':
+      return 'connecting';
+  }
+}
 
 /** The settings screen. */
 export function settingsView(ctx: ViewContext): View {
@@ -38,6 +58,49 @@ export function settingsView(ctx: ViewContext): View {
     reach.dataset['state'] = state;
   };
   renderReach();
+  // Which node, synced or not, and the last block seen (NodeView), for those who check.
+  const nodeList = h('ul', { class: 'node-list', 'aria-label': 'Nodes' });
+  const lastBlock = h('p', { class: 'hint node-last' });
+  const ownOnly = h('input', { type: 'checkbox', role: 'switch', id: 'set-own-node' });
+  const ownOnlyHint = h('p', { class: 'hint', id: 'set-own-node-hint' });
+  ownOnly.setAttribute('aria-describedby', ownOnlyHint.id);
+  let nodeText = '';
+  let publicNow: readonly string[] = [];
+  let asking = false;
+  const renderNodes = (): void => {
+    if (asking) return;
+    asking = true;
+    ctx.api
+      .nodeView()
+      .then(showNodes, () => undefined)
+      .finally(() => (asking = false));
+  };
+  const showNodes = (v: NodeView): void => {
+    publicNow = v.publicNodeUrls;
+    const text = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+    if (text === nodeText) return;
+    nodeText = text;
+    nodeList.replaceChildren(
+      ...v.nodes.map((n) =>
+        h('li', { 'data-state': n.state }, h('span', { class: 'mono' }, n.url), ` \u2014 ${nodeWords(n, v)}`),
+      ),
+    );
+    lastBlock.textContent =
+      v.lastDaaScore === undefined
+        ? 'No block seen yet.'
+        : `Last block seen: DAA score ${v.lastDaaScore.toLocaleString('en-US')}${v.synced ? '' : ' (node not synced)'}.`;
+    const publicUrls = v.publicNodeUrls;
+    ownOnly.disabled = publicUrls.length === 0;
+    ownOnly.checked = publicUrls.length === 0 || !v.nodes.some((n) => publicUrls.includes(n.url));
+    ownOnlyHint.textContent =
+      publicUrls.length === 0
+        ? 'This network has no public nodes in the list: only the addresses below are used.'
+        : ownOnly.checked
+          ? 'On: only the addresses below are used; the public nodes of this network are not asked.'
+          : 'Off: public nodes of this network (run by others) are tried beside yours.';
+  };
+  renderNodes();
+  const timer = setInterval(renderNodes, NODE_REFRESH_MS);
   const form = h(
     'form',
     { class: 'card form', novalidate: true },
@@ -53,7 +116,17 @@ export function settingsView(ctx: ViewContext): View {
       ),
       h('div', { class: 'check' }, receipts, h('label', { for: 'set-receipts' }, 'Send read receipts')),
     ),
-    h('fieldset', {}, h('legend', {}, 'Network'), reach, networkF.row),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Network'),
+      reach,
+      networkF.row,
+      nodeList,
+      lastBlock,
+      h('div', { class: 'check' }, ownOnly, h('label', { for: 'set-own-node' }, 'Use only my own node')),
+      ownOnlyHint,
+    ),
     h(
       'fieldset',
       { class: 'advanced' },
@@ -108,6 +181,38 @@ export function settingsView(ctx: ViewContext): View {
     ctx.api.updateSettings({ network: network.value as NetworkId }).then(load, (err: unknown) => {
       networkF.error.textContent = errorText(err);
     });
+  });
+
+  // The switch edits the node list: on takes the network's public nodes out, off puts them
+  // back after the user's own (engine/network.ts `defaultNodeUrls`).
+  ownOnly.addEventListener('change', () => {
+    nodesF.error.textContent = '';
+    const publicUrls = publicNow;
+    let urls: string[];
+    try {
+      urls = parseNodeUrls(nodes.value).filter((u) => !publicUrls.includes(u));
+    } catch (err) {
+      nodesF.error.textContent = errorText(err);
+      ownOnly.checked = !ownOnly.checked;
+      return;
+    }
+    if (!ownOnly.checked) urls = [...new Set([...urls, ...publicUrls])];
+    if (urls.length === 0) {
+      nodesF.error.textContent = 'Add the address of your own node first.';
+      ownOnly.checked = false;
+      return;
+    }
+    ctx.api.updateSettings({ nodeUrls: urls }).then(
+      (s) => {
+        load(s);
+        nodeText = '';
+        renderNodes();
+      },
+      (err: unknown) => {
+        nodesF.error.textContent = errorText(err);
+        ownOnly.checked = !ownOnly.checked;
+      },
+    );
   });
 
   // Notifications: permission is asked only from this button (a user gesture), never on load.
@@ -183,6 +288,10 @@ export function settingsView(ctx: ViewContext): View {
     onEvent(event) {
       if (event.type === 'settings' && document.activeElement?.closest('form') !== form) load(event.settings);
       if (event.type === 'network') renderReach();
+      if (event.type === 'network' || event.type === 'settings') renderNodes();
+    },
+    dispose() {
+      clearInterval(timer);
     },
   };
 }

@@ -244,9 +244,15 @@ describe('page parameters and networks', () => {
       realApiOptionsFromUrl(`${page}?node=ws://127.0.0.1:4000&faucet=http://127.0.0.1:4001/devnet/fund`),
       { localNodeUrl: 'ws://127.0.0.1:4000', localFaucetUrl: 'http://127.0.0.1:4001/devnet/fund' },
     );
+    // The faucet on the page's own origin only where the page names it (local-origin.ts).
     const sameOrigin = { localFaucetUrl: 'http://127.0.0.1:8080/devnet/fund' };
-    assert.deepEqual(realApiOptionsFromUrl(page), sameOrigin);
-    assert.deepEqual(realApiOptionsFromUrl(`${page}?node=ws://evil.example:4000`), sameOrigin);
+    assert.deepEqual(realApiOptionsFromUrl(page), {});
+    assert.deepEqual(realApiOptionsFromUrl(page, '/devnet/fund'), sameOrigin);
+    assert.deepEqual(realApiOptionsFromUrl(page, 'http://127.0.0.1:9/devnet/fund'), {});
+    assert.deepEqual(
+      realApiOptionsFromUrl(`${page}?node=ws://evil.example:4000`, '/devnet/fund'),
+      sameOrigin,
+    );
     assert.deepEqual(realApiOptionsFromUrl(`${page}?faucet=http://10.0.0.1/fund`), {});
     assert.deepEqual(realApiOptionsFromUrl(`${page}?node=http://127.0.0.1:4000&faucet=ws://127.0.0.1:1`), {});
     assert.deepEqual(realApiOptionsFromUrl('https://p2pcomm.example/?node=ws://127.0.0.1:1'), {
