@@ -12,6 +12,9 @@
  *                      | n × (varbytes candidate | varbytes sdpMid | u8 sdpMLineIndex)
  *   7 bundle           varuint n (1..256) | n × varbytes envelope (no nested bundles)
  *   8 contact card     varbytes card (≤ 2,048 B): the sender's new card (rotated pre-key)
+ *  16 attachment manifest  varbytes manifest (≤ 16,384 B, core/attachments/manifest.ts)
+ *  17 attachment chunk     attachmentId[16] | varuint index | varbytes sealed (≤ 49,168 B)
+ *  18 attachment status    varbytes status (≤ 1,024 B, core/attachments/status.ts)
  *
  * Type numbers 9-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
  * and group key updates will take the next numbers (a new type never changes an old one).
@@ -40,6 +43,10 @@ export const ENVELOPE_LIMITS = {
   bundled: 60_000 + 64,
   /** Bytes of a contact card (the full form is about 1,450). */
   card: 2048,
+  /** Attachments (core/attachments): manifest, one sealed chunk, transfer status. */
+  attachmentManifest: 16_384,
+  attachmentChunk: 49_152 + 16,
+  attachmentStatus: 1024,
 } as const;
 
 /** Envelope type codes (wire values). */
@@ -52,6 +59,9 @@ export const EnvelopeType = {
   webrtcIce: 6,
   bundle: 7,
   card: 8,
+  attachmentManifest: 16,
+  attachmentChunk: 17,
+  attachmentStatus: 18,
 } as const;
 
 /** One ICE candidate as RTCIceCandidateInit carries it. */
@@ -85,7 +95,20 @@ export type EnvelopeBody =
    * The sender's contact card, re-issued with a rotated pre-key (session/prekeys.ts): what a
    * peer needs to start a new session later. Bytes here; the session layer verifies them.
    */
-  | { readonly type: 'card'; readonly card: Uint8Array };
+  | { readonly type: 'card'; readonly card: Uint8Array }
+  /**
+   * Attachments (core/attachments): the manifest rides in the message, the sealed chunks
+   * beside it, and the recipient's status drives progress, resume and cancel. Manifest and
+   * status are bytes here, versioned and checked by their own decoders.
+   */
+  | { readonly type: 'attachment-manifest'; readonly manifest: Uint8Array }
+  | {
+      readonly type: 'attachment-chunk';
+      readonly attachmentId: Uint8Array;
+      readonly index: number;
+      readonly sealed: Uint8Array;
+    }
+  | { readonly type: 'attachment-status'; readonly status: Uint8Array };
 
 /** An envelope: unique id, sender's timestamp, body. */
 export interface Envelope {
@@ -212,6 +235,34 @@ function encode(e: Envelope, nested: boolean): Uint8Array {
         throw new RangeError(`"card" is ${b.card.length} bytes, at most ${ENVELOPE_LIMITS.card}`);
       w.u8(EnvelopeType.card).bytes(e.id).u64(e.timestamp).varBytes(b.card);
       break;
+    case 'attachment-manifest':
+    case 'attachment-status': {
+      const manifest = b.type === 'attachment-manifest';
+      const bytes = manifest ? b.manifest : b.status;
+      const max = manifest ? ENVELOPE_LIMITS.attachmentManifest : ENVELOPE_LIMITS.attachmentStatus;
+      assertBytes(b.type, bytes);
+      if (bytes.length > max) throw new RangeError(`"${b.type}" is ${bytes.length} bytes, at most ${max}`);
+      w.u8(manifest ? EnvelopeType.attachmentManifest : EnvelopeType.attachmentStatus)
+        .bytes(e.id)
+        .u64(e.timestamp)
+        .varBytes(bytes);
+      break;
+    }
+    case 'attachment-chunk':
+      assertBytes('attachmentId', b.attachmentId, 16);
+      assertInteger('index', b.index, 0, 2 ** 31);
+      assertBytes('sealed', b.sealed);
+      if (b.sealed.length > ENVELOPE_LIMITS.attachmentChunk)
+        throw new RangeError(
+          `"sealed" is ${b.sealed.length} bytes, at most ${ENVELOPE_LIMITS.attachmentChunk}`,
+        );
+      w.u8(EnvelopeType.attachmentChunk)
+        .bytes(e.id)
+        .u64(e.timestamp)
+        .bytes(b.attachmentId)
+        .varUint(b.index)
+        .varBytes(b.sealed);
+      break;
     default: {
       const never: never = b;
       throw new TypeError(`unknown envelope body ${JSON.stringify(never)}`);
@@ -294,6 +345,30 @@ function decode(bytes: Uint8Array, nested: boolean): Envelope {
     }
     case EnvelopeType.card:
       body = { type: 'card', card: r.varBytes(ENVELOPE_LIMITS.card, 'contact card') };
+      break;
+    case EnvelopeType.attachmentManifest:
+      body = {
+        type: 'attachment-manifest',
+        manifest: r.varBytes(ENVELOPE_LIMITS.attachmentManifest, 'attachment manifest'),
+      };
+      break;
+    case EnvelopeType.attachmentChunk: {
+      const attachmentId = r.bytes(16, 'attachment id');
+      const index = r.varUint('chunk index');
+      if (index > 2 ** 31) throw new DecodeError('MALFORMED', `chunk index ${index}`);
+      body = {
+        type: 'attachment-chunk',
+        attachmentId,
+        index,
+        sealed: r.varBytes(ENVELOPE_LIMITS.attachmentChunk, 'attachment chunk'),
+      };
+      break;
+    }
+    case EnvelopeType.attachmentStatus:
+      body = {
+        type: 'attachment-status',
+        status: r.varBytes(ENVELOPE_LIMITS.attachmentStatus, 'attachment status'),
+      };
       break;
     default:
       throw new DecodeError('UNKNOWN_TYPE', `envelope type ${type} is not known to this version`);
