@@ -7,3 +7,5 @@ export * from './status.ts';
 export * from './store.ts';
 export * from './long-text.ts';
 export * from './chain-plan.ts';
+export * from './transfer.ts';
+export * from './direct-frame.ts';

@@ -10,7 +10,11 @@ import {
   ATTACHMENT_STORES,
   DEFAULT_ATTACHMENT_LIMITS,
   LONG_TEXT_MEDIA_TYPE,
+  chunkEnvelopeBytes,
   decodeManifest,
+  describePlan,
+  frameBytes,
+  planChain,
   decodeStatus,
   encodeManifest,
   encodeStatus,
@@ -25,6 +29,9 @@ import {
   type Manifest,
 } from '../../../src/core/attachments/index.ts';
 import { decodeEnvelope, encodeEnvelope, createEnvelope } from '../../../src/core/envelope/envelope.ts';
+import { ReplayGuard } from '../../../src/core/envelope/replay-guard.ts';
+import { openEnvelope, sealEnvelope } from '../../../src/core/envelope/sealed.ts';
+import { makePair } from '../helpers.ts';
 import { openMemoryStore } from '../../../src/storage/memory.ts';
 import { openStorage } from '../../../src/storage/open.ts';
 import { openSqliteStore } from '../../../src/storage/sqlite.ts';
@@ -339,6 +346,42 @@ describe('attachments: long text', () => {
     assert.ok(e instanceof AttachmentError && e.code === 'TOO_LARGE');
     assert.match(e.message, /up to 262144 bytes/);
     assert.equal(code(catching(() => readLongText(Uint8Array.of(0xff, 0xfe)))), 'BAD_MANIFEST');
+  });
+});
+
+describe('attachments: chain cost before sending', () => {
+  it('prices a 1 MiB file in secure messages; a real sealed chunk fits the estimate and the payload', () => {
+    const { manifest, chunks } = prepareAttachment(png(1 << 20), fileInfo);
+    const costPerMessage = 30_000_000n;
+    const plan = planChain(manifest, encodeManifest(manifest).length, {
+      costPerMessage,
+      spendable: 50n * costPerMessage,
+    });
+    assert.equal(plan.transactions, manifest.chunkCount + 1);
+    assert.equal(manifest.chunkCount, 86);
+    assert.ok(plan.secureMessages >= plan.transactions, `${plan.secureMessages} secure messages`);
+    assert.ok(plan.payloadBytes <= plan.transactions * 16_384);
+    assert.equal(plan.insufficient, true);
+    assert.match(describePlan(plan), /uses about \d+ of your secure messages; you have 50 left/);
+    const [alice, bob] = makePair();
+    const envelope = createEnvelope(
+      { type: 'attachment-chunk', attachmentId: manifest.id, index: 7, sealed: chunks[7]! },
+      alice.clock.now,
+    );
+    const first = sealEnvelope(alice.sessions, bob.identity.peerId, envelope);
+    assert.ok(
+      first.length <= 16_384 - 5,
+      `first-contact chunk frame of ${first.length} bytes fits a payload`,
+    );
+    openEnvelope(bob.sessions, first, new ReplayGuard(), bob.clock.now);
+    const reply = sealEnvelope(
+      bob.sessions,
+      alice.identity.peerId,
+      createEnvelope({ type: 'chat', text: 'ok' }, bob.clock.now),
+    );
+    openEnvelope(alice.sessions, reply, new ReplayGuard(), alice.clock.now);
+    const later = sealEnvelope(alice.sessions, bob.identity.peerId, envelope);
+    assert.ok(later.length <= frameBytes(chunkEnvelopeBytes(manifest, 7)), `${later.length} bytes`);
   });
 });
 
