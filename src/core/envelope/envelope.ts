@@ -15,8 +15,11 @@
  *   9 one-time keys    varbytes batch (≤ 1,024 B): signed one-time pre-keys for the recipient
  *                      (session/one-time-batch.ts; the session layer verifies them)
  *  13 typing           u8 state (1 typing, 0 stopped): over a direct link only
+ *  16 attachment manifest  varbytes manifest (≤ 16,384 B, core/attachments/manifest.ts)
+ *  17 attachment chunk     attachmentId[16] | varuint index | varbytes sealed (≤ 49,168 B)
+ *  18 attachment status    varbytes status (≤ 1,024 B, core/attachments/status.ts)
  *
- * Type numbers 10-12 and 14-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
+ * Type numbers 10-12, 14, 15 and 19-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
  * and group key updates will take the next numbers (a new type never changes an old one).
  * The message ID is random (128 bits) and, with the timestamp, feeds the replay guard.
  * Binary, not JSON: on chain every byte is paid for (NOTES §2).
@@ -45,6 +48,10 @@ export const ENVELOPE_LIMITS = {
   card: 2048,
   /** Bytes of a one-time pre-key batch (16 keys at most: 650). */
   oneTimeBatch: 1024,
+  /** Attachments (core/attachments): manifest, one sealed chunk, transfer status. */
+  attachmentManifest: 16_384,
+  attachmentChunk: 49_152 + 16,
+  attachmentStatus: 1024,
 } as const;
 
 /** Envelope type codes (wire values). */
@@ -60,6 +67,9 @@ export const EnvelopeType = {
   oneTimeKeys: 9,
   // Everyday-use bodies (docs/protocol.md "Envelope type 13: typing").
   typing: 13,
+  attachmentManifest: 16,
+  attachmentChunk: 17,
+  attachmentStatus: 18,
 } as const;
 
 /** One ICE candidate as RTCIceCandidateInit carries it. */
@@ -99,7 +109,20 @@ export type EnvelopeBody =
    * One-time pre-keys of the sender for the recipient to start a later session with
    * (session/one-time-batch.ts). Bytes here; the session layer verifies them.
    */
-  | { readonly type: 'one-time-keys'; readonly batch: Uint8Array };
+  | { readonly type: 'one-time-keys'; readonly batch: Uint8Array }
+  /**
+   * Attachments (core/attachments): the manifest rides in the message, the sealed chunks
+   * beside it, and the recipient's status drives progress, resume and cancel. Manifest and
+   * status are bytes here, versioned and checked by their own decoders.
+   */
+  | { readonly type: 'attachment-manifest'; readonly manifest: Uint8Array }
+  | {
+      readonly type: 'attachment-chunk';
+      readonly attachmentId: Uint8Array;
+      readonly index: number;
+      readonly sealed: Uint8Array;
+    }
+  | { readonly type: 'attachment-status'; readonly status: Uint8Array };
 
 /** An envelope: unique id, sender's timestamp, body. */
 export interface Envelope {
@@ -239,6 +262,34 @@ function encode(e: Envelope, nested: boolean): Uint8Array {
         .u64(e.timestamp)
         .u8(b.active ? 1 : 0);
       break;
+    case 'attachment-manifest':
+    case 'attachment-status': {
+      const manifest = b.type === 'attachment-manifest';
+      const bytes = manifest ? b.manifest : b.status;
+      const max = manifest ? ENVELOPE_LIMITS.attachmentManifest : ENVELOPE_LIMITS.attachmentStatus;
+      assertBytes(b.type, bytes);
+      if (bytes.length > max) throw new RangeError(`"${b.type}" is ${bytes.length} bytes, at most ${max}`);
+      w.u8(manifest ? EnvelopeType.attachmentManifest : EnvelopeType.attachmentStatus)
+        .bytes(e.id)
+        .u64(e.timestamp)
+        .varBytes(bytes);
+      break;
+    }
+    case 'attachment-chunk':
+      assertBytes('attachmentId', b.attachmentId, 16);
+      assertInteger('index', b.index, 0, 2 ** 31);
+      assertBytes('sealed', b.sealed);
+      if (b.sealed.length > ENVELOPE_LIMITS.attachmentChunk)
+        throw new RangeError(
+          `"sealed" is ${b.sealed.length} bytes, at most ${ENVELOPE_LIMITS.attachmentChunk}`,
+        );
+      w.u8(EnvelopeType.attachmentChunk)
+        .bytes(e.id)
+        .u64(e.timestamp)
+        .bytes(b.attachmentId)
+        .varUint(b.index)
+        .varBytes(b.sealed);
+      break;
     default: {
       const never: never = b;
       throw new TypeError(`unknown envelope body ${JSON.stringify(never)}`);
@@ -331,6 +382,30 @@ function decode(bytes: Uint8Array, nested: boolean): Envelope {
       body = { type: 'typing', active: state === 1 };
       break;
     }
+    case EnvelopeType.attachmentManifest:
+      body = {
+        type: 'attachment-manifest',
+        manifest: r.varBytes(ENVELOPE_LIMITS.attachmentManifest, 'attachment manifest'),
+      };
+      break;
+    case EnvelopeType.attachmentChunk: {
+      const attachmentId = r.bytes(16, 'attachment id');
+      const index = r.varUint('chunk index');
+      if (index > 2 ** 31) throw new DecodeError('MALFORMED', `chunk index ${index}`);
+      body = {
+        type: 'attachment-chunk',
+        attachmentId,
+        index,
+        sealed: r.varBytes(ENVELOPE_LIMITS.attachmentChunk, 'attachment chunk'),
+      };
+      break;
+    }
+    case EnvelopeType.attachmentStatus:
+      body = {
+        type: 'attachment-status',
+        status: r.varBytes(ENVELOPE_LIMITS.attachmentStatus, 'attachment status'),
+      };
+      break;
     default:
       throw new DecodeError('UNKNOWN_TYPE', `envelope type ${type} is not known to this version`);
   }

@@ -1,0 +1,171 @@
+/**
+ * Attachment figures (issue 14): direct throughput beside a bare werift data channel moving
+ * the same bytes in the same run, and what the chain path costs beside the fee floor for the
+ * same bytes. Each direct figure runs from the first chunk sent to the recipient's "complete"
+ * status, so it includes verification (AEAD, BLAKE3) and storage on the receiving side.
+ */
+import { RTCPeerConnection as WeriftPeerConnection } from 'werift';
+import {
+  OutgoingTransfer,
+  encodeManifest,
+  planChain,
+  prepareAttachment,
+  type InboxEvent,
+} from '../src/core/attachments/index.ts';
+import { typicalPublicationFee } from '../src/core/delivery/chain-tx.ts';
+import { notificationValue } from '../src/core/delivery/chain-tx.ts';
+import { randomBytes } from '../src/util/bytes.ts';
+import { connect, makeSides, until, werift, wire } from '../test/core/attachments/direct.ts';
+import type { Bench, BenchRow } from './table.ts';
+
+const TOTAL = 4 * 1024 * 1024;
+const RAW_CHUNK = 16_384;
+const RAW_HIGH = 1 << 20;
+
+function bytesOf(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let at = 0; at < n; at += 65_536) out.set(randomBytes(Math.min(65_536, n - at)), at);
+  return out;
+}
+
+/** A bare werift channel: the same bytes in 16 KiB sends under the link's high-water mark. */
+async function bareMbps(total: number): Promise<number> {
+  const config = { iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false };
+  const a = new WeriftPeerConnection(config);
+  const b = new WeriftPeerConnection(config);
+  const dc = a.createDataChannel('raw');
+  a.onIceCandidate.subscribe((c) => void (c && b.addIceCandidate(c)));
+  b.onIceCandidate.subscribe((c) => void (c && a.addIceCandidate(c)));
+  let got = 0;
+  const done = new Promise<void>((resolve) =>
+    b.onDataChannel.subscribe((ch) =>
+      ch.onMessage.subscribe((m) => {
+        got += m.length;
+        if (got >= total) resolve();
+      }),
+    ),
+  );
+  await a.setLocalDescription(await a.createOffer());
+  await b.setRemoteDescription(a.localDescription!);
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription!);
+  await new Promise<void>((resolve) => dc.stateChanged.subscribe((st) => st === 'open' && resolve()));
+  dc.bufferedAmountLowThreshold = RAW_HIGH / 4;
+  const chunk = Buffer.alloc(RAW_CHUNK);
+  const start = performance.now();
+  for (let sent = 0; sent < total; sent += RAW_CHUNK) {
+    if (dc.bufferedAmount > RAW_HIGH) await new Promise<void>((r) => dc.bufferedAmountLow.once(() => r()));
+    dc.send(chunk);
+  }
+  await done;
+  const mbps = total / 1e6 / ((performance.now() - start) / 1000);
+  await Promise.all([a.close(), b.close()]);
+  return mbps;
+}
+
+/** One attachment of `total` bytes from Alice to Bob over a werift link; MB/s to "complete". */
+async function attachmentMbps(total: number, directChunks: boolean): Promise<number> {
+  const [alice, bob] = await makeSides();
+  const links = await connect(werift());
+  wire(alice, bob, links, directChunks);
+  const { manifest, chunks } = prepareAttachment(bytesOf(total), {
+    kind: 'file',
+    name: 'bench.bin',
+    mediaType: 'application/octet-stream',
+  });
+  await alice.store.addOutgoing('bob', manifest, chunks, 1);
+  await alice.port.send({ type: 'attachment-manifest', manifest: encodeManifest(manifest) });
+  await until(async () => (await bob.store.record(manifest.id)) !== undefined);
+  const complete = (e: InboxEvent): boolean => e.type === 'status' && e.status.state === 'complete';
+  const start = performance.now();
+  await new OutgoingTransfer(alice.store, alice.port, manifest.id).run();
+  await until(() => alice.events.some(complete));
+  const mbps = total / 1e6 / ((performance.now() - start) / 1000);
+  links.a.close();
+  return mbps;
+}
+
+function chainRows(): BenchRow[] {
+  const v = notificationValue();
+  const costPerMessage = v + v / 4n + typicalPublicationFee();
+  const prices = { costPerMessage, spendable: 100n * costPerMessage };
+  const kb = 1024;
+  const file = prepareAttachment(bytesOf(1024 * kb), {
+    kind: 'file',
+    name: 'a.bin',
+    mediaType: 'application/octet-stream',
+  });
+  const plan = planChain(file.manifest, encodeManifest(file.manifest).length, prices);
+  // The floor: the marginal relay fee of the same bytes as bare payload, 100 sompi per gram of
+  // the larger of compute mass (1 gram per byte) and transient mass / 2 (2 grams per byte).
+  const floorPerKb = typicalPublicationFee(16 * kb) - typicalPublicationFee(15 * kb);
+  const feeOnly = plan.sompi - BigInt(plan.transactions) * (costPerMessage - typicalPublicationFee());
+  // A 60 s voice note in Opus at 16 kbit/s (MediaRecorder `audioBitsPerSecond`, WebM container ~2 %).
+  const voiceBytes = Math.round((16_000 / 8) * 60 * 1.02);
+  const voice = prepareAttachment(bytesOf(voiceBytes), {
+    kind: 'voice',
+    name: '',
+    mediaType: 'audio/webm',
+    durationMs: 60_000,
+    waveform: new Uint8Array(64),
+  });
+  const voicePlan = planChain(voice.manifest, encodeManifest(voice.manifest).length, prices);
+  // Transient mass caps a block at 1,000,000 grams (FACTS §4.6): a 16 KiB-payload publication
+  // is about 4 x 16,700 grams, so about 14 fit one block.
+  const perBlock = Math.floor(1_000_000 / (4 * (16_384 + 300)));
+  const blocks = Math.ceil(plan.transactions / perBlock);
+  const kas = (s: bigint): string => `${(Number(s) / 1e8).toFixed(4)} KAS`;
+  return [
+    {
+      name: 'chain: relay fees per KB of a 1 MiB file (12 KiB chunks, 16 KiB payloads)',
+      value: `${(Number(feeOnly) / 1024).toFixed(0)} sompi/KB`,
+      reference: `fee floor for the same bytes as bare payload ${floorPerKb} sompi/KB`,
+      note: 'computed from the relay rules (kaspa/fee.ts), not timed',
+    },
+    {
+      name: 'chain: a 1 MiB file, whole cost in the app’s terms',
+      value: `${plan.transactions} transactions, ${kas(plan.sompi)}, about ${plan.secureMessages} secure messages`,
+      reference: `one chat message ${kas(costPerMessage)}`,
+      note: 'coin values included as costPerMessage counts them; coins come back with the receipts',
+    },
+    {
+      name: 'chain: a 1 MiB file at 10 blocks/s, mass-bound floor',
+      value: `${blocks} blocks = ${(blocks / 10).toFixed(1)} s`,
+      reference: `${perBlock} publications of 16 KiB per block (transient mass 1,000,000)`,
+      note: 'computed floor, not measured on the devnet',
+    },
+    {
+      name: 'chain: a 60 s voice note (Opus 16 kbit/s, WebM)',
+      value: `${(voiceBytes / 1000).toFixed(0)} KB, ${voicePlan.transactions} transactions, about ${voicePlan.secureMessages} secure messages`,
+      reference: `spec: "about 50 KB, one payload"; ${kas(voicePlan.sompi)}`,
+      note: 'size from the bitrate, not a recording',
+    },
+  ];
+}
+
+const bench: Bench = async () => {
+  const bare = await bareMbps(TOTAL);
+  const direct = await attachmentMbps(TOTAL, true);
+  const ratchet = await attachmentMbps(TOTAL, false);
+  const pct = (x: number): string => `${((100 * x) / bare).toFixed(0)} %`;
+  return {
+    title: 'Attachments (werift pair in one Node process; chain figures from the relay rules)',
+    rows: [
+      {
+        name: 'direct: 4 MiB file, direct chunk frames (12 KiB chunks, window 32)',
+        value: `${direct.toFixed(1)} MB/s (${pct(direct)})`,
+        reference: `bare werift channel ${bare.toFixed(1)} MB/s, same bytes, same run`,
+        note: 'target ≥ 80 %; includes AEAD, BLAKE3 and storage at the recipient',
+      },
+      {
+        name: 'direct: 4 MiB file, each chunk in a ratchet frame',
+        value: `${ratchet.toFixed(1)} MB/s (${pct(ratchet)})`,
+        reference: `bare werift channel ${bare.toFixed(1)} MB/s`,
+        note: 'the cost that direct chunk frames remove',
+      },
+      ...chainRows(),
+    ],
+  };
+};
+
+export default bench;
