@@ -4,6 +4,7 @@
  * fails with a typed DecodeError instead of an exception from deep inside.
  */
 import { DecodeError } from './errors.ts';
+import { bytesToUtf8, utf8ToBytes } from './bytes.ts';
 
 const U64_MAX = (1n << 64n) - 1n;
 
@@ -196,5 +197,23 @@ export class ByteReader {
     if (this.remaining !== 0) {
       throw new DecodeError('TRAILING_BYTES', `${this.remaining} unexpected trailing bytes after ${what}`);
     }
+  }
+}
+
+/** Writes `s` as varbytes of UTF-8, refusing more than `max` bytes (every text field of p2pComm's formats). */
+export function writeText(w: ByteWriter, name: string, s: string, max: number): void {
+  if (typeof s !== 'string') throw new TypeError(`"${name}" expected a string`);
+  const b = utf8ToBytes(s);
+  if (b.length > max) throw new RangeError(`"${name}" is ${b.length} UTF-8 bytes, at most ${max}`);
+  w.varBytes(b);
+}
+
+/** Reads varbytes of at most `max` bytes as UTF-8; invalid UTF-8 is DecodeError MALFORMED. */
+export function readText(r: ByteReader, what: string, max: number): string {
+  const b = r.varBytes(max, what);
+  try {
+    return bytesToUtf8(b);
+  } catch (e) {
+    throw new DecodeError('MALFORMED', `${what} is not valid UTF-8`, { cause: e });
   }
 }

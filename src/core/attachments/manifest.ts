@@ -11,8 +11,8 @@
  * that lies about its size is refused up front and one that lies about its hash is refused
  * once the bytes are in, before anything is shown.
  */
-import { ByteReader, ByteWriter } from '../../util/binary.ts';
-import { bytesToUtf8, randomBytes, utf8ToBytes } from '../../util/bytes.ts';
+import { ByteReader, ByteWriter, readText, writeText } from '../../util/binary.ts';
+import { randomBytes } from '../../util/bytes.ts';
 import { DecodeError, assertBytes, assertInteger } from '../../util/errors.ts';
 import { AttachmentError } from './errors.ts';
 import { MAX_THUMBNAIL_BYTES, MIN_CHUNK_BYTES, WAVEFORM_SAMPLES, type AttachmentLimits } from './limits.ts';
@@ -135,22 +135,6 @@ export function checkManifest(m: Manifest, limits: AttachmentLimits, onChain = f
   if (m.waveform.length > WAVEFORM_SAMPLES) throw bad(`waveform of ${m.waveform.length} samples`);
 }
 
-function text(w: ByteWriter, name: string, s: string, max: number): void {
-  if (typeof s !== 'string') throw new TypeError(`"${name}" expected a string`);
-  const b = utf8ToBytes(s);
-  if (b.length > max) throw new RangeError(`"${name}" is ${b.length} UTF-8 bytes, at most ${max}`);
-  w.varBytes(b);
-}
-
-function readText(r: ByteReader, what: string, max: number): string {
-  const b = r.varBytes(max, what);
-  try {
-    return bytesToUtf8(b);
-  } catch (e) {
-    throw new DecodeError('MALFORMED', `${what} is not valid UTF-8`, { cause: e });
-  }
-}
-
 /** Manifest bytes; RangeError/TypeError when a field breaks the format. */
 export function encodeManifest(m: Manifest): Uint8Array {
   assertBytes('id', m.id, 16);
@@ -165,8 +149,8 @@ export function encodeManifest(m: Manifest): Uint8Array {
   const kind = KIND_CODES.indexOf(m.kind);
   if (kind < 0) throw new TypeError(`"kind" expected one of ${KIND_CODES.join(', ')}`);
   const w = new ByteWriter(160 + m.thumbnail.length).u8(MANIFEST_VERSION).bytes(m.id).u8(kind);
-  text(w, 'name', m.name, MAX_NAME_BYTES);
-  text(w, 'mediaType', m.mediaType, MAX_MEDIA_TYPE_BYTES);
+  writeText(w, 'name', m.name, MAX_NAME_BYTES);
+  writeText(w, 'mediaType', m.mediaType, MAX_MEDIA_TYPE_BYTES);
   w.u64(m.size).bytes(m.hash).bytes(m.key).varUint(m.chunkSize).varUint(m.chunkCount);
   if (m.thumbnail.length > MAX_THUMBNAIL_BYTES)
     throw new RangeError(`"thumbnail" exceeds ${MAX_THUMBNAIL_BYTES} bytes`);

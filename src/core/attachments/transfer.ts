@@ -12,6 +12,7 @@
  * Recipient: `TransferInbox` verifies and stores each chunk (store.ts) and reports its status
  * every `statusEvery` chunks and at the end, which drives the sender's progress bar.
  */
+import type { AttachmentBody } from '../envelope/envelope.ts';
 import { bytesToHex } from '../../util/bytes.ts';
 import { assertInteger } from '../../util/errors.ts';
 import { AttachmentError } from './errors.ts';
@@ -22,15 +23,7 @@ import type { AttachmentLimits } from './limits.ts';
 import { resolveLimits } from './limits.ts';
 
 /** The envelope bodies of attachments (envelope.ts types 16-18). */
-export type AttachmentBody =
-  | { readonly type: 'attachment-manifest'; readonly manifest: Uint8Array }
-  | {
-      readonly type: 'attachment-chunk';
-      readonly attachmentId: Uint8Array;
-      readonly index: number;
-      readonly sealed: Uint8Array;
-    }
-  | { readonly type: 'attachment-status'; readonly status: Uint8Array };
+export type { AttachmentBody };
 
 /** Where transfers write: one contact's session over its direct link. */
 export interface TransferPort {

@@ -24,9 +24,9 @@
  * The message ID is random (128 bits) and, with the timestamp, feeds the replay guard.
  * Binary, not JSON: on chain every byte is paid for (NOTES §2).
  */
-import { ByteReader, ByteWriter } from '../../util/binary.ts';
+import { ByteReader, ByteWriter, readText, writeText } from '../../util/binary.ts';
 import { DecodeError, assertBytes, assertInteger } from '../../util/errors.ts';
-import { bytesToUtf8, randomBytes, utf8ToBytes } from '../../util/bytes.ts';
+import { randomBytes } from '../../util/bytes.ts';
 
 /** 16 random bytes identifying one envelope. */
 export type MessageId = Uint8Array & { readonly __brand: 'MessageId' };
@@ -124,6 +124,12 @@ export type EnvelopeBody =
     }
   | { readonly type: 'attachment-status'; readonly status: Uint8Array };
 
+/** The attachment bodies (types 16-18; core/attachments). */
+export type AttachmentBody = Extract<
+  EnvelopeBody,
+  { readonly type: 'attachment-manifest' | 'attachment-chunk' | 'attachment-status' }
+>;
+
 /** An envelope: unique id, sender's timestamp, body. */
 export interface Envelope {
   readonly id: MessageId;
@@ -140,22 +146,6 @@ export function newMessageId(): MessageId {
 /** An envelope with a fresh ID, stamped `now` (default Date.now()). */
 export function createEnvelope(body: EnvelopeBody, now: number = Date.now()): Envelope {
   return { id: newMessageId(), timestamp: now, body };
-}
-
-function text(w: ByteWriter, name: string, s: string, max: number): void {
-  if (typeof s !== 'string') throw new TypeError(`"${name}" expected a string`);
-  const b = utf8ToBytes(s);
-  if (b.length > max) throw new RangeError(`"${name}" is ${b.length} UTF-8 bytes, at most ${max}`);
-  w.varBytes(b);
-}
-
-function readText(r: ByteReader, what: string, max: number): string {
-  const b = r.varBytes(max, what);
-  try {
-    return bytesToUtf8(b);
-  } catch (e) {
-    throw new DecodeError('MALFORMED', `${what} is not valid UTF-8`, { cause: e });
-  }
 }
 
 function ids(w: ByteWriter, list: readonly MessageId[]): void {
@@ -190,7 +180,7 @@ function encode(e: Envelope, nested: boolean): Uint8Array {
   switch (b.type) {
     case 'chat':
       w.u8(EnvelopeType.chat).bytes(e.id).u64(e.timestamp);
-      text(w, 'text', b.text, ENVELOPE_LIMITS.text);
+      writeText(w, 'text', b.text, ENVELOPE_LIMITS.text);
       if (b.replyTo === undefined) w.u8(0);
       else {
         assertBytes('replyTo', b.replyTo, 16);
@@ -211,7 +201,7 @@ function encode(e: Envelope, nested: boolean): Uint8Array {
         .bytes(e.id)
         .u64(e.timestamp)
         .bytes(b.connectionId);
-      text(w, 'sdp', b.sdp, ENVELOPE_LIMITS.sdp);
+      writeText(w, 'sdp', b.sdp, ENVELOPE_LIMITS.sdp);
       break;
     case 'webrtc-ice':
       assertBytes('connectionId', b.connectionId, 16);
@@ -225,8 +215,8 @@ function encode(e: Envelope, nested: boolean): Uint8Array {
         .u8(b.complete ? 1 : 0)
         .varUint(b.candidates.length);
       for (const c of b.candidates) {
-        text(w, 'candidate', c.candidate, ENVELOPE_LIMITS.candidate);
-        text(w, 'sdpMid', c.sdpMid, ENVELOPE_LIMITS.sdpMid);
+        writeText(w, 'candidate', c.candidate, ENVELOPE_LIMITS.candidate);
+        writeText(w, 'sdpMid', c.sdpMid, ENVELOPE_LIMITS.sdpMid);
         assertInteger('sdpMLineIndex', c.sdpMLineIndex, 0, 255);
         w.u8(c.sdpMLineIndex);
       }
