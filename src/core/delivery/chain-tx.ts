@@ -59,7 +59,8 @@ export interface BuiltTransaction {
 
 const PLACEHOLDER_SIG = new Uint8Array(P2PK_SIGNATURE_SCRIPT_LENGTH);
 
-function assemble(
+/** An unsigned transaction with signature scripts of the final length, to price and then sign. */
+export function assemble(
   inputs: readonly Spendable[],
   outputs: readonly TxOutput[],
   payload: Uint8Array,

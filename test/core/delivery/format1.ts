@@ -13,12 +13,12 @@
 import { addressToScriptPublicKey, type Address } from '../../../src/kaspa/address.ts';
 import { minimumRelayFee } from '../../../src/kaspa/fee.ts';
 import { BuildError, buildTransaction } from '../../../src/kaspa/builder.ts';
-import { MASS_LIMITS, P2PK_SIG_OP_COUNT, storageMass } from '../../../src/kaspa/mass.ts';
-import { P2PK_SIGNATURE_SCRIPT_LENGTH } from '../../../src/kaspa/script.ts';
+import { MASS_LIMITS, storageMass } from '../../../src/kaspa/mass.ts';
 import { signTransaction } from '../../../src/kaspa/sign.ts';
-import { NATIVE_SUBNETWORK_ID, type Transaction, type TxOutput } from '../../../src/kaspa/types.ts';
+import type { TxOutput } from '../../../src/kaspa/types.ts';
 import {
   DEFAULT_NOTIFICATION_STORAGE_BUDGET,
+  assemble,
   notificationValue,
   type BuiltTransaction,
   type Spendable,
@@ -41,31 +41,6 @@ export interface Format1Request {
   readonly changeAddress: Address;
   /** @default DEFAULT_NOTIFICATION_STORAGE_BUDGET */
   readonly storageBudget?: bigint;
-}
-
-const PLACEHOLDER_SIG = new Uint8Array(P2PK_SIGNATURE_SCRIPT_LENGTH);
-
-function assemble(
-  inputs: readonly Spendable[],
-  outputs: readonly TxOutput[],
-  payload: Uint8Array,
-): Transaction {
-  return {
-    version: 0,
-    inputs: inputs.map((s) => ({
-      previousOutpoint: s.utxo.outpoint,
-      signatureScript: PLACEHOLDER_SIG,
-      sequence: 0n,
-      sigOpCount: P2PK_SIG_OP_COUNT,
-      computeBudget: 0,
-    })),
-    outputs,
-    lockTime: 0n,
-    subnetworkId: NATIVE_SUBNETWORK_ID,
-    gas: 0n,
-    payload,
-    storageMass: 0n,
-  };
 }
 
 /**
