@@ -872,40 +872,13 @@ export class KaspaChain implements ChainPort {
         const u = this.pending.shift()!;
         const k = outpointKey(u.outpoint);
         if (this.withdrawn.delete(k) || this.coins.has(k)) continue;
-        const known = await this.opts.db.get(COINS_STORE, encodeKey('coin', k));
-        const address = this.addressOf(u) ?? '';
-        if (known) {
-          const role = decodeRole(known);
-          this.setCoin(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
-          continue;
-        }
-        let role: CoinRole | undefined;
         try {
-          role = await this.process(u, this.tries.get(k) ?? 0, this.fresh);
+          await this.step(u, k);
         } catch {
-          role = undefined;
-        }
-        // Undecided (node unreachable, engine closing): nothing is recorded and the coin is
-        // looked at again after a pause (never given up on: it may carry messages), or at the
-        // next start's snapshot.
-        if (role === undefined) {
+          // The store failed (a full disk, a closing or killed process): nothing more is
+          // recorded for this coin; it is looked at again after a pause, or at the next start.
           if (this.stopped) break;
-          const tries = (this.tries.get(k) ?? 0) + 1;
-          this.tries.set(k, tries);
-          // Still to process: the cursor saved with later coins must stay before this one.
-          const retry = setTimeout(() => this.retryNow(k), Math.min(250 * 2 ** tries, 30_000));
-          if (typeof retry === 'object' && 'unref' in retry) retry.unref();
-          this.retrying.set(k, { utxo: u, timer: retry });
-          continue;
-        }
-        this.tries.delete(k);
-        this.setCoin(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
-        await this.opts.db.put(COINS_STORE, encodeKey('coin', k), encodeRole(role));
-        if (role.kind === 'held') {
-          // The contact's coin is owed back: its next coin from us repays it (docs/privacy.md "Coins").
-          await this.addLocked(-u.entry.amount);
-          await this.setOwed(role.contact, (this.owed.get(role.contact) ?? 0n) + u.entry.amount);
-          await this.book.heard(role.contact);
+          this.retryLater(u, k);
         }
       }
     } finally {
@@ -913,6 +886,49 @@ export class KaspaChain implements ChainPort {
       this.markIdle();
       this.emitFunds();
     }
+  }
+
+  /** Claims one new foreign coin: known from an earlier run, or fetched and handed to the engine. */
+  private async step(u: AddressedUtxo, k: string): Promise<void> {
+    const known = await this.opts.db.get(COINS_STORE, encodeKey('coin', k));
+    const address = this.addressOf(u) ?? '';
+    if (known) {
+      const role = decodeRole(known);
+      this.setCoin(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
+      return;
+    }
+    let role: CoinRole | undefined;
+    try {
+      role = await this.process(u, this.tries.get(k) ?? 0, this.fresh);
+    } catch {
+      role = undefined;
+    }
+    // Undecided (node unreachable, engine closing): nothing is recorded and the coin is
+    // looked at again after a pause (never given up on: it may carry messages), or at the
+    // next start's snapshot.
+    if (role === undefined) {
+      if (!this.stopped) this.retryLater(u, k);
+      return;
+    }
+    this.tries.delete(k);
+    this.setCoin(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
+    await this.opts.db.put(COINS_STORE, encodeKey('coin', k), encodeRole(role));
+    if (role.kind === 'held') {
+      // The contact's coin is owed back: its next coin from us repays it (docs/privacy.md "Coins").
+      await this.addLocked(-u.entry.amount);
+      await this.setOwed(role.contact, (this.owed.get(role.contact) ?? 0n) + u.entry.amount);
+      await this.book.heard(role.contact);
+    }
+  }
+
+  /** Looks at coin `k` again after a pause growing with its tries. */
+  private retryLater(u: AddressedUtxo, k: string): void {
+    const tries = (this.tries.get(k) ?? 0) + 1;
+    this.tries.set(k, tries);
+    // Still to process: the cursor saved with later coins must stay before this one.
+    const retry = setTimeout(() => this.retryNow(k), Math.min(250 * 2 ** tries, 30_000));
+    if (typeof retry === 'object' && 'unref' in retry) retry.unref();
+    this.retrying.set(k, { utxo: u, timer: retry });
   }
 
   /**

@@ -20,13 +20,13 @@ export function addFundsSection(ctx: ViewContext): {
   const addressF = field(
     'Receiving address',
     input,
-    'Send Kaspa (KAS) to this address from any wallet or exchange. It only receives: nothing can be taken with it.',
+    'Send Kaspa to this address from any app or exchange that holds it. It only receives: nothing can be taken with it.',
   );
   const copy = h('button', { type: 'button', class: 'btn' }, 'Copy address');
   const topUp = h(
     'a',
     { class: 'btn primary', target: '_blank', rel: 'noopener noreferrer', hidden: true },
-    'Buy KAS',
+    'Buy Kaspa',
   );
   const note = h('p', { class: 'hint', role: 'status' });
   const el = h(
@@ -67,7 +67,7 @@ export function addFundsSection(ctx: ViewContext): {
         topUp.href = url;
         topUp.hidden = false;
         note.textContent =
-          'Buy KAS opens a page in a new tab that explains how to get coins. Nothing about you is sent to it.';
+          'Buy Kaspa opens a page in a new tab that explains how to get coins. Nothing about you is sent to it.';
       } else {
         topUp.hidden = true;
         topUp.removeAttribute('href');

@@ -1,8 +1,8 @@
 /**
  * Settings: cheaper batching, read receipts, the network, notifications and backup export/
- * import in plain words first; the node in use (synced or not, the last block seen) with a
- * "use only my own node" switch; node addresses and ICE servers (NOTES §4) under "Advanced",
- * for those who run their own node or sit behind a strict network.
+ * import in plain words first; under "Advanced", for those who run their own node or sit
+ * behind a strict network: the nodes in use (synced or not, the last block seen) with a "use
+ * only my own node" switch, node addresses and ICE servers (NOTES §4).
  */
 import { NETWORK_IDS, type AppSettings, type NetworkId, type NodeLine, type NodeView } from '../app-api.ts';
 import { downloadFile, errorText, field, h } from '../dom.ts';
@@ -116,17 +116,7 @@ export function settingsView(ctx: ViewContext): View {
       ),
       h('div', { class: 'check' }, receipts, h('label', { for: 'set-receipts' }, 'Send read receipts')),
     ),
-    h(
-      'fieldset',
-      {},
-      h('legend', {}, 'Network'),
-      reach,
-      networkF.row,
-      nodeList,
-      lastBlock,
-      h('div', { class: 'check' }, ownOnly, h('label', { for: 'set-own-node' }, 'Use only my own node')),
-      ownOnlyHint,
-    ),
+    h('fieldset', {}, h('legend', {}, 'Network'), reach, networkF.row),
     h(
       'fieldset',
       { class: 'advanced' },
@@ -136,6 +126,10 @@ export function settingsView(ctx: ViewContext): View {
         { class: 'hint' },
         'Only needed to use your own node, or when direct links fail on a strict network.',
       ),
+      nodeList,
+      lastBlock,
+      h('div', { class: 'check' }, ownOnly, h('label', { for: 'set-own-node' }, 'Use only my own node')),
+      ownOnlyHint,
       nodesF.row,
       iceF.row,
     ),

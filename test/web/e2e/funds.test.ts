@@ -39,7 +39,7 @@ describe('add funds and the node state in Chromium', { timeout: 600_000 }, () =>
       await fay.page.locator('.add-funds svg.qr').getAttribute('aria-label'),
       'QR code of your receiving address',
     );
-    assert.equal(await fay.page.getByRole('link', { name: 'Buy KAS' }).count(), 0);
+    assert.equal(await fay.page.getByRole('link', { name: 'Buy Kaspa' }).count(), 0);
     await fay.page.getByText('a new identity gets test coins from its faucet').waitFor({ timeout: UI });
     await shot(fay.page, 'add-funds-local');
     assert.deepEqual(fay.problems, []);
@@ -109,7 +109,7 @@ describe('add funds and the node state in Chromium', { timeout: 600_000 }, () =>
       { timeout: UI },
     );
     await openBalance();
-    const buy = fay.page.getByRole('link', { name: 'Buy KAS' });
+    const buy = fay.page.getByRole('link', { name: 'Buy Kaspa' });
     await buy.waitFor({ timeout: UI });
     assert.equal(await buy.getAttribute('href'), TOP_UP_URL);
     assert.equal(await buy.getAttribute('rel'), 'noopener noreferrer');

@@ -89,9 +89,13 @@ describe('links come back by themselves after a reload in Chromium', () => {
     // Nothing was sent, so whatever went on chain is signaling (and receipts owed from before).
     assert.ok(during.length > 0, 'the links were signaled on chain (no cached path between two browsers)');
     for (const e of during) {
-      // One notification, the sender's decoy and change (docs/protocol.md "Chain transactions"):
-      // a transaction paying two contacts would have four outputs.
-      assert.equal(e.tx.outputs.length, 3, 'each signaling transaction pays one recipient');
+      // One notification, at most the sender's decoy and change (docs/protocol.md "Chain
+      // transactions"; a coin returned to the sender may pay it all): a transaction paying two
+      // contacts carries a decoy for each beside their notifications, four outputs at least.
+      assert.ok(
+        e.tx.outputs.length <= 3,
+        `each signaling transaction pays one recipient (${e.tx.outputs.length} outputs)`,
+      );
     }
     const spent = during.flatMap((e) =>
       e.tx.inputs.map(
