@@ -75,6 +75,12 @@ describe(
         assert.equal(records.length, 1, 'one contact, one record');
         return decodeOneTimeRecord(records[0]!.value).unused;
       };
+      // Bob's batch rides his next traffic once his session is confirmed (by "how are you"):
+      // his next message carries it, if the receipt before it did not.
+      await bob.send('Alice', 'fine', { wait: 'delivered' });
+      const holdsBatch = (f: Uint8Array): boolean =>
+        openBackup(f, seed).records.some((r) => r.store === ONE_TIME_KEYS_RECORDS);
+      await until(async () => holdsBatch(await alice.exportBackup()), 'Alice holds Bob’s one-time keys');
       const file = await alice.exportBackup();
       assert.equal(file[4], 4, 'backup version 4');
       const before = keysIn(file);
