@@ -846,56 +846,37 @@ export class NodePool {
     return results;
   }
 
+  /** Runs `fn` on the node that serves chain queries (one for all of them, by the keyed hash of "chain"). */
+  private onChain<T>(fn: (client: KaspaRpcClient) => Promise<T>, opts?: CallOptions): Promise<T> {
+    return this.run(() => this.assign('chain'), fn, opts);
+  }
+
   /** `ping` on the node that serves chain queries. */
   ping(opts?: CallOptions): Promise<void> {
-    return this.run(
-      () => this.assign('chain'),
-      (c) => c.ping(opts),
-      opts,
-    );
+    return this.onChain((c) => c.ping(opts), opts);
   }
 
   getServerInfo(opts?: CallOptions): Promise<ServerInfo> {
-    return this.run(
-      () => this.assign('chain'),
-      (c) => c.getServerInfo(opts),
-      opts,
-    );
+    return this.onChain((c) => c.getServerInfo(opts), opts);
   }
 
   getBlockDagInfo(opts?: CallOptions): Promise<BlockDagInfo> {
-    return this.run(
-      () => this.assign('chain'),
-      (c) => c.getBlockDagInfo(opts),
-      opts,
-    );
+    return this.onChain((c) => c.getBlockDagInfo(opts), opts);
   }
 
   getSink(opts?: CallOptions): Promise<BlockHash> {
-    return this.run(
-      () => this.assign('chain'),
-      (c) => c.getSink(opts),
-      opts,
-    );
+    return this.onChain((c) => c.getSink(opts), opts);
   }
 
   getFeeEstimate(opts?: CallOptions): Promise<FeeEstimate> {
-    return this.run(
-      () => this.assign('chain'),
-      (c) => c.getFeeEstimate(opts),
-      opts,
-    );
+    return this.onChain((c) => c.getFeeEstimate(opts), opts);
   }
 
   getBlock(
     hash: BlockHash,
     opts: CallOptions & { readonly includeTransactions?: boolean } = {},
   ): Promise<Block> {
-    return this.run(
-      () => this.assign('chain'),
-      (c) => c.getBlock(hash, opts),
-      opts,
-    );
+    return this.onChain((c) => c.getBlock(hash, opts), opts);
   }
 
   getVirtualChainFromBlockV2(
@@ -905,11 +886,7 @@ export class NodePool {
       readonly minConfirmationCount?: bigint;
     } = {},
   ): Promise<VirtualChainV2> {
-    return this.run(
-      () => this.assign('chain'),
-      (c) => c.getVirtualChainFromBlockV2(startHash, opts),
-      opts,
-    );
+    return this.onChain((c) => c.getVirtualChainFromBlockV2(startHash, opts), opts);
   }
 
   /** Asked of the node the transaction id hashes to, so interest in ids is spread too. */
