@@ -324,9 +324,9 @@ export class KaspaChain implements ChainPort {
       for (const [, c] of this.spendable(chained)) {
         const coinPool = c.origin === 'own' ? this.book.poolOf(c.address) : c.origin;
         if (inPool && coinPool !== pool) continue;
-        const key = this.book.keyOf(c.address);
         // Origins are pools: coins of two pools are merged only when nothing else pays.
-        if (key) funding.push({ utxo: c.utxo, privateKey: key, origin: `pool:${coinPool}` });
+        const candidate = this.candidate(c, `pool:${coinPool}`);
+        if (candidate) funding.push(candidate);
       }
       return buildPayment({
         payload,
@@ -460,8 +460,8 @@ export class KaspaChain implements ChainPort {
         a.main !== b.main ? (a.main ? -1 : 1) : a.c.utxo.entry.amount > b.c.utxo.entry.amount ? -1 : 1,
       );
     const src = sources[0];
-    const key = src && this.book.keyOf(src.c.address);
-    if (!src || !key) return false;
+    const funding = src && this.candidate(src.c, 'own');
+    if (!src || !funding) return false;
     const amount = src.c.utxo.entry.amount;
     let value = (amount * BigInt(15 + Math.floor(this.random() * 21))) / 100n;
     if (value < 40n * v) value = 40n * v;
@@ -473,7 +473,7 @@ export class KaspaChain implements ChainPort {
       built = buildPayment({
         payload: new Uint8Array(0),
         payments: [{ address: poolAddress, value }],
-        funding: [{ utxo: src.c.utxo, privateKey: key, origin: 'own' }],
+        funding: [funding],
         changeAddress: rest,
         random: this.random,
         storageBudget: budget,
@@ -503,6 +503,26 @@ export class KaspaChain implements ChainPort {
     }
     this.resubmitLater(txHex, 4);
     return true;
+  }
+
+  /**
+   * Coin `c` as a funding candidate, or undefined when its address is not ours. Its key is
+   * derived when the coin is signed, once: candidates are every spendable coin, and a
+   * derivation (two BIP-32 child steps, a stealth tweak on top) per coin held per try of a
+   * publication would make the work of each publication grow with the coins held.
+   */
+  private candidate(c: Coin, origin: string): Candidate | undefined {
+    if (this.book.originOf(c.address) === undefined) return undefined;
+    const book = this.book;
+    let key: Uint8Array | undefined;
+    return {
+      utxo: c.utxo,
+      origin,
+      get privateKey(): Uint8Array {
+        key ??= book.keyOf(c.address)!;
+        return key;
+      },
+    };
   }
 
   /** Our coins created by transaction `txHex` (indexed: a release must not walk every coin). */
