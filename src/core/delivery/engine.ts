@@ -1081,10 +1081,17 @@ export class DeliveryEngine {
       if (m?.status !== 'published' || m.proof?.txId !== hex) continue;
       await this.save({ ...m, dueAt: now });
     }
+    // Owed again in the store too, as when they were first queued: a restart before the
+    // republication must not lose them (their publication had marked them settled).
+    const owed: BatchOp[] = [];
     for (const [contact, receiptIds] of this.proofReceipts.get(hex) ?? []) {
       const st = this.state(contact);
-      for (const id of receiptIds) st.chainReceipts.add(id);
+      for (const id of receiptIds) {
+        st.chainReceipts.add(id);
+        owed.push(this.store.receiptOp(contact, id));
+      }
     }
+    await this.store.write(owed);
     this.proofReceipts.delete(hex);
     this.scheduleFlush(0);
   }
