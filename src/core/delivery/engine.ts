@@ -220,10 +220,14 @@ export class DeliveryEngine {
   private seenTimer: Timer | undefined;
   private dueAt = Infinity;
   private insufficientRetry: Timer | undefined;
-  /** Message ids of recent publications, by tx id, for acceptance updates. */
-  private readonly proofIds = new Map<string, readonly string[]>();
-  /** Delivered receipts each recent publication carried (tx id hex → contact → message ids). */
-  private readonly proofReceipts = new Map<string, ReadonlyMap<ContactId, readonly string[]>>();
+  /**
+   * Recent publications by tx id hex: the message ids they carried (for acceptance updates)
+   * and the delivered receipts, by contact (owed again if the publication is dropped).
+   */
+  private readonly proofs = new Map<
+    string,
+    { readonly ids: readonly string[]; readonly receipts: ReadonlyMap<ContactId, readonly string[]> }
+  >();
   private lastFunds: Funds | undefined;
   private insufficient = false;
   private closed = false;
@@ -924,16 +928,14 @@ export class DeliveryEngine {
       ),
     );
     await this.store.write(settled);
-    this.rememberProof(proof.txId, ids);
     const receipts = new Map<ContactId, string[]>();
     for (const e of group)
       for (const f of e.frames)
         if (f.type === 'receipt' && f.kind === 'delivered')
           receipts.set(e.contact, [...(receipts.get(e.contact) ?? []), ...f.ids.map((id) => bytesToHex(id))]);
-    if (receipts.size > 0) {
-      this.proofReceipts.set(proof.txId, receipts);
-      if (this.proofReceipts.size > 4096) this.proofReceipts.delete(this.proofReceipts.keys().next().value!);
-    }
+    this.proofs.set(proof.txId, { ids, receipts });
+    // Acceptance normally follows within seconds; keep a bounded window of recent ones.
+    if (this.proofs.size > 4096) this.proofs.delete(this.proofs.keys().next().value!);
     for (const id of ids) {
       const m = this.active.get(id);
       if (!m || m.status === 'delivered' || m.status === 'read' || m.status === 'failed') continue;
@@ -950,12 +952,6 @@ export class DeliveryEngine {
         dueAt: now + this.settings.republishAfterMs,
       });
     }
-  }
-
-  private rememberProof(txId: string, ids: readonly string[]): void {
-    this.proofIds.set(txId, ids);
-    // Acceptance normally follows within seconds; keep a bounded window of recent ones.
-    if (this.proofIds.size > 4096) this.proofIds.delete(this.proofIds.keys().next().value!);
   }
 
   private async publishFailed(group: readonly ChainEntry[], error: unknown): Promise<void> {
@@ -1054,7 +1050,7 @@ export class DeliveryEngine {
 
   private async onAccepted(txId: Uint8Array, acc: ChainAcceptance): Promise<void> {
     const hex = bytesToHex(txId);
-    for (const id of this.proofIds.get(hex) ?? []) {
+    for (const id of this.proofs.get(hex)?.ids ?? []) {
       const m = this.active.get(id) ?? (await this.store.byId('out', id));
       if (m?.direction !== 'out' || m.proof?.txId !== hex) continue;
       await this.save({
@@ -1074,18 +1070,25 @@ export class DeliveryEngine {
     const hex = bytesToHex(txId);
     const now = this.clock.now();
     const ids =
-      this.proofIds.get(hex) ??
+      this.proofs.get(hex)?.ids ??
       [...this.active.values()].filter((m) => m.proof?.txId === hex).map((m) => m.id);
     for (const id of ids) {
       const m = this.active.get(id);
       if (m?.status !== 'published' || m.proof?.txId !== hex) continue;
       await this.save({ ...m, dueAt: now });
     }
-    for (const [contact, receiptIds] of this.proofReceipts.get(hex) ?? []) {
+    // Owed again in the store too, as when they were first queued: a restart before the
+    // republication must not lose them (their publication had marked them settled).
+    const owed: BatchOp[] = [];
+    for (const [contact, receiptIds] of this.proofs.get(hex)?.receipts ?? []) {
       const st = this.state(contact);
-      for (const id of receiptIds) st.chainReceipts.add(id);
+      for (const id of receiptIds) {
+        st.chainReceipts.add(id);
+        owed.push(this.store.receiptOp(contact, id));
+      }
     }
-    this.proofReceipts.delete(hex);
+    await this.store.write(owed);
+    this.proofs.delete(hex);
     this.scheduleFlush(0);
   }
 
