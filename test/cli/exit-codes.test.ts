@@ -5,21 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { initUser, runCli, startCliWorld, type CliResult, type CliUser, type CliWorld } from './helpers.ts';
+import { EXIT, failed, initUser, runCli, startCliWorld, type CliUser, type CliWorld } from './helpers.ts';
 
-/** Exit codes of docs/api.md "Exit codes". */
-const USAGE = 1;
-const NOT_FOUND = 2;
-const IN_USE = 3;
-const WRONG_PASSWORD = 5;
-const REFUSED = 6;
-
-function failed(r: CliResult, code: number, words: RegExp): void {
-  assert.equal(r.code, code, `exit code; stderr: ${r.stderr}`);
-  assert.match(r.stderr, words);
-  // Errors in words: no stack frames, no error class dumps.
-  assert.doesNotMatch(r.stderr, /\n\s+at |Error:|node:internal/);
-}
+const { USAGE, NOT_FOUND, IN_USE, WRONG_PASSWORD, REFUSED } = EXIT;
 
 describe('p2pcomm exit codes and error words', { timeout: 900_000 }, () => {
   let world: CliWorld;
