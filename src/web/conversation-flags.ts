@@ -70,15 +70,26 @@ export function decodeFlags(bytes: Uint8Array): ConversationFlags {
   return nickname === undefined ? out : { ...out, nickname };
 }
 
-/** Every conversation's record, read once when the profile opens. */
+/**
+ * Every conversation's record, read once when the profile opens. A record it cannot read (one
+ * a newer version wrote from another tab, or damage) is passed to `onSkipped` and left out:
+ * flags are a convenience of this device, and must never keep the profile from opening.
+ */
 export async function loadFlags(
   db: KeyValueStore,
   store: string,
+  onSkipped: (error: DecodeError) => void,
 ): Promise<Map<ContactId, ConversationFlags>> {
   const out = new Map<ContactId, ConversationFlags>();
   for (const [key, value] of await db.scan(store, { prefix: encodeKey('conv') })) {
     const [, id] = decodeKey(key);
-    if (typeof id === 'string') out.set(id as ContactId, decodeFlags(value));
+    if (typeof id !== 'string') continue;
+    try {
+      out.set(id as ContactId, decodeFlags(value));
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      onSkipped(e);
+    }
   }
   return out;
 }

@@ -1103,7 +1103,7 @@ export class RealApi implements AppApi {
       db,
       cards,
       trust: await loadTrust(db, STATE_STORE),
-      flags: await loadFlags(db, STATE_STORE),
+      flags: await loadFlags(db, STATE_STORE, (e) => this.#report(e)),
       port,
       requests,
       sessions,
