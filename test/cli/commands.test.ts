@@ -109,6 +109,12 @@ describe('p2pcomm commands beyond chatting', { timeout: 1_200_000 }, () => {
     const junk = join(alice.dir, '..', 'junk.p2pcomm');
     await writeFile(junk, new Uint8Array(300).fill(7));
     failed(await stranger.run(['backup', 'import', junk]), REFUSED, /backup/i);
+    // A file from a newer p2pComm (backup version 5; docs/protocol.md knows 2 to 4): refused in words.
+    const newer = join(alice.dir, '..', 'newer.p2pcomm');
+    const bytes = await readFile(file);
+    bytes[4] = 5;
+    await writeFile(newer, bytes);
+    failed(await stranger.run(['backup', 'import', newer]), REFUSED, /another version of p2pComm/);
     failed(
       await stranger.run(['backup', 'import', join(alice.dir, 'no such file')]),
       NOT_FOUND,
