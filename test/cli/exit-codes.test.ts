@@ -84,6 +84,12 @@ describe('p2pcomm exit codes and error words', { timeout: 900_000 }, () => {
     try {
       await listen.waitForLine((l) => l.includes('"ready"'));
       failed(await alice.run(['contacts']), IN_USE, /open in another process: close the other p2pcomm first/);
+      // A message sent meanwhile is refused before anything is queued: nothing half-written.
+      failed(
+        await alice.run(['send', 'Bob', 'while listen runs']),
+        IN_USE,
+        /open in another process: close the other p2pcomm first/,
+      );
     } finally {
       assert.equal(await listen.stop(), 0, listen.stderr.join(''));
     }
