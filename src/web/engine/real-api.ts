@@ -1102,7 +1102,7 @@ export class RealApi implements AppApi {
       displayName,
       db,
       cards,
-      trust: await loadTrust(db, STATE_STORE),
+      trust: await loadTrust(db, STATE_STORE, (e) => this.#report(e)),
       flags: await loadFlags(db, STATE_STORE, (e) => this.#report(e)),
       port,
       requests,
