@@ -301,9 +301,7 @@ function decode(bytes: Uint8Array, nested: boolean): Envelope {
     throw new DecodeError('UNKNOWN_VERSION', `envelope version ${version} is not supported`);
   const type = r.u8('envelope type');
   const id = r.bytes(16, 'message id') as MessageId;
-  const ts = r.u64('timestamp');
-  if (ts > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError('MALFORMED', 'timestamp out of range');
-  const timestamp = Number(ts);
+  const timestamp = r.safeU64('timestamp');
   let body: EnvelopeBody;
   switch (type) {
     case EnvelopeType.chat: {

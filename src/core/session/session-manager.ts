@@ -876,9 +876,8 @@ export class SessionManager {
         if (g > MAX_GIVEN) throw new DecodeError('MALFORMED', 'too many given one-time keys');
         for (let j = 0; j < g; j++) {
           const id = r.u32('given one-time id');
-          const at = r.u64('given one-time time');
-          if (at > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError('MALFORMED', 'time out of range');
-          given.push({ id, createdAt: Number(at), dh: x25519KeyPair(r.bytes(32, 'given one-time secret')) });
+          const createdAt = r.safeU64('given one-time time');
+          given.push({ id, createdAt, dh: x25519KeyPair(r.bytes(32, 'given one-time secret')) });
         }
         const lost = v5 ? r.u8('given keys lost') : 0;
         if (lost > 1) throw new DecodeError('MALFORMED', 'given keys lost flag');
