@@ -136,7 +136,8 @@ function checkPolicy(p: PreKeyPolicy): Required<PreKeyPolicy> {
   return full;
 }
 
-function randomId(): number {
+/** A random 31-bit pre-key id (signed and one-time pre-keys, and batch keys, session-manager.ts). */
+export function randomId(): number {
   return new DataView(randomBytes(4).buffer).getUint32(0) >>> 1;
 }
 

@@ -53,7 +53,7 @@
 import { SessionError, ContactCardError } from '../errors.ts';
 import { ByteReader, ByteWriter } from '../../util/binary.ts';
 import { DecodeError, assertBytes } from '../../util/errors.ts';
-import { bytesToHex, equalBytes, randomBytes, wipe } from '../../util/bytes.ts';
+import { bytesToHex, equalBytes, wipe } from '../../util/bytes.ts';
 import {
   ML_KEM,
   asMlKemCiphertext,
@@ -73,7 +73,13 @@ import { DEFAULT_RATCHET_LIMITS, Ratchet, type Framing, type RatchetLimits } fro
 import { x3dhInitiate, x3dhRespond } from './x3dh.ts';
 import { openFirstContact, sealFirstContact } from './first-contact.ts';
 import { TAG_BYTES } from './kdf.ts';
-import { DEFAULT_PREKEY_POLICY, PreKeyRing, type PreKeyPolicy, type PublicOneTimeKey } from './prekeys.ts';
+import {
+  DEFAULT_PREKEY_POLICY,
+  PreKeyRing,
+  randomId,
+  type PreKeyPolicy,
+  type PublicOneTimeKey,
+} from './prekeys.ts';
 import {
   MAX_ONE_TIME_BATCH,
   MAX_ONE_TIME_BATCH_BYTES,
@@ -390,8 +396,8 @@ export class SessionManager {
     const issuedAt = Math.max(this.#now(), last + 1);
     const fresh: GivenKey[] = [];
     for (let i = 0; i < ONE_TIME_BATCH_SIZE; i++) {
-      let id = randomOneTimeId();
-      while (this.#oneTimeIdTaken(id) || fresh.some((k) => k.id === id)) id = randomOneTimeId();
+      let id = randomId();
+      while (this.#oneTimeIdTaken(id) || fresh.some((k) => k.id === id)) id = randomId();
       fresh.push({ id, createdAt: issuedAt, dh: randomX25519KeyPair() });
     }
     // The previous batch stays usable while this one travels; older ones are wiped.
@@ -913,10 +919,6 @@ export class SessionManager {
     r.end('session state');
     return m;
   }
-}
-
-function randomOneTimeId(): number {
-  return new DataView(randomBytes(4).buffer).getUint32(0) >>> 1;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
