@@ -837,8 +837,6 @@ export class SessionManager {
       );
     }
     const v3 = version >= 3;
-    const v4 = version >= 4;
-    const v5 = version >= 5;
     const m = new SessionManager(
       identity,
       options,
@@ -866,44 +864,7 @@ export class SessionManager {
     for (let i = 0; i < count; i++) {
       const card = ContactCard.deserialize(r.varBytes(MAX_CARD_BYTES, 'card'));
       const announced = r.varUint('announced card');
-      const oneTimeKeys: PublicOneTimeKey[] = [];
-      const nOneTime = v3 ? r.u8('peer one-time count') : 0;
-      if (nOneTime > MAX_PEER_ONE_TIME) throw new DecodeError('MALFORMED', 'too many peer one-time keys');
-      for (let j = 0; j < nOneTime; j++)
-        oneTimeKeys.push({
-          id: r.u32('peer one-time id'),
-          publicKey: asX25519PublicKey(r.bytes(32, 'peer one-time key')),
-        });
-      const given: GivenKey[] = [];
-      let batch: PeerBatch | null = null;
-      let givenLost = false;
-      if (v4) {
-        const g = r.u8('given one-time count');
-        if (g > MAX_GIVEN) throw new DecodeError('MALFORMED', 'too many given one-time keys');
-        for (let j = 0; j < g; j++) {
-          const id = r.u32('given one-time id');
-          const createdAt = r.safeU64('given one-time time');
-          given.push({ id, createdAt, dh: x25519KeyPair(r.bytes(32, 'given one-time secret')) });
-        }
-        const lost = v5 ? r.u8('given keys lost') : 0;
-        if (lost > 1) throw new DecodeError('MALFORMED', 'given keys lost flag');
-        givenLost = lost === 1;
-        const batchBytes = r.varBytes(MAX_ONE_TIME_BATCH_BYTES, 'peer one-time batch');
-        if (batchBytes.length > 0) {
-          // Our own sealed state: the signature was checked when the batch arrived.
-          const parsed = parseOneTimeBatch(batchBytes);
-          const u = r.u8('unused batch count');
-          const unused: PublicOneTimeKey[] = [];
-          for (let j = 0; j < u; j++) {
-            const id = r.u32('unused batch id');
-            const k = parsed.keys.find((x) => x.id === id);
-            if (k === undefined || unused.some((x) => x.id === id))
-              throw new DecodeError('MALFORMED', 'unused batch id');
-            unused.push(k);
-          }
-          batch = { bytes: parsed.bytes, issuedAt: parsed.issuedAt, unused };
-        }
-      }
+      const oneTime = readPeerOneTime(r, version);
       const hasActive = r.u8('active flag');
       if (hasActive > 1) throw new DecodeError('MALFORMED', 'active flag');
       const active = hasActive === 1 ? readEntry() : null;
@@ -913,12 +874,62 @@ export class SessionManager {
       for (let j = 0; j < nRetired; j++) retired.push(readEntry());
       const key = bytesToHex(card.peerId);
       if (m.#peers.has(key)) throw new DecodeError('MALFORMED', 'duplicate peer in session state');
-      m.#peers.set(key, { card, active, retired, announced, oneTimeKeys, given, batch, givenLost });
+      m.#peers.set(key, { card, active, retired, announced, ...oneTime });
       for (const e of [active, ...retired]) if (e !== null) m.#reindex(key, e);
     }
     r.end('session state');
     return m;
   }
+}
+
+/**
+ * A peer record's one-time fields of session state `version` (docs/protocol.md "Session state
+ * (stored)"): the peer's invite keys (v3), our keys given to it and `givenLost` (v4, v5), its
+ * latest batch with the ids still unused (v4); absent fields of older versions read as empty.
+ */
+function readPeerOneTime(
+  r: ByteReader,
+  version: number,
+): Pick<PeerRecord, 'oneTimeKeys' | 'given' | 'givenLost' | 'batch'> {
+  const out: Pick<PeerRecord, 'oneTimeKeys' | 'given' | 'givenLost' | 'batch'> = {
+    oneTimeKeys: [],
+    given: [],
+    givenLost: false,
+    batch: null,
+  };
+  if (version < 3) return out;
+  const nOneTime = r.u8('peer one-time count');
+  if (nOneTime > MAX_PEER_ONE_TIME) throw new DecodeError('MALFORMED', 'too many peer one-time keys');
+  for (let j = 0; j < nOneTime; j++) {
+    const id = r.u32('peer one-time id');
+    out.oneTimeKeys.push({ id, publicKey: asX25519PublicKey(r.bytes(32, 'peer one-time key')) });
+  }
+  if (version < 4) return out;
+  const g = r.u8('given one-time count');
+  if (g > MAX_GIVEN) throw new DecodeError('MALFORMED', 'too many given one-time keys');
+  for (let j = 0; j < g; j++) {
+    const id = r.u32('given one-time id');
+    const createdAt = r.safeU64('given one-time time');
+    out.given.push({ id, createdAt, dh: x25519KeyPair(r.bytes(32, 'given one-time secret')) });
+  }
+  const lost = version >= 5 ? r.u8('given keys lost') : 0;
+  if (lost > 1) throw new DecodeError('MALFORMED', 'given keys lost flag');
+  out.givenLost = lost === 1;
+  const batchBytes = r.varBytes(MAX_ONE_TIME_BATCH_BYTES, 'peer one-time batch');
+  if (batchBytes.length === 0) return out;
+  // Our own sealed state: the signature was checked when the batch arrived.
+  const parsed = parseOneTimeBatch(batchBytes);
+  const u = r.u8('unused batch count');
+  const unused: PublicOneTimeKey[] = [];
+  for (let j = 0; j < u; j++) {
+    const id = r.u32('unused batch id');
+    const k = parsed.keys.find((x) => x.id === id);
+    if (k === undefined || unused.some((x) => x.id === id))
+      throw new DecodeError('MALFORMED', 'unused batch id');
+    unused.push(k);
+  }
+  out.batch = { bytes: parsed.bytes, issuedAt: parsed.issuedAt, unused };
+  return out;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
