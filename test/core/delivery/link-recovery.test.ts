@@ -6,31 +6,16 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EnvelopeSessions, contactIdOf } from '../../../src/core/delivery/sessions.ts';
+import { contactIdOf } from '../../../src/core/delivery/sessions.ts';
 import { TransportLinks } from '../../../src/core/delivery/links.ts';
-import { createNodeTransport } from '../../../src/transport/index.ts';
 import { makeUser, type TestUser } from '../helpers.ts';
 import { FakeNet, until } from './harness.ts';
-
-function sessionsOf(user: TestUser, contacts: readonly TestUser[]): () => EnvelopeSessions {
-  return () => {
-    const s = new EnvelopeSessions({
-      self: user.identity.peerId,
-      sessions: user.sessions,
-      save: async () => {},
-    });
-    for (const c of contacts) s.add(c.card);
-    return s;
-  };
-}
+import { FAST_HEARTBEAT, loopback, sessionsOf } from './real-links.ts';
 
 /** Real links that count the answers they have made (to know when one is on its way). */
 class CountingLinks extends TransportLinks {
   constructor(private readonly counter: { answers: number }) {
-    super(createNodeTransport({ additionalHostAddresses: ['127.0.0.1'] }), {
-      heartbeatIntervalMs: 200,
-      heartbeatTimeoutMs: 1_500,
-    });
+    super(loopback(), FAST_HEARTBEAT);
   }
 
   override async answer(contact: string, linkId: Uint8Array, offer: string): Promise<string> {
