@@ -38,6 +38,28 @@ class CountingLinks extends TransportLinks {
   }
 }
 
+/**
+ * Real links whose first answer is applied without its candidates: that attempt cannot connect
+ * and fails in the transport (its connect deadline), not by the engine's timeout.
+ */
+class FirstAttemptFails extends TransportLinks {
+  private spoiled = false;
+
+  constructor() {
+    super(loopback(), { ...FAST_HEARTBEAT, connectTimeoutMs: 3_000 });
+  }
+
+  override async complete(contact: string, linkId: Uint8Array, answer: string): Promise<void> {
+    if (this.spoiled) return super.complete(contact, linkId, answer);
+    this.spoiled = true;
+    const bare = answer
+      .split(/\r?\n/)
+      .filter((line) => !line.startsWith('a=candidate'))
+      .join('\r\n');
+    return super.complete(contact, linkId, bare);
+  }
+}
+
 const links =
   (counter: AnswerCounter = { answers: 0, publishedBefore: 0 }) =>
   (): TransportLinks =>
@@ -95,6 +117,32 @@ describe('a direct link does not stay down while the contact is there', () => {
       }
     });
   }
+
+  it('an attempt whose link fails before it is up offers again', async () => {
+    const p = pair();
+    const net = new FakeNet([p.s, p.l]);
+    // The engine's timeout is far beyond every wait below: only the transport's failure ends
+    // the first attempt, and only a new offer can bring the link.
+    const settings = { connectTimeoutMs: 600_000 };
+    const w = await net.client(p.s, {
+      sessions: sessionsOf(p.small, [p.large]),
+      peers: () => new FirstAttemptFails(),
+      settings,
+    });
+    const c = await net.client(p.l, { sessions: sessionsOf(p.large, [p.small]), peers: links(), settings });
+    try {
+      await w.engine.send(p.l, 'hello');
+      await c.waitInbox(p.s, 1);
+      await until('linked', () => w.engine.connection(p.l) === 'connected', 30_000);
+      await until('linked back', () => c.engine.connection(p.s) === 'connected', 30_000);
+      await c.engine.send(p.s, 'over the link');
+      await w.waitInbox(p.l, 1);
+      const out = await c.allOut(p.s, ['delivered', 'read'], 1);
+      assert.equal(out.at(-1)!.route, 'direct');
+    } finally {
+      await net.stop();
+    }
+  });
 
   it('an attempt that times out while messages flow offers again', async () => {
     const p = pair();
