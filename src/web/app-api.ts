@@ -267,6 +267,11 @@ export interface AppSettings {
   readonly batching: boolean;
   /** Send read receipts (and so see others' when they do too). */
   readonly readReceipts: boolean;
+  /**
+   * Show the first characters of a message in its notification (off by default: notifications
+   * show on lock screens and to anyone near the screen; off, they name the sender only).
+   */
+  readonly notificationText: boolean;
 }
 
 /**

@@ -173,6 +173,7 @@ export class FakeApi implements AppApi {
     iceServers: [],
     batching: false,
     readReceipts: true,
+    notificationText: false,
   };
   #counter = 0;
 
@@ -507,6 +508,8 @@ export class FakeApi implements AppApi {
 
   async updateSettings(patch: Partial<AppSettings>): Promise<AppSettings> {
     const next = { ...this.#settings, ...patch };
+    for (const key of ['batching', 'readReceipts', 'notificationText'] as const)
+      if (typeof next[key] !== 'boolean') throw new AppApiError('BAD_SETTING', `${key}: expected on or off`);
     if (!NETWORK_IDS.includes(next.network)) throw new AppApiError('BAD_SETTING', 'network: unknown network');
     for (const url of next.nodeUrls) {
       if (!/^wss?:\/\/[^\s/]+/.test(url))

@@ -105,4 +105,78 @@ describe('everyday chats in Chromium (fake engine)', () => {
     await page.locator('.search-results a.chat-row', { hasText: 'Contact 7' }).first().waitFor();
     assertClean(p);
   });
+
+  it('names the sender only, shows the first 100 characters once opted in, and nothing for a muted chat', async () => {
+    const p = await web.open('?demo=1&sw=0');
+    const { page } = p;
+    await page.context().grantPermissions(['notifications']);
+    // The browser's own Notification, recorded as it is constructed; the page can be "hidden".
+    // (A string: the page runs it as written, without the test's compiled helpers.)
+    await page.addInitScript(`
+      const shown = [];
+      globalThis.__shown = shown;
+      const Real = Notification;
+      class Recorded extends Real {
+        constructor(title, options) {
+          super(title, options);
+          shown.push({ title, body: options?.body ?? null });
+        }
+        static get permission() { return Real.permission; }
+      }
+      globalThis.Notification = Recorded;
+      let hidden = false;
+      globalThis.__setHidden = (v) => (hidden = v);
+      Object.defineProperty(Document.prototype, 'visibilityState', {
+        configurable: true,
+        get: () => (hidden ? 'hidden' : 'visible'),
+      });
+    `);
+    await page.reload();
+    await page.locator('a.chat-row').first().waitFor();
+    const shown = (): Promise<{ title: string; body: string | null }[]> =>
+      page.evaluate(
+        () => (globalThis as unknown as { __shown: { title: string; body: string | null }[] }).__shown,
+      );
+    const waitShown = (n: number): Promise<unknown> =>
+      page.waitForFunction((k) => (globalThis as unknown as { __shown: unknown[] }).__shown.length === k, n);
+    const long = `${'A secret plan, '.repeat(10)}the end`;
+    await page.evaluate(() => (globalThis as unknown as { __setHidden(v: boolean): void }).__setHidden(true));
+    await demo(page, 'receive', 'c2', long);
+    await waitShown(1);
+    assert.deepEqual(
+      (await shown())[0],
+      { title: 'New message from Linus', body: null },
+      'sender only by default',
+    );
+
+    await page.evaluate(() =>
+      (globalThis as unknown as { __setHidden(v: boolean): void }).__setHidden(false),
+    );
+    await page.evaluate(() => (location.hash = '#/settings'));
+    const toggle = page.getByRole('switch', { name: 'Show message text in notifications' });
+    assert.equal(await toggle.isChecked(), false, 'off by default');
+    await toggle.check();
+    await page.getByText('Message text shown').waitFor();
+    await web.screenshot(page, 'everyday-chats-02-notification-text');
+    await page.evaluate(() => (location.hash = '#/chats'));
+    await page.evaluate(() => (globalThis as unknown as { __setHidden(v: boolean): void }).__setHidden(true));
+    await demo(page, 'receive', 'c2', long);
+    await waitShown(2);
+    assert.deepEqual((await shown())[1], {
+      title: 'New message from Linus',
+      body: `${[...long].slice(0, 100).join('')}\u2026`,
+    });
+
+    // Muted: nothing, whatever the switch; the next unmuted message still notifies.
+    await demo(page, 'setConversationFlags', 'c2', { muted: true });
+    await demo(page, 'receive', 'c2', 'muted words');
+    await demo(page, 'receive', 'c1', 'short one');
+    await waitShown(3);
+    assert.deepEqual(
+      (await shown()).map((n) => n.title),
+      ['New message from Linus', 'New message from Linus', 'New message from Grace Hopper'],
+    );
+    assert.equal((await shown())[2]!.body, 'short one');
+    assertClean(p);
+  });
 });

@@ -271,6 +271,7 @@ function readSettings(bytes: Uint8Array | undefined, defaults: StoredSettings): 
     iceServers,
     batching: bool(o.batching, defaults.batching),
     readReceipts: bool(o.readReceipts, defaults.readReceipts),
+    notificationText: bool(o.notificationText, defaults.notificationText),
     p2pOnly: bool(o.p2pOnly, defaults.p2pOnly),
   };
 }
@@ -840,7 +841,7 @@ export class RealApi implements AppApi {
       throw new AppApiError('BAD_SETTING', 'nodeUrls: at least one node address is needed');
     nodeUrls = nodeUrls.map(checkNodeUrl);
     const iceServers = (patch.iceServers ?? s.settings.iceServers).map(checkIceServer);
-    for (const key of ['batching', 'readReceipts'] as const) {
+    for (const key of ['batching', 'readReceipts', 'notificationText'] as const) {
       if (patch[key] !== undefined && typeof patch[key] !== 'boolean')
         throw new AppApiError('BAD_SETTING', `${key}: expected on or off`);
     }
@@ -850,6 +851,7 @@ export class RealApi implements AppApi {
       iceServers,
       batching: patch.batching ?? s.settings.batching,
       readReceipts: patch.readReceipts ?? s.settings.readReceipts,
+      notificationText: patch.notificationText ?? s.settings.notificationText,
       p2pOnly: s.settings.p2pOnly,
     };
     const before = s.settings;
@@ -1033,6 +1035,7 @@ export class RealApi implements AppApi {
       iceServers: [],
       batching: false,
       readReceipts: true,
+      notificationText: false,
       p2pOnly: false,
     };
     const settings = readSettings(await db.get(STATE_STORE, KEYS.settings), defaults);

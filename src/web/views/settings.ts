@@ -142,6 +142,7 @@ export function settingsView(ctx: ViewContext): View {
     ice.value = formatIceServers(s.iceServers);
     batching.checked = s.batching;
     receipts.checked = s.readReceipts;
+    notifyText.checked = s.notificationText;
   };
 
   form.addEventListener('submit', (e) => {
@@ -212,6 +213,28 @@ export function settingsView(ctx: ViewContext): View {
   // Notifications: permission is asked only from this button (a user gesture), never on load.
   const notifyBtn = h('button', { type: 'button', class: 'btn' }, 'Allow notifications');
   const notifyState = h('p', { class: 'hint', role: 'status' });
+  // Off by default: a notification shows on the lock screen, to anyone near it.
+  const notifyText = h('input', { type: 'checkbox', role: 'switch', id: 'set-notify-text' });
+  const notifyTextHint = h(
+    'p',
+    { class: 'hint', id: 'set-notify-text-hint' },
+    'Off: a notification names the sender only. On: it shows the first 100 characters too, also on the lock screen. Muted chats never notify.',
+  );
+  notifyText.setAttribute('aria-describedby', notifyTextHint.id);
+  const notifyTextSaved = h('p', { class: 'hint', role: 'status' });
+  notifyText.addEventListener('change', () => {
+    const on = notifyText.checked;
+    ctx.api.updateSettings({ notificationText: on }).then(
+      (s) => {
+        notifyText.checked = s.notificationText;
+        notifyTextSaved.textContent = s.notificationText ? 'Message text shown' : 'Sender only';
+      },
+      (err: unknown) => {
+        notifyText.checked = !on;
+        notifyTextSaved.textContent = errorText(err);
+      },
+    );
+  });
   const renderNotify = (): void => {
     if (typeof Notification === 'undefined') {
       notifyState.textContent = 'This browser has no notifications.';
@@ -222,7 +245,7 @@ export function settingsView(ctx: ViewContext): View {
     notifyBtn.hidden = p !== 'default';
     notifyState.textContent =
       p === 'granted'
-        ? 'On: you are told of new messages while the app is open in the background (no message text is shown).'
+        ? 'On: you are told of new messages while the app is open in the background.'
         : p === 'denied'
           ? 'Blocked in the browser settings for this site.'
           : 'Off.';
@@ -258,6 +281,14 @@ export function settingsView(ctx: ViewContext): View {
       h('h3', {}, 'Notifications'),
       notifyState,
       h('div', { class: 'row' }, notifyBtn),
+      h(
+        'div',
+        { class: 'check' },
+        notifyText,
+        h('label', { for: 'set-notify-text' }, 'Show message text in notifications'),
+      ),
+      notifyTextHint,
+      notifyTextSaved,
     ),
     h(
       'div',
