@@ -106,6 +106,8 @@ export interface ContactSummary {
   readonly verified: boolean;
   /** Why the conversation warns about this contact's key, if it does (docs/protocol.md "Safety number"). */
   readonly keyWarning?: KeyWarning;
+  /** Set while the user blocks this contact: nothing they send is shown or receipted. */
+  readonly blocked?: true;
 }
 
 /**
@@ -392,6 +394,27 @@ export interface AppApi {
   deleteRequest(id: ContactId): Promise<void>;
   /** One contact. Rejects UNKNOWN_CONTACT. */
   contact(id: ContactId): Promise<ContactSummary>;
+
+  // Delete and block (issue 15): one block, kept apart so parallel changes merge cleanly.
+  /**
+   * Deletes a conversation's messages on this device and takes its row out of the list until
+   * a new message comes; with `contact: true` the contact goes too (a later message from them
+   * is a message request). Messages still on their way (not yet delivered) stay until they
+   * are. Copies already delivered stay on the contact's device, and an encrypted copy of what
+   * went by secure delivery stays on the public ledger until pruned (NOTES §3). Emits
+   * `conversations`. Rejects UNKNOWN_CONTACT.
+   */
+  deleteConversation(id: ContactId, options?: { readonly contact?: boolean }): Promise<void>;
+  /**
+   * Blocks a contact: what they send is dropped unread and unanswered (no receipt, no direct
+   * link), as a blocked request's sender (core/requests); they are not told. Emits
+   * `conversations`. Rejects UNKNOWN_CONTACT.
+   */
+  blockContact(id: ContactId): Promise<void>;
+  /** Undoes `blockContact`; what they sent meanwhile is not recovered. Rejects UNKNOWN_CONTACT. */
+  unblockContact(id: ContactId): Promise<void>;
+  /** The contacts blocked now (Settings lists them with Unblock). */
+  blockedContacts(): Promise<readonly ContactSummary[]>;
   /** The safety number with a contact. Rejects UNKNOWN_CONTACT. */
   safetyNumber(id: ContactId): Promise<SafetyNumberView>;
   /**

@@ -163,6 +163,8 @@ export class FakeApi implements AppApi {
   >();
   /** Blocked senders, by fingerprint. */
   readonly #blocked = new Set<string>();
+  /** Conversations deleted and empty since: not listed until a new message comes. */
+  readonly #cleared = new Set<ContactId>();
   #spendable: bigint;
   #locked = 0n;
   #p2pOnly = false;
@@ -290,6 +292,57 @@ export class FakeApi implements AppApi {
     return Promise.resolve(this.#contactSummary(this.#requireContact(id)));
   }
 
+  // --- delete and block (issue 15) ---------------------------------------------------------
+
+  async deleteConversation(id: ContactId, options: { readonly contact?: boolean } = {}): Promise<void> {
+    this.#requireUnlocked();
+    const contact = this.#requireContact(id);
+    // As the engine: a message still on its way stays until it is delivered.
+    const kept = (this.#messages.get(id) ?? []).filter(
+      (m) => m.outgoing && m.status !== 'delivered' && m.status !== 'read',
+    );
+    for (const m of this.#messages.get(id) ?? []) if (!kept.includes(m)) this.#byId.delete(m.id);
+    this.#messages.set(id, kept);
+    contact.unread = 0;
+    this.#cleared.add(id);
+    if (options.contact === true) {
+      this.#contacts.delete(id);
+      this.#messages.delete(id);
+      this.#trust.delete(id);
+      this.#flags.delete(id);
+      this.#cleared.delete(id);
+    }
+    this.#emit({ type: 'conversations' });
+    return Promise.resolve();
+  }
+
+  async blockContact(id: ContactId): Promise<void> {
+    this.#requireUnlocked();
+    const contact = this.#requireContact(id);
+    if (!this.#blocked.has(contact.fingerprint)) {
+      this.#blocked.add(contact.fingerprint);
+      this.#setConnection(contact, 'offline');
+      this.#emit({ type: 'conversations' });
+    }
+    return Promise.resolve();
+  }
+
+  async unblockContact(id: ContactId): Promise<void> {
+    this.#requireUnlocked();
+    const contact = this.#requireContact(id);
+    if (this.#blocked.delete(contact.fingerprint)) this.#emit({ type: 'conversations' });
+    return Promise.resolve();
+  }
+
+  async blockedContacts(): Promise<readonly ContactSummary[]> {
+    this.#requireUnlocked();
+    return Promise.resolve(
+      [...this.#contacts.values()]
+        .filter((c) => this.#blocked.has(c.fingerprint))
+        .map((c) => this.#contactSummary(c)),
+    );
+  }
+
   async safetyNumber(id: ContactId): Promise<SafetyNumberView> {
     const n = this.#safetyNumberOf(this.#requireContact(id));
     return Promise.resolve({ groups: n.groups, scanCode: n.scanText() });
@@ -324,7 +377,9 @@ export class FakeApi implements AppApi {
 
   async conversations(): Promise<readonly ConversationSummary[]> {
     this.#requireUnlocked();
-    const rows = [...this.#contacts.values()].map((c) => this.#row(c));
+    const rows = [...this.#contacts.values()]
+      .filter((c) => !this.#cleared.has(c.id) || (this.#messages.get(c.id)?.length ?? 0) > 0)
+      .map((c) => this.#row(c));
     rows.sort(conversationRank);
     return Promise.resolve(rows);
   }
@@ -593,9 +648,22 @@ export class FakeApi implements AppApi {
 
   // --- demo controls (not part of AppApi) --------------------------------------------------
 
-  /** Simulates an incoming message from a contact (demos and tests). */
+  /**
+   * Simulates an incoming message from a contact (demos and tests). From a blocked contact it
+   * is dropped, as the engine drops it: returned, but neither stored nor shown.
+   */
   receive(id: ContactId, text: string): ChatMessage {
     const contact = this.#requireContact(id);
+    if (this.#blocked.has(contact.fingerprint))
+      return {
+        id: `m${++this.#counter}` as MessageId,
+        contactId: id,
+        outgoing: false,
+        text,
+        sentAt: this.#now(),
+        status: 'delivered',
+        hasProof: false,
+      };
     const m = this.#store(contact.id, false, text, this.#now(), 'delivered');
     m.route = contact.connection === 'connected' ? 'direct' : 'secure';
     contact.unread++;
@@ -860,6 +928,7 @@ export class FakeApi implements AppApi {
       fingerprint: c.fingerprint,
       connection: c.connection,
       ...trustView(this.#trust.get(c.id), c.identityKey),
+      ...(this.#blocked.has(c.fingerprint) && { blocked: true as const }),
     };
   }
 

@@ -179,4 +179,90 @@ describe('everyday chats in Chromium (fake engine)', () => {
     assert.equal((await shown())[2]!.body, 'short one');
     assertClean(p);
   });
+
+  it('deletes a conversation after asking (the contact stays unless chosen), and blocks from the chat with undo in Settings', async () => {
+    const p = await web.open('?demo=1&sw=0');
+    const { page } = p;
+    const row = (name: string) => page.locator(`${LIST} a.chat-row`, { hasText: name });
+    await row('Linus').click();
+    await page.locator('li.msg', { hasText: 'And the numbers for review.' }).waitFor();
+    const tools = page.getByRole('group', { name: 'Conversation' });
+    // Asked first, in the page (no browser dialog); Cancel keeps everything.
+    await tools.getByRole('button', { name: 'delete' }).click();
+    const confirm = page.getByRole('form', { name: 'Delete conversation' });
+    await confirm.getByText('Delete the conversation with Linus?').waitFor();
+    await web.screenshot(page, 'everyday-chats-03-delete-confirm');
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await confirm.isVisible(), false);
+    assert.equal(await page.locator('li.msg').count(), 2, 'nothing deleted on Cancel');
+    await tools.getByRole('button', { name: 'delete' }).click();
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await page.waitForFunction(() => location.hash === '#/chats');
+    // The message still on its way stays (the engine holds it until delivered); the rest goes.
+    await row('Linus').click();
+    await page.locator('li.msg', { hasText: 'And the numbers for review.' }).waitFor();
+    assert.equal(await page.locator('li.msg').count(), 1, 'the delivered message is gone');
+
+    // Everything delivered: the row goes; the contact stays, and a new message brings it back.
+    await row('Grace Hopper').click();
+    await page.locator('li.msg', { hasText: 'Then ship it.' }).waitFor();
+    await tools.getByRole('button', { name: 'delete' }).click();
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await page.waitForFunction(() => location.hash === '#/chats');
+    await page.waitForFunction((sel) => !document.querySelector(sel)?.textContent?.includes('Grace'), LIST);
+    assert.equal(
+      ((await demo(page, 'contact', 'c1')) as { displayName: string }).displayName,
+      'Grace Hopper',
+    );
+    await demo(page, 'receive', 'c1', 'back again');
+    await row('Grace Hopper').click();
+    await page.locator('li.msg', { hasText: 'back again' }).waitFor();
+    assert.equal(await page.locator('li.msg').count(), 1, 'the old messages are gone');
+
+    // Deleting with the contact: the contact goes too.
+    await row('Radia Perlman').click();
+    await page.locator('.conv-name', { hasText: 'Radia Perlman' }).waitFor();
+    await tools.getByRole('button', { name: 'delete' }).click();
+    await confirm.getByLabel('Also remove Radia Perlman from my contacts').check();
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await page.waitForFunction(() => location.hash === '#/chats');
+    await page.waitForFunction((sel) => !document.querySelector(sel)?.textContent?.includes('Radia'), LIST);
+    const gone = await page.evaluate(() =>
+      (globalThis as unknown as { p2pcommDemo: { contact(id: string): Promise<unknown> } }).p2pcommDemo
+        .contact('c3')
+        .then(
+          () => 'kept',
+          (e: { code?: string }) => e.code,
+        ),
+    );
+    assert.equal(gone, 'UNKNOWN_CONTACT');
+
+    // Block from the chat: nothing of theirs shows, the composer goes, the list marks it.
+    await row('Linus').click();
+    await page.locator('li.msg', { hasText: 'And the numbers for review.' }).waitFor();
+    await tools.getByRole('button', { name: 'block' }).click();
+    await page.getByText('You blocked Linus').waitFor();
+    assert.equal(await page.getByLabel('Message', { exact: true }).isVisible(), false, 'no composer');
+    await row('Linus').locator('.mark.blocked').waitFor();
+    await demo(page, 'receive', 'c2', 'hidden words');
+    await web.screenshot(page, 'everyday-chats-04-blocked');
+    assert.equal(await page.locator('li.msg', { hasText: 'hidden words' }).count(), 0);
+    // Undone in Settings.
+    await page.evaluate(() => (location.hash = '#/settings'));
+    const blocked = page.getByRole('list', { name: 'Blocked contacts' });
+    await blocked.getByText('Linus').waitFor();
+    await page.getByRole('button', { name: 'Unblock Linus' }).click();
+    await page.getByText('Nobody is blocked.').waitFor();
+    await row('Linus').click();
+    await page.getByLabel('Message', { exact: true }).waitFor();
+    await demo(page, 'receive', 'c2', 'visible again');
+    await page.locator('li.msg', { hasText: 'visible again' }).waitFor();
+    assert.equal(
+      await page.locator('li.msg', { hasText: 'hidden words' }).count(),
+      0,
+      'what came while blocked is gone',
+    );
+    assert.equal(await row('Linus').locator('.mark.blocked').count(), 0);
+    assertClean(p);
+  });
 });

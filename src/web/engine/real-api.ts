@@ -15,10 +15,10 @@ import { PreKeyTimer } from '../../core/session/prekey-timer.ts';
 import { DeliveryEngine, type DeliveryEvent } from '../../core/delivery/engine.ts';
 import { DeliveryError } from '../../core/delivery/errors.ts';
 import { KaspaChain } from '../../core/delivery/kaspa-chain.ts';
-import { DeliveryStore } from '../../core/delivery/store.ts';
+import { DeliveryStore, isFinished } from '../../core/delivery/store.ts';
 import { TransportLinks } from '../../core/delivery/links.ts';
 import type { Message } from '../../core/delivery/messages.ts';
-import { startsAfter } from '../../core/delivery/ports.ts';
+import { startsAfter, type ContactDirectory } from '../../core/delivery/ports.ts';
 import { SessionStateStore } from '../../core/delivery/session-state.ts';
 import { EnvelopeSessions, contactIdOf } from '../../core/delivery/sessions.ts';
 import { requireAddressOn } from '../../core/contact/network.ts';
@@ -100,7 +100,10 @@ import { encodeTrust, loadTrust, sameName, trustKey, trustView, type TrustRecord
 import { chatMessage, conversationOrder, deliveryBalance } from './view.ts';
 import {
   NO_FLAGS,
+  clearedKey,
   conversationRank,
+  encodeCleared,
+  loadCleared,
   encodeFlags,
   flagsKey,
   isDefaultFlags,
@@ -141,6 +144,8 @@ interface Session {
   readonly trust: Map<ContactId, TrustRecord>;
   /** Pinned, muted, archived, renamed, by conversation (conversation-flags.ts), as stored. */
   readonly flags: Map<ContactId, ConversationFlags>;
+  /** Conversations deleted (when), listed again once a message comes (conversation-flags.ts). */
+  readonly cleared: Map<ContactId, number>;
   /** Sessions and the contact directory (the engine's session port). */
   readonly port: EnvelopeSessions;
   /** First messages from strangers, waiting for Accept, Block or Delete. */
@@ -579,6 +584,86 @@ export class RealApi implements AppApi {
     return this.#contactSummary(s, id);
   }
 
+  // --- delete and block (issue 15) ---------------------------------------------------------
+
+  async deleteConversation(id: ContactId, options: { readonly contact?: boolean } = {}): Promise<void> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    const history = await this.#history(s);
+    // A message still on its way stays: the engine holds it until it is delivered.
+    const gone = (await history.messages(id)).filter(isFinished);
+    const ops: BatchOp[] = [...new DeliveryStore(s.db).deleteOps(gone)];
+    const removeContact = options.contact === true;
+    const at = Date.now();
+    if (removeContact) {
+      ops.push(
+        { type: 'delete', store: CONTACTS_STORE, key: utf8ToBytes(id) },
+        { type: 'delete', store: STATE_STORE, key: trustKey(id) },
+        { type: 'delete', store: STATE_STORE, key: flagsKey(id) },
+        { type: 'delete', store: STATE_STORE, key: clearedKey(id) },
+      );
+    } else {
+      ops.push({ type: 'put', store: STATE_STORE, key: clearedKey(id), value: encodeCleared(at) });
+    }
+    await s.db.batch(ops);
+    if (removeContact) {
+      // Out of the engine's directory at once (`#directory`); its link goes with a restart.
+      s.cards.delete(id);
+      s.trust.delete(id);
+      s.flags.delete(id);
+      s.cleared.delete(id);
+      await this.#restartEngine(s);
+    } else {
+      s.cleared.set(id, at);
+    }
+    this.#emit({ type: 'conversations' });
+  }
+
+  async blockContact(id: ContactId): Promise<void> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    if (s.requests.isBlocked(id)) return;
+    // The same record as a blocked request's sender; the engine's directory leaves them out,
+    // so what they send is dropped unanswered, and a restart closes a link that is up.
+    await s.requests.block(id);
+    await this.#restartEngine(s);
+    this.#emit({ type: 'conversations' });
+  }
+
+  async unblockContact(id: ContactId): Promise<void> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    if (!s.requests.isBlocked(id)) return;
+    await s.requests.unblock(id);
+    await this.#restartEngine(s);
+    this.#emit({ type: 'conversations' });
+  }
+
+  async blockedContacts(): Promise<readonly ContactSummary[]> {
+    const s = this.#requireSession();
+    return s.requests
+      .blockedList()
+      .filter((id) => s.cards.has(id as ContactId))
+      .map((id) => this.#contactSummary(s, id as ContactId));
+  }
+
+  /** The contacts the engine may talk to: those kept, less the blocked ones. */
+  #directory(s: Session): ContactDirectory {
+    const allowed = (c: ContactId): boolean => s.cards.has(c) && !s.requests.isBlocked(c);
+    return {
+      self: s.port.self,
+      has: (c) => s.port.has(c) && allowed(c as ContactId),
+      list: () => s.port.list().filter((c) => allowed(c as ContactId)),
+    };
+  }
+
+  /** Restarts the engine on the same database (its links close; queues reload from store). */
+  async #restartEngine(s: Session): Promise<void> {
+    if (s.closed) return;
+    await this.#stopEngine(s);
+    this.#wire(s, this.#wallet(s.identity, s.settings.network));
+  }
+
   async safetyNumber(id: ContactId): Promise<SafetyNumberView> {
     const s = this.#requireSession();
     const n = this.#safetyNumberOf(s, id);
@@ -621,7 +706,8 @@ export class RealApi implements AppApi {
     const s = this.#requireSession();
     const history = await this.#history(s);
     const rows = await Promise.all([...s.cards.keys()].map((id) => this.#row(s, history, id)));
-    return rows.sort(conversationRank);
+    // A deleted conversation stays out of the list until a message comes.
+    return rows.filter((r) => r.last !== undefined || !s.cleared.has(r.contact.id)).sort(conversationRank);
   }
 
   async conversation(id: ContactId): Promise<ConversationSummary> {
@@ -1107,6 +1193,7 @@ export class RealApi implements AppApi {
       cards,
       trust: await loadTrust(db, STATE_STORE),
       flags: await loadFlags(db, STATE_STORE),
+      cleared: await loadCleared(db, STATE_STORE),
       port,
       requests,
       sessions,
@@ -1234,7 +1321,7 @@ export class RealApi implements AppApi {
         const engine = await DeliveryEngine.open({
           db: s.db,
           sessions: s.port,
-          contacts: s.port,
+          contacts: this.#directory(s),
           chain: startsAfter(connected, evidence),
           chainInBackground: true,
           peers,
@@ -1482,6 +1569,7 @@ export class RealApi implements AppApi {
       fingerprint: fingerprint(card.peerId),
       connection: s.running?.engine.connection(id) ?? 'offline',
       ...trustView(s.trust.get(id), card.identityKey),
+      ...(s.requests.isBlocked(id) && { blocked: true as const }),
     };
   }
 

@@ -371,6 +371,7 @@ function rowItem(row: ConversationSummary, active: ContactId | undefined): HTMLL
   const marks = [
     row.flags?.pinned === true ? h('span', { class: 'mark pinned', title: 'Pinned' }, 'pinned') : null,
     muted ? h('span', { class: 'mark muted', title: 'Muted' }, 'muted') : null,
+    c.blocked === true ? h('span', { class: 'mark blocked', title: 'Blocked' }, 'blocked') : null,
   ];
   const link = h(
     'a',

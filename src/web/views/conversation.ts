@@ -62,11 +62,35 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     return b;
   });
   const renameBtn = h('button', { type: 'button', class: 'link-btn' }, 'rename');
+  // Block and delete (issue 15): block is a toggle; delete asks first, in the page.
+  const blockBtn = h('button', { type: 'button', class: 'link-btn', 'aria-pressed': 'false' }, 'block');
+  const deleteBtn = h('button', { type: 'button', class: 'link-btn danger' }, 'delete');
   const tools = h(
     'div',
     { class: 'conv-tools', role: 'group', 'aria-label': 'Conversation' },
     ...toggles,
     renameBtn,
+    blockBtn,
+    deleteBtn,
+  );
+  const blockedNote = h('p', { class: 'blocked-note', role: 'status', hidden: true });
+  const deleteAlso = h('input', { type: 'checkbox', id: uid('del-contact') });
+  const deleteTitle = h('p', { class: 'confirm-title' });
+  const deleteError = h('p', { class: 'field-error', role: 'alert' });
+  const deleteCancel = h('button', { type: 'button', class: 'btn' }, 'Cancel');
+  const deleteAlsoLabel = h('label', { for: deleteAlso.id }, 'Also remove them from my contacts');
+  const deleteForm = h(
+    'form',
+    { class: 'confirm-delete card', hidden: true, novalidate: true, 'aria-label': 'Delete conversation' },
+    deleteTitle,
+    h(
+      'p',
+      { class: 'hint' },
+      'The messages go from this device only. Copies they received stay on theirs, and an encrypted copy of what went by secure delivery stays on the public ledger until it is pruned. Messages still on their way stay until delivered.',
+    ),
+    h('div', { class: 'check' }, deleteAlso, deleteAlsoLabel),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn danger' }, 'Delete'), deleteCancel),
+    deleteError,
   );
   const renameInput = h('input', {
     type: 'text',
@@ -137,6 +161,8 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     { class: 'conv', 'aria-label': 'Conversation' },
     header,
     renameForm,
+    deleteForm,
+    blockedNote,
     keyWarning,
     emptyNote,
     log,
@@ -178,6 +204,16 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     conn.className = `conn ${contact.connection}`;
     for (const b of toggles)
       b.setAttribute('aria-pressed', String(flags[b.dataset['flag'] as 'pinned'] === true));
+    const blocked = contact.blocked === true;
+    blockBtn.textContent = blocked ? 'unblock' : 'block';
+    blockBtn.setAttribute('aria-pressed', String(blocked));
+    blockedNote.hidden = !blocked;
+    blockedNote.textContent = blocked
+      ? `You blocked ${contact.displayName}: nothing they send is shown or answered, and they are not told. Unblock here or in Settings.`
+      : '';
+    composer.hidden = blocked;
+    deleteTitle.textContent = `Delete the conversation with ${contact.displayName}?`;
+    deleteAlsoLabel.textContent = `Also remove ${contact.displayName} from my contacts`;
     renameHint.textContent =
       contact.cardName === undefined
         ? 'Only on this device; they are not told.'
@@ -225,6 +261,42 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
         renameBtn.focus();
       },
       (err: unknown) => (renameError.textContent = errorText(err)),
+    );
+  });
+
+  blockBtn.addEventListener('click', () => {
+    const c = contact;
+    if (c === undefined) return;
+    const on = c.blocked !== true;
+    (on ? ctx.api.blockContact(id) : ctx.api.unblockContact(id)).then(
+      async () => {
+        contact = await ctx.api.contact(id);
+        renderHeader();
+        ctx.announce(on ? `${c.displayName} is blocked` : `${c.displayName} is unblocked`);
+      },
+      (err: unknown) => ctx.announce(errorText(err)),
+    );
+  });
+  deleteBtn.addEventListener('click', () => {
+    deleteForm.hidden = false;
+    deleteError.textContent = '';
+    deleteAlso.checked = false;
+    deleteCancel.focus();
+  });
+  deleteCancel.addEventListener('click', () => {
+    deleteForm.hidden = true;
+    deleteBtn.focus();
+  });
+  deleteForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const name = contact?.displayName ?? 'the contact';
+    const alsoContact = deleteAlso.checked;
+    ctx.api.deleteConversation(id, { contact: alsoContact }).then(
+      () => {
+        ctx.announce(alsoContact ? `${name} and the conversation are deleted` : 'Conversation deleted');
+        ctx.navigate('#/chats');
+      },
+      (err: unknown) => (deleteError.textContent = errorText(err)),
     );
   });
 

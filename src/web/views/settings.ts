@@ -253,6 +253,38 @@ export function settingsView(ctx: ViewContext): View {
   notifyBtn.addEventListener('click', () => void Notification.requestPermission().then(renderNotify));
   renderNotify();
 
+  // Blocked contacts (blocked from their chat), each with Unblock.
+  const blockedList = h('ul', { class: 'blocked-list', 'aria-label': 'Blocked contacts' });
+  const blockedState = h('p', { class: 'hint', role: 'status' });
+  const renderBlocked = (): void => {
+    ctx.api.blockedContacts().then(
+      (rows) => {
+        blockedState.textContent = rows.length === 0 ? 'Nobody is blocked.' : '';
+        blockedList.replaceChildren(
+          ...rows.map((c) => {
+            const unblock = h(
+              'button',
+              { type: 'button', class: 'btn', 'aria-label': `Unblock ${c.displayName}` },
+              'Unblock',
+            );
+            unblock.addEventListener('click', () => {
+              ctx.api.unblockContact(c.id).then(
+                () => {
+                  ctx.announce(`${c.displayName} is unblocked`);
+                  renderBlocked();
+                },
+                (err: unknown) => (blockedState.textContent = errorText(err)),
+              );
+            });
+            return h('li', {}, h('span', { class: 'chat-name', dir: 'auto' }, c.displayName), unblock);
+          }),
+        );
+      },
+      (err: unknown) => (blockedState.textContent = errorText(err)),
+    );
+  };
+  renderBlocked();
+
   // Backup: export downloads the encrypted file; import asks for its password.
   const exportBtn = h('button', { type: 'button', class: 'btn' }, 'Export backup');
   const backupState = h('p', { class: 'hint', role: 'status' });
@@ -289,6 +321,18 @@ export function settingsView(ctx: ViewContext): View {
       ),
       notifyTextHint,
       notifyTextSaved,
+    ),
+    h(
+      'div',
+      { class: 'card' },
+      h('h3', {}, 'Blocked contacts'),
+      h(
+        'p',
+        { class: 'hint' },
+        'Nothing they send is shown or answered. Unblocking does not bring back what they sent meanwhile.',
+      ),
+      blockedState,
+      blockedList,
     ),
     h(
       'div',
