@@ -188,6 +188,22 @@ export interface ChatMessage {
    * it (NOTES §7).
    */
   readonly hasProof: boolean;
+  /** Set on the line that says who changed the disappearing timer, and to what (seconds). */
+  readonly timerChange?: { readonly seconds: number; readonly by: 'you' | 'contact' };
+  /** When the message disappears (Unix ms), under the conversation's timer; absent: never. */
+  readonly expiresAt?: number;
+}
+
+/**
+ * A conversation's disappearing-messages timer (core/disappearing/timer.ts): the newest
+ * setting by (time set, id) on both sides.
+ */
+export interface DisappearingTimer {
+  /** One of `DISAPPEARING_SECONDS` (core/disappearing): 0 is off. */
+  readonly seconds: number;
+  /** Who set it, and when (Unix ms, the setter's clock); absent while never set. */
+  readonly setBy?: 'you' | 'contact';
+  readonly setAt?: number;
 }
 
 /** On-chain evidence for a message that went by secure delivery (the proof view, NOTES §7). */
@@ -311,6 +327,8 @@ export type AppEvent =
   /** The message requests changed (one arrived, grew, or was accepted, blocked or deleted). */
   | { readonly type: 'requests' }
   | { readonly type: 'message'; readonly message: ChatMessage }
+  /** Messages of a conversation were deleted (expired, or the conversation deleted): re-read it. */
+  | { readonly type: 'messages-removed'; readonly contactId: ContactId }
   | { readonly type: 'connection'; readonly contactId: ContactId; readonly state: ConnectionState }
   /** The contact started or stopped typing (heard over the direct link only). */
   | { readonly type: 'typing'; readonly contactId: ContactId; readonly active: boolean }
@@ -415,6 +433,16 @@ export interface AppApi {
   unblockContact(id: ContactId): Promise<void>;
   /** The contacts blocked now (Settings lists them with Unblock). */
   blockedContacts(): Promise<readonly ContactSummary[]>;
+
+  // Disappearing messages (core/disappearing/timer.ts), one block.
+  /** A conversation's disappearing timer. Rejects UNKNOWN_CONTACT. */
+  disappearing(id: ContactId): Promise<DisappearingTimer>;
+  /**
+   * Sets a conversation's disappearing timer: the change is a message both sides show, and
+   * applies to messages written after it. Rejects BAD_SETTING for a value not offered,
+   * UNKNOWN_CONTACT, LOCKED.
+   */
+  setDisappearing(id: ContactId, seconds: number): Promise<DisappearingTimer>;
   /** The safety number with a contact. Rejects UNKNOWN_CONTACT. */
   safetyNumber(id: ContactId): Promise<SafetyNumberView>;
   /**

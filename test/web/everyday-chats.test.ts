@@ -265,4 +265,72 @@ describe('everyday chats in Chromium (fake engine)', () => {
     assert.equal(await row('Linus').locator('.mark.blocked').count(), 0);
     assertClean(p);
   });
+
+  it('sets disappearing messages from the header, shows who changed it, keeps the newest setting, and deletes what expired', async () => {
+    const p = await web.open('?demo=1&sw=0');
+    const { page } = p;
+    await page.locator(`${LIST} a.chat-row`, { hasText: 'Grace Hopper' }).click();
+    await page.locator('li.msg', { hasText: 'Then ship it.' }).waitFor();
+    const select = page.getByLabel('Disappearing messages');
+    assert.equal(await select.inputValue(), '0', 'off by default');
+    assert.equal(await page.locator('.conv-timer').isVisible(), false);
+    await select.selectOption({ label: 'disappearing: 5 minutes' });
+    await page.locator('.conv-timer', { hasText: 'Disappearing messages: 5 minutes' }).waitFor();
+    await page.locator('li.msg.system', { hasText: 'You set disappearing messages to 5 minutes' }).waitFor();
+    await page.getByLabel('Message', { exact: true }).fill('this one goes');
+    await page.keyboard.press('Enter');
+    // Delivered first: a message still on its way stays until it is.
+    await page
+      .locator('li.msg', { has: page.locator('.text', { hasText: /^this one goes$/ }) })
+      .locator('.ticks[aria-label="Read"]')
+      .waitFor();
+    await web.screenshot(page, 'everyday-chats-05-disappearing');
+
+    // Six minutes on: the check deletes it; what was written before the setting stays.
+    await demo(page, 'advanceClock', 6 * 60_000);
+    await demo(page, 'checkForMessages');
+    await page.waitForFunction(
+      () => ![...document.querySelectorAll('li.msg .text')].some((t) => t.textContent === 'this one goes'),
+    );
+    assert.equal(await page.locator('li.msg', { hasText: 'Then ship it.' }).count(), 1);
+    const stored = (await demo(page, 'messages', 'c1')) as { text: string }[];
+    assert.ok(!stored.some((m) => m.text.includes('this one goes')), 'gone from the store, the reply too');
+
+    // The contact changes it: both sides show the line, and the header follows.
+    await demo(page, 'contactSetsDisappearing', 'c1', 3600);
+    await page
+      .locator('li.msg.system', { hasText: 'Grace Hopper set disappearing messages to 1 hour' })
+      .waitFor();
+    await page.locator('.conv-timer', { hasText: '1 hour' }).waitFor();
+    // An older setting that arrives later is shown, but the newest one stays the timer.
+    const now = (await page.evaluate(() => Date.now())) + 6 * 60_000;
+    await demo(page, 'contactSetsDisappearing', 'c1', 86_400, now - 60 * 60_000);
+    await page.locator('li.msg.system', { hasText: 'set disappearing messages to 1 day' }).waitFor();
+    assert.equal(await select.inputValue(), '3600');
+    assert.deepEqual(
+      ((await demo(page, 'disappearing', 'c1')) as { seconds: number; setBy: string }).seconds,
+      3600,
+    );
+
+    // Enforced on opening too, without a check: two hours on, the chat opens without it.
+    await page.getByLabel('Message', { exact: true }).fill('second to go');
+    await page.keyboard.press('Enter');
+    await page
+      .locator('li.msg', { has: page.locator('.text', { hasText: /^second to go$/ }) })
+      .locator('.ticks[aria-label="Read"]')
+      .waitFor();
+    await demo(page, 'advanceClock', 2 * 60 * 60_000);
+    await page.evaluate(() => (location.hash = '#/chats'));
+    await page.locator(`${LIST} a.chat-row`, { hasText: 'Grace Hopper' }).click();
+    await page.locator('li.msg', { hasText: 'Then ship it.' }).waitFor();
+    assert.equal(
+      await page.locator('li.msg', { has: page.locator('.text', { hasText: /^second to go$/ }) }).count(),
+      0,
+    );
+    // Off again: a later message stays.
+    await select.selectOption({ label: 'disappearing: off' });
+    await page.locator('li.msg.system', { hasText: 'You set disappearing messages to off' }).waitFor();
+    assert.equal(await page.locator('.conv-timer').isVisible(), false);
+    assertClean(p);
+  });
 });

@@ -16,6 +16,17 @@ import { DeliveryEngine, type DeliveryEvent } from '../../core/delivery/engine.t
 import { DeliveryError } from '../../core/delivery/errors.ts';
 import { KaspaChain } from '../../core/delivery/kaspa-chain.ts';
 import { DeliveryStore, isFinished } from '../../core/delivery/store.ts';
+import {
+  DisappearingSweeper,
+  addSetting,
+  currentSetting,
+  decodeSettings,
+  encodeSettings,
+  expiresAt,
+  isDisappearingSeconds,
+  type TimerSetting,
+} from '../../core/disappearing/timer.ts';
+import { decodeKey, encodeKey } from '../../storage/keys.ts';
 import { TransportLinks } from '../../core/delivery/links.ts';
 import type { Message } from '../../core/delivery/messages.ts';
 import { startsAfter, type ContactDirectory } from '../../core/delivery/ports.ts';
@@ -40,7 +51,7 @@ import type { KaspaNode } from '../../kaspa/rpc/node.ts';
 import { NodePool, nodeAssignmentKey } from '../../kaspa/rpc/pool.ts';
 import { RpcError } from '../../kaspa/rpc/errors.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
-import { bytesToHex, bytesToUtf8, utf8ToBytes, wipe } from '../../util/bytes.ts';
+import { bytesToHex, bytesToUtf8, randomBytes, utf8ToBytes, wipe } from '../../util/bytes.ts';
 import { DecodeError } from '../../util/errors.ts';
 import {
   AppApiError,
@@ -60,6 +71,7 @@ import {
   type CreatedIdentity,
   type DeliveryBalance,
   type DeliveryProof,
+  type DisappearingTimer,
   type IceServer,
   type IdentitySummary,
   type InvitePreview,
@@ -146,6 +158,10 @@ interface Session {
   readonly flags: Map<ContactId, ConversationFlags>;
   /** Conversations deleted (when), listed again once a message comes (conversation-flags.ts). */
   readonly cleared: Map<ContactId, number>;
+  /** Disappearing-timer settings by conversation (core/disappearing), as stored. */
+  readonly timers: Map<ContactId, TimerSetting[]>;
+  /** Deletes expired messages at unlock and on a timer (core/disappearing). */
+  sweeper: DisappearingSweeper | undefined;
   /** Sessions and the contact directory (the engine's session port). */
   readonly port: EnvelopeSessions;
   /** First messages from strangers, waiting for Accept, Block or Delete. */
@@ -284,6 +300,18 @@ function readSettings(bytes: Uint8Array | undefined, defaults: StoredSettings): 
 function publicSettings(s: StoredSettings): AppSettings {
   const { p2pOnly: _p, ...rest } = s;
   return rest;
+}
+
+/** The state-store key of a conversation's disappearing-timer record. */
+function timersKey(id: ContactId): Uint8Array {
+  return encodeKey('disappearing', id);
+}
+
+function timerView(settings: readonly TimerSetting[] | undefined): DisappearingTimer {
+  const s = currentSetting(settings ?? []);
+  return s === undefined
+    ? { seconds: 0 }
+    : { seconds: s.seconds, setBy: s.by === 'me' ? 'you' : 'contact', setAt: s.setAt };
 }
 
 /** Bound on the node's answer for the node view of Settings. */
@@ -647,6 +675,96 @@ export class RealApi implements AppApi {
       .map((id) => this.#contactSummary(s, id as ContactId));
   }
 
+  // --- disappearing messages (core/disappearing/timer.ts) ------------------------------------
+
+  async disappearing(id: ContactId): Promise<DisappearingTimer> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    return timerView(s.timers.get(id));
+  }
+
+  /**
+   * Stores the setting and enforces it in this device's store. The engine does not carry
+   * envelope type 15 yet, so the contact's device is not told by this version.
+   */
+  async setDisappearing(id: ContactId, seconds: number): Promise<DisappearingTimer> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    if (!isDisappearingSeconds(seconds))
+      throw new AppApiError('BAD_SETTING', 'disappearing: choose off, 5 minutes, 1 hour, 1 day or 1 week');
+    const setting: TimerSetting = { id: randomBytes(16), setAt: Date.now(), seconds, by: 'me' };
+    const next = addSetting(s.timers.get(id) ?? [], setting);
+    await s.db.put(STATE_STORE, timersKey(id), encodeSettings(next));
+    s.timers.set(id, next);
+    void s.sweeper?.sweep();
+    this.#emit({ type: 'conversations' });
+    return timerView(next);
+  }
+
+  async #loadTimers(db: KeyValueStore): Promise<Map<ContactId, TimerSetting[]>> {
+    const out = new Map<ContactId, TimerSetting[]>();
+    for (const [key, value] of await db.scan(STATE_STORE, { prefix: encodeKey('disappearing') })) {
+      const [, id] = decodeKey(key);
+      if (typeof id !== 'string') continue;
+      try {
+        out.set(id as ContactId, decodeSettings(value));
+      } catch (e) {
+        // A damaged record is reported; its conversation keeps its messages (nothing is lost).
+        this.#report(e);
+      }
+    }
+    return out;
+  }
+
+  /** When a stored message expires, or undefined. */
+  #expiry(s: Session, m: Message): number | undefined {
+    const settings = s.timers.get(m.contact as ContactId);
+    if (settings === undefined) return undefined;
+    return expiresAt(settings, {
+      direction: m.direction,
+      sentAt: m.sentAt,
+      ...(m.direction === 'in' && { receivedAt: m.receivedAt }),
+    });
+  }
+
+  #startSweeper(s: Session): DisappearingSweeper {
+    const sweeper = new DisappearingSweeper({
+      nextExpiry: async () => {
+        let next: number | undefined;
+        const history = await this.#history(s);
+        for (const id of s.timers.keys()) {
+          if (!s.cards.has(id)) continue;
+          for (const m of await history.messages(id)) {
+            const at = this.#expiry(s, m);
+            if (at !== undefined && (next === undefined || at < next)) next = at;
+          }
+        }
+        return next;
+      },
+      deleteExpired: async (now) => {
+        if (s.closed) return 0;
+        const history = await this.#history(s);
+        let count = 0;
+        for (const id of s.timers.keys()) {
+          if (!s.cards.has(id)) continue;
+          // An outgoing message still on its way goes once it is delivered.
+          const gone = (await history.messages(id)).filter(
+            (m) => isFinished(m) && (this.#expiry(s, m) ?? Infinity) <= now,
+          );
+          if (gone.length === 0) continue;
+          await s.db.batch(new DeliveryStore(s.db).deleteOps(gone));
+          count += gone.length;
+          if (this.#session === s) this.#emit({ type: 'messages-removed', contactId: id });
+        }
+        if (count > 0 && this.#session === s) this.#emit({ type: 'conversations' });
+        return count;
+      },
+      onError: (e) => this.#report(e),
+    });
+    void sweeper.sweep();
+    return sweeper;
+  }
+
   /** The contacts the engine may talk to: those kept, less the blocked ones. */
   #directory(s: Session): ContactDirectory {
     const allowed = (c: ContactId): boolean => s.cards.has(c) && !s.requests.isBlocked(c);
@@ -811,7 +929,14 @@ export class RealApi implements AppApi {
     const s = this.#requireSession();
     if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
     const history = await this.#history(s);
-    return newestMessages(await history.messages(id), options.limit).map((m) => history.view(m));
+    // Past its time a message is not shown, even before the sweep deletes it.
+    const now = Date.now();
+    const live = (await history.messages(id)).filter((m) => (this.#expiry(s, m) ?? Infinity) > now);
+    return newestMessages(live, options.limit).map((m) => {
+      const view = history.view(m);
+      const at = this.#expiry(s, m);
+      return at === undefined ? view : { ...view, expiresAt: at };
+    });
   }
 
   async send(id: ContactId, text: string): Promise<ChatMessage> {
@@ -1194,6 +1319,8 @@ export class RealApi implements AppApi {
       trust: await loadTrust(db, STATE_STORE),
       flags: await loadFlags(db, STATE_STORE),
       cleared: await loadCleared(db, STATE_STORE),
+      timers: await this.#loadTimers(db),
+      sweeper: undefined,
       port,
       requests,
       sessions,
@@ -1223,6 +1350,8 @@ export class RealApi implements AppApi {
     ref.session = session;
     this.#session = session;
     this.#wire(session, wallet);
+    // Messages that expired while the app was closed go now, then at each next expiry.
+    session.sweeper = this.#startSweeper(session);
     return session;
   }
 
@@ -1371,6 +1500,7 @@ export class RealApi implements AppApi {
     this.#session = undefined;
     s.closed = true;
     s.preKeyTimer.stop();
+    s.sweeper?.stop();
     this.#network = 'connecting';
     await this.#stopEngine(s);
     await s.db.close();

@@ -15,6 +15,11 @@ import {
   type MessageId,
 } from '../app-api.ts';
 import { MAX_NICKNAME_LENGTH, NO_FLAGS } from '../conversation-flags.ts';
+import {
+  DISAPPEARING_SECONDS,
+  disappearingWords,
+  isDisappearingSeconds,
+} from '../../core/disappearing/timer.ts';
 import { errorText, h, uid } from '../dom.ts';
 import {
   formatClock,
@@ -62,6 +67,39 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     return b;
   });
   const renameBtn = h('button', { type: 'button', class: 'link-btn' }, 'rename');
+  // Disappearing messages: chosen here, shown under the name while on (core/disappearing).
+  const timerSelect = h(
+    'select',
+    { class: 'timer-select', 'aria-label': 'Disappearing messages' },
+    ...DISAPPEARING_SECONDS.map((s) =>
+      h(
+        'option',
+        { value: String(s) },
+        s === 0 ? 'disappearing: off' : `disappearing: ${disappearingWords(s)}`,
+      ),
+    ),
+  );
+  const timerLine = h('p', { class: 'conv-timer', hidden: true });
+  const renderTimer = (seconds: number): void => {
+    timerSelect.value = String(seconds);
+    timerLine.hidden = seconds === 0;
+    timerLine.textContent =
+      isDisappearingSeconds(seconds) && seconds !== 0
+        ? `Disappearing messages: ${disappearingWords(seconds)}`
+        : '';
+  };
+  timerSelect.addEventListener('change', () => {
+    ctx.api.setDisappearing(id, Number(timerSelect.value)).then(
+      (t) => renderTimer(t.seconds),
+      (err: unknown) => ctx.announce(errorText(err)),
+    );
+  });
+  const loadTimer = (): void => {
+    ctx.api.disappearing(id).then(
+      (t) => renderTimer(t.seconds),
+      () => undefined,
+    );
+  };
   // Block and delete (issue 15): block is a toggle; delete asks first, in the page.
   const blockBtn = h('button', { type: 'button', class: 'link-btn', 'aria-pressed': 'false' }, 'block');
   const deleteBtn = h('button', { type: 'button', class: 'link-btn danger' }, 'delete');
@@ -72,6 +110,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     renameBtn,
     blockBtn,
     deleteBtn,
+    timerSelect,
   );
   const blockedNote = h('p', { class: 'blocked-note', role: 'status', hidden: true });
   const deleteAlso = h('input', { type: 'checkbox', id: uid('del-contact') });
@@ -115,7 +154,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     'header',
     { class: 'conv-head' },
     h('a', { href: '#/chats', class: 'back', 'aria-label': 'Back to chats' }, '<'),
-    h('div', { class: 'conv-title' }, name, fingerprint, mark),
+    h('div', { class: 'conv-title' }, name, fingerprint, mark, timerLine),
     h('div', { class: 'conv-side' }, conn, tools),
   );
   const keyWarning = h('p', { class: 'key-warning', role: 'alert', hidden: true });
@@ -316,6 +355,13 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
   };
 
   const renderMessage = (m: ChatMessage): HTMLLIElement => {
+    // A change of the disappearing timer: a line of the conversation, not a bubble.
+    if (m.timerChange !== undefined)
+      return h(
+        'li',
+        { class: 'msg system', tabindex: -1, 'data-id': m.id },
+        h('p', { class: 'text', dir: 'auto' }, m.text),
+      );
     const actions: HTMLButtonElement[] = [];
     // Copy puts the text alone on the clipboard: never the name, time or status around it.
     const copy = h('button', { type: 'button', class: 'link-btn', 'aria-label': 'Copy text' }, 'copy');
@@ -537,6 +583,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     }
   };
   void load();
+  loadTimer();
   const onVisible = (): void => markReadIfVisible();
   document.addEventListener('visibilitychange', onVisible);
   const onReach = (): void => renderHeader();
@@ -563,6 +610,17 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
         }
         renderWaiting();
         renderEmpty();
+      } else if (event.type === 'messages-removed' && event.contactId === id) {
+        // Expired (or deleted): the history is read again, and the header's timer with it.
+        loadTimer();
+        ctx.api.messages(id).then(
+          (list) => {
+            if (disposed) return;
+            history.reset(list);
+            renderEmpty();
+          },
+          () => undefined,
+        );
       } else if (event.type === 'typing' && event.contactId === id) {
         showTyping(event.active);
       } else if (event.type === 'network') {
