@@ -6,14 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { startWebHarness, type WebHarness, type WebPage } from './web-harness.ts';
-
-function assertClean(p: WebPage): void {
-  assert.deepEqual(p.problems.cspViolations, [], 'CSP violations');
-  assert.deepEqual(p.problems.pageErrors, [], 'uncaught page errors');
-  assert.deepEqual(p.problems.consoleErrors, [], 'console errors');
-  assert.deepEqual(p.problems.dialogs, [], 'dialogs');
-}
+import { assertClean, startWebHarness, type WebHarness } from './web-harness.ts';
 
 /** Calls a method of the page's FakeApi (`globalThis.p2pcommDemo`). */
 async function demo(page: Page, method: string, ...args: unknown[]): Promise<unknown> {

@@ -26,7 +26,8 @@ import {
   isDisappearingSeconds,
   type TimerSetting,
 } from '../../core/disappearing/timer.ts';
-import { decodeKey, encodeKey } from '../../storage/keys.ts';
+import { encodeKey } from '../../storage/keys.ts';
+import { loadContactRecords } from '../contact-records.ts';
 import { TransportLinks } from '../../core/delivery/links.ts';
 import type { Message } from '../../core/delivery/messages.ts';
 import { startsAfter, type ContactDirectory } from '../../core/delivery/ports.ts';
@@ -701,21 +702,6 @@ export class RealApi implements AppApi {
     return timerView(next);
   }
 
-  async #loadTimers(db: KeyValueStore): Promise<Map<ContactId, TimerSetting[]>> {
-    const out = new Map<ContactId, TimerSetting[]>();
-    for (const [key, value] of await db.scan(STATE_STORE, { prefix: encodeKey('disappearing') })) {
-      const [, id] = decodeKey(key);
-      if (typeof id !== 'string') continue;
-      try {
-        out.set(id as ContactId, decodeSettings(value));
-      } catch (e) {
-        // A damaged record is reported; its conversation keeps its messages (nothing is lost).
-        this.#report(e);
-      }
-    }
-    return out;
-  }
-
   /** When a stored message expires, or undefined. */
   #expiry(s: Session, m: Message): number | undefined {
     const settings = s.timers.get(m.contact as ContactId);
@@ -1316,10 +1302,13 @@ export class RealApi implements AppApi {
       displayName,
       db,
       cards,
-      trust: await loadTrust(db, STATE_STORE),
-      flags: await loadFlags(db, STATE_STORE),
-      cleared: await loadCleared(db, STATE_STORE),
-      timers: await this.#loadTimers(db),
+      trust: await loadTrust(db, STATE_STORE, (e) => this.#report(e)),
+      flags: await loadFlags(db, STATE_STORE, (e) => this.#report(e)),
+      cleared: await loadCleared(db, STATE_STORE, (e) => this.#report(e)),
+      // A damaged record is reported; its conversation keeps its messages (nothing is lost).
+      timers: await loadContactRecords(db, STATE_STORE, 'disappearing', decodeSettings, (e) =>
+        this.#report(e),
+      ),
       sweeper: undefined,
       port,
       requests,
