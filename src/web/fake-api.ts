@@ -838,7 +838,7 @@ export class FakeApi implements AppApi {
       setting.by === 'me',
       `${who} set disappearing messages to ${disappearingWords(setting.seconds)}`,
       setting.setAt,
-      setting.by === 'me' ? 'delivered' : 'delivered',
+      'delivered',
     );
     line.timer = { seconds: setting.seconds, by: setting.by === 'me' ? 'you' : 'contact' };
     // A late, older setting takes its place in the order it was made.
