@@ -92,6 +92,19 @@ export async function runScenario(
   u('carol').knows(u('bob'), u('dave'));
   u('dave').knows(u('carol'), u('erin'));
   u('erin').knows(u('alice'));
+  // Who holds whose invite: the cards above.
+  const INVITES: readonly (readonly [string, string])[] = [
+    ['alice', 'bob'],
+    ['alice', 'carol'],
+    ['alice', 'erin'],
+    ['bob', 'alice'],
+    ['bob', 'carol'],
+    ['carol', 'bob'],
+    ['carol', 'dave'],
+    ['dave', 'carol'],
+    ['dave', 'erin'],
+    ['erin', 'alice'],
+  ];
   const firstSender = new Map([
     ['alice|carol', 'alice'],
     ['dave|erin', 'dave'],
@@ -111,6 +124,9 @@ export async function runScenario(
     // Funding arrives as ordinary payments from one source (an exchange or a faucet).
     for (const user of users.values()) devnet.fund(user.address.toString(), 50n * SOMPI_PER_KAS);
     for (const user of users.values()) await user.start();
+    // Every card came in an invite, each with a first-contact address of its own (Invite
+    // version 5), as the app mints one per invite it shows.
+    for (const [holder, of] of INVITES) u(holder).holdsInvite(u(of), await u(of).chain.nextInviteAddress());
 
     // The message plan: each conversation gets its share, directions mixed, first contacts
     // opened by the side holding the card, and the rest interleaved at random.
