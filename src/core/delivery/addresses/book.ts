@@ -199,8 +199,7 @@ export class ChainAddresses {
   async nextInvite(): Promise<Address> {
     const i = this.inviteNext;
     await this.setInviteNext(i + 1);
-    this.derive({ kind: 'invite', i });
-    return this.opts.wallet.address(this.opts.prefix, this.account, 0, i);
+    return Address.decode(this.derive({ kind: 'invite', i }), this.opts.prefix);
   }
 
   private async setInviteNext(next: number): Promise<void> {
@@ -358,8 +357,7 @@ export class ChainAddresses {
         utf8ToBytes(JSON.stringify({ j, c: pool })),
       );
     }
-    this.derive({ kind: 'change', j });
-    return this.opts.wallet.address(this.opts.prefix, this.account, 1, j);
+    return Address.decode(this.derive({ kind: 'change', j }), this.opts.prefix);
   }
 
   // ---- derivation -------------------------------------------------------------------------
@@ -400,13 +398,39 @@ export class ChainAddresses {
     return s;
   }
 
-  private own(address: string, origin: AddressOrigin, key: () => Uint8Array): string {
-    if (!this.owned.has(address)) this.owned.set(address, { origin, key });
+  private own(address: string, origin: AddressOrigin, derive: () => Uint8Array): string {
+    // Derived once: an HD child or a tweaked key costs a scalar multiplication, and coin
+    // selection asks for the key of every spendable coin on every publication.
+    let key: Uint8Array | undefined;
+    if (!this.owned.has(address)) this.owned.set(address, { origin, key: () => (key ??= derive()).slice() });
     return address;
   }
 
+  /**
+   * Addresses already derived, by origin: every publication and every arrival lists the
+   * windows again, and each stealth address costs a scalar multiplication (tweakPublicKey),
+   * each HD address a BIP-32 derivation; without this they were most of a publication's time.
+   * Grows with the addresses owned, as `owned` does.
+   */
+  private readonly derived = new Map<string, string>();
+
   /** Derives an owned address (and how to get its key); returns its text. */
   private derive(origin: AddressOrigin): string {
+    if (origin.kind === 'card') return this.card.toString();
+    const id =
+      origin.kind === 'notify'
+        ? `n/${origin.contact}/${origin.k}`
+        : origin.kind === 'change'
+          ? `c/${origin.j}`
+          : `i/${origin.i}`;
+    const known = this.derived.get(id);
+    if (known !== undefined) return known;
+    const a = this.deriveNew(origin);
+    if (a !== '') this.derived.set(id, a);
+    return a;
+  }
+
+  private deriveNew(origin: AddressOrigin): string {
     const { wallet, prefix } = this.opts;
     if (origin.kind === 'card') return this.card.toString();
     if (origin.kind === 'invite') {
