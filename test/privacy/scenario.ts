@@ -55,7 +55,13 @@ const OWNED_INDICES = 200;
 export const NODES = 3;
 
 export async function runScenario(
-  options: { messages?: number; seed?: number; timeScale?: number } = {},
+  options: {
+    messages?: number;
+    seed?: number;
+    timeScale?: number;
+    /** Invites with a first-contact address of their own (Invite version 5). @default true */
+    inviteAddresses?: boolean;
+  } = {},
 ): Promise<ScenarioResult> {
   const total = options.messages ?? 60;
   const timeScale = options.timeScale ?? 0.1;
@@ -126,7 +132,8 @@ export async function runScenario(
     for (const user of users.values()) await user.start();
     // Every card came in an invite, each with a first-contact address of its own (Invite
     // version 5), as the app mints one per invite it shows.
-    for (const [holder, of] of INVITES) u(holder).holdsInvite(u(of), await u(of).chain.nextInviteAddress());
+    if (options.inviteAddresses !== false)
+      for (const [holder, of] of INVITES) u(holder).holdsInvite(u(of), await u(of).chain.nextInviteAddress());
 
     // The message plan: each conversation gets its share, directions mixed, first contacts
     // opened by the side holding the card, and the rest interleaved at random.
