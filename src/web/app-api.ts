@@ -106,6 +106,8 @@ export interface ContactSummary {
   readonly verified: boolean;
   /** Why the conversation warns about this contact's key, if it does (docs/protocol.md "Safety number"). */
   readonly keyWarning?: KeyWarning;
+  /** Set while the user blocks this contact: nothing they send is shown or receipted. */
+  readonly blocked?: true;
 }
 
 /**
@@ -186,6 +188,22 @@ export interface ChatMessage {
    * it (NOTES §7).
    */
   readonly hasProof: boolean;
+  /** Set on the line that says who changed the disappearing timer, and to what (seconds). */
+  readonly timerChange?: { readonly seconds: number; readonly by: 'you' | 'contact' };
+  /** When the message disappears (Unix ms), under the conversation's timer; absent: never. */
+  readonly expiresAt?: number;
+}
+
+/**
+ * A conversation's disappearing-messages timer (core/disappearing/timer.ts): the newest
+ * setting by (time set, id) on both sides.
+ */
+export interface DisappearingTimer {
+  /** One of `DISAPPEARING_SECONDS` (core/disappearing): 0 is off. */
+  readonly seconds: number;
+  /** Who set it, and when (Unix ms, the setter's clock); absent while never set. */
+  readonly setBy?: 'you' | 'contact';
+  readonly setAt?: number;
 }
 
 /** On-chain evidence for a message that went by secure delivery (the proof view, NOTES §7). */
@@ -267,6 +285,11 @@ export interface AppSettings {
   readonly batching: boolean;
   /** Send read receipts (and so see others' when they do too). */
   readonly readReceipts: boolean;
+  /**
+   * Show the first characters of a message in its notification (off by default: notifications
+   * show on lock screens and to anyone near the screen; off, they name the sender only).
+   */
+  readonly notificationText: boolean;
 }
 
 /**
@@ -304,6 +327,8 @@ export type AppEvent =
   /** The message requests changed (one arrived, grew, or was accepted, blocked or deleted). */
   | { readonly type: 'requests' }
   | { readonly type: 'message'; readonly message: ChatMessage }
+  /** Messages of a conversation were deleted (expired, or the conversation deleted): re-read it. */
+  | { readonly type: 'messages-removed'; readonly contactId: ContactId }
   | { readonly type: 'connection'; readonly contactId: ContactId; readonly state: ConnectionState }
   /** The contact started or stopped typing (heard over the direct link only). */
   | { readonly type: 'typing'; readonly contactId: ContactId; readonly active: boolean }
@@ -387,6 +412,37 @@ export interface AppApi {
   deleteRequest(id: ContactId): Promise<void>;
   /** One contact. Rejects UNKNOWN_CONTACT. */
   contact(id: ContactId): Promise<ContactSummary>;
+
+  // Delete and block (issue 15): one block, kept apart so parallel changes merge cleanly.
+  /**
+   * Deletes a conversation's messages on this device and takes its row out of the list until
+   * a new message comes; with `contact: true` the contact goes too (a later message from them
+   * is a message request). Messages still on their way (not yet delivered) stay until they
+   * are. Copies already delivered stay on the contact's device, and an encrypted copy of what
+   * went by secure delivery stays on the public ledger until pruned (NOTES §3). Emits
+   * `conversations`. Rejects UNKNOWN_CONTACT.
+   */
+  deleteConversation(id: ContactId, options?: { readonly contact?: boolean }): Promise<void>;
+  /**
+   * Blocks a contact: what they send is dropped unread and unanswered (no receipt, no direct
+   * link), as a blocked request's sender (core/requests); they are not told. Emits
+   * `conversations`. Rejects UNKNOWN_CONTACT.
+   */
+  blockContact(id: ContactId): Promise<void>;
+  /** Undoes `blockContact`; what they sent meanwhile is not recovered. Rejects UNKNOWN_CONTACT. */
+  unblockContact(id: ContactId): Promise<void>;
+  /** The contacts blocked now (Settings lists them with Unblock). */
+  blockedContacts(): Promise<readonly ContactSummary[]>;
+
+  // Disappearing messages (core/disappearing/timer.ts), one block.
+  /** A conversation's disappearing timer. Rejects UNKNOWN_CONTACT. */
+  disappearing(id: ContactId): Promise<DisappearingTimer>;
+  /**
+   * Sets a conversation's disappearing timer: the change is a message both sides show, and
+   * applies to messages written after it. Rejects BAD_SETTING for a value not offered,
+   * UNKNOWN_CONTACT, LOCKED.
+   */
+  setDisappearing(id: ContactId, seconds: number): Promise<DisappearingTimer>;
   /** The safety number with a contact. Rejects UNKNOWN_CONTACT. */
   safetyNumber(id: ContactId): Promise<SafetyNumberView>;
   /**

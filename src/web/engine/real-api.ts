@@ -15,10 +15,22 @@ import { PreKeyTimer } from '../../core/session/prekey-timer.ts';
 import { DeliveryEngine, type DeliveryEvent } from '../../core/delivery/engine.ts';
 import { DeliveryError } from '../../core/delivery/errors.ts';
 import { KaspaChain } from '../../core/delivery/kaspa-chain.ts';
-import { DeliveryStore } from '../../core/delivery/store.ts';
+import { DeliveryStore, isFinished } from '../../core/delivery/store.ts';
+import {
+  DisappearingSweeper,
+  addSetting,
+  currentSetting,
+  decodeSettings,
+  encodeSettings,
+  expiresAt,
+  isDisappearingSeconds,
+  type TimerSetting,
+} from '../../core/disappearing/timer.ts';
+import { encodeKey } from '../../storage/keys.ts';
+import { loadContactRecords } from '../contact-records.ts';
 import { TransportLinks } from '../../core/delivery/links.ts';
 import type { Message } from '../../core/delivery/messages.ts';
-import { startsAfter } from '../../core/delivery/ports.ts';
+import { startsAfter, type ContactDirectory } from '../../core/delivery/ports.ts';
 import { SessionStateStore } from '../../core/delivery/session-state.ts';
 import { EnvelopeSessions, contactIdOf } from '../../core/delivery/sessions.ts';
 import { requireAddressOn } from '../../core/contact/network.ts';
@@ -40,7 +52,7 @@ import type { KaspaNode } from '../../kaspa/rpc/node.ts';
 import { NodePool, nodeAssignmentKey } from '../../kaspa/rpc/pool.ts';
 import { RpcError } from '../../kaspa/rpc/errors.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
-import { bytesToHex, bytesToUtf8, utf8ToBytes, wipe } from '../../util/bytes.ts';
+import { bytesToHex, bytesToUtf8, randomBytes, utf8ToBytes, wipe } from '../../util/bytes.ts';
 import { DecodeError } from '../../util/errors.ts';
 import {
   AppApiError,
@@ -60,6 +72,7 @@ import {
   type CreatedIdentity,
   type DeliveryBalance,
   type DeliveryProof,
+  type DisappearingTimer,
   type IceServer,
   type IdentitySummary,
   type InvitePreview,
@@ -100,7 +113,10 @@ import { encodeTrust, loadTrust, sameName, trustKey, trustView, type TrustRecord
 import { chatMessage, conversationOrder, deliveryBalance } from './view.ts';
 import {
   NO_FLAGS,
+  clearedKey,
   conversationRank,
+  encodeCleared,
+  loadCleared,
   encodeFlags,
   flagsKey,
   isDefaultFlags,
@@ -141,6 +157,12 @@ interface Session {
   readonly trust: Map<ContactId, TrustRecord>;
   /** Pinned, muted, archived, renamed, by conversation (conversation-flags.ts), as stored. */
   readonly flags: Map<ContactId, ConversationFlags>;
+  /** Conversations deleted (when), listed again once a message comes (conversation-flags.ts). */
+  readonly cleared: Map<ContactId, number>;
+  /** Disappearing-timer settings by conversation (core/disappearing), as stored. */
+  readonly timers: Map<ContactId, TimerSetting[]>;
+  /** Deletes expired messages at unlock and on a timer (core/disappearing). */
+  sweeper: DisappearingSweeper | undefined;
   /** Sessions and the contact directory (the engine's session port). */
   readonly port: EnvelopeSessions;
   /** First messages from strangers, waiting for Accept, Block or Delete. */
@@ -273,6 +295,7 @@ function readSettings(bytes: Uint8Array | undefined, defaults: StoredSettings): 
     iceServers,
     batching: bool(o.batching, defaults.batching),
     readReceipts: bool(o.readReceipts, defaults.readReceipts),
+    notificationText: bool(o.notificationText, defaults.notificationText),
     p2pOnly: bool(o.p2pOnly, defaults.p2pOnly),
   };
 }
@@ -280,6 +303,18 @@ function readSettings(bytes: Uint8Array | undefined, defaults: StoredSettings): 
 function publicSettings(s: StoredSettings): AppSettings {
   const { p2pOnly: _p, ...rest } = s;
   return rest;
+}
+
+/** The state-store key of a conversation's disappearing-timer record. */
+function timersKey(id: ContactId): Uint8Array {
+  return encodeKey('disappearing', id);
+}
+
+function timerView(settings: readonly TimerSetting[] | undefined): DisappearingTimer {
+  const s = currentSetting(settings ?? []);
+  return s === undefined
+    ? { seconds: 0 }
+    : { seconds: s.seconds, setBy: s.by === 'me' ? 'you' : 'contact', setAt: s.setAt };
 }
 
 /** Bound on the node's answer for the node view of Settings. */
@@ -585,6 +620,161 @@ export class RealApi implements AppApi {
     return this.#contactSummary(s, id);
   }
 
+  // --- delete and block (issue 15) ---------------------------------------------------------
+
+  async deleteConversation(id: ContactId, options: { readonly contact?: boolean } = {}): Promise<void> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    const history = await this.#history(s);
+    // A message still on its way stays: the engine holds it until it is delivered.
+    const gone = (await history.messages(id)).filter(isFinished);
+    const ops: BatchOp[] = [...new DeliveryStore(s.db).deleteOps(gone)];
+    const removeContact = options.contact === true;
+    const at = Date.now();
+    if (removeContact) {
+      ops.push(
+        { type: 'delete', store: CONTACTS_STORE, key: utf8ToBytes(id) },
+        { type: 'delete', store: STATE_STORE, key: trustKey(id) },
+        { type: 'delete', store: STATE_STORE, key: flagsKey(id) },
+        { type: 'delete', store: STATE_STORE, key: clearedKey(id) },
+      );
+    } else {
+      ops.push({ type: 'put', store: STATE_STORE, key: clearedKey(id), value: encodeCleared(at) });
+    }
+    await s.db.batch(ops);
+    if (removeContact) {
+      // Out of the engine's directory at once (`#directory`); its link goes with a restart.
+      s.cards.delete(id);
+      s.trust.delete(id);
+      s.flags.delete(id);
+      s.cleared.delete(id);
+      await this.#restartEngine(s);
+    } else {
+      s.cleared.set(id, at);
+    }
+    this.#emit({ type: 'conversations' });
+  }
+
+  async blockContact(id: ContactId): Promise<void> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    if (s.requests.isBlocked(id)) return;
+    // The same record as a blocked request's sender; the engine's directory leaves them out,
+    // so what they send is dropped unanswered, and a restart closes a link that is up.
+    await s.requests.block(id);
+    await this.#restartEngine(s);
+    this.#emit({ type: 'conversations' });
+  }
+
+  async unblockContact(id: ContactId): Promise<void> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    if (!s.requests.isBlocked(id)) return;
+    await s.requests.unblock(id);
+    await this.#restartEngine(s);
+    this.#emit({ type: 'conversations' });
+  }
+
+  async blockedContacts(): Promise<readonly ContactSummary[]> {
+    const s = this.#requireSession();
+    return s.requests
+      .blockedList()
+      .filter((id) => s.cards.has(id as ContactId))
+      .map((id) => this.#contactSummary(s, id as ContactId));
+  }
+
+  // --- disappearing messages (core/disappearing/timer.ts) ------------------------------------
+
+  async disappearing(id: ContactId): Promise<DisappearingTimer> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    return timerView(s.timers.get(id));
+  }
+
+  /**
+   * Stores the setting and enforces it in this device's store. The engine does not carry
+   * envelope type 15 yet, so the contact's device is not told by this version.
+   */
+  async setDisappearing(id: ContactId, seconds: number): Promise<DisappearingTimer> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    if (!isDisappearingSeconds(seconds))
+      throw new AppApiError('BAD_SETTING', 'disappearing: choose off, 5 minutes, 1 hour, 1 day or 1 week');
+    const setting: TimerSetting = { id: randomBytes(16), setAt: Date.now(), seconds, by: 'me' };
+    const next = addSetting(s.timers.get(id) ?? [], setting);
+    await s.db.put(STATE_STORE, timersKey(id), encodeSettings(next));
+    s.timers.set(id, next);
+    void s.sweeper?.sweep();
+    this.#emit({ type: 'conversations' });
+    return timerView(next);
+  }
+
+  /** When a stored message expires, or undefined. */
+  #expiry(s: Session, m: Message): number | undefined {
+    const settings = s.timers.get(m.contact as ContactId);
+    if (settings === undefined) return undefined;
+    return expiresAt(settings, {
+      direction: m.direction,
+      sentAt: m.sentAt,
+      ...(m.direction === 'in' && { receivedAt: m.receivedAt }),
+    });
+  }
+
+  #startSweeper(s: Session): DisappearingSweeper {
+    const sweeper = new DisappearingSweeper({
+      nextExpiry: async () => {
+        let next: number | undefined;
+        const history = await this.#history(s);
+        for (const id of s.timers.keys()) {
+          if (!s.cards.has(id)) continue;
+          for (const m of await history.messages(id)) {
+            const at = this.#expiry(s, m);
+            if (at !== undefined && (next === undefined || at < next)) next = at;
+          }
+        }
+        return next;
+      },
+      deleteExpired: async (now) => {
+        if (s.closed) return 0;
+        const history = await this.#history(s);
+        let count = 0;
+        for (const id of s.timers.keys()) {
+          if (!s.cards.has(id)) continue;
+          // An outgoing message still on its way goes once it is delivered.
+          const gone = (await history.messages(id)).filter(
+            (m) => isFinished(m) && (this.#expiry(s, m) ?? Infinity) <= now,
+          );
+          if (gone.length === 0) continue;
+          await s.db.batch(new DeliveryStore(s.db).deleteOps(gone));
+          count += gone.length;
+          if (this.#session === s) this.#emit({ type: 'messages-removed', contactId: id });
+        }
+        if (count > 0 && this.#session === s) this.#emit({ type: 'conversations' });
+        return count;
+      },
+      onError: (e) => this.#report(e),
+    });
+    void sweeper.sweep();
+    return sweeper;
+  }
+
+  /** The contacts the engine may talk to: those kept, less the blocked ones. */
+  #directory(s: Session): ContactDirectory {
+    const allowed = (c: ContactId): boolean => s.cards.has(c) && !s.requests.isBlocked(c);
+    return {
+      self: s.port.self,
+      has: (c) => s.port.has(c) && allowed(c as ContactId),
+      list: () => s.port.list().filter((c) => allowed(c as ContactId)),
+    };
+  }
+
+  /** Restarts the engine on the same database (its links close; queues reload from store). */
+  async #restartEngine(s: Session): Promise<void> {
+    if (s.closed) return;
+    await this.#stopEngine(s);
+    this.#wire(s, this.#wallet(s.identity, s.settings.network));
+  }
+
   async safetyNumber(id: ContactId): Promise<SafetyNumberView> {
     const s = this.#requireSession();
     const n = this.#safetyNumberOf(s, id);
@@ -627,7 +817,8 @@ export class RealApi implements AppApi {
     const s = this.#requireSession();
     const history = await this.#history(s);
     const rows = await Promise.all([...s.cards.keys()].map((id) => this.#row(s, history, id)));
-    return rows.sort(conversationRank);
+    // A deleted conversation stays out of the list until a message comes.
+    return rows.filter((r) => r.last !== undefined || !s.cleared.has(r.contact.id)).sort(conversationRank);
   }
 
   async conversation(id: ContactId): Promise<ConversationSummary> {
@@ -731,7 +922,14 @@ export class RealApi implements AppApi {
     const s = this.#requireSession();
     if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
     const history = await this.#history(s);
-    return newestMessages(await history.messages(id), options.limit).map((m) => history.view(m));
+    // Past its time a message is not shown, even before the sweep deletes it.
+    const now = Date.now();
+    const live = (await history.messages(id)).filter((m) => (this.#expiry(s, m) ?? Infinity) > now);
+    return newestMessages(live, options.limit).map((m) => {
+      const view = history.view(m);
+      const at = this.#expiry(s, m);
+      return at === undefined ? view : { ...view, expiresAt: at };
+    });
   }
 
   async send(id: ContactId, text: string): Promise<ChatMessage> {
@@ -847,7 +1045,7 @@ export class RealApi implements AppApi {
       throw new AppApiError('BAD_SETTING', 'nodeUrls: at least one node address is needed');
     nodeUrls = nodeUrls.map(checkNodeUrl);
     const iceServers = (patch.iceServers ?? s.settings.iceServers).map(checkIceServer);
-    for (const key of ['batching', 'readReceipts'] as const) {
+    for (const key of ['batching', 'readReceipts', 'notificationText'] as const) {
       if (patch[key] !== undefined && typeof patch[key] !== 'boolean')
         throw new AppApiError('BAD_SETTING', `${key}: expected on or off`);
     }
@@ -857,6 +1055,7 @@ export class RealApi implements AppApi {
       iceServers,
       batching: patch.batching ?? s.settings.batching,
       readReceipts: patch.readReceipts ?? s.settings.readReceipts,
+      notificationText: patch.notificationText ?? s.settings.notificationText,
       p2pOnly: s.settings.p2pOnly,
     };
     const before = s.settings;
@@ -1040,6 +1239,7 @@ export class RealApi implements AppApi {
       iceServers: [],
       batching: false,
       readReceipts: true,
+      notificationText: false,
       p2pOnly: false,
     };
     const settings = readSettings(await db.get(STATE_STORE, KEYS.settings), defaults);
@@ -1111,6 +1311,12 @@ export class RealApi implements AppApi {
       cards,
       trust: await loadTrust(db, STATE_STORE, (e) => this.#report(e)),
       flags: await loadFlags(db, STATE_STORE, (e) => this.#report(e)),
+      cleared: await loadCleared(db, STATE_STORE, (e) => this.#report(e)),
+      // A damaged record is reported; its conversation keeps its messages (nothing is lost).
+      timers: await loadContactRecords(db, STATE_STORE, 'disappearing', decodeSettings, (e) =>
+        this.#report(e),
+      ),
+      sweeper: undefined,
       port,
       requests,
       sessions,
@@ -1140,6 +1346,8 @@ export class RealApi implements AppApi {
     ref.session = session;
     this.#session = session;
     this.#wire(session, wallet);
+    // Messages that expired while the app was closed go now, then at each next expiry.
+    session.sweeper = this.#startSweeper(session);
     return session;
   }
 
@@ -1238,7 +1446,7 @@ export class RealApi implements AppApi {
         const engine = await DeliveryEngine.open({
           db: s.db,
           sessions: s.port,
-          contacts: s.port,
+          contacts: this.#directory(s),
           chain: startsAfter(connected, evidence),
           chainInBackground: true,
           peers,
@@ -1288,6 +1496,7 @@ export class RealApi implements AppApi {
     this.#session = undefined;
     s.closed = true;
     s.preKeyTimer.stop();
+    s.sweeper?.stop();
     this.#network = 'connecting';
     await this.#stopEngine(s);
     await s.db.close();
@@ -1486,6 +1695,7 @@ export class RealApi implements AppApi {
       fingerprint: fingerprint(card.peerId),
       connection: s.running?.engine.connection(id) ?? 'offline',
       ...trustView(s.trust.get(id), card.identityKey),
+      ...(s.requests.isBlocked(id) && { blocked: true as const }),
     };
   }
 
