@@ -27,6 +27,7 @@ import {
   waitingWords,
 } from '../format.ts';
 import { MessageWindow } from './message-window.ts';
+import { attachmentsPart } from './attachments.ts';
 import { openProofDialog } from './proof-dialog.ts';
 import { keyWarningWords } from './verify.ts';
 import type { View, ViewContext } from './view.ts';
@@ -146,6 +147,10 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     sendError,
     composer,
   );
+  // Attachments (issue 14): the attach button in the composer, their rows above it.
+  const attachments = attachmentsPart(ctx, id, el);
+  composer.insertBefore(attachments.button, input);
+  el.insertBefore(attachments.list, composer);
 
   let contact: ContactSummary | undefined;
   let flags: ConversationFlags = NO_FLAGS;
@@ -516,6 +521,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     },
     dispose() {
       disposed = true;
+      attachments.dispose();
       clearTimeout(pressTimer);
       tellTyping(false);
       clearTimeout(typingShown);
