@@ -340,7 +340,7 @@ export type AppEvent =
 export type Unsubscribe = () => void;
 
 /** Everything the web app asks of the delivery engine. */
-export interface AppApi {
+export interface AppApi extends AttachmentApi {
   /** Current vault state, synchronously (the first screen depends on it). */
   vaultState(): VaultState;
   /**
@@ -538,3 +538,84 @@ export function newestMessages<T>(all: readonly T[], limit: number | undefined):
 
 /** Minimum password length accepted for the vault. */
 export const MIN_PASSWORD_LENGTH = 8;
+
+// ---- Attachments (issue 14) --------------------------------------------------------------
+
+/** Where one attachment stands on this device. */
+export type AttachmentState = 'transferring' | 'complete' | 'cancelled' | 'failed';
+
+/** An attachment of a conversation, as the bubble shows it. */
+export interface AttachmentView {
+  /** 32 hex characters. */
+  readonly id: string;
+  readonly contactId: ContactId;
+  readonly direction: 'in' | 'out';
+  readonly kind: 'file' | 'image' | 'voice' | 'text';
+  /** File name as the sender had it (no path). */
+  readonly name: string;
+  /** Media type, e.g. "image/png". */
+  readonly mediaType: string;
+  /** Bytes of the file. */
+  readonly size: number;
+  readonly state: AttachmentState;
+  /** Parts held (incoming) or acknowledged by the contact (outgoing), of `parts`. */
+  readonly done: number;
+  readonly parts: number;
+  /** Unix ms when sent or first heard of. */
+  readonly createdAt: number;
+}
+
+/** The attachment limits in force, shown before a file is picked (never found by failure). */
+export interface AttachmentLimitsView {
+  /** Largest file sent while the contact is online, bytes. */
+  readonly maxBytes: number;
+  /** Largest file sent while the contact is offline, bytes. */
+  readonly maxOfflineBytes: number;
+}
+
+/** A file the user picked, dropped or pasted. */
+export interface PickedFile {
+  readonly name: string;
+  /** Media type as the browser named it; empty when unknown. */
+  readonly type: string;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Attachments: a file goes to an online contact over the direct link with progress on both
+ * sides; to an offline one it waits, stored, and goes when the contact is next online.
+ * Refusals are `AttachmentError` (core/attachments/errors.ts): EMPTY, TOO_LARGE,
+ * BAD_MANIFEST (a name or type the format refuses), STORAGE_FULL, TAMPERED,
+ * HASH_MISMATCH, INCOMPLETE, UNKNOWN_ATTACHMENT; a refusal touches nothing else.
+ */
+export interface AttachmentApi {
+  /** The limits in force. */
+  attachmentLimits(): AttachmentLimitsView;
+  /** Attachments of a conversation, oldest first. Rejects UNKNOWN_CONTACT, LOCKED. */
+  attachments(id: ContactId): Promise<readonly AttachmentView[]>;
+  /**
+   * Encrypts and stores `file` for contact `id` and starts sending it (progress comes as
+   * `attachment` events). Rejects UNKNOWN_CONTACT, LOCKED, or an AttachmentError.
+   */
+  sendFile(id: ContactId, file: PickedFile): Promise<AttachmentView>;
+  /** Cancels a transfer either way. Rejects AttachmentError UNKNOWN_ATTACHMENT. */
+  cancelAttachment(attachmentId: string): Promise<void>;
+  /**
+   * The bytes of a complete attachment, verified against its hash. Rejects AttachmentError
+   * INCOMPLETE, HASH_MISMATCH or UNKNOWN_ATTACHMENT.
+   */
+  attachmentBytes(attachmentId: string): Promise<Uint8Array>;
+  /** Subscribes to attachment changes (the listener re-reads what it shows). */
+  onAttachment(listener: (attachment: AttachmentView) => void): Unsubscribe;
+}
+
+/** The kind a picked file is shown as. */
+export function attachmentKindOf(type: string): 'file' | 'image' {
+  return /^image\/(png|jpeg|gif|webp)$/.test(type) ? 'image' : 'file';
+}
+
+/** A media type the manifest format takes: the browser's, or a neutral one when unknown. */
+export function mediaTypeOf(type: string): string {
+  const t = type.toLowerCase();
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(t) ? t : 'application/octet-stream';
+}

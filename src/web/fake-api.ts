@@ -25,6 +25,14 @@ import {
   type TimerSetting,
 } from '../core/disappearing/timer.ts';
 import { collectHits, hitLimit, queryKey, type SearchHit } from './search.ts';
+import { AttachmentError, prepareAttachment, resolveLimits } from '../core/attachments/index.ts';
+import {
+  attachmentKindOf,
+  mediaTypeOf,
+  type AttachmentLimitsView,
+  type AttachmentView,
+  type PickedFile,
+} from './app-api.ts';
 import {
   MAX_MESSAGES_PER_REQUEST,
   MAX_PENDING_REQUESTS,
@@ -1087,6 +1095,82 @@ export class FakeApi implements AppApi {
     const c = this.#contacts.get(id);
     if (c === undefined) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
     return c;
+  }
+
+  // --- attachments (issue 14) ---------------------------------------------------------------
+
+  readonly #attachments = new Map<string, { view: AttachmentView; bytes: Uint8Array }>();
+  readonly #attachmentListeners = new Set<(a: AttachmentView) => void>();
+
+  attachmentLimits(): AttachmentLimitsView {
+    const l = resolveLimits();
+    return { maxBytes: l.maxBytes, maxOfflineBytes: l.maxBytes };
+  }
+
+  async attachments(id: ContactId): Promise<readonly AttachmentView[]> {
+    this.#requireContact(id);
+    return Promise.resolve(
+      [...this.#attachments.values()].filter((a) => a.view.contactId === id).map((a) => a.view),
+    );
+  }
+
+  async sendFile(id: ContactId, file: PickedFile): Promise<AttachmentView> {
+    const contact = this.#requireContact(id);
+    const kind = attachmentKindOf(file.type);
+    // The real checks and encryption, so the demo refuses what the app refuses.
+    const { manifest } = prepareAttachment(file.bytes, {
+      kind,
+      name: file.name,
+      mediaType: kind === 'image' ? file.type : mediaTypeOf(file.type),
+    });
+    const view: AttachmentView = {
+      id: bytesToHex(manifest.id),
+      contactId: id,
+      direction: 'out',
+      kind,
+      name: manifest.name,
+      mediaType: manifest.mediaType,
+      size: manifest.size,
+      state: 'transferring',
+      done: 0,
+      parts: manifest.chunkCount,
+      createdAt: this.#now(),
+    };
+    this.#attachments.set(view.id, { view, bytes: file.bytes.slice() });
+    if (contact.connection === 'connected') this.#advanceAttachment(view.id);
+    return Promise.resolve(view);
+  }
+
+  #advanceAttachment(id: string): void {
+    this.#later(1, () => {
+      const a = this.#attachments.get(id);
+      if (a === undefined || a.view.state !== 'transferring') return;
+      const done = Math.min(a.view.parts, a.view.done + Math.max(1, Math.ceil(a.view.parts / 4)));
+      a.view = { ...a.view, done, state: done === a.view.parts ? 'complete' : 'transferring' };
+      for (const l of this.#attachmentListeners) l(a.view);
+      if (a.view.state === 'transferring') this.#advanceAttachment(id);
+    });
+  }
+
+  async cancelAttachment(attachmentId: string): Promise<void> {
+    const a = this.#attachments.get(attachmentId);
+    if (a === undefined) throw new AttachmentError('UNKNOWN_ATTACHMENT', 'No such attachment');
+    if (a.view.state === 'transferring') a.view = { ...a.view, state: 'cancelled', done: 0 };
+    for (const l of this.#attachmentListeners) l(a.view);
+    return Promise.resolve();
+  }
+
+  async attachmentBytes(attachmentId: string): Promise<Uint8Array> {
+    const a = this.#attachments.get(attachmentId);
+    if (a === undefined) throw new AttachmentError('UNKNOWN_ATTACHMENT', 'No such attachment');
+    if (a.view.state !== 'complete')
+      throw new AttachmentError('INCOMPLETE', 'The file has not fully arrived');
+    return Promise.resolve(a.bytes.slice());
+  }
+
+  onAttachment(listener: (attachment: AttachmentView) => void): () => void {
+    this.#attachmentListeners.add(listener);
+    return () => this.#attachmentListeners.delete(listener);
   }
 
   #emitVault(): void {

@@ -52,7 +52,7 @@ import type { KaspaNode } from '../../kaspa/rpc/node.ts';
 import { NodePool, nodeAssignmentKey } from '../../kaspa/rpc/pool.ts';
 import { RpcError } from '../../kaspa/rpc/errors.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
-import { bytesToHex, bytesToUtf8, randomBytes, utf8ToBytes, wipe } from '../../util/bytes.ts';
+import { bytesToHex, bytesToUtf8, hexToBytes, randomBytes, utf8ToBytes, wipe } from '../../util/bytes.ts';
 import { DecodeError } from '../../util/errors.ts';
 import {
   AppApiError,
@@ -124,6 +124,21 @@ import {
   patchFlags,
 } from '../conversation-flags.ts';
 import { collectHits, hitLimit, queryKey, type SearchHit } from '../search.ts';
+import {
+  AttachmentError,
+  AttachmentService,
+  AttachmentStore,
+  type AttachmentId,
+  type AttachmentRecord,
+  resolveLimits,
+} from '../../core/attachments/index.ts';
+import {
+  attachmentKindOf,
+  mediaTypeOf,
+  type AttachmentLimitsView,
+  type AttachmentView,
+  type PickedFile,
+} from '../app-api.ts';
 
 /** How the real API is set up (main.ts passes what the page URL and build say). */
 export interface RealApiOptions {
@@ -1451,6 +1466,7 @@ export class RealApi implements AppApi {
           chainInBackground: true,
           peers,
           requests: s.requests,
+          attachments: this.#attachmentsOf(s),
           listener: (e) => this.#onEngineEvent(s, evidence, e),
           settings: {
             cheap: s.settings.batching,
@@ -1707,6 +1723,124 @@ export class RealApi implements AppApi {
 
   #summary(s: Session): IdentitySummary {
     return { displayName: s.displayName, fingerprint: fingerprint(s.identity.peerId) };
+  }
+
+  // --- attachments (issue 14) ---------------------------------------------------------------
+
+  readonly #attachments = new WeakMap<Session, AttachmentService>();
+  readonly #attachmentListeners = new Set<(a: AttachmentView) => void>();
+  /** Parts of each outgoing attachment handed to the link (its sender-side progress). */
+  readonly #sentParts = new Map<string, number>();
+
+  #attachmentsOf(s: Session): AttachmentService {
+    let service = this.#attachments.get(s);
+    if (service === undefined) {
+      const store = new AttachmentStore(s.db);
+      service = new AttachmentService({
+        store,
+        sessions: s.port,
+        listener: (e) => {
+          const id =
+            e.type === 'status'
+              ? e.status.id
+              : e.type === 'progress'
+                ? e.progress.id
+                : e.type === 'error'
+                  ? undefined
+                  : e.id;
+          if (e.type === 'sent') this.#sentParts.set(bytesToHex(e.id), e.sent);
+          if (e.type === 'error') this.#report(e.error);
+          if (id !== undefined) void this.#emitAttachment(store, id);
+        },
+      });
+      this.#attachments.set(s, service);
+    }
+    return service;
+  }
+
+  async #emitAttachment(store: AttachmentStore, id: AttachmentId): Promise<void> {
+    const r = await store.record(id).catch(() => undefined);
+    if (r === undefined) return;
+    const view = this.#attachmentView(r);
+    for (const l of this.#attachmentListeners) {
+      try {
+        l(view);
+      } catch (e) {
+        this.#report(e);
+      }
+    }
+  }
+
+  #attachmentView(r: AttachmentRecord): AttachmentView {
+    const m = r.manifest;
+    const id = bytesToHex(m.id);
+    const done =
+      r.direction === 'in' || r.state === 'complete'
+        ? r.direction === 'in'
+          ? r.received
+          : m.chunkCount
+        : Math.min(this.#sentParts.get(id) ?? 0, m.chunkCount);
+    return {
+      id,
+      contactId: r.contact as ContactId,
+      direction: r.direction,
+      kind: m.kind,
+      name: m.name,
+      mediaType: m.mediaType,
+      size: m.size,
+      state: r.state,
+      done,
+      parts: m.chunkCount,
+      createdAt: r.createdAt,
+    };
+  }
+
+  #attachmentId(attachmentId: string): AttachmentId {
+    if (typeof attachmentId !== 'string' || !/^[0-9a-f]{32}$/.test(attachmentId))
+      throw new AttachmentError('UNKNOWN_ATTACHMENT', 'No such attachment');
+    return hexToBytes(attachmentId) as AttachmentId;
+  }
+
+  attachmentLimits(): AttachmentLimitsView {
+    const l = this.#session === undefined ? resolveLimits() : this.#attachmentsOf(this.#session).settings;
+    return { maxBytes: l.maxBytes, maxOfflineBytes: l.maxBytes };
+  }
+
+  async attachments(id: ContactId): Promise<readonly AttachmentView[]> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    return (await this.#attachmentsOf(s).list(id)).map((r) => this.#attachmentView(r));
+  }
+
+  async sendFile(id: ContactId, file: PickedFile): Promise<AttachmentView> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    if (!(file.bytes instanceof Uint8Array)) throw new TypeError('"file.bytes" expected a Uint8Array');
+    const kind = attachmentKindOf(file.type);
+    const mediaType = kind === 'image' ? file.type : mediaTypeOf(file.type);
+    const service = this.#attachmentsOf(s);
+    const m = await service.send(id, file.bytes, { kind, name: file.name, mediaType });
+    const r = (await service.list(id)).find((x) => bytesToHex(x.manifest.id) === bytesToHex(m.id));
+    if (r === undefined) throw new AttachmentError('UNKNOWN_ATTACHMENT', 'The attachment was not stored');
+    return this.#attachmentView(r);
+  }
+
+  async cancelAttachment(attachmentId: string): Promise<void> {
+    const s = this.#requireSession();
+    const id = this.#attachmentId(attachmentId);
+    await this.#attachmentsOf(s).cancel(id);
+    await this.#emitAttachment(new AttachmentStore(s.db), id);
+  }
+
+  async attachmentBytes(attachmentId: string): Promise<Uint8Array> {
+    const s = this.#requireSession();
+    return this.#attachmentsOf(s).read(this.#attachmentId(attachmentId));
+  }
+
+  onAttachment(listener: (attachment: AttachmentView) => void): Unsubscribe {
+    if (typeof listener !== 'function') throw new TypeError('"listener" expected a function');
+    this.#attachmentListeners.add(listener);
+    return () => this.#attachmentListeners.delete(listener);
   }
 
   #requireSession(): Session {

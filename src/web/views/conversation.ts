@@ -32,6 +32,7 @@ import {
   waitingWords,
 } from '../format.ts';
 import { MessageWindow } from './message-window.ts';
+import { attachmentsPart } from './attachments.ts';
 import { openProofDialog } from './proof-dialog.ts';
 import { keyWarningWords } from './verify.ts';
 import type { View, ViewContext } from './view.ts';
@@ -211,6 +212,10 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     sendError,
     composer,
   );
+  // Attachments (issue 14): the attach button in the composer, their rows above it.
+  const attachments = attachmentsPart(ctx, id, el);
+  composer.insertBefore(attachments.button, input);
+  el.insertBefore(attachments.list, composer);
 
   let contact: ContactSummary | undefined;
   let flags: ConversationFlags = NO_FLAGS;
@@ -646,6 +651,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     },
     dispose() {
       disposed = true;
+      attachments.dispose();
       clearTimeout(pressTimer);
       tellTyping(false);
       clearTimeout(typingShown);
