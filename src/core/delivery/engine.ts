@@ -1471,6 +1471,13 @@ export class DeliveryEngine {
   private onLinkClosed(contact: ContactId, linkId: Uint8Array): void {
     const st = this.state(contact);
     if (!st.link || !equalBytes(st.link.linkId, linkId)) return;
+    if (st.link.link === undefined) {
+      // An attempt whose transport gave up before it was up (ICE failed, the connect deadline
+      // passed) ends as one that timed out, with the same single offer after the backoff.
+      this.abandonAttempt(contact, linkId);
+      this.dispatch(contact);
+      return;
+    }
     st.link.timer?.cancel();
     const wasUp = st.link.link !== undefined;
     st.link.link?.close();
