@@ -92,6 +92,13 @@ export class ChainAddresses {
   private readonly account: number;
   private readonly window: number;
   private readonly owned = new Map<string, Owned>();
+  /**
+   * Derived addresses by origin ("notify contact k", "change j"). Each derivation is an
+   * elliptic-curve multiplication (a BIP-32 child key, or lift_x plus t·G for a stealth key),
+   * and windows are listed on every publication and every arrival: without this a busy
+   * client spent most of its time deriving the same few addresses again.
+   */
+  private readonly derived = new Map<string, string>();
   private readonly peers = new Map<ContactId, PeerState>();
   private readonly secrets = new Map<ContactId, Uint8Array>();
   /** Remembered addresses holding coins (address → origin). */
@@ -277,8 +284,7 @@ export class ChainAddresses {
         utf8ToBytes(JSON.stringify({ j, c: pool })),
       );
     }
-    this.derive({ kind: 'change', j });
-    return this.opts.wallet.address(this.opts.prefix, this.account, 1, j);
+    return Address.decode(this.derive({ kind: 'change', j }), this.opts.prefix);
   }
 
   // ---- derivation -------------------------------------------------------------------------
@@ -313,14 +319,27 @@ export class ChainAddresses {
   }
 
   private own(address: string, origin: AddressOrigin, key: () => Uint8Array): string {
-    if (!this.owned.has(address)) this.owned.set(address, { origin, key });
+    if (!this.owned.has(address)) {
+      // Derived on first use and kept: a publication asks for the key of every candidate coin.
+      let memo: Uint8Array | undefined;
+      this.owned.set(address, { origin, key: () => (memo ??= key()).slice() });
+    }
     return address;
   }
 
   /** Derives an owned address (and how to get its key); returns its text. */
   private derive(origin: AddressOrigin): string {
-    const { wallet, prefix } = this.opts;
     if (origin.kind === 'card') return this.card.toString();
+    const id = origin.kind === 'change' ? `change ${origin.j}` : `notify ${origin.contact} ${origin.k}`;
+    const known = this.derived.get(id);
+    if (known !== undefined) return known;
+    const a = this.deriveNew(origin);
+    if (a !== '') this.derived.set(id, a);
+    return a;
+  }
+
+  private deriveNew(origin: Exclude<AddressOrigin, { kind: 'card' }>): string {
+    const { wallet, prefix } = this.opts;
     if (origin.kind === 'change') {
       const a = wallet.address(prefix, this.account, 1, origin.j).toString();
       return this.own(a, origin, () => wallet.privateKey(this.account, 1, origin.j));
@@ -329,7 +348,7 @@ export class ChainAddresses {
     if (peer === undefined) return '';
     const t = notificationTweak(this.secret(origin.contact, peer), this.opts.selfDh, origin.k);
     const a = new Address(prefix, AddressVersion.PubKey, tweakPublicKey(this.card.payload, t)).toString();
-    return this.own(a, origin, () => tweakPrivateKey(wallet.privateKey(this.account, 0, 0), t));
+    return this.own(a, origin, () => tweakPrivateKey(this.keyOf(this.card.toString())!, t));
   }
 }
 
