@@ -222,8 +222,11 @@ export class DeliveryEngine {
   private insufficientRetry: Timer | undefined;
   /** Message ids of recent publications, by tx id, for acceptance updates. */
   private readonly proofIds = new Map<string, readonly string[]>();
-  /** Delivered receipts each recent publication carried (tx id hex → contact → message ids). */
-  private readonly proofReceipts = new Map<string, ReadonlyMap<ContactId, readonly string[]>>();
+  /** Receipts each recent publication carried (tx id hex → contact → message ids by kind). */
+  private readonly proofReceipts = new Map<
+    string,
+    ReadonlyMap<ContactId, { readonly delivered: readonly string[]; readonly read: readonly string[] }>
+  >();
   private lastFunds: Funds | undefined;
   private insufficient = false;
   private closed = false;
@@ -925,11 +928,16 @@ export class DeliveryEngine {
     );
     await this.store.write(settled);
     this.rememberProof(proof.txId, ids);
-    const receipts = new Map<ContactId, string[]>();
+    // Read receipts too: a publication that leaves the chain for good must not take the
+    // sender's "read" with it (they ride again with the messages it carried).
+    const receipts = new Map<ContactId, { delivered: string[]; read: string[] }>();
     for (const e of group)
       for (const f of e.frames)
-        if (f.type === 'receipt' && f.kind === 'delivered')
-          receipts.set(e.contact, [...(receipts.get(e.contact) ?? []), ...f.ids.map((id) => bytesToHex(id))]);
+        if (f.type === 'receipt') {
+          const r = receipts.get(e.contact) ?? { delivered: [], read: [] };
+          r[f.kind].push(...f.ids.map((id) => bytesToHex(id)));
+          receipts.set(e.contact, r);
+        }
     if (receipts.size > 0) {
       this.proofReceipts.set(proof.txId, receipts);
       if (this.proofReceipts.size > 4096) this.proofReceipts.delete(this.proofReceipts.keys().next().value!);
@@ -1081,9 +1089,10 @@ export class DeliveryEngine {
       if (m?.status !== 'published' || m.proof?.txId !== hex) continue;
       await this.save({ ...m, dueAt: now });
     }
-    for (const [contact, receiptIds] of this.proofReceipts.get(hex) ?? []) {
+    for (const [contact, r] of this.proofReceipts.get(hex) ?? []) {
       const st = this.state(contact);
-      for (const id of receiptIds) st.chainReceipts.add(id);
+      for (const id of r.delivered) st.chainReceipts.add(id);
+      for (const id of r.read) st.receipts.read.add(id);
     }
     this.proofReceipts.delete(hex);
     this.scheduleFlush(0);
