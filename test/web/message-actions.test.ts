@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startWebHarness, type WebHarness } from './web-harness.ts';
+import { assertClean, startWebHarness, type WebHarness } from './web-harness.ts';
 
 describe('message actions in Chromium (fake engine)', () => {
   let web: WebHarness;
@@ -28,7 +28,6 @@ describe('message actions in Chromium (fake engine)', () => {
     await page.locator('[role="status"]', { hasText: 'Copied' }).waitFor({ state: 'attached' });
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), text);
     await web.screenshot(page, 'message-actions-copy');
-    assert.deepEqual(p.problems.pageErrors, [], 'uncaught page errors');
-    assert.deepEqual(p.problems.consoleErrors, [], 'console errors');
+    assertClean(p);
   });
 });
