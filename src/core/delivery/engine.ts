@@ -24,7 +24,9 @@ import {
   type DeliveryFrame,
 } from './frames.ts';
 import type { IncomingMessage, Message, OutgoingMessage, Route } from './messages.ts';
+import type { AttachmentBody } from '../envelope/envelope.ts';
 import type {
+  AttachmentHook,
   ChainAcceptance,
   ChainPort,
   ContactDirectory,
@@ -86,7 +88,11 @@ export interface DeliverySettings {
   readonly maxPublications: number;
   /** Largest chain payload of one transaction, bytes (NOTES §2). @default 16_384 */
   readonly maxPayloadBytes: number;
-  /** Most recipients per transaction (each may cost a notification output). @default 4 */
+  /**
+   * Most recipients per chain transaction. @default 1: a transaction paying two contacts
+   * tells the chain that one sender writes to both (docs/privacy.md "One contact per
+   * transaction"); several messages to one contact still share one.
+   */
   readonly maxRecipientsPerTx: number;
   /** Offers older than this are ignored (the offerer has given up). @default 120_000 */
   readonly signalMaxAgeMs: number;
@@ -120,7 +126,7 @@ export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
   republishAfterMs: 20 * 3600_000,
   maxPublications: 4,
   maxPayloadBytes: 16_384,
-  maxRecipientsPerTx: 4,
+  maxRecipientsPerTx: 1,
   signalMaxAgeMs: 120_000,
   connectTimeoutMs: 90_000,
   reconnectWithinMs: 30 * 60_000,
@@ -141,6 +147,8 @@ export interface DeliveryOptions {
    * are dropped. Either way nothing goes back to a stranger (docs/delivery.md).
    */
   readonly requests?: RequestPort;
+  /** Attachments: where attachment frames go (without it they are ignored). */
+  readonly attachments?: AttachmentHook;
   readonly clock?: Clock;
   readonly settings?: Partial<DeliverySettings>;
   /** Subscribed before start, so it also sees what catch-up produces. */
@@ -1176,6 +1184,7 @@ export class DeliveryEngine {
   private async onLinkMessage(contact: ContactId, linkId: Uint8Array, bytes: Uint8Array): Promise<void> {
     const st = this.state(contact);
     if (!st.link || !equalBytes(st.link.linkId, linkId)) return;
+    if (this.opts.attachments?.claim(contact, bytes)) return;
     const frames = await this.opts.sessions.open(contact, bytes);
     if (frames.length === 0) return;
     const ops: BatchOp[] = [];
@@ -1202,6 +1211,7 @@ export class DeliveryEngine {
     const window = daaScore === undefined ? st.window.direct : st.window.chain;
     const minute = daaScore === undefined ? BigInt(Math.floor(now / 60_000)) : daaScore / FLOOD_DAA_MINUTE;
     const added: IncomingMessage[] = [];
+    const attachments: AttachmentBody[] = [];
     if (st.link) st.link.heard = true;
     for (const f of frames) {
       if (f.type === 'chat') {
@@ -1239,6 +1249,8 @@ export class DeliveryEngine {
       } else if (f.type === 'typing') {
         // Only over a direct link: typing on chain is refused (it was never sent that way).
         if (route === 'direct') this.emit({ type: 'typing', contact, active: f.active });
+      } else if (f.type === 'attachment') {
+        attachments.push(f.body);
       } else {
         await this.onSignal(contact, f);
       }
@@ -1248,6 +1260,7 @@ export class DeliveryEngine {
       await this.store.write(ops.splice(0));
       for (const m of added) this.emit({ type: 'message', message: m });
     }
+    if (attachments.length > 0) await this.opts.attachments?.frames(contact, attachments, route);
   }
 
   private async onReceipt(contact: ContactId, id: string, kind: 'delivered' | 'read'): Promise<void> {
@@ -1440,6 +1453,7 @@ export class DeliveryEngine {
     // Signals for this contact are moot now that the link is up.
     st.signals = [];
     this.connectionChanged(contact);
+    this.opts.attachments?.linked(contact, link);
     this.sendDirect(contact);
     this.rememberSeen(contact);
   }
@@ -1473,7 +1487,10 @@ export class DeliveryEngine {
     const wasUp = st.link.link !== undefined;
     st.link.link?.close();
     st.link = undefined;
-    if (wasUp) this.rememberSeen(contact);
+    if (wasUp) {
+      this.rememberSeen(contact);
+      this.opts.attachments?.linked(contact, undefined);
+    }
     this.connectionChanged(contact);
     // Direct sends without receipt go on chain now; the next send re-establishes the link.
     const now = this.clock.now();
