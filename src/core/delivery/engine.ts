@@ -245,11 +245,17 @@ export class DeliveryEngine {
   private insufficientRetry: Timer | undefined;
   /**
    * Recent publications by tx id hex: the message ids they carried (for acceptance updates)
-   * and the delivered receipts, by contact (owed again if the publication is dropped).
+   * and the receipts, by contact and kind (owed again if the publication is dropped).
    */
   private readonly proofs = new Map<
     string,
-    { readonly ids: readonly string[]; readonly receipts: ReadonlyMap<ContactId, readonly string[]> }
+    {
+      readonly ids: readonly string[];
+      readonly receipts: ReadonlyMap<
+        ContactId,
+        { readonly delivered: readonly string[]; readonly read: readonly string[] }
+      >;
+    }
   >();
   private lastFunds: Funds | undefined;
   private insufficient = false;
@@ -951,11 +957,16 @@ export class DeliveryEngine {
       ),
     );
     await this.store.write(settled);
-    const receipts = new Map<ContactId, string[]>();
+    // Read receipts too: a publication that leaves the chain for good must not take the
+    // sender's "read" with it (they ride again with the messages it carried).
+    const receipts = new Map<ContactId, { delivered: string[]; read: string[] }>();
     for (const e of group)
       for (const f of e.frames)
-        if (f.type === 'receipt' && f.kind === 'delivered')
-          receipts.set(e.contact, [...(receipts.get(e.contact) ?? []), ...f.ids.map((id) => bytesToHex(id))]);
+        if (f.type === 'receipt') {
+          const r = receipts.get(e.contact) ?? { delivered: [], read: [] };
+          r[f.kind].push(...f.ids.map((id) => bytesToHex(id)));
+          receipts.set(e.contact, r);
+        }
     this.proofs.set(proof.txId, { ids, receipts });
     // Acceptance normally follows within seconds; keep a bounded window of recent ones.
     if (this.proofs.size > 4096) this.proofs.delete(this.proofs.keys().next().value!);
@@ -1103,12 +1114,13 @@ export class DeliveryEngine {
     // Owed again in the store too, as when they were first queued: a restart before the
     // republication must not lose them (their publication had marked them settled).
     const owed: BatchOp[] = [];
-    for (const [contact, receiptIds] of this.proofs.get(hex)?.receipts ?? []) {
+    for (const [contact, r] of this.proofs.get(hex)?.receipts ?? []) {
       const st = this.state(contact);
-      for (const id of receiptIds) {
+      for (const id of r.delivered) {
         st.chainReceipts.add(id);
         owed.push(this.store.receiptOp(contact, id));
       }
+      for (const id of r.read) st.receipts.read.add(id);
     }
     await this.store.write(owed);
     this.proofs.delete(hex);

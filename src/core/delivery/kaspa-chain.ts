@@ -255,6 +255,9 @@ export class KaspaChain implements ChainPort {
       for (const u of c.added) this.onAdded(u);
       this.kick();
     });
+    this.chainSub = await this.opts.client.subscribeVirtualChainChanged(false, (n) =>
+      this.onChainRemoved(n.removedChainBlockHashes),
+    );
     this.offReconnect = this.opts.client.on('reconnect', () => {
       for (const k of [...this.retrying.keys()]) this.retryNow(k);
     });
@@ -453,6 +456,7 @@ export class KaspaChain implements ChainPort {
     this.stopped = true;
     this.offChange?.();
     this.offReconnect?.();
+    await this.chainSub?.unsubscribe().catch(() => undefined);
     for (const { timer } of this.retrying.values()) clearTimeout(timer);
     for (const timer of this.resubmitting.values()) clearTimeout(timer);
     await this.watcher.stop().catch(() => undefined);
@@ -674,6 +678,15 @@ export class KaspaChain implements ChainPort {
   private readonly resubmitting = new Map<string, Timeout>();
   /** When each of them was seen off the chain (this adapter's DAA score then). */
   private readonly leftAt = new Map<string, bigint>();
+  /**
+   * The chain block that accepted each kept transaction of ours (block hash → tx ids). A
+   * transaction seen accepted only by the coin it spent, whose outputs never showed (none of
+   * ours, or a reorganisation before their notification), leaves no trace in the UTXO set
+   * when a reorganisation takes it and the coin it spent together: the removal of its
+   * accepting chain block (VirtualChainChanged, FACTS §6.5) is then the only sign.
+   */
+  private readonly acceptedIn = new Map<string, Set<string>>();
+  private chainSub: { unsubscribe(): Promise<void> } | undefined;
 
   /**
    * `t` was accepted and is not any more (one of its own outputs left the UTXO set unspent by
@@ -901,6 +914,7 @@ export class KaspaChain implements ChainPort {
       .then((r) => {
         const daa = r.status === 'found' ? (r.acceptingDaaScore ?? daaScore) : undefined;
         if (r.status === 'found' && r.acceptingBlockHash && daa !== undefined) {
+          this.noteAcceptedIn(bytesToHex(txId), r.acceptingBlockHash);
           this.handler?.accepted(txId, { blockHash: r.acceptingBlockHash, daaScore: daa });
         } else if (attempt < 5 && !this.stopped) {
           const t = setTimeout(() => this.reportAccepted(txId, daaScore, attempt + 1), 300 * (attempt + 1));
@@ -908,6 +922,32 @@ export class KaspaChain implements ChainPort {
         }
       })
       .catch(() => undefined);
+  }
+
+  private noteAcceptedIn(txHex: string, block: BlockHash): void {
+    if (!this.own.get(txHex)) return;
+    const key = bytesToHex(block);
+    const set = this.acceptedIn.get(key) ?? new Set<string>();
+    set.add(txHex);
+    this.acceptedIn.set(key, set);
+    // Kept transactions are forgotten 1,000 DAA scores deep; so is this, in insertion order.
+    for (const [k, txs] of this.acceptedIn) {
+      if (this.acceptedIn.size <= 4096 && [...txs].some((t) => this.own.get(t))) break;
+      this.acceptedIn.delete(k);
+    }
+  }
+
+  /** Chain blocks left the selected chain: kept transactions they accepted are off it too. */
+  private onChainRemoved(removed: readonly BlockHash[]): void {
+    for (const hash of removed) {
+      const txs = this.acceptedIn.get(bytesToHex(hash));
+      if (txs === undefined) continue;
+      this.acceptedIn.delete(bytesToHex(hash));
+      for (const txHex of txs) {
+        const t = this.own.get(txHex);
+        if (t && !this.mine.has(txHex)) this.leftChain(t);
+      }
+    }
   }
 
   private kick(): void {
