@@ -46,6 +46,7 @@ import {
   AppApiError,
   MIN_PASSWORD_LENGTH,
   checkMessageText,
+  REACTIONS,
   newestMessages,
   NETWORK_IDS,
   type AppApi,
@@ -98,6 +99,8 @@ import type { InstanceMessage } from './instance.ts';
 import { browserPlatform, type InstanceGuard, type Platform } from './platform.ts';
 import { encodeTrust, loadTrust, sameName, trustKey, trustView, type TrustRecord } from './trust.ts';
 import { chatMessage, conversationOrder, deliveryBalance } from './view.ts';
+import { actionsService, asAppError, foldedView, foldedViews, hasActions } from './message-actions.ts';
+import { MessageActionError, isShown, type MessageActionsService } from '../../core/messages/index.ts';
 import {
   NO_FLAGS,
   conversationRank,
@@ -635,8 +638,8 @@ export class RealApi implements AppApi {
     id: ContactId,
   ): Promise<ConversationSummary> {
     const all = await history.messages(id);
-    const unread = all.filter((m) => m.direction === 'in' && !m.read).length;
-    const last = all.at(-1);
+    const unread = all.filter((m) => m.direction === 'in' && !m.read && isShown(m)).length;
+    const last = all.findLast(isShown);
     const contact = this.#contactSummary(s, id);
     const flags = s.flags.get(id);
     const row = flags === undefined ? { contact, unread } : { contact, unread, flags };
@@ -654,7 +657,7 @@ export class RealApi implements AppApi {
     const rows = await Promise.all(
       [...s.cards.keys()].map(async (id) => ({
         contact: this.#contactSummary(s, id),
-        messages: await history.messages(id),
+        messages: (await history.messages(id)).filter(isShown),
       })),
     );
     return collectHits(
@@ -724,7 +727,14 @@ export class RealApi implements AppApi {
     const s = this.#requireSession();
     if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
     const history = await this.#history(s);
-    return newestMessages(await history.messages(id), options.limit).map((m) => history.view(m));
+    const records = await history.messages(id);
+    // Replies, reactions, edits and deletions fold into the messages they act on.
+    if (!hasActions(records)) return newestMessages(records, options.limit).map((m) => history.view(m));
+    this.#withActions.add(id);
+    return newestMessages(
+      foldedViews(records, (m) => history.view(m)),
+      options.limit,
+    );
   }
 
   async send(id: ContactId, text: string): Promise<ChatMessage> {
@@ -972,6 +982,111 @@ export class RealApi implements AppApi {
     const { client } = await s.engine;
     if (!client.isConnected)
       await client.connect({ timeoutMs: 10_000 }).catch((e: unknown) => this.#report(e));
+  }
+
+  // --- message actions (AppApi MessageActions; core/messages) -------------------------------
+
+  /** Conversations known to hold action records: their events are folded before shown. */
+  readonly #withActions = new Set<string>();
+
+  async #actions(): Promise<{ service: MessageActionsService; evidence: EvidenceRecorder }> {
+    const s = this.#requireSession();
+    const { engine, evidence } = await this.#runningEngine(s);
+    return { service: actionsService(engine, s.db, (c) => s.cards.has(c as ContactId)), evidence };
+  }
+
+  /** The message `id` as now shown (folded), for the methods' results. */
+  async #shownView(
+    service: MessageActionsService,
+    evidence: EvidenceRecorder,
+    id: string,
+  ): Promise<ChatMessage> {
+    const f = await service.shown(id);
+    if (f === undefined) throw new AppApiError('UNKNOWN_MESSAGE', 'No such message');
+    return foldedView(f, (m) => this.#view(m, evidence));
+  }
+
+  async reply(id: ContactId, text: string, replyTo: MessageId): Promise<ChatMessage> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    checkMessageText(text);
+    const { service, evidence } = await this.#actions();
+    this.#withActions.add(id);
+    const m = await asAppError(() => service.reply(id, text, replyTo));
+    return this.#shownView(service, evidence, m.id);
+  }
+
+  async react(messageId: MessageId, emoji: string | null): Promise<ChatMessage> {
+    const reaction = emoji === null ? 0 : REACTIONS.indexOf(emoji) + 1;
+    if (emoji !== null && reaction === 0) throw new AppApiError('BAD_REACTION', 'Not one of the reactions');
+    const { service, evidence } = await this.#actions();
+    const m = await asAppError(() => service.react(messageId, reaction));
+    this.#withActions.add(m.contact);
+    return this.#shownView(service, evidence, messageId);
+  }
+
+  async edit(messageId: MessageId, text: string): Promise<ChatMessage> {
+    checkMessageText(text);
+    const { service, evidence } = await this.#actions();
+    const m = await asAppError(() => service.edit(messageId, text));
+    this.#withActions.add(m.contact);
+    return this.#shownView(service, evidence, messageId);
+  }
+
+  async deleteForEveryone(messageId: MessageId): Promise<ChatMessage> {
+    const { service, evidence } = await this.#actions();
+    await asAppError(() => service.deleteForEveryone(messageId));
+    const shown = await this.#shownView(service, evidence, messageId);
+    this.#withActions.add(shown.contactId);
+    this.#emit({ type: 'message', message: shown });
+    this.#emit({ type: 'conversations' });
+    return shown;
+  }
+
+  async deleteForMe(messageId: MessageId): Promise<void> {
+    const { service } = await this.#actions();
+    const contact = await asAppError(() => service.deleteForMe(messageId));
+    this.#withActions.add(contact);
+    this.#emit({ type: 'message-removed', contactId: contact as ContactId, id: messageId });
+    this.#emit({ type: 'conversations' });
+  }
+
+  async forward(messageId: MessageId, to: readonly ContactId[]): Promise<readonly ChatMessage[]> {
+    const s = this.#requireSession();
+    for (const c of to) if (!s.cards.has(c)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    const { service, evidence } = await this.#actions();
+    for (const c of to) this.#withActions.add(c);
+    const sent = await asAppError(() => service.forward(messageId, to));
+    return Promise.all(sent.map((m) => this.#shownView(service, evidence, m.id)));
+  }
+
+  /**
+   * A message record with an action (or in a conversation that has some) changed: a contact's
+   * action is checked first (a refused one changes nothing and is not shown), then the
+   * message it acts on is shown again as now folded.
+   */
+  async #onActionMessage(s: Session, evidence: EvidenceRecorder, m: Message): Promise<void> {
+    if (this.#session !== s) return;
+    const { service } = await this.#actions();
+    this.#withActions.add(m.contact);
+    let affected: string | undefined = m.id;
+    if (m.direction === 'in') {
+      try {
+        affected = await service.received(m);
+      } catch (e) {
+        if (e instanceof MessageActionError) return;
+        throw e;
+      }
+    } else if (m.action !== undefined && m.action.kind !== 'reply' && m.action.kind !== 'forwarded') {
+      affected = m.action.target;
+    }
+    for (const id of new Set([affected, m.id])) {
+      if (id === undefined) continue;
+      const f = await service.shown(id);
+      if (f !== undefined)
+        this.#emit({ type: 'message', message: foldedView(f, (r) => this.#view(r, evidence)) });
+    }
+    this.#emit({ type: 'conversations' });
   }
 
   subscribe(listener: (event: AppEvent) => void): Unsubscribe {
@@ -1338,6 +1453,10 @@ export class RealApi implements AppApi {
         const m = e.message;
         if (m.direction === 'in' && m.route === 'chain')
           evidence.note(m.id).catch((error: unknown) => this.#report(error));
+        if (m.action !== undefined || this.#withActions.has(m.contact)) {
+          this.#onActionMessage(s, evidence, m).catch((error: unknown) => this.#report(error));
+          return;
+        }
         this.#emit({ type: 'message', message: this.#view(m, evidence) });
         this.#emit({ type: 'conversations' });
         return;
