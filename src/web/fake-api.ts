@@ -669,6 +669,7 @@ export class FakeApi implements AppApi {
     list.splice(list.indexOf(m), 1);
     this.#byId.delete(m.id);
     this.#emit({ type: 'message-removed', contactId: m.contactId, id: m.id });
+    this.#quotingChanged(m);
     this.#emit({ type: 'conversations' });
     return Promise.resolve();
   }
@@ -728,9 +729,16 @@ export class FakeApi implements AppApi {
     return m;
   }
 
+  /** Shows `m` again, with every reply quoting it (their quotes follow it). */
   #changed(m: StoredMessage): void {
     this.#emit({ type: 'message', message: this.#view(m) });
+    this.#quotingChanged(m);
     this.#emit({ type: 'conversations' });
+  }
+
+  #quotingChanged(m: StoredMessage): void {
+    for (const r of this.#messages.get(m.contactId) ?? [])
+      if (r.replyTo === m.id) this.#emit({ type: 'message', message: this.#view(r) });
   }
 
   #quote(m: StoredMessage): QuotedMessage | undefined {

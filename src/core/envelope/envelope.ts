@@ -146,7 +146,14 @@ export type EnvelopeBody =
  * The fixed reaction set, wire values 1..6 in this order (0 takes a reaction back). A fixed
  * set keeps the body one byte and leaves no room for text smuggled in as an "emoji".
  */
-export const MESSAGE_REACTIONS = ['\u{1F44D}', '\u2764\uFE0F', '\u{1F602}', '\u{1F62E}', '\u{1F622}', '\u{1F64F}'] as const;
+export const MESSAGE_REACTIONS = [
+  '\u{1F44D}',
+  '\u2764\uFE0F',
+  '\u{1F602}',
+  '\u{1F62E}',
+  '\u{1F622}',
+  '\u{1F64F}',
+] as const;
 
 /** The attachment bodies (types 16-18; core/attachments). */
 export type AttachmentBody = Extract<

@@ -1038,17 +1038,17 @@ export class RealApi implements AppApi {
     await asAppError(() => service.deleteForEveryone(messageId));
     const shown = await this.#shownView(service, evidence, messageId);
     this.#withActions.add(shown.contactId);
-    this.#emit({ type: 'message', message: shown });
-    this.#emit({ type: 'conversations' });
+    await this.#emitFolded(service, evidence, shown.contactId, new Set([messageId]));
     return shown;
   }
 
   async deleteForMe(messageId: MessageId): Promise<void> {
-    const { service } = await this.#actions();
+    const { service, evidence } = await this.#actions();
     const contact = await asAppError(() => service.deleteForMe(messageId));
     this.#withActions.add(contact);
     this.#emit({ type: 'message-removed', contactId: contact as ContactId, id: messageId });
-    this.#emit({ type: 'conversations' });
+    // Replies quoting it now say it is not available.
+    await this.#emitFolded(service, evidence, contact, new Set([messageId]));
   }
 
   async forward(messageId: MessageId, to: readonly ContactId[]): Promise<readonly ChatMessage[]> {
@@ -1080,12 +1080,19 @@ export class RealApi implements AppApi {
     } else if (m.action !== undefined && m.action.kind !== 'reply' && m.action.kind !== 'forwarded') {
       affected = m.action.target;
     }
-    for (const id of new Set([affected, m.id])) {
-      if (id === undefined) continue;
-      const f = await service.shown(id);
-      if (f !== undefined)
+    await this.#emitFolded(service, evidence, m.contact, new Set([affected, m.id]));
+  }
+
+  /** Shows again the messages `ids` and every reply quoting one of them, as now folded. */
+  async #emitFolded(
+    service: MessageActionsService,
+    evidence: EvidenceRecorder,
+    contact: string,
+    ids: ReadonlySet<string | undefined>,
+  ): Promise<void> {
+    for (const f of await service.view(contact))
+      if (ids.has(f.record.id) || (f.quote !== undefined && ids.has(f.quote.id)))
         this.#emit({ type: 'message', message: foldedView(f, (r) => this.#view(r, evidence)) });
-    }
     this.#emit({ type: 'conversations' });
   }
 
