@@ -4,7 +4,6 @@
  * same bytes. Each direct figure runs from the first chunk sent to the recipient's "complete"
  * status, so it includes verification (AEAD, BLAKE3) and storage on the receiving side.
  */
-import { RTCPeerConnection as WeriftPeerConnection } from 'werift';
 import {
   OutgoingTransfer,
   encodeManifest,
@@ -17,50 +16,14 @@ import { notificationValue } from '../src/core/delivery/chain-tx.ts';
 import { randomBytes } from '../src/util/bytes.ts';
 import { connect, makeSides, until, werift, wire } from '../test/core/attachments/direct.ts';
 import type { Bench, BenchRow } from './table.ts';
+import { rawWeriftMbps } from './transport.bench.ts';
 
 const TOTAL = 4 * 1024 * 1024;
-const RAW_CHUNK = 16_384;
-const RAW_HIGH = 1 << 20;
 
 function bytesOf(n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let at = 0; at < n; at += 65_536) out.set(randomBytes(Math.min(65_536, n - at)), at);
   return out;
-}
-
-/** A bare werift channel: the same bytes in 16 KiB sends under the link's high-water mark. */
-async function bareMbps(total: number): Promise<number> {
-  const config = { iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false };
-  const a = new WeriftPeerConnection(config);
-  const b = new WeriftPeerConnection(config);
-  const dc = a.createDataChannel('raw');
-  a.onIceCandidate.subscribe((c) => void (c && b.addIceCandidate(c)));
-  b.onIceCandidate.subscribe((c) => void (c && a.addIceCandidate(c)));
-  let got = 0;
-  const done = new Promise<void>((resolve) =>
-    b.onDataChannel.subscribe((ch) =>
-      ch.onMessage.subscribe((m) => {
-        got += m.length;
-        if (got >= total) resolve();
-      }),
-    ),
-  );
-  await a.setLocalDescription(await a.createOffer());
-  await b.setRemoteDescription(a.localDescription!);
-  await b.setLocalDescription(await b.createAnswer());
-  await a.setRemoteDescription(b.localDescription!);
-  await new Promise<void>((resolve) => dc.stateChanged.subscribe((st) => st === 'open' && resolve()));
-  dc.bufferedAmountLowThreshold = RAW_HIGH / 4;
-  const chunk = Buffer.alloc(RAW_CHUNK);
-  const start = performance.now();
-  for (let sent = 0; sent < total; sent += RAW_CHUNK) {
-    if (dc.bufferedAmount > RAW_HIGH) await new Promise<void>((r) => dc.bufferedAmountLow.once(() => r()));
-    dc.send(chunk);
-  }
-  await done;
-  const mbps = total / 1e6 / ((performance.now() - start) / 1000);
-  await Promise.all([a.close(), b.close()]);
-  return mbps;
 }
 
 /** One attachment of `total` bytes from Alice to Bob over a werift link; MB/s to "complete". */
@@ -144,7 +107,7 @@ function chainRows(): BenchRow[] {
 }
 
 const bench: Bench = async () => {
-  const bare = await bareMbps(TOTAL);
+  const bare = await rawWeriftMbps(TOTAL);
   const direct = await attachmentMbps(TOTAL, true);
   const ratchet = await attachmentMbps(TOTAL, false);
   const pct = (x: number): string => `${((100 * x) / bare).toFixed(0)} %`;

@@ -325,7 +325,7 @@ function counterOffset(state: Uint8Array): number {
 function sessionLoad(): BenchTable {
   const [a, b] = pair();
   b.sessions.decrypt(a.sessions.encrypt(b.identity.peerId, new Uint8Array(1)));
-  // Session state v4 (docs/protocol.md): version, pre-keys, own card, then the one peer.
+  // Session state v5 (docs/protocol.md): version, pre-keys, own card, then the one peer.
   const r = new ByteReader(b.sessions.serialize());
   r.u8('v');
   PreKeyRing.read(r);
@@ -335,6 +335,7 @@ function sessionLoad(): BenchTable {
   r.varUint('announced');
   r.u8('peer one-time keys');
   r.u8('given one-time keys');
+  r.u8('given keys lost');
   r.varBytes(1024, 'peer batch');
   r.u8('active');
   r.u8('session flags');

@@ -55,15 +55,17 @@ interface Figures {
 const RAW_CHUNK = 16_384;
 const RAW_HIGH = 1 << 20;
 
-/** werift alone: one data channel, 16 KiB sends under the same high-water mark. */
-async function rawWeriftMbps(): Promise<number> {
+/**
+ * werift alone: one data channel, 16 KiB sends under the same high-water mark; the floor the
+ * transport and the attachment benches are compared with.
+ */
+export async function rawWeriftMbps(total = MB_MESSAGES * MB): Promise<number> {
   const config = { iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false };
   const a = new WeriftPeerConnection(config);
   const b = new WeriftPeerConnection(config);
   const dc = a.createDataChannel('raw');
   a.onIceCandidate.subscribe((c) => void (c && b.addIceCandidate(c)));
   b.onIceCandidate.subscribe((c) => void (c && a.addIceCandidate(c)));
-  const total = MB_MESSAGES * MB;
   let got = 0;
   const done = new Promise<void>((resolve) =>
     b.onDataChannel.subscribe((ch) =>

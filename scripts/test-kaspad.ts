@@ -6,7 +6,8 @@
  *   1. node checks with the project's client: server info and isSynced, and parallel blocks
  *      (two blocks from templates on the same parents are both accepted and then merged);
  *   2. the official Python SDK conformance suite (test/oracle/devnet_conformance.py);
- *   3. the delivery check with the app's own engine (test/oracle/kaspad-delivery.ts).
+ *   3. the delivery check with the app's own engine (test/oracle/kaspad-delivery.ts);
+ *   4. the web app in two Chromium profiles pointed at the node (test/oracle/kaspad-web.ts).
  *
  * The key's P2PK address must own mature coins; without a key a fresh one is made and the
  * script mines 1,100 blocks to it first (simnet skips proof of work, FACTS §7.2). Prints one
@@ -103,6 +104,8 @@ if (results[0]!.ok) {
     keyHex,
   ]);
   results.push({ suite: 'delivery check', ok: delivery === 0, detail: `exit ${delivery}` });
+  const web = await run(process.execPath, ['--import', 'tsx', 'test/oracle/kaspad-web.ts', url, keyHex]);
+  results.push({ suite: 'web app in two browsers', ok: web === 0, detail: `exit ${web}` });
 }
 console.log('\n| date (UTC) | node | ' + results.map((r) => r.suite).join(' | ') + ' |');
 console.log('|---|---|' + results.map(() => '---|').join(''));
@@ -111,4 +114,4 @@ console.log(
     results.map((r) => `${r.ok ? 'pass' : 'FAIL'} (${r.detail})`).join(' | ') +
     ' |',
 );
-process.exit(results.every((r) => r.ok) && results.length === 3 ? 0 : 1);
+process.exit(results.every((r) => r.ok) && results.length === 4 ? 0 : 1);

@@ -132,6 +132,16 @@ async function unlocked(args: Args): Promise<Messenger> {
   }
 }
 
+/** Runs `use` on the profile `opened` yields (openMessenger, unlocked) and closes it, whatever happens. */
+async function withProfile(opened: Promise<Messenger>, use: (m: Messenger) => Promise<void>): Promise<void> {
+  const m = await opened;
+  try {
+    await use(m);
+  } finally {
+    await m.close();
+  }
+}
+
 /** How long `init` waits for the node to record the profile's first chain position, in seconds. */
 const INIT_NODE_WAIT_S = 10;
 
@@ -274,8 +284,7 @@ function eventRecord(e: MessengerEvent, names: ReadonlyMap<string, string>): obj
 
 async function cmdInit(args: Args): Promise<void> {
   noMore(args, 0, 'init');
-  const m = await openMessenger(args);
-  try {
+  await withProfile(openMessenger(args), async (m) => {
     if (m.state.kind !== 'empty')
       throw new AppApiError(
         'IDENTITY_EXISTS',
@@ -305,9 +314,7 @@ async function cmdInit(args: Args): Promise<void> {
     out('back into this identity if the password is lost, and anyone who has them is you.');
     out('');
     out(created.recoveryWords.map((w, i) => `${String(i + 1).padStart(2)}. ${w}`).join('\n'));
-  } finally {
-    await m.close();
-  }
+  });
 }
 
 async function cmdRestore(args: Args): Promise<void> {
@@ -316,32 +323,19 @@ async function cmdRestore(args: Args): Promise<void> {
   if (name === undefined) throw new CliError('USAGE', `Missing --name: ${COMMANDS['restore']?.usage}`);
   let words: string;
   if (process.stdin.isTTY) words = await promptHidden(`Recovery key (${RECOVERY_KEY_WORDS} words): `);
-  else {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of process.stdin as AsyncIterable<Buffer>) {
-      size += c.length;
-      // A recovery key is a few hundred characters: anything far beyond is not one.
-      if (size > 64 * 1024) throw new CliError('USAGE', 'Standard input is too long for a recovery key');
-      chunks.push(c);
-    }
-    words = Buffer.concat(chunks).toString('utf8').trim().replace(/\s+/g, ' ');
-  }
+  // A recovery key is a few hundred characters: anything far beyond the bound is not one.
+  else words = (await readStdinText('a recovery key')).trim().replace(/\s+/g, ' ');
   const pw = await password(args, true);
-  const m = await openMessenger(args);
-  try {
+  await withProfile(openMessenger(args), async (m) => {
     const who = await m.restore(words, name, pw);
     if (args.flags.has('json')) out(json(who));
     else out(`Restored ${who.displayName} (${who.fingerprint}) in ${m.dataDir}`);
-  } finally {
-    await m.close();
-  }
+  });
 }
 
 async function cmdCard(args: Args): Promise<void> {
   noMore(args, 0, 'card');
-  const m = await unlocked(args);
-  try {
+  await withProfile(unlocked(args), async (m) => {
     const link = await m.card();
     const state = m.state;
     const me = state.kind === 'unlocked' ? state.identity : undefined;
@@ -362,44 +356,37 @@ async function cmdCard(args: Args): Promise<void> {
     out('');
     for (const line of qr) out(line);
     if (me !== undefined) out(`\n${me.displayName}  ${me.fingerprint}`);
-  } finally {
-    await m.close();
-  }
+  });
 }
 
 async function cmdAdd(args: Args): Promise<void> {
   const link = need(args, 0, 'the invite link', 'add');
   noMore(args, 1, 'add');
-  const m = await unlocked(args);
-  try {
+  await withProfile(unlocked(args), async (m) => {
     const c = await m.addContact(link);
     if (args.flags.has('json')) out(json(c));
     else out(`Added ${c.displayName} (${c.fingerprint})  ${c.id}`);
-  } finally {
-    await m.close();
-  }
+  });
 }
 
 async function cmdContacts(args: Args): Promise<void> {
   noMore(args, 0, 'contacts');
-  const m = await unlocked(args);
-  try {
+  await withProfile(unlocked(args), async (m) => {
     await caughtUp(m, args);
     const all = await m.contacts();
     if (args.flags.has('json')) out(json(all));
     else if (all.length === 0) out('No contacts yet: share `p2pcomm card`, or `p2pcomm add <link>`.');
     else for (const c of all) out(contactLine(c));
-  } finally {
-    await m.close();
-  }
+  });
 }
 
-async function readStdinText(): Promise<string> {
+/** Standard input as text, without its last line break; USAGE beyond 64 KiB (`what` it was to be). */
+async function readStdinText(what: string): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of process.stdin as AsyncIterable<Buffer>) {
     size += c.length;
-    if (size > 64 * 1024) throw new CliError('USAGE', 'Standard input is too long for a message');
+    if (size > 64 * 1024) throw new CliError('USAGE', `Standard input is too long for ${what}`);
     chunks.push(c);
   }
   return Buffer.concat(chunks)
@@ -420,9 +407,8 @@ async function cmdSend(args: Args): Promise<void> {
   const wait = waitOf(args);
   const timeoutS = intOf(args, 'timeout', DEFAULT_TIMEOUT_S, 1);
   let text = args.positional.slice(1).join(' ');
-  if (text === '-') text = await readStdinText();
-  const m = await unlocked(args);
-  try {
+  if (text === '-') text = await readStdinText('a message');
+  await withProfile(unlocked(args), async (m) => {
     // The contact must exist before anything waits for the network.
     await m.contact(ref);
     if (wait !== 'queued') await online(m, args);
@@ -445,32 +431,26 @@ async function cmdSend(args: Args): Promise<void> {
     else out(sent.id);
     if (sent.status === 'failed')
       throw new CliError('UNDELIVERED', 'The message could not be delivered (see p2pcomm balance)');
-  } finally {
-    await m.close();
-  }
+  });
 }
 
 async function cmdHistory(args: Args): Promise<void> {
   const ref = need(args, 0, 'the contact', 'history');
   noMore(args, 1, 'history');
   const limit = args.values.has('limit') ? intOf(args, 'limit', 0) : undefined;
-  const m = await unlocked(args);
-  try {
+  await withProfile(unlocked(args), async (m) => {
     const c = await m.contact(ref);
     await caughtUp(m, args);
     const all = await m.messages(c.id, limit === undefined ? {} : { limit });
     if (args.flags.has('json')) out(json(all));
     else for (const msg of all) out(messageLine(msg, c.displayName));
-  } finally {
-    await m.close();
-  }
+  });
 }
 
 async function cmdProof(args: Args): Promise<void> {
   const id = need(args, 0, 'the message id', 'proof');
   noMore(args, 1, 'proof');
-  const m = await unlocked(args);
-  try {
+  await withProfile(unlocked(args), async (m) => {
     await online(m, args);
     const p = await m.proof(id);
     if (p === null)
@@ -490,28 +470,22 @@ async function cmdProof(args: Args): Promise<void> {
     out(`Recipient receipt: ${p.receiptReceived ? 'received' : 'not yet'}`);
     const url = explorerTxUrl(p.network, p.txId);
     if (url !== undefined) out(`Explorer: ${url}`);
-  } finally {
-    await m.close();
-  }
+  });
 }
 
 async function cmdBalance(args: Args): Promise<void> {
   noMore(args, 0, 'balance');
-  const m = await unlocked(args);
-  try {
+  await withProfile(unlocked(args), async (m) => {
     await online(m, args);
     const b = await m.balance();
     if (args.flags.has('json')) out(json(b));
     else for (const l of balanceLines(b)) out(l);
-  } finally {
-    await m.close();
-  }
+  });
 }
 
 async function cmdRequests(args: Args): Promise<void> {
   const action = args.positional[0] ?? 'list';
-  const m = await unlocked(args);
-  try {
+  await withProfile(unlocked(args), async (m) => {
     switch (action) {
       case 'list': {
         noMore(args, 1, 'requests');
@@ -547,9 +521,7 @@ async function cmdRequests(args: Args): Promise<void> {
       default:
         throw new CliError('USAGE', `Unknown requests action ${action}: ${COMMANDS['requests']?.usage}`);
     }
-  } finally {
-    await m.close();
-  }
+  });
 }
 
 async function cmdSettings(args: Args): Promise<void> {
@@ -591,8 +563,7 @@ async function cmdSettings(args: Args): Promise<void> {
       throw e;
     }
   } else noMore(args, 1, 'settings');
-  const m = await unlocked(args);
-  try {
+  await withProfile(unlocked(args), async (m) => {
     if (patch !== undefined) await m.updateSettings(patch);
     if (p2pOnly !== undefined) {
       await online(m, args);
@@ -602,9 +573,7 @@ async function cmdSettings(args: Args): Promise<void> {
     const b = p2pOnly === undefined ? undefined : await m.balance();
     if (args.flags.has('json')) out(json({ ...s, ...(b === undefined ? {} : { p2pOnly: b.p2pOnly }) }));
     else for (const l of settingsLines(s)) out(l);
-  } finally {
-    await m.close();
-  }
+  });
 }
 
 async function cmdBackup(args: Args): Promise<void> {
@@ -612,14 +581,11 @@ async function cmdBackup(args: Args): Promise<void> {
   const file = need(args, 1, 'the file', 'backup');
   noMore(args, 2, 'backup');
   if (action === 'export') {
-    const m = await unlocked(args);
-    try {
+    await withProfile(unlocked(args), async (m) => {
       const bytes = await m.exportBackup();
       await writeFile(file, bytes, { mode: 0o600 });
       out(`Backup written to ${file} (${bytes.length} bytes)`);
-    } finally {
-      await m.close();
-    }
+    });
     return;
   }
   if (action !== 'import')
@@ -631,14 +597,11 @@ async function cmdBackup(args: Args): Promise<void> {
     throw new CliError('NOT_FOUND', `Cannot read ${file}`, { cause: e });
   }
   const pw = await password(args);
-  const m = await openMessenger(args);
-  try {
+  await withProfile(openMessenger(args), async (m) => {
     const who = await m.importBackup(bytes, pw);
     if (args.flags.has('json')) out(json(who));
     else out(`Imported ${who.displayName} (${who.fingerprint}) into ${m.dataDir}`);
-  } finally {
-    await m.close();
-  }
+  });
 }
 
 /** Contact names by id, kept current on `conversations` events. */
@@ -664,8 +627,7 @@ function interrupted(): Promise<void> {
 
 async function cmdListen(args: Args): Promise<void> {
   noMore(args, 0, 'listen');
-  const m = await unlocked(args);
-  try {
+  await withProfile(unlocked(args), async (m) => {
     const { names, stop } = await nameBook(m);
     const state = m.state;
     const stopped = new AbortController();
@@ -688,9 +650,7 @@ async function cmdListen(args: Args): Promise<void> {
       if (record !== undefined) out(json(record));
     }
     stop();
-  } finally {
-    await m.close();
-  }
+  });
 }
 
 async function cmdChat(args: Args): Promise<void> {

@@ -141,6 +141,16 @@ export class ByteReader {
     return v;
   }
 
+  /**
+   * A u64 that must be a JS safe integer (times in ms, sizes): larger is DecodeError MALFORMED,
+   * so a hostile value never turns into an imprecise number.
+   */
+  safeU64(what = 'u64'): number {
+    const v = this.u64(what);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError('MALFORMED', `${what} out of range`);
+    return Number(v);
+  }
+
   bytes(n: number, what = 'bytes'): Uint8Array {
     this.need(n, what);
     const out = this.buf.slice(this.pos, this.pos + n);

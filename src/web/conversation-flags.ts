@@ -11,12 +11,13 @@
  *
  * flag 1 pinned, 2 muted, 4 archived, 8 renamed; other bits are refused.
  */
-import { decodeKey, encodeKey } from '../storage/keys.ts';
+import { encodeKey } from '../storage/keys.ts';
 import type { KeyValueStore } from '../storage/types.ts';
 import { ByteReader, ByteWriter } from '../util/binary.ts';
 import { bytesToUtf8, utf8ToBytes } from '../util/bytes.ts';
 import { DecodeError } from '../util/errors.ts';
 import { AppApiError, type ContactId, type ConversationFlags } from './app-api.ts';
+import { loadContactRecords } from './contact-records.ts';
 
 const VERSION = 1;
 const F_PINNED = 1;
@@ -70,17 +71,13 @@ export function decodeFlags(bytes: Uint8Array): ConversationFlags {
   return nickname === undefined ? out : { ...out, nickname };
 }
 
-/** Every conversation's record, read once when the profile opens. */
-export async function loadFlags(
+/** Every conversation's record, read once when the profile opens (`loadContactRecords`). */
+export function loadFlags(
   db: KeyValueStore,
   store: string,
+  onSkipped: (error: DecodeError) => void,
 ): Promise<Map<ContactId, ConversationFlags>> {
-  const out = new Map<ContactId, ConversationFlags>();
-  for (const [key, value] of await db.scan(store, { prefix: encodeKey('conv') })) {
-    const [, id] = decodeKey(key);
-    if (typeof id === 'string') out.set(id as ContactId, decodeFlags(value));
-  }
-  return out;
+  return loadContactRecords(db, store, 'conv', decodeFlags, onSkipped);
 }
 
 /**

@@ -9,7 +9,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { randomBytes, utf8ToBytes } from '../../src/util/bytes.ts';
 import { AppApiError, Messenger, StorageError, defaultDataDir } from 'p2pcomm';
+import { Vault } from '../../src/core/vault/vault.ts';
+import {
+  ONE_TIME_KEYS_RECORDS,
+  encodeBackup,
+  encodeOneTimeRecord,
+  openBackup,
+  readBackupHeader,
+} from '../../src/web/engine/backup.ts';
 
 /** A node address nothing listens on (port 9 is "discard", closed here). */
 const NO_NODE = 'ws://127.0.0.1:9';
@@ -102,6 +111,43 @@ describe('Messenger', { timeout: 300_000 }, () => {
       assert.deepEqual(await m.contacts(), []);
     } finally {
       await m.close();
+    }
+  });
+
+  it('imports a backup whose one-time keys name a contact the file does not hold, leaving them out', async () => {
+    // A file edited, or written while a contact was being deleted: the keys belong to no card
+    // of the file, so they are not restored, and the rest of the profile is.
+    const m = await Messenger.open({ dataDir: dir, onError: () => undefined });
+    let file: Uint8Array;
+    let fingerprint: string;
+    try {
+      fingerprint = (await m.unlock('alice-password')).fingerprint;
+      file = await m.exportBackup();
+    } finally {
+      await m.close();
+    }
+    const vault = await Vault.unlock(readBackupHeader(file).vault, 'alice-password');
+    const seed = vault.exportSeed();
+    vault.lock();
+    const contents = openBackup(file, seed);
+    const stray = {
+      store: ONE_TIME_KEYS_RECORDS,
+      key: utf8ToBytes('p2p1nobodyinthisfile'),
+      value: encodeOneTimeRecord(randomBytes(40), [1, 2]),
+    };
+    const edited = encodeBackup({ ...contents, records: [...contents.records, stray] }, seed);
+    const other = await Messenger.open({
+      dataDir: join(root, 'imported'),
+      nodeUrl: NO_NODE,
+      onError: () => undefined,
+    });
+    try {
+      assert.equal((await other.importBackup(edited, 'alice-password')).fingerprint, fingerprint);
+      assert.equal(other.state.kind, 'unlocked');
+      assert.deepEqual(await other.contacts(), []);
+      assert.match(await other.card(), /^p2pcomm:/);
+    } finally {
+      await other.close();
     }
   });
 

@@ -2,7 +2,8 @@
  * A CLI user and a browser user chatting: the web app in real Chromium (its own IndexedDB
  * profile, the built app served with its CSP) and `p2pcomm` child processes (SQLite profile,
  * werift), on one local Kaspa network. Through the chain while the CLI user is not running,
- * and in both directions; then through the chain again while the browser tab is closed.
+ * and in both directions; then directly once `p2pcomm chat` runs and the link is up; then
+ * through the chain again while the browser tab is closed.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -62,6 +63,31 @@ describe('a CLI user and a browser user', { timeout: 1_200_000 }, () => {
     assert.equal(sent.code, 0, sent.stderr);
     assert.equal((JSON.parse(sent.stdout) as { status: string }).status, 'sent');
     await received(wendy, 'hello from the terminal');
+  });
+
+  it('chats directly once p2pcomm chat runs', async () => {
+    const chat = carl.start(['chat', 'Wendy']);
+    try {
+      await chat.waitForLine((l) => l.includes('Wendy: hello from the browser'));
+      // Traffic without a link asks for one (the offer rides the chain, docs/delivery.md).
+      chat.child.stdin.write('asking for a link\n');
+      await received(wendy, 'asking for a link');
+      await chat.waitForLine((l) => l === '* Wendy: Connected', SLOW_MS);
+      chat.child.stdin.write('now over the direct link\n');
+      await chat.waitForLine(
+        (l) =>
+          l.includes('you: now over the direct link') && l.includes(' direct') && l.includes('Delivered'),
+      );
+      await received(wendy, 'now over the direct link');
+      await send(wendy, 'and back, directly');
+      const line = await chat.waitForLine((l) => l.includes('Wendy: and back, directly'));
+      assert.match(line, / direct /);
+      chat.child.stdin.end();
+      assert.equal(await chat.exited, 0, chat.stderr.join(''));
+    } finally {
+      await chat.stop();
+    }
+    assert.deepEqual(wendy.problems, []);
   });
 
   it('reaches the browser user through the chain while the app is closed', async () => {

@@ -139,4 +139,47 @@ describe('two CLI profiles chatting', { timeout: 1_200_000 }, () => {
     assert.equal(plain.code, 0, plain.stderr);
     assert.match(plain.stdout, /Alice: hello while you were away/);
   });
+
+  it('listen goes on receiving through the chain after its node connection drops and comes back', async () => {
+    const listen = bob.start(['listen']);
+    const record = (l: string): Record<string, unknown> => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return {};
+      }
+    };
+    /** A line printed after the first `from` lines that `want` accepts. */
+    const after =
+      (from: number, want: (o: Record<string, unknown>) => boolean) =>
+      (l: string): boolean =>
+        listen.lines.indexOf(l, from) !== -1 && want(record(l));
+    try {
+      await listen.waitForLine((l) => {
+        const o = record(l);
+        return (
+          (o['type'] === 'ready' && o['network'] === 'online') ||
+          (o['type'] === 'network' && o['state'] === 'online')
+        );
+      });
+      let from = listen.lines.length;
+      await world.devnet.stopRpc(0);
+      await listen.waitForLine(after(from, (o) => o['type'] === 'network' && o['state'] !== 'online'));
+      from = listen.lines.length;
+      await world.devnet.restartRpc(0);
+      await listen.waitForLine(after(from, (o) => o['type'] === 'network' && o['state'] === 'online'));
+      // Alice's send starts without a link to Bob: the message rides the chain, which Bob's
+      // listen watches again over the new connection (the pool resubscribes, kaspa/rpc/client.ts).
+      const sent = await alice.run(['send', 'Bob', 'after the node came back', '--json']);
+      assert.equal(sent.code, 0, sent.stderr);
+      const m = JSON.parse(sent.stdout) as { id: string; route?: string };
+      assert.equal(m.route, 'secure');
+      const got = JSON.parse(await listen.waitForLine(isMessage('after the node came back'))) as MessageLine;
+      assert.equal(got.id, m.id);
+      assert.equal(got.outgoing, false);
+      assert.equal(got.contactName, 'Alice');
+    } finally {
+      assert.equal(await listen.stop(), 0, listen.stderr.join(''));
+    }
+  });
 });

@@ -6,35 +6,23 @@
  * util-linux `script`) and none when piped, and bad arguments for every command.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   BIN,
-  COMMAND_MS,
+  EXIT,
+  failed,
   initUser,
+  ok,
+  runCli,
   startCliWorld,
   type CliResult,
   type CliUser,
   type CliWorld,
 } from './helpers.ts';
 
-const USAGE = 1;
-const NOT_FOUND = 2;
-const WRONG_PASSWORD = 5;
-const REFUSED = 6;
-
-function failed(r: CliResult, code: number, words: RegExp): void {
-  assert.equal(r.code, code, `exit code; stderr: ${r.stderr}`);
-  assert.match(r.stderr, words);
-  assert.doesNotMatch(r.stderr, /\n\s+at |Error:|node:internal/);
-}
-
-function ok(r: CliResult): string {
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout;
-}
+const { USAGE, NOT_FOUND, WRONG_PASSWORD, REFUSED } = EXIT;
 
 /** A shell word for `script -c` (single-quoted). */
 const sh = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
@@ -45,22 +33,9 @@ const sh = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
  */
 function onTerminal(args: readonly string[], columns = 80): Promise<CliResult> {
   const command = `stty cols ${columns} rows 60; ${[process.execPath, BIN, ...args].map(sh).join(' ')}`;
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
-      env: { ...process.env, P2PCOMM_PASSWORD: '' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), COMMAND_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end();
+  return runCli(['-q', '-e', '-c', command, '/dev/null'], {
+    command: ['script'],
+    env: { P2PCOMM_PASSWORD: '' },
   });
 }
 
@@ -134,6 +109,12 @@ describe('p2pcomm commands beyond chatting', { timeout: 1_200_000 }, () => {
     const junk = join(alice.dir, '..', 'junk.p2pcomm');
     await writeFile(junk, new Uint8Array(300).fill(7));
     failed(await stranger.run(['backup', 'import', junk]), REFUSED, /backup/i);
+    // A file from a newer p2pComm (backup version 5; docs/protocol.md knows 2 to 4): refused in words.
+    const newer = join(alice.dir, '..', 'newer.p2pcomm');
+    const bytes = await readFile(file);
+    bytes[4] = 5;
+    await writeFile(newer, bytes);
+    failed(await stranger.run(['backup', 'import', newer]), REFUSED, /another version of p2pComm/);
     failed(
       await stranger.run(['backup', 'import', join(alice.dir, 'no such file')]),
       NOT_FOUND,

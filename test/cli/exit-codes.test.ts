@@ -5,21 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { initUser, runCli, startCliWorld, type CliResult, type CliUser, type CliWorld } from './helpers.ts';
+import { EXIT, failed, initUser, runCli, startCliWorld, type CliUser, type CliWorld } from './helpers.ts';
 
-/** Exit codes of docs/api.md "Exit codes". */
-const USAGE = 1;
-const NOT_FOUND = 2;
-const IN_USE = 3;
-const WRONG_PASSWORD = 5;
-const REFUSED = 6;
-
-function failed(r: CliResult, code: number, words: RegExp): void {
-  assert.equal(r.code, code, `exit code; stderr: ${r.stderr}`);
-  assert.match(r.stderr, words);
-  // Errors in words: no stack frames, no error class dumps.
-  assert.doesNotMatch(r.stderr, /\n\s+at |Error:|node:internal/);
-}
+const { USAGE, NOT_FOUND, IN_USE, WRONG_PASSWORD, REFUSED } = EXIT;
 
 describe('p2pcomm exit codes and error words', { timeout: 900_000 }, () => {
   let world: CliWorld;
@@ -96,6 +84,12 @@ describe('p2pcomm exit codes and error words', { timeout: 900_000 }, () => {
     try {
       await listen.waitForLine((l) => l.includes('"ready"'));
       failed(await alice.run(['contacts']), IN_USE, /open in another process: close the other p2pcomm first/);
+      // A message sent meanwhile is refused before anything is queued: nothing half-written.
+      failed(
+        await alice.run(['send', 'Bob', 'while listen runs']),
+        IN_USE,
+        /open in another process: close the other p2pcomm first/,
+      );
     } finally {
       assert.equal(await listen.stop(), 0, listen.stderr.join(''));
     }

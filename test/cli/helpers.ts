@@ -19,6 +19,22 @@ export const COMMAND_MS = 120_000;
 /** Bound on waits that involve the chain path or setting up a direct link. */
 export const SLOW_MS = 240_000;
 
+/** Exit codes of docs/api.md "Exit codes" (src/cli/exit.ts). */
+export const EXIT = { USAGE: 1, NOT_FOUND: 2, IN_USE: 3, WRONG_PASSWORD: 5, REFUSED: 6 } as const;
+
+/** A command that failed with `code` and said why in `words`: no stack frames, no error class dumps. */
+export function failed(r: CliResult, code: number, words: RegExp): void {
+  assert.equal(r.code, code, `exit code; stderr: ${r.stderr}`);
+  assert.match(r.stderr, words);
+  assert.doesNotMatch(r.stderr, /\n\s+at |Error:|node:internal/);
+}
+
+/** A command that succeeded: its standard output. */
+export function ok(r: CliResult): string {
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout;
+}
+
 /** What a finished command printed and returned. */
 export interface CliResult {
   readonly code: number | null;
@@ -66,13 +82,18 @@ function childEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessE
   return { ...env, ...extra };
 }
 
-/** Runs the executable to its end. */
+/** Runs the executable (or `options.command`, e.g. `script` around it) to its end. */
 export function runCli(
   args: readonly string[],
-  options: { readonly input?: string; readonly env?: Readonly<Record<string, string>> } = {},
+  options: {
+    readonly input?: string;
+    readonly env?: Readonly<Record<string, string>>;
+    readonly command?: readonly string[];
+  } = {},
 ): Promise<CliResult> {
+  const [file, ...pre] = options.command ?? [process.execPath, BIN];
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: childEnv(options.env) });
+    const child = spawn(file ?? process.execPath, [...pre, ...args], { env: childEnv(options.env) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));

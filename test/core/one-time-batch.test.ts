@@ -256,6 +256,58 @@ describe('one-time pre-key batches in session traffic (envelope type 9)', () => 
   });
 });
 
+describe('one-time pre-key batches and older backups', () => {
+  it('a backup older than a newer batch over the direct link still restarts the session: its keys open, the message arrives', async () => {
+    const [a0, b] = await pair();
+    await send(b, a0, 'fine');
+    const [ia, ib] = [a0.user.identity.peerId, b.user.identity.peerId];
+    // Alice's backup file of today: Bob's first batch.
+    const old = a0.user.sessions.oneTimeBatchOf(ib)!;
+    // Alice loses her state with no backup at hand: a signed-pre-key-only start, after
+    // which Bob believes she holds none of his keys and his answer carries a new batch.
+    const bare = makeUser('alice', { now: () => a0.user.clock.now }, a0.user.identity.exportSeed());
+    bare.clock.now = a0.user.clock.now;
+    const a1 = client(bare);
+    a1.port.add(a0.port.card(contactIdOf(ib))!);
+    assert.deepEqual(await send(a1, b, 'new phone'), ['new phone']);
+    assert.deepEqual(await send(b, a1, 'ok'), ['ok']);
+    const newer = a1.user.sessions.oneTimeBatchOf(ib)!;
+    assert.notEqual(bytesToHex(newer.bytes), bytesToHex(old.bytes));
+    // Then she restores the older file on another install: its keys are of the first batch.
+    const fresh = makeUser('alice', { now: () => a0.user.clock.now }, a0.user.identity.exportSeed());
+    fresh.clock.now = a0.user.clock.now;
+    const a2 = client(fresh);
+    a2.port.add(a0.port.card(contactIdOf(ib))!);
+    fresh.sessions.restoreOneTimeBatch(ib, old.bytes, old.unused);
+    const [frame] = await a2.port.seal(contactIdOf(ib), [chat('from the old backup', fresh.clock.now)]);
+    assert.ok(old.unused.includes(namedKey(b.user, frame!)!), 'names a key of the older batch');
+    assert.deepEqual(
+      (await b.port.open(contactIdOf(ia), frame!)).map((f) => f.type === 'chat' && f.text),
+      ['from the old backup'],
+    );
+    assert.deepEqual(await send(b, a2, 'welcome back'), ['welcome back']);
+  });
+
+  it('a backup’s one-time record for a contact it does not hold is refused (UNKNOWN_SESSION), nothing stored', async () => {
+    const [a, b] = await pair();
+    await send(b, a, 'fine');
+    const ib = b.user.identity.peerId;
+    const kept = a.user.sessions.oneTimeBatchOf(ib)!;
+    const fresh = makeUser('alice', {}, a.user.identity.exportSeed());
+    const before = bytesToHex(fresh.sessions.serialize());
+    assert.equal(
+      errorCode(() => fresh.sessions.restoreOneTimeBatch(ib, kept.bytes, kept.unused)),
+      'UNKNOWN_SESSION',
+    );
+    assert.equal(fresh.sessions.oneTimeKeysOf(ib), 0);
+    assert.equal(bytesToHex(fresh.sessions.serialize()), before);
+    // The contact added afterwards: the same record is taken, its keys checked again.
+    fresh.sessions.addContact(b.user.card);
+    fresh.sessions.restoreOneTimeBatch(ib, kept.bytes, kept.unused);
+    assert.equal(fresh.sessions.oneTimeKeysOf(ib), ONE_TIME_BATCH_SIZE);
+  });
+});
+
 describe('hostile one-time pre-key batches', () => {
   async function setup(): Promise<{ a: Client; b: Client; state: () => string; keys: () => number }> {
     const [a, b] = await pair();

@@ -406,14 +406,15 @@ function withCounter(state: Uint8Array, which: 'ns' | 'nr', value: number): Uint
   return out;
 }
 
-describe('session state versions 2 and 3 (before one-time pre-keys, before batches)', () => {
+describe('session state versions 2, 3 and 4 (before one-time pre-keys, before batches, before givenLost)', () => {
   /**
-   * The version 2 or 3 bytes of a state with one peer and no one-time keys: the fields of the
-   * later versions cut out (v4: our keys given to the peer, the peer's batch; v3: one-time keys).
+   * The version 2, 3 or 4 bytes of a state with one peer and no one-time keys: the fields of
+   * the later versions cut out (v5: givenLost; v4: our keys given to the peer, the peer's
+   * batch; v3: one-time keys).
    */
-  function asVersion(version: 2 | 3, v4: Uint8Array): Uint8Array {
-    const r = new ByteReader(v4);
-    assert.equal(r.u8('v'), 4);
+  function asVersion(version: 2 | 3 | 4, v5: Uint8Array): Uint8Array {
+    const r = new ByteReader(v5);
+    assert.equal(r.u8('v'), 5);
     PreKeyRing.read(r, undefined, false);
     const ringEnd = r.offset;
     assert.deepEqual([r.u8('one-time'), r.u8('consumed')], [0, 0]);
@@ -425,8 +426,12 @@ describe('session state versions 2 and 3 (before one-time pre-keys, before batch
     const peerKeys = r.offset;
     assert.equal(r.u8('peer one-time keys'), 0);
     assert.equal(r.u8('given one-time keys'), 0);
+    const lostAt = r.offset;
+    assert.equal(r.u8('given keys lost'), 0);
+    if (version === 4) return concatBytes(Uint8Array.of(4), v5.subarray(1, lostAt), v5.subarray(lostAt + 1));
+    const v4 = concatBytes(v5.subarray(0, lostAt), v5.subarray(lostAt + 1));
     assert.equal(r.varBytes(1024, 'peer batch').length, 0);
-    const v4End = r.offset;
+    const v4End = r.offset - 1;
     if (version === 3) return concatBytes(Uint8Array.of(3), v4.subarray(1, peerKeys + 1), v4.subarray(v4End));
     return concatBytes(
       Uint8Array.of(2),
@@ -436,8 +441,8 @@ describe('session state versions 2 and 3 (before one-time pre-keys, before batch
     );
   }
 
-  for (const version of [2, 3] as const)
-    it(`a version ${version} state is still read and goes on; version 5 is refused with UNKNOWN_VERSION`, () => {
+  for (const version of [2, 3, 4] as const)
+    it(`a version ${version} state is still read and goes on; version 6 is refused with UNKNOWN_VERSION`, () => {
       const [a, b] = makePair();
       deliver(a, b, 'before the upgrade');
       deliver(b, a, 'answer');
@@ -445,11 +450,11 @@ describe('session state versions 2 and 3 (before one-time pre-keys, before batch
       const upgraded = SessionManager.deserialize(b.identity, old, { now: () => b.clock.now });
       const got = upgraded.decrypt(a.sessions.encrypt(b.identity.peerId, enc('after the upgrade')));
       assert.equal(got.kind === 'message' && dec(got.plaintext), 'after the upgrade');
-      assert.equal(upgraded.serialize()[0], 4);
-      const v5 = b.sessions.serialize();
-      v5[0] = 5;
+      assert.equal(upgraded.serialize()[0], 5);
+      const v6 = b.sessions.serialize();
+      v6[0] = 6;
       assert.equal(
-        errorCode(() => SessionManager.deserialize(b.identity, v5)),
+        errorCode(() => SessionManager.deserialize(b.identity, v6)),
         'UNKNOWN_VERSION',
       );
     });
@@ -464,8 +469,8 @@ describe('session load cost and counter jumps', () => {
     deliver(b, a, 'answer');
     deliver(a, b, 'again');
     const ratchetOf = (m: SessionManager): Uint8Array => {
-      // SessionManager state v4: version, pre-key ring, own card, peer count, then the peer's
-      // card, announced version, its one-time keys, our keys given to it, its batch, active
+      // SessionManager state v5: version, pre-key ring, own card, peer count, then the peer's
+      // card, announced version, its one-time keys, our keys given to it, givenLost, its batch, active
       // flag, session flags, EK, SPK, (CT), (one-time key id), ratchet.
       const bytes = m.serialize();
       const r = new ByteReader(bytes);
@@ -477,6 +482,7 @@ describe('session load cost and counter jumps', () => {
       r.varUint('announced');
       assert.equal(r.u8('peer one-time keys'), 0);
       assert.equal(r.u8('given one-time keys'), 0);
+      assert.equal(r.u8('given keys lost'), 0);
       assert.equal(r.varBytes(1024, 'peer batch').length, 0);
       assert.equal(r.u8('active'), 1);
       const flags = r.u8('session flags');

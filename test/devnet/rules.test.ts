@@ -7,11 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { bytesToHex } from '../../src/util/bytes.ts';
 import { SIGHASH_TYPES } from '../../src/kaspa/sighash.ts';
+import { transactionId } from '../../src/kaspa/txid.ts';
 import { RpcError } from '../../src/kaspa/rpc/errors.ts';
 import type { KaspaRpcClient } from '../../src/kaspa/rpc/client.ts';
 import { SOMPI_PER_KAS, type Transaction, type Utxo } from '../../src/kaspa/types.ts';
 import { startDevnet, DevnetError, TxRejectedError, type DevnetHandle } from '../../src/devnet/index.ts';
-import { ALICE, BOB, CAROL, connect, spend, type TestKey } from './helpers.ts';
+import { ALICE, BOB, CAROL, connect, schnorrKey, spend, type TestKey } from './helpers.ts';
 
 const KAS = SOMPI_PER_KAS;
 
@@ -208,5 +209,32 @@ describe('devnet transaction rules over wRPC', () => {
     assert.ok(entry.some((e) => e.transaction.outputs[0]?.value === 3n * KAS));
     devnet.mine();
     assert.ok(devnet.chain.isAccepted(id));
+  });
+
+  it('answers getMempoolEntriesByAddresses per address asked: its pending spends and receipts', async () => {
+    devnet.mine();
+    const stranger = schnorrKey('7'.repeat(64));
+    const toBob = spend(ALICE, [(await coins(ALICE))[0]!], { amount: 2n * KAS, to: BOB.script });
+    const carolToBob = spend(CAROL, [(await coins(CAROL))[0]!], { amount: 1n * KAS, to: BOB.script });
+    const a = bytesToHex(await client.submitTransaction(toBob));
+    const c = bytesToHex(await client.submitTransaction(carolToBob));
+    const asked = [ALICE, BOB, CAROL, BOB, stranger].map((k) => k.address);
+    const entries = await client.getMempoolEntriesByAddresses(asked);
+    const ids = (list: readonly { transaction: Transaction }[]): string[] =>
+      list.map((e) => bytesToHex(transactionId(e.transaction))).sort();
+    assert.deepEqual(
+      entries.map((e) => ({ address: e.address, sending: ids(e.sending), receiving: ids(e.receiving) })),
+      [
+        { address: ALICE.address, sending: [a], receiving: [a] },
+        { address: BOB.address, sending: [], receiving: [a, c].sort() },
+        { address: CAROL.address, sending: [c], receiving: [c] },
+        { address: BOB.address, sending: [], receiving: [a, c].sort() },
+        { address: stranger.address, sending: [], receiving: [] },
+      ],
+    );
+    devnet.mine();
+    for (const e of await client.getMempoolEntriesByAddresses(asked)) {
+      assert.deepEqual([e.sending.length, e.receiving.length], [0, 0], `${e.address} after mining`);
+    }
   });
 });

@@ -8,40 +8,23 @@
  * Prints one JSON line per check and exits non-zero on the first failure.
  */
 import assert from 'node:assert/strict';
-import { schnorr } from '@noble/curves/secp256k1.js';
-import { Address, AddressVersion } from '../../src/kaspa/address.ts';
-import { buildTransaction } from '../../src/kaspa/builder.ts';
 import { KaspaRpcClient } from '../../src/kaspa/rpc/client.ts';
-import { signTransaction } from '../../src/kaspa/sign.ts';
 import { SOMPI_PER_KAS } from '../../src/kaspa/types.ts';
-import { bytesToHex, hexToBytes } from '../../src/util/bytes.ts';
+import { hexToBytes } from '../../src/util/bytes.ts';
 import type { OutgoingMessage } from '../../src/core/delivery/messages.ts';
 import { ChainUser } from '../core/delivery/kaspa.ts';
 import { until } from '../core/delivery/harness.ts';
+import { startMiner } from './miner.ts';
+import { report } from './report.ts';
 
-/** Coinbase maturity on every network (FACTS §7). */
-const COINBASE_MATURITY = 1000n;
 const [url, keyHex] = process.argv.slice(2);
 if (!url || !keyHex) throw new Error('usage: kaspad-delivery.ts <ws-url> <private-key-hex>');
 
-const report = (check: string, detail: Record<string, unknown> = {}): void =>
-  console.log(JSON.stringify({ check, ok: true, ...detail }));
-
-const key = hexToBytes(keyHex);
-const miner = new Address('kaspasim', AddressVersion.PubKey, schnorr.getPublicKey(key));
 const client = new KaspaRpcClient({ urls: url });
 await client.connect();
 const info = await client.getServerInfo();
 report('connect', { serverVersion: info.serverVersion, networkId: info.networkId });
-
-let mining = true;
-const mined = (async () => {
-  while (mining) {
-    const { block } = await client.getBlockTemplate(miner.toString());
-    await client.submitBlock(block);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-})();
+const miner = startMiner(client, hexToBytes(keyHex));
 
 const users = {
   alice: new ChainUser('alice', () => url, { links: true, settings: { batchWindowMs: 50 } }),
@@ -51,21 +34,11 @@ const { alice, bob } = users;
 alice.knows(bob);
 bob.knows(alice);
 try {
-  const { virtualDaaScore } = await client.getBlockDagInfo();
-  const coins = (await client.getUtxosByAddresses([miner.toString()])).filter(
-    (u) => !u.entry.isCoinbase || u.entry.blockDaaScore + COINBASE_MATURITY <= virtualDaaScore,
+  const funded = await miner.fund(
+    [alice, bob].map((u) => u.address.toString()),
+    100n * SOMPI_PER_KAS,
   );
-  const built = buildTransaction({
-    utxos: coins,
-    outputs: [alice, bob].map((u) => ({ to: u.address, amount: 100n * SOMPI_PER_KAS })),
-    changeAddress: miner,
-  });
-  const signed = signTransaction(
-    built.tx,
-    built.spent,
-    built.spent.map(() => key),
-  );
-  report('fund', { transactionId: bytesToHex(await client.submitTransaction(signed)) });
+  report('fund', { transactionId: funded });
 
   await alice.start();
   await bob.start();
@@ -98,8 +71,7 @@ try {
   report('catch-up after offline, in order, each once', { messages: inbox.length });
 } finally {
   for (const u of [alice, bob]) await u.stop().catch(() => undefined);
-  mining = false;
-  await mined.catch(() => undefined);
+  await miner.stop();
   client.close();
 }
 report('done');

@@ -9,20 +9,13 @@ import type { Page } from 'playwright-core';
 import { FakeApi } from '../../src/web/fake-api.ts';
 import { inviteLink } from '../../src/web/format.ts';
 import { MAX_ROWS } from '../../src/web/views/message-window.ts';
-import { startWebHarness, type WebHarness, type WebPage } from './web-harness.ts';
+import { assertClean, startWebHarness, type WebHarness } from './web-harness.ts';
 
 const DEMO_PASSWORD = 'correct horse battery';
 const PHONE = { width: 390, height: 844 };
 
 /** Words the main screens must never show (spec "No Blockchain Exposure"). */
 const JARGON = /\b(KAS|UTXO|transactions?|mnemonic|wallets?)\b/i;
-
-function assertClean(p: WebPage): void {
-  assert.deepEqual(p.problems.cspViolations, [], 'CSP violations');
-  assert.deepEqual(p.problems.pageErrors, [], 'uncaught page errors');
-  assert.deepEqual(p.problems.consoleErrors, [], 'console errors');
-  assert.deepEqual(p.problems.dialogs, [], 'dialogs');
-}
 
 /** Presses Tab (or Shift+Tab) until the focused element matches `selector`. */
 async function tabTo(page: Page, selector: string, backwards = false, text = ''): Promise<void> {

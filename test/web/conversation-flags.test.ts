@@ -8,9 +8,13 @@ import {
   conversationRank,
   decodeFlags,
   encodeFlags,
+  flagsKey,
   isDefaultFlags,
+  loadFlags,
   patchFlags,
 } from '../../src/web/conversation-flags.ts';
+import { openMemoryStore } from '../../src/storage/memory.ts';
+import { STATE_STORE, WEB_SCHEMA } from '../../src/web/engine/profile.ts';
 
 const code = (c: string) => (e: unknown) => e instanceof DecodeError && e.code === c;
 
@@ -42,6 +46,23 @@ describe('conversation flags record', () => {
       () => decodeFlags(huge),
       (e: unknown) => e instanceof DecodeError,
     );
+  });
+
+  it('loads every readable record and passes over one it cannot read (a newer version, damage)', async () => {
+    // Another tab of a newer p2pComm may have written a record of a later version: the
+    // profile still opens, and that conversation shows no flags until it is set again.
+    const db = await openMemoryStore(WEB_SCHEMA);
+    const pinned: ConversationFlags = { ...NO_FLAGS, pinned: true, nickname: 'Ada' };
+    await db.put(STATE_STORE, flagsKey('good' as ContactId), encodeFlags(pinned));
+    const newer = encodeFlags(pinned);
+    newer[0] = 2;
+    await db.put(STATE_STORE, flagsKey('newer' as ContactId), newer);
+    await db.put(STATE_STORE, flagsKey('damaged' as ContactId), new Uint8Array([1, 0xff]));
+    const skipped: unknown[] = [];
+    const all = await loadFlags(db, STATE_STORE, (e) => skipped.push(e));
+    assert.deepEqual([...all], [['good', pinned]]);
+    assert.equal(skipped.length, 2);
+    assert.ok(skipped.every((e) => e instanceof DecodeError));
   });
 
   it('applies changes: a name is trimmed, an empty one goes back to the card name, a long one is refused', () => {

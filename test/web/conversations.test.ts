@@ -4,14 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startWebHarness, type WebHarness, type WebPage } from './web-harness.ts';
-
-function assertClean(p: WebPage): void {
-  assert.deepEqual(p.problems.cspViolations, [], 'CSP violations');
-  assert.deepEqual(p.problems.pageErrors, [], 'uncaught page errors');
-  assert.deepEqual(p.problems.consoleErrors, [], 'console errors');
-  assert.deepEqual(p.problems.dialogs, [], 'dialogs');
-}
+import { assertClean, startWebHarness, type WebHarness } from './web-harness.ts';
 
 describe('conversation tools in Chromium (fake engine)', () => {
   let web: WebHarness;

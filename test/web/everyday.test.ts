@@ -11,16 +11,9 @@ import { encodeRecoveryKey } from '../../src/core/identity/recovery-key.ts';
 import { randomBytes } from '../../src/util/bytes.ts';
 import { FakeApi } from '../../src/web/fake-api.ts';
 import { inviteLink } from '../../src/web/format.ts';
-import { startWebHarness, type WebHarness, type WebPage } from './web-harness.ts';
+import { assertClean, startWebHarness, type WebHarness } from './web-harness.ts';
 
 const PHONE = { width: 390, height: 844 };
-
-function assertClean(p: WebPage): void {
-  assert.deepEqual(p.problems.cspViolations, [], 'CSP violations');
-  assert.deepEqual(p.problems.pageErrors, [], 'uncaught page errors');
-  assert.deepEqual(p.problems.consoleErrors, [], 'console errors');
-  assert.deepEqual(p.problems.dialogs, [], 'dialogs');
-}
 
 /** Calls a demo control of the page's FakeApi (`globalThis.p2pcommDemo`). */
 async function demo(page: Page, method: string, ...args: unknown[]): Promise<unknown> {

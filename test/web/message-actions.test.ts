@@ -7,14 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
-import { startWebHarness, type WebHarness, type WebPage } from './web-harness.ts';
-
-function assertClean(p: WebPage): void {
-  assert.deepEqual(p.problems.cspViolations, [], 'CSP violations');
-  assert.deepEqual(p.problems.pageErrors, [], 'uncaught page errors');
-  assert.deepEqual(p.problems.consoleErrors, [], 'console errors');
-  assert.deepEqual(p.problems.dialogs, [], 'dialogs');
-}
+import { assertClean, startWebHarness, type WebHarness, type WebPage } from './web-harness.ts';
 
 /** Calls a demo control of the page's FakeApi; resolves with its result or the error's code. */
 async function demo(page: Page, method: string, ...args: unknown[]): Promise<unknown> {

@@ -3,6 +3,7 @@
  * Chromium that record CSP violations, console errors and dialogs, so every UI test can
  * assert that none happened.
  */
+import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,6 +27,14 @@ export interface PageProblems {
 export interface WebPage {
   readonly page: Page;
   readonly problems: PageProblems;
+}
+
+/** Every page must end with no CSP violation, uncaught page error, console error or dialog. */
+export function assertClean(p: WebPage): void {
+  assert.deepEqual(p.problems.cspViolations, [], 'CSP violations');
+  assert.deepEqual(p.problems.pageErrors, [], 'uncaught page errors');
+  assert.deepEqual(p.problems.consoleErrors, [], 'console errors');
+  assert.deepEqual(p.problems.dialogs, [], 'dialogs');
 }
 
 /** A built, served app and a browser. */

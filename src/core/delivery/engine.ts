@@ -163,7 +163,21 @@ interface LinkState {
   sent: Set<string>;
   /** Our own attempt (we sent the offer) or theirs. */
   ours: boolean;
+  /** Made again after an attempt that came to nothing: if it fails too, none follows. */
+  retry: boolean;
+  /** Frames came from the contact while it was under way: they are there, so it is made again. */
+  heard?: boolean;
   timer: Timer | undefined;
+}
+
+/** Our latest offer to a contact, kept after its attempt ends (docs/delivery.md "Links"). */
+interface OfferState {
+  readonly linkId: Uint8Array;
+  /** When the offer was written (its `sentAt`), once the description is ready. */
+  sentAt?: number;
+  /** The answer applied to it: a different one later means another process of theirs answered. */
+  answer?: string;
+  readonly retry: boolean;
 }
 
 interface ContactState {
@@ -171,6 +185,7 @@ interface ContactState {
   /** Frames that ride the next bundle to this contact by whatever path. */
   receipts: { delivered: Set<string>; read: Set<string> };
   signals: DeliveryFrame[];
+  offered?: OfferState;
   /**
    * Delivered receipts for messages that came by chain: they go on chain even when a link is
    * up, because that publication returns the sender's notification coin (docs/delivery.md).
@@ -222,10 +237,14 @@ export class DeliveryEngine {
   private seenTimer: Timer | undefined;
   private dueAt = Infinity;
   private insufficientRetry: Timer | undefined;
-  /** Message ids of recent publications, by tx id, for acceptance updates. */
-  private readonly proofIds = new Map<string, readonly string[]>();
-  /** Delivered receipts each recent publication carried (tx id hex → contact → message ids). */
-  private readonly proofReceipts = new Map<string, ReadonlyMap<ContactId, readonly string[]>>();
+  /**
+   * Recent publications by tx id hex: the message ids they carried (for acceptance updates)
+   * and the delivered receipts, by contact (owed again if the publication is dropped).
+   */
+  private readonly proofs = new Map<
+    string,
+    { readonly ids: readonly string[]; readonly receipts: ReadonlyMap<ContactId, readonly string[]> }
+  >();
   private lastFunds: Funds | undefined;
   private insufficient = false;
   private closed = false;
@@ -952,16 +971,14 @@ export class DeliveryEngine {
       ),
     );
     await this.store.write(settled);
-    this.rememberProof(proof.txId, ids);
     const receipts = new Map<ContactId, string[]>();
     for (const e of group)
       for (const f of e.frames)
         if (f.type === 'receipt' && f.kind === 'delivered')
           receipts.set(e.contact, [...(receipts.get(e.contact) ?? []), ...f.ids.map((id) => bytesToHex(id))]);
-    if (receipts.size > 0) {
-      this.proofReceipts.set(proof.txId, receipts);
-      if (this.proofReceipts.size > 4096) this.proofReceipts.delete(this.proofReceipts.keys().next().value!);
-    }
+    this.proofs.set(proof.txId, { ids, receipts });
+    // Acceptance normally follows within seconds; keep a bounded window of recent ones.
+    if (this.proofs.size > 4096) this.proofs.delete(this.proofs.keys().next().value!);
     for (const id of ids) {
       const m = this.active.get(id);
       if (!m || m.status === 'delivered' || m.status === 'read' || m.status === 'failed') continue;
@@ -978,12 +995,6 @@ export class DeliveryEngine {
         dueAt: now + this.settings.republishAfterMs,
       });
     }
-  }
-
-  private rememberProof(txId: string, ids: readonly string[]): void {
-    this.proofIds.set(txId, ids);
-    // Acceptance normally follows within seconds; keep a bounded window of recent ones.
-    if (this.proofIds.size > 4096) this.proofIds.delete(this.proofIds.keys().next().value!);
   }
 
   private async publishFailed(group: readonly ChainEntry[], error: unknown): Promise<void> {
@@ -1082,7 +1093,7 @@ export class DeliveryEngine {
 
   private async onAccepted(txId: Uint8Array, acc: ChainAcceptance): Promise<void> {
     const hex = bytesToHex(txId);
-    for (const id of this.proofIds.get(hex) ?? []) {
+    for (const id of this.proofs.get(hex)?.ids ?? []) {
       const m = this.active.get(id) ?? (await this.store.byId('out', id));
       if (m?.direction !== 'out' || m.proof?.txId !== hex) continue;
       await this.save({
@@ -1102,18 +1113,25 @@ export class DeliveryEngine {
     const hex = bytesToHex(txId);
     const now = this.clock.now();
     const ids =
-      this.proofIds.get(hex) ??
+      this.proofs.get(hex)?.ids ??
       [...this.active.values()].filter((m) => m.proof?.txId === hex).map((m) => m.id);
     for (const id of ids) {
       const m = this.active.get(id);
       if (m?.status !== 'published' || m.proof?.txId !== hex) continue;
       await this.save({ ...m, dueAt: now });
     }
-    for (const [contact, receiptIds] of this.proofReceipts.get(hex) ?? []) {
+    // Owed again in the store too, as when they were first queued: a restart before the
+    // republication must not lose them (their publication had marked them settled).
+    const owed: BatchOp[] = [];
+    for (const [contact, receiptIds] of this.proofs.get(hex)?.receipts ?? []) {
       const st = this.state(contact);
-      for (const id of receiptIds) st.chainReceipts.add(id);
+      for (const id of receiptIds) {
+        st.chainReceipts.add(id);
+        owed.push(this.store.receiptOp(contact, id));
+      }
     }
-    this.proofReceipts.delete(hex);
+    await this.store.write(owed);
+    this.proofs.delete(hex);
     this.scheduleFlush(0);
   }
 
@@ -1200,6 +1218,7 @@ export class DeliveryEngine {
     const window = daaScore === undefined ? st.window.direct : st.window.chain;
     const minute = daaScore === undefined ? BigInt(Math.floor(now / 60_000)) : daaScore / FLOOD_DAA_MINUTE;
     const added: IncomingMessage[] = [];
+    if (st.link) st.link.heard = true;
     for (const f of frames) {
       if (f.type === 'chat') {
         const id = bytesToHex(f.id);
@@ -1284,13 +1303,15 @@ export class DeliveryEngine {
   }
 
   /** Starts a connection attempt to `contact` unless one is open or under way. */
-  private startAttempt(contact: ContactId, flushAfterMs = this.settings.batchWindowMs): void {
+  private startAttempt(contact: ContactId, flushAfterMs = this.settings.batchWindowMs, retry = false): void {
     const peers = this.opts.peers;
     const st = this.state(contact);
     if (!peers || st.link) return;
     const linkId = randomBytes(MESSAGE_ID_BYTES);
-    const ls: LinkState = { linkId, ours: true, sent: new Set(), timer: undefined };
+    const ls: LinkState = { linkId, ours: true, retry, sent: new Set(), timer: undefined };
+    const offered: OfferState = { linkId, retry };
     st.link = ls;
+    st.offered = offered;
     ls.timer = this.clock.after(this.settings.connectTimeoutMs, () =>
       this.enqueue(() => this.abandonAttempt(contact, linkId)),
     );
@@ -1299,7 +1320,8 @@ export class DeliveryEngine {
       (description) =>
         this.enqueue(() => {
           if (st.link !== ls) return;
-          st.signals.push({ type: 'signal', kind: 'offer', linkId, sentAt: this.clock.now(), description });
+          offered.sentAt = this.clock.now();
+          st.signals.push({ type: 'signal', kind: 'offer', linkId, sentAt: offered.sentAt, description });
           this.scheduleFlush(flushAfterMs);
         }),
       (error: unknown) => {
@@ -1309,49 +1331,95 @@ export class DeliveryEngine {
     );
   }
 
+  /**
+   * Ends an attempt that timed out or failed. Its peer may have dropped the signal it needed
+   * (an offer read as stale, an answer to an offer already answered, a process that exited),
+   * and nothing else would ask again before the next message. If they were heard from while it
+   * was under way, one fresh offer follows after the backoff delay, unless this attempt was
+   * itself that one (docs/delivery.md "Links"); a contact that is away costs no extra offer.
+   */
   private abandonAttempt(contact: ContactId, linkId: Uint8Array): void {
     const st = this.state(contact);
-    if (!st.link || !equalBytes(st.link.linkId, linkId) || st.link.link) return;
-    st.link.timer?.cancel();
-    st.link = undefined;
-    this.opts.peers?.abandon(contact, linkId);
+    const ls = st.link;
+    if (!ls || !equalBytes(ls.linkId, linkId) || ls.link) return;
+    this.dropAttempt(contact);
     this.connectionChanged(contact);
+    if (ls.retry || !ls.heard) return;
+    this.clock.after(this.settings.backoffBaseMs, () =>
+      this.enqueue(() => {
+        if (this.opts.contacts.has(contact)) this.startAttempt(contact, 0, true);
+      }),
+    );
+  }
+
+  /** Forgets the attempt or link in hand, closing it; no event (the caller decides). */
+  private dropAttempt(contact: ContactId): void {
+    const st = this.state(contact);
+    const ls = st.link;
+    if (!ls) return;
+    ls.timer?.cancel();
+    st.link = undefined;
+    if (ls.link) ls.link.close();
+    else this.opts.peers?.abandon(contact, ls.linkId);
+  }
+
+  /**
+   * True when our own attempt yields to their offer in glare. The side with the smaller id
+   * keeps its own, but only while that offer is one the other side still takes. Once it is
+   * older than `signalMaxAgeMs` they ignore it as stale; once they have answered it, an offer
+   * of theirs means the process that answered is gone (an engine answering makes no offer).
+   * Keeping ours then would leave both sides waiting.
+   */
+  private yieldsTo(contact: ContactId): boolean {
+    if (this.opts.contacts.self > contact) return true;
+    const offered = this.state(contact).offered;
+    if (offered?.answer !== undefined) return true;
+    return offered?.sentAt !== undefined && this.clock.now() - offered.sentAt > this.settings.signalMaxAgeMs;
   }
 
   private async onSignal(contact: ContactId, f: DeliveryFrame & { type: 'signal' }): Promise<void> {
     const peers = this.opts.peers;
     if (!peers) return;
     const st = this.state(contact);
+    const fresh = this.clock.now() - f.sentAt <= this.settings.signalMaxAgeMs;
     if (f.kind === 'answer') {
-      if (!st.link?.ours || st.link.link || !equalBytes(st.link.linkId, f.linkId)) return;
+      const offered = st.offered;
+      if (!offered || !equalBytes(offered.linkId, f.linkId)) return;
       const ls = st.link;
-      peers.complete(contact, f.linkId, f.description).catch((error: unknown) => {
-        this.report(error);
-        this.enqueue(() => this.abandonAttempt(contact, ls.linkId));
-      });
+      if (offered.answer === undefined) {
+        if (!ls?.ours || ls.link || !equalBytes(ls.linkId, f.linkId)) return;
+        offered.answer = f.description;
+        peers.complete(contact, f.linkId, f.description).catch((error: unknown) => {
+          this.report(error);
+          this.enqueue(() => this.abandonAttempt(contact, ls.linkId));
+        });
+        return;
+      }
+      // A second, different answer to the same offer: the process that wrote the first is gone
+      // (a one-shot send, then a chat) and the one that wrote this waits for a link that cannot
+      // come from that offer. A fresh offer does it, once per offer made from traffic.
+      if (offered.answer === f.description || offered.retry || !fresh) return;
+      this.dropAttempt(contact);
+      this.startAttempt(contact, 0, true);
+      this.connectionChanged(contact);
       return;
     }
     // An offer. Stale ones (caught up after a long absence) are ignored: their sender gave up.
-    if (this.clock.now() - f.sentAt > this.settings.signalMaxAgeMs) return;
+    if (!fresh) return;
     if (st.link?.link) {
       // They lost the link we still think is open (their side restarted): take the new one.
-      st.link.link.close();
-      st.link = undefined;
+      this.dropAttempt(contact);
     } else if (st.link?.ours) {
-      // Both offered at once: the side with the smaller id keeps its own attempt.
-      if (this.opts.contacts.self < contact) return;
-      st.link.timer?.cancel();
-      peers.abandon(contact, st.link.linkId);
+      // Both offered at once (glare): one keeps its own attempt (`yieldsTo`).
+      if (!this.yieldsTo(contact)) return;
+      this.dropAttempt(contact);
       st.signals = st.signals.filter((s) => !(s.type === 'signal' && s.kind === 'offer'));
-      st.link = undefined;
     } else if (st.link && equalBytes(st.link.linkId, f.linkId)) {
       return; // the same offer twice (chain duplicate)
     } else if (st.link) {
-      peers.abandon(contact, st.link.linkId);
-      st.link.timer?.cancel();
-      st.link = undefined;
+      this.dropAttempt(contact);
     }
-    const ls: LinkState = { linkId: f.linkId, ours: false, sent: new Set(), timer: undefined };
+    const ls: LinkState = { linkId: f.linkId, ours: false, retry: false, sent: new Set(), timer: undefined };
     st.link = ls;
     ls.timer = this.clock.after(this.settings.connectTimeoutMs, () =>
       this.enqueue(() => this.abandonAttempt(contact, f.linkId)),

@@ -200,8 +200,11 @@ export class KaspaChain implements ChainPort {
   private readonly random: () => number;
   private offChange: (() => void) | undefined;
   private stopped = false;
-  /** No saved position at start: coins already held are fetched from the pruning point. */
-  private fresh = false;
+  /**
+   * No saved position at start: the node's pruning point then, where the scans for the coins
+   * already held begin (undefined once catch-up is over, or with a saved position).
+   */
+  private heldFrom: BlockHash | undefined;
 
   constructor(private readonly opts: KaspaChainOptions) {
     if (!opts.db.stores.includes(COINS_STORE)) throw new TypeError(`"db" lacks store "${COINS_STORE}"`);
@@ -248,10 +251,13 @@ export class KaspaChain implements ChainPort {
     // A client with no saved position starts from the current sink. The coins it already
     // holds may still carry messages: its card can be out before it ever reached a node (a
     // profile made offline, a command-line process that exits before the node answers), and
-    // a first message pays the card address. Their payloads lie before the sink, so each is
-    // fetched from the pruning point (`process`) and told apart by its payload as any coin is.
-    this.fresh = this.cursor === undefined;
-    this.cursor ??= await this.opts.client.getSink();
+    // a first message pays the card address. Their payloads lie before the sink, so they are
+    // looked for from the pruning point, in one pass (`process`), and told apart by their
+    // payloads as any coin is.
+    if (this.cursor === undefined) {
+      this.heldFrom = (await this.opts.client.getBlockDagInfo()).pruningPointHash;
+      this.cursor = await this.opts.client.getSink();
+    }
     handler.checkpoint(this.cursor);
     this.offChange = this.watcher.on('change', (c) => {
       for (const u of c.removed) this.onRemoved(u);
@@ -269,7 +275,7 @@ export class KaspaChain implements ChainPort {
       await before;
       if (this.watching === before && !this.working && this.pending.length === 0) break;
     }
-    this.fresh = false;
+    this.heldFrom = undefined;
   }
 
   async publish(
@@ -318,9 +324,9 @@ export class KaspaChain implements ChainPort {
       for (const [, c] of this.spendable(chained)) {
         const coinPool = c.origin === 'own' ? this.book.poolOf(c.address) : c.origin;
         if (inPool && coinPool !== pool) continue;
-        const key = this.book.keyOf(c.address);
         // Origins are pools: coins of two pools are merged only when nothing else pays.
-        if (key) funding.push({ utxo: c.utxo, privateKey: key, origin: `pool:${coinPool}` });
+        const candidate = this.candidate(c, `pool:${coinPool}`);
+        if (candidate) funding.push(candidate);
       }
       return buildPayment({
         payload,
@@ -454,8 +460,8 @@ export class KaspaChain implements ChainPort {
         a.main !== b.main ? (a.main ? -1 : 1) : a.c.utxo.entry.amount > b.c.utxo.entry.amount ? -1 : 1,
       );
     const src = sources[0];
-    const key = src && this.book.keyOf(src.c.address);
-    if (!src || !key) return false;
+    const funding = src && this.candidate(src.c, 'own');
+    if (!src || !funding) return false;
     const amount = src.c.utxo.entry.amount;
     let value = (amount * BigInt(15 + Math.floor(this.random() * 21))) / 100n;
     if (value < 40n * v) value = 40n * v;
@@ -467,7 +473,7 @@ export class KaspaChain implements ChainPort {
       built = buildPayment({
         payload: new Uint8Array(0),
         payments: [{ address: poolAddress, value }],
-        funding: [{ utxo: src.c.utxo, privateKey: key, origin: 'own' }],
+        funding: [funding],
         changeAddress: rest,
         random: this.random,
         storageBudget: budget,
@@ -497,6 +503,26 @@ export class KaspaChain implements ChainPort {
     }
     this.resubmitLater(txHex, 4);
     return true;
+  }
+
+  /**
+   * Coin `c` as a funding candidate, or undefined when its address is not ours. Its key is
+   * derived when the coin is signed, once: candidates are every spendable coin, and a
+   * derivation (two BIP-32 child steps, a stealth tweak on top) per coin held per try of a
+   * publication would make the work of each publication grow with the coins held.
+   */
+  private candidate(c: Coin, origin: string): Candidate | undefined {
+    if (this.book.originOf(c.address) === undefined) return undefined;
+    const book = this.book;
+    let key: Uint8Array | undefined;
+    return {
+      utxo: c.utxo,
+      origin,
+      get privateKey(): Uint8Array {
+        key ??= book.keyOf(c.address)!;
+        return key;
+      },
+    };
   }
 
   /** Our coins created by transaction `txHex` (indexed: a release must not walk every coin). */
@@ -899,7 +925,7 @@ export class KaspaChain implements ChainPort {
     }
     let role: CoinRole | undefined;
     try {
-      role = await this.process(u, this.tries.get(k) ?? 0, this.fresh);
+      role = await this.process(u, this.tries.get(k) ?? 0, this.heldFrom);
     } catch {
       role = undefined;
     }
@@ -933,19 +959,26 @@ export class KaspaChain implements ChainPort {
 
   /**
    * Fetches a coin's payload and lets the engine claim it; undefined when undecided.
-   * `heldAtStart`: the coin was already there when a client with no saved position started;
-   * it is fetched once from the pruning point, and one the node has no body for counts as
-   * funds: with no saved position nothing tells a message whose body is gone from a coin that
-   * funded the wallet (a restored wallet's old coins), and the latter is by far the likelier.
+   * `heldFrom`: the coin was already there when a client with no saved position started, and
+   * this is the pruning point then. Such a coin is fetched once, from the accepting block of
+   * the coin held before it (coins are taken in acceptance order), the first of them from the
+   * pruning point: one pass over the chain serves them all. One the node has no body for
+   * counts as funds: with no saved position nothing tells a message whose body is gone from
+   * a coin that funded the wallet (a restored wallet's old coins), and the latter is by far
+   * the likelier.
    */
-  private async process(u: AddressedUtxo, tries: number, heldAtStart = false): Promise<CoinRole | undefined> {
+  private async process(
+    u: AddressedUtxo,
+    tries: number,
+    heldFrom?: BlockHash,
+  ): Promise<CoinRole | undefined> {
     const txId = u.outpoint.transactionId;
     // The first try scans from the closest remembered block before the acceptance; a miss
     // there (a cursor saved past this coin, a node that lagged) widens the scan to the
     // pruning point, so a coin is given up on only when the node has no body for it.
     const start =
-      tries === 0 && !heldAtStart
-        ? this.cursorBefore(u.entry.blockDaaScore)
+      tries === 0
+        ? this.cursorBefore(u.entry.blockDaaScore, heldFrom)
         : (await this.opts.client.getBlockDagInfo()).pruningPointHash;
     const r = await this.fetcher.fetch(txId, {
       ...(start ? { cursor: start } : {}),
@@ -956,7 +989,9 @@ export class KaspaChain implements ChainPort {
       this.checkpoints.sort((a, b) => (a.daa < b.daa ? -1 : a.daa > b.daa ? 1 : 0));
       if (this.checkpoints.length > 1024) this.checkpoints.splice(1, this.checkpoints.length - 1024);
     }
-    if (r.status === 'not-found' && heldAtStart) return { kind: 'funds' };
+    // The scan from the coin held before it covers everything after that coin's acceptance,
+    // so a miss here is a miss from the pruning point too.
+    if (r.status === 'not-found' && heldFrom !== undefined) return { kind: 'funds' };
     // Not found by any route yet (the node may lag its own notification): look again later;
     // after MAX_FETCH_TRIES it is reported like a pruned one, never dropped silently.
     if (r.status === 'not-found' && tries < MAX_FETCH_TRIES) return undefined;
@@ -991,10 +1026,11 @@ export class KaspaChain implements ChainPort {
   /**
    * The latest known chain block accepted before DAA score `daa` (chain blocks' DAA scores
    * grow along the selected chain), or the start cursor: a payload fetch scanning the
-   * virtual chain from there reaches the transaction (FACTS §6.6).
+   * virtual chain from there reaches the transaction (FACTS §6.6). `from` replaces the start
+   * cursor as the earliest answer (the pruning point, for coins held at a fresh start).
    */
-  private cursorBefore(daa: bigint): BlockHash | undefined {
-    let best = this.cursor;
+  private cursorBefore(daa: bigint, from = this.cursor): BlockHash | undefined {
+    let best = from;
     for (const c of this.checkpoints) {
       if (c.daa >= daa) break;
       best = c.hash;

@@ -88,9 +88,7 @@ export function parseOneTimeBatch(bytes: Uint8Array): OneTimeBatch & { readonly 
       'UNKNOWN_VERSION',
       `one-time key batch version ${version} is not read by this client (version ${ONE_TIME_BATCH_VERSION})`,
     );
-  const at = r.u64('batch issue time');
-  if (at > BigInt(Number.MAX_SAFE_INTEGER))
-    throw new DecodeError('MALFORMED', 'batch issue time out of range');
+  const issuedAt = r.safeU64('batch issue time');
   const n = r.u8('one-time batch count');
   if (n < 1 || n > MAX_ONE_TIME_BATCH)
     throw new DecodeError('MALFORMED', `one-time key batch of ${n} keys (1..${MAX_ONE_TIME_BATCH})`);
@@ -105,7 +103,7 @@ export function parseOneTimeBatch(bytes: Uint8Array): OneTimeBatch & { readonly 
   const signed = r.offset;
   r.bytes(64, 'batch signature');
   r.end('one-time key batch');
-  return { issuedAt: Number(at), keys, bytes: bytes.slice(), signed };
+  return { issuedAt, keys, bytes: bytes.slice(), signed };
 }
 
 /**

@@ -136,7 +136,8 @@ function checkPolicy(p: PreKeyPolicy): Required<PreKeyPolicy> {
   return full;
 }
 
-function randomId(): number {
+/** A random 31-bit pre-key id (signed and one-time pre-keys, and batch keys, session-manager.ts). */
+export function randomId(): number {
   return new DataView(randomBytes(4).buffer).getUint32(0) >>> 1;
 }
 
@@ -363,8 +364,8 @@ export class PreKeyRing {
     const keys: Entry[] = [];
     for (let i = 0; i < n; i++) {
       const id = r.u32('pre-key id');
-      const createdAt = time(r.u64('pre-key creation'));
-      const retiredAt = time(r.u64('pre-key retirement'));
+      const createdAt = r.safeU64('pre-key creation');
+      const retiredAt = r.safeU64('pre-key retirement');
       const dh = x25519KeyPair(r.bytes(32, 'pre-key secret'));
       const kemSeed = r.bytes(ML_KEM.seed, 'ML-KEM seed');
       const firstContacts = r.varUint('first contacts');
@@ -385,7 +386,7 @@ export class PreKeyRing {
         throw new DecodeError('MALFORMED', `session state holds ${k} one-time pre-keys`);
       for (let i = 0; i < k; i++) {
         const id = r.u32('one-time pre-key id');
-        const createdAt = time(r.u64('one-time pre-key creation'));
+        const createdAt = r.safeU64('one-time pre-key creation');
         const dh = x25519KeyPair(r.bytes(32, 'one-time pre-key secret'));
         if (oneTime.some((e) => e.id === id))
           throw new DecodeError('MALFORMED', 'duplicate one-time pre-key id');
@@ -396,7 +397,7 @@ export class PreKeyRing {
         throw new DecodeError('MALFORMED', `session state holds ${c} consumed one-time ids`);
       for (let i = 0; i < c; i++) {
         const id = r.u32('consumed one-time id');
-        const at = time(r.u64('consumption time'));
+        const at = r.safeU64('consumption time');
         if (consumed.has(id) || oneTime.some((e) => e.id === id))
           throw new DecodeError('MALFORMED', 'duplicate consumed one-time id');
         consumed.set(id, at);
@@ -404,9 +405,4 @@ export class PreKeyRing {
     }
     return new PreKeyRing(keys, policy, oneTime, consumed);
   }
-}
-
-function time(t: bigint): number {
-  if (t > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError('MALFORMED', 'time out of range');
-  return Number(t);
 }

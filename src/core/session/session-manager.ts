@@ -32,7 +32,10 @@
  * the backup file (`oneTimeBatchOf` / `restoreOneTimeBatch`), so that a session we must start
  * anew after losing our state uses one of its keys, after the invite's. A peer with a
  * confirmed session that starts anew has lost its state: its keys for us are dropped (they
- * belonged to that state), and so are ours given to it unless it started with one of them.
+ * belonged to that state). Unless it started with one of ours, it is believed to hold none
+ * (`givenLost`) and its next traffic refills it, but our secrets stay under the same
+ * two-batch rule: a backup it restores later may be older than that refill, and its keys
+ * must still open (X3DH §3.4 deletes a one-time key once used, not before).
  *
  * Strangers. Whoever holds our card can start a session; `forget` drops all of it again (its
  * record, sessions, and the replay mark of its ephemeral key) when the user deletes or
@@ -50,7 +53,7 @@
 import { SessionError, ContactCardError } from '../errors.ts';
 import { ByteReader, ByteWriter } from '../../util/binary.ts';
 import { DecodeError, assertBytes } from '../../util/errors.ts';
-import { bytesToHex, equalBytes, randomBytes, wipe } from '../../util/bytes.ts';
+import { bytesToHex, equalBytes, wipe } from '../../util/bytes.ts';
 import {
   ML_KEM,
   asMlKemCiphertext,
@@ -70,7 +73,13 @@ import { DEFAULT_RATCHET_LIMITS, Ratchet, type Framing, type RatchetLimits } fro
 import { x3dhInitiate, x3dhRespond } from './x3dh.ts';
 import { openFirstContact, sealFirstContact } from './first-contact.ts';
 import { TAG_BYTES } from './kdf.ts';
-import { DEFAULT_PREKEY_POLICY, PreKeyRing, type PreKeyPolicy, type PublicOneTimeKey } from './prekeys.ts';
+import {
+  DEFAULT_PREKEY_POLICY,
+  PreKeyRing,
+  randomId,
+  type PreKeyPolicy,
+  type PublicOneTimeKey,
+} from './prekeys.ts';
 import {
   MAX_ONE_TIME_BATCH,
   MAX_ONE_TIME_BATCH_BYTES,
@@ -83,7 +92,7 @@ import {
 /** Receive-only sessions kept per peer after a simultaneous start or a peer reset. */
 export const MAX_RETIRED = 2;
 /** Session state format version (docs/protocol.md). */
-export const SESSION_STATE_VERSION = 4;
+export const SESSION_STATE_VERSION = 5;
 /** Most one-time pre-keys of one peer kept (the newest). */
 export const MAX_PEER_ONE_TIME = 8;
 const MAX_STATE_BYTES_PER_SESSION = 1 << 17;
@@ -175,10 +184,21 @@ interface PeerRecord {
   given: GivenKey[];
   /** The peer's latest batch of one-time pre-keys for us, null before the first. */
   batch: PeerBatch | null;
+  /** The peer started anew without one of `given`: it holds none of them, a refill is due. */
+  givenLost: boolean;
 }
 
 function newRecord(card: ContactCard): PeerRecord {
-  return { card, active: null, retired: [], announced: 0, oneTimeKeys: [], given: [], batch: null };
+  return {
+    card,
+    active: null,
+    retired: [],
+    announced: 0,
+    oneTimeKeys: [],
+    given: [],
+    batch: null,
+    givenLost: false,
+  };
 }
 
 /** Verified sender cards remembered (see `#verifiedCards`). */
@@ -370,20 +390,21 @@ export class SessionManager {
   oneTimeBatchFor(peer: PeerId): Uint8Array | undefined {
     const rec = this.#peers.get(bytesToHex(peer));
     if (rec?.active == null || !rec.active.ratchet.hasReceived) return undefined;
-    if (this.#believedHeld(rec) * 2 >= ONE_TIME_BATCH_SIZE) return undefined;
+    if (!rec.givenLost && this.#believedHeld(rec) * 2 >= ONE_TIME_BATCH_SIZE) return undefined;
     const last = rec.given.at(-1)?.createdAt ?? 0;
     // Strictly increasing: the peer refuses a batch not newer than the one it keeps.
     const issuedAt = Math.max(this.#now(), last + 1);
     const fresh: GivenKey[] = [];
     for (let i = 0; i < ONE_TIME_BATCH_SIZE; i++) {
-      let id = randomOneTimeId();
-      while (this.#oneTimeIdTaken(id) || fresh.some((k) => k.id === id)) id = randomOneTimeId();
+      let id = randomId();
+      while (this.#oneTimeIdTaken(id) || fresh.some((k) => k.id === id)) id = randomId();
       fresh.push({ id, createdAt: issuedAt, dh: randomX25519KeyPair() });
     }
     // The previous batch stays usable while this one travels; older ones are wiped.
     const keep = new Set([last, issuedAt]);
     for (const k of rec.given) if (!keep.has(k.createdAt)) wipe(k.dh.secretKey);
     rec.given = [...rec.given.filter((k) => keep.has(k.createdAt)), ...fresh];
+    rec.givenLost = false;
     return signOneTimeBatch(
       this.#identity,
       rec.card.identityKey,
@@ -653,13 +674,11 @@ export class SessionManager {
     const target = rec ?? newRecord(card);
     // A known peer with a confirmed session starting anew lost its state (module doc): the
     // one-time keys it gave us belonged to that state, and unless it started with one of our
-    // batch keys (restored with its contacts), it holds none of ours any more.
+    // batch keys (restored with its contacts), it holds none of ours now; an older backup of
+    // it may still hold some, so their secrets are kept.
     const reset = rec?.active?.ratchet.hasReceived === true;
     if (reset && rec.batch !== null) rec.batch.unused = [];
-    if (reset && givenIndex < 0) {
-      for (const k of rec.given) wipe(k.dh.secretKey);
-      rec.given = [];
-    }
+    if (reset && givenIndex < 0) rec.givenLost = true;
     if (rec === undefined) this.#peers.set(key, target);
     else if (card.issuedAt > target.card.issuedAt) target.card = card;
     // The peer started from a card with our current pre-key: it holds that card already.
@@ -784,6 +803,7 @@ export class SessionManager {
       for (const k of rec.oneTimeKeys) w.u32(k.id).bytes(k.publicKey);
       w.u8(rec.given.length);
       for (const k of rec.given) w.u32(k.id).u64(k.createdAt).bytes(k.dh.secretKey);
+      w.u8(rec.givenLost ? 1 : 0);
       w.varBytes(rec.batch?.bytes ?? new Uint8Array(0));
       if (rec.batch !== null) {
         w.u8(rec.batch.unused.length);
@@ -817,7 +837,6 @@ export class SessionManager {
       );
     }
     const v3 = version >= 3;
-    const v4 = version >= 4;
     const m = new SessionManager(
       identity,
       options,
@@ -845,41 +864,7 @@ export class SessionManager {
     for (let i = 0; i < count; i++) {
       const card = ContactCard.deserialize(r.varBytes(MAX_CARD_BYTES, 'card'));
       const announced = r.varUint('announced card');
-      const oneTimeKeys: PublicOneTimeKey[] = [];
-      const nOneTime = v3 ? r.u8('peer one-time count') : 0;
-      if (nOneTime > MAX_PEER_ONE_TIME) throw new DecodeError('MALFORMED', 'too many peer one-time keys');
-      for (let j = 0; j < nOneTime; j++)
-        oneTimeKeys.push({
-          id: r.u32('peer one-time id'),
-          publicKey: asX25519PublicKey(r.bytes(32, 'peer one-time key')),
-        });
-      const given: GivenKey[] = [];
-      let batch: PeerBatch | null = null;
-      if (v4) {
-        const g = r.u8('given one-time count');
-        if (g > MAX_GIVEN) throw new DecodeError('MALFORMED', 'too many given one-time keys');
-        for (let j = 0; j < g; j++) {
-          const id = r.u32('given one-time id');
-          const at = r.u64('given one-time time');
-          if (at > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError('MALFORMED', 'time out of range');
-          given.push({ id, createdAt: Number(at), dh: x25519KeyPair(r.bytes(32, 'given one-time secret')) });
-        }
-        const batchBytes = r.varBytes(MAX_ONE_TIME_BATCH_BYTES, 'peer one-time batch');
-        if (batchBytes.length > 0) {
-          // Our own sealed state: the signature was checked when the batch arrived.
-          const parsed = parseOneTimeBatch(batchBytes);
-          const u = r.u8('unused batch count');
-          const unused: PublicOneTimeKey[] = [];
-          for (let j = 0; j < u; j++) {
-            const id = r.u32('unused batch id');
-            const k = parsed.keys.find((x) => x.id === id);
-            if (k === undefined || unused.some((x) => x.id === id))
-              throw new DecodeError('MALFORMED', 'unused batch id');
-            unused.push(k);
-          }
-          batch = { bytes: parsed.bytes, issuedAt: parsed.issuedAt, unused };
-        }
-      }
+      const oneTime = readPeerOneTime(r, version);
       const hasActive = r.u8('active flag');
       if (hasActive > 1) throw new DecodeError('MALFORMED', 'active flag');
       const active = hasActive === 1 ? readEntry() : null;
@@ -889,7 +874,7 @@ export class SessionManager {
       for (let j = 0; j < nRetired; j++) retired.push(readEntry());
       const key = bytesToHex(card.peerId);
       if (m.#peers.has(key)) throw new DecodeError('MALFORMED', 'duplicate peer in session state');
-      m.#peers.set(key, { card, active, retired, announced, oneTimeKeys, given, batch });
+      m.#peers.set(key, { card, active, retired, announced, ...oneTime });
       for (const e of [active, ...retired]) if (e !== null) m.#reindex(key, e);
     }
     r.end('session state');
@@ -897,8 +882,54 @@ export class SessionManager {
   }
 }
 
-function randomOneTimeId(): number {
-  return new DataView(randomBytes(4).buffer).getUint32(0) >>> 1;
+/**
+ * A peer record's one-time fields of session state `version` (docs/protocol.md "Session state
+ * (stored)"): the peer's invite keys (v3), our keys given to it and `givenLost` (v4, v5), its
+ * latest batch with the ids still unused (v4); absent fields of older versions read as empty.
+ */
+function readPeerOneTime(
+  r: ByteReader,
+  version: number,
+): Pick<PeerRecord, 'oneTimeKeys' | 'given' | 'givenLost' | 'batch'> {
+  const out: Pick<PeerRecord, 'oneTimeKeys' | 'given' | 'givenLost' | 'batch'> = {
+    oneTimeKeys: [],
+    given: [],
+    givenLost: false,
+    batch: null,
+  };
+  if (version < 3) return out;
+  const nOneTime = r.u8('peer one-time count');
+  if (nOneTime > MAX_PEER_ONE_TIME) throw new DecodeError('MALFORMED', 'too many peer one-time keys');
+  for (let j = 0; j < nOneTime; j++) {
+    const id = r.u32('peer one-time id');
+    out.oneTimeKeys.push({ id, publicKey: asX25519PublicKey(r.bytes(32, 'peer one-time key')) });
+  }
+  if (version < 4) return out;
+  const g = r.u8('given one-time count');
+  if (g > MAX_GIVEN) throw new DecodeError('MALFORMED', 'too many given one-time keys');
+  for (let j = 0; j < g; j++) {
+    const id = r.u32('given one-time id');
+    const createdAt = r.safeU64('given one-time time');
+    out.given.push({ id, createdAt, dh: x25519KeyPair(r.bytes(32, 'given one-time secret')) });
+  }
+  const lost = version >= 5 ? r.u8('given keys lost') : 0;
+  if (lost > 1) throw new DecodeError('MALFORMED', 'given keys lost flag');
+  out.givenLost = lost === 1;
+  const batchBytes = r.varBytes(MAX_ONE_TIME_BATCH_BYTES, 'peer one-time batch');
+  if (batchBytes.length === 0) return out;
+  // Our own sealed state: the signature was checked when the batch arrived.
+  const parsed = parseOneTimeBatch(batchBytes);
+  const u = r.u8('unused batch count');
+  const unused: PublicOneTimeKey[] = [];
+  for (let j = 0; j < u; j++) {
+    const id = r.u32('unused batch id');
+    const k = parsed.keys.find((x) => x.id === id);
+    if (k === undefined || unused.some((x) => x.id === id))
+      throw new DecodeError('MALFORMED', 'unused batch id');
+    unused.push(k);
+  }
+  out.batch = { bytes: parsed.bytes, issuedAt: parsed.issuedAt, unused };
+  return out;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -620,25 +620,25 @@ export function createMethods(ctx: MethodContext): Map<string, MethodHandler> {
   m.set('getMempoolEntriesByAddresses', (p) => {
     const addresses = readAddresses(prop(p, 'addresses'), 'addresses');
     const filter = mempoolQuery(p);
-    const all = filter ? [] : chain.mempool.entries();
-    // One entry per requested address, as kaspad answers, but each distinct address worked out once.
-    const byAddress = new Map<Address, unknown>();
+    // One pass over the mempool indexes its entries by script, each written once; every
+    // address asked is then a lookup, however many addresses a request names.
+    const byScript = new Map<string, { sending: RpcMempoolEntry[]; receiving: RpcMempoolEntry[] }>();
+    const slot = (key: string): { sending: RpcMempoolEntry[]; receiving: RpcMempoolEntry[] } => {
+      let s = byScript.get(key);
+      if (s === undefined) byScript.set(key, (s = { sending: [], receiving: [] }));
+      return s;
+    };
+    for (const e of filter ? [] : chain.mempool.entries()) {
+      const rpc = mempoolToRpc(e);
+      for (const key of new Set(e.spent.map((c) => spkKey(c.scriptPublicKey)))) slot(key).sending.push(rpc);
+      for (const key of new Set(e.tx.outputs.map((o) => spkKey(o.scriptPublicKey))))
+        slot(key).receiving.push(rpc);
+    }
+    // One entry per requested address, as kaspad answers.
     return {
       entries: addresses.map((a) => {
-        const known = byAddress.get(a);
-        if (known !== undefined) return known;
-        const key = spkKey(addressToScriptPublicKey(a));
-        const entry = {
-          address: a.toString(),
-          sending: all
-            .filter((e) => e.spent.some((s) => spkKey(s.scriptPublicKey) === key))
-            .map(mempoolToRpc),
-          receiving: all
-            .filter((e) => e.tx.outputs.some((o) => spkKey(o.scriptPublicKey) === key))
-            .map(mempoolToRpc),
-        };
-        byAddress.set(a, entry);
-        return entry;
+        const found = byScript.get(spkKey(addressToScriptPublicKey(a)));
+        return { address: a.toString(), sending: found?.sending ?? [], receiving: found?.receiving ?? [] };
       }),
     };
   });

@@ -164,6 +164,8 @@ const CHECK_TIMEOUT_MS = 10_000;
 const MAX_SEEN = 50_000;
 /** Outpoint-to-address memory for routing submissions. */
 const MAX_OUTPOINTS = 50_000;
+/** Remembered node orders (one per address or transaction id asked about). */
+const MAX_RANKS = 50_000;
 const RETRYABLE = new Set(['CONNECTION_CLOSED', 'NOT_CONNECTED', 'FRAME_TOO_LARGE']);
 
 /** Several nodes used as one; see the module comment. */
@@ -181,6 +183,7 @@ export class NodePool {
   private readonly utxoSubs = new Set<UtxoSub>();
   private readonly chainSubs = new Set<ChainSub>();
   private readonly outpointAddress = new Map<string, string>();
+  private readonly ranks = new Map<string, readonly Member[]>();
   private readonly candidates = new Map<string, true>();
   private readonly decoySets = new Map<string, readonly string[]>();
   private readonly waiters = new Set<() => void>();
@@ -554,14 +557,25 @@ export class NodePool {
   // Assignment
   // -------------------------------------------------------------------------------------
 
-  /** Members by descending keyed score for `id` (rendezvous hashing). */
-  private rank(id: string): Member[] {
-    const scored = this.members.map((m) => ({
-      m,
-      s: bytesToHex(blake2b(utf8ToBytes(`${m.url}\n${id}`), { key: this.key, dkLen: 16 })),
-    }));
-    scored.sort((a, b) => (a.s < b.s ? 1 : a.s > b.s ? -1 : 0));
-    return scored.map((x) => x.m);
+  /**
+   * Members by descending keyed score for `id` (rendezvous hashing). The order depends only on
+   * the key and the node list, both fixed for the pool's lifetime, so it is computed once per
+   * id: every chain call, every address of every placement and query asks again.
+   */
+  private rank(id: string): readonly Member[] {
+    if (this.members.length === 1) return this.members;
+    let order = this.ranks.get(id);
+    if (order === undefined) {
+      const scored = this.members.map((m) => ({
+        m,
+        s: bytesToHex(blake2b(utf8ToBytes(`${m.url}\n${id}`), { key: this.key, dkLen: 16 })),
+      }));
+      scored.sort((a, b) => (a.s < b.s ? 1 : a.s > b.s ? -1 : 0));
+      order = scored.map((x) => x.m);
+      this.ranks.set(id, order);
+      if (this.ranks.size > MAX_RANKS) this.ranks.delete(this.ranks.keys().next().value!);
+    }
+    return order;
   }
 
   private assign(id: string, skip?: ReadonlySet<Member>): Member | undefined {
@@ -727,13 +741,13 @@ export class NodePool {
     if (!s.active) return;
     if (this.setSize > 1) {
       const found: string[] = [];
+      const prefixes = this.prefixes();
       for (const vt of b.transactions)
-        for (const o of vt.transaction.outputs) {
-          for (const prefix of this.prefixes()) {
+        for (const o of vt.transaction.outputs)
+          for (const prefix of prefixes) {
             const a = scriptPublicKeyToAddress(o.scriptPublicKey, prefix);
             if (a !== undefined) found.push(a.toString());
           }
-        }
       this.addDecoyCandidates(found);
     }
     (s.listener as (b: Block) => void)(b);
@@ -832,56 +846,37 @@ export class NodePool {
     return results;
   }
 
+  /** Runs `fn` on the node that serves chain queries (one for all of them, by the keyed hash of "chain"). */
+  private onChain<T>(fn: (client: KaspaRpcClient) => Promise<T>, opts?: CallOptions): Promise<T> {
+    return this.run(() => this.assign('chain'), fn, opts);
+  }
+
   /** `ping` on the node that serves chain queries. */
   ping(opts?: CallOptions): Promise<void> {
-    return this.run(
-      () => this.assign('chain'),
-      (c) => c.ping(opts),
-      opts,
-    );
+    return this.onChain((c) => c.ping(opts), opts);
   }
 
   getServerInfo(opts?: CallOptions): Promise<ServerInfo> {
-    return this.run(
-      () => this.assign('chain'),
-      (c) => c.getServerInfo(opts),
-      opts,
-    );
+    return this.onChain((c) => c.getServerInfo(opts), opts);
   }
 
   getBlockDagInfo(opts?: CallOptions): Promise<BlockDagInfo> {
-    return this.run(
-      () => this.assign('chain'),
-      (c) => c.getBlockDagInfo(opts),
-      opts,
-    );
+    return this.onChain((c) => c.getBlockDagInfo(opts), opts);
   }
 
   getSink(opts?: CallOptions): Promise<BlockHash> {
-    return this.run(
-      () => this.assign('chain'),
-      (c) => c.getSink(opts),
-      opts,
-    );
+    return this.onChain((c) => c.getSink(opts), opts);
   }
 
   getFeeEstimate(opts?: CallOptions): Promise<FeeEstimate> {
-    return this.run(
-      () => this.assign('chain'),
-      (c) => c.getFeeEstimate(opts),
-      opts,
-    );
+    return this.onChain((c) => c.getFeeEstimate(opts), opts);
   }
 
   getBlock(
     hash: BlockHash,
     opts: CallOptions & { readonly includeTransactions?: boolean } = {},
   ): Promise<Block> {
-    return this.run(
-      () => this.assign('chain'),
-      (c) => c.getBlock(hash, opts),
-      opts,
-    );
+    return this.onChain((c) => c.getBlock(hash, opts), opts);
   }
 
   getVirtualChainFromBlockV2(
@@ -891,11 +886,7 @@ export class NodePool {
       readonly minConfirmationCount?: bigint;
     } = {},
   ): Promise<VirtualChainV2> {
-    return this.run(
-      () => this.assign('chain'),
-      (c) => c.getVirtualChainFromBlockV2(startHash, opts),
-      opts,
-    );
+    return this.onChain((c) => c.getVirtualChainFromBlockV2(startHash, opts), opts);
   }
 
   /** Asked of the node the transaction id hashes to, so interest in ids is spread too. */

@@ -23,8 +23,11 @@ export interface LocalOriginOptions {
   readonly root: string;
   /** TCP port on 127.0.0.1; 0 picks a free one. @default 0 */
   readonly port?: number;
-  /** Pays `sompi` to a `kaspasim:` address; returns the transaction id (`DevnetHandle.fund`). */
-  readonly fund: (address: string, sompi: bigint) => string;
+  /**
+   * Pays `sompi` to a `kaspasim:` address; returns the transaction id (`DevnetHandle.fund`, or
+   * a miner's payment on a simnet node, which resolves once the node took it).
+   */
+  readonly fund: (address: string, sompi: bigint) => string | Promise<string>;
 }
 
 const MAX_BODY = 4096;
@@ -126,7 +129,7 @@ async function fundRoute(
   try {
     if (typeof address !== 'string') throw new TypeError('"address" expected a string');
     Address.decode(address, 'kaspasim');
-    reply(200, { transactionId: options.fund(address, LOCAL_FUND_SOMPI) });
+    reply(200, { transactionId: await options.fund(address, LOCAL_FUND_SOMPI) });
   } catch (e) {
     reply(400, { error: e instanceof Error ? e.message : String(e) });
   }

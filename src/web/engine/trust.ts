@@ -11,12 +11,13 @@
  * flag 1: verified, with the identity key the safety number was confirmed for;
  * flag 2: added while another contact (otherId) had the same name and another key.
  */
-import { decodeKey, encodeKey } from '../../storage/keys.ts';
+import { encodeKey } from '../../storage/keys.ts';
 import type { KeyValueStore } from '../../storage/types.ts';
 import { ByteReader, ByteWriter } from '../../util/binary.ts';
 import { bytesToUtf8, equalBytes, utf8ToBytes } from '../../util/bytes.ts';
 import { DecodeError } from '../../util/errors.ts';
 import type { ContactId, KeyWarning } from '../app-api.ts';
+import { loadContactRecords } from '../contact-records.ts';
 
 const VERSION = 1;
 const F_VERIFIED = 1;
@@ -58,15 +59,13 @@ export function decodeTrust(bytes: Uint8Array): TrustRecord {
   return { ...(verifiedKey && { verifiedKey }), ...(sameNameAs !== undefined && { sameNameAs }) };
 }
 
-/** Every contact's record, read once when the profile opens. */
-export async function loadTrust(db: KeyValueStore, store: string): Promise<Map<ContactId, TrustRecord>> {
-  const out = new Map<ContactId, TrustRecord>();
-  const prefix = encodeKey('trust');
-  for (const [key, value] of await db.scan(store, { prefix })) {
-    const [, id] = decodeKey(key);
-    if (typeof id === 'string') out.set(id as ContactId, decodeTrust(value));
-  }
-  return out;
+/** Every contact's record, read once when the profile opens (`loadContactRecords`). */
+export function loadTrust(
+  db: KeyValueStore,
+  store: string,
+  onSkipped: (error: DecodeError) => void,
+): Promise<Map<ContactId, TrustRecord>> {
+  return loadContactRecords(db, store, 'trust', decodeTrust, onSkipped);
 }
 
 /**

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
+import { startDevnet, type DevnetHandle, type DevnetOptions } from '../../../src/devnet/index.ts';
 import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
 import { ChainUser, prefund } from './kaspa.ts';
 import { until } from './harness.ts';
@@ -13,19 +13,41 @@ import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
 import { COINS_STORE } from '../../../src/core/delivery/kaspa-chain.ts';
 import { encodeKey } from '../../../src/storage/keys.ts';
 
+type UserOptions = ConstructorParameters<typeof ChainUser>[2];
+
+/**
+ * Alice and Bob, who know each other, on a fresh local network that prefunds both; `stop`
+ * stops both clients (whatever state they are in) and the network.
+ */
+async function pair(
+  options: { alice?: UserOptions; bob?: UserOptions; devnet?: Omit<DevnetOptions, 'prefund'> } = {},
+): Promise<{ alice: ChainUser; bob: ChainUser; devnet: DevnetHandle; stop: () => Promise<void> }> {
+  const box: { devnet?: DevnetHandle } = {};
+  const alice = new ChainUser('alice', () => box.devnet!.url, options.alice);
+  const bob = new ChainUser('bob', () => box.devnet!.url, options.bob);
+  alice.knows(bob);
+  bob.knows(alice);
+  const devnet = (box.devnet = await startDevnet({
+    port: 0,
+    controlPort: false,
+    ...options.devnet,
+    prefund: prefund(alice, bob),
+  }));
+  const stop = async (): Promise<void> => {
+    await alice.stop().catch(() => undefined);
+    await bob.stop().catch(() => undefined);
+    await devnet.stop();
+  };
+  return { alice, bob, devnet, stop };
+}
+
 describe('chain delivery under faults (local Kaspa network, real WebRTC)', () => {
   it('signaling over Kaspa brings up P2P; a dropped peer hands over to the chain', async () => {
-    const box: { devnet?: DevnetHandle } = {};
-    const alice = new ChainUser('alice', () => box.devnet!.url, { links: true });
-    const bob = new ChainUser('bob', () => box.devnet!.url, { links: true });
-    alice.knows(bob);
-    bob.knows(alice);
-    const devnet = (box.devnet = await startDevnet({
-      port: 0,
-      controlPort: false,
-      blocksPerSecond: 20,
-      prefund: prefund(alice, bob),
-    }));
+    const { alice, bob, stop } = await pair({
+      alice: { links: true },
+      bob: { links: true },
+      devnet: { blocksPerSecond: 20 },
+    });
     try {
       await alice.start();
       await bob.start();
@@ -48,9 +70,7 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
       assert.equal(last.route, 'chain');
       assert.equal(new Set((await bob.inbox(alice)).map((m) => m.id)).size, 12);
     } finally {
-      await alice.stop().catch(() => undefined);
-      await bob.stop().catch(() => undefined);
-      await devnet.stop();
+      await stop();
     }
   });
 
@@ -91,17 +111,7 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
     // How a hole formed at scale: a coin whose fetch failed waited for its retry while later
     // coins moved the saved cursor past its acceptance; after a restart, the scan from that
     // cursor could not reach it, and six misses turned it into funds with its messages unread.
-    const box: { devnet?: DevnetHandle } = {};
-    const alice = new ChainUser('alice', () => box.devnet!.url);
-    const bob = new ChainUser('bob', () => box.devnet!.url);
-    alice.knows(bob);
-    bob.knows(alice);
-    const devnet = (box.devnet = await startDevnet({
-      port: 0,
-      controlPort: false,
-      blocksPerSecond: 20,
-      prefund: prefund(alice, bob),
-    }));
+    const { alice, bob, devnet, stop } = await pair({ devnet: { blocksPerSecond: 20 } });
     try {
       await bob.start();
       await bob.stop();
@@ -125,9 +135,7 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
       await alice.allOut(bob, ['delivered'], 1, 120_000);
       assert.ok(!bob.events.some((e) => e.type === 'pruned'), 'the coin was taken as pruned');
     } finally {
-      await alice.stop().catch(() => undefined);
-      await bob.stop().catch(() => undefined);
-      await devnet.stop();
+      await stop();
     }
   });
 
@@ -135,18 +143,11 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
     // Bob's receipt for m1 and his message m3 are accepted, then a reorganisation removes their
     // block and the node forgets both transactions (not returned to the mempool). Alice was away
     // and saw neither. Bob's adapter still holds both signed transactions and resubmits them.
-    const box: { devnet?: DevnetHandle } = {};
-    const alice = new ChainUser('alice', () => box.devnet!.url);
     // Bob's receipt waits 3 s, long enough for Alice to leave first.
-    const bob = new ChainUser('bob', () => box.devnet!.url, { receiptDelayMs: () => 3_000 });
-    alice.knows(bob);
-    bob.knows(alice);
-    const devnet = (box.devnet = await startDevnet({
-      port: 0,
-      controlPort: false,
-      blocksPerSecond: 0,
-      prefund: prefund(alice, bob),
-    }));
+    const { alice, bob, devnet, stop } = await pair({
+      bob: { receiptDelayMs: () => 3_000 },
+      devnet: { blocksPerSecond: 0 },
+    });
     let miner: ReturnType<typeof setInterval> | undefined = setInterval(() => devnet.mine(1), 50);
     try {
       await alice.start();
@@ -178,25 +179,16 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
       );
     } finally {
       if (miner) clearInterval(miner);
-      await alice.stop().catch(() => undefined);
-      await bob.stop().catch(() => undefined);
-      await devnet.stop();
+      await stop();
     }
   });
 
   it('a receipt waiting for its time survives a kill: it is stored signed and goes at the next start', async () => {
-    const box: { devnet?: DevnetHandle } = {};
-    const alice = new ChainUser('alice', () => box.devnet!.url);
     // Far longer than the test: the receipt can only go because the restart submits it.
-    const bob = new ChainUser('bob', () => box.devnet!.url, { receiptDelayMs: () => 3_600_000 });
-    alice.knows(bob);
-    bob.knows(alice);
-    const devnet = (box.devnet = await startDevnet({
-      port: 0,
-      controlPort: false,
-      blocksPerSecond: 20,
-      prefund: prefund(alice, bob),
-    }));
+    const { alice, bob, stop } = await pair({
+      bob: { receiptDelayMs: () => 3_600_000 },
+      devnet: { blocksPerSecond: 20 },
+    });
     try {
       await alice.start();
       await bob.start();
@@ -214,28 +206,19 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
       await alice.allOut(bob, ['delivered'], 1, 60_000);
       assert.equal((await bob.inbox(alice)).length, 1);
     } finally {
-      await alice.stop().catch(() => undefined);
-      await bob.stop().catch(() => undefined);
-      await devnet.stop();
+      await stop();
     }
   });
 
   it('recipient offline longer than the pruning window: the pruned coin is reported, the republication delivers', async () => {
-    const box: { devnet?: DevnetHandle } = {};
-    const alice = new ChainUser('alice', () => box.devnet!.url, {
-      settings: { republishAfterMs: 1_500, maxPublications: 20 },
-    });
     // Bob's receipt waits 3 s, long enough for Alice to leave first.
-    const bob = new ChainUser('bob', () => box.devnet!.url, { receiptDelayMs: () => 3_000 });
-    alice.knows(bob);
-    bob.knows(alice);
-    const devnet = (box.devnet = await startDevnet({
-      port: 0,
-      controlPort: false,
-      blocksPerSecond: 0,
-      pruningDepth: 100,
-      prefund: prefund(alice, bob),
-    }));
+    const { alice, bob, devnet, stop } = await pair({
+      alice: {
+        settings: { republishAfterMs: 1_500, maxPublications: 20 },
+      },
+      bob: { receiptDelayMs: () => 3_000 },
+      devnet: { blocksPerSecond: 0, pruningDepth: 100 },
+    });
     const miner = setInterval(() => devnet.mine(5), 50);
     try {
       await alice.start();
@@ -258,9 +241,7 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
       assert.equal((await bob.inbox(alice)).length, 1);
     } finally {
       clearInterval(miner);
-      await alice.stop().catch(() => undefined);
-      await bob.stop().catch(() => undefined);
-      await devnet.stop();
+      await stop();
     }
   });
 });

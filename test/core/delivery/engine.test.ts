@@ -114,6 +114,34 @@ describe('delivery engine over fake transports', () => {
     }
   });
 
+  it('a receipt whose publication left the chain for good is owed again, across a restart', async () => {
+    const net = new FakeNet(['alice', 'bob']);
+    const alice = await net.client('alice');
+    const bob = await net.client('bob');
+    try {
+      const m = await alice.engine.send('bob', 'receipt lost with its transaction');
+      await until('published', () => net.ledger.sentBy('alice').length === 1);
+      // Away while Bob's receipt is on the chain, so only a republished receipt reaches her.
+      await alice.stop();
+      await bob.waitInbox('alice', 1);
+      await until('the receipt published', () => net.ledger.sentBy('bob').length === 1);
+      // No funds for the republication: the receipt waits, then Bob's client restarts.
+      net.ledger.balances.set('bob', 0n);
+      net.ledger.drop(net.ledger.sentBy('bob')[0]!);
+      await until('the republication refused', () =>
+        bob.events.some((e) => e.type === 'funds' && e.funds.insufficient),
+      );
+      await bob.stop();
+      net.ledger.fund('bob', 1_000_000n);
+      await bob.start();
+      await alice.start();
+      const [out] = await alice.allOut('bob', ['delivered'], 1);
+      assert.equal(out!.id, m.id);
+    } finally {
+      await net.stop();
+    }
+  });
+
   it('without funds: messages stay queued with a typed status, then go once funded', async () => {
     const net = new FakeNet(['alice', 'bob']);
     const alice = await net.client('alice', { funds: 0n });

@@ -93,6 +93,8 @@ interface LedgerTx {
   readonly from: string;
   readonly recipients: readonly string[];
   payload: Uint8Array | null;
+  /** Left the chain for good (a reorganisation, then a refused resubmission): never delivered. */
+  dropped?: boolean;
 }
 
 /**
@@ -135,6 +137,12 @@ export class FakeLedger {
   /** Publications by `name` (to count costs and batches). */
   sentBy(name: string): LedgerTx[] {
     return this.txs.filter((t) => t.from === name);
+  }
+
+  /** Takes `tx` off the chain for good and tells its publisher (ChainHandler.dropped). */
+  drop(tx: LedgerTx): void {
+    tx.dropped = true;
+    this.watchers.get(tx.from)?.droppedTx(tx);
   }
 
   releaseHeld(): void {
@@ -194,7 +202,7 @@ export class FakeChain implements ChainPort {
     const cursor = new Uint8Array(4);
     new DataView(cursor.buffer).setUint32(0, tx.index + 1);
     const h = this.handler;
-    if (!h || this.ledger.watchers.get(this.name) !== this) return;
+    if (!h || this.ledger.watchers.get(this.name) !== this || tx.dropped) return;
     this.serial = this.serial.then(() =>
       h
         .incoming({ txId: tx.txId, payload: tx.payload, daaScore: this.ledger.daaOf(tx), cursor })
@@ -205,6 +213,11 @@ export class FakeChain implements ChainPort {
   acceptedTx(tx: LedgerTx): void {
     if (this.ledger.watchers.get(this.name) !== this) return;
     this.handler?.accepted(tx.txId, { blockHash: tx.txId, daaScore: this.ledger.daaOf(tx) });
+  }
+
+  droppedTx(tx: LedgerTx): void {
+    if (this.ledger.watchers.get(this.name) !== this) return;
+    this.handler?.dropped(tx.txId);
   }
 
   notifyFunds(): void {

@@ -5,33 +5,14 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EnvelopeSessions, contactIdOf } from '../../../src/core/delivery/sessions.ts';
-import { TransportLinks } from '../../../src/core/delivery/links.ts';
+import { contactIdOf } from '../../../src/core/delivery/sessions.ts';
 import { DeliveryStore } from '../../../src/core/delivery/store.ts';
-import { createNodeTransport } from '../../../src/transport/index.ts';
 import { encodeKey } from '../../../src/storage/keys.ts';
 import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
 import { makeUser, type TestUser } from '../helpers.ts';
 import { FakeNet, until } from './harness.ts';
 import { MemoryDatabase, openDb } from './fakes.ts';
-
-function sessionsOf(user: TestUser, contacts: readonly TestUser[]): () => EnvelopeSessions {
-  return () => {
-    const s = new EnvelopeSessions({
-      self: user.identity.peerId,
-      sessions: user.sessions,
-      save: async () => {},
-    });
-    for (const c of contacts) s.add(c.card);
-    return s;
-  };
-}
-
-const links = (): TransportLinks =>
-  new TransportLinks(createNodeTransport({ additionalHostAddresses: ['127.0.0.1'] }), {
-    heartbeatIntervalMs: 200,
-    heartbeatTimeoutMs: 1_500,
-  });
+import { links, sessionsOf } from './real-links.ts';
 
 describe('links come back after a restart without a message', () => {
   it('a restarted client is linked again to both contacts, one transaction each, and the next message goes direct', async () => {

@@ -1,30 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EnvelopeSessions, contactIdOf } from '../../../src/core/delivery/sessions.ts';
-import { TransportLinks } from '../../../src/core/delivery/links.ts';
-import { createNodeTransport } from '../../../src/transport/index.ts';
+import { contactIdOf } from '../../../src/core/delivery/sessions.ts';
 import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
-import { makeUser, type TestUser } from '../helpers.ts';
+import { makeUser } from '../helpers.ts';
 import { FakeNet, until } from './harness.ts';
-
-function sessionsOf(user: TestUser, contacts: readonly TestUser[]): () => EnvelopeSessions {
-  return () => {
-    const s = new EnvelopeSessions({
-      self: user.identity.peerId,
-      sessions: user.sessions,
-      save: async () => {},
-    });
-    for (const c of contacts) s.add(c.card);
-    return s;
-  };
-}
-
-/** Real WebRTC (werift) on loopback, fast heartbeats so a vanished peer is noticed quickly. */
-const links = (): TransportLinks =>
-  new TransportLinks(createNodeTransport({ additionalHostAddresses: ['127.0.0.1'] }), {
-    heartbeatIntervalMs: 200,
-    heartbeatTimeoutMs: 1_500,
-  });
+import { links, sessionsOf } from './real-links.ts';
 
 describe('delivery engine over real WebRTC links (werift), signaling on the chain path', () => {
   it('signaling brings up P2P; online chat goes direct; the drop of a peer hands over to the chain', async () => {

@@ -58,21 +58,38 @@ export interface RealApp {
   close(): Promise<void>;
 }
 
+/** A simnet node the app is pointed at instead of a local network started here. */
+export interface ExternalNode {
+  /** Its wRPC JSON address (`ws://...`). */
+  readonly url: string;
+  /** Pays `sompi` to a `kaspasim:` address for the app's faucet; resolves with the tx id. */
+  fund(address: string, sompi: bigint): Promise<string>;
+}
+
 /** Options of `startRealApp`. */
 export interface RealAppOptions {
   /** Chromium flags beside those of `launchChromium`. */
   readonly chromiumArgs?: readonly string[];
+  /**
+   * Point the app at this node (a `kaspad --simnet`, test/oracle/kaspad-web.ts) rather than at
+   * a local network; `RealApp.devnet` then throws, as there is none to look into.
+   */
+  readonly node?: ExternalNode;
 }
 
-/** Starts a local network, builds and serves the app, and launches Chromium. */
+/** Starts a local network (or uses `options.node`), builds and serves the app, launches Chromium. */
 export async function startRealApp(options: RealAppOptions = {}): Promise<RealApp> {
-  const devnet = await startDevnet({ port: 0, blocksPerSecond: 10 });
+  const local = options.node === undefined ? await startDevnet({ port: 0, blocksPerSecond: 10 }) : undefined;
+  const node: ExternalNode = options.node ?? {
+    url: local!.url,
+    fund: (a, sompi) => Promise.resolve(local!.fund(a, sompi)),
+  };
   const outDir = await mkdtemp(join(tmpdir(), 'p2pcomm-e2e-'));
   let web: WebServer | undefined;
   let browser: Browser | undefined;
   try {
     await buildWeb({ outDir });
-    web = await serveAppWithLocalFaucet({ root: outDir, port: 0, fund: (a, sompi) => devnet.fund(a, sompi) });
+    web = await serveAppWithLocalFaucet({ root: outDir, port: 0, fund: (a, sompi) => node.fund(a, sompi) });
     // Host candidates as IP addresses rather than mDNS names, as in the transport tests.
     browser = await launchChromium([
       '--disable-features=WebRtcHideLocalIpsWithMdns',
@@ -82,11 +99,11 @@ export async function startRealApp(options: RealAppOptions = {}): Promise<RealAp
   } catch (e) {
     await browser?.close();
     await web?.close();
-    await devnet.stop();
+    await local?.stop();
     await rm(outDir, { recursive: true, force: true });
     throw e;
   }
-  const appUrl = `${web.url}?sw=0&node=${encodeURIComponent(devnet.url)}`;
+  const appUrl = `${web.url}?sw=0&node=${encodeURIComponent(node.url)}`;
   const b = browser;
   const server = web;
 
@@ -106,7 +123,10 @@ export async function startRealApp(options: RealAppOptions = {}): Promise<RealAp
   }
 
   return {
-    devnet,
+    get devnet(): DevnetHandle {
+      if (local === undefined) throw new Error('this app runs against an external node, not a local network');
+      return local;
+    },
     browser: b,
     appUrl,
     openPage,
@@ -127,7 +147,7 @@ export async function startRealApp(options: RealAppOptions = {}): Promise<RealAp
     async close() {
       await b.close();
       await server.close();
-      await devnet.stop();
+      await local?.stop();
       await rm(outDir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,113 @@
+/**
+ * Links that must not stay down (docs/delivery.md "Links"): an offer answered by a process of
+ * the contact that then exits, and again by the next one (a one-shot `p2pcomm send`, then
+ * `p2pcomm chat`); an attempt that times out while messages flow. Real WebRTC (werift) on
+ * loopback; each wait is far below the connect timeout, so only a fresh offer can pass it.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { contactIdOf } from '../../../src/core/delivery/sessions.ts';
+import { TransportLinks } from '../../../src/core/delivery/links.ts';
+import { makeUser, type TestUser } from '../helpers.ts';
+import { FakeNet, until } from './harness.ts';
+import { FAST_HEARTBEAT, loopback, sessionsOf } from './real-links.ts';
+
+/** Real links that count the answers they have made (to know when one is on its way). */
+class CountingLinks extends TransportLinks {
+  constructor(private readonly counter: { answers: number }) {
+    super(loopback(), FAST_HEARTBEAT);
+  }
+
+  override async answer(contact: string, linkId: Uint8Array, offer: string): Promise<string> {
+    const sdp = await super.answer(contact, linkId, offer);
+    this.counter.answers++;
+    return sdp;
+  }
+}
+
+const links =
+  (counter = { answers: 0 }) =>
+  (): TransportLinks =>
+    new CountingLinks(counter);
+
+/** Two users with sessions, the one with the smaller contact id first. */
+function pair(): { small: TestUser; large: TestUser; s: string; l: string } {
+  const x = makeUser('x', { now: Date.now });
+  const y = makeUser('y', { now: Date.now });
+  x.sessions.addContact(y.card);
+  y.sessions.addContact(x.card);
+  const [ix, iy] = [contactIdOf(x.identity.peerId), contactIdOf(y.identity.peerId)];
+  return ix < iy ? { small: x, large: y, s: ix, l: iy } : { small: y, large: x, s: iy, l: ix };
+}
+
+const signalsFrom = (net: FakeNet, name: string): number => net.ledger.sentBy(name).length;
+
+describe('a direct link does not stay down while the contact is there', () => {
+  for (const offererIsSmall of [true, false]) {
+    it(`an offer answered by a process that exited, then by the next one, gives way to a fresh link (offerer has the ${offererIsSmall ? 'smaller' : 'larger'} id)`, async () => {
+      const p = pair();
+      const [w, c] = offererIsSmall ? [p.small, p.large] : [p.large, p.small];
+      const [wi, ci] = offererIsSmall ? [p.s, p.l] : [p.l, p.s];
+      const net = new FakeNet([wi, ci]);
+      // The connect timeout is far beyond every wait below: only a new offer can bring the link.
+      const settings = { connectTimeoutMs: 600_000 };
+      const answers = { answers: 0 };
+      const cw = await net.client(wi, { sessions: sessionsOf(w, [c]), peers: links(), settings });
+      const cc = await net.client(ci, { sessions: sessionsOf(c, [w]), peers: links(answers), settings });
+      try {
+        await cc.stop();
+        await cw.engine.send(ci, 'hello while you are away');
+        // A short-lived process reads the offer, answers it and exits once the answer is out.
+        await cc.start();
+        await cc.waitInbox(wi, 1);
+        await until('answered', () => answers.answers > 0);
+        const sent = signalsFrom(net, ci);
+        await until('the answer is on chain', () => signalsFrom(net, ci) > sent);
+        await cc.stop();
+        // The next process reads the same offer, answers it too, and has something to say.
+        await cc.start();
+        await cc.engine.send(wi, 'asking for a link');
+        await cw.waitInbox(ci, 1);
+        await until('linked', () => cw.engine.connection(ci) === 'connected', 30_000);
+        await until('linked back', () => cc.engine.connection(wi) === 'connected', 30_000);
+        await cc.engine.send(wi, 'over the link');
+        await cw.waitInbox(ci, 2);
+        const out = await cc.allOut(wi, ['delivered', 'read'], 2);
+        assert.equal(out.at(-1)!.route, 'direct');
+      } finally {
+        await net.stop();
+      }
+    });
+  }
+
+  it('an attempt that times out while messages flow offers again', async () => {
+    const p = pair();
+    const net = new FakeNet([p.s, p.l]);
+    // The smaller side keeps its attempt in glare; the larger side reads that offer only once
+    // it is stale, so the two attempts never meet until one of them is made again.
+    const small = await net.client(p.s, {
+      sessions: sessionsOf(p.small, [p.large]),
+      peers: links(),
+      settings: { connectTimeoutMs: 4_000, signalMaxAgeMs: 1_000 },
+    });
+    const large = await net.client(p.l, {
+      sessions: sessionsOf(p.large, [p.small]),
+      peers: links(),
+      settings: { connectTimeoutMs: 4_000, signalMaxAgeMs: 1_000 },
+    });
+    try {
+      await large.stop();
+      await small.engine.send(p.l, 'hello while you are away');
+      await until('the offer is on chain', () => signalsFrom(net, p.s) > 0);
+      await new Promise((r) => setTimeout(r, 1_500));
+      await large.start();
+      await large.waitInbox(p.s, 1);
+      await large.engine.send(p.s, 'and back');
+      await small.waitInbox(p.l, 1);
+      await until('linked', () => small.engine.connection(p.l) === 'connected', 30_000);
+      await until('linked back', () => large.engine.connection(p.s) === 'connected', 30_000);
+    } finally {
+      await net.stop();
+    }
+  });
+});
