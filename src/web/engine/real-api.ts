@@ -644,7 +644,8 @@ export class RealApi implements AppApi {
     const flags = s.flags.get(id);
     const row = flags === undefined ? { contact, unread } : { contact, unread, flags };
     if (last === undefined) return row;
-    const view = history.view(last);
+    // An edited or deleted last message is previewed as shown.
+    const view = hasActions(all) ? foldedViews(all, (m) => history.view(m)).at(-1)! : history.view(last);
     return { ...row, last: { text: view.text, at: view.sentAt, outgoing: view.outgoing } };
   }
 
