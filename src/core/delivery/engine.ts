@@ -88,7 +88,11 @@ export interface DeliverySettings {
   readonly maxPublications: number;
   /** Largest chain payload of one transaction, bytes (NOTES §2). @default 16_384 */
   readonly maxPayloadBytes: number;
-  /** Most recipients per transaction (each may cost a notification output). @default 4 */
+  /**
+   * Most recipients per chain transaction. @default 1: a transaction paying two contacts
+   * tells the chain that one sender writes to both (docs/privacy.md "One contact per
+   * transaction"); several messages to one contact still share one.
+   */
   readonly maxRecipientsPerTx: number;
   /** Offers older than this are ignored (the offerer has given up). @default 120_000 */
   readonly signalMaxAgeMs: number;
@@ -122,7 +126,7 @@ export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
   republishAfterMs: 20 * 3600_000,
   maxPublications: 4,
   maxPayloadBytes: 16_384,
-  maxRecipientsPerTx: 4,
+  maxRecipientsPerTx: 1,
   signalMaxAgeMs: 120_000,
   connectTimeoutMs: 90_000,
   reconnectWithinMs: 30 * 60_000,

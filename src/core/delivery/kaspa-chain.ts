@@ -217,7 +217,7 @@ export class KaspaChain implements ChainPort {
     this.costPerMessage = v + v / 4n + typicalPublicationFee();
   }
 
-  /** The card address (funding and first contacts): the one address put in cards. */
+  /** The card address (funding, stealth base): the one address put in cards. */
   get cardAddress(): string {
     return this.book.card.toString();
   }
@@ -230,16 +230,7 @@ export class KaspaChain implements ChainPort {
   async start(handler: ChainHandler, cursor: Uint8Array | undefined): Promise<void> {
     this.handler = handler;
     this.cursor = cursor?.length === 32 ? (cursor as BlockHash) : undefined;
-    this.book = await ChainAddresses.open({
-      wallet: this.opts.wallet,
-      prefix: this.opts.prefix,
-      selfDh: this.opts.identity.dhPublicKey,
-      agree: (peer) => (this.opts.identity.agree as (p: Uint8Array) => Uint8Array)(peer),
-      peerOf: (c) => this.opts.peerOf(c),
-      db: this.opts.db,
-      store: COINS_STORE,
-      ...(this.opts.window !== undefined ? { window: this.opts.window } : {}),
-    });
+    this.book = await this.openBook();
     this.locked = await this.loadLocked();
     for (const [key, value] of await this.opts.db.scan(COINS_STORE, { prefix: encodeKey('owed') })) {
       void key;
@@ -276,6 +267,47 @@ export class KaspaChain implements ChainPort {
       if (this.watching === before && !this.working && this.pending.length === 0) break;
     }
     this.heldFrom = undefined;
+  }
+
+  /**
+   * A fresh first-contact address for one invite (docs/protocol.md "Invite link", "Chain
+   * transactions and addresses"): recorded before it is returned and watched at once when
+   * the adapter runs. Usable before `start`.
+   */
+  async nextInviteAddress(): Promise<Address> {
+    const book = await this.openBook();
+    const address = await book.nextInvite();
+    if (this.handler !== undefined && !this.stopped) {
+      const watched = new Set(this.watcher.watched);
+      void this.watch(book.invitesWatched().filter((a) => !watched.has(a)));
+    }
+    return address;
+  }
+
+  /**
+   * `contact` was added from an invite naming `address` as its first-contact address: the
+   * first publications to it pay there until it is heard from (remembered across restarts).
+   * Usable before `start`.
+   */
+  async invitedBy(contact: ContactId, address: Address): Promise<void> {
+    await (await this.openBook()).invitedBy(contact, address);
+  }
+
+  private bookOpening: Promise<ChainAddresses> | undefined;
+
+  /** The address book, opened once (by `start` or an earlier `nextInviteAddress`). */
+  private openBook(): Promise<ChainAddresses> {
+    this.bookOpening ??= ChainAddresses.open({
+      wallet: this.opts.wallet,
+      prefix: this.opts.prefix,
+      selfDh: this.opts.identity.dhPublicKey,
+      agree: (peer) => (this.opts.identity.agree as (p: Uint8Array) => Uint8Array)(peer),
+      peerOf: (c) => this.opts.peerOf(c),
+      db: this.opts.db,
+      store: COINS_STORE,
+      ...(this.opts.window !== undefined ? { window: this.opts.window } : {}),
+    });
+    return this.bookOpening;
   }
 
   async publish(

@@ -173,6 +173,8 @@ interface Running {
   readonly engine: DeliveryEngine;
   readonly client: KaspaNode;
   readonly evidence: EvidenceRecorder;
+  /** The chain adapter: first-contact addresses of invites (docs/protocol.md "Invite link"). */
+  readonly chain: KaspaChain;
 }
 
 const UNNAMED = 'Unnamed contact';
@@ -528,7 +530,10 @@ export class RealApi implements AppApi {
       const keys = s.sessions.mintOneTimeKeys(1);
       await s.stateStore.save(s.sessions.serialize());
       const id = keys[0]?.id;
-      const invite = { card: s.card, link: new Invite(s.card, keys).toLink() };
+      // And a first-contact address of its own, so invites do not point at one address on
+      // chain (docs/privacy.md "Invites"); recorded and watched before the link is shown.
+      const firstContact = await (s.running ?? (await s.engine)).chain.nextInviteAddress();
+      const invite = { card: s.card, link: new Invite(s.card, keys, firstContact).toLink() };
       s.invite = id === undefined ? invite : { ...invite, oneTimeId: id };
       return invite.link.slice(CARD_URI_PREFIX.length);
     }
@@ -547,7 +552,7 @@ export class RealApi implements AppApi {
   }
 
   async addContact(code: string): Promise<ContactSummary> {
-    const { card, oneTimeKeys } = this.#decodeInvite(code);
+    const { card, oneTimeKeys, firstContact } = this.#decodeInvite(code);
     const s = this.#requireSession();
     const id = contactIdOf(card.peerId) as ContactId;
     const known = s.cards.get(id);
@@ -558,7 +563,9 @@ export class RealApi implements AppApi {
         s.sessions.addOneTimeKeys(card.peerId, oneTimeKeys);
         await s.stateStore.save(s.sessions.serialize());
       }
-      const begin = (engine: DeliveryEngine): void => {
+      const begin = async ({ engine, chain }: Running): Promise<void> => {
+        // The invite's own first-contact address is paid until the contact is heard from.
+        if (firstContact !== undefined) await chain.invitedBy(id, firstContact);
         // Adding someone's invite accepts what they sent before: a waiting request joins the
         // conversation, and an offer of theirs still fresh is answered (first, so that our
         // own offer below does not cross it).
@@ -567,9 +574,9 @@ export class RealApi implements AppApi {
         // writes, the contact may already be connected (docs/delivery.md).
         engine.connect(id).catch((e: unknown) => this.#report(e));
       };
-      const running = s.running;
-      if (running !== undefined) begin(running.engine);
-      else void s.engine.then((r) => begin(r.engine)).catch((e: unknown) => this.#report(e));
+      void (s.running !== undefined ? begin(s.running) : s.engine.then(begin)).catch((e: unknown) =>
+        this.#report(e),
+      );
       this.#emit({ type: 'conversations' });
     }
     return this.#contactSummary(s, id);
@@ -1371,7 +1378,7 @@ export class RealApi implements AppApi {
           await engine.close();
           throw new AppApiError('LOCKED', 'The vault was locked');
         }
-        const running = { engine, client, evidence };
+        const running = { engine, client, evidence, chain };
         s.running = running;
         this.#emit({ type: 'conversations' });
         return running;
