@@ -443,6 +443,11 @@ async function targets(): Promise<Target[]> {
       },
       now.t,
     ),
+    // Message actions (types 10, 11, 12, 14).
+    createEnvelope({ type: 'reaction', target: id16 as never, reaction: 2 }, now.t),
+    createEnvelope({ type: 'edit', target: id16 as never, text: 'edited \u05e9' }, now.t),
+    createEnvelope({ type: 'delete', target: id16 as never }, now.t),
+    createEnvelope({ type: 'forwarded', text: 'fwd' }, now.t),
   ];
   envelopes.push(createEnvelope({ type: 'bundle', envelopes: envelopes.slice(0, 3) }, now.t));
   const encoded = envelopes.map(encodeEnvelope);

@@ -34,7 +34,12 @@ export type AppApiErrorCode =
   | 'EMPTY_MESSAGE'
   | 'MESSAGE_TOO_LONG'
   | 'BAD_SAFETY_CODE'
-  | 'BAD_QUERY';
+  | 'BAD_QUERY'
+  /** A message action refused (MessageActions): not the sender, too late to edit, deleted. */
+  | 'NOT_YOURS'
+  | 'EDIT_WINDOW'
+  | 'DELETED'
+  | 'BAD_REACTION';
 
 /** Typed refusal of an `AppApi` call (bad user input or wrong state, never a crash). */
 export class AppApiError extends P2pCommError<AppApiErrorCode> {}
@@ -188,6 +193,16 @@ export interface ChatMessage {
    * it (NOTES §7).
    */
   readonly hasProof: boolean;
+  /** The quote above a reply (MessageActions). */
+  readonly replyTo?: QuotedMessage;
+  /** Reactions under the message, one per person, in the order of `REACTIONS`. */
+  readonly reactions?: readonly MessageReaction[];
+  /** Set when its sender edited the text (the text is the latest version). */
+  readonly edited?: boolean;
+  /** Set when its sender deleted it for everyone: the text is '' and gone from storage. */
+  readonly deleted?: boolean;
+  /** Set when it was sent as a forward of another message. */
+  readonly forwarded?: boolean;
   /** Set on the line that says who changed the disappearing timer, and to what (seconds). */
   readonly timerChange?: { readonly seconds: number; readonly by: 'you' | 'contact' };
   /** When the message disappears (Unix ms), under the conversation's timer; absent: never. */
@@ -329,6 +344,8 @@ export type AppEvent =
   | { readonly type: 'message'; readonly message: ChatMessage }
   /** Messages of a conversation were deleted (expired, or the conversation deleted): re-read it. */
   | { readonly type: 'messages-removed'; readonly contactId: ContactId }
+  /** A message left the conversation on this device (deleted for me). */
+  | { readonly type: 'message-removed'; readonly contactId: ContactId; readonly id: MessageId }
   | { readonly type: 'connection'; readonly contactId: ContactId; readonly state: ConnectionState }
   /** The contact started or stopped typing (heard over the direct link only). */
   | { readonly type: 'typing'; readonly contactId: ContactId; readonly active: boolean }
@@ -340,7 +357,7 @@ export type AppEvent =
 export type Unsubscribe = () => void;
 
 /** Everything the web app asks of the delivery engine. */
-export interface AppApi extends AttachmentApi {
+export interface AppApi extends AttachmentApi, MessageActions {
   /** Current vault state, synchronously (the first screen depends on it). */
   vaultState(): VaultState;
   /**
@@ -508,6 +525,81 @@ export interface AppApi extends AttachmentApi {
 
   /** Subscribes to changes; the listener is called synchronously after each change. */
   subscribe(listener: (event: AppEvent) => void): Unsubscribe;
+}
+
+// ---- Message actions (issue 15): reply, reactions, edit, delete, forward -----------------
+
+/** The quote above a reply: the original as held, or that it is not held here. */
+export type QuotedMessage =
+  | {
+      readonly id: MessageId;
+      readonly held: true;
+      readonly outgoing: boolean;
+      /** First line of the original's current text ('' when deleted). */
+      readonly text: string;
+      readonly deleted: boolean;
+    }
+  | { readonly id: MessageId; readonly held: false };
+
+/** One reaction under a message: which, how many people, and whether the user is one. */
+export interface MessageReaction {
+  readonly emoji: string;
+  readonly count: number;
+  readonly mine: boolean;
+}
+
+/** The fixed reaction set, in the order shown (docs/protocol.md "Envelope type 10"). */
+export const REACTIONS: readonly string[] = [
+  '\u{1F44D}',
+  '\u2764\uFE0F',
+  '\u{1F602}',
+  '\u{1F62E}',
+  '\u{1F622}',
+  '\u{1F64F}',
+];
+
+/** How long after sending a message it may still be edited (24 hours). */
+export const EDIT_WINDOW_MS = 24 * 3600_000;
+
+/**
+ * What the user says about a message deleted for everyone: the copy on the public ledger,
+ * which standard nodes prune after about 30 hours (NOTES §3), sealed under keys no one else
+ * holds (NOTES §6).
+ */
+export const DELETE_LEDGER_WORDS =
+  'If it went by secure delivery, an encrypted copy stays on the public ledger until nodes prune it, after about 30 hours (anyone archiving the ledger may keep it longer). No one can read it without your or your contact\u2019s keys.';
+
+/** Message actions, each applied on this device and (but for delete for me) sent to the contact. */
+export interface MessageActions {
+  /**
+   * Sends `text` as a reply quoting message `replyTo` of the same conversation. Rejects like
+   * `send`, and UNKNOWN_MESSAGE when `replyTo` is not a message of that conversation.
+   */
+  reply(id: ContactId, text: string, replyTo: MessageId): Promise<ChatMessage>;
+  /**
+   * Sets the user's reaction to a message (`emoji` one of `REACTIONS`), or takes it back
+   * (null); one per person per message. Resolves with the message as now shown. Rejects
+   * UNKNOWN_MESSAGE, BAD_REACTION, DELETED.
+   */
+  react(messageId: MessageId, emoji: string | null): Promise<ChatMessage>;
+  /**
+   * Replaces the text of one of the user's messages, here and on the contact's device, within
+   * `EDIT_WINDOW_MS` of sending it. Rejects UNKNOWN_MESSAGE, NOT_YOURS, EDIT_WINDOW, DELETED,
+   * EMPTY_MESSAGE, MESSAGE_TOO_LONG.
+   */
+  edit(messageId: MessageId, text: string): Promise<ChatMessage>;
+  /**
+   * Deletes one of the user's messages for everyone: both sides show it deleted and remove its
+   * text (and its edits') from storage. Rejects UNKNOWN_MESSAGE, NOT_YOURS.
+   */
+  deleteForEveryone(messageId: MessageId): Promise<ChatMessage>;
+  /** Removes a message (either direction) from this device only; emits `message-removed`. Rejects UNKNOWN_MESSAGE. */
+  deleteForMe(messageId: MessageId): Promise<void>;
+  /**
+   * Sends the current text of a message to each of `to` as a new message marked forwarded.
+   * Rejects UNKNOWN_MESSAGE, DELETED, UNKNOWN_CONTACT (before sending any).
+   */
+  forward(messageId: MessageId, to: readonly ContactId[]): Promise<readonly ChatMessage[]>;
 }
 
 /**

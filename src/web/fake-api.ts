@@ -24,6 +24,7 @@ import {
   type DisappearingSeconds,
   type TimerSetting,
 } from '../core/disappearing/timer.ts';
+import { checkAction, firstLine, type MessageAction } from '../core/messages/index.ts';
 import { collectHits, hitLimit, queryKey, type SearchHit } from './search.ts';
 import { AttachmentError, prepareAttachment, resolveLimits } from '../core/attachments/index.ts';
 import {
@@ -68,6 +69,9 @@ import {
   type NodeView,
   type Unsubscribe,
   type VaultState,
+  EDIT_WINDOW_MS,
+  REACTIONS,
+  type QuotedMessage,
 } from './app-api.ts';
 
 /** Options of the fake engine. */
@@ -120,6 +124,13 @@ interface StoredMessage {
   /** A line saying the disappearing timer changed (to these seconds), not a message. */
   timer?: { seconds: DisappearingSeconds; by: 'you' | 'contact' };
   proof?: { txId: string; blockHash: string; daaScore: bigint; acceptedAt: number; receipt: boolean };
+  /** Message actions, applied in place (the fake keeps no action records). */
+  replyTo?: MessageId;
+  forwarded?: boolean;
+  edited?: boolean;
+  deleted?: boolean;
+  /** The latest reaction of each side (1..6, as the wire numbers them). */
+  reactions?: { in?: number; out?: number };
 }
 
 interface Identity {
@@ -162,6 +173,26 @@ function checkPassword(password: string): void {
   if (password.length < MIN_PASSWORD_LENGTH) {
     throw new AppApiError('WEAK_PASSWORD', `A password needs at least ${MIN_PASSWORD_LENGTH} characters`);
   }
+}
+
+/** The message-action fields of a message's view (absent when not set). */
+function actionView(m: StoredMessage, quote: QuotedMessage | undefined): Partial<ChatMessage> {
+  const counts = new Map<number, { count: number; mine: boolean }>();
+  for (const [side, r] of Object.entries(m.reactions ?? {}))
+    if (r !== undefined && r > 0) {
+      const c = counts.get(r) ?? { count: 0, mine: false };
+      counts.set(r, { count: c.count + 1, mine: c.mine || side === 'out' });
+    }
+  const reactions = [...counts]
+    .sort((a, b) => a[0] - b[0])
+    .map(([r, c]) => ({ emoji: REACTIONS[r - 1]!, ...c }));
+  return {
+    ...(quote === undefined ? {} : { replyTo: quote }),
+    ...(reactions.length === 0 ? {} : { reactions }),
+    ...(m.edited === true ? { edited: true } : {}),
+    ...(m.deleted === true ? { deleted: true } : {}),
+    ...(m.forwarded === true ? { forwarded: true } : {}),
+  };
 }
 
 /** The in-memory `AppApi`. */
@@ -688,6 +719,146 @@ export class FakeApi implements AppApi {
     return Promise.resolve();
   }
 
+  // --- message actions (AppApi MessageActions) ----------------------------------------------
+
+  async reply(id: ContactId, text: string, replyTo: MessageId): Promise<ChatMessage> {
+    this.#requireUnlocked();
+    const contact = this.#requireContact(id);
+    checkMessageText(text);
+    const original = this.#byId.get(replyTo);
+    if (original === undefined || original.contactId !== id)
+      throw new AppApiError('UNKNOWN_MESSAGE', 'The message replied to is not in this conversation');
+    const m = this.#store(contact.id, true, text, this.#now(), 'sending');
+    m.replyTo = replyTo;
+    this.#later(1, () => this.#dispatch(m));
+    return Promise.resolve(this.#view(m));
+  }
+
+  async react(messageId: MessageId, emoji: string | null): Promise<ChatMessage> {
+    const m = this.#requireMessage(messageId);
+    const reaction = emoji === null ? 0 : REACTIONS.indexOf(emoji) + 1;
+    if (reaction === 0 && emoji !== null) throw new AppApiError('BAD_REACTION', 'Not one of the reactions');
+    if (m.deleted === true) throw new AppApiError('DELETED', 'This message was deleted');
+    m.reactions = { ...m.reactions, out: reaction };
+    this.#changed(m);
+    return Promise.resolve(this.#view(m));
+  }
+
+  async edit(messageId: MessageId, text: string): Promise<ChatMessage> {
+    const m = this.#requireMessage(messageId);
+    if (!m.outgoing) throw new AppApiError('NOT_YOURS', 'Only your own messages can be edited');
+    if (m.deleted === true) throw new AppApiError('DELETED', 'This message was deleted');
+    if (this.#now() - m.sentAt > EDIT_WINDOW_MS)
+      throw new AppApiError('EDIT_WINDOW', 'Messages can be edited for 24 hours after sending');
+    checkMessageText(text);
+    m.text = text;
+    m.edited = true;
+    this.#changed(m);
+    return Promise.resolve(this.#view(m));
+  }
+
+  async deleteForEveryone(messageId: MessageId): Promise<ChatMessage> {
+    const m = this.#requireMessage(messageId);
+    if (!m.outgoing) throw new AppApiError('NOT_YOURS', 'Only your own messages can be deleted for everyone');
+    m.text = '';
+    m.deleted = true;
+    delete m.reactions;
+    delete m.edited;
+    this.#changed(m);
+    return Promise.resolve(this.#view(m));
+  }
+
+  async deleteForMe(messageId: MessageId): Promise<void> {
+    const m = this.#requireMessage(messageId);
+    const list = this.#messages.get(m.contactId) ?? [];
+    list.splice(list.indexOf(m), 1);
+    this.#byId.delete(m.id);
+    this.#emit({ type: 'message-removed', contactId: m.contactId, id: m.id });
+    this.#quotingChanged(m);
+    this.#emit({ type: 'conversations' });
+    return Promise.resolve();
+  }
+
+  async forward(messageId: MessageId, to: readonly ContactId[]): Promise<readonly ChatMessage[]> {
+    const m = this.#requireMessage(messageId);
+    if (m.deleted === true) throw new AppApiError('DELETED', 'This message was deleted');
+    const contacts = to.map((id) => this.#requireContact(id));
+    const sent = contacts.map((c) => {
+      const copy = this.#store(c.id, true, m.text, this.#now(), 'sending');
+      copy.forwarded = true;
+      this.#emit({ type: 'message', message: this.#view(copy) });
+      this.#later(1, () => this.#dispatch(copy));
+      return this.#view(copy);
+    });
+    this.#emit({ type: 'conversations' });
+    return Promise.resolve(sent);
+  }
+
+  /**
+   * Simulates a contact's action on a message of the conversation (demos and tests): the
+   * same rules as the engine's (core/messages `checkAction`), so a refused one throws
+   * MessageActionError and changes nothing. `text` is an edit's new text.
+   */
+  receiveAction(id: ContactId, action: MessageAction, text = ''): void {
+    this.#requireContact(id);
+    const target = action.kind === 'forwarded' ? undefined : this.#byId.get(action.target as MessageId);
+    const record =
+      target === undefined || target.contactId !== id
+        ? undefined
+        : {
+            direction: target.outgoing ? ('out' as const) : ('in' as const),
+            id: target.id,
+            sentAt: target.sentAt,
+            text: target.text,
+          };
+    checkAction('in', action, this.#now(), record, target?.deleted === true);
+    if (target === undefined) return;
+    if (action.kind === 'reaction') target.reactions = { ...target.reactions, in: action.reaction };
+    else if (action.kind === 'edit') {
+      checkMessageText(text);
+      target.text = text;
+      target.edited = true;
+    } else if (action.kind === 'delete') {
+      target.text = '';
+      target.deleted = true;
+      delete target.reactions;
+      delete target.edited;
+    }
+    this.#changed(target);
+  }
+
+  #requireMessage(messageId: MessageId): StoredMessage {
+    this.#requireUnlocked();
+    const m = this.#byId.get(messageId);
+    if (m === undefined) throw new AppApiError('UNKNOWN_MESSAGE', 'No such message');
+    return m;
+  }
+
+  /** Shows `m` again, with every reply quoting it (their quotes follow it). */
+  #changed(m: StoredMessage): void {
+    this.#emit({ type: 'message', message: this.#view(m) });
+    this.#quotingChanged(m);
+    this.#emit({ type: 'conversations' });
+  }
+
+  #quotingChanged(m: StoredMessage): void {
+    for (const r of this.#messages.get(m.contactId) ?? [])
+      if (r.replyTo === m.id) this.#emit({ type: 'message', message: this.#view(r) });
+  }
+
+  #quote(m: StoredMessage): QuotedMessage | undefined {
+    if (m.replyTo === undefined) return undefined;
+    const t = this.#byId.get(m.replyTo);
+    if (t === undefined) return { id: m.replyTo, held: false };
+    return {
+      id: t.id,
+      held: true,
+      outgoing: t.outgoing,
+      text: firstLine(t.text),
+      deleted: t.deleted === true,
+    };
+  }
+
   subscribe(listener: (event: AppEvent) => void): Unsubscribe {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -1000,6 +1171,7 @@ export class FakeApi implements AppApi {
       status: m.status,
       hasProof: m.proof !== undefined,
       ...(m.timer !== undefined && { timerChange: { ...m.timer } }),
+      ...actionView(m, this.#quote(m)),
     };
     const expires = this.#expiry(m);
     const timed = expires === undefined ? base : { ...base, expiresAt: expires };

@@ -22,7 +22,9 @@ import {
   MAX_TEXT_BYTES,
   frameCost,
   type DeliveryFrame,
+  type FrameAction,
 } from './frames.ts';
+import type { MessageAction } from '../messages/actions.ts';
 import type { IncomingMessage, Message, OutgoingMessage, Route } from './messages.ts';
 import type { AttachmentBody } from '../envelope/envelope.ts';
 import type {
@@ -345,10 +347,12 @@ export class DeliveryEngine {
    * Queues a text message to `contact`; resolves once it is durably stored (status queued).
    * Progress comes as `message` events.
    */
-  send(contact: ContactId, text: string): Promise<OutgoingMessage> {
+  send(contact: ContactId, text: string, action?: MessageAction): Promise<OutgoingMessage> {
     if (typeof contact !== 'string') throw new TypeError('"contact" expected a string');
     if (typeof text !== 'string') throw new TypeError('"text" expected a string');
-    if (text.length === 0) throw new RangeError('"text" is empty');
+    // A reaction or a deletion says everything in its action.
+    if (text.length === 0 && action?.kind !== 'reaction' && action?.kind !== 'delete')
+      throw new RangeError('"text" is empty');
     if (utf8ToBytes(text).length > MAX_TEXT_BYTES)
       throw new RangeError(`"text" exceeds ${MAX_TEXT_BYTES} UTF-8 bytes`);
     return this.run(async () => {
@@ -367,6 +371,7 @@ export class DeliveryEngine {
         seq,
         sentAt,
         text,
+        ...(action === undefined ? {} : { action }),
         status: 'queued',
         publications: 0,
         attempts: 0,
@@ -476,6 +481,29 @@ export class DeliveryEngine {
     this.checkOpen();
     const m = this.active.get(id) ?? (await this.store.byId('out', id));
     return m?.direction === 'out' ? m : undefined;
+  }
+
+  /**
+   * Removes the text of stored messages of `contact` (core/messages: a deletion for everyone,
+   * or for this device with `hidden`): each record keeps its id, so a late republication is
+   * still recognised as a duplicate, and loses its text. Ids not held are skipped. Resolves
+   * with the records as now stored.
+   */
+  redact(contact: ContactId, ids: readonly string[], how: 'deleted' | 'hidden'): Promise<Message[]> {
+    return this.run(async () => {
+      this.checkOpen();
+      const done: Message[] = [];
+      for (const id of ids) {
+        const m =
+          this.active.get(id) ?? (await this.store.byId('out', id)) ?? (await this.store.byId('in', id));
+        if (m === undefined || m.contact !== contact) continue;
+        const next: Message = { ...m, text: '', redacted: m.redacted === 'hidden' ? 'hidden' : how };
+        if (next.direction === 'out' && this.active.get(id) !== undefined) this.active.set(next);
+        done.push(next);
+      }
+      await this.store.write(done.flatMap((m) => this.store.putOps(m)));
+      return done;
+    });
   }
 
   /** How `contact` can be reached right now. */
@@ -1232,6 +1260,7 @@ export class DeliveryEngine {
             contact,
             sentAt: f.sentAt,
             text: f.text,
+            ...(f.action === undefined ? {} : { action: recordAction(f.action) }),
             receivedAt: now,
             route,
             read: false,
@@ -1509,5 +1538,14 @@ export class DeliveryEngine {
 }
 
 function chatFrame(m: OutgoingMessage): DeliveryFrame {
-  return { type: 'chat', id: hexToBytes(m.id), sentAt: m.sentAt, text: m.text };
+  const f = { type: 'chat', id: hexToBytes(m.id), sentAt: m.sentAt, text: m.text } as const;
+  return m.action === undefined ? f : { ...f, action: frameAction(m.action) };
+}
+
+function frameAction(a: MessageAction): FrameAction {
+  return a.kind === 'forwarded' ? a : { ...a, target: hexToBytes(a.target) };
+}
+
+function recordAction(a: FrameAction): MessageAction {
+  return a.kind === 'forwarded' ? a : { ...a, target: bytesToHex(a.target) };
 }

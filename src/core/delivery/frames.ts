@@ -22,7 +22,21 @@ export interface ChatFrame {
    */
   readonly sentAt: number;
   readonly text: string;
+  /**
+   * What else the message is (core/messages): a reply, a forward, or a reaction to, edit of or
+   * deletion of an earlier message; absent for a plain message. Carried, stored and receipted
+   * like any chat message; the engine does not interpret it.
+   */
+  readonly action?: FrameAction;
 }
+
+/** A chat message's action as frames carry it (targets as 16 id bytes). */
+export type FrameAction =
+  | { readonly kind: 'reply'; readonly target: Uint8Array }
+  | { readonly kind: 'forwarded' }
+  | { readonly kind: 'reaction'; readonly target: Uint8Array; readonly reaction: number }
+  | { readonly kind: 'edit'; readonly target: Uint8Array }
+  | { readonly kind: 'delete'; readonly target: Uint8Array };
 
 /** The recipient's statement, authenticated by its session, that messages arrived or were read. */
 export interface ReceiptFrame {

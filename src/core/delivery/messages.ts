@@ -4,6 +4,7 @@
  * encrypts values; keys hold no secret: contact id, sequence number, random message id).
  */
 import { bytesToUtf8, utf8ToBytes } from '../../util/bytes.ts';
+import type { MessageAction } from '../messages/actions.ts';
 import { DeliveryError } from './errors.ts';
 import type { ContactId } from './ports.ts';
 
@@ -53,6 +54,10 @@ export interface OutgoingMessage {
   /** Unix ms when written. */
   readonly sentAt: number;
   readonly text: string;
+  /** A reply, forward, reaction, edit or deletion (core/messages); absent: a plain message. */
+  readonly action?: MessageAction;
+  /** Set once the text was removed from storage (deleted for everyone, or for this device). */
+  readonly redacted?: 'deleted' | 'hidden';
   readonly status: OutgoingStatus;
   readonly route?: Route;
   readonly proof?: ChainProof;
@@ -73,6 +78,10 @@ export interface IncomingMessage {
   /** The sender's clock, Unix ms (orders the conversation with `id`). */
   readonly sentAt: number;
   readonly text: string;
+  /** A reply, forward, reaction, edit or deletion (core/messages); absent: a plain message. */
+  readonly action?: MessageAction;
+  /** Set once the text was removed from storage (deleted for everyone, or for this device). */
+  readonly redacted?: 'deleted' | 'hidden';
   /** Unix ms when this client first stored it. */
   readonly receivedAt: number;
   /** The path it first arrived by. */
@@ -84,7 +93,13 @@ export interface IncomingMessage {
 /** Either direction, as a conversation lists them. */
 export type Message = OutgoingMessage | IncomingMessage;
 
-const RECORD_VERSION = 1;
+/**
+ * 2 adds `action` and `redacted` (docs/protocol.md "Message record"); a version-1 record reads
+ * as a plain, unredacted message.
+ */
+const RECORD_VERSION = 2;
+const READABLE_VERSIONS: readonly unknown[] = [1, 2];
+const HEX_ID = /^[0-9a-f]{32}$/;
 
 /** Serializes a record for storage. */
 export function encodeMessage(m: Message): Uint8Array {
@@ -117,6 +132,28 @@ function oneOf<T extends string>(o: Record<string, unknown>, k: string, values: 
   return v as T;
 }
 
+/** The version-2 fields, checked. */
+function extras(r: Record<string, unknown>): Pick<Message, 'action' | 'redacted'> {
+  const out: { action?: MessageAction; redacted?: 'deleted' | 'hidden' } = {};
+  if (r['redacted'] !== undefined) out.redacted = oneOf(r, 'redacted', ['deleted', 'hidden'] as const);
+  const a = r['action'];
+  if (a === undefined) return out;
+  if (typeof a !== 'object' || a === null) fail('"action" is not an object');
+  const o = a as Record<string, unknown>;
+  const kind = oneOf(o, 'kind', ['reply', 'forwarded', 'reaction', 'edit', 'delete'] as const);
+  if (kind === 'forwarded') out.action = { kind };
+  else {
+    const target = str(o, 'target');
+    if (!HEX_ID.test(target)) fail('"action.target" is not a message id');
+    if (kind === 'reaction') {
+      const reaction = int(o, 'reaction');
+      if (reaction > 6) fail('"action.reaction" is out of range');
+      out.action = { kind, target, reaction };
+    } else out.action = { kind, target };
+  }
+  return out;
+}
+
 /** Parses a stored record; anything malformed is DeliveryError CORRUPT_RECORD. */
 export function decodeMessage(bytes: Uint8Array): Message {
   let o: unknown;
@@ -127,12 +164,13 @@ export function decodeMessage(bytes: Uint8Array): Message {
   }
   if (typeof o !== 'object' || o === null) fail('not an object');
   const r = o as Record<string, unknown>;
-  if (r['v'] !== RECORD_VERSION) fail(`unknown version ${String(r['v'])}`);
+  if (!READABLE_VERSIONS.includes(r['v'])) fail(`unknown version ${String(r['v'])}`);
   const base = {
     id: str(r, 'id'),
     contact: str(r, 'contact'),
     sentAt: int(r, 'sentAt'),
     text: str(r, 'text'),
+    ...(r['v'] === 1 ? {} : extras(r)),
   };
   if (r['direction'] === 'in') {
     return {

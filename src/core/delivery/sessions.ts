@@ -42,7 +42,7 @@ import { sealEnvelope } from '../envelope/sealed.ts';
 import { unpad } from '../envelope/padding.ts';
 import { ReplayGuard } from '../envelope/replay-guard.ts';
 import { P2pCommError } from '../../util/errors.ts';
-import type { DeliveryFrame } from './frames.ts';
+import type { ChatFrame, DeliveryFrame } from './frames.ts';
 import type { ContactDirectory, ContactId, OpenedEntry, SessionPort } from './ports.ts';
 
 /** Everything the session adapter is built from. */
@@ -72,10 +72,19 @@ export function contactIdOf(peer: PeerId): ContactId {
   return formatPeerId(peer);
 }
 
+/** Bodies the engine takes as chat messages: republished until receipted, so replays pass. */
+const CHAT_BODIES: ReadonlySet<EnvelopeBody['type']> = new Set([
+  'chat',
+  'reaction',
+  'edit',
+  'delete',
+  'forwarded',
+]);
+
 function toEnvelope(f: DeliveryFrame, now: number): Envelope {
   switch (f.type) {
     case 'chat':
-      return { id: f.id as MessageId, timestamp: f.sentAt, body: { type: 'chat', text: f.text } };
+      return { id: f.id as MessageId, timestamp: f.sentAt, body: chatBody(f) };
     case 'receipt':
       return {
         id: newMessageId(),
@@ -102,11 +111,61 @@ function toEnvelope(f: DeliveryFrame, now: number): Envelope {
   }
 }
 
+/** A chat frame's envelope body: type 1, or a message action's (types 10, 11, 12, 14). */
+function chatBody(f: ChatFrame): EnvelopeBody {
+  const a = f.action;
+  if (a === undefined) return { type: 'chat', text: f.text };
+  switch (a.kind) {
+    case 'reply':
+      return { type: 'chat', text: f.text, replyTo: a.target as MessageId };
+    case 'forwarded':
+      return { type: 'forwarded', text: f.text };
+    case 'reaction':
+      return { type: 'reaction', target: a.target as MessageId, reaction: a.reaction };
+    case 'edit':
+      return { type: 'edit', target: a.target as MessageId, text: f.text };
+    case 'delete':
+      return { type: 'delete', target: a.target as MessageId };
+  }
+}
+
 function toFrame(e: Envelope): DeliveryFrame | undefined {
   const b: EnvelopeBody = e.body;
   switch (b.type) {
     case 'chat':
-      return { type: 'chat', id: e.id, sentAt: e.timestamp, text: b.text };
+      return {
+        type: 'chat',
+        id: e.id,
+        sentAt: e.timestamp,
+        text: b.text,
+        ...(b.replyTo === undefined ? {} : { action: { kind: 'reply', target: b.replyTo } }),
+      };
+    case 'forwarded':
+      return { type: 'chat', id: e.id, sentAt: e.timestamp, text: b.text, action: { kind: 'forwarded' } };
+    case 'reaction':
+      return {
+        type: 'chat',
+        id: e.id,
+        sentAt: e.timestamp,
+        text: '',
+        action: { kind: 'reaction', target: b.target, reaction: b.reaction },
+      };
+    case 'edit':
+      return {
+        type: 'chat',
+        id: e.id,
+        sentAt: e.timestamp,
+        text: b.text,
+        action: { kind: 'edit', target: b.target },
+      };
+    case 'delete':
+      return {
+        type: 'chat',
+        id: e.id,
+        sentAt: e.timestamp,
+        text: '',
+        action: { kind: 'delete', target: b.target },
+      };
     case 'delivery-receipt':
     case 'read-receipt':
       return { type: 'receipt', kind: b.type === 'delivery-receipt' ? 'delivered' : 'read', ids: b.ids };
@@ -368,7 +427,7 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
       this.guard.check(envelope.id, envelope.timestamp, now);
       return true;
     } catch (error) {
-      return error instanceof EnvelopeError && error.code === 'REPLAY' && envelope.body.type === 'chat';
+      return error instanceof EnvelopeError && error.code === 'REPLAY' && CHAT_BODIES.has(envelope.body.type);
     }
   }
 

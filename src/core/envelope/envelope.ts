@@ -14,14 +14,18 @@
  *   8 contact card     varbytes card (≤ 2,048 B): the sender's new card (rotated pre-key)
  *   9 one-time keys    varbytes batch (≤ 1,024 B): signed one-time pre-keys for the recipient
  *                      (session/one-time-batch.ts; the session layer verifies them)
+ *  10 reaction         target[16] | u8 reaction (0 = none, 1..6 = MESSAGE_REACTIONS[n-1])
+ *  11 edit             target[16] | varbytes text (UTF-8): the sender's new text of target
+ *  12 delete           target[16]: the sender deletes target for everyone
  *  13 typing           u8 state (1 typing, 0 stopped): over a direct link only
  *  15 disappearing timer  u32 seconds (0 off, 300, 3600, 86400, 604800; others MALFORMED):
  *                      the sender changed the conversation's timer (core/disappearing)
+ *  14 forwarded chat   varbytes text (UTF-8): a new message marked "Forwarded"
  *  16 attachment manifest  varbytes manifest (≤ 16,384 B, core/attachments/manifest.ts)
  *  17 attachment chunk     attachmentId[16] | varuint index | varbytes sealed (≤ 49,168 B)
  *  18 attachment status    varbytes status (≤ 1,024 B, core/attachments/status.ts)
  *
- * Type numbers 10-12, 14 and 19-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
+ * Type numbers 19-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
  * and group key updates will take the next numbers (a new type never changes an old one).
  * The message ID is random (128 bits) and, with the timestamp, feeds the replay guard.
  * Binary, not JSON: on chain every byte is paid for (NOTES §2).
@@ -68,10 +72,15 @@ export const EnvelopeType = {
   bundle: 7,
   card: 8,
   oneTimeKeys: 9,
-  // Everyday-use bodies (docs/protocol.md "Envelope type 13: typing").
+  // Everyday-use bodies (docs/protocol.md "Envelope type 13: typing" and "Envelope types 10,
+  // 11, 12 and 14: message actions").
+  reaction: 10,
+  edit: 11,
+  delete: 12,
   typing: 13,
   // Disappearing messages (docs/protocol.md "Envelope type 15: disappearing timer").
   disappearingTimer: 15,
+  forwarded: 14,
   attachmentManifest: 16,
   attachmentChunk: 17,
   attachmentStatus: 18,
@@ -90,6 +99,15 @@ export type EnvelopeBody =
   | { readonly type: 'typing'; readonly active: boolean }
   /** The sender set the conversation's disappearing timer (core/disappearing/timer.ts). */
   | { readonly type: 'disappearing-timer'; readonly seconds: DisappearingSeconds }
+  /**
+   * Message actions (docs/protocol.md "Envelope types 10, 11, 12 and 14"): a reaction to,
+   * an edit of or the deletion of an earlier message `target`, and a forwarded text. Each is
+   * a message of its own (own id, receipted like a chat); core/messages checks who may act.
+   */
+  | { readonly type: 'reaction'; readonly target: MessageId; readonly reaction: number }
+  | { readonly type: 'edit'; readonly target: MessageId; readonly text: string }
+  | { readonly type: 'delete'; readonly target: MessageId }
+  | { readonly type: 'forwarded'; readonly text: string }
   | { readonly type: 'delivery-receipt'; readonly ids: readonly MessageId[] }
   | { readonly type: 'read-receipt'; readonly ids: readonly MessageId[] }
   | { readonly type: 'webrtc-offer'; readonly connectionId: Uint8Array; readonly sdp: string }
@@ -130,6 +148,19 @@ export type EnvelopeBody =
       readonly sealed: Uint8Array;
     }
   | { readonly type: 'attachment-status'; readonly status: Uint8Array };
+
+/**
+ * The fixed reaction set, wire values 1..6 in this order (0 takes a reaction back). A fixed
+ * set keeps the body one byte and leaves no room for text smuggled in as an "emoji".
+ */
+export const MESSAGE_REACTIONS = [
+  '\u{1F44D}',
+  '\u2764\uFE0F',
+  '\u{1F602}',
+  '\u{1F62E}',
+  '\u{1F622}',
+  '\u{1F64F}',
+] as const;
 
 /** The attachment bodies (types 16-18; core/attachments). */
 export type AttachmentBody = Extract<
@@ -263,6 +294,24 @@ function encode(e: Envelope, nested: boolean): Uint8Array {
     case 'disappearing-timer':
       encodeTimerBody(w.u8(EnvelopeType.disappearingTimer).bytes(e.id).u64(e.timestamp), b.seconds);
       break;
+    case 'reaction':
+      assertBytes('target', b.target, 16);
+      assertInteger('reaction', b.reaction, 0, MESSAGE_REACTIONS.length);
+      w.u8(EnvelopeType.reaction).bytes(e.id).u64(e.timestamp).bytes(b.target).u8(b.reaction);
+      break;
+    case 'edit':
+      assertBytes('target', b.target, 16);
+      w.u8(EnvelopeType.edit).bytes(e.id).u64(e.timestamp).bytes(b.target);
+      writeText(w, 'text', b.text, ENVELOPE_LIMITS.text);
+      break;
+    case 'delete':
+      assertBytes('target', b.target, 16);
+      w.u8(EnvelopeType.delete).bytes(e.id).u64(e.timestamp).bytes(b.target);
+      break;
+    case 'forwarded':
+      w.u8(EnvelopeType.forwarded).bytes(e.id).u64(e.timestamp);
+      writeText(w, 'text', b.text, ENVELOPE_LIMITS.text);
+      break;
     case 'attachment-manifest':
       blob(w, EnvelopeType.attachmentManifest, e, b.type, b.manifest, ENVELOPE_LIMITS.attachmentManifest);
       break;
@@ -376,6 +425,24 @@ function decode(bytes: Uint8Array, nested: boolean): Envelope {
     }
     case EnvelopeType.disappearingTimer:
       body = { type: 'disappearing-timer', seconds: decodeTimerBody(r) };
+      break;
+    case EnvelopeType.reaction: {
+      const target = r.bytes(16, 'reaction target') as MessageId;
+      const reaction = r.u8('reaction');
+      if (reaction > MESSAGE_REACTIONS.length) throw new DecodeError('MALFORMED', `reaction ${reaction}`);
+      body = { type: 'reaction', target, reaction };
+      break;
+    }
+    case EnvelopeType.edit: {
+      const target = r.bytes(16, 'edit target') as MessageId;
+      body = { type: 'edit', target, text: readText(r, 'edit text', ENVELOPE_LIMITS.text) };
+      break;
+    }
+    case EnvelopeType.delete:
+      body = { type: 'delete', target: r.bytes(16, 'delete target') as MessageId };
+      break;
+    case EnvelopeType.forwarded:
+      body = { type: 'forwarded', text: readText(r, 'forwarded text', ENVELOPE_LIMITS.text) };
       break;
     case EnvelopeType.attachmentManifest:
       body = {

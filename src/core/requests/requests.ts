@@ -284,7 +284,14 @@ export class MessageRequests implements RequestPort {
         await this.#opts.forget?.(contact);
         return false;
       }
-      const chats = arrival.frames.flatMap((f) => (f.type === 'chat' ? [f] : []));
+      // A stranger's reaction, edit or deletion has nothing of ours to act on: not kept
+      // (core/messages refuses it as STRANGER); a reply or a forward is kept as its text.
+      const chats = arrival.frames.flatMap((f) =>
+        f.type === 'chat' &&
+        (f.action === undefined || f.action.kind === 'reply' || f.action.kind === 'forwarded')
+          ? [f]
+          : [],
+      );
       const offer = arrival.frames.findLast((f) => f.type === 'signal' && f.kind === 'offer');
       if (offer !== undefined) {
         this.#offers.delete(contact);

@@ -58,6 +58,7 @@ import {
   AppApiError,
   MIN_PASSWORD_LENGTH,
   checkMessageText,
+  REACTIONS,
   newestMessages,
   NETWORK_IDS,
   type AppApi,
@@ -111,6 +112,8 @@ import type { InstanceMessage } from './instance.ts';
 import { browserPlatform, type InstanceGuard, type Platform } from './platform.ts';
 import { encodeTrust, loadTrust, sameName, trustKey, trustView, type TrustRecord } from './trust.ts';
 import { chatMessage, conversationOrder, deliveryBalance } from './view.ts';
+import { actionsService, asAppError, foldedView, foldedViews, hasActions } from './message-actions.ts';
+import { MessageActionError, isShown, type MessageActionsService } from '../../core/messages/index.ts';
 import {
   NO_FLAGS,
   clearedKey,
@@ -848,13 +851,14 @@ export class RealApi implements AppApi {
     id: ContactId,
   ): Promise<ConversationSummary> {
     const all = await history.messages(id);
-    const unread = all.filter((m) => m.direction === 'in' && !m.read).length;
-    const last = all.at(-1);
+    const unread = all.filter((m) => m.direction === 'in' && !m.read && isShown(m)).length;
+    const last = all.findLast(isShown);
     const contact = this.#contactSummary(s, id);
     const flags = s.flags.get(id);
     const row = flags === undefined ? { contact, unread } : { contact, unread, flags };
     if (last === undefined) return row;
-    const view = history.view(last);
+    // An edited or deleted last message is previewed as shown.
+    const view = hasActions(all) ? foldedViews(all, (m) => history.view(m)).at(-1)! : history.view(last);
     return { ...row, last: { text: view.text, at: view.sentAt, outgoing: view.outgoing } };
   }
 
@@ -867,7 +871,7 @@ export class RealApi implements AppApi {
     const rows = await Promise.all(
       [...s.cards.keys()].map(async (id) => ({
         contact: this.#contactSummary(s, id),
-        messages: await history.messages(id),
+        messages: (await history.messages(id)).filter(isShown),
       })),
     );
     return collectHits(
@@ -939,12 +943,16 @@ export class RealApi implements AppApi {
     const history = await this.#history(s);
     // Past its time a message is not shown, even before the sweep deletes it.
     const now = Date.now();
-    const live = (await history.messages(id)).filter((m) => (this.#expiry(s, m) ?? Infinity) > now);
-    return newestMessages(live, options.limit).map((m) => {
-      const view = history.view(m);
+    const records = (await history.messages(id)).filter((m) => (this.#expiry(s, m) ?? Infinity) > now);
+    const view = (m: (typeof records)[number]): ChatMessage => {
+      const shown = history.view(m);
       const at = this.#expiry(s, m);
-      return at === undefined ? view : { ...view, expiresAt: at };
-    });
+      return at === undefined ? shown : { ...shown, expiresAt: at };
+    };
+    // Replies, reactions, edits and deletions fold into the messages they act on.
+    if (!hasActions(records)) return newestMessages(records, options.limit).map(view);
+    this.#withActions.add(id);
+    return newestMessages(foldedViews(records, view), options.limit);
   }
 
   async send(id: ContactId, text: string): Promise<ChatMessage> {
@@ -1193,6 +1201,118 @@ export class RealApi implements AppApi {
     const { client } = await s.engine;
     if (!client.isConnected)
       await client.connect({ timeoutMs: 10_000 }).catch((e: unknown) => this.#report(e));
+  }
+
+  // --- message actions (AppApi MessageActions; core/messages) -------------------------------
+
+  /** Conversations known to hold action records: their events are folded before shown. */
+  readonly #withActions = new Set<string>();
+
+  async #actions(): Promise<{ service: MessageActionsService; evidence: EvidenceRecorder }> {
+    const s = this.#requireSession();
+    const { engine, evidence } = await this.#runningEngine(s);
+    return { service: actionsService(engine, s.db, (c) => s.cards.has(c as ContactId)), evidence };
+  }
+
+  /** The message `id` as now shown (folded), for the methods' results. */
+  async #shownView(
+    service: MessageActionsService,
+    evidence: EvidenceRecorder,
+    id: string,
+  ): Promise<ChatMessage> {
+    const f = await service.shown(id);
+    if (f === undefined) throw new AppApiError('UNKNOWN_MESSAGE', 'No such message');
+    return foldedView(f, (m) => this.#view(m, evidence));
+  }
+
+  async reply(id: ContactId, text: string, replyTo: MessageId): Promise<ChatMessage> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    checkMessageText(text);
+    const { service, evidence } = await this.#actions();
+    this.#withActions.add(id);
+    const m = await asAppError(() => service.reply(id, text, replyTo));
+    return this.#shownView(service, evidence, m.id);
+  }
+
+  async react(messageId: MessageId, emoji: string | null): Promise<ChatMessage> {
+    const reaction = emoji === null ? 0 : REACTIONS.indexOf(emoji) + 1;
+    if (emoji !== null && reaction === 0) throw new AppApiError('BAD_REACTION', 'Not one of the reactions');
+    const { service, evidence } = await this.#actions();
+    const m = await asAppError(() => service.react(messageId, reaction));
+    this.#withActions.add(m.contact);
+    return this.#shownView(service, evidence, messageId);
+  }
+
+  async edit(messageId: MessageId, text: string): Promise<ChatMessage> {
+    checkMessageText(text);
+    const { service, evidence } = await this.#actions();
+    const m = await asAppError(() => service.edit(messageId, text));
+    this.#withActions.add(m.contact);
+    return this.#shownView(service, evidence, messageId);
+  }
+
+  async deleteForEveryone(messageId: MessageId): Promise<ChatMessage> {
+    const { service, evidence } = await this.#actions();
+    await asAppError(() => service.deleteForEveryone(messageId));
+    const shown = await this.#shownView(service, evidence, messageId);
+    this.#withActions.add(shown.contactId);
+    await this.#emitFolded(service, evidence, shown.contactId, new Set([messageId]));
+    return shown;
+  }
+
+  async deleteForMe(messageId: MessageId): Promise<void> {
+    const { service, evidence } = await this.#actions();
+    const contact = await asAppError(() => service.deleteForMe(messageId));
+    this.#withActions.add(contact);
+    this.#emit({ type: 'message-removed', contactId: contact as ContactId, id: messageId });
+    // Replies quoting it now say it is not available.
+    await this.#emitFolded(service, evidence, contact, new Set([messageId]));
+  }
+
+  async forward(messageId: MessageId, to: readonly ContactId[]): Promise<readonly ChatMessage[]> {
+    const s = this.#requireSession();
+    for (const c of to) if (!s.cards.has(c)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    const { service, evidence } = await this.#actions();
+    for (const c of to) this.#withActions.add(c);
+    const sent = await asAppError(() => service.forward(messageId, to));
+    return Promise.all(sent.map((m) => this.#shownView(service, evidence, m.id)));
+  }
+
+  /**
+   * A message record with an action (or in a conversation that has some) changed: a contact's
+   * action is checked first (a refused one changes nothing and is not shown), then the
+   * message it acts on is shown again as now folded.
+   */
+  async #onActionMessage(s: Session, evidence: EvidenceRecorder, m: Message): Promise<void> {
+    if (this.#session !== s) return;
+    const { service } = await this.#actions();
+    this.#withActions.add(m.contact);
+    let affected: string | undefined = m.id;
+    if (m.direction === 'in') {
+      try {
+        affected = await service.received(m);
+      } catch (e) {
+        if (e instanceof MessageActionError) return;
+        throw e;
+      }
+    } else if (m.action !== undefined && m.action.kind !== 'reply' && m.action.kind !== 'forwarded') {
+      affected = m.action.target;
+    }
+    await this.#emitFolded(service, evidence, m.contact, new Set([affected, m.id]));
+  }
+
+  /** Shows again the messages `ids` and every reply quoting one of them, as now folded. */
+  async #emitFolded(
+    service: MessageActionsService,
+    evidence: EvidenceRecorder,
+    contact: string,
+    ids: ReadonlySet<string | undefined>,
+  ): Promise<void> {
+    for (const f of await service.view(contact))
+      if (ids.has(f.record.id) || (f.quote !== undefined && ids.has(f.quote.id)))
+        this.#emit({ type: 'message', message: foldedView(f, (r) => this.#view(r, evidence)) });
+    this.#emit({ type: 'conversations' });
   }
 
   subscribe(listener: (event: AppEvent) => void): Unsubscribe {
@@ -1570,6 +1690,10 @@ export class RealApi implements AppApi {
         const m = e.message;
         if (m.direction === 'in' && m.route === 'chain')
           evidence.note(m.id).catch((error: unknown) => this.#report(error));
+        if (m.action !== undefined || this.#withActions.has(m.contact)) {
+          this.#onActionMessage(s, evidence, m).catch((error: unknown) => this.#report(error));
+          return;
+        }
         this.#emit({ type: 'message', message: this.#view(m, evidence) });
         this.#emit({ type: 'conversations' });
         return;

@@ -31,6 +31,7 @@ import {
   statusWords,
   waitingWords,
 } from '../format.ts';
+import { bubbleParts, canEdit, MessageActionsUi, type ComposerMode } from './message-actions.ts';
 import { MessageWindow } from './message-window.ts';
 import { attachmentsPart } from './attachments.ts';
 import { openProofDialog } from './proof-dialog.ts';
@@ -195,6 +196,20 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
   const waitNote = h('p', { class: 'wait-note hint', role: 'status', hidden: true });
   const typingNote = h('p', { class: 'typing-note hint', 'aria-live': 'polite', hidden: true });
   const sendBtn = h('button', { type: 'submit', class: 'btn primary' }, 'Send');
+  // Reply and edit put a bar above the composer; reactions, delete and forward a panel.
+  const actionsUi = new MessageActionsUi(
+    ctx,
+    () => contact?.displayName ?? 'Contact',
+    (mode: ComposerMode) => {
+      sendBtn.textContent = mode.kind === 'edit' ? 'Save' : 'Send';
+      if (mode.kind === 'edit') input.value = mode.message.text;
+      else if (mode.kind === 'new' && editing) input.value = '';
+      editing = mode.kind === 'edit';
+      renderCounter();
+      if (mode.kind !== 'new') input.focus();
+    },
+  );
+  let editing = false;
   const composer = h('form', { class: 'composer' }, input, sendBtn);
   const el = h(
     'section',
@@ -210,6 +225,8 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     waitNote,
     counter,
     sendError,
+    actionsUi.panel,
+    actionsUi.bar,
     composer,
   );
   // Attachments (issue 14): the attach button in the composer, their rows above it.
@@ -376,7 +393,20 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
         () => ctx.announce('Could not copy: the browser refused the clipboard'),
       );
     });
-    actions.push(copy);
+    if (m.deleted !== true) actions.push(copy);
+    const act = (label: string, words: string, run: () => void): void => {
+      const b = h('button', { type: 'button', class: 'link-btn', 'aria-label': label }, words);
+      b.addEventListener('click', run);
+      actions.push(b);
+    };
+    if (m.deleted !== true) {
+      act('Reply', 'reply', () => actionsUi.setMode({ kind: 'reply', message: history.get(m.id) ?? m }));
+      act('React', 'react', () => actionsUi.pickReaction(history.get(m.id) ?? m));
+      if (canEdit(m))
+        act('Edit', 'edit', () => actionsUi.setMode({ kind: 'edit', message: history.get(m.id) ?? m }));
+      act('Forward', 'forward', () => void actionsUi.pickForward(history.get(m.id) ?? m));
+    }
+    act('Delete', 'delete', () => actionsUi.confirmDelete(history.get(m.id) ?? m));
     if (m.hasProof) {
       const b = h(
         'button',
@@ -394,10 +424,24 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
       );
       actions.push(b);
     }
+    const parts = bubbleParts(
+      m,
+      { contact: contact?.displayName ?? 'Contact' },
+      {
+        quote: (qid) => {
+          // The original is brought into view and focused, wherever it is in the history.
+          const row = history.reveal(qid);
+          row?.classList.add('quoted');
+          row?.focus({ preventScroll: true });
+        },
+        react: (x, emoji) => actionsUi.toggleReaction(history.get(x.id) ?? x, emoji),
+      },
+    );
     const meta = h(
       'div',
       { class: 'meta' },
       ...actions,
+      parts.edited,
       m.hasProof ? h('span', { class: 'badge' }, secureBadgeWords(m)) : null,
       h(
         'time',
@@ -422,7 +466,9 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
       m.id === firstUnread ? h('span', { class: 'sr-only' }, 'First unread message. ') : null,
       // Who wrote it, for screen readers; the text itself is read as content, never as a label.
       h('span', { class: 'sr-only' }, `${m.outgoing ? 'You' : (contact?.displayName ?? 'Contact')}: `),
-      h('p', { class: 'text', dir: 'auto' }, m.text),
+      ...parts.above,
+      parts.text,
+      parts.below,
       meta,
     );
     return li;
@@ -513,10 +559,26 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
       return;
     }
     sendError.textContent = '';
+    const mode = actionsUi.mode;
     input.value = '';
     renderCounter();
     tellTyping(false);
-    ctx.api.send(id, text).then(
+    if (mode.kind === 'edit') {
+      ctx.api.edit(mode.message.id, text).then(
+        (m) => {
+          history.put(m);
+          actionsUi.setMode({ kind: 'new' });
+        },
+        (err: unknown) => {
+          input.value = text;
+          renderCounter();
+          sendError.textContent = errorText(err);
+        },
+      );
+      return;
+    }
+    if (mode.kind === 'reply') actionsUi.setMode({ kind: 'new' });
+    (mode.kind === 'reply' ? ctx.api.reply(id, text, mode.message.id) : ctx.api.send(id, text)).then(
       (m) => {
         // Writing brings the newest into view, wherever the reader was in the history.
         if (!history.showsNewest) history.showNewest();
@@ -527,6 +589,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
       },
       (err: unknown) => {
         input.value = text;
+        if (mode.kind === 'reply') actionsUi.setMode(mode);
         renderCounter();
         sendError.textContent = err instanceof AppApiError ? err.message : errorText(err);
       },
@@ -537,6 +600,11 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     submit();
   });
   input.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && actionsUi.mode.kind !== 'new') {
+      e.preventDefault();
+      actionsUi.setMode({ kind: 'new' });
+      return;
+    }
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       submit();
@@ -605,6 +673,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
         const m = event.message;
         const stick = history.showsNewest && nearBottom();
         const { added, shown } = history.put(m);
+        actionsUi.update(m);
         if (added && shown && (stick || m.outgoing)) log.scrollTop = log.scrollHeight;
         if (added && !m.outgoing) {
           showTyping(false);
@@ -626,6 +695,11 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
           },
           () => undefined,
         );
+      } else if (event.type === 'message-removed' && event.contactId === id) {
+        history.remove(event.id);
+        const mode = actionsUi.mode;
+        if (mode.kind !== 'new' && mode.message.id === event.id) actionsUi.setMode({ kind: 'new' });
+        renderEmpty();
       } else if (event.type === 'typing' && event.contactId === id) {
         showTyping(event.active);
       } else if (event.type === 'network') {

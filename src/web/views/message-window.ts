@@ -170,6 +170,25 @@ export class MessageWindow {
     return { added: true, shown: true };
   }
 
+  /** Takes a message out (deleted on this device); its row goes, the slice stays in place. */
+  remove(id: MessageId): boolean {
+    const known = this.#byId.get(id);
+    if (known === undefined) return false;
+    const at = this.#list.indexOf(known);
+    this.#list.splice(at, 1);
+    this.#byId.delete(id);
+    if (at < this.#start) {
+      this.#start--;
+      this.#end--;
+    } else if (at < this.#end) {
+      this.#end--;
+      // Re-rendered so day separators stay right around the gap.
+      this.#show(this.#start, this.#end, 'keep');
+    }
+    this.#log.dataset['count'] = String(this.#list.length);
+    return true;
+  }
+
   /** Renders `[start, end)` of the list, keeping the reader's place as `anchor` says. */
   #show(start: number, end: number, anchor: 'keep' | 'bottom'): void {
     const log = this.#log;
