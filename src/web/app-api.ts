@@ -9,6 +9,7 @@
  * only `DeliveryProof` carries chain terms, because the proof view is the one screen that
  * may show them (spec "No Blockchain Exposure"; NOTES §7).
  */
+import { MESSAGE_REACTIONS } from '../core/envelope/envelope.ts';
 import { P2pCommError } from '../util/errors.ts';
 
 /** Reasons an `AppApi` call refuses a request; the UI branches on `code` (STYLE §6). */
@@ -548,15 +549,8 @@ export interface MessageReaction {
   readonly mine: boolean;
 }
 
-/** The fixed reaction set, in the order shown (docs/protocol.md "Envelope type 10"). */
-export const REACTIONS: readonly string[] = [
-  '\u{1F44D}',
-  '\u2764\uFE0F',
-  '\u{1F602}',
-  '\u{1F62E}',
-  '\u{1F622}',
-  '\u{1F64F}',
-];
+/** The fixed reaction set, in the order shown: the wire's own (docs/protocol.md "Envelope type 10"). */
+export const REACTIONS: readonly string[] = MESSAGE_REACTIONS;
 
 /** How long after sending a message it may still be edited (24 hours). */
 export const EDIT_WINDOW_MS = 24 * 3600_000;
