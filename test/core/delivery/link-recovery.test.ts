@@ -175,3 +175,32 @@ describe('a direct link does not stay down while the contact is there', () => {
     }
   });
 });
+
+describe('an open link stays up', () => {
+  it('when the offer that made it arrives again from the chain', async () => {
+    const p = pair();
+    const net = new FakeNet([p.s, p.l]);
+    const answers: AnswerCounter = { answers: 0, publishedBefore: 0 };
+    const a = await net.client(p.s, { sessions: sessionsOf(p.small, [p.large]), peers: links() });
+    const b = await net.client(p.l, { sessions: sessionsOf(p.large, [p.small]), peers: links(answers) });
+    try {
+      await a.engine.send(p.l, 'hello, with the offer');
+      await b.waitInbox(p.s, 1);
+      await until('linked', () => a.engine.connection(p.l) === 'connected', 30_000);
+      await until('linked back', () => b.engine.connection(p.s) === 'connected', 30_000);
+      // The chain hands the same transaction over again (a re-read after a reconnection, or a
+      // resubmission after a reorganisation): the offer in it made the open link.
+      const offer = net.ledger.sentBy(p.s)[0]!;
+      net.ledger.watchers.get(p.l)!.deliver(offer);
+      await new Promise((r) => setTimeout(r, 2_000));
+      assert.equal(answers.answers, 1, 'the offer is not answered a second time');
+      assert.equal(b.engine.connection(p.s), 'connected');
+      await a.engine.send(p.l, 'still direct');
+      await b.waitInbox(p.s, 2);
+      const out = await a.allOut(p.l, ['delivered', 'read'], 2);
+      assert.equal(out.at(-1)!.route, 'direct');
+    } finally {
+      await net.stop();
+    }
+  });
+});
