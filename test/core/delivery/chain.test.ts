@@ -214,6 +214,8 @@ describe('a first-contact address per invite (docs/protocol.md "Invite link")', 
     await carol.start();
     await carol.engine.send(bob.id, 'hello from the second invite');
     await carol.allOut(bob, ['published']);
+    // Published is in the mempool; the node lists a coin once a block holds it.
+    await until('a block holds the second first contact', async () => (await coinsAt(second)).length >= 1);
     assert.ok((await coinsAt(second)).length >= 1, 'the second paid the second invite address');
     await bob.start();
     await until('bob caught up with carol', () => bob.requests.get(carol.id) !== undefined);
