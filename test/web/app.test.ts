@@ -93,7 +93,7 @@ describe('web app in Chromium (fake engine)', () => {
     const { page } = p;
     await page.locator('a.chat-row').first().waitFor();
     const before = await page.locator('a.chat-row .chat-name').allTextContents();
-    await page.getByRole('button', { name: 'Lock' }).click();
+    await page.getByRole('button', { name: 'Lock', exact: true }).click();
     await page.getByRole('heading', { name: /Welcome back/ }).waitFor();
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Unlock' }).click();

@@ -188,7 +188,7 @@ describe('p2pComm end to end in Chromium on a local network', () => {
   it('refuses a wrong password without harm, then unlocks with the right one', async () => {
     const { page } = bob;
     const before = await page.locator('li.msg .text').allTextContents();
-    await page.getByRole('button', { name: 'Lock' }).click();
+    await page.getByRole('button', { name: 'Lock', exact: true }).click();
     await unlock(bob, 'not-bobs-password');
     await page.getByText('Wrong password. Nothing was changed.').waitFor({ timeout: UI });
     assert.equal(await page.locator('.chat-row, li.msg').count(), 0, 'nothing is shown while locked');

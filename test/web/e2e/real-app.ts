@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildWeb } from '../../../scripts/build-web.ts';
 import type { WebServer } from '../../../src/web/serve.ts';
-import { ContactCard } from '../../../src/core/contact/card.ts';
+import { ContactCard, Invite } from '../../../src/core/contact/card.ts';
 import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
 import type { MempoolEntry } from '../../../src/devnet/mempool.ts';
 import { scriptPublicKeyToAddress } from '../../../src/kaspa/address.ts';
@@ -208,6 +208,17 @@ export function addressOf(u: User): string {
   const code = u.invite.slice(u.invite.indexOf('#/add/') + '#/add/'.length);
   const address = ContactCard.fromLink(code).addresses[0];
   assert.ok(address !== undefined, `${u.name}'s card has an address`);
+  return address.toString();
+}
+
+/**
+ * The address a first contact through `u`'s current invite pays: the invite's own address
+ * (invite v5, docs/protocol.md "Invite link"), or the card's where the invite names none.
+ */
+export function firstContactAddressOf(u: User): string {
+  const invite = Invite.fromLink(u.invite.slice(u.invite.indexOf('#/add/') + '#/add/'.length));
+  const address = invite.firstContact ?? invite.card.addresses[0];
+  assert.ok(address !== undefined, `${u.name}'s invite names an address`);
   return address.toString();
 }
 

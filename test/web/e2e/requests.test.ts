@@ -16,7 +16,7 @@ import {
   SLOW,
   UI,
   addByLink,
-  addressOf,
+  firstContactAddressOf,
   batchesPublished,
   send,
   shot,
@@ -40,7 +40,7 @@ describe('message requests end to end in Chromium on a local network', () => {
    */
   const coinsAtAlice = async (): Promise<number> => {
     const messages = new Set(published!.entries.map((e) => bytesToHex(transactionId(e.tx))));
-    return (await client.getUtxosByAddresses([addressOf(alice)])).filter((u) =>
+    return (await client.getUtxosByAddresses([firstContactAddressOf(alice)])).filter((u) =>
       messages.has(bytesToHex(u.outpoint.transactionId)),
     ).length;
   };
