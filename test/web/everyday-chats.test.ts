@@ -277,6 +277,8 @@ describe('everyday chats in Chromium (fake engine)', () => {
       .locator('li.msg', { has: page.locator('.text', { hasText: /^this one goes$/ }) })
       .locator('.ticks[aria-label="Read"]')
       .waitFor();
+    // The demo contact's reply to it comes under the same timer; it is in before the clock moves.
+    await page.locator('li.msg.in .text', { hasText: 'Got it: "this one goes"' }).waitFor();
     await web.screenshot(page, 'everyday-chats-05-disappearing');
 
     // Six minutes on: the check deletes it; what was written before the setting stays.
