@@ -23,6 +23,7 @@ import {
   send,
   startRealApp,
   unlock,
+  verifiedIn,
   type User,
 } from '../web/e2e/real-app.ts';
 import { startMiner } from './miner.ts';
@@ -70,12 +71,7 @@ try {
   const page = await app.openPage(bob);
   await unlock(bob);
   await openChat(bob, 'Alice');
-  for (const text of away) {
-    await page
-      .locator('li.msg.in', { hasText: text })
-      .locator('.badge', { hasText: 'verified delivery' })
-      .waitFor({ timeout: SLOW });
-  }
+  await verifiedIn(page, away);
   const incoming = (await page.locator('li.msg.in .text').allTextContents()).filter((t) => away.includes(t));
   assert.deepEqual(incoming, away, 'in the order written, each once');
   for (const text of away) {

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EnvelopeSessions, contactIdOf } from '../../../src/core/delivery/sessions.ts';
+import { contactIdOf } from '../../../src/core/delivery/sessions.ts';
 import type { DeliveryEngine } from '../../../src/core/delivery/engine.ts';
 import type { Message } from '../../../src/core/delivery/messages.ts';
 import {
@@ -18,18 +18,7 @@ import {
 } from '../../../src/core/messages/index.ts';
 import { makeUser, type TestUser } from '../helpers.ts';
 import { FakeNet, until, type Client } from './../delivery/harness.ts';
-
-function sessionsOf(user: TestUser, contacts: readonly TestUser[]): () => EnvelopeSessions {
-  return () => {
-    const s = new EnvelopeSessions({
-      self: user.identity.peerId,
-      sessions: user.sessions,
-      save: async () => {},
-    });
-    for (const c of contacts) s.add(c.card);
-    return s;
-  };
-}
+import { sessionsOf } from '../delivery/real-links.ts';
 
 /** The service over one engine, and every refusal of an incoming action, by code. */
 function wire(engine: DeliveryEngine, contacts: readonly string[]) {

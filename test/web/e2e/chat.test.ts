@@ -26,6 +26,7 @@ import {
   startRealApp,
   submitIdentityForm,
   unlock,
+  verifiedIn,
   type RealApp,
   type User,
 } from './real-app.ts';
@@ -120,12 +121,7 @@ describe('p2pComm end to end in Chromium on a local network', () => {
     const page = await app.openPage(bob);
     await unlock(bob);
     await openChat(bob, 'Alice');
-    for (const text of away) {
-      await page
-        .locator('li.msg.in', { hasText: text })
-        .locator('.badge', { hasText: 'verified delivery' })
-        .waitFor({ timeout: SLOW });
-    }
+    await verifiedIn(page, away);
     const incoming = await page.locator('li.msg.in .text').allTextContents();
     assert.deepEqual(
       incoming.filter((t) => away.includes(t)),

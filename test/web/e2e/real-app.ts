@@ -309,6 +309,16 @@ export async function send(u: User, text: string): Promise<void> {
   await u.page.locator('li.msg.out .text').filter({ hasText: text }).first().waitFor({ timeout: UI });
 }
 
+/** Waits until each of `texts` is listed incoming on `page` with the "verified delivery" badge. */
+export async function verifiedIn(page: Page, texts: readonly string[]): Promise<void> {
+  for (const text of texts) {
+    await page
+      .locator('li.msg.in', { hasText: text })
+      .locator('.badge', { hasText: 'verified delivery' })
+      .waitFor({ timeout: SLOW });
+  }
+}
+
 /** Waits until the open conversation of `u` lists an incoming message holding `text`. */
 export async function received(u: User, text: string): Promise<void> {
   await u.page.locator('li.msg.in .text', { hasText: text }).waitFor({ timeout: SLOW });
