@@ -93,3 +93,13 @@ export function isOpaqueKey(key: Uint8Array): boolean {
   }
   return key.length > 0;
 }
+
+/** What `fn` throws, or undefined when it returns. */
+export function catching(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}

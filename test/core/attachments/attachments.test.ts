@@ -31,7 +31,7 @@ import {
 import { decodeEnvelope, encodeEnvelope, createEnvelope } from '../../../src/core/envelope/envelope.ts';
 import { ReplayGuard } from '../../../src/core/envelope/replay-guard.ts';
 import { openEnvelope, sealEnvelope } from '../../../src/core/envelope/sealed.ts';
-import { makePair } from '../helpers.ts';
+import { catching, makePair } from '../helpers.ts';
 import { openMemoryStore } from '../../../src/storage/memory.ts';
 import { openStorage } from '../../../src/storage/open.ts';
 import { openSqliteStore } from '../../../src/storage/sqlite.ts';
@@ -443,12 +443,3 @@ describe('attachments: at rest on SQLite', () => {
     await db.close();
   });
 });
-
-function catching(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}

@@ -15,6 +15,7 @@ import { TransportError } from '../../../src/transport/errors.ts';
 import { randomBytes } from '../../../src/util/bytes.ts';
 import { DecodeError } from '../../../src/util/errors.ts';
 import { connect, makeSides, until, werift, wire, type Linked, type Side } from './direct.ts';
+import { catching } from '../helpers.ts';
 
 function bytesOf(n: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -142,12 +143,3 @@ describe('attachments over a werift link', () => {
     links.a.close();
   });
 });
-
-function catching(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
