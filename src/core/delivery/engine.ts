@@ -1205,9 +1205,30 @@ export class DeliveryEngine {
       await this.processFrames(contact, frames, 'chain', ops, tx.daaScore ?? tx.acceptance?.daaScore);
     }
     await this.store.write(ops);
+    await this.resendSetAside();
     for (const c of senders) if (this.opts.contacts.has(c)) this.dispatch(c);
     return senders;
   }
+
+  /**
+   * Sends again, on the session that replaced it, what went out on an unanswered session start
+   * of ours that gave way to the contact's (SessionPort `takeSetAside`): the contact may have
+   * refused that start (a one-time pre-key already used), and a republication of the same
+   * frames would be refused again. The recipient shows each message once by its id.
+   */
+  private async resendSetAside(): Promise<void> {
+    const now = this.clock.now();
+    for (const contact of this.opts.sessions.takeSetAside?.() ?? []) {
+      const ls = this.state(contact).link;
+      for (const m of [...this.active.ofContact(contact)]) {
+        if (m.status !== 'published' && m.status !== 'sent') continue;
+        ls?.sent.delete(m.id);
+        if (m.status === 'published') await this.save({ ...m, dueAt: now });
+      }
+      this.dispatch(contact);
+    }
+  }
+
 
   private async onLinkMessage(contact: ContactId, linkId: Uint8Array, bytes: Uint8Array): Promise<void> {
     const st = this.state(contact);
@@ -1218,6 +1239,7 @@ export class DeliveryEngine {
     const ops: BatchOp[] = [];
     await this.processFrames(contact, frames, 'direct', ops);
     await this.store.write(ops);
+    await this.resendSetAside();
     this.sendDirect(contact);
   }
 

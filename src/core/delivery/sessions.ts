@@ -197,6 +197,7 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   private readonly guard: ReplayGuard;
   private readonly now: () => number;
   private saving: Promise<void> = Promise.resolve();
+  private readonly setAside = new Set<ContactId>();
 
   constructor(private readonly opts: EnvelopeSessionsOptions) {
     this.self = contactIdOf(opts.self);
@@ -258,6 +259,12 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     }
     const batch = this.opts.sessions.oneTimeBatchFor(peer);
     if (batch !== undefined) out.push(createEnvelope({ type: 'one-time-keys', batch }, now));
+    return out;
+  }
+
+  takeSetAside(): readonly ContactId[] {
+    const out = [...this.setAside];
+    this.setAside.clear();
     return out;
   }
 
@@ -342,6 +349,7 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   } {
     const contact = contactIdOf(r.sender);
     if (r.kind === 'duplicate') return { frames: [], changed: false };
+    if (r.resendUnanswered) this.setAside.add(contact);
     // Not a contact: the frames go out tagged with the sender's card (a message request).
     const stranger = this.cards.has(contact) ? {} : { stranger: r.card };
     let envelope: Envelope;
