@@ -25,6 +25,11 @@ import {
   type FrameAction,
 } from './frames.ts';
 import type { MessageAction } from '../messages/actions.ts';
+import {
+  DISAPPEARING_SECONDS,
+  isDisappearingSeconds,
+  type DisappearingSeconds,
+} from '../disappearing/timer.ts';
 import type { IncomingMessage, Message, OutgoingMessage, Route } from './messages.ts';
 import type { AttachmentBody } from '../envelope/envelope.ts';
 import type {
@@ -355,6 +360,29 @@ export class DeliveryEngine {
       throw new RangeError('"text" is empty');
     if (utf8ToBytes(text).length > MAX_TEXT_BYTES)
       throw new RangeError(`"text" exceeds ${MAX_TEXT_BYTES} UTF-8 bytes`);
+    return this.queueMessage(contact, text, action === undefined ? {} : { action });
+  }
+
+  /**
+   * Queues a change of the conversation's disappearing timer (envelope type 15): a message
+   * with no text, delivered, receipted and republished like any other, so the contact's
+   * device is told by the link or the chain. Its (sentAt, id) names the setting
+   * (core/disappearing/timer.ts). Resolves once it is durably stored.
+   */
+  setTimer(contact: ContactId, seconds: DisappearingSeconds): Promise<OutgoingMessage> {
+    if (typeof contact !== 'string') throw new TypeError('"contact" expected a string');
+    if (!isDisappearingSeconds(seconds))
+      throw new RangeError(
+        `"seconds" expected one of ${DISAPPEARING_SECONDS.join(', ')}, got ${String(seconds)}`,
+      );
+    return this.queueMessage(contact, '', { timer: seconds });
+  }
+
+  private queueMessage(
+    contact: ContactId,
+    text: string,
+    extra: { readonly action?: MessageAction; readonly timer?: DisappearingSeconds },
+  ): Promise<OutgoingMessage> {
     return this.run(async () => {
       this.checkOpen();
       if (!this.opts.contacts.has(contact))
@@ -371,7 +399,7 @@ export class DeliveryEngine {
         seq,
         sentAt,
         text,
-        ...(action === undefined ? {} : { action }),
+        ...extra,
         status: 'queued',
         publications: 0,
         attempts: 0,
@@ -1229,7 +1257,6 @@ export class DeliveryEngine {
     }
   }
 
-
   private async onLinkMessage(contact: ContactId, linkId: Uint8Array, bytes: Uint8Array): Promise<void> {
     const st = this.state(contact);
     if (!st.link || !equalBytes(st.link.linkId, linkId)) return;
@@ -1283,6 +1310,7 @@ export class DeliveryEngine {
             sentAt: f.sentAt,
             text: f.text,
             ...(f.action === undefined ? {} : { action: recordAction(f.action) }),
+            ...(f.timer === undefined ? {} : { timer: f.timer }),
             receivedAt: now,
             route,
             read: false,
@@ -1561,6 +1589,7 @@ export class DeliveryEngine {
 
 function chatFrame(m: OutgoingMessage): DeliveryFrame {
   const f = { type: 'chat', id: hexToBytes(m.id), sentAt: m.sentAt, text: m.text } as const;
+  if (m.timer !== undefined) return { ...f, timer: m.timer };
   return m.action === undefined ? f : { ...f, action: frameAction(m.action) };
 }
 

@@ -79,6 +79,7 @@ const CHAT_BODIES: ReadonlySet<EnvelopeBody['type']> = new Set([
   'edit',
   'delete',
   'forwarded',
+  'disappearing-timer',
 ]);
 
 function toEnvelope(f: DeliveryFrame, now: number): Envelope {
@@ -111,8 +112,9 @@ function toEnvelope(f: DeliveryFrame, now: number): Envelope {
   }
 }
 
-/** A chat frame's envelope body: type 1, or a message action's (types 10, 11, 12, 14). */
+/** A chat frame's envelope body: type 1, a message action's (types 10, 11, 12, 14), or a timer's (15). */
 function chatBody(f: ChatFrame): EnvelopeBody {
+  if (f.timer !== undefined) return { type: 'disappearing-timer', seconds: f.timer };
   const a = f.action;
   if (a === undefined) return { type: 'chat', text: f.text };
   switch (a.kind) {
@@ -166,6 +168,8 @@ function toFrame(e: Envelope): DeliveryFrame | undefined {
         text: '',
         action: { kind: 'delete', target: b.target },
       };
+    case 'disappearing-timer':
+      return { type: 'chat', id: e.id, sentAt: e.timestamp, text: '', timer: b.seconds };
     case 'delivery-receipt':
     case 'read-receipt':
       return { type: 'receipt', kind: b.type === 'delivery-receipt' ? 'delivered' : 'read', ids: b.ids };
