@@ -7,9 +7,9 @@ import type { PeerLink } from '../../../src/transport/index.ts';
 import { FAST_HEARTBEAT, loopback } from '../delivery/real-links.ts';
 
 export interface LinkPair {
-  /** The new device's end (it offers, as it is the one that scanned the code). */
+  /** The new device's end (it answers: the existing device pays for the offer, docs/devices.md §5). */
   readonly fresh: PeerLink;
-  /** The existing device's end. */
+  /** The existing device's end (it offers). */
   readonly existing: PeerLink;
   close(): void;
 }
@@ -21,8 +21,8 @@ export async function weriftPair(): Promise<LinkPair> {
   await handle.accept(answered.answer);
   await Promise.all([handle.link.whenConnected(), answered.link.whenConnected()]);
   return {
-    fresh: handle.link,
-    existing: answered.link,
+    fresh: answered.link,
+    existing: handle.link,
     close: () => {
       handle.link.close();
       answered.link.close();
