@@ -6,3 +6,4 @@ export * from './channel.ts';
 export * from './handshake.ts';
 export * from './transfer.ts';
 export * from './fan-out.ts';
+export * from './link-signal.ts';
