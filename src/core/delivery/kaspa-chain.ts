@@ -613,6 +613,8 @@ export class KaspaChain implements ChainPort {
   private async restoreOwn(): Promise<void> {
     for (const t of await this.own.load()) {
       for (const k of t.inputs) this.spending.set(k, t.txHex);
+      if (t.acceptedBlock !== undefined)
+        this.noteAcceptedIn(t.txHex, hexToBytes(t.acceptedBlock) as BlockHash);
       if (t.acceptedDaa !== undefined) continue;
       this.mine.add(t.txHex);
       this.placeOutputs(t);
@@ -789,7 +791,12 @@ export class KaspaChain implements ChainPort {
   private observeDaa(daa: bigint): void {
     if (daa <= this.daa) return;
     this.daa = daa;
-    void this.own.prune(daa, this.opts.confirmationDepth ?? CONFIRMATION_DEPTH).catch(() => undefined);
+    void this.own
+      .prune(daa, this.opts.confirmationDepth ?? CONFIRMATION_DEPTH)
+      .then((deep) => {
+        for (const txHex of deep) this.handler?.settled?.(hexToBytes(txHex));
+      })
+      .catch(() => undefined);
   }
 
   private addressOf(u: AddressedUtxo): string | undefined {
@@ -927,6 +934,8 @@ export class KaspaChain implements ChainPort {
   private noteAcceptedIn(txHex: string, block: BlockHash): void {
     if (!this.own.get(txHex)) return;
     const key = bytesToHex(block);
+    // Stored too: after a restart, that block leaving the chain is still the sign.
+    void this.own.update(txHex, { acceptedBlock: key }).catch(() => undefined);
     const set = this.acceptedIn.get(key) ?? new Set<string>();
     set.add(txHex);
     this.acceptedIn.set(key, set);
