@@ -31,9 +31,6 @@ const progress = (what: string): void => {
   if (process.env['BENCH_PROGRESS']) console.error(`[delivery bench] ${what}`);
 };
 const CHAIN_SAMPLES = 20;
-const CATCH_UP = Number(process.env['BENCH_CATCH_UP'] ?? 1_000);
-/** The waiting messages come from this many contacts, as after a day away. */
-const CATCH_UP_SENDERS = Number(process.env['BENCH_CATCH_UP_SENDERS'] ?? 10);
 
 const p50p99 = (xs: number[]): string =>
   `p50 ${fmtMs(percentile(xs, 50))} / p99 ${fmtMs(percentile(xs, 99))}`;
@@ -94,7 +91,7 @@ const BACKLOG = Number(process.env['BENCH_BACKLOG'] ?? 10_000);
  * Engine start-up and publishing with BACKLOG unfinished messages (published, waiting for
  * receipts) beside the same with none, over the fake chain: what the backlog itself costs.
  */
-async function backlogRows(): Promise<BenchRow[]> {
+export async function backlogRows(): Promise<BenchRow[]> {
   const names = ['alice', ...Array.from({ length: 100 }, (_, i) => `c${i}`)];
   const measure = async (backlog: number): Promise<{ open: number; publish: number }> => {
     const ledger = new FakeLedger();
@@ -160,6 +157,140 @@ async function backlogRows(): Promise<BenchRow[]> {
       note: 'fake chain; send → status published',
     },
   ];
+}
+
+/** Catch-up sizes measured: waiting messages and the contacts they come from (issues 11 and 17). */
+const CATCH_UP_SIZES: readonly (readonly [number, number])[] = process.env['BENCH_CATCH_UP']
+  ? [[Number(process.env['BENCH_CATCH_UP']), Number(process.env['BENCH_CATCH_UP_SENDERS'] ?? 10)]]
+  : [
+      [1_000, 10],
+      [10_000, 100],
+    ];
+/**
+ * Messages per publication in the catch-up set-up. The engine packs up to half its payload
+ * budget per contact (8 KB, about 150 short texts); 25 makes four transactions per contact at
+ * 100 messages each, all inside the recipient's window of next addresses and a second round past it at 1,000.
+ */
+const CATCH_UP_PER_TX = Number(process.env['BENCH_CATCH_UP_PER_TX'] ?? 25);
+
+/**
+ * Catch-up: a client that was online (its cursor saved) goes away while `total` messages from
+ * `from` contacts are published for it, then starts again; timed from the start to the last
+ * message shown. The senders publish through their own sessions and chain adapters, many
+ * messages per publication and without waiting for one another, and are stopped before the
+ * recipient starts, so the figure is the recipient's work alone. Beside it, on the same node:
+ * one `getUtxosByAddresses` of every address the recipient watches, and the virtual-chain pages
+ * from its cursor to the tip, which it cannot do without.
+ */
+export async function catchUpRows(
+  total: number,
+  from: number,
+  run: (label: string, fn: () => Promise<void>) => Promise<void> = (_l, fn) => fn(),
+): Promise<BenchRow[]> {
+  const box: { url?: string } = {};
+  const url = (): string => box.url!;
+  const dave = new ChainUser('dave', url, { settings: { batchWindowMs: 20 } });
+  const senders = Array.from({ length: from }, (_, i) => new ChainUser(`sender${i}`, url));
+  dave.knows(...senders);
+  for (const s of senders) s.knows(dave);
+  const devnet = await startDevnet({
+    port: 0,
+    controlPort: false,
+    blocksPerSecond: 10,
+    prefund: Object.fromEntries(
+      [dave, ...senders].map((u) => [u.address.toString(), 10_000n * SOMPI_PER_KAS]),
+    ),
+  });
+  box.url = devnet.url;
+  const probe = new KaspaRpcClient({ urls: devnet.url });
+  try {
+    await probe.connect();
+    // Online once, so the catch-up starts from a saved cursor as after any time away.
+    await dave.start();
+    await dave.stop();
+    const away = await probe.getSink();
+    progress(`catch-up ${total}/${from}: publishing`);
+    const p0 = performance.now();
+    const each = Math.ceil(total / from);
+    let txs = 0;
+    // Ten at a time: a hundred clients connecting at once on two cores would time out their
+    // connections. Started while the chain is short: a fresh client scans it from the pruning
+    // point for the coins it holds.
+    const pool = async (fn: (s: ChainUser) => Promise<void>): Promise<void> => {
+      const queue = [...senders];
+      const one = async (): Promise<void> => {
+        for (let s = queue.shift(); s !== undefined; s = queue.shift()) await fn(s);
+      };
+      await Promise.all(Array.from({ length: 10 }, one));
+    };
+    await pool(async (s) => {
+      await s.start();
+      await waitFor(async () => (await s.chain.funds()).spendable > 0n);
+    });
+    progress(`catch-up ${total}/${from}: senders up in ${fmtMs(performance.now() - p0)}`);
+    await pool(async (s) => {
+      for (let sent = 0; sent < each; sent += CATCH_UP_PER_TX) {
+        const frames: ChatFrame[] = [];
+        for (let i = sent; i < Math.min(each, sent + CATCH_UP_PER_TX); i++)
+          frames.push({ type: 'chat', id: randomBytes(16), sentAt: Date.now() + i, text: `waiting ${i}` });
+        const payload = await s.port.sealBatch([{ contact: dave.id, frames }]);
+        await s.chain.publish(payload, [dave.id]);
+        txs++;
+      }
+    });
+    for (const s of senders) await s.stop();
+    await waitFor(async () => (await probe.getMempoolEntries()).length === 0, 600_000);
+    progress(`catch-up ${total}/${from}: ${txs} publications in ${fmtMs(performance.now() - p0)}`);
+    // Counted as events come, not by a walk over every event per poll: the walk ran on the same
+    // two cores as the catch-up it timed.
+    let counted = 0;
+    let seenEvents = 0;
+    const shown = (): number => {
+      for (; seenEvents < dave.events.length; seenEvents++) {
+        const e = dave.events[seenEvents]!;
+        if (e.type === 'message' && e.message.direction === 'in') counted++;
+      }
+      return counted;
+    };
+    const have = shown();
+    let catchUp = 0;
+    await run(`catch-up ${total}/${from}`, async () => {
+      const c0 = performance.now();
+      await dave.start();
+      await waitFor(() => shown() >= have + each * from, 600_000);
+      catchUp = performance.now() - c0;
+    });
+    const watched = dave.chain.watchedAddresses();
+    const s0 = performance.now();
+    const utxos = await probe.getUtxosByAddresses(watched);
+    const snapshot = performance.now() - s0;
+    const v0 = performance.now();
+    let pages = 0;
+    for (let cursor = away; ; pages++) {
+      const vc = await probe.getVirtualChainFromBlockV2(cursor, { dataVerbosityLevel: 'Full' });
+      const last = vc.addedChainBlockHashes.at(-1);
+      // A page short of the per-call limit (FACTS §6.5) reached the tip.
+      if (last === undefined || vc.addedChainBlockHashes.length < 2_480) {
+        pages++;
+        break;
+      }
+      cursor = last;
+    }
+    const chainPages = performance.now() - v0;
+    await dave.stop();
+    return [
+      {
+        name: `catch-up: offline client shows ${(each * from).toLocaleString('en-US')} waiting messages from ${from} contacts`,
+        value: fmtMs(catchUp),
+        reference: `UTXO snapshot of its ${watched.length} watched addresses alone ${fmtMs(snapshot)} (${utxos.length} coins); ${pages} chain page${pages === 1 ? '' : 's'} from its cursor ${fmtMs(chainPages)}`,
+        note: `${txs} transactions, ${CATCH_UP_PER_TX} messages each; engine start to last message shown (payload fetches, decryption, storage); target ${total > 1_000 ? '5 s' : '2 s'}`,
+      },
+    ];
+  } finally {
+    probe.close();
+    for (const u of [dave, ...senders]) await u.stop().catch(() => undefined);
+    await devnet.stop();
+  }
 }
 
 export async function costRows(): Promise<BenchRow[]> {
@@ -250,20 +381,16 @@ const bench: Bench = async () => {
   const dave = new ChainUser('dave', url, { settings: { batchWindowMs: 20 } });
   alice.knows(bob);
   bob.knows(alice);
-  // Catch-up senders stay well inside the per-contact flood budget (600 a minute).
-  const senders = Array.from(
-    { length: CATCH_UP_SENDERS },
-    (_, i) => new ChainUser(`sender${i}`, url, { settings: { batchWindowMs: 20 } }),
-  );
+  // A second funded payer for the bare latency after the chain samples.
+  const erin = new ChainUser('erin', url);
   carol.knows(dave);
-  dave.knows(carol, ...senders);
-  for (const s of senders) s.knows(dave);
+  dave.knows(carol);
   const devnet = await startDevnet({
     port: 0,
     controlPort: false,
     blocksPerSecond: 10,
     prefund: Object.fromEntries(
-      [alice, bob, carol, dave, ...senders].map((u) => [u.address.toString(), 10_000n * SOMPI_PER_KAS]),
+      [alice, bob, carol, dave, erin].map((u) => [u.address.toString(), 10_000n * SOMPI_PER_KAS]),
     ),
   });
   box.url = devnet.url;
@@ -338,7 +465,7 @@ const bench: Bench = async () => {
       restPart.push(end - at);
     }
     // Carol's card coin paid her pools by now: another funded client pays the second round.
-    const bareAfter = await bareChainLatency(devnet.url, senders[0]!, dave, CHAIN_SAMPLES);
+    const bareAfter = await bareChainLatency(devnet.url, erin, dave, CHAIN_SAMPLES);
     const bareBoth = [...bare, ...bareAfter];
     const ratio = percentile(chain, 50) / percentile(bareBoth, 50);
     rows.push({
@@ -347,66 +474,11 @@ const bench: Bench = async () => {
       reference: `bare submit → UtxosChanged ${p50p99(bareBoth)} (same run, before and after)`,
       note: `10 blocks/s, batch window 20 ms, ${CHAIN_SAMPLES} samples; send → submitted ${p50p99(senderPart)}, submitted → shown ${p50p99(restPart)}`,
     });
-
-    progress('Catch-up:');
-    // Catch-up: dave offline while CATCH_UP messages from CATCH_UP_SENDERS contacts wait for him.
-    await dave.stop();
-    const probe = new KaspaRpcClient({ urls: devnet.url });
-    await probe.connect();
-    // Where dave's catch-up scans start: the chain pages after it are what it must read.
-    const away = await probe.getSink();
-    for (const s of senders) await s.start();
-    const each = Math.ceil(CATCH_UP / senders.length);
-    await Promise.all(
-      senders.map(async (s) => {
-        for (let i = 0; i < each; i++) await s.engine.send(dave.id, `waiting ${i}`);
-      }),
-    );
-    progress('catch-up: sent, waiting for publication');
-    for (const s of senders) {
-      await waitFor(async () =>
-        (await s.outbox(dave)).every((m) => m.direction === 'out' && m.status !== 'queued'),
-      );
-    }
-    progress('catch-up: published');
-    const shown = (): number =>
-      dave.events.filter((e) => e.type === 'message' && e.message.direction === 'in').length;
-    const have = shown();
-    const c0 = performance.now();
-    await dave.start();
-    await waitFor(() => shown() >= have + each * senders.length, 600_000);
-    const catchUp = performance.now() - c0;
-    const proofs = await Promise.all(senders.map((s) => s.outbox(dave)));
-    const txs = new Set(
-      proofs.flat().flatMap((m) => (m.direction === 'out' && m.proof ? [m.proof.txId] : [])),
-    ).size;
-    const s0 = performance.now();
-    await probe.getUtxosByAddresses([dave.address.toString()]);
-    const snapshot = performance.now() - s0;
-    const v0 = performance.now();
-    let pages = 0;
-    for (let cursor = away; ; pages++) {
-      const vc = await probe.getVirtualChainFromBlockV2(cursor, { dataVerbosityLevel: 'Full' });
-      const last = vc.addedChainBlockHashes.at(-1);
-      // A page short of the per-call limit (FACTS §6.5) reached the tip.
-      if (last === undefined || vc.addedChainBlockHashes.length < 2_480) {
-        pages++;
-        break;
-      }
-      cursor = last;
-    }
-    const chainPages = performance.now() - v0;
-    probe.close();
-    rows.push({
-      name: `catch-up: offline client shows ${(each * senders.length).toLocaleString('en-US')} waiting messages from ${senders.length} contacts`,
-      value: fmtMs(catchUp),
-      reference: `${txs} transactions × bare chain latency p50 = ${fmtMs(txs * percentile(bare, 50))} if fetched one by one; UTXO snapshot alone ${fmtMs(snapshot)}; ${pages} chain pages from its cursor ${fmtMs(chainPages)}`,
-      note: 'includes engine start, payload fetches, decryption, storage, receipts',
-    });
   } finally {
-    for (const u of [alice, bob, carol, dave, ...senders]) await u.stop().catch(() => undefined);
+    for (const u of [alice, bob, carol, dave]) await u.stop().catch(() => undefined);
     await devnet.stop();
   }
+  for (const [total, from] of CATCH_UP_SIZES) rows.push(...(await catchUpRows(total, from)));
   rows.push(...(await backlogRows()));
   rows.push(...(await costRows()));
   return { title: 'Delivery engine (local Kaspa network, werift)', rows };

@@ -219,6 +219,13 @@ interface FloodWindow {
   count: number;
 }
 
+/**
+ * Recent publications whose contents are kept (memory and store) for acceptance updates and
+ * drops: one a second for more than an hour, where a drop comes within CONFIRMATION_DEPTH
+ * (100 s at 10 BPS) of acceptance.
+ */
+const MAX_PROOFS = 4_096;
+
 /** DAA score per minute at 10 blocks per second, the rate of every network since KIP-14 (FACTS §0). */
 const FLOOD_DAA_MINUTE = 600n;
 
@@ -262,6 +269,7 @@ export class DeliveryEngine {
         ContactId,
         { readonly delivered: readonly string[]; readonly read: readonly string[] }
       >;
+      readonly at: number;
     }
   >();
   private lastFunds: Funds | undefined;
@@ -305,6 +313,11 @@ export class DeliveryEngine {
     for (const [contact, ids] of await this.store.owedReceipts()) {
       for (const id of ids) this.state(contact).chainReceipts.add(id);
     }
+    // What recent publications carried, kept across restarts: a reorganisation may still
+    // drop one of them (docs/delivery.md "Reorganisations").
+    const { records, refused } = await this.store.publications();
+    for (const e of refused) this.report(e);
+    for (const [txHex, r] of records) this.proofs.set(txHex, { ids: r.ids, receipts: r.receipts, at: r.at });
     this.opts.peers?.listen({
       opened: (c, id, link) => this.enqueue(() => this.onLinkOpened(c, id, link)),
       message: (c, id, bytes) => this.enqueue(() => this.onLinkMessage(c, id, bytes)),
@@ -317,6 +330,7 @@ export class DeliveryEngine {
           incoming: (tx) => this.run(() => this.onIncoming(tx)),
           accepted: (txId, acc) => this.enqueue(() => this.onAccepted(txId, acc)),
           dropped: (txId) => this.enqueue(() => this.onDropped(txId)),
+          settled: (txId) => this.enqueue(() => this.forgetProof(bytesToHex(txId))),
           funds: (f) => this.enqueue(() => this.onFunds(f)),
           checkpoint: (c) => this.enqueue(() => this.store.write([this.store.cursorOp(c)])),
         },
@@ -1012,7 +1026,6 @@ export class DeliveryEngine {
           : [],
       ),
     );
-    await this.store.write(settled);
     // Read receipts too: a publication that leaves the chain for good must not take the
     // sender's "read" with it (they ride again with the messages it carried).
     const receipts = new Map<ContactId, { delivered: string[]; read: string[] }>();
@@ -1023,9 +1036,17 @@ export class DeliveryEngine {
           r[f.kind].push(...f.ids.map((id) => bytesToHex(id)));
           receipts.set(e.contact, r);
         }
-    this.proofs.set(proof.txId, { ids, receipts });
-    // Acceptance normally follows within seconds; keep a bounded window of recent ones.
-    if (this.proofs.size > 4096) this.proofs.delete(this.proofs.keys().next().value!);
+    this.proofs.set(proof.txId, { ids, receipts, at: now });
+    // Stored with the receipts marked published: a restart before a drop must still owe them
+    // again. The adapter says when a publication is deep (`settled`); past 4,096 recent ones
+    // the oldest go anyway, which bounds the store whatever the adapter.
+    const ops = [...settled, this.store.publicationOp(proof.txId, { at: now, ids, receipts })];
+    while (this.proofs.size > MAX_PROOFS) {
+      const oldest = this.proofs.keys().next().value!;
+      this.proofs.delete(oldest);
+      ops.push(this.store.forgetPublicationOp(oldest));
+    }
+    await this.store.write(ops);
     for (const id of ids) {
       const m = this.active.get(id);
       if (!m || m.status === 'delivered' || m.status === 'read' || m.status === 'failed') continue;
@@ -1178,9 +1199,15 @@ export class DeliveryEngine {
       }
       for (const id of r.read) st.receipts.read.add(id);
     }
-    await this.store.write(owed);
+    await this.store.write([...owed, this.store.forgetPublicationOp(hex)]);
     this.proofs.delete(hex);
     this.scheduleFlush(0);
+  }
+
+  /** A publication is deep (ChainHandler.settled): what it carried is not needed any more. */
+  private async forgetProof(txHex: string): Promise<void> {
+    if (!this.proofs.delete(txHex)) return;
+    await this.store.write([this.store.forgetPublicationOp(txHex)]);
   }
 
   /** A message published `maxPublications` times whose last deadline passed is undeliverable. */
@@ -1290,10 +1317,16 @@ export class DeliveryEngine {
     const added: IncomingMessage[] = [];
     const attachments: AttachmentBody[] = [];
     if (st.link) st.link.heard = true;
+    // Which chats are already stored, looked up together before the loop: reads issued at once
+    // share one round trip on IndexedDB, where a catch-up's one read per message in turn was
+    // a transaction each.
+    const chatIds = frames.flatMap((f) => (f.type === 'chat' ? [bytesToHex(f.id)] : []));
+    const stored = await Promise.all(chatIds.map((id) => this.store.hasIncoming(id)));
+    const seen = new Set(chatIds.filter((_, i) => stored[i]));
     for (const f of frames) {
       if (f.type === 'chat') {
         const id = bytesToHex(f.id);
-        const duplicate = added.some((m) => m.id === id) || (await this.store.hasIncoming(id));
+        const duplicate = seen.has(id);
         if (!duplicate) {
           if (window.minute !== minute) {
             window.minute = minute;
@@ -1317,6 +1350,7 @@ export class DeliveryEngine {
           };
           ops.push(...this.store.putOps(m));
           added.push(m);
+          seen.add(id);
         }
         st.receipts.delivered.add(id);
         if (route === 'chain' && !st.chainReceipts.has(id)) {

@@ -37,7 +37,7 @@ import { PayloadFetcher } from '../../kaspa/payload-fetch.ts';
 import { UtxoWatcher, outpointKey } from '../../kaspa/utxo-watcher.ts';
 import { transactionId } from '../../kaspa/txid.ts';
 import type { BlockHash, Transaction, TxId, Utxo } from '../../kaspa/types.ts';
-import type { KeyValueStore } from '../../storage/types.ts';
+import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { encodeKey } from '../../storage/keys.ts';
 import { bytesToHex, bytesToUtf8, hexToBytes, utf8ToBytes } from '../../util/bytes.ts';
 import { ChainAddresses, type PeerKeys } from './addresses/index.ts';
@@ -613,6 +613,8 @@ export class KaspaChain implements ChainPort {
   private async restoreOwn(): Promise<void> {
     for (const t of await this.own.load()) {
       for (const k of t.inputs) this.spending.set(k, t.txHex);
+      if (t.acceptedBlock !== undefined)
+        this.noteAcceptedIn(t.txHex, hexToBytes(t.acceptedBlock) as BlockHash);
       if (t.acceptedDaa !== undefined) continue;
       this.mine.add(t.txHex);
       this.placeOutputs(t);
@@ -789,7 +791,12 @@ export class KaspaChain implements ChainPort {
   private observeDaa(daa: bigint): void {
     if (daa <= this.daa) return;
     this.daa = daa;
-    void this.own.prune(daa, this.opts.confirmationDepth ?? CONFIRMATION_DEPTH).catch(() => undefined);
+    void this.own
+      .prune(daa, this.opts.confirmationDepth ?? CONFIRMATION_DEPTH)
+      .then((deep) => {
+        for (const txHex of deep) this.handler?.settled?.(hexToBytes(txHex));
+      })
+      .catch(() => undefined);
   }
 
   private addressOf(u: AddressedUtxo): string | undefined {
@@ -927,6 +934,8 @@ export class KaspaChain implements ChainPort {
   private noteAcceptedIn(txHex: string, block: BlockHash): void {
     if (!this.own.get(txHex)) return;
     const key = bytesToHex(block);
+    // Stored too: after a restart, that block leaving the chain is still the sign.
+    void this.own.update(txHex, { acceptedBlock: key }).catch(() => undefined);
     const set = this.acceptedIn.get(key) ?? new Set<string>();
     set.add(txHex);
     this.acceptedIn.set(key, set);
@@ -1009,12 +1018,28 @@ export class KaspaChain implements ChainPort {
       return;
     }
     this.tries.delete(k);
-    this.setCoin(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
-    await this.opts.db.put(COINS_STORE, encodeKey('coin', k), encodeRole(role));
+    // The coin's role and, for a contact's coin, what it changes in the value locked and owed
+    // back, in one atomic write: a catch-up makes one store transaction per coin, not three.
+    const ops: BatchOp[] = [
+      { type: 'put', store: COINS_STORE, key: encodeKey('coin', k), value: encodeRole(role) },
+    ];
+    let locked = this.locked;
+    let owed = 0n;
     if (role.kind === 'held') {
       // The contact's coin is owed back: its next coin from us repays it (docs/privacy.md "Coins").
-      await this.addLocked(-u.entry.amount);
-      await this.setOwed(role.contact, (this.owed.get(role.contact) ?? 0n) + u.entry.amount);
+      locked -= u.entry.amount;
+      if (locked < 0n) locked = 0n;
+      owed = (this.owed.get(role.contact) ?? 0n) + u.entry.amount;
+      ops.push(
+        { type: 'put', store: COINS_STORE, key: encodeKey('locked'), value: utf8ToBytes(locked.toString()) },
+        owedOp(role.contact, owed),
+      );
+    }
+    await this.opts.db.batch(ops);
+    this.setCoin(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
+    if (role.kind === 'held') {
+      this.locked = locked;
+      this.owed.set(role.contact, owed);
       await this.book.heard(role.contact);
     }
   }
@@ -1123,14 +1148,9 @@ export class KaspaChain implements ChainPort {
   }
 
   private async setOwed(contact: ContactId, amount: bigint): Promise<void> {
-    const key = encodeKey('owed', contact);
-    if (amount <= 0n) {
-      this.owed.delete(contact);
-      await this.opts.db.delete(COINS_STORE, key);
-    } else {
-      this.owed.set(contact, amount);
-      await this.opts.db.put(COINS_STORE, key, utf8ToBytes(JSON.stringify([contact, amount.toString()])));
-    }
+    if (amount <= 0n) this.owed.delete(contact);
+    else this.owed.set(contact, amount);
+    await this.opts.db.batch([owedOp(contact, amount)]);
   }
 
   private currentFunds(): Funds {
@@ -1147,6 +1167,19 @@ export class KaspaChain implements ChainPort {
   private emitFunds(): void {
     this.handler?.funds(this.currentFunds());
   }
+}
+
+/** The op that stores what is owed back to `contact` (nothing: the record goes). */
+function owedOp(contact: ContactId, amount: bigint): BatchOp {
+  const key = encodeKey('owed', contact);
+  return amount <= 0n
+    ? { type: 'delete', store: COINS_STORE, key }
+    : {
+        type: 'put',
+        store: COINS_STORE,
+        key,
+        value: utf8ToBytes(JSON.stringify([contact, amount.toString()])),
+      };
 }
 
 function encodeRole(r: CoinRole): Uint8Array {

@@ -29,8 +29,11 @@ import { DeliveryError } from './errors.ts';
  */
 export const CONFIRMATION_DEPTH = 1_000n;
 
-/** The version of the stored record (docs/protocol.md "Own transactions"). */
-export const OWN_TX_VERSION = 1;
+/**
+ * The version of the stored record (docs/protocol.md "Own transaction record"). Version 1,
+ * without the accepting block, is still read: its transactions are older than a restart.
+ */
+export const OWN_TX_VERSION = 2;
 
 /** One own transaction as the adapter tracks it. */
 export interface OwnTx {
@@ -45,6 +48,12 @@ export interface OwnTx {
   readonly submitAt?: number;
   /** DAA score it was seen accepted at; absent while not on the selected chain. */
   readonly acceptedDaa?: bigint;
+  /**
+   * The chain block that accepted it, lowercase hex, once known (with `acceptedDaa`). Kept so
+   * that a restart still sees the transaction leave with that block (VirtualChainChanged,
+   * FACTS §6.5) when nothing of it shows in the UTXO set.
+   */
+  readonly acceptedBlock?: string;
 }
 
 interface StoredOwnTx {
@@ -54,6 +63,8 @@ interface StoredOwnTx {
   outputs: [number, string][];
   submitAt: number | null;
   acceptedDaa: string | null;
+  /** From version 2. */
+  acceptedBlock?: string | null;
 }
 
 /** Own transactions by id, with the index from spent outpoint to spender. */
@@ -99,16 +110,23 @@ export class OwnTransactions {
   }
 
   /** Records a change of state of a kept transaction. */
-  async update(txHex: string, change: { submitted?: true; acceptedDaa?: bigint | null }): Promise<void> {
+  async update(
+    txHex: string,
+    change: { submitted?: true; acceptedDaa?: bigint | null; acceptedBlock?: string },
+  ): Promise<void> {
     const t = this.byId.get(txHex);
     if (!t) return;
-    const { submitAt: _s, acceptedDaa: _a, ...rest } = t;
+    const { submitAt: _s, acceptedDaa: _a, acceptedBlock: _b, ...rest } = t;
     const submitAt = change.submitted ? undefined : t.submitAt;
     const acceptedDaa = change.acceptedDaa === undefined ? t.acceptedDaa : (change.acceptedDaa ?? undefined);
+    // Off the chain, the block that had accepted it means nothing any more.
+    const acceptedBlock = acceptedDaa === undefined ? undefined : (change.acceptedBlock ?? t.acceptedBlock);
+    if (submitAt === t.submitAt && acceptedDaa === t.acceptedDaa && acceptedBlock === t.acceptedBlock) return;
     const next: OwnTx = {
       ...rest,
       ...(submitAt !== undefined ? { submitAt } : {}),
       ...(acceptedDaa !== undefined ? { acceptedDaa } : {}),
+      ...(acceptedBlock !== undefined ? { acceptedBlock } : {}),
     };
     this.index(next);
     await this.db.put(this.store, encodeKey('own', txHex), encodeOwnTx(next));
@@ -123,13 +141,21 @@ export class OwnTransactions {
     await this.db.delete(this.store, encodeKey('own', txHex));
   }
 
-  /** Forgets every accepted transaction at least CONFIRMATION_DEPTH below `virtualDaa`. */
-  async prune(virtualDaa: bigint, depth = CONFIRMATION_DEPTH): Promise<void> {
+  /**
+   * Forgets every accepted transaction at least CONFIRMATION_DEPTH below `virtualDaa`;
+   * returns their ids (lowercase hex).
+   */
+  async prune(virtualDaa: bigint, depth = CONFIRMATION_DEPTH): Promise<string[]> {
+    const forgotten: string[] = [];
     while (this.acceptedOrder.length > 0 && this.acceptedOrder[0]!.daa + depth <= virtualDaa) {
       const { txHex, daa } = this.acceptedOrder.shift()!;
       // A stale entry: the transaction left the chain since, or was accepted again later.
-      if (this.byId.get(txHex)?.acceptedDaa === daa) await this.forget(txHex);
+      if (this.byId.get(txHex)?.acceptedDaa === daa) {
+        await this.forget(txHex);
+        forgotten.push(txHex);
+      }
     }
+    return forgotten;
   }
 
   get size(): number {
@@ -153,6 +179,7 @@ function encodeOwnTx(t: OwnTx): Uint8Array {
     outputs: t.outputs.map((o) => [o.index, o.address]),
     submitAt: t.submitAt ?? null,
     acceptedDaa: t.acceptedDaa?.toString() ?? null,
+    acceptedBlock: t.acceptedBlock ?? null,
   };
   return utf8ToBytes(stringifyJson(stored));
 }
@@ -165,7 +192,7 @@ function corrupt(why: string, cause?: unknown): DeliveryError {
   );
 }
 
-/** Parses a stored record; anything malformed or of another version throws CORRUPT_RECORD. */
+/** Parses a stored record (version 1 or 2); anything malformed or of another version throws CORRUPT_RECORD. */
 export function decodeOwnTx(bytes: Uint8Array): OwnTx {
   let json: unknown;
   try {
@@ -175,7 +202,8 @@ export function decodeOwnTx(bytes: Uint8Array): OwnTx {
   }
   if (typeof json !== 'object' || json === null) throw corrupt('not an object');
   const r = json as Partial<Record<keyof StoredOwnTx, unknown>>;
-  if (r.v !== OWN_TX_VERSION) throw corrupt(`version ${String(r.v)} is not ${OWN_TX_VERSION}`);
+  if (r.v !== OWN_TX_VERSION && r.v !== 1)
+    throw corrupt(`version ${String(r.v)} is not ${OWN_TX_VERSION} (nor 1)`);
   let tx: Transaction;
   try {
     tx = transactionFromRpc(r.tx, 'tx');
@@ -202,6 +230,12 @@ export function decodeOwnTx(bytes: Uint8Array): OwnTx {
   if (r.submitAt !== null && !Number.isSafeInteger(r.submitAt)) throw corrupt('bad submitAt');
   if (r.acceptedDaa !== null && (typeof r.acceptedDaa !== 'string' || !/^\d{1,20}$/.test(r.acceptedDaa)))
     throw corrupt('bad acceptedDaa');
+  const block = r.v === 1 ? null : r.acceptedBlock;
+  if (
+    block !== null &&
+    (typeof block !== 'string' || !/^[0-9a-f]{64}$/.test(block) || r.acceptedDaa === null)
+  )
+    throw corrupt('bad acceptedBlock');
   return {
     txHex: bytesToHex(transactionId(tx)),
     tx,
@@ -209,5 +243,6 @@ export function decodeOwnTx(bytes: Uint8Array): OwnTx {
     outputs: (r.outputs as [number, string][]).map(([index, address]) => ({ index, address })),
     ...(typeof r.submitAt === 'number' ? { submitAt: r.submitAt } : {}),
     ...(typeof r.acceptedDaa === 'string' ? { acceptedDaa: BigInt(r.acceptedDaa) } : {}),
+    ...(typeof block === 'string' ? { acceptedBlock: block } : {}),
   };
 }

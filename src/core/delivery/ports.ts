@@ -152,6 +152,12 @@ export interface ChainHandler {
    * is to be published again (docs/delivery.md "Reorganisations").
    */
   dropped(txId: Uint8Array): void;
+  /**
+   * A transaction this client published is deep enough that it is no longer watched for a
+   * drop (CONFIRMATION_DEPTH, docs/delivery.md "Reorganisations"): what the engine kept to
+   * republish it may go. Optional for adapters; the engine bounds what it keeps anyway.
+   */
+  settled?(txId: Uint8Array): void;
   /** The wallet's funds changed (a coin arrived, returned or was spent). */
   funds(funds: Funds): void;
   /** Nothing to process up to `cursor` (persisted so a restart resumes from there). */

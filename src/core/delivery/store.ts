@@ -13,12 +13,16 @@
  *                      ("open-index")           -> (empty) the "open" entries are complete
  *                      ("seen", contact)        -> link-seen record: when a direct link to the
  *                                                  contact was last up (reconnection on start)
+ *                      ("pub", tx id)           -> publication record: the messages and receipts
+ *                                                  a recent chain publication carried (owed again
+ *                                                  if a reorganisation drops it, after a restart too)
  * Every change that must be all-or-nothing (a message and its index entry, an incoming
  * message and the chain cursor past it) goes in one atomic batch.
  */
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { decodeKey, encodeKey } from '../../storage/keys.ts';
 import { bytesToHex, hexToBytes } from '../../util/bytes.ts';
+import { ByteReader, ByteWriter, readText, writeText } from '../../util/binary.ts';
 import { DeliveryError } from './errors.ts';
 import { decodeMessage, encodeMessage, type Message } from './messages.ts';
 import type { ContactId } from './ports.ts';
@@ -38,6 +42,27 @@ const CURSOR_KEY = encodeKey('cursor');
 /** Version byte of the link-seen record (docs/protocol.md "Link-seen record"). */
 const SEEN_VERSION = 1;
 const SEEN_BYTES = 9;
+
+/** Version byte of the publication record (docs/protocol.md "Publication record"). */
+export const PUBLICATION_VERSION = 1;
+/** Ids one publication record may list per kind: a 16 KB payload carries far fewer. */
+const MAX_PUBLICATION_IDS = 4_096;
+/** Contacts one publication record may list (the engine's recipients per transaction are fewer). */
+const MAX_PUBLICATION_CONTACTS = 256;
+/** Bytes of a message id (128 bits, docs/protocol.md "Envelope"), with room for longer ones. */
+const MAX_ID_BYTES = 64;
+
+/** What one chain publication carried: its chat messages and, by contact, its receipts. */
+export interface PublicationRecord {
+  /** When it was published (ms since the epoch): the oldest go first past the engine's bound. */
+  readonly at: number;
+  /** Chat message ids (lowercase hex). */
+  readonly ids: readonly string[];
+  readonly receipts: ReadonlyMap<
+    ContactId,
+    { readonly delivered: readonly string[]; readonly read: readonly string[] }
+  >;
+}
 
 /** Marks a database whose "open" entries cover every unfinished message (see `unfinishedOutgoing`). */
 const OPEN_INDEX_KEY = encodeKey('open-index');
@@ -162,6 +187,61 @@ export class DeliveryStore {
     return { seen, refused };
   }
 
+  /**
+   * The op that records what the publication `txHex` carried. Written in the batch that marks
+   * its delivery receipts published, so that no crash leaves them neither owed nor recorded.
+   */
+  publicationOp(txHex: string, record: PublicationRecord): BatchOp {
+    const w = new ByteWriter();
+    w.u8(PUBLICATION_VERSION).u64(record.at);
+    const ids = (list: readonly string[]): void => {
+      w.varUint(list.length);
+      for (const id of list) w.varBytes(hexToBytes(id));
+    };
+    ids(record.ids);
+    w.varUint(record.receipts.size);
+    for (const [contact, r] of record.receipts) {
+      writeText(w, 'contact', contact, 128);
+      ids(r.delivered);
+      ids(r.read);
+    }
+    return { type: 'put', store: META, key: encodeKey('pub', hexToBytes(txHex)), value: w.finish() };
+  }
+
+  /** The op that forgets the publication record of `txHex`. */
+  forgetPublicationOp(txHex: string): BatchOp {
+    return { type: 'delete', store: META, key: encodeKey('pub', hexToBytes(txHex)) };
+  }
+
+  /**
+   * Every publication record, by tx id (lowercase hex), oldest first. A record of another
+   * version or malformed is refused (CORRUPT_RECORD) and left out; the others are kept.
+   */
+  async publications(): Promise<{ records: Map<string, PublicationRecord>; refused: DeliveryError[] }> {
+    const found: [string, PublicationRecord][] = [];
+    const refused: DeliveryError[] = [];
+    for (const [key, value] of await this.db.scan(META, { prefix: encodeKey('pub') })) {
+      const [, txId] = decodeKey(key);
+      if (!(txId instanceof Uint8Array) || txId.length !== 32) {
+        refused.push(new DeliveryError('CORRUPT_RECORD', 'malformed publication key'));
+        continue;
+      }
+      try {
+        found.push([bytesToHex(txId), decodePublication(value)]);
+      } catch (error) {
+        refused.push(
+          error instanceof DeliveryError
+            ? error
+            : new DeliveryError('CORRUPT_RECORD', `publication record of ${bytesToHex(txId)} is malformed`, {
+                cause: error,
+              }),
+        );
+      }
+    }
+    found.sort((a, b) => a[1].at - b[1].at);
+    return { records: new Map(found), refused };
+  }
+
   /** Every receipt owed on chain, by contact. */
   async owedReceipts(): Promise<Map<ContactId, string[]>> {
     const out = new Map<ContactId, string[]>();
@@ -254,4 +334,32 @@ export class DeliveryStore {
     await this.write(ops);
     return out;
   }
+}
+
+/** Parses a publication record (docs/protocol.md "Publication record"); throws on anything else. */
+function decodePublication(value: Uint8Array): PublicationRecord {
+  const r = new ByteReader(value);
+  const version = r.u8('version');
+  if (version !== PUBLICATION_VERSION)
+    throw new DeliveryError(
+      'CORRUPT_RECORD',
+      `publication record: version ${version} is not ${PUBLICATION_VERSION}`,
+    );
+  const at = r.safeU64('publishedAt');
+  const ids = (what: string): string[] => {
+    const n = r.varUint(`${what} count`);
+    if (n > MAX_PUBLICATION_IDS) throw new RangeError(`${what}: ${n} ids, at most ${MAX_PUBLICATION_IDS}`);
+    return Array.from({ length: n }, () => bytesToHex(r.varBytes(MAX_ID_BYTES, what)));
+  };
+  const chats = ids('ids');
+  const contacts = r.varUint('contact count');
+  if (contacts > MAX_PUBLICATION_CONTACTS)
+    throw new RangeError(`${contacts} contacts, at most ${MAX_PUBLICATION_CONTACTS}`);
+  const receipts = new Map<ContactId, { delivered: string[]; read: string[] }>();
+  for (let i = 0; i < contacts; i++) {
+    const contact = readText(r, 'contact', 128);
+    receipts.set(contact, { delivered: ids('delivered'), read: ids('read') });
+  }
+  r.end('publication record');
+  return { at, ids: chats, receipts };
 }

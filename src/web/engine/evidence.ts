@@ -117,6 +117,7 @@ export class EvidenceRecorder implements ChainPort {
         },
         accepted: (txId: Uint8Array, acceptance: ChainAcceptance) => handler.accepted(txId, acceptance),
         dropped: (txId: Uint8Array) => handler.dropped(txId),
+        settled: (txId: Uint8Array) => handler.settled?.(txId),
         funds: (funds: Funds) => handler.funds(funds),
         checkpoint: (c: Uint8Array) => handler.checkpoint(c),
       },

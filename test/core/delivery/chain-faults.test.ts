@@ -12,6 +12,11 @@ import { DeliveryStore } from '../../../src/core/delivery/store.ts';
 import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
 import { COINS_STORE } from '../../../src/core/delivery/kaspa-chain.ts';
 import { encodeKey } from '../../../src/storage/keys.ts';
+import { DELIVERY_STORES } from '../../../src/core/delivery/store.ts';
+import { REQUESTS_STORE } from '../../../src/core/requests/requests.ts';
+import { openSqliteStore } from '../../../src/storage/sqlite.ts';
+import { openStorage } from '../../../src/storage/open.ts';
+import type { StorageSchema } from '../../../src/storage/types.ts';
 
 type UserOptions = ConstructorParameters<typeof ChainUser>[2];
 
@@ -39,6 +44,93 @@ async function pair(
     await devnet.stop();
   };
   return { alice, bob, devnet, stop };
+}
+
+/**
+ * Bob reads m1 and answers m2 in one transaction T that spends the coin of Alice's m1 (A).
+ * A reorganisation drops A and T while Alice is away: T cannot come back without A, so Bob's
+ * adapter gives it up (ChainHandler.dropped) and m2 goes again. The read receipt T carried
+ * must go again with it, or Alice's m1 stays "delivered" for good. With `restart`, Bob runs
+ * over a sealed SQLite file and restarts between T's acceptance and the reorganisation.
+ */
+async function readReceiptDropped({ restart }: { restart: boolean }): Promise<void> {
+  const box: { devnet?: DevnetHandle } = {};
+  const alice = new ChainUser('alice', () => box.devnet!.url);
+  const dir = mkdtempSync(join(tmpdir(), 'p2pcomm-receipts-'));
+  const schema: StorageSchema = { version: 1, stores: [...DELIVERY_STORES, REQUESTS_STORE] };
+  // Bob's batch window holds his delivery receipt for m1 until m2 and the read receipt join it.
+  const bob = new ChainUser('bob', () => box.devnet!.url, {
+    settings: { batchWindowMs: 3_000 },
+    ...(restart
+      ? {
+          openDb: async () =>
+            openStorage(await openSqliteStore(join(dir, 'bob.sqlite'), schema), schema, {
+              storageKey: new Uint8Array(32).fill(2),
+            }),
+        }
+      : {}),
+  });
+  alice.knows(bob);
+  bob.knows(alice);
+  const devnet = (box.devnet = await startDevnet({
+    port: 0,
+    controlPort: false,
+    blocksPerSecond: 0,
+    prefund: prefund(alice, bob),
+  }));
+  let miner: ReturnType<typeof setInterval> | undefined = setInterval(() => devnet.mine(1), 50);
+  try {
+    await alice.start();
+    await bob.start();
+    const m1 = await alice.engine.send(bob.id, 'm1');
+    const accepted = await until(
+      'm1 accepted',
+      async () => (await alice.engine.message(m1.id))?.proof?.acceptingDaaScore,
+      60_000,
+    );
+    await bob.waitInbox(alice, 1);
+    await alice.stop();
+    await bob.engine.markRead(alice.id);
+    const m2 = await bob.engine.send(alice.id, 'm2');
+    const p2 = await until(
+      'm2 accepted',
+      async () => {
+        // Accepted, and Bob knows by which chain block.
+        const proof = (await bob.engine.message(m2.id))?.proof;
+        return proof?.acceptingBlockHash !== undefined && devnet.chain.isAccepted(proof.txId) && proof.txId;
+      },
+      60_000,
+    );
+    if (restart) {
+      await bob.stop();
+      await bob.start();
+    }
+    clearInterval(miner);
+    miner = undefined;
+    // Every chain block from the one below m1's acceptance up: A and T leave with them.
+    const below = devnet.chain.chainIndex(devnet.chain.chainBlockAtDaaScore(accepted));
+    devnet.faults.reorg(devnet.chain.chain.length - below + 1, { dropTransactions: true });
+    assert.ok(!devnet.chain.isAccepted(p2), 'T left the chain');
+    miner = setInterval(() => devnet.mine(1), 50);
+    await until(
+      'bob gave T up and published m2 again',
+      async () => ((await bob.engine.message(m2.id))?.publications ?? 0) >= 2,
+      60_000,
+    );
+    await alice.start();
+    await alice.waitInbox(bob, 1, 60_000);
+    await alice.allOut(bob, ['read'], 1, 60_000);
+    assert.deepEqual(
+      (await alice.inbox(bob)).map((m) => m.id),
+      [m2.id],
+    );
+  } finally {
+    if (miner) clearInterval(miner);
+    await alice.stop().catch(() => undefined);
+    await bob.stop().catch(() => undefined);
+    await devnet.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe('chain delivery under faults (local Kaspa network, real WebRTC)', () => {
@@ -184,70 +276,13 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
   });
 
   it('a read receipt whose publication a reorganisation drops for good still turns the tick to "read"', async () => {
-    // Bob reads m1 and answers m2 in one transaction T that spends the coin of Alice's m1 (A).
-    // A reorganisation drops A and T while Alice is away: T cannot come back without A, so
-    // Bob's adapter gives it up (ChainHandler.dropped) and m2 goes again. The read receipt T
-    // carried must go again with it, or Alice's m1 stays "delivered" for good.
-    const box: { devnet?: DevnetHandle } = {};
-    const alice = new ChainUser('alice', () => box.devnet!.url);
-    // Bob's batch window holds his delivery receipt for m1 until m2 and the read receipt join it.
-    const bob = new ChainUser('bob', () => box.devnet!.url, { settings: { batchWindowMs: 3_000 } });
-    alice.knows(bob);
-    bob.knows(alice);
-    const devnet = (box.devnet = await startDevnet({
-      port: 0,
-      controlPort: false,
-      blocksPerSecond: 0,
-      prefund: prefund(alice, bob),
-    }));
-    let miner: ReturnType<typeof setInterval> | undefined = setInterval(() => devnet.mine(1), 50);
-    try {
-      await alice.start();
-      await bob.start();
-      const m1 = await alice.engine.send(bob.id, 'm1');
-      const accepted = await until(
-        'm1 accepted',
-        async () => (await alice.engine.message(m1.id))?.proof?.acceptingDaaScore,
-        60_000,
-      );
-      await bob.waitInbox(alice, 1);
-      await alice.stop();
-      await bob.engine.markRead(alice.id);
-      const m2 = await bob.engine.send(alice.id, 'm2');
-      const p2 = await until(
-        'm2 accepted',
-        async () => {
-          // Accepted, and Bob knows by which chain block.
-          const proof = (await bob.engine.message(m2.id))?.proof;
-          return proof?.acceptingBlockHash !== undefined && devnet.chain.isAccepted(proof.txId) && proof.txId;
-        },
-        60_000,
-      );
-      clearInterval(miner);
-      miner = undefined;
-      // Every chain block from the one below m1's acceptance up: A and T leave with them.
-      const below = devnet.chain.chainIndex(devnet.chain.chainBlockAtDaaScore(accepted));
-      devnet.faults.reorg(devnet.chain.chain.length - below + 1, { dropTransactions: true });
-      assert.ok(!devnet.chain.isAccepted(p2), 'T left the chain');
-      miner = setInterval(() => devnet.mine(1), 50);
-      await until(
-        'bob gave T up and published m2 again',
-        async () => ((await bob.engine.message(m2.id))?.publications ?? 0) >= 2,
-        60_000,
-      );
-      await alice.start();
-      await alice.waitInbox(bob, 1, 60_000);
-      await alice.allOut(bob, ['read'], 1, 60_000);
-      assert.deepEqual(
-        (await alice.inbox(bob)).map((m) => m.id),
-        [m2.id],
-      );
-    } finally {
-      if (miner) clearInterval(miner);
-      await alice.stop().catch(() => undefined);
-      await bob.stop().catch(() => undefined);
-      await devnet.stop();
-    }
+    await readReceiptDropped({ restart: false });
+  });
+
+  it('the same with a restart between the publication and its drop: the receipts it carried are stored', async () => {
+    // Bob's process ends after T is accepted and starts again over the same SQLite file
+    // before the reorganisation: what T carried must come from the store, not from memory.
+    await readReceiptDropped({ restart: true });
   });
 
   it('a receipt waiting for its time survives a kill: it is stored signed and goes at the next start', async () => {

@@ -79,6 +79,32 @@ describe('own transaction records (docs/protocol.md "Own transaction record")', 
     assert.equal(own.size, 1);
   });
 
+  it('keeps the accepting block across a reload (version 2) and still reads version 1', async () => {
+    const t = signed();
+    const data = new MemoryDatabase();
+    const db = await openDb(data);
+    const own = new OwnTransactions(db, COINS_STORE);
+    await own.put(t);
+    const block = 'cd'.repeat(32);
+    await own.update(t.txHex, { acceptedDaa: 7n, acceptedBlock: block });
+    const [loaded] = await new OwnTransactions(await openDb(data), COINS_STORE).load();
+    assert.equal(loaded!.acceptedBlock, block);
+    assert.equal(loaded!.acceptedDaa, 7n);
+    // Off the chain again: the block goes with the acceptance.
+    await own.update(t.txHex, { acceptedDaa: null });
+    const [off] = await new OwnTransactions(await openDb(data), COINS_STORE).load();
+    assert.equal(off!.acceptedBlock, undefined);
+    const stored = JSON.parse(
+      new TextDecoder().decode((await db.get(COINS_STORE, encodeKey('own', t.txHex)))!),
+    ) as Record<string, unknown>;
+    assert.equal(stored['v'], 2);
+    const v1: Record<string, unknown> = { ...stored, v: 1, acceptedDaa: '9' };
+    delete v1['acceptedBlock'];
+    const old = decodeOwnTx(utf8ToBytes(JSON.stringify(v1)));
+    assert.equal(old.acceptedDaa, 9n);
+    assert.equal(old.acceptedBlock, undefined);
+  });
+
   it('refuses malformed records and other versions with CORRUPT_RECORD', async () => {
     const t = signed();
     const db = await openDb(new MemoryDatabase());
@@ -89,8 +115,12 @@ describe('own transaction records (docs/protocol.md "Own transaction record")', 
     const bad: unknown[] = [
       'not json',
       '[]',
-      { ...good, v: 2 },
+      { ...good, v: 3 },
       { ...good, v: 0 },
+      { ...good, acceptedBlock: undefined },
+      { ...good, acceptedBlock: 'ab'.repeat(32) }, // an accepting block without acceptance
+      { ...good, acceptedDaa: '5', acceptedBlock: 'AB'.repeat(32) },
+      { ...good, acceptedDaa: '5', acceptedBlock: 'ab'.repeat(31) },
       { ...good, tx: { version: 'x' } },
       { ...good, inputs: ['zz'] },
       { ...good, inputs: [...(good['inputs'] as string[]), ...(good['inputs'] as string[])] },

@@ -12,6 +12,11 @@ import type {
 import type { KeyValueStore, ScanOptions } from '../../../src/storage/types.ts';
 import { bytesToHex, randomBytes } from '../../../src/util/bytes.ts';
 import { MemoryDatabase, openDb } from './fakes.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStore } from '../../../src/storage/sqlite.ts';
+import type { StorageSchema } from '../../../src/storage/types.ts';
 
 const outgoing = (seq: number, status: OutgoingStatus): OutgoingMessage => ({
   direction: 'out',
@@ -131,5 +136,57 @@ describe('delivery store over opaque keys (the default under a storage key)', ()
       ['m5'],
     );
     await db.close();
+  });
+});
+
+describe('delivery store: publication records (docs/protocol.md "Publication record")', () => {
+  const schema: StorageSchema = { version: 1, stores: [...DELIVERY_STORES] };
+  const hex = (n: number): string => bytesToHex(randomBytes(n));
+
+  it('round-trips in sealed SQLite, oldest first; another version or a malformed record is refused alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'p2pcomm-pub-'));
+    const open = async (): Promise<KeyValueStore> =>
+      openStorage(await openSqliteStore(join(dir, 'db.sqlite'), schema), schema, {
+        storageKey: new Uint8Array(32).fill(7),
+      });
+    try {
+      const db = await open();
+      const store = new DeliveryStore(db);
+      const [t1, t2, t3, t4] = [hex(32), hex(32), hex(32), hex(32)];
+      const newer = {
+        at: 2_000,
+        ids: [hex(16), hex(16)],
+        receipts: new Map([
+          ['bob', { delivered: [hex(16)], read: [hex(16), hex(16)] }],
+          ['carol', { delivered: [], read: [hex(16)] }],
+        ]),
+      };
+      const older = { at: 1_000, ids: [], receipts: new Map([['bob', { delivered: [hex(16)], read: [] }]]) };
+      await store.write([store.publicationOp(t1!, newer), store.publicationOp(t2!, older)]);
+      // Version 2 of a record, and one cut short.
+      const good = store.publicationOp(t3!, older);
+      assert.equal(good.type, 'put');
+      const value = good.type === 'put' ? good.value : new Uint8Array(0);
+      const other = store.publicationOp(t3!, older);
+      await store.write([
+        { ...other, value: Uint8Array.of(2, ...value.subarray(1)) } as typeof other,
+        { ...store.publicationOp(t4!, newer), value: value.subarray(0, 5) } as typeof other,
+      ]);
+      await db.close();
+
+      const { records, refused } = await new DeliveryStore(await open()).publications();
+      assert.deepEqual([...records.keys()], [t2, t1]);
+      assert.deepEqual(records.get(t1!), newer);
+      assert.deepEqual(records.get(t2!), older);
+      assert.equal(refused.length, 2);
+      assert.ok(refused.every((e) => e instanceof DeliveryError && e.code === 'CORRUPT_RECORD'));
+      assert.ok(refused.some((e) => /version 2/.test(e.message)));
+
+      const again = new DeliveryStore(await open());
+      await again.write([again.forgetPublicationOp(t1!)]);
+      assert.deepEqual([...(await again.publications()).records.keys()], [t2]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
