@@ -16,6 +16,10 @@ import { DEVNET_SCHEMA, DevnetStore, type LoadReport } from '../../src/devnet/st
 import { BLOCK_RECORD_VERSION, checksum } from '../../src/devnet/block-record.ts';
 import type { RestoredState } from '../../src/devnet/chain.ts';
 import { openSqliteStore } from '../../src/storage/node.ts';
+import { META_STORE, META_VERSION_KEY } from '../../src/storage/schema.ts';
+import { coinToRpc } from '../../src/devnet/codec.ts';
+import { stringifyJson } from '../../src/kaspa/rpc/json.ts';
+import { decodeCoinRow } from '../../src/devnet/block-record.ts';
 import { ALICE, BOB, spend } from './helpers.ts';
 
 const KAS = SOMPI_PER_KAS;
@@ -170,5 +174,33 @@ describe('devnet decoded-block records', () => {
     assert.equal(report.rejected.stale, 1);
     assert.equal(report.rejected.damaged, 1);
     assert.deepEqual(state, reference.state);
+  });
+
+  it('a directory of schema 1 (JSON coins, no records) is migrated and loads the same state', async () => {
+    const dir = copy();
+    const reference = await load(dir);
+    const db = await openSqliteStore(join(dir, 'devnet.sqlite'), DEVNET_SCHEMA);
+    try {
+      const coins = await db.scan('utxos');
+      const records = await db.scan('decoded');
+      const v1 = new Uint8Array(8);
+      new DataView(v1.buffer).setBigUint64(0, 1n);
+      await db.batch([
+        ...coins.map(([key, v]) => ({
+          type: 'put' as const,
+          store: 'utxos',
+          key,
+          value: utf8ToBytes(stringifyJson(coinToRpc(decodeCoinRow(v)))),
+        })),
+        ...records.map(([key]) => ({ type: 'delete' as const, store: 'decoded', key })),
+        { type: 'put', store: META_STORE, key: META_VERSION_KEY, value: v1 },
+      ]);
+    } finally {
+      await db.close();
+    }
+    const { state, report } = await load(dir);
+    assert.equal(report.rejected.missing, blocks - 1);
+    assert.deepEqual(state, reference.state);
+    assert.equal((await load(dir)).report.fromRecords, blocks - 1);
   });
 });
