@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { bytesToHex, bytesToUtf8, concatBytes, utf8ToBytes } from '../util/bytes.ts';
+import { bytesToHex, bytesToUtf8, concatBytes, hexToBytes, utf8ToBytes } from '../util/bytes.ts';
 import type { BlockHash, Transaction, TxId, Utxo } from '../kaspa/types.ts';
 import { parseJson, stringifyJson } from '../kaspa/rpc/json.ts';
 import { prop, readArray, readBool, readHex, readObject, readU64, readUint } from '../kaspa/rpc/fields.ts';
@@ -25,10 +25,36 @@ import { DevnetError } from './errors.ts';
 import { hashHeader } from './header.ts';
 import type { MempoolEntry } from './mempool.ts';
 import { GENESIS_HASH } from './params.ts';
+import {
+  decodeBlockRecord,
+  decodeCoinRow,
+  encodeBlockRecord,
+  encodeCoinRow,
+  type BlockRecordRejection,
+} from './block-record.ts';
 import { transactionId } from './rules.ts';
 import type { UtxoDiff } from './utxo-set.ts';
 
-const SCHEMA = { version: 1, stores: ['blocks', 'chain', 'utxos', 'mempool', 'meta'] } as const;
+/**
+ * The data directory's schema (docs/protocol.md "Local network data directory"). Version 2 adds
+ * `decoded`, the decoded-block records (`block-record.ts`), and writes coins in binary: a
+ * directory of version 1 has its coin rows rewritten by the migration and no records, so its
+ * blocks are decoded from their rows once and their records written then.
+ */
+export const DEVNET_SCHEMA = {
+  version: 2,
+  stores: ['blocks', 'chain', 'utxos', 'mempool', 'meta', 'decoded'],
+  migrations: {
+    2: async (db: KeyValueStore): Promise<BatchOp[]> =>
+      (await db.scan('utxos')).map(([key, v]) => ({
+        type: 'put' as const,
+        store: 'utxos',
+        key,
+        value: encodeCoinRow(decodeJsonCoin(v)),
+      })),
+  },
+};
+const SCHEMA = DEVNET_SCHEMA;
 const META_ALLOCATIONS = utf8ToBytes('allocations');
 const META_GENESIS = utf8ToBytes('genesis');
 const META_MEMPOOL_SEQ = utf8ToBytes('mempoolSeq');
@@ -49,6 +75,13 @@ function json(value: unknown): Uint8Array {
   return utf8ToBytes(stringifyJson(value));
 }
 
+/** How the last `load` read its blocks: from their decoded records, or from their rows and why. */
+export interface LoadReport {
+  readonly fromRecords: number;
+  readonly fromRows: number;
+  readonly rejected: Readonly<Record<BlockRecordRejection | 'missing', number>>;
+}
+
 /** Persists a chain into a data directory and loads it back. */
 export class DevnetStore {
   readonly #db: KeyValueStore;
@@ -57,6 +90,7 @@ export class DevnetStore {
   #persistedPruningIndex = 0;
   #mempoolSeq = 0;
   readonly #mempoolKeys = new Map<string, Uint8Array>();
+  #lastLoad: LoadReport | undefined;
 
   private constructor(db: KeyValueStore) {
     this.#db = db;
@@ -85,17 +119,38 @@ export class DevnetStore {
       // long chain (a soak's node restarts) must not pay a round trip per block.
       const rows = new Map<string, Uint8Array>();
       for (const [k, v] of await this.#db.scan('blocks')) rows.set(bytesToHex(k), v);
+      const records = new Map<string, Uint8Array>();
+      for (const [k, v] of await this.#db.scan('decoded')) records.set(bytesToHex(k), v);
+      // A block comes from its decoded record when that is whole and derived from this very
+      // row; otherwise from the row (hashes recomputed), and its record is written again.
+      const rejected = { version: 0, damaged: 0, stale: 0, missing: 0 };
+      const repairs: BatchOp[] = [];
+      const decode = (key: string, row: Uint8Array): Block => {
+        const record = records.get(key);
+        const r = record === undefined ? { rejected: 'missing' as const } : decodeBlockRecord(record, row);
+        if ('block' in r) return r.block;
+        rejected[r.rejected]++;
+        const b = decodeBlock(row);
+        repairs.push({ type: 'put', store: 'decoded', key: b.hash, value: encodeBlockRecord(b, row) });
+        return b;
+      };
       const chain: Block[] = [];
       const onChain = new Set<string>();
       for (const [, hash] of chainRows) {
         const key = bytesToHex(hash);
         const raw = rows.get(key);
         if (raw === undefined) throw new DevnetError('STORE_CORRUPT', `chain block ${key} is missing`);
-        chain.push(decodeBlock(raw));
+        chain.push(decode(key, raw));
         onChain.add(key);
       }
-      const sideBlocks = [...rows].filter(([k]) => !onChain.has(k)).map(([, v]) => decodeBlock(v));
-      const utxos = (await this.#db.scan('utxos')).map(([, v]) => decodeCoin(v));
+      const sideBlocks = [...rows].filter(([k]) => !onChain.has(k)).map(([k, v]) => decode(k, v));
+      for (const [key] of records) {
+        if (!rows.has(key)) repairs.push({ type: 'delete', store: 'decoded', key: hexToBytes(key) });
+      }
+      if (repairs.length > 0) await this.#db.batch(repairs);
+      const fromRows = repairs.filter((op) => op.type === 'put').length;
+      this.#lastLoad = { fromRecords: rows.size - fromRows, fromRows, rejected };
+      const utxos = (await this.#db.scan('utxos')).map(([, v]) => decodeCoinRow(v));
       const mempoolRows = await this.#db.scan('mempool');
       const mempool: Transaction[] = mempoolRows.map(([, v]) =>
         transactionFromRpc(parseJson(bytesToUtf8(v))),
@@ -126,6 +181,11 @@ export class DevnetStore {
     }
   }
 
+  /** How the last `load` read its blocks (undefined before a load of a non-empty directory). */
+  get lastLoad(): LoadReport | undefined {
+    return this.#lastLoad;
+  }
+
   /** Starts writing the chain's changes; returns the detach function. */
   attach(chain: Chain): () => void {
     const ops: BatchOp[] = [{ type: 'put', store: 'meta', key: META_GENESIS, value: GENESIS_HASH }];
@@ -139,7 +199,7 @@ export class DevnetStore {
           ...change.removedChain,
           ...change.addedChain,
         ]);
-        for (const b of written) batch.push(this.#putBlock(b));
+        for (const b of written) batch.push(...this.#putBlock(b));
         // Chain rows are keyed by position (a block's height on its selected chain).
         const newLength = chain.chain.length;
         for (const b of change.removedChain) {
@@ -209,8 +269,13 @@ export class DevnetStore {
     ];
   }
 
-  #putBlock(b: Block): BatchOp {
-    return { type: 'put', store: 'blocks', key: b.hash, value: encodeBlock(b) };
+  /** The block's row and, in the same batch, its decoded record bound to that row. */
+  #putBlock(b: Block): BatchOp[] {
+    const row = encodeBlock(b);
+    return [
+      { type: 'put', store: 'blocks', key: b.hash, value: row },
+      { type: 'put', store: 'decoded', key: b.hash, value: encodeBlockRecord(b, row) },
+    ];
   }
 
   #putDiff(d: UtxoDiff): BatchOp[] {
@@ -221,7 +286,7 @@ export class DevnetStore {
         type: 'put',
         store: 'utxos',
         key: outpointStoreKey(u),
-        value: json(diffToRpc({ added: [u], removed: [] }).added[0]),
+        value: encodeCoinRow(u),
       });
     }
     return ops;
@@ -233,7 +298,7 @@ export class DevnetStore {
     const target = chain.chainIndex(chain.pruningPoint);
     for (; this.#persistedPruningIndex < target; this.#persistedPruningIndex++) {
       const b = chain.chain[this.#persistedPruningIndex];
-      if (b !== undefined && this.#persistedPruningIndex > 0) ops.push(this.#putBlock(b));
+      if (b !== undefined && this.#persistedPruningIndex > 0) ops.push(...this.#putBlock(b));
     }
     return ops;
   }
@@ -301,7 +366,8 @@ function decodeBlock(raw: Uint8Array): Block {
   };
 }
 
-function decodeCoin(raw: Uint8Array): Utxo {
+/** A coin row of schema version 1 (JSON), read by the migration to version 2. */
+function decodeJsonCoin(raw: Uint8Array): Utxo {
   const d = diffFromRpc({ added: [parseJson(bytesToUtf8(raw))], removed: [] });
   return d.added[0]!;
 }

@@ -164,8 +164,23 @@ export function readAddresses(v: unknown, field: string): Address[] {
   });
 }
 
+/**
+ * Address texts by script: every notification, chain page and UTXO reply names the address of
+ * each output, and encoding it with its bech32 checksum (FACTS §2) was about 4 % of an
+ * 800-message soak's CPU (node and three clients in one process), where the same few thousand
+ * scripts recur. Bounded: emptied when it reaches ADDRESS_MEMO_LIMIT.
+ */
+const addressMemo = new Map<string, string | null>();
+const ADDRESS_MEMO_LIMIT = 100_000;
+
 function addressOf(spk: ScriptPublicKey): string | null {
-  return scriptPublicKeyToAddress(spk, ADDRESS_PREFIX)?.toString() ?? null;
+  const key = `${spk.version}:${bytesToHex(spk.script)}`;
+  const known = addressMemo.get(key);
+  if (known !== undefined) return known;
+  const text = scriptPublicKeyToAddress(spk, ADDRESS_PREFIX)?.toString() ?? null;
+  if (addressMemo.size >= ADDRESS_MEMO_LIMIT) addressMemo.clear();
+  addressMemo.set(key, text);
+  return text;
 }
 
 function entryToRpc(u: Utxo): RpcUtxosByAddressesEntry {

@@ -64,6 +64,8 @@ export interface SoakReport {
   readonly outstanding: number;
   /** Time from recovery to the receipt of each outstanding message, ms (p50, p99, max). */
   readonly afterRecovery: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** Client starts that failed (the node did not answer in time) and were made again. */
+  readonly startRetries: number;
   /** How long the whole run took, ms. */
   readonly durationMs: number;
 }
@@ -112,12 +114,34 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   };
   const sent = new Map<string, Set<string>>(users.map((u) => [u.id, new Set()]));
   const down = new Set<ChainUser>();
+  let startRetries = 0;
+  // A start can fail when the node does not answer in time (an RPC timeout while the machine is
+  // saturated, or the node still reading its data directory after a restart): the client is then
+  // killed and started again, as a person reopens the app; the failure is counted, not hidden.
+  const start = async (u: ChainUser): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await u.start();
+        return;
+      } catch (e) {
+        if (attempt >= 5) throw e;
+        startRetries++;
+        progress(`${u.name} did not start (${e instanceof Error ? e.message : String(e)}); again`);
+        try {
+          u.kill();
+        } catch {
+          // A first start that failed before its engine existed has nothing else to close.
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
   try {
-    for (const u of users) await u.start();
+    for (const u of users) await start(u);
     for (let i = 0; i < opts.messages; i++) {
       const from = users[Math.floor(random() * 3)]!;
       if (down.has(from)) {
-        await from.start();
+        await start(from);
         down.delete(from);
       }
       const to = users.filter((u) => u !== from)[Math.floor(random() * 2)]!;
@@ -133,7 +157,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     timers.clear();
     box.devnet.faults.delayNotifications(0);
     box.devnet.faults.releaseNotifications();
-    for (const u of down) await u.start();
+    for (const u of down) await start(u);
     down.clear();
     const recoveredAt = Date.now();
     const outstanding = new Map<ChainUser, string[]>();
@@ -204,6 +228,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       unreceipted,
       outstanding: [...outstanding.values()].reduce((n, ids) => n + ids.length, 0),
       afterRecovery: { p50: percentile(waits, 50), p99: percentile(waits, 99), max: waits.at(-1) ?? 0 },
+      startRetries,
       durationMs: Date.now() - t0,
     };
   } finally {
@@ -266,12 +291,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
 export function formatSoakTable(reports: readonly SoakReport[]): string {
   const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
   const lines = [
-    `| messages | seed | p2p | faults (${FAULT_KINDS.join(' / ')}) | lost | duplicated | unreceipted | outstanding at recovery | after recovery p50 / p99 / max | run |`,
-    '|---:|---:|:-:|---|---:|---:|---:|---:|---|---:|',
+    `| messages | seed | p2p | faults (${FAULT_KINDS.join(' / ')}) | lost | duplicated | unreceipted | outstanding at recovery | after recovery p50 / p99 / max | start retries | run |`,
+    '|---:|---:|:-:|---|---:|---:|---:|---:|---|---:|---:|',
   ];
   for (const r of reports) {
     lines.push(
-      `| ${r.messages.toLocaleString('en-US')} | ${r.seed} | ${r.p2p ? 'yes' : 'no'} | ${FAULT_KINDS.map((k) => r.faults[k]).join(' / ')} | ${r.lost} | ${r.duplicated} | ${r.unreceipted} | ${r.outstanding} | ${s(r.afterRecovery.p50)} / ${s(r.afterRecovery.p99)} / ${s(r.afterRecovery.max)} | ${s(r.durationMs)} |`,
+      `| ${r.messages.toLocaleString('en-US')} | ${r.seed} | ${r.p2p ? 'yes' : 'no'} | ${FAULT_KINDS.map((k) => r.faults[k]).join(' / ')} | ${r.lost} | ${r.duplicated} | ${r.unreceipted} | ${r.outstanding} | ${s(r.afterRecovery.p50)} / ${s(r.afterRecovery.p99)} / ${s(r.afterRecovery.max)} | ${r.startRetries} | ${s(r.durationMs)} |`,
     );
   }
   return lines.join('\n');
