@@ -877,7 +877,7 @@ export class RealApi implements AppApi {
     const history = await this.#history(s);
     const rows = await Promise.all(
       [...s.cards.keys()].map(async (id) => ({
-        contact: this.#contactSummary(s, id),
+        contact: () => this.#contactSummary(s, id),
         messages: (await history.messages(id)).filter(isShown),
       })),
     );
