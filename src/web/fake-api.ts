@@ -482,7 +482,7 @@ export class FakeApi implements AppApi {
     const key = queryKey(query);
     const limit = hitLimit(options.limit);
     const rows = [...this.#contacts.values()].map((c) => ({
-      contact: this.#contactSummary(c),
+      contact: () => this.#contactSummary(c),
       messages: this.#messages.get(c.id) ?? [],
     }));
     return Promise.resolve(

@@ -51,30 +51,40 @@ export function hitLimit(limit: unknown): number {
 }
 
 /**
- * Collects the newest `limit` matches from `conversations` (each oldest first, as stored),
- * newest first (ties by message id). Each conversation is read from its newest message back
- * and gives at most `limit` hits, and only hits are turned into views, so a query that
- * matches everything costs `limit` hits per conversation, not one view per message.
+ * The `limit` newest messages whose text holds `key`, across conversations (each in its
+ * order, oldest first), newest first. Bounded work: a conversation is read from its newest
+ * message back only while it can still beat the `limit`-th hit kept so far, and only the hits
+ * returned are turned into views (a query found in every message of 100,000 builds `limit`
+ * views, not one per conversation per hit).
  */
-export function collectHits<T>(
-  conversations: Iterable<{ readonly contact: ContactSummary; readonly messages: readonly T[] }>,
+export function collectHits<T extends { readonly sentAt: number; readonly id: string }>(
+  conversations: Iterable<{
+    readonly contact: ContactSummary | (() => ContactSummary);
+    readonly messages: readonly T[];
+  }>,
   key: string,
   limit: number,
   textOf: (m: T) => string,
   view: (m: T) => ChatMessage,
 ): SearchHit[] {
   if (key === '') return [];
-  const hits: SearchHit[] = [];
+  /** Newest first, at most `limit`. */
+  const best: { readonly m: T; readonly contact: ContactSummary | (() => ContactSummary) }[] = [];
+  const newer = (a: T, b: T): boolean => a.sentAt > b.sentAt || (a.sentAt === b.sentAt && a.id < b.id);
   for (const { contact, messages } of conversations) {
-    let found = 0;
-    for (let i = messages.length - 1; i >= 0 && found < limit; i--) {
+    for (let i = messages.length - 1; i >= 0; i--) {
       const m = messages[i]!;
+      const last = best[limit - 1];
+      if (last !== undefined && !newer(m, last.m)) break;
       if (!searchKey(textOf(m)).includes(key)) continue;
-      hits.push({ contact, message: view(m) });
-      found++;
+      let at = best.length;
+      while (at > 0 && newer(m, best[at - 1]!.m)) at--;
+      best.splice(at, 0, { m, contact });
+      if (best.length > limit) best.pop();
     }
   }
-  const newer = (a: SearchHit, b: SearchHit): number =>
-    b.message.sentAt - a.message.sentAt || (a.message.id < b.message.id ? -1 : 1);
-  return hits.sort(newer).slice(0, limit);
+  return best.map(({ m, contact }) => ({
+    contact: typeof contact === 'function' ? contact() : contact,
+    message: view(m),
+  }));
 }

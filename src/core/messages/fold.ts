@@ -44,59 +44,101 @@ const later = (a: ActionRecord, b: ActionRecord): boolean =>
 
 /** Folds a conversation's records (any order) into the messages shown, in the records' order. */
 export function foldConversation<R extends ActionRecord>(records: readonly R[]): FoldedMessage<R>[] {
-  const byId = new Map<string, R>();
-  for (const r of records) byId.set(r.id, r);
-  const deletedIds = new Set<string>();
-  const edits = new Map<string, R>();
-  // Per target, per person ('in' is the contact, 'out' this user): the latest reaction.
-  const reactions = new Map<string, { in?: R; out?: R }>();
-  const allowed = (r: R): boolean => {
-    const a = r.action!;
-    if (a.kind === 'forwarded') return true;
-    try {
-      checkAction(r.direction, a, r.sentAt, byId.get(a.target));
-      return true;
-    } catch (e) {
-      if (e instanceof MessageActionError) return false;
-      throw e;
-    }
-  };
-  for (const r of records) {
-    const a = r.action;
-    if (a?.kind === 'delete' && allowed(r)) deletedIds.add(a.target);
-  }
-  for (const r of records) {
-    const a = r.action;
-    if (a === undefined || deletedIds.has(r.id)) continue;
-    if (a.kind === 'edit' && !deletedIds.has(a.target) && allowed(r)) {
-      const prev = edits.get(a.target);
-      if (prev === undefined || later(r, prev)) edits.set(a.target, r);
-    } else if (a.kind === 'reaction' && !deletedIds.has(a.target) && allowed(r)) {
-      const slot = reactions.get(a.target) ?? {};
-      const prev = slot[r.direction];
-      if (prev === undefined || later(r, prev)) slot[r.direction] = r;
-      reactions.set(a.target, slot);
-    }
-  }
+  const index = new FoldIndex(records);
   const out: FoldedMessage<R>[] = [];
-  for (const r of records) {
-    if (!isShown(r)) continue;
-    const deleted = deletedIds.has(r.id) || r.redacted === 'deleted';
-    const edit = deleted ? undefined : edits.get(r.id);
+  for (const r of records) if (isShown(r)) out.push(index.fold(r));
+  return out;
+}
+
+/**
+ * A conversation's records indexed by id and by the message each action names, so that one
+ * message can be folded from its own actions alone (and the quote of a reply from its
+ * original's): a new record costs an update of the index and a fold of the few messages it
+ * touches, not a pass over the whole history. `foldConversation` is this index folded for
+ * every shown record, so both give the same answer by construction.
+ */
+export class FoldIndex<R extends ActionRecord> {
+  readonly #byId = new Map<string, R>();
+  /** Action records (reaction, edit, delete) by the id of the message they act on. */
+  readonly #actions = new Map<string, Map<string, R>>();
+  /** Replies by the id of the message they quote. */
+  readonly #replies = new Map<string, Set<string>>();
+
+  constructor(records: readonly R[] = []) {
+    for (const r of records) this.put(r);
+  }
+
+  /** Adds a record, or replaces the one with its id (a status change, a redaction). */
+  put(r: R): void {
+    const old = this.#byId.get(r.id);
+    if (old !== undefined) this.#unlink(old);
+    this.#byId.set(r.id, r);
+    const a = r.action;
+    if (a === undefined || a.kind === 'forwarded') return;
+    if (a.kind === 'reply') {
+      let set = this.#replies.get(a.target);
+      if (set === undefined) this.#replies.set(a.target, (set = new Set()));
+      set.add(r.id);
+    } else {
+      let map = this.#actions.get(a.target);
+      if (map === undefined) this.#actions.set(a.target, (map = new Map()));
+      map.set(r.id, r);
+    }
+  }
+
+  /** A record by id. */
+  get(id: string): R | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** The action records (reactions, edits, deletions) naming message `id`. */
+  actionsOn(id: string): R[] {
+    return [...(this.#actions.get(id)?.values() ?? [])];
+  }
+
+  /** The replies quoting message `id` (their quotes show it). */
+  repliesTo(id: string): R[] {
+    const out: R[] = [];
+    for (const rid of this.#replies.get(id) ?? []) {
+      const r = this.#byId.get(rid);
+      if (r !== undefined) out.push(r);
+    }
+    return out;
+  }
+
+  /** Whether message `id` was deleted for everyone by an allowed deletion. */
+  deleted(id: string): boolean {
+    for (const r of this.#actions.get(id)?.values() ?? [])
+      if (r.action?.kind === 'delete' && this.#allowed(r)) return true;
+    return false;
+  }
+
+  /** Record `r` (a shown one) as people see it: its actions applied. */
+  fold(r: R): FoldedMessage<R> {
+    const deleted = this.deleted(r.id) || r.redacted === 'deleted';
+    const edit = deleted ? undefined : this.#latestEdit(r.id);
     const counts = new Map<number, { count: number; mine: boolean }>();
-    const slot = deleted ? undefined : reactions.get(r.id);
-    for (const x of [slot?.in, slot?.out]) {
-      if (x?.action?.kind !== 'reaction' || x.action.reaction === 0) continue;
-      const c = counts.get(x.action.reaction) ?? { count: 0, mine: false };
-      counts.set(x.action.reaction, { count: c.count + 1, mine: c.mine || x.direction === 'out' });
+    if (!deleted) {
+      // Per person ('in' is the contact, 'out' this user): the latest allowed reaction.
+      const latest: { in?: R; out?: R } = {};
+      for (const x of this.#actions.get(r.id)?.values() ?? []) {
+        if (x.action?.kind !== 'reaction' || !this.#allowed(x)) continue;
+        const prev = latest[x.direction];
+        if (prev === undefined || later(x, prev)) latest[x.direction] = x;
+      }
+      for (const x of [latest.in, latest.out]) {
+        if (x?.action?.kind !== 'reaction' || x.action.reaction === 0) continue;
+        const c = counts.get(x.action.reaction) ?? { count: 0, mine: false };
+        counts.set(x.action.reaction, { count: c.count + 1, mine: c.mine || x.direction === 'out' });
+      }
     }
     let quote: Quote | undefined;
     if (r.action?.kind === 'reply') {
-      const t = byId.get(r.action.target);
+      const t = this.#byId.get(r.action.target);
       if (t === undefined || !isShown(t)) quote = { id: r.action.target, held: false };
       else {
-        const tDeleted = deletedIds.has(t.id) || t.redacted === 'deleted';
-        const tEdit = tDeleted ? undefined : edits.get(t.id);
+        const tDeleted = this.deleted(t.id) || t.redacted === 'deleted';
+        const tEdit = tDeleted ? undefined : this.#latestEdit(t.id);
         quote = {
           id: t.id,
           held: true,
@@ -106,7 +148,7 @@ export function foldConversation<R extends ActionRecord>(records: readonly R[]):
         };
       }
     }
-    out.push({
+    return {
       record: r,
       text: deleted ? '' : (edit?.text ?? r.text),
       edited: edit !== undefined,
@@ -114,9 +156,34 @@ export function foldConversation<R extends ActionRecord>(records: readonly R[]):
       forwarded: r.action?.kind === 'forwarded',
       ...(quote === undefined ? {} : { quote }),
       reactions: [...counts].sort((a, b) => a[0] - b[0]).map(([reaction, c]) => ({ reaction, ...c })),
-    });
+    };
   }
-  return out;
+
+  #latestEdit(id: string): R | undefined {
+    let edit: R | undefined;
+    for (const x of this.#actions.get(id)?.values() ?? [])
+      if (x.action?.kind === 'edit' && this.#allowed(x) && (edit === undefined || later(x, edit))) edit = x;
+    return edit;
+  }
+
+  #allowed(r: R): boolean {
+    const a = r.action!;
+    if (a.kind === 'forwarded') return true;
+    try {
+      checkAction(r.direction, a, r.sentAt, this.#byId.get(a.target));
+      return true;
+    } catch (e) {
+      if (e instanceof MessageActionError) return false;
+      throw e;
+    }
+  }
+
+  #unlink(r: R): void {
+    const a = r.action;
+    if (a === undefined || a.kind === 'forwarded') return;
+    if (a.kind === 'reply') this.#replies.get(a.target)?.delete(r.id);
+    else this.#actions.get(a.target)?.delete(r.id);
+  }
 }
 
 /**

@@ -5,10 +5,15 @@
  * A deletion for everyone removes the text of the target and of its edits from storage on
  * both sides; one that arrives before its target (chain deliveries come out of order) is
  * applied when the target arrives.
+ *
+ * Each conversation's records are read once into a `FoldIndex` (kept in `indexes`, which the
+ * caller may hold across service instances and must tell of every stored message through
+ * `note`, and of removed ones through `forget`): a new message then costs the fold of the
+ * messages it touches, not a read and fold of the whole history.
  */
 import type { Message, OutgoingMessage } from '../delivery/messages.ts';
 import { checkAction, isShown, MessageActionError, type MessageAction } from './actions.ts';
-import { foldConversation, textsOf, type FoldedMessage } from './fold.ts';
+import { FoldIndex, foldConversation, type FoldedMessage } from './fold.ts';
 
 /** What the service needs of the engine and its store. */
 export interface MessagePort {
@@ -27,21 +32,85 @@ export interface MessagePort {
 /** Reply, react, edit, delete and forward, and the checks on what contacts send. */
 export class MessageActionsService {
   readonly #port: MessagePort;
+  readonly #indexes: Map<string, FoldIndex<Message>>;
 
-  constructor(port: MessagePort) {
+  constructor(port: MessagePort, indexes: Map<string, FoldIndex<Message>> = new Map()) {
     this.#port = port;
+    this.#indexes = indexes;
   }
 
-  /** A conversation as shown (actions applied). */
+  /** A conversation as shown (actions applied); its index is built again on the way. */
   async view(contact: string): Promise<FoldedMessage<Message>[]> {
-    return foldConversation(await this.#port.records(contact));
+    const records = await this.#port.records(contact);
+    this.#indexes.set(contact, new FoldIndex(records));
+    return foldConversation(records);
+  }
+
+  /** A stored message, new or changed: the conversation's index (when built) follows it. */
+  note(m: Message): void {
+    this.#indexes.get(m.contact)?.put(m);
+  }
+
+  /** Messages of `contact` were removed from storage: its index is built again when needed. */
+  forget(contact: string): void {
+    this.#indexes.delete(contact);
   }
 
   /** The shown message `id` with its actions applied, or undefined. */
   async shown(id: string): Promise<FoldedMessage<Message> | undefined> {
     const m = await this.#port.find(id);
     if (m === undefined || !isShown(m)) return undefined;
-    return (await this.view(m.contact)).find((f) => f.record.id === id);
+    const index = await this.#index(m.contact);
+    index.put(m);
+    return index.fold(m);
+  }
+
+  /**
+   * The shown messages among `ids` of `contact`, and every reply quoting one of them, as now
+   * folded (what a new or changed record makes the conversation show again).
+   */
+  async around(contact: string, ids: ReadonlySet<string | undefined>): Promise<FoldedMessage<Message>[]> {
+    const index = await this.#index(contact);
+    const out = new Map<string, FoldedMessage<Message>>();
+    for (const id of ids) {
+      if (id === undefined) continue;
+      const r = index.get(id);
+      if (r !== undefined && isShown(r)) out.set(r.id, index.fold(r));
+      for (const reply of index.repliesTo(id)) if (isShown(reply)) out.set(reply.id, index.fold(reply));
+    }
+    return [...out.values()];
+  }
+
+  async #index(contact: string): Promise<FoldIndex<Message>> {
+    let index = this.#indexes.get(contact);
+    if (index === undefined) {
+      index = new FoldIndex(await this.#port.records(contact));
+      this.#indexes.set(contact, index);
+    }
+    return index;
+  }
+
+  #sent(m: OutgoingMessage): OutgoingMessage {
+    this.note(m);
+    return m;
+  }
+
+  /** Removes stored texts and keeps the index in step with what changed. */
+  async #redact(contact: string, ids: readonly string[], how: 'deleted' | 'hidden'): Promise<void> {
+    const changed = await this.#port.redact(contact, ids, how);
+    for (const m of changed) this.note(m);
+  }
+
+  /** Ids whose texts go with `target` (textsOf over the index). */
+  async #textsOf(contact: string, target: string): Promise<string[]> {
+    const index = await this.#index(contact);
+    return [
+      target,
+      ...index
+        .actionsOn(target)
+        .filter((r) => r.action?.kind === 'edit')
+        .map((r) => r.id),
+    ];
   }
 
   async #target(id: string): Promise<FoldedMessage<Message>> {
@@ -55,21 +124,21 @@ export class MessageActionsService {
     const t = await this.#target(target);
     if (t.record.contact !== contact)
       throw new MessageActionError('UNKNOWN_TARGET', `no message ${target} in this conversation`);
-    return this.#port.send(contact, text, { kind: 'reply', target });
+    return this.#sent(await this.#port.send(contact, text, { kind: 'reply', target }));
   }
 
   /** Sets (1..6) or takes back (0) the user's reaction to `target`. */
   async react(target: string, reaction: number): Promise<OutgoingMessage> {
     const t = await this.#target(target);
     checkAction('out', { kind: 'reaction', target, reaction }, Date.now(), t.record, t.deleted);
-    return this.#port.send(t.record.contact, '', { kind: 'reaction', target, reaction });
+    return this.#sent(await this.#port.send(t.record.contact, '', { kind: 'reaction', target, reaction }));
   }
 
   /** Replaces the text of the user's own message `target`. */
   async edit(target: string, text: string, now: number = Date.now()): Promise<OutgoingMessage> {
     const t = await this.#target(target);
     checkAction('out', { kind: 'edit', target }, now, t.record, t.deleted);
-    return this.#port.send(t.record.contact, text, { kind: 'edit', target });
+    return this.#sent(await this.#port.send(t.record.contact, text, { kind: 'edit', target }));
   }
 
   /** Deletes the user's own message `target` for everyone; its texts leave storage at once. */
@@ -77,15 +146,15 @@ export class MessageActionsService {
     const t = await this.#target(target);
     checkAction('out', { kind: 'delete', target }, Date.now(), t.record, t.deleted);
     const contact = t.record.contact;
-    await this.#port.send(contact, '', { kind: 'delete', target });
-    await this.#port.redact(contact, textsOf(await this.#port.records(contact), target), 'deleted');
+    this.note(await this.#port.send(contact, '', { kind: 'delete', target }));
+    await this.#redact(contact, await this.#textsOf(contact, target), 'deleted');
   }
 
   /** Removes message `target` (either direction) from this device only. */
   async deleteForMe(target: string): Promise<string> {
     const t = await this.#target(target);
     const contact = t.record.contact;
-    await this.#port.redact(contact, textsOf(await this.#port.records(contact), target), 'hidden');
+    await this.#redact(contact, await this.#textsOf(contact, target), 'hidden');
     return contact;
   }
 
@@ -94,7 +163,8 @@ export class MessageActionsService {
     const t = await this.#target(target);
     if (t.deleted) throw new MessageActionError('DELETED', `message ${target} was deleted`);
     const out: OutgoingMessage[] = [];
-    for (const contact of to) out.push(await this.#port.send(contact, t.text, { kind: 'forwarded' }));
+    for (const contact of to)
+      out.push(this.#sent(await this.#port.send(contact, t.text, { kind: 'forwarded' })));
     return out;
   }
 
@@ -108,21 +178,23 @@ export class MessageActionsService {
     if (!this.#port.isContact(m.contact))
       throw new MessageActionError('STRANGER', `${m.contact} is not a contact`);
     const a = m.action;
-    const records = await this.#port.records(m.contact);
+    const index = await this.#index(m.contact);
+    index.put(m);
     if (a === undefined || a.kind === 'reply' || a.kind === 'forwarded') {
-      const deletion = records.find(
-        (r) => r.action?.kind === 'delete' && r.action.target === m.id && r.direction === m.direction,
-      );
+      const deletion = index
+        .actionsOn(m.id)
+        .find((r) => r.action?.kind === 'delete' && r.direction === m.direction);
       if (deletion !== undefined && m.redacted === undefined)
-        await this.#port.redact(m.contact, textsOf(records, m.id), 'deleted');
+        await this.#redact(m.contact, await this.#textsOf(m.contact, m.id), 'deleted');
       return m.id;
     }
-    const target = records.find((r) => r.id === a.target);
-    const deleted = records.some(
-      (r) => r.action?.kind === 'delete' && r.action.target === a.target && r.direction === target?.direction,
-    );
+    const target = index.get(a.target);
+    const deleted = index
+      .actionsOn(a.target)
+      .some((r) => r.action?.kind === 'delete' && r.direction === target?.direction);
     checkAction(m.direction, a, m.sentAt, target, deleted);
-    if (a.kind === 'delete') await this.#port.redact(m.contact, textsOf(records, a.target), 'deleted');
+    if (a.kind === 'delete')
+      await this.#redact(m.contact, await this.#textsOf(m.contact, a.target), 'deleted');
     return a.target;
   }
 }

@@ -11,6 +11,7 @@ import {
   MessageActionsService,
   firstLine,
   foldConversation,
+  type FoldIndex,
   type FoldedMessage,
 } from '../../core/messages/index.ts';
 import type { KeyValueStore } from '../../storage/types.ts';
@@ -27,18 +28,22 @@ export function actionsService(
   engine: DeliveryEngine,
   db: KeyValueStore,
   isContact: (contact: string) => boolean,
+  indexes?: Map<string, FoldIndex<Message>>,
 ): MessageActionsService {
   const store = new DeliveryStore(db);
-  return new MessageActionsService({
-    isContact,
-    async find(id) {
-      if (!/^[0-9a-f]{32}$/.test(id)) return undefined;
-      return (await engine.message(id)) ?? (await store.byId('in', id));
+  return new MessageActionsService(
+    {
+      isContact,
+      async find(id) {
+        if (!/^[0-9a-f]{32}$/.test(id)) return undefined;
+        return (await engine.message(id)) ?? (await store.byId('in', id));
+      },
+      records: (contact) => engine.messages(contact),
+      send: (contact, text, action) => engine.send(contact, text, action),
+      redact: (contact, ids, how) => engine.redact(contact, ids, how),
     },
-    records: (contact) => engine.messages(contact),
-    send: (contact, text, action) => engine.send(contact, text, action),
-    redact: (contact, ids, how) => engine.redact(contact, ids, how),
-  });
+    indexes,
+  );
 }
 
 /** One folded message as the conversation shows it. */

@@ -114,7 +114,12 @@ import { browserPlatform, type InstanceGuard, type Platform } from './platform.t
 import { encodeTrust, loadTrust, sameName, trustKey, trustView, type TrustRecord } from './trust.ts';
 import { chatMessage, conversationOrder, deliveryBalance } from './view.ts';
 import { actionsService, asAppError, foldedView, foldedViews, hasActions } from './message-actions.ts';
-import { MessageActionError, isShown, type MessageActionsService } from '../../core/messages/index.ts';
+import {
+  MessageActionError,
+  isShown,
+  type FoldIndex,
+  type MessageActionsService,
+} from '../../core/messages/index.ts';
 import {
   NO_FLAGS,
   clearedKey,
@@ -661,6 +666,7 @@ export class RealApi implements AppApi {
       ops.push({ type: 'put', store: STATE_STORE, key: clearedKey(id), value: encodeCleared(at) });
     }
     await s.db.batch(ops);
+    this.#foldIndexes.get(s)?.delete(id);
     if (removeContact) {
       // Out of the engine's directory at once (`#directory`); its link goes with a restart.
       s.cards.delete(id);
@@ -814,6 +820,7 @@ export class RealApi implements AppApi {
           if (gone.length === 0) continue;
           await s.db.batch(new DeliveryStore(s.db).deleteOps(gone));
           count += gone.length;
+          this.#foldIndexes.get(s)?.delete(id);
           if (this.#session === s) this.#emit({ type: 'messages-removed', contactId: id });
         }
         if (count > 0 && this.#session === s) this.#emit({ type: 'conversations' });
@@ -919,7 +926,7 @@ export class RealApi implements AppApi {
     const history = await this.#history(s);
     const rows = await Promise.all(
       [...s.cards.keys()].map(async (id) => ({
-        contact: this.#contactSummary(s, id),
+        contact: () => this.#contactSummary(s, id),
         messages: (await history.messages(id)).filter(isShown),
       })),
     );
@@ -1256,11 +1263,20 @@ export class RealApi implements AppApi {
 
   /** Conversations known to hold action records: their events are folded before shown. */
   readonly #withActions = new Set<string>();
+  /** Each session's conversations indexed for folding (core/messages FoldIndex), kept in step. */
+  readonly #foldIndexes = new WeakMap<Session, Map<string, FoldIndex<Message>>>();
+
+  #indexesOf(s: Session): Map<string, FoldIndex<Message>> {
+    let map = this.#foldIndexes.get(s);
+    if (map === undefined) this.#foldIndexes.set(s, (map = new Map()));
+    return map;
+  }
 
   async #actions(): Promise<{ service: MessageActionsService; evidence: EvidenceRecorder }> {
     const s = this.#requireSession();
     const { engine, evidence } = await this.#runningEngine(s);
-    return { service: actionsService(engine, s.db, (c) => s.cards.has(c as ContactId)), evidence };
+    const isContact = (c: string): boolean => s.cards.has(c as ContactId);
+    return { service: actionsService(engine, s.db, isContact, this.#indexesOf(s)), evidence };
   }
 
   /** The message `id` as now shown (folded), for the methods' results. */
@@ -1358,9 +1374,8 @@ export class RealApi implements AppApi {
     contact: string,
     ids: ReadonlySet<string | undefined>,
   ): Promise<void> {
-    for (const f of await service.view(contact))
-      if (ids.has(f.record.id) || (f.quote !== undefined && ids.has(f.quote.id)))
-        this.#emit({ type: 'message', message: foldedView(f, (r) => this.#view(r, evidence)) });
+    for (const f of await service.around(contact, ids))
+      this.#emit({ type: 'message', message: foldedView(f, (r) => this.#view(r, evidence)) });
     this.#emit({ type: 'conversations' });
   }
 
@@ -1740,6 +1755,7 @@ export class RealApi implements AppApi {
         if (m.direction === 'in' && m.route === 'chain')
           evidence.note(m.id).catch((error: unknown) => this.#report(error));
         if (m.timer !== undefined) this.#takeTimer(s, m).catch((error: unknown) => this.#report(error));
+        this.#foldIndexes.get(s)?.get(m.contact)?.put(m);
         if (m.action !== undefined || this.#withActions.has(m.contact)) {
           this.#onActionMessage(s, evidence, m).catch((error: unknown) => this.#report(error));
           return;

@@ -15,6 +15,7 @@
 import type { ChatMessage, ContactId, ContactSummary, ConversationSummary } from '../app-api.ts';
 import { h, replaceChildren } from '../dom.ts';
 import { connectionWords, formatWhen } from '../format.ts';
+import { morph, placeChildren, sameData } from './morph.ts';
 
 /** Rows rendered beyond the visible ones, above and below, so fast scrolling stays filled. */
 export const MARGIN_ROWS = 12;
@@ -170,6 +171,11 @@ class RowWindow {
   #end = 0;
   #scroller: HTMLElement | undefined;
   #frame = 0;
+  /** The rendered rows by contact, with what each was drawn from. */
+  #drawn = new Map<
+    ContactId,
+    { readonly li: HTMLLIElement; readonly row: ConversationSummary; readonly active: boolean }
+  >();
 
   constructor(list: HTMLUListElement) {
     this.#list = list;
@@ -237,14 +243,28 @@ class RowWindow {
       focused instanceof HTMLAnchorElement && list.contains(focused) ? focused.dataset['id'] : undefined;
     const n = this.#rows.length;
     const items: HTMLLIElement[] = [];
+    // A row whose conversation did not change is kept, one that did is updated in place
+    // (morph.ts): a press on a row is not lost to a refresh before the release.
+    const before = this.#drawn;
+    this.#drawn = new Map();
     for (let i = start; i < end; i++) {
-      const li = rowItem(this.#rows[i]!, this.active);
+      const row = this.#rows[i]!;
+      const id = row.contact.id;
+      const isActive = id === this.active;
+      const old = before.get(id);
+      let li: HTMLLIElement;
+      if (old !== undefined && old.active === isActive && sameData(old.row, row)) li = old.li;
+      else if (old !== undefined) {
+        morph(old.li, rowItem(row, this.active));
+        li = old.li;
+      } else li = rowItem(row, this.active);
+      this.#drawn.set(id, { li, row, active: isActive });
       li.setAttribute('aria-setsize', String(n));
       li.setAttribute('aria-posinset', String(i + 1));
       li.dataset['index'] = String(i);
       items.push(li);
     }
-    list.replaceChildren(...items);
+    placeChildren(list, items);
     this.#start = start;
     this.#end = end;
     if (this.#rowHeight === 0 && items.length > 0 && list.isConnected) {

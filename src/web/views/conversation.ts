@@ -385,10 +385,13 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
         h('p', { class: 'text', dir: 'auto' }, m.text),
       );
     const actions: HTMLButtonElement[] = [];
+    const extras: HTMLButtonElement[] = [];
     // Copy puts the text alone on the clipboard: never the name, time or status around it.
+    // Every action reads the message as it is now: a row is updated in place (morph.ts), so
+    // its buttons, listeners and all, outlive the view they were drawn from.
     const copy = h('button', { type: 'button', class: 'link-btn', 'aria-label': 'Copy text' }, 'copy');
     copy.addEventListener('click', () => {
-      navigator.clipboard.writeText(m.text).then(
+      navigator.clipboard.writeText((history.get(m.id) ?? m).text).then(
         () => ctx.announce('Copied'),
         () => ctx.announce('Could not copy: the browser refused the clipboard'),
       );
@@ -414,7 +417,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
         'proof',
       );
       b.addEventListener('click', () => showProof(m.id));
-      actions.push(b);
+      extras.push(b);
     }
     if (m.status === 'failed') {
       const b = h('button', { type: 'button', class: 'link-btn' }, 'retry');
@@ -422,7 +425,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
         'click',
         () => void ctx.api.retry(m.id).catch((err: unknown) => ctx.announce(errorText(err))),
       );
-      actions.push(b);
+      extras.unshift(b);
     }
     const parts = bubbleParts(
       m,
@@ -437,10 +440,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
         react: (x, emoji) => actionsUi.toggleReaction(history.get(x.id) ?? x, emoji),
       },
     );
-    const meta = h(
-      'div',
-      { class: 'meta' },
-      ...actions,
+    const info = [
       parts.edited,
       m.hasProof ? h('span', { class: 'badge' }, secureBadgeWords(m)) : null,
       h(
@@ -455,7 +455,14 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
             statusTicks(m.status),
           )
         : null,
-    );
+    ];
+    // The buttons sit at the row's fixed edge (the right for own messages, which are aligned
+    // right), with the ones that come and go (proof, retry) on the far side, and what changes
+    // with the status (ticks, badge) away from them: a status change between the press and
+    // the release of a click does not move the button under the pointer.
+    const meta = m.outgoing
+      ? h('div', { class: 'meta' }, ...info, ...extras, ...actions)
+      : h('div', { class: 'meta' }, ...actions, ...extras, ...info);
     const li = h(
       'li',
       {
@@ -468,8 +475,9 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
       h('span', { class: 'sr-only' }, `${m.outgoing ? 'You' : (contact?.displayName ?? 'Contact')}: `),
       ...parts.above,
       parts.text,
-      parts.below,
       meta,
+      // Reactions under the buttons, so the first one to arrive does not push them down.
+      parts.below,
     );
     return li;
   };

@@ -142,6 +142,12 @@ export class MessageActionsUi {
   /** Enters reply or edit mode (or back to a new message), updating the bar. */
   setMode(mode: ComposerMode): void {
     this.#mode = mode;
+    this.#renderBar();
+    this.#onMode(mode);
+  }
+
+  #renderBar(): void {
+    const mode = this.#mode;
     this.bar.hidden = mode.kind === 'new';
     if (mode.kind === 'reply') {
       const m = mode.message;
@@ -153,15 +159,21 @@ export class MessageActionsUi {
       this.#label.textContent = 'Editing your message';
       this.#quote.textContent = firstLine(mode.message.text);
     }
-    this.#onMode(mode);
   }
 
-  /** A message changed: the bar follows it (a deleted original ends an edit). */
+  /**
+   * A message changed: the bar follows it (a deleted original ends an edit). The composer is
+   * left alone, since a status change or a contact's reaction must not undo what is being
+   * typed or move focus.
+   */
   update(m: ChatMessage): void {
     const mode = this.#mode;
     if (mode.kind === 'new' || mode.message.id !== m.id) return;
     if (mode.kind === 'edit' && m.deleted === true) this.setMode({ kind: 'new' });
-    else this.setMode({ ...mode, message: m });
+    else {
+      this.#mode = { ...mode, message: m };
+      this.#renderBar();
+    }
   }
 
   closePanel(): void {

@@ -7,6 +7,10 @@
  * reader's eye is kept where it was (scroll anchoring done here, since content changes above
  * the viewport).
  *
+ * Redraws are incremental: a row whose message did not change is kept as it is, and one that
+ * did is updated in place (`morph`), so a press on a row's button is not lost to a status
+ * change arriving before the release, and focus stays where it was.
+ *
  * Keyboard and screen readers: the log stays one `role="log"` list in which arrows move
  * between messages (roving focus), Home and End go to the first and newest message of the
  * whole conversation, loading them as needed, and a "Show older messages" button heads the
@@ -15,6 +19,7 @@
 import type { ChatMessage, MessageId } from '../app-api.ts';
 import { h } from '../dom.ts';
 import { formatDay } from '../format.ts';
+import { morph, placeChildren, sameData } from './morph.ts';
 
 /** Most message rows in the DOM at once. */
 export const MAX_ROWS = 120;
@@ -44,6 +49,10 @@ export class MessageWindow {
   readonly #byId = new Map<MessageId, ChatMessage>();
   /** Rendered rows, in display order. */
   readonly #rows = new Map<MessageId, HTMLLIElement>();
+  /** The view each rendered row was drawn from. */
+  readonly #drawn = new Map<MessageId, ChatMessage>();
+  /** Day separators, by the message they head. */
+  readonly #days = new Map<MessageId, HTMLLIElement>();
   #start = 0;
   #end = 0;
   readonly #more: HTMLLIElement;
@@ -84,8 +93,19 @@ export class MessageWindow {
     return this.#end === this.#list.length;
   }
 
-  /** Replaces everything (the first load, in the engine's order) and shows the newest. */
+  /**
+   * Replaces every message (in the engine's order). The first time, the newest are shown;
+   * after that the reader stays where they were (at the newest, or at the first row still
+   * there), rows of unchanged messages are kept as they are and only the changed ones are
+   * redrawn.
+   */
   reset(list: readonly ChatMessage[]): void {
+    const first = this.#rows.size === 0;
+    const atNewest = this.showsNewest;
+    const log = this.#log;
+    const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 2;
+    const size = Math.max(INITIAL_ROWS, this.#end - this.#start);
+    const shownIds = [...this.#rows.keys()];
     this.#list = [];
     this.#byId.clear();
     for (const m of list) {
@@ -93,7 +113,19 @@ export class MessageWindow {
       this.#list.push(m);
       this.#byId.set(m.id, m);
     }
-    this.showNewest();
+    if (first) {
+      this.showNewest();
+      return;
+    }
+    const n = this.#list.length;
+    if (atNewest) {
+      this.#show(Math.max(0, n - Math.min(size, MAX_ROWS)), n, atBottom ? 'bottom' : 'keep');
+      return;
+    }
+    const still = shownIds.find((id) => this.#byId.has(id));
+    const start =
+      still === undefined ? Math.max(0, n - INITIAL_ROWS) : this.#list.indexOf(this.#byId.get(still)!);
+    this.#show(start, Math.min(n, start + Math.min(size, MAX_ROWS)), 'keep');
   }
 
   /**
@@ -131,11 +163,9 @@ export class MessageWindow {
       this.#byId.set(m.id, m);
       const old = this.#rows.get(m.id);
       if (old !== undefined) {
-        const focused = document.activeElement === old;
-        const li = this.#render(m);
-        old.replaceWith(li);
-        this.#rows.set(m.id, li);
-        if (focused) li.focus({ preventScroll: true });
+        // Updated in place: the row, its focus and its buttons stay the same elements.
+        morph(old, this.#render(m));
+        this.#drawn.set(m.id, m);
       }
       return { added: false, shown: old !== undefined };
     }
@@ -159,9 +189,10 @@ export class MessageWindow {
       this.#end++;
       const prev = this.#list[at - 1];
       if (prev === undefined || formatDay(prev.sentAt) !== formatDay(m.sentAt))
-        this.#log.appendChild(daySeparator(m.sentAt));
+        this.#log.appendChild(this.#day(m));
       const li = this.#render(m);
       this.#rows.set(m.id, li);
+      this.#drawn.set(m.id, m);
       this.#log.appendChild(li);
       return { added: true, shown: true };
     }
@@ -212,18 +243,34 @@ export class MessageWindow {
         : undefined;
     this.#start = start;
     this.#end = end;
+    const before = new Map(this.#rows);
+    const days = new Map(this.#days);
     this.#rows.clear();
+    this.#days.clear();
     const children: HTMLLIElement[] = start > 0 ? [this.#more] : [];
     for (let i = start; i < end; i++) {
       const m = this.#list[i]!;
       const prev = this.#list[i - 1];
-      if (prev === undefined || formatDay(prev.sentAt) !== formatDay(m.sentAt))
-        children.push(daySeparator(m.sentAt));
-      const li = this.#render(m);
+      if (prev === undefined || formatDay(prev.sentAt) !== formatDay(m.sentAt)) {
+        const day = days.get(m.id);
+        children.push(
+          day?.textContent === formatDay(m.sentAt) ? keepDay(this.#days, m.id, day) : this.#day(m),
+        );
+      }
+      const old = before.get(m.id);
+      const drawn = this.#drawn.get(m.id);
+      let li: HTMLLIElement;
+      if (old !== undefined && drawn !== undefined && sameData(drawn, m)) li = old;
+      else if (old !== undefined) {
+        morph(old, this.#render(m));
+        li = old;
+      } else li = this.#render(m);
       this.#rows.set(m.id, li);
+      this.#drawn.set(m.id, m);
       children.push(li);
     }
-    log.replaceChildren(...children);
+    for (const id of before.keys()) if (!this.#rows.has(id)) this.#drawn.delete(id);
+    placeChildren(log, children);
     log.dataset['count'] = String(this.#list.length);
     const kept = anchorId === undefined ? undefined : this.#rows.get(anchorId);
     if (anchor === 'bottom') log.scrollTop = log.scrollHeight;
@@ -283,8 +330,16 @@ export class MessageWindow {
       this.#focusAt(next);
     }
   }
+
+  /** A new separator heading message `m`'s day. */
+  #day(m: ChatMessage): HTMLLIElement {
+    const li = h('li', { class: 'day', role: 'separator' }, h('span', {}, formatDay(m.sentAt)));
+    this.#days.set(m.id, li);
+    return li;
+  }
 }
 
-function daySeparator(at: number): HTMLLIElement {
-  return h('li', { class: 'day', role: 'separator' }, h('span', {}, formatDay(at)));
+function keepDay(days: Map<MessageId, HTMLLIElement>, id: MessageId, li: HTMLLIElement): HTMLLIElement {
+  days.set(id, li);
+  return li;
 }
