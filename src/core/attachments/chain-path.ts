@@ -107,6 +107,8 @@ export interface ChainPathOptions {
    * arrivals, a catch-up included, instead of one partial status per transaction. @default 5_000
    */
   readonly statusDelayMs?: number;
+  /** Pieces of outgoing `id` published at least once so far, of `total` (its progress). */
+  readonly published?: (contact: ContactId, id: AttachmentId, published: number, total: number) => void;
   /** Reports what the user should hear about (an attachment that failed). */
   readonly failed?: (contact: ContactId, id: AttachmentId, reason: 'undeliverable') => void;
 }
@@ -421,6 +423,12 @@ export class ChainPath implements AttachmentChainHook {
       }
       o.record = { ...o.record, publishedAt, publications };
       await this.save(o);
+      const done = publishedAt.filter((at) => at > 0).length;
+      try {
+        this.opts.published?.(o.contact, o.id, done, publishedAt.length);
+      } catch {
+        // A failing listener must not stop the publication.
+      }
     }
     if (txId !== undefined) {
       this.txs.set(

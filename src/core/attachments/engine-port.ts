@@ -101,6 +101,11 @@ export class AttachmentService implements AttachmentHook {
     });
     this.chain = new ChainPath(opts.store, {
       ...opts.chainPath,
+      // Chain progress as chunks handed on, like the direct path's (the manifest is slot 0).
+      published: (contact, id, published, total) => {
+        this.emit({ type: 'sent', contact, id, sent: Math.max(0, published - 1), total: total - 1 });
+        opts.chainPath?.published?.(contact, id, published, total);
+      },
       failed: (contact, id, reason) => {
         this.emit({
           type: 'error',
