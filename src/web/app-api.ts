@@ -649,6 +649,23 @@ export interface AttachmentView {
   readonly parts: number;
   /** Unix ms when sent or first heard of. */
   readonly createdAt: number;
+  /**
+   * Outgoing: true once the user chose to send it on chain now ("Send now"); false while it
+   * waits for the contact to be online (the default) or goes over the direct link.
+   */
+  readonly onChain: boolean;
+}
+
+/** What sending one attachment the paid way costs, in the app's own terms (chain-plan.ts). */
+export interface AttachmentCostView {
+  /** Secure messages it uses, rounded up. */
+  readonly secureMessages: number;
+  /** Secure messages the wallet pays for now. */
+  readonly messagesLeft: number;
+  /** True when the wallet cannot pay for all of it now. */
+  readonly insufficient: boolean;
+  /** The same in words: "Sending this while your contact is offline uses about N …". */
+  readonly text: string;
 }
 
 /** The attachment limits in force, shown before a file is picked (never found by failure). */
@@ -686,6 +703,17 @@ export interface AttachmentApi {
   sendFile(id: ContactId, file: PickedFile): Promise<AttachmentView>;
   /** Cancels a transfer either way. Rejects AttachmentError UNKNOWN_ATTACHMENT. */
   cancelAttachment(attachmentId: string): Promise<void>;
+  /**
+   * What sending waiting attachment `attachmentId` now, on chain, would cost. Rejects
+   * AttachmentError UNKNOWN_ATTACHMENT.
+   */
+  attachmentCost(attachmentId: string): Promise<AttachmentCostView>;
+  /**
+   * Sends a waiting attachment on chain now instead of waiting until the contact is online
+   * (paid: show `attachmentCost` first). Rejects AttachmentError UNKNOWN_ATTACHMENT, or
+   * TOO_LARGE over `maxOfflineBytes`.
+   */
+  sendAttachmentNow(attachmentId: string): Promise<AttachmentView>;
   /**
    * The bytes of a complete attachment, verified against its hash. Rejects AttachmentError
    * INCOMPLETE, HASH_MISMATCH or UNKNOWN_ATTACHMENT.

@@ -26,10 +26,18 @@ import {
 } from '../core/disappearing/timer.ts';
 import { checkAction, firstLine, type MessageAction } from '../core/messages/index.ts';
 import { collectHits, hitLimit, queryKey, type SearchHit } from './search.ts';
-import { AttachmentError, prepareAttachment, resolveLimits } from '../core/attachments/index.ts';
+import {
+  AttachmentError,
+  describePlan,
+  planChain,
+  prepareAttachment,
+  resolveLimits,
+  type ChainPlan,
+} from '../core/attachments/index.ts';
 import {
   attachmentKindOf,
   mediaTypeOf,
+  type AttachmentCostView,
   type AttachmentLimitsView,
   type AttachmentView,
   type PickedFile,
@@ -1276,7 +1284,7 @@ export class FakeApi implements AppApi {
 
   attachmentLimits(): AttachmentLimitsView {
     const l = resolveLimits();
-    return { maxBytes: l.maxBytes, maxOfflineBytes: l.maxBytes };
+    return { maxBytes: l.maxBytes, maxOfflineBytes: l.maxChainBytes };
   }
 
   async attachments(id: ContactId): Promise<readonly AttachmentView[]> {
@@ -1307,6 +1315,7 @@ export class FakeApi implements AppApi {
       done: 0,
       parts: manifest.chunkCount,
       createdAt: this.#now(),
+      onChain: false,
     };
     this.#attachments.set(view.id, { view, bytes: file.bytes.slice() });
     if (contact.connection === 'connected') this.#advanceAttachment(view.id);
@@ -1330,6 +1339,49 @@ export class FakeApi implements AppApi {
     if (a.view.state === 'transferring') a.view = { ...a.view, state: 'cancelled', done: 0 };
     for (const l of this.#attachmentListeners) l(a.view);
     return Promise.resolve();
+  }
+
+  /** The chain plan of a demo attachment at the demo's own prices. */
+  #attachmentPlan(a: { view: AttachmentView }): ChainPlan {
+    const l = resolveLimits();
+    return planChain(
+      { size: a.view.size, chunkSize: l.chunkBytes, chunkCount: a.view.parts },
+      // A manifest's typical length: the fixed fields and the name.
+      160 + a.view.name.length,
+      { costPerMessage: COST_PER_MESSAGE + NOTIFICATION_VALUE, spendable: this.#spendable },
+    );
+  }
+
+  async attachmentCost(attachmentId: string): Promise<AttachmentCostView> {
+    const a = this.#attachments.get(attachmentId);
+    if (a === undefined) throw new AttachmentError('UNKNOWN_ATTACHMENT', 'No such attachment');
+    const plan = this.#attachmentPlan(a);
+    return Promise.resolve({
+      secureMessages: plan.secureMessages,
+      messagesLeft: plan.messagesLeft,
+      insufficient: plan.insufficient,
+      text: describePlan(plan),
+    });
+  }
+
+  async sendAttachmentNow(attachmentId: string): Promise<AttachmentView> {
+    const a = this.#attachments.get(attachmentId);
+    if (a === undefined || a.view.direction !== 'out')
+      throw new AttachmentError('UNKNOWN_ATTACHMENT', 'No such attachment');
+    const max = resolveLimits().maxChainBytes;
+    if (a.view.size > max)
+      throw new AttachmentError(
+        'TOO_LARGE',
+        `${a.view.size} bytes exceed the limit of ${max} bytes for sending while your contact is offline`,
+      );
+    if (a.view.onChain || a.view.state !== 'transferring') return Promise.resolve(a.view);
+    const plan = this.#attachmentPlan(a);
+    this.#spendable -= plan.sompi < this.#spendable ? plan.sompi : this.#spendable;
+    a.view = { ...a.view, onChain: true };
+    for (const l of this.#attachmentListeners) l(a.view);
+    this.#emit({ type: 'balance', balance: this.#balance() });
+    this.#advanceAttachment(attachmentId);
+    return Promise.resolve(a.view);
   }
 
   async attachmentBytes(attachmentId: string): Promise<Uint8Array> {

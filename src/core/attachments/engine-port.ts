@@ -31,6 +31,8 @@ import { bytesToHex } from '../../util/bytes.ts';
 import { prepareAttachment, type AttachmentInfo } from './cipher.ts';
 import { decodeDirectChunk, encodeDirectChunk, isDirectChunk } from './direct-frame.ts';
 import { AttachmentError } from './errors.ts';
+import { ChainPath, type ChainPathOptions } from './chain-path.ts';
+import { planChain, type ChainPlan, type ChainPrices } from './chain-plan.ts';
 import { resolveLimits, type AttachmentLimits } from './limits.ts';
 import { encodeManifest, type AttachmentId, type Manifest } from './manifest.ts';
 import { decodeStatus, encodeStatus, type AttachmentStatus } from './status.ts';
@@ -63,6 +65,17 @@ export interface AttachmentServiceOptions {
   readonly window?: number;
   /** Recipient's status every this many chunks. @default 16 */
   readonly statusEvery?: number;
+  /** The chain path's timings and bounds (chain-path.ts). */
+  readonly chainPath?: ChainPathOptions;
+}
+
+/** How `send` treats a contact without an open link. */
+export interface SendChoice {
+  /**
+   * True: publish on chain now (paid, `planChain` says how much); false: wait until a link
+   * opens (the default, free). A waiting attachment can be sent now later (`sendNow`).
+   */
+  readonly now?: boolean;
 }
 
 /** One client's attachments: what the app calls, and the hook the engine calls. */
@@ -75,6 +88,8 @@ export class AttachmentService implements AttachmentHook {
   private readonly inbox: TransferInbox;
   private readonly limits: AttachmentLimits;
   private work: Promise<void> = Promise.resolve();
+  /** The chain path (the engine's `AttachmentHook.chain`). */
+  readonly chain: ChainPath;
 
   constructor(private readonly opts: AttachmentServiceOptions) {
     this.limits = resolveLimits(opts.limits);
@@ -83,6 +98,22 @@ export class AttachmentService implements AttachmentHook {
       ...(opts.statusEvery === undefined ? {} : { statusEvery: opts.statusEvery }),
       listener: (e) => this.emit(e),
       ...(opts.clock ? { clock: opts.clock } : {}),
+    });
+    this.chain = new ChainPath(opts.store, {
+      ...opts.chainPath,
+      // Chain progress as chunks handed on, like the direct path's (the manifest is slot 0).
+      published: (contact, id, published, total) => {
+        this.emit({ type: 'sent', contact, id, sent: Math.max(0, published - 1), total: total - 1 });
+        opts.chainPath?.published?.(contact, id, published, total);
+      },
+      failed: (contact, id, reason) => {
+        this.emit({
+          type: 'error',
+          contact,
+          error: new AttachmentError('INCOMPLETE', `attachment ${bytesToHex(id)} is ${reason}`),
+        });
+        opts.chainPath?.failed?.(contact, id, reason);
+      },
     });
   }
 
@@ -96,13 +127,39 @@ export class AttachmentService implements AttachmentHook {
    * link is open (else when one opens). AttachmentError EMPTY, TOO_LARGE, BAD_MANIFEST or
    * STORAGE_FULL before anything is sent.
    */
-  async send(contact: ContactId, bytes: Uint8Array, info: AttachmentInfo): Promise<Manifest> {
+  async send(
+    contact: ContactId,
+    bytes: Uint8Array,
+    info: AttachmentInfo,
+    choice: SendChoice = {},
+  ): Promise<Manifest> {
     if (typeof contact !== 'string' || contact.length === 0)
       throw new TypeError('"contact" expected a string');
+    if (choice.now && bytes.length > this.limits.maxChainBytes) throw this.tooLargeForChain(bytes.length);
     const { manifest, chunks } = prepareAttachment(bytes, info, this.limits);
     await this.opts.store.addOutgoing(contact, manifest, chunks, this.now());
+    if (choice.now) await this.chain.choose(manifest.id);
     if (this.links.has(contact)) this.later(contact, () => this.offer(contact, manifest));
     return manifest;
+  }
+
+  /**
+   * Sends waiting attachment `id` on chain now, without waiting for a link (paid: show
+   * `chainPlan` first). AttachmentError UNKNOWN_ATTACHMENT, or TOO_LARGE over `maxChainBytes`.
+   */
+  async sendNow(id: AttachmentId): Promise<void> {
+    const r = await this.opts.store.record(id);
+    if (!r || r.direction !== 'out')
+      throw new AttachmentError('UNKNOWN_ATTACHMENT', `no outgoing attachment ${bytesToHex(id)}`);
+    if (r.manifest.size > this.limits.maxChainBytes) throw this.tooLargeForChain(r.manifest.size);
+    await this.chain.choose(id);
+  }
+
+  /** What sending outgoing attachment `id` on chain costs at `prices` (chain-plan.ts). */
+  async chainPlan(id: AttachmentId, prices: ChainPrices): Promise<ChainPlan> {
+    const r = await this.opts.store.record(id);
+    if (!r) throw new AttachmentError('UNKNOWN_ATTACHMENT', `no attachment ${bytesToHex(id)}`);
+    return planChain(r.manifest, encodeManifest(r.manifest).length, prices);
   }
 
   /**
@@ -113,6 +170,7 @@ export class AttachmentService implements AttachmentHook {
     const r = await this.opts.store.record(id);
     if (!r) throw new AttachmentError('UNKNOWN_ATTACHMENT', `no attachment ${bytesToHex(id)}`);
     this.running.get(bytesToHex(id))?.abort.abort();
+    await this.chain.forget(bytesToHex(id));
     await this.opts.store.cancel(id);
     await this.port(r.contact)
       .send({ type: 'attachment-status', status: encodeStatus({ id, state: 'cancelled', have: [] }) })
@@ -155,7 +213,8 @@ export class AttachmentService implements AttachmentHook {
     for (const body of bodies) {
       this.later(contact, async () => {
         if (body.type === 'attachment-status') return this.onStatus(contact, decodeStatus(body.status));
-        await this.inbox.receive(contact, body, port, route === 'chain');
+        if (route === 'chain') return this.fromChain(contact, body, port);
+        await this.inbox.receive(contact, body, port);
         if (body.type !== 'attachment-manifest') return;
         // The answer to a manifest: what is held of it, from which the sender starts.
         const id = body.manifest.subarray(1, 17) as AttachmentId;
@@ -176,6 +235,8 @@ export class AttachmentService implements AttachmentHook {
       this.links.delete(contact);
       // A transfer on the closed link stops; the next link resumes it from the status.
       for (const [, t] of this.running) if (t.link === closed) t.abort.abort();
+      // What waited on chain while the link was up goes out there now.
+      this.chain.wakeDue(contact);
       return;
     }
     this.links.set(contact, link);
@@ -194,6 +255,28 @@ export class AttachmentService implements AttachmentHook {
     await this.port(contact).send({ type: 'attachment-manifest', manifest: encodeManifest(m) });
   }
 
+  /**
+   * An attachment body that came by chain: chunks read before their manifest wait for it
+   * (chain order is not publication order), and the sender is owed a status on chain.
+   */
+  private async fromChain(contact: ContactId, body: AttachmentBody, port: TransferPort): Promise<void> {
+    if (body.type === 'attachment-status') return;
+    const id = (
+      body.type === 'attachment-manifest' ? body.manifest.subarray(1, 17) : body.attachmentId
+    ) as AttachmentId;
+    if (body.type === 'attachment-chunk' && !(await this.opts.store.record(id))) {
+      this.chain.keepEarly(contact, body);
+      return;
+    }
+    await this.inbox.receive(contact, body, port, true);
+    if (body.type === 'attachment-manifest')
+      for (const early of this.chain.takeEarly(contact, id))
+        await this.inbox.receive(contact, early, port, true);
+    const r = await this.opts.store.record(id);
+    if (r?.direction === 'in' && r.contact === contact)
+      this.chain.owe(contact, id, r.state !== 'transferring');
+  }
+
   private async onStatus(contact: ContactId, status: AttachmentStatus): Promise<void> {
     const r = await this.opts.store.record(status.id);
     // Only the contact an attachment is shared with may move it.
@@ -204,6 +287,7 @@ export class AttachmentService implements AttachmentHook {
       return;
     }
     this.emit({ type: 'status', contact, status });
+    await this.chain.status(contact, status);
     if (status.state === 'complete') {
       await this.opts.store.delivered(status.id);
       return;
@@ -266,6 +350,13 @@ export class AttachmentService implements AttachmentHook {
         this.emit({ type: 'error', contact, error: e as Error });
       }
     });
+  }
+
+  private tooLargeForChain(size: number): AttachmentError {
+    return new AttachmentError(
+      'TOO_LARGE',
+      `${size} bytes exceed the limit of ${this.limits.maxChainBytes} bytes for sending while your contact is offline`,
+    );
   }
 
   private now(): number {

@@ -9,4 +9,5 @@ export * from './long-text.ts';
 export * from './chain-plan.ts';
 export * from './transfer.ts';
 export * from './direct-frame.ts';
+export * from './chain-path.ts';
 export * from './engine-port.ts';

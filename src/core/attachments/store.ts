@@ -16,7 +16,7 @@ import { blake3 } from '@noble/hashes/blake3.js';
 import { ByteReader, ByteWriter } from '../../util/binary.ts';
 import { bytesToHex, bytesToUtf8, equalBytes, utf8ToBytes } from '../../util/bytes.ts';
 import { DecodeError, assertBytes, assertInteger } from '../../util/errors.ts';
-import { encodeKey } from '../../storage/keys.ts';
+import { decodeKey, encodeKey } from '../../storage/keys.ts';
 import { StorageError } from '../../storage/errors.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { openChunk } from './cipher.ts';
@@ -433,6 +433,32 @@ export class AttachmentStore {
     });
   }
 
+  /** Marks an outgoing attachment failed with `code` (e.g. UNDELIVERABLE: no receipt came). */
+  fail(id: AttachmentId, code: string): Promise<void> {
+    return this.run(async () => {
+      const r = await this.need(id);
+      if (r.direction === 'out' && r.state === 'transferring')
+        await this.write([this.recordOp({ ...r, state: 'failed', failure: code })], r.manifest);
+    });
+  }
+
+  /** Stores (or, with undefined, removes) the chain record of `id` (chain-path.ts). */
+  async setChainRecord(id: AttachmentId, bytes: Uint8Array | undefined): Promise<void> {
+    assertBytes('id', id, 16);
+    if (bytes === undefined) await this.db.delete(META, encodeKey('c', id));
+    else await this.db.put(META, encodeKey('c', id), bytes);
+  }
+
+  /** Every chain record, with its attachment id. */
+  async chainRecords(): Promise<[AttachmentId, Uint8Array][]> {
+    const out: [AttachmentId, Uint8Array][] = [];
+    for (const [k, v] of await this.db.scan(META, { prefix: encodeKey('c') })) {
+      const id = decodeKey(k)[1];
+      if (id instanceof Uint8Array && id.length === 16) out.push([id as AttachmentId, v]);
+    }
+    return out;
+  }
+
   /** Forgets `id` and its chunks. */
   delete(id: AttachmentId): Promise<void> {
     return this.run(async () => {
@@ -440,6 +466,7 @@ export class AttachmentStore {
       if (!r) return;
       await this.dropChunks(r.manifest);
       await this.db.delete(META, encodeKey('a', id));
+      await this.db.delete(META, encodeKey('c', id));
     });
   }
 

@@ -236,6 +236,8 @@ interface ChainEntry {
   /** Chat message ids among the frames. */
   readonly ids: readonly string[];
   readonly size: number;
+  /** Attachment frames taken from the attachment hook's chain path (told where they went). */
+  readonly attachments?: readonly AttachmentBody[];
 }
 
 /** One client's delivery engine. Create with `DeliveryEngine.open`. */
@@ -278,6 +280,8 @@ export class DeliveryEngine {
   /** Set once the chain adapter has started (and caught up); nothing is published before. */
   private chainReady = false;
   private chainStarted: Promise<void> = Promise.resolve();
+  /** Contacts the attachment hook has chain frames for (ports.ts AttachmentChainHook). */
+  private readonly attachmentsDue = new Set<ContactId>();
 
   private constructor(private readonly opts: DeliveryOptions) {
     this.store = new DeliveryStore(opts.db);
@@ -339,6 +343,7 @@ export class DeliveryEngine {
       .then(() =>
         this.run(async () => {
           this.chainReady = true;
+          await this.opts.attachments?.chain?.start((c) => this.wakeAttachments(c), this.clock);
           const contacts = new Set<ContactId>(this.active.contacts());
           for (const [c, st] of this.contactState) if (st.chainReceipts.size > 0) contacts.add(c);
           for (const c of contacts) this.dispatch(c);
@@ -887,6 +892,8 @@ export class DeliveryEngine {
       byContact.set(m.contact, list);
     }
     const contacts = new Set<ContactId>(byContact.keys());
+    const carry = !this.settings.p2pOnly && !this.insufficient;
+    if (carry) for (const c of this.attachmentsDue) if (!this.state(c).link?.link) contacts.add(c);
     for (const [c, st] of this.contactState) {
       if (
         st.signals.length > 0 ||
@@ -928,6 +935,16 @@ export class DeliveryEngine {
         size += add;
       }
       if (frames.length > 0) entries.push({ contact, frames, ids, size });
+      if (carry && !linked && this.attachmentsDue.delete(contact)) {
+        for (const bodies of (await this.opts.attachments?.chain?.take(
+          contact,
+          this.settings.maxPayloadBytes,
+        )) ?? []) {
+          const carried = bodies.map((body): DeliveryFrame => ({ type: 'attachment', body }));
+          const bytes = carried.reduce((n, f) => n + frameCost(f), 0);
+          entries.push({ contact, frames: carried, ids: [], size: bytes, attachments: bodies });
+        }
+      }
     }
     if (entries.length === 0) return;
     const groups: ChainEntry[][] = [];
@@ -1008,7 +1025,22 @@ export class DeliveryEngine {
     for (const contact of this.active.dueContacts(this.clock.now())) {
       if (!this.state(contact).link?.link) return true;
     }
+    for (const contact of this.attachmentsDue) if (!this.state(contact).link?.link) return true;
     return false;
+  }
+
+  /** The attachment hook has chain frames for `contact`: they ride the next flush. */
+  private wakeAttachments(contact: ContactId): void {
+    this.enqueue(() => {
+      this.attachmentsDue.add(contact);
+      this.scheduleFlush(this.settings.batchWindowMs);
+    });
+  }
+
+  /** Tells the attachment hook where the attachment frames of `group` went. */
+  private async settleAttachments(group: readonly ChainEntry[], txId: string | undefined): Promise<void> {
+    for (const e of group)
+      if (e.attachments) await this.opts.attachments?.chain?.settled(e.contact, e.attachments, txId);
   }
 
   private async published(group: readonly ChainEntry[], txId: Uint8Array): Promise<void> {
@@ -1019,6 +1051,7 @@ export class DeliveryEngine {
     const now = this.clock.now();
     const proof = { txId: bytesToHex(txId), publishedAt: now };
     const ids = group.flatMap((e) => e.ids);
+    await this.settleAttachments(group, proof.txId);
     const settled = group.flatMap((e) =>
       e.frames.flatMap((f) =>
         f.type === 'receipt' && f.kind === 'delivered'
@@ -1066,6 +1099,7 @@ export class DeliveryEngine {
   }
 
   private async publishFailed(group: readonly ChainEntry[], error: unknown): Promise<void> {
+    await this.settleAttachments(group, undefined);
     // Control frames are requeued so a receipt or an offer is not lost with the transaction.
     for (const e of group) {
       const st = this.state(e.contact);
@@ -1127,6 +1161,7 @@ export class DeliveryEngine {
    */
   private async unreachable(entries: readonly ChainEntry[], error: RecipientError): Promise<void> {
     this.report(error);
+    await this.settleAttachments(entries, undefined);
     const ops = entries.flatMap((e) =>
       e.frames.flatMap((f) =>
         f.type === 'receipt' && f.kind === 'delivered'
@@ -1201,6 +1236,7 @@ export class DeliveryEngine {
     }
     await this.store.write([...owed, this.store.forgetPublicationOp(hex)]);
     this.proofs.delete(hex);
+    await this.opts.attachments?.chain?.dropped(hex);
     this.scheduleFlush(0);
   }
 

@@ -9,6 +9,7 @@ import type { BatchOp } from '../../storage/types.ts';
 import type { AttachmentBody } from '../envelope/envelope.ts';
 import type { DeliveryFrame } from './frames.ts';
 import type { Route } from './messages.ts';
+import type { Clock } from './clock.ts';
 
 /** A contact's id as the contact layer names it (opaque to the engine). */
 export type ContactId = string;
@@ -244,6 +245,32 @@ export interface AttachmentHook {
   frames(contact: ContactId, bodies: readonly AttachmentBody[], route: Route): Promise<void>;
   /** `contact`'s direct link opened (`link`) or closed (undefined). */
   linked(contact: ContactId, link: DirectLink | undefined): void;
+  /** The chain path of attachments; without it attachments wait for a direct link. */
+  readonly chain?: AttachmentChainHook;
+}
+
+/**
+ * Attachment frames on the chain path (core/attachments/chain-path.ts). The engine carries
+ * them like its own frames: batched in its flushes, published by its chain port, paid and
+ * retried the same way, and told back which transaction took them or that one left the
+ * chain. What is due and when (republication, the recipient's status) is the hook's.
+ */
+export interface AttachmentChainHook {
+  /**
+   * The engine's chain path runs: `wake(contact)` asks for a flush towards `contact`;
+   * `clock` is the engine's.
+   */
+  start(wake: (contact: ContactId) => void, clock: Clock): Promise<void>;
+  /**
+   * Takes the attachment frames due on chain to `contact`, which has no open link: one list
+   * per transaction, each within `budget` bytes by `frameCost`. Taken frames are not offered
+   * again until `settled` says they failed.
+   */
+  take(contact: ContactId, budget: number): Promise<readonly (readonly AttachmentBody[])[]>;
+  /** Frames taken for `contact` went out in transaction `txId` (hex), or failed (undefined). */
+  settled(contact: ContactId, bodies: readonly AttachmentBody[], txId: string | undefined): Promise<void>;
+  /** A transaction that carried attachment frames left the chain for good (reorganisation). */
+  dropped(txId: string): Promise<void>;
 }
 
 /**

@@ -139,11 +139,13 @@ import {
   AttachmentStore,
   type AttachmentId,
   type AttachmentRecord,
+  describePlan,
   resolveLimits,
 } from '../../core/attachments/index.ts';
 import {
   attachmentKindOf,
   mediaTypeOf,
+  type AttachmentCostView,
   type AttachmentLimitsView,
   type AttachmentView,
   type PickedFile,
@@ -1938,7 +1940,11 @@ export class RealApi implements AppApi {
                 : e.type === 'error'
                   ? undefined
                   : e.id;
-          if (e.type === 'sent') this.#sentParts.set(bytesToHex(e.id), e.sent);
+          if (e.type === 'sent')
+            this.#sentParts.set(
+              bytesToHex(e.id),
+              Math.max(e.sent, this.#sentParts.get(bytesToHex(e.id)) ?? 0),
+            );
           if (e.type === 'error') this.#report(e.error);
           if (id !== undefined) void this.#emitAttachment(store, id);
         },
@@ -1946,6 +1952,12 @@ export class RealApi implements AppApi {
       this.#attachments.set(s, service);
     }
     return service;
+  }
+
+  /** The chain publications of `id` as its sender-side progress (pieces less the manifest). */
+  #chainParts(service: AttachmentService, id: AttachmentId): number {
+    const p = service.chain.published(id);
+    return p === undefined ? 0 : Math.max(0, p.published - 1);
   }
 
   async #emitAttachment(store: AttachmentStore, id: AttachmentId): Promise<void> {
@@ -1964,12 +1976,15 @@ export class RealApi implements AppApi {
   #attachmentView(r: AttachmentRecord): AttachmentView {
     const m = r.manifest;
     const id = bytesToHex(m.id);
+    const service = this.#session === undefined ? undefined : this.#attachments.get(this.#session);
+    const onChain = r.direction === 'out' && service !== undefined && service.chain.chosen(m.id);
+    const chainParts = onChain && service ? this.#chainParts(service, m.id) : 0;
     const done =
       r.direction === 'in' || r.state === 'complete'
         ? r.direction === 'in'
           ? r.received
           : m.chunkCount
-        : Math.min(this.#sentParts.get(id) ?? 0, m.chunkCount);
+        : Math.min(Math.max(this.#sentParts.get(id) ?? 0, chainParts), m.chunkCount);
     return {
       id,
       contactId: r.contact as ContactId,
@@ -1982,6 +1997,7 @@ export class RealApi implements AppApi {
       done,
       parts: m.chunkCount,
       createdAt: r.createdAt,
+      onChain,
     };
   }
 
@@ -1993,7 +2009,7 @@ export class RealApi implements AppApi {
 
   attachmentLimits(): AttachmentLimitsView {
     const l = this.#session === undefined ? resolveLimits() : this.#attachmentsOf(this.#session).settings;
-    return { maxBytes: l.maxBytes, maxOfflineBytes: l.maxBytes };
+    return { maxBytes: l.maxBytes, maxOfflineBytes: l.maxChainBytes };
   }
 
   async attachments(id: ContactId): Promise<readonly AttachmentView[]> {
@@ -2020,6 +2036,35 @@ export class RealApi implements AppApi {
     const id = this.#attachmentId(attachmentId);
     await this.#attachmentsOf(s).cancel(id);
     await this.#emitAttachment(new AttachmentStore(s.db), id);
+  }
+
+  async attachmentCost(attachmentId: string): Promise<AttachmentCostView> {
+    const s = this.#requireSession();
+    const id = this.#attachmentId(attachmentId);
+    const { engine } = await s.engine;
+    const funds = await engine.funds();
+    const plan = await this.#attachmentsOf(s).chainPlan(id, {
+      costPerMessage: funds.costPerMessage > 0n ? funds.costPerMessage : 1n,
+      spendable: funds.spendable,
+    });
+    return {
+      secureMessages: plan.secureMessages,
+      messagesLeft: plan.messagesLeft,
+      insufficient: plan.insufficient,
+      text: describePlan(plan),
+    };
+  }
+
+  async sendAttachmentNow(attachmentId: string): Promise<AttachmentView> {
+    const s = this.#requireSession();
+    const id = this.#attachmentId(attachmentId);
+    const service = this.#attachmentsOf(s);
+    await service.sendNow(id);
+    const r = await new AttachmentStore(s.db).record(id);
+    if (r === undefined) throw new AttachmentError('UNKNOWN_ATTACHMENT', 'No such attachment');
+    const view = this.#attachmentView(r);
+    void this.#emitAttachment(new AttachmentStore(s.db), id);
+    return view;
   }
 
   async attachmentBytes(attachmentId: string): Promise<Uint8Array> {

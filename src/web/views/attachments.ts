@@ -3,6 +3,11 @@
  * paste onto the conversation, and one row per attachment with its progress, Cancel, and,
  * once verified, a thumbnail that opens full size (images) or a Save button (other files).
  * A refused file shows its reason here; nothing else in the conversation changes.
+ *
+ * A file to a contact who is offline waits until they are online (free, the default). Its
+ * row says so and offers to send it now the paid way, with the cost in the app's own terms
+ * first ("uses about N of your secure messages", chain-plan.ts) and the offline size limit;
+ * "Wait until online" keeps the default.
  */
 import type { AttachmentView, ContactId } from '../app-api.ts';
 import { downloadFile, errorText, h } from '../dom.ts';
@@ -43,6 +48,8 @@ export function attachmentsPart(ctx: ViewContext, id: ContactId, area: HTMLEleme
   const rows = h('ul', { class: 'attachments', 'aria-label': 'Attachments' });
   const list = h('div', { class: 'attachments-area' }, rows, error);
   const shown = new Map<string, HTMLElement>();
+  /** Waiting attachments whose "send now" offer the user dismissed ("Wait until online"). */
+  const waiting = new Set<string>();
   const urls = new Set<string>();
   let disposed = false;
 
@@ -88,6 +95,8 @@ export function attachmentsPart(ctx: ViewContext, id: ContactId, area: HTMLEleme
       `${a.name} \u00b7 ${sizeText(a.size)} \u00b7 ${a.mediaType}`,
     );
     const parts: (HTMLElement | string)[] = [what];
+    if (a.state === 'transferring' && a.direction === 'out' && !a.onChain && a.done === 0)
+      parts.push(offer(a));
     if (a.state === 'transferring') {
       parts.push(
         h('progress', { max: a.parts, value: a.done, 'aria-label': `${a.name} progress` }),
@@ -126,6 +135,53 @@ export function attachmentsPart(ctx: ViewContext, id: ContactId, area: HTMLEleme
       parts.push(h('p', { class: 'hint' }, a.state === 'cancelled' ? 'Cancelled' : 'Failed'));
     }
     row.replaceChildren(...parts);
+  };
+
+  /** The choice of a waiting attachment: "Send now" (paid, its cost shown) or "Wait until online". */
+  const offer = (a: AttachmentView): HTMLElement => {
+    const box = h('div', { class: 'attach-offline', role: 'group', 'aria-label': `${a.name}: how to send` });
+    const note = h('p', { class: 'hint attach-wait' }, 'Waiting until your contact is online.');
+    if (waiting.has(a.id)) return h('div', { class: 'attach-offline' }, note);
+    if (a.size > limits.maxOfflineBytes) {
+      box.append(
+        note,
+        h(
+          'p',
+          { class: 'hint' },
+          `Files over ${sizeText(limits.maxOfflineBytes)} are sent only while your contact is online.`,
+        ),
+      );
+      return box;
+    }
+    const cost = h('p', { class: 'attach-cost' }, 'Working out what sending it now costs…');
+    const now = h(
+      'button',
+      { type: 'button', class: 'btn primary attach-send-now', disabled: true },
+      'Send now',
+    );
+    const wait = h('button', { type: 'button', class: 'btn attach-wait-online' }, 'Wait until online');
+    now.addEventListener('click', () => {
+      now.disabled = true;
+      ctx.api.sendAttachmentNow(a.id).then(update, (e: unknown) => {
+        now.disabled = false;
+        error.textContent = `${a.name} was not sent: ${errorText(e)}`;
+      });
+    });
+    wait.addEventListener('click', () => {
+      waiting.add(a.id);
+      box.replaceChildren(note);
+    });
+    ctx.api.attachmentCost(a.id).then(
+      (c) => {
+        cost.textContent = c.text;
+        now.disabled = c.insufficient;
+      },
+      (e: unknown) => {
+        cost.textContent = `The cost is not known: ${errorText(e)}`;
+      },
+    );
+    box.append(note, cost, h('div', { class: 'row' }, now, wait));
+    return box;
   };
 
   input.addEventListener('change', () => {

@@ -25,6 +25,7 @@ import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
 import type { KaspaNode } from '../../../src/kaspa/rpc/node.ts';
 import { createNodeTransport } from '../../../src/transport/index.ts';
 import type { KeyValueStore } from '../../../src/storage/types.ts';
+import type { AttachmentHook, SessionPort } from '../../../src/core/delivery/ports.ts';
 import { MemoryDatabase, openDb } from './fakes.ts';
 import { until } from './harness.ts';
 
@@ -79,6 +80,8 @@ export class ChainUser {
       random?: () => number;
       /** The node connection of each start (a NodePool, say). @default one client of `url` */
       node?: () => KaspaNode & { connect(): Promise<void>; close(): void };
+      /** The attachment hook of each start, over that start's sessions. @default none */
+      attachments?: (sessions: SessionPort) => Promise<AttachmentHook>;
     } = {},
   ) {
     const listed =
@@ -180,6 +183,7 @@ export class ChainUser {
       contacts: port,
       chain,
       requests: this.requests,
+      ...(this.options.attachments ? { attachments: await this.options.attachments(port) } : {}),
       ...(this.options.links
         ? {
             peers: new TransportLinks(createNodeTransport({ additionalHostAddresses: ['127.0.0.1'] }), {

@@ -60,4 +60,45 @@ describe('attachments in Chromium (fake engine)', () => {
     await web.screenshot(page, 'attachments-sent');
     assertClean(p);
   });
+
+  it('to an offline contact a file waits by default; its cost is shown before "Send now" sends it the paid way', async () => {
+    const p = await web.open('?demo=1');
+    const { page } = p;
+    await page.locator('a.chat-row', { hasText: 'Linus' }).click();
+    const picker = page.locator('input.attach-input');
+    await picker.waitFor({ state: 'attached' });
+
+    await picker.setInputFiles({
+      name: 'later.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.alloc(30_000, 0x62),
+    });
+    const later = page.locator('li.attachment.out', { hasText: 'later.txt' });
+    await later.locator('.attach-wait', { hasText: 'Waiting until your contact is online.' }).waitFor();
+    await later.getByRole('button', { name: 'Wait until online' }).click();
+    await later.getByRole('button', { name: 'Send now' }).waitFor({ state: 'detached' });
+    assert.equal(await later.locator('.attach-wait').count(), 1, 'still waiting, nothing paid');
+
+    await picker.setInputFiles({
+      name: 'now.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.alloc(30_000, 0x63),
+    });
+    const now = page.locator('li.attachment.out', { hasText: 'now.txt' });
+    const cost = now.locator('.attach-cost', { hasText: /uses about \d+ of your secure messages/ });
+    await cost.waitFor();
+    assert.match(
+      (await cost.textContent()) ?? '',
+      /^Sending this while your contact is offline uses about \d+ of your secure messages \(\d+ left\)\.$/,
+    );
+    await web.screenshot(page, 'attachments-offline-choice');
+    await now.getByRole('button', { name: 'Send now', disabled: false }).click();
+    await now.getByRole('button', { name: 'Save' }).waitFor();
+    assert.equal(
+      await later.getByRole('button', { name: 'Save' }).count(),
+      0,
+      'the waiting file still waits',
+    );
+    assertClean(p);
+  });
 });
