@@ -442,6 +442,12 @@ export class KaspaChain implements ChainPort {
     }
     if (newlyLocked > 0n) await this.addLocked(newlyLocked);
     this.emitFunds();
+    // The next publication's addresses and keys are derived while this one is in flight, so
+    // the derivations do not delay the next message (docs/privacy.md "Latency per phase").
+    const prepare = setTimeout(() => {
+      if (!this.stopped) this.book.prepare(recipients, 1 + recipients.length);
+    }, 0);
+    if (typeof prepare === 'object' && 'unref' in prepare) prepare.unref();
     return { txId };
   }
 

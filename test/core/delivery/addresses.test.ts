@@ -144,6 +144,34 @@ describe('chain format 2 addresses', () => {
     assert.equal(again.book.nextNotify('b')!.address.toString(), window[2]);
   });
 
+  it('what prepare derives ahead is what is handed out next, and it uses up no index', async () => {
+    const [a, b] = await pair();
+    await a.book.heard('b');
+    a.book.prepare(['b'], 2);
+    a.book.prepare(['b'], 2);
+    // Nothing was handed out: the next change is still index 0, the next notification index 0.
+    const change = [await a.book.nextChange('b'), await a.book.nextChange()];
+    assert.deepEqual(
+      change.map(String),
+      [0, 1].map((j) => a.wallet.address('kaspasim', 0, 1, j).toString()),
+    );
+    const window = b.book.windowOf('a');
+    const first = a.book.nextNotify('b')!;
+    assert.equal(first.address.toString(), window[0]);
+    await first.commit();
+    a.book.prepare(['b'], 1);
+    assert.equal(a.book.nextNotify('b')!.address.toString(), window[1]);
+    // The keys derived ahead spend from their addresses.
+    for (const c of change) {
+      const key = a.book.keyOf(c.toString())!;
+      assert.deepEqual(schnorr.getPublicKey(key), c.payload);
+    }
+    // A new card address for Bob (a rotated card) is a new base: nothing kept from the old one.
+    const moved = new Party();
+    a.peers.set('b', { dh: a.peers.get('b')!.dh, base: moved.keys.base });
+    assert.notEqual(a.book.nextNotify('b')!.address.toString(), window[1]);
+  });
+
   it('change goes to a fresh internal-chain address every time, never reused after a restart', async () => {
     const [a] = await pair();
     const first = await a.book.nextChange();
