@@ -9,6 +9,7 @@ import { createNodeTransport } from '../src/transport/index.ts';
 import { minimumRelayFee } from '../src/kaspa/fee.ts';
 import { computeMass, transientMass } from '../src/kaspa/mass.ts';
 import { ISSUE_11_REFERENCE, UNPADDED, priced, sealAs } from '../test/core/delivery/costs.ts';
+import type { ChatFrame } from '../src/core/delivery/frames.ts';
 import { buildFormat1Publication as buildPublication } from '../test/core/delivery/format1.ts';
 import { randomBytes } from '../src/util/bytes.ts';
 import { encodeEnvelope, type MessageId } from '../src/core/envelope/envelope.ts';
@@ -17,12 +18,12 @@ import { DeliveryStore } from '../src/core/delivery/store.ts';
 import type { OutgoingMessage } from '../src/core/delivery/messages.ts';
 import { bytesToHex } from '../src/util/bytes.ts';
 import { FakeLedger, FakeSessions, MemoryDatabase, directory, openDb } from '../test/core/delivery/fakes.ts';
-
-/** Poly1305 tag of every AEAD message (RFC 8439 §2.5). */
-const AEAD_TAG_BYTES = 16;
 import { ChainUser } from '../test/core/delivery/kaspa.ts';
 import { connectPair, measureEchoRtt, startProbeResponder } from './transport.bench.ts';
 import { fmtMs, percentile, type Bench, type BenchRow } from './table.ts';
+
+/** Poly1305 tag of every AEAD message (RFC 8439 §2.5). */
+const AEAD_TAG_BYTES = 16;
 
 const P2P_SAMPLES = 200;
 const progress = (what: string): void => {
