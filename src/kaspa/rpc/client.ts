@@ -699,7 +699,11 @@ export class KaspaRpcClient {
       }
       if (remove.length > 0) {
         await send('unsubscribe', { UtxosChanged: { addresses: remove } });
-        for (const a of remove) node.utxoAddresses.delete(a);
+        // A node may end the connection's whole UtxosChanged subscription on any unsubscribe
+        // (the local network does; FACTS §6.4 gives the same params for both): the addresses
+        // still wanted are subscribed again in the next round, a no-op on a node that removed
+        // only `remove`. Notifications between the two are lost there; UtxoWatcher re-reads.
+        node.utxoAddresses.clear();
         continue;
       }
       const simpleOn = SIMPLE_VARIANTS.find((v) => wantSimple.has(v) && !node.simple.has(v));
