@@ -153,6 +153,12 @@ const bench: Bench = async () => {
     // and on one with 1,000 contacts and 100,000 messages more, in the same tab type.
     const SCALE_CONTACTS = 1000;
     const SCALE_EACH = 100;
+    // The list is windowed (chat-list.ts): usable = it counts every conversation and shows the
+    // first rows, as many as fit the screen.
+    const listed = (n: number): boolean => {
+      const list = document.querySelector<HTMLElement>('ul[aria-label="Conversations"]');
+      return list?.dataset['count'] === String(n) && list.querySelector('a.chat-row') !== null;
+    };
     const scaleTab = async (
       big: boolean,
     ): Promise<{ hits: number[]; none: number[]; open: number[]; unlock: number[]; chatRows: number }> => {
@@ -168,12 +174,11 @@ const bench: Bench = async () => {
             ).p2pcommDemo.seedScale(n!, each!),
           [SCALE_CONTACTS, SCALE_EACH],
         );
-        await page.waitForFunction(
-          (n) => document.querySelectorAll('ul[aria-label="Conversations"] a.chat-row').length === n,
-          3 + SCALE_CONTACTS,
-        );
+        await page.waitForFunction(listed, 3 + SCALE_CONTACTS);
       }
-      const chatRows = await page.locator('ul[aria-label="Conversations"] a.chat-row').count();
+      const chatRows = Number(
+        await page.locator('ul[aria-label="Conversations"]').getAttribute('data-count'),
+      );
       // Typing to results on screen, timed inside the page (no round trips in the figure).
       const search = (query: string): Promise<number> =>
         page.evaluate(`(async () => {
@@ -224,10 +229,7 @@ const bench: Bench = async () => {
         await page.getByLabel('Password').fill('correct horse battery');
         const t0 = performance.now();
         await page.getByRole('button', { name: 'Unlock' }).click();
-        await page.waitForFunction(
-          (n) => document.querySelectorAll('ul[aria-label="Conversations"] a.chat-row').length === n,
-          chatRows,
-        );
+        await page.waitForFunction(listed, chatRows);
         unlock.push(performance.now() - t0);
       }
       await context.close();
@@ -255,7 +257,7 @@ const bench: Bench = async () => {
           note: ratio(large.none, small.none),
         },
         {
-          name: 'unlock to a usable chat list (every row listed)',
+          name: 'unlock to a usable chat list (every row counted, the rows in view rendered)',
           value: pair(large.unlock),
           reference: `demo profile: ${pair(small.unlock)}; target 2x (issue 15)`,
           note: ratio(large.unlock, small.unlock),

@@ -81,19 +81,20 @@ export class DevnetStore {
     }
     try {
       const chainRows = await this.#db.scan('chain');
+      // One scan of the blocks instead of one read per chain block: a restart of a node with a
+      // long chain (a soak's node restarts) must not pay a round trip per block.
+      const rows = new Map<string, Uint8Array>();
+      for (const [k, v] of await this.#db.scan('blocks')) rows.set(bytesToHex(k), v);
       const chain: Block[] = [];
       const onChain = new Set<string>();
       for (const [, hash] of chainRows) {
-        const raw = await this.#db.get('blocks', hash);
-        if (raw === undefined)
-          throw new DevnetError('STORE_CORRUPT', `chain block ${bytesToHex(hash)} is missing`);
-        const block = decodeBlock(raw);
-        chain.push(block);
-        onChain.add(block.hashHex);
+        const key = bytesToHex(hash);
+        const raw = rows.get(key);
+        if (raw === undefined) throw new DevnetError('STORE_CORRUPT', `chain block ${key} is missing`);
+        chain.push(decodeBlock(raw));
+        onChain.add(key);
       }
-      const sideBlocks = (await this.#db.scan('blocks'))
-        .filter(([k]) => !onChain.has(bytesToHex(k)))
-        .map(([, v]) => decodeBlock(v));
+      const sideBlocks = [...rows].filter(([k]) => !onChain.has(k)).map(([, v]) => decodeBlock(v));
       const utxos = (await this.#db.scan('utxos')).map(([, v]) => decodeCoin(v));
       const mempoolRows = await this.#db.scan('mempool');
       const mempool: Transaction[] = mempoolRows.map(([, v]) =>

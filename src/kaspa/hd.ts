@@ -68,6 +68,8 @@ function versionsOf(text: string): Versions | undefined {
 /** A BIP32 wallet on Kaspa's gen1 path; keys are derived on demand and accounts cached. */
 export class KaspaHdWallet {
   private readonly accounts = new Map<number, HDKey>();
+  /** Receive and change chains of each account (m/44'/111111'/account'/change), by "account/change". */
+  private readonly chains = new Map<string, HDKey>();
 
   private constructor(private readonly master: HDKey) {}
 
@@ -120,7 +122,14 @@ export class KaspaHdWallet {
   private leaf(account: number, change: 0 | 1, index: number): HDKey {
     if (change !== 0 && change !== 1) throw new RangeError(`"change" expected 0 or 1, got ${String(change)}`);
     assertInteger('index', index, 0, HARDENED - 1);
-    return this.account(account).deriveChild(change).deriveChild(index);
+    // Each BIP-32 step is a secp256k1 multiplication; the chain node is kept, so a leaf costs one.
+    const id = `${account}/${change}`;
+    let chain = this.chains.get(id);
+    if (chain === undefined) {
+      chain = this.account(account).deriveChild(change);
+      this.chains.set(id, chain);
+    }
+    return chain.deriveChild(index);
   }
 
   /** The account's extended public key (kpub) at m/44'/111111'/account'. */

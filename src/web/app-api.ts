@@ -106,6 +106,8 @@ export interface ContactSummary {
   readonly verified: boolean;
   /** Why the conversation warns about this contact's key, if it does (docs/protocol.md "Safety number"). */
   readonly keyWarning?: KeyWarning;
+  /** Set while the user blocks this contact: nothing they send is shown or receipted. */
+  readonly blocked?: true;
 }
 
 /**
@@ -186,6 +188,22 @@ export interface ChatMessage {
    * it (NOTES §7).
    */
   readonly hasProof: boolean;
+  /** Set on the line that says who changed the disappearing timer, and to what (seconds). */
+  readonly timerChange?: { readonly seconds: number; readonly by: 'you' | 'contact' };
+  /** When the message disappears (Unix ms), under the conversation's timer; absent: never. */
+  readonly expiresAt?: number;
+}
+
+/**
+ * A conversation's disappearing-messages timer (core/disappearing/timer.ts): the newest
+ * setting by (time set, id) on both sides.
+ */
+export interface DisappearingTimer {
+  /** One of `DISAPPEARING_SECONDS` (core/disappearing): 0 is off. */
+  readonly seconds: number;
+  /** Who set it, and when (Unix ms, the setter's clock); absent while never set. */
+  readonly setBy?: 'you' | 'contact';
+  readonly setAt?: number;
 }
 
 /** On-chain evidence for a message that went by secure delivery (the proof view, NOTES §7). */
@@ -267,6 +285,11 @@ export interface AppSettings {
   readonly batching: boolean;
   /** Send read receipts (and so see others' when they do too). */
   readonly readReceipts: boolean;
+  /**
+   * Show the first characters of a message in its notification (off by default: notifications
+   * show on lock screens and to anyone near the screen; off, they name the sender only).
+   */
+  readonly notificationText: boolean;
 }
 
 /**
@@ -304,6 +327,8 @@ export type AppEvent =
   /** The message requests changed (one arrived, grew, or was accepted, blocked or deleted). */
   | { readonly type: 'requests' }
   | { readonly type: 'message'; readonly message: ChatMessage }
+  /** Messages of a conversation were deleted (expired, or the conversation deleted): re-read it. */
+  | { readonly type: 'messages-removed'; readonly contactId: ContactId }
   | { readonly type: 'connection'; readonly contactId: ContactId; readonly state: ConnectionState }
   /** The contact started or stopped typing (heard over the direct link only). */
   | { readonly type: 'typing'; readonly contactId: ContactId; readonly active: boolean }
@@ -315,7 +340,7 @@ export type AppEvent =
 export type Unsubscribe = () => void;
 
 /** Everything the web app asks of the delivery engine. */
-export interface AppApi {
+export interface AppApi extends AttachmentApi {
   /** Current vault state, synchronously (the first screen depends on it). */
   vaultState(): VaultState;
   /**
@@ -387,6 +412,37 @@ export interface AppApi {
   deleteRequest(id: ContactId): Promise<void>;
   /** One contact. Rejects UNKNOWN_CONTACT. */
   contact(id: ContactId): Promise<ContactSummary>;
+
+  // Delete and block (issue 15): one block, kept apart so parallel changes merge cleanly.
+  /**
+   * Deletes a conversation's messages on this device and takes its row out of the list until
+   * a new message comes; with `contact: true` the contact goes too (a later message from them
+   * is a message request). Messages still on their way (not yet delivered) stay until they
+   * are. Copies already delivered stay on the contact's device, and an encrypted copy of what
+   * went by secure delivery stays on the public ledger until pruned (NOTES §3). Emits
+   * `conversations`. Rejects UNKNOWN_CONTACT.
+   */
+  deleteConversation(id: ContactId, options?: { readonly contact?: boolean }): Promise<void>;
+  /**
+   * Blocks a contact: what they send is dropped unread and unanswered (no receipt, no direct
+   * link), as a blocked request's sender (core/requests); they are not told. Emits
+   * `conversations`. Rejects UNKNOWN_CONTACT.
+   */
+  blockContact(id: ContactId): Promise<void>;
+  /** Undoes `blockContact`; what they sent meanwhile is not recovered. Rejects UNKNOWN_CONTACT. */
+  unblockContact(id: ContactId): Promise<void>;
+  /** The contacts blocked now (Settings lists them with Unblock). */
+  blockedContacts(): Promise<readonly ContactSummary[]>;
+
+  // Disappearing messages (core/disappearing/timer.ts), one block.
+  /** A conversation's disappearing timer. Rejects UNKNOWN_CONTACT. */
+  disappearing(id: ContactId): Promise<DisappearingTimer>;
+  /**
+   * Sets a conversation's disappearing timer: the change is a message both sides show, and
+   * applies to messages written after it. Rejects BAD_SETTING for a value not offered,
+   * UNKNOWN_CONTACT, LOCKED.
+   */
+  setDisappearing(id: ContactId, seconds: number): Promise<DisappearingTimer>;
   /** The safety number with a contact. Rejects UNKNOWN_CONTACT. */
   safetyNumber(id: ContactId): Promise<SafetyNumberView>;
   /**
@@ -482,3 +538,84 @@ export function newestMessages<T>(all: readonly T[], limit: number | undefined):
 
 /** Minimum password length accepted for the vault. */
 export const MIN_PASSWORD_LENGTH = 8;
+
+// ---- Attachments (issue 14) --------------------------------------------------------------
+
+/** Where one attachment stands on this device. */
+export type AttachmentState = 'transferring' | 'complete' | 'cancelled' | 'failed';
+
+/** An attachment of a conversation, as the bubble shows it. */
+export interface AttachmentView {
+  /** 32 hex characters. */
+  readonly id: string;
+  readonly contactId: ContactId;
+  readonly direction: 'in' | 'out';
+  readonly kind: 'file' | 'image' | 'voice' | 'text';
+  /** File name as the sender had it (no path). */
+  readonly name: string;
+  /** Media type, e.g. "image/png". */
+  readonly mediaType: string;
+  /** Bytes of the file. */
+  readonly size: number;
+  readonly state: AttachmentState;
+  /** Parts held (incoming) or acknowledged by the contact (outgoing), of `parts`. */
+  readonly done: number;
+  readonly parts: number;
+  /** Unix ms when sent or first heard of. */
+  readonly createdAt: number;
+}
+
+/** The attachment limits in force, shown before a file is picked (never found by failure). */
+export interface AttachmentLimitsView {
+  /** Largest file sent while the contact is online, bytes. */
+  readonly maxBytes: number;
+  /** Largest file sent while the contact is offline, bytes. */
+  readonly maxOfflineBytes: number;
+}
+
+/** A file the user picked, dropped or pasted. */
+export interface PickedFile {
+  readonly name: string;
+  /** Media type as the browser named it; empty when unknown. */
+  readonly type: string;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Attachments: a file goes to an online contact over the direct link with progress on both
+ * sides; to an offline one it waits, stored, and goes when the contact is next online.
+ * Refusals are `AttachmentError` (core/attachments/errors.ts): EMPTY, TOO_LARGE,
+ * BAD_MANIFEST (a name or type the format refuses), STORAGE_FULL, TAMPERED,
+ * HASH_MISMATCH, INCOMPLETE, UNKNOWN_ATTACHMENT; a refusal touches nothing else.
+ */
+export interface AttachmentApi {
+  /** The limits in force. */
+  attachmentLimits(): AttachmentLimitsView;
+  /** Attachments of a conversation, oldest first. Rejects UNKNOWN_CONTACT, LOCKED. */
+  attachments(id: ContactId): Promise<readonly AttachmentView[]>;
+  /**
+   * Encrypts and stores `file` for contact `id` and starts sending it (progress comes as
+   * `attachment` events). Rejects UNKNOWN_CONTACT, LOCKED, or an AttachmentError.
+   */
+  sendFile(id: ContactId, file: PickedFile): Promise<AttachmentView>;
+  /** Cancels a transfer either way. Rejects AttachmentError UNKNOWN_ATTACHMENT. */
+  cancelAttachment(attachmentId: string): Promise<void>;
+  /**
+   * The bytes of a complete attachment, verified against its hash. Rejects AttachmentError
+   * INCOMPLETE, HASH_MISMATCH or UNKNOWN_ATTACHMENT.
+   */
+  attachmentBytes(attachmentId: string): Promise<Uint8Array>;
+  /** Subscribes to attachment changes (the listener re-reads what it shows). */
+  onAttachment(listener: (attachment: AttachmentView) => void): Unsubscribe;
+}
+
+/** The kind a picked file is shown as. */
+export function attachmentKindOf(type: string): 'file' | 'image' {
+  return /^image\/(png|jpeg|gif|webp)$/.test(type) ? 'image' : 'file';
+}
+
+/** A media type the manifest format takes: the browser's, or a neutral one when unknown. */
+export function mediaTypeOf(type: string): string {
+  const t = type.toLowerCase();
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(t) ? t : 'application/octet-stream';
+}

@@ -126,3 +126,45 @@ export function conversationRank(
   const at = (b.last?.at ?? 0) - (a.last?.at ?? 0);
   return at !== 0 ? at : a.contact.id < b.contact.id ? -1 : a.contact.id > b.contact.id ? 1 : 0;
 }
+
+/**
+ * The "deleted" mark of a conversation (docs/protocol.md "Conversation deleted record"): its
+ * messages were deleted on this device, and its row stays out of the list until a new message
+ * comes. Under the tuple key `("cleared", contact id)` in the state store, sealed:
+ *
+ *     u8 version=1 | u64 deletedAt (Unix ms, little-endian as every u64 here, util/binary.ts)
+ */
+const CLEARED_VERSION = 1;
+const CLEARED_BYTES = 9;
+
+/** The state-store key of a conversation's deleted mark. */
+export function clearedKey(id: ContactId): Uint8Array {
+  return encodeKey('cleared', id);
+}
+
+/** The deleted mark in its stored form. */
+export function encodeCleared(at: number): Uint8Array {
+  if (!Number.isSafeInteger(at) || at < 0) throw new RangeError(`"at" expected a time in ms, got ${at}`);
+  return new ByteWriter(CLEARED_BYTES).u8(CLEARED_VERSION).u64(BigInt(at)).finish();
+}
+
+/** Parses a deleted mark (its time); malformed bytes throw DecodeError. */
+export function decodeCleared(bytes: Uint8Array): number {
+  const r = new ByteReader(bytes);
+  const version = r.u8('conversation deleted version');
+  if (version !== CLEARED_VERSION)
+    throw new DecodeError('UNKNOWN_VERSION', `conversation deleted record version ${version}`);
+  const at = r.u64('deletedAt');
+  r.end('conversation deleted record');
+  if (at > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError('MALFORMED', 'deletedAt out of range');
+  return Number(at);
+}
+
+/** Every conversation's deleted mark, read once when the profile opens (`loadContactRecords`). */
+export function loadCleared(
+  db: KeyValueStore,
+  store: string,
+  onSkipped: (error: DecodeError) => void,
+): Promise<Map<ContactId, number>> {
+  return loadContactRecords(db, store, 'cleared', decodeCleared, onSkipped);
+}

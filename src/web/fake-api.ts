@@ -14,7 +14,25 @@ import type { Ed25519PublicKey } from '../core/identity/keys.ts';
 import { SafetyNumber, SafetyNumberError } from '../core/safety/safety-number.ts';
 import { sameName, trustView, type TrustRecord } from './engine/trust.ts';
 import { NO_FLAGS, conversationRank, patchFlags } from './conversation-flags.ts';
+import {
+  DisappearingSweeper,
+  addSetting,
+  currentSetting,
+  disappearingWords,
+  expiresAt,
+  isDisappearingSeconds,
+  type DisappearingSeconds,
+  type TimerSetting,
+} from '../core/disappearing/timer.ts';
 import { collectHits, hitLimit, queryKey, type SearchHit } from './search.ts';
+import { AttachmentError, prepareAttachment, resolveLimits } from '../core/attachments/index.ts';
+import {
+  attachmentKindOf,
+  mediaTypeOf,
+  type AttachmentLimitsView,
+  type AttachmentView,
+  type PickedFile,
+} from './app-api.ts';
 import {
   MAX_MESSAGES_PER_REQUEST,
   MAX_PENDING_REQUESTS,
@@ -40,6 +58,7 @@ import {
   type CreatedIdentity,
   type DeliveryBalance,
   type DeliveryProof,
+  type DisappearingTimer,
   type IdentitySummary,
   type InvitePreview,
   type SafetyNumberView,
@@ -98,6 +117,8 @@ interface StoredMessage {
   sentAt: number;
   status: ChatMessage['status'];
   route?: ChatMessage['route'];
+  /** A line saying the disappearing timer changed (to these seconds), not a message. */
+  timer?: { seconds: DisappearingSeconds; by: 'you' | 'contact' };
   proof?: { txId: string; blockHash: string; daaScore: bigint; acceptedAt: number; receipt: boolean };
 }
 
@@ -163,6 +184,13 @@ export class FakeApi implements AppApi {
   >();
   /** Blocked senders, by fingerprint. */
   readonly #blocked = new Set<string>();
+  /** Conversations deleted and empty since: not listed until a new message comes. */
+  readonly #cleared = new Set<ContactId>();
+  /** Disappearing-timer settings by conversation (core/disappearing), oldest first. */
+  readonly #timers = new Map<ContactId, TimerSetting[]>();
+  #sweeper: DisappearingSweeper | undefined;
+  /** Added to the clock by `advanceClock` (demos and tests of expiry). */
+  #shift = 0;
   #spendable: bigint;
   #locked = 0n;
   #p2pOnly = false;
@@ -173,13 +201,15 @@ export class FakeApi implements AppApi {
     iceServers: [],
     batching: false,
     readReceipts: true,
+    notificationText: false,
   };
   #counter = 0;
 
   constructor(options: FakeApiOptions = {}) {
     this.#stepMs = options.stepMs ?? 400;
     this.#autoReply = options.autoReply ?? false;
-    this.#now = options.now ?? Date.now;
+    const clock = options.now ?? Date.now;
+    this.#now = () => clock() + this.#shift;
     this.#spendable = options.balance ?? 5_000_000_000n;
     if (options.seed === true) this.#seed(options.seedMessages ?? 0);
   }
@@ -289,6 +319,74 @@ export class FakeApi implements AppApi {
     return Promise.resolve(this.#contactSummary(this.#requireContact(id)));
   }
 
+  // --- delete and block (issue 15) ---------------------------------------------------------
+
+  async deleteConversation(id: ContactId, options: { readonly contact?: boolean } = {}): Promise<void> {
+    this.#requireUnlocked();
+    const contact = this.#requireContact(id);
+    // As the engine: a message still on its way stays until it is delivered.
+    const kept = (this.#messages.get(id) ?? []).filter(
+      (m) => m.outgoing && m.status !== 'delivered' && m.status !== 'read',
+    );
+    for (const m of this.#messages.get(id) ?? []) if (!kept.includes(m)) this.#byId.delete(m.id);
+    this.#messages.set(id, kept);
+    contact.unread = 0;
+    this.#cleared.add(id);
+    if (options.contact === true) {
+      this.#contacts.delete(id);
+      this.#messages.delete(id);
+      this.#trust.delete(id);
+      this.#flags.delete(id);
+      this.#cleared.delete(id);
+    }
+    this.#emit({ type: 'conversations' });
+    return Promise.resolve();
+  }
+
+  async blockContact(id: ContactId): Promise<void> {
+    this.#requireUnlocked();
+    const contact = this.#requireContact(id);
+    if (!this.#blocked.has(contact.fingerprint)) {
+      this.#blocked.add(contact.fingerprint);
+      this.#setConnection(contact, 'offline');
+      this.#emit({ type: 'conversations' });
+    }
+    return Promise.resolve();
+  }
+
+  async unblockContact(id: ContactId): Promise<void> {
+    this.#requireUnlocked();
+    const contact = this.#requireContact(id);
+    if (this.#blocked.delete(contact.fingerprint)) this.#emit({ type: 'conversations' });
+    return Promise.resolve();
+  }
+
+  async blockedContacts(): Promise<readonly ContactSummary[]> {
+    this.#requireUnlocked();
+    return Promise.resolve(
+      [...this.#contacts.values()]
+        .filter((c) => this.#blocked.has(c.fingerprint))
+        .map((c) => this.#contactSummary(c)),
+    );
+  }
+
+  // --- disappearing messages ------------------------------------------------------------------
+
+  async disappearing(id: ContactId): Promise<DisappearingTimer> {
+    this.#requireUnlocked();
+    this.#requireContact(id);
+    return Promise.resolve(this.#timerView(id));
+  }
+
+  async setDisappearing(id: ContactId, seconds: number): Promise<DisappearingTimer> {
+    this.#requireUnlocked();
+    this.#requireContact(id);
+    if (!isDisappearingSeconds(seconds))
+      throw new AppApiError('BAD_SETTING', 'disappearing: choose off, 5 minutes, 1 hour, 1 day or 1 week');
+    this.#applyTimer(id, { id: randomBytes(16), setAt: this.#now(), seconds, by: 'me' });
+    return Promise.resolve(this.#timerView(id));
+  }
+
   async safetyNumber(id: ContactId): Promise<SafetyNumberView> {
     const n = this.#safetyNumberOf(this.#requireContact(id));
     return Promise.resolve({ groups: n.groups, scanCode: n.scanText() });
@@ -323,7 +421,9 @@ export class FakeApi implements AppApi {
 
   async conversations(): Promise<readonly ConversationSummary[]> {
     this.#requireUnlocked();
-    const rows = [...this.#contacts.values()].map((c) => this.#row(c));
+    const rows = [...this.#contacts.values()]
+      .filter((c) => !this.#cleared.has(c.id) || (this.#messages.get(c.id)?.length ?? 0) > 0)
+      .map((c) => this.#row(c));
     rows.sort(conversationRank);
     return Promise.resolve(rows);
   }
@@ -431,6 +531,8 @@ export class FakeApi implements AppApi {
   async messages(id: ContactId, options: { readonly limit?: number } = {}): Promise<readonly ChatMessage[]> {
     this.#requireUnlocked();
     this.#requireContact(id);
+    // Enforced on every read: nothing past its time is shown, even between sweeps.
+    this.#sweep();
     const all = this.#messages.get(id) ?? [];
     return Promise.resolve(newestMessages(all, options.limit).map((m) => this.#view(m)));
   }
@@ -507,6 +609,8 @@ export class FakeApi implements AppApi {
 
   async updateSettings(patch: Partial<AppSettings>): Promise<AppSettings> {
     const next = { ...this.#settings, ...patch };
+    for (const key of ['batching', 'readReceipts', 'notificationText'] as const)
+      if (typeof next[key] !== 'boolean') throw new AppApiError('BAD_SETTING', `${key}: expected on or off`);
     if (!NETWORK_IDS.includes(next.network)) throw new AppApiError('BAD_SETTING', 'network: unknown network');
     for (const url of next.nodeUrls) {
       if (!/^wss?:\/\/[^\s/]+/.test(url))
@@ -578,8 +682,9 @@ export class FakeApi implements AppApi {
   }
 
   async checkForMessages(): Promise<void> {
-    // Everything the fake knows is already in memory.
+    // Everything the fake knows is already in memory; expired messages go now.
     this.#requireUnlocked();
+    this.#sweep();
     return Promise.resolve();
   }
 
@@ -590,9 +695,22 @@ export class FakeApi implements AppApi {
 
   // --- demo controls (not part of AppApi) --------------------------------------------------
 
-  /** Simulates an incoming message from a contact (demos and tests). */
+  /**
+   * Simulates an incoming message from a contact (demos and tests). From a blocked contact it
+   * is dropped, as the engine drops it: returned, but neither stored nor shown.
+   */
   receive(id: ContactId, text: string): ChatMessage {
     const contact = this.#requireContact(id);
+    if (this.#blocked.has(contact.fingerprint))
+      return {
+        id: `m${++this.#counter}` as MessageId,
+        contactId: id,
+        outgoing: false,
+        text,
+        sentAt: this.#now(),
+        status: 'delivered',
+        hasProof: false,
+      };
     const m = this.#store(contact.id, false, text, this.#now(), 'delivered');
     m.route = contact.connection === 'connected' ? 'direct' : 'secure';
     contact.unread++;
@@ -661,6 +779,23 @@ export class FakeApi implements AppApi {
     return ids;
   }
 
+  /**
+   * Simulates the contact changing the disappearing timer (demos and tests); `setAt` (their
+   * clock) defaults to now, and an older one than the current setting changes nothing but the
+   * line that says so (the newest setting wins, core/disappearing).
+   */
+  contactSetsDisappearing(id: ContactId, seconds: DisappearingSeconds, setAt?: number): DisappearingTimer {
+    this.#requireContact(id);
+    this.#applyTimer(id, { id: randomBytes(16), setAt: setAt ?? this.#now(), seconds, by: 'contact' });
+    return this.#timerView(id);
+  }
+
+  /** Moves the fake's clock forward (demos and tests of expiry). */
+  advanceClock(ms: number): void {
+    if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError('"ms" expected a non-negative integer');
+    this.#shift += ms;
+  }
+
   /** Simulates this device reaching the network or not (demos and tests). */
   setNetworkState(state: NetworkState): void {
     if (this.#network === state) return;
@@ -693,6 +828,80 @@ export class FakeApi implements AppApi {
   }
 
   // --- internals ---------------------------------------------------------------------------
+
+  #timerView(id: ContactId): DisappearingTimer {
+    const s = currentSetting(this.#timers.get(id) ?? []);
+    return s === undefined
+      ? { seconds: 0 }
+      : { seconds: s.seconds, setBy: s.by === 'me' ? 'you' : 'contact', setAt: s.setAt };
+  }
+
+  /** Records a setting and the line both sides show; the sweeper runs from the first one. */
+  #applyTimer(id: ContactId, setting: TimerSetting): void {
+    const contact = this.#requireContact(id);
+    this.#timers.set(id, addSetting(this.#timers.get(id) ?? [], setting));
+    const who = setting.by === 'me' ? 'You' : contact.displayName;
+    const line = this.#store(
+      id,
+      setting.by === 'me',
+      `${who} set disappearing messages to ${disappearingWords(setting.seconds)}`,
+      setting.setAt,
+      'delivered',
+    );
+    line.timer = { seconds: setting.seconds, by: setting.by === 'me' ? 'you' : 'contact' };
+    // A late, older setting takes its place in the order it was made.
+    this.#messages.get(id)?.sort((a, b) => a.sentAt - b.sentAt);
+    this.#sweeper ??= new DisappearingSweeper(
+      {
+        nextExpiry: () => Promise.resolve(this.#nextExpiry()),
+        deleteExpired: () => Promise.resolve(this.#sweep()),
+      },
+      () => this.#now(),
+    );
+    void this.#sweeper.sweep();
+    this.#emit({ type: 'messages-removed', contactId: id });
+    this.#emit({ type: 'conversations' });
+  }
+
+  #expiry(m: StoredMessage): number | undefined {
+    // The lines that say the timer changed stay: they are the record of the agreement.
+    if (m.timer !== undefined) return undefined;
+    return expiresAt(this.#timers.get(m.contactId) ?? [], {
+      direction: m.outgoing ? 'out' : 'in',
+      sentAt: m.sentAt,
+    });
+  }
+
+  #nextExpiry(): number | undefined {
+    let next: number | undefined;
+    for (const list of this.#messages.values())
+      for (const m of list) {
+        const at = this.#expiry(m);
+        if (at !== undefined && (next === undefined || at < next)) next = at;
+      }
+    return next;
+  }
+
+  /** Deletes every expired message; returns how many went. */
+  #sweep(): number {
+    const now = this.#now();
+    let count = 0;
+    for (const [id, list] of this.#messages) {
+      // As the engine: a message still on its way goes once it is delivered.
+      const kept = list.filter((m) => {
+        const at = this.#expiry(m);
+        const onItsWay = m.outgoing && m.status !== 'delivered' && m.status !== 'read';
+        return at === undefined || at > now || onItsWay;
+      });
+      if (kept.length === list.length) continue;
+      for (const m of list) if (!kept.includes(m)) this.#byId.delete(m.id);
+      count += list.length - kept.length;
+      this.#messages.set(id, kept);
+      this.#emit({ type: 'messages-removed', contactId: id });
+      this.#emit({ type: 'conversations' });
+    }
+    return count;
+  }
 
   #ownKey(): Ed25519PublicKey {
     return keyOf(this.#requireIdentity().fingerprint) as Ed25519PublicKey;
@@ -773,6 +982,8 @@ export class FakeApi implements AppApi {
   }
 
   #update(m: StoredMessage, patch: Partial<Pick<StoredMessage, 'status' | 'route'>>): void {
+    // Deleted (expired, or its conversation deleted) meanwhile: nothing left to update.
+    if (!this.#byId.has(m.id)) return;
     if (patch.status !== undefined) m.status = patch.status;
     if (patch.route !== undefined) m.route = patch.route;
     this.#emit({ type: 'message', message: this.#view(m) });
@@ -788,8 +999,11 @@ export class FakeApi implements AppApi {
       sentAt: m.sentAt,
       status: m.status,
       hasProof: m.proof !== undefined,
+      ...(m.timer !== undefined && { timerChange: { ...m.timer } }),
     };
-    return m.route === undefined ? base : { ...base, route: m.route };
+    const expires = this.#expiry(m);
+    const timed = expires === undefined ? base : { ...base, expiresAt: expires };
+    return m.route === undefined ? timed : { ...timed, route: m.route };
   }
 
   #balance(): DeliveryBalance {
@@ -857,6 +1071,7 @@ export class FakeApi implements AppApi {
       fingerprint: c.fingerprint,
       connection: c.connection,
       ...trustView(this.#trust.get(c.id), c.identityKey),
+      ...(this.#blocked.has(c.fingerprint) && { blocked: true as const }),
     };
   }
 
@@ -880,6 +1095,82 @@ export class FakeApi implements AppApi {
     const c = this.#contacts.get(id);
     if (c === undefined) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
     return c;
+  }
+
+  // --- attachments (issue 14) ---------------------------------------------------------------
+
+  readonly #attachments = new Map<string, { view: AttachmentView; bytes: Uint8Array }>();
+  readonly #attachmentListeners = new Set<(a: AttachmentView) => void>();
+
+  attachmentLimits(): AttachmentLimitsView {
+    const l = resolveLimits();
+    return { maxBytes: l.maxBytes, maxOfflineBytes: l.maxBytes };
+  }
+
+  async attachments(id: ContactId): Promise<readonly AttachmentView[]> {
+    this.#requireContact(id);
+    return Promise.resolve(
+      [...this.#attachments.values()].filter((a) => a.view.contactId === id).map((a) => a.view),
+    );
+  }
+
+  async sendFile(id: ContactId, file: PickedFile): Promise<AttachmentView> {
+    const contact = this.#requireContact(id);
+    const kind = attachmentKindOf(file.type);
+    // The real checks and encryption, so the demo refuses what the app refuses.
+    const { manifest } = prepareAttachment(file.bytes, {
+      kind,
+      name: file.name,
+      mediaType: kind === 'image' ? file.type : mediaTypeOf(file.type),
+    });
+    const view: AttachmentView = {
+      id: bytesToHex(manifest.id),
+      contactId: id,
+      direction: 'out',
+      kind,
+      name: manifest.name,
+      mediaType: manifest.mediaType,
+      size: manifest.size,
+      state: 'transferring',
+      done: 0,
+      parts: manifest.chunkCount,
+      createdAt: this.#now(),
+    };
+    this.#attachments.set(view.id, { view, bytes: file.bytes.slice() });
+    if (contact.connection === 'connected') this.#advanceAttachment(view.id);
+    return Promise.resolve(view);
+  }
+
+  #advanceAttachment(id: string): void {
+    this.#later(1, () => {
+      const a = this.#attachments.get(id);
+      if (a === undefined || a.view.state !== 'transferring') return;
+      const done = Math.min(a.view.parts, a.view.done + Math.max(1, Math.ceil(a.view.parts / 4)));
+      a.view = { ...a.view, done, state: done === a.view.parts ? 'complete' : 'transferring' };
+      for (const l of this.#attachmentListeners) l(a.view);
+      if (a.view.state === 'transferring') this.#advanceAttachment(id);
+    });
+  }
+
+  async cancelAttachment(attachmentId: string): Promise<void> {
+    const a = this.#attachments.get(attachmentId);
+    if (a === undefined) throw new AttachmentError('UNKNOWN_ATTACHMENT', 'No such attachment');
+    if (a.view.state === 'transferring') a.view = { ...a.view, state: 'cancelled', done: 0 };
+    for (const l of this.#attachmentListeners) l(a.view);
+    return Promise.resolve();
+  }
+
+  async attachmentBytes(attachmentId: string): Promise<Uint8Array> {
+    const a = this.#attachments.get(attachmentId);
+    if (a === undefined) throw new AttachmentError('UNKNOWN_ATTACHMENT', 'No such attachment');
+    if (a.view.state !== 'complete')
+      throw new AttachmentError('INCOMPLETE', 'The file has not fully arrived');
+    return Promise.resolve(a.bytes.slice());
+  }
+
+  onAttachment(listener: (attachment: AttachmentView) => void): () => void {
+    this.#attachmentListeners.add(listener);
+    return () => this.#attachmentListeners.delete(listener);
   }
 
   #emitVault(): void {

@@ -6,7 +6,9 @@ import { Identity } from '../../src/core/identity/identity.ts';
 import {
   ContactCard,
   INVITE_ONE_TIME_BYTES,
+  INVITE_ADDRESS_BYTES,
   INVITE_VERSION,
+  INVITE_VERSION_NO_ADDRESS,
   Invite,
   MAX_CARD_BYTES,
   MAX_INVITE_ONE_TIME,
@@ -239,7 +241,7 @@ describe('contact card', () => {
   });
 });
 
-describe('invite link (version 3)', () => {
+describe('invite link (version 3, written without a first-contact address)', () => {
   const ring = PreKeyRing.create(0);
   const keys = ring.mintOneTime(0, 2);
 
@@ -294,7 +296,7 @@ describe('invite link (version 3)', () => {
       errorCode(() => Invite.deserialize(dup)),
       'MALFORMED',
     );
-    const compact = concatBytes(Uint8Array.of(INVITE_VERSION, 0), card.serializeCompact());
+    const compact = concatBytes(Uint8Array.of(INVITE_VERSION_NO_ADDRESS, 0), card.serializeCompact());
     assert.equal(
       errorCode(() => Invite.deserialize(compact)),
       'TRUNCATED',
@@ -313,5 +315,64 @@ describe('invite link (version 3)', () => {
     );
     assert.throws(() => new Invite(card, [...keys, ...ring.mintOneTime(0, 3)]), RangeError);
     assert.throws(() => new Invite(ContactCard.deserialize(card.serializeCompact())), TypeError);
+  });
+});
+
+describe('invite link (version 5): a first-contact address of its own', () => {
+  const ring = PreKeyRing.create(0);
+  const keys = ring.mintOneTime(0, 1);
+  const firstContact = new Address('kaspa', AddressVersion.PubKey, new Uint8Array(32).fill(9));
+
+  it('round-trips its address beside the card and keys; 34 bytes more than version 3', () => {
+    const link = new Invite(card, keys, firstContact).toLink();
+    const invite = Invite.fromLink(link);
+    assert.equal(invite.serialize()[0], INVITE_VERSION);
+    assert.equal(invite.firstContact?.toString(), firstContact.toString());
+    assert.ok(invite.card.sameCard(card));
+    assert.equal(invite.oneTimeKeys[0]?.id, keys[0]!.id);
+    assert.equal(invite.serialize().length - new Invite(card, keys).serialize().length, INVITE_ADDRESS_BYTES);
+    assert.ok(ContactCard.fromLink(link).sameCard(card));
+    // A version 3 invite is still read: no first-contact address, first contacts pay the card's.
+    const old = Invite.fromLink(new Invite(card, keys).toLink());
+    assert.equal(old.serialize()[0], INVITE_VERSION_NO_ADDRESS);
+    assert.equal(old.firstContact, undefined);
+    // Still one QR code at level M.
+    assert.ok(encode(link, { ecc: 'M', border: 2 }).version <= 37);
+  });
+
+  it('hostile addresses give typed errors: another kind, another network, unknown network', () => {
+    const good = new Invite(card, keys, firstContact).serialize();
+    const ecdsa = good.slice();
+    ecdsa[2] = AddressVersion.PubKeyECDSA;
+    assert.equal(
+      errorCode(() => Invite.deserialize(ecdsa)),
+      'MALFORMED',
+    );
+    const unknown = good.slice();
+    unknown[1] = 200;
+    assert.equal(
+      errorCode(() => Invite.deserialize(unknown)),
+      'MALFORMED',
+    );
+    // The card lists kaspa only: a first-contact address on testnet is not for it.
+    const elsewhere = good.slice();
+    elsewhere[1] = 1;
+    assert.equal(
+      errorCode(() => Invite.deserialize(elsewhere)),
+      'MALFORMED',
+    );
+    for (let n = 0; n < 40; n += 3)
+      assert.notEqual(
+        errorCode(() => Invite.deserialize(good.subarray(0, n))),
+        'none',
+      );
+    assert.throws(
+      () => new Invite(card, keys, new Address('kaspatest', AddressVersion.PubKey, new Uint8Array(32))),
+      RangeError,
+    );
+    assert.throws(
+      () => new Invite(card, keys, new Address('kaspa', AddressVersion.ScriptHash, new Uint8Array(32))),
+      RangeError,
+    );
   });
 });

@@ -4,10 +4,11 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { base64urlnopad } from '@scure/base';
-import { Invite } from '../../src/core/contact/card.ts';
+import { INVITE_ADDRESS_BYTES, Invite } from '../../src/core/contact/card.ts';
 import {
   MAX_CANDIDATES,
   SEALED_INVITE_BYTES,
+  SEALED_INVITE_VERSION,
   SEALED_PLAINTEXT_BYTES,
   ShortInvite,
   parseInviteLink,
@@ -44,7 +45,11 @@ function forgedSeal(short: ShortInvite, invite: Invite): Uint8Array {
   plain[bytes.length] = 0x80;
   const nonce = randomBytes(24);
   const aad = concatBytes(utf8ToBytes('p2pcomm/v1/short-invite'), short.fingerprint);
-  return concatBytes(Uint8Array.of(1), nonce, xchacha20poly1305(out.slice(0, 32), nonce, aad).encrypt(plain));
+  return concatBytes(
+    Uint8Array.of(SEALED_INVITE_VERSION),
+    nonce,
+    xchacha20poly1305(out.slice(0, 32), nonce, aad).encrypt(plain),
+  );
 }
 
 describe('short invite (invite version 4)', () => {
@@ -130,9 +135,15 @@ describe('short invite (invite version 4)', () => {
       'MALFORMED',
     );
     const v2 = honest.slice();
-    v2[0] = 2;
+    v2[0] = 3;
     assert.equal(
       errorCode(() => short.open(v2)),
+      'UNKNOWN_VERSION',
+    );
+    // A version 1 seal (sized for a version 3 invite) is named as another version.
+    const v1 = concatBytes(Uint8Array.of(1), honest.subarray(1, SEALED_INVITE_BYTES - INVITE_ADDRESS_BYTES));
+    assert.equal(
+      errorCode(() => short.open(v1)),
       'UNKNOWN_VERSION',
     );
     // Another short invite's seal (same identity, other secret) does not open under this one.
@@ -163,7 +174,8 @@ describe('short invite (invite version 4)', () => {
     const short = ShortInvite.create(inviteOf(makeUser('bob')));
     const bytes = short.serialize();
     const other = bytes.slice();
-    other[0] = 5;
+    // 5 is the full invite's version now (card.ts INVITE_VERSION): 6 is nobody's.
+    other[0] = 6;
     assert.equal(
       errorCode(() => ShortInvite.deserialize(other)),
       'UNKNOWN_VERSION',

@@ -15,12 +15,10 @@ import type { OutgoingMessage } from '../../src/core/delivery/messages.ts';
 import { ChainUser } from '../core/delivery/kaspa.ts';
 import { until } from '../core/delivery/harness.ts';
 import { startMiner } from './miner.ts';
+import { report } from './report.ts';
 
 const [url, keyHex] = process.argv.slice(2);
 if (!url || !keyHex) throw new Error('usage: kaspad-delivery.ts <ws-url> <private-key-hex>');
-
-const report = (check: string, detail: Record<string, unknown> = {}): void =>
-  console.log(JSON.stringify({ check, ok: true, ...detail }));
 
 const client = new KaspaRpcClient({ urls: url });
 await client.connect();

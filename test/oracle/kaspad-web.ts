@@ -26,12 +26,10 @@ import {
   type User,
 } from '../web/e2e/real-app.ts';
 import { startMiner } from './miner.ts';
+import { report } from './report.ts';
 
 const [url, keyHex] = process.argv.slice(2);
 if (!url || !keyHex) throw new Error('usage: kaspad-web.ts <ws-url> <private-key-hex>');
-
-const report = (check: string, detail: Record<string, unknown> = {}): void =>
-  console.log(JSON.stringify({ check, ok: true, ...detail }));
 
 /** The rows of `u`'s proof view of the outgoing message holding `text`, as label → value. */
 async function proofOf(u: User, text: string): Promise<Map<string, string>> {

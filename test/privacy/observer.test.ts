@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyse, score, type SeenTx } from './observer.ts';
 import { runScenario, CONVERSATIONS } from './scenario.ts';
-import { fundingGraph, observerReport } from './report.ts';
+import { fundingGraph, observerReport, sharedPayees } from './report.ts';
 
 /** A payload-carrying transaction from `from`'s coin to the given scripts. */
 function tx(id: string, time: number, from: string, to: readonly string[], payloadBytes = 200): SeenTx {
@@ -139,6 +139,10 @@ describe('chain observer', () => {
         `${name}: addresses per node ${asked.join(' / ')}`,
       );
     }
+    // A first-contact address per invite: no address of a client is paid by the publications
+    // of two of its contacts, so no address names two conversations of one person (format 2
+    // before it: each client's card address, paid by every first contact to it).
+    assert.deepEqual(sharedPayees(run), [], 'addresses paid by two clients');
     // Per-contact coin pools: following funding coins (the peel chain) through publications
     // to one contact each does not join all of a client's conversations.
     const funding = fundingGraph(run);

@@ -77,3 +77,36 @@ export function strongest(rows: readonly ObserverRow[]): ObserverRow {
       : best,
   );
 }
+
+/** One address of a client paid by the publications of more than one other client. */
+export interface SharedPayee {
+  /** The client the address belongs to. */
+  readonly owner: string;
+  /** The other clients whose payload-carrying transactions paid it. */
+  readonly payers: readonly string[];
+}
+
+/**
+ * Addresses that link several of a client's contacts by themselves: each is paid by the
+ * publications of two or more other clients (address reuse across senders). Format 2 before
+ * per-invite addresses had one of each client's card address that anyone holding the card paid
+ * for a first contact (docs/privacy.md "Invites"); funding payments carry no payload and do
+ * not count.
+ */
+export function sharedPayees(run: ScenarioResult): SharedPayee[] {
+  const payers = new Map<string, Set<string>>();
+  for (const t of run.txs) {
+    if (t.payloadBytes === 0) continue;
+    const from = new Set(t.inputScripts.flatMap((s) => run.truth.ownerOf.get(s ?? '') ?? []));
+    for (const out of t.outputs) {
+      const owner = run.truth.ownerOf.get(out.script);
+      if (owner === undefined) continue;
+      const set = payers.get(out.script) ?? new Set<string>();
+      for (const f of from) if (f !== owner) set.add(f);
+      payers.set(out.script, set);
+    }
+  }
+  return [...payers]
+    .filter(([, p]) => p.size >= 2)
+    .map(([script, p]) => ({ owner: run.truth.ownerOf.get(script)!, payers: [...p].sort() }));
+}

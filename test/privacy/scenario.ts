@@ -55,7 +55,13 @@ const OWNED_INDICES = 200;
 export const NODES = 3;
 
 export async function runScenario(
-  options: { messages?: number; seed?: number; timeScale?: number } = {},
+  options: {
+    messages?: number;
+    seed?: number;
+    timeScale?: number;
+    /** Invites with a first-contact address of their own (Invite version 5). @default true */
+    inviteAddresses?: boolean;
+  } = {},
 ): Promise<ScenarioResult> {
   const total = options.messages ?? 60;
   const timeScale = options.timeScale ?? 0.1;
@@ -92,6 +98,19 @@ export async function runScenario(
   u('carol').knows(u('bob'), u('dave'));
   u('dave').knows(u('carol'), u('erin'));
   u('erin').knows(u('alice'));
+  // Who holds whose invite: the cards above.
+  const INVITES: readonly (readonly [string, string])[] = [
+    ['alice', 'bob'],
+    ['alice', 'carol'],
+    ['alice', 'erin'],
+    ['bob', 'alice'],
+    ['bob', 'carol'],
+    ['carol', 'bob'],
+    ['carol', 'dave'],
+    ['dave', 'carol'],
+    ['dave', 'erin'],
+    ['erin', 'alice'],
+  ];
   const firstSender = new Map([
     ['alice|carol', 'alice'],
     ['dave|erin', 'dave'],
@@ -111,6 +130,10 @@ export async function runScenario(
     // Funding arrives as ordinary payments from one source (an exchange or a faucet).
     for (const user of users.values()) devnet.fund(user.address.toString(), 50n * SOMPI_PER_KAS);
     for (const user of users.values()) await user.start();
+    // Every card came in an invite, each with a first-contact address of its own (Invite
+    // version 5), as the app mints one per invite it shows.
+    if (options.inviteAddresses !== false)
+      for (const [holder, of] of INVITES) u(holder).holdsInvite(u(of), await u(of).chain.nextInviteAddress());
 
     // The message plan: each conversation gets its share, directions mixed, first contacts
     // opened by the side holding the card, and the rest interleaved at random.

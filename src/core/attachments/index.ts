@@ -9,3 +9,4 @@ export * from './long-text.ts';
 export * from './chain-plan.ts';
 export * from './transfer.ts';
 export * from './direct-frame.ts';
+export * from './engine-port.ts';

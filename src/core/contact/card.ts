@@ -19,11 +19,19 @@
  * keep, so a card issued after a restore from the recovery key still replaces older ones.
  * Version 1 (pre-key derived from the seed, no ML-KEM pre-key) is refused (UNKNOWN_VERSION).
  *
- * Invite link (version 3), what a user hands out: the card plus one-time pre-keys minted for
- * that invite (session/prekeys.ts), so the first session started from it gains forward
- * secrecy against a later theft of the recipient's state (X3DH §3.3 OPK):
+ * Invite link (version 5), what a user hands out: a first-contact address of its own, the card,
+ * and one-time pre-keys minted for that invite (session/prekeys.ts), so the first session
+ * started from it gains forward secrecy against a later theft of the recipient's state
+ * (X3DH §3.3 OPK):
  *
- *   u8 version=3 | u8 n=0..4 | n × (u32 id | X25519 one-time pre-key[32]) | card (full form)
+ *   u8 version=5 | u8 network | u8 addrVersion=0 | x-only key[32]   (first-contact address)
+ *   | u8 n=0..4 | n × (u32 id | X25519 one-time pre-key[32]) | card (full form)
+ *
+ * The first-contact address is where someone holding this invite pays until it has heard
+ * from the inviter on chain; each invite names its own (BIP-44 receive index, docs/protocol.md
+ * "Chain transactions and addresses"), so two invites, or a published one, do not point at
+ * one address on chain. It is not signed: whoever can change the link can change the card.
+ * Version 3 (no address; first contacts pay the card's address) is still read.
  *
  * The one-time keys are not signed, as in X3DH (§3.2: only the signed pre-key is): a changed
  * key or id only makes the first contact fail or fall back to what the signed pre-keys give,
@@ -67,13 +75,22 @@ export const MAX_COMPACT_CARD_BYTES =
 export const MAX_CARD_BYTES = MAX_COMPACT_CARD_BYTES + ML_KEM.publicKey;
 /** URI scheme of the text form. */
 export const CARD_URI_PREFIX = 'p2pcomm:';
-/** Invite link format version (the first byte; a bare card starts with CARD_VERSION). */
-export const INVITE_VERSION = 3;
+/**
+ * Invite link format version (the first byte; a bare card starts with CARD_VERSION, a short
+ * invite with 4). Version 5 names a first-contact address of its own; version 3, without it,
+ * is still read (INVITE_VERSION_NO_ADDRESS).
+ */
+export const INVITE_VERSION = 5;
+/** The previous invite version: the same fields without the first-contact address. */
+export const INVITE_VERSION_NO_ADDRESS = 3;
+/** Bytes the first-contact address adds to an invite (network, version, x-only key). */
+export const INVITE_ADDRESS_BYTES = 2 + 32;
 /** Most one-time pre-keys one invite carries. */
 export const MAX_INVITE_ONE_TIME = 4;
 /** Bytes one one-time pre-key adds to an invite (before base64url). */
 export const INVITE_ONE_TIME_BYTES = 4 + 32;
-const MAX_INVITE_BYTES = 2 + MAX_INVITE_ONE_TIME * INVITE_ONE_TIME_BYTES + MAX_CARD_BYTES;
+const MAX_INVITE_BYTES =
+  2 + INVITE_ADDRESS_BYTES + MAX_INVITE_ONE_TIME * INVITE_ONE_TIME_BYTES + MAX_CARD_BYTES;
 
 const PAYLOAD_BYTES: Readonly<Record<number, number>> = {
   [AddressVersion.PubKey]: 32,
@@ -264,7 +281,9 @@ export class ContactCard {
    */
   static fromLink(text: string): ContactCard {
     const bytes = linkBytes(text);
-    return bytes[0] === INVITE_VERSION ? Invite.deserialize(bytes).card : ContactCard.deserialize(bytes);
+    return bytes[0] === INVITE_VERSION || bytes[0] === INVITE_VERSION_NO_ADDRESS
+      ? Invite.deserialize(bytes).card
+      : ContactCard.deserialize(bytes);
   }
 
   /** BLAKE3 of the identity key. */
@@ -320,10 +339,23 @@ export interface InviteOneTimeKey {
 export class Invite {
   readonly card: ContactCard;
   readonly oneTimeKeys: readonly InviteOneTimeKey[];
+  /** Where first contacts made from this invite pay; undefined for a version 3 invite. */
+  readonly firstContact: Address | undefined;
 
-  constructor(card: ContactCard, oneTimeKeys: readonly InviteOneTimeKey[] = []) {
+  /**
+   * `firstContact`: a Schnorr address on a network the card lists (version 5); without it
+   * the invite is written as version 3.
+   */
+  constructor(card: ContactCard, oneTimeKeys: readonly InviteOneTimeKey[] = [], firstContact?: Address) {
     if (!(card instanceof ContactCard)) throw new TypeError('"card" expected a ContactCard');
     if (card.kemPreKey === undefined) throw new TypeError('"card" expected the full form');
+    if (firstContact !== undefined) {
+      if (!(firstContact instanceof Address)) throw new TypeError('"firstContact" expected an Address');
+      if (firstContact.version !== AddressVersion.PubKey)
+        throw new RangeError('"firstContact" expected a Schnorr (P2PK) address');
+      if (!card.addresses.some((a) => a.prefix === firstContact.prefix))
+        throw new RangeError(`"firstContact" is on ${firstContact.prefix}, a network the card does not list`);
+    }
     if (!Array.isArray(oneTimeKeys) || oneTimeKeys.length > MAX_INVITE_ONE_TIME)
       throw new RangeError(`"oneTimeKeys" expected at most ${MAX_INVITE_ONE_TIME} keys`);
     for (const k of oneTimeKeys) {
@@ -332,21 +364,28 @@ export class Invite {
     }
     this.card = card;
     this.oneTimeKeys = Object.freeze(oneTimeKeys.map((k) => ({ id: k.id, publicKey: k.publicKey })));
+    this.firstContact = firstContact;
   }
 
   /** The invite bytes (layout in the module doc). */
   serialize(): Uint8Array {
     const card = this.card.serialize();
-    const w = new ByteWriter(2 + this.oneTimeKeys.length * INVITE_ONE_TIME_BYTES + card.length)
-      .u8(INVITE_VERSION)
-      .u8(this.oneTimeKeys.length);
+    const a = this.firstContact;
+    const w = new ByteWriter(
+      2 + INVITE_ADDRESS_BYTES + this.oneTimeKeys.length * INVITE_ONE_TIME_BYTES + card.length,
+    );
+    if (a === undefined) w.u8(INVITE_VERSION_NO_ADDRESS);
+    else w.u8(INVITE_VERSION).u8(NETWORK_PREFIXES.indexOf(a.prefix)).u8(a.version).bytes(a.payload);
+    w.u8(this.oneTimeKeys.length);
     for (const k of this.oneTimeKeys) w.u32(k.id).bytes(k.publicKey);
     return w.bytes(card).finish();
   }
 
   /**
-   * Decodes and verifies an invite. DecodeError UNKNOWN_VERSION for a bare card (version 2)
-   * or another version, DecodeError for malformed bytes, ContactCardError for a bad card.
+   * Decodes and verifies an invite (version 5, or 3 without first-contact address).
+   * DecodeError UNKNOWN_VERSION for a bare card (version 2) or another version, DecodeError
+   * for malformed bytes (MALFORMED for an address of another kind or on a network the card
+   * does not list), ContactCardError for a bad card.
    */
   static deserialize(bytes: Uint8Array): Invite {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('"bytes" expected Uint8Array');
@@ -354,11 +393,20 @@ export class Invite {
       throw new DecodeError('TOO_LARGE', `invite exceeds ${MAX_INVITE_BYTES} bytes`);
     const r = new ByteReader(bytes);
     const version = r.u8('invite version');
-    if (version !== INVITE_VERSION)
+    if (version !== INVITE_VERSION && version !== INVITE_VERSION_NO_ADDRESS)
       throw new DecodeError(
         'UNKNOWN_VERSION',
-        `invite version ${version} is not supported (this client reads version ${INVITE_VERSION}); ask for a new invite`,
+        `invite version ${version} is not supported (this client reads versions ${INVITE_VERSION} and ${INVITE_VERSION_NO_ADDRESS}); ask for a new invite`,
       );
+    let firstContact: Address | undefined;
+    if (version === INVITE_VERSION) {
+      const network = NETWORK_PREFIXES[r.u8('first-contact address network')];
+      const av = r.u8('first-contact address version');
+      if (network === undefined) throw new DecodeError('MALFORMED', 'unknown first-contact address network');
+      if (av !== AddressVersion.PubKey)
+        throw new DecodeError('MALFORMED', `first-contact address version ${av} is not Schnorr (P2PK)`);
+      firstContact = new Address(network, av, r.bytes(32, 'first-contact address'));
+    }
     const n = r.u8('one-time key count');
     if (n > MAX_INVITE_ONE_TIME) throw new DecodeError('MALFORMED', `invite carries ${n} one-time keys`);
     const keys: InviteOneTimeKey[] = [];
@@ -371,7 +419,12 @@ export class Invite {
     const card = ContactCard.deserialize(r.rest());
     if (card.kemPreKey === undefined)
       throw new DecodeError('TRUNCATED', 'an invite carries the full card, with its ML-KEM pre-key');
-    return new Invite(card, keys);
+    if (firstContact !== undefined && !card.addresses.some((a) => a.prefix === firstContact.prefix))
+      throw new DecodeError(
+        'MALFORMED',
+        `first-contact address on ${firstContact.prefix}, a network the card does not list`,
+      );
+    return new Invite(card, keys, firstContact);
   }
 
   /** `p2pcomm:<base64url>` of `serialize()`. */

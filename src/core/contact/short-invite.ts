@@ -1,6 +1,6 @@
 /**
  * The short invite (invite version 4): what a QR code can carry at version 6 or lower, without
- * weakening the card. The full invite (version 3, card.ts: the signed card with its 1,184-byte
+ * weakening the card. The full invite (version 5, card.ts: the signed card with its 1,184-byte
  * ML-KEM pre-key and a one-time pre-key) travels elsewhere, sealed under a key derived from a
  * secret the short form carries; the short form also carries a fingerprint of the inviter's
  * identity key, so a scanner accepts exactly the card the inviter signed.
@@ -10,9 +10,9 @@
  *   fingerprint = the first 10 bytes of the inviter's peer id (BLAKE3 of its identity key)
  *
  *   key ‖ locator = HKDF-SHA256(secret, salt = fingerprint, info "p2pcomm/v1/short-invite", 64)
- *   sealed  = u8 version=1 | nonce[24]
+ *   sealed  = u8 version=2 | nonce[24]
  *             | XChaCha20-Poly1305(key, nonce, aad = "p2pcomm/v1/short-invite" ‖ fingerprint)(
- *                 full invite (version 3) | 0x80 | 0x00… to SEALED_PLAINTEXT_BYTES)
+ *                 full invite (version 5 or 3) | 0x80 | 0x00… to SEALED_PLAINTEXT_BYTES)
  *
  * `locator` names where the sealed invite is kept (`InviteCardDirectory`): 32 bytes that say
  * nothing about the inviter to whoever does not hold the secret (an observer of the place
@@ -35,7 +35,15 @@ import { ContactCardError } from '../errors.ts';
 import { ByteReader, ByteWriter } from '../../util/binary.ts';
 import { DecodeError, P2pCommError, assertBytes } from '../../util/errors.ts';
 import { concatBytes, equalBytes, randomBytes, utf8ToBytes } from '../../util/bytes.ts';
-import { CARD_URI_PREFIX, INVITE_VERSION, Invite, MAX_CARD_BYTES, MAX_INVITE_ONE_TIME } from './card.ts';
+import {
+  CARD_URI_PREFIX,
+  INVITE_ADDRESS_BYTES,
+  INVITE_VERSION,
+  INVITE_VERSION_NO_ADDRESS,
+  Invite,
+  MAX_CARD_BYTES,
+  MAX_INVITE_ONE_TIME,
+} from './card.ts';
 
 /** Short invite format version (the first byte, after the full invite's 3). */
 export const SHORT_INVITE_VERSION = 4;
@@ -45,13 +53,15 @@ export const SHORT_INVITE_SECRET_BYTES = 16;
 export const SHORT_INVITE_FINGERPRINT_BYTES = 10;
 /** Bytes of a short invite. */
 export const SHORT_INVITE_BYTES = 1 + SHORT_INVITE_SECRET_BYTES + SHORT_INVITE_FINGERPRINT_BYTES;
-/** Sealed invite format version. */
-export const SEALED_INVITE_VERSION = 1;
+/** Sealed invite format version (2: sized for a full invite of version 5). */
+export const SEALED_INVITE_VERSION = 2;
 /**
- * Every sealed invite pads to this many plaintext bytes: the largest full invite (4 one-time
- * keys, 4 addresses, a 64-byte name) plus the padding marker, so its size tells nothing.
+ * Every sealed invite pads to this many plaintext bytes: the largest full invite (its
+ * first-contact address, 4 one-time keys, 4 card addresses, a 64-byte name) plus the padding
+ * marker, so its size tells nothing.
  */
-export const SEALED_PLAINTEXT_BYTES = 2 + MAX_INVITE_ONE_TIME * 36 + MAX_CARD_BYTES + 1;
+export const SEALED_PLAINTEXT_BYTES =
+  2 + INVITE_ADDRESS_BYTES + MAX_INVITE_ONE_TIME * 36 + MAX_CARD_BYTES + 1;
 /** Bytes of a sealed invite. */
 export const SEALED_INVITE_BYTES = 1 + 24 + SEALED_PLAINTEXT_BYTES + 16;
 /** Most candidates `resolveShortInvite` examines at one locator (bounded work). */
@@ -149,6 +159,12 @@ export class ShortInvite {
    */
   open(sealed: Uint8Array): Invite {
     assertBytes('sealed', sealed);
+    // A version 1 seal, sized for invite version 3 (INVITE_ADDRESS_BYTES shorter), is named as such.
+    if (sealed.length === SEALED_INVITE_BYTES - INVITE_ADDRESS_BYTES && sealed[0] === 1)
+      throw new DecodeError(
+        'UNKNOWN_VERSION',
+        'sealed invite version 1 is not read by this client; ask for a new invite',
+      );
     if (sealed.length !== SEALED_INVITE_BYTES)
       throw new DecodeError(
         'MALFORMED',
@@ -173,7 +189,7 @@ export class ShortInvite {
     while (end >= 0 && plain[end] === 0) end--;
     if (end < 0 || plain[end] !== 0x80) throw new DecodeError('MALFORMED', 'sealed invite padding');
     const body = plain.subarray(0, end);
-    if (body[0] !== INVITE_VERSION)
+    if (body[0] !== INVITE_VERSION && body[0] !== INVITE_VERSION_NO_ADDRESS)
       throw new DecodeError('UNKNOWN_VERSION', 'sealed invite holds another version');
     const invite = Invite.deserialize(body);
     if (!this.names(invite))
@@ -228,7 +244,7 @@ export async function resolveShortInvite(
   );
 }
 
-/** An invite link read: a full invite (version 3), or a short one (version 4) to resolve. */
+/** An invite link read: a full invite (version 5 or 3), or a short one (version 4) to resolve. */
 export type ParsedInvite =
   | { readonly kind: 'full'; readonly invite: Invite }
   | { readonly kind: 'short'; readonly short: ShortInvite };

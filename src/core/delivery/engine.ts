@@ -24,7 +24,9 @@ import {
   type DeliveryFrame,
 } from './frames.ts';
 import type { IncomingMessage, Message, OutgoingMessage, Route } from './messages.ts';
+import type { AttachmentBody } from '../envelope/envelope.ts';
 import type {
+  AttachmentHook,
   ChainAcceptance,
   ChainPort,
   ContactDirectory,
@@ -86,7 +88,11 @@ export interface DeliverySettings {
   readonly maxPublications: number;
   /** Largest chain payload of one transaction, bytes (NOTES §2). @default 16_384 */
   readonly maxPayloadBytes: number;
-  /** Most recipients per transaction (each may cost a notification output). @default 4 */
+  /**
+   * Most recipients per chain transaction. @default 1: a transaction paying two contacts
+   * tells the chain that one sender writes to both (docs/privacy.md "One contact per
+   * transaction"); several messages to one contact still share one.
+   */
   readonly maxRecipientsPerTx: number;
   /** Offers older than this are ignored (the offerer has given up). @default 120_000 */
   readonly signalMaxAgeMs: number;
@@ -120,7 +126,7 @@ export const DEFAULT_DELIVERY_SETTINGS: DeliverySettings = {
   republishAfterMs: 20 * 3600_000,
   maxPublications: 4,
   maxPayloadBytes: 16_384,
-  maxRecipientsPerTx: 4,
+  maxRecipientsPerTx: 1,
   signalMaxAgeMs: 120_000,
   connectTimeoutMs: 90_000,
   reconnectWithinMs: 30 * 60_000,
@@ -141,6 +147,8 @@ export interface DeliveryOptions {
    * are dropped. Either way nothing goes back to a stranger (docs/delivery.md).
    */
   readonly requests?: RequestPort;
+  /** Attachments: where attachment frames go (without it they are ignored). */
+  readonly attachments?: AttachmentHook;
   readonly clock?: Clock;
   readonly settings?: Partial<DeliverySettings>;
   /** Subscribed before start, so it also sees what catch-up produces. */
@@ -237,11 +245,17 @@ export class DeliveryEngine {
   private insufficientRetry: Timer | undefined;
   /**
    * Recent publications by tx id hex: the message ids they carried (for acceptance updates)
-   * and the delivered receipts, by contact (owed again if the publication is dropped).
+   * and the receipts, by contact and kind (owed again if the publication is dropped).
    */
   private readonly proofs = new Map<
     string,
-    { readonly ids: readonly string[]; readonly receipts: ReadonlyMap<ContactId, readonly string[]> }
+    {
+      readonly ids: readonly string[];
+      readonly receipts: ReadonlyMap<
+        ContactId,
+        { readonly delivered: readonly string[]; readonly read: readonly string[] }
+      >;
+    }
   >();
   private lastFunds: Funds | undefined;
   private insufficient = false;
@@ -943,11 +957,16 @@ export class DeliveryEngine {
       ),
     );
     await this.store.write(settled);
-    const receipts = new Map<ContactId, string[]>();
+    // Read receipts too: a publication that leaves the chain for good must not take the
+    // sender's "read" with it (they ride again with the messages it carried).
+    const receipts = new Map<ContactId, { delivered: string[]; read: string[] }>();
     for (const e of group)
       for (const f of e.frames)
-        if (f.type === 'receipt' && f.kind === 'delivered')
-          receipts.set(e.contact, [...(receipts.get(e.contact) ?? []), ...f.ids.map((id) => bytesToHex(id))]);
+        if (f.type === 'receipt') {
+          const r = receipts.get(e.contact) ?? { delivered: [], read: [] };
+          r[f.kind].push(...f.ids.map((id) => bytesToHex(id)));
+          receipts.set(e.contact, r);
+        }
     this.proofs.set(proof.txId, { ids, receipts });
     // Acceptance normally follows within seconds; keep a bounded window of recent ones.
     if (this.proofs.size > 4096) this.proofs.delete(this.proofs.keys().next().value!);
@@ -1095,12 +1114,13 @@ export class DeliveryEngine {
     // Owed again in the store too, as when they were first queued: a restart before the
     // republication must not lose them (their publication had marked them settled).
     const owed: BatchOp[] = [];
-    for (const [contact, receiptIds] of this.proofs.get(hex)?.receipts ?? []) {
+    for (const [contact, r] of this.proofs.get(hex)?.receipts ?? []) {
       const st = this.state(contact);
-      for (const id of receiptIds) {
+      for (const id of r.delivered) {
         st.chainReceipts.add(id);
         owed.push(this.store.receiptOp(contact, id));
       }
+      for (const id of r.read) st.receipts.read.add(id);
     }
     await this.store.write(owed);
     this.proofs.delete(hex);
@@ -1164,6 +1184,7 @@ export class DeliveryEngine {
   private async onLinkMessage(contact: ContactId, linkId: Uint8Array, bytes: Uint8Array): Promise<void> {
     const st = this.state(contact);
     if (!st.link || !equalBytes(st.link.linkId, linkId)) return;
+    if (this.opts.attachments?.claim(contact, bytes)) return;
     const frames = await this.opts.sessions.open(contact, bytes);
     if (frames.length === 0) return;
     const ops: BatchOp[] = [];
@@ -1190,6 +1211,7 @@ export class DeliveryEngine {
     const window = daaScore === undefined ? st.window.direct : st.window.chain;
     const minute = daaScore === undefined ? BigInt(Math.floor(now / 60_000)) : daaScore / FLOOD_DAA_MINUTE;
     const added: IncomingMessage[] = [];
+    const attachments: AttachmentBody[] = [];
     if (st.link) st.link.heard = true;
     for (const f of frames) {
       if (f.type === 'chat') {
@@ -1227,6 +1249,8 @@ export class DeliveryEngine {
       } else if (f.type === 'typing') {
         // Only over a direct link: typing on chain is refused (it was never sent that way).
         if (route === 'direct') this.emit({ type: 'typing', contact, active: f.active });
+      } else if (f.type === 'attachment') {
+        attachments.push(f.body);
       } else {
         await this.onSignal(contact, f);
       }
@@ -1236,6 +1260,7 @@ export class DeliveryEngine {
       await this.store.write(ops.splice(0));
       for (const m of added) this.emit({ type: 'message', message: m });
     }
+    if (attachments.length > 0) await this.opts.attachments?.frames(contact, attachments, route);
   }
 
   private async onReceipt(contact: ContactId, id: string, kind: 'delivered' | 'read'): Promise<void> {
@@ -1428,6 +1453,7 @@ export class DeliveryEngine {
     // Signals for this contact are moot now that the link is up.
     st.signals = [];
     this.connectionChanged(contact);
+    this.opts.attachments?.linked(contact, link);
     this.sendDirect(contact);
     this.rememberSeen(contact);
   }
@@ -1457,11 +1483,21 @@ export class DeliveryEngine {
   private onLinkClosed(contact: ContactId, linkId: Uint8Array): void {
     const st = this.state(contact);
     if (!st.link || !equalBytes(st.link.linkId, linkId)) return;
+    if (st.link.link === undefined) {
+      // An attempt whose transport gave up before it was up (ICE failed, the connect deadline
+      // passed) ends as one that timed out, with the same single offer after the backoff.
+      this.abandonAttempt(contact, linkId);
+      this.dispatch(contact);
+      return;
+    }
     st.link.timer?.cancel();
     const wasUp = st.link.link !== undefined;
     st.link.link?.close();
     st.link = undefined;
-    if (wasUp) this.rememberSeen(contact);
+    if (wasUp) {
+      this.rememberSeen(contact);
+      this.opts.attachments?.linked(contact, undefined);
+    }
     this.connectionChanged(contact);
     // Direct sends without receipt go on chain now; the next send re-establishes the link.
     const now = this.clock.now();

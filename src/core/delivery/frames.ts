@@ -3,6 +3,7 @@
  * turns each into an envelope (`core/envelope/envelope.ts`, which owns the wire format) and
  * back, so the engine never handles ciphertext layouts.
  */
+import type { AttachmentBody } from '../envelope/envelope.ts';
 
 /** Bytes of a message id: 128 random bits (docs/delivery.md "Exactly once"). */
 export const MESSAGE_ID_BYTES = 16;
@@ -47,8 +48,17 @@ export interface TypingFrame {
   readonly active: boolean;
 }
 
+/**
+ * An attachment manifest, chunk or status (envelope types 16-18): the engine does not read
+ * it, it hands it to its attachment hook (ports.ts `AttachmentHook`, core/attachments).
+ */
+export interface AttachmentFrame {
+  readonly type: 'attachment';
+  readonly body: AttachmentBody;
+}
+
 /** Anything the engine sends a contact inside its session. */
-export type DeliveryFrame = ChatFrame | ReceiptFrame | SignalFrame | TypingFrame;
+export type DeliveryFrame = ChatFrame | ReceiptFrame | SignalFrame | TypingFrame | AttachmentFrame;
 
 /**
  * Upper estimate of the bytes a frame occupies in a chain batch: envelope fields, padding
@@ -63,6 +73,16 @@ export function frameCost(f: DeliveryFrame): number {
         ? MESSAGE_ID_BYTES * f.ids.length
         : f.type === 'signal'
           ? 4 * f.description.length
-          : 1;
+          : f.type === 'attachment'
+            ? attachmentBytes(f.body)
+            : 1;
   return Math.ceil((body + 40) * 1.13) + 420;
+}
+
+function attachmentBytes(b: AttachmentBody): number {
+  return b.type === 'attachment-manifest'
+    ? b.manifest.length
+    : b.type === 'attachment-status'
+      ? b.status.length
+      : 24 + b.sealed.length;
 }

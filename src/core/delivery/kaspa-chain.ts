@@ -230,7 +230,7 @@ export class KaspaChain implements ChainPort {
     this.costPerMessage = v + v / 4n + typicalPublicationFee();
   }
 
-  /** The card address (funding and first contacts): the one address put in cards. */
+  /** The card address (funding, stealth base): the one address put in cards. */
   get cardAddress(): string {
     return this.book.card.toString();
   }
@@ -243,16 +243,7 @@ export class KaspaChain implements ChainPort {
   async start(handler: ChainHandler, cursor: Uint8Array | undefined): Promise<void> {
     this.handler = handler;
     this.cursor = cursor?.length === 32 ? (cursor as BlockHash) : undefined;
-    this.book = await ChainAddresses.open({
-      wallet: this.opts.wallet,
-      prefix: this.opts.prefix,
-      selfDh: this.opts.identity.dhPublicKey,
-      agree: (peer) => (this.opts.identity.agree as (p: Uint8Array) => Uint8Array)(peer),
-      peerOf: (c) => this.opts.peerOf(c),
-      db: this.opts.db,
-      store: COINS_STORE,
-      ...(this.opts.window !== undefined ? { window: this.opts.window } : {}),
-    });
+    this.book = await this.openBook();
     this.locked = await this.loadLocked();
     for (const [key, value] of await this.opts.db.scan(COINS_STORE, { prefix: encodeKey('owed') })) {
       void key;
@@ -277,6 +268,9 @@ export class KaspaChain implements ChainPort {
       for (const u of c.added) this.onAdded(u);
       this.kick();
     });
+    this.chainSub = await this.opts.client.subscribeVirtualChainChanged(false, (n) =>
+      this.onChainRemoved(n.removedChainBlockHashes),
+    );
     this.offReconnect = this.opts.client.on('reconnect', () => {
       for (const k of [...this.retrying.keys()]) this.retryNow(k);
     });
@@ -292,6 +286,47 @@ export class KaspaChain implements ChainPort {
     // What a restart watches in case (recent change, remembered addresses) and finds empty
     // goes the way of any emptied address.
     for (const a of this.watcher.watched) if (!this.coinsAt.has(a)) this.drained.mark(a, this.daa);
+  }
+
+  /**
+   * A fresh first-contact address for one invite (docs/protocol.md "Invite link", "Chain
+   * transactions and addresses"): recorded before it is returned and watched at once when
+   * the adapter runs. Usable before `start`.
+   */
+  async nextInviteAddress(): Promise<Address> {
+    const book = await this.openBook();
+    const address = await book.nextInvite();
+    if (this.handler !== undefined && !this.stopped) {
+      const watched = new Set(this.watcher.watched);
+      void this.watch(book.invitesWatched().filter((a) => !watched.has(a)));
+    }
+    return address;
+  }
+
+  /**
+   * `contact` was added from an invite naming `address` as its first-contact address: the
+   * first publications to it pay there until it is heard from (remembered across restarts).
+   * Usable before `start`.
+   */
+  async invitedBy(contact: ContactId, address: Address): Promise<void> {
+    await (await this.openBook()).invitedBy(contact, address);
+  }
+
+  private bookOpening: Promise<ChainAddresses> | undefined;
+
+  /** The address book, opened once (by `start` or an earlier `nextInviteAddress`). */
+  private openBook(): Promise<ChainAddresses> {
+    this.bookOpening ??= ChainAddresses.open({
+      wallet: this.opts.wallet,
+      prefix: this.opts.prefix,
+      selfDh: this.opts.identity.dhPublicKey,
+      agree: (peer) => (this.opts.identity.agree as (p: Uint8Array) => Uint8Array)(peer),
+      peerOf: (c) => this.opts.peerOf(c),
+      db: this.opts.db,
+      store: COINS_STORE,
+      ...(this.opts.window !== undefined ? { window: this.opts.window } : {}),
+    });
+    return this.bookOpening;
   }
 
   async publish(
@@ -437,6 +472,7 @@ export class KaspaChain implements ChainPort {
     this.stopped = true;
     this.offChange?.();
     this.offReconnect?.();
+    await this.chainSub?.unsubscribe().catch(() => undefined);
     for (const { timer } of this.retrying.values()) clearTimeout(timer);
     for (const timer of this.resubmitting.values()) clearTimeout(timer);
     await this.watcher.stop().catch(() => undefined);
@@ -658,6 +694,15 @@ export class KaspaChain implements ChainPort {
   private readonly resubmitting = new Map<string, Timeout>();
   /** When each of them was seen off the chain (this adapter's DAA score then). */
   private readonly leftAt = new Map<string, bigint>();
+  /**
+   * The chain block that accepted each kept transaction of ours (block hash → tx ids). A
+   * transaction seen accepted only by the coin it spent, whose outputs never showed (none of
+   * ours, or a reorganisation before their notification), leaves no trace in the UTXO set
+   * when a reorganisation takes it and the coin it spent together: the removal of its
+   * accepting chain block (VirtualChainChanged, FACTS §6.5) is then the only sign.
+   */
+  private readonly acceptedIn = new Map<string, Set<string>>();
+  private chainSub: { unsubscribe(): Promise<void> } | undefined;
 
   /**
    * `t` was accepted and is not any more (one of its own outputs left the UTXO set unspent by
@@ -940,6 +985,7 @@ export class KaspaChain implements ChainPort {
       .then((r) => {
         const daa = r.status === 'found' ? (r.acceptingDaaScore ?? daaScore) : undefined;
         if (r.status === 'found' && r.acceptingBlockHash && daa !== undefined) {
+          this.noteAcceptedIn(bytesToHex(txId), r.acceptingBlockHash);
           this.handler?.accepted(txId, { blockHash: r.acceptingBlockHash, daaScore: daa });
         } else if (attempt < 5 && !this.stopped) {
           const t = setTimeout(() => this.reportAccepted(txId, daaScore, attempt + 1), 300 * (attempt + 1));
@@ -947,6 +993,32 @@ export class KaspaChain implements ChainPort {
         }
       })
       .catch(() => undefined);
+  }
+
+  private noteAcceptedIn(txHex: string, block: BlockHash): void {
+    if (!this.own.get(txHex)) return;
+    const key = bytesToHex(block);
+    const set = this.acceptedIn.get(key) ?? new Set<string>();
+    set.add(txHex);
+    this.acceptedIn.set(key, set);
+    // Kept transactions are forgotten 1,000 DAA scores deep; so is this, in insertion order.
+    for (const [k, txs] of this.acceptedIn) {
+      if (this.acceptedIn.size <= 4096 && [...txs].some((t) => this.own.get(t))) break;
+      this.acceptedIn.delete(k);
+    }
+  }
+
+  /** Chain blocks left the selected chain: kept transactions they accepted are off it too. */
+  private onChainRemoved(removed: readonly BlockHash[]): void {
+    for (const hash of removed) {
+      const txs = this.acceptedIn.get(bytesToHex(hash));
+      if (txs === undefined) continue;
+      this.acceptedIn.delete(bytesToHex(hash));
+      for (const txHex of txs) {
+        const t = this.own.get(txHex);
+        if (t && !this.mine.has(txHex)) this.leftChain(t);
+      }
+    }
   }
 
   private kick(): void {

@@ -6,7 +6,9 @@
  */
 import type { ContactCard } from '../contact/card.ts';
 import type { BatchOp } from '../../storage/types.ts';
+import type { AttachmentBody } from '../envelope/envelope.ts';
 import type { DeliveryFrame } from './frames.ts';
+import type { Route } from './messages.ts';
 
 /** A contact's id as the contact layer names it (opaque to the engine). */
 export type ContactId = string;
@@ -211,6 +213,25 @@ export interface PeerPort {
   abandon(contact: ContactId, linkId: Uint8Array): void;
   /** Closes everything; idempotent. */
   stop(): Promise<void>;
+}
+
+/**
+ * Attachments (core/attachments/engine-port.ts): the engine only demultiplexes towards it.
+ * It is told of each contact's direct link and handed the attachment frames (envelope types
+ * 16-18) and the direct chunk frames that arrive; it seals and writes its own frames through
+ * the same `SessionPort` and link. Each method returns at once or after bounded work: the
+ * engine calls it on its serial queue.
+ */
+export interface AttachmentHook {
+  /**
+   * A message on `contact`'s open link, offered before it is opened as a ratchet frame:
+   * true when the hook takes it (a direct chunk frame), false to let the engine open it.
+   */
+  claim(contact: ContactId, bytes: Uint8Array): boolean;
+  /** Attachment bodies from `contact` in frames that authenticated, by `route`. */
+  frames(contact: ContactId, bodies: readonly AttachmentBody[], route: Route): Promise<void>;
+  /** `contact`'s direct link opened (`link`) or closed (undefined). */
+  linked(contact: ContactId, link: DirectLink | undefined): void;
 }
 
 /**

@@ -87,6 +87,8 @@ function toEnvelope(f: DeliveryFrame, now: number): Envelope {
       };
     case 'typing':
       return { id: newMessageId(), timestamp: now, body: { type: 'typing', active: f.active } };
+    case 'attachment':
+      return { id: newMessageId(), timestamp: now, body: f.body };
     case 'signal':
       return {
         id: newMessageId(),
@@ -119,6 +121,10 @@ function toFrame(e: Envelope): DeliveryFrame | undefined {
       };
     case 'typing':
       return { type: 'typing', active: b.active };
+    case 'attachment-manifest':
+    case 'attachment-chunk':
+    case 'attachment-status':
+      return { type: 'attachment', body: b };
     default:
       // Trickled candidates are not used: offers and answers carry them (NOTES §4).
       return undefined;

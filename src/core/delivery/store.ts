@@ -42,7 +42,8 @@ const SEEN_BYTES = 9;
 /** Marks a database whose "open" entries cover every unfinished message (see `unfinishedOutgoing`). */
 const OPEN_INDEX_KEY = encodeKey('open-index');
 
-function isFinished(m: Message): boolean {
+/** Whether a message is at a final state: incoming, or outgoing and delivered or read. */
+export function isFinished(m: Message): boolean {
   return m.direction === 'in' || m.status === 'delivered' || m.status === 'read';
 }
 
@@ -84,6 +85,22 @@ export class DeliveryStore {
       );
     }
     return ops;
+  }
+
+  /**
+   * The ops that delete finished messages (a conversation deleted, or messages past their
+   * disappearing timer). An incoming message's id entry stays as a tombstone: its sender may
+   * deliver it again (a copy republished before our receipt reached them), and `hasIncoming`
+   * must then drop it instead of showing it anew (exactly once, docs/delivery.md). Refuses an
+   * outgoing message still on its way: the engine holds it and would write it back.
+   */
+  deleteOps(messages: readonly Message[]): BatchOp[] {
+    return messages.flatMap((m): BatchOp[] => {
+      if (!isFinished(m)) throw new RangeError(`message ${m.id} is still on its way`);
+      const record: BatchOp = { type: 'delete', store: MESSAGES, key: messageKey(m) };
+      if (m.direction === 'in') return [record];
+      return [record, { type: 'delete', store: INDEX, key: encodeKey('o', hexToBytes(m.id)) }];
+    });
   }
 
   /** The op that records the chain cursor. */

@@ -15,11 +15,13 @@
  *   9 one-time keys    varbytes batch (≤ 1,024 B): signed one-time pre-keys for the recipient
  *                      (session/one-time-batch.ts; the session layer verifies them)
  *  13 typing           u8 state (1 typing, 0 stopped): over a direct link only
+ *  15 disappearing timer  u32 seconds (0 off, 300, 3600, 86400, 604800; others MALFORMED):
+ *                      the sender changed the conversation's timer (core/disappearing)
  *  16 attachment manifest  varbytes manifest (≤ 16,384 B, core/attachments/manifest.ts)
  *  17 attachment chunk     attachmentId[16] | varuint index | varbytes sealed (≤ 49,168 B)
  *  18 attachment status    varbytes status (≤ 1,024 B, core/attachments/status.ts)
  *
- * Type numbers 10-12, 14, 15 and 19-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
+ * Type numbers 10-12, 14 and 19-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
  * and group key updates will take the next numbers (a new type never changes an old one).
  * The message ID is random (128 bits) and, with the timestamp, feeds the replay guard.
  * Binary, not JSON: on chain every byte is paid for (NOTES §2).
@@ -27,6 +29,7 @@
 import { ByteReader, ByteWriter, readText, writeText } from '../../util/binary.ts';
 import { DecodeError, assertBytes, assertInteger } from '../../util/errors.ts';
 import { randomBytes } from '../../util/bytes.ts';
+import { decodeTimerBody, encodeTimerBody, type DisappearingSeconds } from '../disappearing/timer.ts';
 
 /** 16 random bytes identifying one envelope. */
 export type MessageId = Uint8Array & { readonly __brand: 'MessageId' };
@@ -67,6 +70,8 @@ export const EnvelopeType = {
   oneTimeKeys: 9,
   // Everyday-use bodies (docs/protocol.md "Envelope type 13: typing").
   typing: 13,
+  // Disappearing messages (docs/protocol.md "Envelope type 15: disappearing timer").
+  disappearingTimer: 15,
   attachmentManifest: 16,
   attachmentChunk: 17,
   attachmentStatus: 18,
@@ -83,6 +88,8 @@ export interface IceCandidate {
 export type EnvelopeBody =
   | { readonly type: 'chat'; readonly text: string; readonly replyTo?: MessageId }
   | { readonly type: 'typing'; readonly active: boolean }
+  /** The sender set the conversation's disappearing timer (core/disappearing/timer.ts). */
+  | { readonly type: 'disappearing-timer'; readonly seconds: DisappearingSeconds }
   | { readonly type: 'delivery-receipt'; readonly ids: readonly MessageId[] }
   | { readonly type: 'read-receipt'; readonly ids: readonly MessageId[] }
   | { readonly type: 'webrtc-offer'; readonly connectionId: Uint8Array; readonly sdp: string }
@@ -253,6 +260,9 @@ function encode(e: Envelope, nested: boolean): Uint8Array {
         .u64(e.timestamp)
         .u8(b.active ? 1 : 0);
       break;
+    case 'disappearing-timer':
+      encodeTimerBody(w.u8(EnvelopeType.disappearingTimer).bytes(e.id).u64(e.timestamp), b.seconds);
+      break;
     case 'attachment-manifest':
       blob(w, EnvelopeType.attachmentManifest, e, b.type, b.manifest, ENVELOPE_LIMITS.attachmentManifest);
       break;
@@ -364,6 +374,9 @@ function decode(bytes: Uint8Array, nested: boolean): Envelope {
       body = { type: 'typing', active: state === 1 };
       break;
     }
+    case EnvelopeType.disappearingTimer:
+      body = { type: 'disappearing-timer', seconds: decodeTimerBody(r) };
+      break;
     case EnvelopeType.attachmentManifest:
       body = {
         type: 'attachment-manifest',

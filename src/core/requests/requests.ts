@@ -238,6 +238,22 @@ export class MessageRequests implements RequestPort {
     });
   }
 
+  /** Every blocked identity, oldest block first. */
+  blockedList(): readonly ContactId[] {
+    return [...this.#blocked.keys()];
+  }
+
+  /** Undoes `block`; what the identity sent while blocked is gone and stays gone. */
+  unblock(contact: ContactId): Promise<void> {
+    if (typeof contact !== 'string') throw new TypeError('"contact" expected a string');
+    return this.#serial(async () => {
+      if (!this.#blocked.has(contact)) return;
+      await this.#opts.db.delete(REQUESTS_STORE, blockKey(contact));
+      this.#blocked.delete(contact);
+      this.#changed();
+    });
+  }
+
   /** Forgets a request; a later first message from the same sender makes a new one. */
   delete(contact: ContactId): Promise<void> {
     if (typeof contact !== 'string') throw new TypeError('"contact" expected a string');

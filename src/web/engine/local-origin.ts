@@ -146,9 +146,20 @@ export async function serveAppWithLocalFaucet(options: LocalOriginOptions): Prom
       fundRoute(req, res, options, port).catch(() => res.headersSent || res.writeHead(500).end());
       return;
     }
-    // Everything else is the app exactly as serveWeb answers it (headers, CSP, status).
+    // Everything else is the app exactly as serveWeb answers it (headers, CSP, status). Each
+    // request opens its own loopback connection (`agent: false`): Node's global agent keeps
+    // connections alive and may reuse one in the instant the upstream closes it for idleness
+    // (its 5 s keep-alive timeout), which fails that request with ECONNRESET, a 502 the page
+    // sees when it is reopened after a pause. A fresh loopback connection costs next to nothing.
     const upstream = request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent: false,
+      },
       (up) => {
         const type = String(up.headers['content-type'] ?? '');
         if (req.method === 'GET' && up.statusCode === 200 && type.startsWith('text/html')) {

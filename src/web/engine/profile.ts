@@ -17,6 +17,7 @@
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DELIVERY_STORES } from '../../core/delivery/store.ts';
+import { ATTACHMENT_STORES } from '../../core/attachments/store.ts';
 import { REQUESTS_STORE } from '../../core/requests/requests.ts';
 import { openStorage } from '../../storage/open.ts';
 import { openIndexedDbStore } from '../../storage/indexeddb.ts';
@@ -35,7 +36,16 @@ export const PROOFS_STORE = 'app.proofs';
 /** The database layout, version 1. */
 export const WEB_SCHEMA: StorageSchema = {
   version: 1,
-  stores: [PROFILE_STORE, CONTACTS_STORE, STATE_STORE, PROOFS_STORE, ...DELIVERY_STORES, REQUESTS_STORE],
+  stores: [
+    PROFILE_STORE,
+    CONTACTS_STORE,
+    STATE_STORE,
+    PROOFS_STORE,
+    ...DELIVERY_STORES,
+    REQUESTS_STORE,
+    // Added without a data migration: a new store starts empty (storage/indexeddb.ts).
+    ...ATTACHMENT_STORES,
+  ],
 };
 
 /** Keys of single records. */

@@ -15,10 +15,22 @@ import { PreKeyTimer } from '../../core/session/prekey-timer.ts';
 import { DeliveryEngine, type DeliveryEvent } from '../../core/delivery/engine.ts';
 import { DeliveryError } from '../../core/delivery/errors.ts';
 import { KaspaChain } from '../../core/delivery/kaspa-chain.ts';
-import { DeliveryStore } from '../../core/delivery/store.ts';
+import { DeliveryStore, isFinished } from '../../core/delivery/store.ts';
+import {
+  DisappearingSweeper,
+  addSetting,
+  currentSetting,
+  decodeSettings,
+  encodeSettings,
+  expiresAt,
+  isDisappearingSeconds,
+  type TimerSetting,
+} from '../../core/disappearing/timer.ts';
+import { encodeKey } from '../../storage/keys.ts';
+import { loadContactRecords } from '../contact-records.ts';
 import { TransportLinks } from '../../core/delivery/links.ts';
 import type { Message } from '../../core/delivery/messages.ts';
-import { startsAfter } from '../../core/delivery/ports.ts';
+import { startsAfter, type ContactDirectory } from '../../core/delivery/ports.ts';
 import { SessionStateStore } from '../../core/delivery/session-state.ts';
 import { EnvelopeSessions, contactIdOf } from '../../core/delivery/sessions.ts';
 import { requireAddressOn } from '../../core/contact/network.ts';
@@ -40,7 +52,7 @@ import type { KaspaNode } from '../../kaspa/rpc/node.ts';
 import { NodePool, nodeAssignmentKey } from '../../kaspa/rpc/pool.ts';
 import { RpcError } from '../../kaspa/rpc/errors.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
-import { bytesToHex, bytesToUtf8, utf8ToBytes, wipe } from '../../util/bytes.ts';
+import { bytesToHex, bytesToUtf8, hexToBytes, randomBytes, utf8ToBytes, wipe } from '../../util/bytes.ts';
 import { DecodeError } from '../../util/errors.ts';
 import {
   AppApiError,
@@ -60,6 +72,7 @@ import {
   type CreatedIdentity,
   type DeliveryBalance,
   type DeliveryProof,
+  type DisappearingTimer,
   type IceServer,
   type IdentitySummary,
   type InvitePreview,
@@ -100,7 +113,10 @@ import { encodeTrust, loadTrust, sameName, trustKey, trustView, type TrustRecord
 import { chatMessage, conversationOrder, deliveryBalance } from './view.ts';
 import {
   NO_FLAGS,
+  clearedKey,
   conversationRank,
+  encodeCleared,
+  loadCleared,
   encodeFlags,
   flagsKey,
   isDefaultFlags,
@@ -108,6 +124,21 @@ import {
   patchFlags,
 } from '../conversation-flags.ts';
 import { collectHits, hitLimit, queryKey, type SearchHit } from '../search.ts';
+import {
+  AttachmentError,
+  AttachmentService,
+  AttachmentStore,
+  type AttachmentId,
+  type AttachmentRecord,
+  resolveLimits,
+} from '../../core/attachments/index.ts';
+import {
+  attachmentKindOf,
+  mediaTypeOf,
+  type AttachmentLimitsView,
+  type AttachmentView,
+  type PickedFile,
+} from '../app-api.ts';
 
 /** How the real API is set up (main.ts passes what the page URL and build say). */
 export interface RealApiOptions {
@@ -141,6 +172,12 @@ interface Session {
   readonly trust: Map<ContactId, TrustRecord>;
   /** Pinned, muted, archived, renamed, by conversation (conversation-flags.ts), as stored. */
   readonly flags: Map<ContactId, ConversationFlags>;
+  /** Conversations deleted (when), listed again once a message comes (conversation-flags.ts). */
+  readonly cleared: Map<ContactId, number>;
+  /** Disappearing-timer settings by conversation (core/disappearing), as stored. */
+  readonly timers: Map<ContactId, TimerSetting[]>;
+  /** Deletes expired messages at unlock and on a timer (core/disappearing). */
+  sweeper: DisappearingSweeper | undefined;
   /** Sessions and the contact directory (the engine's session port). */
   readonly port: EnvelopeSessions;
   /** First messages from strangers, waiting for Accept, Block or Delete. */
@@ -170,6 +207,8 @@ interface Running {
   readonly engine: DeliveryEngine;
   readonly client: KaspaNode;
   readonly evidence: EvidenceRecorder;
+  /** The chain adapter: first-contact addresses of invites (docs/protocol.md "Invite link"). */
+  readonly chain: KaspaChain;
 }
 
 const UNNAMED = 'Unnamed contact';
@@ -271,6 +310,7 @@ function readSettings(bytes: Uint8Array | undefined, defaults: StoredSettings): 
     iceServers,
     batching: bool(o.batching, defaults.batching),
     readReceipts: bool(o.readReceipts, defaults.readReceipts),
+    notificationText: bool(o.notificationText, defaults.notificationText),
     p2pOnly: bool(o.p2pOnly, defaults.p2pOnly),
   };
 }
@@ -278,6 +318,18 @@ function readSettings(bytes: Uint8Array | undefined, defaults: StoredSettings): 
 function publicSettings(s: StoredSettings): AppSettings {
   const { p2pOnly: _p, ...rest } = s;
   return rest;
+}
+
+/** The state-store key of a conversation's disappearing-timer record. */
+function timersKey(id: ContactId): Uint8Array {
+  return encodeKey('disappearing', id);
+}
+
+function timerView(settings: readonly TimerSetting[] | undefined): DisappearingTimer {
+  const s = currentSetting(settings ?? []);
+  return s === undefined
+    ? { seconds: 0 }
+    : { seconds: s.seconds, setBy: s.by === 'me' ? 'you' : 'contact', setAt: s.setAt };
 }
 
 /** Bound on the node's answer for the node view of Settings. */
@@ -525,7 +577,10 @@ export class RealApi implements AppApi {
       const keys = s.sessions.mintOneTimeKeys(1);
       await s.stateStore.save(s.sessions.serialize());
       const id = keys[0]?.id;
-      const invite = { card: s.card, link: new Invite(s.card, keys).toLink() };
+      // And a first-contact address of its own, so invites do not point at one address on
+      // chain (docs/privacy.md "Invites"); recorded and watched before the link is shown.
+      const firstContact = await (s.running ?? (await s.engine)).chain.nextInviteAddress();
+      const invite = { card: s.card, link: new Invite(s.card, keys, firstContact).toLink() };
       s.invite = id === undefined ? invite : { ...invite, oneTimeId: id };
       return invite.link.slice(CARD_URI_PREFIX.length);
     }
@@ -544,7 +599,7 @@ export class RealApi implements AppApi {
   }
 
   async addContact(code: string): Promise<ContactSummary> {
-    const { card, oneTimeKeys } = this.#decodeInvite(code);
+    const { card, oneTimeKeys, firstContact } = this.#decodeInvite(code);
     const s = this.#requireSession();
     const id = contactIdOf(card.peerId) as ContactId;
     const known = s.cards.get(id);
@@ -555,7 +610,9 @@ export class RealApi implements AppApi {
         s.sessions.addOneTimeKeys(card.peerId, oneTimeKeys);
         await s.stateStore.save(s.sessions.serialize());
       }
-      const begin = (engine: DeliveryEngine): void => {
+      const begin = async ({ engine, chain }: Running): Promise<void> => {
+        // The invite's own first-contact address is paid until the contact is heard from.
+        if (firstContact !== undefined) await chain.invitedBy(id, firstContact);
         // Adding someone's invite accepts what they sent before: a waiting request joins the
         // conversation, and an offer of theirs still fresh is answered (first, so that our
         // own offer below does not cross it).
@@ -564,9 +621,9 @@ export class RealApi implements AppApi {
         // writes, the contact may already be connected (docs/delivery.md).
         engine.connect(id).catch((e: unknown) => this.#report(e));
       };
-      const running = s.running;
-      if (running !== undefined) begin(running.engine);
-      else void s.engine.then((r) => begin(r.engine)).catch((e: unknown) => this.#report(e));
+      void (s.running !== undefined ? begin(s.running) : s.engine.then(begin)).catch((e: unknown) =>
+        this.#report(e),
+      );
       this.#emit({ type: 'conversations' });
     }
     return this.#contactSummary(s, id);
@@ -576,6 +633,161 @@ export class RealApi implements AppApi {
     const s = this.#requireSession();
     if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
     return this.#contactSummary(s, id);
+  }
+
+  // --- delete and block (issue 15) ---------------------------------------------------------
+
+  async deleteConversation(id: ContactId, options: { readonly contact?: boolean } = {}): Promise<void> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    const history = await this.#history(s);
+    // A message still on its way stays: the engine holds it until it is delivered.
+    const gone = (await history.messages(id)).filter(isFinished);
+    const ops: BatchOp[] = [...new DeliveryStore(s.db).deleteOps(gone)];
+    const removeContact = options.contact === true;
+    const at = Date.now();
+    if (removeContact) {
+      ops.push(
+        { type: 'delete', store: CONTACTS_STORE, key: utf8ToBytes(id) },
+        { type: 'delete', store: STATE_STORE, key: trustKey(id) },
+        { type: 'delete', store: STATE_STORE, key: flagsKey(id) },
+        { type: 'delete', store: STATE_STORE, key: clearedKey(id) },
+      );
+    } else {
+      ops.push({ type: 'put', store: STATE_STORE, key: clearedKey(id), value: encodeCleared(at) });
+    }
+    await s.db.batch(ops);
+    if (removeContact) {
+      // Out of the engine's directory at once (`#directory`); its link goes with a restart.
+      s.cards.delete(id);
+      s.trust.delete(id);
+      s.flags.delete(id);
+      s.cleared.delete(id);
+      await this.#restartEngine(s);
+    } else {
+      s.cleared.set(id, at);
+    }
+    this.#emit({ type: 'conversations' });
+  }
+
+  async blockContact(id: ContactId): Promise<void> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    if (s.requests.isBlocked(id)) return;
+    // The same record as a blocked request's sender; the engine's directory leaves them out,
+    // so what they send is dropped unanswered, and a restart closes a link that is up.
+    await s.requests.block(id);
+    await this.#restartEngine(s);
+    this.#emit({ type: 'conversations' });
+  }
+
+  async unblockContact(id: ContactId): Promise<void> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    if (!s.requests.isBlocked(id)) return;
+    await s.requests.unblock(id);
+    await this.#restartEngine(s);
+    this.#emit({ type: 'conversations' });
+  }
+
+  async blockedContacts(): Promise<readonly ContactSummary[]> {
+    const s = this.#requireSession();
+    return s.requests
+      .blockedList()
+      .filter((id) => s.cards.has(id as ContactId))
+      .map((id) => this.#contactSummary(s, id as ContactId));
+  }
+
+  // --- disappearing messages (core/disappearing/timer.ts) ------------------------------------
+
+  async disappearing(id: ContactId): Promise<DisappearingTimer> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    return timerView(s.timers.get(id));
+  }
+
+  /**
+   * Stores the setting and enforces it in this device's store. The engine does not carry
+   * envelope type 15 yet, so the contact's device is not told by this version.
+   */
+  async setDisappearing(id: ContactId, seconds: number): Promise<DisappearingTimer> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    if (!isDisappearingSeconds(seconds))
+      throw new AppApiError('BAD_SETTING', 'disappearing: choose off, 5 minutes, 1 hour, 1 day or 1 week');
+    const setting: TimerSetting = { id: randomBytes(16), setAt: Date.now(), seconds, by: 'me' };
+    const next = addSetting(s.timers.get(id) ?? [], setting);
+    await s.db.put(STATE_STORE, timersKey(id), encodeSettings(next));
+    s.timers.set(id, next);
+    void s.sweeper?.sweep();
+    this.#emit({ type: 'conversations' });
+    return timerView(next);
+  }
+
+  /** When a stored message expires, or undefined. */
+  #expiry(s: Session, m: Message): number | undefined {
+    const settings = s.timers.get(m.contact as ContactId);
+    if (settings === undefined) return undefined;
+    return expiresAt(settings, {
+      direction: m.direction,
+      sentAt: m.sentAt,
+      ...(m.direction === 'in' && { receivedAt: m.receivedAt }),
+    });
+  }
+
+  #startSweeper(s: Session): DisappearingSweeper {
+    const sweeper = new DisappearingSweeper({
+      nextExpiry: async () => {
+        let next: number | undefined;
+        const history = await this.#history(s);
+        for (const id of s.timers.keys()) {
+          if (!s.cards.has(id)) continue;
+          for (const m of await history.messages(id)) {
+            const at = this.#expiry(s, m);
+            if (at !== undefined && (next === undefined || at < next)) next = at;
+          }
+        }
+        return next;
+      },
+      deleteExpired: async (now) => {
+        if (s.closed) return 0;
+        const history = await this.#history(s);
+        let count = 0;
+        for (const id of s.timers.keys()) {
+          if (!s.cards.has(id)) continue;
+          // An outgoing message still on its way goes once it is delivered.
+          const gone = (await history.messages(id)).filter(
+            (m) => isFinished(m) && (this.#expiry(s, m) ?? Infinity) <= now,
+          );
+          if (gone.length === 0) continue;
+          await s.db.batch(new DeliveryStore(s.db).deleteOps(gone));
+          count += gone.length;
+          if (this.#session === s) this.#emit({ type: 'messages-removed', contactId: id });
+        }
+        if (count > 0 && this.#session === s) this.#emit({ type: 'conversations' });
+        return count;
+      },
+      onError: (e) => this.#report(e),
+    });
+    void sweeper.sweep();
+    return sweeper;
+  }
+
+  /** The contacts the engine may talk to: those kept, less the blocked ones. */
+  #directory(s: Session): ContactDirectory {
+    const allowed = (c: ContactId): boolean => s.cards.has(c) && !s.requests.isBlocked(c);
+    return {
+      self: s.port.self,
+      has: (c) => s.port.has(c) && allowed(c as ContactId),
+      list: () => s.port.list().filter((c) => allowed(c as ContactId)),
+    };
+  }
+
+  /** Restarts the engine on the same database (its links close; queues reload from store). */
+  async #restartEngine(s: Session): Promise<void> {
+    if (s.closed) return;
+    await this.#stopEngine(s);
+    this.#wire(s, this.#wallet(s.identity, s.settings.network));
   }
 
   async safetyNumber(id: ContactId): Promise<SafetyNumberView> {
@@ -620,7 +832,8 @@ export class RealApi implements AppApi {
     const s = this.#requireSession();
     const history = await this.#history(s);
     const rows = await Promise.all([...s.cards.keys()].map((id) => this.#row(s, history, id)));
-    return rows.sort(conversationRank);
+    // A deleted conversation stays out of the list until a message comes.
+    return rows.filter((r) => r.last !== undefined || !s.cleared.has(r.contact.id)).sort(conversationRank);
   }
 
   async conversation(id: ContactId): Promise<ConversationSummary> {
@@ -724,7 +937,14 @@ export class RealApi implements AppApi {
     const s = this.#requireSession();
     if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
     const history = await this.#history(s);
-    return newestMessages(await history.messages(id), options.limit).map((m) => history.view(m));
+    // Past its time a message is not shown, even before the sweep deletes it.
+    const now = Date.now();
+    const live = (await history.messages(id)).filter((m) => (this.#expiry(s, m) ?? Infinity) > now);
+    return newestMessages(live, options.limit).map((m) => {
+      const view = history.view(m);
+      const at = this.#expiry(s, m);
+      return at === undefined ? view : { ...view, expiresAt: at };
+    });
   }
 
   async send(id: ContactId, text: string): Promise<ChatMessage> {
@@ -840,7 +1060,7 @@ export class RealApi implements AppApi {
       throw new AppApiError('BAD_SETTING', 'nodeUrls: at least one node address is needed');
     nodeUrls = nodeUrls.map(checkNodeUrl);
     const iceServers = (patch.iceServers ?? s.settings.iceServers).map(checkIceServer);
-    for (const key of ['batching', 'readReceipts'] as const) {
+    for (const key of ['batching', 'readReceipts', 'notificationText'] as const) {
       if (patch[key] !== undefined && typeof patch[key] !== 'boolean')
         throw new AppApiError('BAD_SETTING', `${key}: expected on or off`);
     }
@@ -850,6 +1070,7 @@ export class RealApi implements AppApi {
       iceServers,
       batching: patch.batching ?? s.settings.batching,
       readReceipts: patch.readReceipts ?? s.settings.readReceipts,
+      notificationText: patch.notificationText ?? s.settings.notificationText,
       p2pOnly: s.settings.p2pOnly,
     };
     const before = s.settings;
@@ -1033,6 +1254,7 @@ export class RealApi implements AppApi {
       iceServers: [],
       batching: false,
       readReceipts: true,
+      notificationText: false,
       p2pOnly: false,
     };
     const settings = readSettings(await db.get(STATE_STORE, KEYS.settings), defaults);
@@ -1104,6 +1326,12 @@ export class RealApi implements AppApi {
       cards,
       trust: await loadTrust(db, STATE_STORE, (e) => this.#report(e)),
       flags: await loadFlags(db, STATE_STORE, (e) => this.#report(e)),
+      cleared: await loadCleared(db, STATE_STORE, (e) => this.#report(e)),
+      // A damaged record is reported; its conversation keeps its messages (nothing is lost).
+      timers: await loadContactRecords(db, STATE_STORE, 'disappearing', decodeSettings, (e) =>
+        this.#report(e),
+      ),
+      sweeper: undefined,
       port,
       requests,
       sessions,
@@ -1133,6 +1361,8 @@ export class RealApi implements AppApi {
     ref.session = session;
     this.#session = session;
     this.#wire(session, wallet);
+    // Messages that expired while the app was closed go now, then at each next expiry.
+    session.sweeper = this.#startSweeper(session);
     return session;
   }
 
@@ -1231,11 +1461,12 @@ export class RealApi implements AppApi {
         const engine = await DeliveryEngine.open({
           db: s.db,
           sessions: s.port,
-          contacts: s.port,
+          contacts: this.#directory(s),
           chain: startsAfter(connected, evidence),
           chainInBackground: true,
           peers,
           requests: s.requests,
+          attachments: this.#attachmentsOf(s),
           listener: (e) => this.#onEngineEvent(s, evidence, e),
           settings: {
             cheap: s.settings.batching,
@@ -1248,7 +1479,7 @@ export class RealApi implements AppApi {
           await engine.close();
           throw new AppApiError('LOCKED', 'The vault was locked');
         }
-        const running = { engine, client, evidence };
+        const running = { engine, client, evidence, chain };
         s.running = running;
         this.#emit({ type: 'conversations' });
         return running;
@@ -1281,6 +1512,7 @@ export class RealApi implements AppApi {
     this.#session = undefined;
     s.closed = true;
     s.preKeyTimer.stop();
+    s.sweeper?.stop();
     this.#network = 'connecting';
     await this.#stopEngine(s);
     await s.db.close();
@@ -1479,6 +1711,7 @@ export class RealApi implements AppApi {
       fingerprint: fingerprint(card.peerId),
       connection: s.running?.engine.connection(id) ?? 'offline',
       ...trustView(s.trust.get(id), card.identityKey),
+      ...(s.requests.isBlocked(id) && { blocked: true as const }),
     };
   }
 
@@ -1490,6 +1723,124 @@ export class RealApi implements AppApi {
 
   #summary(s: Session): IdentitySummary {
     return { displayName: s.displayName, fingerprint: fingerprint(s.identity.peerId) };
+  }
+
+  // --- attachments (issue 14) ---------------------------------------------------------------
+
+  readonly #attachments = new WeakMap<Session, AttachmentService>();
+  readonly #attachmentListeners = new Set<(a: AttachmentView) => void>();
+  /** Parts of each outgoing attachment handed to the link (its sender-side progress). */
+  readonly #sentParts = new Map<string, number>();
+
+  #attachmentsOf(s: Session): AttachmentService {
+    let service = this.#attachments.get(s);
+    if (service === undefined) {
+      const store = new AttachmentStore(s.db);
+      service = new AttachmentService({
+        store,
+        sessions: s.port,
+        listener: (e) => {
+          const id =
+            e.type === 'status'
+              ? e.status.id
+              : e.type === 'progress'
+                ? e.progress.id
+                : e.type === 'error'
+                  ? undefined
+                  : e.id;
+          if (e.type === 'sent') this.#sentParts.set(bytesToHex(e.id), e.sent);
+          if (e.type === 'error') this.#report(e.error);
+          if (id !== undefined) void this.#emitAttachment(store, id);
+        },
+      });
+      this.#attachments.set(s, service);
+    }
+    return service;
+  }
+
+  async #emitAttachment(store: AttachmentStore, id: AttachmentId): Promise<void> {
+    const r = await store.record(id).catch(() => undefined);
+    if (r === undefined) return;
+    const view = this.#attachmentView(r);
+    for (const l of this.#attachmentListeners) {
+      try {
+        l(view);
+      } catch (e) {
+        this.#report(e);
+      }
+    }
+  }
+
+  #attachmentView(r: AttachmentRecord): AttachmentView {
+    const m = r.manifest;
+    const id = bytesToHex(m.id);
+    const done =
+      r.direction === 'in' || r.state === 'complete'
+        ? r.direction === 'in'
+          ? r.received
+          : m.chunkCount
+        : Math.min(this.#sentParts.get(id) ?? 0, m.chunkCount);
+    return {
+      id,
+      contactId: r.contact as ContactId,
+      direction: r.direction,
+      kind: m.kind,
+      name: m.name,
+      mediaType: m.mediaType,
+      size: m.size,
+      state: r.state,
+      done,
+      parts: m.chunkCount,
+      createdAt: r.createdAt,
+    };
+  }
+
+  #attachmentId(attachmentId: string): AttachmentId {
+    if (typeof attachmentId !== 'string' || !/^[0-9a-f]{32}$/.test(attachmentId))
+      throw new AttachmentError('UNKNOWN_ATTACHMENT', 'No such attachment');
+    return hexToBytes(attachmentId) as AttachmentId;
+  }
+
+  attachmentLimits(): AttachmentLimitsView {
+    const l = this.#session === undefined ? resolveLimits() : this.#attachmentsOf(this.#session).settings;
+    return { maxBytes: l.maxBytes, maxOfflineBytes: l.maxBytes };
+  }
+
+  async attachments(id: ContactId): Promise<readonly AttachmentView[]> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    return (await this.#attachmentsOf(s).list(id)).map((r) => this.#attachmentView(r));
+  }
+
+  async sendFile(id: ContactId, file: PickedFile): Promise<AttachmentView> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    if (!(file.bytes instanceof Uint8Array)) throw new TypeError('"file.bytes" expected a Uint8Array');
+    const kind = attachmentKindOf(file.type);
+    const mediaType = kind === 'image' ? file.type : mediaTypeOf(file.type);
+    const service = this.#attachmentsOf(s);
+    const m = await service.send(id, file.bytes, { kind, name: file.name, mediaType });
+    const r = (await service.list(id)).find((x) => bytesToHex(x.manifest.id) === bytesToHex(m.id));
+    if (r === undefined) throw new AttachmentError('UNKNOWN_ATTACHMENT', 'The attachment was not stored');
+    return this.#attachmentView(r);
+  }
+
+  async cancelAttachment(attachmentId: string): Promise<void> {
+    const s = this.#requireSession();
+    const id = this.#attachmentId(attachmentId);
+    await this.#attachmentsOf(s).cancel(id);
+    await this.#emitAttachment(new AttachmentStore(s.db), id);
+  }
+
+  async attachmentBytes(attachmentId: string): Promise<Uint8Array> {
+    const s = this.#requireSession();
+    return this.#attachmentsOf(s).read(this.#attachmentId(attachmentId));
+  }
+
+  onAttachment(listener: (attachment: AttachmentView) => void): Unsubscribe {
+    if (typeof listener !== 'function') throw new TypeError('"listener" expected a function');
+    this.#attachmentListeners.add(listener);
+    return () => this.#attachmentListeners.delete(listener);
   }
 
   #requireSession(): Session {

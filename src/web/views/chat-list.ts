@@ -3,10 +3,25 @@
  * the "Message requests" entry with its count while any wait. Pinned conversations come first
  * (the engine's order) and are marked, muted ones are marked, and archived ones are listed
  * apart under "Archived", folded until opened.
+ *
+ * The list is windowed: every conversation is known, only the rows in view plus a margin are
+ * in the DOM, in fixed-height slots (a row is one line of name and one of preview), with the
+ * rest of the list's height kept as padding so the scroll bar tells the truth. A profile with
+ * a thousand contacts then costs the DOM and the layout of a screenful (issue 15 scale rows,
+ * bench/web.bench.ts). Arrows, Page Up/Down, Home and End move between rows of the whole list,
+ * rendering them as needed, and each row carries its position (`aria-posinset` of
+ * `aria-setsize`), so nothing is reachable only by scrolling.
  */
 import type { ChatMessage, ContactId, ContactSummary, ConversationSummary } from '../app-api.ts';
 import { h, replaceChildren } from '../dom.ts';
 import { connectionWords, formatWhen } from '../format.ts';
+
+/** Rows rendered beyond the visible ones, above and below, so fast scrolling stays filled. */
+export const MARGIN_ROWS = 12;
+/** Rows rendered before the list has a size to measure (hidden, or not yet in the page). */
+const INITIAL_ROWS = 40;
+/** Rows a Page Up or Page Down moves by when the viewport is not measurable. */
+const PAGE_ROWS = 10;
 
 /** A live list element; call `update` with fresh rows and the open conversation. */
 export interface ChatList {
@@ -25,7 +40,8 @@ export type SearchFn = (
 
 /** Creates the conversation list (rendered into the sidebar, or the main pane on phones). */
 export function createChatList(search: SearchFn): ChatList {
-  const list = h('ul', { class: 'chat-list', 'aria-label': 'Conversations' });
+  const list = h('ul', { class: 'chat-list windowed', 'aria-label': 'Conversations' });
+  const rowsWindow = new RowWindow(list);
   const requestCount = h('span', {});
   const requests = h(
     'a',
@@ -119,6 +135,7 @@ export function createChatList(search: SearchFn): ChatList {
       requestCount.textContent = String(count);
     },
     setActive(active) {
+      rowsWindow.active = active;
       for (const a of el.querySelectorAll<HTMLAnchorElement>('a.chat-row:not(.hit)')) {
         const on = a.dataset['id'] === active;
         a.classList.toggle('active', on);
@@ -133,9 +150,165 @@ export function createChatList(search: SearchFn): ChatList {
       archived.hidden = stored.length === 0;
       archivedCount.textContent = String(stored.length);
       replaceChildren(archivedList, ...stored.map((row) => rowItem(row, active)));
-      replaceChildren(list, ...rows.map((row) => rowItem(row, active)));
+      rowsWindow.set(rows, active);
     },
   };
+}
+
+/**
+ * The rendered slice of the conversation list: rows `start` to `end` of `rows`, with the
+ * height of the others as the list's padding. Rows have one fixed height, measured from the
+ * first ones rendered (the tallest of them) and then imposed on all, so slot i always sits at
+ * i x height and no row needs measuring to place another.
+ */
+class RowWindow {
+  readonly #list: HTMLUListElement;
+  #rows: readonly ConversationSummary[] = [];
+  active: ContactId | undefined;
+  #rowHeight = 0;
+  #start = 0;
+  #end = 0;
+  #scroller: HTMLElement | undefined;
+  #frame = 0;
+
+  constructor(list: HTMLUListElement) {
+    this.#list = list;
+    list.addEventListener('keydown', (e) => this.#onKey(e));
+  }
+
+  /** Replaces the rows (fresh data) and renders the slice in view. */
+  set(rows: readonly ConversationSummary[], active: ContactId | undefined): void {
+    this.#rows = rows;
+    this.active = active;
+    this.#list.dataset['count'] = String(rows.length);
+    this.#render(this.#range());
+  }
+
+  /** The scroll container the list sits in, found once the list is in the page. */
+  #findScroller(): HTMLElement | undefined {
+    if (this.#scroller !== undefined || !this.#list.isConnected) return this.#scroller;
+    for (let p = this.#list.parentElement; p !== null; p = p.parentElement) {
+      const y = getComputedStyle(p).overflowY;
+      if (y === 'auto' || y === 'scroll') {
+        this.#scroller = p;
+        break;
+      }
+    }
+    const sc = this.#scroller ?? (document.scrollingElement as HTMLElement | null) ?? undefined;
+    this.#scroller = sc;
+    if (sc === undefined) return undefined;
+    const onMove = (): void => {
+      if (this.#frame !== 0) return;
+      this.#frame = requestAnimationFrame(() => {
+        this.#frame = 0;
+        const [start, end] = this.#range();
+        if (start !== this.#start || end !== this.#end) this.#render([start, end]);
+      });
+    };
+    (sc === document.scrollingElement ? window : sc).addEventListener('scroll', onMove, { passive: true });
+    // A taller or shorter window shows more or fewer rows; the observer goes with the element.
+    new ResizeObserver(onMove).observe(sc);
+    return sc;
+  }
+
+  /** Where row 0's slot starts, in the scroller's content coordinates. */
+  #listTop(sc: HTMLElement): number {
+    const base = sc === document.scrollingElement ? 0 : sc.getBoundingClientRect().top;
+    return this.#list.getBoundingClientRect().top - base + sc.scrollTop;
+  }
+
+  /** The rows in view plus the margin, or the first ones while nothing can be measured. */
+  #range(): [number, number] {
+    const n = this.#rows.length;
+    const sc = this.#findScroller();
+    if (sc === undefined || this.#rowHeight === 0 || sc.clientHeight === 0)
+      return [0, Math.min(n, Math.max(INITIAL_ROWS, this.#end - this.#start))];
+    const top = sc.scrollTop - this.#listTop(sc);
+    const first = Math.floor(top / this.#rowHeight);
+    const last = Math.ceil((top + sc.clientHeight) / this.#rowHeight);
+    const start = Math.max(0, Math.min(n, first - MARGIN_ROWS));
+    return [start, Math.max(start, Math.min(n, last + MARGIN_ROWS))];
+  }
+
+  #render([start, end]: [number, number]): void {
+    const list = this.#list;
+    const focused = document.activeElement;
+    const focusedId =
+      focused instanceof HTMLAnchorElement && list.contains(focused) ? focused.dataset['id'] : undefined;
+    const n = this.#rows.length;
+    const items: HTMLLIElement[] = [];
+    for (let i = start; i < end; i++) {
+      const li = rowItem(this.#rows[i]!, this.active);
+      li.setAttribute('aria-setsize', String(n));
+      li.setAttribute('aria-posinset', String(i + 1));
+      li.dataset['index'] = String(i);
+      items.push(li);
+    }
+    list.replaceChildren(...items);
+    this.#start = start;
+    this.#end = end;
+    if (this.#rowHeight === 0 && items.length > 0 && list.isConnected) {
+      const tallest = Math.max(...items.map((li) => li.getBoundingClientRect().height));
+      if (tallest > 0) {
+        this.#rowHeight = Math.ceil(tallest);
+        list.style.setProperty('--chat-row-height', `${this.#rowHeight}px`);
+      }
+    }
+    // CSSOM, not a style attribute: the CSP allows the one and refuses the other.
+    list.style.paddingTop = `${start * this.#rowHeight}px`;
+    list.style.paddingBottom = `${(n - end) * this.#rowHeight}px`;
+    if (focusedId !== undefined)
+      list.querySelector<HTMLAnchorElement>(`a.chat-row[data-id="${CSS.escape(focusedId)}"]`)?.focus();
+    // Measured just now: the first slice may have been a guess.
+    if (this.#rowHeight > 0 && (start !== 0 || end !== n)) {
+      const [s2, e2] = this.#range();
+      if (s2 < start || e2 > end) this.#render([Math.min(s2, start), Math.max(e2, end)]);
+    }
+  }
+
+  /** Brings row `i` into view (rendering it) and focuses it. */
+  #focusRow(i: number): void {
+    const n = this.#rows.length;
+    if (n === 0) return;
+    const index = Math.max(0, Math.min(n - 1, i));
+    const sc = this.#findScroller();
+    if (sc !== undefined && this.#rowHeight > 0) {
+      const top = this.#listTop(sc) + index * this.#rowHeight;
+      if (top < sc.scrollTop) sc.scrollTop = top;
+      else if (top + this.#rowHeight > sc.scrollTop + sc.clientHeight)
+        sc.scrollTop = top + this.#rowHeight - sc.clientHeight;
+    }
+    let [start, end] = this.#range();
+    if (index < start || index >= end) {
+      start = Math.max(0, index - MARGIN_ROWS);
+      end = Math.min(n, index + MARGIN_ROWS + 1);
+    }
+    this.#render([start, end]);
+    this.#list.querySelector<HTMLAnchorElement>(`li[data-index="${index}"] a.chat-row`)?.focus();
+  }
+
+  #onKey(e: KeyboardEvent): void {
+    const li = e.target instanceof Element ? e.target.closest('li[data-index]') : null;
+    if (!(li instanceof HTMLLIElement) || e.altKey || e.ctrlKey || e.metaKey) return;
+    const current = Number(li.dataset['index']);
+    const sc = this.#scroller;
+    const page =
+      sc !== undefined && this.#rowHeight > 0
+        ? Math.max(1, Math.floor(sc.clientHeight / this.#rowHeight) - 1)
+        : PAGE_ROWS;
+    const moves: Record<string, number> = {
+      ArrowDown: current + 1,
+      ArrowUp: current - 1,
+      PageDown: current + page,
+      PageUp: current - page,
+      Home: 0,
+      End: this.#rows.length - 1,
+    };
+    const next = moves[e.key];
+    if (next === undefined) return;
+    e.preventDefault();
+    this.#focusRow(next);
+  }
 }
 
 /** One search hit: who, the text around the match (marked), when; it opens the message. */
@@ -198,6 +371,7 @@ function rowItem(row: ConversationSummary, active: ContactId | undefined): HTMLL
   const marks = [
     row.flags?.pinned === true ? h('span', { class: 'mark pinned', title: 'Pinned' }, 'pinned') : null,
     muted ? h('span', { class: 'mark muted', title: 'Muted' }, 'muted') : null,
+    c.blocked === true ? h('span', { class: 'mark blocked', title: 'Blocked' }, 'blocked') : null,
   ];
   const link = h(
     'a',

@@ -15,6 +15,11 @@ import {
   type MessageId,
 } from '../app-api.ts';
 import { MAX_NICKNAME_LENGTH, NO_FLAGS } from '../conversation-flags.ts';
+import {
+  DISAPPEARING_SECONDS,
+  disappearingWords,
+  isDisappearingSeconds,
+} from '../../core/disappearing/timer.ts';
 import { errorText, h, uid } from '../dom.ts';
 import {
   formatClock,
@@ -27,6 +32,7 @@ import {
   waitingWords,
 } from '../format.ts';
 import { MessageWindow } from './message-window.ts';
+import { attachmentsPart } from './attachments.ts';
 import { openProofDialog } from './proof-dialog.ts';
 import { keyWarningWords } from './verify.ts';
 import type { View, ViewContext } from './view.ts';
@@ -62,11 +68,69 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     return b;
   });
   const renameBtn = h('button', { type: 'button', class: 'link-btn' }, 'rename');
+  // Disappearing messages: chosen here, shown under the name while on (core/disappearing).
+  const timerSelect = h(
+    'select',
+    { class: 'timer-select', 'aria-label': 'Disappearing messages' },
+    ...DISAPPEARING_SECONDS.map((s) =>
+      h(
+        'option',
+        { value: String(s) },
+        s === 0 ? 'disappearing: off' : `disappearing: ${disappearingWords(s)}`,
+      ),
+    ),
+  );
+  const timerLine = h('p', { class: 'conv-timer', hidden: true });
+  const renderTimer = (seconds: number): void => {
+    timerSelect.value = String(seconds);
+    timerLine.hidden = seconds === 0;
+    timerLine.textContent =
+      isDisappearingSeconds(seconds) && seconds !== 0
+        ? `Disappearing messages: ${disappearingWords(seconds)}`
+        : '';
+  };
+  timerSelect.addEventListener('change', () => {
+    ctx.api.setDisappearing(id, Number(timerSelect.value)).then(
+      (t) => renderTimer(t.seconds),
+      (err: unknown) => ctx.announce(errorText(err)),
+    );
+  });
+  const loadTimer = (): void => {
+    ctx.api.disappearing(id).then(
+      (t) => renderTimer(t.seconds),
+      () => undefined,
+    );
+  };
+  // Block and delete (issue 15): block is a toggle; delete asks first, in the page.
+  const blockBtn = h('button', { type: 'button', class: 'link-btn', 'aria-pressed': 'false' }, 'block');
+  const deleteBtn = h('button', { type: 'button', class: 'link-btn danger' }, 'delete');
   const tools = h(
     'div',
     { class: 'conv-tools', role: 'group', 'aria-label': 'Conversation' },
     ...toggles,
     renameBtn,
+    blockBtn,
+    deleteBtn,
+    timerSelect,
+  );
+  const blockedNote = h('p', { class: 'blocked-note', role: 'status', hidden: true });
+  const deleteAlso = h('input', { type: 'checkbox', id: uid('del-contact') });
+  const deleteTitle = h('p', { class: 'confirm-title' });
+  const deleteError = h('p', { class: 'field-error', role: 'alert' });
+  const deleteCancel = h('button', { type: 'button', class: 'btn' }, 'Cancel');
+  const deleteAlsoLabel = h('label', { for: deleteAlso.id }, 'Also remove them from my contacts');
+  const deleteForm = h(
+    'form',
+    { class: 'confirm-delete card', hidden: true, novalidate: true, 'aria-label': 'Delete conversation' },
+    deleteTitle,
+    h(
+      'p',
+      { class: 'hint' },
+      'The messages go from this device only. Copies they received stay on theirs, and an encrypted copy of what went by secure delivery stays on the public ledger until it is pruned. Messages still on their way stay until delivered.',
+    ),
+    h('div', { class: 'check' }, deleteAlso, deleteAlsoLabel),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn danger' }, 'Delete'), deleteCancel),
+    deleteError,
   );
   const renameInput = h('input', {
     type: 'text',
@@ -91,7 +155,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     'header',
     { class: 'conv-head' },
     h('a', { href: '#/chats', class: 'back', 'aria-label': 'Back to chats' }, '<'),
-    h('div', { class: 'conv-title' }, name, fingerprint, mark),
+    h('div', { class: 'conv-title' }, name, fingerprint, mark, timerLine),
     h('div', { class: 'conv-side' }, conn, tools),
   );
   const keyWarning = h('p', { class: 'key-warning', role: 'alert', hidden: true });
@@ -137,6 +201,8 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     { class: 'conv', 'aria-label': 'Conversation' },
     header,
     renameForm,
+    deleteForm,
+    blockedNote,
     keyWarning,
     emptyNote,
     log,
@@ -146,6 +212,10 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     sendError,
     composer,
   );
+  // Attachments (issue 14): the attach button in the composer, their rows above it.
+  const attachments = attachmentsPart(ctx, id, el);
+  composer.insertBefore(attachments.button, input);
+  el.insertBefore(attachments.list, composer);
 
   let contact: ContactSummary | undefined;
   let flags: ConversationFlags = NO_FLAGS;
@@ -178,6 +248,16 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     conn.className = `conn ${contact.connection}`;
     for (const b of toggles)
       b.setAttribute('aria-pressed', String(flags[b.dataset['flag'] as 'pinned'] === true));
+    const blocked = contact.blocked === true;
+    blockBtn.textContent = blocked ? 'unblock' : 'block';
+    blockBtn.setAttribute('aria-pressed', String(blocked));
+    blockedNote.hidden = !blocked;
+    blockedNote.textContent = blocked
+      ? `You blocked ${contact.displayName}: nothing they send is shown or answered, and they are not told. Unblock here or in Settings.`
+      : '';
+    composer.hidden = blocked;
+    deleteTitle.textContent = `Delete the conversation with ${contact.displayName}?`;
+    deleteAlsoLabel.textContent = `Also remove ${contact.displayName} from my contacts`;
     renameHint.textContent =
       contact.cardName === undefined
         ? 'Only on this device; they are not told.'
@@ -228,6 +308,42 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     );
   });
 
+  blockBtn.addEventListener('click', () => {
+    const c = contact;
+    if (c === undefined) return;
+    const on = c.blocked !== true;
+    (on ? ctx.api.blockContact(id) : ctx.api.unblockContact(id)).then(
+      async () => {
+        contact = await ctx.api.contact(id);
+        renderHeader();
+        ctx.announce(on ? `${c.displayName} is blocked` : `${c.displayName} is unblocked`);
+      },
+      (err: unknown) => ctx.announce(errorText(err)),
+    );
+  });
+  deleteBtn.addEventListener('click', () => {
+    deleteForm.hidden = false;
+    deleteError.textContent = '';
+    deleteAlso.checked = false;
+    deleteCancel.focus();
+  });
+  deleteCancel.addEventListener('click', () => {
+    deleteForm.hidden = true;
+    deleteBtn.focus();
+  });
+  deleteForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const name = contact?.displayName ?? 'the contact';
+    const alsoContact = deleteAlso.checked;
+    ctx.api.deleteConversation(id, { contact: alsoContact }).then(
+      () => {
+        ctx.announce(alsoContact ? `${name} and the conversation are deleted` : 'Conversation deleted');
+        ctx.navigate('#/chats');
+      },
+      (err: unknown) => (deleteError.textContent = errorText(err)),
+    );
+  });
+
   const showWarning = (words: string | undefined): void => {
     keyWarning.hidden = words === undefined;
     keyWarning.textContent = words ?? '';
@@ -244,6 +360,13 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
   };
 
   const renderMessage = (m: ChatMessage): HTMLLIElement => {
+    // A change of the disappearing timer: a line of the conversation, not a bubble.
+    if (m.timerChange !== undefined)
+      return h(
+        'li',
+        { class: 'msg system', tabindex: -1, 'data-id': m.id },
+        h('p', { class: 'text', dir: 'auto' }, m.text),
+      );
     const actions: HTMLButtonElement[] = [];
     // Copy puts the text alone on the clipboard: never the name, time or status around it.
     const copy = h('button', { type: 'button', class: 'link-btn', 'aria-label': 'Copy text' }, 'copy');
@@ -465,6 +588,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     }
   };
   void load();
+  loadTimer();
   const onVisible = (): void => markReadIfVisible();
   document.addEventListener('visibilitychange', onVisible);
   const onReach = (): void => renderHeader();
@@ -491,6 +615,17 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
         }
         renderWaiting();
         renderEmpty();
+      } else if (event.type === 'messages-removed' && event.contactId === id) {
+        // Expired (or deleted): the history is read again, and the header's timer with it.
+        loadTimer();
+        ctx.api.messages(id).then(
+          (list) => {
+            if (disposed) return;
+            history.reset(list);
+            renderEmpty();
+          },
+          () => undefined,
+        );
       } else if (event.type === 'typing' && event.contactId === id) {
         showTyping(event.active);
       } else if (event.type === 'network') {
@@ -516,6 +651,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     },
     dispose() {
       disposed = true;
+      attachments.dispose();
       clearTimeout(pressTimer);
       tellTyping(false);
       clearTimeout(typingShown);

@@ -142,6 +142,7 @@ export function settingsView(ctx: ViewContext): View {
     ice.value = formatIceServers(s.iceServers);
     batching.checked = s.batching;
     receipts.checked = s.readReceipts;
+    notifyText.checked = s.notificationText;
   };
 
   form.addEventListener('submit', (e) => {
@@ -212,6 +213,28 @@ export function settingsView(ctx: ViewContext): View {
   // Notifications: permission is asked only from this button (a user gesture), never on load.
   const notifyBtn = h('button', { type: 'button', class: 'btn' }, 'Allow notifications');
   const notifyState = h('p', { class: 'hint', role: 'status' });
+  // Off by default: a notification shows on the lock screen, to anyone near it.
+  const notifyText = h('input', { type: 'checkbox', role: 'switch', id: 'set-notify-text' });
+  const notifyTextHint = h(
+    'p',
+    { class: 'hint', id: 'set-notify-text-hint' },
+    'Off: a notification names the sender only. On: it shows the first 100 characters too, also on the lock screen. Muted chats never notify.',
+  );
+  notifyText.setAttribute('aria-describedby', notifyTextHint.id);
+  const notifyTextSaved = h('p', { class: 'hint', role: 'status' });
+  notifyText.addEventListener('change', () => {
+    const on = notifyText.checked;
+    ctx.api.updateSettings({ notificationText: on }).then(
+      (s) => {
+        notifyText.checked = s.notificationText;
+        notifyTextSaved.textContent = s.notificationText ? 'Message text shown' : 'Sender only';
+      },
+      (err: unknown) => {
+        notifyText.checked = !on;
+        notifyTextSaved.textContent = errorText(err);
+      },
+    );
+  });
   const renderNotify = (): void => {
     if (typeof Notification === 'undefined') {
       notifyState.textContent = 'This browser has no notifications.';
@@ -222,13 +245,45 @@ export function settingsView(ctx: ViewContext): View {
     notifyBtn.hidden = p !== 'default';
     notifyState.textContent =
       p === 'granted'
-        ? 'On: you are told of new messages while the app is open in the background (no message text is shown).'
+        ? 'On: you are told of new messages while the app is open in the background.'
         : p === 'denied'
           ? 'Blocked in the browser settings for this site.'
           : 'Off.';
   };
   notifyBtn.addEventListener('click', () => void Notification.requestPermission().then(renderNotify));
   renderNotify();
+
+  // Blocked contacts (blocked from their chat), each with Unblock.
+  const blockedList = h('ul', { class: 'blocked-list', 'aria-label': 'Blocked contacts' });
+  const blockedState = h('p', { class: 'hint', role: 'status' });
+  const renderBlocked = (): void => {
+    ctx.api.blockedContacts().then(
+      (rows) => {
+        blockedState.textContent = rows.length === 0 ? 'Nobody is blocked.' : '';
+        blockedList.replaceChildren(
+          ...rows.map((c) => {
+            const unblock = h(
+              'button',
+              { type: 'button', class: 'btn', 'aria-label': `Unblock ${c.displayName}` },
+              'Unblock',
+            );
+            unblock.addEventListener('click', () => {
+              ctx.api.unblockContact(c.id).then(
+                () => {
+                  ctx.announce(`${c.displayName} is unblocked`);
+                  renderBlocked();
+                },
+                (err: unknown) => (blockedState.textContent = errorText(err)),
+              );
+            });
+            return h('li', {}, h('span', { class: 'chat-name', dir: 'auto' }, c.displayName), unblock);
+          }),
+        );
+      },
+      (err: unknown) => (blockedState.textContent = errorText(err)),
+    );
+  };
+  renderBlocked();
 
   // Backup: export downloads the encrypted file; import asks for its password.
   const exportBtn = h('button', { type: 'button', class: 'btn' }, 'Export backup');
@@ -258,6 +313,26 @@ export function settingsView(ctx: ViewContext): View {
       h('h3', {}, 'Notifications'),
       notifyState,
       h('div', { class: 'row' }, notifyBtn),
+      h(
+        'div',
+        { class: 'check' },
+        notifyText,
+        h('label', { for: 'set-notify-text' }, 'Show message text in notifications'),
+      ),
+      notifyTextHint,
+      notifyTextSaved,
+    ),
+    h(
+      'div',
+      { class: 'card' },
+      h('h3', {}, 'Blocked contacts'),
+      h(
+        'p',
+        { class: 'hint' },
+        'Nothing they send is shown or answered. Unblocking does not bring back what they sent meanwhile.',
+      ),
+      blockedState,
+      blockedList,
     ),
     h(
       'div',

@@ -183,6 +183,73 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
     }
   });
 
+  it('a read receipt whose publication a reorganisation drops for good still turns the tick to "read"', async () => {
+    // Bob reads m1 and answers m2 in one transaction T that spends the coin of Alice's m1 (A).
+    // A reorganisation drops A and T while Alice is away: T cannot come back without A, so
+    // Bob's adapter gives it up (ChainHandler.dropped) and m2 goes again. The read receipt T
+    // carried must go again with it, or Alice's m1 stays "delivered" for good.
+    const box: { devnet?: DevnetHandle } = {};
+    const alice = new ChainUser('alice', () => box.devnet!.url);
+    // Bob's batch window holds his delivery receipt for m1 until m2 and the read receipt join it.
+    const bob = new ChainUser('bob', () => box.devnet!.url, { settings: { batchWindowMs: 3_000 } });
+    alice.knows(bob);
+    bob.knows(alice);
+    const devnet = (box.devnet = await startDevnet({
+      port: 0,
+      controlPort: false,
+      blocksPerSecond: 0,
+      prefund: prefund(alice, bob),
+    }));
+    let miner: ReturnType<typeof setInterval> | undefined = setInterval(() => devnet.mine(1), 50);
+    try {
+      await alice.start();
+      await bob.start();
+      const m1 = await alice.engine.send(bob.id, 'm1');
+      const accepted = await until(
+        'm1 accepted',
+        async () => (await alice.engine.message(m1.id))?.proof?.acceptingDaaScore,
+        60_000,
+      );
+      await bob.waitInbox(alice, 1);
+      await alice.stop();
+      await bob.engine.markRead(alice.id);
+      const m2 = await bob.engine.send(alice.id, 'm2');
+      const p2 = await until(
+        'm2 accepted',
+        async () => {
+          // Accepted, and Bob knows by which chain block.
+          const proof = (await bob.engine.message(m2.id))?.proof;
+          return proof?.acceptingBlockHash !== undefined && devnet.chain.isAccepted(proof.txId) && proof.txId;
+        },
+        60_000,
+      );
+      clearInterval(miner);
+      miner = undefined;
+      // Every chain block from the one below m1's acceptance up: A and T leave with them.
+      const below = devnet.chain.chainIndex(devnet.chain.chainBlockAtDaaScore(accepted));
+      devnet.faults.reorg(devnet.chain.chain.length - below + 1, { dropTransactions: true });
+      assert.ok(!devnet.chain.isAccepted(p2), 'T left the chain');
+      miner = setInterval(() => devnet.mine(1), 50);
+      await until(
+        'bob gave T up and published m2 again',
+        async () => ((await bob.engine.message(m2.id))?.publications ?? 0) >= 2,
+        60_000,
+      );
+      await alice.start();
+      await alice.waitInbox(bob, 1, 60_000);
+      await alice.allOut(bob, ['read'], 1, 60_000);
+      assert.deepEqual(
+        (await alice.inbox(bob)).map((m) => m.id),
+        [m2.id],
+      );
+    } finally {
+      if (miner) clearInterval(miner);
+      await alice.stop().catch(() => undefined);
+      await bob.stop().catch(() => undefined);
+      await devnet.stop();
+    }
+  });
+
   it('a receipt waiting for its time survives a kill: it is stored signed and goes at the next start', async () => {
     // Far longer than the test: the receipt can only go because the restart submits it.
     const { alice, bob, stop } = await pair({

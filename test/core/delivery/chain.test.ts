@@ -4,6 +4,7 @@ import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
 import { SOMPI_PER_KAS, type Utxo } from '../../../src/kaspa/types.ts';
 import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
 import { ChainUser, prefund } from './kaspa.ts';
+import { MemoryDatabase, openDb } from './fakes.ts';
 import { until } from './harness.ts';
 import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
 import { buildFormat1Publication as buildPublication } from './format1.ts';
@@ -159,5 +160,94 @@ describe('chain delivery on the local Kaspa network', () => {
     const texts = (await bob.inbox(alice)).map((m) => m.text);
     assert.equal(texts.length, before + 5);
     assert.equal(new Set(texts).size, before + 5);
+  });
+});
+
+describe('a first-contact address per invite (docs/protocol.md "Invite link")', () => {
+  let devnet: DevnetHandle;
+  let probe: KaspaRpcClient;
+  const url = (): string => devnet.url;
+  // Bob's store can be swapped for an empty one: a profile restored from its recovery key.
+  let bobData = new MemoryDatabase();
+  const bob = new ChainUser('bob', url, { openDb: () => openDb(bobData) });
+  const alice = new ChainUser('alice', url);
+  const carol = new ChainUser('carol', url);
+  const dave = new ChainUser('dave', url);
+
+  before(async () => {
+    devnet = await startDevnet({
+      port: 0,
+      controlPort: false,
+      blocksPerSecond: 20,
+      prefund: prefund(alice, bob, carol, dave),
+    });
+    probe = new KaspaRpcClient({ urls: devnet.url });
+    await probe.connect();
+    await bob.start();
+  });
+  after(async () => {
+    probe.close();
+    for (const u of [alice, bob, carol, dave]) await u.stop().catch(() => undefined);
+    await devnet.stop();
+  });
+
+  const coinsAt = async (a: { toString(): string }): Promise<Utxo[]> =>
+    probe.getUtxosByAddresses([a.toString()]);
+
+  it('two invites name two fresh addresses; a first contact to each arrives, one after bob was offline, none on the card address', async () => {
+    const first = await bob.chain.nextInviteAddress();
+    const second = await bob.chain.nextInviteAddress();
+    const names = new Set([first.toString(), second.toString(), bob.address.toString()]);
+    assert.equal(names.size, 3, 'each invite has its own address, neither is the card address');
+    // BIP-44 receive indices 1 and 2 of bob's wallet (index 0 is the card address).
+    assert.equal(first.toString(), bob.wallet.address('kaspasim', 0, 0, 1).toString());
+    assert.equal(second.toString(), bob.wallet.address('kaspasim', 0, 0, 2).toString());
+    alice.holdsInvite(bob, first);
+    carol.holdsInvite(bob, second);
+
+    await alice.start();
+    await alice.engine.send(bob.id, 'hello from the first invite');
+    await until('bob has a request from alice', () => bob.requests.get(alice.id) !== undefined);
+    assert.ok((await coinsAt(first)).length >= 1, 'the first contact paid the first invite address');
+
+    await bob.stop();
+    await carol.start();
+    await carol.engine.send(bob.id, 'hello from the second invite');
+    await carol.allOut(bob, ['published']);
+    assert.ok((await coinsAt(second)).length >= 1, 'the second paid the second invite address');
+    await bob.start();
+    await until('bob caught up with carol', () => bob.requests.get(carol.id) !== undefined);
+
+    // Nothing but the funding landed on the card address.
+    const card = await coinsAt(bob.address);
+    assert.deepEqual(
+      card.map((u) => u.entry.amount),
+      [100n * SOMPI_PER_KAS],
+      'only the faucet paid the card address',
+    );
+    // Accepted, both conversations go on over stealth addresses.
+    await bob.accept(alice);
+    await bob.accept(carol);
+    await alice.allOut(bob, ['delivered']);
+    await carol.allOut(bob, ['delivered']);
+    await bob.engine.send(alice.id, 'hi alice');
+    await alice.waitInbox(bob, 1);
+  });
+
+  it('restored from its recovery key (an empty store): first contacts on invite addresses are found by the gap limit', async () => {
+    const third = await bob.chain.nextInviteAddress();
+    assert.equal(third.toString(), bob.wallet.address('kaspasim', 0, 0, 3).toString());
+    dave.holdsInvite(bob, third);
+    await bob.stop();
+    // Everything the address book knew is gone; the seed and the sessions remain.
+    bobData = new MemoryDatabase();
+    await dave.start();
+    await dave.engine.send(bob.id, 'hello from the third invite');
+    await dave.allOut(bob, ['published']);
+    await bob.start();
+    await until('restored bob has a request from dave', () => bob.requests.get(dave.id) !== undefined);
+    // The counter moved past the index found: the next invite does not reuse it.
+    const next = await bob.chain.nextInviteAddress();
+    assert.equal(next.toString(), bob.wallet.address('kaspasim', 0, 0, 4).toString());
   });
 });

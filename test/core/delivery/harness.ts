@@ -11,6 +11,7 @@ import {
 } from '../../../src/core/delivery/engine.ts';
 import type { Message } from '../../../src/core/delivery/messages.ts';
 import type {
+  AttachmentHook,
   ChainPort,
   ContactDirectory,
   PeerPort,
@@ -48,6 +49,8 @@ export interface ClientOptions {
   readonly sessions?: () => SessionPort & ContactDirectory;
   /** Message requests over the client's database (made per start). */
   readonly requests?: (db: KeyValueStore) => Promise<RequestPort>;
+  /** Attachments over the start's sessions (made per start). */
+  readonly attachments?: (sessions: SessionPort) => Promise<AttachmentHook>;
 }
 
 /** One client over the shared fakes. */
@@ -64,14 +67,13 @@ export class Client {
 
   async start(): Promise<this> {
     const db = await openDb(this.data);
+    const s = this.options.sessions?.();
+    const sessions = s ?? new FakeSessions(this.name);
     const opts: DeliveryOptions = {
       db,
-      ...(this.options.sessions
-        ? (() => {
-            const s = this.options.sessions();
-            return { sessions: s, contacts: s };
-          })()
-        : { sessions: new FakeSessions(this.name), contacts: directory(this.name, this.net.names) }),
+      sessions,
+      contacts: s ?? directory(this.name, this.net.names),
+      ...(this.options.attachments ? { attachments: await this.options.attachments(sessions) } : {}),
       chain: (this.options.chain ?? ((c) => c))(this.net.ledger.chain(this.name)),
       ...(this.options.requests ? { requests: await this.options.requests(db) } : {}),
       ...(this.options.chainInBackground ? { chainInBackground: true } : {}),

@@ -58,6 +58,8 @@ export class ChainUser {
   private sessionState: Uint8Array | undefined;
   private readonly contacts: ChainUser[] = [];
   private readonly learned: ContactCard[] = [];
+  /** First-contact addresses of the invites this user holds, by contact. */
+  private readonly invites = new Map<string, Address>();
   /** This run of the client; a killed run's storage and session writes are refused. */
   private life = { dead: false };
 
@@ -114,6 +116,14 @@ export class ChainUser {
     return this;
   }
 
+  /** Holds an invite of `other` naming `firstContact` (Invite version 5): knows its card too. */
+  holdsInvite(other: ChainUser, firstContact: Address): this {
+    if (!this.contacts.includes(other)) this.contacts.push(other);
+    this.invites.set(other.id, firstContact);
+    this.port?.add(other.card);
+    return this;
+  }
+
   async start(): Promise<this> {
     const life = { dead: false };
     this.life = life;
@@ -153,7 +163,10 @@ export class ChainUser {
       peerOf: (c) => {
         const card = port.card(c);
         const base = card?.addresses[0];
-        return card && base ? { dh: ed25519ToX25519(card.identityKey), base } : undefined;
+        const firstContact = this.invites.get(c);
+        if (!card || !base) return undefined;
+        const dh = ed25519ToX25519(card.identityKey);
+        return firstContact ? { dh, base, firstContact } : { dh, base };
       },
       contacts: () => port.list(),
       db,

@@ -12,21 +12,56 @@ import { makeUser, type TestUser } from '../helpers.ts';
 import { FakeNet, until } from './harness.ts';
 import { FAST_HEARTBEAT, loopback, sessionsOf } from './real-links.ts';
 
+/**
+ * What `CountingLinks` has answered: how many, and the publications of their maker counted
+ * when the last one was made (anything published after that may carry it).
+ */
+interface AnswerCounter {
+  answers: number;
+  publishedBefore: number;
+  readonly published?: () => number;
+}
+
 /** Real links that count the answers they have made (to know when one is on its way). */
 class CountingLinks extends TransportLinks {
-  constructor(private readonly counter: { answers: number }) {
+  constructor(private readonly counter: AnswerCounter) {
     super(loopback(), FAST_HEARTBEAT);
   }
 
   override async answer(contact: string, linkId: Uint8Array, offer: string): Promise<string> {
     const sdp = await super.answer(contact, linkId, offer);
+    // Counted here, before the engine has the answer: under load it can be on chain before
+    // a poll of the test sees it made.
+    this.counter.publishedBefore = this.counter.published?.() ?? 0;
     this.counter.answers++;
     return sdp;
   }
 }
 
+/**
+ * Real links whose first answer is applied without its candidates: that attempt cannot connect
+ * and fails in the transport (its connect deadline), not by the engine's timeout.
+ */
+class FirstAttemptFails extends TransportLinks {
+  private spoiled = false;
+
+  constructor() {
+    super(loopback(), { ...FAST_HEARTBEAT, connectTimeoutMs: 3_000 });
+  }
+
+  override async complete(contact: string, linkId: Uint8Array, answer: string): Promise<void> {
+    if (this.spoiled) return super.complete(contact, linkId, answer);
+    this.spoiled = true;
+    const bare = answer
+      .split(/\r?\n/)
+      .filter((line) => !line.startsWith('a=candidate'))
+      .join('\r\n');
+    return super.complete(contact, linkId, bare);
+  }
+}
+
 const links =
-  (counter = { answers: 0 }) =>
+  (counter: AnswerCounter = { answers: 0, publishedBefore: 0 }) =>
   (): TransportLinks =>
     new CountingLinks(counter);
 
@@ -51,7 +86,11 @@ describe('a direct link does not stay down while the contact is there', () => {
       const net = new FakeNet([wi, ci]);
       // The connect timeout is far beyond every wait below: only a new offer can bring the link.
       const settings = { connectTimeoutMs: 600_000 };
-      const answers = { answers: 0 };
+      const answers: AnswerCounter = {
+        answers: 0,
+        publishedBefore: 0,
+        published: () => signalsFrom(net, ci),
+      };
       const cw = await net.client(wi, { sessions: sessionsOf(w, [c]), peers: links(), settings });
       const cc = await net.client(ci, { sessions: sessionsOf(c, [w]), peers: links(answers), settings });
       try {
@@ -61,8 +100,7 @@ describe('a direct link does not stay down while the contact is there', () => {
         await cc.start();
         await cc.waitInbox(wi, 1);
         await until('answered', () => answers.answers > 0);
-        const sent = signalsFrom(net, ci);
-        await until('the answer is on chain', () => signalsFrom(net, ci) > sent);
+        await until('the answer is on chain', () => signalsFrom(net, ci) > answers.publishedBefore);
         await cc.stop();
         // The next process reads the same offer, answers it too, and has something to say.
         await cc.start();
@@ -79,6 +117,32 @@ describe('a direct link does not stay down while the contact is there', () => {
       }
     });
   }
+
+  it('an attempt whose link fails before it is up offers again', async () => {
+    const p = pair();
+    const net = new FakeNet([p.s, p.l]);
+    // The engine's timeout is far beyond every wait below: only the transport's failure ends
+    // the first attempt, and only a new offer can bring the link.
+    const settings = { connectTimeoutMs: 600_000 };
+    const w = await net.client(p.s, {
+      sessions: sessionsOf(p.small, [p.large]),
+      peers: () => new FirstAttemptFails(),
+      settings,
+    });
+    const c = await net.client(p.l, { sessions: sessionsOf(p.large, [p.small]), peers: links(), settings });
+    try {
+      await w.engine.send(p.l, 'hello');
+      await c.waitInbox(p.s, 1);
+      await until('linked', () => w.engine.connection(p.l) === 'connected', 30_000);
+      await until('linked back', () => c.engine.connection(p.s) === 'connected', 30_000);
+      await c.engine.send(p.s, 'over the link');
+      await w.waitInbox(p.l, 1);
+      const out = await c.allOut(p.s, ['delivered', 'read'], 1);
+      assert.equal(out.at(-1)!.route, 'direct');
+    } finally {
+      await net.stop();
+    }
+  });
 
   it('an attempt that times out while messages flow offers again', async () => {
     const p = pair();

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { contactIdOf } from '../../../src/core/delivery/sessions.ts';
 import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
+import { DEFAULT_DELIVERY_SETTINGS } from '../../../src/core/delivery/engine.ts';
 import { makeUser } from '../helpers.ts';
 import { FakeNet, until } from './harness.ts';
 import { links, sessionsOf } from './real-links.ts';
@@ -14,8 +15,12 @@ describe('delivery engine over real WebRTC links (werift), signaling on the chai
     bob.sessions.addContact(alice.card);
     const [a, b] = [contactIdOf(alice.identity.peerId), contactIdOf(bob.identity.peerId)];
     const net = new FakeNet([a, b]);
-    const ca = await net.client(a, { sessions: sessionsOf(alice, [bob]), peers: links });
-    const cb = await net.client(b, { sessions: sessionsOf(bob, [alice]), peers: links });
+    // The engine's own bound on a direct receipt, not the harness's 2 s: sealing and opening
+    // 20 messages over real WebRTC takes longer than that on a loaded machine, and a link
+    // whose receipt is overdue is closed as dead (docs/delivery.md "Links").
+    const settings = { directAckTimeoutMs: DEFAULT_DELIVERY_SETTINGS.directAckTimeoutMs };
+    const ca = await net.client(a, { sessions: sessionsOf(alice, [bob]), peers: links, settings });
+    const cb = await net.client(b, { sessions: sessionsOf(bob, [alice]), peers: links, settings });
     try {
       await ca.engine.send(b, 'first: rides the chain with the offer');
       await cb.waitInbox(a, 1);

@@ -1,6 +1,7 @@
 /**
  * Invites in real Chromium with the real core: the invite on "My card" carries one one-time
- * pre-key (invite version 3), the same one each time the card is shown; an invite older than
+ * pre-key and a first-contact address of its own (invite version 5), the same each time the
+ * card is shown; an invite older than
  * 21 days is added after a plain warning, a fresh one without; a bare card link of the
  * previous format is refused in words.
  */
@@ -48,10 +49,16 @@ describe('invites in Chromium with the real core', () => {
     await page.getByRole('button', { name: 'Continue' }).click();
   }
 
-  it('the invite on My card carries one one-time pre-key, the same while it is unclaimed', async () => {
+  it('the invite on My card carries one one-time pre-key and its own address, the same while unclaimed', async () => {
     const code = (u: string): string => u.slice(u.indexOf('#/add/') + '#/add/'.length);
     const shown = Invite.fromLink(code(alice.invite));
     assert.equal(shown.oneTimeKeys.length, 1);
+    // Its own first-contact address, not the card's (docs/protocol.md "Invite link").
+    assert.equal(shown.firstContact?.prefix, 'kaspasim');
+    assert.notEqual(shown.firstContact.toString(), shown.card.addresses[0]!.toString());
+    // Its own first-contact address, not the card's (docs/protocol.md "Invite link").
+    assert.equal(shown.firstContact?.prefix, 'kaspasim');
+    assert.notEqual(shown.firstContact.toString(), shown.card.addresses[0]!.toString());
     const { page } = alice;
     await page.getByRole('link', { name: 'Add contact' }).first().click();
     await page.getByRole('link', { name: 'My card' }).first().click();

@@ -177,6 +177,32 @@ export async function createIdentity(u: User): Promise<void> {
   assert.match(u.invite, /#\/add\/[A-Za-z0-9_-]+$/);
 }
 
+/**
+ * Waits until "My card" of `u` shows an invite other than `u.invite` and keeps it there. An
+ * invite carries one one-time pre-key (docs/protocol.md "Invite"), claimed by the first contact
+ * that uses it; the app then shows a new one. A second person using the claimed link is
+ * refused (`SessionError ONE_TIME_KEY_USED`, X3DH §3.4 deletes the key), so each person is
+ * given the invite shown after the previous one wrote.
+ */
+export async function nextInvite(u: User): Promise<string> {
+  const { page } = u;
+  const deadline = Date.now() + SLOW;
+  for (;;) {
+    // Each visit renders the card again, so a claimed key shows as a new link.
+    await page.getByRole('link', { name: 'Add contact' }).first().click();
+    await page.getByRole('link', { name: 'My card' }).first().click();
+    await page.getByRole('heading', { name: 'My card' }).waitFor({ timeout: UI });
+    await page.locator('svg.qr path').waitFor({ timeout: UI });
+    const shown = await page.getByRole('textbox', { name: 'Invite link' }).inputValue();
+    if (shown !== u.invite) {
+      u.invite = shown;
+      return shown;
+    }
+    if (Date.now() > deadline) throw new Error(`${u.name}'s invite was not claimed within ${SLOW} ms`);
+    await page.waitForTimeout(500);
+  }
+}
+
 /** The `kaspasim:` address on `u`'s card (where contacts' notifications to `u` go). */
 export function addressOf(u: User): string {
   const code = u.invite.slice(u.invite.indexOf('#/add/') + '#/add/'.length);

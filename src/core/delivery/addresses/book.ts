@@ -2,8 +2,16 @@
  * Every address of chain format 2 that one client owns or pays, and which of them it watches
  * (docs/privacy.md "Addresses"; docs/protocol.md "Chain transactions and addresses"):
  *
- *   - card address: m/44'/111111'/0'/0/0, the one address put in cards; it receives funding
- *     and first contacts only (a sender uses it until it has heard from the contact on chain);
+ *   - card address: m/44'/111111'/0'/0/0, the one address put in cards and the base of the
+ *     stealth keys; it receives funding, and first contacts only from holders of a card
+ *     without an invite of its own (an invite of version 3, a card learnt from a first
+ *     contact);
+ *   - invite addresses: m/44'/111111'/0'/0/i, i >= 1, one per invite handed out (BIP-44
+ *     receive chain: a first contact looks like any payment to a fresh receive address); the
+ *     sender pays it until it has heard from the inviter on chain. Watched: the last
+ *     `INVITE_WATCH` handed out and `INVITE_GAP` past the highest handed out or seen, so a
+ *     restore from the seed finds them again as a BIP-44 wallet finds its receive addresses
+ *     (BIP-44 "Address gap limit");
  *   - notification addresses: the stealth keys of stealth.ts, one per message and direction,
  *     never used twice; per contact the recipient watches the next `window` indices past the
  *     highest it has seen, as a BIP-44 wallet watches its gap limit (BIP-44 "Address gap
@@ -35,11 +43,14 @@ export interface PeerKeys {
   readonly dh: Uint8Array;
   /** The notification address of the card this client holds (the stealth base key). */
   readonly base: Address;
+  /** The first-contact address of the contact's invite (Invite version 5), if it gave one. */
+  readonly firstContact?: Address;
 }
 
 /** Where an owned address comes from. */
 export type AddressOrigin =
   | { readonly kind: 'card' }
+  | { readonly kind: 'invite'; readonly i: number }
   | { readonly kind: 'notify'; readonly contact: ContactId; readonly k: number }
   | { readonly kind: 'change'; readonly j: number };
 
@@ -75,6 +86,8 @@ interface PeerState {
   seen: number[];
   /** Whether a coin from the contact arrived (it knows us: stealth addresses from now on). */
   heard: boolean;
+  /** The first-contact address of the contact's invite (Invite version 5), until heard. */
+  via?: string;
 }
 
 interface Owned {
@@ -84,6 +97,16 @@ interface Owned {
 
 const WINDOW = 8;
 const CHANGE_LOOKBACK = 20;
+/**
+ * Invite addresses watched below the next one to hand out. The app shows one invite until
+ * its one-time key is used or the card changes (pre-key rotation, 7 days), so 64 invites
+ * span months of ordinary use; an older invite's first contact is found only while the
+ * address is watched, the same bound as its signed pre-key's lifetime (21 days) would set
+ * for its session start anyway. 64 bounds what a node sees and subscribes per client.
+ */
+export const INVITE_WATCH = 64;
+/** Invite indices watched past the highest handed out or seen (BIP-44's gap limit of 20). */
+export const INVITE_GAP = 20;
 /** Indices a gap in one contact's notifications may lag the highest seen before it is given up. */
 const MAX_GAP = 64;
 
@@ -99,6 +122,8 @@ export class ChainAddresses {
   /** The contact pool of change indices handed out for one (change index → contact). */
   private readonly pools = new Map<number, ContactId>();
   private changeNext = 0;
+  /** Next invite index to hand out (index 0 is the card address). */
+  private inviteNext = 1;
 
   private constructor(private readonly opts: ChainAddressesOptions) {
     this.account = opts.account ?? 0;
@@ -112,6 +137,8 @@ export class ChainAddresses {
     const book = new ChainAddresses(opts);
     const change = await opts.db.get(opts.store, encodeKey('addr', 'change'));
     if (change) book.changeNext = Number(bytesToUtf8(change));
+    const invite = await opts.db.get(opts.store, encodeKey('addr', 'invite'));
+    if (invite) book.inviteNext = Math.max(1, Number(bytesToUtf8(invite)));
     for (const [, value] of await opts.db.scan(opts.store, { prefix: encodeKey('addr', 'peer') })) {
       const s = JSON.parse(bytesToUtf8(value)) as {
         c: string;
@@ -119,8 +146,15 @@ export class ChainAddresses {
         recv: number;
         seen: number[];
         heard: boolean;
+        via?: string;
       };
-      book.peers.set(s.c, { send: s.send, recv: s.recv, seen: s.seen, heard: s.heard });
+      book.peers.set(s.c, {
+        send: s.send,
+        recv: s.recv,
+        seen: s.seen,
+        heard: s.heard,
+        ...(typeof s.via === 'string' ? { via: s.via } : {}),
+      });
     }
     for (const [, value] of await opts.db.scan(opts.store, { prefix: encodeKey('addr', 'live') })) {
       const o = JSON.parse(bytesToUtf8(value)) as { a: string; o: AddressOrigin };
@@ -145,8 +179,33 @@ export class ChainAddresses {
       j++
     )
       out.add(this.derive({ kind: 'change', j }));
+    for (const a of this.invitesWatched()) out.add(a);
     for (const a of this.live.keys()) out.add(a);
     return [...out];
+  }
+
+  /** The invite addresses watched now (see INVITE_WATCH, INVITE_GAP). */
+  invitesWatched(): string[] {
+    const out: string[] = [];
+    for (let i = Math.max(1, this.inviteNext - INVITE_WATCH); i < this.inviteNext + INVITE_GAP; i++)
+      out.push(this.derive({ kind: 'invite', i }));
+    return out;
+  }
+
+  /**
+   * A fresh first-contact address for one invite, recorded as handed out before it is
+   * returned (a crash never hands the same index out twice).
+   */
+  async nextInvite(): Promise<Address> {
+    const i = this.inviteNext;
+    await this.setInviteNext(i + 1);
+    return Address.decode(this.derive({ kind: 'invite', i }), this.opts.prefix);
+  }
+
+  private async setInviteNext(next: number): Promise<void> {
+    if (next <= this.inviteNext) return;
+    this.inviteNext = next;
+    await this.opts.db.put(this.opts.store, encodeKey('addr', 'invite'), utf8ToBytes(String(next)));
   }
 
   /** The addresses of `contact`'s window (derived, so their keys are known). */
@@ -186,6 +245,13 @@ export class ChainAddresses {
         utf8ToBytes(JSON.stringify({ a: address, o: origin })),
       );
     }
+    if (origin.kind === 'invite') {
+      // After a restore nothing says how many invites were handed out: a coin on one moves
+      // the counter past it, so the watched range moves on and no later invite reuses it.
+      const before = new Set(this.invitesWatched());
+      if (origin.i >= this.inviteNext) await this.setInviteNext(origin.i + 1);
+      return this.invitesWatched().filter((a) => !before.has(a));
+    }
     if (origin.kind !== 'notify') return [];
     const st = this.state(origin.contact);
     if (origin.k < st.recv || st.seen.includes(origin.k)) return [];
@@ -222,6 +288,18 @@ export class ChainAddresses {
     return origin?.kind === 'change' ? (this.pools.get(origin.j) ?? '') : '';
   }
 
+  /**
+   * `contact` was added from an invite naming `address` (Invite version 5): first contacts
+   * to it pay that address until it is heard from. Ignored for an address of another network.
+   */
+  async invitedBy(contact: ContactId, address: Address): Promise<void> {
+    if (address.prefix !== this.opts.prefix || address.version !== AddressVersion.PubKey) return;
+    const st = this.state(contact);
+    if (st.heard || st.via === address.toString()) return;
+    st.via = address.toString();
+    await this.savePeer(contact);
+  }
+
   /** A coin from `contact` was claimed: it holds our card and watches our window. */
   async heard(contact: ContactId): Promise<void> {
     const st = this.state(contact);
@@ -239,8 +317,10 @@ export class ChainAddresses {
     const peer = this.opts.peerOf(contact);
     if (peer === undefined) return undefined;
     const st = this.state(contact);
-    if (!st.heard || peer.base.version !== AddressVersion.PubKey)
-      return { address: peer.base, commit: async () => {} };
+    if (!st.heard || peer.base.version !== AddressVersion.PubKey) {
+      const via = st.via === undefined ? undefined : Address.decode(st.via);
+      return { address: via ?? peer.firstContact ?? peer.base, commit: async () => {} };
+    }
     const k = st.send;
     const t = notificationTweak(this.secret(contact, peer), peer.dh, k);
     const address = new Address(
@@ -277,8 +357,7 @@ export class ChainAddresses {
         utf8ToBytes(JSON.stringify({ j, c: pool })),
       );
     }
-    this.derive({ kind: 'change', j });
-    return this.opts.wallet.address(this.opts.prefix, this.account, 1, j);
+    return Address.decode(this.derive({ kind: 'change', j }), this.opts.prefix);
   }
 
   // ---- derivation -------------------------------------------------------------------------
@@ -298,7 +377,14 @@ export class ChainAddresses {
       this.opts.store,
       encodeKey('addr', 'peer', contact),
       utf8ToBytes(
-        JSON.stringify({ c: contact, send: st.send, recv: st.recv, seen: st.seen, heard: st.heard }),
+        JSON.stringify({
+          c: contact,
+          send: st.send,
+          recv: st.recv,
+          seen: st.seen,
+          heard: st.heard,
+          ...(st.via !== undefined ? { via: st.via } : {}),
+        }),
       ),
     );
   }
@@ -312,15 +398,45 @@ export class ChainAddresses {
     return s;
   }
 
-  private own(address: string, origin: AddressOrigin, key: () => Uint8Array): string {
-    if (!this.owned.has(address)) this.owned.set(address, { origin, key });
+  private own(address: string, origin: AddressOrigin, derive: () => Uint8Array): string {
+    // Derived once: an HD child or a tweaked key costs a scalar multiplication, and coin
+    // selection asks for the key of every spendable coin on every publication.
+    let key: Uint8Array | undefined;
+    if (!this.owned.has(address)) this.owned.set(address, { origin, key: () => (key ??= derive()).slice() });
     return address;
   }
 
+  /**
+   * Addresses already derived, by origin: every publication and every arrival lists the
+   * windows again, and each stealth address costs a scalar multiplication (tweakPublicKey),
+   * each HD address a BIP-32 derivation; without this they were most of a publication's time.
+   * Grows with the addresses owned, as `owned` does.
+   */
+  private readonly derived = new Map<string, string>();
+
   /** Derives an owned address (and how to get its key); returns its text. */
   private derive(origin: AddressOrigin): string {
+    if (origin.kind === 'card') return this.card.toString();
+    const id =
+      origin.kind === 'notify'
+        ? `n/${origin.contact}/${origin.k}`
+        : origin.kind === 'change'
+          ? `c/${origin.j}`
+          : `i/${origin.i}`;
+    const known = this.derived.get(id);
+    if (known !== undefined) return known;
+    const a = this.deriveNew(origin);
+    if (a !== '') this.derived.set(id, a);
+    return a;
+  }
+
+  private deriveNew(origin: AddressOrigin): string {
     const { wallet, prefix } = this.opts;
     if (origin.kind === 'card') return this.card.toString();
+    if (origin.kind === 'invite') {
+      const a = wallet.address(prefix, this.account, 0, origin.i).toString();
+      return this.own(a, origin, () => wallet.privateKey(this.account, 0, origin.i));
+    }
     if (origin.kind === 'change') {
       const a = wallet.address(prefix, this.account, 1, origin.j).toString();
       return this.own(a, origin, () => wallet.privateKey(this.account, 1, origin.j));
@@ -333,8 +449,17 @@ export class ChainAddresses {
   }
 }
 
-/** The keys a contact's card gives (its identity key in X25519 form and its address on `prefix`). */
-export function peerKeysOf(card: ContactCard, prefix: NetworkPrefix): PeerKeys | undefined {
+/**
+ * The keys a contact's card gives (its identity key in X25519 form and its address on
+ * `prefix`), with the first-contact address of the invite it came by, when that is on `prefix`.
+ */
+export function peerKeysOf(
+  card: ContactCard,
+  prefix: NetworkPrefix,
+  firstContact?: Address,
+): PeerKeys | undefined {
   const base = addressOn(card, prefix);
-  return base === undefined ? undefined : { dh: ed25519ToX25519(card.identityKey), base };
+  if (base === undefined) return undefined;
+  const dh = ed25519ToX25519(card.identityKey);
+  return firstContact?.prefix === prefix ? { dh, base, firstContact } : { dh, base };
 }
