@@ -4,6 +4,12 @@
  * getUtxosByAddresses snapshot, taken after the subscription is acknowledged (FACTS §6.4),
  * seeds new addresses and, after every reconnect, is diffed against what is known so that
  * changes missed during the gap are reported too.
+ *
+ * Each `addAddresses` call is one client subscription naming only its new addresses: the work
+ * of an addition grows with the addition, not with everything watched. A removal costs more:
+ * a node may end the whole subscription on any unsubscribe, so the rest is subscribed again
+ * and re-read (callers batch removals). The client re-subscribes every subscription after a
+ * reconnect, so the node is then told exactly the watched set.
  */
 import { bytesToHex } from '../util/bytes.ts';
 import type { AddressedUtxo } from './rpc/convert.ts';
@@ -38,13 +44,20 @@ interface SnapshotWindow {
   readonly removed: Set<string>;
 }
 
+/** One client subscription and the addresses it names. */
+interface Group {
+  readonly addresses: ReadonlySet<string>;
+  readonly sub: Subscription;
+}
+
 /** UTXO watcher over a KaspaNode: one client or a NodePool (node needs `--utxoindex`). */
 export class UtxoWatcher {
   private readonly events = new Emitter<UtxoWatcherEvents>();
   private readonly addresses = new Set<string>();
   private readonly known = new Map<string, AddressedUtxo>();
   private readonly windows = new Set<SnapshotWindow>();
-  private subscription: Subscription | undefined;
+  /** The subscriptions, and which one names each watched address. */
+  private readonly groupOf = new Map<string, Group>();
   private offReconnect: (() => void) | undefined;
   private chain: Promise<void> = Promise.resolve();
 
@@ -63,6 +76,11 @@ export class UtxoWatcher {
     return [...this.addresses];
   }
 
+  /** How many addresses are watched. */
+  get size(): number {
+    return this.addresses.size;
+  }
+
   /** Every UTXO currently known for the watched addresses. */
   utxos(): AddressedUtxo[] {
     return [...this.known.values()];
@@ -77,11 +95,11 @@ export class UtxoWatcher {
   addAddresses(addresses: readonly string[], opts?: CallOptions): Promise<void> {
     if (!Array.isArray(addresses)) throw new TypeError('"addresses" expected an array of address strings');
     return this.serial(async () => {
-      const fresh = addresses.filter((a) => !this.addresses.has(a));
+      const fresh = [...new Set(addresses.filter((a) => !this.addresses.has(a)))];
       if (fresh.length === 0) return;
       for (const a of fresh) this.addresses.add(a);
       try {
-        await this.resubscribe(opts);
+        this.group(fresh, await this.subscribe(fresh, opts));
       } catch (e) {
         for (const a of fresh) this.addresses.delete(a);
         throw e;
@@ -101,7 +119,19 @@ export class UtxoWatcher {
       if (gone.size === 0) return;
       for (const a of gone) this.addresses.delete(a);
       for (const [k, u] of this.known) if (u.address !== null && gone.has(u.address)) this.known.delete(k);
-      await this.resubscribe(opts);
+      const touched = new Set([...gone].map((a) => this.groupOf.get(a)!));
+      for (const a of gone) this.groupOf.delete(a);
+      for (const g of touched) {
+        // What the subscription named besides the removed addresses, subscribed again before
+        // the old one goes: the client's reference counts then send the node only the
+        // `unsubscribe` of the removed ones, and the rest is watched at every moment.
+        const rest = [...g.addresses].filter((a) => !gone.has(a));
+        if (rest.length > 0) this.group(rest, await this.subscribe(rest, opts));
+        await g.sub.unsubscribe(opts);
+      }
+      // A node that ends the whole subscription on an unsubscribe is told the rest again at
+      // once (KaspaRpcClient), but changes in between are not notified: read them.
+      await this.snapshot([...this.addresses], opts);
     });
   }
 
@@ -125,18 +155,16 @@ export class UtxoWatcher {
   }
 
   /**
-   * One client subscription covering the whole set. The new one is made before the old one
-   * is dropped, so the client's reference counts send only the difference to the node.
-   * While both exist a notification may arrive twice; the `known` map keeps every report
-   * exactly-once regardless.
+   * A subscription of `addresses`. While an address is named by two subscriptions (during a
+   * removal) a notification may arrive twice; the `known` map keeps every report exactly-once.
    */
-  private async resubscribe(opts?: CallOptions): Promise<void> {
-    const old = this.subscription;
-    this.subscription =
-      this.addresses.size === 0
-        ? undefined
-        : await this.client.subscribeUtxosChanged([...this.addresses], (n) => this.onNotification(n), opts);
-    await old?.unsubscribe(opts);
+  private subscribe(addresses: readonly string[], opts?: CallOptions): Promise<Subscription> {
+    return this.client.subscribeUtxosChanged(addresses, (n) => this.onNotification(n), opts);
+  }
+
+  private group(addresses: readonly string[], sub: Subscription): void {
+    const g: Group = { addresses: new Set(addresses), sub };
+    for (const a of addresses) this.groupOf.set(a, g);
   }
 
   private onNotification(n: UtxosChanged): void {

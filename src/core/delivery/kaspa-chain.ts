@@ -20,6 +20,10 @@
  * brought in is owed back and paid with the next publication to it, from any coin.
  * Receipt-only publications are built at once and submitted after a random delay.
  *
+ * Watching. An address that holds nothing any more, or a notification address its window has
+ * moved past, is dropped from the subscription once the transaction that emptied it is
+ * deeper than the confirmation depth (./watched.ts, docs/delivery.md "Watched addresses").
+ *
  * Acceptance. An own transaction is reported accepted when its change appears in
  * UtxosChanged or when a coin it spent leaves the UTXO set, so a transaction with no
  * output back is seen too.
@@ -52,6 +56,7 @@ import {
 } from './chain-tx.ts';
 import { DeliveryError, RecipientError } from './errors.ts';
 import { CONFIRMATION_DEPTH, OwnTransactions, type OwnTx } from './own-txs.ts';
+import { DrainedAddresses, type Verdict } from './watched.ts';
 import type { ChainHandler, ChainPort, ContactId, Funds, Publication, PublishOptions } from './ports.ts';
 
 type Timeout = ReturnType<typeof setTimeout>;
@@ -70,6 +75,9 @@ const MAX_FETCH_TRIES = 6;
  * of the same messages, which the recipient drops as duplicates.
  */
 export const RESUBMIT_GRACE = 100n;
+
+/** Watched addresses per dropped address a removal waits for (see `unwatchDrained`). */
+const UNWATCH_BATCH = 8;
 
 /** The store that remembers processed coins and the address book; declare it with DELIVERY_STORES. */
 export const COINS_STORE = 'delivery.coins';
@@ -193,6 +201,10 @@ export class KaspaChain implements ChainPort {
   private markIdle: () => void = () => {};
   /** Window moves and subscriptions, in order. */
   private watching: Promise<void> = Promise.resolve();
+  /** Watched addresses with nothing on them, until they are dropped (./watched.ts). */
+  private readonly drained: DrainedAddresses;
+  /** Addresses due to be dropped, waiting for a batch. */
+  private readonly unwatching = new Set<string>();
   private locked = 0n;
   /** Value each contact's coins brought in and not yet paid back (their next coin repays it). */
   private readonly owed = new Map<ContactId, bigint>();
@@ -211,6 +223,7 @@ export class KaspaChain implements ChainPort {
     this.watcher = new UtxoWatcher(opts.client);
     this.fetcher = new PayloadFetcher(opts.client);
     this.own = new OwnTransactions(opts.db, COINS_STORE);
+    this.drained = new DrainedAddresses(opts.confirmationDepth ?? CONFIRMATION_DEPTH);
     this.random = opts.random ?? secureRandom;
     // The mean coin of format 2 is 1.25 v; the relay fee of a typical publication (FACTS §4.8).
     const v = notificationValue(opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET);
@@ -270,6 +283,9 @@ export class KaspaChain implements ChainPort {
       if (this.watching === before && !this.working && this.pending.length === 0) break;
     }
     this.heldFrom = undefined;
+    // What a restart watches in case (recent change, remembered addresses) and finds empty
+    // goes the way of any emptied address.
+    for (const a of this.watcher.watched) if (!this.coinsAt.has(a)) this.drained.mark(a, this.daa);
   }
 
   /**
@@ -789,7 +805,48 @@ export class KaspaChain implements ChainPort {
   private observeDaa(daa: bigint): void {
     if (daa <= this.daa) return;
     this.daa = daa;
-    void this.own.prune(daa, this.opts.confirmationDepth ?? CONFIRMATION_DEPTH).catch(() => undefined);
+    void this.own
+      .prune(daa, this.opts.confirmationDepth ?? CONFIRMATION_DEPTH)
+      .then(() => this.unwatchDrained())
+      .catch(() => undefined);
+  }
+
+  /**
+   * Drops the addresses marked at least the confirmation depth ago with nothing unfinished on
+   * them: no coin, no coin waiting to be processed, no kept transaction that spent from it
+   * (its record goes once it is that deep, own-txs.ts `prune`), and out of every window.
+   */
+  private unwatchDrained(): void {
+    if (this.stopped) return;
+    let busy: Set<string> | undefined;
+    const windows = new Map<ContactId, Set<string>>();
+    const gone = this.drained.due(this.daa, (address, spender): Verdict => {
+      const origin = this.book.originOf(address);
+      if (origin === undefined || origin.kind === 'card') return 'keep';
+      if (origin.kind === 'notify') {
+        let window = windows.get(origin.contact);
+        if (!window) windows.set(origin.contact, (window = new Set(this.book.windowOf(origin.contact))));
+        if (window.has(address)) return 'keep';
+      }
+      if (this.coinsAt.has(address)) return 'keep';
+      if (spender !== undefined && this.own.get(spender)) return 'later';
+      if (busy === undefined) {
+        busy = new Set();
+        for (const u of [...this.pending, ...[...this.retrying.values()].map((r) => r.utxo)])
+          busy.add(this.addressOf(u) ?? '');
+      }
+      return busy.has(address) ? 'later' : 'unwatch';
+    });
+    for (const a of gone) this.unwatching.add(a);
+    // A removal re-subscribes and re-reads what stays watched (UtxoWatcher.removeAddresses),
+    // so removals wait until they are an eighth of the watched set: each dropped address then
+    // costs at most eight addresses named again.
+    if (this.unwatching.size === 0 || this.unwatching.size * UNWATCH_BATCH < this.watcher.size) return;
+    const batch = [...this.unwatching];
+    this.unwatching.clear();
+    this.watching = this.watching.then(async () => {
+      if (!this.stopped) await this.watcher.removeAddresses(batch).catch(() => undefined);
+    });
   }
 
   private addressOf(u: AddressedUtxo): string | undefined {
@@ -833,8 +890,11 @@ export class KaspaChain implements ChainPort {
     if (!coin) this.withdrawn.add(k);
     void this.opts.db.delete(COINS_STORE, encodeKey('coin', k)).catch(() => undefined);
     const address = coin?.address ?? this.addressOf(u);
-    if (address !== undefined && !this.coinsAt.has(address))
+    if (address !== undefined && !this.coinsAt.has(address)) {
       void this.book.emptied(address).catch(() => undefined);
+      // Watched until what emptied it is deep: a reorganisation may bring the coin back.
+      this.drained.mark(address, this.daa, spender ?? this.own.spenderOf(k)?.txHex);
+    }
     // A coin we spent left the UTXO set: the spending transaction was accepted, whatever
     // its outputs (issue: a publication with no output back was never seen accepted).
     if (spender !== undefined && this.mine.has(spender)) {
@@ -856,6 +916,8 @@ export class KaspaChain implements ChainPort {
     const txHex = bytesToHex(u.outpoint.transactionId);
     const known = this.coins.get(k);
     this.withdrawn.delete(k);
+    this.drained.unmark(address);
+    this.unwatching.delete(address);
     this.observeDaa(u.entry.blockDaaScore);
     // A coin spent by a kept transaction of ours is back: that transaction left the chain.
     const spender = this.own.spenderOf(k);
@@ -881,8 +943,17 @@ export class KaspaChain implements ChainPort {
   /** Remembers the address as holding a coin and moves its window on (the next catch-up round). */
   private noteArrival(address: string): void {
     const next = this.watching.then(async () => {
+      const origin = this.book.originOf(address);
+      const contact = origin?.kind === 'notify' ? origin.contact : undefined;
+      const before = contact === undefined ? [] : this.book.windowOf(contact);
       const add = await this.book.arrived(address).catch(() => [] as string[]);
       if (add.length > 0 && !this.stopped) await this.watcher.addAddresses(add).catch(() => undefined);
+      // Left below the window's lower edge with nothing on them (a gap given up on): dropped
+      // as an emptied address is, so a coin that still comes within the depth is seen.
+      if (contact !== undefined && add.length > 0) {
+        const after = new Set(this.book.windowOf(contact));
+        for (const a of before) if (a !== address && !after.has(a)) this.drained.mark(a, this.daa);
+      }
     });
     this.watching = next;
   }
