@@ -76,9 +76,6 @@ const MAX_FETCH_TRIES = 6;
  */
 export const RESUBMIT_GRACE = 100n;
 
-/** Watched addresses per dropped address a removal waits for (see `unwatchDrained`). */
-const UNWATCH_BATCH = 8;
-
 /** The store that remembers processed coins and the address book; declare it with DELIVERY_STORES. */
 export const COINS_STORE = 'delivery.coins';
 
@@ -203,7 +200,7 @@ export class KaspaChain implements ChainPort {
   private watching: Promise<void> = Promise.resolve();
   /** Watched addresses with nothing on them, until they are dropped (./watched.ts). */
   private readonly drained: DrainedAddresses;
-  /** Addresses due to be dropped, waiting for a batch. */
+  /** Addresses let go whose removal is queued behind earlier window moves and subscriptions. */
   private readonly unwatching = new Set<string>();
   private locked = 0n;
   /** Value each contact's coins brought in and not yet paid back (their next coin repays it). */
@@ -798,7 +795,25 @@ export class KaspaChain implements ChainPort {
     const timer = this.resubmitting.get(txHex);
     if (timer !== undefined) clearTimeout(timer);
     this.resubmitting.delete(txHex);
-    if (this.own.get(txHex)) void this.own.update(txHex, { acceptedDaa: daa }).catch(() => undefined);
+    const t = this.own.get(txHex);
+    if (!t) return;
+    void this.own.update(txHex, { acceptedDaa: daa }).catch(() => undefined);
+    // A coin of ours it spent that the node never showed (our own output spent from the
+    // mempool, both accepted by one chain block: the block's UTXO diff holds neither) will
+    // never be notified as removed. Forgotten here, and its address emptied, so neither the
+    // coin nor the watched address stays for the rest of the session.
+    for (const k of t.inputs) {
+      const coin = this.coins.get(k);
+      if (coin === undefined || coin.utxo.entry.blockDaaScore !== 0n || this.spending.get(k) !== txHex)
+        continue;
+      this.deleteCoin(k);
+      this.spending.delete(k);
+      void this.opts.db.delete(COINS_STORE, encodeKey('coin', k)).catch(() => undefined);
+      if (!this.coinsAt.has(coin.address)) {
+        void this.book.emptied(coin.address).catch(() => undefined);
+        this.drained.mark(coin.address, this.daa, txHex);
+      }
+    }
   }
 
   /** Notes the DAA score of a coin seen and forgets own transactions now deep. */
@@ -829,7 +844,8 @@ export class KaspaChain implements ChainPort {
         if (window.has(address)) return 'keep';
       }
       if (this.coinsAt.has(address)) return 'keep';
-      if (spender !== undefined && this.own.get(spender)) return 'later';
+      const kept = spender === undefined ? undefined : this.own.get(spender);
+      if (kept) return kept.acceptedDaa === undefined ? 'later' : { after: kept.acceptedDaa };
       if (busy === undefined) {
         busy = new Set();
         for (const u of [...this.pending, ...[...this.retrying.values()].map((r) => r.utxo)])
@@ -837,15 +853,15 @@ export class KaspaChain implements ChainPort {
       }
       return busy.has(address) ? 'later' : 'unwatch';
     });
+    if (gone.length === 0) return;
     for (const a of gone) this.unwatching.add(a);
-    // A removal re-subscribes and re-reads what stays watched (UtxoWatcher.removeAddresses),
-    // so removals wait until they are an eighth of the watched set: each dropped address then
-    // costs at most eight addresses named again.
-    if (this.unwatching.size === 0 || this.unwatching.size * UNWATCH_BATCH < this.watcher.size) return;
-    const batch = [...this.unwatching];
-    this.unwatching.clear();
+    // One `unsubscribe` naming only these: the node removes exactly what an unsubscribe names
+    // and keeps notifying the rest (kaspad 2.1.0 by experiment, test/oracle/utxo-unsubscribe.ts),
+    // so a removal is not batched and nothing is read again. One that a coin reached meanwhile
+    // is kept (`unwatching` loses it on arrival).
     this.watching = this.watching.then(async () => {
-      if (!this.stopped) await this.watcher.removeAddresses(batch).catch(() => undefined);
+      const now = gone.filter((a) => this.unwatching.delete(a));
+      if (!this.stopped && now.length > 0) await this.watcher.removeAddresses(now).catch(() => undefined);
     });
   }
 

@@ -16,8 +16,13 @@
 export type Verdict =
   /** Drop it: nothing is on it, nothing can come back to it. */
   | 'unwatch'
-  /** Something is still on it or on its way (a coin, a kept transaction): look again one depth later. */
+  /** Something is still on it or on its way (a coin being processed): look again one depth later. */
   | 'later'
+  /**
+   * The transaction that emptied it is still kept, accepted at this DAA score: look again once
+   * that is `depth` deep, when its record goes (own-txs.ts `prune`), not a whole depth later.
+   */
+  | { readonly after: bigint }
   /** It is needed again (a coin arrived, it is back in a window): forget the mark. */
   | 'keep';
 
@@ -63,15 +68,17 @@ export class DrainedAddresses {
    */
   due(daa: bigint, judge: (address: string, spender: string | undefined) => Verdict): string[] {
     const out: string[] = [];
-    const later: [string, Mark][] = [];
+    const later: [string, bigint, Mark][] = [];
     for (const [address, m] of this.marks) {
       if (m.daa + this.depth > daa) break;
       this.marks.delete(address);
       const verdict = judge(address, m.spender);
       if (verdict === 'unwatch') out.push(address);
-      else if (verdict === 'later') later.push([address, m]);
+      else if (verdict === 'later') later.push([address, daa, m]);
+      else if (verdict !== 'keep') later.push([address, verdict.after, m]);
     }
-    for (const [address, m] of later) this.mark(address, daa, m.spender);
+    // A mark never goes below the newest one (`mark`), so the order stays DAA order.
+    for (const [address, at, m] of later) this.mark(address, at, m.spender);
     return out;
   }
 }
