@@ -5,13 +5,11 @@
  * seeds new addresses and, after every reconnect, is diffed against what is known so that
  * changes missed during the gap are reported too.
  *
- * Each `addAddresses` call is one client subscription naming only its new addresses, and each
- * `removeAddresses` one `unsubscribe` naming only the removed ones: the work of a change grows
- * with the change, not with everything watched. kaspad 2.1.0 removes exactly the addresses an
- * unsubscribe names and keeps notifying the rest (test/oracle/utxo-unsubscribe.ts, run against
- * it by `npm run test:kaspad`; the local network does the same), so nothing is re-read after a
- * removal. The client re-subscribes every subscription after a reconnect, so the node is then
- * told exactly the watched set.
+ * What the node is told is only what changed: an addition is one `subscribe` naming the new
+ * addresses, a removal one `unsubscribe` naming the removed ones (`resubscribe`). kaspad 2.1.0
+ * removes exactly the addresses an unsubscribe names and keeps notifying the rest
+ * (test/oracle/utxo-unsubscribe.ts, run against it by `npm run test:kaspad`; the local network
+ * does the same), so nothing is re-read after a removal.
  */
 import { bytesToHex } from '../util/bytes.ts';
 import type { AddressedUtxo } from './rpc/convert.ts';
@@ -46,24 +44,15 @@ interface SnapshotWindow {
   readonly removed: Set<string>;
 }
 
-/** One client subscription and the addresses it names. */
-interface Group {
-  readonly addresses: ReadonlySet<string>;
-  readonly sub: Subscription;
-}
-
 /** UTXO watcher over a KaspaNode: one client or a NodePool (node needs `--utxoindex`). */
 export class UtxoWatcher {
   private readonly events = new Emitter<UtxoWatcherEvents>();
   private readonly addresses = new Set<string>();
   private readonly known = new Map<string, AddressedUtxo>();
   private readonly windows = new Set<SnapshotWindow>();
-  /** The subscriptions, and which one names each watched address. */
-  private readonly groupOf = new Map<string, Group>();
+  private subscription: Subscription | undefined;
   private offReconnect: (() => void) | undefined;
   private chain: Promise<void> = Promise.resolve();
-  /** The shares of the notification being handed out (see `collect`). */
-  private inbox: { added: AddressedUtxo[]; removed: AddressedUtxo[] } | undefined;
 
   constructor(private readonly client: KaspaNode) {}
 
@@ -78,6 +67,11 @@ export class UtxoWatcher {
   /** Addresses being watched. */
   get watched(): readonly string[] {
     return [...this.addresses];
+  }
+
+  /** Whether `address` is watched. */
+  has(address: string): boolean {
+    return this.addresses.has(address);
   }
 
   /** How many addresses are watched. */
@@ -99,11 +93,11 @@ export class UtxoWatcher {
   addAddresses(addresses: readonly string[], opts?: CallOptions): Promise<void> {
     if (!Array.isArray(addresses)) throw new TypeError('"addresses" expected an array of address strings');
     return this.serial(async () => {
-      const fresh = [...new Set(addresses.filter((a) => !this.addresses.has(a)))];
+      const fresh = addresses.filter((a) => !this.addresses.has(a));
       if (fresh.length === 0) return;
       for (const a of fresh) this.addresses.add(a);
       try {
-        this.group(fresh, await this.subscribe(fresh, opts));
+        await this.resubscribe(opts);
       } catch (e) {
         for (const a of fresh) this.addresses.delete(a);
         throw e;
@@ -123,16 +117,7 @@ export class UtxoWatcher {
       if (gone.size === 0) return;
       for (const a of gone) this.addresses.delete(a);
       for (const [k, u] of this.known) if (u.address !== null && gone.has(u.address)) this.known.delete(k);
-      const touched = new Set([...gone].map((a) => this.groupOf.get(a)!));
-      for (const a of gone) this.groupOf.delete(a);
-      for (const g of touched) {
-        // What the subscription named besides the removed addresses, subscribed again before
-        // the old one goes: the client's reference counts then send the node only the
-        // `unsubscribe` of the removed ones, and the rest is watched at every moment.
-        const rest = [...g.addresses].filter((a) => !gone.has(a));
-        if (rest.length > 0) this.group(rest, await this.subscribe(rest, opts));
-        await g.sub.unsubscribe(opts);
-      }
+      await this.resubscribe(opts);
     });
   }
 
@@ -156,35 +141,18 @@ export class UtxoWatcher {
   }
 
   /**
-   * A subscription of `addresses`. While an address is named by two subscriptions (during a
-   * removal) a notification may arrive twice; the `known` map keeps every report exactly-once.
+   * One client subscription covering the whole set. The new one is made before the old one
+   * is dropped, so the client's reference counts send only the difference to the node.
+   * While both exist a notification may arrive twice; the `known` map keeps every report
+   * exactly-once regardless.
    */
-  private subscribe(addresses: readonly string[], opts?: CallOptions): Promise<Subscription> {
-    return this.client.subscribeUtxosChanged(addresses, (n) => this.collect(n), opts);
-  }
-
-  /**
-   * The client hands each subscription its share of a notification, one after the other in
-   * the same task; the shares are put together again so that one notification is one `change`
-   * (a spend and its change output on addresses of different subscriptions stay one report).
-   */
-  private collect(n: UtxosChanged): void {
-    if (this.inbox === undefined) {
-      const inbox = { added: [...n.added], removed: [...n.removed] };
-      this.inbox = inbox;
-      queueMicrotask(() => {
-        this.inbox = undefined;
-        this.onNotification(inbox);
-      });
-      return;
-    }
-    this.inbox.added.push(...n.added);
-    this.inbox.removed.push(...n.removed);
-  }
-
-  private group(addresses: readonly string[], sub: Subscription): void {
-    const g: Group = { addresses: new Set(addresses), sub };
-    for (const a of addresses) this.groupOf.set(a, g);
+  private async resubscribe(opts?: CallOptions): Promise<void> {
+    const old = this.subscription;
+    this.subscription =
+      this.addresses.size === 0
+        ? undefined
+        : await this.client.subscribeUtxosChanged([...this.addresses], (n) => this.onNotification(n), opts);
+    await old?.unsubscribe(opts);
   }
 
   private onNotification(n: UtxosChanged): void {
