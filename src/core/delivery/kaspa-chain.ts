@@ -200,6 +200,12 @@ export class KaspaChain implements ChainPort {
   private watching: Promise<void> = Promise.resolve();
   /** Watched addresses with nothing on them, until they are dropped (./watched.ts). */
   private readonly drained: DrainedAddresses;
+  /**
+   * Internal-chain addresses (change, decoy, refill) holding a coin of ours, by the DAA score
+   * of the coin: once it is `CONFIRMATION_DEPTH` deep only we can move it, so the address is no
+   * longer watched (see `settledDue`).
+   */
+  private readonly settled: DrainedAddresses;
   /** Addresses let go whose removal is queued behind earlier window moves and subscriptions. */
   private readonly unwatching = new Set<string>();
   private locked = 0n;
@@ -221,6 +227,7 @@ export class KaspaChain implements ChainPort {
     this.fetcher = new PayloadFetcher(opts.client);
     this.own = new OwnTransactions(opts.db, COINS_STORE);
     this.drained = new DrainedAddresses(opts.confirmationDepth ?? CONFIRMATION_DEPTH);
+    this.settled = new DrainedAddresses(opts.confirmationDepth ?? CONFIRMATION_DEPTH);
     this.random = opts.random ?? secureRandom;
     // The mean coin of format 2 is 1.25 v; the relay fee of a typical publication (FACTS §4.8).
     const v = notificationValue(opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET);
@@ -799,13 +806,14 @@ export class KaspaChain implements ChainPort {
     if (!t) return;
     void this.own.update(txHex, { acceptedDaa: daa }).catch(() => undefined);
     // A coin of ours it spent that the node never showed (our own output spent from the
-    // mempool, both accepted by one chain block: the block's UTXO diff holds neither) will
-    // never be notified as removed. Forgotten here, and its address emptied, so neither the
+    // mempool, both accepted by one chain block: the block's UTXO diff holds neither), or one
+    // held at an address no longer watched (`settled`), will never be notified as removed. Forgotten here, and its address emptied, so neither the
     // coin nor the watched address stays for the rest of the session.
     for (const k of t.inputs) {
       const coin = this.coins.get(k);
-      if (coin === undefined || coin.utxo.entry.blockDaaScore !== 0n || this.spending.get(k) !== txHex)
-        continue;
+      if (coin === undefined || this.spending.get(k) !== txHex) continue;
+      // Seen on the node and still watched: its removal will be notified.
+      if (coin.utxo.entry.blockDaaScore !== 0n && this.watcher.has(coin.address)) continue;
       this.deleteCoin(k);
       this.spending.delete(k);
       void this.opts.db.delete(COINS_STORE, encodeKey('coin', k)).catch(() => undefined);
@@ -853,6 +861,7 @@ export class KaspaChain implements ChainPort {
       }
       return busy.has(address) ? 'later' : 'unwatch';
     });
+    gone.push(...this.settledDue());
     if (gone.length === 0) return;
     for (const a of gone) this.unwatching.add(a);
     // One `unsubscribe` naming only these: the node removes exactly what an unsubscribe names
@@ -862,6 +871,37 @@ export class KaspaChain implements ChainPort {
     this.watching = this.watching.then(async () => {
       const now = gone.filter((a) => this.unwatching.delete(a));
       if (!this.stopped && now.length > 0) await this.watcher.removeAddresses(now).catch(() => undefined);
+    });
+  }
+
+  /**
+   * Internal-chain addresses whose coins of ours are all deep and not being spent: the node
+   * would tell us nothing more about them but our own spends, which those transactions'
+   * outputs show (accepted, or off the chain again: `leftChain`). Dropping them keeps the
+   * watched set from growing by the decoy and change each publication leaves held. The book
+   * still lists them as holding, so a restart reads them again (and drops them again).
+   */
+  private settledDue(): string[] {
+    const depth = this.opts.confirmationDepth ?? CONFIRMATION_DEPTH;
+    let held: Map<string, Coin[]> | undefined;
+    return this.settled.due(this.daa, (address): Verdict => {
+      if (this.book.originOf(address)?.kind !== 'change' || !this.coinsAt.has(address)) return 'keep';
+      if (held === undefined) {
+        held = new Map();
+        for (const [k, c] of this.coins) {
+          if (this.spending.has(k)) continue;
+          const list = held.get(c.address);
+          if (list) list.push(c);
+          else held.set(c.address, [c]);
+        }
+      }
+      const coins = held.get(address) ?? [];
+      // A coin being spent, or one the node has not shown yet: look again later.
+      if (coins.length !== this.coinsAt.get(address) || coins.some((c) => c.utxo.entry.blockDaaScore === 0n))
+        return 'later';
+      let newest = 0n;
+      for (const c of coins) if (c.utxo.entry.blockDaaScore > newest) newest = c.utxo.entry.blockDaaScore;
+      return newest + depth <= this.daa ? 'unwatch' : { after: newest };
     });
   }
 
@@ -942,6 +982,7 @@ export class KaspaChain implements ChainPort {
     if (this.mine.has(txHex) || known) {
       // Our own change: spendable already (a mempool chain), now with its real entry.
       this.setCoin(k, { utxo: u, address, origin: known?.origin ?? 'own' });
+      if (this.book.originOf(address)?.kind === 'change') this.settled.mark(address, u.entry.blockDaaScore);
       if (this.mine.delete(txHex)) {
         this.ownAccepted(txHex, u.entry.blockDaaScore);
         void this.opts.db
