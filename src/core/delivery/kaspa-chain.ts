@@ -22,7 +22,8 @@
  *
  * Watching. An address that holds nothing any more, or a notification address its window has
  * moved past, is dropped from the subscription once the transaction that emptied it is
- * deeper than the confirmation depth (./watched.ts, docs/delivery.md "Watched addresses").
+ * deeper than the confirmation depth, and a change, decoy or refill address once its coins
+ * are that deep (./watched.ts, docs/delivery.md "Watched addresses").
  *
  * Acceptance. An own transaction is reported accepted when its change appears in
  * UtxosChanged or when a coin it spent leaves the UTXO set, so a transaction with no
