@@ -5,6 +5,7 @@
 export {
   Messenger,
   defaultDataDir,
+  type ActionOptions,
   type CallOptions,
   type MessengerEvent,
   type MessengerOptions,
@@ -13,6 +14,7 @@ export {
 export {
   AppApiError,
   MAX_MESSAGE_LENGTH,
+  REACTIONS,
   type AppApiErrorCode,
   type AppSettings,
   type ChatMessage,

@@ -63,6 +63,14 @@ export interface CallOptions {
 /** Everything the messenger reports: messages (new and changed), connections, network, balance. */
 export type MessengerEvent = AppEvent;
 
+/** Options of a message action: `wait: 'sent'` returns once it left (default `queued`). */
+export interface ActionOptions extends CallOptions {
+  readonly wait?: 'queued' | 'sent';
+}
+
+/** How often an action's wait looks whether it left, in ms. */
+const LEFT_POLL_MS = 100;
+
 /** How far `send` waits: `queued` returns at once, `sent` once it left (direct or chain), `delivered` at the receipt. */
 export type SendWait = 'queued' | 'sent' | 'delivered';
 
@@ -344,6 +352,101 @@ export class Messenger {
   /** Marks the conversation with `ref` read (read receipts go out if enabled). */
   markRead(ref: string, options: CallOptions = {}): Promise<void> {
     return this.#call(options, async () => this.#api.markRead((await this.#resolve(ref)).id));
+  }
+
+  // --- message actions (reply, react, edit, delete, forward; docs/api.md) -------------------
+
+  /**
+   * Sends `text` to `ref` as a reply quoting its message `replyTo`. Rejects like `send`, and
+   * AppApiError UNKNOWN_MESSAGE when `replyTo` is not a message of that conversation.
+   */
+  reply(ref: string, text: string, replyTo: string, options: ActionOptions = {}): Promise<ChatMessage> {
+    return this.#call(options, async () => {
+      const { id } = await this.#resolve(ref);
+      const shown = await this.#api.reply(id, text, replyTo as MessageId);
+      await this.#left([id], options);
+      return shown;
+    });
+  }
+
+  /**
+   * Sets our reaction to a message (`emoji` one of the fixed set, `REACTIONS` in
+   * src/web/app-api.ts), or takes it back (null). Resolves with the message as now shown.
+   * Rejects UNKNOWN_MESSAGE, BAD_REACTION, DELETED.
+   */
+  react(messageId: string, emoji: string | null, options: ActionOptions = {}): Promise<ChatMessage> {
+    return this.#call(options, async () => {
+      const shown = await this.#api.react(messageId as MessageId, emoji);
+      await this.#left([shown.contactId], options);
+      return shown;
+    });
+  }
+
+  /**
+   * Replaces the text of one of our messages, here and on the contact's device, within 24 hours
+   * of sending it. Rejects UNKNOWN_MESSAGE, NOT_YOURS, EDIT_WINDOW, DELETED, EMPTY_MESSAGE,
+   * MESSAGE_TOO_LONG.
+   */
+  edit(messageId: string, text: string, options: ActionOptions = {}): Promise<ChatMessage> {
+    return this.#call(options, async () => {
+      const shown = await this.#api.edit(messageId as MessageId, text);
+      await this.#left([shown.contactId], options);
+      return shown;
+    });
+  }
+
+  /**
+   * Deletes one of our messages for everyone: both sides show it deleted and drop its text from
+   * storage (an encrypted copy that went by chain stays on the ledger until pruned). Rejects
+   * UNKNOWN_MESSAGE, NOT_YOURS.
+   */
+  deleteForEveryone(messageId: string, options: ActionOptions = {}): Promise<ChatMessage> {
+    return this.#call(options, async () => {
+      const shown = await this.#api.deleteForEveryone(messageId as MessageId);
+      await this.#left([shown.contactId], options);
+      return shown;
+    });
+  }
+
+  /** Removes a message (either direction) from this device only. Rejects UNKNOWN_MESSAGE. */
+  deleteForMe(messageId: string, options: CallOptions = {}): Promise<void> {
+    return this.#call(options, () => this.#api.deleteForMe(messageId as MessageId));
+  }
+
+  /**
+   * Sends the current text of a message to each of `refs` as a new message marked forwarded.
+   * Every contact is resolved before anything is sent. Rejects UNKNOWN_MESSAGE, DELETED,
+   * UNKNOWN_CONTACT.
+   */
+  forward(
+    messageId: string,
+    refs: readonly string[],
+    options: ActionOptions = {},
+  ): Promise<readonly ChatMessage[]> {
+    return this.#call(options, async () => {
+      if (!Array.isArray(refs) || refs.length === 0) throw new TypeError('"refs" expected contacts');
+      const to: ContactId[] = [];
+      for (const ref of refs) to.push((await this.#resolve(ref)).id);
+      const sent = await this.#api.forward(messageId as MessageId, to);
+      await this.#left(to, options);
+      return sent;
+    });
+  }
+
+  /**
+   * With `wait: 'sent'`, waits until nothing of ours to `contacts` is still queued (the action
+   * left on a direct link or in a published transaction); ends early on `signal`.
+   */
+  async #left(contacts: readonly ContactId[], options: ActionOptions): Promise<void> {
+    const wait = options.wait ?? 'queued';
+    if (wait !== 'queued' && wait !== 'sent') throw new TypeError('"options.wait" expected queued or sent');
+    if (wait === 'queued') return;
+    for (const c of contacts) {
+      while ((await this.#api.unsent(c)) > 0) {
+        options.signal?.throwIfAborted();
+        await new Promise((r) => setTimeout(r, LEFT_POLL_MS));
+      }
+    }
   }
 
   /** Sends a failed message again. */

@@ -19,7 +19,7 @@ const VALUED: Readonly<Record<string, { readonly repeat?: boolean }>> = {
 };
 
 /** Switches. */
-const FLAGS = new Set(['json', 'help', 'no-qr', 'quiet']);
+const FLAGS = new Set(['json', 'help', 'no-qr', 'quiet', 'everyone', 'for-me']);
 
 /** Parsed arguments. */
 export interface Args {

@@ -1,4 +1,5 @@
 /** The `--help` texts of `p2pcomm` and of each command. */
+import { REACTIONS } from '../web/app-api.ts';
 
 /** One command: how it is called, one line about it, and the details of `--help`. */
 export interface CommandHelp {
@@ -40,6 +41,34 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
       '--wait sent (default) returns once the message left directly or in a published transaction;\n' +
       '--wait delivered waits for the receipt. --timeout (default 120) bounds the wait (exit 4).\n' +
       'Prints the message id (for `p2pcomm proof`).',
+  },
+  reply: {
+    usage: 'p2pcomm reply <contact> <message-id> <text...> [--wait queued|sent] [--timeout SECONDS] [--json]',
+    summary: 'reply to a message, quoting it',
+    details:
+      'The message id is the one `send` prints or `history` lists. Text "-" reads standard input.\n' +
+      '--wait sent (default) returns once the reply left; queued at once (it goes out next time).',
+  },
+  react: {
+    usage: 'p2pcomm react <message-id> <reaction|none> [--wait queued|sent] [--timeout SECONDS] [--json]',
+    summary: 'react to a message, or take the reaction back (none)',
+    details: `One reaction per person per message, one of: ${REACTIONS.join(' ')}.`,
+  },
+  edit: {
+    usage: 'p2pcomm edit <message-id> <text...> [--wait queued|sent] [--timeout SECONDS] [--json]',
+    summary: 'change the text of one of your messages (within 24 hours)',
+  },
+  delete: {
+    usage: 'p2pcomm delete <message-id> --everyone | --for-me [--json]',
+    summary: 'delete a message for everyone (yours) or from this device only',
+    details:
+      '--everyone: both sides show it deleted and drop its text. If it went by secure delivery,\n' +
+      'an encrypted copy stays on the public ledger until nodes prune it (about 30 hours).\n' +
+      '--for-me: removes it (either direction) from this device only; nothing is sent.',
+  },
+  forward: {
+    usage: 'p2pcomm forward <message-id> <contact...> [--wait queued|sent] [--timeout SECONDS] [--json]',
+    summary: 'send the text of a message to other contacts, marked forwarded',
   },
   chat: {
     usage: 'p2pcomm chat <contact>',

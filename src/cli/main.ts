@@ -8,6 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Messenger } from '../api/messenger.ts';
 import type {
+  ActionOptions,
   AppSettings,
   ChatMessage,
   ContactSummary,
@@ -226,7 +227,21 @@ function when(at: number): string {
 function messageLine(m: ChatMessage, name: string): string {
   const who = m.outgoing ? 'you' : name;
   const route = m.route === undefined ? '' : m.route === 'direct' ? ' direct' : ' secure';
-  return `[${when(m.sentAt)}] ${who}: ${m.text}  ${m.outgoing ? statusTicks(m.status) : ''}${route}${m.hasProof ? ' (proof)' : ''}  ${m.id}`;
+  // Folded as the app shows it (core/messages/fold.ts): the quote, forward, edit, deletion, reactions.
+  const q = m.replyTo;
+  const quote =
+    q === undefined
+      ? ''
+      : !q.held
+        ? '(reply to a message not held here) '
+        : q.deleted
+          ? '(reply to a deleted message) '
+          : `(reply to ${q.outgoing ? 'you' : name}: "${q.text}") `;
+  const text = m.deleted
+    ? '(deleted)'
+    : `${m.forwarded ? '(forwarded) ' : ''}${m.text}${m.edited ? ' (edited)' : ''}`;
+  const reactions = (m.reactions ?? []).map((r) => `${r.emoji}${r.count > 1 ? ` ${r.count}` : ''}`).join(' ');
+  return `[${when(m.sentAt)}] ${who}: ${quote}${text}${reactions === '' ? '' : `  [${reactions}]`}  ${m.outgoing ? statusTicks(m.status) : ''}${route}${m.hasProof ? ' (proof)' : ''}  ${m.id}`;
 }
 
 function balanceLines(b: DeliveryBalance): string[] {
@@ -432,6 +447,101 @@ async function cmdSend(args: Args): Promise<void> {
     if (sent.status === 'failed')
       throw new CliError('UNDELIVERED', 'The message could not be delivered (see p2pcomm balance)');
   });
+}
+
+/** `--wait` of a message action: queued or sent (default). */
+function actionWaitOf(args: Args): 'queued' | 'sent' {
+  const w = valueOf(args, 'wait') ?? 'sent';
+  if (w !== 'queued' && w !== 'sent') throw new CliError('USAGE', '--wait expects queued or sent');
+  return w;
+}
+
+/**
+ * Runs one message action on the unlocked profile, waiting (bounded by --timeout) until it
+ * left when --wait is sent, and prints its result: the message as now shown (folded: quote,
+ * reactions, edited, deleted), JSON with --json.
+ */
+async function runAction(
+  args: Args,
+  act: (m: Messenger, options: ActionOptions) => Promise<ChatMessage | readonly ChatMessage[]>,
+): Promise<void> {
+  const wait = actionWaitOf(args);
+  const timeoutS = intOf(args, 'timeout', DEFAULT_TIMEOUT_S, 1);
+  await withProfile(unlocked(args), async (m) => {
+    if (wait === 'sent') await online(m, args);
+    let result: ChatMessage | readonly ChatMessage[];
+    try {
+      result = await act(m, { wait, signal: AbortSignal.timeout(timeoutS * 1000) });
+    } catch (e) {
+      if (e instanceof DOMException && e.name === 'TimeoutError')
+        throw new CliError(
+          'TIMEOUT',
+          `It did not leave within ${timeoutS} s (network: ${networkStateShort(m.network)}); it stays queued and goes out the next time p2pcomm runs`,
+        );
+      throw e;
+    }
+    const list = Array.isArray(result) ? result : [result as ChatMessage];
+    if (args.flags.has('json')) out(json(result));
+    else
+      for (const msg of list) {
+        const c = await m.contact(msg.contactId);
+        out(messageLine(msg, c.displayName));
+      }
+  });
+}
+
+/** `reply <contact> <message-id> <text...>` */
+async function cmdReply(args: Args): Promise<void> {
+  const ref = need(args, 0, 'the contact', 'reply');
+  const target = need(args, 1, 'the message id', 'reply');
+  need(args, 2, 'the text', 'reply');
+  let text = args.positional.slice(2).join(' ');
+  if (text === '-') text = await readStdinText('a reply');
+  await runAction(args, (m, o) => m.reply(ref, text, target, o));
+}
+
+/** `react <message-id> <emoji|none>` */
+async function cmdReact(args: Args): Promise<void> {
+  const target = need(args, 0, 'the message id', 'react');
+  const emoji = need(args, 1, 'the reaction', 'react');
+  noMore(args, 2, 'react');
+  await runAction(args, (m, o) => m.react(target, emoji === 'none' ? null : emoji, o));
+}
+
+/** `edit <message-id> <text...>` */
+async function cmdEdit(args: Args): Promise<void> {
+  const target = need(args, 0, 'the message id', 'edit');
+  need(args, 1, 'the text', 'edit');
+  let text = args.positional.slice(1).join(' ');
+  if (text === '-') text = await readStdinText('the new text');
+  await runAction(args, (m, o) => m.edit(target, text, o));
+}
+
+/** `delete <message-id> --everyone | --for-me` */
+async function cmdDelete(args: Args): Promise<void> {
+  const target = need(args, 0, 'the message id', 'delete');
+  noMore(args, 1, 'delete');
+  const everyone = args.flags.has('everyone');
+  const forMe = args.flags.has('for-me');
+  if (everyone === forMe)
+    throw new CliError('USAGE', `Say whom for, --everyone or --for-me: ${COMMANDS['delete']?.usage}`);
+  if (everyone) {
+    await runAction(args, (m, o) => m.deleteForEveryone(target, o));
+    return;
+  }
+  await withProfile(unlocked(args), async (m) => {
+    await m.deleteForMe(target);
+    if (args.flags.has('json')) out(json({ removed: target }));
+    else out(`Removed from this device: ${target}`);
+  });
+}
+
+/** `forward <message-id> <contact...>` */
+async function cmdForward(args: Args): Promise<void> {
+  const target = need(args, 0, 'the message id', 'forward');
+  need(args, 1, 'a contact', 'forward');
+  const to = args.positional.slice(1);
+  await runAction(args, (m, o) => m.forward(target, to, o));
 }
 
 async function cmdHistory(args: Args): Promise<void> {
@@ -753,6 +863,11 @@ const HANDLERS: Readonly<Record<string, (args: Args) => Promise<void>>> = {
   add: cmdAdd,
   contacts: cmdContacts,
   send: cmdSend,
+  reply: cmdReply,
+  react: cmdReact,
+  edit: cmdEdit,
+  delete: cmdDelete,
+  forward: cmdForward,
   chat: cmdChat,
   listen: cmdListen,
   history: cmdHistory,

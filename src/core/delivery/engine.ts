@@ -25,6 +25,11 @@ import {
   type FrameAction,
 } from './frames.ts';
 import type { MessageAction } from '../messages/actions.ts';
+import {
+  DISAPPEARING_SECONDS,
+  isDisappearingSeconds,
+  type DisappearingSeconds,
+} from '../disappearing/timer.ts';
 import type { IncomingMessage, Message, OutgoingMessage, Route } from './messages.ts';
 import type { AttachmentBody } from '../envelope/envelope.ts';
 import type {
@@ -355,6 +360,29 @@ export class DeliveryEngine {
       throw new RangeError('"text" is empty');
     if (utf8ToBytes(text).length > MAX_TEXT_BYTES)
       throw new RangeError(`"text" exceeds ${MAX_TEXT_BYTES} UTF-8 bytes`);
+    return this.queueMessage(contact, text, action === undefined ? {} : { action });
+  }
+
+  /**
+   * Queues a change of the conversation's disappearing timer (envelope type 15): a message
+   * with no text, delivered, receipted and republished like any other, so the contact's
+   * device is told by the link or the chain. Its (sentAt, id) names the setting
+   * (core/disappearing/timer.ts). Resolves once it is durably stored.
+   */
+  setTimer(contact: ContactId, seconds: DisappearingSeconds): Promise<OutgoingMessage> {
+    if (typeof contact !== 'string') throw new TypeError('"contact" expected a string');
+    if (!isDisappearingSeconds(seconds))
+      throw new RangeError(
+        `"seconds" expected one of ${DISAPPEARING_SECONDS.join(', ')}, got ${String(seconds)}`,
+      );
+    return this.queueMessage(contact, '', { timer: seconds });
+  }
+
+  private queueMessage(
+    contact: ContactId,
+    text: string,
+    extra: { readonly action?: MessageAction; readonly timer?: DisappearingSeconds },
+  ): Promise<OutgoingMessage> {
     return this.run(async () => {
       this.checkOpen();
       if (!this.opts.contacts.has(contact))
@@ -371,7 +399,7 @@ export class DeliveryEngine {
         seq,
         sentAt,
         text,
-        ...(action === undefined ? {} : { action }),
+        ...extra,
         status: 'queued',
         publications: 0,
         attempts: 0,
@@ -1205,8 +1233,28 @@ export class DeliveryEngine {
       await this.processFrames(contact, frames, 'chain', ops, tx.daaScore ?? tx.acceptance?.daaScore);
     }
     await this.store.write(ops);
+    await this.resendSetAside();
     for (const c of senders) if (this.opts.contacts.has(c)) this.dispatch(c);
     return senders;
+  }
+
+  /**
+   * Sends again, on the session that replaced it, what went out on an unanswered session start
+   * of ours that gave way to the contact's (SessionPort `takeSetAside`): the contact may have
+   * refused that start (a one-time pre-key already used), and a republication of the same
+   * frames would be refused again. The recipient shows each message once by its id.
+   */
+  private async resendSetAside(): Promise<void> {
+    const now = this.clock.now();
+    for (const contact of this.opts.sessions.takeSetAside?.() ?? []) {
+      const ls = this.state(contact).link;
+      for (const m of [...this.active.ofContact(contact)]) {
+        if (m.status !== 'published' && m.status !== 'sent') continue;
+        ls?.sent.delete(m.id);
+        if (m.status === 'published') await this.save({ ...m, dueAt: now });
+      }
+      this.dispatch(contact);
+    }
   }
 
   private async onLinkMessage(contact: ContactId, linkId: Uint8Array, bytes: Uint8Array): Promise<void> {
@@ -1218,6 +1266,7 @@ export class DeliveryEngine {
     const ops: BatchOp[] = [];
     await this.processFrames(contact, frames, 'direct', ops);
     await this.store.write(ops);
+    await this.resendSetAside();
     this.sendDirect(contact);
   }
 
@@ -1261,6 +1310,7 @@ export class DeliveryEngine {
             sentAt: f.sentAt,
             text: f.text,
             ...(f.action === undefined ? {} : { action: recordAction(f.action) }),
+            ...(f.timer === undefined ? {} : { timer: f.timer }),
             receivedAt: now,
             route,
             read: false,
@@ -1539,6 +1589,7 @@ export class DeliveryEngine {
 
 function chatFrame(m: OutgoingMessage): DeliveryFrame {
   const f = { type: 'chat', id: hexToBytes(m.id), sentAt: m.sentAt, text: m.text } as const;
+  if (m.timer !== undefined) return { ...f, timer: m.timer };
   return m.action === undefined ? f : { ...f, action: frameAction(m.action) };
 }
 

@@ -4,6 +4,7 @@
  * back, so the engine never handles ciphertext layouts.
  */
 import type { AttachmentBody } from '../envelope/envelope.ts';
+import type { DisappearingSeconds } from '../disappearing/timer.ts';
 
 /** Bytes of a message id: 128 random bits (docs/delivery.md "Exactly once"). */
 export const MESSAGE_ID_BYTES = 16;
@@ -28,6 +29,13 @@ export interface ChatFrame {
    * like any chat message; the engine does not interpret it.
    */
   readonly action?: FrameAction;
+  /**
+   * Set when the message is a change of the conversation's disappearing timer to these
+   * seconds (envelope type 15, core/disappearing/timer.ts), with empty `text` and no action:
+   * carried, stored, receipted and republished like any chat message, so the contact's device
+   * learns it by either path; the app shows it as a line of the conversation, not a bubble.
+   */
+  readonly timer?: DisappearingSeconds;
 }
 
 /** A chat message's action as frames carry it (targets as 16 id bytes). */

@@ -5,6 +5,7 @@
  */
 import { bytesToUtf8, utf8ToBytes } from '../../util/bytes.ts';
 import type { MessageAction } from '../messages/actions.ts';
+import { isDisappearingSeconds, type DisappearingSeconds } from '../disappearing/timer.ts';
 import { DeliveryError } from './errors.ts';
 import type { ContactId } from './ports.ts';
 
@@ -56,6 +57,8 @@ export interface OutgoingMessage {
   readonly text: string;
   /** A reply, forward, reaction, edit or deletion (core/messages); absent: a plain message. */
   readonly action?: MessageAction;
+  /** A change of the disappearing timer to these seconds (envelope type 15); `text` is "". */
+  readonly timer?: DisappearingSeconds;
   /** Set once the text was removed from storage (deleted for everyone, or for this device). */
   readonly redacted?: 'deleted' | 'hidden';
   readonly status: OutgoingStatus;
@@ -80,6 +83,8 @@ export interface IncomingMessage {
   readonly text: string;
   /** A reply, forward, reaction, edit or deletion (core/messages); absent: a plain message. */
   readonly action?: MessageAction;
+  /** A change of the disappearing timer to these seconds (envelope type 15); `text` is "". */
+  readonly timer?: DisappearingSeconds;
   /** Set once the text was removed from storage (deleted for everyone, or for this device). */
   readonly redacted?: 'deleted' | 'hidden';
   /** Unix ms when this client first stored it. */
@@ -94,11 +99,11 @@ export interface IncomingMessage {
 export type Message = OutgoingMessage | IncomingMessage;
 
 /**
- * 2 adds `action` and `redacted` (docs/protocol.md "Message record"); a version-1 record reads
- * as a plain, unredacted message.
+ * 2 adds `action` and `redacted`, 3 adds `timer` (docs/protocol.md "Message record"); a
+ * version-1 record reads as a plain, unredacted message, a version-2 one as no timer change.
  */
-const RECORD_VERSION = 2;
-const READABLE_VERSIONS: readonly unknown[] = [1, 2];
+const RECORD_VERSION = 3;
+const READABLE_VERSIONS: readonly unknown[] = [1, 2, 3];
 const HEX_ID = /^[0-9a-f]{32}$/;
 
 /** Serializes a record for storage. */
@@ -132,10 +137,16 @@ function oneOf<T extends string>(o: Record<string, unknown>, k: string, values: 
   return v as T;
 }
 
-/** The version-2 fields, checked. */
-function extras(r: Record<string, unknown>): Pick<Message, 'action' | 'redacted'> {
-  const out: { action?: MessageAction; redacted?: 'deleted' | 'hidden' } = {};
+/** The version-2 fields, and from version 3 `timer`, checked. */
+function extras(r: Record<string, unknown>): Pick<Message, 'action' | 'redacted' | 'timer'> {
+  const out: { action?: MessageAction; redacted?: 'deleted' | 'hidden'; timer?: DisappearingSeconds } = {};
   if (r['redacted'] !== undefined) out.redacted = oneOf(r, 'redacted', ['deleted', 'hidden'] as const);
+  if (r['v'] === 3 && r['timer'] !== undefined) {
+    const t = r['timer'];
+    if (!isDisappearingSeconds(t)) fail('"timer" is not a disappearing timer');
+    if (r['action'] !== undefined) fail('"timer" with an "action"');
+    out.timer = t;
+  }
   const a = r['action'];
   if (a === undefined) return out;
   if (typeof a !== 'object' || a === null) fail('"action" is not an object');

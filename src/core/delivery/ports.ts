@@ -30,6 +30,12 @@ export interface SessionPort {
    * message request, never a contact, until the user accepts it.
    */
   openBatch(payload: Uint8Array): Promise<OpenedEntry[]>;
+  /**
+   * Contacts whose unanswered session start of ours gave way to theirs since the last call
+   * (simultaneous start, docs/crypto.md §5.4), taken: what we sent on it may never open (the
+   * contact may have refused it), so the engine sends their unreceipted messages again.
+   */
+  takeSetAside?(): readonly ContactId[];
 }
 
 /** One sender's frames from a chain payload. */

@@ -79,6 +79,7 @@ const CHAT_BODIES: ReadonlySet<EnvelopeBody['type']> = new Set([
   'edit',
   'delete',
   'forwarded',
+  'disappearing-timer',
 ]);
 
 function toEnvelope(f: DeliveryFrame, now: number): Envelope {
@@ -111,8 +112,9 @@ function toEnvelope(f: DeliveryFrame, now: number): Envelope {
   }
 }
 
-/** A chat frame's envelope body: type 1, or a message action's (types 10, 11, 12, 14). */
+/** A chat frame's envelope body: type 1, a message action's (types 10, 11, 12, 14), or a timer's (15). */
 function chatBody(f: ChatFrame): EnvelopeBody {
+  if (f.timer !== undefined) return { type: 'disappearing-timer', seconds: f.timer };
   const a = f.action;
   if (a === undefined) return { type: 'chat', text: f.text };
   switch (a.kind) {
@@ -166,6 +168,8 @@ function toFrame(e: Envelope): DeliveryFrame | undefined {
         text: '',
         action: { kind: 'delete', target: b.target },
       };
+    case 'disappearing-timer':
+      return { type: 'chat', id: e.id, sentAt: e.timestamp, text: '', timer: b.seconds };
     case 'delivery-receipt':
     case 'read-receipt':
       return { type: 'receipt', kind: b.type === 'delivery-receipt' ? 'delivered' : 'read', ids: b.ids };
@@ -197,6 +201,7 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   private readonly guard: ReplayGuard;
   private readonly now: () => number;
   private saving: Promise<void> = Promise.resolve();
+  private readonly setAside = new Set<ContactId>();
 
   constructor(private readonly opts: EnvelopeSessionsOptions) {
     this.self = contactIdOf(opts.self);
@@ -258,6 +263,12 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     }
     const batch = this.opts.sessions.oneTimeBatchFor(peer);
     if (batch !== undefined) out.push(createEnvelope({ type: 'one-time-keys', batch }, now));
+    return out;
+  }
+
+  takeSetAside(): readonly ContactId[] {
+    const out = [...this.setAside];
+    this.setAside.clear();
     return out;
   }
 
@@ -342,6 +353,7 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   } {
     const contact = contactIdOf(r.sender);
     if (r.kind === 'duplicate') return { frames: [], changed: false };
+    if (r.resendUnanswered) this.setAside.add(contact);
     // Not a contact: the frames go out tagged with the sender's card (a message request).
     const stranger = this.cards.has(contact) ? {} : { stranger: r.card };
     let envelope: Envelope;

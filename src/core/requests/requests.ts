@@ -285,9 +285,11 @@ export class MessageRequests implements RequestPort {
         return false;
       }
       // A stranger's reaction, edit or deletion has nothing of ours to act on: not kept
-      // (core/messages refuses it as STRANGER); a reply or a forward is kept as its text.
+      // (core/messages refuses it as STRANGER); a reply or a forward is kept as its text. A
+      // stranger's disappearing timer is refused too: only a contact agrees on one.
       const chats = arrival.frames.flatMap((f) =>
         f.type === 'chat' &&
+        f.timer === undefined &&
         (f.action === undefined || f.action.kind === 'reply' || f.action.kind === 'forwarded')
           ? [f]
           : [],

@@ -6,8 +6,15 @@
  * Simultaneous initiation. When both sides start a session before either has heard from
  * the other, each receives a first-contact frame while holding its own unconfirmed
  * initiator session. Rule: the session started by the peer with the lower peer ID (bytewise)
- * wins. Each side decides alone from the two peer IDs, so both converge on the same
- * session; the losing session is kept receive-only, so nothing already sent on it is lost.
+ * wins, but only once the peer is known to hold it. Until our own start is answered we send
+ * on the peer's session (it is authenticated and the peer holds it for certain), keeping ours
+ * receive-only; the first answer on ours, if we have the lower ID, makes ours the active one
+ * again. Each side decides alone from the two peer IDs and what it received, so both converge
+ * on one session. Our own start may never be answered: the peer may have refused it (it named
+ * a one-time pre-key already used, ONE_TIME_KEY_USED, which the peer can never open since
+ * X3DH §3.4 deleted the key). So the frame that sets our unanswered start aside says
+ * `resendUnanswered`: what we sent on it may not have arrived and is sent again, on the
+ * peer's session, until receipted.
  * A first-contact frame that arrives when our session is already confirmed means the peer
  * lost its state (reinstall, restore): its new session replaces ours, the old one is kept
  * receive-only. A bounded number (MAX_RETIRED) of receive-only sessions is kept per peer.
@@ -137,6 +144,12 @@ export type Received =
       readonly plaintext: Uint8Array;
       /** True when this frame started a session with a peer we had no session with. */
       readonly newSession: boolean;
+      /**
+       * True when this frame's session took the place of one we had started and the peer had
+       * not answered (simultaneous start, module doc): what we sent on ours may never open,
+       * so the caller sends again whatever the peer has not receipted.
+       */
+      readonly resendUnanswered: boolean;
       /** Bytes of the frame: where it ends when it was read with `prefix` framing. */
       readonly length: number;
     }
@@ -684,7 +697,7 @@ export class SessionManager {
     // The peer started from a card with our current pre-key: it holds that card already.
     if (own !== null && own.preKeyId === preKeyId)
       target.announced = Math.max(target.announced, own.issuedAt);
-    this.#install(key, target, entry);
+    const setAside = this.#install(key, target, entry);
     this.#ring.accept(preKeyId, opened.ephemeralKey);
     // Deleted once used (X3DH §3.4): a later copy of this state no longer opens this frame.
     if (givenIndex >= 0) {
@@ -700,6 +713,7 @@ export class SessionManager {
       card: target.card,
       plaintext: result.plaintext,
       newSession: true,
+      resendUnanswered: setAside,
       length: wrapper + result.length,
     };
   }
@@ -716,24 +730,31 @@ export class SessionManager {
     return card;
   }
 
-  /** Places a new responder session per the simultaneous-initiation rule (module doc). */
-  #install(key: string, rec: PeerRecord, entry: SessionEntry): void {
+  /**
+   * Makes a new responder session the active one (module doc): the peer holds it for certain.
+   * The session it replaces stays receive-only. True when that was our own unanswered start.
+   */
+  #install(key: string, rec: PeerRecord, entry: SessionEntry): boolean {
     const current = rec.active;
-    const weWin =
-      current !== null &&
-      current.initiator &&
-      !current.ratchet.hasReceived &&
-      compareBytes(this.#identity.peerId, rec.card.peerId) < 0;
-    if (current === null) {
-      rec.active = entry;
-    } else if (weWin) {
-      rec.retired.unshift(entry);
-    } else {
-      rec.retired.unshift(current);
-      rec.active = entry;
-    }
+    if (current !== null) rec.retired.unshift(current);
+    rec.active = entry;
     for (const old of rec.retired.splice(MAX_RETIRED)) this.#unindex(old);
     this.#reindex(key, entry);
+    return current !== null && current.initiator && !current.ratchet.hasReceived;
+  }
+
+  /**
+   * The first answer on our own start set aside for the peer's (simultaneous start): the peer
+   * holds both now, and the one started by the lower peer ID becomes the active one (module doc).
+   */
+  #answered(rec: PeerRecord, entry: SessionEntry): void {
+    const active = rec.active;
+    const at = rec.retired.indexOf(entry);
+    if (active === null || active.initiator || at < 0) return;
+    if (compareBytes(this.#identity.peerId, rec.card.peerId) >= 0) return;
+    rec.retired.splice(at, 1);
+    rec.retired.unshift(active);
+    rec.active = entry;
   }
 
   #decryptIn(
@@ -745,6 +766,7 @@ export class SessionManager {
     wrapper: number,
   ): Received {
     const rec = this.#peers.get(key)!;
+    const unanswered = entry.initiator && !entry.ratchet.hasReceived;
     let result;
     try {
       result = entry.ratchet.decrypt(frame, this.#now(), framing);
@@ -752,6 +774,7 @@ export class SessionManager {
       // Expired skipped keys may have been pruned even when decryption failed.
       this.#reindex(key, entry);
     }
+    if (unanswered && entry.ratchet.hasReceived) this.#answered(rec, entry);
     const sender = rec.card.peerId;
     if (result.kind === 'duplicate') return { kind: 'duplicate', sender };
     return {
@@ -760,6 +783,7 @@ export class SessionManager {
       card: rec.card,
       plaintext: result.plaintext,
       newSession,
+      resendUnanswered: false,
       length: wrapper + result.length,
     };
   }

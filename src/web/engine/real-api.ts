@@ -21,6 +21,7 @@ import {
   addSetting,
   currentSetting,
   decodeSettings,
+  disappearingWords,
   encodeSettings,
   expiresAt,
   isDisappearingSeconds,
@@ -52,7 +53,7 @@ import type { KaspaNode } from '../../kaspa/rpc/node.ts';
 import { NodePool, nodeAssignmentKey } from '../../kaspa/rpc/pool.ts';
 import { RpcError } from '../../kaspa/rpc/errors.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
-import { bytesToHex, bytesToUtf8, hexToBytes, randomBytes, utf8ToBytes, wipe } from '../../util/bytes.ts';
+import { bytesToHex, bytesToUtf8, hexToBytes, utf8ToBytes, wipe } from '../../util/bytes.ts';
 import { DecodeError } from '../../util/errors.ts';
 import {
   AppApiError,
@@ -710,25 +711,73 @@ export class RealApi implements AppApi {
   }
 
   /**
-   * Stores the setting and enforces it in this device's store. The engine does not carry
-   * envelope type 15 yet, so the contact's device is not told by this version.
+   * Sends the setting to the contact (envelope type 15, by the link or the chain, like a
+   * message) and enforces it in this device's store; the contact's device does the same when
+   * it arrives (`#takeTimer`). The message's (sentAt, id) names the setting.
    */
   async setDisappearing(id: ContactId, seconds: number): Promise<DisappearingTimer> {
     const s = this.#requireSession();
     if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
     if (!isDisappearingSeconds(seconds))
       throw new AppApiError('BAD_SETTING', 'disappearing: choose off, 5 minutes, 1 hour, 1 day or 1 week');
-    const setting: TimerSetting = { id: randomBytes(16), setAt: Date.now(), seconds, by: 'me' };
-    const next = addSetting(s.timers.get(id) ?? [], setting);
+    const { engine } = await this.#runningEngine(s);
+    await this.#takeTimer(s, await engine.setTimer(id, seconds));
+    return timerView(s.timers.get(id));
+  }
+
+  /**
+   * Keeps the setting a timer message names (ours or the contact's, core/disappearing/timer.ts)
+   * and enforces it; a setting already kept changes nothing.
+   */
+  async #takeTimer(s: Session, m: Message): Promise<void> {
+    const id = m.contact as ContactId;
+    if (m.timer === undefined || !s.cards.has(id)) return;
+    const settings = s.timers.get(id) ?? [];
+    const setting: TimerSetting = {
+      id: hexToBytes(m.id),
+      setAt: m.sentAt,
+      seconds: m.timer,
+      by: m.direction === 'out' ? 'me' : 'contact',
+    };
+    if (settings.some((x) => bytesToHex(x.id) === m.id)) return;
+    const next = addSetting(settings, setting);
     await s.db.put(STATE_STORE, timersKey(id), encodeSettings(next));
     s.timers.set(id, next);
     void s.sweeper?.sweep();
+    if (this.#session !== s) return;
+    // The conversation reads its history and header timer again (the line may be a late,
+    // older setting, placed where it was made).
+    this.#emit({ type: 'messages-removed', contactId: id });
     this.#emit({ type: 'conversations' });
-    return timerView(next);
+  }
+
+  /**
+   * How many of our messages to `id`, message actions and timer changes included, have not
+   * left yet (queued: neither on a direct link nor in a published transaction).
+   */
+  async unsent(id: ContactId): Promise<number> {
+    const s = this.#requireSession();
+    if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
+    const history = await this.#history(s);
+    return (await history.messages(id)).filter((m) => m.direction === 'out' && m.status === 'queued').length;
+  }
+
+  /** A timer message as the line the conversation shows ("Alice set disappearing messages to 1 hour"). */
+  #timerLine(view: ChatMessage, m: Message): ChatMessage {
+    if (m.timer === undefined) return view;
+    const card = this.#session?.cards.get(m.contact as ContactId);
+    const who = m.direction === 'out' ? 'You' : card === undefined ? UNNAMED : this.#nameOf(card);
+    return {
+      ...view,
+      text: `${who} set disappearing messages to ${disappearingWords(m.timer)}`,
+      timerChange: { seconds: m.timer, by: m.direction === 'out' ? 'you' : 'contact' },
+    };
   }
 
   /** When a stored message expires, or undefined. */
   #expiry(s: Session, m: Message): number | undefined {
+    // The lines that say the timer changed stay: they are the record of the agreement.
+    if (m.timer !== undefined) return undefined;
     const settings = s.timers.get(m.contact as ContactId);
     if (settings === undefined) return undefined;
     return expiresAt(settings, {
@@ -1690,6 +1739,7 @@ export class RealApi implements AppApi {
         const m = e.message;
         if (m.direction === 'in' && m.route === 'chain')
           evidence.note(m.id).catch((error: unknown) => this.#report(error));
+        if (m.timer !== undefined) this.#takeTimer(s, m).catch((error: unknown) => this.#report(error));
         if (m.action !== undefined || this.#withActions.has(m.contact)) {
           this.#onActionMessage(s, evidence, m).catch((error: unknown) => this.#report(error));
           return;
@@ -1746,7 +1796,7 @@ export class RealApi implements AppApi {
         const [inc, out] = await Promise.all([store.conversation(id, 'in'), store.conversation(id, 'out')]);
         return [...inc, ...out].sort(conversationOrder);
       },
-      view: (m) => chatMessage(m, evidence.has(m.id)),
+      view: (m) => this.#timerLine(chatMessage(m, evidence.has(m.id)), m),
     };
   }
 
@@ -1775,7 +1825,7 @@ export class RealApi implements AppApi {
   }
 
   #view(m: Message, evidence: EvidenceRecorder): ChatMessage {
-    return chatMessage(m, evidence.get(m.id) !== undefined);
+    return this.#timerLine(chatMessage(m, evidence.get(m.id) !== undefined), m);
   }
 
   #defaultNodeUrl(network: NetworkId): string {
