@@ -3,8 +3,10 @@
  * node, run against the node at <ws-url> (a `kaspad --simnet --utxoindex --rpclisten-json`,
  * docs/devnet.md "Running it against a real kaspad"; or the local network as its stand-in):
  *
- *   1. node checks with the project's client: server info and isSynced, and parallel blocks
- *      (two blocks from templates on the same parents are both accepted and then merged);
+ *   1. node checks with the project's client: server info and isSynced, parallel blocks
+ *      (two blocks from templates on the same parents are both accepted and then merged), and
+ *      what `unsubscribe` of UtxosChanged removes (test/oracle/utxo-unsubscribe.ts, the same
+ *      steps test/devnet/subscriptions.test.ts runs against the local network);
  *   2. the official Python SDK conformance suite (test/oracle/devnet_conformance.py);
  *   3. the delivery check with the app's own engine (test/oracle/kaspad-delivery.ts);
  *   4. the web app in two Chromium profiles pointed at the node (test/oracle/kaspad-web.ts).
@@ -21,6 +23,9 @@ import { KaspaRpcClient } from '../src/kaspa/rpc/client.ts';
 import { bytesToHex, hexToBytes, randomBytes } from '../src/util/bytes.ts';
 import { headerFromRpc } from '../src/devnet/codec.ts';
 import { hashHeader } from '../src/devnet/header.ts';
+import { SOMPI_PER_KAS } from '../src/kaspa/types.ts';
+import { startMiner } from '../test/oracle/miner.ts';
+import { KASPAD_UNSUBSCRIBE, runUnsubscribeSteps } from '../test/oracle/utxo-unsubscribe.ts';
 
 const [url, keyArg] = process.argv.slice(2);
 if (url === undefined || !/^wss?:\/\//.test(url)) {
@@ -78,7 +83,17 @@ async function nodeChecks(client: KaspaRpcClient): Promise<string> {
   const synced = (await client.getServerInfo()).isSynced;
   line({ check: 'isSynced after fresh blocks', ok: synced, isSynced: synced });
   if (!synced) throw new Error('the node does not report synced right after new blocks');
-  return `${info.serverVersion}, ${dag.tipHashes.length} tips after two parallel blocks`;
+  const miner = startMiner(client, key);
+  let steps;
+  try {
+    steps = await runUnsubscribeSteps(url!, (to) => miner.fund(to, SOMPI_PER_KAS));
+  } finally {
+    await miner.stop();
+  }
+  const same = JSON.stringify(steps) === JSON.stringify(KASPAD_UNSUBSCRIBE);
+  line({ check: 'UtxosChanged unsubscribe removes per address', ok: same, steps });
+  if (!same) throw new Error('unsubscribe of UtxosChanged differs from KASPAD_UNSUBSCRIBE');
+  return `${info.serverVersion}, ${dag.tipHashes.length} tips after two parallel blocks, unsubscribe per address`;
 }
 
 const client = new KaspaRpcClient({ urls: url, reconnect: false, heartbeatMs: 0, requestTimeoutMs: 30_000 });

@@ -4,6 +4,12 @@
  * getUtxosByAddresses snapshot, taken after the subscription is acknowledged (FACTS §6.4),
  * seeds new addresses and, after every reconnect, is diffed against what is known so that
  * changes missed during the gap are reported too.
+ *
+ * What the node is told is only what changed: an addition is one `subscribe` naming the new
+ * addresses, a removal one `unsubscribe` naming the removed ones (`resubscribe`). kaspad 2.1.0
+ * removes exactly the addresses an unsubscribe names and keeps notifying the rest
+ * (test/oracle/utxo-unsubscribe.ts, run against it by `npm run test:kaspad`; the local network
+ * does the same), so nothing is re-read after a removal.
  */
 import { bytesToHex } from '../util/bytes.ts';
 import type { AddressedUtxo } from './rpc/convert.ts';
@@ -61,6 +67,16 @@ export class UtxoWatcher {
   /** Addresses being watched. */
   get watched(): readonly string[] {
     return [...this.addresses];
+  }
+
+  /** Whether `address` is watched. */
+  has(address: string): boolean {
+    return this.addresses.has(address);
+  }
+
+  /** How many addresses are watched. */
+  get size(): number {
+    return this.addresses.size;
   }
 
   /** Every UTXO currently known for the watched addresses. */

@@ -20,6 +20,11 @@
  * brought in is owed back and paid with the next publication to it, from any coin.
  * Receipt-only publications are built at once and submitted after a random delay.
  *
+ * Watching. An address that holds nothing any more, or a notification address its window has
+ * moved past, is dropped from the subscription once the transaction that emptied it is
+ * deeper than the confirmation depth, and a change, decoy or refill address once its coins
+ * are that deep (./watched.ts, docs/delivery.md "Watched addresses").
+ *
  * Acceptance. An own transaction is reported accepted when its change appears in
  * UtxosChanged or when a coin it spent leaves the UTXO set, so a transaction with no
  * output back is seen too.
@@ -52,6 +57,7 @@ import {
 } from './chain-tx.ts';
 import { DeliveryError, RecipientError } from './errors.ts';
 import { CONFIRMATION_DEPTH, OwnTransactions, type OwnTx } from './own-txs.ts';
+import { DrainedAddresses, type Verdict } from './watched.ts';
 import type { ChainHandler, ChainPort, ContactId, Funds, Publication, PublishOptions } from './ports.ts';
 
 type Timeout = ReturnType<typeof setTimeout>;
@@ -193,6 +199,16 @@ export class KaspaChain implements ChainPort {
   private markIdle: () => void = () => {};
   /** Window moves and subscriptions, in order. */
   private watching: Promise<void> = Promise.resolve();
+  /** Watched addresses with nothing on them, until they are dropped (./watched.ts). */
+  private readonly drained: DrainedAddresses;
+  /**
+   * Internal-chain addresses (change, decoy, refill) holding a coin of ours, by the DAA score
+   * of the coin: once it is `CONFIRMATION_DEPTH` deep only we can move it, so the address is no
+   * longer watched (see `settledDue`).
+   */
+  private readonly settled: DrainedAddresses;
+  /** Addresses let go whose removal is queued behind earlier window moves and subscriptions. */
+  private readonly unwatching = new Set<string>();
   private locked = 0n;
   /** Value each contact's coins brought in and not yet paid back (their next coin repays it). */
   private readonly owed = new Map<ContactId, bigint>();
@@ -211,6 +227,8 @@ export class KaspaChain implements ChainPort {
     this.watcher = new UtxoWatcher(opts.client);
     this.fetcher = new PayloadFetcher(opts.client);
     this.own = new OwnTransactions(opts.db, COINS_STORE);
+    this.drained = new DrainedAddresses(opts.confirmationDepth ?? CONFIRMATION_DEPTH);
+    this.settled = new DrainedAddresses(opts.confirmationDepth ?? CONFIRMATION_DEPTH);
     this.random = opts.random ?? secureRandom;
     // The mean coin of format 2 is 1.25 v; the relay fee of a typical publication (FACTS §4.8).
     const v = notificationValue(opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET);
@@ -270,6 +288,9 @@ export class KaspaChain implements ChainPort {
       if (this.watching === before && !this.working && this.pending.length === 0) break;
     }
     this.heldFrom = undefined;
+    // What a restart watches in case (recent change, remembered addresses) and finds empty
+    // goes the way of any emptied address.
+    for (const a of this.watcher.watched) if (!this.coinsAt.has(a)) this.drained.mark(a, this.daa);
   }
 
   /**
@@ -790,7 +811,27 @@ export class KaspaChain implements ChainPort {
     const timer = this.resubmitting.get(txHex);
     if (timer !== undefined) clearTimeout(timer);
     this.resubmitting.delete(txHex);
-    if (this.own.get(txHex)) void this.own.update(txHex, { acceptedDaa: daa }).catch(() => undefined);
+    const t = this.own.get(txHex);
+    if (!t) return;
+    void this.own.update(txHex, { acceptedDaa: daa }).catch(() => undefined);
+    // A coin of ours it spent that the node never showed (our own output spent from the
+    // mempool, both accepted by one chain block: the block's UTXO diff holds neither), or one
+    // held at an address no longer watched (`settled`), will never be notified as removed.
+    // Forgotten here, and its address emptied, so neither the coin nor the watched address
+    // stays for the rest of the session.
+    for (const k of t.inputs) {
+      const coin = this.coins.get(k);
+      if (coin === undefined || this.spending.get(k) !== txHex) continue;
+      // Seen on the node and still watched: its removal will be notified.
+      if (coin.utxo.entry.blockDaaScore !== 0n && this.watcher.has(coin.address)) continue;
+      this.deleteCoin(k);
+      this.spending.delete(k);
+      void this.opts.db.delete(COINS_STORE, encodeKey('coin', k)).catch(() => undefined);
+      if (!this.coinsAt.has(coin.address)) {
+        void this.book.emptied(coin.address).catch(() => undefined);
+        this.drained.mark(coin.address, this.daa, txHex);
+      }
+    }
   }
 
   /** Notes the DAA score of a coin seen and forgets own transactions now deep. */
@@ -801,8 +842,80 @@ export class KaspaChain implements ChainPort {
       .prune(daa, this.opts.confirmationDepth ?? CONFIRMATION_DEPTH)
       .then((deep) => {
         for (const txHex of deep) this.handler?.settled?.(hexToBytes(txHex));
+        this.unwatchDrained();
       })
       .catch(() => undefined);
+  }
+
+  /**
+   * Drops the addresses marked at least the confirmation depth ago with nothing unfinished on
+   * them: no coin, no coin waiting to be processed, no kept transaction that spent from it
+   * (its record goes once it is that deep, own-txs.ts `prune`), and out of every window.
+   */
+  private unwatchDrained(): void {
+    if (this.stopped) return;
+    let busy: Set<string> | undefined;
+    const windows = new Map<ContactId, Set<string>>();
+    const gone = this.drained.due(this.daa, (address, spender): Verdict => {
+      const origin = this.book.originOf(address);
+      if (origin === undefined || origin.kind === 'card') return 'keep';
+      if (origin.kind === 'notify') {
+        let window = windows.get(origin.contact);
+        if (!window) windows.set(origin.contact, (window = new Set(this.book.windowOf(origin.contact))));
+        if (window.has(address)) return 'keep';
+      }
+      if (this.coinsAt.has(address)) return 'keep';
+      const kept = spender === undefined ? undefined : this.own.get(spender);
+      if (kept) return kept.acceptedDaa === undefined ? 'later' : { after: kept.acceptedDaa };
+      if (busy === undefined) {
+        busy = new Set();
+        for (const u of [...this.pending, ...[...this.retrying.values()].map((r) => r.utxo)])
+          busy.add(this.addressOf(u) ?? '');
+      }
+      return busy.has(address) ? 'later' : 'unwatch';
+    });
+    gone.push(...this.settledDue());
+    if (gone.length === 0) return;
+    for (const a of gone) this.unwatching.add(a);
+    // One `unsubscribe` naming only these: the node removes exactly what an unsubscribe names
+    // and keeps notifying the rest (kaspad 2.1.0 by experiment, test/oracle/utxo-unsubscribe.ts),
+    // so a removal is not batched and nothing is read again. One that a coin reached meanwhile
+    // is kept (`unwatching` loses it on arrival).
+    this.watching = this.watching.then(async () => {
+      const now = gone.filter((a) => this.unwatching.delete(a));
+      if (!this.stopped && now.length > 0) await this.watcher.removeAddresses(now).catch(() => undefined);
+    });
+  }
+
+  /**
+   * Internal-chain addresses whose coins of ours are all deep and not being spent: the node
+   * would tell us nothing more about them but our own spends, which those transactions'
+   * outputs show (accepted, or off the chain again: `leftChain`). Dropping them keeps the
+   * watched set from growing by the decoy and change each publication leaves held. The book
+   * still lists them as holding, so a restart reads them again (and drops them again).
+   */
+  private settledDue(): string[] {
+    const depth = this.opts.confirmationDepth ?? CONFIRMATION_DEPTH;
+    let held: Map<string, Coin[]> | undefined;
+    return this.settled.due(this.daa, (address): Verdict => {
+      if (this.book.originOf(address)?.kind !== 'change' || !this.coinsAt.has(address)) return 'keep';
+      if (held === undefined) {
+        held = new Map();
+        for (const [k, c] of this.coins) {
+          if (this.spending.has(k)) continue;
+          const list = held.get(c.address);
+          if (list) list.push(c);
+          else held.set(c.address, [c]);
+        }
+      }
+      const coins = held.get(address) ?? [];
+      // A coin being spent, or one the node has not shown yet: look again later.
+      if (coins.length !== this.coinsAt.get(address) || coins.some((c) => c.utxo.entry.blockDaaScore === 0n))
+        return 'later';
+      let newest = 0n;
+      for (const c of coins) if (c.utxo.entry.blockDaaScore > newest) newest = c.utxo.entry.blockDaaScore;
+      return newest + depth <= this.daa ? 'unwatch' : { after: newest };
+    });
   }
 
   private addressOf(u: AddressedUtxo): string | undefined {
@@ -846,8 +959,11 @@ export class KaspaChain implements ChainPort {
     if (!coin) this.withdrawn.add(k);
     void this.opts.db.delete(COINS_STORE, encodeKey('coin', k)).catch(() => undefined);
     const address = coin?.address ?? this.addressOf(u);
-    if (address !== undefined && !this.coinsAt.has(address))
+    if (address !== undefined && !this.coinsAt.has(address)) {
       void this.book.emptied(address).catch(() => undefined);
+      // Watched until what emptied it is deep: a reorganisation may bring the coin back.
+      this.drained.mark(address, this.daa, spender ?? this.own.spenderOf(k)?.txHex);
+    }
     // A coin we spent left the UTXO set: the spending transaction was accepted, whatever
     // its outputs (issue: a publication with no output back was never seen accepted).
     if (spender !== undefined && this.mine.has(spender)) {
@@ -869,6 +985,8 @@ export class KaspaChain implements ChainPort {
     const txHex = bytesToHex(u.outpoint.transactionId);
     const known = this.coins.get(k);
     this.withdrawn.delete(k);
+    this.drained.unmark(address);
+    this.unwatching.delete(address);
     this.observeDaa(u.entry.blockDaaScore);
     // A coin spent by a kept transaction of ours is back: that transaction left the chain.
     const spender = this.own.spenderOf(k);
@@ -877,6 +995,7 @@ export class KaspaChain implements ChainPort {
     if (this.mine.has(txHex) || known) {
       // Our own change: spendable already (a mempool chain), now with its real entry.
       this.setCoin(k, { utxo: u, address, origin: known?.origin ?? 'own' });
+      if (this.book.originOf(address)?.kind === 'change') this.settled.mark(address, u.entry.blockDaaScore);
       if (this.mine.delete(txHex)) {
         this.ownAccepted(txHex, u.entry.blockDaaScore);
         void this.opts.db
@@ -894,8 +1013,17 @@ export class KaspaChain implements ChainPort {
   /** Remembers the address as holding a coin and moves its window on (the next catch-up round). */
   private noteArrival(address: string): void {
     const next = this.watching.then(async () => {
+      const origin = this.book.originOf(address);
+      const contact = origin?.kind === 'notify' ? origin.contact : undefined;
+      const before = contact === undefined ? [] : this.book.windowOf(contact);
       const add = await this.book.arrived(address).catch(() => [] as string[]);
       if (add.length > 0 && !this.stopped) await this.watcher.addAddresses(add).catch(() => undefined);
+      // Left below the window's lower edge with nothing on them (a gap given up on): dropped
+      // as an emptied address is, so a coin that still comes within the depth is seen.
+      if (contact !== undefined && add.length > 0) {
+        const after = new Set(this.book.windowOf(contact));
+        for (const a of before) if (a !== address && !after.has(a)) this.drained.mark(a, this.daa);
+      }
     });
     this.watching = next;
   }

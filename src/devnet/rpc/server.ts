@@ -240,8 +240,16 @@ export class WrpcServer {
         // Each distinct address is decoded once: a flood repeating one costs one decode.
         const addresses = readAddresses(prop(body, 'addresses'), 'addresses');
         if (!on) {
-          // Unsubscribing is always allowed and cancels the whole subscription (`start_notify`).
-          conn.subs.utxos = undefined;
+          // As kaspad 2.1.0 does (test/oracle/utxo-unsubscribe.ts; rusty-kaspa notify
+          // subscription: Selected(S) minus R is Selected(S - R), an empty list is None): the
+          // named addresses are removed and the rest stay, an address never named changes
+          // nothing, an empty list ends the subscription. Addresses are a set, not counted.
+          // Unsubscribing is always allowed, even with an empty list.
+          const watched = conn.subs.utxos;
+          if (watched === undefined) break;
+          if (addresses.length === 0) watched.clear();
+          for (const a of addresses) watched.delete(spkKey(addressToScriptPublicKey(a)));
+          if (watched.size === 0) conn.subs.utxos = undefined;
           break;
         }
         if (addresses.length === 0) {

@@ -139,4 +139,32 @@ describe('UtxoWatcher', () => {
     await watcher.stop();
     assert.deepEqual(server.connections[0]!.utxoAddresses, new Set());
   });
+  it('names only new addresses on an addition and only removed ones on a removal, reading nothing again', async () => {
+    const { server, client, utxoSet } = await setup();
+    const b1 = utxo(2, B);
+    utxoSet.set(outpointKey(b1.outpoint), b1);
+    const watcher = new UtxoWatcher(client);
+    const changes: UtxoChange[] = [];
+    watcher.on('change', (c) => changes.push(c));
+    await watcher.addAddresses([A]);
+    await watcher.addAddresses([A, B]);
+    assert.deepEqual(
+      server.calls('subscribe').map((f) => f.params),
+      [{ UtxosChanged: { addresses: [A] } }, { UtxosChanged: { addresses: [B] } }],
+    );
+    const reads = server.calls('getUtxosByAddresses').length;
+    await watcher.removeAddresses([A]);
+    // kaspad removes only what an unsubscribe names (test/oracle/utxo-unsubscribe.ts): B is
+    // still notified, so nothing is subscribed again or re-read.
+    assert.deepEqual(
+      server.calls('unsubscribe').map((f) => f.params),
+      [{ UtxosChanged: { addresses: [A] } }],
+    );
+    assert.equal(server.calls('subscribe').length, 2);
+    assert.equal(server.calls('getUtxosByAddresses').length, reads);
+    const b2 = utxo(3, B);
+    notify(server, [b2, utxo(4, A)], []);
+    await until(() => changes.length === 2);
+    assert.deepEqual(changes[1], { added: [b2], removed: [], source: 'notification' });
+  });
 });
