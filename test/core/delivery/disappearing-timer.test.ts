@@ -4,14 +4,13 @@
  * receipted, republished), both devices agree on the newest by (time set, id), and a
  * stranger's timer is refused. Real sessions on the local Kaspa network.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
 import { currentSetting, type TimerSetting } from '../../../src/core/disappearing/timer.ts';
 import { decodeMessage, encodeMessage, type Message } from '../../../src/core/delivery/messages.ts';
 import { DeliveryError } from '../../../src/core/delivery/errors.ts';
 import { hexToBytes, utf8ToBytes } from '../../../src/util/bytes.ts';
-import { ChainUser, prefund } from './kaspa.ts';
+import { ChainUser, SharedDevnet } from './kaspa.ts';
 import { until } from './harness.ts';
 
 /** The settings a device holds, from its stored records (as the app keeps them). */
@@ -31,8 +30,8 @@ function settingsOf(messages: readonly Message[]): TimerSetting[] {
 }
 
 describe('the disappearing timer between two engines on the local Kaspa network', () => {
-  let devnet: DevnetHandle;
-  const url = (): string => devnet.url;
+  const network = new SharedDevnet();
+  const url = network.url;
   const alice = new ChainUser('alice', url);
   const bob = new ChainUser('bob', url);
   const mallory = new ChainUser('mallory', url);
@@ -41,19 +40,7 @@ describe('the disappearing timer between two engines on the local Kaspa network'
   mallory.knows(alice);
   const users = [alice, bob, mallory];
 
-  before(async () => {
-    devnet = await startDevnet({
-      port: 0,
-      controlPort: false,
-      blocksPerSecond: 20,
-      prefund: prefund(...users),
-    });
-    for (const u of users) await u.start();
-  });
-  after(async () => {
-    for (const u of users) await u.stop().catch(() => undefined);
-    await devnet.stop();
-  });
+  network.around(users);
 
   it('set while the contact is away: it goes by the chain, is receipted, and the contact holds it', async () => {
     await alice.engine.send(bob.id, 'hello');

@@ -28,12 +28,41 @@ import type { KeyValueStore } from '../../../src/storage/types.ts';
 import type { AttachmentHook, SessionPort } from '../../../src/core/delivery/ports.ts';
 import { MemoryDatabase, openDb } from './fakes.ts';
 import { until } from './harness.ts';
+import { after, before } from 'node:test';
+import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
 
-/** One user of the local network. */
 /** 100 KAS for each user's wallet address, for a devnet's `prefund`. */
 export function prefund(...users: readonly ChainUser[]): Record<string, bigint> {
   return Object.fromEntries(users.map((u) => [u.address.toString(), 100n * SOMPI_PER_KAS]));
 }
+
+/**
+ * A local network shared by one `describe` block: `url` is what its users are made with, and
+ * `around(users)` starts the network (each user prefunded) and the users before the block's
+ * tests, and stops them after.
+ */
+export class SharedDevnet {
+  #devnet: DevnetHandle | undefined;
+  readonly url = (): string => this.#devnet!.url;
+
+  around(users: readonly ChainUser[], blocksPerSecond = 20): void {
+    before(async () => {
+      this.#devnet = await startDevnet({
+        port: 0,
+        controlPort: false,
+        blocksPerSecond,
+        prefund: prefund(...users),
+      });
+      for (const u of users) await u.start();
+    });
+    after(async () => {
+      for (const u of users) await u.stop().catch(() => undefined);
+      await this.#devnet?.stop();
+    });
+  }
+}
+
+/** One user of the local network. */
 
 export class ChainUser {
   readonly identity = Identity.generate();

@@ -1,15 +1,14 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
 import { ContactCardError } from '../../../src/core/errors.ts';
 import { RecipientError } from '../../../src/core/delivery/errors.ts';
 import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
-import { ChainUser, prefund } from './kaspa.ts';
+import { ChainUser, SharedDevnet } from './kaspa.ts';
 import { until } from './harness.ts';
 
 describe('strangers on the local Kaspa network', () => {
-  let devnet: DevnetHandle;
-  const url = (): string => devnet.url;
+  const network = new SharedDevnet();
+  const url = network.url;
   const alice = new ChainUser('alice', url);
   const bob = new ChainUser('bob', url);
   // Mallory holds Alice's card; Alice has never heard of her.
@@ -24,19 +23,7 @@ describe('strangers on the local Kaspa network', () => {
   tom.knows(alice);
   const users = [alice, bob, mallory, trudy, tom];
 
-  before(async () => {
-    devnet = await startDevnet({
-      port: 0,
-      controlPort: false,
-      blocksPerSecond: 20,
-      prefund: prefund(...users),
-    });
-    for (const u of users) await u.start();
-  });
-  after(async () => {
-    for (const u of users) await u.stop().catch(() => undefined);
-    await devnet.stop();
-  });
+  network.around(users);
 
   it('a first message from a stranger waits as a request, and nothing goes back until it is accepted', async () => {
     await mallory.engine.send(alice.id, 'hello, it is mallory');
