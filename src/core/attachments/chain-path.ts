@@ -34,7 +34,7 @@ import { DecodeError, assertInteger } from '../../util/errors.ts';
 import { AttachmentError } from './errors.ts';
 import { encodeManifest, type AttachmentId } from './manifest.ts';
 import { encodeStatus, type AttachmentStatus } from './status.ts';
-import type { AttachmentStore } from './store.ts';
+import type { AttachmentRecord, AttachmentStore } from './store.ts';
 
 /** Chain record format version (docs/protocol.md "Attachment chain record"). */
 export const CHAIN_RECORD_VERSION = 1;
@@ -113,6 +113,16 @@ export interface ChainPathOptions {
   readonly failed?: (contact: ContactId, id: AttachmentId, reason: 'undeliverable') => void;
 }
 
+/** The chain record of an attachment of `chunkCount` chunks none of whose slots went yet. */
+function unpublished(chunkCount: number): ChainRecord {
+  const n = chunkCount + 1;
+  return {
+    publishedAt: new Array<number>(n).fill(0),
+    publications: new Array<number>(n).fill(0),
+    held: new Array<boolean>(n).fill(false),
+  };
+}
+
 interface Outgoing {
   readonly contact: ContactId;
   readonly id: AttachmentId;
@@ -164,21 +174,8 @@ export class ChainPath implements AttachmentChainHook {
 
   // ---- sender ------------------------------------------------------------------------------
 
-  /** Sends outgoing attachment `id` the chain way from now on (stored; idempotent). */
-  async choose(id: AttachmentId): Promise<void> {
-    const key = bytesToHex(id);
-    if (this.outgoing.has(key)) return;
-    const r = await this.store.record(id);
-    if (!r || r.direction !== 'out')
-      throw new AttachmentError('UNKNOWN_ATTACHMENT', `no outgoing attachment ${key}`);
-    if (r.state !== 'transferring') return;
-    const n = r.manifest.chunkCount + 1;
-    const record: ChainRecord = {
-      publishedAt: new Array<number>(n).fill(0),
-      publications: new Array<number>(n).fill(0),
-      held: new Array<boolean>(n).fill(false),
-    };
-    await this.store.setChainRecord(id, encodeChainRecord(record));
+  /** Starts following outgoing attachment `id` (`key` in hex, stored as `r`) on the chain path. */
+  private track(key: string, id: AttachmentId, r: AttachmentRecord, record: ChainRecord): void {
     this.outgoing.set(key, {
       contact: r.contact,
       id,
@@ -187,6 +184,19 @@ export class ChainPath implements AttachmentChainHook {
       inflight: new Set(),
       resendAt: new Map(),
     });
+  }
+
+  /** Sends outgoing attachment `id` the chain way from now on (stored; idempotent). */
+  async choose(id: AttachmentId): Promise<void> {
+    const key = bytesToHex(id);
+    if (this.outgoing.has(key)) return;
+    const r = await this.store.record(id);
+    if (!r || r.direction !== 'out')
+      throw new AttachmentError('UNKNOWN_ATTACHMENT', `no outgoing attachment ${key}`);
+    if (r.state !== 'transferring') return;
+    const record = unpublished(r.manifest.chunkCount);
+    await this.store.setChainRecord(id, encodeChainRecord(record));
+    this.track(key, id, r, record);
     this.wake?.(r.contact);
   }
 
@@ -297,21 +307,9 @@ export class ChainPath implements AttachmentChainHook {
         record = decodeChainRecord(bytes, r.manifest.chunkCount);
       } catch {
         // An unreadable record costs a republication of everything, never the attachment.
-        const n = r.manifest.chunkCount + 1;
-        record = {
-          publishedAt: Array(n).fill(0),
-          publications: Array(n).fill(0),
-          held: Array(n).fill(false),
-        };
+        record = unpublished(r.manifest.chunkCount);
       }
-      this.outgoing.set(key, {
-        contact: r.contact,
-        id,
-        createdAt: r.createdAt,
-        record,
-        inflight: new Set(),
-        resendAt: new Map(),
-      });
+      this.track(key, id, r, record);
     }
     this.arm();
     this.wakeDue();
