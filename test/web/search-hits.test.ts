@@ -21,17 +21,17 @@ const viewOf = (m: Rec): ChatMessage =>
   ({ id: m.id as MessageId, sentAt: m.sentAt, text: m.text }) as unknown as ChatMessage;
 
 function oracle(convs: readonly Rec[][], key: string, limit: number): SearchHit[] {
-  const hits: SearchHit[] = [];
-  convs.forEach((messages, c) => {
-    let found = 0;
-    for (let i = messages.length - 1; i >= 0 && found < limit; i--) {
-      if (!searchKey(messages[i]!.text).includes(key)) continue;
-      hits.push({ contact: contactOf(c), message: viewOf(messages[i]!) });
-      found++;
-    }
-  });
   const newer = (a: SearchHit, b: SearchHit): number =>
     b.message.sentAt - a.message.sentAt || (a.message.id < b.message.id ? -1 : 1);
+  const hits: SearchHit[] = [];
+  convs.forEach((messages, c) => {
+    // Each conversation's newest `limit` by the same order as the final sort, so two hits of
+    // one millisecond are cut the same way (by id) here and in the bounded list.
+    const own = messages
+      .filter((m) => searchKey(m.text).includes(key))
+      .map((m) => ({ contact: contactOf(c), message: viewOf(m) }));
+    hits.push(...own.sort(newer).slice(0, limit));
+  });
   return hits.sort(newer).slice(0, limit);
 }
 
