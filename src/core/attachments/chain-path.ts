@@ -176,13 +176,22 @@ export class ChainPath implements AttachmentChainHook {
 
   /** Starts following outgoing attachment `id` (`key` in hex, stored as `r`) on the chain path. */
   private track(key: string, id: AttachmentId, r: AttachmentRecord, record: ChainRecord): void {
+    // `resendAt` is not stored: after a restart it comes back from the stored `held`. A status
+    // was read once the manifest is held; a published slot it lacks is due `resendAfterMs`
+    // after its publication, as `status` would have set it (at worst one more publication of
+    // a piece already resent after that status).
+    const resendAt = new Map<number, number>();
+    if (record.held[0])
+      for (let slot = 1; slot < record.held.length; slot++)
+        if (!record.held[slot] && record.publishedAt[slot]! > 0)
+          resendAt.set(slot, record.publishedAt[slot]! + this.resendAfterMs);
     this.outgoing.set(key, {
       contact: r.contact,
       id,
       createdAt: r.createdAt,
       record,
       inflight: new Set(),
-      resendAt: new Map(),
+      resendAt,
     });
   }
 
