@@ -272,14 +272,26 @@ export class ChainPath implements AttachmentChainHook {
     else this.clock.after(delay, () => this.wake?.(contact));
   }
 
-  /** Keeps a chunk read before its manifest; false when the buffer is full (it is dropped). */
+  /**
+   * Keeps a chunk read before its manifest; false when it does not fit (it is dropped, and the
+   * sender's resend brings it after the status). A full buffer makes room by dropping the
+   * attachments waiting longest: chunks whose manifest never comes (a contact's junk, a sender
+   * that gave up) must not keep every later early chunk out.
+   */
   keepEarly(contact: ContactId, body: AttachmentBody & { type: 'attachment-chunk' }): boolean {
     const bytes = body.sealed.length;
-    if (this.earlyBytes + bytes > this.maxEarlyBytes) return false;
     const key = bytesToHex(body.attachmentId);
     const list = this.early.get(key) ?? [];
     if (list.some((e) => e.contact === contact && e.body.type === body.type && e.body.index === body.index))
       return true;
+    for (const [oldest, waiting] of this.early) {
+      if (this.earlyBytes + bytes <= this.maxEarlyBytes) break;
+      if (oldest === key) continue;
+      this.early.delete(oldest);
+      for (const e of waiting)
+        if (e.body.type === 'attachment-chunk') this.earlyBytes -= e.body.sealed.length;
+    }
+    if (this.earlyBytes + bytes > this.maxEarlyBytes) return false;
     list.push({ contact, body });
     this.early.set(key, list);
     this.earlyBytes += bytes;

@@ -73,3 +73,44 @@ describe('chain path resend bookkeeping', () => {
     assert.deepEqual(chunksOf(await restarted.take(CONTACT, 1 << 20)), [chunkCount - 1]);
   });
 });
+
+describe('chain path chunks read before their manifest', () => {
+  const chunk = (
+    id: AttachmentId,
+    index: number,
+    bytes: number,
+  ): AttachmentBody & { type: 'attachment-chunk' } => ({
+    type: 'attachment-chunk',
+    attachmentId: id,
+    index,
+    sealed: randomBytes(bytes),
+  });
+  const idOf = (b: number): AttachmentId => new Uint8Array(16).fill(b) as AttachmentId;
+
+  it('wait for their manifest and go only to the contact that sent them', async () => {
+    const path = new ChainPath(await openStore(new MemoryDatabase()), { maxEarlyBytes: 4_000 });
+    assert.ok(path.keepEarly(CONTACT, chunk(idOf(1), 0, 1_000)));
+    assert.ok(path.keepEarly(CONTACT, chunk(idOf(1), 0, 1_000)), 'a duplicate is taken as kept');
+    assert.ok(path.keepEarly('mallory', chunk(idOf(1), 1, 1_000)));
+    assert.deepEqual(
+      path.takeEarly(CONTACT, idOf(1)).map((b) => (b.type === 'attachment-chunk' ? b.index : -1)),
+      [0],
+    );
+    assert.deepEqual(path.takeEarly('mallory', idOf(1)), [], 'taken with the manifest, whoever sent them');
+  });
+
+  it('a full buffer of chunks whose manifest never came makes room for a later attachment', async () => {
+    const path = new ChainPath(await openStore(new MemoryDatabase()), { maxEarlyBytes: 4_000 });
+    for (let i = 0; i < 4; i++) assert.ok(path.keepEarly('mallory', chunk(idOf(2), i, 1_000)));
+    assert.ok(path.keepEarly(CONTACT, chunk(idOf(3), 0, 1_000)), 'the later chunk is kept');
+    assert.equal(path.takeEarly(CONTACT, idOf(3)).length, 1);
+    assert.equal(path.keepEarly(CONTACT, chunk(idOf(4), 0, 4_001)), false, 'one chunk over the bound is not');
+    for (let i = 0; i < 4; i++) assert.ok(path.keepEarly(CONTACT, chunk(idOf(5), i, 1_000)));
+    assert.equal(
+      path.keepEarly(CONTACT, chunk(idOf(5), 4, 1_000)),
+      false,
+      'one attachment does not evict itself',
+    );
+    assert.equal(path.takeEarly(CONTACT, idOf(5)).length, 4);
+  });
+});
