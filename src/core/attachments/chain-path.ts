@@ -371,10 +371,12 @@ export class ChainPath implements AttachmentChainHook {
       .sort(([, a], [, b]) => a.createdAt - b.createdAt);
     for (const [key, o] of mine) {
       if (await this.expire(key, o, now)) continue;
-      for (const slot of this.dueSlots(o, now)) {
+      const due = this.dueSlots(o, now);
+      if (due.length === 0) continue;
+      const r = await this.store.record(o.id);
+      if (!r) continue;
+      for (const slot of due) {
         if (bodies.length >= MAX_LISTS_PER_TAKE * 2) break;
-        const r = await this.store.record(o.id);
-        if (!r) break;
         const body: AttachmentBody =
           slot === 0
             ? { type: 'attachment-manifest', manifest: encodeManifest(r.manifest) }
