@@ -140,8 +140,14 @@ const MAX_LISTS_PER_TAKE = 32;
 /** The chain side of one client's attachments. */
 export class ChainPath implements AttachmentChainHook {
   private readonly outgoing = new Map<string, Outgoing>();
-  /** Transactions that carried pieces: which slots of which attachment. */
-  private readonly txs = new Map<string, { key: string; slots: number[] }[]>();
+  /**
+   * Recent transactions that carried attachment frames to `contact`: which slots of which
+   * outgoing attachment, and the statuses (owed again if the transaction leaves the chain).
+   */
+  private readonly txs = new Map<
+    string,
+    { contact: ContactId; pieces: { key: string; slots: number[] }[]; statuses: AttachmentId[] }
+  >();
   /** Statuses owed on chain, by contact and attachment id hex: when each is due. */
   private readonly statusesOwed = new Map<ContactId, Map<string, number>>();
   private readonly early = new Map<string, { contact: ContactId; body: AttachmentBody }[]>();
@@ -419,10 +425,13 @@ export class ChainPath implements AttachmentChainHook {
   ): Promise<void> {
     const now = this.now();
     const touched = new Map<string, number[]>();
+    const statuses: AttachmentId[] = [];
     for (const b of bodies) {
       if (b.type === 'attachment-status') {
-        // A status that did not go out is owed again.
-        if (txId === undefined) this.owe(contact, b.status.subarray(1, 17) as AttachmentId, true);
+        // A status that did not go out is owed again; one that did, if its transaction is dropped.
+        const id = b.status.subarray(1, 17) as AttachmentId;
+        if (txId === undefined) this.owe(contact, id, true);
+        else statuses.push(id);
         continue;
       }
       const id = b.type === 'attachment-manifest' ? b.manifest.subarray(1, 17) : b.attachmentId;
@@ -452,10 +461,8 @@ export class ChainPath implements AttachmentChainHook {
       }
     }
     if (txId !== undefined) {
-      this.txs.set(
-        txId,
-        [...touched].map(([key, slots]) => ({ key, slots })),
-      );
+      const pieces = [...touched].map(([key, slots]) => ({ key, slots }));
+      this.txs.set(txId, { contact, pieces, statuses });
       if (this.txs.size > 4096) this.txs.delete(this.txs.keys().next().value!);
     } else if (touched.size > 0) {
       // The engine reports the failure itself; the pieces are due again after a pause.
@@ -465,7 +472,12 @@ export class ChainPath implements AttachmentChainHook {
   }
 
   async dropped(txId: string): Promise<void> {
-    for (const { key, slots } of this.txs.get(txId) ?? []) {
+    const tx = this.txs.get(txId);
+    if (!tx) return;
+    this.txs.delete(txId);
+    // As the engine owes a dropped transaction's receipts again (delivery/engine.ts onDropped).
+    for (const id of tx.statuses) this.owe(tx.contact, id, true);
+    for (const { key, slots } of tx.pieces) {
       const o = this.outgoing.get(key);
       if (!o) continue;
       const publishedAt = o.record.publishedAt.slice();
@@ -474,7 +486,6 @@ export class ChainPath implements AttachmentChainHook {
       await this.save(o);
       this.wake?.(o.contact);
     }
-    this.txs.delete(txId);
   }
 
   // ---- internals ---------------------------------------------------------------------------

@@ -114,3 +114,24 @@ describe('chain path chunks read before their manifest', () => {
     assert.equal(path.takeEarly(CONTACT, idOf(5)).length, 4);
   });
 });
+
+describe('chain path statuses owed by the recipient', () => {
+  const statusesOf = (lists: readonly (readonly AttachmentBody[])[]): number =>
+    lists.flat().filter((b) => b.type === 'attachment-status').length;
+
+  it('a status whose transaction left the chain in a reorganisation is owed again, as a receipt is', async () => {
+    const clock = new ManualClock();
+    const data = new MemoryDatabase();
+    const store = await openStore(data);
+    const { manifest } = prepareAttachment(randomBytes(1_000), info);
+    await store.addIncoming(CONTACT, manifest, clock.now());
+    const path = await startPath(data, clock);
+    path.owe(CONTACT, manifest.id, true);
+    const lists = await path.take(CONTACT, 1 << 20);
+    assert.equal(statusesOf(lists), 1);
+    await path.settled(CONTACT, lists.flat(), 'tx-status');
+    assert.equal(statusesOf(await path.take(CONTACT, 1 << 20)), 0, 'sent once');
+    await path.dropped('tx-status');
+    assert.equal(statusesOf(await path.take(CONTACT, 1 << 20)), 1, 'owed again after the drop');
+  });
+});
