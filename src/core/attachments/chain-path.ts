@@ -140,8 +140,14 @@ const MAX_LISTS_PER_TAKE = 32;
 /** The chain side of one client's attachments. */
 export class ChainPath implements AttachmentChainHook {
   private readonly outgoing = new Map<string, Outgoing>();
-  /** Transactions that carried pieces: which slots of which attachment. */
-  private readonly txs = new Map<string, { key: string; slots: number[] }[]>();
+  /**
+   * Recent transactions that carried attachment frames to `contact`: which slots of which
+   * outgoing attachment, and the statuses (owed again if the transaction leaves the chain).
+   */
+  private readonly txs = new Map<
+    string,
+    { contact: ContactId; pieces: { key: string; slots: number[] }[]; statuses: AttachmentId[] }
+  >();
   /** Statuses owed on chain, by contact and attachment id hex: when each is due. */
   private readonly statusesOwed = new Map<ContactId, Map<string, number>>();
   private readonly early = new Map<string, { contact: ContactId; body: AttachmentBody }[]>();
@@ -176,13 +182,22 @@ export class ChainPath implements AttachmentChainHook {
 
   /** Starts following outgoing attachment `id` (`key` in hex, stored as `r`) on the chain path. */
   private track(key: string, id: AttachmentId, r: AttachmentRecord, record: ChainRecord): void {
+    // `resendAt` is not stored: after a restart it comes back from the stored `held`. A status
+    // was read once the manifest is held; a published slot it lacks is due `resendAfterMs`
+    // after its publication, as `status` would have set it (at worst one more publication of
+    // a piece already resent after that status).
+    const resendAt = new Map<number, number>();
+    if (record.held[0])
+      for (let slot = 1; slot < record.held.length; slot++)
+        if (!record.held[slot] && record.publishedAt[slot]! > 0)
+          resendAt.set(slot, record.publishedAt[slot]! + this.resendAfterMs);
     this.outgoing.set(key, {
       contact: r.contact,
       id,
       createdAt: r.createdAt,
       record,
       inflight: new Set(),
-      resendAt: new Map(),
+      resendAt,
     });
   }
 
@@ -263,14 +278,26 @@ export class ChainPath implements AttachmentChainHook {
     else this.clock.after(delay, () => this.wake?.(contact));
   }
 
-  /** Keeps a chunk read before its manifest; false when the buffer is full (it is dropped). */
+  /**
+   * Keeps a chunk read before its manifest; false when it does not fit (it is dropped, and the
+   * sender's resend brings it after the status). A full buffer makes room by dropping the
+   * attachments waiting longest: chunks whose manifest never comes (a contact's junk, a sender
+   * that gave up) must not keep every later early chunk out.
+   */
   keepEarly(contact: ContactId, body: AttachmentBody & { type: 'attachment-chunk' }): boolean {
     const bytes = body.sealed.length;
-    if (this.earlyBytes + bytes > this.maxEarlyBytes) return false;
     const key = bytesToHex(body.attachmentId);
     const list = this.early.get(key) ?? [];
     if (list.some((e) => e.contact === contact && e.body.type === body.type && e.body.index === body.index))
       return true;
+    for (const [oldest, waiting] of this.early) {
+      if (this.earlyBytes + bytes <= this.maxEarlyBytes) break;
+      if (oldest === key) continue;
+      this.early.delete(oldest);
+      for (const e of waiting)
+        if (e.body.type === 'attachment-chunk') this.earlyBytes -= e.body.sealed.length;
+    }
+    if (this.earlyBytes + bytes > this.maxEarlyBytes) return false;
     list.push({ contact, body });
     this.early.set(key, list);
     this.earlyBytes += bytes;
@@ -350,10 +377,12 @@ export class ChainPath implements AttachmentChainHook {
       .sort(([, a], [, b]) => a.createdAt - b.createdAt);
     for (const [key, o] of mine) {
       if (await this.expire(key, o, now)) continue;
-      for (const slot of this.dueSlots(o, now)) {
+      const due = this.dueSlots(o, now);
+      if (due.length === 0) continue;
+      const r = await this.store.record(o.id);
+      if (!r) continue;
+      for (const slot of due) {
         if (bodies.length >= MAX_LISTS_PER_TAKE * 2) break;
-        const r = await this.store.record(o.id);
-        if (!r) break;
         const body: AttachmentBody =
           slot === 0
             ? { type: 'attachment-manifest', manifest: encodeManifest(r.manifest) }
@@ -396,10 +425,13 @@ export class ChainPath implements AttachmentChainHook {
   ): Promise<void> {
     const now = this.now();
     const touched = new Map<string, number[]>();
+    const statuses: AttachmentId[] = [];
     for (const b of bodies) {
       if (b.type === 'attachment-status') {
-        // A status that did not go out is owed again.
-        if (txId === undefined) this.owe(contact, b.status.subarray(1, 17) as AttachmentId, true);
+        // A status that did not go out is owed again; one that did, if its transaction is dropped.
+        const id = b.status.subarray(1, 17) as AttachmentId;
+        if (txId === undefined) this.owe(contact, id, true);
+        else statuses.push(id);
         continue;
       }
       const id = b.type === 'attachment-manifest' ? b.manifest.subarray(1, 17) : b.attachmentId;
@@ -429,10 +461,8 @@ export class ChainPath implements AttachmentChainHook {
       }
     }
     if (txId !== undefined) {
-      this.txs.set(
-        txId,
-        [...touched].map(([key, slots]) => ({ key, slots })),
-      );
+      const pieces = [...touched].map(([key, slots]) => ({ key, slots }));
+      this.txs.set(txId, { contact, pieces, statuses });
       if (this.txs.size > 4096) this.txs.delete(this.txs.keys().next().value!);
     } else if (touched.size > 0) {
       // The engine reports the failure itself; the pieces are due again after a pause.
@@ -442,7 +472,12 @@ export class ChainPath implements AttachmentChainHook {
   }
 
   async dropped(txId: string): Promise<void> {
-    for (const { key, slots } of this.txs.get(txId) ?? []) {
+    const tx = this.txs.get(txId);
+    if (!tx) return;
+    this.txs.delete(txId);
+    // As the engine owes a dropped transaction's receipts again (delivery/engine.ts onDropped).
+    for (const id of tx.statuses) this.owe(tx.contact, id, true);
+    for (const { key, slots } of tx.pieces) {
       const o = this.outgoing.get(key);
       if (!o) continue;
       const publishedAt = o.record.publishedAt.slice();
@@ -451,7 +486,6 @@ export class ChainPath implements AttachmentChainHook {
       await this.save(o);
       this.wake?.(o.contact);
     }
-    this.txs.delete(txId);
   }
 
   // ---- internals ---------------------------------------------------------------------------

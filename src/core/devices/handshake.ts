@@ -134,7 +134,19 @@ function transcriptOf(
   return sha256(w.finish());
 }
 
-function keysOf(shared: Uint8Array, secret: Uint8Array, th: Uint8Array) {
+/**
+ * Both sides' keys from our ephemeral secret `e` and the other side's public key, named `other`
+ * in the error: LINK_AUTH_FAILED when X25519 refuses it (a low-order point). `e` is wiped.
+ */
+function keysOf(e: Uint8Array, theirs: Uint8Array, secret: Uint8Array, th: Uint8Array, other: string) {
+  let shared: Uint8Array;
+  try {
+    shared = x25519.getSharedSecret(e, theirs);
+  } catch (err) {
+    throw new DeviceError('LINK_AUTH_FAILED', `The ${other} device sent an invalid key.`, { cause: err });
+  } finally {
+    wipe(e);
+  }
   const okm = hkdf(sha256, shared, secret, th, 128);
   wipe(shared);
   return { kEN: okm.slice(0, 32), kNE: okm.slice(32, 64), mE: okm.slice(64, 96), mN: okm.slice(96, 128) };
@@ -201,15 +213,7 @@ export async function handshakeAsNew(
   const eE = r.bytes(32, 'eE');
   const macE = r.bytes(32, 'macE');
   const th = transcriptOf(code.identityKey, code.expiresAt, offerId, eN, eE);
-  let shared: Uint8Array;
-  try {
-    shared = x25519.getSharedSecret(e, eE);
-  } catch (err) {
-    throw new DeviceError('LINK_AUTH_FAILED', 'The other device sent an invalid key.', { cause: err });
-  } finally {
-    wipe(e);
-  }
-  const k = keysOf(shared, code.secret, th);
+  const k = keysOf(e, eE, code.secret, th, 'other');
   if (!equalBytes(hmac(sha256, k.mE, th), macE)) {
     const err = new DeviceError(
       'LINK_AUTH_FAILED',
@@ -256,15 +260,7 @@ export async function handshakeAsExisting(
   const e = x25519.utils.randomSecretKey();
   const eE = x25519.getPublicKey(e);
   const th = transcriptOf(code.identityKey, code.expiresAt, hello.offerId, hello.eN, eE);
-  let shared: Uint8Array;
-  try {
-    shared = x25519.getSharedSecret(e, hello.eN);
-  } catch (err) {
-    throw new DeviceError('LINK_AUTH_FAILED', 'The new device sent an invalid key.', { cause: err });
-  } finally {
-    wipe(e);
-  }
-  const k = keysOf(shared, code.secret, th);
+  const k = keysOf(e, hello.eN, code.secret, th, 'new');
   await sendOn(channel, concatBytes(Uint8Array.of(REPLY), eE, hmac(sha256, k.mE, th)));
   const r = readClear(await inbox.next(), CONFIRM, 33);
   const ok = equalBytes(hmac(sha256, k.mN, th), r.bytes(32, 'macN'));

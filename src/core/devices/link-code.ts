@@ -7,7 +7,7 @@
  *   text = "p2pcomm-link:" base64url(code)           (57 bytes, 89 characters, QR version 6 at M)
  *
  * The secret is one-time and short-lived: it authenticates both ends of the device-to-device
- * channel (link-channel.ts), and whoever holds it for its few minutes can link a device, as
+ * channel (handshake.ts), and whoever holds it for its few minutes can link a device, as
  * with Signal's linking QR code; so it is shown, never sent. 128 bits make an offline search
  * of a recorded handshake hopeless, which a short typed code (a few digits) would not: such a
  * code needs a PAKE instead (docs/devices.md §5 says why none is used yet). The check bytes

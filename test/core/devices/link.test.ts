@@ -289,6 +289,36 @@ describe('device link over WebRTC (werift)', { timeout: 120_000 }, () => {
     assert.equal(served.deviceList.devices.length, 2);
   });
 
+  it('refuses a HELLO whose ephemeral key is a low-order point, and tells the new device why', async () => {
+    const a = laptop(10);
+    const code = a.offers.mint(T0);
+    const link = await channel();
+    const attempt = settle(
+      new LinkServer(a.offers, a.source, { now, timeoutMs: 3_000 }).serve(link.existing),
+    );
+    const inbox = new Inbox(link.fresh as DeviceChannel, {
+      maxFrameBytes: 1_000,
+      maxQueued: 8,
+      timeoutMs: 3_000,
+    });
+    // The all-zero X25519 point gives an all-zero shared secret (RFC 7748 §6.1: check for it).
+    await link.fresh.send(
+      new ByteWriter()
+        .u8(0x01)
+        .u8(1)
+        .bytes(a.identity.publicKey)
+        .bytes(linkOfferId(code))
+        .bytes(new Uint8Array(32))
+        .finish(),
+    );
+    assert.deepEqual(await attempt, { ok: false, code: 'LINK_AUTH_FAILED' });
+    const refusal = await inbox.next();
+    assert.equal(refusal[0], 0x0f, 'a clear ERROR frame');
+    assert.equal(new TextDecoder().decode(refusal.subarray(2)), 'LINK_AUTH_FAILED');
+    inbox.dispose();
+    assert.equal(a.offers.state(linkOfferId(code)), 'open');
+  });
+
   it('resumes an interrupted transfer where it stopped: every message once, in order', async () => {
     const a = laptop();
     const code = a.offers.mint(T0);
