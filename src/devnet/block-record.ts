@@ -28,7 +28,6 @@ export const BLOCK_RECORD_VERSION = 1;
 
 const FULL_ENCODING = { signatureScripts: true, payload: true, massCommitment: true } as const;
 /** Bounds that keep a damaged record from allocating: a block's limits (FACTS §4.4) with margin. */
-const MAX_PARENT_LEVELS = 256;
 const MAX_PARENTS = 64 * 4;
 const MAX_ITEMS = 1_000_000;
 const MAX_SCRIPT_BYTES = 10_000;
@@ -63,8 +62,8 @@ function writeHeader(w: ByteWriter, h: BlockHeader): void {
 
 function readHeader(r: ByteReader): BlockHeader {
   const version = r.u16('header.version');
+  // A u8 count, as consensus `BlockLevel` is a u8: it needs no bound of its own.
   const levels = r.u8('header.parentsByLevel count');
-  if (levels > MAX_PARENT_LEVELS) throw new DecodeError('TOO_LARGE', `${levels} parent levels`);
   const parentsByLevel: BlockHash[][] = [];
   for (let l = 0; l < levels; l++) {
     const n = r.u16('header.parentsByLevel level size');
@@ -110,7 +109,7 @@ function readScript(r: ByteReader, what: string): ScriptPublicKey {
 }
 
 /** A coin: outpoint ‖ u64 amount ‖ u16 SPK version ‖ varbytes script ‖ u64 DAA score ‖ u8 coinbase ‖ u8 covenant flag [‖ 32 covenant id]. */
-export function writeCoin(w: ByteWriter, u: Utxo): void {
+function writeCoin(w: ByteWriter, u: Utxo): void {
   w.bytes(u.outpoint.transactionId).u32(u.outpoint.index);
   w.u64(u.entry.amount);
   writeScript(w, u.entry.scriptPublicKey);
@@ -120,7 +119,7 @@ export function writeCoin(w: ByteWriter, u: Utxo): void {
 }
 
 /** The inverse of `writeCoin`; throws DecodeError. */
-export function readCoin(r: ByteReader): Utxo {
+function readCoin(r: ByteReader): Utxo {
   const transactionId = r.bytes(32, 'coin.transactionId') as TxId;
   const index = r.u32('coin.index');
   const amount = r.u64('coin.amount');

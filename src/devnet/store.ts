@@ -20,7 +20,7 @@ import {
 import { migrate, type BatchOp, type KeyValueStore } from '../storage/index.ts';
 import { openSqliteStore } from '../storage/node.ts';
 import type { Block, Chain, ChainListener, RestoredState } from './chain.ts';
-import { diffFromRpc, diffToRpc, headerFromRpc, headerToRpc } from './codec.ts';
+import { coinFromRpc, diffFromRpc, diffToRpc, headerFromRpc, headerToRpc } from './codec.ts';
 import { DevnetError } from './errors.ts';
 import { hashHeader } from './header.ts';
 import type { MempoolEntry } from './mempool.ts';
@@ -368,6 +368,5 @@ function decodeBlock(raw: Uint8Array): Block {
 
 /** A coin row of schema version 1 (JSON), read by the migration to version 2. */
 function decodeJsonCoin(raw: Uint8Array): Utxo {
-  const d = diffFromRpc({ added: [parseJson(bytesToUtf8(raw))], removed: [] });
-  return d.added[0]!;
+  return coinFromRpc(parseJson(bytesToUtf8(raw)));
 }

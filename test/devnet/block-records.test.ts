@@ -13,7 +13,8 @@ import { SOMPI_PER_KAS } from '../../src/kaspa/types.ts';
 import { utf8ToBytes } from '../../src/util/bytes.ts';
 import { startDevnet } from '../../src/devnet/index.ts';
 import { DEVNET_SCHEMA, DevnetStore, type LoadReport } from '../../src/devnet/store.ts';
-import { BLOCK_RECORD_VERSION, checksum } from '../../src/devnet/block-record.ts';
+import { BLOCK_RECORD_VERSION, COIN_ROW_VERSION, checksum } from '../../src/devnet/block-record.ts';
+import { DevnetError } from '../../src/devnet/errors.ts';
 import type { RestoredState } from '../../src/devnet/chain.ts';
 import { openSqliteStore } from '../../src/storage/node.ts';
 import { META_STORE, META_VERSION_KEY } from '../../src/storage/schema.ts';
@@ -174,6 +175,40 @@ describe('devnet decoded-block records', () => {
     assert.equal(report.rejected.stale, 1);
     assert.equal(report.rejected.damaged, 1);
     assert.deepEqual(state, reference.state);
+  });
+
+  it('a record whose block has no row is deleted while loading, and changes nothing else', async () => {
+    const dir = copy();
+    const reference = await load(dir);
+    const orphan = new Uint8Array(32).fill(0xab);
+    await editRecords(dir, (records) => [[orphan, records[0]![1]]]);
+    const { state, report } = await load(dir);
+    assert.deepEqual(report, reference.report);
+    assert.deepEqual(state, reference.state);
+    const db = await openSqliteStore(join(dir, 'devnet.sqlite'), DEVNET_SCHEMA);
+    try {
+      assert.equal(await db.get('decoded', orphan), undefined);
+      assert.equal((await db.scan('decoded')).length, blocks - 1);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('a coin row of another version or cut short is refused as STORE_CORRUPT, not read as a coin', async () => {
+    for (const damage of [
+      (row: Uint8Array): Uint8Array => Uint8Array.of(COIN_ROW_VERSION + 1, ...row.subarray(1)),
+      (row: Uint8Array): Uint8Array => row.subarray(0, row.length - 1),
+    ]) {
+      const dir = copy();
+      const db = await openSqliteStore(join(dir, 'devnet.sqlite'), DEVNET_SCHEMA);
+      try {
+        const [key, row] = (await db.scan('utxos'))[0]!;
+        await db.batch([{ type: 'put', store: 'utxos', key, value: damage(row) }]);
+      } finally {
+        await db.close();
+      }
+      await assert.rejects(load(dir), (e: unknown) => e instanceof DevnetError && e.code === 'STORE_CORRUPT');
+    }
   });
 
   it('a directory of schema 1 (JSON coins, no records) is migrated and loads the same state', async () => {

@@ -174,7 +174,7 @@ const addressMemo = new Map<string, string | null>();
 const ADDRESS_MEMO_LIMIT = 100_000;
 
 function addressOf(spk: ScriptPublicKey): string | null {
-  const key = `${spk.version}:${bytesToHex(spk.script)}`;
+  const key = spkKey(spk);
   const known = addressMemo.get(key);
   if (known !== undefined) return known;
   const text = scriptPublicKeyToAddress(spk, ADDRESS_PREFIX)?.toString() ?? null;

@@ -13,6 +13,7 @@ import type { ChatFrame } from '../../../src/core/delivery/frames.ts';
 import { EnvelopeSessions } from '../../../src/core/delivery/sessions.ts';
 import type { BatchOptions } from '../../../src/core/envelope/batch.ts';
 import { SessionManager } from '../../../src/core/session/session-manager.ts';
+import { payToPubKey } from '../../../src/kaspa/script.ts';
 import { SOMPI_PER_KAS, type TxId } from '../../../src/kaspa/types.ts';
 import { randomBytes } from '../../../src/util/bytes.ts';
 import { seededRandom } from '../../privacy/observer.ts';
@@ -104,10 +105,7 @@ export function priced(
       outpoint: { transactionId: randomBytes(32) as TxId, index: 0 },
       entry: {
         amount: 100n * SOMPI_PER_KAS,
-        scriptPublicKey: {
-          version: 0,
-          script: Uint8Array.of(0x20, ...alice.wallet.publicKey(0, 0, 0), 0xac),
-        },
+        scriptPublicKey: payToPubKey(alice.wallet.publicKey(0, 0, 0)),
         blockDaaScore: 0n,
         isCoinbase: false,
       },

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
 import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
+import { RpcError, type RpcErrorCode } from '../../../src/kaspa/rpc/errors.ts';
 import type { OutgoingMessage } from '../../../src/core/delivery/messages.ts';
 import { ChainUser } from './kaspa.ts';
 import { defaultReceiptDelayMs } from '../../../src/core/delivery/kaspa-chain.ts';
@@ -116,15 +117,16 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const down = new Set<ChainUser>();
   let startRetries = 0;
   // A start can fail when the node does not answer in time (an RPC timeout while the machine is
-  // saturated, or the node still reading its data directory after a restart): the client is then
-  // killed and started again, as a person reopens the app; the failure is counted, not hidden.
+  // saturated): the client is then killed and started again, as a person reopens the app; the
+  // failure is counted, not hidden. Only a node that did not answer is retried: any other
+  // failure of a start is the client's own and ends the run.
   const start = async (u: ChainUser): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
       try {
         await u.start();
         return;
       } catch (e) {
-        if (attempt >= 5) throw e;
+        if (attempt >= 5 || !nodeDidNotAnswer(e)) throw e;
         startRetries++;
         progress(`${u.name} did not start (${e instanceof Error ? e.message : String(e)}); again`);
         try {
@@ -285,6 +287,21 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     }
     faults[kind]++;
   }
+}
+
+/** RPC failures that mean the node did not answer or could not be reached, not that it refused. */
+const NO_ANSWER: ReadonlySet<RpcErrorCode> = new Set([
+  'TIMEOUT',
+  'CONNECT_FAILED',
+  'CONNECTION_CLOSED',
+  'NOT_CONNECTED',
+]);
+
+/** Whether `e`, or an error it was raised from, is one of the NO_ANSWER failures. */
+function nodeDidNotAnswer(e: unknown): boolean {
+  for (let c = e; c instanceof Error; c = c.cause)
+    if (c instanceof RpcError && NO_ANSWER.has(c.code)) return true;
+  return false;
 }
 
 /** The report as a Markdown table. */
