@@ -1027,10 +1027,23 @@ export class DeliveryEngine {
     });
   }
 
-  /** Tells the attachment hook where the attachment frames of `group` went. */
+  /**
+   * Tells the attachment hook where the attachment frames of `group` went. A failure of the
+   * hook is reported, not thrown: the engine's own record of the publication (its messages
+   * published, its receipts settled or owed again) must not be lost with it, or the messages
+   * would be published a second time.
+   */
   private async settleAttachments(group: readonly ChainEntry[], txId: string | undefined): Promise<void> {
-    for (const e of group)
-      if (e.attachments) await this.opts.attachments?.chain?.settled(e.contact, e.attachments, txId);
+    const hook = this.opts.attachments?.chain;
+    if (!hook) return;
+    for (const e of group) {
+      if (!e.attachments) continue;
+      try {
+        await hook.settled(e.contact, e.attachments, txId);
+      } catch (error) {
+        this.report(error);
+      }
+    }
   }
 
   private async published(group: readonly ChainEntry[], txId: Uint8Array): Promise<void> {
