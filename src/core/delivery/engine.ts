@@ -46,7 +46,7 @@ import type {
   RequestPort,
   SessionPort,
 } from './ports.ts';
-import { DeliveryStore } from './store.ts';
+import { DeliveryStore, type PublicationRecord } from './store.ts';
 
 /** How a contact can be reached right now (the words the conversation header uses). */
 export type ConnectionState = 'connected' | 'connecting' | 'offline';
@@ -263,17 +263,7 @@ export class DeliveryEngine {
    * Recent publications by tx id hex: the message ids they carried (for acceptance updates)
    * and the receipts, by contact and kind (owed again if the publication is dropped).
    */
-  private readonly proofs = new Map<
-    string,
-    {
-      readonly ids: readonly string[];
-      readonly receipts: ReadonlyMap<
-        ContactId,
-        { readonly delivered: readonly string[]; readonly read: readonly string[] }
-      >;
-      readonly at: number;
-    }
-  >();
+  private readonly proofs = new Map<string, PublicationRecord>();
   private lastFunds: Funds | undefined;
   private insufficient = false;
   private closed = false;
@@ -321,7 +311,7 @@ export class DeliveryEngine {
     // drop one of them (docs/delivery.md "Reorganisations").
     const { records, refused } = await this.store.publications();
     for (const e of refused) this.report(e);
-    for (const [txHex, r] of records) this.proofs.set(txHex, { ids: r.ids, receipts: r.receipts, at: r.at });
+    for (const [txHex, r] of records) this.proofs.set(txHex, r);
     this.opts.peers?.listen({
       opened: (c, id, link) => this.enqueue(() => this.onLinkOpened(c, id, link)),
       message: (c, id, bytes) => this.enqueue(() => this.onLinkMessage(c, id, bytes)),
@@ -1037,10 +1027,23 @@ export class DeliveryEngine {
     });
   }
 
-  /** Tells the attachment hook where the attachment frames of `group` went. */
+  /**
+   * Tells the attachment hook where the attachment frames of `group` went. A failure of the
+   * hook is reported, not thrown: the engine's own record of the publication (its messages
+   * published, its receipts settled or owed again) must not be lost with it, or the messages
+   * would be published a second time.
+   */
   private async settleAttachments(group: readonly ChainEntry[], txId: string | undefined): Promise<void> {
-    for (const e of group)
-      if (e.attachments) await this.opts.attachments?.chain?.settled(e.contact, e.attachments, txId);
+    const hook = this.opts.attachments?.chain;
+    if (!hook) return;
+    for (const e of group) {
+      if (!e.attachments) continue;
+      try {
+        await hook.settled(e.contact, e.attachments, txId);
+      } catch (error) {
+        this.report(error);
+      }
+    }
   }
 
   private async published(group: readonly ChainEntry[], txId: Uint8Array): Promise<void> {
@@ -1069,11 +1072,12 @@ export class DeliveryEngine {
           r[f.kind].push(...f.ids.map((id) => bytesToHex(id)));
           receipts.set(e.contact, r);
         }
-    this.proofs.set(proof.txId, { ids, receipts, at: now });
+    const record: PublicationRecord = { at: now, ids, receipts };
+    this.proofs.set(proof.txId, record);
     // Stored with the receipts marked published: a restart before a drop must still owe them
     // again. The adapter says when a publication is deep (`settled`); past 4,096 recent ones
     // the oldest go anyway, which bounds the store whatever the adapter.
-    const ops = [...settled, this.store.publicationOp(proof.txId, { at: now, ids, receipts })];
+    const ops = [...settled, this.store.publicationOp(proof.txId, record)];
     while (this.proofs.size > MAX_PROOFS) {
       const oldest = this.proofs.keys().next().value!;
       this.proofs.delete(oldest);

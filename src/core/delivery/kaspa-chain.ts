@@ -824,14 +824,22 @@ export class KaspaChain implements ChainPort {
       if (coin === undefined || this.spending.get(k) !== txHex) continue;
       // Seen on the node and still watched: its removal will be notified.
       if (coin.utxo.entry.blockDaaScore !== 0n && this.watcher.has(coin.address)) continue;
-      this.deleteCoin(k);
-      this.spending.delete(k);
-      void this.opts.db.delete(COINS_STORE, encodeKey('coin', k)).catch(() => undefined);
-      if (!this.coinsAt.has(coin.address)) {
-        void this.book.emptied(coin.address).catch(() => undefined);
-        this.drained.mark(coin.address, this.daa, txHex);
-      }
+      this.forgetCoin(k, coin.address, txHex);
     }
+  }
+
+  /**
+   * Forgets our coin `k` at `address`, in memory and in the store. An address left with no
+   * coin is emptied, and watched until `spender`, what emptied it, is deep: a reorganisation
+   * may bring the coin back (./watched.ts).
+   */
+  private forgetCoin(k: string, address: string | undefined, spender: string | undefined): void {
+    this.deleteCoin(k);
+    this.spending.delete(k);
+    void this.opts.db.delete(COINS_STORE, encodeKey('coin', k)).catch(() => undefined);
+    if (address === undefined || this.coinsAt.has(address)) return;
+    void this.book.emptied(address).catch(() => undefined);
+    this.drained.mark(address, this.daa, spender);
   }
 
   /** Notes the DAA score of a coin seen and forgets own transactions now deep. */
@@ -946,8 +954,7 @@ export class KaspaChain implements ChainPort {
     const maker = bytesToHex(u.outpoint.transactionId);
     const left =
       spender === undefined && this.own.ownsOutput(maker, u.outpoint.index) ? this.own.get(maker) : undefined;
-    this.deleteCoin(k);
-    this.spending.delete(k);
+    this.forgetCoin(k, coin?.address ?? this.addressOf(u), spender ?? this.own.spenderOf(k)?.txHex);
     // Not processed yet: it is looked at again only if it comes back (then with its payload on
     // the chain again), never counted as a miss towards "pruned" while it is off the chain.
     const waiting = this.retrying.get(k);
@@ -957,13 +964,6 @@ export class KaspaChain implements ChainPort {
     }
     this.tries.delete(k);
     if (!coin) this.withdrawn.add(k);
-    void this.opts.db.delete(COINS_STORE, encodeKey('coin', k)).catch(() => undefined);
-    const address = coin?.address ?? this.addressOf(u);
-    if (address !== undefined && !this.coinsAt.has(address)) {
-      void this.book.emptied(address).catch(() => undefined);
-      // Watched until what emptied it is deep: a reorganisation may bring the coin back.
-      this.drained.mark(address, this.daa, spender ?? this.own.spenderOf(k)?.txHex);
-    }
     // A coin we spent left the UTXO set: the spending transaction was accepted, whatever
     // its outputs (issue: a publication with no output back was never seen accepted).
     if (spender !== undefined && this.mine.has(spender)) {

@@ -355,20 +355,25 @@ export class ChainAddresses {
 
   /** Stealth address `k` of our notifications to `contact` (a scalar multiplication, so kept). */
   private notifyAddress(contact: ContactId, peer: PeerKeys, k: number): Address {
-    const id = `${contact}/${k}/${peer.base.toString()}`;
-    let address = this.toPeers.get(id);
-    if (address === undefined) {
-      const t = notificationTweak(this.secret(contact, peer), peer.dh, k);
-      address = new Address(peer.base.prefix, AddressVersion.PubKey, tweakPublicKey(peer.base.payload, t));
-      // Only the next index is ever asked for again: older ones are dropped.
-      for (const old of this.toPeers.keys()) if (old.startsWith(`${contact}/`)) this.toPeers.delete(old);
-      this.toPeers.set(id, address);
-    }
+    const base = peer.base.toString();
+    const kept = this.toPeers.get(contact);
+    if (kept !== undefined && kept.k === k && kept.base === base) return kept.address;
+    const t = notificationTweak(this.secret(contact, peer), peer.dh, k);
+    const address = new Address(
+      peer.base.prefix,
+      AddressVersion.PubKey,
+      tweakPublicKey(peer.base.payload, t),
+    );
+    // Only the next index is ever asked for again: one per contact replaces the last.
+    this.toPeers.set(contact, { k, base, address });
     return address;
   }
 
-  /** The next notification address of each contact, by contact, index and card address. */
-  private readonly toPeers = new Map<string, Address>();
+  /** The next notification address of each contact, with the index and card address it is for. */
+  private readonly toPeers = new Map<
+    ContactId,
+    { readonly k: number; readonly base: string; readonly address: Address }
+  >();
 
   /**
    * A fresh change address, recorded as used before it is handed out; `pool` names the
