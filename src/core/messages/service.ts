@@ -29,6 +29,9 @@ export interface MessagePort {
   redact(contact: string, ids: readonly string[], how: 'deleted' | 'hidden'): Promise<readonly Message[]>;
 }
 
+/** Indexes whose first read is under way (shared by every service given the same indexes). */
+const filling = new WeakMap<FoldIndex<Message>, Promise<void>>();
+
 /** Reply, react, edit, delete and forward, and the checks on what contacts send. */
 export class MessageActionsService {
   readonly #port: MessagePort;
@@ -78,12 +81,31 @@ export class MessageActionsService {
     return [...out.values()];
   }
 
+  /**
+   * The conversation's index, read on first need. It is kept before the read ends, so that a
+   * message noted meanwhile (a status change, a new record) lands in it; such a record is the
+   * newer version, so the read's copy does not replace it.
+   */
   async #index(contact: string): Promise<FoldIndex<Message>> {
     let index = this.#indexes.get(contact);
     if (index === undefined) {
-      index = new FoldIndex(await this.#port.records(contact));
-      this.#indexes.set(contact, index);
+      const fresh = new FoldIndex<Message>();
+      this.#indexes.set(contact, fresh);
+      const fill = this.#port.records(contact).then(
+        (records) => {
+          for (const r of records) if (fresh.get(r.id) === undefined) fresh.put(r);
+          filling.delete(fresh);
+        },
+        (error: unknown) => {
+          filling.delete(fresh);
+          if (this.#indexes.get(contact) === fresh) this.#indexes.delete(contact);
+          throw error;
+        },
+      );
+      filling.set(fresh, fill);
+      index = fresh;
     }
+    await filling.get(index);
     return index;
   }
 
