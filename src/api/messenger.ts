@@ -361,12 +361,9 @@ export class Messenger {
    * AppApiError UNKNOWN_MESSAGE when `replyTo` is not a message of that conversation.
    */
   reply(ref: string, text: string, replyTo: string, options: ActionOptions = {}): Promise<ChatMessage> {
-    return this.#call(options, async () => {
-      const { id } = await this.#resolve(ref);
-      const shown = await this.#api.reply(id, text, replyTo as MessageId);
-      await this.#left([id], options);
-      return shown;
-    });
+    return this.#action(options, async () =>
+      this.#api.reply((await this.#resolve(ref)).id, text, replyTo as MessageId),
+    );
   }
 
   /**
@@ -375,11 +372,7 @@ export class Messenger {
    * Rejects UNKNOWN_MESSAGE, BAD_REACTION, DELETED.
    */
   react(messageId: string, emoji: string | null, options: ActionOptions = {}): Promise<ChatMessage> {
-    return this.#call(options, async () => {
-      const shown = await this.#api.react(messageId as MessageId, emoji);
-      await this.#left([shown.contactId], options);
-      return shown;
-    });
+    return this.#action(options, () => this.#api.react(messageId as MessageId, emoji));
   }
 
   /**
@@ -388,11 +381,7 @@ export class Messenger {
    * MESSAGE_TOO_LONG.
    */
   edit(messageId: string, text: string, options: ActionOptions = {}): Promise<ChatMessage> {
-    return this.#call(options, async () => {
-      const shown = await this.#api.edit(messageId as MessageId, text);
-      await this.#left([shown.contactId], options);
-      return shown;
-    });
+    return this.#action(options, () => this.#api.edit(messageId as MessageId, text));
   }
 
   /**
@@ -401,11 +390,7 @@ export class Messenger {
    * UNKNOWN_MESSAGE, NOT_YOURS.
    */
   deleteForEveryone(messageId: string, options: ActionOptions = {}): Promise<ChatMessage> {
-    return this.#call(options, async () => {
-      const shown = await this.#api.deleteForEveryone(messageId as MessageId);
-      await this.#left([shown.contactId], options);
-      return shown;
-    });
+    return this.#action(options, () => this.#api.deleteForEveryone(messageId as MessageId));
   }
 
   /** Removes a message (either direction) from this device only. Rejects UNKNOWN_MESSAGE. */
@@ -423,30 +408,38 @@ export class Messenger {
     refs: readonly string[],
     options: ActionOptions = {},
   ): Promise<readonly ChatMessage[]> {
-    return this.#call(options, async () => {
+    return this.#action(options, async () => {
       if (!Array.isArray(refs) || refs.length === 0) throw new TypeError('"refs" expected contacts');
       const to: ContactId[] = [];
       for (const ref of refs) to.push((await this.#resolve(ref)).id);
-      const sent = await this.#api.forward(messageId as MessageId, to);
-      await this.#left(to, options);
-      return sent;
+      return this.#api.forward(messageId as MessageId, to);
     });
   }
 
   /**
-   * With `wait: 'sent'`, waits until nothing of ours to `contacts` is still queued (the action
-   * left on a direct link or in a published transaction); ends early on `signal`.
+   * Runs one message action. `wait` is checked before anything is sent; with `wait: 'sent'`
+   * the call then waits until nothing of ours to the conversations the result is in is still
+   * queued (the action left on a direct link or in a published transaction), ending early on
+   * `signal`.
    */
-  async #left(contacts: readonly ContactId[], options: ActionOptions): Promise<void> {
-    const wait = options.wait ?? 'queued';
-    if (wait !== 'queued' && wait !== 'sent') throw new TypeError('"options.wait" expected queued or sent');
-    if (wait === 'queued') return;
-    for (const c of contacts) {
-      while ((await this.#api.unsent(c)) > 0) {
-        options.signal?.throwIfAborted();
-        await new Promise((r) => setTimeout(r, LEFT_POLL_MS));
+  #action<T extends ChatMessage | readonly ChatMessage[]>(
+    options: ActionOptions,
+    act: () => Promise<T>,
+  ): Promise<T> {
+    return this.#call(options, async () => {
+      const wait = options.wait ?? 'queued';
+      if (wait !== 'queued' && wait !== 'sent') throw new TypeError('"options.wait" expected queued or sent');
+      const result = await act();
+      if (wait === 'queued') return result;
+      const shown: readonly ChatMessage[] = Array.isArray(result) ? result : [result as ChatMessage];
+      for (const c of new Set(shown.map((m) => m.contactId))) {
+        while ((await this.#api.unsent(c)) > 0) {
+          options.signal?.throwIfAborted();
+          await new Promise((r) => setTimeout(r, LEFT_POLL_MS));
+        }
       }
-    }
+      return result;
+    });
   }
 
   /** Sends a failed message again. */

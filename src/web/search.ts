@@ -75,7 +75,12 @@ export function collectHits<T extends { readonly sentAt: number; readonly id: st
     for (let i = messages.length - 1; i >= 0; i--) {
       const m = messages[i]!;
       const last = best[limit - 1];
-      if (last !== undefined && !newer(m, last.m)) break;
+      if (last !== undefined && !newer(m, last.m)) {
+        // Older messages cannot beat it; one of the same millisecond may, by a smaller id,
+        // since a conversation's order within a millisecond is not by id (conversationOrder).
+        if (m.sentAt < last.m.sentAt) break;
+        continue;
+      }
       if (!searchKey(textOf(m)).includes(key)) continue;
       let at = best.length;
       while (at > 0 && newer(m, best[at - 1]!.m)) at--;

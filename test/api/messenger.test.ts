@@ -151,6 +151,46 @@ describe('Messenger', { timeout: 300_000 }, () => {
     }
   });
 
+  it('refuses a bad action wait before the action is sent', async () => {
+    // The wait is checked first, as `send` checks its own: a TypeError after the reaction had
+    // gone would leave the caller believing nothing was sent.
+    const bob = await Messenger.open({
+      dataDir: join(root, 'bob'),
+      nodeUrl: NO_NODE,
+      onError: () => undefined,
+    });
+    let card: string;
+    try {
+      await bob.create('Bob', 'bob-password');
+      card = await bob.card();
+    } finally {
+      await bob.close();
+    }
+    const m = await Messenger.open({
+      dataDir: join(root, 'carol'),
+      nodeUrl: NO_NODE,
+      onError: () => undefined,
+    });
+    try {
+      await m.create('Carol', 'carol-password');
+      await m.addContact(card);
+      const sent = await m.send('Bob', 'the original');
+      const bad = { wait: 'delivered' as 'sent' };
+      await assert.rejects(m.react(sent.id, '👍', bad), TypeError);
+      await assert.rejects(m.edit(sent.id, 'changed', bad), TypeError);
+      await assert.rejects(m.reply('Bob', 'a reply', sent.id, bad), TypeError);
+      await assert.rejects(m.forward(sent.id, ['Bob'], bad), TypeError);
+      await assert.rejects(m.deleteForEveryone(sent.id, bad), TypeError);
+      const history = await m.messages('Bob');
+      assert.equal(history.length, 1, 'nothing but the original was sent');
+      assert.equal(history[0]!.text, 'the original');
+      assert.deepEqual(history[0]!.reactions ?? [], []);
+      assert.notEqual(history[0]!.deleted, true);
+    } finally {
+      await m.close();
+    }
+  });
+
   it('puts the profile under XDG_DATA_HOME, or ~/.local/share', () => {
     assert.equal(defaultDataDir({ XDG_DATA_HOME: '/srv/data' }), '/srv/data/p2pcomm');
     assert.match(defaultDataDir({ XDG_DATA_HOME: 'relative/ignored' }), /\/\.local\/share\/p2pcomm$/);

@@ -75,6 +75,53 @@ describe('collectHits', () => {
     );
   });
 
+  it('finds a hit behind a same-millisecond message of a larger id', () => {
+    // conversationOrder (engine/view.ts) puts a received message before a sent one of the same
+    // millisecond whatever their ids, so within one millisecond a conversation is not in id
+    // order: here ids are a scramble of the positions, unique but in no order.
+    fc.assert(
+      fc.property(
+        conversations,
+        fc.constantFrom('a', 'b', 'e', 'z'),
+        fc.integer({ min: 1, max: 12 }),
+        (raw, key, limit) => {
+          let n = 0;
+          const scrambled = (): string => (Math.imul(n++, 0x9e3779b1) >>> 0).toString(16).padStart(8, '0');
+          const convs = raw.map((ms) => ms.map((m) => ({ ...m, id: scrambled() })));
+          const got = collectHits(
+            convs.map((messages, c) => ({ contact: () => contactOf(c), messages })),
+            key,
+            limit,
+            (m) => m.text,
+            viewOf,
+          );
+          assert.deepEqual(got, oracle(convs, key, limit));
+        },
+      ),
+      { numRuns: 500 },
+    );
+    const hits = collectHits(
+      [
+        { contact: contactOf(0), messages: [{ id: 'b', sentAt: 5, text: 'e' }] },
+        {
+          contact: contactOf(1),
+          messages: [
+            { id: 'a', sentAt: 5, text: 'e' },
+            { id: 'c', sentAt: 5, text: 'e' },
+          ],
+        },
+      ],
+      'e',
+      1,
+      (m) => m.text,
+      viewOf,
+    );
+    assert.deepEqual(
+      hits.map((h) => h.message.id),
+      ['a'],
+    );
+  });
+
   it('makes views and contact summaries for the returned hits only', () => {
     const convs = Array.from({ length: 100 }, (_, c) =>
       Array.from({ length: 1000 }, (_, i) => ({

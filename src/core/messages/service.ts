@@ -8,12 +8,12 @@
  *
  * Each conversation's records are read once into a `FoldIndex` (kept in `indexes`, which the
  * caller may hold across service instances and must tell of every stored message through
- * `note`, and of removed ones through `forget`): a new message then costs the fold of the
- * messages it touches, not a read and fold of the whole history.
+ * `note`, and of removed ones by deleting the conversation's entry): a new message then costs
+ * the fold of the messages it touches, not a read and fold of the whole history.
  */
 import type { Message, OutgoingMessage } from '../delivery/messages.ts';
 import { checkAction, isShown, MessageActionError, type MessageAction } from './actions.ts';
-import { FoldIndex, foldConversation, type FoldedMessage } from './fold.ts';
+import { FoldIndex, type FoldedMessage } from './fold.ts';
 
 /** What the service needs of the engine and its store. */
 export interface MessagePort {
@@ -29,6 +29,9 @@ export interface MessagePort {
   redact(contact: string, ids: readonly string[], how: 'deleted' | 'hidden'): Promise<readonly Message[]>;
 }
 
+/** Indexes whose first read is under way (shared by every service given the same indexes). */
+const filling = new WeakMap<FoldIndex<Message>, Promise<void>>();
+
 /** Reply, react, edit, delete and forward, and the checks on what contacts send. */
 export class MessageActionsService {
   readonly #port: MessagePort;
@@ -42,18 +45,15 @@ export class MessageActionsService {
   /** A conversation as shown (actions applied); its index is built again on the way. */
   async view(contact: string): Promise<FoldedMessage<Message>[]> {
     const records = await this.#port.records(contact);
-    this.#indexes.set(contact, new FoldIndex(records));
-    return foldConversation(records);
+    const index = new FoldIndex(records);
+    this.#indexes.set(contact, index);
+    // foldConversation's own loop, on the index just kept rather than a second one.
+    return records.filter(isShown).map((r) => index.fold(r));
   }
 
   /** A stored message, new or changed: the conversation's index (when built) follows it. */
   note(m: Message): void {
     this.#indexes.get(m.contact)?.put(m);
-  }
-
-  /** Messages of `contact` were removed from storage: its index is built again when needed. */
-  forget(contact: string): void {
-    this.#indexes.delete(contact);
   }
 
   /** The shown message `id` with its actions applied, or undefined. */
@@ -81,12 +81,31 @@ export class MessageActionsService {
     return [...out.values()];
   }
 
+  /**
+   * The conversation's index, read on first need. It is kept before the read ends, so that a
+   * message noted meanwhile (a status change, a new record) lands in it; such a record is the
+   * newer version, so the read's copy does not replace it.
+   */
   async #index(contact: string): Promise<FoldIndex<Message>> {
     let index = this.#indexes.get(contact);
     if (index === undefined) {
-      index = new FoldIndex(await this.#port.records(contact));
-      this.#indexes.set(contact, index);
+      const fresh = new FoldIndex<Message>();
+      this.#indexes.set(contact, fresh);
+      const fill = this.#port.records(contact).then(
+        (records) => {
+          for (const r of records) if (fresh.get(r.id) === undefined) fresh.put(r);
+          filling.delete(fresh);
+        },
+        (error: unknown) => {
+          filling.delete(fresh);
+          if (this.#indexes.get(contact) === fresh) this.#indexes.delete(contact);
+          throw error;
+        },
+      );
+      filling.set(fresh, fill);
+      index = fresh;
     }
+    await filling.get(index);
     return index;
   }
 

@@ -115,9 +115,9 @@ import { encodeTrust, loadTrust, sameName, trustKey, trustView, type TrustRecord
 import { chatMessage, conversationOrder, deliveryBalance } from './view.ts';
 import { actionsService, asAppError, foldedView, foldedViews, hasActions } from './message-actions.ts';
 import {
+  FoldIndex,
   MessageActionError,
   isShown,
-  type FoldIndex,
   type MessageActionsService,
 } from '../../core/messages/index.ts';
 import {
@@ -915,8 +915,11 @@ export class RealApi implements AppApi {
     const flags = s.flags.get(id);
     const row = flags === undefined ? { contact, unread } : { contact, unread, flags };
     if (last === undefined) return row;
-    // An edited or deleted last message is previewed as shown.
-    const view = hasActions(all) ? foldedViews(all, (m) => history.view(m)).at(-1)! : history.view(last);
+    // An edited or deleted last message is previewed as shown: only it is folded (FoldIndex),
+    // not the whole conversation, since every list refresh asks this of every conversation.
+    const view = hasActions(all)
+      ? foldedView(new FoldIndex(all).fold(last), (m) => history.view(m))
+      : history.view(last);
     return { ...row, last: { text: view.text, at: view.sentAt, outgoing: view.outgoing } };
   }
 
