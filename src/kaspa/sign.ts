@@ -50,6 +50,8 @@ export function signTransaction(
   if (!isStandardSigHashType(hashType)) throw new RangeError(`"hashType" ${String(hashType)} is not allowed`);
   if (opts?.auxRand !== undefined) assertBytes('auxRand', opts.auxRand, 32);
   const reused = new SighashReusedValues();
+  // Checked above: the sighash of each input skips the same walk over the transaction.
+  reused.checked = { tx, spent };
   // Inputs paid to one address share a key: its point is computed once.
   const signers = new Map<string, SchnorrSigningKey>();
   const inputs: TxInput[] = tx.inputs.map((input, i) => {
