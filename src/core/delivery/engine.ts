@@ -1280,8 +1280,12 @@ export class DeliveryEngine {
     }
     const senders: ContactId[] = [];
     const ops: BatchOp[] = tx.cursor ? [this.store.cursorOp(tx.cursor)] : [];
-    for (const { contact, frames, stranger } of entries) {
+    for (const { contact, frames, stranger, sent } of entries) {
       if (frames.length === 0) continue;
+      if (sent) {
+        if (this.opts.contacts.has(contact)) await this.takeSentCopies(contact, frames);
+        continue;
+      }
       if (!this.opts.contacts.has(contact)) {
         // A stranger: nothing of theirs is answered. A kept request holds their coin (it
         // goes back only if the user accepts); anything else leaves it to the wallet.
@@ -1303,6 +1307,37 @@ export class DeliveryEngine {
     await this.resendSetAside();
     for (const c of senders) if (this.opts.contacts.has(c)) this.dispatch(c);
     return senders;
+  }
+
+  /**
+   * Chats one of our own devices sent to `contact` (docs/devices.md §4): shown as sent by us,
+   * once by id. They are published already and this device does not republish them (no
+   * deadline); the contact's receipts, which reach every device of ours, move them on.
+   */
+  private async takeSentCopies(contact: ContactId, frames: readonly DeliveryFrame[]): Promise<void> {
+    for (const f of frames) {
+      if (f.type !== 'chat') continue;
+      const id = bytesToHex(f.id);
+      if (this.active.get(id) !== undefined || (await this.store.byId('out', id)) !== undefined) continue;
+      const last = await this.store.lastOutgoing(contact);
+      const m: OutgoingMessage = {
+        direction: 'out',
+        id,
+        contact,
+        seq: (last?.direction === 'out' ? last.seq : 0) + 1,
+        sentAt: f.sentAt,
+        text: f.text,
+        ...(f.action === undefined ? {} : { action: recordAction(f.action) }),
+        ...(f.timer === undefined ? {} : { timer: f.timer }),
+        status: 'published',
+        route: 'chain',
+        publications: 0,
+        attempts: 0,
+      };
+      await this.store.write(this.store.putOps(m));
+      this.active.set(m);
+      this.emit({ type: 'message', message: m });
+    }
   }
 
   /**

@@ -45,6 +45,8 @@ export interface OpenedEntry {
   readonly frames: DeliveryFrame[];
   /** Set when the sender is not a contact: the card they introduced themselves with. */
   readonly stranger?: ContactCard;
+  /** Set when one of our own devices sent these chats to `contact` (docs/devices.md §4). */
+  readonly sent?: true;
 }
 
 /** Frames that came by chain from someone not in the contacts (a message request). */

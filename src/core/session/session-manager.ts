@@ -76,6 +76,7 @@ import type { Identity } from '../identity/identity.ts';
 import type { PeerId } from '../identity/peer-id.ts';
 import type { Address } from '../../kaspa/address.ts';
 import { ContactCard, MAX_CARD_BYTES } from '../contact/card.ts';
+import type { DeviceList } from '../devices/device-list.ts';
 import { DEFAULT_RATCHET_LIMITS, Ratchet, type Framing, type RatchetLimits } from './ratchet.ts';
 import { x3dhInitiate, x3dhRespond } from './x3dh.ts';
 import { openFirstContact, sealFirstContact } from './first-contact.ts';
@@ -116,11 +117,20 @@ export interface SessionManagerOptions {
 }
 
 /** What our own card says besides its keys. */
+/** Whether `own` carries the list `fields` asks for (none, or the same signed bytes). */
+function sameList(own: ContactCard, fields: OwnCardFields): boolean {
+  const a = own.deviceList?.serialize();
+  const b = fields.deviceList?.serialize();
+  return a === undefined || b === undefined ? a === b : equalBytes(a, b);
+}
+
 export interface OwnCardFields {
   readonly addresses: readonly Address[];
   readonly displayName: string;
   /** Issue time in Unix seconds (default: now); raised past the previous card's if needed. */
   readonly issuedAt?: number;
+  /** The person's device list naming this device (docs/devices.md §3): the card is version 3. */
+  readonly deviceList?: DeviceList;
 }
 
 /** Checks a first-contact frame's plaintext before its session is installed (may throw). */
@@ -270,7 +280,8 @@ export class SessionManager {
       own.preKeyId === pre.id &&
       own.displayName === fields.displayName.normalize('NFC') &&
       own.addresses.length === fields.addresses.length &&
-      own.addresses.every((a, i) => a.toString() === fields.addresses[i]?.toString())
+      own.addresses.every((a, i) => a.toString() === fields.addresses[i]?.toString()) &&
+      sameList(own, fields)
     ) {
       return own;
     }
@@ -281,6 +292,7 @@ export class SessionManager {
       displayName: fields.displayName,
       preKey: pre,
       issuedAt,
+      ...(fields.deviceList === undefined ? {} : { deviceList: fields.deviceList }),
     });
     this.#ownCard = card;
     return card;
