@@ -24,7 +24,13 @@
  * frame that does not decode is dropped. Nothing here throws into the engine.
  */
 import type { AttachmentBody } from '../envelope/envelope.ts';
-import type { AttachmentHook, ContactId, DirectLink, SessionPort } from '../delivery/ports.ts';
+import type {
+  AttachmentHistory,
+  AttachmentHook,
+  ContactId,
+  DirectLink,
+  SessionPort,
+} from '../delivery/ports.ts';
 import type { Route } from '../delivery/messages.ts';
 import { DeliveryError } from '../delivery/errors.ts';
 import { bytesToHex } from '../../util/bytes.ts';
@@ -88,6 +94,8 @@ export class AttachmentService implements AttachmentHook {
   private readonly inbox: TransferInbox;
   private readonly limits: AttachmentLimits;
   private work: Promise<void> = Promise.resolve();
+  /** The engine's message store, where each attachment is a message (`bind`). */
+  private history: AttachmentHistory | undefined;
   /** The chain path (the engine's `AttachmentHook.chain`). */
   readonly chain: ChainPath;
 
@@ -105,6 +113,10 @@ export class AttachmentService implements AttachmentHook {
       published: (contact, id, published, total) => {
         this.emit({ type: 'sent', contact, id, sent: Math.max(0, published - 1), total: total - 1 });
         opts.chainPath?.published?.(contact, id, published, total);
+      },
+      manifestPublished: (contact, id, txId) => {
+        this.later(contact, async () => this.history?.progress(bytesToHex(id), 'published', txId));
+        opts.chainPath?.manifestPublished?.(contact, id, txId);
       },
       failed: (contact, id, reason) => {
         this.emit({
@@ -138,6 +150,7 @@ export class AttachmentService implements AttachmentHook {
     if (choice.now && bytes.length > this.limits.maxChainBytes) throw this.tooLargeForChain(bytes.length);
     const { manifest, chunks } = prepareAttachment(bytes, info, this.limits);
     await this.opts.store.addOutgoing(contact, manifest, chunks, this.now());
+    await this.history?.add(contact, bytesToHex(manifest.id), 'out');
     if (choice.now) await this.chain.choose(manifest.id);
     if (this.links.has(contact)) this.later(contact, () => this.offer(contact, manifest));
     return manifest;
@@ -194,6 +207,10 @@ export class AttachmentService implements AttachmentHook {
 
   // ---- AttachmentHook ----------------------------------------------------------------------
 
+  bind(history: AttachmentHistory): void {
+    this.history = history;
+  }
+
   claim(contact: ContactId, bytes: Uint8Array): boolean {
     if (!isDirectChunk(bytes)) return false;
     let chunk;
@@ -219,11 +236,12 @@ export class AttachmentService implements AttachmentHook {
         // The answer to a manifest: what is held of it, from which the sender starts.
         const id = body.manifest.subarray(1, 17) as AttachmentId;
         const r = await this.opts.store.record(id);
-        if (r?.direction === 'in' && r.contact === contact)
-          await port.send({
-            type: 'attachment-status',
-            status: encodeStatus(await this.opts.store.status(id)),
-          });
+        if (r?.direction !== 'in' || r.contact !== contact) return;
+        await this.history?.add(contact, bytesToHex(id), 'in', route);
+        await port.send({
+          type: 'attachment-status',
+          status: encodeStatus(await this.opts.store.status(id)),
+        });
       });
     }
     return Promise.resolve();
@@ -253,6 +271,7 @@ export class AttachmentService implements AttachmentHook {
 
   private async offer(contact: ContactId, m: Manifest): Promise<void> {
     await this.port(contact).send({ type: 'attachment-manifest', manifest: encodeManifest(m) });
+    await this.history?.progress(bytesToHex(m.id), 'sent');
   }
 
   /**
@@ -273,8 +292,9 @@ export class AttachmentService implements AttachmentHook {
       for (const early of this.chain.takeEarly(contact, id))
         await this.inbox.receive(contact, early, port, true);
     const r = await this.opts.store.record(id);
-    if (r?.direction === 'in' && r.contact === contact)
-      this.chain.owe(contact, id, r.state !== 'transferring');
+    if (r?.direction !== 'in' || r.contact !== contact) return;
+    if (body.type === 'attachment-manifest') await this.history?.add(contact, bytesToHex(id), 'in', 'chain');
+    this.chain.owe(contact, id, r.state !== 'transferring');
   }
 
   private async onStatus(contact: ContactId, status: AttachmentStatus): Promise<void> {
@@ -290,6 +310,7 @@ export class AttachmentService implements AttachmentHook {
     await this.chain.status(contact, status);
     if (status.state === 'complete') {
       await this.opts.store.delivered(status.id);
+      await this.history?.progress(key, 'delivered');
       return;
     }
     if (status.state !== 'receiving') {

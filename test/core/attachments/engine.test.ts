@@ -15,6 +15,7 @@ import type { SessionPort } from '../../../src/core/delivery/ports.ts';
 import { openSqliteStore } from '../../../src/storage/sqlite.ts';
 import type { KeyValueStore } from '../../../src/storage/types.ts';
 import { bytesToHex, randomBytes } from '../../../src/util/bytes.ts';
+import type { Message } from '../../../src/core/delivery/messages.ts';
 import { makeUser } from '../helpers.ts';
 import { FakeNet, until, type Client } from '../delivery/harness.ts';
 import { links, sessionsOf } from '../delivery/real-links.ts';
@@ -121,6 +122,63 @@ describe('attachments through the delivery engine over werift links', () => {
       assert.equal(received.at(-1), m.chunkCount);
       assert.equal(net.ledger.txs.length, chainBefore, 'nothing of it went on chain');
       assert.ok(!sa.events.some((e) => e.type === 'error') && !sb.events.some((e) => e.type === 'error'));
+    } finally {
+      await net.stop();
+    }
+  });
+
+  it('an attachment is a message of the conversation: its id, ticks by the recipient, kept over restarts', async () => {
+    const { net, ca, cb, sa, sb, a, b } = await pair('history');
+    try {
+      const bytes = bytesOf(120_000);
+      const m = await sa.service.send(b, bytes, info);
+      const id = bytesToHex(m.id);
+      const outOf = async (): Promise<Message | undefined> =>
+        (await ca.engine.messages(b)).find((x) => x.id === id);
+      const inOf = async (): Promise<Message | undefined> =>
+        (await cb.engine.messages(a)).find((x) => x.id === id);
+      const stored = await outOf();
+      assert.ok(stored && stored.direction === 'out', "the attachment is in alice's history");
+      assert.equal(stored.attachment, true);
+      assert.equal(stored.text, '');
+      // Delivered once bob's "complete" (his verified bytes) comes back; not before.
+      await until(
+        'delivered',
+        async () =>
+          (await outOf())?.direction === 'out' &&
+          ((await outOf()) as { status: string }).status === 'delivered',
+        30_000,
+      );
+      assert.equal(await sb.state(m.id), 'complete');
+      const incoming = await inOf();
+      assert.ok(incoming && incoming.direction === 'in', "and in bob's");
+      assert.equal(incoming.attachment, true);
+      assert.equal(incoming.read, false);
+      // Bob reads the conversation: his read receipt names the attachment message.
+      await cb.engine.markRead(a);
+      await until(
+        'read',
+        async () => ((await outOf()) as { status?: string } | undefined)?.status === 'read',
+        30_000,
+      );
+      // The engine never sends an attachment message as a text, and refuses to retry one.
+      await assert.rejects(ca.engine.retry(id), (e: Error & { code?: string }) => e.code === 'NOT_RETRYABLE');
+      // Both restart: the message is still there, still an attachment, with its bytes.
+      await ca.restart();
+      await cb.restart();
+      const again = await outOf();
+      assert.ok(again?.direction === 'out' && again.attachment === true && again.status === 'read');
+      const bobAgain = await inOf();
+      assert.ok(bobAgain?.direction === 'in' && bobAgain.attachment === true && bobAgain.read);
+      assert.deepEqual(await sb.service.read(m.id), bytes);
+      const texts = (await cb.engine.messages(a)).filter(
+        (x) => x.direction === 'in' && x.attachment !== true,
+      );
+      assert.deepEqual(
+        texts.map((x) => x.text),
+        ['hello'],
+        'no empty text message beside the attachment',
+      );
     } finally {
       await net.stop();
     }
