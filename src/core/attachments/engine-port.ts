@@ -306,18 +306,21 @@ export class AttachmentService implements AttachmentHook {
       if (status.state === 'cancelled' && r.state === 'transferring') await this.opts.store.cancel(status.id);
       return;
     }
-    this.emit({ type: 'status', contact, status });
     await this.chain.status(contact, status);
+    // Heard once the store says it: a listener re-reads the record for what it shows.
     if (status.state === 'complete') {
       await this.opts.store.delivered(status.id);
+      this.emit({ type: 'status', contact, status });
       await this.history?.progress(key, 'delivered');
       return;
     }
     if (status.state !== 'receiving') {
       this.running.get(key)?.abort.abort();
       if (r.state === 'transferring') await this.opts.store.cancel(status.id);
+      this.emit({ type: 'status', contact, status });
       return;
     }
+    this.emit({ type: 'status', contact, status });
     const link = this.links.get(contact);
     if (r.state !== 'transferring' || !link || this.served.get(key) === link) return;
     this.served.set(key, link);
