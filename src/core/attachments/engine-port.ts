@@ -73,6 +73,13 @@ export interface AttachmentServiceOptions {
   readonly statusEvery?: number;
   /** The chain path's timings and bounds (chain-path.ts). */
   readonly chainPath?: ChainPathOptions;
+  /**
+   * Asks for a direct link to a contact (the engine's `connect`): "send now" tries it first,
+   * since a link that opens carries the file at no cost. Without it "send now" goes on chain.
+   */
+  readonly connect?: (contact: ContactId) => Promise<void>;
+  /** How long "send now" waits for the link it asked for. @default 5_000 */
+  readonly linkWaitMs?: number;
 }
 
 /** How `send` treats a contact without an open link. */
@@ -94,6 +101,8 @@ export class AttachmentService implements AttachmentHook {
   private readonly inbox: TransferInbox;
   private readonly limits: AttachmentLimits;
   private work: Promise<void> = Promise.resolve();
+  /** "Send now" calls waiting for a link they asked for, by contact. */
+  private readonly linkWaiters = new Map<ContactId, (() => void)[]>();
   /** The engine's message store, where each attachment is a message (`bind`). */
   private history: AttachmentHistory | undefined;
   /** The chain path (the engine's `AttachmentHook.chain`). */
@@ -157,15 +166,38 @@ export class AttachmentService implements AttachmentHook {
   }
 
   /**
-   * Sends waiting attachment `id` on chain now, without waiting for a link (paid: show
-   * `chainPlan` first). AttachmentError UNKNOWN_ATTACHMENT, or TOO_LARGE over `maxChainBytes`.
+   * Sends waiting attachment `id` now: first by asking for a direct link (`connect`), and if
+   * none opens within `linkWaitMs`, on chain (paid: show `chainPlan` first). Resolves with the
+   * path it takes; once the link is up the transfer starts by itself (`linked`).
+   * AttachmentError UNKNOWN_ATTACHMENT, or TOO_LARGE over `maxChainBytes` (before any wait).
    */
-  async sendNow(id: AttachmentId): Promise<void> {
+  async sendNow(id: AttachmentId): Promise<Route> {
     const r = await this.opts.store.record(id);
     if (!r || r.direction !== 'out')
       throw new AttachmentError('UNKNOWN_ATTACHMENT', `no outgoing attachment ${bytesToHex(id)}`);
     if (r.manifest.size > this.limits.maxChainBytes) throw this.tooLargeForChain(r.manifest.size);
+    if (await this.linkSoon(r.contact)) return 'direct';
     await this.chain.choose(id);
+    return 'chain';
+  }
+
+  /** Whether a link to `contact` is open, or opens within `linkWaitMs` of asking for one. */
+  private async linkSoon(contact: ContactId): Promise<boolean> {
+    if (this.links.has(contact)) return true;
+    const connect = this.opts.connect;
+    if (!connect) return false;
+    const waitMs = this.opts.linkWaitMs ?? 5_000;
+    const opened = new Promise<void>((resolve) => {
+      const list = this.linkWaiters.get(contact) ?? [];
+      list.push(resolve);
+      this.linkWaiters.set(contact, list);
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+    await connect(contact).catch(() => undefined);
+    await Promise.race([opened, timedOut]);
+    clearTimeout(timer);
+    return this.links.has(contact);
   }
 
   /** What sending outgoing attachment `id` on chain costs at `prices` (chain-plan.ts). */
@@ -258,6 +290,8 @@ export class AttachmentService implements AttachmentHook {
       return;
     }
     this.links.set(contact, link);
+    for (const resolve of this.linkWaiters.get(contact) ?? []) resolve();
+    this.linkWaiters.delete(contact);
     const port = this.port(contact);
     this.later(contact, async () => {
       await this.inbox.resume(contact, port);

@@ -35,12 +35,16 @@ class Side {
   db: KeyValueStore | undefined;
   readonly events: AttachmentEvent[] = [];
   constructor(readonly path: string) {}
+  /** What "send now" calls to ask for a link (the engine's `connect`, once it runs). */
+  connect: (contact: string) => Promise<void> = () => Promise.reject(new Error('no engine yet'));
   hook = async (sessions: SessionPort): Promise<AttachmentService> => {
     await this.db?.close();
     this.db = await openSqliteStore(this.path, SCHEMA);
     this.service = new AttachmentService({
       store: new AttachmentStore(this.db),
       sessions,
+      connect: (c) => this.connect(c),
+      linkWaitMs: 30_000,
       statusEvery: 8,
       listener: (e) => this.events.push(e),
     });
@@ -179,6 +183,29 @@ describe('attachments through the delivery engine over werift links', () => {
         ['hello'],
         'no empty text message beside the attachment',
       );
+    } finally {
+      await net.stop();
+    }
+  });
+
+  it('"send now" asks for a link first: with the contact online it opens and the file goes direct, no chunk on chain', async () => {
+    const { net, ca, cb, sa, sb, a, b } = await pair('send-now');
+    try {
+      await cb.restart();
+      await until('the link is gone', () => ca.engine.connection(b) !== 'connected', 30_000);
+      sa.connect = (c) => ca.engine.connect(c);
+      const bytes = bytesOf(100_000);
+      const m = await sa.service.send(b, bytes, info);
+      assert.equal(await sa.state(m.id), 'transferring', 'it waits for a link');
+      const chunkTxs = (): number => net.ledger.txs.filter((t) => (t.payload?.length ?? 0) > 10_000).length;
+      const before = chunkTxs();
+      assert.equal(await sa.service.sendNow(m.id), 'direct');
+      assert.equal(sa.service.chain.chosen(m.id), false, 'nothing chosen for the chain');
+      await until('alice hears it is complete', async () => (await sa.state(m.id)) === 'complete', 60_000);
+      assert.deepEqual(await sb.service.read(m.id), bytes);
+      assert.equal(chunkTxs(), before, 'no chunk was paid for');
+      await ca.engine.send(b, 'got it?');
+      await until('bob has the text', async () => (await cb.inbox(a)).some((x) => x.text === 'got it?'));
     } finally {
       await net.stop();
     }
