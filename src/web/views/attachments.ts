@@ -75,6 +75,8 @@ export function attachmentsPart(
   const waiting = new Set<string>();
   const urls = new Set<string>();
   let disposed = false;
+  /** Whether this conversation's attachments were read (`ctx.api.attachments`). */
+  let listed = false;
 
   const send = async (files: readonly File[]): Promise<void> => {
     error.textContent = '';
@@ -198,7 +200,16 @@ export function attachmentsPart(
       class: `attachment ${a?.direction ?? ''}`.trim(),
       'data-id': messageId,
     });
-    if (a === undefined) box.append(h('p', { class: 'hint' }, 'Attachment'));
+    // Once the list is read, a message without its attachment is one whose file is not on
+    // this device: restored from a backup, which holds messages but not files.
+    if (a === undefined)
+      box.append(
+        h(
+          'p',
+          { class: 'hint attach-missing' },
+          listed ? 'This file is not on this device (not in this backup).' : 'Attachment',
+        ),
+      );
     else box.append(...partsOf(a));
     return box;
   };
@@ -294,7 +305,11 @@ export function attachmentsPart(
   area.addEventListener('paste', onPaste);
   const off = ctx.api.onAttachment(update);
   ctx.api.attachments(id).then(
-    (all) => all.forEach(update),
+    (all) => {
+      all.forEach(update);
+      listed = true;
+      for (const aid of inBubble) if (!views.has(aid)) refresh(aid);
+    },
     () => undefined,
   );
 
