@@ -210,6 +210,8 @@ export interface ChatMessage {
   readonly timerChange?: { readonly seconds: number; readonly by: 'you' | 'contact' };
   /** When the message disappears (Unix ms), under the conversation's timer; absent: never. */
   readonly expiresAt?: number;
+  /** Set on an attachment: `id` is the attachment's (`attachments`, `onAttachment`); text is ''. */
+  readonly attachment?: true;
 }
 
 /**

@@ -1944,6 +1944,8 @@ export class RealApi implements AppApi {
       service = new AttachmentService({
         store,
         sessions: s.port,
+        // "Send now" asks for a direct link first: if the contact answers, the file goes free.
+        connect: async (contact) => (await s.engine).engine.connect(contact),
         listener: (e) => {
           const id =
             e.type === 'status'
