@@ -12,6 +12,8 @@
 import type { AttachmentView, ContactId } from '../app-api.ts';
 import { downloadFile, errorText, h } from '../dom.ts';
 import type { ViewContext } from './view.ts';
+import { durationText } from '../../core/attachments/voice.ts';
+import { voicePlayer, type VoicePlayer } from './voice-player.ts';
 
 /** Bytes in words, as the limits and rows show them. */
 export function sizeText(n: number): string {
@@ -51,6 +53,8 @@ export function attachmentsPart(ctx: ViewContext, id: ContactId, area: HTMLEleme
   /** Waiting attachments whose "send now" offer the user dismissed ("Wait until online"). */
   const waiting = new Set<string>();
   const urls = new Set<string>();
+  /** Voice note players by attachment id, kept across re-renders so playback goes on. */
+  const players = new Map<string, VoicePlayer>();
   let disposed = false;
 
   const send = async (files: readonly File[]): Promise<void> => {
@@ -92,7 +96,9 @@ export function attachmentsPart(ctx: ViewContext, id: ContactId, area: HTMLEleme
     const what = h(
       'p',
       { class: 'attach-name' },
-      `${a.name} \u00b7 ${sizeText(a.size)} \u00b7 ${a.mediaType}`,
+      a.kind === 'voice'
+        ? `Voice note \u00b7 ${durationText(a.voice?.durationMs ?? 0)} \u00b7 ${sizeText(a.size)}`
+        : `${a.name} \u00b7 ${sizeText(a.size)} \u00b7 ${a.mediaType}`,
     );
     const parts: (HTMLElement | string)[] = [what];
     if (a.state === 'transferring' && a.direction === 'out' && !a.onChain && a.done === 0)
@@ -111,6 +117,13 @@ export function attachmentsPart(ctx: ViewContext, id: ContactId, area: HTMLEleme
           'Cancel',
         ),
       );
+    } else if (a.state === 'complete' && a.kind === 'voice') {
+      let player = players.get(a.id);
+      if (player === undefined) {
+        player = voicePlayer(ctx, a);
+        players.set(a.id, player);
+      }
+      parts.push(player.el);
     } else if (a.state === 'complete' && a.kind === 'image') {
       const slot = h('div', { class: 'attach-preview' });
       parts.push(slot);
@@ -225,6 +238,7 @@ export function attachmentsPart(ctx: ViewContext, id: ContactId, area: HTMLEleme
       area.removeEventListener('drop', onDrop);
       area.removeEventListener('paste', onPaste);
       for (const u of urls) URL.revokeObjectURL(u);
+      for (const p of players.values()) p.dispose();
     },
   };
 }
