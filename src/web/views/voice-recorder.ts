@@ -27,6 +27,8 @@ import type { ViewContext } from './view.ts';
 
 /** How often the meter and the running length are updated, ms (also one waveform tick). */
 const TICK_MS = 50;
+/** Fraction of the meter's reading kept from one tick to the next when the sound falls. */
+const METER_FALL = 0.85;
 /** MediaRecorder timeslice, ms: data arrives in pieces, so stopping loses at most this much. */
 const TIMESLICE_MS = 1000;
 
@@ -128,7 +130,9 @@ export function voiceRecorder(
     r.analyser.getByteTimeDomainData(data);
     const level = peakOfTimeDomain(data);
     r.levels.push(level);
-    meter.value = level;
+    // Peak meter ballistics (rise at once, fall by a fraction each tick, as in IEC 60268-10
+    // peak programme meters), so a short sound stays readable for a moment.
+    meter.value = Math.max(level, meter.value * METER_FALL);
     const ms = elapsed(r);
     time.textContent = `${durationText(ms)} / ${durationText(maxMs)}`;
     if (ms >= maxMs) {
@@ -150,7 +154,10 @@ export function voiceRecorder(
       const mimeType = pickVoiceMediaType((t) => MediaRecorder.isTypeSupported(t));
       if (mimeType === undefined) throw Object.assign(new Error('no type'), { name: 'NotSupportedError' });
       stream = await navigator.mediaDevices.getUserMedia({
-        audio: { echoCancellation: true, noiseSuppression: true, channelCount: 1 },
+        // The microphone as it is, like a dictaphone: the call processing browsers apply by
+        // default (echo cancellation, noise suppression, gain control) is tuned for a live
+        // far end, which a note does not have, and it flattens short sounds and the level.
+        audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false, channelCount: 1 },
       });
       if (disposed) {
         for (const t of stream.getTracks()) t.stop();
@@ -159,7 +166,9 @@ export function voiceRecorder(
       const recorder = new MediaRecorder(stream, { mimeType, audioBitsPerSecond: VOICE_BITS_PER_SECOND });
       const audio = new AudioContext();
       const analyser = audio.createAnalyser();
-      analyser.fftSize = 512;
+      // 2,048 samples span about 43 ms at 48 kHz, most of a meter tick, so a short sound
+      // between two ticks still moves the meter and lands in the waveform.
+      analyser.fftSize = 2048;
       audio.createMediaStreamSource(stream).connect(analyser);
       const pieces: Blob[] = [];
       recorder.addEventListener('dataavailable', (e) => {
