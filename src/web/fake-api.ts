@@ -1312,7 +1312,9 @@ export class FakeApi implements AppApi {
       parts: manifest.chunkCount,
       createdAt: this.#now(),
       onChain: false,
-      ...(kind === 'voice' ? { voice: { durationMs: manifest.durationMs, waveform: manifest.waveform } } : {}),
+      ...(kind === 'voice'
+        ? { voice: { durationMs: manifest.durationMs, waveform: manifest.waveform } }
+        : {}),
     };
     this.#attachments.set(view.id, { view, bytes: file.bytes.slice() });
     if (contact.connection === 'connected') this.#advanceAttachment(view.id);

@@ -117,13 +117,20 @@ export function attachmentsPart(ctx: ViewContext, id: ContactId, area: HTMLEleme
           'Cancel',
         ),
       );
-    } else if (a.state === 'complete' && a.kind === 'voice') {
+    }
+    // A voice note plays once verified; the sender's own plays while it is still being sent.
+    if (
+      a.kind === 'voice' &&
+      (a.state === 'complete' || (a.state === 'transferring' && a.direction === 'out'))
+    ) {
       let player = players.get(a.id);
       if (player === undefined) {
         player = voicePlayer(ctx, a);
         players.set(a.id, player);
       }
       parts.push(player.el);
+    } else if (a.state === 'transferring') {
+      // Progress and Cancel above.
     } else if (a.state === 'complete' && a.kind === 'image') {
       const slot = h('div', { class: 'attach-preview' });
       parts.push(slot);

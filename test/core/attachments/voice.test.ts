@@ -178,9 +178,21 @@ describe('voice note manifest', () => {
       }
       return 'none';
     };
-    assert.equal(code(() => prepareAttachment(bytes, info, { maxVoiceMs: 3_000 })), 'TOO_LARGE');
-    assert.equal(code(() => prepareAttachment(bytes, { ...info, durationMs: 0 })), 'BAD_MANIFEST');
-    assert.equal(code(() => prepareAttachment(bytes, { ...info, mediaType: 'video/webm' })), 'BAD_MANIFEST');
-    assert.equal(code(() => prepareAttachment(bytes, { ...info, waveform: new Uint8Array(65) })), 'BAD_MANIFEST');
+    assert.equal(
+      code(() => prepareAttachment(bytes, info, { maxVoiceMs: 3_000 })),
+      'TOO_LARGE',
+    );
+    assert.equal(
+      code(() => prepareAttachment(bytes, { ...info, durationMs: 0 })),
+      'BAD_MANIFEST',
+    );
+    assert.equal(
+      code(() => prepareAttachment(bytes, { ...info, mediaType: 'video/webm' })),
+      'BAD_MANIFEST',
+    );
+    assert.equal(
+      code(() => prepareAttachment(bytes, { ...info, waveform: new Uint8Array(65) })),
+      'BAD_MANIFEST',
+    );
   });
 });
