@@ -144,8 +144,7 @@ import {
   resolveLimits,
 } from '../../core/attachments/index.ts';
 import {
-  attachmentKindOf,
-  mediaTypeOf,
+  pickedFileInfo,
   type AttachmentCostView,
   type AttachmentLimitsView,
   type AttachmentView,
@@ -2013,6 +2012,7 @@ export class RealApi implements AppApi {
       parts: m.chunkCount,
       createdAt: r.createdAt,
       onChain,
+      ...(m.kind === 'voice' ? { voice: { durationMs: m.durationMs, waveform: m.waveform } } : {}),
     };
   }
 
@@ -2024,7 +2024,7 @@ export class RealApi implements AppApi {
 
   attachmentLimits(): AttachmentLimitsView {
     const l = this.#session === undefined ? resolveLimits() : this.#attachmentsOf(this.#session).settings;
-    return { maxBytes: l.maxBytes, maxOfflineBytes: l.maxChainBytes };
+    return { maxBytes: l.maxBytes, maxOfflineBytes: l.maxChainBytes, maxVoiceMs: l.maxVoiceMs };
   }
 
   async attachments(id: ContactId): Promise<readonly AttachmentView[]> {
@@ -2037,10 +2037,8 @@ export class RealApi implements AppApi {
     const s = this.#requireSession();
     if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
     if (!(file.bytes instanceof Uint8Array)) throw new TypeError('"file.bytes" expected a Uint8Array');
-    const kind = attachmentKindOf(file.type);
-    const mediaType = kind === 'image' ? file.type : mediaTypeOf(file.type);
     const service = this.#attachmentsOf(s);
-    const m = await service.send(id, file.bytes, { kind, name: file.name, mediaType });
+    const m = await service.send(id, file.bytes, pickedFileInfo(file));
     const r = (await service.list(id)).find((x) => bytesToHex(x.manifest.id) === bytesToHex(m.id));
     if (r === undefined) throw new AttachmentError('UNKNOWN_ATTACHMENT', 'The attachment was not stored');
     return this.#attachmentView(r);

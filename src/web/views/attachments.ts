@@ -16,6 +16,8 @@
 import type { AttachmentCostView, AttachmentView, ContactId } from '../app-api.ts';
 import { downloadFile, errorText, h } from '../dom.ts';
 import type { ViewContext } from './view.ts';
+import { durationText } from '../../core/attachments/voice.ts';
+import { voicePlayer, type VoicePlayer } from './voice-player.ts';
 
 /** Bytes in words, as the limits and rows show them. */
 export function sizeText(n: number): string {
@@ -74,6 +76,8 @@ export function attachmentsPart(
   /** Waiting attachments whose "send now" offer the user dismissed ("Wait until online"). */
   const waiting = new Set<string>();
   const urls = new Set<string>();
+  /** Voice note players by attachment id, kept across re-renders so playback goes on. */
+  const players = new Map<string, VoicePlayer>();
   let disposed = false;
   /** Whether this conversation's attachments were read (`ctx.api.attachments`). */
   let listed = false;
@@ -121,7 +125,9 @@ export function attachmentsPart(
     const what = h(
       'p',
       { class: 'attach-name' },
-      `${a.name} \u00b7 ${sizeText(a.size)} \u00b7 ${a.mediaType}`,
+      a.kind === 'voice'
+        ? `Voice note \u00b7 ${durationText(a.voice?.durationMs ?? 0)} \u00b7 ${sizeText(a.size)}`
+        : `${a.name} \u00b7 ${sizeText(a.size)} \u00b7 ${a.mediaType}`,
     );
     const parts: HTMLElement[] = [what];
     if (a.state === 'transferring' && a.direction === 'out' && !a.onChain && a.done === 0)
@@ -140,6 +146,20 @@ export function attachmentsPart(
           'Cancel',
         ),
       );
+    }
+    // A voice note plays once verified; the sender's own plays while it is still being sent.
+    if (
+      a.kind === 'voice' &&
+      (a.state === 'complete' || (a.state === 'transferring' && a.direction === 'out'))
+    ) {
+      let player = players.get(a.id);
+      if (player === undefined) {
+        player = voicePlayer(ctx, a);
+        players.set(a.id, player);
+      }
+      parts.push(player.el);
+    } else if (a.state === 'transferring') {
+      // Progress and Cancel above.
     } else if (a.state === 'complete' && a.kind === 'image') {
       const url = images.get(a.id);
       if (url === undefined) loadImage(a);
@@ -325,6 +345,7 @@ export function attachmentsPart(
       area.removeEventListener('drop', onDrop);
       area.removeEventListener('paste', onPaste);
       for (const u of urls) URL.revokeObjectURL(u);
+      for (const p of players.values()) p.dispose();
     },
   };
 }

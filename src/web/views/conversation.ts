@@ -34,6 +34,7 @@ import {
 import { bubbleParts, canEdit, MessageActionsUi, type ComposerMode } from './message-actions.ts';
 import { MessageWindow } from './message-window.ts';
 import { attachmentsPart } from './attachments.ts';
+import { voiceRecorder } from './voice-recorder.ts';
 import { openProofDialog } from './proof-dialog.ts';
 import { keyWarningWords } from './verify.ts';
 import type { View, ViewContext } from './view.ts';
@@ -237,6 +238,10 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
   });
   composer.insertBefore(attachments.button, input);
   el.insertBefore(attachments.list, composer);
+  // Voice notes: the microphone button beside it, the recording panel above the composer.
+  const voice = voiceRecorder(ctx, id, attachments.update);
+  composer.insertBefore(voice.button, input);
+  el.insertBefore(voice.panel, composer);
 
   let contact: ContactSummary | undefined;
   let flags: ConversationFlags = NO_FLAGS;
@@ -740,6 +745,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     dispose() {
       disposed = true;
       attachments.dispose();
+      voice.dispose();
       clearTimeout(pressTimer);
       tellTyping(false);
       clearTimeout(typingShown);
