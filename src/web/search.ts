@@ -265,13 +265,14 @@ export class SearchIndex<M extends SearchRecord> {
 
   /**
    * A conversation's records as read after `stamp` was taken: the index builds it from them
-   * in the background, unless a change came since (then it reads the conversation itself).
+   * once `start` (or a search) sets it to work, unless a change came since (then it reads
+   * the conversation itself). Nothing is done meanwhile, so the reads of the chat list at
+   * unlock, which offer, are not slowed by the build.
    */
   offer(contact: string, records: readonly M[], stamp: number): void {
     const c = this.#conversation(contact);
     if (c.entries !== undefined) return;
     this.#queue.push(c.stamp === stamp ? { contact, stamp, records } : { contact, stamp: c.stamp });
-    this.#work();
   }
 
   /** Builds in the background every conversation of `contacts` not built or on its way. */
@@ -421,6 +422,7 @@ export class SearchIndex<M extends SearchRecord> {
           stale.add(tag.contact);
         else out.push({ contact: tag.contact, record: r });
       });
+      this.#work();
       if (stale.size === 0) return out;
       for (const contact of stale) this.#unbuild(contact);
     }

@@ -925,9 +925,18 @@ export class RealApi implements AppApi {
     if (last === undefined) return row;
     // An edited or deleted last message is previewed as shown: only it is folded (FoldIndex),
     // not the whole conversation, since every list refresh asks this of every conversation.
-    const view = hasActions(all)
-      ? foldedView(new FoldIndex(all).fold(last), (m) => history.view(m))
-      : history.view(last);
+    let view: ChatMessage;
+    if (hasActions(all)) {
+      const fold = new FoldIndex(all);
+      // Kept for the message actions when nothing of the conversation changed during the
+      // read (the search index's stamp moves with every change told): the first new message
+      // after unlock then folds what it touches instead of reading and indexing the history.
+      const kept = this.#indexesOf(s);
+      if (!kept.has(id) && index.stamp(id) === stamp) kept.set(id, fold);
+      view = foldedView(fold.fold(last), (m) => history.view(m));
+    } else {
+      view = history.view(last);
+    }
     return { ...row, last: { text: view.text, at: view.sentAt, outgoing: view.outgoing } };
   }
 
