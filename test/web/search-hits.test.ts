@@ -3,10 +3,17 @@
  * conversations are the ones the unbounded scan found (kept here as the oracle: every
  * conversation's newest `limit` hits, all turned into views, sorted, cut), and views are made
  * for the returned hits only. SearchIndex, told of changes as the real engine tells it (and
- * not told of some), answers what the full scan of the same records answers.
+ * not told of some), answers what the full scan of the same records answers; and the real
+ * engine's app layer (RealApi over SQLite) searches through it across new, deleted and
+ * disappearing-conversation changes and after a lock and unlock.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { nodePlatform } from '../../src/api/node-platform.ts';
+import { RealApi } from '../../src/web/engine/real-api.ts';
 import fc from 'fast-check';
 import type { ChatMessage, ContactId, ContactSummary, MessageId } from '../../src/web/app-api.ts';
 import { isShown } from '../../src/core/messages/actions.ts';
@@ -411,5 +418,61 @@ describe('SearchIndex', () => {
     );
     assert.equal(again.length, 19);
     assert.equal(store.reads, offeredReads + 1, 'only that conversation read again');
+  });
+});
+
+describe('RealApi search (SQLite, no node reachable: the engine runs offline)', () => {
+  it('finds what is stored, not what was deleted, before and after a lock', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'p2pcomm-search-api-'));
+    const open = (name: string): Promise<RealApi> =>
+      RealApi.open({
+        database: join(root, name),
+        platform: nodePlatform(),
+        // A port nothing listens on: messages are stored and queued, never published.
+        localNodeUrl: 'ws://127.0.0.1:9',
+        scrypt: { logN: 10, r: 8, p: 1 },
+        onError: () => undefined,
+      });
+    const alice = await open('alice');
+    const bob = await open('bob');
+    const carol = await open('carol');
+    try {
+      await alice.createIdentity('Alice', 'alice password');
+      await bob.createIdentity('Bob', 'bob password');
+      await carol.createIdentity('Carol', 'carol password');
+      const bobId = (await alice.addContact(await bob.myInviteCode())).id;
+      const carolId = (await alice.addContact(await carol.myInviteCode())).id;
+      await alice.send(bobId, 'Lunch on Friday?');
+      const toDelete = await alice.send(bobId, 'lunch is cancelled');
+      await alice.send(carolId, 'Carol, LUNCH too?');
+      const texts = async (q: string): Promise<string[]> =>
+        (await alice.search(q)).map((h) => `${h.contact.displayName}: ${h.message.text}`);
+      // Before the index is built (no chat list read yet): the full scan answers.
+      assert.deepEqual(await texts('lunch'), [
+        'Carol: Carol, LUNCH too?',
+        'Bob: lunch is cancelled',
+        'Bob: Lunch on Friday?',
+      ]);
+      await alice.conversations();
+      await alice.deleteForMe(toDelete.id);
+      assert.deepEqual(await texts('lunch'), ['Carol: Carol, LUNCH too?', 'Bob: Lunch on Friday?']);
+      const later = await alice.send(bobId, 'lunch moved to noon');
+      assert.deepEqual(await texts('noon'), ['Bob: lunch moved to noon']);
+      // A deleted conversation keeps what is still on its way (the engine holds it until it
+      // is delivered): it is still found, as the full scan finds it.
+      await alice.deleteConversation(carolId);
+      const all = ['Bob: lunch moved to noon', 'Carol: Carol, LUNCH too?', 'Bob: Lunch on Friday?'];
+      assert.deepEqual(await texts('lunch'), all);
+      await alice.lock();
+      await alice.unlock('alice password');
+      await alice.conversations();
+      assert.deepEqual(await texts('LUNCH'), all);
+      assert.equal((await alice.search('lunch', { limit: 1 }))[0]?.message.id, later.id);
+    } finally {
+      await alice.close();
+      await bob.close();
+      await carol.close();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
