@@ -31,6 +31,8 @@ export type AppApiErrorCode =
   | 'UNKNOWN_CONTACT'
   | 'UNKNOWN_REQUEST'
   | 'WRONG_NETWORK'
+  /** A short invite link (docs/protocol.md "Short invite"): the app takes the full link only. */
+  | 'SHORT_INVITE'
   | 'UNKNOWN_MESSAGE'
   | 'EMPTY_MESSAGE'
   | 'MESSAGE_TOO_LONG'
@@ -391,8 +393,9 @@ export interface AppApi extends AttachmentApi, MessageActions {
   /** The user's own invite code (the part after `#/add/` in an invite link, URL-safe). */
   myInviteCode(): Promise<string>;
   /**
-   * Decodes an invite code without adding it. Rejects BAD_INVITE, OLD_INVITE, OWN_INVITE, or
-   * WRONG_NETWORK when the invite is for another network than the one in the settings.
+   * Decodes an invite code without adding it. Rejects BAD_INVITE, OLD_INVITE, SHORT_INVITE,
+   * OWN_INVITE, or WRONG_NETWORK when the invite is for another network than the one in the
+   * settings.
    */
   previewInvite(code: string): Promise<InvitePreview>;
   /** Adds the contact an invite code describes (idempotent). Rejects like `previewInvite`. */

@@ -22,16 +22,35 @@ export function notificationBody(text: string): string {
 /** Starts notifying; returns a function that stops it. */
 export function startNotifications(api: AppApi): () => void {
   const seen = new Set<MessageId>();
+  /** Unread messages of conversations not muted, as last counted; 0 while locked. */
+  let total = 0;
+  /** Puts "(N) " before the title the current screen set, or takes it away. */
+  const applyTitle = (): void => {
+    const base = document.title.replace(/^\(\d+\) /, '');
+    const next = total > 0 ? `(${total}) ${base}` : base;
+    if (document.title !== next) document.title = next;
+  };
+  const recount = (): void => {
+    api.conversations().then(
+      (rows) => {
+        total = rows.reduce((n, r) => n + (r.flags?.muted === true ? 0 : r.unread), 0);
+        applyTitle();
+      },
+      () => {
+        // Locked (or not created yet): the lock screen tells nothing of the messages.
+        total = 0;
+        applyTitle();
+      },
+    );
+  };
+  // Every screen sets a title of its own (app.ts, the conversation view): the count is put
+  // back in front of it, so that it shows on every screen and not only after a new message.
+  const observer = new MutationObserver(applyTitle);
+  observer.observe(document.head, { subtree: true, childList: true, characterData: true });
+  recount();
   const unsubscribe = api.subscribe((event) => {
-    if (event.type === 'conversations') {
-      api.conversations().then(
-        (rows) => {
-          const total = rows.reduce((n, r) => n + (r.flags?.muted === true ? 0 : r.unread), 0);
-          const base = document.title.replace(/^\(\d+\) /, '');
-          document.title = total > 0 ? `(${total}) ${base}` : base;
-        },
-        () => undefined,
-      );
+    if (event.type === 'conversations' || event.type === 'vault') {
+      recount();
       return;
     }
     if (event.type !== 'message' || event.message.outgoing || seen.has(event.message.id)) return;
@@ -57,5 +76,8 @@ export function startNotifications(api: AppApi): () => void {
       () => undefined,
     );
   });
-  return unsubscribe;
+  return () => {
+    unsubscribe();
+    observer.disconnect();
+  };
 }

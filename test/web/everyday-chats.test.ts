@@ -133,9 +133,24 @@ describe('everyday chats in Chromium (fake engine)', () => {
     const waitShown = (n: number): Promise<unknown> =>
       page.waitForFunction((k) => (globalThis as unknown as { __shown: unknown[] }).__shown.length === k, n);
     const long = `${'A secret plan, '.repeat(10)}the end`;
+    // The unread count leads the tab title, "(N) ", from the first screen on and on every
+    // screen, and grows with each message.
+    const unread = async (): Promise<number> =>
+      ((await demo(page, 'conversations')) as { unread: number }[]).reduce((n, r) => n + r.unread, 0);
+    const titled = (n: number): Promise<unknown> =>
+      page.waitForFunction((k) => document.title.startsWith(`(${k}) `), n);
+    const before = await unread();
+    assert.ok(before > 0, 'the demo starts with unread messages');
+    await titled(before);
+    await page.evaluate(() => (location.hash = '#/settings'));
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    await titled(before);
+    assert.match(await page.title(), /^\(\d+\) Settings/);
+    await page.evaluate(() => (location.hash = '#/chats'));
     await page.evaluate(() => (globalThis as unknown as { __setHidden(v: boolean): void }).__setHidden(true));
     await demo(page, 'receive', 'c2', long);
     await waitShown(1);
+    await titled(before + 1);
     assert.deepEqual(
       (await shown())[0],
       { title: 'New message from Linus', body: null },

@@ -11,6 +11,7 @@
  * the seed from memory.
  */
 import { ContactCard, CARD_URI_PREFIX, Invite, MAX_DISPLAY_NAME_BYTES } from '../../core/contact/card.ts';
+import { parseInviteLink } from '../../core/contact/short-invite.ts';
 import { PreKeyTimer } from '../../core/session/prekey-timer.ts';
 import { DeliveryEngine, type DeliveryEvent } from '../../core/delivery/engine.ts';
 import { DeliveryError } from '../../core/delivery/errors.ts';
@@ -1917,8 +1918,17 @@ export class RealApi implements AppApi {
     if (typeof code !== 'string') throw new TypeError('"code" expected a string');
     let invite: Invite;
     try {
-      invite = Invite.fromLink(code);
+      const parsed = parseInviteLink(code);
+      // A short invite names a sealed card that needs a look-up on chain, which this app does
+      // not make (docs/protocol.md "Short invite"): said as such, not as another version.
+      if (parsed.kind === 'short')
+        throw new AppApiError(
+          'SHORT_INVITE',
+          'This is a short invite link, which this app cannot open. Ask for the full invite link.',
+        );
+      invite = parsed.invite;
     } catch (cause) {
+      if (cause instanceof AppApiError) throw cause;
       if (cause instanceof DecodeError && cause.code === 'UNKNOWN_VERSION')
         throw new AppApiError(
           'OLD_INVITE',

@@ -116,7 +116,8 @@ export function addContactView(ctx: ViewContext, initialCode?: string): View {
       inputF.error.textContent =
         err instanceof AppApiError && err.code === 'OWN_INVITE'
           ? 'That is your own invite link'
-          : err instanceof AppApiError && (err.code === 'WRONG_NETWORK' || err.code === 'OLD_INVITE')
+          : err instanceof AppApiError &&
+              (err.code === 'WRONG_NETWORK' || err.code === 'OLD_INVITE' || err.code === 'SHORT_INVITE')
             ? // This invite cannot be reached from here: say so, and what to do about it.
               err.message
             : 'That is not an invite link';

@@ -117,6 +117,13 @@ describe('p2pComm end to end in Chromium on a local network', () => {
         .waitFor({ timeout: SLOW });
     }
     await shot(alice.page, '05-secure-sent');
+    // Alice is the one offline now: the header says so rather than waiting for Bob, and goes
+    // back to waiting for him once she is online again (issue 15 item 4).
+    await alice.context.setOffline(true);
+    await alice.page.locator('.conn', { hasText: /^You are offline$/ }).waitFor({ timeout: UI });
+    await shot(alice.page, '05-you-are-offline');
+    await alice.context.setOffline(false);
+    await alice.page.locator('.conn', { hasText: 'Waiting for Bob' }).waitFor({ timeout: SLOW });
 
     const page = await app.openPage(bob);
     await unlock(bob);

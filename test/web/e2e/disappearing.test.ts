@@ -88,6 +88,15 @@ describe('disappearing messages between two browsers on a local network', () => 
     await bob.page
       .locator('li.msg.system', { hasText: 'Alice set disappearing messages to 5 minutes' })
       .waitFor();
+    // Gone from storage too, not only from the screen: a reload does not bring it back.
+    await bob.page.reload();
+    await unlock(bob);
+    await openChat(bob, 'Alice');
+    await bob.page
+      .locator('li.msg.system', { hasText: 'Alice set disappearing messages to 5 minutes' })
+      .waitFor({ timeout: UI });
+    await bob.page.locator('.conv-timer', { hasText: 'Disappearing messages: 5 minutes' }).waitFor();
+    assert.equal(await bob.page.locator('li.msg .text', { hasText: 'this one goes' }).count(), 0);
     for (const u of [alice, bob]) assert.deepEqual(u.problems, [], `${u.name}: no page errors`);
   });
 });

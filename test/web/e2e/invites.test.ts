@@ -3,20 +3,25 @@
  * pre-key and a first-contact address of its own (invite version 5), the same each time the
  * card is shown; an invite older than
  * 21 days is added after a plain warning, a fresh one without; a bare card link of the
- * previous format is refused in words.
+ * previous format is refused in words, and so is a short invite link, as such.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Address, AddressVersion } from '../../../src/kaspa/address.ts';
 import { Identity } from '../../../src/core/identity/identity.ts';
 import { ContactCard, Invite } from '../../../src/core/contact/card.ts';
+import { ShortInvite } from '../../../src/core/contact/short-invite.ts';
 import { PreKeyRing } from '../../../src/core/session/prekeys.ts';
 import { UI, shot, startRealApp, type RealApp, type User } from './real-app.ts';
 
 const DAY_S = 86_400;
 
 /** The invite link of a new identity on the local network, issued `daysAgo` days ago. */
-function inviteFrom(name: string, daysAgo: number, format: 'invite' | 'bare card' = 'invite'): string {
+function inviteFrom(
+  name: string,
+  daysAgo: number,
+  format: 'invite' | 'bare card' | 'short' = 'invite',
+): string {
   const identity = Identity.generate();
   const ring = PreKeyRing.create(Date.now());
   const card = ContactCard.create(identity, {
@@ -25,7 +30,9 @@ function inviteFrom(name: string, daysAgo: number, format: 'invite' | 'bare card
     preKey: ring.current(),
     issuedAt: Math.floor(Date.now() / 1000) - daysAgo * DAY_S,
   });
-  return format === 'invite' ? new Invite(card, ring.mintOneTime(Date.now(), 1)).toLink() : card.toLink();
+  if (format === 'bare card') return card.toLink();
+  const invite = new Invite(card, ring.mintOneTime(Date.now(), 1));
+  return format === 'short' ? ShortInvite.create(invite).toLink() : invite.toLink();
 }
 
 describe('invites in Chromium with the real core', () => {
@@ -90,6 +97,21 @@ describe('invites in Chromium with the real core', () => {
     await page
       .getByText('This invite was made by another version of p2pComm. Ask for a new invite link.')
       .waitFor({ timeout: UI });
+    assert.deepEqual(alice.problems, []);
+  });
+
+  it('a short invite link, which the app cannot look up, is refused as such, not as another version', async () => {
+    const short = inviteFrom('Sam', 0, 'short');
+    assert.ok(short.length < 50, 'a short link');
+    await preview(short);
+    const { page } = alice;
+    await page
+      .getByText('This is a short invite link, which this app cannot open. Ask for the full invite link.')
+      .waitFor({ timeout: UI });
+    assert.equal(await page.getByRole('button', { name: 'Add contact' }).count(), 0, 'nothing to add');
+    // The full link of the same kind of invite is still taken.
+    await preview(inviteFrom('Sam', 0));
+    await page.getByRole('heading', { name: 'Add Sam?' }).waitFor({ timeout: UI });
     assert.deepEqual(alice.problems, []);
   });
 });

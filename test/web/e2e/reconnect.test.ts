@@ -1,7 +1,8 @@
 /**
  * Reconnection without a message (issue 15 item 1), in real Chromium on the local network:
- * Bob, linked to Alice and Carol, reloads and unlocks. Both links come back by themselves,
- * nobody sends anything, and the next message goes direct. On chain the reconnection never
+ * Bob, linked to Alice and Carol, reloads and unlocks, then locks and unlocks without a
+ * reload. Both links come back by themselves, nobody sends anything, and the next message
+ * goes direct. On chain the reconnection never
  * ties Alice to Carol: each contact's signaling is a transaction of its own that pays one
  * recipient (docs/privacy.md), and no coin is spent by two of them.
  */
@@ -114,5 +115,24 @@ describe('links come back by themselves after a reload in Chromium', () => {
     await out.locator('.ticks[aria-label="Delivered"], .ticks[aria-label="Read"]').waitFor({ timeout: UI });
     // A chain message carries "sent securely" or "verified delivery"; a direct one neither.
     assert.equal(await out.locator('.badge').count(), 0, 'it went over the direct link');
+  });
+
+  it('after Lock and Unlock, without a reload, the links come back the same way', async () => {
+    await bob.page.getByRole('button', { name: 'Lock', exact: true }).click();
+    // Locked, Bob's engine is stopped: his contacts see the link go.
+    for (const u of [alice, carol]) await u.page.locator('.conn:not(.connected)').waitFor({ timeout: SLOW });
+    await unlock(bob);
+    for (const name of ['Alice', 'Carol']) {
+      await openChat(bob, name);
+      await bob.page.locator('.conn.connected').waitFor({ timeout: RECONNECT });
+    }
+    for (const u of [alice, carol]) await u.page.locator('.conn.connected').waitFor({ timeout: RECONNECT });
+    await send(bob, 'straight after the unlock');
+    await received(carol, 'straight after the unlock');
+    const out = bob.page.locator('li.msg.out', { hasText: 'straight after the unlock' });
+    await out.locator('.ticks[aria-label="Delivered"], .ticks[aria-label="Read"]').waitFor({ timeout: UI });
+    assert.equal(await out.locator('.badge').count(), 0, 'it went over the direct link');
+    for (const u of [alice, bob, carol])
+      assert.deepEqual(u.problems, [], `${u.name}'s pages reported no error`);
   });
 });
