@@ -1152,30 +1152,29 @@ export class KaspaChain implements ChainPort {
       return;
     }
     this.tries.delete(k);
-    // The coin's role and, for a contact's coin, what it changes in the value locked and owed
-    // back, in one atomic write: a catch-up makes one store transaction per coin, not three.
+    // Removed while it was processed (a reorganisation took the transaction that made it):
+    // nothing is recorded, or the adapter would hold, and later spend, a coin that does not
+    // exist. Its messages are stored already; if it comes back it is processed again and the
+    // engine drops them as duplicates.
+    if (this.withdrawn.delete(k)) return;
+    // Memory first, in this same turn: a removal or reorganisation notified while the store
+    // write is pending then finds the coin and forgets it, and a publication meanwhile sees
+    // the value locked and owed back with this coin counted, so neither is overwritten by a
+    // value computed before it. The role and, for a contact's coin, what it changes in the
+    // value locked and owed back go in one atomic write: one store transaction per coin.
+    this.setCoin(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
     const ops: BatchOp[] = [
       { type: 'put', store: COINS_STORE, key: encodeKey('coin', k), value: encodeRole(role) },
     ];
-    let locked = this.locked;
-    let owed = 0n;
     if (role.kind === 'held') {
       // The contact's coin is owed back: its next coin from us repays it (docs/privacy.md "Coins").
-      locked -= u.entry.amount;
-      if (locked < 0n) locked = 0n;
-      owed = (this.owed.get(role.contact) ?? 0n) + u.entry.amount;
-      ops.push(
-        { type: 'put', store: COINS_STORE, key: encodeKey('locked'), value: utf8ToBytes(locked.toString()) },
-        owedOp(role.contact, owed),
-      );
+      this.locked = this.locked > u.entry.amount ? this.locked - u.entry.amount : 0n;
+      const owed = (this.owed.get(role.contact) ?? 0n) + u.entry.amount;
+      this.owed.set(role.contact, owed);
+      ops.push(lockedOp(this.locked), owedOp(role.contact, owed));
     }
     await this.opts.db.batch(ops);
-    this.setCoin(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
-    if (role.kind === 'held') {
-      this.locked = locked;
-      this.owed.set(role.contact, owed);
-      await this.book.heard(role.contact);
-    }
+    if (role.kind === 'held') await this.book.heard(role.contact);
   }
 
   /** Looks at coin `k` again after a pause growing with its tries. */
@@ -1301,6 +1300,11 @@ export class KaspaChain implements ChainPort {
   private emitFunds(): void {
     this.handler?.funds(this.currentFunds());
   }
+}
+
+/** The op that stores the value of our coins held by contacts. */
+function lockedOp(locked: bigint): BatchOp {
+  return { type: 'put', store: COINS_STORE, key: encodeKey('locked'), value: utf8ToBytes(locked.toString()) };
 }
 
 /** The op that stores what is owed back to `contact` (nothing: the record goes). */
