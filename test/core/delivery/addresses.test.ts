@@ -344,7 +344,7 @@ describe('chain format 2 coin shapes', () => {
     // One byte of each address changed: the tags fail, the addresses are derived again.
     for (const [key, value] of records) {
       const altered = value.slice();
-      altered[altered.length - 1] ^= 1;
+      altered[altered.length - 1] = altered.at(-1)! ^ 1;
       await db.put(COINS_STORE, key, altered);
     }
     a.peers.set('b', { dh: ed25519ToX25519(Identity.generate().publicKey), base: real.base });
@@ -362,5 +362,15 @@ describe('chain format 2 coin shapes', () => {
     await new Promise((r) => setTimeout(r, 0));
     const again = await db.scan(COINS_STORE, { prefix: encodeKey('addr', 'drv') });
     assert.ok(again.some(([, v]) => v[0] === 1));
+    // Coins on b's first two indices move the window past them: their records go at the next start.
+    await a.book.arrived(window[0]!);
+    await a.book.arrived(window[1]!);
+    await a.open();
+    a.book.windowOf('b');
+    await new Promise((r) => setTimeout(r, 0));
+    const left = await db.scan(COINS_STORE, { prefix: encodeKey('addr', 'drv') });
+    const ids = left.map(([, v]) => new TextDecoder().decode(v.subarray(2, 2 + v[1]!)));
+    assert.ok(!ids.includes('n/b/0') && !ids.includes('n/b/1'), 'records below the window are deleted');
+    assert.ok(ids.includes('n/b/2') && ids.includes(`n/b/${2 + 4 - 1}`));
   });
 });

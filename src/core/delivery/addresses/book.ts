@@ -166,12 +166,18 @@ export class ChainAddresses {
       const p = JSON.parse(bytesToUtf8(value)) as { j: number; c: string };
       book.pools.set(p.j, p.c);
     }
-    for (const [, value] of await opts.db.scan(opts.store, {
+    // Derivations left behind (below a window, older change and invites than are watched)
+    // are deleted as they are read, so the records, and this scan, stay bounded by what is
+    // watched rather than growing with every message ever received.
+    const stale: BatchOp[] = [];
+    for (const [key, value] of await opts.db.scan(opts.store, {
       prefix: encodeKey('addr', 'drv', opts.prefix, book.account),
     })) {
       const d = book.readDerivation(value);
-      if (d !== undefined) book.stored.set(d.id, d.address);
+      if (d !== undefined && book.watchedId(d.id)) book.stored.set(d.id, d.address);
+      else if (d !== undefined) stale.push({ type: 'delete', store: opts.store, key });
     }
+    if (stale.length > 0) await opts.db.batch(stale);
     // A live address is taken as stored, with its key derived when a coin on it is spent:
     // deriving each again was most of a start with many coins held (each a scalar
     // multiplication).
@@ -525,6 +531,20 @@ export class ChainAddresses {
     );
     const place = encodeKey('addr', 'drv', this.opts.prefix, this.account, id);
     return hmac(sha256, this.macKey, concatBytes(place, utf8ToBytes(address))).slice(0, DERIVATION_TAG_BYTES);
+  }
+
+  /**
+   * Whether derivation `id` may still be watched: a notification index at or above its
+   * contact's lowest unseen one, a change index within the lookback or ahead, an invite
+   * within the watched range. Live addresses have records of their own.
+   */
+  private watchedId(id: string): boolean {
+    const [kind, a, b] = id.split('/');
+    if (kind === 'n' && a !== undefined && b !== undefined)
+      return Number(b) >= (this.peers.get(a)?.recv ?? 0);
+    if (kind === 'c') return Number(a) >= this.changeNext - (this.opts.changeLookback ?? CHANGE_LOOKBACK);
+    if (kind === 'i') return Number(a) >= this.inviteNext - INVITE_WATCH;
+    return false;
   }
 
   /** u8 version | u8 n | id[n] (UTF-8) | tag[16] | address (UTF-8). */
