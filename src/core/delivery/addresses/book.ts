@@ -171,7 +171,7 @@ export class ChainAddresses {
     // watched rather than growing with every message ever received.
     const stale: BatchOp[] = [];
     for (const [key, value] of await opts.db.scan(opts.store, {
-      prefix: encodeKey('addr', 'drv', opts.prefix, book.account),
+      prefix: encodeKey('addr', 'drv', opts.prefix, String(book.account)),
     })) {
       const d = book.readDerivation(value);
       if (d !== undefined && book.watchedId(d.id)) book.stored.set(d.id, d.address);
@@ -504,7 +504,7 @@ export class ChainAddresses {
     this.unrecorded.push({
       type: 'put',
       store: this.opts.store,
-      key: encodeKey('addr', 'drv', this.opts.prefix, this.account, id),
+      key: encodeKey('addr', 'drv', this.opts.prefix, String(this.account), id),
       value: this.encodeDerivation(id, address),
     });
     if (this.unrecorded.length > 1) return;
@@ -529,7 +529,7 @@ export class ChainAddresses {
       (this.cardKey ??= this.opts.wallet.privateKey(this.account, 0, 0)),
       DERIVATION_LABEL,
     );
-    const place = encodeKey('addr', 'drv', this.opts.prefix, this.account, id);
+    const place = encodeKey('addr', 'drv', this.opts.prefix, String(this.account), id);
     return hmac(sha256, this.macKey, concatBytes(place, utf8ToBytes(address))).slice(0, DERIVATION_TAG_BYTES);
   }
 
