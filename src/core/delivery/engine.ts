@@ -1478,10 +1478,16 @@ export class DeliveryEngine {
     const added: IncomingMessage[] = [];
     const attachments: AttachmentBody[] = [];
     if (st.link) st.link.heard = true;
+    // Which chats are already stored, looked up together before the loop: reads issued at once
+    // share one round trip on IndexedDB, where a catch-up's one read per message in turn was
+    // a transaction each.
+    const chatIds = frames.flatMap((f) => (f.type === 'chat' ? [bytesToHex(f.id)] : []));
+    const stored = await Promise.all(chatIds.map((id) => this.store.hasIncoming(id)));
+    const seen = new Set(chatIds.filter((_, i) => stored[i]));
     for (const f of frames) {
       if (f.type === 'chat') {
         const id = bytesToHex(f.id);
-        const duplicate = added.some((m) => m.id === id) || (await this.store.hasIncoming(id));
+        const duplicate = seen.has(id);
         if (!duplicate) {
           if (window.minute !== minute) {
             window.minute = minute;
@@ -1505,6 +1511,7 @@ export class DeliveryEngine {
           };
           ops.push(...this.store.putOps(m));
           added.push(m);
+          seen.add(id);
         }
         st.receipts.delivered.add(id);
         if (route === 'chain' && !st.chainReceipts.has(id)) {
