@@ -201,7 +201,7 @@ describe('attachments through the delivery engine over werift links', () => {
       const before = chunkTxs();
       assert.equal(await sa.service.sendNow(m.id), 'direct');
       assert.equal(sa.service.chain.chosen(m.id), false, 'nothing chosen for the chain');
-      await until('alice hears it is complete', async () => (await sa.state(m.id)) === 'complete', 60_000);
+      await until('alice hears it is complete', async () => (await sa.state(m.id)) === 'complete', 180_000);
       assert.deepEqual(await sb.service.read(m.id), bytes);
       assert.equal(chunkTxs(), before, 'no chunk was paid for');
       await ca.engine.send(b, 'got it?');
@@ -216,8 +216,12 @@ describe('attachments through the delivery engine over werift links', () => {
     try {
       const bytes = bytesOf(3_000_000);
       const m = await sa.service.send(b, bytes, info);
-      await until('bob holds some chunks', () =>
-        sb.events.some((e) => e.type === 'progress' && e.progress.received >= 24),
+      // The bounds here only end a stuck run: on a loaded machine the link and the first 24
+      // chunks can take well over the harness's default 20 s.
+      await until(
+        'bob holds some chunks',
+        () => sb.events.some((e) => e.type === 'progress' && e.progress.received >= 24),
+        120_000,
       );
       await cb.stop();
       await until('alice sees bob gone', () => ca.engine.connection(b) !== 'connected', 30_000);
@@ -228,7 +232,7 @@ describe('attachments through the delivery engine over werift links', () => {
       // A message from alice brings the link back; the attachment resumes by itself.
       await ca.engine.send(b, 'are you back?');
       await cb.waitInbox(a, 2);
-      await until('alice hears it is complete', async () => (await sa.state(m.id)) === 'complete', 60_000);
+      await until('alice hears it is complete', async () => (await sa.state(m.id)) === 'complete', 180_000);
       assert.deepEqual(await sb.service.read(m.id), bytes);
       const resent = sentCount(sa) - before;
       assert.ok(resent <= m.chunkCount - held, `resent ${resent}, bob lacked ${m.chunkCount - held}`);

@@ -4,7 +4,7 @@
  * offer and answer travel on chain, sealed with the link secret (docs/devices.md §5).
  */
 import type { PeerLink } from '../../../src/transport/index.ts';
-import { FAST_HEARTBEAT, loopback } from '../delivery/real-links.ts';
+import { loopback } from '../delivery/real-links.ts';
 
 export interface LinkPair {
   /** The new device's end (it answers: the existing device pays for the offer, docs/devices.md §5). */
@@ -14,10 +14,15 @@ export interface LinkPair {
   close(): void;
 }
 
+/**
+ * The transport's own heartbeats (a peer silent for 10 s is gone), not the delivery tests' fast
+ * ones: these tests close links explicitly, and a 1,000-message transfer on a loaded machine can
+ * keep a peer's event loop busier than 1.5 s, which a fast heartbeat takes for a vanished peer.
+ */
 export async function weriftPair(): Promise<LinkPair> {
   const t = loopback();
-  const handle = await t.createOffer(FAST_HEARTBEAT);
-  const answered = await t.acceptOffer(handle.offer, FAST_HEARTBEAT);
+  const handle = await t.createOffer();
+  const answered = await t.acceptOffer(handle.offer);
   await handle.accept(answered.answer);
   await Promise.all([handle.link.whenConnected(), answered.link.whenConnected()]);
   return {
