@@ -4,7 +4,7 @@
  * what the chain path costs beside the fee floor for the same bytes. Each direct figure runs
  * from the first chunk sent to the recipient's "complete" status, so it includes verification
  * (AEAD, BLAKE3) and storage on the receiving side. A link whose ICE set-up fails is set up
- * again (up to SETUP_ATTEMPTS times); a measurement is never repeated.
+ * again (bench/setup.ts); a measurement is never repeated.
  * `ATTACHMENTS_BENCH_DIRECT_ONLY=1` leaves out the measured chain delivery (minutes on the
  * local network) when only the direct figures are wanted.
  */
@@ -21,97 +21,19 @@ import {
 import { typicalPublicationFee } from '../src/core/delivery/chain-tx.ts';
 import { notificationValue } from '../src/core/delivery/chain-tx.ts';
 import { fileURLToPath } from 'node:url';
-import { RTCPeerConnection as WeriftPeerConnection, type RTCDataChannel } from 'werift';
 import { randomBytes } from '../src/util/bytes.ts';
 import { connect, makeSides, until, werift, wire, type Linked } from '../test/core/attachments/direct.ts';
 import { startBrowserHarness } from '../test/harness/browser.ts';
 import { WEBRTC_TEST_ARGS } from '../test/transport/endpoints.ts';
 import type { Bench, BenchRow } from './table.ts';
+import { retried } from './setup.ts';
+import { rawWeriftMbps } from './transport.bench.ts';
 import { startDevnet } from '../src/devnet/index.ts';
 import { MemoryDatabase, openMemoryStore } from '../src/storage/memory.ts';
 import { ChainUser, prefund } from '../test/core/delivery/kaspa.ts';
 import { VOICE_BITS_PER_SECOND } from '../src/core/attachments/voice.ts';
 
 const TOTAL = 4 * 1024 * 1024;
-const SETUP_ATTEMPTS = 3;
-const SETUP_TIMEOUT_MS = 20_000;
-const RAW_CHUNK = 16_384;
-const RAW_HIGH = 1 << 20;
-
-/** `setUp` bounded by SETUP_TIMEOUT_MS and retried; `undo` cleans up a failed attempt. */
-async function retried<T>(
-  what: string,
-  setUp: () => Promise<T>,
-  undo: (v: T) => void = () => {},
-): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < SETUP_ATTEMPTS; i++) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const attempt = setUp();
-    try {
-      return await Promise.race([
-        attempt,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`${what}: no link in ${SETUP_TIMEOUT_MS} ms`)),
-            SETUP_TIMEOUT_MS,
-          );
-        }),
-      ]);
-    } catch (e) {
-      last = e;
-      attempt.then(undo, () => undefined);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-  throw last;
-}
-
-/**
- * A bare werift channel pair moving `total` bytes in 16 KiB sends under a 1 MiB high-water
- * mark, the floor of the direct figures (transport.bench.ts measures the same way).
- */
-async function bareWeriftMbps(total: number): Promise<number> {
-  const config = { iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false };
-  type Pair = { a: WeriftPeerConnection; b: WeriftPeerConnection; dc: RTCDataChannel; rc: RTCDataChannel };
-  const { a, b, dc, rc } = await retried<Pair>(
-    'bare werift',
-    async () => {
-      const a = new WeriftPeerConnection(config);
-      const b = new WeriftPeerConnection(config);
-      const dc = a.createDataChannel('raw');
-      a.onIceCandidate.subscribe((c) => void (c && b.addIceCandidate(c)));
-      b.onIceCandidate.subscribe((c) => void (c && a.addIceCandidate(c)));
-      const remote = new Promise<RTCDataChannel>((resolve) => b.onDataChannel.subscribe(resolve));
-      await a.setLocalDescription(await a.createOffer());
-      await b.setRemoteDescription(a.localDescription!);
-      await b.setLocalDescription(await b.createAnswer());
-      await a.setRemoteDescription(b.localDescription!);
-      await new Promise<void>((resolve) => dc.stateChanged.subscribe((st) => st === 'open' && resolve()));
-      return { a, b, dc, rc: await remote };
-    },
-    (p) => void Promise.all([p.a.close(), p.b.close()]),
-  );
-  let got = 0;
-  const done = new Promise<void>((resolve) =>
-    rc.onMessage.subscribe((m) => {
-      got += m.length;
-      if (got >= total) resolve();
-    }),
-  );
-  dc.bufferedAmountLowThreshold = RAW_HIGH / 4;
-  const chunk = Buffer.alloc(RAW_CHUNK);
-  const start = performance.now();
-  for (let sent = 0; sent < total; sent += RAW_CHUNK) {
-    if (dc.bufferedAmount > RAW_HIGH) await new Promise<void>((r) => dc.bufferedAmountLow.once(() => r()));
-    dc.send(chunk);
-  }
-  await done;
-  const mbps = total / 1e6 / ((performance.now() - start) / 1000);
-  await Promise.all([a.close(), b.close()]);
-  return mbps;
-}
 
 /** The Chromium figures: a bare channel and one attachment, the same bytes, in one page. */
 async function chromiumMbps(total: number): Promise<{ bare: number; direct: number }> {
@@ -287,7 +209,7 @@ function chainRows(): BenchRow[] {
 }
 
 const bench: Bench = async () => {
-  const bare = await bareWeriftMbps(TOTAL);
+  const bare = await rawWeriftMbps(TOTAL);
   const direct = await attachmentMbps(TOTAL, true);
   const ratchet = await attachmentMbps(TOTAL, false);
   const chromium = await chromiumMbps(TOTAL);

@@ -6,13 +6,14 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { RTCPeerConnection as WeriftPeerConnection } from 'werift';
+import { RTCPeerConnection as WeriftPeerConnection, type RTCDataChannel } from 'werift';
 import { createLoopbackTransport } from '../src/transport/loopback.ts';
 import { measureEchoRtt, measureThroughput, startProbeResponder } from '../src/transport/probe.ts';
 import type { PeerLink, PeerTransport, TransportOptions } from '../src/transport/types.ts';
 import { createNodeTransport } from '../src/transport/webrtc-node.ts';
 import { startBrowserHarness } from '../test/harness/browser.ts';
 import { WEBRTC_TEST_ARGS, pageEndpoint, type Endpoint } from '../test/transport/endpoints.ts';
+import { retried } from './setup.ts';
 import { fmtMs, percentile, type Bench, type BenchRow } from './table.ts';
 
 export { measureEchoRtt, measureThroughput, startProbeResponder };
@@ -57,29 +58,37 @@ const RAW_HIGH = 1 << 20;
 
 /**
  * werift alone: one data channel, 16 KiB sends under the same high-water mark; the floor the
- * transport and the attachment benches are compared with.
+ * transport and the attachment benches are compared with. Its set-up is retried
+ * (bench/setup.ts).
  */
 export async function rawWeriftMbps(total = MB_MESSAGES * MB): Promise<number> {
   const config = { iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false };
-  const a = new WeriftPeerConnection(config);
-  const b = new WeriftPeerConnection(config);
-  const dc = a.createDataChannel('raw');
-  a.onIceCandidate.subscribe((c) => void (c && b.addIceCandidate(c)));
-  b.onIceCandidate.subscribe((c) => void (c && a.addIceCandidate(c)));
+  type Pair = { a: WeriftPeerConnection; b: WeriftPeerConnection; dc: RTCDataChannel; rc: RTCDataChannel };
+  const { a, b, dc, rc } = await retried<Pair>(
+    'bare werift',
+    async () => {
+      const a = new WeriftPeerConnection(config);
+      const b = new WeriftPeerConnection(config);
+      const dc = a.createDataChannel('raw');
+      a.onIceCandidate.subscribe((c) => void (c && b.addIceCandidate(c)));
+      b.onIceCandidate.subscribe((c) => void (c && a.addIceCandidate(c)));
+      const remote = new Promise<RTCDataChannel>((resolve) => b.onDataChannel.subscribe(resolve));
+      await a.setLocalDescription(await a.createOffer());
+      await b.setRemoteDescription(a.localDescription!);
+      await b.setLocalDescription(await b.createAnswer());
+      await a.setRemoteDescription(b.localDescription!);
+      await new Promise<void>((resolve) => dc.stateChanged.subscribe((st) => st === 'open' && resolve()));
+      return { a, b, dc, rc: await remote };
+    },
+    (p) => void Promise.all([p.a.close(), p.b.close()]),
+  );
   let got = 0;
   const done = new Promise<void>((resolve) =>
-    b.onDataChannel.subscribe((ch) =>
-      ch.onMessage.subscribe((m) => {
-        got += m.length;
-        if (got >= total) resolve();
-      }),
-    ),
+    rc.onMessage.subscribe((m) => {
+      got += m.length;
+      if (got >= total) resolve();
+    }),
   );
-  await a.setLocalDescription(await a.createOffer());
-  await b.setRemoteDescription(a.localDescription!);
-  await b.setLocalDescription(await b.createAnswer());
-  await a.setRemoteDescription(b.localDescription!);
-  await new Promise<void>((resolve) => dc.stateChanged.subscribe((st) => st === 'open' && resolve()));
   dc.bufferedAmountLowThreshold = RAW_HIGH / 4;
   const chunk = Buffer.alloc(RAW_CHUNK);
   const start = performance.now();
