@@ -89,7 +89,7 @@ const BACKLOG = Number(process.env['BENCH_BACKLOG'] ?? 10_000);
  * Engine start-up and publishing with BACKLOG unfinished messages (published, waiting for
  * receipts) beside the same with none, over the fake chain: what the backlog itself costs.
  */
-async function backlogRows(): Promise<BenchRow[]> {
+export async function backlogRows(): Promise<BenchRow[]> {
   const names = ['alice', ...Array.from({ length: 100 }, (_, i) => `c${i}`)];
   const measure = async (backlog: number): Promise<{ open: number; publish: number }> => {
     const ledger = new FakeLedger();
@@ -239,8 +239,17 @@ export async function catchUpRows(
     for (const s of senders) await s.stop();
     await waitFor(async () => (await probe.getMempoolEntries()).length === 0, 600_000);
     progress(`catch-up ${total}/${from}: ${txs} publications in ${fmtMs(performance.now() - p0)}`);
-    const shown = (): number =>
-      dave.events.filter((e) => e.type === 'message' && e.message.direction === 'in').length;
+    // Counted as events come, not by a walk over every event per poll: the walk ran on the same
+    // two cores as the catch-up it timed.
+    let counted = 0;
+    let seenEvents = 0;
+    const shown = (): number => {
+      for (; seenEvents < dave.events.length; seenEvents++) {
+        const e = dave.events[seenEvents]!;
+        if (e.type === 'message' && e.message.direction === 'in') counted++;
+      }
+      return counted;
+    };
     const have = shown();
     let catchUp = 0;
     await run(`catch-up ${total}/${from}`, async () => {
@@ -331,18 +340,19 @@ export async function costRows(): Promise<BenchRow[]> {
   return rows;
 }
 
-const bench: Bench = async () => {
+/**
+ * Chain delivery latency, send → recipient decrypted, beside a bare payment's submit →
+ * UtxosChanged on the same network before and after it, with the time split at the
+ * submission (docs/delivery.md "Latency budget"). Its own network, so nothing else runs on it.
+ */
+export async function chainLatencyRows(): Promise<BenchRow[]> {
   const box: { url?: string } = {};
   const url = (): string => box.url!;
-  const alice = new ChainUser('alice', url, { links: true, settings: { batchWindowMs: 20 } });
-  const bob = new ChainUser('bob', url, { links: true, settings: { batchWindowMs: 20 } });
   // No batch window on the chain-latency pair: the window is a deliberate wait for more
   // messages to share a transaction (1.5 s by default, DEFAULT_DELIVERY_SETTINGS), stated
   // beside the row rather than measured into it.
   const carol = new ChainUser('carol', url, { settings: { batchWindowMs: 0 } });
   const dave = new ChainUser('dave', url, { settings: { batchWindowMs: 0 } });
-  alice.knows(bob);
-  bob.knows(alice);
   // A second funded payer for the bare latency after the chain samples.
   const erin = new ChainUser('erin', url);
   carol.knows(dave);
@@ -352,7 +362,7 @@ const bench: Bench = async () => {
     controlPort: false,
     blocksPerSecond: 10,
     prefund: Object.fromEntries(
-      [alice, bob, carol, dave, erin].map((u) => [u.address.toString(), 10_000n * SOMPI_PER_KAS]),
+      [carol, dave, erin].map((u) => [u.address.toString(), 10_000n * SOMPI_PER_KAS]),
     ),
   });
   box.url = devnet.url;
@@ -360,44 +370,6 @@ const bench: Bench = async () => {
   try {
     // Floor of every chain figure: a bare payment, submit → UtxosChanged, same network.
     const bare = await bareChainLatency(devnet.url, carol, dave, CHAIN_SAMPLES);
-
-    progress('Time to establish');
-    // Time to establish WebRTC through Kaspa signaling (offer and answer ride the chain path).
-    await alice.start();
-    await bob.start();
-    const t0 = performance.now();
-    await alice.engine.connect(bob.id);
-    await waitFor(() => alice.engine.connection(bob.id) === 'connected');
-    const establish = performance.now() - t0;
-    rows.push({
-      name: 'WebRTC established through Kaspa signaling',
-      value: fmtMs(establish),
-      reference: `2 × bare chain latency p50 = ${fmtMs(2 * percentile(bare, 50))}`,
-      note: 'offer by chain, answer by chain, ICE on loopback',
-    });
-
-    progress('P2P latency:');
-    // P2P latency: send → recipient decrypted and acknowledged (status delivered).
-    const p2p: number[] = [];
-    for (let i = 0; i < P2P_SAMPLES; i++) {
-      const start = performance.now();
-      const m = await alice.engine.send(bob.id, `p2p ${i}`);
-      await waitFor(async () => (await alice.engine.message(m.id))?.status === 'delivered');
-      p2p.push(performance.now() - start);
-    }
-    const pair = await connectPair(createNodeTransport({ additionalHostAddresses: ['127.0.0.1'] }));
-    const stop = startProbeResponder(pair.b);
-    const echo = await measureEchoRtt(pair.a, P2P_SAMPLES, 64);
-    stop();
-    pair.a.close();
-    pair.b.close();
-    rows.push({
-      name: 'P2P latency (send → recipient decrypted and acknowledged)',
-      value: p50p99(p2p),
-      reference: `bare data-channel echo ${p50p99(echo)}`,
-      note: `${P2P_SAMPLES} sequential messages, werift loopback`,
-    });
-
     progress('Chain latency:');
     // Chain latency: send → recipient decrypted (no link between carol and dave).
     await carol.start();
@@ -444,9 +416,76 @@ const bench: Bench = async () => {
       note: `10 blocks/s, batch window 0 (the default 1.5 s is a deliberate wait for batching, added to every chain send), receipts sent at once (the receipt delay [5 s, 60 s] delays only the delivered tick), ${CHAIN_SAMPLES} samples; send → submitted ${p50p99(senderPart)}, submitted → shown ${p50p99(restPart)}`,
     });
   } finally {
-    for (const u of [alice, bob, carol, dave]) await u.stop().catch(() => undefined);
+    for (const u of [carol, dave]) await u.stop().catch(() => undefined);
     await devnet.stop();
   }
+  return rows;
+}
+
+const bench: Bench = async () => {
+  const box: { url?: string } = {};
+  const url = (): string => box.url!;
+  const alice = new ChainUser('alice', url, { links: true, settings: { batchWindowMs: 20 } });
+  const bob = new ChainUser('bob', url, { links: true, settings: { batchWindowMs: 20 } });
+  alice.knows(bob);
+  bob.knows(alice);
+  const carol = new ChainUser('carol', url);
+  const dave = new ChainUser('dave', url);
+  const devnet = await startDevnet({
+    port: 0,
+    controlPort: false,
+    blocksPerSecond: 10,
+    prefund: Object.fromEntries(
+      [alice, bob, carol, dave].map((u) => [u.address.toString(), 10_000n * SOMPI_PER_KAS]),
+    ),
+  });
+  box.url = devnet.url;
+  const rows: BenchRow[] = [];
+  try {
+    // Floor of every chain figure: a bare payment, submit → UtxosChanged, same network.
+    const bare = await bareChainLatency(devnet.url, carol, dave, CHAIN_SAMPLES);
+
+    progress('Time to establish');
+    // Time to establish WebRTC through Kaspa signaling (offer and answer ride the chain path).
+    await alice.start();
+    await bob.start();
+    const t0 = performance.now();
+    await alice.engine.connect(bob.id);
+    await waitFor(() => alice.engine.connection(bob.id) === 'connected');
+    const establish = performance.now() - t0;
+    rows.push({
+      name: 'WebRTC established through Kaspa signaling',
+      value: fmtMs(establish),
+      reference: `2 × bare chain latency p50 = ${fmtMs(2 * percentile(bare, 50))}`,
+      note: 'offer by chain, answer by chain, ICE on loopback',
+    });
+
+    progress('P2P latency:');
+    // P2P latency: send → recipient decrypted and acknowledged (status delivered).
+    const p2p: number[] = [];
+    for (let i = 0; i < P2P_SAMPLES; i++) {
+      const start = performance.now();
+      const m = await alice.engine.send(bob.id, `p2p ${i}`);
+      await waitFor(async () => (await alice.engine.message(m.id))?.status === 'delivered');
+      p2p.push(performance.now() - start);
+    }
+    const pair = await connectPair(createNodeTransport({ additionalHostAddresses: ['127.0.0.1'] }));
+    const stop = startProbeResponder(pair.b);
+    const echo = await measureEchoRtt(pair.a, P2P_SAMPLES, 64);
+    stop();
+    pair.a.close();
+    pair.b.close();
+    rows.push({
+      name: 'P2P latency (send → recipient decrypted and acknowledged)',
+      value: p50p99(p2p),
+      reference: `bare data-channel echo ${p50p99(echo)}`,
+      note: `${P2P_SAMPLES} sequential messages, werift loopback`,
+    });
+  } finally {
+    for (const u of [alice, bob]) await u.stop().catch(() => undefined);
+    await devnet.stop();
+  }
+  rows.push(...(await chainLatencyRows()));
   for (const [total, from] of CATCH_UP_SIZES) rows.push(...(await catchUpRows(total, from)));
   rows.push(...(await backlogRows()));
   rows.push(...(await costRows()));

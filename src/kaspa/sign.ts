@@ -1,11 +1,12 @@
 /**
  * Signing and verifying standard P2PK spends (FACTS §2.1, §2.2, §3.5). Schnorr is BIP-340 over
- * the 32-byte sighash with no prehash; ECDSA signs the ECDSA sighash as a 64-byte compact,
- * low-S signature. P2SH needs its redeem script and is not signed here.
+ * the 32-byte sighash with no prehash (schnorr.ts: each key's point once per transaction, no
+ * self-verification, the node checks every input); ECDSA signs the ECDSA sighash as a 64-byte
+ * compact, low-S signature. P2SH needs its redeem script and is not signed here.
  */
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { P2pCommError, assertBytes } from '../util/errors.ts';
-import { equalBytes } from '../util/bytes.ts';
+import { bytesToHex, equalBytes } from '../util/bytes.ts';
 import { P2PK_SIGNATURE_SCRIPT_LENGTH, OP, p2pkSignatureScript, scriptClass } from './script.ts';
 import {
   SigHashType,
@@ -14,6 +15,7 @@ import {
   isStandardSigHashType,
   schnorrSignatureHash,
 } from './sighash.ts';
+import { SchnorrSigningKey } from './schnorr.ts';
 import { assertSpentEntries, assertTransaction } from './transaction.ts';
 import type { Transaction, TxInput, UtxoEntry } from './types.ts';
 
@@ -48,6 +50,10 @@ export function signTransaction(
   if (!isStandardSigHashType(hashType)) throw new RangeError(`"hashType" ${String(hashType)} is not allowed`);
   if (opts?.auxRand !== undefined) assertBytes('auxRand', opts.auxRand, 32);
   const reused = new SighashReusedValues();
+  // Checked above: the sighash of each input skips the same walk over the transaction.
+  reused.checked = { tx, spent };
+  // Inputs paid to one address share a key: its point is computed once.
+  const signers = new Map<string, SchnorrSigningKey>();
   const inputs: TxInput[] = tx.inputs.map((input, i) => {
     const key = privateKeys[i];
     assertBytes(`privateKeys[${i}]`, key, 32);
@@ -55,10 +61,16 @@ export function signTransaction(
     const cls = scriptClass(spk);
     let signature: Uint8Array;
     if (cls === 'PubKey') {
-      if (!equalBytes(schnorr.getPublicKey(key), spk.script.subarray(1, 33))) {
+      const id = bytesToHex(key);
+      let signer = signers.get(id);
+      if (signer === undefined) {
+        signer = SchnorrSigningKey.fromSecretKey(key, `privateKeys[${i}]`);
+        signers.set(id, signer);
+      }
+      if (!equalBytes(signer.publicKey, spk.script.subarray(1, 33))) {
         throw new SignError('KEY_MISMATCH', `private key ${i} does not own the P2PK script it spends`);
       }
-      signature = schnorr.sign(schnorrSignatureHash(tx, i, spent, hashType, reused), key, opts?.auxRand);
+      signature = signer.sign(schnorrSignatureHash(tx, i, spent, hashType, reused), opts?.auxRand);
     } else if (cls === 'PubKeyECDSA') {
       if (!equalBytes(secp256k1.getPublicKey(key, true), spk.script.subarray(1, 34))) {
         throw new SignError('KEY_MISMATCH', `private key ${i} does not own the P2PK-ECDSA script it spends`);

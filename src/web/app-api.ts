@@ -212,6 +212,8 @@ export interface ChatMessage {
   readonly timerChange?: { readonly seconds: number; readonly by: 'you' | 'contact' };
   /** When the message disappears (Unix ms), under the conversation's timer; absent: never. */
   readonly expiresAt?: number;
+  /** Set on an attachment: `id` is the attachment's (`attachments`, `onAttachment`); text is ''. */
+  readonly attachment?: true;
 }
 
 /**
@@ -675,6 +677,14 @@ export interface AttachmentView {
    * waits for the contact to be online (the default) or goes over the direct link.
    */
   readonly onChain: boolean;
+  /** A voice note's length and waveform (docs/protocol.md "Voice note summary"). */
+  readonly voice?: VoiceNoteInfo;
+}
+
+/** What a voice note carries besides its audio: length, ms, and up to 64 peak levels 0..255. */
+export interface VoiceNoteInfo {
+  readonly durationMs: number;
+  readonly waveform: Uint8Array;
 }
 
 /** What sending one attachment the paid way costs, in the app's own terms (chain-plan.ts). */
@@ -695,6 +705,8 @@ export interface AttachmentLimitsView {
   readonly maxBytes: number;
   /** Largest file sent while the contact is offline, bytes. */
   readonly maxOfflineBytes: number;
+  /** Longest voice note, ms (the recorder stops there). */
+  readonly maxVoiceMs: number;
 }
 
 /** A file the user picked, dropped or pasted. */
@@ -703,6 +715,8 @@ export interface PickedFile {
   /** Media type as the browser named it; empty when unknown. */
   readonly type: string;
   readonly bytes: Uint8Array;
+  /** Set for a recorded voice note: sent as kind `voice` (an `audio/` type, no name). */
+  readonly voice?: VoiceNoteInfo;
 }
 
 /**
@@ -753,4 +767,27 @@ export function attachmentKindOf(type: string): 'file' | 'image' {
 export function mediaTypeOf(type: string): string {
   const t = type.toLowerCase();
   return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(t) ? t : 'application/octet-stream';
+}
+
+/**
+ * What `sendFile` tells the attachment format about `file`: a voice note keeps its recorder's
+ * audio type, no name, its length and waveform (checked by the manifest's own rules); any
+ * other file is an image or a file by its type.
+ */
+export function pickedFileInfo(file: PickedFile): {
+  readonly kind: 'file' | 'image' | 'voice';
+  readonly name: string;
+  readonly mediaType: string;
+  readonly durationMs?: number;
+  readonly waveform?: Uint8Array;
+} {
+  if (typeof file.type !== 'string') throw new TypeError('"file.type" expected a string');
+  if (file.voice !== undefined) {
+    const { durationMs, waveform } = file.voice;
+    if (!Number.isSafeInteger(durationMs)) throw new TypeError('"file.voice.durationMs" expected an integer');
+    if (!(waveform instanceof Uint8Array)) throw new TypeError('"file.voice.waveform" expected a Uint8Array');
+    return { kind: 'voice', name: '', mediaType: file.type, durationMs, waveform: waveform.slice() };
+  }
+  const kind = attachmentKindOf(file.type);
+  return { kind, name: file.name, mediaType: kind === 'image' ? file.type : mediaTypeOf(file.type) };
 }

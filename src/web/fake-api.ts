@@ -35,8 +35,7 @@ import {
   type ChainPlan,
 } from '../core/attachments/index.ts';
 import {
-  attachmentKindOf,
-  mediaTypeOf,
+  pickedFileInfo,
   type AttachmentCostView,
   type AttachmentLimitsView,
   type AttachmentView,
@@ -1284,7 +1283,7 @@ export class FakeApi implements AppApi {
 
   attachmentLimits(): AttachmentLimitsView {
     const l = resolveLimits();
-    return { maxBytes: l.maxBytes, maxOfflineBytes: l.maxChainBytes };
+    return { maxBytes: l.maxBytes, maxOfflineBytes: l.maxChainBytes, maxVoiceMs: l.maxVoiceMs };
   }
 
   async attachments(id: ContactId): Promise<readonly AttachmentView[]> {
@@ -1296,13 +1295,10 @@ export class FakeApi implements AppApi {
 
   async sendFile(id: ContactId, file: PickedFile): Promise<AttachmentView> {
     const contact = this.#requireContact(id);
-    const kind = attachmentKindOf(file.type);
+    const info = pickedFileInfo(file);
+    const { kind } = info;
     // The real checks and encryption, so the demo refuses what the app refuses.
-    const { manifest } = prepareAttachment(file.bytes, {
-      kind,
-      name: file.name,
-      mediaType: kind === 'image' ? file.type : mediaTypeOf(file.type),
-    });
+    const { manifest } = prepareAttachment(file.bytes, info);
     const view: AttachmentView = {
       id: bytesToHex(manifest.id),
       contactId: id,
@@ -1316,6 +1312,9 @@ export class FakeApi implements AppApi {
       parts: manifest.chunkCount,
       createdAt: this.#now(),
       onChain: false,
+      ...(kind === 'voice'
+        ? { voice: { durationMs: manifest.durationMs, waveform: manifest.waveform } }
+        : {}),
     };
     this.#attachments.set(view.id, { view, bytes: file.bytes.slice() });
     if (contact.connection === 'connected') this.#advanceAttachment(view.id);

@@ -109,6 +109,8 @@ export interface ChainPathOptions {
   readonly statusDelayMs?: number;
   /** Pieces of outgoing `id` published at least once so far, of `total` (its progress). */
   readonly published?: (contact: ContactId, id: AttachmentId, published: number, total: number) => void;
+  /** The manifest of outgoing `id` went out in transaction `txId` (hex): the message's proof. */
+  readonly manifestPublished?: (contact: ContactId, id: AttachmentId, txId: string) => void;
   /** Reports what the user should hear about (an attachment that failed). */
   readonly failed?: (contact: ContactId, id: AttachmentId, reason: 'undeliverable') => void;
 }
@@ -455,6 +457,7 @@ export class ChainPath implements AttachmentChainHook {
       await this.save(o);
       const done = publishedAt.filter((at) => at > 0).length;
       try {
+        if (slots.includes(0)) this.opts.manifestPublished?.(o.contact, o.id, txId);
         this.opts.published?.(o.contact, o.id, done, publishedAt.length);
       } catch {
         // A failing listener must not stop the publication.

@@ -24,7 +24,13 @@
  * frame that does not decode is dropped. Nothing here throws into the engine.
  */
 import type { AttachmentBody } from '../envelope/envelope.ts';
-import type { AttachmentHook, ContactId, DirectLink, SessionPort } from '../delivery/ports.ts';
+import type {
+  AttachmentHistory,
+  AttachmentHook,
+  ContactId,
+  DirectLink,
+  SessionPort,
+} from '../delivery/ports.ts';
 import type { Route } from '../delivery/messages.ts';
 import { DeliveryError } from '../delivery/errors.ts';
 import { bytesToHex } from '../../util/bytes.ts';
@@ -67,6 +73,13 @@ export interface AttachmentServiceOptions {
   readonly statusEvery?: number;
   /** The chain path's timings and bounds (chain-path.ts). */
   readonly chainPath?: ChainPathOptions;
+  /**
+   * Asks for a direct link to a contact (the engine's `connect`): "send now" tries it first,
+   * since a link that opens carries the file at no cost. Without it "send now" goes on chain.
+   */
+  readonly connect?: (contact: ContactId) => Promise<void>;
+  /** How long "send now" waits for the link it asked for. @default 5_000 */
+  readonly linkWaitMs?: number;
 }
 
 /** How `send` treats a contact without an open link. */
@@ -88,6 +101,10 @@ export class AttachmentService implements AttachmentHook {
   private readonly inbox: TransferInbox;
   private readonly limits: AttachmentLimits;
   private work: Promise<void> = Promise.resolve();
+  /** "Send now" calls waiting for a link they asked for, by contact. */
+  private readonly linkWaiters = new Map<ContactId, (() => void)[]>();
+  /** The engine's message store, where each attachment is a message (`bind`). */
+  private history: AttachmentHistory | undefined;
   /** The chain path (the engine's `AttachmentHook.chain`). */
   readonly chain: ChainPath;
 
@@ -105,6 +122,10 @@ export class AttachmentService implements AttachmentHook {
       published: (contact, id, published, total) => {
         this.emit({ type: 'sent', contact, id, sent: Math.max(0, published - 1), total: total - 1 });
         opts.chainPath?.published?.(contact, id, published, total);
+      },
+      manifestPublished: (contact, id, txId) => {
+        this.later(contact, async () => this.history?.progress(bytesToHex(id), 'published', txId));
+        opts.chainPath?.manifestPublished?.(contact, id, txId);
       },
       failed: (contact, id, reason) => {
         this.emit({
@@ -138,21 +159,45 @@ export class AttachmentService implements AttachmentHook {
     if (choice.now && bytes.length > this.limits.maxChainBytes) throw this.tooLargeForChain(bytes.length);
     const { manifest, chunks } = prepareAttachment(bytes, info, this.limits);
     await this.opts.store.addOutgoing(contact, manifest, chunks, this.now());
+    await this.history?.add(contact, bytesToHex(manifest.id), 'out');
     if (choice.now) await this.chain.choose(manifest.id);
     if (this.links.has(contact)) this.later(contact, () => this.offer(contact, manifest));
     return manifest;
   }
 
   /**
-   * Sends waiting attachment `id` on chain now, without waiting for a link (paid: show
-   * `chainPlan` first). AttachmentError UNKNOWN_ATTACHMENT, or TOO_LARGE over `maxChainBytes`.
+   * Sends waiting attachment `id` now: first by asking for a direct link (`connect`), and if
+   * none opens within `linkWaitMs`, on chain (paid: show `chainPlan` first). Resolves with the
+   * path it takes; once the link is up the transfer starts by itself (`linked`).
+   * AttachmentError UNKNOWN_ATTACHMENT, or TOO_LARGE over `maxChainBytes` (before any wait).
    */
-  async sendNow(id: AttachmentId): Promise<void> {
+  async sendNow(id: AttachmentId): Promise<Route> {
     const r = await this.opts.store.record(id);
     if (!r || r.direction !== 'out')
       throw new AttachmentError('UNKNOWN_ATTACHMENT', `no outgoing attachment ${bytesToHex(id)}`);
     if (r.manifest.size > this.limits.maxChainBytes) throw this.tooLargeForChain(r.manifest.size);
+    if (await this.linkSoon(r.contact)) return 'direct';
     await this.chain.choose(id);
+    return 'chain';
+  }
+
+  /** Whether a link to `contact` is open, or opens within `linkWaitMs` of asking for one. */
+  private async linkSoon(contact: ContactId): Promise<boolean> {
+    if (this.links.has(contact)) return true;
+    const connect = this.opts.connect;
+    if (!connect) return false;
+    const waitMs = this.opts.linkWaitMs ?? 5_000;
+    const opened = new Promise<void>((resolve) => {
+      const list = this.linkWaiters.get(contact) ?? [];
+      list.push(resolve);
+      this.linkWaiters.set(contact, list);
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+    await connect(contact).catch(() => undefined);
+    await Promise.race([opened, timedOut]);
+    clearTimeout(timer);
+    return this.links.has(contact);
   }
 
   /** What sending outgoing attachment `id` on chain costs at `prices` (chain-plan.ts). */
@@ -194,6 +239,10 @@ export class AttachmentService implements AttachmentHook {
 
   // ---- AttachmentHook ----------------------------------------------------------------------
 
+  bind(history: AttachmentHistory): void {
+    this.history = history;
+  }
+
   claim(contact: ContactId, bytes: Uint8Array): boolean {
     if (!isDirectChunk(bytes)) return false;
     let chunk;
@@ -219,11 +268,12 @@ export class AttachmentService implements AttachmentHook {
         // The answer to a manifest: what is held of it, from which the sender starts.
         const id = body.manifest.subarray(1, 17) as AttachmentId;
         const r = await this.opts.store.record(id);
-        if (r?.direction === 'in' && r.contact === contact)
-          await port.send({
-            type: 'attachment-status',
-            status: encodeStatus(await this.opts.store.status(id)),
-          });
+        if (r?.direction !== 'in' || r.contact !== contact) return;
+        await this.history?.add(contact, bytesToHex(id), 'in', route);
+        await port.send({
+          type: 'attachment-status',
+          status: encodeStatus(await this.opts.store.status(id)),
+        });
       });
     }
     return Promise.resolve();
@@ -240,6 +290,8 @@ export class AttachmentService implements AttachmentHook {
       return;
     }
     this.links.set(contact, link);
+    for (const resolve of this.linkWaiters.get(contact) ?? []) resolve();
+    this.linkWaiters.delete(contact);
     const port = this.port(contact);
     this.later(contact, async () => {
       await this.inbox.resume(contact, port);
@@ -253,6 +305,7 @@ export class AttachmentService implements AttachmentHook {
 
   private async offer(contact: ContactId, m: Manifest): Promise<void> {
     await this.port(contact).send({ type: 'attachment-manifest', manifest: encodeManifest(m) });
+    await this.history?.progress(bytesToHex(m.id), 'sent');
   }
 
   /**
@@ -273,8 +326,9 @@ export class AttachmentService implements AttachmentHook {
       for (const early of this.chain.takeEarly(contact, id))
         await this.inbox.receive(contact, early, port, true);
     const r = await this.opts.store.record(id);
-    if (r?.direction === 'in' && r.contact === contact)
-      this.chain.owe(contact, id, r.state !== 'transferring');
+    if (r?.direction !== 'in' || r.contact !== contact) return;
+    if (body.type === 'attachment-manifest') await this.history?.add(contact, bytesToHex(id), 'in', 'chain');
+    this.chain.owe(contact, id, r.state !== 'transferring');
   }
 
   private async onStatus(contact: ContactId, status: AttachmentStatus): Promise<void> {
@@ -286,17 +340,21 @@ export class AttachmentService implements AttachmentHook {
       if (status.state === 'cancelled' && r.state === 'transferring') await this.opts.store.cancel(status.id);
       return;
     }
-    this.emit({ type: 'status', contact, status });
     await this.chain.status(contact, status);
+    // Heard once the store says it: a listener re-reads the record for what it shows.
     if (status.state === 'complete') {
       await this.opts.store.delivered(status.id);
+      this.emit({ type: 'status', contact, status });
+      await this.history?.progress(key, 'delivered');
       return;
     }
     if (status.state !== 'receiving') {
       this.running.get(key)?.abort.abort();
       if (r.state === 'transferring') await this.opts.store.cancel(status.id);
+      this.emit({ type: 'status', contact, status });
       return;
     }
+    this.emit({ type: 'status', contact, status });
     const link = this.links.get(contact);
     if (r.state !== 'transferring' || !link || this.served.get(key) === link) return;
     this.served.set(key, link);

@@ -1,13 +1,21 @@
 /**
  * Contact card: what a user hands out (invite link, QR) so others can reach them.
  *
- * Binary layout (version 2):
+ * Binary layout (version 3; version 2 is the same without `deviceList`):
  *
- *   u8 version=2 | identityKey[32] (Ed25519) | varuint preKeyId | preKey[32] (X25519)
+ *   u8 version=3 | identityKey[32] (Ed25519) | varuint preKeyId | preKey[32] (X25519)
  *   | kemDigest[32] = SHA-256(kemPreKey) | varuint issuedAt (Unix seconds; the card version)
- *   | u8 n=1..4 | n × address | varbytes displayName (UTF-8, ≤ 64 bytes) | signature[64]
+ *   | u8 n=1..4 | n × address | varbytes displayName (UTF-8, ≤ 64 bytes)
+ *   | varbytes deviceList (1..954 bytes, devices/device-list.ts; version 3 only) | signature[64]
  *   | kemPreKey[1184] (ML-KEM-768; present in the full form, absent in the compact form)
  *   address = u8 network (index in NETWORK_PREFIXES) | u8 version | payload (32 or 33 bytes)
+ *
+ * Several devices (docs/devices.md §3): a card carrying a device list is written as version 3,
+ * and the list must verify under its own identity key and name the card's key, so a device's
+ * card (whose `identityKey` is the device key) ties that device to its person in the same
+ * bytes a first contact carries. A card without a list is written as version 2, byte for byte
+ * as before, and reads as the one-device list `[identityKey]` (`devicesOf`): single-device
+ * profiles, invites and first contacts do not change.
  *
  * One Ed25519 signature by the identity key covers every byte before it, domain-separated
  * by CARD_DOMAIN. It is also the pre-key signature of X3DH §3.2 ("Sig(IK, SPK)") and of
@@ -60,9 +68,13 @@ import {
 } from '../identity/keys.ts';
 import { peerIdFromPublicKey, type PeerId } from '../identity/peer-id.ts';
 import type { Identity } from '../identity/identity.ts';
+import { DeviceList, MAX_DEVICE_LIST_BYTES } from '../devices/device-list.ts';
+import { DeviceError } from '../devices/errors.ts';
 
-/** Card format version. */
+/** Card format version written for a card without a device list (read as one device). */
 export const CARD_VERSION = 2;
+/** Card format version written for a card that carries the person's signed device list. */
+export const CARD_VERSION_DEVICES = 3;
 const CARD_DOMAIN = utf8ToBytes('p2pcomm/v2/contact-card');
 /** Longest display name in UTF-8 bytes; longer names would push the QR code past 300 chars. */
 export const MAX_DISPLAY_NAME_BYTES = 64;
@@ -70,7 +82,19 @@ export const MAX_DISPLAY_NAME_BYTES = 64;
 export const MAX_ADDRESSES = 4;
 /** Largest possible compact card in bytes. */
 export const MAX_COMPACT_CARD_BYTES =
-  1 + 32 + 5 + 32 + 32 + 8 + 1 + MAX_ADDRESSES * 35 + 1 + MAX_DISPLAY_NAME_BYTES + 64;
+  1 +
+  32 +
+  5 +
+  32 +
+  32 +
+  8 +
+  1 +
+  MAX_ADDRESSES * 35 +
+  1 +
+  MAX_DISPLAY_NAME_BYTES +
+  2 +
+  MAX_DEVICE_LIST_BYTES +
+  64;
 /** Largest possible card in bytes, full form (bounds the decoder). */
 export const MAX_CARD_BYTES = MAX_COMPACT_CARD_BYTES + ML_KEM.publicKey;
 /** URI scheme of the text form. */
@@ -107,6 +131,8 @@ export interface ContactCardFields {
   readonly preKey: PublicPreKey;
   /** Issue time in Unix seconds; the card version (default: now). */
   readonly issuedAt?: number;
+  /** The person's device list naming this card's key (written as card version 3). */
+  readonly deviceList?: DeviceList;
 }
 
 /** A verified contact card. Instances exist only after the signature checked out. */
@@ -119,6 +145,8 @@ export class ContactCard {
   readonly issuedAt: number;
   readonly addresses: readonly Address[];
   readonly displayName: string;
+  /** The person's verified device list (version 3), naming this card's key; undefined in version 2. */
+  readonly deviceList: DeviceList | undefined;
   /** The signed part and signature: the compact form. */
   readonly #compact: Uint8Array;
 
@@ -132,6 +160,7 @@ export class ContactCard {
       issuedAt: number;
       addresses: Address[];
       displayName: string;
+      deviceList: DeviceList | undefined;
     },
   ) {
     this.#compact = compact;
@@ -142,6 +171,7 @@ export class ContactCard {
     this.issuedAt = f.issuedAt;
     this.addresses = Object.freeze(f.addresses);
     this.displayName = f.displayName;
+    this.deviceList = f.deviceList;
   }
 
   /** Issues and signs a card for `identity`. */
@@ -169,8 +199,13 @@ export class ContactCard {
     if (name.length > MAX_DISPLAY_NAME_BYTES) {
       throw new RangeError(`"displayName" is ${name.length} UTF-8 bytes, at most ${MAX_DISPLAY_NAME_BYTES}`);
     }
+    const list = fields.deviceList;
+    if (list !== undefined && !(list instanceof DeviceList))
+      throw new TypeError('"deviceList" expected a DeviceList');
+    if (list !== undefined && !list.has(identity.publicKey))
+      throw new RangeError('"deviceList" does not name the key this card is issued for');
     const w = new ByteWriter(MAX_CARD_BYTES)
-      .u8(CARD_VERSION)
+      .u8(list === undefined ? CARD_VERSION : CARD_VERSION_DEVICES)
       .bytes(identity.publicKey)
       .varUint(preKey.id)
       .bytes(preKey.publicKey)
@@ -178,15 +213,18 @@ export class ContactCard {
       .varUint(issuedAt)
       .u8(fields.addresses.length);
     for (const a of fields.addresses) w.u8(NETWORK_PREFIXES.indexOf(a.prefix)).u8(a.version).bytes(a.payload);
-    const body = w.varBytes(name).finish();
+    w.varBytes(name);
+    if (list !== undefined) w.varBytes(list.serialize());
+    const body = w.finish();
     const signature = identity.sign(concatBytes(CARD_DOMAIN, body));
     return ContactCard.deserialize(concatBytes(body, signature, preKey.kemPublicKey));
   }
 
   /**
-   * Decodes and verifies a card, full or compact. DecodeError for malformed bytes,
-   * ContactCardError BAD_SIGNATURE when the signature (or the ML-KEM pre-key's digest) does
-   * not match (tampered card).
+   * Decodes and verifies a card, full or compact, version 2 or 3. DecodeError for malformed
+   * bytes, ContactCardError BAD_SIGNATURE when the signature (or the ML-KEM pre-key's digest)
+   * does not match (tampered card); for version 3, the errors of `DeviceList.verify` for its
+   * list, and DeviceError NOT_LISTED when the list does not name the card's key.
    */
   static deserialize(bytes: Uint8Array): ContactCard {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('"bytes" expected Uint8Array');
@@ -194,10 +232,10 @@ export class ContactCard {
       throw new DecodeError('TOO_LARGE', `contact card exceeds ${MAX_CARD_BYTES} bytes`);
     const r = new ByteReader(bytes);
     const version = r.u8('card version');
-    if (version !== CARD_VERSION)
+    if (version !== CARD_VERSION && version !== CARD_VERSION_DEVICES)
       throw new DecodeError(
         'UNKNOWN_VERSION',
-        `contact card version ${version} is not supported (this client reads version ${CARD_VERSION}); ask for a new invite`,
+        `contact card version ${version} is not supported (this client reads versions ${CARD_VERSION} and ${CARD_VERSION_DEVICES}); ask for a new invite`,
       );
     const identityKey = asEd25519PublicKey(r.bytes(32, 'identity key'));
     const preKeyId = r.varUint('pre-key id');
@@ -224,6 +262,8 @@ export class ContactCard {
     } catch (e) {
       throw new DecodeError('MALFORMED', 'display name is not valid UTF-8', { cause: e });
     }
+    const listBytes =
+      version === CARD_VERSION_DEVICES ? r.varBytes(MAX_DEVICE_LIST_BYTES, 'device list') : undefined;
     const bodyLength = r.offset;
     const signature = r.bytes(64, 'signature');
     const compactLength = r.offset;
@@ -246,6 +286,15 @@ export class ContactCard {
     if (kemPreKey !== undefined && !equalBytes(sha256(kemPreKey), kemDigest)) {
       throw new ContactCardError('BAD_SIGNATURE', 'the ML-KEM pre-key is not the one the card signs');
     }
+    let deviceList: DeviceList | undefined;
+    if (listBytes !== undefined) {
+      // The list is signed by the person's identity key, which is its own first field: who
+      // that person is follows from the list, and a contact record checks it is the one it keeps.
+      if (listBytes.length < 33) throw new DecodeError('TRUNCATED', 'device list in a card is too short');
+      deviceList = DeviceList.verify(listBytes, asEd25519PublicKey(listBytes.slice(1, 33)));
+      if (!deviceList.has(identityKey))
+        throw new DeviceError('NOT_LISTED', 'This card is for a device its own device list does not name.');
+    }
     return new ContactCard(bytes.slice(0, compactLength), {
       identityKey,
       preKeyId,
@@ -254,6 +303,7 @@ export class ContactCard {
       issuedAt,
       addresses,
       displayName,
+      deviceList,
     });
   }
 
@@ -289,6 +339,11 @@ export class ContactCard {
   /** BLAKE3 of the identity key. */
   get peerId(): PeerId {
     return peerIdFromPublicKey(this.identityKey);
+  }
+
+  /** The identity key of the person this card speaks for: its list's signer, else its own key. */
+  get personKey(): Ed25519PublicKey {
+    return this.deviceList?.identityKey ?? this.identityKey;
   }
 
   /** X25519 form of the identity key (X3DH IK). */

@@ -33,6 +33,7 @@ import {
 import type { IncomingMessage, Message, OutgoingMessage, Route } from './messages.ts';
 import type { AttachmentBody } from '../envelope/envelope.ts';
 import type {
+  AttachmentHistory,
   AttachmentHook,
   ChainAcceptance,
   ChainPort,
@@ -278,6 +279,89 @@ export class DeliveryEngine {
     this.clock = opts.clock ?? systemClock;
     this.settings = { ...DEFAULT_DELIVERY_SETTINGS, ...opts.settings };
     if (opts.listener) this.listeners.add(opts.listener);
+    opts.attachments?.bind?.(this.attachmentHistory());
+  }
+
+  /**
+   * Attachments as messages of their conversation (ports.ts `AttachmentHistory`), on the
+   * engine's queue like every write of the message store. Such a message is never in
+   * `active`: the engine does not send it, retry it or republish it (the attachment service
+   * does, by its own records); only a read receipt naming it moves it here.
+   */
+  private attachmentHistory(): AttachmentHistory {
+    const rank: Record<OutgoingMessage['status'], number> = {
+      failed: -1,
+      queued: 0,
+      sent: 1,
+      published: 2,
+      delivered: 3,
+      read: 4,
+    };
+    const checkId = (id: string): void => {
+      if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id))
+        throw new TypeError('"id" expected 32 hex characters');
+    };
+    return {
+      add: (contact, id, direction, route) => {
+        checkId(id);
+        return this.run(async () => {
+          this.checkOpen();
+          if (await this.store.byId(direction, id)) return;
+          const now = this.clock.now();
+          let m: Message;
+          if (direction === 'in') {
+            // The manifest carries no time of its own: the conversation places it on arrival.
+            m = {
+              direction: 'in',
+              id,
+              contact,
+              sentAt: now,
+              text: '',
+              attachment: true,
+              receivedAt: now,
+              route: route ?? 'direct',
+              read: false,
+            };
+          } else {
+            const last = await this.store.lastOutgoing(contact);
+            m = {
+              direction: 'out',
+              id,
+              contact,
+              seq: (last?.direction === 'out' ? last.seq : 0) + 1,
+              sentAt: Math.max(now, (last?.sentAt ?? 0) + 1),
+              text: '',
+              attachment: true,
+              status: 'queued',
+              publications: 0,
+              attempts: 0,
+            };
+          }
+          await this.store.write(this.store.putOps(m));
+          this.emit({ type: 'message', message: m });
+        });
+      },
+      progress: (id, status, txId) => {
+        checkId(id);
+        return this.run(async () => {
+          this.checkOpen();
+          const m = await this.store.byId('out', id);
+          if (m?.direction !== 'out' || m.attachment !== true || rank[status] <= rank[m.status]) return;
+          const next: OutgoingMessage =
+            status === 'published' && txId !== undefined
+              ? {
+                  ...m,
+                  status,
+                  route: 'chain',
+                  proof: { txId, publishedAt: this.clock.now() },
+                  publications: m.publications + 1,
+                }
+              : { ...m, status, ...(status === 'sent' ? { route: 'direct' as const } : {}) };
+          await this.store.write(this.store.putOps(next));
+          this.emit({ type: 'message', message: next });
+        });
+      },
+    };
   }
 
   /**
@@ -430,6 +514,8 @@ export class DeliveryEngine {
       this.checkOpen();
       const m = this.active.get(id) ?? (await this.store.byId('out', id));
       if (!m || m.direction !== 'out') throw new DeliveryError('UNKNOWN_MESSAGE', `unknown message ${id}`);
+      // An attachment is resent by the attachment service, never as a text.
+      if (m.attachment === true) throw new DeliveryError('NOT_RETRYABLE', `message ${id} is an attachment`);
       if (m.status !== 'failed') throw new DeliveryError('NOT_RETRYABLE', `message ${id} is ${m.status}`);
       const { failure: _f, ...rest } = m;
       const next: OutgoingMessage = {
@@ -1280,8 +1366,12 @@ export class DeliveryEngine {
     }
     const senders: ContactId[] = [];
     const ops: BatchOp[] = tx.cursor ? [this.store.cursorOp(tx.cursor)] : [];
-    for (const { contact, frames, stranger } of entries) {
+    for (const { contact, frames, stranger, sent } of entries) {
       if (frames.length === 0) continue;
+      if (sent) {
+        if (this.opts.contacts.has(contact)) await this.takeSentCopies(contact, frames);
+        continue;
+      }
       if (!this.opts.contacts.has(contact)) {
         // A stranger: nothing of theirs is answered. A kept request holds their coin (it
         // goes back only if the user accepts); anything else leaves it to the wallet.
@@ -1303,6 +1393,37 @@ export class DeliveryEngine {
     await this.resendSetAside();
     for (const c of senders) if (this.opts.contacts.has(c)) this.dispatch(c);
     return senders;
+  }
+
+  /**
+   * Chats one of our own devices sent to `contact` (docs/devices.md §4): shown as sent by us,
+   * once by id. They are published already and this device does not republish them (no
+   * deadline); the contact's receipts, which reach every device of ours, move them on.
+   */
+  private async takeSentCopies(contact: ContactId, frames: readonly DeliveryFrame[]): Promise<void> {
+    for (const f of frames) {
+      if (f.type !== 'chat') continue;
+      const id = bytesToHex(f.id);
+      if (this.active.get(id) !== undefined || (await this.store.byId('out', id)) !== undefined) continue;
+      const last = await this.store.lastOutgoing(contact);
+      const m: OutgoingMessage = {
+        direction: 'out',
+        id,
+        contact,
+        seq: (last?.direction === 'out' ? last.seq : 0) + 1,
+        sentAt: f.sentAt,
+        text: f.text,
+        ...(f.action === undefined ? {} : { action: recordAction(f.action) }),
+        ...(f.timer === undefined ? {} : { timer: f.timer }),
+        status: 'published',
+        route: 'chain',
+        publications: 0,
+        attempts: 0,
+      };
+      await this.store.write(this.store.putOps(m));
+      this.active.set(m);
+      this.emit({ type: 'message', message: m });
+    }
   }
 
   /**
@@ -1357,10 +1478,16 @@ export class DeliveryEngine {
     const added: IncomingMessage[] = [];
     const attachments: AttachmentBody[] = [];
     if (st.link) st.link.heard = true;
+    // Which chats are already stored, looked up together before the loop: reads issued at once
+    // share one round trip on IndexedDB, where a catch-up's one read per message in turn was
+    // a transaction each.
+    const chatIds = frames.flatMap((f) => (f.type === 'chat' ? [bytesToHex(f.id)] : []));
+    const stored = await Promise.all(chatIds.map((id) => this.store.hasIncoming(id)));
+    const seen = new Set(chatIds.filter((_, i) => stored[i]));
     for (const f of frames) {
       if (f.type === 'chat') {
         const id = bytesToHex(f.id);
-        const duplicate = added.some((m) => m.id === id) || (await this.store.hasIncoming(id));
+        const duplicate = seen.has(id);
         if (!duplicate) {
           if (window.minute !== minute) {
             window.minute = minute;
@@ -1384,6 +1511,7 @@ export class DeliveryEngine {
           };
           ops.push(...this.store.putOps(m));
           added.push(m);
+          seen.add(id);
         }
         st.receipts.delivered.add(id);
         if (route === 'chain' && !st.chainReceipts.has(id)) {

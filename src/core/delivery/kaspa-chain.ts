@@ -42,7 +42,7 @@ import { PayloadFetcher } from '../../kaspa/payload-fetch.ts';
 import { UtxoWatcher, outpointKey } from '../../kaspa/utxo-watcher.ts';
 import { transactionId } from '../../kaspa/txid.ts';
 import type { BlockHash, Transaction, TxId, Utxo } from '../../kaspa/types.ts';
-import type { KeyValueStore } from '../../storage/types.ts';
+import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { encodeKey } from '../../storage/keys.ts';
 import { bytesToHex, bytesToUtf8, hexToBytes, utf8ToBytes } from '../../util/bytes.ts';
 import { ChainAddresses, type PeerKeys } from './addresses/index.ts';
@@ -1232,14 +1232,29 @@ export class KaspaChain implements ChainPort {
       return;
     }
     this.tries.delete(k);
+    // Removed while it was processed (a reorganisation took the transaction that made it):
+    // nothing is recorded, or the adapter would hold, and later spend, a coin that does not
+    // exist. Its messages are stored already; if it comes back it is processed again and the
+    // engine drops them as duplicates.
+    if (this.withdrawn.delete(k)) return;
+    // Memory first, in this same turn: a removal or reorganisation notified while the store
+    // write is pending then finds the coin and forgets it, and a publication meanwhile sees
+    // the value locked and owed back with this coin counted, so neither is overwritten by a
+    // value computed before it. The role and, for a contact's coin, what it changes in the
+    // value locked and owed back go in one atomic write: one store transaction per coin.
     this.setCoin(k, { utxo: u, address, origin: role.kind === 'held' ? role.contact : 'own' });
-    await this.opts.db.put(COINS_STORE, encodeKey('coin', k), encodeRole(role));
+    const ops: BatchOp[] = [
+      { type: 'put', store: COINS_STORE, key: encodeKey('coin', k), value: encodeRole(role) },
+    ];
     if (role.kind === 'held') {
       // The contact's coin is owed back: its next coin from us repays it (docs/privacy.md "Coins").
-      await this.addLocked(-u.entry.amount);
-      await this.setOwed(role.contact, (this.owed.get(role.contact) ?? 0n) + u.entry.amount);
-      await this.book.heard(role.contact);
+      this.locked = this.locked > u.entry.amount ? this.locked - u.entry.amount : 0n;
+      const owed = (this.owed.get(role.contact) ?? 0n) + u.entry.amount;
+      this.owed.set(role.contact, owed);
+      ops.push(lockedOp(this.locked), owedOp(role.contact, owed));
     }
+    await this.opts.db.batch(ops);
+    if (role.kind === 'held') await this.book.heard(role.contact);
   }
 
   /** Looks at coin `k` again after a pause growing with its tries. */
@@ -1346,14 +1361,9 @@ export class KaspaChain implements ChainPort {
   }
 
   private async setOwed(contact: ContactId, amount: bigint): Promise<void> {
-    const key = encodeKey('owed', contact);
-    if (amount <= 0n) {
-      this.owed.delete(contact);
-      await this.opts.db.delete(COINS_STORE, key);
-    } else {
-      this.owed.set(contact, amount);
-      await this.opts.db.put(COINS_STORE, key, utf8ToBytes(JSON.stringify([contact, amount.toString()])));
-    }
+    if (amount <= 0n) this.owed.delete(contact);
+    else this.owed.set(contact, amount);
+    await this.opts.db.batch([owedOp(contact, amount)]);
   }
 
   private currentFunds(): Funds {
@@ -1370,6 +1380,24 @@ export class KaspaChain implements ChainPort {
   private emitFunds(): void {
     this.handler?.funds(this.currentFunds());
   }
+}
+
+/** The op that stores the value of our coins held by contacts. */
+function lockedOp(locked: bigint): BatchOp {
+  return { type: 'put', store: COINS_STORE, key: encodeKey('locked'), value: utf8ToBytes(locked.toString()) };
+}
+
+/** The op that stores what is owed back to `contact` (nothing: the record goes). */
+function owedOp(contact: ContactId, amount: bigint): BatchOp {
+  const key = encodeKey('owed', contact);
+  return amount <= 0n
+    ? { type: 'delete', store: COINS_STORE, key }
+    : {
+        type: 'put',
+        store: COINS_STORE,
+        key,
+        value: utf8ToBytes(JSON.stringify([contact, amount.toString()])),
+      };
 }
 
 function encodeRole(r: CoinRole): Uint8Array {

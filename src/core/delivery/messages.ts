@@ -59,6 +59,11 @@ export interface OutgoingMessage {
   readonly action?: MessageAction;
   /** A change of the disappearing timer to these seconds (envelope type 15); `text` is "". */
   readonly timer?: DisappearingSeconds;
+  /**
+   * An attachment (core/attachments) whose id is this message's id; `text` is "". Its bytes
+   * and manifest are the attachment store's; the attachment service moves its status.
+   */
+  readonly attachment?: true;
   /** Set once the text was removed from storage (deleted for everyone, or for this device). */
   readonly redacted?: 'deleted' | 'hidden';
   readonly status: OutgoingStatus;
@@ -85,6 +90,8 @@ export interface IncomingMessage {
   readonly action?: MessageAction;
   /** A change of the disappearing timer to these seconds (envelope type 15); `text` is "". */
   readonly timer?: DisappearingSeconds;
+  /** An attachment whose id is this message's id (as `OutgoingMessage.attachment`). */
+  readonly attachment?: true;
   /** Set once the text was removed from storage (deleted for everyone, or for this device). */
   readonly redacted?: 'deleted' | 'hidden';
   /** Unix ms when this client first stored it. */
@@ -99,11 +106,12 @@ export interface IncomingMessage {
 export type Message = OutgoingMessage | IncomingMessage;
 
 /**
- * 2 adds `action` and `redacted`, 3 adds `timer` (docs/protocol.md "Message record"); a
- * version-1 record reads as a plain, unredacted message, a version-2 one as no timer change.
+ * 2 adds `action` and `redacted`, 3 adds `timer`, 4 adds `attachment` (docs/protocol.md
+ * "Message record"); a version-1 record reads as a plain, unredacted message, a version-2 one
+ * as no timer change, a version-3 one as no attachment.
  */
-const RECORD_VERSION = 3;
-const READABLE_VERSIONS: readonly unknown[] = [1, 2, 3];
+const RECORD_VERSION = 4;
+const READABLE_VERSIONS: readonly unknown[] = [1, 2, 3, 4];
 const HEX_ID = /^[0-9a-f]{32}$/;
 
 /** Serializes a record for storage. */
@@ -137,11 +145,22 @@ function oneOf<T extends string>(o: Record<string, unknown>, k: string, values: 
   return v as T;
 }
 
-/** The version-2 fields, and from version 3 `timer`, checked. */
-function extras(r: Record<string, unknown>): Pick<Message, 'action' | 'redacted' | 'timer'> {
-  const out: { action?: MessageAction; redacted?: 'deleted' | 'hidden'; timer?: DisappearingSeconds } = {};
+/** The version-2 fields, from version 3 `timer` and from version 4 `attachment`, checked. */
+function extras(r: Record<string, unknown>): Pick<Message, 'action' | 'redacted' | 'timer' | 'attachment'> {
+  const out: {
+    action?: MessageAction;
+    redacted?: 'deleted' | 'hidden';
+    timer?: DisappearingSeconds;
+    attachment?: true;
+  } = {};
   if (r['redacted'] !== undefined) out.redacted = oneOf(r, 'redacted', ['deleted', 'hidden'] as const);
-  if (r['v'] === 3 && r['timer'] !== undefined) {
+  if (r['v'] === 4 && r['attachment'] !== undefined) {
+    if (r['attachment'] !== true) fail('"attachment" is not true');
+    if (r['action'] !== undefined || r['timer'] !== undefined) fail('"attachment" with an action or timer');
+    if (r['text'] !== '') fail('"attachment" with a text');
+    out.attachment = true;
+  }
+  if ((r['v'] === 3 || r['v'] === 4) && r['timer'] !== undefined) {
     const t = r['timer'];
     if (!isDisappearingSeconds(t)) fail('"timer" is not a disappearing timer');
     if (r['action'] !== undefined) fail('"timer" with an "action"');

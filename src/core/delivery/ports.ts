@@ -45,6 +45,8 @@ export interface OpenedEntry {
   readonly frames: DeliveryFrame[];
   /** Set when the sender is not a contact: the card they introduced themselves with. */
   readonly stranger?: ContactCard;
+  /** Set when one of our own devices sent these chats to `contact` (docs/devices.md §4). */
+  readonly sent?: true;
 }
 
 /** Frames that came by chain from someone not in the contacts (a message request). */
@@ -247,6 +249,27 @@ export interface AttachmentHook {
   linked(contact: ContactId, link: DirectLink | undefined): void;
   /** The chain path of attachments; without it attachments wait for a direct link. */
   readonly chain?: AttachmentChainHook;
+  /** Given once, as the engine opens: where attachments become messages of a conversation. */
+  bind?(history: AttachmentHistory): void;
+}
+
+/**
+ * The conversation history as attachments write to it: an attachment is a message whose id
+ * is the attachment's (the recipient's read receipt names it like any message), stored in
+ * the engine's message store; its progress is the attachment service's to tell.
+ */
+export interface AttachmentHistory {
+  /**
+   * Stores attachment `id` (32 hex) as a message of `contact`'s conversation once (a second
+   * call is ignored); an incoming one arrived by `route`.
+   */
+  add(contact: ContactId, id: string, direction: 'in' | 'out', route?: Route): Promise<void>;
+  /**
+   * Moves outgoing attachment message `id` on (never back): sent (its manifest on a direct
+   * link), published (its manifest in transaction `txId`, the proof) or delivered (the
+   * recipient's "complete", which says the bytes were verified).
+   */
+  progress(id: string, status: 'sent' | 'published' | 'delivered', txId?: string): Promise<void>;
 }
 
 /**

@@ -24,6 +24,17 @@
  * Frames from someone not in the directory are handed over with the card they introduced
  * themselves with (`OpenedEntry.stranger`), and the engine keeps them as a message request
  * (src/core/requests) until the user accepts; only `add` puts a card in the directory.
+ *
+ * Several devices (docs/devices.md §3-§4, Sesame). With a `DeviceRoster`, sessions are per
+ * device pair: the session manager runs on this device's own identity and keys its sessions by
+ * the other device's key, while contact ids stay the person's. A chain batch carries one frame
+ * per target of `fanOut`: every listed device of the recipient, and our own other devices,
+ * which get the chats alone, opened by a `sent-to` envelope naming the recipient, and are
+ * handed to the engine as sent by us (`OpenedEntry.sent`). Direct-link signals stay with the
+ * device whose card is the contact card. Our newest list and device cards ride once to each
+ * device as a `devices` envelope; a contact's is accepted by the list rules (a stranger's, a
+ * forged or an older one is refused, `onDevicesRefused`), and a device it no longer lists is
+ * forgotten with its sessions. Without a roster nothing here changes.
  */
 import { ContactCard } from '../contact/card.ts';
 import { ContactCardError, EnvelopeError } from '../errors.ts';
@@ -43,6 +54,11 @@ import { unpad } from '../envelope/padding.ts';
 import { ReplayGuard } from '../envelope/replay-guard.ts';
 import { P2pCommError } from '../../util/errors.ts';
 import type { ChatFrame, DeliveryFrame } from './frames.ts';
+import { peerIdFromPublicKey } from '../identity/peer-id.ts';
+import type { Ed25519PublicKey } from '../identity/keys.ts';
+import { bytesToHex, equalBytes } from '../../util/bytes.ts';
+import type { DeviceRoster, DeviceUpdate } from '../devices/roster.ts';
+import type { FanOutTarget } from '../devices/fan-out.ts';
 import type { ContactDirectory, ContactId, OpenedEntry, SessionPort } from './ports.ts';
 
 /** Everything the session adapter is built from. */
@@ -65,6 +81,26 @@ export interface EnvelopeSessionsOptions {
   readonly batch?: BatchOptions;
   /** Told when a known contact sent a newer card of its own (keep it with the contacts). */
   readonly onContactCard?: (card: ContactCard) => void;
+  /**
+   * Several devices per person: the kept device lists and device cards, and where their record
+   * is saved (after every change, before sealed frames are returned). @default one device
+   */
+  readonly devices?: {
+    readonly roster: DeviceRoster;
+    readonly save: (record: Uint8Array) => Promise<void>;
+  };
+  /** Told when a device list or device card was refused (its typed error), nothing kept. */
+  readonly onDevicesRefused?: (person: Ed25519PublicKey, error: P2pCommError<string>) => void;
+}
+
+/** What one opened session frame gave. */
+interface Accepted {
+  contact?: ContactId;
+  frames: DeliveryFrame[];
+  changed: boolean;
+  stranger?: ContactCard;
+  /** The frames are chats one of our own devices sent to `contact`. */
+  sent?: true;
 }
 
 /** The contact id of a peer: its printable peer id. */
@@ -202,6 +238,9 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   private readonly now: () => number;
   private saving: Promise<void> = Promise.resolve();
   private readonly setAside = new Set<ContactId>();
+  /** The counter of our own list each device was last handed (devices envelope), by device key. */
+  private readonly announced = new Map<string, number>();
+  private devicesChanged = false;
 
   constructor(private readonly opts: EnvelopeSessionsOptions) {
     this.self = contactIdOf(opts.self);
@@ -215,6 +254,8 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     this.opts.sessions.addContact(card);
     const id = contactIdOf(card.peerId);
     this.cards.set(id, this.opts.sessions.contact(card.peerId) ?? card);
+    if (card.deviceList !== undefined && equalBytes(card.personKey, card.identityKey))
+      this.takeDevices(card.identityKey, card.deviceList.serialize(), []);
     return id;
   }
 
@@ -225,6 +266,23 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   async forget(contact: ContactId): Promise<void> {
     if (this.cards.has(contact)) return;
     if (this.opts.sessions.forget(parsePeerId(contact))) await this.persist();
+  }
+
+  /**
+   * Takes a device list of `person` (a contact, or ourselves after a device was linked or
+   * removed) with device cards, by the list rules, and saves it; from the next traffic on,
+   * messages fan out to the listed devices and our own list is announced. Throws the typed
+   * refusal (DeviceError, ContactCardError, DecodeError), nothing kept. RangeError without a roster.
+   */
+  async acceptDevices(
+    person: Ed25519PublicKey,
+    list: Uint8Array,
+    cards: readonly Uint8Array[] = [],
+  ): Promise<void> {
+    const roster = this.opts.devices?.roster;
+    if (roster === undefined) throw new RangeError('these sessions keep no device lists');
+    this.applyDevices(person, roster.accept(person, list, cards));
+    await this.persist();
   }
 
   /** The current card of a contact. */
@@ -266,6 +324,132 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     return out;
   }
 
+  /**
+   * The devices a chain batch to `contact` goes to (Sesame fan-out), or undefined when that is
+   * the contact card's device alone with nothing to announce: the single-device path, unchanged.
+   * DeviceError NOT_LISTED when this device was removed from our own list.
+   */
+  private fanOut(contact: ContactId): FanOutTarget[] | undefined {
+    const roster = this.opts.devices?.roster;
+    const card = this.cards.get(contact);
+    if (roster === undefined || card === undefined) return undefined;
+    const targets = roster.targets(card.identityKey);
+    const only = targets[0];
+    if (targets.length === 1 && only !== undefined && equalBytes(only.device, card.identityKey))
+      if (this.announcement(only.device) === undefined) return undefined;
+    return targets;
+  }
+
+  /** Our newest list and device cards, when `device` has not been handed this list yet. */
+  private announcement(device: Ed25519PublicKey): { list: Uint8Array; cards: Uint8Array[] } | undefined {
+    const roster = this.opts.devices?.roster;
+    const list = roster?.listOf(roster.person);
+    if (roster === undefined || list === undefined) return undefined;
+    if (this.announced.get(bytesToHex(device)) === list.counter) return undefined;
+    const own = this.opts.sessions.ownCard;
+    const cards = roster.cardsOf(roster.person).filter((c) => !equalBytes(c.identityKey, device));
+    if (own !== null && !equalBytes(own.identityKey, roster.person) && !equalBytes(own.identityKey, device))
+      cards.push(own);
+    return { list: list.serialize(), cards: cards.slice(0, 8).map((c) => c.serialize()) };
+  }
+
+  /**
+   * The frame for one fan-out target: all frames to the contact card's device; chats, receipts
+   * and attachments to its other devices; to our own devices the chats behind a `sent-to`.
+   * Nothing for a device whose card has not arrived yet (it is reached once it has).
+   */
+  private sealForDevice(
+    contact: ContactId,
+    target: FanOutTarget,
+    frames: readonly DeliveryFrame[],
+    now: number,
+  ): { bytes: Uint8Array; firstContact: boolean }[] {
+    const card = this.cards.get(contact)!;
+    const peer = peerIdFromPublicKey(target.device);
+    const main = equalBytes(target.device, card.identityKey);
+    if (!main && this.opts.sessions.contact(peer) === undefined) return [];
+    const envelopes: Envelope[] = [];
+    if (target.owner === 'recipient') {
+      for (const f of frames)
+        if (main || (f.type !== 'signal' && f.type !== 'typing')) envelopes.push(toEnvelope(f, now));
+    } else {
+      const chats = frames.filter((f) => f.type === 'chat');
+      if (chats.length > 0)
+        envelopes.push(
+          createEnvelope({ type: 'sent-to', person: card.identityKey }, now),
+          ...chats.map((f) => toEnvelope(f, now)),
+        );
+    }
+    const news = this.announcement(target.device);
+    if (envelopes.length === 0 && news === undefined) return [];
+    envelopes.push(...this.extraEnvelopes(peer, now));
+    if (news !== undefined) {
+      envelopes.push(createEnvelope({ type: 'devices', ...news }, now));
+      const list = this.opts.devices!.roster.listOf(this.opts.devices!.roster.person)!;
+      this.announced.set(bytesToHex(target.device), list.counter);
+    }
+    const one =
+      envelopes.length === 1 && target.owner === 'recipient'
+        ? envelopes[0]!
+        : createEnvelope({ type: 'bundle', envelopes }, now);
+    const bytes = sealEnvelope(this.opts.sessions, peer, one);
+    return [{ bytes, firstContact: this.opts.sessions.awaitsReply(peer) }];
+  }
+
+  /**
+   * Takes a person's device list (and device cards) by the list rules, adds the new device
+   * cards to the sessions and forgets the devices it no longer names; a refusal keeps nothing
+   * and is told to `onDevicesRefused`. False when refused.
+   */
+  private takeDevices(person: Ed25519PublicKey, list: Uint8Array, cards: readonly Uint8Array[]): boolean {
+    const roster = this.opts.devices?.roster;
+    if (roster === undefined) return false;
+    let update;
+    try {
+      update = roster.accept(person, list, cards);
+    } catch (error) {
+      if (!(error instanceof P2pCommError)) throw error;
+      this.opts.onDevicesRefused?.(person, error);
+      return false;
+    }
+    this.applyDevices(person, update);
+    return true;
+  }
+
+  /** Adds the device cards an accepted list brought and forgets the devices it dropped. */
+  private applyDevices(person: Ed25519PublicKey, update: DeviceUpdate): void {
+    for (const c of update.added) {
+      try {
+        this.opts.sessions.addContact(c);
+      } catch (error) {
+        if (!(error instanceof ContactCardError)) throw error;
+      }
+    }
+    // The device whose card is the contact card stays: the contact record is that card.
+    for (const k of update.removed)
+      if (!equalBytes(k, person) && !equalBytes(k, this.opts.devices!.roster.self))
+        this.opts.sessions.forget(peerIdFromPublicKey(k));
+    this.devicesChanged = true;
+  }
+
+  /**
+   * The person whose listed device sent `r`, when it is ours or a contact's: known from the
+   * kept lists, or from the list in the card of a first contact (docs/devices.md §3).
+   */
+  private ownerOf(r: Extract<Received, { kind: 'message' }>): Ed25519PublicKey | undefined {
+    const roster = this.opts.devices?.roster;
+    if (roster === undefined) return undefined;
+    const known = roster.ownerOf(formatPeerId(r.sender));
+    if (known !== undefined) return known;
+    const list = r.card.deviceList;
+    if (list === undefined || !equalBytes(r.card.peerId, r.sender)) return undefined;
+    const person = list.identityKey;
+    const ours = equalBytes(person, roster.person);
+    if (!ours && !this.cards.has(contactIdOf(peerIdFromPublicKey(person)))) return undefined;
+    if (!this.takeDevices(person, list.serialize(), [r.card.serialize()])) return undefined;
+    return roster.ownerOf(formatPeerId(r.sender));
+  }
+
   takeSetAside(): readonly ContactId[] {
     const out = [...this.setAside];
     this.setAside.clear();
@@ -276,7 +460,7 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     const got = this.openFrame(message);
     if (got.changed) await this.persist();
     // A direct link exists only with a contact; a stranger's frame on one is not theirs to send.
-    return got.contact === contact && got.stranger === undefined ? got.frames : [];
+    return got.contact === contact && got.stranger === undefined && got.sent === undefined ? got.frames : [];
   }
 
   async sealBatch(
@@ -285,13 +469,16 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     const now = this.now();
     // One session frame per contact: several frames ride in one bundle envelope, so the
     // ratchet step, its header and any first-contact seal are paid once per contact.
-    const sealed = entries.map((e) => {
+    const sealed = entries.flatMap((e) => {
+      const targets = this.fanOut(e.contact);
+      if (targets !== undefined)
+        return targets.flatMap((t) => this.sealForDevice(e.contact, t, e.frames, now));
       const envelopes = e.frames.map((f) => toEnvelope(f, now));
       envelopes.push(...this.extraEnvelopes(parsePeerId(e.contact), now));
       const one = envelopes.length === 1 ? envelopes[0]! : createEnvelope({ type: 'bundle', envelopes }, now);
       const peer = parsePeerId(e.contact);
       const bytes = sealEnvelope(this.opts.sessions, peer, one);
-      return { bytes, firstContact: this.opts.sessions.awaitsReply(peer) };
+      return [{ bytes, firstContact: this.opts.sessions.awaitsReply(peer) }];
     });
     await this.persist();
     return packBatch(sealed, this.opts.batch);
@@ -309,30 +496,32 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     } catch {
       return [];
     }
-    const byContact = new Map<ContactId, { frames: DeliveryFrame[]; stranger?: ContactCard }>();
+    const byContact = new Map<
+      string,
+      { contact: ContactId; frames: DeliveryFrame[]; stranger?: ContactCard; sent?: true }
+    >();
     let changed = false;
     for (const r of found) {
       const got = this.accept(r);
       changed ||= got.changed;
       if (got.contact === undefined || got.frames.length === 0) continue;
-      const entry = byContact.get(got.contact) ?? {
+      // A contact's frames and our own devices' copies of what we sent them stay apart.
+      const key = (got.sent ? 'sent:' : '') + got.contact;
+      const entry = byContact.get(key) ?? {
+        contact: got.contact,
         frames: [],
         ...(got.stranger ? { stranger: got.stranger } : {}),
+        ...(got.sent ? { sent: got.sent } : {}),
       };
       entry.frames.push(...got.frames);
-      byContact.set(got.contact, entry);
+      byContact.set(key, entry);
     }
     if (changed) await this.persist();
-    return [...byContact].map(([contact, e]) => ({ contact, ...e }));
+    return [...byContact.values()];
   }
 
   /** Decrypts one session frame; no frames when it is not for us or is refused. */
-  private openFrame(bytes: Uint8Array): {
-    contact?: ContactId;
-    frames: DeliveryFrame[];
-    changed: boolean;
-    stranger?: ContactCard;
-  } {
+  private openFrame(bytes: Uint8Array): Accepted {
     let r;
     try {
       r = this.opts.sessions.tryDecrypt(bytes, { admit: (plaintext) => this.admitFirstContact(plaintext) });
@@ -345,17 +534,22 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   }
 
   /** The delivery frames of one decrypted session frame. */
-  private accept(r: Received): {
-    contact?: ContactId;
-    frames: DeliveryFrame[];
-    changed: boolean;
-    stranger?: ContactCard;
-  } {
-    const contact = contactIdOf(r.sender);
+  private accept(r: Received): Accepted {
+    let contact = contactIdOf(r.sender);
     if (r.kind === 'duplicate') return { frames: [], changed: false };
-    if (r.resendUnanswered) this.setAside.add(contact);
+    // A listed device of a contact speaks for that contact; one of ours, for us (Sesame).
+    let owner: Ed25519PublicKey | undefined;
+    let sibling = false;
+    if (this.cards.has(contact)) owner = this.cards.get(contact)!.identityKey;
+    else {
+      owner = this.ownerOf(r);
+      const roster = this.opts.devices?.roster;
+      if (owner !== undefined && roster !== undefined && equalBytes(owner, roster.person)) sibling = true;
+      else if (owner !== undefined) contact = contactIdOf(peerIdFromPublicKey(owner));
+    }
+    if (r.resendUnanswered && !sibling) this.setAside.add(contact);
     // Not a contact: the frames go out tagged with the sender's card (a message request).
-    const stranger = this.cards.has(contact) ? {} : { stranger: r.card };
+    const stranger = this.cards.has(contact) || sibling ? {} : { stranger: r.card };
     let envelope: Envelope;
     try {
       envelope = decodeEnvelope(unpad(r.plaintext));
@@ -366,19 +560,34 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     const inner = envelope.body.type === 'bundle' ? envelope.body.envelopes : [envelope];
     if (envelope.body.type === 'bundle' && !this.admit(envelope, now))
       return { contact, frames: [], changed: true };
+    let sentTo: Uint8Array | undefined;
     const frames = inner.flatMap((e) => {
       if (e.body.type === 'card') {
-        if (this.admit(e, now)) this.takeCard(contact, e.body.card);
+        if (this.admit(e, now) && !sibling) this.takeCard(contact, e.body.card);
         return [];
       }
       if (e.body.type === 'one-time-keys') {
-        if (this.admit(e, now)) this.takeOneTimeKeys(r.sender, contact, e.body.batch);
+        if (this.admit(e, now)) this.takeOneTimeKeys(r.sender, sibling ? undefined : contact, e.body.batch);
+        return [];
+      }
+      if (e.body.type === 'devices') {
+        if (this.admit(e, now) && owner !== undefined && stranger.stranger === undefined)
+          this.takeDevices(owner, e.body.list, e.body.cards);
+        return [];
+      }
+      if (e.body.type === 'sent-to') {
+        if (sibling && this.admit(e, now)) sentTo = e.body.person;
         return [];
       }
       const frame = this.admit(e, now) ? toFrame(e) : undefined;
       return frame ? [frame] : [];
     });
-    return { contact, frames, changed: true, ...stranger };
+    if (!sibling) return { contact, frames, changed: true, ...stranger };
+    // What one of our own devices sent: its chats to the person the bundle names, if a contact.
+    const to =
+      sentTo === undefined ? undefined : contactIdOf(peerIdFromPublicKey(sentTo as Ed25519PublicKey));
+    if (to === undefined || !this.cards.has(to)) return { frames: [], changed: true };
+    return { contact: to, frames: frames.filter((f) => f.type === 'chat'), changed: true, sent: true };
   }
 
   /**
@@ -423,8 +632,8 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
    * A contact's one-time pre-keys for us (session/one-time-batch.ts): kept when they verify
    * and are newer than those kept; a stranger's are ignored, whatever they hold.
    */
-  private takeOneTimeKeys(sender: PeerId, contact: ContactId, batch: Uint8Array): void {
-    if (!this.cards.has(contact)) return;
+  private takeOneTimeKeys(sender: PeerId, contact: ContactId | undefined, batch: Uint8Array): void {
+    if (contact !== undefined && !this.cards.has(contact)) return;
     try {
       this.opts.sessions.acceptOneTimeBatch(sender, batch);
     } catch (error) {
@@ -446,7 +655,13 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   private persist(): Promise<void> {
     // Saves run one after another and each serializes the state current at its turn, so a
     // slow save can never overwrite a newer state with an older one.
-    this.saving = this.saving.then(() => this.opts.save(this.opts.sessions.serialize()));
+    this.saving = this.saving.then(async () => {
+      await this.opts.save(this.opts.sessions.serialize());
+      const devices = this.opts.devices;
+      if (devices === undefined || !this.devicesChanged) return;
+      this.devicesChanged = false;
+      await devices.save(devices.roster.serialize());
+    });
     return this.saving;
   }
 }

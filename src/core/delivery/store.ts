@@ -69,7 +69,8 @@ const OPEN_INDEX_KEY = encodeKey('open-index');
 
 /** Whether a message is at a final state: incoming, or outgoing and delivered or read. */
 export function isFinished(m: Message): boolean {
-  return m.direction === 'in' || m.status === 'delivered' || m.status === 'read';
+  // An attachment message is never the engine's to send: the attachment service moves it.
+  return m.direction === 'in' || m.attachment === true || m.status === 'delivered' || m.status === 'read';
 }
 
 type Dir = 'i' | 'o';

@@ -7,3 +7,4 @@ export * from './handshake.ts';
 export * from './transfer.ts';
 export * from './fan-out.ts';
 export * from './link-signal.ts';
+export * from './roster.ts';

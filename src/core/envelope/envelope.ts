@@ -24,8 +24,12 @@
  *  16 attachment manifest  varbytes manifest (≤ 16,384 B, core/attachments/manifest.ts)
  *  17 attachment chunk     attachmentId[16] | varuint index | varbytes sealed (≤ 49,168 B)
  *  18 attachment status    varbytes status (≤ 1,024 B, core/attachments/status.ts)
+ *  24 devices          varbytes list (≤ 954 B) | u8 n (0..8) | n × varbytes card (≤ 2,560 B):
+ *                      the sender's newest signed device list and device cards (core/devices)
+ *  25 sent-to          person[32]: inside a bundle, its chat envelopes are what the sending
+ *                      device, one of the recipient's own, sent to that person (Sesame)
  *
- * Type numbers 19-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
+ * Type numbers 19-23 and 26-255 are unassigned and refused with DecodeError UNKNOWN_TYPE; file chunks
  * and group key updates will take the next numbers (a new type never changes an old one).
  * The message ID is random (128 bits) and, with the timestamp, feeds the replay guard.
  * Binary, not JSON: on chain every byte is paid for (NOTES §2).
@@ -51,8 +55,12 @@ export const ENVELOPE_LIMITS = {
   bundle: 256,
   /** Bytes of one envelope inside a bundle: the largest chat with its header. */
   bundled: 60_000 + 64,
-  /** Bytes of a contact card (the full form is about 1,450). */
-  card: 2048,
+  /** Bytes of a contact card (the full form is about 1,450; with the largest device list 2,520). */
+  card: 2560,
+  /** Device cards one devices envelope carries (the most devices a list names). */
+  deviceCards: 8,
+  /** Bytes of a device list (devices/device-list.ts MAX_DEVICE_LIST_BYTES). */
+  deviceList: 954,
   /** Bytes of a one-time pre-key batch (16 keys at most: 650). */
   oneTimeBatch: 1024,
   /** Attachments (core/attachments): manifest, one sealed chunk, transfer status. */
@@ -84,6 +92,9 @@ export const EnvelopeType = {
   attachmentManifest: 16,
   attachmentChunk: 17,
   attachmentStatus: 18,
+  // Several devices (docs/protocol.md "Envelope types 24 and 25: devices and sent-to").
+  devices: 24,
+  sentTo: 25,
 } as const;
 
 /** One ICE candidate as RTCIceCandidateInit carries it. */
@@ -147,7 +158,14 @@ export type EnvelopeBody =
       readonly index: number;
       readonly sealed: Uint8Array;
     }
-  | { readonly type: 'attachment-status'; readonly status: Uint8Array };
+  | { readonly type: 'attachment-status'; readonly status: Uint8Array }
+  /**
+   * The sender's newest signed device list and the device cards of listed devices
+   * (core/devices); the session layer verifies both.
+   */
+  | { readonly type: 'devices'; readonly list: Uint8Array; readonly cards: readonly Uint8Array[] }
+  /** In a bundle from one of our own devices: its chats went to `person` (an identity key). */
+  | { readonly type: 'sent-to'; readonly person: Uint8Array };
 
 /**
  * The fixed reaction set, wire values 1..6 in this order (0 takes a reaction back). A fixed
@@ -333,6 +351,24 @@ function encode(e: Envelope, nested: boolean): Uint8Array {
         .varUint(b.index)
         .varBytes(b.sealed);
       break;
+    case 'devices':
+      assertBytes('list', b.list);
+      if (b.list.length > ENVELOPE_LIMITS.deviceList)
+        throw new RangeError(`"list" is ${b.list.length} bytes, at most ${ENVELOPE_LIMITS.deviceList}`);
+      if (!Array.isArray(b.cards) || b.cards.length > ENVELOPE_LIMITS.deviceCards)
+        throw new RangeError(`"cards" expected at most ${ENVELOPE_LIMITS.deviceCards} cards`);
+      w.u8(EnvelopeType.devices).bytes(e.id).u64(e.timestamp).varBytes(b.list).u8(b.cards.length);
+      for (const c of b.cards) {
+        assertBytes('cards[]', c);
+        if (c.length > ENVELOPE_LIMITS.card)
+          throw new RangeError(`"cards[]" is ${c.length} bytes, at most ${ENVELOPE_LIMITS.card}`);
+        w.varBytes(c);
+      }
+      break;
+    case 'sent-to':
+      assertBytes('person', b.person, 32);
+      w.u8(EnvelopeType.sentTo).bytes(e.id).u64(e.timestamp).bytes(b.person);
+      break;
     default: {
       const never: never = b;
       throw new TypeError(`unknown envelope body ${JSON.stringify(never)}`);
@@ -467,6 +503,19 @@ function decode(bytes: Uint8Array, nested: boolean): Envelope {
         type: 'attachment-status',
         status: r.varBytes(ENVELOPE_LIMITS.attachmentStatus, 'attachment status'),
       };
+      break;
+    case EnvelopeType.devices: {
+      const list = r.varBytes(ENVELOPE_LIMITS.deviceList, 'device list');
+      const n = r.u8('device card count');
+      if (n > ENVELOPE_LIMITS.deviceCards)
+        throw new DecodeError('MALFORMED', `devices envelope with ${n} cards`);
+      const cards: Uint8Array[] = [];
+      for (let i = 0; i < n; i++) cards.push(r.varBytes(ENVELOPE_LIMITS.card, 'device card'));
+      body = { type: 'devices', list, cards };
+      break;
+    }
+    case EnvelopeType.sentTo:
+      body = { type: 'sent-to', person: r.bytes(32, 'sent-to person') };
       break;
     default:
       throw new DecodeError('UNKNOWN_TYPE', `envelope type ${type} is not known to this version`);

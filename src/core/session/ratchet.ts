@@ -36,7 +36,7 @@ import {
   type X25519KeyPair,
   type X25519PublicKey,
 } from '../identity/keys.ts';
-import { TAG_BYTES, headerTag, kdfChain, kdfRoot, messageCipherKeys } from './kdf.ts';
+import { TAG_BYTES, headerTag, headerTagger, kdfChain, kdfRoot, messageCipherKeys } from './kdf.ts';
 
 /**
  * Bounds on what a session keeps for late messages, and so on the work a peer can cause.
@@ -93,9 +93,15 @@ interface SkippedKey {
 }
 
 type Slot =
-  | { readonly kind: 'current'; readonly n: number }
-  | { readonly kind: 'next'; readonly n: number }
+  | { readonly kind: 'current'; readonly n: number; readonly nonce: Uint8Array }
+  | { readonly kind: 'next'; readonly n: number; readonly nonce: Uint8Array }
   | { readonly kind: 'skipped'; readonly key: SkippedKey };
+
+/** Tags that became expected or stopped being expected since they were last taken. */
+export interface TagChanges {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+}
 
 /** Outcome of `Ratchet.decrypt`. */
 export type RatchetResult =
@@ -124,23 +130,52 @@ function aead(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array): ReturnType<t
  */
 const MAX_MESSAGE_NUMBER = 0xffff_fffe;
 
+/** A precomputed tag (hex) and the header nonce from the same HMAC output (kdf.ts). */
+interface CachedTag {
+  readonly hex: string;
+  readonly nonce: Uint8Array;
+}
+
 /**
  * Tags of the current windows, per header key. Each tag is HMAC(HK, N) for one N, computed
  * on its own: a window [N, N + lookahead) costs `lookahead` HMACs wherever N is, so loading
  * a session and moving a window cost O(lookahead) whatever the counter (never O(N)), and
- * memory holds the windows alone. When a window slides, only the new numbers are computed.
+ * memory holds the windows alone. When a window slides, only the new numbers are computed,
+ * and a new chain's window reuses the tags computed for it as the next header key's.
  */
 class TagWindows {
-  readonly #byKey = new Map<string, Map<number, string>>();
+  readonly #byKey = new Map<
+    string,
+    { readonly tag: ReturnType<typeof headerTagger>; readonly cache: Map<number, CachedTag> }
+  >();
 
-  tags(hk: Uint8Array, from: number, count: number): string[] {
+  #of(hk: Uint8Array): {
+    readonly tag: ReturnType<typeof headerTagger>;
+    readonly cache: Map<number, CachedTag>;
+  } {
     const id = bytesToHex(hk);
-    const old = this.#byKey.get(id);
-    const window = new Map<number, string>();
-    const end = Math.min(from + count, MAX_MESSAGE_NUMBER + 1);
-    for (let n = from; n < end; n++) window.set(n, old?.get(n) ?? bytesToHex(headerTag(hk, n).tag));
-    this.#byKey.set(id, window);
-    return [...window.values()];
+    let w = this.#byKey.get(id);
+    if (w === undefined) {
+      w = { tag: headerTagger(hk), cache: new Map() };
+      this.#byKey.set(id, w);
+    }
+    return w;
+  }
+
+  get(hk: Uint8Array, n: number): CachedTag {
+    const w = this.#of(hk);
+    let c = w.cache.get(n);
+    if (c === undefined) {
+      const { tag, nonce } = w.tag(n);
+      c = { hex: bytesToHex(tag), nonce };
+      w.cache.set(n, c);
+    }
+    return c;
+  }
+
+  /** Forgets the tag of a number that left its window. */
+  drop(hk: Uint8Array, n: number): void {
+    this.#byKey.get(bytesToHex(hk))?.cache.delete(n);
   }
 
   retain(keys: readonly (Uint8Array | null)[]): void {
@@ -148,6 +183,15 @@ class TagWindows {
     for (const id of this.#byKey.keys()) if (!keep.has(id)) this.#byKey.delete(id);
   }
 }
+
+/** The header key and first number of a tag window. */
+interface Window {
+  readonly hk: Uint8Array;
+  readonly from: number;
+}
+
+const sameWindowKey = (a: Window | null, b: Window | null): boolean =>
+  a !== null && b !== null && (a.hk === b.hk || equalBytes(a.hk, b.hk));
 
 /** The Double Ratchet state of one session and its two operations. */
 export class Ratchet {
@@ -168,6 +212,10 @@ export class Ratchet {
   #recent: string[];
   #windows = new TagWindows();
   #slots: Map<string, Slot> | null = null;
+  /** Tags whose membership in `expectedTags()` changed since `takeTagChanges` (true: now expected). */
+  #changes = new Map<string, boolean>();
+  /** `takeTagChanges` returns every expected tag (a fresh state, or after `retagAll`). */
+  #changedAll = true;
   readonly limits: RatchetLimits;
 
   private constructor(
@@ -323,25 +371,68 @@ export class Ratchet {
     return [...this.#slotMap().keys(), ...this.#recent];
   }
 
+  /**
+   * What changed in `expectedTags()` since the last call: after a message, the tags that left
+   * the windows and the ones that entered them, not the whole set, so an index kept beside the
+   * session moves by as much as the windows did.
+   */
+  takeTagChanges(): TagChanges {
+    const slots = this.#slotMap();
+    if (this.#changedAll) {
+      this.#changedAll = false;
+      this.#changes.clear();
+      return { added: [...slots.keys(), ...this.#recent], removed: [] };
+    }
+    const added: string[] = [];
+    const removed: string[] = [];
+    for (const [t, present] of this.#changes) (present ? added : removed).push(t);
+    this.#changes.clear();
+    return { added, removed };
+  }
+
+  /** The next `takeTagChanges` returns every expected tag again (an index that dropped them). */
+  retagAll(): void {
+    this.#changedAll = true;
+    this.#changes.clear();
+  }
+
   /** True when `tag` (hex) belongs to this session: an expected message or a duplicate. */
   recognises(tagHex: string): boolean {
     return this.#slotMap().has(tagHex) || this.#recent.includes(tagHex);
   }
 
+  #currentWindow(): Window | null {
+    return this.#hkr !== null && this.#ckr !== null ? { hk: this.#hkr, from: this.#nr } : null;
+  }
+
+  #windowEnd(from: number): number {
+    return Math.min(from + this.limits.lookahead, MAX_MESSAGE_NUMBER + 1);
+  }
+
   #slotMap(): Map<string, Slot> {
     if (this.#slots !== null) return this.#slots;
     const m = new Map<string, Slot>();
-    const w = this.limits.lookahead;
-    if (this.#hkr !== null && this.#ckr !== null) {
-      this.#windows
-        .tags(this.#hkr, this.#nr, w)
-        .forEach((t, i) => m.set(t, { kind: 'current', n: this.#nr + i }));
+    const cur = this.#currentWindow();
+    if (cur !== null)
+      for (let n = cur.from; n < this.#windowEnd(cur.from); n++) {
+        const c = this.#windows.get(cur.hk, n);
+        m.set(c.hex, { kind: 'current', n, nonce: c.nonce });
+      }
+    for (let n = 0; n < this.#windowEnd(0); n++) {
+      const c = this.#windows.get(this.#nhkr, n);
+      m.set(c.hex, { kind: 'next', n, nonce: c.nonce });
     }
-    this.#windows.tags(this.#nhkr, 0, w).forEach((t, i) => m.set(t, { kind: 'next', n: i }));
     for (const key of this.#skipped) m.set(key.tag, { kind: 'skipped', key });
     this.#windows.retain([this.#hkr, this.#nhkr]);
     this.#slots = m;
+    this.#changedAll = true;
     return m;
+  }
+
+  /** Records that `tag` may have entered or left `expectedTags()`. */
+  #touch(tag: string, recent: ReadonlySet<string>): void {
+    if (this.#changedAll) return;
+    this.#changes.set(tag, this.#slots!.has(tag) || recent.has(tag));
   }
 
   /**
@@ -369,12 +460,12 @@ export class Ratchet {
     let mk: Uint8Array;
     let header: Header;
     if (slot.kind === 'skipped') {
-      header = openHeader(slot.key.hk, slot.key.n, tag, encHeader);
+      header = openHeader(slot.key.hk, headerTag(slot.key.hk, slot.key.n).nonce, tag, encHeader);
       mk = slot.key.mk;
       next.#skipped = next.#skipped.filter((k) => k !== slot.key);
     } else {
       const hk = slot.kind === 'current' ? next.#hkr! : next.#nhkr;
-      header = openHeader(hk, slot.n, tag, encHeader);
+      header = openHeader(hk, slot.nonce, tag, encHeader);
       if (slot.kind === 'next') {
         next.#skipUntil(header.pn, now);
         next.#dhRatchet(header.dh);
@@ -430,7 +521,7 @@ export class Ratchet {
         n: this.#nr,
         mk: step.mk,
         at: now,
-        tag: bytesToHex(headerTag(this.#hkr, this.#nr).tag),
+        tag: this.#windows.get(this.#hkr, this.#nr).hex,
       });
       this.#nr += 1;
     }
@@ -458,13 +549,21 @@ export class Ratchet {
   }
 
   #prune(now: number): void {
-    const before = this.#skipped.length;
-    this.#skipped = this.#skipped.filter((k) => now - k.at <= this.limits.maxSkippedAgeMs);
-    if (this.#skipped.length !== before) this.#slots = null;
+    const kept = this.#skipped.filter((k) => now - k.at <= this.limits.maxSkippedAgeMs);
+    if (kept.length === this.#skipped.length) return;
+    const gone = this.#skipped.filter((k) => now - k.at > this.limits.maxSkippedAgeMs);
+    this.#skipped = kept;
+    const slots = this.#slotMap();
+    const recent = new Set(this.#recent);
+    for (const k of gone) {
+      const slot = slots.get(k.tag);
+      if (slot?.kind === 'skipped' && slot.key === k) slots.delete(k.tag);
+      this.#touch(k.tag, recent);
+    }
   }
 
   #copy(): Ratchet {
-    return new Ratchet(
+    const copy = new Ratchet(
       {
         ad: this.#ad,
         dhs: this.#dhs,
@@ -484,9 +583,18 @@ export class Ratchet {
       },
       this.limits,
     );
+    // The tag cache is shared: the copy's skipped keys and new chain reuse computed tags.
+    copy.#windows = this.#windows;
+    return copy;
   }
 
   #commit(next: Ratchet): void {
+    const before = {
+      current: this.#currentWindow(),
+      next: { hk: this.#nhkr, from: 0 },
+      skipped: this.#skipped,
+      recent: this.#recent,
+    };
     // Old chain and message keys are dropped here; noble returns fresh arrays for every
     // derivation, so no other reference to them is kept (DR §6.2 deletion of used keys).
     this.#dhs = next.#dhs;
@@ -503,7 +611,78 @@ export class Ratchet {
     this.#nhkr = next.#nhkr;
     this.#skipped = next.#skipped;
     this.#recent = next.#recent;
-    this.#slots = null;
+    this.#moveSlots(before);
+  }
+
+  /**
+   * Moves the slot map from the windows of `before` to the current ones: only the numbers
+   * that left or entered a window are looked at (one per message within a chain; a window
+   * per new chain), and each change is recorded for `takeTagChanges`.
+   */
+  #moveSlots(before: {
+    current: Window | null;
+    next: Window;
+    skipped: readonly SkippedKey[];
+    recent: readonly string[];
+  }): void {
+    const m = this.#slots;
+    if (m === null) return;
+    const touched: string[] = [];
+    const current = this.#currentWindow();
+    const next: Window = { hk: this.#nhkr, from: 0 };
+    const inWindow = (w: Window | null, other: Window | null, n: number): boolean =>
+      sameWindowKey(w, other) && n >= other!.from && n < this.#windowEnd(other!.from);
+    // Leaving: numbers of the old windows outside the new ones.
+    const sameCurrent = sameWindowKey(before.current, current);
+    if (before.current !== null)
+      for (let n = before.current.from; n < this.#windowEnd(before.current.from); n++) {
+        if (inWindow(before.current, current, n)) continue;
+        const c = this.#windows.get(before.current.hk, n);
+        if (m.get(c.hex)?.kind === 'current') m.delete(c.hex);
+        touched.push(c.hex);
+        if (sameCurrent) this.#windows.drop(before.current.hk, n);
+      }
+    const sameNext = sameWindowKey(before.next, next);
+    if (!sameNext)
+      for (let n = 0; n < this.#windowEnd(0); n++) {
+        const c = this.#windows.get(before.next.hk, n);
+        if (m.get(c.hex)?.kind === 'next') m.delete(c.hex);
+        touched.push(c.hex);
+      }
+    const skippedNow = new Set(this.#skipped);
+    for (const k of before.skipped) {
+      if (skippedNow.has(k)) continue;
+      const slot = m.get(k.tag);
+      if (slot?.kind === 'skipped' && slot.key === k) m.delete(k.tag);
+      touched.push(k.tag);
+    }
+    // Entering: numbers of the new windows outside the old ones (a new chain's window reuses
+    // the tags computed when its key was the next header key).
+    if (current !== null)
+      for (let n = current.from; n < this.#windowEnd(current.from); n++) {
+        if (inWindow(current, before.current, n)) continue;
+        const c = this.#windows.get(current.hk, n);
+        m.set(c.hex, { kind: 'current', n, nonce: c.nonce });
+        touched.push(c.hex);
+      }
+    if (!sameNext)
+      for (let n = 0; n < this.#windowEnd(0); n++) {
+        const c = this.#windows.get(next.hk, n);
+        m.set(c.hex, { kind: 'next', n, nonce: c.nonce });
+        touched.push(c.hex);
+      }
+    const skippedBefore = new Set(before.skipped);
+    for (const k of this.#skipped) {
+      if (skippedBefore.has(k)) continue;
+      m.set(k.tag, { kind: 'skipped', key: k });
+      touched.push(k.tag);
+    }
+    this.#windows.retain([this.#hkr, this.#nhkr]);
+    const recent = new Set(this.#recent);
+    const recentBefore = new Set(before.recent);
+    for (const t of before.recent) if (!recent.has(t)) touched.push(t);
+    for (const t of this.#recent) if (!recentBefore.has(t)) touched.push(t);
+    for (const t of touched) this.#touch(t, recent);
   }
 
   /** Versioned state bytes, for storage between runs. They hold secrets: store them encrypted. */
@@ -592,10 +771,10 @@ interface Header {
   readonly length: number;
 }
 
-function openHeader(hk: Uint8Array, n: number, tag: Uint8Array, encHeader: Uint8Array): Header {
+function openHeader(hk: Uint8Array, nonce: Uint8Array, tag: Uint8Array, encHeader: Uint8Array): Header {
   let header: Uint8Array;
   try {
-    header = aead(hk, headerTag(hk, n).nonce, tag).decrypt(encHeader);
+    header = aead(hk, nonce, tag).decrypt(encHeader);
   } catch (e) {
     throw new SessionError('DECRYPT_FAILED', 'header authentication failed', { cause: e });
   }

@@ -76,6 +76,7 @@ import type { Identity } from '../identity/identity.ts';
 import type { PeerId } from '../identity/peer-id.ts';
 import type { Address } from '../../kaspa/address.ts';
 import { ContactCard, MAX_CARD_BYTES } from '../contact/card.ts';
+import type { DeviceList } from '../devices/device-list.ts';
 import { DEFAULT_RATCHET_LIMITS, Ratchet, type Framing, type RatchetLimits } from './ratchet.ts';
 import { x3dhInitiate, x3dhRespond } from './x3dh.ts';
 import { openFirstContact, sealFirstContact } from './first-contact.ts';
@@ -116,11 +117,20 @@ export interface SessionManagerOptions {
 }
 
 /** What our own card says besides its keys. */
+/** Whether `own` carries the list `fields` asks for (none, or the same signed bytes). */
+function sameList(own: ContactCard, fields: OwnCardFields): boolean {
+  const a = own.deviceList?.serialize();
+  const b = fields.deviceList?.serialize();
+  return a === undefined || b === undefined ? a === b : equalBytes(a, b);
+}
+
 export interface OwnCardFields {
   readonly addresses: readonly Address[];
   readonly displayName: string;
   /** Issue time in Unix seconds (default: now); raised past the previous card's if needed. */
   readonly issuedAt?: number;
+  /** The person's device list naming this device (docs/devices.md §3): the card is version 3. */
+  readonly deviceList?: DeviceList;
 }
 
 /** Checks a first-contact frame's plaintext before its session is installed (may throw). */
@@ -167,8 +177,6 @@ interface SessionEntry {
   readonly kemCiphertext: MlKemCiphertext | null;
   /** The peer's one-time pre-key an initiator started with, named in every pre-reply frame. */
   readonly oneTimeKeyId: number | null;
-  /** Tags registered in the manager's index for this session. */
-  indexed: string[];
 }
 
 /** One of our one-time pre-keys handed to a contact in a batch; `createdAt` is the batch's issue time. */
@@ -272,7 +280,8 @@ export class SessionManager {
       own.preKeyId === pre.id &&
       own.displayName === fields.displayName.normalize('NFC') &&
       own.addresses.length === fields.addresses.length &&
-      own.addresses.every((a, i) => a.toString() === fields.addresses[i]?.toString())
+      own.addresses.every((a, i) => a.toString() === fields.addresses[i]?.toString()) &&
+      sameList(own, fields)
     ) {
       return own;
     }
@@ -283,6 +292,7 @@ export class SessionManager {
       displayName: fields.displayName,
       preKey: pre,
       issuedAt,
+      ...(fields.deviceList === undefined ? {} : { deviceList: fields.deviceList }),
     });
     this.#ownCard = card;
     return card;
@@ -564,7 +574,6 @@ export class SessionManager {
         peerPreKey: rec.card.preKey,
         kemCiphertext: s.kemCiphertext,
         oneTimeKeyId: opk?.id ?? null,
-        indexed: [],
       };
     }
     const entry = rec.active;
@@ -677,7 +686,6 @@ export class SessionManager {
       peerPreKey: opened.preKey.dh.publicKey,
       kemCiphertext: null,
       oneTimeKeyId: null,
-      indexed: [],
     };
     // A fresh ratchet, not yet reachable: a failure below leaves the manager as it was.
     const result = entry.ratchet.decrypt(opened.inner, this.#now(), framing);
@@ -788,19 +796,23 @@ export class SessionManager {
     };
   }
 
-  /** Brings the tag index up to date with one session: only the tags that changed move. */
+  /**
+   * Brings the tag index up to date with one session: only the tags that changed move (the
+   * ratchet reports them, ratchet.ts `takeTagChanges`), not the whole window of each session.
+   */
   #reindex(key: string, entry: SessionEntry): void {
-    const next = new Set(entry.ratchet.expectedTags());
-    for (const t of entry.indexed)
-      if (!next.has(t) && this.#index.get(t)?.entry === entry) this.#index.delete(t);
+    const { added, removed } = entry.ratchet.takeTagChanges();
+    for (const t of removed) if (this.#index.get(t)?.entry === entry) this.#index.delete(t);
     const ref = { peer: key, entry };
-    for (const t of next) if (this.#index.get(t)?.entry !== entry) this.#index.set(t, ref);
-    entry.indexed = [...next];
+    for (const t of added) if (this.#index.get(t)?.entry !== entry) this.#index.set(t, ref);
   }
 
   #unindex(entry: SessionEntry): void {
-    for (const t of entry.indexed) if (this.#index.get(t)?.entry === entry) this.#index.delete(t);
-    entry.indexed = [];
+    const { removed } = entry.ratchet.takeTagChanges();
+    for (const t of [...removed, ...entry.ratchet.expectedTags()])
+      if (this.#index.get(t)?.entry === entry) this.#index.delete(t);
+    // Indexed again later (a session brought back), it registers every tag anew.
+    entry.ratchet.retagAll();
   }
 
   /** Versioned bytes of our pre-keys, our card, every contact and session (docs/protocol.md). */
@@ -882,7 +894,6 @@ export class SessionManager {
         kemCiphertext: flag & 2 ? asMlKemCiphertext(r.bytes(ML_KEM.ciphertext, 'CT')) : null,
         oneTimeKeyId: flag & 4 ? r.u32('one-time pre-key id') : null,
         ratchet: Ratchet.deserialize(r.varBytes(MAX_STATE_BYTES_PER_SESSION, 'ratchet'), m.#limits),
-        indexed: [],
       };
     };
     for (let i = 0; i < count; i++) {

@@ -23,12 +23,16 @@ import {
   type MessageId,
 } from '../app-api.ts';
 
-/** The service over a running engine (`isContact` from the session's cards). */
+/**
+ * The service over a running engine (`isContact` from the session's cards); `onStored` hears
+ * of each record a redaction stored (the engine emits no event for those).
+ */
 export function actionsService(
   engine: DeliveryEngine,
   db: KeyValueStore,
   isContact: (contact: string) => boolean,
   indexes?: Map<string, FoldIndex<Message>>,
+  onStored?: (m: Message) => void,
 ): MessageActionsService {
   const store = new DeliveryStore(db);
   return new MessageActionsService(
@@ -40,7 +44,11 @@ export function actionsService(
       },
       records: (contact) => engine.messages(contact),
       send: (contact, text, action) => engine.send(contact, text, action),
-      redact: (contact, ids, how) => engine.redact(contact, ids, how),
+      async redact(contact, ids, how) {
+        const done = await engine.redact(contact, ids, how);
+        for (const m of done) onStored?.(m);
+        return done;
+      },
     },
     indexes,
   );

@@ -140,7 +140,7 @@ import {
   loadFlags,
   patchFlags,
 } from '../conversation-flags.ts';
-import { collectHits, hitLimit, queryKey, type SearchHit } from '../search.ts';
+import { hitLimit, queryKey, SearchIndex, type SearchHit } from '../search.ts';
 import {
   AttachmentError,
   AttachmentService,
@@ -151,8 +151,7 @@ import {
   resolveLimits,
 } from '../../core/attachments/index.ts';
 import {
-  attachmentKindOf,
-  mediaTypeOf,
+  pickedFileInfo,
   type AttachmentCostView,
   type AttachmentLimitsView,
   type AttachmentView,
@@ -749,6 +748,8 @@ export class RealApi implements AppApi {
     }
     await s.db.batch(ops);
     this.#foldIndexes.get(s)?.delete(id);
+    if (removeContact) this.#searchOf(s).forget(id);
+    else this.#searchOf(s).remove(id, gone);
     if (removeContact) {
       // Out of the engine's directory at once (`#directory`); its link goes with a restart.
       s.cards.delete(id);
@@ -903,6 +904,7 @@ export class RealApi implements AppApi {
           await s.db.batch(new DeliveryStore(s.db).deleteOps(gone));
           count += gone.length;
           this.#foldIndexes.get(s)?.delete(id);
+          this.#searchOf(s).remove(id, gone);
           if (this.#session === s) this.#emit({ type: 'messages-removed', contactId: id });
         }
         if (count > 0 && this.#session === s) this.#emit({ type: 'conversations' });
@@ -973,6 +975,7 @@ export class RealApi implements AppApi {
     const s = this.#requireSession();
     const history = await this.#history(s);
     const rows = await Promise.all([...s.cards.keys()].map((id) => this.#row(s, history, id)));
+    this.#searchOf(s).start(s.cards.keys());
     // A deleted conversation stays out of the list until a message comes.
     return rows.filter((r) => r.last !== undefined || !s.cleared.has(r.contact.id)).sort(conversationRank);
   }
@@ -988,7 +991,11 @@ export class RealApi implements AppApi {
     history: { messages(id: ContactId): Promise<Message[]>; view(m: Message): ChatMessage },
     id: ContactId,
   ): Promise<ConversationSummary> {
+    // The read the list makes anyway builds the search index too (`#searchOf`).
+    const index = this.#searchOf(s);
+    const stamp = index.stamp(id);
     const all = await history.messages(id);
+    index.offer(id, all, stamp);
     const unread = all.filter((m) => m.direction === 'in' && !m.read && isShown(m)).length;
     const last = all.findLast(isShown);
     const contact = this.#contactSummary(s, id);
@@ -997,9 +1004,18 @@ export class RealApi implements AppApi {
     if (last === undefined) return row;
     // An edited or deleted last message is previewed as shown: only it is folded (FoldIndex),
     // not the whole conversation, since every list refresh asks this of every conversation.
-    const view = hasActions(all)
-      ? foldedView(new FoldIndex(all).fold(last), (m) => history.view(m))
-      : history.view(last);
+    let view: ChatMessage;
+    if (hasActions(all)) {
+      const fold = new FoldIndex(all);
+      // Kept for the message actions when nothing of the conversation changed during the
+      // read (the search index's stamp moves with every change told): the first new message
+      // after unlock then folds what it touches instead of reading and indexing the history.
+      const kept = this.#indexesOf(s);
+      if (!kept.has(id) && index.stamp(id) === stamp) kept.set(id, fold);
+      view = foldedView(fold.fold(last), (m) => history.view(m));
+    } else {
+      view = history.view(last);
+    }
     return { ...row, last: { text: view.text, at: view.sentAt, outgoing: view.outgoing } };
   }
 
@@ -1008,20 +1024,58 @@ export class RealApi implements AppApi {
     const key = queryKey(query);
     const limit = hitLimit(options.limit);
     if (key === '') return [];
+    // The index answers as the full scan of every conversation would, reading only the hits.
+    const found = await this.#searchOf(s).search([...s.cards.keys()], key, limit);
     const history = await this.#history(s);
-    const rows = await Promise.all(
-      [...s.cards.keys()].map(async (id) => ({
-        contact: () => this.#contactSummary(s, id),
-        messages: (await history.messages(id)).filter(isShown),
-      })),
+    return found.map(({ contact, record }) => ({
+      contact: this.#contactSummary(s, contact as ContactId),
+      message: history.view(record),
+    }));
+  }
+
+  /** Each session's search index (src/web/search.ts), built after unlock in the background. */
+  readonly #searchIndexes = new WeakMap<Session, SearchIndex<Message>>();
+
+  #searchOf(s: Session): SearchIndex<Message> {
+    let index = this.#searchIndexes.get(s);
+    if (index !== undefined) return index;
+    const store = new DeliveryStore(s.db);
+    index = new SearchIndex<Message>(
+      {
+        // As `#history` reads (the engine's fresher outgoing records when it runs), without
+        // the evidence a view needs: only the hits are turned into views.
+        conversation: async (contact) => {
+          const engine = s.running?.engine;
+          if (engine !== undefined) return engine.messages(contact as ContactId);
+          const [inc, out] = await Promise.all([
+            store.conversation(contact as ContactId, 'in'),
+            store.conversation(contact as ContactId, 'out'),
+          ]);
+          return [...inc, ...out].sort(conversationOrder);
+        },
+        record: async (direction, id) => {
+          const engine = s.running?.engine;
+          if (direction === 'out' && engine !== undefined) {
+            try {
+              return await engine.message(id);
+            } catch (e) {
+              // The engine closed under the read (a rewiring): the stored record answers.
+              if (!(e instanceof DeliveryError)) throw e;
+            }
+          }
+          return store.byId(direction, id);
+        },
+      },
+      {
+        closed: () => s.closed,
+        // A read cut short by a rewiring or lock is expected; the next list read offers again.
+        onError: (e) => {
+          if (!s.closed && !(e instanceof DeliveryError && e.code === 'CLOSED')) this.#report(e);
+        },
+      },
     );
-    return collectHits(
-      rows,
-      key,
-      limit,
-      (m) => m.text,
-      (m) => history.view(m),
-    );
+    this.#searchIndexes.set(s, index);
+    return index;
   }
 
   async setConversationFlags(id: ContactId, patch: ConversationFlagsPatch): Promise<ConversationFlags> {
@@ -1361,7 +1415,9 @@ export class RealApi implements AppApi {
     const s = this.#requireSession();
     const { engine, evidence } = await this.#runningEngine(s);
     const isContact = (c: string): boolean => s.cards.has(c as ContactId);
-    return { service: actionsService(engine, s.db, isContact, this.#indexesOf(s)), evidence };
+    // A redaction stores records without an engine event: the search index is told here.
+    const onStored = (m: Message): void => this.#searchOf(s).put(m);
+    return { service: actionsService(engine, s.db, isContact, this.#indexesOf(s), onStored), evidence };
   }
 
   /** The message `id` as now shown (folded), for the methods' results. */
@@ -1843,6 +1899,7 @@ export class RealApi implements AppApi {
           evidence.note(m.id).catch((error: unknown) => this.#report(error));
         if (m.timer !== undefined) this.#takeTimer(s, m).catch((error: unknown) => this.#report(error));
         this.#foldIndexes.get(s)?.get(m.contact)?.put(m);
+        this.#searchOf(s).put(m);
         if (m.action !== undefined || this.#withActions.has(m.contact)) {
           this.#onActionMessage(s, evidence, m).catch((error: unknown) => this.#report(error));
           return;
@@ -2024,6 +2081,8 @@ export class RealApi implements AppApi {
       service = new AttachmentService({
         store,
         sessions: s.port,
+        // "Send now" asks for a direct link first: if the contact answers, the file goes free.
+        connect: async (contact) => (await s.engine).engine.connect(contact),
         listener: (e) => {
           const id =
             e.type === 'status'
@@ -2091,6 +2150,7 @@ export class RealApi implements AppApi {
       parts: m.chunkCount,
       createdAt: r.createdAt,
       onChain,
+      ...(m.kind === 'voice' ? { voice: { durationMs: m.durationMs, waveform: m.waveform } } : {}),
     };
   }
 
@@ -2102,7 +2162,7 @@ export class RealApi implements AppApi {
 
   attachmentLimits(): AttachmentLimitsView {
     const l = this.#session === undefined ? resolveLimits() : this.#attachmentsOf(this.#session).settings;
-    return { maxBytes: l.maxBytes, maxOfflineBytes: l.maxChainBytes };
+    return { maxBytes: l.maxBytes, maxOfflineBytes: l.maxChainBytes, maxVoiceMs: l.maxVoiceMs };
   }
 
   async attachments(id: ContactId): Promise<readonly AttachmentView[]> {
@@ -2115,10 +2175,8 @@ export class RealApi implements AppApi {
     const s = this.#requireSession();
     if (!s.cards.has(id)) throw new AppApiError('UNKNOWN_CONTACT', 'No such contact');
     if (!(file.bytes instanceof Uint8Array)) throw new TypeError('"file.bytes" expected a Uint8Array');
-    const kind = attachmentKindOf(file.type);
-    const mediaType = kind === 'image' ? file.type : mediaTypeOf(file.type);
     const service = this.#attachmentsOf(s);
-    const m = await service.send(id, file.bytes, { kind, name: file.name, mediaType });
+    const m = await service.send(id, file.bytes, pickedFileInfo(file));
     const r = (await service.list(id)).find((x) => bytesToHex(x.manifest.id) === bytesToHex(m.id));
     if (r === undefined) throw new AttachmentError('UNKNOWN_ATTACHMENT', 'The attachment was not stored');
     return this.#attachmentView(r);

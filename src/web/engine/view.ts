@@ -36,6 +36,7 @@ export function routeWord(route: Route): DeliveryRoute {
  * incoming one that arrived by chain has one when its transaction is known (`chainEvidence`).
  */
 export function chatMessage(m: Message, chainEvidence: boolean): ChatMessage {
+  const attachment = m.attachment === true ? { attachment: true as const } : {};
   if (m.direction === 'in') {
     return {
       id: m.id as MessageId,
@@ -46,6 +47,7 @@ export function chatMessage(m: Message, chainEvidence: boolean): ChatMessage {
       status: 'delivered',
       route: routeWord(m.route),
       hasProof: m.route === 'chain' && chainEvidence,
+      ...attachment,
     };
   }
   const base = {
@@ -56,6 +58,7 @@ export function chatMessage(m: Message, chainEvidence: boolean): ChatMessage {
     sentAt: m.sentAt,
     status: STATUS[m.status],
     hasProof: m.proof !== undefined,
+    ...attachment,
   };
   return m.route === undefined ? base : { ...base, route: routeWord(m.route) };
 }

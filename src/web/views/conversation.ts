@@ -34,6 +34,7 @@ import {
 import { bubbleParts, canEdit, MessageActionsUi, type ComposerMode } from './message-actions.ts';
 import { MessageWindow } from './message-window.ts';
 import { attachmentsPart } from './attachments.ts';
+import { voiceRecorder } from './voice-recorder.ts';
 import { openProofDialog } from './proof-dialog.ts';
 import { keyWarningWords } from './verify.ts';
 import type { View, ViewContext } from './view.ts';
@@ -230,9 +231,17 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     composer,
   );
   // Attachments (issue 14): the attach button in the composer, their rows above it.
-  const attachments = attachmentsPart(ctx, id, el);
+  // An attachment is a message: its bubble is drawn again (in place) when the attachment moves.
+  const attachments = attachmentsPart(ctx, id, el, (messageId) => {
+    const m = history.get(messageId as MessageId);
+    if (m !== undefined) history.put(m);
+  });
   composer.insertBefore(attachments.button, input);
   el.insertBefore(attachments.list, composer);
+  // Voice notes: the microphone button beside it, the recording panel above the composer.
+  const voice = voiceRecorder(ctx, id, attachments.update);
+  composer.insertBefore(voice.button, input);
+  el.insertBefore(voice.panel, composer);
 
   let contact: ContactSummary | undefined;
   let flags: ConversationFlags = NO_FLAGS;
@@ -386,6 +395,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
       );
     const actions: HTMLButtonElement[] = [];
     const extras: HTMLButtonElement[] = [];
+    const isAttachment = m.attachment === true;
     // Copy puts the text alone on the clipboard: never the name, time or status around it.
     // Every action reads the message as it is now: a row is updated in place (morph.ts), so
     // its buttons, listeners and all, outlive the view they were drawn from.
@@ -396,20 +406,21 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
         () => ctx.announce('Could not copy: the browser refused the clipboard'),
       );
     });
-    if (m.deleted !== true) actions.push(copy);
+    // An attachment has no text to copy, quote, edit or forward.
+    if (m.deleted !== true && !isAttachment) actions.push(copy);
     const act = (label: string, words: string, run: () => void): void => {
       const b = h('button', { type: 'button', class: 'link-btn', 'aria-label': label }, words);
       b.addEventListener('click', run);
       actions.push(b);
     };
-    if (m.deleted !== true) {
+    if (m.deleted !== true && !isAttachment) {
       act('Reply', 'reply', () => actionsUi.setMode({ kind: 'reply', message: history.get(m.id) ?? m }));
       act('React', 'react', () => actionsUi.pickReaction(history.get(m.id) ?? m));
       if (canEdit(m))
         act('Edit', 'edit', () => actionsUi.setMode({ kind: 'edit', message: history.get(m.id) ?? m }));
       act('Forward', 'forward', () => void actionsUi.pickForward(history.get(m.id) ?? m));
     }
-    act('Delete', 'delete', () => actionsUi.confirmDelete(history.get(m.id) ?? m));
+    if (!isAttachment) act('Delete', 'delete', () => actionsUi.confirmDelete(history.get(m.id) ?? m));
     if (m.hasProof) {
       const b = h(
         'button',
@@ -474,7 +485,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
       // Who wrote it, for screen readers; the text itself is read as content, never as a label.
       h('span', { class: 'sr-only' }, `${m.outgoing ? 'You' : (contact?.displayName ?? 'Contact')}: `),
       ...parts.above,
-      parts.text,
+      isAttachment ? attachments.content(m.id) : parts.text,
       meta,
       // Reactions under the buttons, so the first one to arrive does not push them down.
       parts.below,
@@ -734,6 +745,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
     dispose() {
       disposed = true;
       attachments.dispose();
+      voice.dispose();
       clearTimeout(pressTimer);
       tellTyping(false);
       clearTimeout(typingShown);

@@ -287,7 +287,12 @@ export function settingsView(ctx: ViewContext): View {
 
   // Backup: export downloads the encrypted file; import asks for its password.
   const exportBtn = h('button', { type: 'button', class: 'btn' }, 'Export backup');
-  const backupState = h('p', { class: 'hint', role: 'status' });
+  const backupState = h(
+    'p',
+    { class: 'hint', role: 'status' },
+    // docs/protocol.md "Backup file": messages are in it, the files they carry are not.
+    'Files, images and voice notes are not in the backup: save the ones you want to keep.',
+  );
   exportBtn.addEventListener('click', () => {
     ctx.api.exportBackup().then(
       (bytes) => {
@@ -295,7 +300,8 @@ export function settingsView(ctx: ViewContext): View {
           `p2pcomm-${new Date().toISOString().slice(0, 10)}.p2pcomm`,
           new Blob([bytes as BlobPart]),
         );
-        backupState.textContent = 'Backup saved. It is encrypted with your password.';
+        backupState.textContent =
+          'Backup saved. It is encrypted with your password. Files, images and voice notes are not in it.';
       },
       (err: unknown) => (backupState.textContent = errorText(err)),
     );

@@ -63,6 +63,7 @@ class Side {
       claim: (c, b) => service.claim(c, b),
       frames: (c, bodies, route) => service.frames(c, this.bends.arrive?.(bodies) ?? bodies, route),
       linked: (c, l) => service.linked(c, l),
+      bind: (history) => service.bind(history),
       chain: {
         start: (wake, clock) => chain.start(wake, clock),
         take: async (c, budget) => {
@@ -164,10 +165,25 @@ describe('attachments on the chain path, on the local Kaspa network', () => {
       60_000,
     );
     assert.equal(alice.chunkPublications(m), m.chunkCount, 'each chunk paid for once');
+    // The attachment is a message of the conversation, published with its proof.
+    const id = bytesToHex(m.id);
+    const published = await until('the message is published', async () => {
+      const x = await alice.user.engine.message(id);
+      return x?.status === 'published' && x;
+    });
+    assert.equal(published.attachment, true);
+    assert.equal(published.route, 'chain');
+    assert.match(published.proof?.txId ?? '', /^[0-9a-f]{64}$/);
     await bob.user.start();
     await until('bob holds it verified', async () => (await bob.state(m.id)) === 'complete', 60_000);
     assert.deepEqual(await bob.service.read(m.id), bytes);
+    const shown = (await bob.user.engine.messages(alice.user.id)).find((x) => x.id === id);
+    assert.ok(shown?.direction === 'in' && shown.attachment === true && shown.route === 'chain');
     await until('alice hears it is complete', async () => (await alice.state(m.id)) === 'complete', 60_000);
+    await until(
+      'its message is delivered',
+      async () => (await alice.user.engine.message(id))?.status === 'delivered',
+    );
     assert.equal(alice.service.chain.chosen(m.id), false, 'nothing more is owed on chain');
     assert.equal(alice.chunkPublications(m), m.chunkCount, 'and nothing was paid twice');
     // The conversation is untouched.

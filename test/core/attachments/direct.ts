@@ -155,11 +155,24 @@ export function wire(
   return { failures, idle: (side) => queues.get(side)!() };
 }
 
-/** Resolves when `pred` holds, checked on every turn of the event loop (no timing assumptions). */
-export function until(pred: () => boolean | Promise<boolean>): Promise<void> {
+/**
+ * Resolves when `pred` holds, checked on every turn of the event loop (no timing assumptions
+ * while it is on its way). A wait that never ends rejects after `boundMs` naming what it waited
+ * for, so a stuck run fails where it stuck instead of holding the whole suite.
+ */
+export function until(
+  pred: () => boolean | Promise<boolean>,
+  what = 'a condition',
+  boundMs = 180_000,
+): Promise<void> {
+  const deadline = Date.now() + boundMs;
   return new Promise((resolve, reject) => {
     const check = (): void => {
-      Promise.resolve(pred()).then((ok) => (ok ? resolve() : setImmediate(check)), reject);
+      Promise.resolve(pred()).then((ok) => {
+        if (ok) resolve();
+        else if (Date.now() > deadline) reject(new Error(`waited ${boundMs} ms for ${what}`));
+        else setImmediate(check);
+      }, reject);
     };
     check();
   });

@@ -15,6 +15,7 @@ import type { SessionPort } from '../../../src/core/delivery/ports.ts';
 import { openSqliteStore } from '../../../src/storage/sqlite.ts';
 import type { KeyValueStore } from '../../../src/storage/types.ts';
 import { bytesToHex, randomBytes } from '../../../src/util/bytes.ts';
+import type { Message } from '../../../src/core/delivery/messages.ts';
 import { makeUser } from '../helpers.ts';
 import { FakeNet, until, type Client } from '../delivery/harness.ts';
 import { links, sessionsOf } from '../delivery/real-links.ts';
@@ -34,12 +35,16 @@ class Side {
   db: KeyValueStore | undefined;
   readonly events: AttachmentEvent[] = [];
   constructor(readonly path: string) {}
+  /** What "send now" calls to ask for a link (the engine's `connect`, once it runs). */
+  connect: (contact: string) => Promise<void> = () => Promise.reject(new Error('no engine yet'));
   hook = async (sessions: SessionPort): Promise<AttachmentService> => {
     await this.db?.close();
     this.db = await openSqliteStore(this.path, SCHEMA);
     this.service = new AttachmentService({
       store: new AttachmentStore(this.db),
       sessions,
+      connect: (c) => this.connect(c),
+      linkWaitMs: 30_000,
       statusEvery: 8,
       listener: (e) => this.events.push(e),
     });
@@ -121,6 +126,86 @@ describe('attachments through the delivery engine over werift links', () => {
       assert.equal(received.at(-1), m.chunkCount);
       assert.equal(net.ledger.txs.length, chainBefore, 'nothing of it went on chain');
       assert.ok(!sa.events.some((e) => e.type === 'error') && !sb.events.some((e) => e.type === 'error'));
+    } finally {
+      await net.stop();
+    }
+  });
+
+  it('an attachment is a message of the conversation: its id, ticks by the recipient, kept over restarts', async () => {
+    const { net, ca, cb, sa, sb, a, b } = await pair('history');
+    try {
+      const bytes = bytesOf(120_000);
+      const m = await sa.service.send(b, bytes, info);
+      const id = bytesToHex(m.id);
+      const outOf = async (): Promise<Message | undefined> =>
+        (await ca.engine.messages(b)).find((x) => x.id === id);
+      const inOf = async (): Promise<Message | undefined> =>
+        (await cb.engine.messages(a)).find((x) => x.id === id);
+      const stored = await outOf();
+      assert.ok(stored && stored.direction === 'out', "the attachment is in alice's history");
+      assert.equal(stored.attachment, true);
+      assert.equal(stored.text, '');
+      // Delivered once bob's "complete" (his verified bytes) comes back; not before.
+      await until(
+        'delivered',
+        async () =>
+          (await outOf())?.direction === 'out' &&
+          ((await outOf()) as { status: string }).status === 'delivered',
+        30_000,
+      );
+      assert.equal(await sb.state(m.id), 'complete');
+      const incoming = await inOf();
+      assert.ok(incoming && incoming.direction === 'in', "and in bob's");
+      assert.equal(incoming.attachment, true);
+      assert.equal(incoming.read, false);
+      // Bob reads the conversation: his read receipt names the attachment message.
+      await cb.engine.markRead(a);
+      await until(
+        'read',
+        async () => ((await outOf()) as { status?: string } | undefined)?.status === 'read',
+        30_000,
+      );
+      // The engine never sends an attachment message as a text, and refuses to retry one.
+      await assert.rejects(ca.engine.retry(id), (e: Error & { code?: string }) => e.code === 'NOT_RETRYABLE');
+      // Both restart: the message is still there, still an attachment, with its bytes.
+      await ca.restart();
+      await cb.restart();
+      const again = await outOf();
+      assert.ok(again?.direction === 'out' && again.attachment === true && again.status === 'read');
+      const bobAgain = await inOf();
+      assert.ok(bobAgain?.direction === 'in' && bobAgain.attachment === true && bobAgain.read);
+      assert.deepEqual(await sb.service.read(m.id), bytes);
+      const texts = (await cb.engine.messages(a)).filter(
+        (x) => x.direction === 'in' && x.attachment !== true,
+      );
+      assert.deepEqual(
+        texts.map((x) => x.text),
+        ['hello'],
+        'no empty text message beside the attachment',
+      );
+    } finally {
+      await net.stop();
+    }
+  });
+
+  it('"send now" asks for a link first: with the contact online it opens and the file goes direct, no chunk on chain', async () => {
+    const { net, ca, cb, sa, sb, a, b } = await pair('send-now');
+    try {
+      await cb.restart();
+      await until('the link is gone', () => ca.engine.connection(b) !== 'connected', 30_000);
+      sa.connect = (c) => ca.engine.connect(c);
+      const bytes = bytesOf(100_000);
+      const m = await sa.service.send(b, bytes, info);
+      assert.equal(await sa.state(m.id), 'transferring', 'it waits for a link');
+      const chunkTxs = (): number => net.ledger.txs.filter((t) => (t.payload?.length ?? 0) > 10_000).length;
+      const before = chunkTxs();
+      assert.equal(await sa.service.sendNow(m.id), 'direct');
+      assert.equal(sa.service.chain.chosen(m.id), false, 'nothing chosen for the chain');
+      await until('alice hears it is complete', async () => (await sa.state(m.id)) === 'complete', 60_000);
+      assert.deepEqual(await sb.service.read(m.id), bytes);
+      assert.equal(chunkTxs(), before, 'no chunk was paid for');
+      await ca.engine.send(b, 'got it?');
+      await until('bob has the text', async () => (await cb.inbox(a)).some((x) => x.text === 'got it?'));
     } finally {
       await net.stop();
     }

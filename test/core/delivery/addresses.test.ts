@@ -20,6 +20,7 @@ import type { TxId, Utxo } from '../../../src/kaspa/types.ts';
 import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
 import { ed25519ToX25519 } from '../../../src/core/identity/keys.ts';
 import { randomBytes } from '../../../src/util/bytes.ts';
+import { encodeKey } from '../../../src/storage/keys.ts';
 import { seededRandom } from '../../privacy/observer.ts';
 import { MemoryDatabase, openDb } from './fakes.ts';
 import { until } from './harness.ts';
@@ -313,5 +314,63 @@ describe('chain format 2 coin shapes', () => {
     assert.equal(built.changeIndex, undefined);
     assert.equal(built.tx.outputs.length, 1);
     assert.equal(built.tx.outputs[0]!.value, held.utxo.entry.amount - built.fee);
+  });
+
+  it('derived addresses are stored with a tag: a restart reads them, and an altered or other-version record is derived again', async () => {
+    const [a] = await pair();
+    const window = a.book.windowOf('b');
+    await new Promise((r) => setTimeout(r, 0)); // the derivations' batch goes after the turn
+    const db = await openDb(a.data);
+    const records = await db.scan(COINS_STORE, { prefix: encodeKey('addr', 'drv') });
+    assert.ok(records.length >= window.length, `${records.length} derivations stored`);
+    await a.open();
+    assert.deepEqual(a.book.windowOf('b'), window);
+    for (const address of window) {
+      // The key of a stored derivation is derived when asked for, and signs for its address.
+      const key = a.book.keyOf(address)!;
+      assert.deepEqual(schnorr.getPublicKey(key), Address.decode(address).payload);
+      assert.equal(a.book.originOf(address)?.kind, 'notify');
+    }
+    // Read, not derived: with other keys for b, a derivation would give other addresses.
+    const real = a.peers.get('b')!;
+    a.peers.set('b', { dh: ed25519ToX25519(Identity.generate().publicKey), base: real.base });
+    await a.open();
+    assert.deepEqual(a.book.windowOf('b'), window);
+    const derivedWithOtherKeys = async (): Promise<string[]> => {
+      a.peers.set('b', real);
+      await a.open();
+      return a.book.windowOf('b');
+    };
+    // One byte of each address changed: the tags fail, the addresses are derived again.
+    for (const [key, value] of records) {
+      const altered = value.slice();
+      altered[altered.length - 1] = altered.at(-1)! ^ 1;
+      await db.put(COINS_STORE, key, altered);
+    }
+    a.peers.set('b', { dh: ed25519ToX25519(Identity.generate().publicKey), base: real.base });
+    await a.open();
+    const other = a.book.windowOf('b');
+    assert.equal(other.filter((x) => window.includes(x)).length, 0, 'altered records are not used');
+    await new Promise((r) => setTimeout(r, 0));
+    // Another version: not used either; what is derived again is stored in version 1.
+    for (const [key, value] of await db.scan(COINS_STORE, { prefix: encodeKey('addr', 'drv') })) {
+      const moved = value.slice();
+      moved[0] = 2;
+      await db.put(COINS_STORE, key, moved);
+    }
+    assert.deepEqual(await derivedWithOtherKeys(), window);
+    await new Promise((r) => setTimeout(r, 0));
+    const again = await db.scan(COINS_STORE, { prefix: encodeKey('addr', 'drv') });
+    assert.ok(again.some(([, v]) => v[0] === 1));
+    // Coins on b's first two indices move the window past them: their records go at the next start.
+    await a.book.arrived(window[0]!);
+    await a.book.arrived(window[1]!);
+    await a.open();
+    a.book.windowOf('b');
+    await new Promise((r) => setTimeout(r, 0));
+    const left = await db.scan(COINS_STORE, { prefix: encodeKey('addr', 'drv') });
+    const ids = left.map(([, v]) => new TextDecoder().decode(v.subarray(2, 2 + v[1]!)));
+    assert.ok(!ids.includes('n/b/0') && !ids.includes('n/b/1'), 'records below the window are deleted');
+    assert.ok(ids.includes('n/b/2') && ids.includes(`n/b/${2 + 4 - 1}`));
   });
 });

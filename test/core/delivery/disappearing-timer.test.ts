@@ -121,17 +121,17 @@ describe('message record version 3: the timer field', () => {
   it('round-trips; versions 1 and 2 read as no timer change', () => {
     const m = { ...base, timer: 300 } as Message;
     assert.deepEqual(decodeMessage(encodeMessage(m)), m);
-    assert.equal(JSON.parse(new TextDecoder().decode(encodeMessage(m))).v, 3);
+    assert.equal(JSON.parse(new TextDecoder().decode(encodeMessage(m))).v, 4);
     assert.equal(decodeMessage(record({ v: 2, ...base, timer: 300 })).timer, undefined);
     assert.equal(decodeMessage(record({ v: 1, ...base })).timer, undefined);
   });
 
-  it('refuses a timer outside the set, a timer with an action, and version 4 (CORRUPT_RECORD)', () => {
+  it('refuses a timer outside the set, a timer with an action, and version 5 (CORRUPT_RECORD)', () => {
     for (const bad of [
       { v: 3, ...base, timer: 60 },
       { v: 3, ...base, timer: '300' },
       { v: 3, ...base, timer: 300, action: { kind: 'forwarded' } },
-      { v: 4, ...base },
+      { v: 5, ...base },
     ])
       assert.throws(
         () => decodeMessage(record(bad)),

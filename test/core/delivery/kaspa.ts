@@ -26,6 +26,7 @@ import type { KaspaNode } from '../../../src/kaspa/rpc/node.ts';
 import { createNodeTransport } from '../../../src/transport/index.ts';
 import type { KeyValueStore } from '../../../src/storage/types.ts';
 import type { AttachmentHook, SessionPort } from '../../../src/core/delivery/ports.ts';
+import type { Clock } from '../../../src/core/delivery/clock.ts';
 import { MemoryDatabase, openDb } from './fakes.ts';
 import { until } from './harness.ts';
 import { after, before } from 'node:test';
@@ -111,6 +112,8 @@ export class ChainUser {
       node?: () => KaspaNode & { connect(): Promise<void>; close(): void };
       /** The attachment hook of each start, over that start's sessions. @default none */
       attachments?: (sessions: SessionPort) => Promise<AttachmentHook>;
+      /** The engine's clock (its batch windows and retries). @default the system clock */
+      clock?: Clock;
     } = {},
   ) {
     const listed =
@@ -213,6 +216,7 @@ export class ChainUser {
       chain,
       requests: this.requests,
       ...(this.options.attachments ? { attachments: await this.options.attachments(port) } : {}),
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
       ...(this.options.links
         ? {
             peers: new TransportLinks(createNodeTransport({ additionalHostAddresses: ['127.0.0.1'] }), {

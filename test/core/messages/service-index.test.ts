@@ -2,12 +2,20 @@
  * MessageActionsService's kept FoldIndex (core/messages/service.ts) while it is first read: a
  * message stored and noted during that read (a receipt's status change arriving with the
  * contact's reaction) is the newer version and must stay in the index, not be lost to the
- * older copy the read returns.
+ * older copy the read returns. An index kept from an earlier read of the whole conversation
+ * (the chat list's, src/web/engine/real-api.ts) serves the first new messages after unlock
+ * without any read of the history, folding as the whole conversation does.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import type { Message, OutgoingMessage } from '../../../src/core/delivery/messages.ts';
-import { MessageActionsService, type FoldIndex } from '../../../src/core/messages/index.ts';
+import {
+  FoldIndex,
+  foldConversation,
+  MessageActionsService,
+  type MessageAction,
+} from '../../../src/core/messages/index.ts';
 
 const contact = 'p2p1contact';
 const record = (id: number, patch: Partial<Message> = {}): Message =>
@@ -68,5 +76,62 @@ describe('MessageActionsService index', () => {
     const shown = await service.around(contact, new Set([record(1).id]));
     assert.equal(shown.length, 1);
     assert.equal(reads, 2);
+  });
+
+  it('serves new messages from an index kept from an earlier read, folding as the whole conversation', async () => {
+    const spec = fc.record({
+      out: fc.boolean(),
+      sentAt: fc.integer({ min: 0, max: 30 * 3600_000 }),
+      kind: fc.constantFrom('plain', 'plain', 'reply', 'reaction', 'edit', 'delete'),
+      target: fc.nat(40),
+      reaction: fc.integer({ min: 0, max: 6 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(spec, { maxLength: 40 }), fc.nat(40), async (specs, split) => {
+        const all = specs.map((x, i): Message => {
+          const target = x.target.toString(16).padStart(32, '0');
+          const action: MessageAction | undefined =
+            x.kind === 'plain'
+              ? undefined
+              : x.kind === 'reaction'
+                ? { kind: 'reaction', target, reaction: x.reaction }
+                : { kind: x.kind as 'reply' | 'edit' | 'delete', target };
+          return record(i, {
+            direction: x.out ? 'out' : 'in',
+            sentAt: x.sentAt,
+            ...(action === undefined ? {} : { action }),
+          } as Partial<Message>);
+        });
+        const history = all.slice(0, split);
+        let reads = 0;
+        const indexes = new Map<string, FoldIndex<Message>>([[contact, new FoldIndex(history)]]);
+        const service = new MessageActionsService(
+          {
+            isContact: () => true,
+            find: (id) => Promise.resolve(all.find((m) => m.id === id)),
+            records: () => {
+              reads++;
+              return Promise.resolve(all);
+            },
+            send: () => Promise.reject(new Error('not sent here')),
+            redact: () => Promise.resolve([]),
+          },
+          indexes,
+        );
+        // Each new record as the engine stores and announces it.
+        for (const m of all.slice(split)) {
+          service.note(m);
+          await service.around(contact, new Set([m.id]));
+        }
+        const shown = await service.around(contact, new Set(all.map((m) => m.id)));
+        const byId = new Map(shown.map((f) => [f.record.id, f]));
+        assert.deepEqual(
+          foldConversation(all).map((f) => byId.get(f.record.id)),
+          foldConversation(all),
+        );
+        assert.equal(reads, 0, 'no read of the history');
+      }),
+      { numRuns: 300 },
+    );
   });
 });

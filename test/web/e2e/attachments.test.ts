@@ -1,11 +1,30 @@
 /**
- * Attachments in real Chromium against the fake engine (issue 14 item 3): a picked image
+ * Attachments in real Chromium. Against the fake engine (issue 14 item 3): a picked image
  * shows progress, then a thumbnail that opens full size; another file shows name, size and
  * type with a Save button; an empty file is refused in words and nothing else changes.
+ * Between two people on the real app and the local network: an attachment is a message of
+ * the conversation (ticks, proof, kept over a reload), by the direct link and, with the
+ * recipient offline, by chain after its cost is shown.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { readFile } from 'node:fs/promises';
+import type { Locator } from 'playwright-core';
 import { assertClean, startWebHarness, type WebHarness } from '../web-harness.ts';
+import {
+  SLOW,
+  UI,
+  batchesPublished,
+  connect,
+  openChat,
+  received,
+  send,
+  shot,
+  startRealApp,
+  unlock,
+  type RealApp,
+  type User,
+} from './real-app.ts';
 
 /** A 1x1 PNG. */
 const PNG = Buffer.from(
@@ -100,5 +119,136 @@ describe('attachments in Chromium (fake engine)', () => {
       'the waiting file still waits',
     );
     assertClean(p);
+  });
+});
+
+/** Bytes that differ everywhere (a corrupt or shifted byte shows), with a PDF header. */
+function pdfLike(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + (i >> 8)) & 0xff;
+  b.write('%PDF-1.7\n', 0, 'latin1');
+  return b;
+}
+
+describe('attachments between two people in Chromium (real app, local network)', () => {
+  let app: RealApp;
+  let alice: User;
+  let bob: User;
+  const picker = (u: User): Locator => u.page.locator('input.attach-input');
+  /** The bubble of the attachment named `name`, in `dir` ('out' or 'in'). */
+  const bubble = (u: User, dir: 'in' | 'out', name: string): Locator =>
+    u.page.locator(`li.msg.${dir}`, { has: u.page.locator('.attach-name', { hasText: name }) });
+
+  before(async () => {
+    app = await startRealApp();
+    alice = await app.newUser('Alice', 'alice password 1');
+    bob = await app.newUser('Bob', 'bob password 1');
+    await connect(alice, bob);
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  it('direct: an image and a PDF are messages with ticks; the image opens full size, the PDF saves with its bytes; both survive a reload on both sides', async () => {
+    const { entries, stop } = batchesPublished(app);
+    const pdf = pdfLike(300_000);
+    try {
+      await picker(alice).setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: PNG });
+      await picker(alice).setInputFiles({ name: 'report.pdf', mimeType: 'application/pdf', buffer: pdf });
+      for (const [u, dir] of [
+        [bob, 'in'],
+        [alice, 'out'],
+      ] as const) {
+        const image = bubble(u, dir, 'dot.png');
+        await image.locator('img.attach-thumb').waitFor({ timeout: SLOW });
+        assert.ok(
+          await image
+            .locator('img.attach-thumb')
+            .evaluate((img) => (img as HTMLImageElement).naturalWidth === 1),
+          `${u.name} sees the verified image`,
+        );
+        assert.equal(await image.locator('a.attach-open').getAttribute('target'), '_blank');
+        await bubble(u, dir, 'report.pdf').getByRole('button', { name: 'Save' }).waitFor({ timeout: SLOW });
+      }
+      assert.match(
+        (await bubble(bob, 'in', 'report.pdf').locator('.attach-name').textContent()) ?? '',
+        /report\.pdf · 293 KB · application\/pdf/,
+      );
+      // Ticks of a message: delivered once Bob's verified "complete" came back, then read.
+      await bubble(alice, 'out', 'report.pdf').locator('.ticks.read').waitFor({ timeout: SLOW });
+      const [download] = await Promise.all([
+        bob.page.waitForEvent('download', { timeout: UI }),
+        bubble(bob, 'in', 'report.pdf').getByRole('button', { name: 'Save' }).click(),
+      ]);
+      assert.equal(download.suggestedFilename(), 'report.pdf');
+      const saved = await readFile((await download.path())!);
+      assert.ok(saved.equals(pdf), 'the saved file has the bytes sent');
+      await shot(bob.page, 'attachments-direct-received');
+      assert.equal(entries.filter((e) => e.tx.payload.length > 10_000).length, 0, 'no chunk went on chain');
+    } finally {
+      stop();
+    }
+    for (const u of [alice, bob]) {
+      await u.page.reload();
+      await unlock(u);
+      await openChat(u, u === alice ? 'Bob' : 'Alice');
+    }
+    await bubble(bob, 'in', 'dot.png').locator('img.attach-thumb').waitFor({ timeout: UI });
+    await bubble(bob, 'in', 'report.pdf').getByRole('button', { name: 'Save' }).waitFor({ timeout: UI });
+    await bubble(alice, 'out', 'report.pdf').locator('.ticks.read').waitFor({ timeout: UI });
+    assert.equal(await bob.page.locator('li.msg.in .attach-name', { hasText: 'report.pdf' }).count(), 1);
+    assert.equal(await bob.page.locator('li.attachment').count(), 0, 'no row beside the messages');
+    await shot(alice.page, 'attachments-after-reload');
+    await alice.page.locator('.conn.connected').waitFor({ timeout: SLOW });
+  });
+
+  it('bad input: an empty file is refused in words; the conversation is unaffected', async () => {
+    const before = await alice.page.locator('li.msg').count();
+    await picker(alice).setInputFiles({ name: 'empty.txt', mimeType: 'text/plain', buffer: Buffer.alloc(0) });
+    await alice.page.locator('.attach-error', { hasText: 'empty.txt was not sent' }).waitFor({ timeout: UI });
+    assert.equal(await alice.page.locator('li.msg').count(), before, 'nothing added');
+    await send(alice, 'still here');
+    await received(bob, 'still here');
+  });
+
+  it('chain: to Bob offline, a file over the offline limit waits without a price; a small one shows its cost, "Send now" pays, Bob comes back to it verified', async () => {
+    await bob.page.close();
+    await alice.page.locator('.conn:not(.connected)').waitFor({ timeout: SLOW });
+    const { entries, stop } = batchesPublished(app);
+    const small = pdfLike(30_000);
+    try {
+      await picker(alice).setInputFiles({
+        name: 'big.bin',
+        mimeType: 'application/octet-stream',
+        buffer: pdfLike(1024 * 1024 + 1),
+      });
+      const big = bubble(alice, 'out', 'big.bin');
+      await big
+        .getByText(/Files over 1\.0 MB are sent only while your contact is online\./)
+        .waitFor({ timeout: UI });
+      assert.equal(await big.getByRole('button', { name: 'Send now' }).count(), 0, 'no way to pay for it');
+
+      await picker(alice).setInputFiles({ name: 'notes.pdf', mimeType: 'application/pdf', buffer: small });
+      const note = bubble(alice, 'out', 'notes.pdf');
+      const cost = note.locator('.attach-cost', { hasText: /uses about \d+ of your secure messages/ });
+      await cost.waitFor({ timeout: SLOW });
+      await shot(alice.page, 'attachments-offline-cost');
+      const paidBefore = entries.length;
+      await note.getByRole('button', { name: 'Send now', disabled: false }).click({ timeout: UI });
+      // Published: the message has its proof, as a text sent securely has.
+      await note.getByRole('button', { name: 'View delivery proof' }).waitFor({ timeout: SLOW });
+      assert.ok(entries.length > paidBefore, 'the chunks went on chain');
+    } finally {
+      stop();
+    }
+    bob.page = await app.openPage(bob);
+    await unlock(bob);
+    await openChat(bob, 'Alice');
+    await bubble(bob, 'in', 'notes.pdf').getByRole('button', { name: 'Save' }).waitFor({ timeout: SLOW });
+    await bubble(alice, 'out', 'notes.pdf')
+      .locator('.ticks.delivered, .ticks.read')
+      .waitFor({ timeout: SLOW });
+    await shot(bob.page, 'attachments-chain-received');
+    assert.equal(await bob.page.locator('li.msg.in .attach-name', { hasText: 'notes.pdf' }).count(), 1);
   });
 });

@@ -29,8 +29,10 @@
 import { Address, AddressVersion, type NetworkPrefix } from '../../../kaspa/address.ts';
 import type { KaspaHdWallet } from '../../../kaspa/hd.ts';
 import { encodeKey } from '../../../storage/keys.ts';
-import type { KeyValueStore } from '../../../storage/types.ts';
-import { bytesToUtf8, utf8ToBytes } from '../../../util/bytes.ts';
+import type { BatchOp, KeyValueStore } from '../../../storage/types.ts';
+import { bytesToUtf8, concatBytes, equalBytes, utf8ToBytes } from '../../../util/bytes.ts';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import type { ContactCard } from '../../contact/card.ts';
 import { addressOn } from '../../contact/network.ts';
 import { ed25519ToX25519 } from '../../identity/keys.ts';
@@ -164,7 +166,22 @@ export class ChainAddresses {
       const p = JSON.parse(bytesToUtf8(value)) as { j: number; c: string };
       book.pools.set(p.j, p.c);
     }
-    for (const [, origin] of book.live) book.derive(origin);
+    // Derivations left behind (below a window, older change and invites than are watched)
+    // are deleted as they are read, so the records, and this scan, stay bounded by what is
+    // watched rather than growing with every message ever received.
+    const stale: BatchOp[] = [];
+    for (const [key, value] of await opts.db.scan(opts.store, {
+      prefix: encodeKey('addr', 'drv', opts.prefix, String(book.account)),
+    })) {
+      const d = book.readDerivation(value);
+      if (d !== undefined && book.watchedId(d.id)) book.stored.set(d.id, d.address);
+      else if (d !== undefined) stale.push({ type: 'delete', store: opts.store, key });
+    }
+    if (stale.length > 0) await opts.db.batch(stale);
+    // A live address is taken as stored, with its key derived when a coin on it is spent:
+    // deriving each again was most of a start with many coins held (each a scalar
+    // multiplication).
+    for (const [address, origin] of book.live) book.adopt(address, origin);
     return book;
   }
 
@@ -462,9 +479,135 @@ export class ChainAddresses {
           : `i/${origin.i}`;
     const known = this.derived.get(id);
     if (known !== undefined) return known;
+    const stored = this.stored.get(id);
+    if (stored !== undefined && this.adopt(stored, origin)) return stored;
     const a = this.deriveNew(origin);
-    if (a !== '') this.derived.set(id, a);
+    if (a !== '') {
+      this.derived.set(id, a);
+      this.record(id, a);
+    }
     return a;
+  }
+
+  /**
+   * Derivations read from the store (docs/protocol.md "Derived address record"), by the id
+   * `derive` keys them with: a start derives none of the windows, change and invite addresses
+   * it watches again (800 stealth addresses for 100 contacts, each a scalar multiplication).
+   */
+  private readonly stored = new Map<string, string>();
+  /** Derivations not yet written, written together in one batch after the current turn. */
+  private unrecorded: BatchOp[] = [];
+
+  /** Stores derivation `id` → `address`, batched with the others of this turn; a cache: failures are ignored. */
+  private record(id: string, address: string): void {
+    this.stored.set(id, address);
+    this.unrecorded.push({
+      type: 'put',
+      store: this.opts.store,
+      key: encodeKey('addr', 'drv', this.opts.prefix, String(this.account), id),
+      value: this.encodeDerivation(id, address),
+    });
+    if (this.unrecorded.length > 1) return;
+    queueMicrotask(() => {
+      const ops = this.unrecorded;
+      this.unrecorded = [];
+      this.opts.db.batch(ops).catch(() => undefined);
+    });
+  }
+
+  private macKey: Uint8Array | undefined;
+
+  /**
+   * The tag that authenticates a stored derivation: HMAC-SHA256 (RFC 2104) under a key only
+   * this wallet has, over the record's place and the address. A record altered, forged or
+   * moved to another index (a damaged store, a hostile backup) fails it, and an address this
+   * wallet did not derive is never watched or taken as ours.
+   */
+  private derivationTag(id: string, address: string): Uint8Array {
+    this.macKey ??= hmac(
+      sha256,
+      (this.cardKey ??= this.opts.wallet.privateKey(this.account, 0, 0)),
+      DERIVATION_LABEL,
+    );
+    const place = encodeKey('addr', 'drv', this.opts.prefix, String(this.account), id);
+    return hmac(sha256, this.macKey, concatBytes(place, utf8ToBytes(address))).slice(0, DERIVATION_TAG_BYTES);
+  }
+
+  /**
+   * Whether derivation `id` may still be watched: a notification index at or above its
+   * contact's lowest unseen one, a change index within the lookback or ahead, an invite
+   * within the watched range. Live addresses have records of their own.
+   */
+  private watchedId(id: string): boolean {
+    const [kind, a, b] = id.split('/');
+    if (kind === 'n' && a !== undefined && b !== undefined)
+      return Number(b) >= (this.peers.get(a)?.recv ?? 0);
+    if (kind === 'c') return Number(a) >= this.changeNext - (this.opts.changeLookback ?? CHANGE_LOOKBACK);
+    if (kind === 'i') return Number(a) >= this.inviteNext - INVITE_WATCH;
+    return false;
+  }
+
+  /** u8 version | u8 n | id[n] (UTF-8) | tag[16] | address (UTF-8). */
+  private encodeDerivation(id: string, address: string): Uint8Array {
+    const idBytes = utf8ToBytes(id);
+    return concatBytes(
+      Uint8Array.of(DERIVATION_VERSION, idBytes.length),
+      idBytes,
+      this.derivationTag(id, address),
+      utf8ToBytes(address),
+    );
+  }
+
+  /**
+   * A stored derivation, or undefined when it is of another version, malformed or fails its
+   * tag: the record is a cache of what the wallet derives, so such a one is not used, and the
+   * address is derived again and stored again in this version.
+   */
+  private readDerivation(value: Uint8Array): { id: string; address: string } | undefined {
+    if (value.length < 2 || value[0] !== DERIVATION_VERSION) return undefined;
+    const n = value[1]!;
+    if (value.length <= 2 + n + DERIVATION_TAG_BYTES) return undefined;
+    const text = new TextDecoder('utf-8', { fatal: true });
+    let id: string;
+    let address: string;
+    try {
+      id = text.decode(value.subarray(2, 2 + n));
+      address = text.decode(value.subarray(2 + n + DERIVATION_TAG_BYTES));
+    } catch {
+      return undefined;
+    }
+    const tag = value.subarray(2 + n, 2 + n + DERIVATION_TAG_BYTES);
+    return equalBytes(tag, this.derivationTag(id, address)) ? { id, address } : undefined;
+  }
+
+  /**
+   * Owns `address` as the derivation of `origin` without deriving it again (it was derived
+   * before and stored); its key is derived when first asked for. False for a notification
+   * address of a contact with no keys now (such an address is not owned, as `deriveNew` says).
+   */
+  private adopt(address: string, origin: AddressOrigin): boolean {
+    if (origin.kind === 'card') return address === this.card.toString();
+    const { wallet } = this.opts;
+    let key: () => Uint8Array;
+    let id: string;
+    if (origin.kind === 'invite') {
+      id = `i/${origin.i}`;
+      key = () => wallet.privateKey(this.account, 0, origin.i);
+    } else if (origin.kind === 'change') {
+      id = `c/${origin.j}`;
+      key = () => wallet.privateKey(this.account, 1, origin.j);
+    } else {
+      id = `n/${origin.contact}/${origin.k}`;
+      const peer = this.opts.peerOf(origin.contact);
+      if (peer === undefined) return false;
+      key = () => {
+        const t = notificationTweak(this.secret(origin.contact, peer), this.opts.selfDh, origin.k);
+        return tweakPrivateKey((this.cardKey ??= wallet.privateKey(this.account, 0, 0)), t);
+      };
+    }
+    this.own(address, origin, key);
+    this.derived.set(id, address);
+    return true;
   }
 
   private cardKey: Uint8Array | undefined;
@@ -505,3 +648,8 @@ export function peerKeysOf(
   const dh = ed25519ToX25519(card.identityKey);
   return firstContact?.prefix === prefix ? { dh, base, firstContact } : { dh, base };
 }
+
+/** Version byte of the derived address record (docs/protocol.md "Derived address record"). */
+export const DERIVATION_VERSION = 1;
+const DERIVATION_TAG_BYTES = 16;
+const DERIVATION_LABEL = utf8ToBytes('p2pcomm/v1/derived-address');
