@@ -8,12 +8,11 @@
  *   t       = OS2IP(HKDF-SHA256(ikm = locator, salt = none,
  *                               info = "p2pcomm/v1/short-invite/address", 48 bytes)) mod n; 0 → 1
  *   address = P2PK Schnorr of x(t·G)
- *   payload = "p2pc" | u8 2 | sealed invite[1,786] | random bytes to 2,048
+ *   payload = "p2pc" | u8 2 | sealed invite | random bytes to INVITE_PAYLOAD_BYTES
  *
  * Only a holder of the short invite's secret knows the locator, so only it can name the
  * address or the key t; to everyone else the address is one more fresh P2PK address and the
- * payload a batch container of the 2,048-byte bucket, the size of every first message of a
- * session (docs/privacy.md "Short invites"). The key t is shared by all who hold the secret:
+ * payload a batch container of one of its buckets, a size messages have (docs/privacy.md "Short invites"). The key t is shared by all who hold the secret:
  * any of them can spend the coin, which removes the invite from the address (the full link
  * still works); the inviter can take the coin back the same way once the invite is used.
  */
@@ -31,12 +30,21 @@ import type { KaspaNode } from '../../kaspa/rpc/node.ts';
 import type { AddressedUtxo } from '../../kaspa/rpc/convert.ts';
 import { bytesToHex, equalBytes, hexToBytes, randomBytes, utf8ToBytes } from '../../util/bytes.ts';
 import { assertBytes } from '../../util/errors.ts';
+import { DEFAULT_BUCKETS } from '../envelope/batch.ts';
 import { MAX_CANDIDATES, SEALED_INVITE_BYTES, type InviteCardDirectory } from './short-invite.ts';
 
-/** Bytes of an invite publication's payload: the first-contact bucket of the batch container. */
-export const INVITE_PAYLOAD_BYTES = 2048;
 /** The batch container's magic and version, which every p2pComm payload starts with. */
 const HEADER = Uint8Array.of(...utf8ToBytes('p2pc'), 2);
+/**
+ * Bytes of an invite publication's payload: the smallest batch-container bucket that holds the
+ * sealed invite (3,072 B with the card of version 3, the bucket of the message that hands over
+ * a full card), so its length is one a message has.
+ */
+export const INVITE_PAYLOAD_BYTES: number = DEFAULT_BUCKETS.find(
+  (b) => b >= HEADER.length + SEALED_INVITE_BYTES,
+)!;
+/** Payload fetches of one coin before it is left out (0.2 + 0.4 + 0.8 s of waits at most). */
+const FETCH_TRIES = 4;
 const ADDRESS_INFO = utf8ToBytes('p2pcomm/v1/short-invite/address');
 /** The coin pool invite publications are paid from (docs/privacy.md "Short invites"). */
 export const INVITE_POOL = 'short-invites';
@@ -144,11 +152,22 @@ export class ChainInviteDirectory implements InviteCardDirectory {
       const key = bytesToHex(u.outpoint.transactionId);
       if (seen.has(key)) continue;
       seen.add(key);
-      const r = await this.#fetcher.fetch(
+      // A node may list a coin before its chain view reaches the accepting block (the
+      // adapter's payload fetch tries again for the same reason): a few tries, then left out.
+      let r = await this.#fetcher.fetch(
         u.outpoint.transactionId,
         { cursor: from, acceptingDaaScore: u.entry.blockDaaScore },
         call,
       );
+      for (let tries = 1; r.status === 'not-found' && tries < FETCH_TRIES; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** tries));
+        options.signal?.throwIfAborted();
+        r = await this.#fetcher.fetch(
+          u.outpoint.transactionId,
+          { cursor: from, acceptingDaaScore: u.entry.blockDaaScore },
+          call,
+        );
+      }
       if (r.status !== 'found') continue;
       // The fetcher checked the id; the output at the outpoint must pay this address, so a node
       // cannot list the payload of a transaction that never paid it.
