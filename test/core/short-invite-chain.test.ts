@@ -158,7 +158,7 @@ describe('short invite on the local Kaspa network', { timeout: 300_000 }, () => 
     await mallory.chain.publishToAddress(invitePayload(forged), address, 'm');
     await mallory.chain.publishToAddress(randomBytes(600), address, 'm');
     await mallory.chain.publishToAddress(
-      invitePayload(concatBytes(Uint8Array.of(2), randomBytes(SEALED_INVITE_BYTES - 1))),
+      invitePayload(concatBytes(Uint8Array.of(SEALED_INVITE_VERSION), randomBytes(SEALED_INVITE_BYTES - 1))),
       address,
       'm',
     );

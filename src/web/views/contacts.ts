@@ -30,7 +30,22 @@ export function shareView(ctx: ViewContext): View {
   const shortInput = h('input', { type: 'text', readonly: true, class: 'mono' });
   const shortF = field('Short link', shortInput, 'What the QR code holds.');
   const shortNote = h('p', { class: 'hint', role: 'status' });
-  const shortBox = h('div', { class: 'card form', hidden: true }, shortF.row, shortNote);
+  // Publishing the short link is a payment (docs/protocol.md "Short invite on chain"), so it
+  // happens only when the person asks for it, never merely because the card was shown.
+  const makeShort = h('button', { type: 'button', class: 'btn' }, 'Make a short QR code');
+  const shortBox = h(
+    'div',
+    { class: 'card form', hidden: true },
+    h(
+      'p',
+      { class: 'hint' },
+      'A short code is easier for a phone camera. It puts your card on the network once, for a small fee.',
+    ),
+    h('div', { class: 'row' }, makeShort),
+    shortF.row,
+    shortNote,
+  );
+  shortF.row.hidden = true;
   const linkInput = h('input', { type: 'text', readonly: true, class: 'mono' });
   const linkF = field('Invite link', linkInput, 'Send it over any channel; it holds no secret.');
   const copy = h('button', { type: 'button', class: 'btn' }, 'Copy link');
@@ -67,19 +82,31 @@ export function shareView(ctx: ViewContext): View {
       qrBox.replaceChildren(qrSvg(link, 'QR code of your invite link'));
       if (vault.kind === 'unlocked')
         fp.textContent = `${vault.identity.displayName} \u00b7 key ${vault.identity.fingerprint}`;
-      if (ctx.api.myShortInvite !== undefined) {
+      const myShortInvite = ctx.api.myShortInvite?.bind(ctx.api);
+      if (myShortInvite !== undefined) {
         shortBox.hidden = false;
-        shortNote.textContent = 'Publishing the short link...';
-        const shown = await ctx.api.myShortInvite();
-        const shortLink = inviteLink(ctx.appUrl, shown.code);
-        if (shown.published) {
-          shortInput.value = shortLink;
-          shortNote.textContent = 'The QR code holds this short link; the full link below works too.';
-          qrBox.replaceChildren(qrSvg(shortLink, 'QR code of your short invite link'));
-        } else {
-          shortF.row.hidden = true;
-          shortNote.textContent = shown.problem ?? 'The short link is not available.';
-        }
+        makeShort.addEventListener('click', () => {
+          makeShort.disabled = true;
+          shortNote.textContent = 'Publishing the short link...';
+          void myShortInvite().then(
+            (shown) => {
+              makeShort.hidden = true;
+              const shortLink = inviteLink(ctx.appUrl, shown.code);
+              if (shown.published) {
+                shortInput.value = shortLink;
+                shortF.row.hidden = false;
+                shortNote.textContent = 'The QR code holds this short link; the full link below works too.';
+                qrBox.replaceChildren(qrSvg(shortLink, 'QR code of your short invite link'));
+              } else {
+                shortNote.textContent = shown.problem ?? 'The short link is not available.';
+              }
+            },
+            (err: unknown) => {
+              makeShort.disabled = false;
+              shortNote.textContent = errorText(err);
+            },
+          );
+        });
       }
     } catch (err) {
       qrBox.replaceChildren(h('p', { class: 'field-error' }, errorText(err)));

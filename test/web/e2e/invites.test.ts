@@ -120,6 +120,9 @@ describe('invites in Chromium with the real core', () => {
     await page.getByRole('link', { name: 'Add contact' }).first().click();
     await page.getByRole('link', { name: 'My card' }).first().click();
     const shortBox = page.getByRole('textbox', { name: 'Short link' });
+    // Nothing is published until Alice asks for the short code.
+    assert.equal(await shortBox.isVisible(), false, 'no short link before it is asked for');
+    await page.getByRole('button', { name: 'Make a short QR code' }).click();
     await page.getByText('The QR code holds this short link').waitFor({ timeout: SLOW });
     const shortLink = await shortBox.inputValue();
     const code = shortLink.slice(shortLink.indexOf('#/add/') + '#/add/'.length);
@@ -159,6 +162,7 @@ describe('invites in Chromium with the real core', () => {
     assert.equal(await page.getByRole('button', { name: 'Add contact' }).count(), 0, 'nothing to add');
     // One character of a published short link changed: its secret, so its locator, differ.
     await page.getByRole('link', { name: 'My card' }).first().click();
+    await page.getByRole('button', { name: 'Make a short QR code' }).click();
     await page.getByText('The QR code holds this short link').waitFor({ timeout: SLOW });
     const shortLink = await page.getByRole('textbox', { name: 'Short link' }).inputValue();
     const at = shortLink.indexOf('#/add/') + '#/add/'.length + 5;
