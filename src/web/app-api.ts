@@ -31,8 +31,10 @@ export type AppApiErrorCode =
   | 'UNKNOWN_CONTACT'
   | 'UNKNOWN_REQUEST'
   | 'WRONG_NETWORK'
-  /** A short invite link (docs/protocol.md "Short invite"): the app takes the full link only. */
+  /** A short invite link (docs/protocol.md "Short invite") this app cannot look up. */
   | 'SHORT_INVITE'
+  /** A short invite whose sealed card is not on the network (never published, or removed). */
+  | 'SHORT_INVITE_NOT_FOUND'
   | 'UNKNOWN_MESSAGE'
   | 'EMPTY_MESSAGE'
   | 'MESSAGE_TOO_LONG'
@@ -328,6 +330,15 @@ export interface MessageRequestSummary {
   readonly messages: readonly { readonly id: MessageId; readonly text: string; readonly sentAt: number }[];
 }
 
+/** The short invite shown beside the full one (`AppApi.myShortInvite`). */
+export interface ShortInviteShown {
+  /** The short code (the part after `#/add/`, 44 characters with its prefix). */
+  readonly code: string;
+  readonly published: boolean;
+  /** Why it is not published, in the user's words. */
+  readonly problem?: string;
+}
+
 /** What a pasted or scanned invite would add, shown before the user confirms. */
 export interface InvitePreview {
   readonly displayName: string;
@@ -395,8 +406,15 @@ export interface AppApi extends AttachmentApi, MessageActions {
   /** The user's own invite code (the part after `#/add/` in an invite link, URL-safe). */
   myInviteCode(): Promise<string>;
   /**
-   * Decodes an invite code without adding it. Rejects BAD_INVITE, OLD_INVITE, SHORT_INVITE,
-   * OWN_INVITE, or WRONG_NETWORK when the invite is for another network than the one in the
+   * The short form of `myInviteCode`'s invite (docs/protocol.md "Short invite"), its sealed
+   * card published on chain once per invite; `published` false, with `problem` in words, when
+   * it could not be (no funds, no node): then only the full link works. Absent where invites
+   * have no short form.
+   */
+  myShortInvite?(): Promise<ShortInviteShown>;
+  /**
+   * Decodes an invite code without adding it (a short one is looked up on chain). Rejects
+   * BAD_INVITE, OLD_INVITE, SHORT_INVITE, SHORT_INVITE_NOT_FOUND, OWN_INVITE, or WRONG_NETWORK when the invite is for another network than the one in the
    * settings.
    */
   previewInvite(code: string): Promise<InvitePreview>;

@@ -53,8 +53,17 @@ export const SHORT_INVITE_SECRET_BYTES = 16;
 export const SHORT_INVITE_FINGERPRINT_BYTES = 10;
 /** Bytes of a short invite. */
 export const SHORT_INVITE_BYTES = 1 + SHORT_INVITE_SECRET_BYTES + SHORT_INVITE_FINGERPRINT_BYTES;
-/** Sealed invite format version (2: sized for a full invite of version 5). */
-export const SEALED_INVITE_VERSION = 2;
+/**
+ * Sealed invite format version (3: sized for a full invite of version 5 whose card may carry a
+ * device list, card version 3). Version 2 (1,786 bytes, cards without a device list) and
+ * version 1 (1,752 bytes, invite version 3) are named when found and not read.
+ */
+export const SEALED_INVITE_VERSION = 3;
+/** Sizes of the sealed invite versions before this one, so an old one is refused by name. */
+const OLD_SEALED_BYTES: ReadonlyMap<number, number> = new Map([
+  [1, 1_752],
+  [2, 1_786],
+]);
 /**
  * Every sealed invite pads to this many plaintext bytes: the largest full invite (its
  * first-contact address, 4 one-time keys, 4 card addresses, a 64-byte name) plus the padding
@@ -159,11 +168,11 @@ export class ShortInvite {
    */
   open(sealed: Uint8Array): Invite {
     assertBytes('sealed', sealed);
-    // A version 1 seal, sized for invite version 3 (INVITE_ADDRESS_BYTES shorter), is named as such.
-    if (sealed.length === SEALED_INVITE_BYTES - INVITE_ADDRESS_BYTES && sealed[0] === 1)
+    // An older seal, at its own size, is named as such.
+    if (sealed.length === OLD_SEALED_BYTES.get(sealed[0]!))
       throw new DecodeError(
         'UNKNOWN_VERSION',
-        'sealed invite version 1 is not read by this client; ask for a new invite',
+        `sealed invite version ${sealed[0]} is not read by this client; ask for a new invite`,
       );
     if (sealed.length !== SEALED_INVITE_BYTES)
       throw new DecodeError(

@@ -472,6 +472,86 @@ export class KaspaChain implements ChainPort {
     return { txId };
   }
 
+  // ---- publications to an address of no contact (short invites) ---------------------------
+
+  /**
+   * Publishes `payload` paying one coin of the one-recipient range to `address`, an address
+   * of no contact (a short invite's locator address, src/core/contact/chain-invite-directory.ts),
+   * in the shape of a publication to one contact: one decoy to a fresh address of ours, fresh
+   * change, random output order (docs/protocol.md "Chain transactions and addresses"). It is
+   * paid from the pool named `pool` (refilled from the main coins like a contact's pool), so
+   * it spends no contact's coins and no contact's publication spends its change
+   * (docs/privacy.md "Short invites"). The coin paid away is not ours any more: it is neither
+   * spendable nor locked in `funds()`. DeliveryError INSUFFICIENT_FUNDS when nothing pays,
+   * PUBLISH_FAILED when the node refuses it.
+   */
+  async publishToAddress(payload: Uint8Array, address: Address, pool: string): Promise<Publication> {
+    if (this.stopped || this.handler === undefined)
+      throw new DeliveryError('CLOSED', 'the chain adapter is not running');
+    if (address.prefix !== this.opts.prefix)
+      throw new TypeError(`"address" is on ${address.prefix}, not on ${this.opts.prefix}`);
+    const budget = this.opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET;
+    const payments: Payment[] = [{ address, value: randomNotificationValue(this.random, budget, 2) }];
+    const changeAddress = await this.book.nextChange(pool);
+    const decoys: Payment[] = [
+      { address: await this.book.nextChange(pool), value: randomNotificationValue(this.random, budget, 2) },
+    ];
+    const ownAddresses = [changeAddress, decoys[0]!.address];
+    void this.watch(ownAddresses.map((a) => a.toString()));
+    const build = (inPool: boolean): ReturnType<typeof buildPayment> => {
+      const funding: Candidate[] = [];
+      for (const [, c] of this.spendable(false)) {
+        const coinPool = c.origin === 'own' ? this.book.poolOf(c.address) : c.origin;
+        if (inPool && coinPool !== pool) continue;
+        const candidate = this.candidate(c, `pool:${coinPool}`);
+        if (candidate) funding.push(candidate);
+      }
+      return buildPayment({
+        payload,
+        payments,
+        funding,
+        changeAddress,
+        decoys,
+        random: this.random,
+        storageBudget: budget,
+      });
+    };
+    let built: ReturnType<typeof buildPayment> | undefined;
+    for (let attempt = 0; attempt < 2 && built === undefined; attempt++) {
+      try {
+        built = build(true);
+      } catch (error) {
+        if (!(error instanceof DeliveryError) || attempt > 0 || !(await this.refill(pool))) break;
+      }
+    }
+    built ??= build(false);
+    const txId = transactionId(built.tx);
+    const txHex = bytesToHex(txId);
+    const spent = built.spent.map((s) => outpointKey(s.utxo.outpoint));
+    for (const k of spent) this.spending.set(k, txHex);
+    this.mine.add(txHex);
+    const own: OwnTx = { txHex, tx: built.tx, inputs: spent, outputs: ownOutputs(built.tx, ownAddresses) };
+    try {
+      await this.own.put(own);
+    } catch (error) {
+      this.release(txHex, spent);
+      throw error;
+    }
+    this.placeOutputs(own);
+    try {
+      await this.opts.client.submitTransaction(built.tx);
+    } catch (error) {
+      this.release(txHex, spent);
+      await this.own.forget(txHex).catch(() => undefined);
+      throw new DeliveryError('PUBLISH_FAILED', 'the node refused or did not take the transaction', {
+        cause: error,
+      });
+    }
+    this.resubmitLater(txHex, 4);
+    this.emitFunds();
+    return { txId };
+  }
+
   async funds(): Promise<Funds> {
     return this.currentFunds();
   }

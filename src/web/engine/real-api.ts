@@ -11,7 +11,13 @@
  * the seed from memory.
  */
 import { ContactCard, CARD_URI_PREFIX, Invite, MAX_DISPLAY_NAME_BYTES } from '../../core/contact/card.ts';
-import { parseInviteLink } from '../../core/contact/short-invite.ts';
+import {
+  ShortInvite,
+  ShortInviteError,
+  parseInviteLink,
+  resolveShortInvite,
+} from '../../core/contact/short-invite.ts';
+import { ChainInviteDirectory } from '../../core/contact/chain-invite-directory.ts';
 import { PreKeyTimer } from '../../core/session/prekey-timer.ts';
 import { DeliveryEngine, type DeliveryEvent } from '../../core/delivery/engine.ts';
 import { DeliveryError } from '../../core/delivery/errors.ts';
@@ -79,6 +85,7 @@ import {
   type IceServer,
   type IdentitySummary,
   type InvitePreview,
+  type ShortInviteShown,
   type SafetyNumberView,
   type MessageId,
   type MessageRequestSummary,
@@ -204,6 +211,13 @@ interface Session {
    * card unchanged, so showing the card again does not mint a key each time.
    */
   invite: { readonly card: ContactCard; readonly link: string; readonly oneTimeId?: number } | undefined;
+  /**
+   * The short form of `invite` and its publication (`myShortInvite`): one publication per
+   * invite; a failed one is tried again the next time the card is shown.
+   */
+  shortInvite: { readonly link: string; readonly shown: Promise<ShortInviteShown> } | undefined;
+  /** Full invites found for short codes this session (a preview, then the add). */
+  readonly resolved: Map<string, Invite>;
   /** Rotates and wipes pre-keys while the app is open (session/prekey-timer.ts). */
   readonly preKeyTimer: PreKeyTimer;
   /** The engine with its node connection, started in the background by `#wire`. */
@@ -598,8 +612,73 @@ export class RealApi implements AppApi {
     return kept.link.slice(CARD_URI_PREFIX.length);
   }
 
+  async myShortInvite(): Promise<ShortInviteShown> {
+    await this.myInviteCode();
+    const s = this.#requireSession();
+    const link = s.invite!.link;
+    if (s.shortInvite?.link !== link) {
+      const full = Invite.fromLink(link);
+      const short = ShortInvite.create(full);
+      const code = short.toLink().slice(CARD_URI_PREFIX.length);
+      const shown = (async (): Promise<ShortInviteShown> => {
+        try {
+          const { client, chain } = s.running ?? (await s.engine);
+          const directory = new ChainInviteDirectory({
+            node: client,
+            prefix: NETWORKS[s.settings.network].prefix,
+            publisher: chain,
+          });
+          await directory.publish(short.locator, short.seal(full));
+          return { code, published: true };
+        } catch (e) {
+          if (s.shortInvite?.link === link) s.shortInvite = undefined;
+          const problem =
+            e instanceof DeliveryError && e.code === 'INSUFFICIENT_FUNDS'
+              ? 'The short link needs a small payment on the network, and this wallet has no funds for it. Send the full invite link instead.'
+              : 'The short link could not be published now (no connection to the network). Send the full invite link instead.';
+          return { code, published: false, problem };
+        }
+      })();
+      s.shortInvite = { link, shown };
+    }
+    return s.shortInvite!.shown;
+  }
+
+  /** `#decodeInvite`, a short code first looked up on chain (docs/protocol.md "Short invite"). */
+  async #readInvite(code: string): Promise<Invite> {
+    if (typeof code !== 'string') throw new TypeError('"code" expected a string');
+    let parsed;
+    try {
+      parsed = parseInviteLink(code);
+    } catch {
+      return this.#decodeInvite(code);
+    }
+    if (parsed.kind === 'full') return this.#decodeInvite(code);
+    const s = this.#requireSession();
+    const key = bytesToHex(parsed.short.serialize());
+    let invite = s.resolved.get(key);
+    if (invite === undefined) {
+      const { client } = s.running ?? (await s.engine);
+      try {
+        invite = await resolveShortInvite(
+          parsed.short,
+          new ChainInviteDirectory({ node: client, prefix: NETWORKS[s.settings.network].prefix }),
+        );
+      } catch (cause) {
+        if (!(cause instanceof ShortInviteError)) throw cause;
+        throw new AppApiError(
+          'SHORT_INVITE_NOT_FOUND',
+          'This short invite was not found on the network. Ask for the full invite link.',
+          { cause },
+        );
+      }
+      s.resolved.set(key, invite);
+    }
+    return this.#decodeInvite(invite.toLink());
+  }
+
   async previewInvite(code: string): Promise<InvitePreview> {
-    const { card } = this.#decodeInvite(code);
+    const { card } = await this.#readInvite(code);
     const preview = {
       displayName: this.#nameOf(card),
       fingerprint: fingerprint(card.peerId),
@@ -610,7 +689,7 @@ export class RealApi implements AppApi {
   }
 
   async addContact(code: string): Promise<ContactSummary> {
-    const { card, oneTimeKeys, firstContact } = this.#decodeInvite(code);
+    const { card, oneTimeKeys, firstContact } = await this.#readInvite(code);
     const s = this.#requireSession();
     const id = contactIdOf(card.peerId) as ContactId;
     const known = s.cards.get(id);
@@ -1585,6 +1664,8 @@ export class RealApi implements AppApi {
       settings,
       card: ownCard,
       invite: undefined,
+      shortInvite: undefined,
+      resolved: new Map(),
       // Rotation and deletion run while the app is open, not only on traffic; the check at
       // unlock ran above, before the card was issued.
       preKeyTimer: new PreKeyTimer({
@@ -1918,8 +1999,7 @@ export class RealApi implements AppApi {
     let invite: Invite;
     try {
       const parsed = parseInviteLink(code);
-      // A short invite names a sealed card that needs a look-up on chain, which this app does
-      // not make (docs/protocol.md "Short invite"): said as such, not as another version.
+      // Short codes are looked up by `#readInvite` first; one reaching here is refused as such.
       if (parsed.kind === 'short')
         throw new AppApiError(
           'SHORT_INVITE',

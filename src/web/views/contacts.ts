@@ -20,9 +20,32 @@ export function oldInviteWarning(p: InvitePreview, now = Date.now()): string | u
   return `This invite is ${days} days old; ask ${p.displayName} for a fresh one if the first message is not answered.`;
 }
 
-/** "My card": the invite as a QR code and a link to copy or share. */
+/**
+ * "My card": the invite as a QR code and a link to copy or share. The short link (a QR code a
+ * phone camera reads at arm's length, docs/protocol.md "Short invite") leads where its card is
+ * published; the full link stays below it, and alone when the short one could not be published.
+ */
 export function shareView(ctx: ViewContext): View {
   const qrBox = h('div', { class: 'qr-box' }, h('p', {}, 'Preparing your card...'));
+  const shortInput = h('input', { type: 'text', readonly: true, class: 'mono' });
+  const shortF = field('Short link', shortInput, 'What the QR code holds.');
+  const shortNote = h('p', { class: 'hint', role: 'status' });
+  // Publishing the short link is a payment (docs/protocol.md "Short invite on chain"), so it
+  // happens only when the person asks for it, never merely because the card was shown.
+  const makeShort = h('button', { type: 'button', class: 'btn' }, 'Make a short QR code');
+  const shortBox = h(
+    'div',
+    { class: 'card form', hidden: true },
+    h(
+      'p',
+      { class: 'hint' },
+      'A short code is easier for a phone camera. It puts your card on the network once, for a small fee.',
+    ),
+    h('div', { class: 'row' }, makeShort),
+    shortF.row,
+    shortNote,
+  );
+  shortF.row.hidden = true;
   const linkInput = h('input', { type: 'text', readonly: true, class: 'mono' });
   const linkF = field('Invite link', linkInput, 'Send it over any channel; it holds no secret.');
   const copy = h('button', { type: 'button', class: 'btn' }, 'Copy link');
@@ -35,6 +58,7 @@ export function shareView(ctx: ViewContext): View {
     h('p', { class: 'lede' }, 'Let a contact scan this code, or send them the link.'),
     qrBox,
     fp,
+    shortBox,
     h('div', { class: 'card form' }, linkF.row, h('div', { class: 'row' }, copy, share)),
   );
   copy.addEventListener('click', () => {
@@ -58,11 +82,42 @@ export function shareView(ctx: ViewContext): View {
       qrBox.replaceChildren(qrSvg(link, 'QR code of your invite link'));
       if (vault.kind === 'unlocked')
         fp.textContent = `${vault.identity.displayName} \u00b7 key ${vault.identity.fingerprint}`;
+      const myShortInvite = ctx.api.myShortInvite?.bind(ctx.api);
+      if (myShortInvite !== undefined) {
+        shortBox.hidden = false;
+        makeShort.addEventListener('click', () => {
+          makeShort.disabled = true;
+          shortNote.textContent = 'Publishing the short link...';
+          void myShortInvite().then(
+            (shown) => {
+              makeShort.hidden = true;
+              const shortLink = inviteLink(ctx.appUrl, shown.code);
+              if (shown.published) {
+                shortInput.value = shortLink;
+                shortF.row.hidden = false;
+                shortNote.textContent = 'The QR code holds this short link; the full link below works too.';
+                qrBox.replaceChildren(qrSvg(shortLink, 'QR code of your short invite link'));
+              } else {
+                shortNote.textContent = shown.problem ?? 'The short link is not available.';
+              }
+            },
+            (err: unknown) => {
+              makeShort.disabled = false;
+              shortNote.textContent = errorText(err);
+            },
+          );
+        });
+      }
     } catch (err) {
       qrBox.replaceChildren(h('p', { class: 'field-error' }, errorText(err)));
     }
   })();
   return { el, title: 'My card' };
+}
+
+/** True for a short invite code (36 base64url characters after the prefix): it needs a look-up. */
+function isShortCode(code: string): boolean {
+  return /^(p2pcomm:)?[A-Za-z0-9_-]{36}$/i.test(code.trim());
 }
 
 /** "Add contact": paste a link or scan a QR code, check the preview, confirm. */
@@ -110,14 +165,20 @@ export function addContactView(ctx: ViewContext, initialCode?: string): View {
       return;
     }
     let p: InvitePreview;
+    const looking = isShortCode(code);
+    if (looking) inputF.error.textContent = 'Looking up the invite...';
     try {
       p = await ctx.api.previewInvite(code);
+      if (looking) inputF.error.textContent = '';
     } catch (err) {
       inputF.error.textContent =
         err instanceof AppApiError && err.code === 'OWN_INVITE'
           ? 'That is your own invite link'
           : err instanceof AppApiError &&
-              (err.code === 'WRONG_NETWORK' || err.code === 'OLD_INVITE' || err.code === 'SHORT_INVITE')
+              (err.code === 'WRONG_NETWORK' ||
+                err.code === 'OLD_INVITE' ||
+                err.code === 'SHORT_INVITE' ||
+                err.code === 'SHORT_INVITE_NOT_FOUND')
             ? // This invite cannot be reached from here: say so, and what to do about it.
               err.message
             : 'That is not an invite link';

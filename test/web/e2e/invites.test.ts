@@ -3,7 +3,10 @@
  * pre-key and a first-contact address of its own (invite version 5), the same each time the
  * card is shown; an invite older than
  * 21 days is added after a plain warning, a fresh one without; a bare card link of the
- * previous format is refused in words, and so is a short invite link, as such.
+ * previous format is refused in words. The short invite: My card shows it (QR version 6 or
+ * lower) with the full link under it, its card published on chain; another profile pastes it,
+ * the app looks it up and adds the contact, and the two chat; a short link found nowhere (never
+ * published, or one character changed) is refused in words.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +15,19 @@ import { Identity } from '../../../src/core/identity/identity.ts';
 import { ContactCard, Invite } from '../../../src/core/contact/card.ts';
 import { ShortInvite } from '../../../src/core/contact/short-invite.ts';
 import { PreKeyRing } from '../../../src/core/session/prekeys.ts';
-import { UI, shot, startRealApp, type RealApp, type User } from './real-app.ts';
+import { qrVersion } from '../../../src/web/qr.ts';
+import {
+  SLOW,
+  UI,
+  addByLink,
+  openChat,
+  received,
+  send,
+  shot,
+  startRealApp,
+  type RealApp,
+  type User,
+} from './real-app.ts';
 
 const DAY_S = 86_400;
 
@@ -100,18 +115,63 @@ describe('invites in Chromium with the real core', () => {
     assert.deepEqual(alice.problems, []);
   });
 
-  it('a short invite link, which the app cannot look up, is refused as such, not as another version', async () => {
+  it('Alice shows the short invite (QR version 6 or lower), Bob pastes it, and both chat', async () => {
+    const { page } = alice;
+    await page.getByRole('link', { name: 'Add contact' }).first().click();
+    await page.getByRole('link', { name: 'My card' }).first().click();
+    const shortBox = page.getByRole('textbox', { name: 'Short link' });
+    // Nothing is published until Alice asks for the short code.
+    assert.equal(await shortBox.isVisible(), false, 'no short link before it is asked for');
+    await page.getByRole('button', { name: 'Make a short QR code' }).click();
+    await page.getByText('The QR code holds this short link').waitFor({ timeout: SLOW });
+    const shortLink = await shortBox.inputValue();
+    const code = shortLink.slice(shortLink.indexOf('#/add/') + '#/add/'.length);
+    assert.equal(code.length, 36, 'the short code');
+    assert.ok(qrVersion(shortLink) <= 6, `QR version ${qrVersion(shortLink)}`);
+    await page.locator('svg.qr[aria-label="QR code of your short invite link"]').waitFor({ timeout: UI });
+    // The full link stays under the short one.
+    assert.equal(await page.getByRole('textbox', { name: 'Invite link' }).inputValue(), alice.invite);
+    await shot(page, 'invites-02-short-invite');
+    const bob = await app.newUser('Bob', 'bob-vault-password');
+    await bob.page.getByRole('link', { name: 'Add contact' }).first().click();
+    await bob.page.getByRole('textbox', { name: 'Invite link' }).fill(shortLink);
+    await bob.page.getByRole('button', { name: 'Continue' }).click();
+    await bob.page.getByRole('heading', { name: 'Add Alice?' }).waitFor({ timeout: SLOW });
+    await bob.page.getByRole('button', { name: 'Add contact' }).click();
+    await bob.page.locator('.conv-name', { hasText: 'Alice' }).waitFor({ timeout: UI });
+    await addByLink(alice, bob);
+    await openChat(bob, 'Alice');
+    await send(bob, 'found you by the short link');
+    await openChat(alice, 'Bob');
+    await received(alice, 'found you by the short link');
+    await send(alice, 'and I read you');
+    await received(bob, 'and I read you');
+    assert.deepEqual(bob.problems, []);
+    assert.deepEqual(alice.problems, []);
+  });
+
+  it('a tampered short link is refused clearly: not found, nothing to add', async () => {
     const short = inviteFrom('Sam', 0, 'short');
     assert.ok(short.length < 50, 'a short link');
+    // Published nowhere, like a short link with a changed secret.
     await preview(short);
     const { page } = alice;
     await page
-      .getByText('This is a short invite link, which this app cannot open. Ask for the full invite link.')
-      .waitFor({ timeout: UI });
+      .getByText('This short invite was not found on the network. Ask for the full invite link.')
+      .waitFor({ timeout: SLOW });
     assert.equal(await page.getByRole('button', { name: 'Add contact' }).count(), 0, 'nothing to add');
-    // The full link of the same kind of invite is still taken.
-    await preview(inviteFrom('Sam', 0));
-    await page.getByRole('heading', { name: 'Add Sam?' }).waitFor({ timeout: UI });
+    // One character of a published short link changed: its secret, so its locator, differ.
+    await page.getByRole('link', { name: 'My card' }).first().click();
+    await page.getByRole('button', { name: 'Make a short QR code' }).click();
+    await page.getByText('The QR code holds this short link').waitFor({ timeout: SLOW });
+    const shortLink = await page.getByRole('textbox', { name: 'Short link' }).inputValue();
+    const at = shortLink.indexOf('#/add/') + '#/add/'.length + 5;
+    const tampered = shortLink.slice(0, at) + (shortLink[at] === 'A' ? 'B' : 'A') + shortLink.slice(at + 1);
+    await preview(tampered);
+    await page
+      .getByText('This short invite was not found on the network. Ask for the full invite link.')
+      .waitFor({ timeout: SLOW });
+    assert.equal(await page.getByRole('button', { name: 'Add contact' }).count(), 0, 'nothing to add');
     assert.deepEqual(alice.problems, []);
   });
 });
