@@ -32,6 +32,7 @@ import {
 } from '../disappearing/timer.ts';
 import type { IncomingMessage, Message, OutgoingMessage, Route } from './messages.ts';
 import type { AttachmentBody } from '../envelope/envelope.ts';
+import { attachmentHistory } from './attachment-history.ts';
 import type {
   AttachmentHistory,
   AttachmentHook,
@@ -282,86 +283,15 @@ export class DeliveryEngine {
     opts.attachments?.bind?.(this.attachmentHistory());
   }
 
-  /**
-   * Attachments as messages of their conversation (ports.ts `AttachmentHistory`), on the
-   * engine's queue like every write of the message store. Such a message is never in
-   * `active`: the engine does not send it, retry it or republish it (the attachment service
-   * does, by its own records); only a read receipt naming it moves it here.
-   */
+  /** Attachments as messages of their conversation, on the engine's queue (attachment-history.ts). */
   private attachmentHistory(): AttachmentHistory {
-    const rank: Record<OutgoingMessage['status'], number> = {
-      failed: -1,
-      queued: 0,
-      sent: 1,
-      published: 2,
-      delivered: 3,
-      read: 4,
-    };
-    const checkId = (id: string): void => {
-      if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id))
-        throw new TypeError('"id" expected 32 hex characters');
-    };
-    return {
-      add: (contact, id, direction, route) => {
-        checkId(id);
-        return this.run(async () => {
-          this.checkOpen();
-          if (await this.store.byId(direction, id)) return;
-          const now = this.clock.now();
-          let m: Message;
-          if (direction === 'in') {
-            // The manifest carries no time of its own: the conversation places it on arrival.
-            m = {
-              direction: 'in',
-              id,
-              contact,
-              sentAt: now,
-              text: '',
-              attachment: true,
-              receivedAt: now,
-              route: route ?? 'direct',
-              read: false,
-            };
-          } else {
-            const last = await this.store.lastOutgoing(contact);
-            m = {
-              direction: 'out',
-              id,
-              contact,
-              seq: (last?.direction === 'out' ? last.seq : 0) + 1,
-              sentAt: Math.max(now, (last?.sentAt ?? 0) + 1),
-              text: '',
-              attachment: true,
-              status: 'queued',
-              publications: 0,
-              attempts: 0,
-            };
-          }
-          await this.store.write(this.store.putOps(m));
-          this.emit({ type: 'message', message: m });
-        });
-      },
-      progress: (id, status, txId) => {
-        checkId(id);
-        return this.run(async () => {
-          this.checkOpen();
-          const m = await this.store.byId('out', id);
-          if (m?.direction !== 'out' || m.attachment !== true || rank[status] <= rank[m.status]) return;
-          const next: OutgoingMessage =
-            status === 'published' && txId !== undefined
-              ? {
-                  ...m,
-                  status,
-                  route: 'chain',
-                  proof: { txId, publishedAt: this.clock.now() },
-                  publications: m.publications + 1,
-                }
-              : { ...m, status, ...(status === 'sent' ? { route: 'direct' as const } : {}) };
-          await this.store.write(this.store.putOps(next));
-          this.emit({ type: 'message', message: next });
-        });
-      },
-    };
+    return attachmentHistory({
+      store: this.store,
+      clock: this.clock,
+      run: (fn) => this.run(fn),
+      checkOpen: () => this.checkOpen(),
+      emit: (e) => this.emit(e),
+    });
   }
 
   /**
