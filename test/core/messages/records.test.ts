@@ -46,7 +46,7 @@ const corrupt = (o: unknown): string => {
 };
 
 describe('message record version 2', () => {
-  it('round-trips actions and redactions, and writes version 2', () => {
+  it('round-trips actions and redactions, and writes the current version (4)', () => {
     const records: Message[] = [
       incoming(),
       incoming({ action: { kind: 'reply', target: hex(9) } }),
@@ -59,7 +59,7 @@ describe('message record version 2', () => {
     ];
     for (const m of records) {
       const bytes = encodeMessage(m);
-      assert.equal(JSON.parse(bytesToUtf8(bytes)).v, 3);
+      assert.equal(JSON.parse(bytesToUtf8(bytes)).v, 4);
       assert.deepEqual(decodeMessage(bytes), m);
     }
   });
@@ -73,7 +73,7 @@ describe('message record version 2', () => {
       undefined,
     );
     const v2 = { ...v1, v: 2 };
-    assert.equal(corrupt({ ...v2, v: 4 }), 'CORRUPT_RECORD');
+    assert.equal(corrupt({ ...v2, v: 5 }), 'CORRUPT_RECORD');
     assert.equal(corrupt({ ...v2, action: { kind: 'poke', target: hex(1) } }), 'CORRUPT_RECORD');
     assert.equal(corrupt({ ...v2, action: { kind: 'edit', target: 'AB' } }), 'CORRUPT_RECORD');
     assert.equal(
