@@ -94,7 +94,7 @@ describe('voice notes in Chromium with the fake microphone', () => {
     await page.locator('.voice-time', { hasText: /^0:01 \// }).waitFor({ timeout: UI });
     await panel.getByRole('button', { name: 'Cancel' }).click();
     await panel.waitFor({ state: 'hidden', timeout: UI });
-    assert.equal(await page.locator('li.attachment').count(), 0, 'nothing listed');
+    assert.equal(await page.locator('.attachment').count(), 0, 'nothing listed');
     assert.equal(await page.locator('.voice-error').textContent(), '', 'no error either');
   });
 
@@ -128,7 +128,7 @@ describe('voice notes in Chromium with the fake microphone', () => {
     await panel.getByRole('button', { name: 'Send voice note' }).click();
     await panel.waitFor({ state: 'hidden', timeout: UI });
 
-    const mine = 'li.attachment.out';
+    const mine = '.attachment.out';
     await page
       .locator(mine)
       .locator('.voice-player')
@@ -142,7 +142,7 @@ describe('voice notes in Chromium with the fake microphone', () => {
     // At least the 3 s seen on the timer (more on a slow machine: it runs until Send).
     assert.match(name, /^Voice note · 0:(0[3-9]|[1-5]\d) · \d+ KB$/);
 
-    const theirs = 'li.attachment.in';
+    const theirs = '.attachment.in';
     const row = bob.page.locator(theirs);
     await row.locator('.voice-player').waitFor({ timeout: SLOW });
     assert.equal(await row.locator('.attach-name').textContent(), name, 'the same length and size');
@@ -176,23 +176,19 @@ describe('voice notes in Chromium with the fake microphone', () => {
       `${theirs} audio.voice-audio`,
       { timeout: UI },
     );
-    assert.equal(await page.locator('li.attachment').count(), 1, 'one note, the cancelled one never went');
-    assert.equal(await bob.page.locator('li.attachment').count(), 1);
+    assert.equal(await page.locator('.attachment').count(), 1, 'one note, the cancelled one never went');
+    assert.equal(await bob.page.locator('.attachment').count(), 1);
     for (const u of [alice, bob]) assert.deepEqual(u.problems, []);
   });
 
   it('a refused microphone shows why and changes nothing', async () => {
     const { page } = bob;
-    const before = await page.locator('li.msg, li.attachment').count();
+    const before = await page.locator('li.msg').count();
     await page.getByRole('button', { name: /^Record a voice note/ }).click();
     await page.locator('.voice-error', { hasText: 'Microphone access was refused' }).waitFor({ timeout: UI });
     assert.equal(await page.getByRole('group', { name: 'Voice note recording' }).isVisible(), false);
-    assert.equal(
-      await page.locator('li.msg, li.attachment').count(),
-      before,
-      'the conversation is unchanged',
-    );
-    assert.equal(await alice.page.locator('li.attachment').count(), 1, 'nothing reached Alice');
+    assert.equal(await page.locator('li.msg').count(), before, 'the conversation is unchanged');
+    assert.equal(await alice.page.locator('.attachment').count(), 1, 'nothing reached Alice');
     await shot(page, 'voice-refused');
   });
 });
