@@ -372,45 +372,12 @@ export class KaspaChain implements ChainPort {
     // publication waits for no subscription: a coin accepted before the subscription is in
     // the snapshot that follows it (UtxoWatcher.addAddresses).
     void this.watch(ownAddresses.map((a) => a.toString()));
-    // The pool of the first recipient pays (docs/privacy.md "Funding"); only when it cannot,
-    // even after a refill, do other coins.
-    const pool = recipients[0]!;
-    const build = (chained: boolean, inPool = false): ReturnType<typeof buildPayment> => {
-      const funding: Candidate[] = [];
-      for (const [, c] of this.spendable(chained)) {
-        const coinPool = c.origin === 'own' ? this.book.poolOf(c.address) : c.origin;
-        if (inPool && coinPool !== pool) continue;
-        // Origins are pools: coins of two pools are merged only when nothing else pays.
-        const candidate = this.candidate(c, `pool:${coinPool}`);
-        if (candidate) funding.push(candidate);
-      }
-      return buildPayment({
-        payload,
-        payments,
-        funding,
-        changeAddress,
-        decoys,
-        random: this.random,
-        storageBudget: budget,
-      });
-    };
-    let built: ReturnType<typeof buildPayment> | undefined;
-    for (let attempt = 0; attempt < 2 && built === undefined; attempt++) {
-      try {
-        built = build(false, true);
-      } catch (error) {
-        if (!(error instanceof DeliveryError) || attempt > 0 || !(await this.refill(pool))) break;
-      }
-    }
-    if (built === undefined)
-      try {
-        built = build(false);
-      } catch (error) {
-        // The change of a receipt still waiting for its time pays only if that receipt goes
-        // first: it is submitted now (its delay ends with the client's next publication).
-        if (!(error instanceof DeliveryError) || this.deferred.size === 0) throw error;
-        built = build(true);
-      }
+    // The pool of the first recipient pays (docs/privacy.md "Funding").
+    const built = await this.buildPooled(
+      recipients[0]!,
+      { payload, payments, changeAddress, decoys, random: this.random, storageBudget: budget },
+      true,
+    );
     for (const s of built.spent) {
       const c = this.coins.get(outpointKey(s.utxo.outpoint));
       if (c?.unsubmitted) await this.submitDeferred(bytesToHex(s.utxo.outpoint.transactionId));
@@ -472,6 +439,45 @@ export class KaspaChain implements ChainPort {
     return { txId };
   }
 
+  /**
+   * Builds a publication paid from `pool` (docs/privacy.md "Funding"): its own coins first,
+   * after one refill if they do not pay; only when even that fails, coins of other pools.
+   * With `chained`, a last try may spend the change of a receipt still waiting for its time;
+   * that receipt is then submitted first (the caller does so for each unsubmitted coin spent).
+   */
+  private async buildPooled(
+    pool: string,
+    spec: Omit<Parameters<typeof buildPayment>[0], 'funding'>,
+    chained: boolean,
+  ): Promise<ReturnType<typeof buildPayment>> {
+    const build = (useChained: boolean, inPool: boolean): ReturnType<typeof buildPayment> => {
+      const funding: Candidate[] = [];
+      for (const [, c] of this.spendable(useChained)) {
+        const coinPool = c.origin === 'own' ? this.book.poolOf(c.address) : c.origin;
+        if (inPool && coinPool !== pool) continue;
+        // Origins are pools: coins of two pools are merged only when nothing else pays.
+        const candidate = this.candidate(c, `pool:${coinPool}`);
+        if (candidate) funding.push(candidate);
+      }
+      return buildPayment({ ...spec, funding });
+    };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        return build(false, true);
+      } catch (error) {
+        if (!(error instanceof DeliveryError) || attempt > 0 || !(await this.refill(pool))) break;
+      }
+    }
+    try {
+      return build(false, false);
+    } catch (error) {
+      // The change of a receipt still waiting for its time pays only if that receipt goes
+      // first: it is submitted now (its delay ends with the client's next publication).
+      if (!chained || !(error instanceof DeliveryError) || this.deferred.size === 0) throw error;
+      return build(true, false);
+    }
+  }
+
   // ---- publications to an address of no contact (short invites) ---------------------------
 
   /**
@@ -498,33 +504,11 @@ export class KaspaChain implements ChainPort {
     ];
     const ownAddresses = [changeAddress, decoys[0]!.address];
     void this.watch(ownAddresses.map((a) => a.toString()));
-    const build = (inPool: boolean): ReturnType<typeof buildPayment> => {
-      const funding: Candidate[] = [];
-      for (const [, c] of this.spendable(false)) {
-        const coinPool = c.origin === 'own' ? this.book.poolOf(c.address) : c.origin;
-        if (inPool && coinPool !== pool) continue;
-        const candidate = this.candidate(c, `pool:${coinPool}`);
-        if (candidate) funding.push(candidate);
-      }
-      return buildPayment({
-        payload,
-        payments,
-        funding,
-        changeAddress,
-        decoys,
-        random: this.random,
-        storageBudget: budget,
-      });
-    };
-    let built: ReturnType<typeof buildPayment> | undefined;
-    for (let attempt = 0; attempt < 2 && built === undefined; attempt++) {
-      try {
-        built = build(true);
-      } catch (error) {
-        if (!(error instanceof DeliveryError) || attempt > 0 || !(await this.refill(pool))) break;
-      }
-    }
-    built ??= build(false);
+    const built = await this.buildPooled(
+      pool,
+      { payload, payments, changeAddress, decoys, random: this.random, storageBudget: budget },
+      false,
+    );
     const txId = transactionId(built.tx);
     const txHex = bytesToHex(txId);
     const spent = built.spent.map((s) => outpointKey(s.utxo.outpoint));
