@@ -103,6 +103,35 @@ async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: 
   }
 }
 
+/**
+ * A device that sends its own HELLO frame by hand (docs/protocol.md "Device link handshake")
+ * with `ephemeral` as its key, to the existing device's server for `code`: what the server
+ * answers, through a bounded inbox, and how the attempt ends.
+ */
+async function handHello(
+  a: ReturnType<typeof laptop>,
+  code: ReturnType<LinkOffers['mint']>,
+  ephemeral: Uint8Array,
+): Promise<{ link: LinkPair; attempt: ReturnType<typeof settle>; inbox: Inbox }> {
+  const link = await channel();
+  const attempt = settle(new LinkServer(a.offers, a.source, { now, timeoutMs: 3_000 }).serve(link.existing));
+  const inbox = new Inbox(link.fresh as DeviceChannel, {
+    maxFrameBytes: 1_000,
+    maxQueued: 8,
+    timeoutMs: 3_000,
+  });
+  await link.fresh.send(
+    new ByteWriter()
+      .u8(0x01)
+      .u8(1)
+      .bytes(a.identity.publicKey)
+      .bytes(linkOfferId(code))
+      .bytes(ephemeral)
+      .finish(),
+  );
+  return { link, attempt, inbox };
+}
+
 describe('device link over WebRTC (werift)', { timeout: 120_000 }, () => {
   it('moves identity, contacts, settings and 1,000 messages, with progress on both sides', async () => {
     const a = laptop();
@@ -256,24 +285,7 @@ describe('device link over WebRTC (werift)', { timeout: 120_000 }, () => {
   it('refuses a device that knows the offer id but not the secret (a man in the middle)', async () => {
     const a = laptop(10);
     const code = a.offers.mint(T0);
-    const link = await channel();
-    const attempt = settle(
-      new LinkServer(a.offers, a.source, { now, timeoutMs: 3_000 }).serve(link.existing),
-    );
-    const inbox = new Inbox(link.fresh as DeviceChannel, {
-      maxFrameBytes: 1_000,
-      maxQueued: 8,
-      timeoutMs: 3_000,
-    });
-    await link.fresh.send(
-      new ByteWriter()
-        .u8(0x01)
-        .u8(1)
-        .bytes(a.identity.publicKey)
-        .bytes(linkOfferId(code))
-        .bytes(Identity.generate().dhPublicKey)
-        .finish(),
-    );
+    const { link, attempt, inbox } = await handHello(a, code, Identity.generate().dhPublicKey);
     const reply = await inbox.next();
     assert.equal(reply[0], 0x02);
     await link.fresh.send(new ByteWriter().u8(0x03).bytes(randomBytes(32)).finish());
@@ -292,25 +304,8 @@ describe('device link over WebRTC (werift)', { timeout: 120_000 }, () => {
   it('refuses a HELLO whose ephemeral key is a low-order point, and tells the new device why', async () => {
     const a = laptop(10);
     const code = a.offers.mint(T0);
-    const link = await channel();
-    const attempt = settle(
-      new LinkServer(a.offers, a.source, { now, timeoutMs: 3_000 }).serve(link.existing),
-    );
-    const inbox = new Inbox(link.fresh as DeviceChannel, {
-      maxFrameBytes: 1_000,
-      maxQueued: 8,
-      timeoutMs: 3_000,
-    });
     // The all-zero X25519 point gives an all-zero shared secret (RFC 7748 §6.1: check for it).
-    await link.fresh.send(
-      new ByteWriter()
-        .u8(0x01)
-        .u8(1)
-        .bytes(a.identity.publicKey)
-        .bytes(linkOfferId(code))
-        .bytes(new Uint8Array(32))
-        .finish(),
-    );
+    const { attempt, inbox } = await handHello(a, code, new Uint8Array(32));
     assert.deepEqual(await attempt, { ok: false, code: 'LINK_AUTH_FAILED' });
     const refusal = await inbox.next();
     assert.equal(refusal[0], 0x0f, 'a clear ERROR frame');
