@@ -645,9 +645,20 @@ export function peerKeysOf(
 ): PeerKeys | undefined {
   const base = addressOn(card, prefix);
   if (base === undefined) return undefined;
-  const dh = ed25519ToX25519(card.identityKey);
+  let dh = cardDh.get(card);
+  if (dh === undefined) {
+    dh = ed25519ToX25519(card.identityKey);
+    cardDh.set(card, dh);
+  }
   return firstContact?.prefix === prefix ? { dh, base, firstContact } : { dh, base };
 }
+
+/**
+ * Each card's X25519 key, converted once (RFC 7748 §4.1 birational map, a point decompression
+ * and an inversion): `peerKeysOf` runs for every address a publication or a window move derives,
+ * and a card is immutable, so the conversion is kept beside the card for as long as it lives.
+ */
+const cardDh = new WeakMap<ContactCard, Uint8Array>();
 
 /** Version byte of the derived address record (docs/protocol.md "Derived address record"). */
 export const DERIVATION_VERSION = 1;
