@@ -26,11 +26,18 @@ if (only.length === 0) {
   run('npx', ['eslint', '.']);
 }
 const files = only.length > 0 ? only : findTests('test');
+// A file that waits for ever must fail in words, not stall the run until CI's own limit cuts it
+// off with nothing said: Node's runner applies --test-timeout to each file as a whole, so the
+// bound is for the slowest file on a loaded machine (the browser end-to-end files take a few
+// minutes), and --test-force-exit ends a file whose tests are done even if it left a handle open.
+const FILE_TIMEOUT_MS = 20 * 60_000;
 run(process.execPath, [
   '--import',
   'tsx',
   '--test',
   '--test-reporter=spec',
   '--test-concurrency=2',
+  `--test-timeout=${FILE_TIMEOUT_MS}`,
+  '--test-force-exit',
   ...files,
 ]);
