@@ -275,6 +275,50 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
     }
   });
 
+  it('a client away while a reorganisation drops its accepted publication re-checks it at start and publishes again', async () => {
+    // Alice's m1 is accepted and Alice goes away; the node then forgets the transaction (its
+    // blocks replaced, not returned to the mempool). Nobody else holds it: Bob is away too.
+    // Alice saw no VirtualChainChanged, so only her start can notice that the publication she
+    // recorded as accepted is off the chain; without that it waits for the 20-hour republication.
+    const { alice, bob, devnet, stop } = await pair({ devnet: { blocksPerSecond: 0 } });
+    let miner: ReturnType<typeof setInterval> | undefined = setInterval(() => devnet.mine(1), 50);
+    try {
+      await alice.start();
+      const m1 = await alice.engine.send(bob.id, 'm1');
+      await alice.allOut(bob, ['published']);
+      clearInterval(miner);
+      miner = undefined;
+      const p1 = (await alice.engine.message(m1.id))!.proof!.txId;
+      await until('m1 in the mempool', () => devnet.chain.mempool.size > 0, 30_000);
+      devnet.mine(2); // the block with m1, and the chain block that accepts it
+      assert.ok(devnet.chain.isAccepted(p1), 'm1 accepted before the reorganisation');
+      await until(
+        'alice saw m1 accepted',
+        async () => (await alice.engine.message(m1.id))?.proof?.acceptingBlockHash !== undefined,
+        30_000,
+      );
+      await alice.stop();
+      devnet.faults.reorg(2, { dropTransactions: true });
+      assert.ok(!devnet.chain.isAccepted(p1), 'the reorganisation took m1 off the chain');
+      miner = setInterval(() => devnet.mine(1), 50);
+      await alice.start();
+      await until(
+        "m1's publication on the chain again",
+        async () => {
+          const proof = (await alice.engine.message(m1.id))?.proof;
+          return proof !== undefined && devnet.chain.isAccepted(proof.txId);
+        },
+        30_000,
+      );
+      await bob.start();
+      await bob.waitInbox(alice, 1, 60_000);
+      await alice.allOut(bob, ['delivered'], 1, 60_000);
+    } finally {
+      if (miner) clearInterval(miner);
+      await stop();
+    }
+  });
+
   it('a read receipt whose publication a reorganisation drops for good still turns the tick to "read"', async () => {
     await readReceiptDropped({ restart: false });
   });
