@@ -314,7 +314,8 @@ export class DeliveryEngine {
     const read: OpenEntry[] = [];
     const later: OpenEntry[] = [];
     for (const e of await this.store.openEntries()) {
-      const waits = e.status === 'failed' || (e.status === 'published' && e.dueAt !== undefined && e.dueAt > now);
+      const waits =
+        e.status === 'failed' || (e.status === 'published' && e.dueAt !== undefined && e.dueAt > now);
       (waits ? later : read).push(e);
     }
     this.backlog = new Backlog(later);

@@ -421,7 +421,12 @@ export class DeliveryStore {
       const m = decodeMessage(value);
       if (isFinished(m)) continue;
       out.push(m);
-      ops.push({ type: 'put', store: META, key: encodeKey('open', hexToBytes(m.id)), value: openValue(m as OutgoingMessage, key) });
+      ops.push({
+        type: 'put',
+        store: META,
+        key: encodeKey('open', hexToBytes(m.id)),
+        value: openValue(m as OutgoingMessage, key),
+      });
     }
     await this.write(ops);
     return out;

@@ -20,12 +20,16 @@ const BASE_POINT = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 9 : 0));
 
 function check(name: string, bytes: Uint8Array): void {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`"${name}" expected Uint8Array`);
-  if (bytes.length !== 32) throw new RangeError(`"${name}" expected Uint8Array of length 32, got length=${bytes.length}`);
+  if (bytes.length !== 32)
+    throw new RangeError(`"${name}" expected Uint8Array of length 32, got length=${bytes.length}`);
 }
 
 function privateKey(secret: Uint8Array): KeyObject {
   check('secret', secret);
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64(secret), x: PLACEHOLDER }, format: 'jwk' });
+  return createPrivateKey({
+    key: { kty: 'OKP', crv: 'X25519', d: b64(secret), x: PLACEHOLDER },
+    format: 'jwk',
+  });
 }
 
 function publicKey(peer: Uint8Array): KeyObject {

@@ -123,9 +123,15 @@ describe('engine start-up with a backlog of unfinished messages', () => {
     await db.batch([{ type: 'put', store: 'delivery.meta', key: openKey, value: encodeKey('bob', 'o', 1) }]);
     const [legacy] = await store.openEntries();
     assert.equal(legacy!.status, undefined);
-    assert.deepEqual((await store.unfinishedOutgoing()).map((x) => x.text), ['old']);
+    assert.deepEqual(
+      (await store.unfinishedOutgoing()).map((x) => x.text),
+      ['old'],
+    );
     await db.batch([{ type: 'put', store: 'delivery.meta', key: openKey, value: Uint8Array.of(0x83, 0) }]);
-    await assert.rejects(store.openEntries(), (e) => e instanceof DeliveryError && e.code === 'CORRUPT_RECORD');
+    await assert.rejects(
+      store.openEntries(),
+      (e) => e instanceof DeliveryError && e.code === 'CORRUPT_RECORD',
+    );
   });
 
   it('Backlog: due entries come out earliest first, each once', () => {
@@ -138,10 +144,19 @@ describe('engine start-up with a backlog of unfinished messages', () => {
     });
     const b = new Backlog([e('a', 'x', 30), e('b', 'x', 10), e('c', 'y', 20), e('d', 'y')]);
     assert.equal(b.nextDue(), 10);
-    assert.deepEqual(b.takeDue(20).map((x) => x.id), ['b', 'c']);
-    assert.deepEqual(b.take('a').map((x) => x.id), ['a']);
+    assert.deepEqual(
+      b.takeDue(20).map((x) => x.id),
+      ['b', 'c'],
+    );
+    assert.deepEqual(
+      b.take('a').map((x) => x.id),
+      ['a'],
+    );
     assert.equal(b.nextDue(), Infinity, 'a taken entry is no longer due');
-    assert.deepEqual(b.takeContact('y').map((x) => x.id), ['d']);
+    assert.deepEqual(
+      b.takeContact('y').map((x) => x.id),
+      ['d'],
+    );
     assert.equal(b.size, 0);
   });
 });

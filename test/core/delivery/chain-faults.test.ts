@@ -64,7 +64,11 @@ async function awayDuringDrop(texts: readonly string[]): Promise<void> {
     for (const text of texts) {
       const m = await alice.engine.send(bob.id, text);
       sent.push(m.id);
-      await until(`${text} published`, async () => (await alice.engine.message(m.id))?.status === 'published', 30_000);
+      await until(
+        `${text} published`,
+        async () => (await alice.engine.message(m.id))?.status === 'published',
+        30_000,
+      );
       await until(`${text} in the mempool`, () => devnet.chain.mempool.size > 0, 30_000);
       devnet.mine(2); // the block with it, and the chain block that accepts it
       assert.ok(await onChain(m.id), `${text} accepted before the reorganisation`);
@@ -78,7 +82,8 @@ async function awayDuringDrop(texts: readonly string[]): Promise<void> {
     assert.equal(new Set(txs).size, texts.length, 'one publication each');
     await alice.stop();
     devnet.faults.reorg(2 * texts.length, { dropTransactions: true });
-    for (const tx of txs) assert.ok(!devnet.chain.isAccepted(tx), 'the reorganisation took every publication off the chain');
+    for (const tx of txs)
+      assert.ok(!devnet.chain.isAccepted(tx), 'the reorganisation took every publication off the chain');
     miner = setInterval(() => devnet.mine(1), 50);
     await alice.start();
     await until(
