@@ -15,6 +15,7 @@ import { DecodeError } from '../../util/errors.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { systemClock, type Clock, type Timer } from './clock.ts';
 import { ActiveMessages } from './active.ts';
+import { Backlog } from './backlog.ts';
 import { DeliveryError, RecipientError } from './errors.ts';
 import {
   MAX_RECEIPT_IDS,
@@ -48,7 +49,7 @@ import type {
   RequestPort,
   SessionPort,
 } from './ports.ts';
-import { DeliveryStore, type PublicationRecord } from './store.ts';
+import { DeliveryStore, type OpenEntry, type PublicationRecord } from './store.ts';
 
 /** How a contact can be reached right now (the words the conversation header uses). */
 export type ConnectionState = 'connected' | 'connecting' | 'offline';
@@ -250,6 +251,8 @@ export class DeliveryEngine {
   private readonly listeners = new Set<(e: DeliveryEvent) => void>();
   /** Outgoing messages not yet delivered, by id and by contact. */
   private readonly active = new ActiveMessages();
+  /** Unfinished messages whose records the start left unread until needed (backlog.ts). */
+  private backlog = new Backlog([]);
   private readonly contactState = new Map<ContactId, ContactState>();
   private queue: Promise<unknown> = Promise.resolve();
   private flushTimer: Timer | undefined;
@@ -306,8 +309,17 @@ export class DeliveryEngine {
 
   private async start(): Promise<void> {
     const now = this.clock.now();
-    for (const m of await this.store.unfinishedOutgoing()) {
-      if (m.direction !== 'out') continue;
+    // Only the records of what is due now are read; the rest wait in the backlog, known by
+    // their open entries (status and due time), until they come due or are needed.
+    const read: OpenEntry[] = [];
+    const later: OpenEntry[] = [];
+    for (const e of await this.store.openEntries()) {
+      const waits =
+        e.status === 'failed' || (e.status === 'published' && e.dueAt !== undefined && e.dueAt > now);
+      (waits ? later : read).push(e);
+    }
+    this.backlog = new Backlog(later);
+    for (const m of await this.store.outgoingAt(read.map((e) => e.key))) {
       // A direct send without receipt could not survive the restart (the link is gone):
       // it goes on chain at once; published messages keep their republication deadline.
       const resumed: OutgoingMessage =
@@ -719,9 +731,19 @@ export class DeliveryEngine {
 
   private async save(m: OutgoingMessage): Promise<void> {
     await this.store.write(this.store.putOps(m));
+    // What was saved supersedes an entry the start left unread.
+    this.backlog.take(m.id);
     if (m.status === 'delivered' || m.status === 'read') this.active.delete(m.id);
     else this.active.set(m);
     this.emit({ type: 'message', message: m });
+  }
+
+  /** Reads the records of backlog entries taken out (backlog.ts) into the unfinished messages. */
+  private async hydrate(entries: readonly OpenEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    for (const m of await this.store.outgoingAt(entries.map((e) => e.key))) {
+      if (this.active.get(m.id) === undefined) this.active.set(m);
+    }
   }
 
   private fundsView(f: Funds): FundsView {
@@ -848,7 +870,7 @@ export class DeliveryEngine {
    */
   private scheduleDue(now = this.clock.now()): void {
     if (this.closed) return;
-    const next = this.active.nextDue(now);
+    const next = Math.min(this.active.nextDue(now), this.backlog.nextDue());
     if (next === Infinity || next >= this.dueAt) return;
     this.dueTimer?.cancel();
     this.dueAt = next;
@@ -859,8 +881,9 @@ export class DeliveryEngine {
     });
   }
 
-  private onDue(): void {
+  private async onDue(): Promise<void> {
     const now = this.clock.now();
+    await this.hydrate(this.backlog.takeDue(now));
     const contacts = new Set<ContactId>();
     for (const m of this.active.due(now)) {
       contacts.add(m.contact);
@@ -1235,9 +1258,9 @@ export class DeliveryEngine {
   private async onDropped(txId: Uint8Array): Promise<void> {
     const hex = bytesToHex(txId);
     const now = this.clock.now();
-    const ids =
-      this.proofs.get(hex)?.ids ??
-      [...this.active.values()].filter((m) => m.proof?.txId === hex).map((m) => m.id);
+    const recorded = this.proofs.get(hex)?.ids;
+    await this.hydrate(recorded ? this.backlog.takeIds(recorded) : this.backlog.takeAll());
+    const ids = recorded ?? [...this.active.values()].filter((m) => m.proof?.txId === hex).map((m) => m.id);
     for (const id of ids) {
       const m = this.active.get(id);
       if (m?.status !== 'published' || m.proof?.txId !== hex) continue;
@@ -1366,6 +1389,7 @@ export class DeliveryEngine {
     const now = this.clock.now();
     for (const contact of this.opts.sessions.takeSetAside?.() ?? []) {
       const ls = this.state(contact).link;
+      await this.hydrate(this.backlog.takeContact(contact));
       for (const m of [...this.active.ofContact(contact)]) {
         if (m.status !== 'published' && m.status !== 'sent') continue;
         ls?.sent.delete(m.id);
@@ -1468,6 +1492,7 @@ export class DeliveryEngine {
   }
 
   private async onReceipt(contact: ContactId, id: string, kind: 'delivered' | 'read'): Promise<void> {
+    await this.hydrate(this.backlog.take(id));
     let m = this.active.get(id);
     if (!m && kind === 'read') {
       const stored = await this.store.byId('out', id);
@@ -1646,7 +1671,9 @@ export class DeliveryEngine {
     );
   }
 
-  private onLinkOpened(contact: ContactId, linkId: Uint8Array, link: DirectLink): void {
+  private async onLinkOpened(contact: ContactId, linkId: Uint8Array, link: DirectLink): Promise<void> {
+    // Everything undelivered goes over the link (sendDirect), so the contact's backlog is read.
+    await this.hydrate(this.backlog.takeContact(contact));
     const st = this.state(contact);
     if (!st.link || !equalBytes(st.link.linkId, linkId)) {
       link.close();

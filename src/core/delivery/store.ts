@@ -8,8 +8,9 @@
  *   delivery.index     ("i"|"o", id)            -> messages key      (exactly-once, receipts)
  *   delivery.meta      ("cursor")               -> chain cursor
  *                      ("rcpt", contact, id)    -> (empty) delivered receipt owed on chain
- *                      ("open", id)             -> messages key of an outgoing message not yet
- *                                                  delivered or read (the queues on start)
+ *                      ("open", id)             -> open entry of an outgoing message not yet
+ *                                                  delivered or read (the queues on start): its
+ *                                                  status, when it is next due, its messages key
  *                      ("open-index")           -> (empty) the "open" entries are complete
  *                      ("seen", contact)        -> link-seen record: when a direct link to the
  *                                                  contact was last up (reconnection on start)
@@ -24,7 +25,13 @@ import { decodeKey, encodeKey } from '../../storage/keys.ts';
 import { bytesToHex, hexToBytes } from '../../util/bytes.ts';
 import { ByteReader, ByteWriter, readText, writeText } from '../../util/binary.ts';
 import { DeliveryError } from './errors.ts';
-import { decodeMessage, encodeMessage, type Message } from './messages.ts';
+import {
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  type OutgoingMessage,
+  type OutgoingStatus,
+} from './messages.ts';
 import type { ContactId } from './ports.ts';
 
 /** Store names the engine needs; declare them in the application's `StorageSchema`. */
@@ -62,6 +69,60 @@ export interface PublicationRecord {
     ContactId,
     { readonly delivered: readonly string[]; readonly read: readonly string[] }
   >;
+}
+
+/**
+ * First byte of an open entry of version 2 (docs/protocol.md "Open entry"). A version 1 entry
+ * is the bare messages key, which starts with a tuple tag below 0x80 (storage/keys.ts).
+ */
+export const OPEN_ENTRY_V2 = 0x82;
+const OPEN_STATUSES: readonly OutgoingStatus[] = ['queued', 'sent', 'published', 'failed'];
+
+/**
+ * An unfinished outgoing message as the start reads it: enough to know when it is due,
+ * without its record. `status` and `dueAt` are absent for a version 1 entry, whose record
+ * must then be read at start.
+ */
+export interface OpenEntry {
+  /** Message id, lowercase hex. */
+  readonly id: string;
+  readonly contact: ContactId;
+  /** Its key in `delivery.messages`. */
+  readonly key: Uint8Array;
+  readonly status?: OutgoingStatus;
+  readonly dueAt?: number;
+}
+
+function openValue(m: OutgoingMessage, key: Uint8Array): Uint8Array {
+  const status = OPEN_STATUSES.indexOf(m.status);
+  if (status < 0) throw new RangeError(`message ${m.id} is ${m.status}, not unfinished`);
+  return new ByteWriter(11 + key.length)
+    .u8(OPEN_ENTRY_V2)
+    .u8(status)
+    .u64(m.dueAt === undefined ? 0 : m.dueAt + 1)
+    .bytes(key)
+    .finish();
+}
+
+/** Parses an open entry of either version; CORRUPT_RECORD for anything else. */
+function parseOpen(id: Uint8Array, value: Uint8Array): OpenEntry {
+  const corrupt = (why: string): DeliveryError =>
+    new DeliveryError('CORRUPT_RECORD', `open entry of ${bytesToHex(id)}: ${why}`);
+  let key = value;
+  let schedule: { status: OutgoingStatus; dueAt?: number } | undefined;
+  if (value[0] === OPEN_ENTRY_V2) {
+    const r = new ByteReader(value.subarray(1));
+    const status = OPEN_STATUSES[r.u8('status')];
+    if (status === undefined) throw corrupt('unknown status');
+    const due = r.safeU64('dueAt');
+    key = r.rest();
+    schedule = due === 0 ? { status } : { status, dueAt: due - 1 };
+  } else if (value[0] === undefined || value[0] >= 0x80) {
+    throw corrupt(`version byte ${value[0] ?? 'none'} (expected a messages key or ${OPEN_ENTRY_V2})`);
+  }
+  const [contact, dir] = decodeKey(key);
+  if (typeof contact !== 'string' || dir !== 'o') throw corrupt('not an outgoing message key');
+  return { id: bytesToHex(id), contact, key, ...schedule };
 }
 
 /** Marks a database whose "open" entries cover every unfinished message (see `unfinishedOutgoing`). */
@@ -107,7 +168,7 @@ export class DeliveryStore {
       ops.push(
         isFinished(m)
           ? { type: 'delete', store: META, key: open }
-          : { type: 'put', store: META, key: open, value: key },
+          : { type: 'put', store: META, key: open, value: openValue(m, key) },
       );
     }
     return ops;
@@ -312,13 +373,43 @@ export class DeliveryStore {
    */
   async unfinishedOutgoing(): Promise<Message[]> {
     if ((await this.db.get(META, OPEN_INDEX_KEY)) === undefined) return this.indexUnfinished();
-    const open = await this.db.scan(META, { prefix: encodeKey('open') });
     // The reads are independent: issued together, they cost one round trip on IndexedDB.
-    const values = await Promise.all(open.map(([, key]) => this.db.get(MESSAGES, key)));
+    return this.outgoingAt((await this.openEntries()).map((e) => e.key));
+  }
+
+  /**
+   * The open entries: every unfinished outgoing message with its status and due time, read
+   * without its record, so that a start costs what is due rather than the whole backlog
+   * (docs/delivery.md "Start-up"). A database written before those entries existed is
+   * scanned once and indexed; those entries carry their schedule too.
+   */
+  async openEntries(): Promise<OpenEntry[]> {
+    if ((await this.db.get(META, OPEN_INDEX_KEY)) === undefined) {
+      return (await this.indexUnfinished()).map((m) => {
+        const o = m as OutgoingMessage;
+        return {
+          id: o.id,
+          contact: o.contact,
+          key: messageKey(o),
+          status: o.status,
+          ...(o.dueAt !== undefined ? { dueAt: o.dueAt } : {}),
+        };
+      });
+    }
+    return (await this.db.scan(META, { prefix: encodeKey('open') })).map(([k, value]) => {
+      const [, id] = decodeKey(k);
+      if (!(id instanceof Uint8Array)) throw new DeliveryError('CORRUPT_RECORD', 'malformed open entry key');
+      return parseOpen(id, value);
+    });
+  }
+
+  /** The unfinished outgoing records under these messages keys (read together), in order. */
+  async outgoingAt(keys: readonly Uint8Array[]): Promise<OutgoingMessage[]> {
+    const values = await Promise.all(keys.map((key) => this.db.get(MESSAGES, key)));
     return values.flatMap((v) => {
       if (!v) throw new DeliveryError('CORRUPT_RECORD', 'an unfinished message is missing');
       const m = decodeMessage(v);
-      return isFinished(m) ? [] : [m];
+      return m.direction === 'out' && !isFinished(m) ? [m] : [];
     });
   }
 
@@ -330,7 +421,12 @@ export class DeliveryStore {
       const m = decodeMessage(value);
       if (isFinished(m)) continue;
       out.push(m);
-      ops.push({ type: 'put', store: META, key: encodeKey('open', hexToBytes(m.id)), value: key });
+      ops.push({
+        type: 'put',
+        store: META,
+        key: encodeKey('open', hexToBytes(m.id)),
+        value: openValue(m as OutgoingMessage, key),
+      });
     }
     await this.write(ops);
     return out;

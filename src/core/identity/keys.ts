@@ -3,6 +3,7 @@
  * where an X25519 key or a peer ID belongs (STYLE §4, after libsignal's key classes).
  */
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { x25519Backend } from './x25519-backend.ts';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { assertBytes } from '../../util/errors.ts';
 
@@ -92,7 +93,7 @@ export function x25519KeyPair(secret: Uint8Array): X25519KeyPair {
   assertBytes('secret', secret, 32);
   return {
     secretKey: secret as X25519SecretKey,
-    publicKey: x25519.getPublicKey(secret) as X25519PublicKey,
+    publicKey: x25519Backend.publicKey(secret) as X25519PublicKey,
   };
 }
 
@@ -102,11 +103,12 @@ export function randomX25519KeyPair(): X25519KeyPair {
 }
 
 /**
- * X25519 shared secret. noble rejects the all-zero output of low-order points, which
- * RFC 7748 §6.1 allows implementations to check; the caller maps that to its own error.
+ * X25519 shared secret, by the runtime's own function where it has one (x25519-backend.ts).
+ * Both implementations reject the all-zero output of low-order points, which RFC 7748 §6.1
+ * allows implementations to check; the caller maps that to its own error.
  */
 export function x25519Shared(secret: X25519SecretKey, peer: X25519PublicKey): Uint8Array {
-  return x25519.getSharedSecret(secret, peer);
+  return x25519Backend.shared(secret, peer);
 }
 
 /**

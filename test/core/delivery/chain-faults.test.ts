@@ -47,6 +47,60 @@ async function pair(
 }
 
 /**
+ * Alice publishes `texts` to Bob, who is away, one accepted transaction each (two blocks per
+ * publication), and goes away too; a reorganisation then removes every one of them for good.
+ * After Alice's start each must be on the chain again, and Bob, once started, gets them all.
+ */
+async function awayDuringDrop(texts: readonly string[]): Promise<void> {
+  const { alice, bob, devnet, stop } = await pair({ devnet: { blocksPerSecond: 0 } });
+  let miner: ReturnType<typeof setInterval> | undefined;
+  const onChain = async (id: string): Promise<boolean> => {
+    const proof = (await alice.engine.message(id))?.proof;
+    return proof !== undefined && devnet.chain.isAccepted(proof.txId);
+  };
+  try {
+    await alice.start();
+    const sent: string[] = [];
+    for (const text of texts) {
+      const m = await alice.engine.send(bob.id, text);
+      sent.push(m.id);
+      await until(
+        `${text} published`,
+        async () => (await alice.engine.message(m.id))?.status === 'published',
+        30_000,
+      );
+      await until(`${text} in the mempool`, () => devnet.chain.mempool.size > 0, 30_000);
+      devnet.mine(2); // the block with it, and the chain block that accepts it
+      assert.ok(await onChain(m.id), `${text} accepted before the reorganisation`);
+      await until(
+        `alice saw ${text} accepted`,
+        async () => (await alice.engine.message(m.id))?.proof?.acceptingBlockHash !== undefined,
+        30_000,
+      );
+    }
+    const txs = await Promise.all(sent.map(async (id) => (await alice.engine.message(id))!.proof!.txId));
+    assert.equal(new Set(txs).size, texts.length, 'one publication each');
+    await alice.stop();
+    devnet.faults.reorg(2 * texts.length, { dropTransactions: true });
+    for (const tx of txs)
+      assert.ok(!devnet.chain.isAccepted(tx), 'the reorganisation took every publication off the chain');
+    miner = setInterval(() => devnet.mine(1), 50);
+    await alice.start();
+    await until(
+      'every publication on the chain again',
+      async () => (await Promise.all(sent.map(onChain))).every(Boolean),
+      60_000,
+    );
+    await bob.start();
+    await bob.waitInbox(alice, texts.length, 60_000);
+    await alice.allOut(bob, ['delivered'], texts.length, 60_000);
+  } finally {
+    if (miner) clearInterval(miner);
+    await stop();
+  }
+}
+
+/**
  * Bob reads m1 and answers m2 in one transaction T that spends the coin of Alice's m1 (A).
  * A reorganisation drops A and T while Alice is away: T cannot come back without A, so Bob's
  * adapter gives it up (ChainHandler.dropped) and m2 goes again. The read receipt T carried
@@ -273,6 +327,21 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
       if (miner) clearInterval(miner);
       await stop();
     }
+  });
+
+  it('a client away while a reorganisation drops its accepted publication re-checks it at start and publishes again', async () => {
+    // Alice's m1 is accepted and Alice goes away; the node then forgets the transaction (its
+    // blocks replaced, not returned to the mempool). Nobody else holds it: Bob is away too.
+    // Alice saw no VirtualChainChanged, so only her start can notice that the publication she
+    // recorded as accepted is off the chain; without that it waits for the 20-hour republication.
+    await awayDuringDrop(['m1']);
+  });
+
+  it('the same with three chained publications (each spends the change of the one before): all three go again', async () => {
+    // Only the first publication's funding coin shows unspent again in the start's snapshot;
+    // the second and third spent change that the reorganisation removed with them, and the
+    // change they left was spent by the next one, so nothing in the UTXO set names them.
+    await awayDuringDrop(['m1', 'm2', 'm3']);
   });
 
   it('a read receipt whose publication a reorganisation drops for good still turns the tick to "read"', async () => {

@@ -28,8 +28,14 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** Fault kinds, in the order the table lists them. */
-export const FAULT_KINDS = ['drop', 'kill', 'restart', 'node-restart', 'delay', 'withhold', 'reorg'] as const;
+/** Faults drawn at random, in the order of the draw (a seed's faults depend on this list). */
+const DRAWN = ['drop', 'kill', 'restart', 'node-restart', 'delay', 'withhold', 'reorg'] as const;
+/**
+ * Fault kinds, in the order the table lists them: the drawn ones, and the reorganisations that
+ * removed their transactions for good (`reorgDrop`: every other drawn reorganisation), counted
+ * apart so that a run shows it had some.
+ */
+export const FAULT_KINDS = [...DRAWN, 'reorg-drop'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface SoakOptions {
@@ -105,6 +111,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   });
   const port = Number(new URL(box.devnet.url).port);
   const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  /** Drawn reorganisations so far, dropping or not: `reorgDrop` makes every other one drop. */
+  let reorgs = 0;
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const later = (ms: number, fn: () => void): void => {
     const t = setTimeout(() => {
@@ -242,7 +250,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
 
   async function inject(r: number, i: number): Promise<void> {
     const devnet = box.devnet!;
-    const kind: FaultKind = FAULT_KINDS[Math.floor(r * FAULT_KINDS.length)]!;
+    let kind: FaultKind = DRAWN[Math.floor(r * DRAWN.length)]!;
     const victim = users[i % 3]!;
     switch (kind) {
       case 'drop':
@@ -280,9 +288,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         // The last chain blocks are replaced by a heavier branch; their transactions go back to
         // the mempool and are accepted again in other blocks (coins disappear, then reappear).
         // With `reorgDrop`, every other time they are dropped instead and must be published again.
-        devnet.faults.reorg(1 + Math.floor(random() * 3), {
-          dropTransactions: opts.reorgDrop === true && faults.reorg % 2 === 1,
-        });
+        if (opts.reorgDrop === true && reorgs % 2 === 1) kind = 'reorg-drop';
+        reorgs++;
+        devnet.faults.reorg(1 + Math.floor(random() * 3), { dropTransactions: kind === 'reorg-drop' });
         break;
     }
     faults[kind]++;
