@@ -20,7 +20,7 @@ import { GroupError } from './errors.ts';
 import { frameTag, openFrame, sealFrame } from './frame.ts';
 import type { GroupLog } from './log.ts';
 import { notificationKey } from './notify.ts';
-import { ReceivingChain, SendingChain } from './sender-key.ts';
+import { NOTIFY_WINDOW, ReceivingChain, SendingChain } from './sender-key.ts';
 
 /** One device of one member. */
 export interface MemberDevice {
@@ -214,10 +214,10 @@ export class GroupSession {
     return [...this.held.values()].flatMap((ks) => ks.flatMap((k) => k.chain.expected().map((m) => m.tag)));
   }
 
-  /** x-only keys of the notification addresses this device watches (TAG_WINDOW per held key). */
+  /** x-only keys of the notification addresses this device watches (`NOTIFY_WINDOW` per held key). */
   watchedKeys(): Uint8Array[] {
     return [...this.held.values()].flatMap((ks) =>
-      ks.flatMap((k) => k.chain.expected().map((m) => notificationKey(k.notifyKey, m))),
+      ks.flatMap((k) => k.chain.ahead(NOTIFY_WINDOW).map((m) => notificationKey(k.notifyKey, m))),
     );
   }
 

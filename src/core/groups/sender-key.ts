@@ -24,6 +24,11 @@ const INFO_MESSAGE = utf8ToBytes('p2pcomm/v1/group-message');
 export const MAX_SKIPPED_KEYS = 1000;
 /** Iterations ahead of the newest opened one whose tags a member looks for. */
 export const TAG_WINDOW = 32;
+/**
+ * Iterations ahead whose notification addresses a member watches on chain, per held key: the
+ * watched set is senders × this, so it is kept small (docs/groups.md §6, what limits 1,000).
+ */
+export const NOTIFY_WINDOW = 4;
 
 /** What one message key gives: the frame's tag, AEAD key and nonce, and the length mask. */
 export interface MessageKeys {
@@ -84,6 +89,16 @@ export class ReceivingChain {
   /** Keys of the iterations this chain expects now (their tags for a batch reader's table). */
   expected(): MessageKeys[] {
     return [...this.keys.values()];
+  }
+
+  /** Keys of the next `n` iterations past the newest opened (the notification addresses to watch). */
+  ahead(n: number): MessageKeys[] {
+    const out: MessageKeys[] = [];
+    for (let i = this.high; i < this.high + n; i++) {
+      const k = this.keys.get(i);
+      if (k !== undefined) out.push(k);
+    }
+    return out;
   }
 
   /** The keys of `iteration`, without using them up (a frame is checked before it counts). */
