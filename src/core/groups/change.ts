@@ -27,6 +27,7 @@ import { bytesToHex, concatBytes, equalBytes, randomBytes, utf8ToBytes } from '.
 import { asEd25519PublicKey, verifyEd25519, type Ed25519PublicKey } from '../identity/keys.ts';
 import type { Identity } from '../identity/identity.ts';
 import { GroupError } from './errors.ts';
+import { readVersion } from './version.ts';
 
 /** Group change format version. */
 export const GROUP_CHANGE_VERSION = 1;
@@ -260,12 +261,7 @@ export class GroupChange {
         `group change of ${bytes.length} bytes exceeds ${MAX_GROUP_CHANGE_BYTES}`,
       );
     const r = new ByteReader(bytes);
-    const version = r.u8('group change version');
-    if (version !== GROUP_CHANGE_VERSION)
-      throw new DecodeError(
-        'UNKNOWN_VERSION',
-        `group change version ${version} is not read by this client (version ${GROUP_CHANGE_VERSION})`,
-      );
+    readVersion(r, 'group change', GROUP_CHANGE_VERSION);
     const groupId = r.bytes(32, 'group id') as GroupId;
     const author = r.bytes(32, 'change author') as Ed25519PublicKey;
     const depth = r.varUint('change depth');

@@ -10,6 +10,7 @@ import { ByteReader } from '../../util/binary.ts';
 import { DecodeError } from '../../util/errors.ts';
 import { concatBytes } from '../../util/bytes.ts';
 import { pad, unpad } from '../envelope/padding.ts';
+import { readVersion } from './version.ts';
 
 /** Group content format version. */
 export const GROUP_CONTENT_VERSION = 1;
@@ -31,12 +32,7 @@ export function encodeGroupContent(c: GroupContent): Uint8Array {
 /** Decodes padded content. DecodeError MALFORMED (padding), UNKNOWN_VERSION, UNKNOWN_TYPE, TRUNCATED. */
 export function decodeGroupContent(padded: Uint8Array): GroupContent {
   const r = new ByteReader(unpad(padded));
-  const version = r.u8('group content version');
-  if (version !== GROUP_CONTENT_VERSION)
-    throw new DecodeError(
-      'UNKNOWN_VERSION',
-      `group content version ${version} is not read by this client (version ${GROUP_CONTENT_VERSION})`,
-    );
+  readVersion(r, 'group content', GROUP_CONTENT_VERSION);
   const kind = r.u8('group content kind');
   const bytes = r.rest();
   if (kind === KINDS.envelope) return { kind: 'envelope', bytes };

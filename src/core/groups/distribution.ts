@@ -13,9 +13,10 @@
  * the sender's notification coins go to (docs/groups.md §5).
  */
 import { ByteReader, ByteWriter } from '../../util/binary.ts';
-import { DecodeError, assertBytes, assertInteger } from '../../util/errors.ts';
+import { assertBytes, assertInteger } from '../../util/errors.ts';
 import type { Ed25519PublicKey } from '../identity/keys.ts';
 import type { GroupId } from './change.ts';
+import { readVersion } from './version.ts';
 
 /** Sender key distribution format version. */
 export const DISTRIBUTION_VERSION = 1;
@@ -56,12 +57,7 @@ export function encodeDistribution(d: Distribution): Uint8Array {
 export function decodeDistribution(bytes: Uint8Array): Distribution {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('"bytes" expected Uint8Array');
   const r = new ByteReader(bytes);
-  const version = r.u8('distribution version');
-  if (version !== DISTRIBUTION_VERSION)
-    throw new DecodeError(
-      'UNKNOWN_VERSION',
-      `sender key distribution version ${version} is not read by this client (version ${DISTRIBUTION_VERSION})`,
-    );
+  readVersion(r, 'sender key distribution', DISTRIBUTION_VERSION);
   const d: Distribution = {
     groupId: r.bytes(32, 'group id') as GroupId,
     generation: r.u32('generation'),
