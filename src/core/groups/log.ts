@@ -13,6 +13,7 @@
  */
 import { bytesToHex } from '../../util/bytes.ts';
 import type { Identity } from '../identity/identity.ts';
+import type { Ed25519PublicKey } from '../identity/keys.ts';
 import {
   GroupChange,
   MAX_PARENTS,
@@ -81,7 +82,7 @@ export class GroupLog {
   static create(
     creator: Identity,
     name: string,
-    members: Parameters<typeof GroupChange.create>[2],
+    members: readonly Ed25519PublicKey[],
     now: number,
   ): GroupLog {
     return new GroupLog(GroupChange.create(creator, name, members, now));
