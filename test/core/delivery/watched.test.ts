@@ -254,9 +254,17 @@ describe(
       const publish = async (): Promise<string> => {
         const { txId } = await chain.publish(randomBytes(120), ['bob']);
         const hex = bytesToHex(txId);
-        // A block's transactions are accepted by the chain block after it (FACTS §6.6).
+        // A block's transactions are accepted by the chain block after it (FACTS §6.6): two
+        // blocks, or one more when the publication spends a coin of a transaction still in the
+        // mempool (a refill, or a resubmission after the reorganisation below), which a block
+        // template takes only once its parent is in a block. Mined one by one until seen
+        // accepted, bounded, rather than a fixed count that leaves such a publication waiting.
         devnet.mine(2);
-        await until('the publication accepted', () => accepted.has(hex), 60_000);
+        for (let i = 0; !accepted.has(hex); i++) {
+          assert.ok(i < 1_200, `publication ${hex} not accepted after ${i} more blocks`);
+          await new Promise((r) => setTimeout(r, 50));
+          if (i % 10 === 9) devnet.mine(1);
+        }
         return hex;
       };
       try {
