@@ -1440,6 +1440,9 @@ export class DeliveryEngine {
     const seen = new Set(chatIds.filter((_, i) => stored[i]));
     for (const f of frames) {
       if (f.type === 'chat') {
+        // Sent while the contact was blocked: neither stored nor receipted, on either route,
+        // even when it is processed after the unblock (issue 15 "block from the chat").
+        if (this.opts.requests?.sentWhileBlocked?.(contact, f.sentAt) === true) continue;
         const id = bytesToHex(f.id);
         const duplicate = seen.has(id);
         if (!duplicate) {

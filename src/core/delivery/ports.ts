@@ -92,6 +92,11 @@ export interface RequestPort {
     | undefined;
   /** The release of `contact` is committed: the request is gone. */
   released(contact: ContactId): void;
+  /**
+   * Whether a chat `contact` sent at `sentAt` (Unix ms) was sent while they were blocked: such
+   * a chat is dropped unanswered whenever it arrives, also after an unblock (requests.ts).
+   */
+  sentWhileBlocked?(contact: ContactId, sentAt: number): boolean;
 }
 
 /** The contacts the engine may talk to. */

@@ -15,7 +15,16 @@
  * and, through `forget`, the session its first message started (card, ratchet, tags and the
  * replay mark of its ephemeral key, session-manager.ts). A blocked or refused stranger who
  * writes again is trimmed again after that one decryption; a request pushed out by a newer one
- * goes the same way. Only a block keeps one record: the blocked identity and when.
+ * goes the same way. Only a block keeps one record: the blocked identity and its block periods.
+ *
+ * The rule of a block (issue 15 "block from the chat"): a chat whose sender time falls inside a
+ * recorded block period, ends included, is dropped unanswered and unreceipted whenever it is
+ * processed, so an unblock that comes before this client has processed an on-chain message
+ * (still on its way, or held back by a busy client) does not bring it back. The sender time is
+ * the one clock a message carries to every route: the chain acceptance is known only for the
+ * chain route and only as a DAA score, which this layer cannot place against the user's clock.
+ * It is authenticated by the session, so only the blocked contact can misstate it. A message
+ * sent before the block that arrives late is still shown.
  *
  * Stored in REQUESTS_STORE of the client's (encrypted) database; format in docs/protocol.md
  * "Message request record".
@@ -40,10 +49,24 @@ export const MAX_MESSAGES_PER_REQUEST = 20;
  * MAX_TEXT_BYTES), so the newest message always fits.
  */
 export const MAX_REQUEST_TEXT_BYTES = 32_768;
-/** Most blocked identities remembered (the oldest block is forgotten first). */
+/** Most block records remembered, blocked or unblocked (the oldest change is forgotten first). */
 export const MAX_BLOCKED = 10_000;
+/**
+ * Most block periods one record keeps; past it the two oldest merge into one, so what was
+ * sent while blocked stays dropped (at the price of also dropping what arrives, very late,
+ * from between those two blocks).
+ */
+export const MAX_BLOCK_PERIODS = 16;
 
 const RECORD_VERSION = 1;
+/** Version of the block record value (docs/protocol.md "Message request record"). */
+const BLOCK_RECORD_VERSION = 2;
+
+/** One period a contact was blocked, Unix ms; `to` is absent while the block lasts. */
+export interface BlockPeriod {
+  readonly from: number;
+  readonly to?: number;
+}
 
 /**
  * - UNKNOWN_REQUEST: no request from that sender is waiting.
@@ -104,6 +127,50 @@ function blockKey(contact: ContactId): Uint8Array {
   return encodeKey('b', contact);
 }
 
+function encodeBlock(periods: readonly BlockPeriod[]): Uint8Array {
+  return utf8ToBytes(
+    JSON.stringify({ v: BLOCK_RECORD_VERSION, periods: periods.map((p) => [p.from, p.to ?? null]) }),
+  );
+}
+
+const isTime = (t: unknown): t is number => typeof t === 'number' && Number.isSafeInteger(t) && t >= 0;
+
+function decodeBlock(bytes: Uint8Array): BlockPeriod[] {
+  const text = bytesToUtf8(bytes);
+  // Version 1: the Unix ms of the block as decimal text, a block that still lasts.
+  if (/^[0-9]{1,16}$/.test(text)) {
+    const from = Number(text);
+    if (isTime(from)) return [{ from }];
+  }
+  let o: { v?: unknown; periods?: unknown };
+  try {
+    o = JSON.parse(text) as typeof o;
+  } catch (error) {
+    throw new RequestError('CORRUPT_RECORD', 'block record is malformed', { cause: error });
+  }
+  if (typeof o !== 'object' || o === null)
+    throw new RequestError('CORRUPT_RECORD', 'block record is malformed');
+  if (o.v !== BLOCK_RECORD_VERSION)
+    throw new RequestError('CORRUPT_RECORD', `block record version ${String(o.v)}`);
+  if (!Array.isArray(o.periods) || o.periods.length === 0)
+    throw new RequestError('CORRUPT_RECORD', 'block record lacks its periods');
+  return o.periods.map((p: unknown, i, all): BlockPeriod => {
+    const last = i === all.length - 1;
+    if (
+      !Array.isArray(p) ||
+      p.length !== 2 ||
+      !isTime(p[0]) ||
+      !(isTime(p[1]) ? p[1] >= p[0] : p[1] === null && last)
+    )
+      throw new RequestError('CORRUPT_RECORD', 'block record holds a malformed period');
+    return p[1] === null ? { from: p[0] } : { from: p[0], to: p[1] };
+  });
+}
+
+function lasts(periods: readonly BlockPeriod[]): boolean {
+  return periods.at(-1)?.to === undefined;
+}
+
 function textBytes(messages: readonly RequestMessage[]): number {
   return messages.reduce((n, m) => n + utf8ToBytes(m.text).length, 0);
 }
@@ -160,8 +227,11 @@ export class MessageRequests implements RequestPort {
    * At most MAX_PENDING_REQUESTS senders, the oldest forgotten first.
    */
   readonly #offers = new Map<ContactId, DeliveryFrame>();
-  /** Blocked identities, oldest block first, with when they were blocked. */
-  readonly #blocked = new Map<ContactId, number>();
+  /**
+   * Block records, the oldest change first: each identity's block periods, oldest first
+   * (the last one open while the block lasts).
+   */
+  readonly #blocks = new Map<ContactId, readonly BlockPeriod[]>();
   readonly #opts: MessageRequestsOptions;
   readonly #now: () => number;
   #writing: Promise<void> = Promise.resolve();
@@ -177,17 +247,18 @@ export class MessageRequests implements RequestPort {
       throw new TypeError(`"db" lacks store "${REQUESTS_STORE}" (declare it in its schema)`);
     const r = new MessageRequests(opts);
     const requests: [ContactId, Stored][] = [];
-    const blocked: [ContactId, number][] = [];
+    const blocks: [ContactId, BlockPeriod[]][] = [];
     for (const [key, value] of await opts.db.scan(REQUESTS_STORE)) {
       const [kind, contact] = decodeKey(key);
       if (typeof contact !== 'string') continue;
       if (kind === 'r') requests.push([contact, decodeRequest(value)]);
-      else if (kind === 'b') blocked.push([contact, Number(bytesToUtf8(value))]);
+      else if (kind === 'b') blocks.push([contact, decodeBlock(value)]);
     }
     requests.sort((a, b) => a[1].firstSeenAt - b[1].firstSeenAt);
-    blocked.sort((a, b) => a[1] - b[1]);
+    const changed = (p: readonly BlockPeriod[]) => p.at(-1)!.to ?? p.at(-1)!.from;
+    blocks.sort((a, b) => changed(a[1]) - changed(b[1]));
     for (const [c, s] of requests) r.#requests.set(c, s);
-    for (const [c, at] of blocked) r.#blocked.set(c, at);
+    for (const [c, periods] of blocks) r.#blocks.set(c, periods);
     return r;
   }
 
@@ -207,32 +278,47 @@ export class MessageRequests implements RequestPort {
 
   /** Whether `contact` is blocked. */
   isBlocked(contact: ContactId): boolean {
-    return this.#blocked.has(contact);
+    const periods = this.#blocks.get(contact);
+    return periods !== undefined && lasts(periods);
+  }
+
+  /** Whether a message `contact` sent at `sentAt` (Unix ms) was sent while blocked (see above). */
+  sentWhileBlocked(contact: ContactId, sentAt: number): boolean {
+    const periods = this.#blocks.get(contact);
+    return periods?.some((p) => sentAt >= p.from && (p.to === undefined || sentAt <= p.to)) === true;
+  }
+
+  /** The block periods of `contact`, oldest first ([] if never blocked or forgotten). */
+  blockPeriods(contact: ContactId): readonly BlockPeriod[] {
+    return this.#blocks.get(contact) ?? [];
   }
 
   /** Blocks the sender of a request (or any identity): what it sends later is dropped. */
   block(contact: ContactId): Promise<void> {
     if (typeof contact !== 'string') throw new TypeError('"contact" expected a string');
     return this.#serial(async () => {
+      const before = this.#blocks.get(contact) ?? [];
+      // Blocking again while blocked keeps the period's start: a later start would let
+      // through what was sent in between.
+      let periods = lasts(before) && before.length > 0 ? before : [...before, { from: this.#now() }];
+      while (periods.length > MAX_BLOCK_PERIODS) {
+        const [a, b, ...rest] = periods;
+        periods = [b!.to === undefined ? { from: a!.from } : { from: a!.from, to: b!.to }, ...rest];
+      }
       const ops: BatchOp[] = [
         { type: 'delete', store: REQUESTS_STORE, key: requestKey(contact) },
-        {
-          type: 'put',
-          store: REQUESTS_STORE,
-          key: blockKey(contact),
-          value: utf8ToBytes(String(this.#now())),
-        },
+        { type: 'put', store: REQUESTS_STORE, key: blockKey(contact), value: encodeBlock(periods) },
       ];
-      this.#blocked.delete(contact);
-      while (this.#blocked.size >= MAX_BLOCKED) {
-        const oldest = this.#blocked.keys().next().value!;
-        this.#blocked.delete(oldest);
+      this.#blocks.delete(contact);
+      while (this.#blocks.size >= MAX_BLOCKED) {
+        const oldest = this.#blocks.keys().next().value!;
+        this.#blocks.delete(oldest);
         ops.push({ type: 'delete', store: REQUESTS_STORE, key: blockKey(oldest) });
       }
       await this.#opts.db.batch(ops);
       this.#requests.delete(contact);
       this.#offers.delete(contact);
-      this.#blocked.set(contact, this.#now());
+      this.#blocks.set(contact, periods);
       this.#changed();
       await this.#opts.forget?.(contact);
     });
@@ -240,16 +326,26 @@ export class MessageRequests implements RequestPort {
 
   /** Every blocked identity, oldest block first. */
   blockedList(): readonly ContactId[] {
-    return [...this.#blocked.keys()];
+    return [...this.#blocks]
+      .filter(([, p]) => lasts(p))
+      .sort((a, b) => a[1].at(-1)!.from - b[1].at(-1)!.from)
+      .map(([c]) => c);
   }
 
-  /** Undoes `block`; what the identity sent while blocked is gone and stays gone. */
+  /**
+   * Undoes `block`; what the identity sent while blocked is gone and stays gone: the record
+   * stays with its period closed, so a message of that period processed later is dropped.
+   */
   unblock(contact: ContactId): Promise<void> {
     if (typeof contact !== 'string') throw new TypeError('"contact" expected a string');
     return this.#serial(async () => {
-      if (!this.#blocked.has(contact)) return;
-      await this.#opts.db.delete(REQUESTS_STORE, blockKey(contact));
-      this.#blocked.delete(contact);
+      const before = this.#blocks.get(contact);
+      if (before === undefined || !lasts(before)) return;
+      const open = before.at(-1)!;
+      const periods = [...before.slice(0, -1), { from: open.from, to: Math.max(open.from, this.#now()) }];
+      await this.#opts.db.put(REQUESTS_STORE, blockKey(contact), encodeBlock(periods));
+      this.#blocks.delete(contact);
+      this.#blocks.set(contact, periods);
       this.#changed();
     });
   }
@@ -273,7 +369,7 @@ export class MessageRequests implements RequestPort {
     return this.#serial(async () => {
       const { contact, card } = arrival;
       // A blocked identity costs this one lookup after the decryption that named it.
-      if (this.#blocked.has(contact)) {
+      if (this.isBlocked(contact)) {
         await this.#opts.forget?.(contact);
         return false;
       }
@@ -289,6 +385,7 @@ export class MessageRequests implements RequestPort {
       // stranger's disappearing timer is refused too: only a contact agrees on one.
       const chats = arrival.frames.flatMap((f) =>
         f.type === 'chat' &&
+        !this.sentWhileBlocked(contact, f.sentAt) &&
         f.timer === undefined &&
         (f.action === undefined || f.action.kind === 'reply' || f.action.kind === 'forwarded')
           ? [f]

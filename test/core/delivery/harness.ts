@@ -49,6 +49,8 @@ export interface ClientOptions {
   readonly sessions?: () => SessionPort & ContactDirectory;
   /** Message requests over the client's database (made per start). */
   readonly requests?: (db: KeyValueStore) => Promise<RequestPort>;
+  /** Narrows the fake directory of each start (e.g. leaves blocked contacts out, as the app does). */
+  readonly contacts?: (inner: ContactDirectory) => ContactDirectory;
   /** Attachments over the start's sessions (made per start). */
   readonly attachments?: (sessions: SessionPort) => Promise<AttachmentHook>;
 }
@@ -72,7 +74,7 @@ export class Client {
     const opts: DeliveryOptions = {
       db,
       sessions,
-      contacts: s ?? directory(this.name, this.net.names),
+      contacts: s ?? (this.options.contacts ?? ((d) => d))(directory(this.name, this.net.names)),
       ...(this.options.attachments ? { attachments: await this.options.attachments(sessions) } : {}),
       chain: (this.options.chain ?? ((c) => c))(this.net.ledger.chain(this.name)),
       ...(this.options.requests ? { requests: await this.options.requests(db) } : {}),

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  MAX_BLOCK_PERIODS,
   MAX_MESSAGES_PER_REQUEST,
   MAX_PENDING_REQUESTS,
   MAX_REQUEST_TEXT_BYTES,
@@ -14,17 +15,17 @@ import { contactIdOf } from '../../../src/core/delivery/sessions.ts';
 import type { DeliveryFrame } from '../../../src/core/delivery/frames.ts';
 import { MemoryDatabase, openMemoryStore } from '../../../src/storage/memory.ts';
 import { encodeKey } from '../../../src/storage/keys.ts';
-import { utf8ToBytes } from '../../../src/util/bytes.ts';
+import { bytesToUtf8, utf8ToBytes } from '../../../src/util/bytes.ts';
 import { makeUser } from '../helpers.ts';
 
 const open = (data: MemoryDatabase) => openMemoryStore({ version: 1, stores: [REQUESTS_STORE] }, data);
 
 let n = 0;
-function chat(text: string): DeliveryFrame {
+function chat(text: string, sentAt?: number): DeliveryFrame {
   n++;
   const id = new Uint8Array(16);
   new DataView(id.buffer).setUint32(12, n);
-  return { type: 'chat', id, sentAt: 1_000 + n, text };
+  return { type: 'chat', id, sentAt: sentAt ?? 1_000 + n, text };
 }
 
 function stranger(name = 'stranger') {
@@ -137,5 +138,83 @@ describe('message requests', () => {
       MessageRequests.open({ db }),
       (e: unknown) => e instanceof RequestError && e.code === 'CORRUPT_RECORD',
     );
+  });
+
+  it('a block keeps its period after the unblock: a chat sent inside it stays dropped, one sent before or after is kept', async () => {
+    const data = new MemoryDatabase();
+    let now = 10_000;
+    const r = await MessageRequests.open({ db: await open(data), now: () => now });
+    const s = stranger();
+    await r.block(s.contact);
+    now = 20_000;
+    await r.block(s.contact); // again while blocked: the period keeps its start
+    await r.unblock(s.contact);
+    assert.equal(r.isBlocked(s.contact), false);
+    assert.deepEqual(r.blockedList(), []);
+    assert.deepEqual(r.blockPeriods(s.contact), [{ from: 10_000, to: 20_000 }]);
+    for (const t of [10_000, 15_000, 20_000]) assert.equal(r.sentWhileBlocked(s.contact, t), true, `${t}`);
+    for (const t of [9_999, 20_001]) assert.equal(r.sentWhileBlocked(s.contact, t), false, `${t}`);
+    await r.incoming({
+      ...s,
+      frames: [chat('before', 9_000), chat('during', 15_000), chat('after', 21_000)],
+    });
+    assert.deepEqual(
+      r.get(s.contact)!.messages.map((m) => m.text),
+      ['before', 'after'],
+    );
+    // Stored as version 2, and read back after a restart.
+    const stored = await (await open(data)).get(REQUESTS_STORE, encodeKey('b', s.contact));
+    assert.deepEqual(JSON.parse(bytesToUtf8(stored!)), { v: 2, periods: [[10_000, 20_000]] });
+    const again = await MessageRequests.open({ db: await open(data) });
+    assert.equal(again.isBlocked(s.contact), false);
+    assert.equal(again.sentWhileBlocked(s.contact, 15_000), true);
+  });
+
+  it('reads a version 1 block record (decimal Unix ms) as a block that still lasts', async () => {
+    const db = await open(new MemoryDatabase());
+    await db.put(REQUESTS_STORE, encodeKey('b', 'someone'), utf8ToBytes('1764583200000'));
+    const r = await MessageRequests.open({ db, now: () => 1_764_583_300_000 });
+    assert.equal(r.isBlocked('someone'), true);
+    assert.deepEqual(r.blockedList(), ['someone']);
+    assert.deepEqual(r.blockPeriods('someone'), [{ from: 1_764_583_200_000 }]);
+    await r.unblock('someone');
+    assert.deepEqual(r.blockPeriods('someone'), [{ from: 1_764_583_200_000, to: 1_764_583_300_000 }]);
+  });
+
+  it(`keeps at most MAX_BLOCK_PERIODS periods per record, the oldest merged so nothing sent while blocked comes back`, async () => {
+    let now = 0;
+    const r = await MessageRequests.open({ db: await open(new MemoryDatabase()), now: () => now });
+    for (let i = 0; i < MAX_BLOCK_PERIODS + 2; i++) {
+      now = i * 100;
+      await r.block('someone');
+      now = i * 100 + 10;
+      await r.unblock('someone');
+    }
+    const periods = r.blockPeriods('someone');
+    assert.equal(periods.length, MAX_BLOCK_PERIODS);
+    assert.deepEqual(periods[0], { from: 0, to: 210 });
+    for (let i = 0; i < MAX_BLOCK_PERIODS + 2; i++)
+      assert.equal(r.sentWhileBlocked('someone', i * 100 + 5), true);
+    assert.equal(r.sentWhileBlocked('someone', (MAX_BLOCK_PERIODS + 1) * 100 + 50), false);
+  });
+
+  it('a malformed block record, or one of another version, is refused with CORRUPT_RECORD', async () => {
+    for (const value of [
+      '',
+      'soon',
+      '{"v":3,"periods":[[1,null]]}',
+      '{"v":2,"periods":[]}',
+      '{"v":2,"periods":[[5,1]]}',
+      '{"v":2,"periods":[[1,null],[2,3]]}',
+      'null',
+    ]) {
+      const db = await open(new MemoryDatabase());
+      await db.put(REQUESTS_STORE, encodeKey('b', 'someone'), utf8ToBytes(value));
+      await assert.rejects(
+        MessageRequests.open({ db }),
+        (e: unknown) => e instanceof RequestError && e.code === 'CORRUPT_RECORD',
+        value,
+      );
+    }
   });
 });
