@@ -266,7 +266,13 @@ describe('forward secrecy and post-compromise security', () => {
     const [a, b] = makePair();
     deliver(a, b, 'open');
     deliver(b, a, 'ok');
-    // The attacker copies Alice's state and then passively reads every frame.
+    // Copied while the sending half of Alice's last DH step still waits (ratchet.ts
+    // `prepareSend`), her state holds no next ratchet key: Eve reads what Bob sends on his
+    // current chain, but not his answer to the key Alice sends next, which Eve never saw.
+    const early = SessionManager.deserialize(a.identity, a.sessions.serialize());
+    // The attacker copies Alice's state once her next key is made (the idle turn after a
+    // message, `prepareSends`) and then passively reads every frame.
+    a.sessions.prepareSends();
     const eve = SessionManager.deserialize(a.identity, a.sessions.serialize());
     const f1 = b.sessions.encrypt(a.identity.peerId, enc('still readable'));
     assert.equal(text(eve.decrypt(f1)), 'still readable');
@@ -277,6 +283,10 @@ describe('forward secrecy and post-compromise security', () => {
     assert.equal(text(b.sessions.decrypt(f2)), 'not yet healed');
     const f3 = b.sessions.encrypt(a.identity.peerId, enc('still exposed'));
     assert.equal(text(eve.decrypt(f3)), 'still exposed');
+    assert.throws(
+      () => early.decrypt(f3),
+      (e: unknown) => e instanceof SessionError && e.code === 'DECRYPT_FAILED',
+    );
     assert.equal(text(a.sessions.decrypt(f3)), 'still exposed');
     // Alice now sends under a fresh ratchet key Eve never saw; from Bob's next reply on, Eve is out.
     const f4 = a.sessions.encrypt(b.identity.peerId, enc('healing'));

@@ -74,7 +74,15 @@ function checkLimits(l: RatchetLimits): void {
   assertInteger('limits.recentTags', l.recentTags, 0, 65_536);
 }
 
+/**
+ * State version 1: every DH ratchet step complete. Version 2: the same layout, with flag 32,
+ * the sending half of the last step still to do (`prepareSend`). A state without it is
+ * written as version 1, byte for byte as before.
+ */
 const STATE_VERSION = 1;
+const PENDING_STATE_VERSION = 2;
+/** Flag bit of version 2: the sending half of the last DH ratchet step is still to do. */
+const SEND_PENDING = 32;
 const HEADER_VERSION = 2;
 const HEADER_BYTES = 1 + 32 + 4 + 4;
 const ENC_HEADER_BYTES = HEADER_BYTES + 16;
@@ -210,6 +218,13 @@ export class Ratchet {
   #nhkr: Uint8Array;
   #skipped: SkippedKey[];
   #recent: string[];
+  /**
+   * The sending half of the last DH ratchet step (DR §3.5: a new key pair, RK and CKs from
+   * DH(new key, DHr)) is still to do. Nothing received needs it (the peer's next chain only
+   * follows a message of ours under the new key), so `decrypt` leaves it to `prepareSend`,
+   * in idle time, or to the next `encrypt`: a received message costs one X25519, not three.
+   */
+  #sendPending: boolean;
   #windows = new TagWindows();
   #slots: Map<string, Slot> | null = null;
   /** Tags whose membership in `expectedTags()` changed since `takeTagChanges` (true: now expected). */
@@ -235,6 +250,7 @@ export class Ratchet {
       nhkr: Uint8Array;
       skipped: SkippedKey[];
       recent: string[];
+      sendPending?: boolean;
     },
     limits: RatchetLimits,
   ) {
@@ -253,6 +269,7 @@ export class Ratchet {
     this.#nhkr = s.nhkr;
     this.#skipped = s.skipped;
     this.#recent = s.recent;
+    this.#sendPending = s.sendPending ?? false;
     checkLimits(limits);
     this.limits = limits;
   }
@@ -326,7 +343,23 @@ export class Ratchet {
 
   /** True once this side can send (the initiator at once, the responder after a first message). */
   get canSend(): boolean {
-    return this.#cks !== null && this.#hks !== null;
+    return (this.#cks !== null || this.#sendPending) && this.#hks !== null;
+  }
+
+  /** True while the sending half of the last DH ratchet step waits for `prepareSend`. */
+  get sendPending(): boolean {
+    return this.#sendPending;
+  }
+
+  /**
+   * Does the sending half of the last DH ratchet step now, if it waits (a session manager
+   * calls this in idle time after a message arrived, so neither the arrival nor the next
+   * send pays for it). Returns whether there was anything to do.
+   */
+  prepareSend(): boolean {
+    if (!this.#sendPending) return false;
+    this.#completeSend();
+    return true;
   }
 
   /** True once a message from the peer has been decrypted in this session. */
@@ -345,6 +378,7 @@ export class Ratchet {
       throw new RangeError(
         `"plaintext" expected at most ${MAX_PLAINTEXT_BYTES} bytes, got ${plaintext.length}`,
       );
+    if (this.#sendPending) this.#completeSend();
     if (this.#cks === null || this.#hks === null) {
       throw new SessionError('BAD_STATE', 'this side cannot send before it has received a message');
     }
@@ -467,6 +501,9 @@ export class Ratchet {
       const hk = slot.kind === 'current' ? next.#hkr! : next.#nhkr;
       header = openHeader(hk, slot.nonce, tag, encHeader);
       if (slot.kind === 'next') {
+        // A peer's next chain before any message of ours under the pending key cannot come
+        // from an honest peer; done in the order DR §3.5 gives, the step refuses it as before.
+        if (next.#sendPending) next.#completeSend();
         next.#skipUntil(header.pn, now);
         next.#dhRatchet(header.dh);
       } else if (!equalBytes(header.dh, next.#dhr!)) {
@@ -530,7 +567,10 @@ export class Ratchet {
     }
   }
 
-  /** DHRatchetHE (DR §4.4). */
+  /**
+   * DHRatchetHE (DR §4.4), its receiving half; the sending half (`#completeSend`) waits for
+   * `prepareSend` or the next `encrypt`, in the same order of KDF_RK steps.
+   */
   #dhRatchet(dh: X25519PublicKey): void {
     this.#pn = this.#ns;
     this.#ns = 0;
@@ -539,13 +579,22 @@ export class Ratchet {
     this.#hkr = this.#nhkr;
     this.#dhr = dh;
     const recv = kdfRoot(this.#rk, agree(this.#dhs, dh));
+    this.#rk = recv.rk;
     this.#ckr = recv.ck;
     this.#nhkr = recv.nhk;
+    // The old sending chain is over (DR §3.5): nothing more is sent on it.
+    this.#cks = null;
+    this.#sendPending = true;
+  }
+
+  /** The sending half of DHRatchetHE (DR §4.4): a new key pair, then RK, CKs and NHKs. */
+  #completeSend(): void {
     this.#dhs = randomX25519KeyPair();
-    const send = kdfRoot(recv.rk, agree(this.#dhs, dh));
+    const send = kdfRoot(this.#rk, agree(this.#dhs, this.#dhr!));
     this.#rk = send.rk;
     this.#cks = send.ck;
     this.#nhks = send.nhk;
+    this.#sendPending = false;
   }
 
   #prune(now: number): void {
@@ -580,6 +629,7 @@ export class Ratchet {
         nhkr: this.#nhkr,
         skipped: [...this.#skipped],
         recent: [...this.#recent],
+        sendPending: this.#sendPending,
       },
       this.limits,
     );
@@ -611,6 +661,7 @@ export class Ratchet {
     this.#nhkr = next.#nhkr;
     this.#skipped = next.#skipped;
     this.#recent = next.#recent;
+    this.#sendPending = next.#sendPending;
     this.#moveSlots(before);
   }
 
@@ -692,8 +743,10 @@ export class Ratchet {
       (this.#cks !== null ? 2 : 0) |
       (this.#ckr !== null ? 4 : 0) |
       (this.#hks !== null ? 8 : 0) |
-      (this.#hkr !== null ? 16 : 0);
-    const w = new ByteWriter(512).u8(STATE_VERSION).varBytes(this.#ad).bytes(this.#dhs.secretKey).u8(flags);
+      (this.#hkr !== null ? 16 : 0) |
+      (this.#sendPending ? SEND_PENDING : 0);
+    const version = this.#sendPending ? PENDING_STATE_VERSION : STATE_VERSION;
+    const w = new ByteWriter(512).u8(version).varBytes(this.#ad).bytes(this.#dhs.secretKey).u8(flags);
     if (this.#dhr !== null) w.bytes(this.#dhr);
     w.bytes(this.#rk);
     if (this.#cks !== null) w.bytes(this.#cks);
@@ -713,12 +766,17 @@ export class Ratchet {
   static deserialize(bytes: Uint8Array, limits: RatchetLimits = DEFAULT_RATCHET_LIMITS): Ratchet {
     const r = new ByteReader(bytes);
     const version = r.u8('ratchet state version');
-    if (version !== STATE_VERSION)
+    if (version !== STATE_VERSION && version !== PENDING_STATE_VERSION)
       throw new DecodeError('UNKNOWN_VERSION', `ratchet state version ${version}`);
     const ad = r.varBytes(MAX_AD_BYTES, 'associated data');
     const dhs = x25519KeyPair(r.bytes(32, 'DHs'));
     const flags = r.u8('flags');
-    if (flags > 31) throw new DecodeError('MALFORMED', 'unknown ratchet state flags');
+    // Version 2 is exactly the states whose sending half waits; version 1 has no such flag.
+    const sendPending = version === PENDING_STATE_VERSION;
+    if ((flags & ~SEND_PENDING) > 31 || ((flags & SEND_PENDING) !== 0) !== sendPending)
+      throw new DecodeError('MALFORMED', 'unknown ratchet state flags');
+    if (sendPending && (flags & 1) === 0)
+      throw new DecodeError('MALFORMED', 'a pending sending step without a peer ratchet key');
     const dhr = flags & 1 ? asX25519PublicKey(r.bytes(32, 'DHr')) : null;
     const rk = r.bytes(32, 'RK');
     const cks = flags & 2 ? r.bytes(32, 'CKs') : null;
@@ -749,7 +807,7 @@ export class Ratchet {
     for (let i = 0; i < recentCount; i++) recent.push(bytesToHex(r.bytes(TAG_BYTES, 'recent tag')));
     r.end('ratchet state');
     return new Ratchet(
-      { ad, dhs, dhr, rk, cks, ckr, ns, nr, pn, hks, hkr, nhks, nhkr, skipped, recent },
+      { ad, dhs, dhr, rk, cks, ckr, ns, nr, pn, hks, hkr, nhks, nhkr, skipped, recent, sendPending },
       limits,
     );
   }

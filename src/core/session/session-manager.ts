@@ -240,6 +240,9 @@ export class SessionManager {
    */
   readonly #verifiedCards = new Map<string, ContactCard>();
   #ownCard: ContactCard | null = null;
+  /** Ratchets whose sending half waits (ratchet.ts `prepareSend`), done in the next idle turn. */
+  readonly #toPrepare = new Set<Ratchet>();
+  #prepareTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(identity: Identity, options: SessionManagerOptions, ring: PreKeyRing) {
     this.#identity = identity;
@@ -596,6 +599,28 @@ export class SessionManager {
   }
 
   /**
+   * Does the sending half of every DH ratchet step that waits for it (ratchet.ts
+   * `prepareSend`): two X25519 operations per session that received a new chain. Called on
+   * its own in the turn after a decryption, so the arrival does not wait for it and the
+   * next send finds it done; a state saved before it is still complete (the step is done
+   * again, with a new key, after a restart: nothing was sent under the first).
+   */
+  prepareSends(): void {
+    clearTimeout(this.#prepareTimer);
+    this.#prepareTimer = undefined;
+    for (const r of this.#toPrepare) r.prepareSend();
+    this.#toPrepare.clear();
+  }
+
+  #prepareLater(ratchet: Ratchet): void {
+    if (!ratchet.sendPending) return;
+    this.#toPrepare.add(ratchet);
+    if (this.#prepareTimer !== undefined) return;
+    this.#prepareTimer = setTimeout(() => this.prepareSends(), 0);
+    if (typeof this.#prepareTimer === 'object' && 'unref' in this.#prepareTimer) this.#prepareTimer.unref();
+  }
+
+  /**
    * Decrypts a frame from any transport. SessionError UNKNOWN_SESSION when it belongs to
    * no session of ours, DECRYPT_FAILED when it was altered; state is unchanged on error.
    */
@@ -690,6 +715,7 @@ export class SessionManager {
     // A fresh ratchet, not yet reachable: a failure below leaves the manager as it was.
     const result = entry.ratchet.decrypt(opened.inner, this.#now(), framing);
     if (result.kind === 'message') admit?.(result.plaintext);
+    this.#prepareLater(entry.ratchet);
     // Only an authenticated, admitted first message creates or changes anything (X3DH §3.4).
     const own = this.#ownCard;
     const target = rec ?? newRecord(card);
@@ -782,6 +808,7 @@ export class SessionManager {
       // Expired skipped keys may have been pruned even when decryption failed.
       this.#reindex(key, entry);
     }
+    this.#prepareLater(entry.ratchet);
     if (unanswered && entry.ratchet.hasReceived) this.#answered(rec, entry);
     const sender = rec.card.peerId;
     if (result.kind === 'duplicate') return { kind: 'duplicate', sender };
