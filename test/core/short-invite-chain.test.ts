@@ -21,6 +21,7 @@ import {
 import {
   ChainInviteDirectory,
   INVITE_PAYLOAD_BYTES,
+  INVITE_POOL,
   invitePayload,
   locatorAddress,
 } from '../../src/core/contact/chain-invite-directory.ts';
@@ -214,5 +215,65 @@ describe('short invite on the local Kaspa network', { timeout: 300_000 }, () => 
     const found = await new ChainInviteDirectory({ node, prefix: 'kaspasim' }).find(short.locator);
     assert.ok(fetched.size <= MAX_CANDIDATES, `${fetched.size} transactions fetched`);
     assert.ok(found.length <= 1);
+  });
+
+  it('takes the coin back into the invite pool, less the fee, and the short link then finds nothing', async () => {
+    const full = invite();
+    const short = ShortInvite.create(full);
+    const address = locatorAddress(short.locator, 'kaspasim');
+    const writer = new ChainInviteDirectory({
+      node: alice.client,
+      prefix: 'kaspasim',
+      publisher: alice.chain,
+    });
+    await writer.publish(short.locator, short.seal(full));
+    const [coin] = await until(
+      'the invite coin accepted',
+      async () => {
+        const c = await alice.client.getUtxosByAddresses([address.toString()]);
+        return c.length > 0 && c;
+      },
+      60_000,
+    );
+    // The publication's change is counted before the balance the coin comes back to is read.
+    const spendable = async (): Promise<bigint> => (await alice.chain.funds()).spendable;
+    let before = await spendable();
+    await until(
+      'the publication settled in the wallet',
+      async () => {
+        await new Promise((r) => setTimeout(r, 500));
+        const now = await spendable();
+        const steady = now === before;
+        before = now;
+        return steady;
+      },
+      30_000,
+    );
+    const back = await writer.reclaim(short.locator, await alice.chain.freshPoolAddress(INVITE_POOL));
+    assert.ok(back !== undefined, 'a coin was there to take back');
+    assert.equal(back.amount, coin!.entry.amount - back.fee);
+    assert.ok(back.fee > 0n && back.fee < 1_000_000n, `fee ${back.fee} sompi`);
+    const after = await until(
+      'the coin counted in the wallet again',
+      async () => {
+        const now = await spendable();
+        return now >= before + back.amount && now;
+      },
+      60_000,
+    );
+    console.log(
+      `# invite coin taken back: coin ${coin!.entry.amount} sompi, fee ${back.fee} sompi, wallet got ${after - before}`,
+    );
+    assert.equal(after - before, coin!.entry.amount - back.fee, 'the coin came back less the fee');
+    await until(
+      'the locator address empty',
+      async () => (await bob.client.getUtxosByAddresses([address.toString()])).length === 0,
+      60_000,
+    );
+    assert.deepEqual(await reader().find(short.locator), []);
+    assert.equal(
+      await writer.reclaim(short.locator, await alice.chain.freshPoolAddress(INVITE_POOL)),
+      undefined,
+    );
   });
 });

@@ -536,6 +536,19 @@ export class KaspaChain implements ChainPort {
     return { txId };
   }
 
+  /**
+   * A fresh address of the pool `pool`, recorded and watched: a coin paid there from outside,
+   * without payload (a short invite's coin taken back, chain-invite-directory.ts `reclaim`),
+   * is counted as the pool's funds like its change. Needs `start`.
+   */
+  async freshPoolAddress(pool: string): Promise<Address> {
+    if (this.stopped || this.handler === undefined)
+      throw new DeliveryError('CLOSED', 'the chain adapter is not running');
+    const address = await this.book.nextChange(pool);
+    await this.watch([address.toString()]);
+    return address;
+  }
+
   async funds(): Promise<Funds> {
     return this.currentFunds();
   }
