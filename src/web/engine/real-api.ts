@@ -62,6 +62,7 @@ import { RpcError } from '../../kaspa/rpc/errors.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { bytesToHex, bytesToUtf8, hexToBytes, utf8ToBytes, wipe } from '../../util/bytes.ts';
 import { DecodeError } from '../../util/errors.ts';
+import { mark } from '../../util/marks.ts';
 import {
   AppApiError,
   MIN_PASSWORD_LENGTH,
@@ -437,7 +438,9 @@ export class RealApi implements AppApi {
       await this.#claimInstance();
       let vault: Vault;
       try {
+        mark('unlock-kdf');
         vault = await Vault.unlock(bytes, password);
+        mark('unlock-kdf-done');
       } catch (e) {
         this.#instance.release();
         // Nothing is written on a failed unlock: the stored vault stays exactly as it was.
@@ -449,6 +452,7 @@ export class RealApi implements AppApi {
       const seed = vault.exportSeed();
       vault.lock();
       const session = await this.#startClaimed(seed, this.#displayName ?? '');
+      mark('unlock-session');
       // Messages that arrived while the app was closed are caught up as the engine starts;
       // waiting for that (within a bound, so an unreachable node does not hold the lock
       // screen) shows the conversations complete instead of filling in under the user.
@@ -456,6 +460,7 @@ export class RealApi implements AppApi {
         session.engine.catch(() => undefined),
         new Promise((resolve) => setTimeout(resolve, CATCH_UP_WAIT_MS)),
       ]);
+      mark('unlock-done');
       this.#emitVault();
       return this.#summary(session);
     });
@@ -1762,6 +1767,7 @@ export class RealApi implements AppApi {
         }
       }
       this.#setNetwork(s, client, 'online');
+      mark('node-connected');
     })();
     // Settled by the engine's chain start; a failure is reported there.
     connected.catch(() => undefined);
@@ -1808,6 +1814,7 @@ export class RealApi implements AppApi {
         }
         const running = { engine, client, evidence, chain };
         s.running = running;
+        mark('engine-open');
         this.#emit({ type: 'conversations' });
         return running;
       } catch (e) {
