@@ -539,13 +539,12 @@ export class KaspaChain implements ChainPort {
   /**
    * A fresh address of the pool `pool`, recorded and watched: a coin paid there from outside,
    * without payload (a short invite's coin taken back, chain-invite-directory.ts `reclaim`),
-   * is counted as the pool's funds like its change. Needs `start`.
+   * is counted as the pool's funds like its change. Recorded before it is returned, and
+   * watched at once when the adapter runs (a start watches the recorded addresses).
    */
   async freshPoolAddress(pool: string): Promise<Address> {
-    if (this.stopped || this.handler === undefined)
-      throw new DeliveryError('CLOSED', 'the chain adapter is not running');
-    const address = await this.book.nextChange(pool);
-    await this.watch([address.toString()]);
+    const address = await (await this.openBook()).nextChange(pool);
+    if (this.handler !== undefined && !this.stopped) await this.watch([address.toString()]);
     return address;
   }
 

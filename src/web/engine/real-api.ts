@@ -17,7 +17,7 @@ import {
   parseInviteLink,
   resolveShortInvite,
 } from '../../core/contact/short-invite.ts';
-import { ChainInviteDirectory } from '../../core/contact/chain-invite-directory.ts';
+import { ChainInviteDirectory, INVITE_POOL } from '../../core/contact/chain-invite-directory.ts';
 import { PreKeyTimer } from '../../core/session/prekey-timer.ts';
 import { DeliveryEngine, type DeliveryEvent } from '../../core/delivery/engine.ts';
 import { DeliveryError } from '../../core/delivery/errors.ts';
@@ -63,6 +63,7 @@ import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { bytesToHex, bytesToUtf8, hexToBytes, utf8ToBytes, wipe } from '../../util/bytes.ts';
 import { DecodeError } from '../../util/errors.ts';
 import { mark } from '../../util/marks.ts';
+import { ShortInviteCoins } from './short-invite-coins.ts';
 import {
   AppApiError,
   MIN_PASSWORD_LENGTH,
@@ -217,6 +218,8 @@ interface Session {
    * invite; a failed one is tried again the next time the card is shown.
    */
   shortInvite: { readonly link: string; readonly shown: Promise<ShortInviteShown> } | undefined;
+  /** Published short invites whose coin is to come back (short-invite-coins.ts). */
+  readonly inviteCoins: ShortInviteCoins;
   /** Full invites found for short codes this session (a preview, then the add). */
   readonly resolved: Map<string, Invite>;
   /** Rotates and wipes pre-keys while the app is open (session/prekey-timer.ts). */
@@ -633,14 +636,24 @@ export class RealApi implements AppApi {
             prefix: NETWORKS[s.settings.network].prefix,
             publisher: chain,
           });
+          // Recorded first: a coin paid is taken back later even if this page closes now.
+          await s.inviteCoins.published({
+            locator: short.locator,
+            publishedAt: Date.now(),
+            ...(s.invite?.oneTimeId === undefined ? {} : { oneTimeId: s.invite.oneTimeId }),
+          });
           await directory.publish(short.locator, short.seal(full));
+          // The invites this one replaces give their coins back.
+          s.inviteCoins.sweep().catch((e: unknown) => this.#report(e));
           return { code, published: true };
         } catch (e) {
           if (s.shortInvite?.link === link) s.shortInvite = undefined;
-          const problem =
-            e instanceof DeliveryError && e.code === 'INSUFFICIENT_FUNDS'
-              ? 'The short link needs a small payment on the network, and this wallet has no funds for it. Send the full invite link instead.'
-              : 'The short link could not be published now (no connection to the network). Send the full invite link instead.';
+          const unpaid = e instanceof DeliveryError && e.code === 'INSUFFICIENT_FUNDS';
+          if (unpaid)
+            await s.inviteCoins.forget(short.locator).catch((error: unknown) => this.#report(error));
+          const problem = unpaid
+            ? 'The short link needs a small payment on the network, and this wallet has no funds for it. Send the full invite link instead.'
+            : 'The short link could not be published now (no connection to the network). Send the full invite link instead.';
           return { code, published: false, problem };
         }
       })();
@@ -1670,6 +1683,21 @@ export class RealApi implements AppApi {
       card: ownCard,
       invite: undefined,
       shortInvite: undefined,
+      inviteCoins: new ShortInviteCoins({
+        db,
+        store: STATE_STORE,
+        reclaim: async (locator) => {
+          const { client, chain } = session.running ?? (await session.engine);
+          const directory = new ChainInviteDirectory({
+            node: client,
+            prefix: NETWORKS[session.settings.network].prefix,
+          });
+          return directory.reclaim(locator, await chain.freshPoolAddress(INVITE_POOL));
+        },
+        holdsOneTimeKey: (id) => sessions.holdsOneTimeKey(id),
+        now: () => Date.now(),
+        report: (e) => this.#report(e),
+      }),
       resolved: new Map(),
       // Rotation and deletion run while the app is open, not only on traffic; the check at
       // unlock ran above, before the card was issued.
@@ -1815,6 +1843,8 @@ export class RealApi implements AppApi {
         const running = { engine, client, evidence, chain };
         s.running = running;
         mark('engine-open');
+        // Coins of short invites used or replaced since the last session come back.
+        s.inviteCoins.sweep().catch((e: unknown) => this.#report(e));
         this.#emit({ type: 'conversations' });
         return running;
       } catch (e) {
