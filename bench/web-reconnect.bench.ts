@@ -3,7 +3,8 @@
  * network (10 blocks/s), Bob linked to Alice, who stays online. Bob reloads and unlocks; timed
  * from the click on "Unlock" to "Connected" in his conversation with Alice, beside the same
  * unlock to the conversation on screen (what unlocking costs with no link at all), with the
- * chain transactions and fees each reconnection took.
+ * chain transactions and fees each reconnection took, and the path split into its steps by the
+ * app's page marks (src/util/marks.ts).
  */
 import type { Page } from 'playwright-core';
 import type { MempoolEntry } from '../src/devnet/mempool.ts';
@@ -31,6 +32,8 @@ const STEPS: readonly (readonly [string, string])[] = [
   ['node-connected', 'node connected'],
   ['engine-open', 'delivery engine open'],
   ['unlock-done', 'unlock returned to the screen'],
+  ['chat-list', 'chat list shown (its first render after unlock)'],
+  ['chat-shown', 'conversation history shown'],
   ['offer-made', 'offer made (ICE gathered)'],
   ['chain-ready', 'chain caught up (coins and payloads since the cursor)'],
   ['signal-published', 'offer published'],
