@@ -23,6 +23,7 @@ import { requestView, requestsView } from './views/requests.ts';
 import { settingsView } from './views/settings.ts';
 import { verifyView } from './views/verify.ts';
 import type { View, ViewContext } from './views/view.ts';
+import { mark } from '../util/marks.ts';
 
 /** Options of `mountApp`. */
 export interface MountOptions {
@@ -378,6 +379,7 @@ function createShell(ctx: ViewContext, displayName: string, onDismissFlash: () =
       (rows) => {
         if (disposed) return;
         list.update(rows, active);
+        mark('chat-list');
         // Muted conversations keep their own count but add nothing to the tab's.
         const total = rows.reduce((n, r) => n + (r.flags?.muted === true ? 0 : r.unread), 0);
         unreadBadge.hidden = total === 0;

@@ -21,6 +21,7 @@ import {
 import {
   ChainInviteDirectory,
   INVITE_PAYLOAD_BYTES,
+  INVITE_POOL,
   invitePayload,
   locatorAddress,
 } from '../../src/core/contact/chain-invite-directory.ts';
@@ -60,6 +61,28 @@ describe('short invite on the local Kaspa network', { timeout: 300_000 }, () => 
   const invite = (): Invite => new Invite(alice.card);
   const reader = (): ChainInviteDirectory =>
     new ChainInviteDirectory({ node: bob.client, prefix: 'kaspasim' });
+
+  /** Alice publishes a new short invite; resolves once its coin is listed at the locator. */
+  async function publishedInvite() {
+    const full = invite();
+    const short = ShortInvite.create(full);
+    const address = locatorAddress(short.locator, 'kaspasim');
+    const writer = new ChainInviteDirectory({
+      node: alice.client,
+      prefix: 'kaspasim',
+      publisher: alice.chain,
+    });
+    await writer.publish(short.locator, short.seal(full));
+    const [coin] = await until(
+      'the invite coin accepted',
+      async () => {
+        const c = await bob.client.getUtxosByAddresses([address.toString()]);
+        return c.length > 0 && c;
+      },
+      60_000,
+    );
+    return { short, address, writer, coin: coin! };
+  }
 
   it('publishes the sealed invite in one transaction and another client resolves it from the short link', async () => {
     const full = invite();
@@ -138,20 +161,7 @@ describe('short invite on the local Kaspa network', { timeout: 300_000 }, () => 
   });
 
   it('a forged card and junk at the locator are skipped and the honest invite is found', async () => {
-    const full = invite();
-    const short = ShortInvite.create(full);
-    const address = locatorAddress(short.locator, 'kaspasim');
-    const writer = new ChainInviteDirectory({
-      node: alice.client,
-      prefix: 'kaspasim',
-      publisher: alice.chain,
-    });
-    await writer.publish(short.locator, short.seal(full));
-    await until(
-      'honest accepted',
-      async () => (await bob.client.getUtxosByAddresses([address.toString()])).length === 1,
-      60_000,
-    );
+    const { short, address } = await publishedInvite();
     // Mallory learnt the link: she puts her own card there (newer, so examined first), a
     // payload of another shape, and an invite payload whose seal is random.
     const forged = forgedSeal(short, new Invite(mallory.card));
@@ -176,32 +186,16 @@ describe('short invite on the local Kaspa network', { timeout: 300_000 }, () => 
   });
 
   it('a node listing many coins at the locator gets at most MAX_CANDIDATES transactions fetched', async () => {
-    const full = invite();
-    const short = ShortInvite.create(full);
-    const address = locatorAddress(short.locator, 'kaspasim');
-    const writer = new ChainInviteDirectory({
-      node: alice.client,
-      prefix: 'kaspasim',
-      publisher: alice.chain,
-    });
-    await writer.publish(short.locator, short.seal(full));
-    const [coin] = await until(
-      'accepted',
-      async () => {
-        const c = await bob.client.getUtxosByAddresses([address.toString()]);
-        return c.length > 0 && c;
-      },
-      60_000,
-    );
+    const { short, coin } = await publishedInvite();
     // Coins of transactions that do not pay the address.
     const fakes = Array.from({ length: 100 }, (_, i) => ({
-      ...coin!,
+      ...coin,
       outpoint: { transactionId: randomBytes(32) as TxId, index: i },
     }));
     const fetched = new Set<string>();
     const node = new Proxy(bob.client, {
       get(target, prop, receiver) {
-        if (prop === 'getUtxosByAddresses') return () => Promise.resolve([...fakes, coin!]);
+        if (prop === 'getUtxosByAddresses') return () => Promise.resolve([...fakes, coin]);
         if (prop === 'getMempoolEntry')
           return (txId: TxId, opts?: object) => {
             fetched.add(bytesToHex(txId));
@@ -214,5 +208,49 @@ describe('short invite on the local Kaspa network', { timeout: 300_000 }, () => 
     const found = await new ChainInviteDirectory({ node, prefix: 'kaspasim' }).find(short.locator);
     assert.ok(fetched.size <= MAX_CANDIDATES, `${fetched.size} transactions fetched`);
     assert.ok(found.length <= 1);
+  });
+
+  it('takes the coin back into the invite pool, less the fee, and the short link then finds nothing', async () => {
+    const { short, address, writer, coin } = await publishedInvite();
+    // The publication's change is counted before the balance the coin comes back to is read.
+    const spendable = async (): Promise<bigint> => (await alice.chain.funds()).spendable;
+    let before = await spendable();
+    await until(
+      'the publication settled in the wallet',
+      async () => {
+        await new Promise((r) => setTimeout(r, 500));
+        const now = await spendable();
+        const steady = now === before;
+        before = now;
+        return steady;
+      },
+      30_000,
+    );
+    const back = await writer.reclaim(short.locator, await alice.chain.freshPoolAddress(INVITE_POOL));
+    assert.ok(back !== undefined, 'a coin was there to take back');
+    assert.equal(back.amount, coin.entry.amount - back.fee);
+    assert.ok(back.fee > 0n && back.fee < 1_000_000n, `fee ${back.fee} sompi`);
+    const after = await until(
+      'the coin counted in the wallet again',
+      async () => {
+        const now = await spendable();
+        return now >= before + back.amount && now;
+      },
+      60_000,
+    );
+    console.log(
+      `# invite coin taken back: coin ${coin.entry.amount} sompi, fee ${back.fee} sompi, wallet got ${after - before}`,
+    );
+    assert.equal(after - before, coin.entry.amount - back.fee, 'the coin came back less the fee');
+    await until(
+      'the locator address empty',
+      async () => (await bob.client.getUtxosByAddresses([address.toString()])).length === 0,
+      60_000,
+    );
+    assert.deepEqual(await reader().find(short.locator), []);
+    assert.equal(
+      await writer.reclaim(short.locator, await alice.chain.freshPoolAddress(INVITE_POOL)),
+      undefined,
+    );
   });
 });

@@ -14,7 +14,8 @@
  * address or the key t; to everyone else the address is one more fresh P2PK address and the
  * payload a batch container of one of its buckets, a size messages have (docs/privacy.md "Short invites"). The key t is shared by all who hold the secret:
  * any of them can spend the coin, which removes the invite from the address (the full link
- * still works); the inviter can take the coin back the same way once the invite is used.
+ * still works); the inviter takes the coin back the same way (`reclaim`) once the invite is
+ * used or replaced.
  */
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
@@ -25,7 +26,10 @@ import {
   addressToScriptPublicKey,
   type NetworkPrefix,
 } from '../../kaspa/address.ts';
+import { buildSweep } from '../../kaspa/builder.ts';
 import { PayloadFetcher } from '../../kaspa/payload-fetch.ts';
+import { signTransaction } from '../../kaspa/sign.ts';
+import type { TxId } from '../../kaspa/types.ts';
 import type { KaspaNode } from '../../kaspa/rpc/node.ts';
 import type { AddressedUtxo } from '../../kaspa/rpc/convert.ts';
 import { bytesToHex, equalBytes, hexToBytes, randomBytes, utf8ToBytes } from '../../util/bytes.ts';
@@ -48,6 +52,19 @@ const FETCH_TRIES = 4;
 const ADDRESS_INFO = utf8ToBytes('p2pcomm/v1/short-invite/address');
 /** The coin pool invite publications are paid from (docs/privacy.md "Short invites"). */
 export const INVITE_POOL = 'short-invites';
+
+/**
+ * Coins one reclaim spends at most: an honest address holds one, but a link holder may pay
+ * more there; 80 P2PK inputs stay under the reference wallet's 100,000-gram compute cap.
+ */
+const MAX_RECLAIM_INPUTS = 80;
+
+/** A reclaim's transaction: the value that came back to the wallet, and the fee it paid. */
+export interface InviteReclaim {
+  readonly txId: TxId;
+  readonly amount: bigint;
+  readonly fee: bigint;
+}
 
 /** What publishes for the directory: the Kaspa chain adapter (`KaspaChain.publishToAddress`). */
 export interface InvitePublisher {
@@ -177,5 +194,46 @@ export class ChainInviteDirectory implements InviteCardDirectory {
       if (sealed !== undefined) out.push(sealed);
     }
     return out;
+  }
+
+  /**
+   * Takes back the coins at the locator's address (docs/privacy.md "Short invites", "Taking
+   * the coin back"): one transaction spending them all, signed with the locator's key t, into
+   * one output to `to` (a fresh address of the invite pool), the fee taken from it. One input
+   * and one output keep the storage mass near zero under the relaxed KIP-9 formula (FACTS
+   * §4.4), so the fee is the relay floor: 162,400 sompi (0.0016 KAS) for one coin. Coins of a transaction not
+   * accepted yet are listed by the node once it is, so an invite just published is taken back
+   * on a later call. Resolves undefined when the address holds nothing (the coin was taken
+   * already, by this inviter or by a holder of the link, who shares t); RpcError
+   * REJECTED_TRANSACTION when the node refuses the spend (a holder spent it first).
+   */
+  async reclaim(
+    locator: Uint8Array,
+    to: Address,
+    options: { readonly feerate?: number; readonly signal?: AbortSignal } = {},
+  ): Promise<InviteReclaim | undefined> {
+    if (to.prefix !== this.#opts.prefix)
+      throw new TypeError(`"to" is on ${to.prefix}, not on ${this.#opts.prefix}`);
+    const address = locatorAddress(locator, this.#opts.prefix);
+    const text = address.toString();
+    const call = options.signal ? { signal: options.signal } : {};
+    const coins = (await this.#opts.node.getUtxosByAddresses([text], call)).filter(
+      (u) => u.address === null || u.address === text,
+    );
+    if (coins.length === 0) return undefined;
+    const built = buildSweep(
+      coins.slice(0, MAX_RECLAIM_INPUTS),
+      to,
+      options.feerate === undefined ? {} : { feerate: options.feerate },
+    );
+    const key = locatorKey(locator);
+    const signed = signTransaction(
+      built.tx,
+      built.spent,
+      built.spent.map(() => key),
+    );
+    options.signal?.throwIfAborted();
+    const txId = await this.#opts.node.submitTransaction(signed, call);
+    return { txId, amount: built.tx.outputs[0]!.value, fee: built.fee };
   }
 }

@@ -50,6 +50,7 @@ import type {
   SessionPort,
 } from './ports.ts';
 import { DeliveryStore, type OpenEntry, type PublicationRecord } from './store.ts';
+import { mark } from '../../util/marks.ts';
 
 /** How a contact can be reached right now (the words the conversation header uses). */
 export type ConnectionState = 'connected' | 'connecting' | 'offline';
@@ -343,6 +344,10 @@ export class DeliveryEngine {
       message: (c, id, bytes) => this.enqueue(() => this.onLinkMessage(c, id, bytes)),
       closed: (c, id) => this.enqueue(() => this.onLinkClosed(c, id)),
     });
+    // The offers of a reconnection are made now, while the chain adapter catches up, so that
+    // their ICE gathering is done by the time they can be published (flush waits for the
+    // chain); a contact's link comes back as early after unlock as the chain allows.
+    await this.reconnectRecent();
     const cursor = await this.store.cursor();
     this.chainStarted = this.opts.chain
       .start(
@@ -359,11 +364,14 @@ export class DeliveryEngine {
       .then(() =>
         this.run(async () => {
           this.chainReady = true;
+          mark('chain-ready');
           await this.opts.attachments?.chain?.start((c) => this.wakeAttachments(c), this.clock);
           const contacts = new Set<ContactId>(this.active.contacts());
           for (const [c, st] of this.contactState) if (st.chainReceipts.size > 0) contacts.add(c);
           for (const c of contacts) this.dispatch(c);
+          // Offers made before the chain was up wait in `signals` for this flush.
           await this.reconnectRecent();
+          if ([...this.contactState.values()].some((st) => st.signals.length > 0)) this.scheduleFlush(0);
           this.scheduleDue();
         }),
       );
@@ -1031,6 +1039,8 @@ export class DeliveryEngine {
         }
         const settled = result;
         const current = group;
+        if ('txId' in settled && current.some((e) => e.frames.some((f) => f.type === 'signal')))
+          mark('signal-published');
         await this.run(() =>
           'txId' in settled
             ? this.published(current, settled.txId)
@@ -1549,6 +1559,7 @@ export class DeliveryEngine {
         this.enqueue(() => {
           if (st.link !== ls) return;
           offered.sentAt = this.clock.now();
+          mark('offer-made');
           st.signals.push({ type: 'signal', kind: 'offer', linkId, sentAt: offered.sentAt, description });
           this.scheduleFlush(flushAfterMs);
         }),
@@ -1611,6 +1622,7 @@ export class DeliveryEngine {
     const st = this.state(contact);
     const fresh = this.clock.now() - f.sentAt <= this.settings.signalMaxAgeMs;
     if (f.kind === 'answer') {
+      mark('answer-received');
       const offered = st.offered;
       if (!offered || !equalBytes(offered.linkId, f.linkId)) return;
       const ls = st.link;
@@ -1684,6 +1696,7 @@ export class DeliveryEngine {
     }
     st.link.timer?.cancel();
     st.link.link = link;
+    mark('link-open');
     // Signals for this contact are moot now that the link is up.
     st.signals = [];
     this.connectionChanged(contact);

@@ -551,6 +551,18 @@ export class KaspaChain implements ChainPort {
     return { txId };
   }
 
+  /**
+   * A fresh address of the pool `pool`, recorded and watched: a coin paid there from outside,
+   * without payload (a short invite's coin taken back, chain-invite-directory.ts `reclaim`),
+   * is counted as the pool's funds like its change. Recorded before it is returned, and
+   * watched at once when the adapter runs (a start watches the recorded addresses).
+   */
+  async freshPoolAddress(pool: string): Promise<Address> {
+    const address = await (await this.openBook()).nextChange(pool);
+    if (this.handler !== undefined && !this.stopped) await this.watch([address.toString()]);
+    return address;
+  }
+
   async funds(): Promise<Funds> {
     return this.currentFunds();
   }

@@ -17,7 +17,7 @@ import {
   parseInviteLink,
   resolveShortInvite,
 } from '../../core/contact/short-invite.ts';
-import { ChainInviteDirectory } from '../../core/contact/chain-invite-directory.ts';
+import { ChainInviteDirectory, INVITE_POOL } from '../../core/contact/chain-invite-directory.ts';
 import { PreKeyTimer } from '../../core/session/prekey-timer.ts';
 import { DeliveryEngine, type DeliveryEvent } from '../../core/delivery/engine.ts';
 import { DeliveryError } from '../../core/delivery/errors.ts';
@@ -62,6 +62,8 @@ import { RpcError } from '../../kaspa/rpc/errors.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { bytesToHex, bytesToUtf8, hexToBytes, utf8ToBytes, wipe } from '../../util/bytes.ts';
 import { DecodeError } from '../../util/errors.ts';
+import { mark } from '../../util/marks.ts';
+import { ShortInviteCoins } from './short-invite-coins.ts';
 import {
   AppApiError,
   MIN_PASSWORD_LENGTH,
@@ -216,6 +218,8 @@ interface Session {
    * invite; a failed one is tried again the next time the card is shown.
    */
   shortInvite: { readonly link: string; readonly shown: Promise<ShortInviteShown> } | undefined;
+  /** Published short invites whose coin is to come back (short-invite-coins.ts). */
+  readonly inviteCoins: ShortInviteCoins;
   /** Full invites found for short codes this session (a preview, then the add). */
   readonly resolved: Map<string, Invite>;
   /** Rotates and wipes pre-keys while the app is open (session/prekey-timer.ts). */
@@ -437,7 +441,9 @@ export class RealApi implements AppApi {
       await this.#claimInstance();
       let vault: Vault;
       try {
+        mark('unlock-kdf');
         vault = await Vault.unlock(bytes, password);
+        mark('unlock-kdf-done');
       } catch (e) {
         this.#instance.release();
         // Nothing is written on a failed unlock: the stored vault stays exactly as it was.
@@ -449,6 +455,7 @@ export class RealApi implements AppApi {
       const seed = vault.exportSeed();
       vault.lock();
       const session = await this.#startClaimed(seed, this.#displayName ?? '');
+      mark('unlock-session');
       // Messages that arrived while the app was closed are caught up as the engine starts;
       // waiting for that (within a bound, so an unreachable node does not hold the lock
       // screen) shows the conversations complete instead of filling in under the user.
@@ -456,6 +463,7 @@ export class RealApi implements AppApi {
         session.engine.catch(() => undefined),
         new Promise((resolve) => setTimeout(resolve, CATCH_UP_WAIT_MS)),
       ]);
+      mark('unlock-done');
       this.#emitVault();
       return this.#summary(session);
     });
@@ -628,14 +636,24 @@ export class RealApi implements AppApi {
             prefix: NETWORKS[s.settings.network].prefix,
             publisher: chain,
           });
+          // Recorded first: a coin paid is taken back later even if this page closes now.
+          await s.inviteCoins.published({
+            locator: short.locator,
+            publishedAt: Date.now(),
+            ...(s.invite?.oneTimeId === undefined ? {} : { oneTimeId: s.invite.oneTimeId }),
+          });
           await directory.publish(short.locator, short.seal(full));
+          // The invites this one replaces give their coins back.
+          s.inviteCoins.sweep().catch((e: unknown) => this.#report(e));
           return { code, published: true };
         } catch (e) {
           if (s.shortInvite?.link === link) s.shortInvite = undefined;
-          const problem =
-            e instanceof DeliveryError && e.code === 'INSUFFICIENT_FUNDS'
-              ? 'The short link needs a small payment on the network, and this wallet has no funds for it. Send the full invite link instead.'
-              : 'The short link could not be published now (no connection to the network). Send the full invite link instead.';
+          const unpaid = e instanceof DeliveryError && e.code === 'INSUFFICIENT_FUNDS';
+          if (unpaid)
+            await s.inviteCoins.forget(short.locator).catch((error: unknown) => this.#report(error));
+          const problem = unpaid
+            ? 'The short link needs a small payment on the network, and this wallet has no funds for it. Send the full invite link instead.'
+            : 'The short link could not be published now (no connection to the network). Send the full invite link instead.';
           return { code, published: false, problem };
         }
       })();
@@ -1665,6 +1683,21 @@ export class RealApi implements AppApi {
       card: ownCard,
       invite: undefined,
       shortInvite: undefined,
+      inviteCoins: new ShortInviteCoins({
+        db,
+        store: STATE_STORE,
+        reclaim: async (locator) => {
+          const { client, chain } = session.running ?? (await session.engine);
+          const directory = new ChainInviteDirectory({
+            node: client,
+            prefix: NETWORKS[session.settings.network].prefix,
+          });
+          return directory.reclaim(locator, await chain.freshPoolAddress(INVITE_POOL));
+        },
+        holdsOneTimeKey: (id) => sessions.holdsOneTimeKey(id),
+        now: () => Date.now(),
+        report: (e) => this.#report(e),
+      }),
       resolved: new Map(),
       // Rotation and deletion run while the app is open, not only on traffic; the check at
       // unlock ran above, before the card was issued.
@@ -1762,6 +1795,7 @@ export class RealApi implements AppApi {
         }
       }
       this.#setNetwork(s, client, 'online');
+      mark('node-connected');
     })();
     // Settled by the engine's chain start; a failure is reported there.
     connected.catch(() => undefined);
@@ -1808,6 +1842,9 @@ export class RealApi implements AppApi {
         }
         const running = { engine, client, evidence, chain };
         s.running = running;
+        mark('engine-open');
+        // Coins of short invites used or replaced since the last session come back.
+        s.inviteCoins.sweep().catch((e: unknown) => this.#report(e));
         this.#emit({ type: 'conversations' });
         return running;
       } catch (e) {

@@ -38,6 +38,7 @@ import { voiceRecorder } from './voice-recorder.ts';
 import { openProofDialog } from './proof-dialog.ts';
 import { keyWarningWords } from './verify.ts';
 import type { View, ViewContext } from './view.ts';
+import { mark as timelineMark } from '../../util/marks.ts';
 
 /** How long a press must last to count as a long press (common mobile convention). */
 const LONG_PRESS_MS = 500;
@@ -654,6 +655,7 @@ export function conversationView(ctx: ViewContext, id: ContactId, target?: Messa
       history.reset(list);
       for (const m of early) history.put(m);
       loaded = true;
+      timelineMark('chat-shown');
       renderEmpty();
       log.scrollTop = log.scrollHeight;
       if (unreadAtOpen > 0) {

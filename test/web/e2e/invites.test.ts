@@ -15,11 +15,13 @@ import { Identity } from '../../../src/core/identity/identity.ts';
 import { ContactCard, Invite } from '../../../src/core/contact/card.ts';
 import { ShortInvite } from '../../../src/core/contact/short-invite.ts';
 import { PreKeyRing } from '../../../src/core/session/prekeys.ts';
+import { LOCAL_FUND_PATH } from '../../../src/web/engine/network.ts';
 import { qrVersion } from '../../../src/web/qr.ts';
 import {
   SLOW,
   UI,
   addByLink,
+  createIdentity,
   openChat,
   received,
   send,
@@ -148,6 +150,36 @@ describe('invites in Chromium with the real core', () => {
     await received(bob, 'and I read you');
     assert.deepEqual(bob.problems, []);
     assert.deepEqual(alice.problems, []);
+  });
+
+  it('"Make a short QR code" with no funds says so in words and keeps the full link and its QR code', async () => {
+    // Nora's identity gets nothing from the faucet: its request is answered, and pays nothing.
+    const nora = await app.newUser('Nora', 'nora-vault-password', { create: false });
+    await nora.context.route(
+      (url) => url.pathname === LOCAL_FUND_PATH,
+      (route) => route.fulfill({ status: 204 }),
+    );
+    await createIdentity(nora);
+    const { page } = nora;
+    // The wallet has been read (the chain adapter runs): the empty balance is flagged.
+    await page.getByRole('link', { name: 'Secure delivery low' }).waitFor({ timeout: SLOW });
+    await page.getByRole('button', { name: 'Make a short QR code' }).click();
+    await page
+      .getByText(
+        'The short link needs a small payment on the network, and this wallet has no funds for it. Send the full invite link instead.',
+      )
+      .waitFor({ timeout: SLOW });
+    assert.equal(await page.getByRole('textbox', { name: 'Short link' }).isVisible(), false, 'no short link');
+    assert.equal(await page.getByRole('textbox', { name: 'Invite link' }).inputValue(), nora.invite);
+    await page.locator('svg.qr[aria-label="QR code of your invite link"]').waitFor({ timeout: UI });
+    await shot(page, 'invites-03-short-invite-no-funds');
+    // Nothing broken: the full link still adds Nora, and the two chat.
+    await addByLink(alice, nora);
+    await addByLink(nora, alice);
+    await send(alice, 'your full link works');
+    await received(nora, 'your full link works');
+    assert.deepEqual(nora.problems, []);
+    await nora.context.close();
   });
 
   it('a tampered short link is refused clearly: not found, nothing to add', async () => {
