@@ -564,6 +564,23 @@ export class KaspaChain implements ChainPort {
     return this.currentFunds();
   }
 
+  /**
+   * A sibling returned `contact`'s coins (docs/devices.md §8): what they brought in is no
+   * longer owed by this device, so its next publication to the contact does not repay it again.
+   */
+  async returnedBySibling(contact: ContactId): Promise<void> {
+    if ((this.owed.get(contact) ?? 0n) === 0n) return;
+    await this.setOwed(contact, 0n);
+    this.emitFunds();
+  }
+
+  /** A sibling spent `contact`'s coin of `amount` (a return made by a shape without change). */
+  private async siblingReturned(contact: ContactId, amount: bigint): Promise<void> {
+    const owed = this.owed.get(contact) ?? 0n;
+    if (owed > 0n) await this.setOwed(contact, owed > amount ? owed - amount : 0n);
+    this.handler?.returnedBySibling?.(contact);
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     // Receipts waiting for their time go now: a stopped client would otherwise lose them.
@@ -1051,7 +1068,11 @@ export class KaspaChain implements ChainPort {
     const maker = bytesToHex(u.outpoint.transactionId);
     const left =
       spender === undefined && this.own.ownsOutput(maker, u.outpoint.index) ? this.own.get(maker) : undefined;
-    this.forgetCoin(k, coin?.address ?? this.addressOf(u), spender ?? this.own.spenderOf(k)?.txHex);
+    const by = spender ?? this.own.spenderOf(k)?.txHex;
+    // A contact's coin we held, spent by no transaction of ours: a sibling device returned it.
+    if (coin !== undefined && coin.origin !== 'own' && by === undefined && !left)
+      void this.siblingReturned(coin.origin, coin.utxo.entry.amount).catch(() => undefined);
+    this.forgetCoin(k, coin?.address ?? this.addressOf(u), by);
     // Not processed yet: it is looked at again only if it comes back (then with its payload on
     // the chain again), never counted as a miss towards "pruned" while it is off the chain.
     const waiting = this.retrying.get(k);

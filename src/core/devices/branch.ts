@@ -19,6 +19,7 @@ import { concatBytes, equalBytes, utf8ToBytes } from '../../util/bytes.ts';
 import type { Ed25519PublicKey } from '../identity/keys.ts';
 import type { DeviceList } from './device-list.ts';
 import type { DeviceRoster } from './roster.ts';
+import { returnWaitMs } from './returns.ts';
 
 /** The change chain of the first device (BIP-44's internal chain). */
 export const FIRST_DEVICE_BRANCH = 1;
@@ -64,15 +65,23 @@ export function notifyingDevices(list: DeviceList | undefined): Uint8Array[] {
   return list.devices.filter((d) => !equalBytes(d.key, list.identityKey)).map((d) => d.key);
 }
 
-/** The chain adapter's view of a roster: this device, its siblings' chains, a contact's devices. */
-export function rosterChainDevices(roster: DeviceRoster): {
+/**
+ * What the chain adapter and the engine take from a roster: this device, its siblings'
+ * chains, a contact's devices, and how long this device holds receipts back (returns.ts).
+ */
+export function rosterChainDevices(
+  roster: DeviceRoster,
+  staggerMs?: number,
+): {
   readonly device: ChainDevice;
   readonly siblings: () => number[];
   readonly devicesOf: (person: Ed25519PublicKey) => Uint8Array[];
+  readonly receiptWaitMs: () => number;
 } {
   return {
     device: chainDevice(roster.person, roster.self),
     siblings: () => siblingBranches(roster.listOf(roster.person), roster.self),
     devicesOf: (person) => notifyingDevices(roster.listOf(person)),
+    receiptWaitMs: () => returnWaitMs(roster.listOf(roster.person), roster.self, staggerMs),
   };
 }

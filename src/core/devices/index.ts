@@ -9,3 +9,4 @@ export * from './fan-out.ts';
 export * from './link-signal.ts';
 export * from './roster.ts';
 export * from './branch.ts';
+export * from './returns.ts';

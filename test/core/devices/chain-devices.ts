@@ -36,6 +36,11 @@ export class Person {
   readonly id = contactIdOf(this.identity.peerId);
   readonly devices: Device[] = [];
   list: DeviceList | undefined;
+  /**
+   * How long each rank of device holds receipts back (returns.ts): long enough, on a loaded
+   * machine, for the first device's return to be accepted and found by its siblings.
+   */
+  staggerMs = 15_000;
 
   constructor(readonly name: string) {}
 
@@ -72,6 +77,8 @@ export class Device {
   chain: KaspaChain | undefined;
   /** Every chain payload this device sealed, in order. */
   readonly payloads: Uint8Array[] = [];
+  /** The id of every transaction its chain adapter published, in order. */
+  readonly published: Uint8Array[] = [];
   private readonly contacts: ContactCard[] = [];
 
   constructor(
@@ -115,7 +122,7 @@ export class Device {
       reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
     });
     await this.client.connect();
-    const devices = rosterChainDevices(this.roster);
+    const devices = rosterChainDevices(this.roster, this.person.staggerMs);
     this.chain = new KaspaChain({
       client: this.client,
       wallet: this.person.wallet,
@@ -133,11 +140,19 @@ export class Device {
       db,
       receiptDelayMs: () => 0,
     });
+    const chain = this.chain;
+    const publish = chain.publish.bind(chain);
+    chain.publish = async (payload, recipients, options) => {
+      const p = await publish(payload, recipients, options);
+      this.published.push(p.txId);
+      return p;
+    };
     this.engine = await DeliveryEngine.open({
       db,
       sessions: port,
       contacts: port,
-      chain: this.chain,
+      chain,
+      receiptWaitMs: devices.receiptWaitMs,
       listener: (e) => this.events.push(e),
       settings: { batchWindowMs: 50, backoffBaseMs: 200 },
     });
