@@ -8,6 +8,8 @@
  * devices/branch.ts), so nothing is handed from one device to another outside the chain.
  */
 import type { ContactCard } from '../../../src/core/contact/card.ts';
+import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
+import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
 import { Identity } from '../../../src/core/identity/identity.ts';
 import { SessionManager } from '../../../src/core/session/session-manager.ts';
 import { DeliveryEngine, type DeliveryEvent } from '../../../src/core/delivery/engine.ts';
@@ -27,6 +29,16 @@ import {
 import type { P2pCommError } from '../../../src/util/errors.ts';
 import { MemoryDatabase, openDb } from '../delivery/fakes.ts';
 import { until } from '../delivery/harness.ts';
+
+/** A local network with 100 KAS on the card address of each of `people`. */
+export function devnetFor(...people: readonly Person[]): Promise<DevnetHandle> {
+  return startDevnet({
+    port: 0,
+    controlPort: false,
+    blocksPerSecond: 20,
+    prefund: Object.fromEntries(people.map((p) => [p.address.toString(), 100n * SOMPI_PER_KAS])),
+  });
+}
 
 /** One person: the identity and wallet every device of theirs shares. */
 export class Person {

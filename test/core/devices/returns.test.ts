@@ -7,11 +7,10 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
-import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
-import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
+import type { DevnetHandle } from '../../../src/devnet/index.ts';
 import { returnRank } from '../../../src/core/devices/index.ts';
 import { bytesToHex } from '../../../src/util/bytes.ts';
-import { Person, type Device } from './chain-devices.ts';
+import { Person, devnetFor, type Device } from './chain-devices.ts';
 import { until } from '../delivery/harness.ts';
 
 describe('coin returns from two devices of one person', () => {
@@ -25,15 +24,7 @@ describe('coin returns from two devices of one person', () => {
   const all: Device[] = [a1, b1, b2];
 
   before(async () => {
-    devnet = await startDevnet({
-      port: 0,
-      controlPort: false,
-      blocksPerSecond: 20,
-      prefund: {
-        [alice.address.toString()]: 100n * SOMPI_PER_KAS,
-        [bob.address.toString()]: 100n * SOMPI_PER_KAS,
-      },
-    });
+    devnet = await devnetFor(alice, bob);
     // Where a finished link and earlier traffic leave them: Bob's devices know Alice and each
     // other; Alice holds Bob's invite card and his list, so her message goes to both devices.
     b1.knows(alice.card);

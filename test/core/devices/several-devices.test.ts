@@ -9,8 +9,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
-import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
-import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
+import type { DevnetHandle } from '../../../src/devnet/index.ts';
 import { SessionManager } from '../../../src/core/session/session-manager.ts';
 import { Identity } from '../../../src/core/identity/identity.ts';
 import { sealEnvelope } from '../../../src/core/envelope/sealed.ts';
@@ -18,7 +17,7 @@ import { createEnvelope, type EnvelopeBody } from '../../../src/core/envelope/en
 import { packBatch } from '../../../src/core/envelope/batch.ts';
 import { DeviceList } from '../../../src/core/devices/index.ts';
 import { peerIdFromPublicKey } from '../../../src/core/identity/peer-id.ts';
-import { Person, type Device } from './chain-devices.ts';
+import { Person, devnetFor, type Device } from './chain-devices.ts';
 import { until } from '../delivery/harness.ts';
 
 describe('several devices per person on the local network', () => {
@@ -33,15 +32,7 @@ describe('several devices per person on the local network', () => {
   const bobPayloads = b1.payloads;
 
   before(async () => {
-    devnet = await startDevnet({
-      port: 0,
-      controlPort: false,
-      blocksPerSecond: 20,
-      prefund: {
-        [alice.address.toString()]: 100n * SOMPI_PER_KAS,
-        [bob.address.toString()]: 100n * SOMPI_PER_KAS,
-      },
-    });
+    devnet = await devnetFor(alice, bob);
     // Where a finished link leaves Alice's devices: both know Bob, the second knows the first's
     // card; Bob holds Alice's invite card (her first device) and has heard of no other device.
     a1.knows(bob.card);
