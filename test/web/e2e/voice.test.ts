@@ -44,6 +44,41 @@ async function keepBlobs(page: Page): Promise<void> {
   });
 }
 
+type SlowPage = typeof globalThis & { __slowLists?: boolean; __slowListsPatched?: boolean };
+
+/**
+ * While `on`, the page answers reads of the whole attachment list (`attachments.meta` bulk
+ * reads, what listing a conversation's attachments does) 5 s late, as a slow device with many
+ * files would: a view read while a note is being sent then lands after the note's receipt.
+ */
+async function slowAttachmentLists(page: Page, on: boolean): Promise<void> {
+  await page.evaluate((on) => {
+    const g = globalThis as SlowPage;
+    g.__slowLists = on;
+    if (g.__slowListsPatched === true) return;
+    g.__slowListsPatched = true;
+    for (const name of ['getAll', 'getAllKeys'] as const) {
+      const original = IDBObjectStore.prototype[name] as (...a: unknown[]) => IDBRequest;
+      (IDBObjectStore.prototype as unknown as Record<string, unknown>)[name] = function (
+        this: IDBObjectStore,
+        ...args: unknown[]
+      ): IDBRequest {
+        const request = original.apply(this, args);
+        if (g.__slowLists !== true || this.name !== 'attachments.meta') return request;
+        const add = request.addEventListener.bind(request);
+        request.addEventListener = ((type: string, fn: EventListenerOrEventListenerObject, o?: unknown) =>
+          add(
+            type,
+            (ev: Event) =>
+              setTimeout(() => (typeof fn === 'function' ? fn.call(request, ev) : fn.handleEvent(ev)), 5_000),
+            o as AddEventListenerOptions,
+          )) as typeof request.addEventListener;
+        return request;
+      };
+    }
+  }, on);
+}
+
 /** The bytes the voice player of `row` plays, from the Blob behind its object URL. */
 async function playedBytes(page: Page, row: string): Promise<Uint8Array> {
   const audio = page.locator(row).locator('audio.voice-audio');
@@ -125,6 +160,7 @@ describe('voice notes in Chromium with the fake microphone', () => {
     assert.ok(Math.max(...levels) > 0.05, 'the level rose above silence');
     assert.match((await page.locator('.voice-time').textContent()) ?? '', /^0:03 \/ 10:00$/);
     await shot(page, 'voice-recorder');
+    await slowAttachmentLists(page, true);
     await panel.getByRole('button', { name: 'Send voice note' }).click();
     await panel.waitFor({ state: 'hidden', timeout: UI });
 
@@ -145,12 +181,32 @@ describe('voice notes in Chromium with the fake microphone', () => {
     const theirs = '.attachment.in';
     const row = bob.page.locator(theirs);
     await row.locator('.voice-player').waitFor({ timeout: SLOW });
+    await slowAttachmentLists(page, false);
     assert.equal(await row.locator('.attach-name').textContent(), name, 'the same length and size');
     assert.equal(await row.locator('.voice-bar').count(), 64, 'the waveform has 64 bars');
     const heights = await row
       .locator('.voice-bar')
       .evaluateAll((bars) => bars.map((b) => (b as HTMLElement).style.height));
     assert.ok(new Set(heights).size > 1, 'the waveform is not flat');
+
+    // Bob's verified copy is Alice's receipt: her own note leaves "transferring" (no progress
+    // bar, no Cancel) and its message shows it delivered.
+    const own = page.locator('li.msg.out', { has: page.locator('.voice-player') });
+    await own
+      .locator('.ticks.delivered, .ticks.read')
+      .waitFor({ timeout: SLOW })
+      .catch(async (e: unknown) => {
+        throw new Error(`Alice's note not delivered: ${(await own.textContent()) ?? ''}`, { cause: e });
+      });
+    for (const part of ['progress', '.attach-cancel'])
+      await own
+        .locator(part)
+        .waitFor({ state: 'detached', timeout: UI })
+        .catch(async (e: unknown) => {
+          throw new Error(`Alice's delivered note still shows ${part}: ${(await own.textContent()) ?? ''}`, {
+            cause: e,
+          });
+        });
 
     const sent = await playedBytes(page, mine);
     const got = await playedBytes(bob.page, theirs);
