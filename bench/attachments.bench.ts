@@ -216,7 +216,9 @@ const bench: Bench = async () => {
   const nodeOnly = process.env['ATTACHMENTS_BENCH_NODE_ONLY'] === '1';
   const chromium = nodeOnly ? undefined : await chromiumMbps(TOTAL);
   const measured =
-    nodeOnly || process.env['ATTACHMENTS_BENCH_DIRECT_ONLY'] === '1' ? undefined : await chainDeliverySeconds();
+    nodeOnly || process.env['ATTACHMENTS_BENCH_DIRECT_ONLY'] === '1'
+      ? undefined
+      : await chainDeliverySeconds();
   const pct = (x: number, of = bare): string => `${((100 * x) / of).toFixed(0)} %`;
   return {
     title:

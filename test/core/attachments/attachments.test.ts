@@ -284,7 +284,8 @@ describe('attachments: reassembly in the store', () => {
     const reversed = await counted();
     store = new AttachmentStore(reversed.db);
     await store.addIncoming('bob', received(b.manifest), 1);
-    for (const [i, c] of [...b.chunks.entries()].reverse()) await store.receiveChunk('bob', b.manifest.id, i, c);
+    for (const [i, c] of [...b.chunks.entries()].reverse())
+      await store.receiveChunk('bob', b.manifest.id, i, c);
     assert.equal((await store.progress(b.manifest.id)).state, 'complete');
     const readBack = reversed.reads();
     // The short last chunk arrives first, then full ones until the buffer is full.
