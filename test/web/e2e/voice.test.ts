@@ -18,6 +18,7 @@ import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex } from '../../../src/util/bytes.ts';
 import { launchChromium } from '../../harness/browser.ts';
 import { UI, connect, shot, startRealApp, type RealApp, type User } from './real-app.ts';
+import { delayIdb } from './slow-idb.ts';
 
 const FAKE_DEVICE = '--use-fake-device-for-media-stream';
 const FAKE_UI = '--use-fake-ui-for-media-stream';
@@ -44,39 +45,14 @@ async function keepBlobs(page: Page): Promise<void> {
   });
 }
 
-type SlowPage = typeof globalThis & { __slowLists?: boolean; __slowListsPatched?: boolean };
-
 /**
  * While `on`, the page answers reads of the whole attachment list (`attachments.meta` bulk
  * reads, what listing a conversation's attachments does) 5 s late, as a slow device with many
  * files would: a view read while a note is being sent then lands after the note's receipt.
  */
 async function slowAttachmentLists(page: Page, on: boolean): Promise<void> {
-  await page.evaluate((on) => {
-    const g = globalThis as SlowPage;
-    g.__slowLists = on;
-    if (g.__slowListsPatched === true) return;
-    g.__slowListsPatched = true;
-    for (const name of ['getAll', 'getAllKeys'] as const) {
-      const original = IDBObjectStore.prototype[name] as (...a: unknown[]) => IDBRequest;
-      (IDBObjectStore.prototype as unknown as Record<string, unknown>)[name] = function (
-        this: IDBObjectStore,
-        ...args: unknown[]
-      ): IDBRequest {
-        const request = original.apply(this, args);
-        if (g.__slowLists !== true || this.name !== 'attachments.meta') return request;
-        const add = request.addEventListener.bind(request);
-        request.addEventListener = ((type: string, fn: EventListenerOrEventListenerObject, o?: unknown) =>
-          add(
-            type,
-            (ev: Event) =>
-              setTimeout(() => (typeof fn === 'function' ? fn.call(request, ev) : fn.handleEvent(ev)), 5_000),
-            o as AddEventListenerOptions,
-          )) as typeof request.addEventListener;
-        return request;
-      };
-    }
-  }, on);
+  for (const method of ['getAll', 'getAllKeys'] as const)
+    await delayIdb(page, method, 'attachments.meta', on ? 5_000 : 0);
 }
 
 /** The bytes the voice player of `row` plays, from the Blob behind its object URL. */
