@@ -6,7 +6,8 @@
  * (AEAD, BLAKE3) and storage on the receiving side. A link whose ICE set-up fails is set up
  * again (bench/setup.ts); a measurement is never repeated.
  * `ATTACHMENTS_BENCH_DIRECT_ONLY=1` leaves out the measured chain delivery (minutes on the
- * local network) when only the direct figures are wanted.
+ * local network) when only the direct figures are wanted; `ATTACHMENTS_BENCH_NODE_ONLY=1` leaves
+ * out Chromium as well (the werift rows and the computed chain rows only).
  */
 import {
   ATTACHMENT_STORES,
@@ -212,20 +213,27 @@ const bench: Bench = async () => {
   const bare = await rawWeriftMbps(TOTAL);
   const direct = await attachmentMbps(TOTAL, true);
   const ratchet = await attachmentMbps(TOTAL, false);
-  const chromium = await chromiumMbps(TOTAL);
+  const nodeOnly = process.env['ATTACHMENTS_BENCH_NODE_ONLY'] === '1';
+  const chromium = nodeOnly ? undefined : await chromiumMbps(TOTAL);
   const measured =
-    process.env['ATTACHMENTS_BENCH_DIRECT_ONLY'] === '1' ? undefined : await chainDeliverySeconds();
+    nodeOnly || process.env['ATTACHMENTS_BENCH_DIRECT_ONLY'] === '1'
+      ? undefined
+      : await chainDeliverySeconds();
   const pct = (x: number, of = bare): string => `${((100 * x) / of).toFixed(0)} %`;
   return {
     title:
       'Attachments (werift pair in one Node process, Chromium pair in one page; chain figures from the relay rules)',
     rows: [
-      {
-        name: 'direct, Chromium: 4 MiB file, direct chunk frames',
-        value: `${chromium.direct.toFixed(1)} MB/s (${pct(chromium.direct, chromium.bare)})`,
-        reference: `bare Chromium channel ${chromium.bare.toFixed(1)} MB/s, same bytes, same run`,
-        note: 'target ≥ 80 %; includes AEAD, BLAKE3 and storage at the recipient',
-      },
+      ...(chromium === undefined
+        ? []
+        : [
+            {
+              name: 'direct, Chromium: 4 MiB file, direct chunk frames',
+              value: `${chromium.direct.toFixed(1)} MB/s (${pct(chromium.direct, chromium.bare)})`,
+              reference: `bare Chromium channel ${chromium.bare.toFixed(1)} MB/s, same bytes, same run`,
+              note: 'target ≥ 80 %; includes AEAD, BLAKE3 and storage at the recipient',
+            },
+          ]),
       {
         name: 'direct, werift: 4 MiB file, direct chunk frames (12 KiB chunks, window 32)',
         value: `${direct.toFixed(1)} MB/s (${pct(direct)})`,

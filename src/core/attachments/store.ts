@@ -20,6 +20,7 @@ import { decodeKey, encodeKey } from '../../storage/keys.ts';
 import { StorageError } from '../../storage/errors.ts';
 import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { openChunk } from './cipher.ts';
+import { RunningHashes } from './running-hash.ts';
 import { AttachmentError } from './errors.ts';
 import { MAX_CHUNK_BYTES, MAX_THUMBNAIL_BYTES, resolveLimits, type AttachmentLimits } from './limits.ts';
 import {
@@ -161,6 +162,8 @@ function megabytes(n: number): string {
 export class AttachmentStore {
   private readonly limits: AttachmentLimits;
   private queue: Promise<unknown> = Promise.resolve();
+  /** BLAKE3 of each incoming attachment so far, fed as its chunks arrive (running-hash.ts). */
+  private readonly hashes = new RunningHashes();
 
   constructor(
     private readonly db: KeyValueStore,
@@ -319,7 +322,7 @@ export class AttachmentStore {
         throw new AttachmentError('UNKNOWN_ATTACHMENT', 'no such incoming attachment from this contact');
       if (r.state === 'cancelled') throw new AttachmentError('CANCELLED', 'the transfer was cancelled');
       if (r.state === 'failed') throw new AttachmentError('HASH_MISMATCH', 'the transfer already failed');
-      openChunk(r.manifest, index, sealed);
+      const plaintext = openChunk(r.manifest, index, sealed);
       if (r.state === 'complete' || (r.have[index >> 3]! & (1 << (index & 7))) !== 0) {
         return { ...progressOf(r), duplicate: true };
       }
@@ -327,18 +330,36 @@ export class AttachmentStore {
       have[index >> 3]! |= 1 << (index & 7);
       let next: AttachmentRecord = { ...r, have, received: r.received + 1 };
       const chunkOp: BatchOp = { type: 'put', store: CHUNKS, key: encodeKey(id, index), value: sealed };
+      let hashed: boolean;
+      try {
+        hashed = await this.hashes.add(
+          r.manifest,
+          index,
+          plaintext,
+          (i) => (have[i >> 3]! & (1 << (i & 7))) !== 0,
+          async (i) => {
+            const c = await this.db.get(CHUNKS, encodeKey(id, i));
+            if (!c) throw new AttachmentError('INCOMPLETE', `chunk ${i} is missing from the store`);
+            return openChunk(r.manifest, i, c);
+          },
+        );
+      } catch (e) {
+        this.hashes.forget(r.manifest);
+        throw e;
+      }
       if (next.received < r.manifest.chunkCount) {
-        await this.write([chunkOp, this.recordOp(next)], r.manifest);
+        try {
+          await this.write([chunkOp, this.recordOp(next)], r.manifest);
+        } catch (e) {
+          // The hasher took a chunk the store may not hold: it starts again from the store.
+          this.hashes.forget(r.manifest);
+          throw e;
+        }
         return { ...progressOf(next), duplicate: false };
       }
       // The last chunk: the whole must have the manifest's hash before anything is shown.
-      const hasher = blake3.create();
-      for (let i = 0; i < r.manifest.chunkCount; i++) {
-        const c = i === index ? sealed : await this.db.get(CHUNKS, encodeKey(id, i));
-        if (!c) throw new AttachmentError('INCOMPLETE', `chunk ${i} is missing from the store`);
-        hasher.update(openChunk(r.manifest, i, c));
-      }
-      if (!equalBytes(hasher.digest(), r.manifest.hash)) {
+      if (!hashed || !equalBytes(this.hashes.digest(r.manifest), r.manifest.hash)) {
+        this.hashes.forget(r.manifest);
         next = {
           ...r,
           state: 'failed',
@@ -416,6 +437,7 @@ export class AttachmentStore {
     return this.run(async () => {
       const r = await this.need(id);
       if (r.state === 'complete' && r.direction === 'in') return;
+      this.hashes.forget(r.manifest);
       await this.write(
         [this.recordOp({ ...r, state: 'cancelled', have: new Uint8Array(r.have.length), received: 0 })],
         r.manifest,
@@ -464,6 +486,7 @@ export class AttachmentStore {
     return this.run(async () => {
       const r = await this.record(id);
       if (!r) return;
+      this.hashes.forget(r.manifest);
       await this.dropChunks(r.manifest);
       await this.db.delete(META, encodeKey('a', id));
       await this.db.delete(META, encodeKey('c', id));

@@ -197,6 +197,13 @@ export function attachmentsPart(
 
   const update = (a: AttachmentView): void => {
     if (disposed || a.contactId !== id) return;
+    // Views are read from the store at different times and may land out of order (sendFile's
+    // answer after the receipt that completed the note): an attachment that ended (complete,
+    // cancelled, failed) never goes back to transferring, and progress never goes back.
+    const known = views.get(a.id);
+    if (known !== undefined && known.state !== 'transferring' && a.state === 'transferring') return;
+    if (known?.state === 'transferring' && a.state === 'transferring' && a.done < known.done)
+      a = { ...a, done: known.done };
     views.set(a.id, a);
     if (inBubble.has(a.id)) {
       refresh(a.id);

@@ -256,6 +256,66 @@ describe('attachments: reassembly in the store', () => {
     assert.deepEqual((await store.status(manifest.id)).have, [{ start: 0, count: manifest.chunkCount }]);
   });
 
+  it('hashes as chunks arrive: in order no chunk is read back; out of order, past the buffer and after a reload it still verifies', async () => {
+    // Counts the stored chunks read back (each would be opened a second time).
+    const counted = async (): Promise<{ db: KeyValueStore; reads: () => number }> => {
+      const db = await openMemoryStore(SCHEMA);
+      let reads = 0;
+      const get = db.get.bind(db);
+      db.get = (store, key) => {
+        if (store === 'attachments.chunks') reads += 1;
+        return get(store, key);
+      };
+      return { db, reads: () => reads };
+    };
+    const bytes = png(200_000);
+    const { manifest, chunks } = prepareAttachment(bytes, fileInfo);
+    const inOrder = await counted();
+    let store = new AttachmentStore(inOrder.db);
+    await store.addIncoming('bob', received(manifest), 1);
+    for (const [i, c] of chunks.entries()) await store.receiveChunk('bob', manifest.id, i, c);
+    assert.equal((await store.progress(manifest.id)).state, 'complete');
+    assert.equal(inOrder.reads(), 0, 'no chunk read back in order');
+
+    // Reversed, 1.25 MiB: everything waits for chunk 0; what the 1 MiB buffer holds is not
+    // read back, the rest is, once.
+    const big = png(1_280_000);
+    const b = prepareAttachment(big, fileInfo);
+    const reversed = await counted();
+    store = new AttachmentStore(reversed.db);
+    await store.addIncoming('bob', received(b.manifest), 1);
+    for (const [i, c] of [...b.chunks.entries()].reverse())
+      await store.receiveChunk('bob', b.manifest.id, i, c);
+    assert.equal((await store.progress(b.manifest.id)).state, 'complete');
+    const readBack = reversed.reads();
+    // The short last chunk arrives first, then full ones until the buffer is full.
+    const last = big.length - b.manifest.chunkSize * (b.manifest.chunkCount - 1);
+    const buffered = 1 + Math.floor(((1 << 20) - last) / b.manifest.chunkSize);
+    assert.equal(readBack, b.manifest.chunkCount - 1 - buffered, 'the chunks past the buffer, once each');
+    assert.deepEqual(await store.read(b.manifest.id), big);
+
+    // A reload halfway: a new store over the same data reads the verified prefix once.
+    const reloaded = await counted();
+    store = new AttachmentStore(reloaded.db);
+    await store.addIncoming('bob', received(manifest), 1);
+    const half = Math.floor(manifest.chunkCount / 2);
+    for (let i = 0; i < half; i++) await store.receiveChunk('bob', manifest.id, i, chunks[i]!);
+    store = new AttachmentStore(reloaded.db);
+    for (let i = half; i < manifest.chunkCount; i++)
+      await store.receiveChunk('bob', manifest.id, i, chunks[i]!);
+    assert.equal((await store.progress(manifest.id)).state, 'complete');
+    assert.equal(reloaded.reads(), half, 'the prefix read back once');
+
+    // A liar's hash is still caught when the bytes come in any order.
+    const liar = prepareAttachment(bytes, fileInfo);
+    const lying = { ...liar.manifest, hash: randomBytes(32) } as Manifest;
+    await store.addIncoming('bob', received(lying), 1);
+    const order = shuffled([...liar.chunks.entries()]);
+    for (const [i, c] of order.slice(0, -1)) await store.receiveChunk('bob', lying.id, i, c);
+    const [li, lc] = order.at(-1)!;
+    await rejectsWith(store.receiveChunk('bob', lying.id, li, lc), 'HASH_MISMATCH');
+  });
+
   it('a tampered chunk is refused and not stored; the genuine one is still taken', async () => {
     const { manifest, chunks } = prepareAttachment(png(30_000), fileInfo);
     const store = await memoryStore();

@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import type { Locator } from 'playwright-core';
+import { blake3 } from '@noble/hashes/blake3.js';
+import { bytesToHex } from '../../../src/util/bytes.ts';
 import { assertClean, startWebHarness, type WebHarness } from '../web-harness.ts';
 import {
   SLOW,
@@ -25,6 +27,7 @@ import {
   type RealApp,
   type User,
 } from './real-app.ts';
+import { delayIdb } from './slow-idb.ts';
 
 /** A 1x1 PNG. */
 const PNG = Buffer.from(
@@ -200,6 +203,57 @@ describe('attachments between two people in Chromium (real app, local network)',
     assert.equal(await bob.page.locator('li.attachment').count(), 0, 'no row beside the messages');
     await shot(alice.page, 'attachments-after-reload');
     await alice.page.locator('.conn.connected').waitFor({ timeout: SLOW });
+  });
+
+  it('resume: Bob reloads mid-transfer; after he unlocks, the file finishes by itself with the bytes sent', async () => {
+    // 30 chunks; Bob's page stores each chunk 250 ms late (its IndexedDB chunk writes answer
+    // late, as a slow device's would), so the reload lands mid-transfer. The reloaded page
+    // has no such delay: what it lacks comes at the link's speed.
+    const bytes = pdfLike(360_000);
+    await delayIdb(bob.page, 'put', 'attachments.chunks', 250);
+    await picker(alice).setInputFiles({ name: 'resume.pdf', mimeType: 'application/pdf', buffer: bytes });
+    const progress = 'li.msg.in progress';
+    await bob.page
+      .waitForFunction(
+        (sel) => {
+          const p = document.querySelector(sel) as HTMLProgressElement | null;
+          return p !== null && p.value >= 3 && p.value < p.max;
+        },
+        progress,
+        { timeout: SLOW },
+      )
+      .catch((e: unknown) => {
+        throw new Error('Bob never showed resume.pdf partly received', { cause: e });
+      });
+    const partly = await bob.page.locator(progress).evaluate((p: HTMLProgressElement) => [p.value, p.max]);
+    await bob.page.reload();
+    await unlock(bob);
+    await openChat(bob, 'Alice');
+    const got = bubble(bob, 'in', 'resume.pdf');
+    await got
+      .getByRole('button', { name: 'Save' })
+      .waitFor({ timeout: SLOW })
+      .catch(async (e: unknown) => {
+        throw new Error(
+          `resume.pdf did not finish after the reload at ${partly.join(' of ')}: ${(await got.textContent()) ?? ''}`,
+          {
+            cause: e,
+          },
+        );
+      });
+    const [download] = await Promise.all([
+      bob.page.waitForEvent('download', { timeout: UI }),
+      got.getByRole('button', { name: 'Save' }).click(),
+    ]);
+    const saved = await readFile((await download.path())!);
+    assert.equal(
+      bytesToHex(blake3(saved)),
+      bytesToHex(blake3(bytes)),
+      `BLAKE3 after a reload at ${partly.join(' of ')}`,
+    );
+    await bubble(alice, 'out', 'resume.pdf')
+      .locator('.ticks.delivered, .ticks.read')
+      .waitFor({ timeout: SLOW });
   });
 
   it('bad input: an empty file is refused in words; the conversation is unaffected', async () => {

@@ -18,6 +18,7 @@ import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex } from '../../../src/util/bytes.ts';
 import { launchChromium } from '../../harness/browser.ts';
 import { UI, connect, shot, startRealApp, type RealApp, type User } from './real-app.ts';
+import { delayIdb } from './slow-idb.ts';
 
 const FAKE_DEVICE = '--use-fake-device-for-media-stream';
 const FAKE_UI = '--use-fake-ui-for-media-stream';
@@ -42,6 +43,16 @@ async function keepBlobs(page: Page): Promise<void> {
       return url;
     };
   });
+}
+
+/**
+ * While `on`, the page answers reads of the whole attachment list (`attachments.meta` bulk
+ * reads, what listing a conversation's attachments does) 5 s late, as a slow device with many
+ * files would: a view read while a note is being sent then lands after the note's receipt.
+ */
+async function slowAttachmentLists(page: Page, on: boolean): Promise<void> {
+  for (const method of ['getAll', 'getAllKeys'] as const)
+    await delayIdb(page, method, 'attachments.meta', on ? 5_000 : 0);
 }
 
 /** The bytes the voice player of `row` plays, from the Blob behind its object URL. */
@@ -125,6 +136,7 @@ describe('voice notes in Chromium with the fake microphone', () => {
     assert.ok(Math.max(...levels) > 0.05, 'the level rose above silence');
     assert.match((await page.locator('.voice-time').textContent()) ?? '', /^0:03 \/ 10:00$/);
     await shot(page, 'voice-recorder');
+    await slowAttachmentLists(page, true);
     await panel.getByRole('button', { name: 'Send voice note' }).click();
     await panel.waitFor({ state: 'hidden', timeout: UI });
 
@@ -145,12 +157,32 @@ describe('voice notes in Chromium with the fake microphone', () => {
     const theirs = '.attachment.in';
     const row = bob.page.locator(theirs);
     await row.locator('.voice-player').waitFor({ timeout: SLOW });
+    await slowAttachmentLists(page, false);
     assert.equal(await row.locator('.attach-name').textContent(), name, 'the same length and size');
     assert.equal(await row.locator('.voice-bar').count(), 64, 'the waveform has 64 bars');
     const heights = await row
       .locator('.voice-bar')
       .evaluateAll((bars) => bars.map((b) => (b as HTMLElement).style.height));
     assert.ok(new Set(heights).size > 1, 'the waveform is not flat');
+
+    // Bob's verified copy is Alice's receipt: her own note leaves "transferring" (no progress
+    // bar, no Cancel) and its message shows it delivered.
+    const own = page.locator('li.msg.out', { has: page.locator('.voice-player') });
+    await own
+      .locator('.ticks.delivered, .ticks.read')
+      .waitFor({ timeout: SLOW })
+      .catch(async (e: unknown) => {
+        throw new Error(`Alice's note not delivered: ${(await own.textContent()) ?? ''}`, { cause: e });
+      });
+    for (const part of ['progress', '.attach-cancel'])
+      await own
+        .locator(part)
+        .waitFor({ state: 'detached', timeout: UI })
+        .catch(async (e: unknown) => {
+          throw new Error(`Alice's delivered note still shows ${part}: ${(await own.textContent()) ?? ''}`, {
+            cause: e,
+          });
+        });
 
     const sent = await playedBytes(page, mine);
     const got = await playedBytes(bob.page, theirs);
