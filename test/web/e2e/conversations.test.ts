@@ -10,8 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   SLOW,
   UI,
-  addByLink,
-  nextInvite,
+  addEachByLink,
   openChat,
   received,
   send,
@@ -49,12 +48,7 @@ describe('conversations in Chromium with the real engine', () => {
     alice = await app.newUser('Alice', 'alice password 1');
     bob = await app.newUser('Bob', 'bob password 1');
     carol = await app.newUser('Carol', 'carol password 1');
-    await addByLink(bob, alice);
-    await addByLink(alice, bob);
-    // Bob claimed the one-time pre-key of Alice's first invite; Carol is given the next one.
-    await nextInvite(alice);
-    await addByLink(carol, alice);
-    await addByLink(alice, carol);
+    await addEachByLink(alice, [bob, carol]);
     await send(bob, 'the harbour at dawn');
     await send(carol, 'a harbour of stars');
     await openChat(alice, 'Bob');

@@ -237,6 +237,19 @@ export async function addByLink(u: User, other: User, screenshot?: string): Prom
   await page.locator('.conv-name', { hasText: other.name }).waitFor({ timeout: UI });
 }
 
+/**
+ * `hub` and each of `others` add each other by link, each of `others` first. An invite's
+ * one-time pre-key goes to the first person who uses it, so after each contact `hub` shows its
+ * next invite for the one after (a second person using the first would be refused).
+ */
+export async function addEachByLink(hub: User, others: readonly User[]): Promise<void> {
+  for (const [i, other] of others.entries()) {
+    if (i > 0) await nextInvite(hub);
+    await addByLink(other, hub);
+    await addByLink(hub, other);
+  }
+}
+
 /** Both add each other and wait until the direct link is up on both sides. */
 export async function connect(a: User, b: User): Promise<void> {
   await addByLink(b, a);
