@@ -372,8 +372,7 @@ export class DeliveryStore {
    * history. A database written before those entries existed is scanned once and indexed.
    */
   async unfinishedOutgoing(): Promise<Message[]> {
-    if ((await this.db.get(META, OPEN_INDEX_KEY)) === undefined) return this.indexUnfinished();
-    // The reads are independent: issued together, they cost one round trip on IndexedDB.
+    // openEntries indexes an old database first; the records are then read through the entries.
     return this.outgoingAt((await this.openEntries()).map((e) => e.key));
   }
 
@@ -405,6 +404,7 @@ export class DeliveryStore {
 
   /** The unfinished outgoing records under these messages keys (read together), in order. */
   async outgoingAt(keys: readonly Uint8Array[]): Promise<OutgoingMessage[]> {
+    // The reads are independent: issued together, they cost one round trip on IndexedDB.
     const values = await Promise.all(keys.map((key) => this.db.get(MESSAGES, key)));
     return values.flatMap((v) => {
       if (!v) throw new DeliveryError('CORRUPT_RECORD', 'an unfinished message is missing');
