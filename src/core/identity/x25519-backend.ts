@@ -13,19 +13,15 @@
 import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import { x25519Backend as noble } from './x25519-backend.browser.ts';
 import type { X25519Backend } from './x25519-types.ts';
+import { equalBytes, hexToBytes } from '../../util/bytes.ts';
+import { assertBytes } from '../../util/errors.ts';
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
 const PLACEHOLDER = b64(new Uint8Array(32));
 const BASE_POINT = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 9 : 0));
 
-function check(name: string, bytes: Uint8Array): void {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError(`"${name}" expected Uint8Array`);
-  if (bytes.length !== 32)
-    throw new RangeError(`"${name}" expected Uint8Array of length 32, got length=${bytes.length}`);
-}
-
 function privateKey(secret: Uint8Array): KeyObject {
-  check('secret', secret);
+  assertBytes('secret', secret, 32);
   return createPrivateKey({
     key: { kty: 'OKP', crv: 'X25519', d: b64(secret), x: PLACEHOLDER },
     format: 'jwk',
@@ -33,7 +29,7 @@ function privateKey(secret: Uint8Array): KeyObject {
 }
 
 function publicKey(peer: Uint8Array): KeyObject {
-  check('peer', peer);
+  assertBytes('peer', peer, 32);
   return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64(peer) }, format: 'jwk' });
 }
 
@@ -48,21 +44,19 @@ const native: X25519Backend = {
   publicKey: (secret) => shared(secret, BASE_POINT),
 };
 
-const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 /** RFC 7748 §6.1: Alice's secret, her public key, Bob's public key and their shared secret. */
 const VECTOR = {
-  alice: hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a'),
-  alicePublic: hex('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a'),
-  bobPublic: hex('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f'),
-  shared: hex('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742'),
+  alice: hexToBytes('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a'),
+  alicePublic: hexToBytes('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a'),
+  bobPublic: hexToBytes('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f'),
+  shared: hexToBytes('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742'),
 };
 
 function agrees(b: X25519Backend): boolean {
   try {
-    const same = (x: Uint8Array, y: Uint8Array): boolean => Buffer.from(x).equals(Buffer.from(y));
     return (
-      same(b.publicKey(VECTOR.alice), VECTOR.alicePublic) &&
-      same(b.shared(VECTOR.alice, VECTOR.bobPublic), VECTOR.shared)
+      equalBytes(b.publicKey(VECTOR.alice), VECTOR.alicePublic) &&
+      equalBytes(b.shared(VECTOR.alice, VECTOR.bobPublic), VECTOR.shared)
     );
   } catch {
     return false;
