@@ -442,15 +442,23 @@ export class KaspaChain implements ChainPort {
   /**
    * Builds a publication paid from `pool` (docs/privacy.md "Funding"): its own coins first,
    * after one refill if they do not pay; only when even that fails, coins of other pools.
-   * With `chained`, a last try may spend the change of a receipt still waiting for its time;
+   * With `chained`, a later try may spend the change of a receipt still waiting for its time;
    * that receipt is then submitted first (the caller does so for each unsubmitted coin spent).
+   * Every try but the last builds the full shape (notification, decoy, change): the shape
+   * without change, a contact's coin straight back to it, is the last resort of a wallet that
+   * holds nothing else, since it shows which output is someone else's (docs/privacy.md
+   * "Funding").
    */
   private async buildPooled(
     pool: string,
     spec: Omit<Parameters<typeof buildPayment>[0], 'funding'>,
     chained: boolean,
   ): Promise<ReturnType<typeof buildPayment>> {
-    const build = (useChained: boolean, inPool: boolean): ReturnType<typeof buildPayment> => {
+    const build = (
+      useChained: boolean,
+      inPool: boolean,
+      withoutChange = false,
+    ): ReturnType<typeof buildPayment> => {
       const funding: Candidate[] = [];
       for (const [, c] of this.spendable(useChained)) {
         const coinPool = c.origin === 'own' ? this.book.poolOf(c.address) : c.origin;
@@ -459,7 +467,7 @@ export class KaspaChain implements ChainPort {
         const candidate = this.candidate(c, `pool:${coinPool}`);
         if (candidate) funding.push(candidate);
       }
-      return buildPayment({ ...spec, funding });
+      return buildPayment({ ...spec, funding, withoutChange });
     };
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
@@ -471,11 +479,18 @@ export class KaspaChain implements ChainPort {
     try {
       return build(false, false);
     } catch (error) {
-      // The change of a receipt still waiting for its time pays only if that receipt goes
-      // first: it is submitted now (its delay ends with the client's next publication).
-      if (!chained || !(error instanceof DeliveryError) || this.deferred.size === 0) throw error;
-      return build(true, false);
+      if (!(error instanceof DeliveryError)) throw error;
     }
+    // The change of a receipt still waiting for its time pays only if that receipt goes
+    // first: it is submitted now (its delay ends with the client's next publication).
+    if (chained && this.deferred.size > 0) {
+      try {
+        return build(true, false);
+      } catch (error) {
+        if (!(error instanceof DeliveryError)) throw error;
+      }
+    }
+    return build(chained && this.deferred.size > 0, false, true);
   }
 
   // ---- publications to an address of no contact (short invites) ---------------------------
@@ -582,12 +597,15 @@ export class KaspaChain implements ChainPort {
   }
 
   /**
-   * Pays a new coin into `pool` from the main coins (or, with none, from the largest coin of
-   * another pool) by a payment without payload: [coin] → [15-35 % of it, at least 40
-   * notification values, to a fresh address of the pool; the rest to a fresh address of the
-   * source's pool] (docs/privacy.md "Funding"). The pool's coin is the smaller output, so an
-   * observer following the largest output (a peel chain) follows the main coins, not the
-   * pool. Returns false when no coin is large enough; the caller then pays from any coin.
+   * Pays a new coin into `pool` from the main coins (or, failing that, from the largest coin
+   * of another pool) by a payment without payload: [coin] → [15-33 % of it, at least 40
+   * notification values where the coin allows, never more than a third, to a fresh address
+   * of the pool; the rest to a fresh address of the source's pool] (docs/privacy.md
+   * "Funding"). The pool's coin is the smaller output, at most half the rest, so an observer
+   * following the largest output (a peel chain) follows the source, not the pool. Sources are
+   * tried in that order until one can pay a pool coin of at least 20 notification values:
+   * when none can, the caller pays from any coin, which is what joins pools. Returns false
+   * then.
    */
   private async refill(pool: ContactId): Promise<boolean> {
     const budget = this.opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET;
@@ -598,15 +616,32 @@ export class KaspaChain implements ChainPort {
       .sort((a, b) =>
         a.main !== b.main ? (a.main ? -1 : 1) : a.c.utxo.entry.amount > b.c.utxo.entry.amount ? -1 : 1,
       );
-    const src = sources[0];
-    const funding = src && this.candidate(src.c, 'own');
-    if (!src || !funding) return false;
-    const amount = src.c.utxo.entry.amount;
-    let value = (amount * BigInt(15 + Math.floor(this.random() * 21))) / 100n;
-    if (value < 40n * v) value = 40n * v;
-    if (amount - value < 2n * value) return false;
+    for (const src of sources) {
+      const funding = this.candidate(src.c, 'own');
+      const amount = src.c.utxo.entry.amount;
+      let value = (amount * BigInt(15 + Math.floor(this.random() * 19))) / 100n;
+      if (value < 40n * v) value = 40n * v;
+      // At most a third, so the rest is always at least twice the pool's coin. A coin too
+      // small for the 40 values still refills with a third of itself: refusing it had the
+      // publication paid from another pool's coin, joining the two pools.
+      if (value > amount / 3n) value = amount / 3n;
+      if (!funding || value < 20n * v) continue;
+      if (await this.refillFrom(pool, src.k, src.c, funding, value)) return true;
+    }
+    return false;
+  }
+
+  /** Submits one refill of `pool`: `value` from coin `k` to the pool, the rest to the source's pool. */
+  private async refillFrom(
+    pool: ContactId,
+    k: string,
+    source: Coin,
+    funding: Candidate,
+    value: bigint,
+  ): Promise<boolean> {
+    const budget = this.opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET;
     const poolAddress = await this.book.nextChange(pool);
-    const rest = await this.book.nextChange(this.book.poolOf(src.c.address));
+    const rest = await this.book.nextChange(this.book.poolOf(source.address));
     let built;
     try {
       built = buildPayment({
@@ -626,17 +661,17 @@ export class KaspaChain implements ChainPort {
     const own: OwnTx = {
       txHex,
       tx: built.tx,
-      inputs: [src.k],
+      inputs: [k],
       outputs: ownOutputs(built.tx, [poolAddress, rest]),
     };
-    this.spending.set(src.k, txHex);
+    this.spending.set(k, txHex);
     this.mine.add(txHex);
     try {
       await this.own.put(own);
       this.placeOutputs(own);
       await this.opts.client.submitTransaction(built.tx);
     } catch {
-      this.release(txHex, [src.k]);
+      this.release(txHex, [k]);
       await this.own.forget(txHex).catch(() => undefined);
       return false;
     }
