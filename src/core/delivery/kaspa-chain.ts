@@ -127,6 +127,17 @@ export interface KaspaChainOptions {
   readonly random?: () => number;
   /** Notification indices watched past the last seen, per contact. @default 8 */
   readonly window?: number;
+  /**
+   * This device among its person's devices (src/core/devices/branch.ts `chainDevice`): its own
+   * change chain and notification sequences. @default the first device
+   */
+  readonly device?: { readonly key?: Uint8Array; readonly branch: number };
+  /**
+   * The change chains of the person's other devices: watched, so their publications (which
+   * carry this device's copy, docs/devices.md §4) are found; their coins are theirs to spend.
+   * After the person's list changes, `watchDevices` watches the new ones.
+   */
+  readonly siblings?: () => readonly number[];
   /** DAA scores an own transaction is kept for after acceptance. @default CONFIRMATION_DEPTH */
   readonly confirmationDepth?: bigint;
   /**
@@ -330,8 +341,21 @@ export class KaspaChain implements ChainPort {
       db: this.opts.db,
       store: COINS_STORE,
       ...(this.opts.window !== undefined ? { window: this.opts.window } : {}),
+      ...(this.opts.device !== undefined ? { device: this.opts.device } : {}),
+      ...(this.opts.siblings !== undefined ? { siblings: this.opts.siblings } : {}),
     });
     return this.bookOpening;
+  }
+
+  /**
+   * A device list changed (our own person's, or a contact's): the change chains of new
+   * siblings and the notification sequences of a contact's new devices are watched from now on.
+   */
+  async watchDevices(): Promise<void> {
+    if (this.handler === undefined || this.stopped) return;
+    const watched = new Set(this.watcher.watched);
+    const add = this.book.watched(this.opts.contacts?.() ?? []).filter((a) => !watched.has(a));
+    if (add.length > 0) await this.watch(add);
   }
 
   async publish(
@@ -567,6 +591,23 @@ export class KaspaChain implements ChainPort {
     return this.currentFunds();
   }
 
+  /**
+   * A sibling returned `contact`'s coins (docs/devices.md §8): what they brought in is no
+   * longer owed by this device, so its next publication to the contact does not repay it again.
+   */
+  async returnedBySibling(contact: ContactId): Promise<void> {
+    if ((this.owed.get(contact) ?? 0n) === 0n) return;
+    await this.setOwed(contact, 0n);
+    this.emitFunds();
+  }
+
+  /** A sibling spent `contact`'s coin of `amount` (a return made by a shape without change). */
+  private async siblingReturned(contact: ContactId, amount: bigint): Promise<void> {
+    const owed = this.owed.get(contact) ?? 0n;
+    if (owed > 0n) await this.setOwed(contact, owed > amount ? owed - amount : 0n);
+    this.handler?.returnedBySibling?.(contact);
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     // Receipts waiting for their time go now: a stopped client would otherwise lose them.
@@ -583,6 +624,14 @@ export class KaspaChain implements ChainPort {
 
   // ---- coins ------------------------------------------------------------------------------
 
+  /**
+   * A coin on a sibling's change chain: the sibling spends it (it may be doing so now), so
+   * this device neither spends it nor counts it, and two devices never spend one change coin.
+   */
+  private sibling(c: Coin): boolean {
+    return this.book.originOf(c.address)?.kind === 'sibling';
+  }
+
   /** Coins a publication may spend: not being spent, submitted (unless `chained`), not held for a stranger. */
   private spendable(chained: boolean): [string, Coin][] {
     const list = this.opts.contacts?.();
@@ -590,6 +639,7 @@ export class KaspaChain implements ChainPort {
     return [...this.coins].filter(
       ([k, c]) =>
         !this.spending.has(k) &&
+        !this.sibling(c) &&
         (chained || !c.unsubmitted) &&
         // A coin held for someone who is not a contact (a message request) stays unspent.
         (c.origin === 'own' || contacts === undefined || contacts.has(c.origin)),
@@ -1065,7 +1115,11 @@ export class KaspaChain implements ChainPort {
     const maker = bytesToHex(u.outpoint.transactionId);
     const left =
       spender === undefined && this.own.ownsOutput(maker, u.outpoint.index) ? this.own.get(maker) : undefined;
-    this.forgetCoin(k, coin?.address ?? this.addressOf(u), spender ?? this.own.spenderOf(k)?.txHex);
+    const by = spender ?? this.own.spenderOf(k)?.txHex;
+    // A contact's coin we held, spent by no transaction of ours: a sibling device returned it.
+    if (coin !== undefined && coin.origin !== 'own' && by === undefined && !left)
+      void this.siblingReturned(coin.origin, coin.utxo.entry.amount).catch(() => undefined);
+    this.forgetCoin(k, coin?.address ?? this.addressOf(u), by);
     // Not processed yet: it is looked at again only if it comes back (then with its payload on
     // the chain again), never counted as a miss towards "pruned" while it is off the chain.
     const waiting = this.retrying.get(k);
@@ -1401,7 +1455,7 @@ export class KaspaChain implements ChainPort {
     // Coins are fungible in format 2; what is owed back to contacts is not spendable.
     let total = 0n;
     for (const [k, c] of this.coins)
-      if (!this.spending.has(k) && !c.unsubmitted) total += c.utxo.entry.amount;
+      if (!this.spending.has(k) && !c.unsubmitted && !this.sibling(c)) total += c.utxo.entry.amount;
     let owed = 0n;
     for (const v of this.owed.values()) owed += v;
     const spendable = total > owed ? total - owed : 0n;
