@@ -397,7 +397,7 @@ export class KaspaChain implements ChainPort {
     // the snapshot that follows it (UtxoWatcher.addAddresses).
     void this.watch(ownAddresses.map((a) => a.toString()));
     // The pool of the first recipient pays (docs/privacy.md "Funding").
-    const built = await this.buildPooled(
+    const { built, refill } = await this.buildPooled(
       recipients[0]!,
       { payload, payments, changeAddress, decoys, random: this.random, storageBudget: budget },
       true,
@@ -421,13 +421,9 @@ export class KaspaChain implements ChainPort {
       ...(delay > 0 ? { submitAt: Date.now() + delay } : {}),
     };
     // Stored before the node sees it: a reorganisation or a crash must not lose it.
-    try {
-      await this.own.put(own);
-    } catch (error) {
-      this.release(txHex, spent);
-      throw error;
-    }
+    await this.store(own, spent, refill);
     this.placeOutputs(own);
+    if (refill) await this.submitRefill(refill, own);
     if (delay > 0) {
       // The id is final now; the node sees the transaction later (docs/privacy.md "Timing").
       this.deferUntil(txHex, delay);
@@ -477,6 +473,23 @@ export class KaspaChain implements ChainPort {
     pool: string,
     spec: Omit<Parameters<typeof buildPayment>[0], 'funding'>,
     chained: boolean,
+  ): Promise<{ built: ReturnType<typeof buildPayment>; refill?: OwnTx }> {
+    let refill: OwnTx | undefined;
+    try {
+      const built = await this.buildPooledOnce(pool, spec, chained, (t) => (refill = t));
+      return refill ? { built, refill } : { built };
+    } catch (error) {
+      // Nothing pays even after the refill: it was neither stored nor submitted, so it goes.
+      if (refill) this.release(refill.txHex, refill.inputs);
+      throw error;
+    }
+  }
+
+  private async buildPooledOnce(
+    pool: string,
+    spec: Omit<Parameters<typeof buildPayment>[0], 'funding'>,
+    chained: boolean,
+    held: (refill: OwnTx) => void,
   ): Promise<ReturnType<typeof buildPayment>> {
     const build = (
       useChained: boolean,
@@ -497,7 +510,10 @@ export class KaspaChain implements ChainPort {
       try {
         return build(false, true);
       } catch (error) {
-        if (!(error instanceof DeliveryError) || attempt > 0 || !(await this.refill(pool))) break;
+        if (!(error instanceof DeliveryError) || attempt > 0) break;
+        const refill = await this.refill(pool);
+        if (!refill) break;
+        held(refill);
       }
     }
     try {
@@ -543,7 +559,7 @@ export class KaspaChain implements ChainPort {
     ];
     const ownAddresses = [changeAddress, decoys[0]!.address];
     void this.watch(ownAddresses.map((a) => a.toString()));
-    const built = await this.buildPooled(
+    const { built, refill } = await this.buildPooled(
       pool,
       { payload, payments, changeAddress, decoys, random: this.random, storageBudget: budget },
       false,
@@ -554,13 +570,9 @@ export class KaspaChain implements ChainPort {
     for (const k of spent) this.spending.set(k, txHex);
     this.mine.add(txHex);
     const own: OwnTx = { txHex, tx: built.tx, inputs: spent, outputs: ownOutputs(built.tx, ownAddresses) };
-    try {
-      await this.own.put(own);
-    } catch (error) {
-      this.release(txHex, spent);
-      throw error;
-    }
+    await this.store(own, spent, refill);
     this.placeOutputs(own);
+    if (refill) await this.submitRefill(refill, own);
     try {
       await this.opts.client.submitTransaction(built.tx);
     } catch (error) {
@@ -657,7 +669,7 @@ export class KaspaChain implements ChainPort {
    * when none can, the caller pays from any coin, which is what joins pools. Returns false
    * then.
    */
-  private async refill(pool: ContactId): Promise<boolean> {
+  private async refill(pool: ContactId): Promise<OwnTx | undefined> {
     const budget = this.opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET;
     const v = notificationValue(budget);
     const sources = this.spendable(false)
@@ -676,19 +688,28 @@ export class KaspaChain implements ChainPort {
       // publication paid from another pool's coin, joining the two pools.
       if (value > amount / 3n) value = amount / 3n;
       if (!funding || value < 20n * v) continue;
-      if (await this.refillFrom(pool, src.k, src.c, funding, value)) return true;
+      const refill = await this.refillFrom(pool, src.k, src.c, funding, value);
+      if (refill) return refill;
     }
-    return false;
+    return undefined;
   }
 
-  /** Submits one refill of `pool`: `value` from coin `k` to the pool, the rest to the source's pool. */
+  /**
+   * Builds one refill of `pool`: `value` from coin `k` to the pool, the rest to the source's
+   * pool. Its source is reserved and its outputs placed, so the publication can spend them,
+   * but it is neither stored nor submitted here: `store` keeps it with that publication in one
+   * write, and only then does the node see it. Submitted at once, a crash before the
+   * publication was stored left the refill alone, and a receipt waiting for its time was
+   * built again at the next start with a new delay (chain-faults.test.ts, "a receipt waiting
+   * for its time survives a kill").
+   */
   private async refillFrom(
     pool: ContactId,
     k: string,
     source: Coin,
     funding: Candidate,
     value: bigint,
-  ): Promise<boolean> {
+  ): Promise<OwnTx | undefined> {
     const budget = this.opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET;
     const poolAddress = await this.book.nextChange(pool);
     const rest = await this.book.nextChange(this.book.poolOf(source.address));
@@ -703,7 +724,7 @@ export class KaspaChain implements ChainPort {
         storageBudget: budget,
       });
     } catch {
-      return false;
+      return undefined;
     }
     void this.watch([poolAddress.toString(), rest.toString()]);
     // An own transaction like a publication: kept until deep, resubmitted after a reorganisation.
@@ -716,17 +737,43 @@ export class KaspaChain implements ChainPort {
     };
     this.spending.set(k, txHex);
     this.mine.add(txHex);
+    this.placeOutputs(own);
+    return own;
+  }
+
+  /**
+   * Keeps `own` (and the refill whose coin it may spend) before the node sees either: one
+   * atomic write, so a crash keeps both or neither (the engine still owes what neither
+   * carried). On failure both are released.
+   */
+  private async store(own: OwnTx, spent: readonly string[], refill: OwnTx | undefined): Promise<void> {
     try {
-      await this.own.put(own);
-      this.placeOutputs(own);
-      await this.opts.client.submitTransaction(built.tx);
-    } catch {
-      this.release(txHex, [k]);
-      await this.own.forget(txHex).catch(() => undefined);
-      return false;
+      if (refill) await this.own.putAll([refill, own]);
+      else await this.own.put(own);
+    } catch (error) {
+      this.release(own.txHex, spent);
+      if (refill) this.release(refill.txHex, refill.inputs);
+      throw error;
     }
-    this.resubmitLater(txHex, 4);
-    return true;
+  }
+
+  /**
+   * Hands a stored refill to the node, before the publication stored with it. Refused, both
+   * are forgotten: the publication may spend the refill's coin.
+   */
+  private async submitRefill(refill: OwnTx, own: OwnTx): Promise<void> {
+    try {
+      await this.opts.client.submitTransaction(refill.tx);
+    } catch (error) {
+      this.release(own.txHex, own.inputs);
+      this.release(refill.txHex, refill.inputs);
+      await this.own.forget(own.txHex).catch(() => undefined);
+      await this.own.forget(refill.txHex).catch(() => undefined);
+      throw new DeliveryError('PUBLISH_FAILED', 'the node refused or did not take the refill', {
+        cause: error,
+      });
+    }
+    this.resubmitLater(refill.txHex, 4);
   }
 
   /**

@@ -377,8 +377,8 @@ describe('chain delivery under faults (local Kaspa network, real WebRTC)', () =>
       const db = await openDb(bob.data);
       await until(
         'the receipt signed and waiting',
-        // A waiting one precisely: a refill of Bob's pool is stored under the same prefix,
-        // submitted at once, before the receipt it pays for is built.
+        // A waiting one precisely: a refill of Bob's pool is an own transaction under the
+        // same prefix too (stored with the receipt it pays for, in one write).
         async () =>
           (await db.scan(COINS_STORE, { prefix: encodeKey('own') })).some(
             ([, value]) => decodeOwnTx(value).submitAt !== undefined,
