@@ -19,6 +19,7 @@ import { ed25519ToX25519, type Ed25519PublicKey } from '../../../src/core/identi
 import type { Message } from '../../../src/core/delivery/messages.ts';
 import { KaspaHdWallet } from '../../../src/kaspa/hd.ts';
 import type { Address } from '../../../src/kaspa/address.ts';
+import type { Transaction } from '../../../src/kaspa/types.ts';
 import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
 import {
   DeviceList,
@@ -91,6 +92,8 @@ export class Device {
   readonly payloads: Uint8Array[] = [];
   /** The id of every transaction its chain adapter published, in order. */
   readonly published: Uint8Array[] = [];
+  /** Every transaction its client handed to the node (publications, refills, resubmissions). */
+  readonly submitted: Transaction[] = [];
   private readonly contacts: ContactCard[] = [];
 
   constructor(
@@ -134,6 +137,12 @@ export class Device {
       reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
     });
     await this.client.connect();
+    const client = this.client;
+    const submit = client.submitTransaction.bind(client);
+    client.submitTransaction = async (tx, ...rest) => {
+      this.submitted.push(tx);
+      return submit(tx, ...rest);
+    };
     const devices = rosterChainDevices(this.roster, this.person.staggerMs);
     this.chain = new KaspaChain({
       client: this.client,
