@@ -119,8 +119,13 @@ export class KaspaHdWallet {
     return key;
   }
 
-  private leaf(account: number, change: 0 | 1, index: number): HDKey {
-    if (change !== 0 && change !== 1) throw new RangeError(`"change" expected 0 or 1, got ${String(change)}`);
+  /**
+   * `change` is BIP-44's 0 (receive) or 1 (internal); any other non-hardened index is a chain
+   * of our own beside them (a device's change chain, docs/protocol.md "Chain transactions and
+   * addresses"), which a plain BIP-44 wallet does not scan.
+   */
+  private leaf(account: number, change: number, index: number): HDKey {
+    assertInteger('change', change, 0, HARDENED - 1);
     assertInteger('index', index, 0, HARDENED - 1);
     // Each BIP-32 step is a secp256k1 multiplication; the chain node is kept, so a leaf costs one.
     const id = `${account}/${change}`;
@@ -138,17 +143,17 @@ export class KaspaHdWallet {
   }
 
   /** 32-byte private key at m/44'/111111'/account'/change/index. */
-  privateKey(account: number, change: 0 | 1, index: number): Uint8Array {
+  privateKey(account: number, change: number, index: number): Uint8Array {
     return this.leaf(account, change, index).privateKey!.slice();
   }
 
   /** 32-byte x-only public key (BIP-340) at the same path. */
-  publicKey(account: number, change: 0 | 1, index: number): Uint8Array {
+  publicKey(account: number, change: number, index: number): Uint8Array {
     return this.leaf(account, change, index).publicKey!.slice(1, 33);
   }
 
   /** P2PK (Schnorr) address of that key on a network. */
-  address(prefix: NetworkPrefix, account: number, change: 0 | 1, index: number): Address {
+  address(prefix: NetworkPrefix, account: number, change: number, index: number): Address {
     return new Address(prefix, AddressVersion.PubKey, this.publicKey(account, change, index));
   }
 }

@@ -153,6 +153,11 @@ export interface PaymentRequest {
   readonly random: () => number;
   /** Storage mass the transaction may have. @default DEFAULT_NOTIFICATION_STORAGE_BUDGET */
   readonly storageBudget?: bigint;
+  /**
+   * Whether the shape without change may be built when no selection pays with change.
+   * @default true
+   */
+  readonly withoutChange?: boolean;
 }
 
 /**
@@ -287,10 +292,9 @@ export function buildPayment(req: PaymentRequest): BuiltTransaction {
     req.funding,
     (n) => floor * BigInt(outs.length) + typical + BigInt(n - 1) * 11_000n,
   );
-  for (const [lists, change] of [
-    [withChange, true],
-    [noChange, false],
-  ] as const) {
+  const shapes: (readonly [Candidate[][], boolean])[] = [[withChange, true]];
+  if (req.withoutChange !== false) shapes.push([noChange, false]);
+  for (const [lists, change] of shapes) {
     for (const inputs of lists) {
       const r = attempt(inputs, change);
       if (typeof r !== 'string') return r;

@@ -72,6 +72,12 @@ export type DeliveryEvent =
   | { readonly type: 'pruned'; readonly txId: string }
   /** `contact` started or stopped typing (heard over a direct link only). */
   | { readonly type: 'typing'; readonly contact: ContactId; readonly active: boolean }
+  /**
+   * A sibling device of ours returned `contact`'s coins and sent the delivered receipts this
+   * device held back for `receipts` messages: recorded as done, not published here
+   * (docs/devices.md §8).
+   */
+  | { readonly type: 'returned-by-sibling'; readonly contact: ContactId; readonly receipts: number }
   /** A background operation failed; the engine keeps going (and retries where it can). */
   | { readonly type: 'error'; readonly error: Error };
 
@@ -160,6 +166,12 @@ export interface DeliveryOptions {
   readonly requests?: RequestPort;
   /** Attachments: where attachment frames go (without it they are ignored). */
   readonly attachments?: AttachmentHook;
+  /**
+   * Several devices per person: how long this device holds back a publication of delivered
+   * receipts alone, so that the sibling that returns first is seen and the return is made once
+   * (src/core/devices/returns.ts `returnWaitMs`, docs/devices.md §8). @default none
+   */
+  readonly receiptWaitMs?: () => number;
   readonly clock?: Clock;
   readonly settings?: Partial<DeliverySettings>;
   /** Subscribed before start, so it also sees what catch-up produces. */
@@ -208,6 +220,8 @@ interface ContactState {
    * up, because that publication returns the sender's notification coin (docs/delivery.md).
    */
   chainReceipts: Set<string>;
+  /** Until when `chainReceipts` alone wait for a sibling's return (`receiptWaitMs`). */
+  receiptsHeldUntil?: number;
   /**
    * Flood control: chat frames seen in the current minute, one window per clock. Direct
    * arrivals count in wall-clock minutes; chain arrivals in minutes of DAA score (FLOOD_DAA_MINUTE),
@@ -353,6 +367,9 @@ export class DeliveryEngine {
       .start(
         {
           incoming: (tx) => this.run(() => this.onIncoming(tx)),
+          returnedBySibling: (contact) => {
+            this.enqueue(() => this.siblingReturned(contact, undefined));
+          },
           accepted: (txId, acc) => this.enqueue(() => this.onAccepted(txId, acc)),
           dropped: (txId) => this.enqueue(() => this.onDropped(txId)),
           settled: (txId) => this.enqueue(() => this.forgetProof(bytesToHex(txId))),
@@ -932,6 +949,12 @@ export class DeliveryEngine {
     const carry = !this.settings.p2pOnly && !this.insufficient;
     if (carry) for (const c of this.attachmentsDue) if (!this.state(c).link?.link) contacts.add(c);
     for (const [c, st] of this.contactState) {
+      // Receipts alone wait while a sibling may be returning them (`receiptWaitMs`).
+      const held = st.receiptsHeldUntil !== undefined && st.receiptsHeldUntil > now;
+      if (held && !contacts.has(c) && st.signals.length === 0) {
+        this.scheduleFlush(st.receiptsHeldUntil! - now);
+        continue;
+      }
       if (
         st.signals.length > 0 ||
         st.chainReceipts.size > 0 ||
@@ -947,6 +970,7 @@ export class DeliveryEngine {
       if (linked) this.sendDirect(contact);
       const receipts = new Set<string>([...st.chainReceipts, ...(linked ? [] : st.receipts.delivered)]);
       st.chainReceipts.clear();
+      delete st.receiptsHeldUntil;
       if (!linked) st.receipts.delivered.clear();
       const frames: DeliveryFrame[] = [...st.signals];
       st.signals = [];
@@ -1364,6 +1388,10 @@ export class DeliveryEngine {
    * deadline); the contact's receipts, which reach every device of ours, move them on.
    */
   private async takeSentCopies(contact: ContactId, frames: readonly DeliveryFrame[]): Promise<void> {
+    const receipted = frames.flatMap((f) =>
+      f.type === 'receipt' && f.kind === 'delivered' ? f.ids.map((id) => bytesToHex(id)) : [],
+    );
+    if (receipted.length > 0) await this.siblingReturned(contact, receipted);
     for (const f of frames) {
       if (f.type !== 'chat') continue;
       const id = bytesToHex(f.id);
@@ -1387,6 +1415,34 @@ export class DeliveryEngine {
       this.active.set(m);
       this.emit({ type: 'message', message: m });
     }
+  }
+
+  /**
+   * A sibling device returned `contact`'s coins with the delivered receipts for `ids` (its
+   * publication carried copies), or, with `ids` undefined, spent a coin of the contact's this
+   * device held (a return without any output of ours): the receipts this device holds back for
+   * the contact went with it. Recorded as done and not published here (docs/devices.md §8).
+   */
+  private async siblingReturned(contact: ContactId, ids: readonly string[] | undefined): Promise<void> {
+    const st = this.state(contact);
+    if (ids === undefined && st.receiptsHeldUntil === undefined) return;
+    const done: BatchOp[] = [];
+    for (const id of ids ?? [...st.chainReceipts]) {
+      if (!st.chainReceipts.delete(id) && !st.receipts.delivered.has(id)) continue;
+      st.receipts.delivered.delete(id);
+      done.push(this.store.receiptOp(contact, id, true));
+    }
+    if (st.chainReceipts.size === 0) delete st.receiptsHeldUntil;
+    if (done.length === 0) return;
+    await this.store.write(done);
+    if (ids !== undefined) await this.opts.chain.returnedBySibling?.(contact);
+    this.emit({ type: 'returned-by-sibling', contact, receipts: done.length });
+  }
+
+  /** Starts the wait of a contact's first pending chain receipt (`receiptWaitMs`). */
+  private holdReceipts(st: ContactState): void {
+    const wait = this.opts.receiptWaitMs?.() ?? 0;
+    if (wait > 0) st.receiptsHeldUntil = this.clock.now() + wait;
   }
 
   /**
@@ -1482,6 +1538,7 @@ export class DeliveryEngine {
         }
         st.receipts.delivered.add(id);
         if (route === 'chain' && !st.chainReceipts.has(id)) {
+          if (st.chainReceipts.size === 0) this.holdReceipts(st);
           st.chainReceipts.add(id);
           ops.push(this.store.receiptOp(contact, id));
         }

@@ -127,6 +127,17 @@ export interface KaspaChainOptions {
   readonly random?: () => number;
   /** Notification indices watched past the last seen, per contact. @default 8 */
   readonly window?: number;
+  /**
+   * This device among its person's devices (src/core/devices/branch.ts `chainDevice`): its own
+   * change chain and notification sequences. @default the first device
+   */
+  readonly device?: { readonly key?: Uint8Array; readonly branch: number };
+  /**
+   * The change chains of the person's other devices: watched, so their publications (which
+   * carry this device's copy, docs/devices.md §4) are found; their coins are theirs to spend.
+   * After the person's list changes, `watchDevices` watches the new ones.
+   */
+  readonly siblings?: () => readonly number[];
   /** DAA scores an own transaction is kept for after acceptance. @default CONFIRMATION_DEPTH */
   readonly confirmationDepth?: bigint;
   /**
@@ -330,8 +341,21 @@ export class KaspaChain implements ChainPort {
       db: this.opts.db,
       store: COINS_STORE,
       ...(this.opts.window !== undefined ? { window: this.opts.window } : {}),
+      ...(this.opts.device !== undefined ? { device: this.opts.device } : {}),
+      ...(this.opts.siblings !== undefined ? { siblings: this.opts.siblings } : {}),
     });
     return this.bookOpening;
+  }
+
+  /**
+   * A device list changed (our own person's, or a contact's): the change chains of new
+   * siblings and the notification sequences of a contact's new devices are watched from now on.
+   */
+  async watchDevices(): Promise<void> {
+    if (this.handler === undefined || this.stopped) return;
+    const watched = new Set(this.watcher.watched);
+    const add = this.book.watched(this.opts.contacts?.() ?? []).filter((a) => !watched.has(a));
+    if (add.length > 0) await this.watch(add);
   }
 
   async publish(
@@ -373,7 +397,7 @@ export class KaspaChain implements ChainPort {
     // the snapshot that follows it (UtxoWatcher.addAddresses).
     void this.watch(ownAddresses.map((a) => a.toString()));
     // The pool of the first recipient pays (docs/privacy.md "Funding").
-    const built = await this.buildPooled(
+    const { built, refill } = await this.buildPooled(
       recipients[0]!,
       { payload, payments, changeAddress, decoys, random: this.random, storageBudget: budget },
       true,
@@ -397,13 +421,9 @@ export class KaspaChain implements ChainPort {
       ...(delay > 0 ? { submitAt: Date.now() + delay } : {}),
     };
     // Stored before the node sees it: a reorganisation or a crash must not lose it.
-    try {
-      await this.own.put(own);
-    } catch (error) {
-      this.release(txHex, spent);
-      throw error;
-    }
+    await this.store(own, spent, refill);
     this.placeOutputs(own);
+    if (refill) await this.submitRefill(refill, own);
     if (delay > 0) {
       // The id is final now; the node sees the transaction later (docs/privacy.md "Timing").
       this.deferUntil(txHex, delay);
@@ -442,15 +462,40 @@ export class KaspaChain implements ChainPort {
   /**
    * Builds a publication paid from `pool` (docs/privacy.md "Funding"): its own coins first,
    * after one refill if they do not pay; only when even that fails, coins of other pools.
-   * With `chained`, a last try may spend the change of a receipt still waiting for its time;
+   * With `chained`, a later try may spend the change of a receipt still waiting for its time;
    * that receipt is then submitted first (the caller does so for each unsubmitted coin spent).
+   * Every try but the last builds the full shape (notification, decoy, change): the shape
+   * without change, a contact's coin straight back to it, is the last resort of a wallet that
+   * holds nothing else, since it shows which output is someone else's (docs/privacy.md
+   * "Funding").
    */
   private async buildPooled(
     pool: string,
     spec: Omit<Parameters<typeof buildPayment>[0], 'funding'>,
     chained: boolean,
+  ): Promise<{ built: ReturnType<typeof buildPayment>; refill?: OwnTx }> {
+    let refill: OwnTx | undefined;
+    try {
+      const built = await this.buildPooledOnce(pool, spec, chained, (t) => (refill = t));
+      return refill ? { built, refill } : { built };
+    } catch (error) {
+      // Nothing pays even after the refill: it was neither stored nor submitted, so it goes.
+      if (refill) this.release(refill.txHex, refill.inputs);
+      throw error;
+    }
+  }
+
+  private async buildPooledOnce(
+    pool: string,
+    spec: Omit<Parameters<typeof buildPayment>[0], 'funding'>,
+    chained: boolean,
+    held: (refill: OwnTx) => void,
   ): Promise<ReturnType<typeof buildPayment>> {
-    const build = (useChained: boolean, inPool: boolean): ReturnType<typeof buildPayment> => {
+    const build = (
+      useChained: boolean,
+      inPool: boolean,
+      withoutChange = false,
+    ): ReturnType<typeof buildPayment> => {
       const funding: Candidate[] = [];
       for (const [, c] of this.spendable(useChained)) {
         const coinPool = c.origin === 'own' ? this.book.poolOf(c.address) : c.origin;
@@ -459,23 +504,33 @@ export class KaspaChain implements ChainPort {
         const candidate = this.candidate(c, `pool:${coinPool}`);
         if (candidate) funding.push(candidate);
       }
-      return buildPayment({ ...spec, funding });
+      return buildPayment({ ...spec, funding, withoutChange });
     };
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         return build(false, true);
       } catch (error) {
-        if (!(error instanceof DeliveryError) || attempt > 0 || !(await this.refill(pool))) break;
+        if (!(error instanceof DeliveryError) || attempt > 0) break;
+        const refill = await this.refill(pool);
+        if (!refill) break;
+        held(refill);
       }
     }
     try {
       return build(false, false);
     } catch (error) {
-      // The change of a receipt still waiting for its time pays only if that receipt goes
-      // first: it is submitted now (its delay ends with the client's next publication).
-      if (!chained || !(error instanceof DeliveryError) || this.deferred.size === 0) throw error;
-      return build(true, false);
+      if (!(error instanceof DeliveryError)) throw error;
     }
+    // The change of a receipt still waiting for its time pays only if that receipt goes
+    // first: it is submitted now (its delay ends with the client's next publication).
+    if (chained && this.deferred.size > 0) {
+      try {
+        return build(true, false);
+      } catch (error) {
+        if (!(error instanceof DeliveryError)) throw error;
+      }
+    }
+    return build(chained && this.deferred.size > 0, false, true);
   }
 
   // ---- publications to an address of no contact (short invites) ---------------------------
@@ -504,7 +559,7 @@ export class KaspaChain implements ChainPort {
     ];
     const ownAddresses = [changeAddress, decoys[0]!.address];
     void this.watch(ownAddresses.map((a) => a.toString()));
-    const built = await this.buildPooled(
+    const { built, refill } = await this.buildPooled(
       pool,
       { payload, payments, changeAddress, decoys, random: this.random, storageBudget: budget },
       false,
@@ -515,13 +570,9 @@ export class KaspaChain implements ChainPort {
     for (const k of spent) this.spending.set(k, txHex);
     this.mine.add(txHex);
     const own: OwnTx = { txHex, tx: built.tx, inputs: spent, outputs: ownOutputs(built.tx, ownAddresses) };
-    try {
-      await this.own.put(own);
-    } catch (error) {
-      this.release(txHex, spent);
-      throw error;
-    }
+    await this.store(own, spent, refill);
     this.placeOutputs(own);
+    if (refill) await this.submitRefill(refill, own);
     try {
       await this.opts.client.submitTransaction(built.tx);
     } catch (error) {
@@ -552,6 +603,23 @@ export class KaspaChain implements ChainPort {
     return this.currentFunds();
   }
 
+  /**
+   * A sibling returned `contact`'s coins (docs/devices.md §8): what they brought in is no
+   * longer owed by this device, so its next publication to the contact does not repay it again.
+   */
+  async returnedBySibling(contact: ContactId): Promise<void> {
+    if ((this.owed.get(contact) ?? 0n) === 0n) return;
+    await this.setOwed(contact, 0n);
+    this.emitFunds();
+  }
+
+  /** A sibling spent `contact`'s coin of `amount` (a return made by a shape without change). */
+  private async siblingReturned(contact: ContactId, amount: bigint): Promise<void> {
+    const owed = this.owed.get(contact) ?? 0n;
+    if (owed > 0n) await this.setOwed(contact, owed > amount ? owed - amount : 0n);
+    this.handler?.returnedBySibling?.(contact);
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     // Receipts waiting for their time go now: a stopped client would otherwise lose them.
@@ -568,6 +636,14 @@ export class KaspaChain implements ChainPort {
 
   // ---- coins ------------------------------------------------------------------------------
 
+  /**
+   * A coin on a sibling's change chain: the sibling spends it (it may be doing so now), so
+   * this device neither spends it nor counts it, and two devices never spend one change coin.
+   */
+  private sibling(c: Coin): boolean {
+    return this.book.originOf(c.address)?.kind === 'sibling';
+  }
+
   /** Coins a publication may spend: not being spent, submitted (unless `chained`), not held for a stranger. */
   private spendable(chained: boolean): [string, Coin][] {
     const list = this.opts.contacts?.();
@@ -575,6 +651,7 @@ export class KaspaChain implements ChainPort {
     return [...this.coins].filter(
       ([k, c]) =>
         !this.spending.has(k) &&
+        !this.sibling(c) &&
         (chained || !c.unsubmitted) &&
         // A coin held for someone who is not a contact (a message request) stays unspent.
         (c.origin === 'own' || contacts === undefined || contacts.has(c.origin)),
@@ -582,14 +659,17 @@ export class KaspaChain implements ChainPort {
   }
 
   /**
-   * Pays a new coin into `pool` from the main coins (or, with none, from the largest coin of
-   * another pool) by a payment without payload: [coin] → [15-35 % of it, at least 40
-   * notification values, to a fresh address of the pool; the rest to a fresh address of the
-   * source's pool] (docs/privacy.md "Funding"). The pool's coin is the smaller output, so an
-   * observer following the largest output (a peel chain) follows the main coins, not the
-   * pool. Returns false when no coin is large enough; the caller then pays from any coin.
+   * Pays a new coin into `pool` from the main coins (or, failing that, from the largest coin
+   * of another pool) by a payment without payload: [coin] → [15-33 % of it, at least 40
+   * notification values where the coin allows, never more than a third, to a fresh address
+   * of the pool; the rest to a fresh address of the source's pool] (docs/privacy.md
+   * "Funding"). The pool's coin is the smaller output, at most half the rest, so an observer
+   * following the largest output (a peel chain) follows the source, not the pool. Sources are
+   * tried in that order until one can pay a pool coin of at least 20 notification values:
+   * when none can, the caller pays from any coin, which is what joins pools. Returns false
+   * then.
    */
-  private async refill(pool: ContactId): Promise<boolean> {
+  private async refill(pool: ContactId): Promise<OwnTx | undefined> {
     const budget = this.opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET;
     const v = notificationValue(budget);
     const sources = this.spendable(false)
@@ -598,15 +678,41 @@ export class KaspaChain implements ChainPort {
       .sort((a, b) =>
         a.main !== b.main ? (a.main ? -1 : 1) : a.c.utxo.entry.amount > b.c.utxo.entry.amount ? -1 : 1,
       );
-    const src = sources[0];
-    const funding = src && this.candidate(src.c, 'own');
-    if (!src || !funding) return false;
-    const amount = src.c.utxo.entry.amount;
-    let value = (amount * BigInt(15 + Math.floor(this.random() * 21))) / 100n;
-    if (value < 40n * v) value = 40n * v;
-    if (amount - value < 2n * value) return false;
+    for (const src of sources) {
+      const funding = this.candidate(src.c, 'own');
+      const amount = src.c.utxo.entry.amount;
+      let value = (amount * BigInt(15 + Math.floor(this.random() * 19))) / 100n;
+      if (value < 40n * v) value = 40n * v;
+      // At most a third, so the rest is always at least twice the pool's coin. A coin too
+      // small for the 40 values still refills with a third of itself: refusing it had the
+      // publication paid from another pool's coin, joining the two pools.
+      if (value > amount / 3n) value = amount / 3n;
+      if (!funding || value < 20n * v) continue;
+      const refill = await this.refillFrom(pool, src.k, src.c, funding, value);
+      if (refill) return refill;
+    }
+    return undefined;
+  }
+
+  /**
+   * Builds one refill of `pool`: `value` from coin `k` to the pool, the rest to the source's
+   * pool. Its source is reserved and its outputs placed, so the publication can spend them,
+   * but it is neither stored nor submitted here: `store` keeps it with that publication in one
+   * write, and only then does the node see it. Submitted at once, a crash before the
+   * publication was stored left the refill alone, and a receipt waiting for its time was
+   * built again at the next start with a new delay (chain-faults.test.ts, "a receipt waiting
+   * for its time survives a kill").
+   */
+  private async refillFrom(
+    pool: ContactId,
+    k: string,
+    source: Coin,
+    funding: Candidate,
+    value: bigint,
+  ): Promise<OwnTx | undefined> {
+    const budget = this.opts.storageBudget ?? DEFAULT_NOTIFICATION_STORAGE_BUDGET;
     const poolAddress = await this.book.nextChange(pool);
-    const rest = await this.book.nextChange(this.book.poolOf(src.c.address));
+    const rest = await this.book.nextChange(this.book.poolOf(source.address));
     let built;
     try {
       built = buildPayment({
@@ -618,7 +724,7 @@ export class KaspaChain implements ChainPort {
         storageBudget: budget,
       });
     } catch {
-      return false;
+      return undefined;
     }
     void this.watch([poolAddress.toString(), rest.toString()]);
     // An own transaction like a publication: kept until deep, resubmitted after a reorganisation.
@@ -626,22 +732,48 @@ export class KaspaChain implements ChainPort {
     const own: OwnTx = {
       txHex,
       tx: built.tx,
-      inputs: [src.k],
+      inputs: [k],
       outputs: ownOutputs(built.tx, [poolAddress, rest]),
     };
-    this.spending.set(src.k, txHex);
+    this.spending.set(k, txHex);
     this.mine.add(txHex);
+    this.placeOutputs(own);
+    return own;
+  }
+
+  /**
+   * Keeps `own` (and the refill whose coin it may spend) before the node sees either: one
+   * atomic write, so a crash keeps both or neither (the engine still owes what neither
+   * carried). On failure both are released.
+   */
+  private async store(own: OwnTx, spent: readonly string[], refill: OwnTx | undefined): Promise<void> {
     try {
-      await this.own.put(own);
-      this.placeOutputs(own);
-      await this.opts.client.submitTransaction(built.tx);
-    } catch {
-      this.release(txHex, [src.k]);
-      await this.own.forget(txHex).catch(() => undefined);
-      return false;
+      if (refill) await this.own.putAll([refill, own]);
+      else await this.own.put(own);
+    } catch (error) {
+      this.release(own.txHex, spent);
+      if (refill) this.release(refill.txHex, refill.inputs);
+      throw error;
     }
-    this.resubmitLater(txHex, 4);
-    return true;
+  }
+
+  /**
+   * Hands a stored refill to the node, before the publication stored with it. Refused, both
+   * are forgotten: the publication may spend the refill's coin.
+   */
+  private async submitRefill(refill: OwnTx, own: OwnTx): Promise<void> {
+    try {
+      await this.opts.client.submitTransaction(refill.tx);
+    } catch (error) {
+      this.release(own.txHex, own.inputs);
+      this.release(refill.txHex, refill.inputs);
+      await this.own.forget(own.txHex).catch(() => undefined);
+      await this.own.forget(refill.txHex).catch(() => undefined);
+      throw new DeliveryError('PUBLISH_FAILED', 'the node refused or did not take the refill', {
+        cause: error,
+      });
+    }
+    this.resubmitLater(refill.txHex, 4);
   }
 
   /**
@@ -1030,7 +1162,11 @@ export class KaspaChain implements ChainPort {
     const maker = bytesToHex(u.outpoint.transactionId);
     const left =
       spender === undefined && this.own.ownsOutput(maker, u.outpoint.index) ? this.own.get(maker) : undefined;
-    this.forgetCoin(k, coin?.address ?? this.addressOf(u), spender ?? this.own.spenderOf(k)?.txHex);
+    const by = spender ?? this.own.spenderOf(k)?.txHex;
+    // A contact's coin we held, spent by no transaction of ours: a sibling device returned it.
+    if (coin !== undefined && coin.origin !== 'own' && by === undefined && !left)
+      void this.siblingReturned(coin.origin, coin.utxo.entry.amount).catch(() => undefined);
+    this.forgetCoin(k, coin?.address ?? this.addressOf(u), by);
     // Not processed yet: it is looked at again only if it comes back (then with its payload on
     // the chain again), never counted as a miss towards "pruned" while it is off the chain.
     const waiting = this.retrying.get(k);
@@ -1366,7 +1502,7 @@ export class KaspaChain implements ChainPort {
     // Coins are fungible in format 2; what is owed back to contacts is not spendable.
     let total = 0n;
     for (const [k, c] of this.coins)
-      if (!this.spending.has(k) && !c.unsubmitted) total += c.utxo.entry.amount;
+      if (!this.spending.has(k) && !c.unsubmitted && !this.sibling(c)) total += c.utxo.entry.amount;
     let owed = 0n;
     for (const v of this.owed.values()) owed += v;
     const spendable = total > owed ? total - owed : 0n;

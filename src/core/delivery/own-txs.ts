@@ -109,6 +109,22 @@ export class OwnTransactions {
     this.index(t);
   }
 
+  /**
+   * Keeps several at once, in one atomic write: a refill and the publication that spends its
+   * coin are stored together, so a crash leaves both or neither.
+   */
+  async putAll(ts: readonly OwnTx[]): Promise<void> {
+    await this.db.batch(
+      ts.map((t) => ({
+        type: 'put',
+        store: this.store,
+        key: encodeKey('own', t.txHex),
+        value: encodeOwnTx(t),
+      })),
+    );
+    for (const t of ts) this.index(t);
+  }
+
   /** Records a change of state of a kept transaction. */
   async update(
     txHex: string,

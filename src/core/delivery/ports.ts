@@ -168,6 +168,12 @@ export interface ChainHandler {
   settled?(txId: Uint8Array): void;
   /** The wallet's funds changed (a coin arrived, returned or was spent). */
   funds(funds: Funds): void;
+  /**
+   * A coin of `contact`'s that this device held was spent by a transaction it did not make:
+   * a sibling device of ours returned it (docs/devices.md §8), so the delivered receipts this
+   * device holds back for the contact went with that return. Optional for handlers.
+   */
+  returnedBySibling?(contact: ContactId): void;
   /** Nothing to process up to `cursor` (persisted so a restart resumes from there). */
   checkpoint(cursor: Uint8Array): void;
 }
@@ -197,6 +203,12 @@ export interface ChainPort {
   ): Promise<Publication>;
   /** The current funds picture. */
   funds(): Promise<Funds>;
+  /**
+   * A sibling device of ours returned what `contact`'s coins brought in (its publication to
+   * the contact carried the delivered receipts this device held back, docs/devices.md §8):
+   * nothing of it is owed by this device any more. Optional for adapters.
+   */
+  returnedBySibling?(contact: ContactId): Promise<void>;
   /** Stops watching; idempotent. */
   stop(): Promise<void>;
 }

@@ -103,6 +103,11 @@ interface Accepted {
   sent?: true;
 }
 
+/** Whether a frame to a contact goes to our own other devices too: chats and delivered receipts. */
+function siblingCopy(f: DeliveryFrame): boolean {
+  return f.type === 'chat' || (f.type === 'receipt' && f.kind === 'delivered');
+}
+
 /** The contact id of a peer: its printable peer id. */
 export function contactIdOf(peer: PeerId): ContactId {
   return formatPeerId(peer);
@@ -355,7 +360,8 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
 
   /**
    * The frame for one fan-out target: all frames to the contact card's device; chats, receipts
-   * and attachments to its other devices; to our own devices the chats behind a `sent-to`.
+   * and attachments to its other devices; to our own devices the chats and delivered receipts
+   * behind a `sent-to`.
    * Nothing for a device whose card has not arrived yet (it is reached once it has).
    */
   private sealForDevice(
@@ -373,11 +379,13 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
       for (const f of frames)
         if (main || (f.type !== 'signal' && f.type !== 'typing')) envelopes.push(toEnvelope(f, now));
     } else {
-      const chats = frames.filter((f) => f.type === 'chat');
-      if (chats.length > 0)
+      // Chats, shown as sent on the sibling, and delivered receipts, which tell it that this
+      // publication returns the contact's coins so it does not return them too (docs/devices.md §8).
+      const copies = frames.filter(siblingCopy);
+      if (copies.length > 0)
         envelopes.push(
           createEnvelope({ type: 'sent-to', person: card.identityKey }, now),
-          ...chats.map((f) => toEnvelope(f, now)),
+          ...copies.map((f) => toEnvelope(f, now)),
         );
     }
     const news = this.announcement(target.device);
@@ -587,7 +595,7 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
     const to =
       sentTo === undefined ? undefined : contactIdOf(peerIdFromPublicKey(sentTo as Ed25519PublicKey));
     if (to === undefined || !this.cards.has(to)) return { frames: [], changed: true };
-    return { contact: to, frames: frames.filter((f) => f.type === 'chat'), changed: true, sent: true };
+    return { contact: to, frames: frames.filter(siblingCopy), changed: true, sent: true };
   }
 
   /**

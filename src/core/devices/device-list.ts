@@ -25,6 +25,7 @@ import { concatBytes, equalBytes, utf8ToBytes } from '../../util/bytes.ts';
 import { asEd25519PublicKey, verifyEd25519, type Ed25519PublicKey } from '../identity/keys.ts';
 import type { Identity } from '../identity/identity.ts';
 import { DeviceError } from './errors.ts';
+import { changeBranch } from './branch.ts';
 
 /** Device list format version. */
 export const DEVICE_LIST_VERSION = 1;
@@ -140,6 +141,11 @@ export class DeviceList {
         throw new DecodeError('MALFORMED', 'device list names one device key twice');
       devices.push({ key, kind, addedAt, name });
     }
+    // Each device hands out the change addresses of its own chain (branch.ts): two devices on
+    // one chain would pay the same addresses, so such a list is not a list of this version.
+    const branches = new Set(devices.map((d) => changeBranch(signer, d.key)));
+    if (branches.size !== devices.length)
+      throw new DecodeError('MALFORMED', 'device list names two devices with one change chain');
     const signedLength = r.offset;
     const signature = r.bytes(64, 'device list signature');
     r.end('device list');

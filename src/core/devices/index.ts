@@ -8,3 +8,5 @@ export * from './transfer.ts';
 export * from './fan-out.ts';
 export * from './link-signal.ts';
 export * from './roster.ts';
+export * from './branch.ts';
+export * from './returns.ts';

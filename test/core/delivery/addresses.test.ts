@@ -10,6 +10,7 @@ import {
 } from '../../../src/core/delivery/addresses/stealth.ts';
 import { buildPayment, notificationValue, type Candidate } from '../../../src/core/delivery/chain-tx.ts';
 import { COINS_STORE } from '../../../src/core/delivery/kaspa-chain.ts';
+import { DeliveryError } from '../../../src/core/delivery/errors.ts';
 import { startDevnet } from '../../../src/devnet/index.ts';
 import { Address, AddressVersion, addressToScriptPublicKey } from '../../../src/kaspa/address.ts';
 import { KaspaHdWallet } from '../../../src/kaspa/hd.ts';
@@ -314,6 +315,20 @@ describe('chain format 2 coin shapes', () => {
     assert.equal(built.changeIndex, undefined);
     assert.equal(built.tx.outputs.length, 1);
     assert.equal(built.tx.outputs[0]!.value, held.utxo.entry.amount - built.fee);
+    // Asked for the full shape only (the adapter's every try but its last), the same coin
+    // does not pay: the shape without change is never chosen while other coins could.
+    assert.throws(
+      () =>
+        buildPayment({
+          payload: new Uint8Array(200),
+          payments: [{ address: addr(7), value: v + v / 4n }],
+          funding: [held],
+          changeAddress: addr(8),
+          random,
+          withoutChange: false,
+        }),
+      (e: unknown) => e instanceof DeliveryError && e.code === 'INSUFFICIENT_FUNDS',
+    );
   });
 
   it('derived addresses are stored with a tag: a restart reads them, and an altered or other-version record is derived again', async () => {

@@ -49,15 +49,18 @@ describe('chain format 2 end to end', () => {
   const bob = new ChainUser('bob', url);
   // Carol has no funds and knows nobody: Alice holds her invite.
   const carol = new ChainUser('carol', url, { settings: { batchWindowMs: 3_000 } });
-  alice.knows(bob, carol);
+  // Dave is funded and hears from Alice first: his pool for her starts with her coin alone.
+  const dave = new ChainUser('dave', url);
+  alice.knows(bob, carol, dave);
   bob.knows(alice);
+  dave.knows(alice);
 
   before(async () => {
     devnet = await startDevnet({
       port: 0,
       controlPort: false,
       blocksPerSecond: 20,
-      prefund: prefund(alice, bob),
+      prefund: prefund(alice, bob, dave),
     });
     client = new KaspaRpcClient({ urls: devnet.url });
     await client.connect();
@@ -66,7 +69,7 @@ describe('chain format 2 end to end', () => {
   });
   after(async () => {
     client.close();
-    for (const u of [alice, bob, carol]) await u.stop().catch(() => undefined);
+    for (const u of [alice, bob, carol, dave]) await u.stop().catch(() => undefined);
     await devnet.stop();
   });
 
@@ -164,5 +167,55 @@ describe('chain format 2 end to end', () => {
     assert.equal((await carol.engine.funds()).spendable, 0n);
     const msg = (await carol.engine.message(out.id)) as OutgoingMessage;
     assert.ok(['published', 'delivered', 'read'].includes(msg.status));
+  });
+
+  it("a funded wallet's first receipt and reply to a contact pay change and a decoy, never the contact's coin straight back", async () => {
+    await dave.start();
+    const start = await client.getSink();
+    const sent = await alice.engine.send(dave.id, 'to a wallet with coins of its own');
+    const paid = await until('alice published', async () => (await alice.engine.message(sent.id))?.proof);
+    await dave.waitInbox(alice, 1);
+    const reply = await dave.engine.send(alice.id, 'paid from my own coins');
+    await alice.waitInbox(dave, 1);
+    // Dave's receipt is on chain once Alice's message is delivered; his reply once its proof is accepted.
+    await alice.allOut(dave, ['delivered', 'read'], 1, 60_000);
+    const replied = await until('the reply accepted', async () => {
+      const p = (await dave.engine.message(reply.id))?.proof;
+      return p?.acceptingDaaScore !== undefined && p;
+    });
+    await acceptedTx(client, start, replied.txId);
+    const own = new Set(
+      [...dave.ownedAddresses()].map((a) => bytesToHex(addressToScriptPublicKey(Address.decode(a)).script)),
+    );
+    const aliceTx = await acceptedTx(client, start, paid.txId);
+    const coin = aliceTx.outputs.findIndex((o) => own.has(bytesToHex(o.scriptPublicKey.script)));
+    assert.ok(coin >= 0, "alice's publication paid an address of dave's");
+    // Every transaction after `start` that spends Alice's coin to Dave. A 1-input, 1-output
+    // spend of it (the shape without change) would tell an observer that its one output is
+    // Alice's: her coin straight back to her (docs/privacy.md "Funding"). Dave holds coins of
+    // his own, so his pool for her is refilled and her coin waits to be merged with his.
+    const spends: Transaction[] = [];
+    let cursor = start;
+    for (;;) {
+      const page = await client.getVirtualChainFromBlockV2(cursor, { dataVerbosityLevel: 'Full' });
+      for (const block of page.chainBlockAcceptedTransactions)
+        for (const { transaction } of block.acceptedTransactions)
+          if (
+            transaction?.inputs.some(
+              (i) =>
+                bytesToHex(i.previousOutpoint.transactionId) === paid.txId &&
+                i.previousOutpoint.index === coin,
+            )
+          )
+            spends.push(transaction);
+      const last = page.addedChainBlockHashes.at(-1);
+      if (last === undefined) break;
+      cursor = last;
+    }
+    for (const t of spends)
+      assert.ok(
+        t.outputs.some((o) => own.has(bytesToHex(o.scriptPublicKey.script))),
+        `${bytesToHex(transactionId(t)).slice(0, 8)} spends alice's coin with no output back to dave`,
+      );
   });
 });

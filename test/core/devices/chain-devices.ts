@@ -4,8 +4,12 @@
  * node connection, chain adapter and delivery engine, as docs/devices.md §2 has it. A device is
  * set up the way a finished link leaves it (the transfer itself is tested in link.test.ts):
  * the person's seed, the contacts' cards, the person's signed list and its siblings' cards.
+ * Each device's chain adapter has its own change chain and watches its siblings' (src/core/
+ * devices/branch.ts), so nothing is handed from one device to another outside the chain.
  */
 import type { ContactCard } from '../../../src/core/contact/card.ts';
+import { startDevnet, type DevnetHandle } from '../../../src/devnet/index.ts';
+import { SOMPI_PER_KAS } from '../../../src/kaspa/types.ts';
 import { Identity } from '../../../src/core/identity/identity.ts';
 import { SessionManager } from '../../../src/core/session/session-manager.ts';
 import { DeliveryEngine, type DeliveryEvent } from '../../../src/core/delivery/engine.ts';
@@ -15,13 +19,27 @@ import { ed25519ToX25519, type Ed25519PublicKey } from '../../../src/core/identi
 import type { Message } from '../../../src/core/delivery/messages.ts';
 import { KaspaHdWallet } from '../../../src/kaspa/hd.ts';
 import type { Address } from '../../../src/kaspa/address.ts';
+import type { Transaction } from '../../../src/kaspa/types.ts';
 import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
-import { DeviceList, DeviceRoster, type DeviceKind } from '../../../src/core/devices/index.ts';
+import {
+  DeviceList,
+  DeviceRoster,
+  rosterChainDevices,
+  type DeviceKind,
+} from '../../../src/core/devices/index.ts';
 import type { P2pCommError } from '../../../src/util/errors.ts';
 import { MemoryDatabase, openDb } from '../delivery/fakes.ts';
 import { until } from '../delivery/harness.ts';
-import type { ChainHandler, ChainPort } from '../../../src/core/delivery/ports.ts';
-import { randomBytes } from '../../../src/util/bytes.ts';
+
+/** A local network with 100 KAS on the card address of each of `people`. */
+export function devnetFor(...people: readonly Person[]): Promise<DevnetHandle> {
+  return startDevnet({
+    port: 0,
+    controlPort: false,
+    blocksPerSecond: 20,
+    prefund: Object.fromEntries(people.map((p) => [p.address.toString(), 100n * SOMPI_PER_KAS])),
+  });
+}
 
 /** One person: the identity and wallet every device of theirs shares. */
 export class Person {
@@ -31,6 +49,11 @@ export class Person {
   readonly id = contactIdOf(this.identity.peerId);
   readonly devices: Device[] = [];
   list: DeviceList | undefined;
+  /**
+   * How long each rank of device holds receipts back (returns.ts): long enough, on a loaded
+   * machine, for the first device's return to be accepted and found by its siblings.
+   */
+  staggerMs = 15_000;
 
   constructor(readonly name: string) {}
 
@@ -64,11 +87,14 @@ export class Device {
   port!: EnvelopeSessions;
   engine!: DeliveryEngine;
   client!: KaspaRpcClient;
-  chain!: KaspaChain;
+  chain: KaspaChain | undefined;
   /** Every chain payload this device sealed, in order. */
   readonly payloads: Uint8Array[] = [];
+  /** The id of every transaction its chain adapter published, in order. */
+  readonly published: Uint8Array[] = [];
+  /** Every transaction its client handed to the node (publications, refills, resubmissions). */
+  readonly submitted: Transaction[] = [];
   private readonly contacts: ContactCard[] = [];
-  private handler: ChainHandler | undefined;
 
   constructor(
     readonly person: Person,
@@ -92,7 +118,9 @@ export class Device {
       self: this.person.identity.peerId,
       sessions: this.sessions,
       save: async () => undefined,
-      devices: { roster: this.roster, save: async () => undefined },
+      // A list that changed brings new siblings' chains and a contact's new devices' sequences
+      // into the watch (KaspaChain.watchDevices), as a device's profile store would on save.
+      devices: { roster: this.roster, save: async () => void this.chain?.watchDevices() },
       onDevicesRefused: (person, error) => this.refused.push({ person, error }),
     });
     this.port = port;
@@ -109,6 +137,13 @@ export class Device {
       reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
     });
     await this.client.connect();
+    const client = this.client;
+    const submit = client.submitTransaction.bind(client);
+    client.submitTransaction = async (tx, ...rest) => {
+      this.submitted.push(tx);
+      return submit(tx, ...rest);
+    };
+    const devices = rosterChainDevices(this.roster, this.person.staggerMs);
     this.chain = new KaspaChain({
       client: this.client,
       wallet: this.person.wallet,
@@ -118,40 +153,31 @@ export class Device {
         const card = port.card(c);
         const base = card?.addresses[0];
         if (!card || !base) return undefined;
-        return { dh: ed25519ToX25519(card.identityKey), base };
+        return { dh: ed25519ToX25519(card.identityKey), base, devices: devices.devicesOf(card.identityKey) };
       },
+      device: devices.device,
+      siblings: devices.siblings,
       contacts: () => port.list(),
       db,
       receiptDelayMs: () => 0,
     });
     const chain = this.chain;
-    const watched: ChainPort = {
-      start: (handler, cursor) => {
-        this.handler = handler;
-        return chain.start(handler, cursor);
-      },
-      publish: (payload, recipients, options) => chain.publish(payload, recipients, options),
-      funds: () => chain.funds(),
-      stop: () => chain.stop(),
+    const publish = chain.publish.bind(chain);
+    chain.publish = async (payload, recipients, options) => {
+      const p = await publish(payload, recipients, options);
+      this.published.push(p.txId);
+      return p;
     };
     this.engine = await DeliveryEngine.open({
       db,
       sessions: port,
       contacts: port,
-      chain: watched,
+      chain,
+      receiptWaitMs: devices.receiptWaitMs,
       listener: (e) => this.events.push(e),
       settings: { batchWindowMs: 50, backoffBaseMs: 200 },
     });
     return this;
-  }
-
-  /**
-   * Hands this device's engine `payload` as its chain adapter hands a transaction it found
-   * (the adapter watches the person's addresses; which of a sibling's addresses it must watch
-   * to find the sibling's own publications is not wired yet, docs/devices.md §9).
-   */
-  async handOver(payload: Uint8Array): Promise<void> {
-    await this.handler!.incoming({ txId: randomBytes(32), payload });
   }
 
   async stop(): Promise<void> {

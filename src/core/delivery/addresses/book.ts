@@ -17,11 +17,21 @@
  *     highest it has seen, as a BIP-44 wallet watches its gap limit (BIP-44 "Address gap
  *     limit"), and every coin that lands moves the window on, so a catch-up that finds coins
  *     scans again until a window comes back empty;
- *   - change addresses: m/44'/111111'/0'/1/j, a fresh j for every output back to us (BIP-44
- *     internal chain); the last `changeLookback` are watched after a restart, so change from a
+ *   - change addresses: m/44'/111111'/0'/b/j, a fresh j for every output back to us, on this
+ *     device's own chain b (1, BIP-44's internal chain, on the first device; another device's
+ *     chain is given by `device`, src/core/devices/branch.ts); the last `changeLookback` are
+ *     watched after a restart, so change from a
  *     transaction submitted just before a crash is still found. Each may belong to a contact's
  *     coin pool (docs/privacy.md "Funding"): the coins that pay only that contact's
  *     notifications, so that no contact's sends spend another's change.
+ *
+ *   - sibling change: the change chains of the person's other devices (`siblings`), each
+ *     watched from `changeLookback` below the highest index seen to `SIBLING_GAP` past it, as a
+ *     BIP-44 wallet watches its gap limit: a sibling's publication pays its own change and
+ *     decoy there, and that is how this device finds it (docs/devices.md §4). Their coins are
+ *     the sibling's to spend;
+ *   - notifications from a contact's other devices: each of its devices (`PeerKeys.devices`)
+ *     counts its own sequence, watched like the contact's own.
  *
  * An address that holds a coin is remembered until the coin is spent, so coins below a window
  * are still watched after a restart.
@@ -30,7 +40,14 @@ import { Address, AddressVersion, type NetworkPrefix } from '../../../kaspa/addr
 import type { KaspaHdWallet } from '../../../kaspa/hd.ts';
 import { encodeKey } from '../../../storage/keys.ts';
 import type { BatchOp, KeyValueStore } from '../../../storage/types.ts';
-import { bytesToUtf8, concatBytes, equalBytes, utf8ToBytes } from '../../../util/bytes.ts';
+import {
+  bytesToHex,
+  bytesToUtf8,
+  concatBytes,
+  equalBytes,
+  hexToBytes,
+  utf8ToBytes,
+} from '../../../util/bytes.ts';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { ContactCard } from '../../contact/card.ts';
@@ -47,14 +64,23 @@ export interface PeerKeys {
   readonly base: Address;
   /** The first-contact address of the contact's invite (Invite version 5), if it gave one. */
   readonly firstContact?: Address;
+  /** The contact's listed devices other than its first, each with a notification sequence of its own. */
+  readonly devices?: readonly Uint8Array[];
 }
 
 /** Where an owned address comes from. */
 export type AddressOrigin =
   | { readonly kind: 'card' }
   | { readonly kind: 'invite'; readonly i: number }
-  | { readonly kind: 'notify'; readonly contact: ContactId; readonly k: number }
-  | { readonly kind: 'change'; readonly j: number };
+  | {
+      readonly kind: 'notify';
+      readonly contact: ContactId;
+      readonly k: number;
+      /** The contact's sending device (hex key) when it is not its first device. */
+      readonly device?: string;
+    }
+  | { readonly kind: 'change'; readonly j: number }
+  | { readonly kind: 'sibling'; readonly branch: number; readonly j: number };
 
 export interface ChainAddressesOptions {
   readonly wallet: KaspaHdWallet;
@@ -74,6 +100,10 @@ export interface ChainAddressesOptions {
   readonly window?: number;
   /** Change indices watched below the next one after a restart. @default 20 */
   readonly changeLookback?: number;
+  /** This device's change chain, and its key unless it is the first device. @default the first device */
+  readonly device?: { readonly key?: Uint8Array; readonly branch: number };
+  /** The change chains of the person's other devices, watched for their publications. */
+  readonly siblings?: () => readonly number[];
 }
 
 interface PeerState {
@@ -100,6 +130,11 @@ interface Owned {
 const WINDOW = 8;
 const CHANGE_LOOKBACK = 20;
 /**
+ * Sibling change indices watched past the highest seen: a publication hands out two (change
+ * and decoy), so 20 lets a sibling publish ten times between two coins this device sees.
+ */
+export const SIBLING_GAP = 20;
+/**
  * Invite addresses watched below the next one to hand out. The app shows one invite until
  * its one-time key is used or the card changes (pre-key rotation, 7 days), so 64 invites
  * span months of ordinary use; an older invite's first contact is found only while the
@@ -124,12 +159,16 @@ export class ChainAddresses {
   /** The contact pool of change indices handed out for one (change index → contact). */
   private readonly pools = new Map<number, ContactId>();
   private changeNext = 0;
+  /** Per sibling change chain, one past the highest index seen. */
+  private readonly siblingNext = new Map<number, number>();
+  private readonly branch: number;
   /** Next invite index to hand out (index 0 is the card address). */
   private inviteNext = 1;
 
   private constructor(private readonly opts: ChainAddressesOptions) {
     this.account = opts.account ?? 0;
     this.window = opts.window ?? WINDOW;
+    this.branch = opts.device?.branch ?? 1;
     this.card = opts.wallet.address(opts.prefix, this.account, 0, 0);
     this.own(this.card.toString(), { kind: 'card' }, () => opts.wallet.privateKey(this.account, 0, 0));
   }
@@ -162,6 +201,10 @@ export class ChainAddresses {
       const o = JSON.parse(bytesToUtf8(value)) as { a: string; o: AddressOrigin };
       book.live.set(o.a, o.o);
     }
+    for (const [, value] of await opts.db.scan(opts.store, { prefix: encodeKey('addr', 'sib') })) {
+      const p = JSON.parse(bytesToUtf8(value)) as { b: number; n: number };
+      book.siblingNext.set(p.b, p.n);
+    }
     for (const [, value] of await opts.db.scan(opts.store, { prefix: encodeKey('addr', 'pool') })) {
       const p = JSON.parse(bytesToUtf8(value)) as { j: number; c: string };
       book.pools.set(p.j, p.c);
@@ -188,8 +231,9 @@ export class ChainAddresses {
   /** Every address to watch now: the card, each known contact's window, recent change, live coins. */
   watched(contacts: readonly ContactId[]): string[] {
     const out = new Set<string>([this.card.toString()]);
-    for (const c of new Set([...contacts, ...this.peers.keys()]))
+    for (const c of new Set([...contacts, ...[...this.peers.keys()].map(contactOf)]))
       for (const a of this.windowOf(c)) out.add(a);
+    for (const a of this.siblingsWatched()) out.add(a);
     for (
       let j = Math.max(0, this.changeNext - (this.opts.changeLookback ?? CHANGE_LOOKBACK));
       j < this.changeNext;
@@ -199,6 +243,18 @@ export class ChainAddresses {
     for (const a of this.invitesWatched()) out.add(a);
     for (const a of this.live.keys()) out.add(a);
     return [...out];
+  }
+
+  /** The change addresses of the person's other devices watched now (see SIBLING_GAP). */
+  siblingsWatched(): string[] {
+    const out: string[] = [];
+    for (const branch of this.opts.siblings?.() ?? []) {
+      if (branch === this.branch) continue;
+      const next = this.siblingNext.get(branch) ?? 0;
+      const from = Math.max(0, next - (this.opts.changeLookback ?? CHANGE_LOOKBACK));
+      for (let j = from; j < next + SIBLING_GAP; j++) out.push(this.derive({ kind: 'sibling', branch, j }));
+    }
+    return out;
   }
 
   /** The invite addresses watched now (see INVITE_WATCH, INVITE_GAP). */
@@ -225,15 +281,21 @@ export class ChainAddresses {
     await this.opts.db.put(this.opts.store, encodeKey('addr', 'invite'), utf8ToBytes(String(next)));
   }
 
-  /** The addresses of `contact`'s window (derived, so their keys are known). */
+  /**
+   * The addresses of `contact`'s window (derived, so their keys are known): one per sequence,
+   * the contact's own and each of its other devices'.
+   */
   windowOf(contact: ContactId): string[] {
     const peer = this.opts.peerOf(contact);
     if (peer === undefined) return [];
-    const st = this.peers.get(contact) ?? { send: 0, recv: 0, seen: [], heard: false };
-    const top = Math.max(st.recv, ...st.seen.map((k) => k + 1));
     const out: string[] = [];
-    for (let k = st.recv; k < top + this.window; k++)
-      if (!st.seen.includes(k)) out.push(this.derive({ kind: 'notify', contact, k }));
+    for (const device of [undefined, ...(peer.devices ?? []).map((d) => bytesToHex(d))]) {
+      const st = this.peers.get(streamOf(contact, device)) ?? { send: 0, recv: 0, seen: [], heard: false };
+      const top = Math.max(st.recv, ...st.seen.map((k) => k + 1));
+      for (let k = st.recv; k < top + this.window; k++)
+        if (!st.seen.includes(k))
+          out.push(this.derive({ kind: 'notify', contact, k, ...(device === undefined ? {} : { device }) }));
+    }
     return out;
   }
 
@@ -269,8 +331,21 @@ export class ChainAddresses {
       if (origin.i >= this.inviteNext) await this.setInviteNext(origin.i + 1);
       return this.invitesWatched().filter((a) => !before.has(a));
     }
+    if (origin.kind === 'sibling') {
+      // A sibling's publication: its chain moves on here as it did there.
+      if (origin.j < (this.siblingNext.get(origin.branch) ?? 0)) return [];
+      const before = new Set(this.siblingsWatched());
+      this.siblingNext.set(origin.branch, origin.j + 1);
+      await this.opts.db.put(
+        this.opts.store,
+        encodeKey('addr', 'sib', String(origin.branch)),
+        utf8ToBytes(JSON.stringify({ b: origin.branch, n: origin.j + 1 })),
+      );
+      return this.siblingsWatched().filter((a) => !before.has(a));
+    }
     if (origin.kind !== 'notify') return [];
-    const st = this.state(origin.contact);
+    const stream = streamOf(origin.contact, origin.device);
+    const st = this.state(stream);
     if (origin.k < st.recv || st.seen.includes(origin.k)) return [];
     const before = new Set(this.windowOf(origin.contact));
     st.seen.push(origin.k);
@@ -286,7 +361,7 @@ export class ChainAddresses {
       st.recv = top - MAX_GAP;
       st.seen = st.seen.filter((k) => k > st.recv);
     }
-    await this.savePeer(origin.contact);
+    await this.savePeer(stream);
     return this.windowOf(origin.contact).filter((a) => !before.has(a));
   }
 
@@ -375,7 +450,7 @@ export class ChainAddresses {
     const base = peer.base.toString();
     const kept = this.toPeers.get(contact);
     if (kept !== undefined && kept.k === k && kept.base === base) return kept.address;
-    const t = notificationTweak(this.secret(contact, peer), peer.dh, k);
+    const t = notificationTweak(this.secret(contact, peer), peer.dh, k, this.opts.device?.key);
     const address = new Address(
       peer.base.prefix,
       AddressVersion.PubKey,
@@ -471,12 +546,7 @@ export class ChainAddresses {
   /** Derives an owned address (and how to get its key); returns its text. */
   private derive(origin: AddressOrigin): string {
     if (origin.kind === 'card') return this.card.toString();
-    const id =
-      origin.kind === 'notify'
-        ? `n/${origin.contact}/${origin.k}`
-        : origin.kind === 'change'
-          ? `c/${origin.j}`
-          : `i/${origin.i}`;
+    const id = idOf(origin, this.branch);
     const known = this.derived.get(id);
     if (known !== undefined) return known;
     const stored = this.stored.get(id);
@@ -543,6 +613,10 @@ export class ChainAddresses {
     if (kind === 'n' && a !== undefined && b !== undefined)
       return Number(b) >= (this.peers.get(a)?.recv ?? 0);
     if (kind === 'c') return Number(a) >= this.changeNext - (this.opts.changeLookback ?? CHANGE_LOOKBACK);
+    if (kind === 's' && a !== undefined && b !== undefined)
+      return (
+        Number(b) >= (this.siblingNext.get(Number(a)) ?? 0) - (this.opts.changeLookback ?? CHANGE_LOOKBACK)
+      );
     if (kind === 'i') return Number(a) >= this.inviteNext - INVITE_WATCH;
     return false;
   }
@@ -589,19 +663,18 @@ export class ChainAddresses {
     if (origin.kind === 'card') return address === this.card.toString();
     const { wallet } = this.opts;
     let key: () => Uint8Array;
-    let id: string;
+    const id = idOf(origin, this.branch);
     if (origin.kind === 'invite') {
-      id = `i/${origin.i}`;
       key = () => wallet.privateKey(this.account, 0, origin.i);
     } else if (origin.kind === 'change') {
-      id = `c/${origin.j}`;
-      key = () => wallet.privateKey(this.account, 1, origin.j);
+      key = () => wallet.privateKey(this.account, this.branch, origin.j);
+    } else if (origin.kind === 'sibling') {
+      key = () => wallet.privateKey(this.account, origin.branch, origin.j);
     } else {
-      id = `n/${origin.contact}/${origin.k}`;
       const peer = this.opts.peerOf(origin.contact);
       if (peer === undefined) return false;
       key = () => {
-        const t = notificationTweak(this.secret(origin.contact, peer), this.opts.selfDh, origin.k);
+        const t = this.receivedTweak(origin, peer);
         return tweakPrivateKey((this.cardKey ??= wallet.privateKey(this.account, 0, 0)), t);
       };
     }
@@ -612,6 +685,12 @@ export class ChainAddresses {
 
   private cardKey: Uint8Array | undefined;
 
+  /** The tweak of a notification to us, from the contact's first device or another of its devices. */
+  private receivedTweak(origin: AddressOrigin & { kind: 'notify' }, peer: PeerKeys): bigint {
+    const device = origin.device === undefined ? undefined : hexToBytes(origin.device);
+    return notificationTweak(this.secret(origin.contact, peer), this.opts.selfDh, origin.k, device);
+  }
+
   private deriveNew(origin: AddressOrigin): string {
     const { wallet, prefix } = this.opts;
     if (origin.kind === 'card') return this.card.toString();
@@ -619,18 +698,45 @@ export class ChainAddresses {
       const a = wallet.address(prefix, this.account, 0, origin.i).toString();
       return this.own(a, origin, () => wallet.privateKey(this.account, 0, origin.i));
     }
-    if (origin.kind === 'change') {
-      const a = wallet.address(prefix, this.account, 1, origin.j).toString();
-      return this.own(a, origin, () => wallet.privateKey(this.account, 1, origin.j));
+    if (origin.kind === 'change' || origin.kind === 'sibling') {
+      const branch = origin.kind === 'change' ? this.branch : origin.branch;
+      const a = wallet.address(prefix, this.account, branch, origin.j).toString();
+      return this.own(a, origin, () => wallet.privateKey(this.account, branch, origin.j));
     }
     const peer = this.opts.peerOf(origin.contact);
     if (peer === undefined) return '';
-    const t = notificationTweak(this.secret(origin.contact, peer), this.opts.selfDh, origin.k);
+    const t = this.receivedTweak(origin, peer);
     const a = new Address(prefix, AddressVersion.PubKey, tweakPublicKey(this.card.payload, t)).toString();
     // The card key is the base of every stealth key: derived once (a BIP-32 step each time).
     return this.own(a, origin, () =>
       tweakPrivateKey((this.cardKey ??= wallet.privateKey(this.account, 0, 0)), t),
     );
+  }
+}
+
+/** The window state a notification sequence is kept under: the contact, or one of its devices. */
+function streamOf(contact: ContactId, device: string | undefined): string {
+  return device === undefined ? contact : `${contact}.${device}`;
+}
+
+/** The contact a window state belongs to. */
+function contactOf(stream: string): ContactId {
+  const dot = stream.indexOf('.');
+  return dot < 0 ? stream : stream.slice(0, dot);
+}
+
+/** The id a derivation is kept under (docs/protocol.md "Derived address record"). */
+function idOf(origin: Exclude<AddressOrigin, { kind: 'card' }>, branch: number): string {
+  switch (origin.kind) {
+    case 'notify':
+      return `n/${streamOf(origin.contact, origin.device)}/${origin.k}`;
+    case 'change':
+      // The chain is named unless it is the first device's, whose records are as before.
+      return branch === 1 ? `c/${origin.j}` : `c/${origin.j}/${branch}`;
+    case 'sibling':
+      return `s/${origin.branch}/${origin.j}`;
+    case 'invite':
+      return `i/${origin.i}`;
   }
 }
 

@@ -5,7 +5,8 @@
  *
  *   secret   = HKDF-SHA256(ikm = X25519(identity A, identity B), salt = "p2pComm chain v2",
  *                          info = min(dhA, dhB) ‖ max(dhA, dhB))                (RFC 5869)
- *   t_k      = HKDF-SHA256(ikm = secret, info = "notify" ‖ recipient dh key ‖ k as u32 BE),
+ *   t_k      = HKDF-SHA256(ikm = secret, info = "notify" ‖ recipient dh key ‖ k as u32 BE
+ *                          [‖ sender device key, from a device that is not the first]),
  *              48 bytes reduced mod n (FIPS 186-5 A.2.1: the bias is below 2^-128), never 0
  *   P_k      = lift_x(base) + t_k·G    (base: the x-only key of the recipient's card address)
  *   address  = P2PK Schnorr address of x(P_k)                                (FACTS §2.1)
@@ -51,12 +52,25 @@ export function conversationSecret(agreement: Uint8Array, dhA: Uint8Array, dhB: 
   return hkdf(sha256, agreement, SALT, concatBytes(lo, hi), 32);
 }
 
-/** The tweak of the k-th notification to the holder of `recipientDh`. */
-export function notificationTweak(secret: Uint8Array, recipientDh: Uint8Array, k: number): bigint {
+/**
+ * The tweak of the k-th notification to the holder of `recipientDh`. `senderDevice`: the
+ * sending device's key when it is not its person's first device; each such device counts k
+ * on its own, so its key in the info keeps its sequence apart from its siblings'
+ * (docs/protocol.md "Chain transactions and addresses", version 3).
+ */
+export function notificationTweak(
+  secret: Uint8Array,
+  recipientDh: Uint8Array,
+  k: number,
+  senderDevice?: Uint8Array,
+): bigint {
   if (!Number.isInteger(k) || k < 0 || k > 0xffffffff) throw new RangeError(`index ${k} out of range`);
+  if (senderDevice !== undefined && senderDevice.length !== 32)
+    throw new RangeError('"senderDevice" expected a 32-byte device key');
   const index = new Uint8Array(4);
   new DataView(index.buffer).setUint32(0, k);
-  const t = toBig(hkdf(sha256, secret, undefined, concatBytes(NOTIFY, recipientDh, index), 48)) % N;
+  const info = concatBytes(NOTIFY, recipientDh, index, senderDevice ?? new Uint8Array(0));
+  const t = toBig(hkdf(sha256, secret, undefined, info, 48)) % N;
   // Zero has probability 2^-256; mapped to 1 so the derived point is never the base itself.
   return t === 0n ? 1n : t;
 }
