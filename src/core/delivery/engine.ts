@@ -1548,6 +1548,15 @@ export class DeliveryEngine {
         // Only over a direct link: typing on chain is refused (it was never sent that way).
         if (route === 'direct') this.emit({ type: 'typing', contact, active: f.active });
       } else if (f.type === 'attachment') {
+        // The chat rule above for manifests, chunks and statuses: sent while the contact was
+        // blocked, none reaches the attachment service (nothing shown, stored or answered),
+        // also when processed after the unblock. A frame without a time is not let through.
+        const blocked = this.opts.requests?.sentWhileBlocked;
+        if (
+          blocked !== undefined &&
+          (f.sentAt === undefined || blocked.call(this.opts.requests, contact, f.sentAt))
+        )
+          continue;
         attachments.push(f.body);
       } else {
         await this.onSignal(contact, f);

@@ -77,6 +77,12 @@ export interface TypingFrame {
 export interface AttachmentFrame {
   readonly type: 'attachment';
   readonly body: AttachmentBody;
+  /**
+   * Sender's clock (Unix ms) of the envelope that carried it, set on frames opened from a
+   * contact. A manifest has no time of its own; the envelope's is what the block rule
+   * compares, as for chat (requests.ts `sentWhileBlocked`). Absent on frames being sent.
+   */
+  readonly sentAt?: number;
 }
 
 /** Anything the engine sends a contact inside its session. */

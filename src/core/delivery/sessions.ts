@@ -228,7 +228,7 @@ function toFrame(e: Envelope): DeliveryFrame | undefined {
     case 'attachment-manifest':
     case 'attachment-chunk':
     case 'attachment-status':
-      return { type: 'attachment', body: b };
+      return { type: 'attachment', body: b, sentAt: e.timestamp };
     default:
       // Trickled candidates are not used: offers and answers carry them (NOTES §4).
       return undefined;

@@ -63,7 +63,7 @@ import type { BatchOp, KeyValueStore } from '../../storage/types.ts';
 import { bytesToHex, bytesToUtf8, hexToBytes, utf8ToBytes, wipe } from '../../util/bytes.ts';
 import { DecodeError } from '../../util/errors.ts';
 import { mark } from '../../util/marks.ts';
-import { ShortInviteCoins } from './short-invite-coins.ts';
+import { ShortInviteCoins } from '../../core/contact/short-invite-coins.ts';
 import {
   AppApiError,
   MIN_PASSWORD_LENGTH,
@@ -218,7 +218,7 @@ interface Session {
    * invite; a failed one is tried again the next time the card is shown.
    */
   shortInvite: { readonly link: string; readonly shown: Promise<ShortInviteShown> } | undefined;
-  /** Published short invites whose coin is to come back (short-invite-coins.ts). */
+  /** Published short invites whose coin is to come back (src/core/contact/short-invite-coins.ts). */
   readonly inviteCoins: ShortInviteCoins;
   /** Full invites found for short codes this session (a preview, then the add). */
   readonly resolved: Map<string, Invite>;

@@ -10,7 +10,7 @@
  *
  *     u8 version=1 | u64 publishedAt (ms) | u8 flags | [u32 oneTimeId if flags & 1]
  */
-import type { InviteReclaim } from '../../core/contact/chain-invite-directory.ts';
+import type { InviteReclaim } from './chain-invite-directory.ts';
 import { decodeKey, encodeKey } from '../../storage/keys.ts';
 import type { KeyValueStore } from '../../storage/types.ts';
 import { ByteReader, ByteWriter } from '../../util/binary.ts';

@@ -1,29 +1,33 @@
-/** Which published short invites give their coin back, and when (src/web/engine/short-invite-coins.ts). */
+/** Which published short invites give their coin back, and when (src/core/contact/short-invite-coins.ts). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { InviteReclaim } from '../../src/core/contact/chain-invite-directory.ts';
-import type { TxId } from '../../src/kaspa/types.ts';
-import { openMemoryStore } from '../../src/storage/memory.ts';
-import { bytesToHex, randomBytes } from '../../src/util/bytes.ts';
-import { DecodeError } from '../../src/util/errors.ts';
-import { STATE_STORE, WEB_SCHEMA } from '../../src/web/engine/profile.ts';
+import type { InviteReclaim } from '../../../src/core/contact/chain-invite-directory.ts';
+import type { TxId } from '../../../src/kaspa/types.ts';
+import { openMemoryStore } from '../../../src/storage/memory.ts';
+import type { StorageSchema } from '../../../src/storage/types.ts';
+import { bytesToHex, randomBytes } from '../../../src/util/bytes.ts';
+import { DecodeError } from '../../../src/util/errors.ts';
 import {
   EMPTY_AFTER_MS,
   ShortInviteCoins,
   decodeShortInviteCoin,
   encodeShortInviteCoin,
-} from '../../src/web/engine/short-invite-coins.ts';
+} from '../../../src/core/contact/short-invite-coins.ts';
 
 const HOUR = 60 * 60_000;
+// Any key-value store will do: the records are the module's own (a browser keeps them in its
+// profile's state store, a command-line client in whatever store it has).
+const STORE = 'state';
+const SCHEMA: StorageSchema = { version: 1, stores: [STORE] };
 
 async function setup(opts: { held?: Set<number>; empty?: Set<string>; failing?: Set<string> } = {}) {
-  const db = await openMemoryStore(WEB_SCHEMA);
+  const db = await openMemoryStore(SCHEMA);
   let now = 10 * HOUR;
   const asked: string[] = [];
   const reported: unknown[] = [];
   const coins = new ShortInviteCoins({
     db,
-    store: STATE_STORE,
+    store: STORE,
     reclaim: (locator): Promise<InviteReclaim | undefined> => {
       const hex = bytesToHex(locator);
       asked.push(hex);
