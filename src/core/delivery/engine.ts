@@ -1377,6 +1377,8 @@ export class DeliveryEngine {
       await this.processFrames(contact, frames, 'chain', ops, tx.daaScore ?? tx.acceptance?.daaScore);
     }
     await this.store.write(ops);
+    // Only now the ratchet steps (SessionPort.commit): a crash before this opens the coin again.
+    await this.opts.sessions.commit?.();
     await this.resendSetAside();
     for (const c of senders) if (this.opts.contacts.has(c)) this.dispatch(c);
     return senders;
@@ -1470,10 +1472,11 @@ export class DeliveryEngine {
     if (!st.link || !equalBytes(st.link.linkId, linkId)) return;
     if (this.opts.attachments?.claim(contact, bytes)) return;
     const frames = await this.opts.sessions.open(contact, bytes);
-    if (frames.length === 0) return;
     const ops: BatchOp[] = [];
-    await this.processFrames(contact, frames, 'direct', ops);
+    if (frames.length > 0) await this.processFrames(contact, frames, 'direct', ops);
     await this.store.write(ops);
+    await this.opts.sessions.commit?.();
+    if (frames.length === 0) return;
     await this.resendSetAside();
     this.sendDirect(contact);
   }

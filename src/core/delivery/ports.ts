@@ -32,6 +32,14 @@ export interface SessionPort {
    */
   openBatch(payload: Uint8Array): Promise<OpenedEntry[]>;
   /**
+   * Saves the ratchet steps `open` and `openBatch` took, once the engine has stored what they
+   * carried. Opening a message consumes its key (Double Ratchet §3.2 deletes it), so a state
+   * saved with the step before the message is stored leaves, after a crash between the two, a
+   * coin that opens as a duplicate and a message that is nowhere; saved after, a crash between
+   * leaves the step undone and the coin opens again. Absent: `open` and `openBatch` save.
+   */
+  commit?(): Promise<void>;
+  /**
    * Contacts whose unanswered session start of ours gave way to theirs since the last call
    * (simultaneous start, docs/crypto.md §5.4), taken: what we sent on it may never open (the
    * contact may have refused it), so the engine sends their unreceipted messages again.

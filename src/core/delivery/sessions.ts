@@ -242,6 +242,8 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
   private readonly guard: ReplayGuard;
   private readonly now: () => number;
   private saving: Promise<void> = Promise.resolve();
+  /** A received step not saved yet: `open`/`openBatch` leave saving to `commit`. */
+  private uncommitted = false;
   private readonly setAside = new Set<ContactId>();
   /** The counter of our own list each device was last handed (devices envelope), by device key. */
   private readonly announced = new Map<string, number>();
@@ -466,7 +468,8 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
 
   async open(contact: ContactId, message: Uint8Array): Promise<DeliveryFrame[]> {
     const got = this.openFrame(message);
-    if (got.changed) await this.persist();
+    // Saved by `commit`, after the engine stored what the step carried (SessionPort.commit).
+    this.uncommitted ||= got.changed;
     // A direct link exists only with a contact; a stranger's frame on one is not theirs to send.
     return got.contact === contact && got.stranger === undefined && got.sent === undefined ? got.frames : [];
   }
@@ -524,8 +527,12 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
       entry.frames.push(...got.frames);
       byContact.set(key, entry);
     }
-    if (changed) await this.persist();
+    this.uncommitted ||= changed;
     return [...byContact.values()];
+  }
+
+  async commit(): Promise<void> {
+    if (this.uncommitted) await this.persist();
   }
 
   /** Decrypts one session frame; no frames when it is not for us or is refused. */
@@ -662,7 +669,9 @@ export class EnvelopeSessions implements SessionPort, ContactDirectory {
 
   private persist(): Promise<void> {
     // Saves run one after another and each serializes the state current at its turn, so a
-    // slow save can never overwrite a newer state with an older one.
+    // slow save can never overwrite a newer state with an older one. Any save takes the
+    // received steps with it.
+    this.uncommitted = false;
     this.saving = this.saving.then(async () => {
       await this.opts.save(this.opts.sessions.serialize());
       const devices = this.opts.devices;

@@ -24,7 +24,7 @@ import { Address, type NetworkPrefix } from '../../../src/kaspa/address.ts';
 import { KaspaRpcClient } from '../../../src/kaspa/rpc/client.ts';
 import type { KaspaNode } from '../../../src/kaspa/rpc/node.ts';
 import { createNodeTransport } from '../../../src/transport/index.ts';
-import type { KeyValueStore } from '../../../src/storage/types.ts';
+import type { BatchOp, KeyValueStore } from '../../../src/storage/types.ts';
 import type { AttachmentHook, SessionPort } from '../../../src/core/delivery/ports.ts';
 import type { Clock } from '../../../src/core/delivery/clock.ts';
 import { MemoryDatabase, openDb } from './fakes.ts';
@@ -91,6 +91,13 @@ export class ChainUser {
   private readonly learned: ContactCard[] = [];
   /** First-contact addresses of the invites this user holds, by contact. */
   private readonly invites = new Map<string, Address>();
+  /**
+   * Called once after each session-state save of the running client took effect (a test kills
+   * the client there, between the ratchet step and what the engine stores after it).
+   */
+  onSessionSaved: (() => void) | undefined;
+  /** Called before each storage batch of the running client is applied (a test may kill it there). */
+  beforeBatch: ((ops: readonly BatchOp[]) => void) | undefined;
   /** This run of the client; a killed run's storage and session writes are refused. */
   private life = { dead: false };
 
@@ -172,12 +179,15 @@ export class ChainUser {
       save: async (s) => {
         if (life.dead) throw new Error('the client was killed');
         this.sessionState = s;
+        this.onSessionSaved?.();
       },
     });
     this.port = port;
     for (const card of this.learned) port.add(card);
     for (const c of this.contacts) port.add(c.card);
-    const db = mortal(await (this.options.openDb ?? (() => openDb(this.data)))(), life);
+    const db = mortal(await (this.options.openDb ?? (() => openDb(this.data)))(), life, (ops) =>
+      this.beforeBatch?.(ops),
+    );
     this.requests = await MessageRequests.open({
       db,
       checkCard: (card) => requireAddressOn(card, 'kaspasim'),
@@ -300,7 +310,11 @@ export class ChainUser {
 }
 
 /** `db` until `life.dead`; then every call fails, as the storage of a killed process would. */
-function mortal(db: KeyValueStore, life: { readonly dead: boolean }): KeyValueStore {
+function mortal(
+  db: KeyValueStore,
+  life: { readonly dead: boolean },
+  beforeBatch: (ops: readonly BatchOp[]) => void,
+): KeyValueStore {
   const check = (): void => {
     if (life.dead) throw new Error('the client was killed');
   };
@@ -311,7 +325,7 @@ function mortal(db: KeyValueStore, life: { readonly dead: boolean }): KeyValueSt
     delete: async (store, key) => (check(), db.delete(store, key)),
     scan: async (store, options) => (check(), db.scan(store, options)),
     count: async (store, range) => (check(), db.count(store, range)),
-    batch: async (ops) => (check(), db.batch(ops)),
+    batch: async (ops, options) => (beforeBatch(ops), check(), db.batch(ops, options)),
     close: () => db.close(),
   };
 }
