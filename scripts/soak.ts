@@ -41,6 +41,7 @@ for (const seed of values.seed.map(Number)) {
   });
   reports.push(r);
   console.log(formatSoakTable([r]).split('\n').at(-1));
+  for (const line of r.diagnosis) console.log(`  ${line}`);
   if (r.lost + r.duplicated + r.unreceipted > 0 || r.afterRecovery.max > bound) ok = false;
 }
 console.log(`\n${formatSoakTable(reports)}`);

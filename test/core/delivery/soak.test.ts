@@ -11,7 +11,7 @@ const SEED = Number(process.env['SOAK_SEED'] ?? 20261125);
 describe('soak: three clients on the local Kaspa network under random faults', () => {
   it(`${MESSAGES} messages end with zero lost, zero duplicated, every one receipted`, async () => {
     const r = await runSoak({ messages: MESSAGES, seed: SEED, reorgDrop: true });
-    const table = formatSoakTable([r]);
+    const table = [formatSoakTable([r]), ...r.diagnosis].join('\n');
     assert.equal(r.lost, 0, table);
     assert.equal(r.duplicated, 0, table);
     assert.equal(r.unreceipted, 0, table);
@@ -20,7 +20,7 @@ describe('soak: three clients on the local Kaspa network under random faults', (
 
   it('200 messages with direct links coming up and dropping: zero lost, zero duplicated', async () => {
     const r = await runSoak({ messages: 200, seed: 7, p2p: true, reorgDrop: true });
-    const table = formatSoakTable([r]);
+    const table = [formatSoakTable([r]), ...r.diagnosis].join('\n');
     assert.equal(r.lost, 0, table);
     assert.equal(r.duplicated, 0, table);
     assert.equal(r.unreceipted, 0, table);

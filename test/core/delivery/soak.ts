@@ -75,6 +75,12 @@ export interface SoakReport {
   readonly startRetries: number;
   /** How long the whole run took, ms. */
   readonly durationMs: number;
+  /**
+   * One line per lost or unreceipted message (at most 20): the sender's record of it, the
+   * faults around its send, and the errors its two clients reported, so a failing seed says
+   * where to look.
+   */
+  readonly diagnosis: readonly string[];
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -122,6 +128,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     timers.add(t);
   };
   const sent = new Map<string, Set<string>>(users.map((u) => [u.id, new Set()]));
+  /** When each message was sent, by id (for the diagnosis). */
+  const sentAt = new Map<string, number>();
+  /** Every fault injected, in order: when, what, on whom. */
+  const faultLog: { at: number; kind: FaultKind; victim: string }[] = [];
   const down = new Set<ChainUser>();
   let startRetries = 0;
   // A start can fail when the node does not answer in time (an RPC timeout while the machine is
@@ -157,6 +167,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const to = users.filter((u) => u !== from)[Math.floor(random() * 2)]!;
       const m = await from.engine.send(to.id, `soak ${i} ${from.name}→${to.name}`);
       sent.get(to.id)!.add(m.id);
+      sentAt.set(m.id, Date.now());
       if (i % 25 === 24) await inject(random(), i);
       if (i % 10 === 9) await new Promise((r) => setTimeout(r, 20));
       if (i % 1000 === 999) progress(`${i + 1} sent; faults ${JSON.stringify(faults)}`);
@@ -228,6 +239,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       }
     }
     waits.sort((a, b) => a - b);
+    const diagnosis = await diagnose(users, sent, sentAt, faultLog);
     return {
       messages: opts.messages,
       seed: opts.seed,
@@ -240,6 +252,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       afterRecovery: { p50: percentile(waits, 50), p99: percentile(waits, 99), max: waits.at(-1) ?? 0 },
       startRetries,
       durationMs: Date.now() - t0,
+      diagnosis,
     };
   } finally {
     for (const t of timers) clearTimeout(t);
@@ -262,6 +275,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         if (down.has(victim)) return;
         await victim.engine.send(users.find((u) => u !== victim)!.id, `soak kill ${i}`).then((m) => {
           sent.get(users.find((u) => u !== victim)!.id)!.add(m.id);
+          sentAt.set(m.id, Date.now());
         });
         await new Promise((r) => setTimeout(r, Math.floor(random() * 80)));
         victim.kill();
@@ -294,7 +308,55 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         break;
     }
     faults[kind]++;
+    faultLog.push({ at: Date.now(), kind, victim: victim.name });
   }
+}
+
+/**
+ * A line for each message (at most 20) that was lost or left without receipt: the sender's
+ * record (status, publications, attempts, last transaction, failure), the faults from 2 s before
+ * its send to 10 s after, and the distinct errors the sender and recipient reported.
+ */
+async function diagnose(
+  users: readonly ChainUser[],
+  sent: ReadonlyMap<string, ReadonlySet<string>>,
+  sentAt: ReadonlyMap<string, number>,
+  faultLog: readonly { at: number; kind: FaultKind; victim: string }[],
+): Promise<string[]> {
+  const lines: string[] = [];
+  const errorsOf = (u: ChainUser): string => {
+    const seen = new Map<string, number>();
+    for (const e of u.events)
+      if (e.type === 'error') {
+        const k = `${e.error.name}: ${e.error.message}`.slice(0, 120);
+        seen.set(k, (seen.get(k) ?? 0) + 1);
+      }
+    return [...seen].map(([k, n]) => `${n}× ${k}`).join('; ') || 'none';
+  };
+  for (const from of users) {
+    for (const to of users) {
+      if (from === to) continue;
+      const shown = new Set((await to.inbox(from)).map((m) => m.id));
+      for (const m of await from.outbox(to)) {
+        if (m.direction !== 'out' || m.status === 'delivered' || m.status === 'read') continue;
+        if (!sent.get(to.id)?.has(m.id)) continue;
+        const at = sentAt.get(m.id) ?? m.sentAt;
+        const near = faultLog
+          .filter((f) => f.at >= at - 2_000 && f.at <= at + 10_000)
+          .map((f) => `${f.kind}(${f.victim})@${((f.at - at) / 1000).toFixed(1)}s`);
+        lines.push(
+          `${shown.has(m.id) ? 'unreceipted' : 'lost'} "${m.text}" ${m.status} route=${m.route ?? '-'}` +
+            ` pubs=${m.publications} attempts=${m.attempts} tx=${m.proof?.txId.slice(0, 12) ?? '-'}` +
+            `${m.proof?.acceptingBlockHash ? ' accepted' : ''}${m.failure ? ` failure=${m.failure}` : ''}` +
+            `${m.dueAt ? ` due in ${((m.dueAt - Date.now()) / 1000).toFixed(0)}s` : ''}` +
+            ` faults near: ${near.join(' ') || 'none'}`,
+        );
+        if (lines.length >= 20) break;
+      }
+    }
+  }
+  if (lines.length > 0) for (const u of users) lines.push(`${u.name} errors: ${errorsOf(u)}`);
+  return lines;
 }
 
 /** RPC failures that mean the node did not answer or could not be reached, not that it refused. */
