@@ -4,10 +4,9 @@
  * only with RpcFieldError (a DecodeError), never with an exception from deep inside.
  */
 import { DecodeError } from '../../util/errors.ts';
-import { hexToBytes } from '../../util/bytes.ts';
+import { parseHex } from '../../util/bytes.ts';
 
 const U64_MAX = (1n << 64n) - 1n;
-const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
 
 /** Bad field in wRPC JSON; `field` is its path from the decoded root. */
 export class RpcFieldError extends DecodeError {
@@ -75,11 +74,12 @@ export function readString(v: unknown, field: string): string {
 /** Hex string → bytes; `length` checks the decoded byte length. Either case is accepted. */
 export function readHex(v: unknown, field: string, length?: number): Uint8Array {
   if (typeof v !== 'string') throw new RpcFieldError(field, `expected a hex string, got ${describe(v)}`);
-  if (!HEX_RE.test(v)) throw new RpcFieldError(field, 'expected an even-length hex string');
-  if (length !== undefined && v.length !== length * 2) {
-    throw new RpcFieldError(field, `expected ${length} bytes, got ${v.length / 2}`);
+  const bytes = parseHex(v);
+  if (bytes === undefined) throw new RpcFieldError(field, 'expected an even-length hex string');
+  if (length !== undefined && bytes.length !== length) {
+    throw new RpcFieldError(field, `expected ${length} bytes, got ${bytes.length}`);
   }
-  return hexToBytes(v);
+  return bytes;
 }
 
 /** A JSON array mapped item by item; item paths are `field[i]`. */
