@@ -57,3 +57,59 @@ describe('sqlite specifics', () => {
     await assert.rejects(openSqliteStore(join(dir, 'z.db'), { version: 1, stores: ['__x'] }), RangeError);
   });
 });
+
+describe('memory specifics', () => {
+  it('answers every range like SQLite across thousands of keys (inserts, replacements, deletes)', async () => {
+    // Enough keys for many of the store's chunks to split and empty; SQLite is the reference.
+    const mem = await openMemoryStore(SUITE_SCHEMA);
+    const ref = await openSqliteStore(join(dir, 'memory-reference.db'), SUITE_SCHEMA);
+    let seed = 0x2545f491;
+    const rand = (n: number): number => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const key = (): Uint8Array => Uint8Array.of(rand(4), rand(256), rand(256));
+    for (let round = 0; round < 40; round++) {
+      const ops = Array.from({ length: 250 }, () =>
+        rand(4) === 0
+          ? ({ type: 'delete', store: 'messages', key: key() } as const)
+          : ({ type: 'put', store: 'messages', key: key(), value: Uint8Array.of(round, rand(256)) } as const),
+      );
+      await mem.batch(ops);
+      await ref.batch(ops);
+      const a = key();
+      const b = key();
+      const ranges = [
+        {},
+        { gte: a },
+        { gt: a },
+        { lt: a },
+        { lte: a },
+        { gte: a, lt: b },
+        { gt: a, lte: b },
+        { prefix: a.subarray(0, 1) },
+        { prefix: a.subarray(0, 2) },
+      ];
+      for (const range of ranges) {
+        assert.equal(await mem.count('messages', range), await ref.count('messages', range));
+        for (const limit of [undefined, 1, 7, 600]) {
+          for (const reverse of [false, true]) {
+            const opts = { ...range, ...(limit === undefined ? {} : { limit }), reverse };
+            assert.deepEqual(
+              await mem.scan('messages', opts),
+              await ref.scan('messages', opts),
+              JSON.stringify(opts),
+            );
+          }
+        }
+      }
+      const k = key();
+      assert.deepEqual(await mem.get('messages', k), await ref.get('messages', k));
+    }
+    assert.ok((await mem.count('messages')) > 2_000);
+    await mem.close();
+    await ref.close();
+  });
+});
