@@ -312,6 +312,35 @@ export class ContactCard {
     return this.kemPreKey === undefined ? this.#compact.slice() : concatBytes(this.#compact, this.kemPreKey);
   }
 
+  /**
+   * `w.varBytes(this.serialize())` without the copy: session state writes every contact's
+   * card at each save (session-manager.ts).
+   */
+  writeTo(w: ByteWriter): void {
+    const kem = this.kemPreKey;
+    w.varUint(this.#compact.length + (kem?.length ?? 0)).bytes(this.#compact);
+    if (kem !== undefined) w.bytes(kem);
+  }
+
+  /** The peer id serialized card bytes claim, unverified (a lookup key only); undefined if too short. */
+  static claimedPeerId(bytes: Uint8Array): PeerId | undefined {
+    // Every version begins with its version byte and then the 32-byte identity key.
+    return bytes.length < 33 ? undefined : peerIdFromPublicKey(asEd25519PublicKey(bytes.slice(1, 33)));
+  }
+
+  /**
+   * True when `bytes` are this signed card, full or compact, compared without copying: its
+   * signature then covers them too (the full form's ML-KEM key is checked against the digest
+   * it signs).
+   */
+  isSerialization(bytes: Uint8Array): boolean {
+    const c = this.#compact;
+    const kem = this.kemPreKey;
+    if (bytes.length === c.length) return equalBytes(bytes, c);
+    if (kem === undefined || bytes.length !== c.length + kem.length) return false;
+    return equalBytes(bytes.subarray(0, c.length), c) && equalBytes(bytes.subarray(c.length), kem);
+  }
+
   /** The compact form: the signed part alone, without the 1,184-byte ML-KEM pre-key. */
   serializeCompact(): Uint8Array {
     return this.#compact.slice();
