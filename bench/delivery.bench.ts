@@ -3,6 +3,7 @@
  * the local Kaspa network (in-process devnet) and real WebRTC (werift on loopback).
  */
 import { startDevnet } from '../src/devnet/index.ts';
+import { startDevnetProcess } from './devnet-process.ts';
 import { SOMPI_PER_KAS } from '../src/kaspa/types.ts';
 import { KaspaRpcClient } from '../src/kaspa/rpc/client.ts';
 import { createNodeTransport } from '../src/transport/index.ts';
@@ -194,9 +195,8 @@ export async function catchUpRows(
   const senders = Array.from({ length: from }, (_, i) => new ChainUser(`sender${i}`, url));
   dave.knows(...senders);
   for (const s of senders) s.knows(dave);
-  const devnet = await startDevnet({
-    port: 0,
-    controlPort: false,
+  // A process of its own, as a node is: the catch-up timed is the client's alone.
+  const devnet = await startDevnetProcess({
     blocksPerSecond: 10,
     prefund: Object.fromEntries(
       [dave, ...senders].map((u) => [u.address.toString(), 10_000n * SOMPI_PER_KAS]),
