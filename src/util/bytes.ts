@@ -11,7 +11,7 @@ for (let i = 0; i < 10; i++) NIBBLE[0x30 + i] = i;
 for (let i = 0; i < 6; i++) NIBBLE[0x41 + i] = NIBBLE[0x61 + i] = 10 + i;
 
 type FromHex = (hex: string) => Uint8Array;
-const builtinFromHex = (Uint8Array as unknown as { fromHex?: FromHex }).fromHex;
+const builtinFromHex = (Uint8Array as unknown as { fromHex?: FromHex }).fromHex?.bind(Uint8Array);
 
 /**
  * Strict hex of either case to bytes; undefined for an odd length or any other character.
