@@ -34,13 +34,19 @@ export interface Received {
 export type Outcome<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: string };
 
+/** What the driver keeps of one peer connection: its data channel, once it has one. */
+interface Tap {
+  channel?: RtcChannel;
+}
+
 interface Entry {
   readonly link: PeerLink;
   readonly offer?: OfferHandle;
   readonly candidates: SignalCandidate[];
   readonly received: Received[];
   readonly states: { state: LinkState; code: string | undefined }[];
-  channel?: RtcChannel | undefined;
+  /** The data channel of the peer connection made for this link. */
+  readonly tap: Tap | undefined;
   echo: boolean;
 }
 
@@ -85,26 +91,31 @@ async function until(check: () => boolean, what: string, ms = 30_000): Promise<v
 
 /** Builds the driver over one runtime's WebRTC stack. */
 export function createDriver(stack: RtcStack) {
-  // Remember each link's channel so tests can write raw (garbage) frames under the framing.
-  const channels: RtcChannel[] = [];
+  // Each peer connection's channel, so tests can write raw (garbage) frames under the framing.
+  // A link takes the peer made for it: an offer or an answer makes one, and the driver makes
+  // them one at a time. (Taking the newest channel when a link connected could pick another
+  // link's.)
+  const taps: Tap[] = [];
   const tapped: RtcStack = {
     name: stack.name,
     resolvesMdns: stack.resolvesMdns,
     createPeer(config) {
       const peer = stack.createPeer(config);
+      const tap: Tap = {};
+      taps.push(tap);
       return {
         ...peer,
         listen: (events) =>
           peer.listen({
             ...events,
             onDataChannel: (ch) => {
-              channels.push(ch);
+              tap.channel = ch;
               events.onDataChannel(ch);
             },
           }),
         createDataChannel: (label, protocol) => {
           const ch = peer.createDataChannel(label, protocol);
-          channels.push(ch);
+          tap.channel = ch;
           return ch;
         },
         setLocalOffer: () => peer.setLocalOffer(),
@@ -129,14 +140,12 @@ export function createDriver(stack: RtcStack) {
       received: [],
       states: [],
       echo: false,
+      tap: taps.at(-1),
       ...(offer ? { offer } : {}),
     };
-    const channel = channels.at(-1);
-    if (channel !== undefined && offer !== undefined) entry.channel = channel;
     link.onLocalCandidate((c) => entry.candidates.push(c));
     link.onStateChange((state, error) => {
       entry.states.push({ state, code: error?.code });
-      if (state === 'connected' && entry.channel === undefined) entry.channel = channels.at(-1);
     });
     link.onMessage((bytes) => {
       entry.received.push(checkMessage(bytes));
@@ -220,7 +229,7 @@ export function createDriver(stack: RtcStack) {
     },
     /** Writes raw bytes on the data channel, bypassing the framing. */
     sendRaw: async (id: number, hex: string): Promise<void> => {
-      const ch = get(id).channel;
+      const ch = get(id).tap?.channel;
       if (ch === undefined) throw new Error(`link ${id} has no channel`);
       ch.send(hexToBytes(hex));
     },
