@@ -333,7 +333,7 @@ export class ContactCard {
    * signature then covers them too (the full form's ML-KEM key is checked against the digest
    * it signs).
    */
-  isSerialization(bytes: Uint8Array): boolean {
+  matches(bytes: Uint8Array): boolean {
     const c = this.#compact;
     const kem = this.kemPreKey;
     if (bytes.length === c.length) return equalBytes(bytes, c);

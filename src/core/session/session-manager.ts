@@ -753,15 +753,15 @@ export class SessionManager {
   }
 
   #verifiedCard(bytes: Uint8Array): ContactCard {
-    // The card a contact's session was made with was verified when it was taken in: a first
-    // contact from a known person usually carries that same card again (compact), and an Ed25519 check
-    // per contact was a tenth of a 100-contact catch-up (docs/delivery.md).
-    const claimed = ContactCard.claimedPeerId(bytes);
-    const rec = claimed === undefined ? undefined : this.#peers.get(bytesToHex(claimed));
-    if (rec !== undefined && rec.card.isSerialization(bytes)) return rec.card;
     const key = bytesToHex(bytes);
     const known = this.#verifiedCards.get(key);
     if (known) return known;
+    // The card a contact's session was made with was verified when it was taken in: a first
+    // contact from a known person usually carries that same card again (compact), and an
+    // Ed25519 check per contact was a tenth of a 100-contact catch-up (docs/delivery.md).
+    const claimed = ContactCard.claimedPeerId(bytes);
+    const rec = claimed === undefined ? undefined : this.#peers.get(bytesToHex(claimed));
+    if (rec !== undefined && rec.card.matches(bytes)) return rec.card;
     const card = ContactCard.deserialize(bytes);
     if (this.#verifiedCards.size >= VERIFIED_CARDS_KEPT) {
       this.#verifiedCards.delete(this.#verifiedCards.keys().next().value!);
