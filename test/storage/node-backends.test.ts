@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { MemoryDatabase, openMemoryStore } from '../../src/storage/memory.ts';
 import { openSqliteStore } from '../../src/storage/sqlite.ts';
 import { StorageError } from '../../src/storage/errors.ts';
+import type { BatchOp } from '../../src/storage/types.ts';
 import { SUITE_SCHEMA } from './cases.ts';
 import { runStorageSuite } from './suite.ts';
 
@@ -109,6 +110,30 @@ describe('memory specifics', () => {
       assert.deepEqual(await mem.get('messages', k), await ref.get('messages', k));
     }
     assert.ok((await mem.count('messages')) > 2_000);
+    // Every key under one first byte deleted: whole chunks empty out and go, and the ranges
+    // around the hole still agree.
+    const hole: BatchOp[] = (await ref.scan('messages', { prefix: Uint8Array.of(1) })).map(([k]) => ({
+      type: 'delete',
+      store: 'messages',
+      key: k,
+    }));
+    assert.ok(hole.length > 1_024, `${hole.length} keys under one first byte`);
+    await mem.batch(hole);
+    await ref.batch(hole);
+    for (const range of [
+      {},
+      { prefix: Uint8Array.of(1) },
+      { gte: Uint8Array.of(0, 255) },
+      { lt: Uint8Array.of(2) },
+    ]) {
+      assert.equal(await mem.count('messages', range), await ref.count('messages', range));
+      for (const reverse of [false, true])
+        assert.deepEqual(
+          await mem.scan('messages', { ...range, limit: 3, reverse }),
+          await ref.scan('messages', { ...range, limit: 3, reverse }),
+        );
+    }
+    assert.equal(await mem.count('messages', { prefix: Uint8Array.of(1) }), 0);
     await mem.close();
     await ref.close();
   });
