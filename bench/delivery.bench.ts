@@ -1,6 +1,7 @@
 /**
  * Delivery engine figures, each beside the floor it cannot beat, measured in the same run on
- * the local Kaspa network (in-process devnet) and real WebRTC (werift on loopback).
+ * the local Kaspa network (in-process devnet; the catch-up's in a process of its own, as a
+ * node is) and real WebRTC (werift on loopback).
  */
 import { startDevnet } from '../src/devnet/index.ts';
 import { startDevnetProcess } from './devnet-process.ts';
