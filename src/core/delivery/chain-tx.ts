@@ -164,15 +164,22 @@ export interface PaymentRequest {
  * The value of one of `count` format-2 notification coins: uniform in [v, 3v/2] with v the
  * library's notification amount for `count` outputs within `budget` (docs/kaspa-mass.md), so
  * the storage mass (C/value each, FACTS §4.3) stays within the budget beside a change of at
- * least 1 KAS, and values say nothing about which conversation or direction a coin is.
+ * least 1 KAS, and values say nothing about which conversation or direction a coin is. With
+ * `owed` (what the recipient's coins brought in) above 3v/2: uniform in [owed, owed + v/2).
  */
 export function randomNotificationValue(
   random: () => number,
   budget: bigint = DEFAULT_NOTIFICATION_STORAGE_BUDGET,
   count = 1,
+  owed = 0n,
 ): bigint {
   const v = notificationAmount(count, budget);
-  return v + BigInt(Math.floor(random() * Number(v / 2n)));
+  // More owed than one coin of the range can repay (a run of arrivals answered by one
+  // publication, e.g. an attachment's chunks): the coin repays all of it, uniform in
+  // [owed, owed + v/2), so the recipient's coins do not stay with us for good
+  // (docs/privacy.md "Coins", "Run repayments"). The caller draws the decoy the same way.
+  const floor = owed > v + v / 2n ? owed : v;
+  return floor + BigInt(Math.floor(random() * Number(v / 2n)));
 }
 
 function shuffled<T>(xs: readonly T[], random: () => number): T[] {

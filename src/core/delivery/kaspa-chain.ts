@@ -223,6 +223,12 @@ export class KaspaChain implements ChainPort {
   private locked = 0n;
   /** Value each contact's coins brought in and not yet paid back (their next coin repays it). */
   private readonly owed = new Map<ContactId, bigint>();
+  /**
+   * Value of our coins each contact holds and has not paid back: a coin of theirs repays it
+   * first, and only the rest is owed back (docs/protocol.md "Chain transactions and
+   * addresses", "Returns"). At most one of `owed` and `lent` is above zero per contact.
+   */
+  private readonly lent = new Map<ContactId, bigint>();
   private readonly costPerMessage: bigint;
   private readonly random: () => number;
   private offChange: (() => void) | undefined;
@@ -261,11 +267,14 @@ export class KaspaChain implements ChainPort {
     this.cursor = cursor?.length === 32 ? (cursor as BlockHash) : undefined;
     this.book = await this.openBook();
     this.locked = await this.loadLocked();
-    for (const [key, value] of await this.opts.db.scan(COINS_STORE, { prefix: encodeKey('owed') })) {
-      void key;
-      const [contact, amount] = JSON.parse(bytesToUtf8(value)) as [string, string];
-      this.owed.set(contact, BigInt(amount));
-    }
+    for (const [books, kind] of [
+      [this.owed, 'owed'],
+      [this.lent, 'lent'],
+    ] as const)
+      for (const [, value] of await this.opts.db.scan(COINS_STORE, { prefix: encodeKey(kind) })) {
+        const [contact, amount] = JSON.parse(bytesToUtf8(value)) as [string, string];
+        books.set(contact, BigInt(amount));
+      }
     await this.restoreOwn();
     await this.fetcher.start();
     // A client with no saved position starts from the current sink. The coins it already
@@ -377,30 +386,44 @@ export class KaspaChain implements ChainPort {
           `contact ${contact} listed an address on ${peer.base.prefix}, not on ${this.opts.prefix}`,
         );
       const next = this.book.nextNotify(contact)!;
-      return { contact, next, value: randomNotificationValue(this.random, budget, 2 * recipients.length) };
+      return { contact, next, owed: this.owed.get(contact) ?? 0n };
     });
     // Written to: its replies and returns come to our window for it.
     await this.watchContacts(recipients);
     const changeAddress = await this.book.nextChange(recipients[0]);
-    const payments: Payment[] = targets.map((t) => ({ address: t.next.address, value: t.value }));
     // One small coin to ourselves beside each notification (docs/privacy.md "Coins"): with as
     // many decoys as recipients, half of the small outputs are someone else's, however many.
-    const decoys: Payment[] = [];
+    const decoyAddresses: Address[] = [];
     for (let i = 0; i < recipients.length; i++)
-      decoys.push({
-        address: await this.book.nextChange(recipients[0]),
-        value: randomNotificationValue(this.random, budget, 2 * recipients.length),
-      });
-    const ownAddresses = [changeAddress, ...decoys.map((d) => d.address)];
+      decoyAddresses.push(await this.book.nextChange(recipients[0]));
+    // Each notification repays what its recipient's coins brought in, and its decoy is drawn
+    // alike (docs/privacy.md "Run repayments"); `repay` false: values of the range only.
+    const draw = (owed: bigint): bigint =>
+      randomNotificationValue(this.random, budget, 2 * recipients.length, owed);
+    const spec = (repay: boolean): Omit<Parameters<typeof buildPayment>[0], 'funding'> => ({
+      payload,
+      payments: targets.map((t) => ({ address: t.next.address, value: draw(repay ? t.owed : 0n) })),
+      changeAddress,
+      decoys: targets.map((t, i) => ({ address: decoyAddresses[i]!, value: draw(repay ? t.owed : 0n) })),
+      random: this.random,
+      storageBudget: budget,
+    });
+    const ownAddresses = [changeAddress, ...decoyAddresses];
     // Watched from now on: their coins are how its acceptance is seen. Not awaited, so a
     // publication waits for no subscription: a coin accepted before the subscription is in
     // the snapshot that follows it (UtxoWatcher.addAddresses).
     void this.watch(ownAddresses.map((a) => a.toString()));
-    // The pool of the first recipient pays (docs/privacy.md "Funding").
-    const { built, refill } = await this.buildPooled(
-      recipients[0]!,
-      { payload, payments, changeAddress, decoys, random: this.random, storageBudget: budget },
-      true,
+    // The pool of the first recipient pays (docs/privacy.md "Funding"). A repayment the
+    // wallet cannot afford leaves what is owed for the next publications, as before.
+    const { built, refill } = await this.buildPooled(recipients[0]!, spec(true), true).catch(
+      (error: unknown) => {
+        if (
+          !targets.some((t) => t.owed > 0n) ||
+          !(error instanceof DeliveryError && error.code === 'INSUFFICIENT_FUNDS')
+        )
+          throw error;
+        return this.buildPooled(recipients[0]!, spec(false), true);
+      },
     );
     for (const s of built.spent) {
       const c = this.coins.get(outpointKey(s.utxo.outpoint));
@@ -441,12 +464,18 @@ export class KaspaChain implements ChainPort {
       this.resubmitLater(txHex, 4);
     }
     for (const t of targets) await t.next.commit();
+    // What each coin carries first repays what the contact's coins brought in; the rest is
+    // ours, lent to the contact until its coins come back (`claimHeld`).
     let newlyLocked = 0n;
     for (const t of targets) {
+      const script = bytesToHex(addressToScriptPublicKey(t.next.address).script);
+      let value = 0n;
+      for (const o of built.tx.outputs) if (bytesToHex(o.scriptPublicKey.script) === script) value += o.value;
       const owed = this.owed.get(t.contact) ?? 0n;
-      const repaid = owed < t.value ? owed : t.value;
-      newlyLocked += t.value - repaid;
+      const repaid = owed < value ? owed : value;
       if (owed > 0n) await this.setOwed(t.contact, owed - repaid);
+      if (value > repaid) await this.setLent(t.contact, (this.lent.get(t.contact) ?? 0n) + value - repaid);
+      newlyLocked += value - repaid;
     }
     if (newlyLocked > 0n) await this.addLocked(newlyLocked);
     this.emitFunds();
@@ -1379,11 +1408,26 @@ export class KaspaChain implements ChainPort {
       { type: 'put', store: COINS_STORE, key: encodeKey('coin', k), value: encodeRole(role) },
     ];
     if (role.kind === 'held') {
-      // The contact's coin is owed back: its next coin from us repays it (docs/privacy.md "Coins").
-      this.locked = this.locked > u.entry.amount ? this.locked - u.entry.amount : 0n;
-      const owed = (this.owed.get(role.contact) ?? 0n) + u.entry.amount;
-      this.owed.set(role.contact, owed);
-      ops.push(lockedOp(this.locked), owedOp(role.contact, owed));
+      // The contact's coin first repays what we lent it; the rest is owed back, and our next
+      // coin to it repays that (docs/privacy.md "Coins").
+      const amount = u.entry.amount;
+      const lent = this.lent.get(role.contact) ?? 0n;
+      const repaid = lent < amount ? lent : amount;
+      const rest = amount - repaid;
+      // Value locked before per-contact records (a store from before them) is taken off as
+      // it was then: by every coin that comes back, in full.
+      let unattributed = this.locked;
+      for (const l of this.lent.values()) unattributed -= l;
+      const legacy = unattributed <= 0n ? 0n : unattributed < rest ? unattributed : rest;
+      this.locked = this.locked > repaid + legacy ? this.locked - repaid - legacy : 0n;
+      const owed = (this.owed.get(role.contact) ?? 0n) + rest;
+      this.setBook(this.lent, role.contact, lent - repaid);
+      this.setBook(this.owed, role.contact, owed);
+      ops.push(
+        lockedOp(this.locked),
+        bookOp('owed', role.contact, owed),
+        bookOp('lent', role.contact, lent - repaid),
+      );
     }
     await this.opts.db.batch(ops);
     if (role.kind === 'held') await this.book.heard(role.contact);
@@ -1493,9 +1537,18 @@ export class KaspaChain implements ChainPort {
   }
 
   private async setOwed(contact: ContactId, amount: bigint): Promise<void> {
-    if (amount <= 0n) this.owed.delete(contact);
-    else this.owed.set(contact, amount);
-    await this.opts.db.batch([owedOp(contact, amount)]);
+    this.setBook(this.owed, contact, amount);
+    await this.opts.db.batch([bookOp('owed', contact, amount)]);
+  }
+
+  private async setLent(contact: ContactId, amount: bigint): Promise<void> {
+    this.setBook(this.lent, contact, amount);
+    await this.opts.db.batch([bookOp('lent', contact, amount)]);
+  }
+
+  private setBook(books: Map<ContactId, bigint>, contact: ContactId, amount: bigint): void {
+    if (amount <= 0n) books.delete(contact);
+    else books.set(contact, amount);
   }
 
   private currentFunds(): Funds {
@@ -1519,9 +1572,12 @@ function lockedOp(locked: bigint): BatchOp {
   return { type: 'put', store: COINS_STORE, key: encodeKey('locked'), value: utf8ToBytes(locked.toString()) };
 }
 
-/** The op that stores what is owed back to `contact` (nothing: the record goes). */
-function owedOp(contact: ContactId, amount: bigint): BatchOp {
-  const key = encodeKey('owed', contact);
+/**
+ * The op that stores what is owed back to `contact` ("owed") or what it holds of ours
+ * ("lent"); nothing: the record goes.
+ */
+function bookOp(kind: 'owed' | 'lent', contact: ContactId, amount: bigint): BatchOp {
+  const key = encodeKey(kind, contact);
   return amount <= 0n
     ? { type: 'delete', store: COINS_STORE, key }
     : {

@@ -5,7 +5,13 @@ import { Address, AddressVersion, addressToScriptPublicKey } from '../../../src/
 import { minimumRelayFee } from '../../../src/kaspa/fee.ts';
 import { verifyInputSignature } from '../../../src/kaspa/sign.ts';
 import type { TxId, Utxo } from '../../../src/kaspa/types.ts';
-import { notificationValue, type Spendable } from '../../../src/core/delivery/chain-tx.ts';
+import {
+  DEFAULT_NOTIFICATION_STORAGE_BUDGET,
+  notificationValue,
+  randomNotificationValue,
+  type Spendable,
+} from '../../../src/core/delivery/chain-tx.ts';
+import { notificationAmount } from '../../../src/kaspa/builder.ts';
 import { buildFormat1Publication as buildPublication } from './format1.ts';
 import { DeliveryError } from '../../../src/core/delivery/errors.ts';
 import { randomBytes } from '../../../src/util/bytes.ts';
@@ -104,6 +110,36 @@ describe('chain format 1 (test helper): publication shapes', () => {
             changeAddress: alice.address,
           }),
         (e: unknown) => e instanceof DeliveryError && e.code === 'INSUFFICIENT_FUNDS',
+      );
+    }
+  });
+});
+
+describe('notification values (docs/protocol.md "Chain transactions and addresses", "Returns")', () => {
+  const v = notificationAmount(2, DEFAULT_NOTIFICATION_STORAGE_BUDGET);
+  const draws = (owed: bigint): bigint[] => {
+    let i = 0;
+    // Uniform steps across [0, 1), the ends included.
+    return Array.from({ length: 101 }, () =>
+      randomNotificationValue(
+        () => Math.min(i++ / 100, 1 - 1e-12),
+        DEFAULT_NOTIFICATION_STORAGE_BUDGET,
+        2,
+        owed,
+      ),
+    );
+  };
+  it('stay in [v, 3v/2) when nothing or at most one coin of the range is owed', () => {
+    for (const owed of [0n, v, v + v / 2n])
+      for (const x of draws(owed)) assert.ok(x >= v && x < v + v / 2n, `${x} in the range (owed ${owed})`);
+  });
+  it('repay a run: uniform in [owed, owed + v/2) when more is owed than the range repays', () => {
+    for (const owed of [v + v / 2n + 1n, 5n * v, 86n * v]) {
+      const xs = draws(owed);
+      for (const x of xs) assert.ok(x >= owed && x < owed + v / 2n, `${x} repays ${owed}`);
+      assert.ok(
+        Math.max(...xs.map(Number)) - Math.min(...xs.map(Number)) > Number(v / 4n),
+        'spread over the band',
       );
     }
   });
