@@ -465,7 +465,7 @@ export class KaspaChain implements ChainPort {
     }
     for (const t of targets) await t.next.commit();
     // What each coin carries first repays what the contact's coins brought in; the rest is
-    // ours, lent to the contact until its coins come back (`claimHeld`).
+    // ours, lent to the contact until its coins come back (`step`).
     let newlyLocked = 0n;
     for (const t of targets) {
       const script = bytesToHex(addressToScriptPublicKey(t.next.address).script);
