@@ -179,6 +179,14 @@ const bench: Bench = async () => {
       const chatRows = Number(
         await page.locator('ul[aria-label="Conversations"]').getAttribute('data-count'),
       );
+      // Page-side: resolves once `done()` holds, checked on every change under `root`. Observed,
+      // not polled: a poll per animation frame rounds each figure up to whole frames (16.7 ms),
+      // which was all the difference between the two profiles' "open a conversation".
+      const OBSERVED = `(root, done) => new Promise((resolve) => {
+        if (done()) return resolve();
+        const mo = new MutationObserver(() => { if (done()) { mo.disconnect(); resolve(); } });
+        mo.observe(root, { childList: true, characterData: true, subtree: true, attributes: true });
+      })`;
       // Typing to results on screen, timed inside the page (no round trips in the figure).
       const search = (query: string): Promise<number> =>
         page.evaluate(`(async () => {
@@ -187,12 +195,7 @@ const bench: Bench = async () => {
           const state = document.querySelector('.search-state');
           box.value = ''; box.dispatchEvent(new Event('input'));
           list.replaceChildren(); state.textContent = '';
-          const done = new Promise((resolve) => {
-            const mo = new MutationObserver(() => {
-              if (state.textContent !== '') { mo.disconnect(); resolve(); }
-            });
-            mo.observe(state, { childList: true, characterData: true, subtree: true });
-          });
+          const done = (${OBSERVED})(state, () => state.textContent !== '');
           const t0 = performance.now();
           box.value = ${JSON.stringify(query)}; box.dispatchEvent(new Event('input'));
           await done;
@@ -213,14 +216,7 @@ const bench: Bench = async () => {
             await new Promise((r) => setTimeout(r, 50));
             const t0 = performance.now();
             location.hash = '#/chat/c1';
-            // Observed, not polled: a poll per animation frame would round every figure up
-            // to whole frames (16.7 ms), which is all the difference between two profiles.
-            await new Promise((resolve) => {
-              const shown = () => document.querySelector('.msgs')?.dataset.count === '3';
-              if (shown()) return resolve();
-              const mo = new MutationObserver(() => { if (shown()) { mo.disconnect(); resolve(); } });
-              mo.observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-count'] });
-            });
+            await (${OBSERVED})(document.body, () => document.querySelector('.msgs')?.dataset.count === '3');
             return performance.now() - t0;
           })()`)) as number,
         );
