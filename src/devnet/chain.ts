@@ -461,7 +461,10 @@ export class Chain {
   /**
    * Credits coins out of thin air, as entries of the network's initial UTXO set: a synthetic
    * allocation transaction that is in no block, so the coins are spendable at once (not a
-   * coinbase, so no maturity). Used for prefunding and as the faucet's own reserve.
+   * coinbase, so no maturity). Used for prefunding and as the faucet's own reserve. They carry
+   * the sink's DAA score, as if the sink had accepted them: a coin at the virtual's score is
+   * one a chain block still to come will list (FACTS §6.4), and a client that looks for this
+   * one's payload must be able to tell, once it has read the sink, that no block lists it.
    */
   allocate(spk: ScriptPublicKey, amount: bigint): Utxo {
     if (amount <= 0n) throw new RangeError(`"amount" expected a positive value, got ${amount}`);
@@ -482,7 +485,7 @@ export class Chain {
     };
     const utxo: Utxo = {
       outpoint: { transactionId: transactionId(synthetic), index: 0 },
-      entry: { amount, scriptPublicKey: spk, blockDaaScore: this.virtualDaaScore, isCoinbase: false },
+      entry: { amount, scriptPublicKey: spk, blockDaaScore: this.sink.header.daaScore, isCoinbase: false },
     };
     this.utxos.add(utxo);
     this.#emitVirtual({

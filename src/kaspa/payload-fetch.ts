@@ -44,6 +44,14 @@ export type PayloadFetchResult =
       readonly status: 'pruned' | 'not-found';
       readonly txId: TxId;
       readonly cursor?: BlockHash;
+      /**
+       * The scan read the chain block at `acceptingDaaScore`, or went past it, without the
+       * transaction: it is not on this chain. Absent when the chain ended first or moved under
+       * the scan: the UTXO set shows the coins of the virtual's own mergeset at the virtual's
+       * DAA score (FACTS §6.4: the score of the accepting chain block, here one still to come),
+       * so that miss is not final.
+       */
+      readonly reachedAcceptance?: boolean;
     };
 
 /** What the caller knows about the transaction; every field narrows or speeds up the search. */
@@ -141,11 +149,28 @@ export class PayloadFetcher {
     }
 
     let cursor = hints.cursor;
+    let reachedAcceptance = false;
     if (cursor !== undefined) {
       const scanned = await this.fromVirtualChain(txId, cursor, hints.acceptingDaaScore, opts);
       if (scanned.kind === 'found') return scanned.result;
       if (scanned.kind === 'cursor-gone') cursor = undefined;
-      else cursor = scanned.cursor;
+      else ({ cursor, reachedAcceptance } = scanned);
+      // The scan ended at the tip: final only if the accepting chain block is one it read, and
+      // the chain has not moved since. A coin accepted by the virtual alone has the virtual's
+      // DAA score, past the sink's, and no chain block lists it yet (FACTS §6.4): it is in a
+      // block the virtual merges, one of its parents, the sink's own transactions among them.
+      if (scanned.kind === 'exhausted' && !reachedAcceptance && hints.acceptingDaaScore !== undefined) {
+        const dag = await this.client.getBlockDagInfo(opts);
+        if (equal(dag.sink, scanned.cursor)) {
+          reachedAcceptance = hints.acceptingDaaScore < dag.virtualDaaScore;
+          if (!reachedAcceptance)
+            for (const parent of dag.virtualParentHashes) {
+              const inBlock = await this.fromBlock(txId, parent, opts);
+              if (inBlock !== undefined)
+                return found('block', txId, inBlock, { acceptingDaaScore: hints.acceptingDaaScore });
+            }
+        }
+      }
     }
 
     // A cursor the node no longer knows means the gap reaches below its pruning point.
@@ -157,6 +182,7 @@ export class PayloadFetcher {
       status: pruned ? 'pruned' : 'not-found',
       txId,
       ...(cursor === undefined ? {} : { cursor }),
+      ...(reachedAcceptance ? { reachedAcceptance } : {}),
     };
   }
 
@@ -190,7 +216,7 @@ export class PayloadFetcher {
     opts: CallOptions,
   ): Promise<
     | { kind: 'found'; result: PayloadFetchResult }
-    | { kind: 'exhausted'; cursor: BlockHash }
+    | { kind: 'exhausted'; cursor: BlockHash; reachedAcceptance: boolean }
     | { kind: 'cursor-gone' }
   > {
     let cursor = start;
@@ -229,14 +255,15 @@ export class PayloadFetcher {
           header.daaScore !== undefined &&
           header.daaScore > acceptingDaaScore
         ) {
-          return { kind: 'exhausted', cursor: header.hash };
+          return { kind: 'exhausted', cursor: header.hash, reachedAcceptance: true };
         }
       }
       const last = vc.addedChainBlockHashes.at(-1);
-      if (last === undefined || equal(last, cursor)) return { kind: 'exhausted', cursor };
+      if (last === undefined || equal(last, cursor))
+        return { kind: 'exhausted', cursor, reachedAcceptance: false };
       cursor = last;
     }
-    return { kind: 'exhausted', cursor };
+    return { kind: 'exhausted', cursor, reachedAcceptance: false };
   }
 
   /** True when `daaScore` lies below the node's pruning point, where bodies are gone. */

@@ -1476,8 +1476,10 @@ export class KaspaChain implements ChainPort {
       if (this.checkpoints.length > 1024) this.checkpoints.splice(1, this.checkpoints.length - 1024);
     }
     // The scan from the coin held before it covers everything after that coin's acceptance,
-    // so a miss here is a miss from the pruning point too.
-    if (r.status === 'not-found' && heldFrom !== undefined) return { kind: 'funds' };
+    // so a miss that read this coin's accepting chain block is a miss from the pruning point
+    // too. A scan that ended at the chain's tip before that block decides nothing: the coin may
+    // be accepted by the virtual only, its chain block still to come (FACTS §6.4).
+    if (r.status === 'not-found' && heldFrom !== undefined && r.reachedAcceptance) return { kind: 'funds' };
     // Not found by any route yet (the node may lag its own notification): look again later;
     // after MAX_FETCH_TRIES it is reported like a pruned one, never dropped silently.
     if (r.status === 'not-found' && tries < MAX_FETCH_TRIES) return undefined;

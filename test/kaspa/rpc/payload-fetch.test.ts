@@ -182,7 +182,53 @@ describe('PayloadFetcher', () => {
       acceptingDaaScore: 10_200n,
     });
     assert.equal(missing.status, 'not-found');
+    assert.ok(
+      missing.status === 'not-found' && missing.reachedAcceptance,
+      'the miss is final: the scan passed it',
+    );
     assert.equal(bytesToHex(missing.cursor!), hashHex(201));
+
+    // The node's sink is the chain's tip, and the virtual's DAA score one past the tip's.
+    server.dag = { virtualDaaScore: BigInt(10_000 + CHAIN + 1), sink: hashHex(CHAIN) };
+    // A coin the node's UTXO set shows at a DAA score past its last chain block: accepted by the
+    // virtual, not yet by a chain block (FACTS §6.4). The miss is not final: the caller asks again.
+    const ahead = await fetcher.fetch(transactionId(tx(9)), {
+      cursor: hash(CHAIN - 10),
+      acceptingDaaScore: BigInt(10_000 + CHAIN + 1),
+    });
+    assert.equal(ahead.status, 'not-found');
+    assert.ok(ahead.status === 'not-found' && !ahead.reachedAcceptance, 'the chain has not reached it yet');
+    assert.equal(bytesToHex(ahead.cursor!), hashHex(CHAIN));
+    // The same coin's transaction is in the sink block itself: read from there, accepted by the virtual.
+    server.on('getBlock', (p) =>
+      p['hash'] === hashHex(CHAIN)
+        ? { block: rpcBlock(CHAIN, 10_000 + CHAIN, [tx(10)]) }
+        : { block: rpcBlock(0, 0, []) },
+    );
+    const inSink = await fetcher.fetch(transactionId(tx(10)), {
+      cursor: hash(CHAIN - 10),
+      acceptingDaaScore: BigInt(10_000 + CHAIN + 1),
+    });
+    assert.ok(inSink.status === 'found');
+    assert.equal(inSink.source, 'block');
+    assert.deepEqual(inSink.transaction, tx(10));
+    assert.equal(inSink.acceptingDaaScore, BigInt(10_000 + CHAIN + 1));
+    assert.equal(inSink.acceptingBlockHash, undefined, 'no chain block accepts it yet');
+    server.on('getBlock', () => ({ block: rpcBlock(0, 0, []) }));
+
+    // At the tip's own DAA score the tip is the accepting block, and it was read: final.
+    const atTipBlock = await fetcher.fetch(transactionId(tx(9)), {
+      cursor: hash(CHAIN - 10),
+      acceptingDaaScore: BigInt(10_000 + CHAIN),
+    });
+    assert.ok(atTipBlock.status === 'not-found' && atTipBlock.reachedAcceptance);
+    // The chain moved on while the scan read it (the sink is another block now): not final.
+    server.dag = { virtualDaaScore: BigInt(10_000 + CHAIN + 2), sink: hashHex(CHAIN + 1) };
+    const moved = await fetcher.fetch(transactionId(tx(9)), {
+      cursor: hash(CHAIN - 10),
+      acceptingDaaScore: BigInt(10_000 + CHAIN),
+    });
+    assert.ok(moved.status === 'not-found' && !moved.reachedAcceptance);
 
     // Reaching the tip without a match: every page is read once, the cursor ends at the tip.
     server.received.length = 0;
