@@ -111,8 +111,11 @@ describe('short invite on the local Kaspa network', { timeout: 300_000 }, () => 
     assert.equal(bytesToHex(got.serialize()), bytesToHex(full.serialize()));
     assert.ok(got.card.sameCard(alice.card));
     // The shape: a one-recipient publication (coin, decoy, change) with a payload of a message bucket.
+    // With the coin's DAA score, as every holder of a coin asks: the node lists the coin as soon
+    // as the virtual accepts it, before a chain block does (src/kaspa/payload-fetch.ts).
     const r = await new PayloadFetcher(bob.client).fetch(found[0]!.outpoint.transactionId, {
       cursor: (await bob.client.getBlockDagInfo()).pruningPointHash,
+      acceptingDaaScore: found[0]!.entry.blockDaaScore,
     });
     assert.equal(r.status, 'found');
     if (r.status !== 'found') return;
